@@ -1,0 +1,113 @@
+/* Table-driven configuration: flags beat the environment, which beats the
+ * default; bad values are refused with the option's name and range. */
+#include <stdlib.h>
+
+#include "check.h"
+#include "config.h"
+
+static int64_t timeout_ms, max_size, replicas;
+static double threshold;
+static const char *addr;
+static int verbose;
+
+static const struct hs_cfg_opt opts[] = {
+	{ "LEADER_TIMEOUT", "leader-timeout", HS_CFG_MS, &timeout_ms, 100,
+	    600000, "10s", "lease length" },
+	{ "MAX_VOLUME_SIZE", "max-volume-size", HS_CFG_BYTES, &max_size, 4096,
+	    1e12, "32GiB", "volume roll-over size" },
+	{ "DEFAULT_REPLICA_COUNT", "replicas", HS_CFG_INT, &replicas, 1, 10, "3",
+	    "replicas" },
+	{ "COMPACTION_EFFICIENCY_THRESHOLD", "compaction-threshold",
+	    HS_CFG_DOUBLE, &threshold, 0, 1, "0.5", "live fraction" },
+	{ NULL, "listen", HS_CFG_STRING, &addr, 0, 0, "tcp://127.0.0.1:0",
+	    "address" },
+	{ NULL, "verbose", HS_CFG_BOOL, &verbose, 0, 0, "false", "chatty" },
+};
+
+static int
+parse(int argc, char **argv, char *err)
+{
+	return hs_cfg_parse(opts, 6, argc, argv, err, 256);
+}
+
+static void
+test_defaults(void)
+{
+	char err[256];
+	char *argv[] = { "prog" };
+	unsetenv("LEADER_TIMEOUT");
+	CHECK_EQ(parse(1, argv, err), 0);
+	CHECK_EQ(timeout_ms, 10000);
+	CHECK_EQ(max_size, 32LL << 30);
+	CHECK_EQ(replicas, 3);
+	CHECK(threshold == 0.5);
+	CHECK(strcmp(addr, "tcp://127.0.0.1:0") == 0);
+	CHECK_EQ(verbose, 0);
+}
+
+static void
+test_flag_beats_env_beats_default(void)
+{
+	char err[256];
+	char *argv[] = { "prog", "--replicas=5", "--listen", "ipc:///x",
+		"--verbose" };
+	setenv("LEADER_TIMEOUT", "1500ms", 1);
+	setenv("DEFAULT_REPLICA_COUNT", "2", 1);
+	CHECK_EQ(parse(5, argv, err), 0);
+	CHECK_EQ(timeout_ms, 1500);
+	CHECK_EQ(replicas, 5);
+	CHECK(strcmp(addr, "ipc:///x") == 0);
+	CHECK_EQ(verbose, 1);
+	unsetenv("LEADER_TIMEOUT");
+	unsetenv("DEFAULT_REPLICA_COUNT");
+}
+
+static void
+test_bad_values_name_the_option(void)
+{
+	char err[256];
+	char *a1[] = { "prog", "--replicas=11" };
+	CHECK_EQ(parse(2, a1, err), -1);
+	CHECK(strstr(err, "DEFAULT_REPLICA_COUNT=11 is out of range") != NULL);
+	char *a2[] = { "prog", "--leader-timeout=soon" };
+	CHECK_EQ(parse(2, a2, err), -1);
+	CHECK(strstr(err, "LEADER_TIMEOUT=soon is not a valid duration") != NULL);
+	char *a3[] = { "prog", "--max-volume-size=12XB" };
+	CHECK_EQ(parse(2, a3, err), -1);
+	CHECK(strstr(err, "MAX_VOLUME_SIZE") != NULL);
+	char *a4[] = { "prog", "--no-such-flag=1" };
+	CHECK_EQ(parse(2, a4, err), -1);
+	CHECK(strstr(err, "unknown flag '--no-such-flag'") != NULL);
+	setenv("COMPACTION_EFFICIENCY_THRESHOLD", "1.5", 1);
+	char *a5[] = { "prog" };
+	CHECK_EQ(parse(1, a5, err), -1);
+	CHECK(strstr(err, "COMPACTION_EFFICIENCY_THRESHOLD=1.5") != NULL);
+	unsetenv("COMPACTION_EFFICIENCY_THRESHOLD");
+}
+
+static void
+test_units(void)
+{
+	int64_t v;
+	CHECK(hs_parse_ms("2s", &v) == 0 && v == 2000);
+	CHECK(hs_parse_ms("1m", &v) == 0 && v == 60000);
+	CHECK(hs_parse_ms("250", &v) == 0 && v == 250);
+	CHECK(hs_parse_bytes("64MiB", &v) == 0 && v == 64LL << 20);
+	CHECK(hs_parse_bytes("1.5k", &v) == 0 && v == 1536);
+	CHECK(hs_parse_bytes("-1", &v) != 0);
+	CHECK(hs_parse_ms("3 days", &v) != 0);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct check_case cases[] = {
+		{ "defaults", test_defaults },
+		{ "flag beats env beats default",
+		    test_flag_beats_env_beats_default },
+		{ "bad values name the option", test_bad_values_name_the_option },
+		{ "units", test_units },
+		{ NULL, NULL },
+	};
+	return check_run(cases, argc, argv);
+}

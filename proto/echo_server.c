@@ -1,0 +1,67 @@
+/* echo_server: the RPC runtime's example server. Prints its bound URL on
+ * stdout once it serves, then serves until SIGINT/SIGTERM. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "echo_service.h"
+#include "log.h"
+
+static volatile sig_atomic_t stop;
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *listen = NULL, *key_file = NULL;
+	int64_t max_msg = 0;
+	const struct hs_cfg_opt opts[] = {
+		{ NULL, "listen", HS_CFG_STRING, &listen, 0, 0,
+		    "tcp://127.0.0.1:0", "address to serve on" },
+		{ "HS_KEY_FILE", "key-file", HS_CFG_STRING, &key_file, 0, 0, "",
+		    "cluster key file (empty: the test key)" },
+		{ "HS_MAX_MSG", "max-msg", HS_CFG_BYTES, &max_msg, 1024,
+		    1 << 30, "64MiB", "largest request accepted" },
+	};
+	char err[256], bound[256];
+	hs_log_init("echo", 'E');
+	int rc = hs_cfg_parse(opts, 3, argc, argv, err, sizeof(err));
+	if (rc != 0) {
+		if (rc < 0)
+			fprintf(stderr, "echo_server: %s\n", err);
+		return rc < 0 ? 64 : 0;
+	}
+	struct rpc_server_opts so = { .name = "echo", .max_msg = (size_t)max_msg };
+	if (key_file[0] != '\0') {
+		if (hs_key_load(&so.key, key_file, err, sizeof(err)) != 0) {
+			fprintf(stderr, "echo_server: %s\n", err);
+			return 1;
+		}
+	} else {
+		hs_key_from_string(&so.key, "haystack-test-key-not-secret");
+	}
+	rpc_server *s;
+	if (rpc_server_open(&s, &so) != 0 || echo_service_add(s) != 0 ||
+	    rpc_server_listen(s, listen, bound, sizeof(bound)) != 0 ||
+	    rpc_server_start(s) != 0) {
+		fprintf(stderr, "echo_server: cannot serve on %s\n", listen);
+		return 1;
+	}
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	printf("%s\n", bound);
+	fflush(stdout);
+	while (!stop)
+		pause();
+	echo_service_drain();
+	rpc_server_close(s);
+	return 0;
+}

@@ -1,0 +1,421 @@
+/* The RPC server (see rpc_server.h). Each context owns one aio and one
+ * rpc_call; the aio callback never blocks: it validates, dispatches, and
+ * either the handler answers inline or later from its own thread. */
+#include "rpc_server.h"
+
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/rep.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "rpc_wire.h"
+
+#define MAX_SERVICES 4
+#define MAX_NAME 128
+
+struct service {
+	const ProtobufCServiceDescriptor *desc;
+	const rpc_handler *handlers;
+	void *arg;
+};
+
+enum call_state { CALL_IDLE, CALL_RECV, CALL_BUSY, CALL_SEND };
+
+struct rpc_call {
+	rpc_server *srv;
+	nng_ctx ctx;
+	nng_aio *aio;
+	enum call_state state;
+	nng_msg *msg;		/* the request frame, alive while env is */
+	Hs__Envelope *env;	/* borrows its payload from msg */
+	ProtobufCMessage *req;	/* the unpacked request, owned */
+	const ProtobufCMethodDescriptor *method;
+};
+
+struct rpc_server {
+	struct rpc_server_opts opts;
+	nng_socket sock;
+	struct service services[MAX_SERVICES];
+	int nservices;
+	struct rpc_call *calls;
+	int ncalls;
+	_Atomic uint64_t epoch;
+	_Atomic uint64_t served;
+	_Atomic uint64_t rejected;
+};
+
+static void call_cb(void *arg);
+
+int
+rpc_server_open(rpc_server **out, const struct rpc_server_opts *opts)
+{
+	rpc_server *s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return NNG_ENOMEM;
+	s->opts = *opts;
+	if (s->opts.max_msg == 0)
+		s->opts.max_msg = 64u << 20;
+	if (s->opts.contexts <= 0)
+		s->opts.contexts = 64;
+	if (s->opts.mac_window_ms <= 0)
+		s->opts.mac_window_ms = 30000;
+	if (s->opts.name == NULL)
+		s->opts.name = "rpc";
+	int rv = nng_rep0_open(&s->sock);
+	if (rv == 0)
+		rv = nng_socket_set_size(s->sock, NNG_OPT_RECVMAXSZ,
+		    2 * s->opts.max_msg);
+	if (rv != 0) {
+		free(s);
+		return rv;
+	}
+	*out = s;
+	return 0;
+}
+
+int
+rpc_server_add_service(rpc_server *s, const ProtobufCServiceDescriptor *desc,
+    const rpc_handler *handlers, void *arg)
+{
+	if (s->nservices == MAX_SERVICES)
+		return NNG_ENOSPC;
+	s->services[s->nservices++] =
+	    (struct service){ .desc = desc, .handlers = handlers, .arg = arg };
+	return 0;
+}
+
+int
+rpc_server_listen(rpc_server *s, const char *url, char *bound, size_t boundlen)
+{
+	nng_listener l;
+	int rv = nng_listener_create(&l, s->sock, url);
+	if (rv == 0)
+		rv = nng_listener_start(l, 0);
+	if (rv != 0) {
+		hs_error("%s: cannot listen on %s: %s", s->opts.name, url,
+		    nng_strerror(rv));
+		return rv;
+	}
+	if (bound != NULL) {
+		int port = 0;
+		snprintf(bound, boundlen, "%s", url);
+		char *colon = strrchr(bound, ':');
+		if (strncmp(url, "tcp://", 6) == 0 && colon != NULL &&
+		    strcmp(colon, ":0") == 0 &&
+		    nng_listener_get_int(l, NNG_OPT_TCP_BOUND_PORT, &port) == 0)
+			snprintf(colon, boundlen - (size_t)(colon - bound),
+			    ":%d", port);
+	}
+	return 0;
+}
+
+int
+rpc_server_start(rpc_server *s)
+{
+	s->ncalls = s->opts.contexts;
+	s->calls = calloc((size_t)s->ncalls, sizeof(*s->calls));
+	if (s->calls == NULL)
+		return NNG_ENOMEM;
+	for (int i = 0; i < s->ncalls; i++) {
+		struct rpc_call *c = &s->calls[i];
+		c->srv = s;
+		int rv = nng_aio_alloc(&c->aio, call_cb, c);
+		if (rv == 0)
+			rv = nng_ctx_open(&c->ctx, s->sock);
+		if (rv != 0)
+			return rv;
+	}
+	for (int i = 0; i < s->ncalls; i++) {
+		s->calls[i].state = CALL_RECV;
+		nng_ctx_recv(s->calls[i].ctx, s->calls[i].aio);
+	}
+	return 0;
+}
+
+void
+rpc_server_close(rpc_server *s)
+{
+	if (s == NULL)
+		return;
+	/* Stop every aio before freeing any (nng_aio_stop(3)). A handler still
+	 * holding a call must have answered before close: services stop their
+	 * workers first. */
+	for (int i = 0; i < s->ncalls; i++)
+		if (s->calls[i].aio != NULL)
+			nng_aio_stop(s->calls[i].aio);
+	nng_close(s->sock);
+	for (int i = 0; i < s->ncalls; i++) {
+		struct rpc_call *c = &s->calls[i];
+		rpc_wire_free_request(c->env);
+		if (c->req != NULL)
+			protobuf_c_message_free_unpacked(c->req, NULL);
+		if (c->msg != NULL)
+			nng_msg_free(c->msg);
+		if (c->aio != NULL)
+			nng_aio_free(c->aio);
+	}
+	free(s->calls);
+	free(s);
+}
+
+void
+rpc_server_observe_epoch(rpc_server *s, uint64_t epoch)
+{
+	uint64_t cur = atomic_load(&s->epoch);
+	while (epoch > cur && !atomic_compare_exchange_weak(&s->epoch, &cur, epoch))
+		;
+}
+
+uint64_t
+rpc_server_epoch(const rpc_server *s)
+{
+	return atomic_load(&((rpc_server *)s)->epoch);
+}
+
+uint64_t
+rpc_server_calls(const rpc_server *s)
+{
+	return atomic_load(&((rpc_server *)s)->served);
+}
+
+uint64_t
+rpc_server_rejected(const rpc_server *s)
+{
+	return atomic_load(&((rpc_server *)s)->rejected);
+}
+
+/* Frees everything the call holds from its request. */
+static void
+call_release(struct rpc_call *c)
+{
+	if (c->req != NULL)
+		protobuf_c_message_free_unpacked(c->req, NULL);
+	rpc_wire_free_request(c->env);
+	if (c->msg != NULL)
+		nng_msg_free(c->msg);
+	c->req = NULL;
+	c->env = NULL;
+	c->msg = NULL;
+	c->method = NULL;
+}
+
+static void
+send_reply(struct rpc_call *c, hs_status code, const char *message,
+    const char *hint, const ProtobufCMessage *payload)
+{
+	Hs__ReplyEnvelope r = HS__REPLY_ENVELOPE__INIT;
+	nng_msg *m = NULL;
+	r.request_id = c->env ? c->env->request_id : 0;
+	r.code = (Hs__Code)code;
+	r.message = (char *)(message ? message : "");
+	r.leader_hint = (char *)(hint ? hint : "");
+	r.epoch = rpc_server_epoch(c->srv);
+	int rv = rpc_wire_pack_reply(&r, payload, &m);
+	call_release(c);
+	atomic_fetch_add(&c->srv->served, 1);
+	if (rv != 0) {
+		hs_error("%s: cannot build a reply: %s", c->srv->opts.name,
+		    nng_strerror(rv));
+		c->state = CALL_RECV;
+		nng_ctx_recv(c->ctx, c->aio);
+		return;
+	}
+	c->state = CALL_SEND;
+	nng_aio_set_msg(c->aio, m);
+	nng_ctx_send(c->ctx, c->aio);
+}
+
+void
+rpc_reply(rpc_call *call, const ProtobufCMessage *reply)
+{
+	send_reply(call, HS_OK, NULL, NULL, reply);
+}
+
+static void
+fail_v(rpc_call *call, hs_status code, const char *hint, const char *fmt,
+    va_list ap)
+{
+	char msg[512];
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	hs_debug("%s: %s.%s -> %s: %s", call->srv->opts.name,
+	    call->env && call->env->service ? call->env->service : "?",
+	    call->env && call->env->method ? call->env->method : "?",
+	    hs_status_str(code), msg);
+	send_reply(call, code, msg, hint, NULL);
+}
+
+void
+rpc_fail(rpc_call *call, hs_status code, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fail_v(call, code, NULL, fmt, ap);
+	va_end(ap);
+}
+
+void
+rpc_fail_redirect(rpc_call *call, const char *leader_hint, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fail_v(call, HS_FAILED_PRECONDITION, leader_hint, fmt, ap);
+	va_end(ap);
+}
+
+uint64_t
+rpc_call_epoch(const rpc_call *call)
+{
+	return call->env ? call->env->epoch : 0;
+}
+
+int64_t
+rpc_call_deadline_ms(const rpc_call *call)
+{
+	return call->env ? call->env->deadline_ms : 0;
+}
+
+const char *
+rpc_call_method(const rpc_call *call)
+{
+	return call->method ? call->method->name : "";
+}
+
+rpc_server *
+rpc_call_server(const rpc_call *call)
+{
+	return call->srv;
+}
+
+static void
+reject(struct rpc_call *c, hs_status code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+reject(struct rpc_call *c, hs_status code, const char *fmt, ...)
+{
+	va_list ap;
+	atomic_fetch_add(&c->srv->rejected, 1);
+	va_start(ap, fmt);
+	fail_v(c, code, NULL, fmt, ap);
+	va_end(ap);
+}
+
+static const struct service *
+find_service(const rpc_server *s, const char *name)
+{
+	for (int i = 0; i < s->nservices; i++)
+		if (strcmp(s->services[i].desc->name, name) == 0)
+			return &s->services[i];
+	return NULL;
+}
+
+static int64_t
+abs64(int64_t v)
+{
+	return v < 0 ? -v : v;
+}
+
+/* The generic checks of rpc_server.h, then the handler. */
+static void
+dispatch(struct rpc_call *c)
+{
+	rpc_server *s = c->srv;
+	size_t len = nng_msg_len(c->msg);
+	int64_t now = hs_now_ms();
+
+	if (len > s->opts.max_msg)
+		return reject(c, HS_INVALID_ARGUMENT,
+		    "request of %zu bytes exceeds this server's limit of %zu "
+		    "bytes; send smaller pieces", len, s->opts.max_msg);
+	c->env = rpc_wire_unpack_request(nng_msg_body(c->msg), len);
+	if (c->env == NULL || protobuf_c_message_check(&c->env->base) != 1)
+		return reject(c, HS_INVALID_ARGUMENT,
+		    "malformed or truncated request envelope (%zu bytes)", len);
+	Hs__Envelope *env = c->env;
+	if (strlen(env->service) > MAX_NAME || strlen(env->method) > MAX_NAME)
+		return reject(c, HS_INVALID_ARGUMENT, "service or method name too long");
+	if (!hs_envelope_mac_ok(&s->opts.key, env))
+		return reject(c, HS_UNAUTHENTICATED,
+		    "missing or wrong MAC: every process must use the same "
+		    "cluster key file");
+	if (abs64(now - env->timestamp_ms) > s->opts.mac_window_ms)
+		return reject(c, HS_UNAUTHENTICATED,
+		    "request timestamp is %lld ms from this server's clock "
+		    "(window %lld ms): a replay, or clocks out of sync",
+		    (long long)(now - env->timestamp_ms),
+		    (long long)s->opts.mac_window_ms);
+	if (env->deadline_ms != 0 && env->deadline_ms <= now)
+		return reject(c, HS_DEADLINE_EXCEEDED,
+		    "deadline passed %lld ms before the request arrived",
+		    (long long)(now - env->deadline_ms));
+	const struct service *svc = find_service(s, env->service);
+	if (svc == NULL)
+		return reject(c, HS_UNIMPLEMENTED, "unknown service '%s'",
+		    env->service);
+	c->method = protobuf_c_service_descriptor_get_method_by_name(svc->desc,
+	    env->method);
+	if (c->method == NULL)
+		return reject(c, HS_UNIMPLEMENTED, "unknown method '%s.%s'",
+		    env->service, env->method);
+	rpc_handler h = svc->handlers[c->method - svc->desc->methods];
+	if (h == NULL)
+		return reject(c, HS_UNIMPLEMENTED, "%s.%s is not served here",
+		    env->service, env->method);
+	if (env->epoch != 0 && env->epoch < rpc_server_epoch(s))
+		return reject(c, HS_FAILED_PRECONDITION,
+		    "stale epoch %llu (this server has seen %llu): the sender "
+		    "was deposed; find the current leader",
+		    (unsigned long long)env->epoch,
+		    (unsigned long long)rpc_server_epoch(s));
+	rpc_server_observe_epoch(s, env->epoch);
+	c->req = protobuf_c_message_unpack(c->method->input, NULL,
+	    env->payload.len, env->payload.data);
+	if (c->req == NULL || protobuf_c_message_check(c->req) != 1)
+		return reject(c, HS_INVALID_ARGUMENT, "malformed %s request",
+		    c->method->input->short_name);
+	/* The request holds its own copies now: drop the frame early so a
+	 * slow handler does not pin a 64 MiB buffer twice. */
+	env->payload.data = NULL;
+	env->payload.len = 0;
+	nng_msg_free(c->msg);
+	c->msg = NULL;
+	c->state = CALL_BUSY;
+	h(c, c->req, svc->arg);
+}
+
+static void
+call_cb(void *arg)
+{
+	struct rpc_call *c = arg;
+	int rv = nng_aio_result(c->aio);
+
+	switch (c->state) {
+	case CALL_RECV:
+		if (rv == NNG_ECLOSED || rv == NNG_ECANCELED)
+			return;
+		if (rv != 0) {
+			hs_warn("%s: receive failed: %s", c->srv->opts.name,
+			    nng_strerror(rv));
+			nng_ctx_recv(c->ctx, c->aio);
+			return;
+		}
+		c->msg = nng_aio_get_msg(c->aio);
+		dispatch(c);
+		return;
+	case CALL_SEND:
+		if (rv != 0) {
+			nng_msg_free(nng_aio_get_msg(c->aio));
+			if (rv == NNG_ECLOSED || rv == NNG_ECANCELED)
+				return;
+		}
+		c->state = CALL_RECV;
+		nng_ctx_recv(c->ctx, c->aio);
+		return;
+	default:
+		return;
+	}
+}

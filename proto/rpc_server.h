@@ -1,0 +1,84 @@
+/* The RPC server: a REP socket with a pool of nng contexts, each a small
+ * state machine (RECV -> dispatch -> SEND -> RECV) driven by aio callbacks.
+ * Services are protoc-c service descriptors plus a handler per method, so a
+ * new method is a line in the .proto and a handler, nothing else.
+ *
+ * Before any handler runs the server has checked, in this order: the size
+ * bound, the envelope's encoding, the MAC and timestamp window, the
+ * deadline, the service and method, the fencing epoch, and the request's
+ * encoding. Handlers only do the method's own work.
+ *
+ * Ownership: the request passed to a handler belongs to the call and is
+ * freed when the call is answered; a handler answers exactly once, with
+ * rpc_reply or rpc_fail, from any thread, at any time (slow work never
+ * blocks the socket: answer later from a worker). The reply message passed
+ * to rpc_reply stays the caller's. */
+#ifndef HS_RPC_SERVER_H
+#define HS_RPC_SERVER_H
+
+#include <protobuf-c/protobuf-c.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rpc_auth.h"
+#include "rpc_status.h"
+
+typedef struct rpc_server rpc_server;
+typedef struct rpc_call rpc_call;
+
+typedef void (*rpc_handler)(rpc_call *call, const ProtobufCMessage *req,
+    void *arg);
+
+struct rpc_server_opts {
+	const char *name;	/* for log lines, e.g. "store-3" */
+	hs_key key;		/* cluster key */
+	size_t max_msg;		/* largest request answered; 0 = 64 MiB.
+				   Frames over twice this are dropped by the
+				   transport unread. */
+	int contexts;		/* calls in progress at once; 0 = 64 */
+	int64_t mac_window_ms;	/* allowed clock skew / replay window;
+				   0 = 30000 */
+};
+
+/* 0 or an nng error. */
+int rpc_server_open(rpc_server **out, const struct rpc_server_opts *opts);
+
+/* handlers[i] serves desc->methods[i] (the .proto order); NULL entries answer
+ * UNIMPLEMENTED. The arrays must outlive the server. Call before start. */
+int rpc_server_add_service(rpc_server *s, const ProtobufCServiceDescriptor *desc,
+    const rpc_handler *handlers, void *arg);
+
+/* Listens on url (tcp://, ipc://, tls+tcp://). With "tcp://host:0" the bound
+ * URL (with the real port) is written to bound when it is non-NULL. */
+int rpc_server_listen(rpc_server *s, const char *url, char *bound,
+    size_t boundlen);
+
+/* Starts receiving on every context. */
+int rpc_server_start(rpc_server *s);
+
+/* Stops every context, waits for handlers' answers to drain, frees. */
+void rpc_server_close(rpc_server *s);
+
+/* Raises the fencing floor: requests carrying a non-zero epoch below the
+ * highest epoch seen are refused with FAILED_PRECONDITION. */
+void rpc_server_observe_epoch(rpc_server *s, uint64_t epoch);
+uint64_t rpc_server_epoch(const rpc_server *s);
+
+/* Counters for stats: calls answered, and those refused before dispatch. */
+uint64_t rpc_server_calls(const rpc_server *s);
+uint64_t rpc_server_rejected(const rpc_server *s);
+
+/* --- inside a handler --- */
+void rpc_reply(rpc_call *call, const ProtobufCMessage *reply);
+void rpc_fail(rpc_call *call, hs_status code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* FAILED_PRECONDITION with the leader's address, for followers. */
+void rpc_fail_redirect(rpc_call *call, const char *leader_hint,
+    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+uint64_t rpc_call_epoch(const rpc_call *call);
+int64_t rpc_call_deadline_ms(const rpc_call *call); /* 0 = none */
+const char *rpc_call_method(const rpc_call *call);
+rpc_server *rpc_call_server(const rpc_call *call);
+
+#endif

@@ -1,0 +1,33 @@
+/* The harness behind check.h. */
+#include "check.h"
+
+int check_failures;
+
+int64_t
+check_mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int
+check_run(const struct check_case *cases, int argc, char **argv)
+{
+	int run = 0, failed = 0;
+	for (const struct check_case *c = cases; c->name != NULL; c++) {
+		if (argc > 1 && strstr(c->name, argv[1]) == NULL)
+			continue;
+		int before = check_failures;
+		int64_t t0 = check_mono_ms();
+		c->fn();
+		int ok = check_failures == before;
+		printf("%s %s (%lld ms)\n", ok ? "PASS" : "FAIL", c->name,
+		    (long long)(check_mono_ms() - t0));
+		fflush(stdout);
+		run++;
+		failed += !ok;
+	}
+	printf("%d passed, %d failed\n", run - failed, failed);
+	return failed ? 1 : 0;
+}
