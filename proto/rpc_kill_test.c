@@ -136,12 +136,58 @@ test_server_killed_mid_call_then_back(void)
 	rpc_client_close(c);
 }
 
+/* Two servers behind one client: calls in flight on the one that dies are
+ * resent to the other, and every call succeeds. */
+static void
+test_calls_on_a_dead_peer_are_resent_elsewhere(void)
+{
+	char a[256], b[256];
+	pid_t pa = spawn_server("tcp://127.0.0.1:0", a, sizeof(a));
+	pid_t pb = spawn_server("tcp://127.0.0.1:0", b, sizeof(b));
+	CHECK(pa > 0 && pb > 0);
+	struct rpc_client_opts co = { .max_msg = 0 };
+	hs_key_from_string(&co.key, TEST_KEY);
+	rpc_client *c;
+	char err[256];
+	const char *urls[] = { a, b };
+	CHECK_EQ(rpc_client_open(&c, urls, 2, &co, err, sizeof(err)), 0);
+	CHECK(CHECK_WAIT_UNTIL(rpc_client_connected(c) == 2, 5000));
+
+	enum { N = 8 };
+	struct bg_call calls[N];
+	Hs__EchoRequest slow = HS__ECHO_REQUEST__INIT;
+	slow.delay_ms = 300;
+	for (int i = 0; i < N; i++) {
+		calls[i] = (struct bg_call){ .done = 0, .t0 = check_mono_ms() };
+		pthread_mutex_init(&calls[i].mu, NULL);
+		pthread_cond_init(&calls[i].cv, NULL);
+		CHECK_EQ(rpc_invoke_async(c, &hs__echo__descriptor, "Echo",
+		    &slow.base, 10000, 0, bg_done, &calls[i]), 0);
+	}
+	struct rpc_error e;
+	CHECK_STATUS(call(c, 0, &e), HS_OK, e.message);
+	kill(pa, SIGKILL);
+	waitpid(pa, NULL, 0);
+	for (int i = 0; i < N; i++) {
+		pthread_mutex_lock(&calls[i].mu);
+		while (!calls[i].done)
+			pthread_cond_wait(&calls[i].cv, &calls[i].mu);
+		pthread_mutex_unlock(&calls[i].mu);
+		CHECK_STATUS(calls[i].e.code, HS_OK, calls[i].e.message);
+	}
+	kill(pb, SIGTERM);
+	waitpid(pb, NULL, 0);
+	rpc_client_close(c);
+}
+
 int
 main(int argc, char **argv)
 {
 	static const struct check_case cases[] = {
 		{ "server killed mid-call, then back",
 		    test_server_killed_mid_call_then_back },
+		{ "calls on a dead peer are resent elsewhere",
+		    test_calls_on_a_dead_peer_are_resent_elsewhere },
 		{ NULL, NULL },
 	};
 	const char *srcdir = getenv("TEST_SRCDIR");
