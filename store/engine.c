@@ -1,0 +1,365 @@
+/* Store lifecycle and shared bookkeeping: options, the LOCK file, finding
+ * and recovering volumes at open, the key lookup across volumes (active
+ * first, then sealed ones newest first), tombstone accounting, the bad-
+ * needle set, stats and error strings. Reads and writes are in engine_rw.c. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "engine_impl.h"
+#include "vio.h"
+
+#define STORE_MAX_VOLUME_SIZE ((uint64_t)VIDX_MAX_OFF8 * NEEDLE_ALIGN)
+
+void store_options_default(struct store_options *o)
+{
+	o->max_volume_size = UINT64_C(4) << 30;
+	o->compaction_threshold = 0.5;
+	o->sync_mode = STORE_SYNC_ALWAYS;
+}
+
+const char *store_strerror(int err)
+{
+	switch (err) {
+	case 0: return "OK";
+	case STORE_E_NOT_FOUND: return "NOT_FOUND: no such needle (or deleted, or wrong cookie)";
+	case STORE_E_DATA_LOSS: return "DATA_LOSS: needle fails its CRC; read another replica";
+	case STORE_E_EXISTS: return "EXISTS: key already holds a different payload";
+	case STORE_E_DELETED: return "DELETED: key was deleted; keys are never reused";
+	case STORE_E_READONLY: return "READONLY: volume is read-only after an I/O error; reopen the store";
+	case STORE_E_LOCKED: return "LOCKED: data dir is already open (LOCK held by another store)";
+	case STORE_E_TOO_SMALL: return "TOO_SMALL: buffer too small; *len holds the size needed";
+	case STORE_E_INVALID: return "INVALID: bad argument or option";
+	case STORE_E_CORRUPT: return "CORRUPT: unreadable volume superblock";
+	case STORE_E_BUSY: return "BUSY: not possible on the active volume";
+	case STORE_E_TOO_BIG: return "TOO_BIG: needle larger than max_volume_size allows";
+	default: return err < 0 && err > -4096 ? strerror(-err) : "unknown error";
+	}
+}
+
+int se_bad_has(const struct store_engine *se, uint32_t vol, uint32_t off8)
+{
+	for (size_t i = 0; i < se->nbad; i++)
+		if (se->bad[i].vol == vol && se->bad[i].off8 == off8)
+			return 1;
+	return 0;
+}
+
+int se_bad_add(struct store_engine *se, uint32_t vol, uint32_t off8)
+{
+	if (se_bad_has(se, vol, off8))
+		return 0;
+	if (se->nbad == se->capbad) {
+		size_t nc = se->capbad ? se->capbad * 2 : 16;
+		struct bad_ref *nb = realloc(se->bad, nc * sizeof(*nb));
+		if (!nb)
+			return -ENOMEM;
+		se->bad = nb;
+		se->capbad = nc;
+	}
+	se->bad[se->nbad++] = (struct bad_ref){ vol, off8 };
+	return 0;
+}
+
+int se_find(struct store_engine *se, uint64_t key, struct vol **v, uint32_t *val)
+{
+	for (size_t i = se->nvols; i-- > 0;) {
+		if (vidx_find(&se->vols[i]->idx, key, val)) {
+			*v = se->vols[i];
+			return 1;
+		}
+	}
+	return 0;
+}
+
+struct vol *se_vol_by_id(struct store_engine *se, uint32_t id)
+{
+	for (size_t i = 0; i < se->nvols; i++)
+		if (se->vols[i]->sb.vol_id == id)
+			return se->vols[i];
+	return NULL;
+}
+
+/* A delete record in v for r->key: tombstone the key's newest needle. */
+static int se_index_delrec(struct store_engine *se, struct vol *v,
+    const struct hint_rec *r)
+{
+	struct vol *x = NULL;
+	uint32_t val;
+	int found = se_find(se, r->key, &x, &val);
+	v->tomb_n++;
+	v->tomb_bytes += needle_total_size(r->size);
+	if (found && !(val & VIDX_DELETED)) {
+		struct needle_hdr h;
+		uint64_t off = (uint64_t)(val & VIDX_OFF_MASK) * NEEDLE_ALIGN;
+		uint64_t total = vol_read_hdr(x->vf->fd, off, &h) ? 0 :
+				 needle_total_size(h.size);
+		int rc = vidx_set(&x->idx, r->key, val | VIDX_DELETED);
+		if (rc)
+			return rc;
+		x->live_n--;
+		x->live_bytes -= total;
+		x->dead_n++;
+		x->dead_bytes += total;
+	}
+	if (found && x == v)
+		return 0; /* the needle's own entry carries the tombstone */
+	return vidx_set(&v->idx, r->key, r->off8 | VIDX_DELETED);
+}
+
+int se_index_needle(struct store_engine *se, struct vol *v,
+    const struct hint_rec *r)
+{
+	if (r->flags & NEEDLE_F_DELREC)
+		return se_index_delrec(se, v, r);
+	int del = (r->flags & NEEDLE_F_DELETED) != 0;
+	int rc = vidx_set(&v->idx, r->key, r->off8 | (del ? VIDX_DELETED : 0));
+	if (rc)
+		return rc;
+	uint64_t total = needle_total_size(r->size);
+	if (del) {
+		v->dead_n++;
+		v->dead_bytes += total;
+	} else {
+		v->live_n++;
+		v->live_bytes += total;
+	}
+	if (r->flags & VOL_REC_BAD)
+		return se_bad_add(se, v->sb.vol_id, r->off8);
+	return 0;
+}
+
+int se_vols_push(struct store_engine *se, struct vol *v)
+{
+	if (se->nvols == se->capvols) {
+		size_t nc = se->capvols ? se->capvols * 2 : 8;
+		struct vol **nv = realloc(se->vols, nc * sizeof(*nv));
+		if (!nv)
+			return -ENOMEM;
+		se->vols = nv;
+		se->capvols = nc;
+	}
+	se->vols[se->nvols++] = v;
+	return 0;
+}
+
+static int se_lock_dir(struct store_engine *se)
+{
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/LOCK", se->dir);
+	se->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (se->lock_fd < 0)
+		return -errno;
+	if (flock(se->lock_fd, LOCK_EX | LOCK_NB) != 0)
+		return errno == EWOULDBLOCK ? STORE_E_LOCKED : -errno;
+	return 0;
+}
+
+static int se_id_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Volume ids present in the dir, ascending; removes leftover temp files
+ * (an interrupted compaction's .cpt, a hint's .tmp): never the truth. */
+static int se_scan_dir(struct store_engine *se, uint32_t **ids, size_t *n)
+{
+	DIR *d = opendir(se->dir);
+	if (!d)
+		return -errno;
+	size_t cap = 0;
+	*ids = NULL;
+	*n = 0;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		unsigned id;
+		char ext[8], tail;
+		if (sscanf(e->d_name, "vol_%8u.%7[a-z.]%c", &id, ext, &tail) != 2)
+			continue;
+		if (strcmp(ext, "cpt") == 0 || strcmp(ext, "idx.tmp") == 0) {
+			unlinkat(dirfd(d), e->d_name, 0);
+		} else if (strcmp(ext, "dat") == 0) {
+			if (*n == cap) {
+				cap = cap ? cap * 2 : 16;
+				uint32_t *ni = realloc(*ids, cap * sizeof(**ids));
+				if (!ni) {
+					closedir(d);
+					return -ENOMEM;
+				}
+				*ids = ni;
+			}
+			(*ids)[(*n)++] = id;
+		}
+	}
+	closedir(d);
+	qsort(*ids, *n, sizeof(**ids), se_id_cmp);
+	return 0;
+}
+
+/* A newest volume whose superblock never became durable: created, then a
+ * crash. It can hold nothing acknowledged, so it is removed. */
+static int se_drop_unborn(struct store_engine *se, uint32_t id)
+{
+	char path[4096];
+	struct stat st;
+	vol_path(se, id, "dat", path, sizeof(path));
+	if (stat(path, &st) || st.st_size > SB_SIZE)
+		return STORE_E_CORRUPT;
+	unlink(path);
+	vol_path(se, id, "idx", path, sizeof(path));
+	unlink(path);
+	return 0;
+}
+
+static int se_load_volume(struct store_engine *se, uint32_t id, int last)
+{
+	struct vol *v;
+	int rc = vol_open_file(se, id, &v);
+	if (rc == STORE_E_CORRUPT && last)
+		return se_drop_unborn(se, id);
+	if (rc)
+		return rc;
+	struct vol_load l;
+	rc = vol_load(se, v, &l);
+	if (!rc)
+		rc = se_vols_push(se, v);
+	if (rc) {
+		vol_free(v);
+		return rc;
+	}
+	for (size_t i = 0; !rc && i < l.n; i++)
+		rc = se_index_needle(se, v, &l.recs[i]);
+	vol_load_free(&l);
+	if (!rc && !last) {
+		v->sealed = 1;
+		rc = vidx_seal(&v->idx);
+	}
+	return rc;
+}
+
+static int se_load(struct store_engine *se)
+{
+	uint32_t *ids = NULL;
+	size_t n = 0;
+	int rc = se_scan_dir(se, &ids, &n);
+	for (size_t i = 0; !rc && i < n; i++)
+		rc = se_load_volume(se, ids[i], i + 1 == n);
+	uint32_t next = n ? ids[n - 1] + 1 : 1;
+	free(ids);
+	if (rc)
+		return rc;
+	if (se->nvols == 0) {
+		struct vol *v;
+		rc = vol_create(se, next, &v);
+		if (!rc && (rc = se_vols_push(se, v)))
+			vol_free(v);
+		return rc;
+	}
+	/* Without a hint file the active volume just rescans at next open. */
+	(void)vol_hint_open_append(se, se->vols[se->nvols - 1]);
+	return 0;
+}
+
+static int se_check_options(const struct store_options *o)
+{
+	if (o->max_volume_size < SB_SIZE + 4096 ||
+	    o->max_volume_size > STORE_MAX_VOLUME_SIZE)
+		return STORE_E_INVALID;
+	if (!(o->compaction_threshold >= 0.0 && o->compaction_threshold <= 1.0))
+		return STORE_E_INVALID;
+	if (o->sync_mode != STORE_SYNC_ALWAYS && o->sync_mode != STORE_SYNC_NONE)
+		return STORE_E_INVALID;
+	return 0;
+}
+
+int store_engine_open(const char *dir, const struct store_options *opts,
+    struct store_engine **out)
+{
+	struct store_engine *se = calloc(1, sizeof(*se));
+	if (!se)
+		return -ENOMEM;
+	if (opts)
+		se->opt = *opts;
+	else
+		store_options_default(&se->opt);
+	se->lock_fd = -1;
+	pthread_mutex_init(&se->compact_mu, NULL);
+	pthread_mutex_init(&se->append_mu, NULL);
+	pthread_rwlock_init(&se->idx_lock, NULL);
+	pthread_mutex_init(&se->scrub_mu, NULL);
+	int rc = se_check_options(&se->opt);
+	if (!rc)
+		rc = (se->dir = strdup(dir)) ? 0 : -ENOMEM;
+	if (!rc)
+		rc = se_lock_dir(se);
+	if (!rc)
+		rc = se_load(se);
+	if (rc) {
+		store_engine_close(se);
+		return rc;
+	}
+	*out = se;
+	return 0;
+}
+
+void store_engine_close(struct store_engine *se)
+{
+	if (!se)
+		return;
+	for (size_t i = 0; i < se->nvols; i++)
+		vol_free(se->vols[i]);
+	free(se->vols);
+	free(se->bad);
+	vol_file_unref(se->scrub_vf);
+	if (se->lock_fd >= 0)
+		close(se->lock_fd);
+	pthread_mutex_destroy(&se->compact_mu);
+	pthread_mutex_destroy(&se->append_mu);
+	pthread_rwlock_destroy(&se->idx_lock);
+	pthread_mutex_destroy(&se->scrub_mu);
+	free(se->dir);
+	free(se);
+}
+
+int store_engine_stats(struct store_engine *se, struct store_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	pthread_rwlock_rdlock(&se->idx_lock);
+	for (size_t i = 0; i < se->nvols; i++) {
+		const struct vol *v = se->vols[i];
+		st->needles += v->live_n;
+		st->deleted += v->dead_n;
+		st->live_bytes += v->live_bytes;
+		st->dead_bytes += v->dead_bytes;
+		st->index_bytes += vidx_bytes(&v->idx);
+		st->index_entries += vidx_count(&v->idx);
+	}
+	st->volumes = se->nvols;
+	st->bad_needles = se->nbad;
+	pthread_rwlock_unlock(&se->idx_lock);
+	st->bytes_per_needle = st->index_entries ?
+	    (double)st->index_bytes / (double)st->index_entries : 0.0;
+	return 0;
+}
+
+double store_engine_bytes_per_needle(struct store_engine *se)
+{
+	struct store_stats st;
+	store_engine_stats(se, &st);
+	return st.bytes_per_needle;
+}
+
+uint32_t store_engine_active_volume(struct store_engine *se)
+{
+	pthread_rwlock_rdlock(&se->idx_lock);
+	uint32_t id = se->vols[se->nvols - 1]->sb.vol_id;
+	pthread_rwlock_unlock(&se->idx_lock);
+	return id;
+}
