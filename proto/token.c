@@ -1,0 +1,95 @@
+/* Write tokens (see token.h). The MAC covers the protobuf encoding of the
+ * token with its mac field empty; protobuf-c packs fields in a fixed order,
+ * so maker and checker produce the same bytes. */
+#include "token.h"
+
+#include <errno.h>
+#include <openssl/crypto.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "directory.pb-c.h"
+
+/* MAC of t with its mac field ignored. */
+static int
+token_mac(const hs_key *key, Hs__WriteToken *t, uint8_t mac[HS_MAC_LEN])
+{
+	ProtobufCBinaryData saved = t->mac;
+	t->mac.data = NULL;
+	t->mac.len = 0;
+	size_t n = hs__write_token__get_packed_size(t);
+	uint8_t *buf = malloc(n ? n : 1);
+	if (buf != NULL) {
+		hs__write_token__pack(t, buf);
+		hs_hmac(key, buf, n, mac);
+		free(buf);
+	}
+	t->mac = saved;
+	return buf != NULL ? 0 : -ENOMEM;
+}
+
+int
+hs_token_make(const hs_key *key, uint64_t photo_key, uint32_t cookie,
+    const uint32_t *stores, size_t n, int64_t expiry_ms, uint8_t **out,
+    size_t *outlen)
+{
+	Hs__WriteToken t = HS__WRITE_TOKEN__INIT;
+	Hs__PhotoId id = HS__PHOTO_ID__INIT;
+	uint8_t mac[HS_MAC_LEN];
+	id.key = photo_key;
+	id.cookie = cookie;
+	t.id = &id;
+	t.stores = (uint32_t *)stores;
+	t.n_stores = n;
+	t.expiry_ms = expiry_ms;
+	if (token_mac(key, &t, mac) != 0)
+		return -ENOMEM;
+	t.mac.data = mac;
+	t.mac.len = HS_MAC_LEN;
+	*outlen = hs__write_token__get_packed_size(&t);
+	*out = malloc(*outlen);
+	if (*out == NULL)
+		return -ENOMEM;
+	hs__write_token__pack(&t, *out);
+	return 0;
+}
+
+hs_status
+hs_token_check(const hs_key *key, const uint8_t *token, size_t len,
+    uint64_t photo_key, uint32_t cookie, uint32_t store_id, int64_t now_ms,
+    char *why, size_t whylen)
+{
+	uint8_t mac[HS_MAC_LEN];
+	hs_status st = HS_PERMISSION_DENIED;
+	Hs__WriteToken *t = hs__write_token__unpack(NULL, len, token);
+	if (t == NULL || t->id == NULL || t->mac.len != HS_MAC_LEN) {
+		snprintf(why, whylen, "missing or malformed write token: "
+		    "allocate the photo at the directory first");
+		goto out;
+	}
+	if (token_mac(key, t, mac) != 0 ||
+	    CRYPTO_memcmp(mac, t->mac.data, HS_MAC_LEN) != 0) {
+		snprintf(why, whylen, "write token has a bad MAC: it was not "
+		    "issued by this cluster's directory");
+		goto out;
+	}
+	if (t->id->key != photo_key || t->id->cookie != cookie) {
+		snprintf(why, whylen, "write token is for another photo");
+		goto out;
+	}
+	if (t->expiry_ms < now_ms) {
+		snprintf(why, whylen, "write token expired %lld ms ago: "
+		    "allocate again", (long long)(now_ms - t->expiry_ms));
+		goto out;
+	}
+	for (size_t i = 0; i < t->n_stores; i++)
+		if (t->stores[i] == store_id)
+			st = HS_OK;
+	if (st != HS_OK)
+		snprintf(why, whylen, "write token does not name store %u",
+		    store_id);
+out:
+	if (t != NULL)
+		hs__write_token__free_unpacked(t, NULL);
+	return st;
+}
