@@ -146,7 +146,8 @@ static int se_pin(struct store_engine *se, uint64_t key, struct vol_file **vf,
 		*vol_id = v->sb.vol_id;
 		*vf = v->vf;
 		vol_file_ref(*vf);
-		rc = se_bad_has(se, *vol_id, *val & VIDX_OFF_MASK) ?
+		rc = !(*val & VIDX_DELETED) &&
+			     se_bad_has(se, *vol_id, *val & VIDX_OFF_MASK) ?
 		    STORE_E_DATA_LOSS : 0;
 	}
 	pthread_rwlock_unlock(&se->idx_lock);
@@ -214,11 +215,13 @@ int store_engine_put(struct store_engine *se, uint64_t key, uint32_t cookie,
 	struct se_appended a;
 	struct vol_file *vf = NULL;
 	uint64_t off;
-	uint32_t val, vol_id;
+	uint32_t val = 0, vol_id;
 	pthread_mutex_lock(&se->append_mu);
+	/* A live key is a resend or a conflict, a deleted one is refused, and
+	 * a known-bad copy (DATA_LOSS) is replaced by appending a fresh one. */
 	int rc = se_pin(se, key, &vf, &off, &val, &vol_id);
 	vol_file_unref(vf);
-	if (rc == 0) { /* live or deleted key; a known-bad copy is replaced */
+	if (rc == 0) {
 		pthread_mutex_unlock(&se->append_mu);
 		if (val & VIDX_DELETED)
 			return STORE_E_DELETED;
