@@ -199,7 +199,8 @@ static int se_scan_dir(struct store_engine *se, uint32_t **ids, size_t *n)
 		}
 	}
 	closedir(d);
-	qsort(*ids, *n, sizeof(**ids), se_id_cmp);
+	if (*n)
+		qsort(*ids, *n, sizeof(**ids), se_id_cmp);
 	return 0;
 }
 

@@ -99,16 +99,37 @@ struct vol_load {
 int vol_load(struct store_engine *se, struct vol *v, struct vol_load *out);
 void vol_load_free(struct vol_load *l);
 
+/* A read window over a volume file for sequential scans (load, compaction,
+ * scrub). Zero-initialise, set fd and fsz; free(buf) when done. */
+struct vol_scan {
+	int fd;
+	uint64_t fsz;
+	uint8_t *buf;
+	size_t cap;
+	uint64_t boff;
+	size_t blen;
+};
+/* Pointer to len bytes at off (valid until the next call), NULL past EOF. */
+const uint8_t *vol_scan_get(struct vol_scan *s, uint64_t off, size_t len);
+
 /* Needle verification shared by load, compaction and scrub. */
 enum nv_result { NV_OK = 0, NV_BADCRC = 1, NV_BAD = 2 };
 enum nv_result needle_verify(const uint8_t *p, uint64_t avail,
     struct needle_hdr *h);
+
+/* Verifies the needle at off; *h is set whenever the header decodes. */
+enum nv_result vol_scan_needle(struct vol_scan *s, uint64_t off,
+    struct needle_hdr *h);
+/* First offset >= from holding a fully valid needle, or 0. */
+uint64_t vol_scan_next_valid(struct vol_scan *s, uint64_t from);
 
 /* volume_sync.c: group commit and rollback. */
 int vol_sync_wait(struct store_engine *se, struct vol *v, uint64_t end,
     uint64_t rollbacks_seen);
 void vol_publish_append(struct vol *v, uint64_t end, uint64_t *rollbacks);
 int vol_rollback_to(struct store_engine *se, struct vol *v, uint64_t good);
+/* Waits until everything appended to v so far is durable. */
+int vol_sync_all(struct store_engine *se, struct vol *v);
 
 /* engine.c: index bookkeeping (idx_lock held for writing). */
 int se_find(struct store_engine *se, uint64_t key, struct vol **v,

@@ -100,15 +100,9 @@ static int se_wait(struct store_engine *se, const struct se_appended *a)
 	return vol_sync_wait(se, a->v, a->end, a->rollbacks);
 }
 
-/* Waits until everything appended to v so far is durable. */
-static int se_wait_all(struct store_engine *se, struct vol *v)
+static int se_wait_v(struct store_engine *se, struct vol *v)
 {
-	struct se_appended a = { v, 0, 0, 0 };
-	pthread_mutex_lock(&v->sync_mu);
-	a.end = v->appended;
-	a.rollbacks = v->rollbacks;
-	pthread_mutex_unlock(&v->sync_mu);
-	return se_wait(se, &a);
+	return se->opt.sync_mode == STORE_SYNC_NONE ? 0 : vol_sync_all(se, v);
 }
 
 /* Reads and checks the needle at off for key; fills buf on success. */
@@ -152,7 +146,8 @@ static int se_pin(struct store_engine *se, uint64_t key, struct vol_file **vf,
 		*vol_id = v->sb.vol_id;
 		*vf = v->vf;
 		vol_file_ref(*vf);
-		rc = se_bad_has(se, *vol_id, *val & VIDX_OFF_MASK) ?
+		rc = !(*val & VIDX_DELETED) &&
+			     se_bad_has(se, *vol_id, *val & VIDX_OFF_MASK) ?
 		    STORE_E_DATA_LOSS : 0;
 	}
 	pthread_rwlock_unlock(&se->idx_lock);
@@ -204,7 +199,7 @@ static int se_put_existing(struct store_engine *se, uint64_t key,
 	pthread_rwlock_rdlock(&se->idx_lock);
 	v = se_find(se, key, &v, &val) ? v : NULL;
 	pthread_rwlock_unlock(&se->idx_lock);
-	return v ? se_wait_all(se, v) : STORE_E_NOT_FOUND;
+	return v ? se_wait_v(se, v) : STORE_E_NOT_FOUND;
 }
 
 int store_engine_put(struct store_engine *se, uint64_t key, uint32_t cookie,
@@ -220,11 +215,13 @@ int store_engine_put(struct store_engine *se, uint64_t key, uint32_t cookie,
 	struct se_appended a;
 	struct vol_file *vf = NULL;
 	uint64_t off;
-	uint32_t val, vol_id;
+	uint32_t val = 0, vol_id;
 	pthread_mutex_lock(&se->append_mu);
+	/* A live key is a resend or a conflict, a deleted one is refused, and
+	 * a known-bad copy (DATA_LOSS) is replaced by appending a fresh one. */
 	int rc = se_pin(se, key, &vf, &off, &val, &vol_id);
 	vol_file_unref(vf);
-	if (rc == 0) { /* live or deleted key; a known-bad copy is replaced */
+	if (rc == 0) {
 		pthread_mutex_unlock(&se->append_mu);
 		if (val & VIDX_DELETED)
 			return STORE_E_DELETED;
@@ -259,7 +256,7 @@ int store_engine_delete(struct store_engine *se, uint64_t key)
 		struct vol *act = se_active(se);
 		pthread_mutex_unlock(&se->append_mu);
 		vol_file_unref(vf);
-		return se_wait_all(se, act);
+		return se_wait_v(se, act);
 	}
 	if (!rc && vol_read_hdr(vf->fd, off, &h) == 0 && h.key != key)
 		h = (struct needle_hdr){ 0, key, 0, 0 };

@@ -10,6 +10,12 @@
 
 static atomic_int vio_countdown[VIO_NOPS];
 static atomic_int vio_err[VIO_NOPS];
+static atomic_long vio_syncs;
+
+long vio_sync_count(void)
+{
+	return atomic_load(&vio_syncs);
+}
 
 void vio_fault_arm(enum vio_op op, int nth, int err)
 {
@@ -82,6 +88,7 @@ ssize_t vio_pread(int fd, void *buf, size_t len, off_t off)
 int vio_fdatasync(int fd)
 {
 	int f = vio_fault_hit(VIO_SYNC);
+	atomic_fetch_add(&vio_syncs, 1);
 	if (f)
 		return f;
 	return fdatasync(fd) == 0 ? 0 : -errno;

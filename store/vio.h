@@ -23,5 +23,7 @@ int vio_fsync_dir(const char *dir);
 /* Test hook: the `nth` next call of `op` (1 = the very next) fails with
  * -err; 0 disarms. Process-global, meant for single-store unit tests. */
 void vio_fault_arm(enum vio_op op, int nth, int err);
+/* fdatasync calls made so far (process-wide), to observe group commit. */
+long vio_sync_count(void);
 
 #endif

@@ -27,18 +27,8 @@
 #define VOL_LOAD_SAMPLES 1024
 #define VOL_SCAN_WINDOW (1u << 20)
 
-/* A read window over the file for sequential scans. */
-struct scan_buf {
-	int fd;
-	uint64_t fsz;
-	uint8_t *buf;
-	size_t cap;
-	uint64_t boff;
-	size_t blen;
-};
-
 /* Pointer to len bytes at off, or NULL when they are not all in the file. */
-static const uint8_t *scan_get(struct scan_buf *s, uint64_t off, size_t len)
+const uint8_t *vol_scan_get(struct vol_scan *s, uint64_t off, size_t len)
 {
 	if (off + len > s->fsz)
 		return NULL;
@@ -78,27 +68,27 @@ enum nv_result needle_verify(const uint8_t *p, uint64_t avail,
 	return crc32c(0, p + NEEDLE_HDR_SIZE, h->size) == crc ? NV_OK : NV_BADCRC;
 }
 
-static enum nv_result scan_needle(struct scan_buf *s, uint64_t off,
+enum nv_result vol_scan_needle(struct vol_scan *s, uint64_t off,
     struct needle_hdr *h)
 {
-	const uint8_t *p = scan_get(s, off, NEEDLE_HDR_SIZE);
+	const uint8_t *p = vol_scan_get(s, off, NEEDLE_HDR_SIZE);
 	if (!p || needle_hdr_decode(p, h))
 		return NV_BAD;
 	uint64_t total = needle_total_size(h->size);
-	if (off + total > s->fsz || !(p = scan_get(s, off, (size_t)total)))
+	if (off + total > s->fsz || !(p = vol_scan_get(s, off, (size_t)total)))
 		return NV_BAD;
 	return needle_verify(p, total, h);
 }
 
 /* First offset >= from holding a fully valid needle, or 0. */
-static uint64_t scan_next_valid(struct scan_buf *s, uint64_t from)
+uint64_t vol_scan_next_valid(struct vol_scan *s, uint64_t from)
 {
 	struct needle_hdr h;
 	for (uint64_t off = from; off + NEEDLE_HDR_SIZE + NEEDLE_FTR_SIZE <= s->fsz;
 	     off += NEEDLE_ALIGN) {
-		const uint8_t *p = scan_get(s, off, 4);
+		const uint8_t *p = vol_scan_get(s, off, 4);
 		if (p && le_get32(p) == NEEDLE_HDR_MAGIC &&
-		    scan_needle(s, off, &h) == NV_OK)
+		    vol_scan_needle(s, off, &h) == NV_OK)
 			return off;
 	}
 	return 0;
@@ -142,12 +132,12 @@ static uint8_t *hint_read(struct store_engine *se, const struct vol *v,
 }
 
 /* Does the needle on disk at r agree with the hint record? full: CRC too. */
-static int hint_matches(struct scan_buf *s, const struct hint_rec *r, int full)
+static int hint_matches(struct vol_scan *s, const struct hint_rec *r, int full)
 {
 	struct needle_hdr h;
 	uint64_t off = (uint64_t)r->off8 * NEEDLE_ALIGN;
 	if (full) {
-		if (scan_needle(s, off, &h) != NV_OK)
+		if (vol_scan_needle(s, off, &h) != NV_OK)
 			return 0;
 	} else if (vol_read_hdr(s->fd, off, &h)) {
 		return 0;
@@ -158,7 +148,7 @@ static int hint_matches(struct scan_buf *s, const struct hint_rec *r, int full)
 
 /* Step 1. Fills l->recs from the hints; 0 when trusted, -1 otherwise. */
 static int hint_load(struct store_engine *se, struct vol *v,
-    struct scan_buf *s, struct vol_load *l, size_t *cap)
+    struct vol_scan *s, struct vol_load *l, size_t *cap)
 {
 	size_t len = 0;
 	uint8_t *buf = hint_read(se, v, &len);
@@ -193,17 +183,17 @@ static int hint_load(struct store_engine *se, struct vol *v,
 }
 
 /* Steps 2 and 3, from off to the end of the file. */
-static int vol_scan(struct vol *v, struct scan_buf *s, uint64_t off,
+static int vol_scan(struct vol *v, struct vol_scan *s, uint64_t off,
     struct vol_load *l, size_t *cap)
 {
 	struct needle_hdr h = { 0, 0, 0, 0 };
 	while (off < s->fsz) {
-		enum nv_result r = scan_needle(s, off, &h);
+		enum nv_result r = vol_scan_needle(s, off, &h);
 		uint64_t total = needle_total_size(h.size);
-		if (r == NV_BADCRC && !scan_next_valid(s, off + total))
+		if (r == NV_BADCRC && !vol_scan_next_valid(s, off + total))
 			r = NV_BAD; /* a CRC failure at the very end is a torn write */
 		if (r == NV_BAD) {
-			uint64_t next = scan_next_valid(s, off + NEEDLE_ALIGN);
+			uint64_t next = vol_scan_next_valid(s, off + NEEDLE_ALIGN);
 			if (next) {
 				off = next; /* damage inside acknowledged data: skip it */
 				continue;
@@ -248,7 +238,7 @@ int vol_load(struct store_engine *se, struct vol *v, struct vol_load *out)
 	memset(out, 0, sizeof(*out));
 	if (fstat(v->vf->fd, &st))
 		return -errno;
-	struct scan_buf s = { v->vf->fd, (uint64_t)st.st_size, NULL, 0, 0, 0 };
+	struct vol_scan s = { v->vf->fd, (uint64_t)st.st_size, NULL, 0, 0, 0 };
 	size_t cap = 0;
 	uint64_t off = SB_SIZE;
 	out->hints_trusted = hint_load(se, v, &s, out, &cap) == 0;

@@ -160,3 +160,11 @@ int vol_sync_wait(struct store_engine *se, struct vol *v, uint64_t end,
 	pthread_mutex_unlock(&v->sync_mu);
 	return 0;
 }
+
+int vol_sync_all(struct store_engine *se, struct vol *v)
+{
+	pthread_mutex_lock(&v->sync_mu);
+	uint64_t end = v->appended, seen = v->rollbacks;
+	pthread_mutex_unlock(&v->sync_mu);
+	return vol_sync_wait(se, v, end, seen);
+}
