@@ -1,0 +1,254 @@
+/* Heartbeat and maintenance threads (see background.h).
+ *
+ * Heartbeat: every HEARTBEAT_INTERVAL the store sends its StoreInfo to the
+ * directories (the first one ever announces the store). Any directory may
+ * answer; a follower that refuses with a leader hint makes the store talk
+ * to that leader directly from then on. The leader's epoch in the reply
+ * raises the store's fencing floor, so a deposed leader's requests are
+ * refused. While no directory answers the store keeps serving.
+ *
+ * Maintenance: once a second, scrub up to SCRUB_RATE needles; every 10 s,
+ * compact volumes below COMPACTION_EFFICIENCY_THRESHOLD; every
+ * STATS_REPORT_INTERVAL, report access counts. */
+#include "background.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statvfs.h>
+#include <time.h>
+
+#include "access_stats.h"
+#include "directory.pb-c.h"
+#include "log.h"
+
+struct background {
+	struct store_service *svc;
+	rpc_client *dirs; /* dials every configured directory */
+	char leader[256]; /* the leader's address once a hint named it */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int stop;
+	pthread_t hb_thread, maint_thread;
+	int hb_started, maint_started;
+};
+
+/* Sleeps up to ms, waking early on stop. Returns 1 when stopping. */
+static int
+nap(struct background *bg, int64_t ms)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (ms % 1000) * 1000000;
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	pthread_mutex_lock(&bg->mu);
+	if (!bg->stop)
+		pthread_cond_timedwait(&bg->cv, &bg->mu, &ts);
+	int stop = bg->stop;
+	pthread_mutex_unlock(&bg->mu);
+	return stop;
+}
+
+static void
+fill_info(struct store_service *svc, Hs__StoreInfo *info)
+{
+	struct store_stats st;
+	struct statvfs vfs;
+	memset(&st, 0, sizeof(st));
+	store_engine_stats(svc->engine, &st);
+	info->id = (uint32_t)svc->cfg.id;
+	info->rpc_addr = (char *)svc->cfg.advertise;
+	info->pub_addr = (char *)svc->cfg.pub;
+	info->zone = (char *)svc->cfg.zone;
+	info->state = atomic_load(&svc->readonly) ?
+	    HS__STORE_STATE__STORE_READONLY : HS__STORE_STATE__STORE_UP;
+	if (statvfs(svc->cfg.data_dir, &vfs) == 0) {
+		info->capacity_bytes = (uint64_t)vfs.f_blocks * vfs.f_frsize;
+		info->free_bytes = (uint64_t)vfs.f_bavail * vfs.f_frsize;
+	}
+	info->volumes = (uint32_t)st.volumes;
+	info->needles = st.needles;
+	info->last_heartbeat_ms = hs_now_ms();
+}
+
+static void
+heartbeat_once(struct background *bg, int *warned)
+{
+	struct store_service *svc = bg->svc;
+	Hs__StoreInfo info = HS__STORE_INFO__INIT;
+	Hs__HeartbeatRequest req = HS__HEARTBEAT_REQUEST__INIT;
+	ProtobufCMessage *reply = NULL;
+	struct rpc_error e;
+	char err[256];
+
+	fill_info(svc, &info);
+	req.store = &info;
+	rpc_client *c = bg->leader[0] ?
+	    rpc_pool_get(svc->peers, bg->leader, err, sizeof(err)) : bg->dirs;
+	if (c == NULL)
+		c = bg->dirs;
+	int64_t timeout = svc->cfg.heartbeat_ms < 2000 ? svc->cfg.heartbeat_ms :
+	    2000;
+	hs_status st = rpc_invoke(c, &hs__directory__descriptor, "Heartbeat",
+	    &req.base, &reply, timeout, 0, &e);
+	if (st == HS_OK) {
+		const Hs__HeartbeatReply *r = (const Hs__HeartbeatReply *)reply;
+		rpc_server_observe_epoch(svc->rpc, r->epoch);
+		if (*warned)
+			hs_info("directory answers heartbeats again");
+		*warned = 0;
+		protobuf_c_message_free_unpacked(reply, NULL);
+		return;
+	}
+	if (st == HS_FAILED_PRECONDITION && e.leader_hint[0]) {
+		snprintf(bg->leader, sizeof(bg->leader), "%s", e.leader_hint);
+		return;
+	}
+	bg->leader[0] = '\0'; /* the leader moved or died: ask everyone */
+	if (!*warned)
+		hs_warn("heartbeat not delivered (%s: %s); serving on",
+		    hs_status_str(st), e.message);
+	*warned = 1;
+}
+
+static void *
+heartbeat_main(void *arg)
+{
+	struct background *bg = arg;
+	int warned = 0;
+	do
+		heartbeat_once(bg, &warned);
+	while (!nap(bg, bg->svc->cfg.heartbeat_ms));
+	return NULL;
+}
+
+/* Bad needles found by one scrub step. The engine calls back with its own
+ * locks held, so the callback only records; reporting (which needs the
+ * cookie, hence another engine call) happens after the step returns. */
+struct scrub_finds {
+	uint64_t keys[64];
+	uint32_t volumes[64];
+	size_t n;
+};
+
+static void
+scrub_bad(void *arg, uint32_t volume, uint64_t offset, uint64_t key, int err)
+{
+	struct scrub_finds *f = arg;
+	hs_warn("scrub: needle %016llx at volume %u offset %llu is bad: %s",
+	    (unsigned long long)key, volume, (unsigned long long)offset,
+	    store_strerror(err));
+	if (f->n < 64) {
+		f->keys[f->n] = key;
+		f->volumes[f->n++] = volume;
+	}
+}
+
+static void
+scrub(struct store_service *svc)
+{
+	struct scrub_finds f = { .n = 0 };
+	store_engine_scrub_step(svc->engine, (size_t)svc->cfg.scrub_per_sec,
+	    scrub_bad, &f);
+	for (size_t i = 0; i < f.n; i++) {
+		struct store_needle_info info;
+		uint32_t cookie = 0;
+		if (store_engine_stat(svc->engine, f.keys[i], &info) == 0)
+			cookie = info.cookie;
+		atomic_fetch_add(&svc->corrupt, 1);
+		store_publish_needle(svc, "needle.corrupt", f.keys[i], cookie, 0,
+		    f.volumes[i]);
+		store_report_corruption(svc, f.keys[i], cookie,
+		    "CRC mismatch found by scrub");
+	}
+}
+
+static void *
+maint_main(void *arg)
+{
+	struct background *bg = arg;
+	struct store_service *svc = bg->svc;
+	int64_t next_compact = hs_mono_ms() + 10000;
+	int64_t next_report = hs_mono_ms() + svc->cfg.stats_report_ms;
+	while (!nap(bg, 1000)) {
+		if (svc->cfg.scrub_per_sec > 0)
+			scrub(svc);
+		int64_t now = hs_mono_ms();
+		if (now >= next_compact) {
+			int n = store_engine_compact_due(svc->engine);
+			if (n > 0)
+				hs_info("compacted %d volume(s)", n);
+			next_compact = now + 10000;
+		}
+		if (now >= next_report) {
+			access_stats_report(svc->access, svc);
+			next_report = now + svc->cfg.stats_report_ms;
+		}
+	}
+	return NULL;
+}
+
+/* Splits "a,b,c" into the client's address list. */
+static rpc_client *
+dial_directories(struct store_service *svc, char *err, size_t errlen)
+{
+	char *copy = strdup(svc->cfg.directories), *save = NULL;
+	const char *urls[16];
+	size_t n = 0;
+	rpc_client *c = NULL;
+	for (char *t = strtok_r(copy, ",", &save); t && n < 16;
+	     t = strtok_r(NULL, ",", &save))
+		urls[n++] = t;
+	struct rpc_client_opts co = { .key = svc->key };
+	if (n == 0)
+		snprintf(err, errlen, "no directory address given (--directories)");
+	else if (rpc_client_open(&c, urls, n, &co, err, errlen) != 0)
+		c = NULL;
+	free(copy);
+	return c;
+}
+
+struct background *
+background_start(struct store_service *svc, char *err, size_t errlen)
+{
+	struct background *bg = calloc(1, sizeof(*bg));
+	if (bg == NULL)
+		return NULL;
+	bg->svc = svc;
+	pthread_mutex_init(&bg->mu, NULL);
+	pthread_cond_init(&bg->cv, NULL);
+	bg->dirs = dial_directories(svc, err, errlen);
+	if (bg->dirs == NULL) {
+		background_stop(bg);
+		return NULL;
+	}
+	bg->hb_started = pthread_create(&bg->hb_thread, NULL, heartbeat_main,
+	    bg) == 0;
+	bg->maint_started = pthread_create(&bg->maint_thread, NULL, maint_main,
+	    bg) == 0;
+	return bg;
+}
+
+void
+background_stop(struct background *bg)
+{
+	if (bg == NULL)
+		return;
+	pthread_mutex_lock(&bg->mu);
+	bg->stop = 1;
+	pthread_cond_broadcast(&bg->cv);
+	pthread_mutex_unlock(&bg->mu);
+	if (bg->hb_started)
+		pthread_join(bg->hb_thread, NULL);
+	if (bg->maint_started)
+		pthread_join(bg->maint_thread, NULL);
+	rpc_client_close(bg->dirs);
+	pthread_mutex_destroy(&bg->mu);
+	pthread_cond_destroy(&bg->cv);
+	free(bg);
+}

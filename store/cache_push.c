@@ -1,0 +1,211 @@
+/* The cache pusher (see cache_push.h): a FIFO of owned copies, bounded in
+ * bytes, drained by one thread holding one hiredis connection, reconnected
+ * on failure with a bounded back-off. */
+#include "cache_push.h"
+
+#include <hiredis/hiredis.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "photo_id.h"
+
+struct push {
+	struct push *next;
+	char key[HS_CACHE_KEY_LEN + 1];
+	int is_delete;
+	size_t len;	  /* of value */
+	uint8_t value[];  /* sha256 + data */
+};
+
+struct cache_push {
+	char host[128];
+	int port;
+	int64_t ttl_ms;
+	size_t max_photo, max_queued;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct push *head, *tail;
+	size_t queued;
+	int stop;
+	pthread_t thread;
+	_Atomic uint64_t pushed, dropped;
+};
+
+static redisContext *
+connect_cache(struct cache_push *c)
+{
+	struct timeval tv = { 1, 0 };
+	redisContext *r = redisConnectWithTimeout(c->host, c->port, tv);
+	if (r == NULL || r->err) {
+		if (r != NULL)
+			redisFree(r);
+		return NULL;
+	}
+	redisSetTimeout(r, tv);
+	return r;
+}
+
+static int
+send_one(redisContext *r, struct cache_push *c, const struct push *p)
+{
+	redisReply *rep = p->is_delete ?
+	    redisCommand(r, "DEL %s", p->key) :
+	    redisCommand(r, "SET %s %b PX %lld", p->key, p->value, p->len,
+	    (long long)c->ttl_ms);
+	int ok = rep != NULL && rep->type != REDIS_REPLY_ERROR;
+	if (rep != NULL)
+		freeReplyObject(rep);
+	return ok ? 0 : -1;
+}
+
+static void *
+pusher_main(void *arg)
+{
+	struct cache_push *c = arg;
+	redisContext *r = NULL;
+	int64_t retry_at = 0;
+	pthread_mutex_lock(&c->mu);
+	for (;;) {
+		while (c->head == NULL && !c->stop)
+			pthread_cond_wait(&c->cv, &c->mu);
+		struct push *p = c->head;
+		if (p == NULL)
+			break;
+		c->head = p->next;
+		if (c->head == NULL)
+			c->tail = NULL;
+		c->queued -= p->len;
+		pthread_mutex_unlock(&c->mu);
+		if (r == NULL && hs_mono_ms() >= retry_at) {
+			r = connect_cache(c);
+			if (r == NULL) {
+				retry_at = hs_mono_ms() + 1000;
+				hs_warn("cache Redis %s:%d unreachable; pushes "
+				    "dropped for 1 s", c->host, c->port);
+			}
+		}
+		if (r != NULL && send_one(r, c, p) == 0) {
+			atomic_fetch_add(&c->pushed, 1);
+		} else {
+			atomic_fetch_add(&c->dropped, 1);
+			if (r != NULL) {
+				redisFree(r);
+				r = NULL;
+			}
+		}
+		free(p);
+		pthread_mutex_lock(&c->mu);
+	}
+	pthread_mutex_unlock(&c->mu);
+	if (r != NULL)
+		redisFree(r);
+	return NULL;
+}
+
+struct cache_push *
+cache_push_open(const char *addr, int64_t ttl_ms, size_t max_photo,
+    size_t max_queued_bytes)
+{
+	struct cache_push *c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return NULL;
+	c->ttl_ms = ttl_ms;
+	c->max_photo = max_photo;
+	c->max_queued = max_queued_bytes;
+	pthread_mutex_init(&c->mu, NULL);
+	pthread_cond_init(&c->cv, NULL);
+	const char *colon = addr ? strrchr(addr, ':') : NULL;
+	if (colon == NULL)
+		return c; /* disabled: no thread */
+	snprintf(c->host, sizeof(c->host), "%.*s", (int)(colon - addr), addr);
+	c->port = atoi(colon + 1);
+	if (pthread_create(&c->thread, NULL, pusher_main, c) != 0)
+		c->port = 0;
+	return c;
+}
+
+void
+cache_push_close(struct cache_push *c)
+{
+	if (c == NULL)
+		return;
+	pthread_mutex_lock(&c->mu);
+	c->stop = 1;
+	pthread_cond_signal(&c->cv);
+	pthread_mutex_unlock(&c->mu);
+	if (c->port != 0)
+		pthread_join(c->thread, NULL);
+	while (c->head != NULL) {
+		struct push *p = c->head;
+		c->head = p->next;
+		free(p);
+	}
+	pthread_mutex_destroy(&c->mu);
+	pthread_cond_destroy(&c->cv);
+	free(c);
+}
+
+static void
+enqueue(struct cache_push *c, struct push *p)
+{
+	pthread_mutex_lock(&c->mu);
+	if (c->port == 0 || c->stop || c->queued + p->len > c->max_queued) {
+		pthread_mutex_unlock(&c->mu);
+		atomic_fetch_add(&c->dropped, 1);
+		free(p);
+		return;
+	}
+	if (c->tail != NULL)
+		c->tail->next = p;
+	else
+		c->head = p;
+	c->tail = p;
+	c->queued += p->len;
+	pthread_cond_signal(&c->cv);
+	pthread_mutex_unlock(&c->mu);
+}
+
+void
+cache_push_put(struct cache_push *c, uint64_t key, uint32_t cookie,
+    const uint8_t sha256[32], const void *data, size_t len)
+{
+	if (c == NULL || c->port == 0 || len > c->max_photo)
+		return;
+	struct push *p = malloc(sizeof(*p) + 32 + len);
+	if (p == NULL)
+		return;
+	p->next = NULL;
+	p->is_delete = 0;
+	p->len = 32 + len;
+	hs_cache_key(key, cookie, p->key);
+	memcpy(p->value, sha256, 32);
+	if (len)
+		memcpy(p->value + 32, data, len);
+	enqueue(c, p);
+}
+
+void
+cache_push_delete(struct cache_push *c, uint64_t key, uint32_t cookie)
+{
+	if (c == NULL || c->port == 0)
+		return;
+	struct push *p = malloc(sizeof(*p));
+	if (p == NULL)
+		return;
+	p->next = NULL;
+	p->is_delete = 1;
+	p->len = 0;
+	hs_cache_key(key, cookie, p->key);
+	enqueue(c, p);
+}
+
+void
+cache_push_counts(struct cache_push *c, uint64_t *pushed, uint64_t *dropped)
+{
+	*pushed = c ? atomic_load(&c->pushed) : 0;
+	*dropped = c ? atomic_load(&c->dropped) : 0;
+}

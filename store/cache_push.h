@@ -1,0 +1,30 @@
+/* Push-on-write: newly written photos (up to a size cap) go into the Redis
+ * cache from a background thread, so a write's answer never waits on the
+ * cache. Cache value = the photo's 32-byte SHA-256 followed by its bytes,
+ * under "hs:cache:<24-hex id>" with a TTL of CACHE_TTL; readers verify the
+ * hash before use. A full queue or a dead Redis drops pushes (the cache is
+ * only a cache). */
+#ifndef STORE_CACHE_PUSH_H
+#define STORE_CACHE_PUSH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct cache_push;
+
+/* addr "host:port"; NULL or "" gives a pusher that drops everything. */
+struct cache_push *cache_push_open(const char *addr, int64_t ttl_ms,
+    size_t max_photo, size_t max_queued_bytes);
+void cache_push_close(struct cache_push *c);
+
+/* Copies data and queues a SET. */
+void cache_push_put(struct cache_push *c, uint64_t key, uint32_t cookie,
+    const uint8_t sha256[32], const void *data, size_t len);
+/* Queues a DEL (a deleted photo must leave the cache). */
+void cache_push_delete(struct cache_push *c, uint64_t key, uint32_t cookie);
+
+/* Pushes done, and dropped because the queue was full or Redis down. */
+void cache_push_counts(struct cache_push *c, uint64_t *pushed,
+    uint64_t *dropped);
+
+#endif

@@ -1,0 +1,465 @@
+/* The Store service surface: one handler per method of hs.Store. Reads,
+ * listings and stats answer inline (memory or one pread); writes, deletes,
+ * replication and compaction go to the slow queue because they fsync or
+ * wait on peers, and nng's callback threads must never block. */
+#include <errno.h>
+#include <openssl/sha.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "forward.h"
+#include "cache_push.h"
+#include "access_stats.h"
+#include "log.h"
+#include "photo_id.h"
+#include "service.h"
+#include "store.pb-c.h"
+#include "token.h"
+
+hs_status
+store_status_from_engine(int err, char *msg, size_t msglen)
+{
+	hs_status st;
+	switch (err) {
+	case 0:
+		st = HS_OK;
+		break;
+	case STORE_E_NOT_FOUND:
+		st = HS_NOT_FOUND;
+		break;
+	case STORE_E_DATA_LOSS:
+		st = HS_DATA_LOSS;
+		break;
+	case STORE_E_EXISTS:
+		st = HS_ALREADY_EXISTS;
+		break;
+	case STORE_E_DELETED:
+		st = HS_FAILED_PRECONDITION;
+		break;
+	case STORE_E_READONLY:
+		st = HS_UNAVAILABLE;
+		break;
+	case STORE_E_TOO_BIG:
+	case STORE_E_INVALID:
+		st = HS_INVALID_ARGUMENT;
+		break;
+	default:
+		st = err == -ENOSPC ? HS_RESOURCE_EXHAUSTED : HS_INTERNAL;
+	}
+	snprintf(msg, msglen, "%s", store_strerror(err));
+	return st;
+}
+
+/* A call handed to the slow queue. */
+struct call_job {
+	struct store_service *svc;
+	rpc_call *call;
+	const ProtobufCMessage *req; /* owned by the call until it answers */
+};
+
+static void
+queue_or_fail(struct store_service *svc, rpc_call *call,
+    const ProtobufCMessage *req, hs_job_fn fn)
+{
+	struct call_job *j = malloc(sizeof(*j));
+	if (j == NULL) {
+		rpc_fail(call, HS_RESOURCE_EXHAUSTED, "out of memory");
+		return;
+	}
+	*j = (struct call_job){ .svc = svc, .call = call, .req = req };
+	if (hs_workq_push(svc->slow, fn, j) != 0) {
+		free(j);
+		rpc_fail(call, HS_UNAVAILABLE, "%s is shutting down", svc->name);
+	}
+}
+
+static int
+check_photo_id(rpc_call *call, const Hs__PhotoId *id)
+{
+	if (id == NULL || id->key == 0) {
+		rpc_fail(call, HS_INVALID_ARGUMENT, "missing photo id");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+check_sha(rpc_call *call, const ProtobufCBinaryData *data,
+    const ProtobufCBinaryData *sha)
+{
+	uint8_t got[SHA256_DIGEST_LENGTH];
+	if (sha->len != SHA256_DIGEST_LENGTH) {
+		rpc_fail(call, HS_INVALID_ARGUMENT,
+		    "sha256 must be 32 bytes, got %zu", sha->len);
+		return -1;
+	}
+	SHA256(data->data ? data->data : (const uint8_t *)"", data->len, got);
+	if (memcmp(got, sha->data, sizeof(got)) != 0) {
+		rpc_fail(call, HS_INVALID_ARGUMENT, "data does not match its "
+		    "SHA-256: corrupted in transit, or a client bug; upload again");
+		return -1;
+	}
+	return 0;
+}
+
+/* Appends locally; on success publishes, counts and queues the cache push. */
+static int
+put_local(struct store_service *svc, const Hs__PhotoId *id,
+    const ProtobufCBinaryData *data, const ProtobufCBinaryData *sha)
+{
+	/* protobuf-c leaves an empty bytes field NULL; the engine wants a
+	 * pointer even for zero bytes. */
+	int rc = store_engine_put(svc->engine, id->key, id->cookie,
+	    data->data ? data->data : (const uint8_t *)"", data->len);
+	if (rc == STORE_E_READONLY || (rc < 0 && rc > -10000))
+		atomic_store(&svc->readonly, 1);
+	if (rc != 0)
+		return rc;
+	atomic_fetch_add(&svc->writes, 1);
+	store_publish_needle(svc, "needle.written", id->key, id->cookie,
+	    data->len, store_engine_active_volume(svc->engine));
+	cache_push_put(svc->cache, id->key, id->cookie, sha->data, data->data,
+	    data->len);
+	return 0;
+}
+
+static void
+write_job(void *arg)
+{
+	struct call_job *j = arg;
+	struct store_service *svc = j->svc;
+	rpc_call *call = j->call;
+	const Hs__WriteRequest *req = (const Hs__WriteRequest *)j->req;
+	char why[256];
+	free(j);
+
+	if (check_photo_id(call, req->id) != 0)
+		return;
+	if (hs_token_check(&svc->key, req->write_token.data,
+	    req->write_token.len, req->id->key, req->id->cookie,
+	    (uint32_t)svc->cfg.id, hs_now_ms(), why, sizeof(why)) != HS_OK) {
+		rpc_fail(call, HS_PERMISSION_DENIED, "%s", why);
+		return;
+	}
+	if (check_sha(call, &req->data, &req->sha256) != 0)
+		return;
+	struct fanout *f = forward_start(svc, req, rpc_call_deadline_ms(call));
+	int rc = put_local(svc, req->id, &req->data, &req->sha256);
+	uint32_t ids[FORWARD_MAX + 1];
+	size_t n = forward_wait(f, ids, why, sizeof(why));
+	if (rc != 0) {
+		char msg[128];
+		hs_status st = store_status_from_engine(rc, msg, sizeof(msg));
+		rpc_fail(call, st, "%s: cannot store the photo: %s", svc->name,
+		    msg);
+		return;
+	}
+	ids[n++] = (uint32_t)svc->cfg.id;
+	uint32_t min = req->min_replicas ? req->min_replicas :
+	    (uint32_t)svc->cfg.min_replicas;
+	if (n < min) {
+		rpc_fail(call, HS_UNAVAILABLE, "only %zu of %zu copies are "
+		    "durable, %u needed: %s; retry the upload", n,
+		    req->n_peers + 1, min, why);
+		return;
+	}
+	Hs__WriteReply reply = HS__WRITE_REPLY__INIT;
+	reply.stored_on = ids;
+	reply.n_stored_on = n;
+	rpc_reply(call, &reply.base);
+}
+
+static void
+store_write(rpc_call *call, const ProtobufCMessage *req, void *arg)
+{
+	queue_or_fail(arg, call, req, write_job);
+}
+
+static void
+replicate_job(void *arg)
+{
+	struct call_job *j = arg;
+	struct store_service *svc = j->svc;
+	rpc_call *call = j->call;
+	const Hs__ReplicateRequest *req = (const Hs__ReplicateRequest *)j->req;
+	free(j);
+
+	Hs__ReplicateResult *res = calloc(req->n_needles ? req->n_needles : 1,
+	    sizeof(*res));
+	Hs__ReplicateResult **ptrs = calloc(req->n_needles ? req->n_needles : 1,
+	    sizeof(*ptrs));
+	if (res == NULL || ptrs == NULL) {
+		free(res);
+		free(ptrs);
+		rpc_fail(call, HS_RESOURCE_EXHAUSTED, "out of memory");
+		return;
+	}
+	for (size_t i = 0; i < req->n_needles; i++) {
+		const Hs__Needle *nd = req->needles[i];
+		uint8_t got[SHA256_DIGEST_LENGTH];
+		char why[256];
+		hs__replicate_result__init(&res[i]);
+		ptrs[i] = &res[i];
+		res[i].id = nd->id;
+		if (nd->id == NULL || nd->sha256.len != sizeof(got)) {
+			res[i].code = HS__CODE__INVALID_ARGUMENT;
+			continue;
+		}
+		/* Copies from the replicator carry no token: the cluster MAC on
+		 * the request already says who sent them. A token, if given, must
+		 * be genuine. */
+		if (req->write_token.len > 0 &&
+		    hs_token_check(&svc->key, req->write_token.data,
+		    req->write_token.len, nd->id->key, nd->id->cookie,
+		    (uint32_t)svc->cfg.id, hs_now_ms(), why,
+		    sizeof(why)) != HS_OK) {
+			res[i].code = HS__CODE__PERMISSION_DENIED;
+			continue;
+		}
+		SHA256(nd->data.data ? nd->data.data : (const uint8_t *)"",
+		    nd->data.len, got);
+		if (memcmp(got, nd->sha256.data, sizeof(got)) != 0) {
+			res[i].code = HS__CODE__INVALID_ARGUMENT;
+			continue;
+		}
+		int rc = put_local(svc, nd->id, &nd->data, &nd->sha256);
+		res[i].code = (Hs__Code)store_status_from_engine(rc, why,
+		    sizeof(why));
+	}
+	Hs__ReplicateReply reply = HS__REPLICATE_REPLY__INIT;
+	reply.results = ptrs;
+	reply.n_results = req->n_needles;
+	rpc_reply(call, &reply.base);
+	free(res);
+	free(ptrs);
+}
+
+static void
+store_replicate(rpc_call *call, const ProtobufCMessage *req, void *arg)
+{
+	queue_or_fail(arg, call, req, replicate_job);
+}
+
+static void
+store_read(rpc_call *call, const ProtobufCMessage *msg, void *arg)
+{
+	struct store_service *svc = arg;
+	const Hs__ReadRequest *req = (const Hs__ReadRequest *)msg;
+	struct store_needle_info info;
+	char idtxt[HS_ID_HEX_LEN + 1], why[128];
+
+	if (check_photo_id(call, req->id) != 0)
+		return;
+	hs_id_format(req->id->key, req->id->cookie, idtxt);
+	int rc = store_engine_stat(svc->engine, req->id->key, &info);
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	if (rc == 0) {
+		buf = malloc(info.size ? info.size : 1);
+		rc = buf ? store_engine_get(svc->engine, req->id->key,
+		    req->id->cookie, buf, info.size, &len) : -ENOMEM;
+	}
+	if (rc != 0) {
+		free(buf);
+		hs_status st = store_status_from_engine(rc, why, sizeof(why));
+		if (st == HS_DATA_LOSS) {
+			atomic_fetch_add(&svc->corrupt, 1);
+			store_report_corruption(svc, req->id->key, req->id->cookie,
+			    "CRC mismatch on read");
+			rpc_fail(call, st, "%s: photo %s failed its checksum here; "
+			    "read another replica", svc->name, idtxt);
+			return;
+		}
+		if (st == HS_NOT_FOUND)
+			rpc_fail(call, st, "%s has no photo %s", svc->name, idtxt);
+		else
+			rpc_fail(call, st, "%s: cannot read %s: %s", svc->name,
+			    idtxt, why);
+		return;
+	}
+	atomic_fetch_add(&svc->reads, 1);
+	access_stats_count(svc->access, req->id->key, req->id->cookie);
+	Hs__ReadReply reply = HS__READ_REPLY__INIT;
+	reply.data.data = buf;
+	reply.data.len = len;
+	rpc_reply(call, &reply.base);
+	free(buf);
+}
+
+static void
+delete_job(void *arg)
+{
+	struct call_job *j = arg;
+	struct store_service *svc = j->svc;
+	rpc_call *call = j->call;
+	const Hs__StoreDeleteRequest *req =
+	    (const Hs__StoreDeleteRequest *)j->req;
+	char why[128];
+	free(j);
+
+	if (check_photo_id(call, req->id) != 0)
+		return;
+	int rc = store_engine_delete(svc->engine, req->id->key);
+	cache_push_delete(svc->cache, req->id->key, req->id->cookie);
+	Hs__StoreDeleteReply reply = HS__STORE_DELETE_REPLY__INIT;
+	if (rc == STORE_E_NOT_FOUND) { /* never written here: done too */
+		rpc_reply(call, &reply.base);
+		return;
+	}
+	if (rc != 0) {
+		hs_status st = store_status_from_engine(rc, why, sizeof(why));
+		rpc_fail(call, st, "%s: cannot delete: %s", svc->name, why);
+		return;
+	}
+	atomic_fetch_add(&svc->deletes, 1);
+	hs_info("deleted %016llx", (unsigned long long)req->id->key);
+	store_publish_needle(svc, "needle.deleted", req->id->key,
+	    req->id->cookie, 0, 0);
+	reply.existed = 1;
+	rpc_reply(call, &reply.base);
+}
+
+static void
+store_delete(rpc_call *call, const ProtobufCMessage *req, void *arg)
+{
+	queue_or_fail(arg, call, req, delete_job);
+}
+
+static void
+store_list_needles(rpc_call *call, const ProtobufCMessage *msg, void *arg)
+{
+	struct store_service *svc = arg;
+	const Hs__ListNeedlesRequest *req = (const Hs__ListNeedlesRequest *)msg;
+	size_t limit = req->limit ? req->limit : 1000, n = 0, kept = 0;
+	if (limit > 10000) {
+		rpc_fail(call, HS_INVALID_ARGUMENT,
+		    "limit %u is over 10000: page with after_key", req->limit);
+		return;
+	}
+	struct store_needle_info *infos = calloc(limit, sizeof(*infos));
+	Hs__NeedleInfo *out = calloc(limit, sizeof(*out));
+	Hs__NeedleInfo **ptrs = calloc(limit, sizeof(*ptrs));
+	Hs__PhotoId *ids = calloc(limit, sizeof(*ids));
+	uint64_t after = req->after_key;
+	int rc = infos && out && ptrs && ids ?
+	    store_engine_list(svc->engine, after ? &after : NULL, infos, limit,
+	    &n) : -ENOMEM;
+	if (rc != 0) {
+		char why[128];
+		hs_status st = store_status_from_engine(rc, why, sizeof(why));
+		rpc_fail(call, st, "%s: cannot list needles: %s", svc->name, why);
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		int deleted = (infos[i].flags & STORE_NF_DELETED) != 0;
+		if (deleted && !req->include_deleted)
+			continue;
+		hs__needle_info__init(&out[kept]);
+		hs__photo_id__init(&ids[kept]);
+		ids[kept].key = infos[i].key;
+		ids[kept].cookie = infos[i].cookie;
+		out[kept].id = &ids[kept];
+		out[kept].size = infos[i].size;
+		out[kept].deleted = deleted;
+		out[kept].volume = infos[i].volume;
+		ptrs[kept] = &out[kept];
+		kept++;
+	}
+	Hs__ListNeedlesReply reply = HS__LIST_NEEDLES_REPLY__INIT;
+	reply.needles = ptrs;
+	reply.n_needles = kept;
+	reply.more = n == limit;
+	rpc_reply(call, &reply.base);
+out:
+	free(infos);
+	free(out);
+	free(ptrs);
+	free(ids);
+}
+
+static void
+store_stats(rpc_call *call, const ProtobufCMessage *msg, void *arg)
+{
+	struct store_service *svc = arg;
+	struct store_stats st;
+	(void)msg;
+	if (store_engine_stats(svc->engine, &st) != 0) {
+		rpc_fail(call, HS_INTERNAL, "cannot read engine stats");
+		return;
+	}
+	Hs__StoreInfo info = HS__STORE_INFO__INIT;
+	info.id = (uint32_t)svc->cfg.id;
+	info.rpc_addr = (char *)svc->cfg.advertise;
+	info.pub_addr = (char *)svc->cfg.pub;
+	info.zone = (char *)svc->cfg.zone;
+	info.state = atomic_load(&svc->readonly) ? HS__STORE_STATE__STORE_READONLY :
+	    HS__STORE_STATE__STORE_UP;
+	info.volumes = (uint32_t)st.volumes;
+	info.needles = st.needles;
+	Hs__StoreStatsReply reply = HS__STORE_STATS_REPLY__INIT;
+	reply.store = &info;
+	reply.live_bytes = st.live_bytes;
+	reply.dead_bytes = st.dead_bytes;
+	reply.reads = atomic_load(&svc->reads);
+	reply.writes = atomic_load(&svc->writes);
+	reply.deletes = atomic_load(&svc->deletes);
+	reply.corrupt = atomic_load(&svc->corrupt) + st.bad_needles;
+	reply.index_bytes_per_needle = st.bytes_per_needle;
+	rpc_reply(call, &reply.base);
+}
+
+static void
+compact_job(void *arg)
+{
+	struct call_job *j = arg;
+	struct store_service *svc = j->svc;
+	rpc_call *call = j->call;
+	const Hs__CompactRequest *req = (const Hs__CompactRequest *)j->req;
+	struct store_stats before, after;
+	free(j);
+
+	store_engine_stats(svc->engine, &before);
+	int rc = req->volume ? store_engine_compact(svc->engine, req->volume) :
+	    store_engine_compact_due(svc->engine);
+	if (rc < 0) {
+		char why[128];
+		hs_status st = store_status_from_engine(rc, why, sizeof(why));
+		rpc_fail(call, st, "%s: compaction failed: %s", svc->name, why);
+		return;
+	}
+	store_engine_stats(svc->engine, &after);
+	Hs__CompactReply reply = HS__COMPACT_REPLY__INIT;
+	reply.volumes_compacted = req->volume ? 1 : (uint32_t)rc;
+	reply.bytes_reclaimed = before.dead_bytes > after.dead_bytes ?
+	    before.dead_bytes - after.dead_bytes : 0;
+	rpc_reply(call, &reply.base);
+}
+
+static void
+store_compact(rpc_call *call, const ProtobufCMessage *req, void *arg)
+{
+	queue_or_fail(arg, call, req, compact_job);
+}
+
+/* In the order of service Store in store.proto. */
+static const rpc_handler store_handlers[] = {
+	store_write,
+	store_replicate,
+	store_read,
+	store_delete,
+	store_list_needles,
+	store_stats,
+	store_compact,
+};
+
+int
+store_rpc_add(struct store_service *svc)
+{
+	_Static_assert(sizeof(store_handlers) / sizeof(store_handlers[0]) == 7,
+	    "one handler per method of hs.Store");
+	if (hs__store__descriptor.n_methods != 7)
+		return -1;
+	return rpc_server_add_service(svc->rpc, &hs__store__descriptor,
+	    store_handlers, svc);
+}

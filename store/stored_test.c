@@ -1,0 +1,447 @@
+/* The store service as real processes: writes with tokens and checksums,
+ * forwarding to peers, reads, deletes, listings, a SIGKILL in the middle of
+ * concurrent writes, and bad input refused while serving goes on. No
+ * directory runs here: a store must serve without one. */
+#include <openssl/sha.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+
+#include "check.h"
+#include "log.h"
+#include "process.h"
+#include "rpc_client.h"
+#include "store.pb-c.h"
+#include "token.h"
+
+#define NSTORES 3
+
+static char dir[512], keyfile[600], bin[512];
+static hs_key key;
+static struct test_proc procs[NSTORES];
+static char urls[NSTORES][64];
+static rpc_client *clients[NSTORES];
+
+static void
+start_store(int i)
+{
+	char id[32], listen[96], data[600], flag_dir[620];
+	snprintf(id, sizeof(id), "--id=%d", i + 1);
+	snprintf(listen, sizeof(listen), "--listen=%s", urls[i]);
+	snprintf(data, sizeof(data), "%s/store-%d", dir, i + 1);
+	mkdir(data, 0755);
+	snprintf(flag_dir, sizeof(flag_dir), "--data-dir=%s", data);
+	char kf[640];
+	snprintf(kf, sizeof(kf), "--key-file=%s", keyfile);
+	char *argv[] = { bin, id, listen, flag_dir, kf,
+		"--directories=tcp://127.0.0.1:9", "--heartbeat-interval=5s",
+		"--min-replicas=1", "--scrub-rate=0", "--max-volume-size=8MiB",
+		NULL };
+	char name[32];
+	snprintf(name, sizeof(name), "store-%d", i + 1);
+	test_proc_start(&procs[i], name, dir, argv);
+}
+
+static hs_status
+call(int i, const char *method, const ProtobufCMessage *req,
+    ProtobufCMessage **reply, struct rpc_error *e)
+{
+	return rpc_invoke(clients[i], &hs__store__descriptor, method, req, reply,
+	    10000, 0, e);
+}
+
+static int
+store_answers(int i)
+{
+	Hs__StoreStatsRequest req = HS__STORE_STATS_REQUEST__INIT;
+	ProtobufCMessage *reply;
+	struct rpc_error e;
+	if (call(i, "Stats", &req.base, &reply, &e) != HS_OK)
+		return 0;
+	protobuf_c_message_free_unpacked(reply, NULL);
+	return 1;
+}
+
+/* A photo of len bytes derived from seed, with its sha and token. */
+struct photo {
+	uint64_t key;
+	uint32_t cookie;
+	uint8_t *data;
+	size_t len;
+	uint8_t sha[32];
+	uint8_t *token;
+	size_t token_len;
+};
+
+static void
+photo_make(struct photo *p, uint64_t seed, size_t len, const uint32_t *stores,
+    size_t nstores)
+{
+	p->key = seed * 0x9e3779b97f4a7c15ULL | 1;
+	p->cookie = (uint32_t)(seed * 2654435761u) | 1;
+	p->len = len;
+	p->data = malloc(len ? len : 1);
+	for (size_t i = 0; i < len; i++)
+		p->data[i] = (uint8_t)(seed + i * 31);
+	SHA256(p->data, len, p->sha);
+	hs_token_make(&key, p->key, p->cookie, stores, nstores,
+	    hs_now_ms() + 60000, &p->token, &p->token_len);
+}
+
+static void
+photo_free(struct photo *p)
+{
+	free(p->data);
+	free(p->token);
+}
+
+static hs_status
+write_photo(int i, const struct photo *p, Hs__Replica **peers, size_t npeers,
+    size_t *stored_on, struct rpc_error *e)
+{
+	Hs__WriteRequest req = HS__WRITE_REQUEST__INIT;
+	Hs__PhotoId id = HS__PHOTO_ID__INIT;
+	ProtobufCMessage *reply = NULL;
+	id.key = p->key;
+	id.cookie = p->cookie;
+	req.id = &id;
+	req.data.data = p->data;
+	req.data.len = p->len;
+	req.sha256.data = (uint8_t *)p->sha;
+	req.sha256.len = 32;
+	req.write_token.data = p->token;
+	req.write_token.len = p->token_len;
+	req.peers = peers;
+	req.n_peers = npeers;
+	hs_status st = call(i, "Write", &req.base, &reply, e);
+	if (st == HS_OK) {
+		if (stored_on)
+			*stored_on = ((Hs__WriteReply *)reply)->n_stored_on;
+		protobuf_c_message_free_unpacked(reply, NULL);
+	}
+	return st;
+}
+
+/* Reads p from store i; HS_DATA_LOSS if the bytes differ. */
+static hs_status
+read_photo(int i, const struct photo *p, uint32_t cookie, struct rpc_error *e)
+{
+	Hs__ReadRequest req = HS__READ_REQUEST__INIT;
+	Hs__PhotoId id = HS__PHOTO_ID__INIT;
+	ProtobufCMessage *reply = NULL;
+	id.key = p->key;
+	id.cookie = cookie;
+	req.id = &id;
+	hs_status st = call(i, "Read", &req.base, &reply, e);
+	if (st == HS_OK) {
+		Hs__ReadReply *r = (Hs__ReadReply *)reply;
+		if (r->data.len != p->len ||
+		    (p->len && memcmp(r->data.data, p->data, p->len) != 0))
+			st = HS_DATA_LOSS;
+		protobuf_c_message_free_unpacked(reply, NULL);
+	}
+	return st;
+}
+
+static void
+test_write_read_round_trip(void)
+{
+	uint32_t s1 = 1;
+	size_t sizes[] = { 0, 1, 4096, 1 << 20 };
+	struct rpc_error e;
+	for (int k = 0; k < 4; k++) {
+		struct photo p;
+		photo_make(&p, 100 + (uint64_t)k, sizes[k], &s1, 1);
+		CHECK_STATUS(write_photo(0, &p, NULL, 0, NULL, &e), HS_OK,
+		    e.message);
+		/* A resend of the same write is fine (REQ resends). */
+		CHECK_STATUS(write_photo(0, &p, NULL, 0, NULL, &e), HS_OK,
+		    e.message);
+		CHECK_STATUS(read_photo(0, &p, p.cookie, &e), HS_OK, e.message);
+		CHECK_STATUS(read_photo(0, &p, p.cookie ^ 1, &e), HS_NOT_FOUND,
+		    e.message);
+		photo_free(&p);
+	}
+}
+
+static void
+test_bad_token_and_bad_sha_are_refused(void)
+{
+	uint32_t other = 2, s1 = 1;
+	struct photo p;
+	struct rpc_error e;
+	photo_make(&p, 200, 1000, &other, 1); /* token names store 2 only */
+	CHECK_STATUS(write_photo(0, &p, NULL, 0, NULL, &e),
+	    HS_PERMISSION_DENIED, e.message);
+	CHECK(strstr(e.message, "does not name store 1") != NULL);
+	free(p.token);
+	hs_token_make(&key, p.key, p.cookie, &s1, 1, hs_now_ms() - 1000,
+	    &p.token, &p.token_len);
+	CHECK_STATUS(write_photo(0, &p, NULL, 0, NULL, &e),
+	    HS_PERMISSION_DENIED, e.message);
+	CHECK(strstr(e.message, "expired") != NULL);
+	free(p.token);
+	hs_token_make(&key, p.key, p.cookie, &s1, 1, hs_now_ms() + 60000,
+	    &p.token, &p.token_len);
+	p.sha[0] ^= 0xff;
+	CHECK_STATUS(write_photo(0, &p, NULL, 0, NULL, &e),
+	    HS_INVALID_ARGUMENT, e.message);
+	CHECK(strstr(e.message, "SHA-256") != NULL);
+	CHECK_STATUS(read_photo(0, &p, p.cookie, &e), HS_NOT_FOUND, e.message);
+	photo_free(&p);
+}
+
+static void
+test_write_is_forwarded_to_peers(void)
+{
+	uint32_t all[] = { 1, 2, 3 };
+	Hs__Replica r2 = HS__REPLICA__INIT, r3 = HS__REPLICA__INIT;
+	Hs__Replica *peers[] = { &r2, &r3 };
+	struct photo p;
+	struct rpc_error e;
+	size_t n = 0;
+	r2.store_id = 2;
+	r2.rpc_addr = urls[1];
+	r3.store_id = 3;
+	r3.rpc_addr = urls[2];
+	photo_make(&p, 300, 70000, all, 3);
+	CHECK_STATUS(write_photo(0, &p, peers, 2, &n, &e), HS_OK, e.message);
+	CHECK_EQ(n, 3);
+	for (int i = 0; i < 3; i++)
+		CHECK_STATUS(read_photo(i, &p, p.cookie, &e), HS_OK, e.message);
+	photo_free(&p);
+}
+
+static void
+test_delete_is_final(void)
+{
+	uint32_t s1 = 1;
+	struct photo p;
+	struct rpc_error e;
+	photo_make(&p, 400, 5000, &s1, 1);
+	CHECK_STATUS(write_photo(0, &p, NULL, 0, NULL, &e), HS_OK, e.message);
+	Hs__StoreDeleteRequest del = HS__STORE_DELETE_REQUEST__INIT;
+	Hs__PhotoId id = HS__PHOTO_ID__INIT;
+	ProtobufCMessage *reply;
+	id.key = p.key;
+	id.cookie = p.cookie;
+	del.id = &id;
+	CHECK_STATUS(call(0, "Delete", &del.base, &reply, &e), HS_OK, e.message);
+	CHECK(((Hs__StoreDeleteReply *)reply)->existed);
+	protobuf_c_message_free_unpacked(reply, NULL);
+	CHECK_STATUS(call(0, "Delete", &del.base, &reply, &e), HS_OK, e.message);
+	protobuf_c_message_free_unpacked(reply, NULL);
+	CHECK_STATUS(read_photo(0, &p, p.cookie, &e), HS_NOT_FOUND, e.message);
+	/* A deleted id is never written again. */
+	CHECK(write_photo(0, &p, NULL, 0, NULL, &e) != HS_OK);
+	test_proc_kill(&procs[0], SIGTERM);
+	test_proc_restart(&procs[0]);
+	CHECK(CHECK_WAIT_UNTIL(store_answers(0), 10000));
+	CHECK_STATUS(read_photo(0, &p, p.cookie, &e), HS_NOT_FOUND, e.message);
+	photo_free(&p);
+}
+
+static void
+test_list_needles_pages_in_key_order(void)
+{
+	uint32_t s3 = 3;
+	struct rpc_error e;
+	for (int k = 0; k < 25; k++) {
+		struct photo p;
+		photo_make(&p, 1000 + (uint64_t)k, 10, &s3, 1);
+		CHECK_STATUS(write_photo(2, &p, NULL, 0, NULL, &e), HS_OK,
+		    e.message);
+		photo_free(&p);
+	}
+	uint64_t after = 0, last = 0;
+	size_t total = 0;
+	for (;;) {
+		Hs__ListNeedlesRequest req = HS__LIST_NEEDLES_REQUEST__INIT;
+		ProtobufCMessage *reply;
+		req.after_key = after;
+		req.limit = 7;
+		CHECK_STATUS(call(2, "ListNeedles", &req.base, &reply, &e), HS_OK,
+		    e.message);
+		Hs__ListNeedlesReply *r = (Hs__ListNeedlesReply *)reply;
+		for (size_t i = 0; i < r->n_needles; i++) {
+			CHECK(r->needles[i]->id->key > last);
+			last = r->needles[i]->id->key;
+		}
+		total += r->n_needles;
+		int more = r->more;
+		after = last;
+		protobuf_c_message_free_unpacked(reply, NULL);
+		if (!more)
+			break;
+	}
+	CHECK(total >= 25); /* the forwarding test also wrote here */
+	Hs__ListNeedlesRequest big = HS__LIST_NEEDLES_REQUEST__INIT;
+	ProtobufCMessage *reply;
+	big.limit = 20000;
+	CHECK_STATUS(call(2, "ListNeedles", &big.base, &reply, &e),
+	    HS_INVALID_ARGUMENT, e.message);
+}
+
+static void
+test_garbage_and_oversized_requests_are_refused(void)
+{
+	uint8_t junk[100];
+	struct rpc_error e;
+	memset(junk, 0xa5, sizeof(junk));
+	CHECK_STATUS(rpc_invoke_raw(clients[1], junk, sizeof(junk), 5000, &e),
+	    HS_INVALID_ARGUMENT, e.message);
+	uint32_t s2 = 2;
+	struct photo p;
+	photo_make(&p, 500, 100u << 20, &s2, 1);
+	CHECK_STATUS(write_photo(1, &p, NULL, 0, NULL, &e), HS_INVALID_ARGUMENT,
+	    e.message);
+	photo_free(&p);
+	CHECK(store_answers(1));
+	photo_make(&p, 501, 100, &s2, 1);
+	CHECK_STATUS(write_photo(1, &p, NULL, 0, NULL, &e), HS_OK, e.message);
+	photo_free(&p);
+}
+
+/* 16 writers into store 2; SIGKILL in the middle; after a restart every
+ * acknowledged photo reads back byte for byte. */
+enum { WRITERS = 16, PER_WRITER = 40 };
+static struct photo kill_photos[WRITERS][PER_WRITER];
+static atomic_int acked[WRITERS];
+
+static void *
+writer_main(void *arg)
+{
+	int w = (int)(intptr_t)arg;
+	uint32_t s2 = 2;
+	for (int k = 0; k < PER_WRITER; k++) {
+		struct photo *p = &kill_photos[w][k];
+		struct rpc_error e;
+		photo_make(p, 10000 + (uint64_t)(w * PER_WRITER + k),
+		    4096 + (size_t)k * 97, &s2, 1);
+		if (write_photo(1, p, NULL, 0, NULL, &e) != HS_OK)
+			break;
+		atomic_store(&acked[w], k + 1);
+	}
+	return NULL;
+}
+
+static int
+total_acked(void)
+{
+	int n = 0;
+	for (int w = 0; w < WRITERS; w++)
+		n += atomic_load(&acked[w]);
+	return n;
+}
+
+static void
+test_acknowledged_writes_survive_sigkill(void)
+{
+	pthread_t t[WRITERS];
+	for (int w = 0; w < WRITERS; w++)
+		pthread_create(&t[w], NULL, writer_main, (void *)(intptr_t)w);
+	CHECK(CHECK_WAIT_UNTIL(total_acked() >= WRITERS * PER_WRITER / 3,
+	    20000));
+	test_proc_kill(&procs[1], SIGKILL);
+	for (int w = 0; w < WRITERS; w++)
+		pthread_join(t[w], NULL);
+	int n = total_acked();
+	printf("  %d writes acknowledged before the kill\n", n);
+	CHECK(n < WRITERS * PER_WRITER); /* the kill landed mid-stream */
+	test_proc_restart(&procs[1]);
+	CHECK(CHECK_WAIT_UNTIL(store_answers(1), 10000));
+	for (int w = 0; w < WRITERS; w++) {
+		for (int k = 0; k < atomic_load(&acked[w]); k++) {
+			struct rpc_error e;
+			CHECK_STATUS(read_photo(1, &kill_photos[w][k],
+			    kill_photos[w][k].cookie, &e), HS_OK, e.message);
+		}
+	}
+	for (int w = 0; w < WRITERS; w++)
+		for (int k = 0; k < PER_WRITER; k++)
+			photo_free(&kill_photos[w][k]);
+}
+
+static void
+test_second_store_on_same_data_dir_is_refused(void)
+{
+	struct test_proc twin;
+	char data[600], flag[620], kf[640];
+	snprintf(data, sizeof(data), "--data-dir=%s/store-1", dir);
+	snprintf(flag, sizeof(flag), "--listen=tcp://127.0.0.1:%d",
+	    test_free_port());
+	snprintf(kf, sizeof(kf), "--key-file=%s", keyfile);
+	char *argv[] = { bin, "--id=9", flag, data, kf,
+		"--directories=tcp://127.0.0.1:9", NULL };
+	CHECK_EQ(test_proc_start(&twin, "twin", dir, argv), 0);
+	int rc = test_proc_wait_exit(&twin, 10000);
+	test_proc_free(&twin);
+	CHECK(rc != 0 && rc != -1);
+	CHECK(store_answers(0));
+}
+
+static void
+test_bad_flags_exit_with_usage_error(void)
+{
+	struct test_proc p;
+	char *argv[] = { bin, "--id=0", "--data-dir=/nonexistent",
+		"--key-file=/nonexistent", "--directories=x", NULL };
+	CHECK_EQ(test_proc_start(&p, "badflags", dir, argv), 0);
+	CHECK_EQ(test_proc_wait_exit(&p, 10000), 64);
+	test_proc_free(&p);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct check_case cases[] = {
+		{ "write/read round trip", test_write_read_round_trip },
+		{ "bad token and bad sha are refused",
+		    test_bad_token_and_bad_sha_are_refused },
+		{ "write is forwarded to peers", test_write_is_forwarded_to_peers },
+		{ "delete is final, also after restart", test_delete_is_final },
+		{ "list needles pages in key order",
+		    test_list_needles_pages_in_key_order },
+		{ "garbage and oversized requests are refused",
+		    test_garbage_and_oversized_requests_are_refused },
+		{ "acknowledged writes survive SIGKILL",
+		    test_acknowledged_writes_survive_sigkill },
+		{ "second store on the same data dir is refused",
+		    test_second_store_on_same_data_dir_is_refused },
+		{ "bad flags exit with a usage error",
+		    test_bad_flags_exit_with_usage_error },
+		{ NULL, NULL },
+	};
+	char err[256];
+	hs_log_init("stored_test", 'T');
+	test_temp_dir(dir, sizeof(dir), "stored");
+	test_key_file(keyfile, sizeof(keyfile), dir);
+	hs_key_load(&key, keyfile, err, sizeof(err));
+	test_runfile(bin, sizeof(bin), "store/stored");
+	for (int i = 0; i < NSTORES; i++) {
+		snprintf(urls[i], sizeof(urls[i]), "tcp://127.0.0.1:%d",
+		    test_free_port());
+		start_store(i);
+		struct rpc_client_opts co = { .key = key };
+		const char *u = urls[i];
+		rpc_client_open(&clients[i], &u, 1, &co, err, sizeof(err));
+	}
+	for (int i = 0; i < NSTORES; i++)
+		if (!CHECK_WAIT_UNTIL(store_answers(i), 10000)) {
+			test_proc_dump_log(&procs[i]);
+			return 1;
+		}
+	int rc = check_run(cases, argc, argv);
+	if (rc != 0)
+		for (int i = 0; i < NSTORES; i++)
+			test_proc_dump_log(&procs[i]);
+	for (int i = 0; i < NSTORES; i++) {
+		rpc_client_close(clients[i]);
+		test_proc_kill(&procs[i], SIGTERM);
+		test_proc_free(&procs[i]);
+	}
+	return rc;
+}
