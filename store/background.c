@@ -1,9 +1,11 @@
 /* Heartbeat and maintenance threads (see background.h).
  *
  * Heartbeat: every HEARTBEAT_INTERVAL the store sends its StoreInfo to the
- * directories (the first one ever announces the store). Any directory may
- * answer; a follower that refuses with a leader hint makes the store talk
- * to that leader directly from then on. The leader's epoch in the reply
+ * directory leader (the first one ever announces the store). It finds the
+ * leader in Redis (hs:leader:info) when it knows Redis, else asks any
+ * configured directory; a follower that refuses with a leader hint makes the
+ * store talk to that leader directly. A failed heartbeat forgets the leader
+ * so the next one looks again. The leader's epoch in the reply
  * raises the store's fencing floor, so a deposed leader's requests are
  * refused. While no directory answers the store keeps serving.
  *
@@ -21,6 +23,7 @@
 
 #include "access_stats.h"
 #include "directory.pb-c.h"
+#include "leader_info.h"
 #include "log.h"
 
 struct background {
@@ -84,14 +87,27 @@ heartbeat_once(struct background *bg, int *warned)
 	Hs__HeartbeatRequest req = HS__HEARTBEAT_REQUEST__INIT;
 	ProtobufCMessage *reply = NULL;
 	struct rpc_error e;
-	char err[256];
+	char err[256] = "not registered in Redis";
 
 	fill_info(svc, &info);
 	req.store = &info;
+	if (bg->leader[0] == '\0' && svc->cfg.redis[0] != '\0') {
+		struct hs_leader_info li;
+		if (hs_leader_lookup(svc->cfg.redis, 500, &li, err,
+		    sizeof(err)) == 0)
+			snprintf(bg->leader, sizeof(bg->leader), "%s", li.rpc);
+	}
 	rpc_client *c = bg->leader[0] ?
 	    rpc_pool_get(svc->peers, bg->leader, err, sizeof(err)) : bg->dirs;
 	if (c == NULL)
 		c = bg->dirs;
+	if (c == NULL) {
+		if (!*warned)
+			hs_warn("no directory leader known yet (%s); serving on",
+			    err);
+		*warned = 1;
+		return;
+	}
 	int64_t timeout = svc->cfg.heartbeat_ms < 2000 ? svc->cfg.heartbeat_ms :
 	    2000;
 	hs_status st = rpc_invoke(c, &hs__directory__descriptor, "Heartbeat",
@@ -205,9 +221,7 @@ dial_directories(struct store_service *svc, char *err, size_t errlen)
 	     t = strtok_r(NULL, ",", &save))
 		urls[n++] = t;
 	struct rpc_client_opts co = { .key = svc->key };
-	if (n == 0)
-		snprintf(err, errlen, "no directory address given (--directories)");
-	else if (rpc_client_open(&c, urls, n, &co, err, errlen) != 0)
+	if (n > 0 && rpc_client_open(&c, urls, n, &co, err, errlen) != 0)
 		c = NULL;
 	free(copy);
 	return c;
@@ -222,8 +236,14 @@ background_start(struct store_service *svc, char *err, size_t errlen)
 	bg->svc = svc;
 	pthread_mutex_init(&bg->mu, NULL);
 	pthread_cond_init(&bg->cv, NULL);
-	bg->dirs = dial_directories(svc, err, errlen);
-	if (bg->dirs == NULL) {
+	if (svc->cfg.directories[0] == '\0' && svc->cfg.redis[0] == '\0') {
+		snprintf(err, errlen, "no way to find the directory: give "
+		    "--directories or --redis");
+		background_stop(bg);
+		return NULL;
+	}
+	if (svc->cfg.directories[0] != '\0' &&
+	    (bg->dirs = dial_directories(svc, err, errlen)) == NULL) {
 		background_stop(bg);
 		return NULL;
 	}

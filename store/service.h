@@ -25,6 +25,7 @@ struct store_config {
 	int64_t id;
 	const char *zone;
 	const char *directories;  /* comma-separated directory addresses */
+	const char *redis;	  /* metadata Redis host:port (leader lookup) */
 	const char *replicator;	  /* replicator address, may be empty */
 	const char *cache_redis;  /* host:port of the cache Redis, may be empty */
 	const char *key_file;

@@ -1,0 +1,221 @@
+#!/usr/bin/env bash
+# The local cluster launcher: bazel run //tools:cluster -- COMMAND
+#   up [--dir D] [--base-port P]   start Redis (meta + cache), 3 directories,
+#                                  5 stores, the replicator (once it exists)
+#                                  and nginx in front of the directories; wait
+#                                  until healthy; write the cluster file
+#   down                           stop everything it started
+#   status                         each process: running or not
+#   logs NAME [-f]                 a process's log
+#   kill NAME | start NAME         SIGKILL one process / start it again
+# Names: redis-meta, redis-cache, directory-1..3, store-1..5, replicator, nginx.
+# Data, logs and pids live under one folder (default: the repo's .hs/).
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+runfiles="${RUNFILES_DIR:-${BASH_SOURCE[0]}.runfiles}/haystack_c"
+[ -d "$runfiles" ] || runfiles="$(cd "$here/.." && pwd)/bazel-bin"
+repo="${BUILD_WORKSPACE_DIRECTORY:-$(cd "$here/.." && pwd)}"
+dir="${HS_CLUSTER_DIR:-$repo/.hs}"
+base=7100
+
+die() { echo "cluster: $*" >&2; exit 1; }
+
+usage() { sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+
+cmd="${1:-}"; [ $# -gt 0 ] && shift
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --dir) dir="$2"; shift 2 ;;
+    --dir=*) dir="${1#--dir=}"; shift ;;
+    --base-port) base="$2"; shift 2 ;;
+    --base-port=*) base="${1#--base-port=}"; shift ;;
+    -h|--help) usage; exit 0 ;;
+    *) args+=("$1"); shift ;;
+  esac
+done
+set -- "${args[@]+"${args[@]}"}"
+case "$dir" in /*) ;; *) dir="$PWD/$dir" ;; esac
+
+bin() { echo "$runfiles/$1"; }
+
+# Ports, all on loopback, from one base so two clusters can coexist.
+p_lb=$((base)); p_meta=$((base + 1)); p_cache=$((base + 2))
+p_dir() { echo $((base + 10 + $1)); }        # directory-N RPC
+p_dirpub() { echo $((base + 20 + $1)); }     # directory-N PUB
+p_store() { echo $((base + 30 + $1)); }      # store-N RPC
+p_storepub() { echo $((base + 40 + $1)); }   # store-N PUB
+p_repl=$((base + 50)); p_replpub=$((base + 51))
+
+# A process is its command line, saved so `start NAME` can run it again.
+launch() { # NAME CMD...
+  local name="$1"; shift
+  mkdir -p "$dir/run" "$dir/logs"
+  printf '%q ' "$@" > "$dir/run/$name.cmd"
+  nohup "$@" >>"$dir/logs/$name.log" 2>&1 &
+  echo $! > "$dir/run/$name.pid"
+}
+
+alive() { # NAME
+  local f="$dir/run/$1.pid"
+  [ -f "$f" ] && kill -0 "$(cat "$f")" 2>/dev/null
+}
+
+names() {
+  echo redis-meta redis-cache
+  for i in 1 2 3; do echo "directory-$i"; done
+  for i in 1 2 3 4 5; do echo "store-$i"; done
+  [ -x "$(bin replicator/replicatord)" ] && echo replicator
+  echo nginx
+}
+
+wait_for() { # SECONDS DESCRIPTION COMMAND...
+  local until=$((SECONDS + $1)) what="$2"; shift 2
+  until "$@" >/dev/null 2>&1; do
+    [ $SECONDS -lt $until ] || die "$what did not come up; see $dir/logs/"
+    sleep 0.1
+  done
+}
+
+start_redis() { # NAME PORT EXTRA...
+  local name="$1" port="$2"; shift 2
+  mkdir -p "$dir/$name"
+  launch "$name" redis-server --port "$port" --bind 127.0.0.1 \
+    --dir "$dir/$name" --daemonize no --save "" "$@"
+  wait_for 10 "$name" redis-cli -p "$port" ping
+}
+
+dirs_csv() {
+  local out="" i
+  for i in 1 2 3; do out="$out${out:+,}tcp://127.0.0.1:$(p_dir $i)"; done
+  echo "$out"
+}
+
+start_directory() { # N
+  local i="$1"
+  launch "directory-$i" "$(bin directory/directoryd)" --id="directory-$i" \
+    --listen="tcp://127.0.0.1:$(p_dir "$i")" \
+    --pub="tcp://127.0.0.1:$(p_dirpub "$i")" \
+    --redis="127.0.0.1:$p_meta" --cache-redis="127.0.0.1:$p_cache" \
+    --key-file="$dir/cluster.key"
+}
+
+start_store() { # N
+  local i="$1" zones=(a b c a b)
+  mkdir -p "$dir/store-$i"
+  launch "store-$i" "$(bin store/stored)" --id="$i" --zone="zone-${zones[$((i - 1))]}" \
+    --listen="tcp://127.0.0.1:$(p_store "$i")" \
+    --pub="tcp://127.0.0.1:$(p_storepub "$i")" \
+    --data-dir="$dir/store-$i" --redis="127.0.0.1:$p_meta" --directories="$(dirs_csv)" \
+    --replicator="tcp://127.0.0.1:$p_repl" \
+    --cache-redis="127.0.0.1:$p_cache" --key-file="$dir/cluster.key"
+}
+
+start_replicator() {
+  launch replicator "$(bin replicator/replicatord)" \
+    --listen="tcp://127.0.0.1:$p_repl" --pub="tcp://127.0.0.1:$p_replpub" \
+    --redis="127.0.0.1:$p_meta" --directories="$(dirs_csv)" \
+    --key-file="$dir/cluster.key"
+}
+
+start_nginx() {
+  mkdir -p "$dir/nginx/logs"
+  {
+    echo "load_module /usr/lib/nginx/modules/ngx_stream_module.so;"
+    echo "daemon off; pid $dir/nginx/nginx.pid; error_log $dir/logs/nginx-error.log;"
+    echo "events { worker_connections 1024; }"
+    echo "stream { upstream directories {"
+    for i in 1 2 3; do echo "  server 127.0.0.1:$(p_dir "$i") max_fails=1 fail_timeout=2s;"; done
+    echo "} server { listen 127.0.0.1:$p_lb; proxy_pass directories; proxy_connect_timeout 1s; } }"
+  } > "$dir/nginx/nginx.conf"
+  launch nginx nginx -p "$dir/nginx" -c "$dir/nginx/nginx.conf"
+}
+
+start_one() { # NAME
+  case "$1" in
+    redis-meta) start_redis redis-meta "$p_meta" --appendonly yes \
+                  --appendfsync always --maxmemory-policy noeviction ;;
+    redis-cache) start_redis redis-cache "$p_cache" --maxmemory 256mb \
+                  --maxmemory-policy allkeys-lru ;;
+    directory-[123]) start_directory "${1#directory-}" ;;
+    store-[1-5]) start_store "${1#store-}" ;;
+    replicator) start_replicator ;;
+    nginx) start_nginx ;;
+    *) die "no process named '$1' (names: $(names | tr '\n' ' '))" ;;
+  esac
+}
+
+write_cluster_file() {
+  local pubs="" i
+  for i in 1 2 3; do pubs="$pubs${pubs:+,}tcp://127.0.0.1:$(p_dirpub "$i")"; done
+  for i in 1 2 3 4 5; do pubs="$pubs,tcp://127.0.0.1:$(p_storepub "$i")"; done
+  [ -x "$(bin replicator/replicatord)" ] && pubs="$pubs,tcp://127.0.0.1:$p_replpub"
+  cat > "$dir/cluster" <<EOT
+# haystack-c cluster file, written by tools/cluster.sh up
+directories=tcp://127.0.0.1:$p_lb,$(dirs_csv)
+cache=127.0.0.1:$p_cache
+key_file=$dir/cluster.key
+pub=$pubs
+replicator=tcp://127.0.0.1:$p_repl
+EOT
+}
+
+hs() { "$(bin client/hs)" --cluster "$dir/cluster" "$@"; }
+
+cmd_up() {
+  mkdir -p "$dir"
+  for n in $(names); do alive "$n" && die "$n is already running; run 'down' first"; done
+  [ -f "$dir/cluster.key" ] || head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$dir/cluster.key"
+  chmod 600 "$dir/cluster.key"
+  for n in $(names); do start_one "$n"; done
+  write_cluster_file
+  wait_for 30 "the cluster (all 5 stores UP)" sh -c \
+    "'$(bin client/hs)' --cluster '$dir/cluster' health --json | grep -c '\"UP\"' | grep -qx 5"
+  echo "cluster up in $dir"
+  echo "  directories (via nginx): tcp://127.0.0.1:$p_lb; direct: $(dirs_csv)"
+  echo "  redis: meta 127.0.0.1:$p_meta, cache 127.0.0.1:$p_cache"
+  echo "  stores: tcp://127.0.0.1:$(p_store 1) .. $(p_store 5)"
+  echo "  cluster file: $dir/cluster (export HS_CLUSTER=$dir/cluster)"
+}
+
+cmd_down() {
+  local n pid
+  for n in $(names); do
+    alive "$n" || continue
+    pid="$(cat "$dir/run/$n.pid")"
+    kill -TERM "$pid" 2>/dev/null || true
+  done
+  for n in $(names); do
+    for _ in $(seq 100); do alive "$n" || break; sleep 0.05; done
+    alive "$n" && kill -KILL "$(cat "$dir/run/$n.pid")" 2>/dev/null || true
+    rm -f "$dir/run/$n.pid"
+  done
+  echo "cluster down"
+}
+
+cmd_status() {
+  local n
+  for n in $(names); do
+    if alive "$n"; then printf '%-12s running (pid %s)\n' "$n" "$(cat "$dir/run/$n.pid")"
+    else printf '%-12s stopped\n' "$n"; fi
+  done
+}
+
+case "$cmd" in
+  up) cmd_up ;;
+  down) cmd_down ;;
+  status) cmd_status ;;
+  logs) [ $# -ge 1 ] || die "usage: logs NAME [-f]"
+        [ -f "$dir/logs/$1.log" ] || die "no log for '$1' in $dir/logs"
+        if [ "${2:-}" = "-f" ]; then exec tail -f "$dir/logs/$1.log"; else cat "$dir/logs/$1.log"; fi ;;
+  kill) [ $# -ge 1 ] || die "usage: kill NAME"
+        alive "$1" || die "$1 is not running"
+        kill -KILL "$(cat "$dir/run/$1.pid")"; echo "killed $1" ;;
+  start) [ $# -ge 1 ] || die "usage: start NAME"
+         alive "$1" && die "$1 is already running"
+         [ -f "$dir/run/$1.cmd" ] || die "$1 was never started here; run 'up' first"
+         mkdir -p "$dir/logs"; nohup bash -c "exec $(cat "$dir/run/$1.cmd")" >>"$dir/logs/$1.log" 2>&1 &
+         echo $! > "$dir/run/$1.pid"; echo "started $1" ;;
+  ""|-h|--help|help) usage ;;
+  *) usage >&2; exit 64 ;;
+esac
