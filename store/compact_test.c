@@ -3,6 +3,7 @@
  * stale hint of the old generation is rejected, an interrupted compaction
  * leaves a usable store, and readers/writers/deleters run concurrently
  * with compaction without losing or resurrecting anything. */
+#include <errno.h>
 #include <stdatomic.h>
 #include <pthread.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 #include "test_util.h"
+#include "vio.h"
 
 #define NKEYS 120
 #define PSIZE 1000
@@ -233,12 +235,39 @@ static int compaction_with_concurrent_readers_writers_and_deleters(void)
 	return 0;
 }
 
+static int failed_fsync_of_compacted_file_keeps_the_old_volume(void)
+{
+	char *dir = test_mkdir("cfail");
+	struct store_engine *se;
+	struct store_options o = small_opts();
+	o.sync_mode = STORE_SYNC_ALWAYS; /* sealed volumes fully synced */
+	CHECK_OK(store_engine_open(dir, &o, &se));
+	CHECK_OK(fill_store(se, 1, NKEYS));
+	for (uint64_t k = 1; k <= 60; k++)
+		if (del_most_of_first_volumes(k))
+			CHECK_OK(store_engine_delete(se, k));
+	off_t before = vol_size(dir, 1);
+	vio_fault_arm(VIO_SYNC, 1, EIO);
+	CHECK_RC(store_engine_compact(se, 1), -EIO);
+	CHECK(vol_size(dir, 1) == before, "old volume changed");
+	CHECK(access(test_path(dir, "vol_00000001.cpt"), F_OK) != 0, ".cpt left behind");
+	CHECK_OK(check_keys(se, NKEYS, del_most_of_first_volumes));
+	CHECK_OK(store_engine_compact(se, 1)); /* and a retry works */
+	CHECK(vol_size(dir, 1) < before, "no space reclaimed");
+	CHECK_OK(check_keys(se, NKEYS, del_most_of_first_volumes));
+	store_engine_close(se);
+	test_rmdir(dir);
+	return 0;
+}
+
 int main(void)
 {
 	static const struct test_case cases[] = {
 		{ "deletes survive compaction and reopen", deletes_survive_compaction_and_reopen },
 		{ "stale hint of old generation and leftover .cpt are ignored",
 		    stale_hint_of_old_generation_and_leftover_cpt_are_ignored },
+		{ "failed fsync of compacted file keeps the old volume",
+		    failed_fsync_of_compacted_file_keeps_the_old_volume },
 		{ "compaction with concurrent readers, writers and deleters",
 		    compaction_with_concurrent_readers_writers_and_deleters },
 		{ NULL, NULL },

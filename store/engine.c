@@ -113,12 +113,30 @@ static int se_index_delrec(struct store_engine *se, struct vol *v,
 	return vidx_set(&v->idx, r->key, r->off8 | VIDX_DELETED);
 }
 
+/* A second data needle for a key in one volume replaces a bad copy: the
+ * old one turns into dead bytes. */
+static void se_retire_replaced(struct vol *v, uint64_t key)
+{
+	uint32_t old;
+	struct needle_hdr h;
+	if (!vidx_find(&v->idx, key, &old) || (old & VIDX_DELETED))
+		return;
+	uint64_t off = (uint64_t)(old & VIDX_OFF_MASK) * NEEDLE_ALIGN;
+	uint64_t total = vol_read_hdr(v->vf->fd, off, &h) ? 0 :
+			 needle_total_size(h.size);
+	v->live_n--;
+	v->live_bytes -= total;
+	v->dead_n++;
+	v->dead_bytes += total;
+}
+
 int se_index_needle(struct store_engine *se, struct vol *v,
     const struct hint_rec *r)
 {
 	if (r->flags & NEEDLE_F_DELREC)
 		return se_index_delrec(se, v, r);
 	int del = (r->flags & NEEDLE_F_DELETED) != 0;
+	se_retire_replaced(v, r->key);
 	int rc = vidx_set(&v->idx, r->key, r->off8 | (del ? VIDX_DELETED : 0));
 	if (rc)
 		return rc;

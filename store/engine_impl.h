@@ -41,6 +41,7 @@ struct vol {
 	uint64_t appended;  /* end as published to syncers */
 	uint64_t synced;    /* everything below is durable */
 	uint64_t rollbacks; /* bumped when a failed sync truncates the tail */
+	uint64_t rb_good;   /* where the latest rollback cut the file */
 	int syncing;        /* a leader is in fdatasync */
 };
 
