@@ -80,7 +80,7 @@ static int cpt_keep(struct store_engine *se, struct cpt *c,
 /* Step 2: copy what survives into the .cpt file. */
 static int cpt_copy(struct store_engine *se, struct cpt *c, uint64_t end)
 {
-	struct vol_scan s = { c->src->fd, end, NULL, 0, 0, 0 };
+	struct vol_scan s = { c->src->fd, end, NULL, 0, 0, 0, 0 };
 	uint64_t off = SB_SIZE;
 	int rc = 0;
 	while (!rc && off < end) {
@@ -106,6 +106,8 @@ static int cpt_copy(struct store_engine *se, struct cpt *c, uint64_t end)
 		off += total;
 	}
 	free(s.buf);
+	if (!rc && s.err)
+		rc = s.err; /* never drop needles we merely failed to read */
 	return rc ? rc : vio_fdatasync(c->fd);
 }
 

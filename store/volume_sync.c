@@ -104,6 +104,13 @@ static int vol_rollback_index(struct store_engine *se, struct vol *v,
 		}
 		p += (size_t)total;
 	}
+	/* A read racing the cut may have marked an offset bad that a later
+	 * needle will reuse. */
+	size_t w = 0;
+	for (size_t i = 0; i < se->nbad; i++)
+		if (se->bad[i].vol != v->sb.vol_id || se->bad[i].off8 < good8)
+			se->bad[w++] = se->bad[i];
+	se->nbad = w;
 	return vidx_drop_from(&v->idx, good8);
 }
 
