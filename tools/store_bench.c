@@ -228,19 +228,19 @@ static void bench_startup(const char *base, uint64_t n)
 	store_engine_stats(se, &st);
 	store_engine_close(se);
 	sync();
-	printf("engine index bytes/needle with %lluM needles (%llu volumes): %.2f\n",
-	    (unsigned long long)(n / 1000000), (unsigned long long)st.volumes,
+	printf("engine index bytes/needle with %llu needles (%llu volumes): %.2f\n",
+	    (unsigned long long)n, (unsigned long long)st.volumes,
 	    st.bytes_per_needle);
-	printf("start-up with %lluM needles, hints: %.3f s\n",
-	    (unsigned long long)(n / 1000000), timed_open(dir, &o));
+	printf("start-up with %llu needles, hints: %.3f s\n",
+	    (unsigned long long)n, timed_open(dir, &o));
 	char cmd[4200];
 	snprintf(cmd, sizeof(cmd), "rm -f %s/*.idx", dir);
 	if (system(cmd) != 0)
 		die("rm hints", -EIO);
-	printf("start-up with %lluM needles, no hints (full scan): %.3f s\n",
-	    (unsigned long long)(n / 1000000), timed_open(dir, &o));
-	printf("start-up with %lluM needles, rebuilt hints: %.3f s\n",
-	    (unsigned long long)(n / 1000000), timed_open(dir, &o));
+	printf("start-up with %llu needles, no hints (full scan): %.3f s\n",
+	    (unsigned long long)n, timed_open(dir, &o));
+	printf("start-up with %llu needles, rebuilt hints: %.3f s\n",
+	    (unsigned long long)n, timed_open(dir, &o));
 	bench_rmdir(dir);
 }
 
