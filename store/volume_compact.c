@@ -27,8 +27,18 @@
 #include <unistd.h>
 
 #include "engine_impl.h"
+#include "engine_testing.h"
 #include "le.h"
 #include "vio.h"
+
+static void (*cpt_hook)(void *);
+static void *cpt_hook_arg;
+
+void store_engine_testing_compact_hook(void (*fn)(void *arg), void *arg)
+{
+	cpt_hook = fn;
+	cpt_hook_arg = arg;
+}
 
 struct cpt_rec {
 	uint64_t key;
@@ -273,6 +283,8 @@ static int se_compact_locked(struct store_engine *se, uint32_t id)
 	rc = cpt_open(se, &c);
 	if (!rc)
 		rc = cpt_copy(se, &c, end);
+	if (!rc && cpt_hook)
+		cpt_hook(cpt_hook_arg);
 	if (!rc)
 		rc = cpt_swap(se, &c);
 	if (!rc)
