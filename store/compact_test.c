@@ -3,13 +3,16 @@
  * stale hint of the old generation is rejected, an interrupted compaction
  * leaves a usable store, and readers/writers/deleters run concurrently
  * with compaction without losing or resurrecting anything. */
+#include <errno.h>
 #include <stdatomic.h>
 #include <pthread.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "engine_testing.h"
 #include "test_util.h"
+#include "vio.h"
 
 #define NKEYS 120
 #define PSIZE 1000
@@ -233,12 +236,93 @@ static int compaction_with_concurrent_readers_writers_and_deleters(void)
 	return 0;
 }
 
+static int failed_fsync_of_compacted_file_keeps_the_old_volume(void)
+{
+	char *dir = test_mkdir("cfail");
+	struct store_engine *se;
+	struct store_options o = small_opts();
+	o.sync_mode = STORE_SYNC_ALWAYS; /* sealed volumes fully synced */
+	CHECK_OK(store_engine_open(dir, &o, &se));
+	CHECK_OK(fill_store(se, 1, NKEYS));
+	for (uint64_t k = 1; k <= 60; k++)
+		if (del_most_of_first_volumes(k))
+			CHECK_OK(store_engine_delete(se, k));
+	off_t before = vol_size(dir, 1);
+	vio_fault_arm(VIO_SYNC, 1, EIO);
+	CHECK_RC(store_engine_compact(se, 1), -EIO);
+	CHECK(vol_size(dir, 1) == before, "old volume changed");
+	CHECK(access(test_path(dir, "vol_00000001.cpt"), F_OK) != 0, ".cpt left behind");
+	CHECK_OK(check_keys(se, NKEYS, del_most_of_first_volumes));
+	CHECK_OK(store_engine_compact(se, 1)); /* and a retry works */
+	CHECK(vol_size(dir, 1) < before, "no space reclaimed");
+	CHECK_OK(check_keys(se, NKEYS, del_most_of_first_volumes));
+	store_engine_close(se);
+	test_rmdir(dir);
+	return 0;
+}
+
+struct race {
+	struct store_engine *se;
+	int rc_del, rc_put, rc_get;
+};
+
+/* Runs between the copy and the swap of volume 1. */
+static void race_hook(void *p)
+{
+	struct race *r = p;
+	uint8_t buf[PSIZE];
+	r->rc_del = store_engine_delete(r->se, 8); /* copied as live */
+	test_fill(9000, buf, PSIZE);
+	r->rc_put = store_engine_put(r->se, 9000, 9000, buf, PSIZE);
+	r->rc_get = test_expect(r->se, 12, 12, PSIZE); /* read the old file */
+}
+
+static int delete_between_copy_and_swap_is_carried_over(void)
+{
+	char *dir = test_mkdir("crace");
+	struct store_engine *se;
+	struct store_options o = small_opts();
+	CHECK_OK(store_engine_open(dir, &o, &se));
+	CHECK_OK(fill_store(se, 1, NKEYS));
+	for (uint64_t k = 1; k <= 60; k++)
+		if (del_most_of_first_volumes(k))
+			CHECK_OK(store_engine_delete(se, k));
+	struct race r = { se, -1, -1, -1 };
+	store_engine_testing_compact_hook(race_hook, &r);
+	int rc = store_engine_compact(se, 1);
+	store_engine_testing_compact_hook(NULL, NULL);
+	CHECK_OK(rc);
+	CHECK_OK(r.rc_del);
+	CHECK_OK(r.rc_put);
+	CHECK_OK(r.rc_get);
+	for (int pass = 0; pass < 2; pass++) {
+		CHECK_RC(test_expect(se, 8, 8, PSIZE), STORE_E_NOT_FOUND);
+		CHECK_OK(test_expect(se, 12, 12, PSIZE));
+		CHECK_OK(test_expect(se, 9000, 9000, PSIZE));
+		uint64_t after = 7;
+		struct store_needle_info info;
+		size_t n;
+		CHECK_OK(store_engine_list(se, &after, &info, 1, &n));
+		CHECK(n == 1 && info.key == 8 && (info.flags & STORE_NF_DELETED),
+		    "key 8 listed as live");
+		store_engine_close(se);
+		CHECK_OK(store_engine_open(dir, &o, &se));
+	}
+	store_engine_close(se);
+	test_rmdir(dir);
+	return 0;
+}
+
 int main(void)
 {
 	static const struct test_case cases[] = {
 		{ "deletes survive compaction and reopen", deletes_survive_compaction_and_reopen },
 		{ "stale hint of old generation and leftover .cpt are ignored",
 		    stale_hint_of_old_generation_and_leftover_cpt_are_ignored },
+		{ "delete between copy and swap is carried over",
+		    delete_between_copy_and_swap_is_carried_over },
+		{ "failed fsync of compacted file keeps the old volume",
+		    failed_fsync_of_compacted_file_keeps_the_old_volume },
 		{ "compaction with concurrent readers, writers and deleters",
 		    compaction_with_concurrent_readers_writers_and_deleters },
 		{ NULL, NULL },

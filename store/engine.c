@@ -113,12 +113,30 @@ static int se_index_delrec(struct store_engine *se, struct vol *v,
 	return vidx_set(&v->idx, r->key, r->off8 | VIDX_DELETED);
 }
 
+/* A second data needle for a key in one volume replaces a bad copy: the
+ * old one turns into dead bytes. */
+static void se_retire_replaced(struct vol *v, uint64_t key)
+{
+	uint32_t old;
+	struct needle_hdr h;
+	if (!vidx_find(&v->idx, key, &old) || (old & VIDX_DELETED))
+		return;
+	uint64_t off = (uint64_t)(old & VIDX_OFF_MASK) * NEEDLE_ALIGN;
+	uint64_t total = vol_read_hdr(v->vf->fd, off, &h) ? 0 :
+			 needle_total_size(h.size);
+	v->live_n--;
+	v->live_bytes -= total;
+	v->dead_n++;
+	v->dead_bytes += total;
+}
+
 int se_index_needle(struct store_engine *se, struct vol *v,
     const struct hint_rec *r)
 {
 	if (r->flags & NEEDLE_F_DELREC)
 		return se_index_delrec(se, v, r);
 	int del = (r->flags & NEEDLE_F_DELETED) != 0;
+	se_retire_replaced(v, r->key);
 	int rc = vidx_set(&v->idx, r->key, r->off8 | (del ? VIDX_DELETED : 0));
 	if (rc)
 		return rc;
@@ -219,6 +237,81 @@ static int se_drop_unborn(struct store_engine *se, uint32_t id)
 	return 0;
 }
 
+struct se_bulk {
+	uint64_t key;
+	uint32_t val, size;
+};
+
+static int se_bulk_cmp(const void *a, const void *b)
+{
+	const struct se_bulk *x = a, *y = b;
+	if (x->key != y->key)
+		return x->key < y->key ? -1 : 1;
+	return (x->val & VIDX_OFF_MASK) < (y->val & VIDX_OFF_MASK) ? -1 : 1;
+}
+
+/* Data needles of a recovered volume, sorted and deduplicated (a later
+ * copy of a key replaced a bad one). NULL on ENOMEM. */
+static struct idx_kv *se_bulk_sorted(struct store_engine *se, struct vol *v,
+    const struct vol_load *l, size_t *n)
+{
+	struct se_bulk *b = malloc((l->n ? l->n : 1) * sizeof(*b));
+	struct idx_kv *kv = malloc((l->n ? l->n : 1) * sizeof(*kv));
+	size_t k = 0, w = 0;
+	for (size_t i = 0; b && kv && i < l->n; i++) {
+		const struct hint_rec *r = &l->recs[i];
+		if (r->flags & NEEDLE_F_DELREC)
+			continue;
+		int del = (r->flags & NEEDLE_F_DELETED) != 0;
+		b[k++] = (struct se_bulk){ r->key, r->off8 | (del ? VIDX_DELETED : 0), r->size };
+		uint64_t total = needle_total_size(r->size);
+		*(del ? &v->dead_n : &v->live_n) += 1;
+		*(del ? &v->dead_bytes : &v->live_bytes) += total;
+		if ((r->flags & VOL_REC_BAD) && se_bad_add(se, v->sb.vol_id, r->off8))
+			k = SIZE_MAX;
+		if (k == SIZE_MAX)
+			break;
+	}
+	if (!b || !kv || k == SIZE_MAX) {
+		free(b);
+		free(kv);
+		return NULL;
+	}
+	qsort(b, k, sizeof(*b), se_bulk_cmp);
+	for (size_t i = 0; i < k; i++) {
+		if (i + 1 < k && b[i + 1].key == b[i].key) {
+			if (!(b[i].val & VIDX_DELETED)) { /* replaced copy: dead */
+				v->live_n--;
+				v->live_bytes -= needle_total_size(b[i].size);
+				v->dead_n++;
+				v->dead_bytes += needle_total_size(b[i].size);
+			}
+			continue;
+		}
+		kv[w++] = (struct idx_kv){ b[i].key, b[i].val };
+	}
+	free(b);
+	*n = w;
+	return kv;
+}
+
+/* Start-up indexing: one sort per volume instead of n inserts, then the
+ * delete records in file order (they need lookups across volumes). */
+static int se_index_bulk(struct store_engine *se, struct vol *v,
+    const struct vol_load *l)
+{
+	size_t n = 0;
+	struct idx_kv *kv = se_bulk_sorted(se, v, l, &n);
+	if (!kv)
+		return -ENOMEM;
+	int rc = vidx_replace_sorted(&v->idx, kv, n);
+	free(kv);
+	for (size_t i = 0; !rc && i < l->n; i++)
+		if (l->recs[i].flags & NEEDLE_F_DELREC)
+			rc = se_index_needle(se, v, &l->recs[i]);
+	return rc;
+}
+
 static int se_load_volume(struct store_engine *se, uint32_t id, int last)
 {
 	struct vol *v;
@@ -235,8 +328,8 @@ static int se_load_volume(struct store_engine *se, uint32_t id, int last)
 		vol_free(v);
 		return rc;
 	}
-	for (size_t i = 0; !rc && i < l.n; i++)
-		rc = se_index_needle(se, v, &l.recs[i]);
+	if (!rc)
+		rc = se_index_bulk(se, v, &l);
 	vol_load_free(&l);
 	if (!rc && !last) {
 		v->sealed = 1;

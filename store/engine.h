@@ -8,6 +8,9 @@
  * of the STORE_E_* codes below (all < -10000, so they never collide with
  * errno values). store_strerror() names either kind.
  *
+ * Visibility: a get may see a put that is still waiting for its fdatasync
+ * (and could yet fail); a put's caller learns the outcome only from put.
+ *
  * Ownership: the engine never keeps a pointer to a caller's buffer after a
  * call returns, and never hands out pointers into its own memory; the
  * caller owns every buffer it passes in and every struct filled out. */

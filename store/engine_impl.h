@@ -41,6 +41,7 @@ struct vol {
 	uint64_t appended;  /* end as published to syncers */
 	uint64_t synced;    /* everything below is durable */
 	uint64_t rollbacks; /* bumped when a failed sync truncates the tail */
+	uint64_t rb_good;   /* where the latest rollback cut the file */
 	int syncing;        /* a leader is in fdatasync */
 };
 
@@ -108,6 +109,8 @@ struct vol_scan {
 	size_t cap;
 	uint64_t boff;
 	size_t blen;
+	int err; /* first read error (-errno), so a failing disk is never
+		  * mistaken for a torn tail */
 };
 /* Pointer to len bytes at off (valid until the next call), NULL past EOF. */
 const uint8_t *vol_scan_get(struct vol_scan *s, uint64_t off, size_t len);

@@ -98,8 +98,22 @@ static int failed_fsync_truncates_and_acknowledges_nothing(void)
 	CHECK_RC(store_engine_delete(se, 2), -EIO);
 	CHECK_RC(store_engine_exists(se, 2), 1); /* the delete was undone */
 	CHECK_OK(store_engine_put(se, 3, 1, buf, sizeof(buf))); /* client retry */
+	/* A put and its delete rolled back in one batch. */
+	test_fill(4, buf, sizeof(buf));
+	CHECK_OK(store_engine_put(se, 4, 1, buf, sizeof(buf)));
+	vio_fault_arm(VIO_SYNC, 1, EIO);
+	CHECK_RC(store_engine_delete(se, 4), -EIO);
+	struct store_stats before, after;
+	store_engine_stats(se, &before);
 	store_engine_close(se);
 	CHECK_OK(store_engine_open(dir, NULL, &se));
+	store_engine_stats(se, &after);
+	CHECK(before.needles == after.needles && before.deleted == after.deleted &&
+	    before.live_bytes == after.live_bytes && before.dead_bytes == after.dead_bytes,
+	    "rollback accounting: %llu/%llu live, %llu/%llu dead bytes",
+	    (unsigned long long)before.live_bytes, (unsigned long long)after.live_bytes,
+	    (unsigned long long)before.dead_bytes, (unsigned long long)after.dead_bytes);
+	CHECK_OK(test_expect(se, 4, 1, 100));
 	CHECK_OK(test_expect(se, 1, 1, 100));
 	CHECK_OK(test_expect(se, 2, 1, 100));
 	CHECK_OK(test_expect(se, 3, 1, 100));

@@ -92,6 +92,53 @@ static int torn_tail_at_every_byte_of_last_needle(void)
 	return 0;
 }
 
+static int append_bytes(const char *path, const uint8_t *b, size_t len)
+{
+	int fd = open(path, O_WRONLY | O_APPEND);
+	int ok = fd >= 0 && write(fd, b, len) == (ssize_t)len;
+	close(fd);
+	return ok ? 0 : -1;
+}
+
+static int unsynced_tail_garbage_or_missing_data_is_dropped(void)
+{
+	char *dir = test_mkdir("garbtail");
+	struct store_engine *se;
+	uint8_t buf[512];
+	CHECK_OK(store_engine_open(dir, NULL, &se));
+	test_fill(1, buf, 200);
+	CHECK_OK(store_engine_put(se, 1, 1, buf, 200));
+	store_engine_close(se);
+	struct stat st;
+	stat(test_path(dir, VOL1), &st);
+	off_t good = st.st_size;
+	for (int variant = 0; variant < 3; variant++) {
+		size_t n = 0;
+		if (variant == 0) { /* random bytes where a needle was going */
+			test_fill(99, buf, sizeof(buf));
+			n = 300;
+		} else { /* header + footer on disk, data pages never written */
+			struct needle_hdr h = { 1, 2, 0, 64 };
+			memset(buf, 0, sizeof(buf));
+			needle_hdr_encode(buf, &h);
+			needle_ftr_encode(buf + NEEDLE_HDR_SIZE + 64, 64, 0x12345678);
+			n = (size_t)needle_total_size(64);
+			if (variant == 2) /* and the hint already names it */
+				unlink(test_path(dir, IDX1));
+		}
+		CHECK(append_bytes(test_path(dir, VOL1), buf, n) == 0, "append");
+		CHECK_OK(store_engine_open(dir, NULL, &se));
+		CHECK_OK(test_expect(se, 1, 1, 200));
+		CHECK_RC(store_engine_exists(se, 2), 0);
+		store_engine_close(se);
+		stat(test_path(dir, VOL1), &st);
+		CHECK(st.st_size == good, "variant %d: tail kept (%lld vs %lld)", variant,
+		    (long long)st.st_size, (long long)good);
+	}
+	test_rmdir(dir);
+	return 0;
+}
+
 /* 20 needles, 2 deleted; *early gets the hint file as it was after 10. */
 static int hint_fixture(char *dir, uint8_t **early, size_t *elen)
 {
@@ -299,6 +346,8 @@ int main(void)
 	static const struct test_case cases[] = {
 		{ "torn tail at every byte of the last needle",
 		    torn_tail_at_every_byte_of_last_needle },
+		{ "unsynced tail garbage or missing data is dropped",
+		    unsynced_tail_garbage_or_missing_data_is_dropped },
 		{ "index hint missing is rebuilt", index_hint_missing_is_rebuilt },
 		{ "index hint stale (older than volume) is extended by scan",
 		    index_hint_stale_older_than_volume_is_extended_by_scan },

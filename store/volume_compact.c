@@ -27,8 +27,18 @@
 #include <unistd.h>
 
 #include "engine_impl.h"
+#include "engine_testing.h"
 #include "le.h"
 #include "vio.h"
+
+static void (*cpt_hook)(void *);
+static void *cpt_hook_arg;
+
+void store_engine_testing_compact_hook(void (*fn)(void *arg), void *arg)
+{
+	cpt_hook = fn;
+	cpt_hook_arg = arg;
+}
 
 struct cpt_rec {
 	uint64_t key;
@@ -80,7 +90,7 @@ static int cpt_keep(struct store_engine *se, struct cpt *c,
 /* Step 2: copy what survives into the .cpt file. */
 static int cpt_copy(struct store_engine *se, struct cpt *c, uint64_t end)
 {
-	struct vol_scan s = { c->src->fd, end, NULL, 0, 0, 0 };
+	struct vol_scan s = { c->src->fd, end, NULL, 0, 0, 0, 0 };
 	uint64_t off = SB_SIZE;
 	int rc = 0;
 	while (!rc && off < end) {
@@ -106,6 +116,8 @@ static int cpt_copy(struct store_engine *se, struct cpt *c, uint64_t end)
 		off += total;
 	}
 	free(s.buf);
+	if (!rc && s.err)
+		rc = s.err; /* never drop needles we merely failed to read */
 	return rc ? rc : vio_fdatasync(c->fd);
 }
 
@@ -271,6 +283,8 @@ static int se_compact_locked(struct store_engine *se, uint32_t id)
 	rc = cpt_open(se, &c);
 	if (!rc)
 		rc = cpt_copy(se, &c, end);
+	if (!rc && cpt_hook)
+		cpt_hook(cpt_hook_arg);
 	if (!rc)
 		rc = cpt_swap(se, &c);
 	if (!rc)

@@ -37,8 +37,10 @@ const uint8_t *vol_scan_get(struct vol_scan *s, uint64_t off, size_t len)
 	size_t want = len > VOL_SCAN_WINDOW ? len : VOL_SCAN_WINDOW;
 	if (want > s->cap) {
 		uint8_t *nb = realloc(s->buf, want);
-		if (!nb)
+		if (!nb) {
+			s->err = -ENOMEM;
 			return NULL;
+		}
 		s->buf = nb;
 		s->cap = want;
 	}
@@ -46,6 +48,8 @@ const uint8_t *vol_scan_get(struct vol_scan *s, uint64_t off, size_t len)
 	ssize_t got = vio_pread(s->fd, s->buf, n, (off_t)off);
 	if (got < (ssize_t)len) {
 		s->blen = 0;
+		if (!s->err)
+			s->err = got < 0 ? (int)got : -EIO; /* shorter than fstat said */
 		return NULL;
 	}
 	s->boff = off;
@@ -87,6 +91,8 @@ uint64_t vol_scan_next_valid(struct vol_scan *s, uint64_t from)
 	for (uint64_t off = from; off + NEEDLE_HDR_SIZE + NEEDLE_FTR_SIZE <= s->fsz;
 	     off += NEEDLE_ALIGN) {
 		const uint8_t *p = vol_scan_get(s, off, 4);
+		if (s->err)
+			return 0;
 		if (p && le_get32(p) == NEEDLE_HDR_MAGIC &&
 		    vol_scan_needle(s, off, &h) == NV_OK)
 			return off;
@@ -198,6 +204,8 @@ static int vol_scan(struct vol *v, struct vol_scan *s, uint64_t off,
 				off = next; /* damage inside acknowledged data: skip it */
 				continue;
 			}
+			if (s->err) /* an I/O error, not a torn tail: touch nothing */
+				return s->err;
 			l->truncated = s->fsz - off;
 			int rc = vio_ftruncate(v->vf->fd, (off_t)off);
 			if (!rc)
@@ -238,7 +246,7 @@ int vol_load(struct store_engine *se, struct vol *v, struct vol_load *out)
 	memset(out, 0, sizeof(*out));
 	if (fstat(v->vf->fd, &st))
 		return -errno;
-	struct vol_scan s = { v->vf->fd, (uint64_t)st.st_size, NULL, 0, 0, 0 };
+	struct vol_scan s = { v->vf->fd, (uint64_t)st.st_size, NULL, 0, 0, 0, 0 };
 	size_t cap = 0;
 	uint64_t off = SB_SIZE;
 	out->hints_trusted = hint_load(se, v, &s, out, &cap) == 0;

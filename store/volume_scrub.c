@@ -22,9 +22,7 @@ static struct vol *scrub_pick(struct store_engine *se, uint64_t *limit)
 			se->scrub_vf = v->vf;
 			vol_file_ref(v->vf);
 		}
-		pthread_mutex_lock(&v->sync_mu);
-		*limit = v->synced < v->end ? v->synced : v->end; /* durable only */
-		pthread_mutex_unlock(&v->sync_mu);
+		*limit = v->end; /* every needle below end is completely written */
 		return v;
 	}
 	return NULL;
@@ -46,7 +44,7 @@ static void scrub_report(struct store_engine *se, store_scrub_cb cb, void *arg,
 static size_t scrub_volume(struct store_engine *se, uint64_t limit,
     size_t budget, store_scrub_cb cb, void *arg)
 {
-	struct vol_scan s = { se->scrub_vf->fd, limit, NULL, 0, 0, 0 };
+	struct vol_scan s = { se->scrub_vf->fd, limit, NULL, 0, 0, 0, 0 };
 	size_t done = 0;
 	while (done < budget && se->scrub_off < limit) {
 		struct needle_hdr h = { 0, 0, 0, 0 };
