@@ -182,6 +182,8 @@ main(int argc, char **argv)
 	argc--, argv++;
 	if (take_globals(&c, &argc, argv, &help) != 0)
 		return CLI_USAGE;
+	if (argc == 0 && c.json && !help)
+		return cli_usage(&c, "name a command (see `hs --help`)");
 	if (argc == 0 || strcmp(argv[0], "help") == 0) {
 		usage(help || argc > 0 ? stdout : stderr);
 		return help || argc > 0 ? CLI_OK : CLI_USAGE;

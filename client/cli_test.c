@@ -189,10 +189,18 @@ test_missing_cluster_file_is_3_and_says_how(void)
 	HAS(r.err, "/nonexistent/cluster");
 	HAS(r.err, "//tools:cluster -- up");
 	/* With no HS_CLUSTER the default is .hs/cluster under the repo root
-	 * or the current folder. */
+	 * (here: tmp, made a root by its WORKSPACE file, so the test never
+	 * finds a real cluster's file). */
+	char ws[320], want[340];
+	snprintf(ws, sizeof(ws), "%s/WORKSPACE", tmp);
+	FILE *f = fopen(ws, "w");
+	CHECK(f != NULL);
+	fclose(f);
 	run(&r, NULL, (const char *[]){ "stats", NULL });
+	unlink(ws);
 	CHECK_EQ(r.code, 3);
-	HAS(r.err, ".hs/cluster");
+	snprintf(want, sizeof(want), "%s/.hs/cluster", tmp);
+	HAS(r.err, want);
 }
 
 static void
@@ -203,8 +211,9 @@ test_json_errors_are_valid_json(void)
 		{ "--json", "status", "00000000000004d2cafef00d", NULL },
 		{ "--json", "upload", "missing \"quoted\".jpg", NULL },
 		{ "--json", "frobnicate", NULL, NULL },
+		{ "--json", NULL, NULL, NULL },
 	};
-	static const int codes[] = { 64, 3, 1, 64 };
+	static const int codes[] = { 64, 3, 1, 64, 64 };
 	for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
 		struct run r;
 		size_t where = 0;

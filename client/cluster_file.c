@@ -165,7 +165,9 @@ hs_cluster_load(const char *path, struct hs_cluster *out, hs_error *err)
 	char dir[1024];
 	snprintf(dir, sizeof(dir), "%s", path);
 	char *slash = strrchr(dir, '/');
-	if (slash != NULL)
+	if (slash == dir)
+		dir[1] = '\0'; /* a file in / */
+	else if (slash != NULL)
 		*slash = '\0';
 	else
 		snprintf(dir, sizeof(dir), ".");
