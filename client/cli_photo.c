@@ -176,10 +176,11 @@ cli_upload(struct cli *c, int argc, char **argv)
 	if (u.jobs == NULL)
 		return cli_fail(c, HS_RESOURCE_EXHAUSTED, NULL, "out of memory");
 	for (int i = 0; i < u.n; i++) {
+		char buf[sizeof(u.jobs[i].path)];
 		u.jobs[i].arg = argv[1 + i];
+		/* cli_path returns buf or the argument itself. */
 		snprintf(u.jobs[i].path, sizeof(u.jobs[i].path), "%s",
-		    cli_path(argv[1 + i], u.jobs[i].path,
-		    sizeof(u.jobs[i].path)));
+		    cli_path(argv[1 + i], buf, sizeof(buf)));
 		nok += upload_check(&u.jobs[i]);
 		u.bytes_total += u.jobs[i].size;
 	}

@@ -177,6 +177,7 @@ test_unreachable_cluster_is_3_quickly(void)
 	run(&r, cluster, (const char *[]){ "upload", "photo.jpg", NULL });
 	unlink(photo);
 	CHECK_EQ(r.code, 3);
+	HAS(r.err, "hs upload: photo.jpg: ");
 	HAS(r.err, "cannot reach the cluster");
 }
 

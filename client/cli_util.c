@@ -70,6 +70,9 @@ cli_fail(struct cli *c, hs_status st, const char *subject, const char *message)
 	int code = cli_exit_code(st);
 	if (c->json)
 		json_error(c, st, code, subject, message);
+	else if (subject != NULL && strstr(message, subject) == NULL)
+		fprintf(stderr, "hs %s: %s: %s%s\n", c->cmd ? c->cmd : "",
+		    subject, message, advice(st, message));
 	else
 		fprintf(stderr, "hs %s: %s%s\n", c->cmd ? c->cmd : "", message,
 		    advice(st, message));
