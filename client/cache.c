@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "hs_internal.h"
+#include "photo_id.h"
 #include "log.h"
 
 #define CACHE_POOL 16
@@ -68,9 +69,7 @@ hs_cache_close(struct hs_cache *k)
 void
 hs_cache_key(hs_photo_id id, char out[HS_ID_HEX_LEN + 10])
 {
-	char hex[HS_ID_HEX_LEN + 1];
-	hs_id_format(id, hex);
-	snprintf(out, HS_ID_HEX_LEN + 10, "hs:cache:%s", hex);
+	photo_cache_key(id.key, id.cookie, out);
 }
 
 static struct timeval

@@ -85,6 +85,10 @@ hs_open(hs_client **out, const struct hs_cluster *cfg, hs_error *err)
 		    "key: %s", msg);
 		goto fail;
 	}
+	if (rpc_pool_open(&c->peers, &c->ropts) != 0) {
+		st = hs_err(err, HS_RESOURCE_EXHAUSTED, "out of memory");
+		goto fail;
+	}
 	const char *urls[HS_MAX_ADDRS];
 	for (size_t i = 0; i < c->cfg.ndirectories; i++) {
 		urls[i] = c->cfg.directories[i];
@@ -140,9 +144,7 @@ hs_close(hs_client *c)
 	 * corruption reports finish before their client goes. */
 	rpc_client_close(c->repl);
 	rpc_client_close(c->dir);
-	for (size_t i = 0; i < c->npeers; i++)
-		rpc_client_close(c->peers[i].rpc);
-	free(c->peers);
+	rpc_pool_close(c->peers);
 	hs_cache_close(c->cache);
 	pthread_mutex_destroy(&c->mu);
 	free(c);
@@ -151,34 +153,10 @@ hs_close(hs_client *c)
 rpc_client *
 hs_peer(hs_client *c, const char *addr, hs_error *err)
 {
-	rpc_client *r = NULL;
 	char msg[256];
-	pthread_mutex_lock(&c->mu);
-	for (size_t i = 0; i < c->npeers && r == NULL; i++)
-		if (strcmp(c->peers[i].addr, addr) == 0)
-			r = c->peers[i].rpc;
-	if (r != NULL)
-		goto out;
-	if (c->npeers == c->cap) {
-		size_t cap = c->cap ? 2 * c->cap : 8;
-		struct hs_peer *p = realloc(c->peers, cap * sizeof(*p));
-		if (p == NULL) {
-			hs_err(err, HS_RESOURCE_EXHAUSTED, "out of memory");
-			goto out;
-		}
-		c->peers = p;
-		c->cap = cap;
-	}
-	/* Dialing is in the background, so holding the lock is short. */
-	if (rpc_client_open(&r, &addr, 1, &c->ropts, msg, sizeof(msg)) != 0) {
+	rpc_client *r = rpc_pool_get(c->peers, addr, msg, sizeof(msg));
+	if (r == NULL)
 		hs_err(err, HS_INVALID_ARGUMENT, "%s", msg);
-		r = NULL;
-		goto out;
-	}
-	snprintf(c->peers[c->npeers].addr, HS_ADDR_MAX, "%s", addr);
-	c->peers[c->npeers++].rpc = r;
-out:
-	pthread_mutex_unlock(&c->mu);
 	return r;
 }
 

@@ -10,16 +10,12 @@
 
 #include "hs.h"
 #include "rpc_client.h"
+#include "rpc_pool.h"
 
 /* Read-your-writes: the change-log seq of this client's last write of a
  * photo, in a direct-mapped table. An entry overwritten by a later photo
  * loses only the wait-for-seq hint, never correctness of data. */
 #define HS_SEQ_SLOTS 4096
-
-struct hs_peer {
-	char addr[HS_ADDR_MAX];
-	rpc_client *rpc;
-};
 
 struct hs_cache; /* cache.c */
 
@@ -30,9 +26,8 @@ struct hs_client {
 	rpc_client *repl; /* NULL when no replicator is configured */
 	struct hs_cache *cache; /* NULL when no cache is configured */
 
-	pthread_mutex_t mu; /* guards peers and seqs */
-	struct hs_peer *peers;
-	size_t npeers, cap;
+	rpc_pool *peers;    /* one client per store address */
+	pthread_mutex_t mu; /* guards seqs */
 	struct {
 		uint64_t key, seq;
 	} seqs[HS_SEQ_SLOTS];

@@ -6,53 +6,24 @@
 #include <string.h>
 
 #include "hs_internal.h"
+#include "photo_id.h"
 
 void
 hs_id_format(hs_photo_id id, char out[HS_ID_HEX_LEN + 1])
 {
-	snprintf(out, HS_ID_HEX_LEN + 1, "%016llx%08lx",
-	    (unsigned long long)id.key, (unsigned long)id.cookie);
-}
-
-static int
-hexval(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
+	photo_id_format(id.key, id.cookie, out);
 }
 
 hs_status
 hs_id_parse(const char *text, hs_photo_id *id, hs_error *err)
 {
-	static const char what[] = "a photo id is 24 hex digits (16 for the "
-	    "key, 8 for the cookie) as printed by `hs upload`, e.g. "
-	    "00000000000004d2cafef00d";
+	char why[384];
+	uint64_t key;
+	uint32_t cookie;
 	if (text == NULL)
-		return hs_err(err, HS_INVALID_ARGUMENT, "no photo id given: %s",
-		    what);
-	size_t n = strlen(text);
-	if (n != HS_ID_HEX_LEN)
-		return hs_err(err, HS_INVALID_ARGUMENT,
-		    "'%.64s%s' is not a photo id (%zu characters): %s", text,
-		    n > 64 ? "..." : "", n, what);
-	uint64_t key = 0;
-	uint32_t cookie = 0;
-	for (size_t i = 0; i < n; i++) {
-		int v = hexval(text[i]);
-		if (v < 0)
-			return hs_err(err, HS_INVALID_ARGUMENT,
-			    "'%s' is not a photo id (character %zu is not a hex "
-			    "digit): %s", text, i + 1, what);
-		if (i < 16)
-			key = key << 4 | (uint64_t)v;
-		else
-			cookie = cookie << 4 | (uint32_t)v;
-	}
+		return hs_err(err, HS_INVALID_ARGUMENT, "no photo id given");
+	if (photo_id_parse(text, &key, &cookie, why, sizeof(why)) != 0)
+		return hs_err(err, HS_INVALID_ARGUMENT, "%s", why);
 	id->key = key;
 	id->cookie = cookie;
 	return HS_OK;

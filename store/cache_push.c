@@ -15,7 +15,7 @@
 
 struct push {
 	struct push *next;
-	char key[HS_CACHE_KEY_LEN + 1];
+	char key[PHOTO_CACHE_KEY_LEN + 1];
 	int is_delete;
 	size_t len;	  /* of value */
 	uint8_t value[];  /* sha256 + data */
@@ -181,7 +181,7 @@ cache_push_put(struct cache_push *c, uint64_t key, uint32_t cookie,
 	p->next = NULL;
 	p->is_delete = 0;
 	p->len = 32 + len;
-	hs_cache_key(key, cookie, p->key);
+	photo_cache_key(key, cookie, p->key);
 	memcpy(p->value, sha256, 32);
 	if (len)
 		memcpy(p->value + 32, data, len);
@@ -199,7 +199,7 @@ cache_push_delete(struct cache_push *c, uint64_t key, uint32_t cookie)
 	p->next = NULL;
 	p->is_delete = 1;
 	p->len = 0;
-	hs_cache_key(key, cookie, p->key);
+	photo_cache_key(key, cookie, p->key);
 	enqueue(c, p);
 }
 

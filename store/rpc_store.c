@@ -247,11 +247,11 @@ store_read(rpc_call *call, const ProtobufCMessage *msg, void *arg)
 	struct store_service *svc = arg;
 	const Hs__ReadRequest *req = (const Hs__ReadRequest *)msg;
 	struct store_needle_info info;
-	char idtxt[HS_ID_HEX_LEN + 1], why[128];
+	char idtxt[PHOTO_ID_HEX_LEN + 1], why[128];
 
 	if (check_photo_id(call, req->id) != 0)
 		return;
-	hs_id_format(req->id->key, req->id->cookie, idtxt);
+	photo_id_format(req->id->key, req->id->cookie, idtxt);
 	int rc = store_engine_stat(svc->engine, req->id->key, &info);
 	uint8_t *buf = NULL;
 	size_t len = 0;
