@@ -17,7 +17,7 @@
 #include "scripts.h"
 
 #define SYNC_BATCH 1000
-#define SCAN_BATCH 1000
+#define SCAN_BATCH "1000"
 
 int
 dir_log_head(dir_redis *r, uint64_t *head, char *err, size_t errlen)
@@ -75,8 +75,12 @@ dir_log_read(dir_redis *r, uint64_t from, size_t max, Hs__PhotoRecord ***recs,
 		return -1;
 	if (head <= from)
 		return 0;
+	/* hiredis formats only %s/%b/%d-style: numbers go in as text. */
+	char start[32], count[32];
+	snprintf(start, sizeof(start), "%" PRIu64 "-0", from + 1);
+	snprintf(count, sizeof(count), "%zu", max);
 	redisReply *rep = dir_redis_cmd(r, err, errlen,
-	    "XRANGE " DIR_K_LOG " %" PRIu64 "-0 + COUNT %zu", from + 1, max);
+	    "XRANGE " DIR_K_LOG " %s + COUNT %s", start, count);
 	if (rep == NULL)
 		return -1;
 	if (rep->type != REDIS_REPLY_ARRAY) {
@@ -190,8 +194,8 @@ dir_log_reload(dir_redis *r, dir_records *t, char *err, size_t errlen)
 		return -1;
 	do {
 		redisReply *rep = dir_redis_cmd(r, err, errlen,
-		    "SCAN %s MATCH " DIR_K_PHOTO_PREFIX "* COUNT %d", cursor,
-		    SCAN_BATCH);
+		    "SCAN %s MATCH " DIR_K_PHOTO_PREFIX "* COUNT " SCAN_BATCH,
+		    cursor);
 		if (rep == NULL)
 			return -1;
 		if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 2 ||

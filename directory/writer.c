@@ -296,7 +296,7 @@ commit_update(struct job *j, const char *lease, Hs__PhotoRecord *next,
 		ARG(tomb[i], strlen(tomb[i]));
 	}
 #undef ARG
-	redisReply *rep = dir_redis_eval(link_, &dir_script_update, 6, argc - 6,
+	redisReply *rep = dir_redis_eval(link_, &dir_script_update, 6, argc,
 	    argv, lens, err, sizeof(err));
 	free(packed);
 	if (script_failed(j, rep, err)) {
