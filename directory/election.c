@@ -182,12 +182,14 @@ release(struct dir *d, dir_redis *r)
 	pthread_mutex_unlock(&d->mu);
 	if (!leader)
 		return;
+	/* Stop acting first, then free the lease: the other way round a
+	 * successor could lead while we still think we do. */
+	dir_step_down(d, "shutting down (releasing the lease)");
 	const char *argv[] = { DIR_K_LEADER, lease };
 	redisReply *rep = dir_redis_eval(r, &dir_script_release, 1, 2, argv,
 	    NULL, err, sizeof(err));
 	if (rep != NULL)
 		freeReplyObject(rep);
-	dir_step_down(d, "shutting down (lease released)");
 }
 
 void *

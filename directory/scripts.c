@@ -5,7 +5,8 @@
  * only by a commit that happened. The packed PhotoRecord is sent without
  * its seq (field 9); the script appends that field itself (a protobuf
  * message may be extended by concatenation), so the stored bytes are the
- * whole record. */
+ * whole record. Each log entry also names the lease that committed it
+ * ('by'), so an audit can tell which term wrote what. */
 #include "scripts.h"
 
 #include <openssl/sha.h>
@@ -75,7 +76,7 @@ struct dir_script dir_script_register = { "register",
 	"local seq = redis.call('INCR', KEYS[2])\n"
 	"local rec = ARGV[2] .. seqfield(seq)\n"
 	"redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[6], seq .. '-0',"
-	" 'rec', rec)\n"
+	" 'rec', rec, 'by', ARGV[1])\n"
 	"redis.call('HSET', KEYS[3], 'rec', rec, 'seq', seq, 'cookie', ARGV[3],"
 	" 'sha', ARGV[4], 'size', ARGV[5])\n"
 	"return {1, seq}\n",
@@ -93,7 +94,7 @@ struct dir_script dir_script_update = { "update",
 	"local seq = redis.call('INCR', KEYS[2])\n"
 	"local rec = ARGV[2] .. seqfield(seq)\n"
 	"redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[4], seq .. '-0',"
-	" 'rec', rec)\n"
+	" 'rec', rec, 'by', ARGV[1])\n"
 	"redis.call('HSET', KEYS[3], 'rec', rec, 'seq', seq)\n"
 	"for i = 6, #ARGV do redis.call('SADD', KEYS[5], ARGV[i]) end\n"
 	"if ARGV[5] == '1' then redis.call('DEL', KEYS[6]) end\n"
