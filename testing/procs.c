@@ -167,10 +167,12 @@ int
 procs_redis_start(struct procs_redis *r, const char *dir, int port)
 {
 	char portstr[16], logf[300];
-	if (dir != NULL)
+	if (dir == NULL) {
+		if (procs_tempdir(r->dir, sizeof(r->dir), "redis") != 0)
+			return -1;
+	} else if (dir != r->dir) { /* a restart passes r->dir itself */
 		snprintf(r->dir, sizeof(r->dir), "%s", dir);
-	else if (procs_tempdir(r->dir, sizeof(r->dir), "redis") != 0)
-		return -1;
+	}
 	r->port = port ? port : procs_free_port();
 	snprintf(portstr, sizeof(portstr), "%d", r->port);
 	snprintf(r->addr, sizeof(r->addr), "127.0.0.1:%d", r->port);
@@ -179,7 +181,7 @@ procs_redis_start(struct procs_redis *r, const char *dir, int port)
 	char *argv[] = { "/usr/bin/redis-server", "--port", portstr, "--bind",
 		"127.0.0.1", "--dir", r->dir, "--appendonly", "yes",
 		"--appendfsync", "always", "--maxmemory-policy", "noeviction",
-		"--save", "", "--protected-mode", "no", NULL };
+		"--save", "", "--protected-mode", "no", "--logfile", logf, NULL };
 	r->pid = procs_spawn(argv, NULL, logf, NULL, 0, 0);
 	if (r->pid < 0)
 		return -1;
