@@ -37,8 +37,8 @@ static const char *const env[] = { "LEADER_TIMEOUT=1s",
 static pthread_t mon_thr;
 static _Atomic int mon_stop;
 static int mon_samples;
-static int64_t last_sent[MAX_EPOCHS];  /* latest send of a "leader" call */
-static int64_t first_recv[MAX_EPOCHS]; /* earliest return of one */
+static int64_t last_sent[MAX_EPOCHS];	       /* latest send of a "leader" call */
+static _Atomic int64_t first_recv[MAX_EPOCHS]; /* earliest return of one */
 
 static void *
 monitor(void *arg)
@@ -95,6 +95,9 @@ test_one_leader_over_many_elections(void)
 		CHECK(tc_leader(&c, &epoch) == l);
 		CHECK(epoch > last_epoch); /* a new fencing epoch per term */
 		last_epoch = epoch;
+		/* Let the monitor see this term before ending it. */
+		CHECK(epoch < MAX_EPOCHS);
+		CHECK(CHECK_WAIT_UNTIL(atomic_load(&first_recv[epoch]) != 0, 2000));
 		int64_t t0 = check_mono_ms();
 		/* Alternate crashes and clean shutdowns (lease released). */
 		tc_signal(&c, l, round % 2 ? SIGTERM : SIGKILL);
