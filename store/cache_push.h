@@ -2,8 +2,10 @@
  * cache from a background thread, so a write's answer never waits on the
  * cache. Cache value = the photo's 32-byte SHA-256 followed by its bytes,
  * under "hs:cache:<24-hex id>" with a TTL of CACHE_TTL; readers verify the
- * hash before use. A full queue or a dead Redis drops pushes (the cache is
- * only a cache). */
+ * hash before use. Pushes never overwrite (SET NX): a delete leaves a short
+ * marker under the key, so a push that arrives late cannot bring a deleted
+ * photo back into the cache. A full queue or a dead Redis drops pushes (the
+ * cache is only a cache). */
 #ifndef STORE_CACHE_PUSH_H
 #define STORE_CACHE_PUSH_H
 
