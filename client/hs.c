@@ -85,7 +85,12 @@ hs_open(hs_client **out, const struct hs_cluster *cfg, hs_error *err)
 		    "key: %s", msg);
 		goto fail;
 	}
-	if (rpc_pool_open(&c->peers, &c->ropts) != 0) {
+	/* Stores are many and interchangeable for reads: a store that does
+	 * not connect within 250 ms is skipped for the next replica, rather
+	 * than waited on for the runtime's default second. */
+	struct rpc_client_opts store_opts = c->ropts;
+	store_opts.connect_wait_ms = 250;
+	if (rpc_pool_open(&c->peers, &store_opts) != 0) {
 		st = hs_err(err, HS_RESOURCE_EXHAUSTED, "out of memory");
 		goto fail;
 	}

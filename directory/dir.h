@@ -39,6 +39,7 @@ struct dir {
 	rpc_server *rpc;
 	hs_pub *pub;
 	rpc_pool *pool;	     /* clients to the leader (forwarding), stores */
+	struct dir_cache *cache; /* deletes evict photos from the cache */
 	dir_records *recs;
 	dir_stores *stores;
 	hs_workq *writer;    /* one thread: commits, in order */

@@ -12,6 +12,8 @@ struct dir_config {
 	const char *pub;	/* event feed address (PUB) */
 	const char *advertise;	/* RPC address others dial; "" = listen */
 	const char *redis;	/* metadata Redis, HOST:PORT or unix:/PATH */
+	const char *cache_redis; /* cache Redis HOST:PORT; "" = none */
+	int64_t cache_ttl_ms;	/* how long a delete's cache marker lasts */
 	const char *key_file;	/* cluster key; "" = the test key */
 	int64_t leader_timeout_ms;
 	int64_t leader_heartbeat_ms;

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cache_evict.h"
 #include "catchup.h"
 #include "dir.h"
 #include "log.h"
@@ -56,7 +57,9 @@ open_parts(struct dir *d)
 	struct rpc_client_opts co = { .key = d->key };
 	if (dir_records_open(&d->recs) != 0 ||
 	    dir_stores_open(&d->stores, d->cfg.heartbeat_ms) != 0 ||
-	    rpc_pool_open(&d->pool, &co) != 0) {
+	    rpc_pool_open(&d->pool, &co) != 0 ||
+	    (d->cache = dir_cache_open(d->cfg.cache_redis, d->cfg.cache_ttl_ms,
+	    d->cfg.redis_timeout_ms)) == NULL) {
 		hs_error("out of memory");
 		return -1;
 	}
@@ -86,6 +89,7 @@ close_parts(struct dir *d)
 	/* After the server: forwarded calls in flight answer into it. */
 	rpc_pool_close(d->pool);
 	hs_pub_close(d->pub);
+	dir_cache_close(d->cache);
 	dir_stores_close(d->stores);
 	dir_records_close(d->recs);
 	pthread_mutex_destroy(&d->mu);

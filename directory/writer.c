@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cache_evict.h"
 #include "changelog.h"
 #include "forward.h"
 #include "log.h"
@@ -359,6 +360,7 @@ delete_job(struct job *j)
 			return rpc_fail(j->call, HS_ABORTED, "the record kept "
 			    "changing; retry");
 		applied_commit(j->d, &v.rec, seq, "photo.deleted");
+		dir_cache_forget(j->d->cache, q->id->key, q->id->cookie);
 		r.seq = seq;
 		return rpc_reply(j->call, &r.base);
 	}

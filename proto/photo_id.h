@@ -18,6 +18,11 @@ void photo_id_format(uint64_t key, uint32_t cookie,
 int photo_id_parse(const char *s, uint64_t *key, uint32_t *cookie, char *why,
     size_t whylen);
 
+/* What a delete leaves under a photo's cache key, for CACHE_TTL: shorter
+ * than any real entry (32-byte SHA-256 + data), so readers see a miss, and
+ * pushes (SET NX) cannot replace it with the deleted bytes. */
+#define PHOTO_CACHE_DELETED "deleted"
+
 /* The cache key of a photo: "hs:cache:" + its 24 digits. */
 #define PHOTO_CACHE_KEY_LEN (9 + PHOTO_ID_HEX_LEN)
 void photo_cache_key(uint64_t key, uint32_t cookie,

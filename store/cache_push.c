@@ -53,7 +53,8 @@ static int
 send_one(redisContext *r, struct cache_push *c, const struct push *p)
 {
 	redisReply *rep = p->is_delete ?
-	    redisCommand(r, "DEL %s", p->key) :
+	    redisCommand(r, "SET %s %s PX %lld", p->key, PHOTO_CACHE_DELETED,
+	    (long long)c->ttl_ms) :
 	    redisCommand(r, "SET %s %b PX %lld NX", p->key, p->value, p->len,
 	    (long long)c->ttl_ms);
 	int ok = rep != NULL && rep->type != REDIS_REPLY_ERROR;
