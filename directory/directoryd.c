@@ -54,7 +54,10 @@ open_parts(struct dir *d)
 	char bound[256];
 	struct rpc_server_opts so = { .name = d->cfg.id, .key = d->key,
 		.max_msg = 4u << 20 };
-	struct rpc_client_opts co = { .key = d->key };
+	/* Forwarding must fail fast when the leader just died, so the
+	 * caller's resend finds the next leader; 1 s (the default) would
+	 * add a second to every failover. */
+	struct rpc_client_opts co = { .key = d->key, .connect_wait_ms = 150 };
 	if (dir_records_open(&d->recs) != 0 ||
 	    dir_stores_open(&d->stores, d->cfg.heartbeat_ms) != 0 ||
 	    rpc_pool_open(&d->pool, &co) != 0 ||

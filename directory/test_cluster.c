@@ -11,6 +11,8 @@
 #include "check.h"
 #include "log.h"
 
+int tc_call_timeout_ms = 3000;
+
 static rpc_client *
 client(const char *const *urls, size_t n)
 {
@@ -200,7 +202,7 @@ tc_register(rpc_client *cl, uint64_t key, uint32_t cookie, uint8_t sha_byte,
 	q.n_stores = 2;
 	ProtobufCMessage *m = NULL;
 	hs_status st = rpc_invoke(cl, &hs__directory__descriptor,
-	    "RegisterPhoto", &q.base, &m, 3000, 0, err);
+	    "RegisterPhoto", &q.base, &m, tc_call_timeout_ms, 0, err);
 	if (st == HS_OK) {
 		if (seq != NULL)
 			*seq = ((Hs__RegisterReply *)m)->seq;

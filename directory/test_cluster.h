@@ -51,7 +51,9 @@ int tc_leader(struct tc *c, uint64_t *epoch);
  * timeout. */
 int tc_wait_leader(struct tc *c, int timeout_ms);
 
-/* Calls. err may be NULL. */
+/* Calls. err may be NULL. Each attempt's deadline is tc_call_timeout_ms
+ * (default 3000). */
+extern int tc_call_timeout_ms;
 hs_status tc_register(rpc_client *cl, uint64_t key, uint32_t cookie,
     uint8_t sha_byte, uint64_t size, uint64_t *seq, struct rpc_error *err);
 /* Lookup of one id: the result code (OK/NOT_FOUND) in *code. */
