@@ -193,7 +193,7 @@ hs_dir_call(hs_client *c, const char *method, const ProtobufCMessage *req,
 		hs_status st = left <= 0 ? HS_DEADLINE_EXCEEDED :
 		    rpc_invoke(rc, &hs__directory__descriptor, method, req,
 		    reply, slice, 0, &re);
-		if (st == HS_OK || (st != HS_UNAVAILABLE && left > 0))
+		if (st == HS_OK || re.answered)
 			atomic_store(&c->dir_answered, 1);
 		if (st == HS_OK)
 			return HS_OK;

@@ -252,6 +252,7 @@ decode_reply(struct pending *p, nng_msg *m, ProtobufCMessage **reply,
 	}
 	e->code = (hs_status)r->code;
 	e->epoch = r->epoch;
+	e->answered = 1;
 	snprintf(e->message, sizeof(e->message), "%s", r->message);
 	snprintf(e->leader_hint, sizeof(e->leader_hint), "%s", r->leader_hint);
 	if (e->code == HS_OK && p->out != NULL) {

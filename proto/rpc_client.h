@@ -33,6 +33,8 @@ struct rpc_error {
 	char message[384];
 	char leader_hint[128];	/* with FAILED_PRECONDITION from a follower */
 	uint64_t epoch;		/* the server's epoch, when it answered */
+	int answered;		/* 1: a server sent this code; 0: the
+				   transport failed (no reply at all) */
 };
 
 /* Dials every url (tcp://, ipc://, tls+tcp://) in the background. Fails only

@@ -15,7 +15,7 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 runfiles="${RUNFILES_DIR:-${BASH_SOURCE[0]}.runfiles}/haystack_c"
 [ -d "$runfiles" ] || runfiles="$(cd "$here/.." && pwd)/bazel-bin"
-repo="${BUILD_WORKSPACE_DIRECTORY:-$(cd "$here/.." && pwd)}"
+repo="${BUILD_WORKSPACE_DIRECTORY:-$(git rev-parse --show-toplevel 2>/dev/null || pwd)}"
 dir="${HS_CLUSTER_DIR:-$repo/.hs}"
 base=7100
 
@@ -156,11 +156,16 @@ directory=tcp://127.0.0.1:$p_lb,$(dirs_csv)
 cache=127.0.0.1:$p_cache
 key_file=$dir/cluster.key
 pub=$pubs
-replicator=tcp://127.0.0.1:$p_repl
 EOT
+  [ -x "$(bin replicator/replicatord)" ] && echo "replicator=tcp://127.0.0.1:$p_repl" >> "$dir/cluster"
+  return 0
 }
 
 hs() { "$(bin client/hs)" --cluster "$dir/cluster" "$@"; }
+
+stores_up() { # N: the leader lists N stores UP
+  [ "$(hs health --json 2>/dev/null | grep -o '"state":"STORE_UP"' | wc -l)" -eq "$1" ]
+}
 
 cmd_up() {
   mkdir -p "$dir"
@@ -169,8 +174,7 @@ cmd_up() {
   chmod 600 "$dir/cluster.key"
   for n in $(names); do start_one "$n"; done
   write_cluster_file
-  wait_for 30 "the cluster (all 5 stores UP)" sh -c \
-    "'$(bin client/hs)' --cluster '$dir/cluster' health --json | grep -c '\"UP\"' | grep -qx 5"
+  wait_for 30 "the cluster (a leader and all 5 stores UP)" stores_up 5
   echo "cluster up in $dir"
   echo "  directories (via nginx): tcp://127.0.0.1:$p_lb; direct: $(dirs_csv)"
   echo "  redis: meta 127.0.0.1:$p_meta, cache 127.0.0.1:$p_cache"
@@ -178,18 +182,21 @@ cmd_up() {
   echo "  cluster file: $dir/cluster (export HS_CLUSTER=$dir/cluster)"
 }
 
+stop_one() { # NAME: SIGTERM, wait up to 5 s, then SIGKILL
+  local n="$1" pid
+  alive "$n" || { rm -f "$dir/run/$n.pid"; return 0; }
+  pid="$(cat "$dir/run/$n.pid")"
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 100); do alive "$n" || break; sleep 0.05; done
+  alive "$n" && kill -KILL "$pid" 2>/dev/null || true
+  rm -f "$dir/run/$n.pid"
+}
+
+# Reverse start order: the directories release their lease while the
+# metadata Redis still runs, so the next `up` elects a leader at once.
 cmd_down() {
-  local n pid
-  for n in $(names); do
-    alive "$n" || continue
-    pid="$(cat "$dir/run/$n.pid")"
-    kill -TERM "$pid" 2>/dev/null || true
-  done
-  for n in $(names); do
-    for _ in $(seq 100); do alive "$n" || break; sleep 0.05; done
-    alive "$n" && kill -KILL "$(cat "$dir/run/$n.pid")" 2>/dev/null || true
-    rm -f "$dir/run/$n.pid"
-  done
+  local n
+  for n in $(names | tac); do stop_one "$n"; done
   echo "cluster down"
 }
 

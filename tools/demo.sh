@@ -1,20 +1,42 @@
 #!/usr/bin/env bash
-# The README's first command. Installs what is missing, builds everything,
-# and shows the system working. Until the store and directory services
-# land, it runs the RPC runtime's example: an echo server and a client
-# calling it over nng with an authenticated envelope.
+# The README's first command: installs what is missing, builds everything,
+# brings up the local cluster (Redis for metadata and for the cache, 3
+# directories behind nginx, 5 stores, and the replicator once it exists)
+# under .hs/, and shows an upload, its status and a download. The cluster
+# keeps running afterwards: `bazel run //tools:cluster -- down` stops it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/setup.sh
 echo "== building everything"
-bazel build //... 2>&1 | grep -E 'ERROR|error:|warning:' || true
-bazel build //... >/dev/null 2>&1
-bin=bazel-bin/proto
-out=$(mktemp)
-"$bin/echo_server" --listen=tcp://127.0.0.1:0 >"$out" 2>/dev/null &
-pid=$!
-trap 'kill $pid 2>/dev/null; rm -f "$out"' EXIT
-for _ in $(seq 100); do [ -s "$out" ] && break; sleep 0.05; done
-url=$(head -1 "$out")
-echo "== echo_server listening on $url"
-"$bin/echo_client" --server="$url" --message="hello, haystack"
+if ! bazel build //... >/tmp/hs-demo-build.log 2>&1; then
+  grep -E 'ERROR|error:' /tmp/hs-demo-build.log | head -20 >&2
+  echo "demo: the build failed; full log in /tmp/hs-demo-build.log" >&2
+  exit 1
+fi
+cluster="bazel-bin/tools/cluster"
+# A cluster left running by an earlier demo is restarted, keeping its data.
+"$cluster" down --dir "$PWD/.hs" >/dev/null 2>&1 || true
+echo "== starting the local cluster"
+"$cluster" up --dir "$PWD/.hs"
+export HS_CLUSTER="$PWD/.hs/cluster"
+hs=bazel-bin/client/hs
+photo=$(mktemp --suffix=.jpg)
+trap 'rm -f "$photo" "$photo.back"' EXIT
+head -c 150000 /dev/urandom > "$photo"
+echo "== hs upload $photo"
+id=$("$hs" upload "$photo")
+echo "$id"
+echo "== hs status $id"
+"$hs" status "$id"
+echo "== hs download $id"
+"$hs" download "$id" "$photo.back"
+if cmp -s "$photo" "$photo.back"; then
+  echo "downloaded $(stat -c %s "$photo.back") bytes, identical to the upload"
+else
+  echo "demo: the download differs from the upload" >&2
+  exit 1
+fi
+echo
+echo "The cluster is still running (HS_CLUSTER=$HS_CLUSTER). Try:"
+echo "  bazel run //client:hs -- health"
+echo "  bazel run //tools:cluster -- status | logs store-1 | kill store-2 | down"
