@@ -110,16 +110,27 @@ read_one(hs_client *c, const Hs__Replica *rep, const Hs__PhotoRecord *rec,
 	return HS_OK;
 }
 
+/* UP stores first; within a state, stores this client is connected to
+ * before those it has lost (a store that just died is tried last, not
+ * waited on first). Dialing starts here for every replica, in parallel. */
+static int
+replica_rank(hs_client *c, const Hs__Replica *rep)
+{
+	rpc_client *rc = hs_peer(c, rep->rpc_addr, NULL);
+	int lost = rc != NULL && rpc_client_connected(rc) == 0;
+	return state_rank(rep->state) * 2 + lost;
+}
+
 static hs_status
 read_replicas(hs_client *c, hs_photo_id id, const Hs__LookupResult *x,
     int64_t deadline, void **data, size_t *len, hs_error *err)
 {
 	const Hs__Replica *order[HS_MAX_REPLICAS];
 	size_t n = 0;
-	for (int rank = 0; rank < 4; rank++)
+	for (int rank = 0; rank < 8; rank++)
 		for (size_t i = 0; i < x->n_replicas && n < HS_MAX_REPLICAS;
 		     i++)
-			if (state_rank(x->replicas[i]->state) == rank)
+			if (replica_rank(c, x->replicas[i]) == rank)
 				order[n++] = x->replicas[i];
 	char tried[400] = "", hex[HS_ID_HEX_LEN + 1];
 	int bad = 0, notfound = 0;

@@ -267,6 +267,22 @@ test_sigkill_leader_during_registrations(void)
 	}
 }
 
+/* 1 when /proc says pid is stopped (state T). */
+static int
+is_stopped(pid_t pid)
+{
+	char path[64], buf[256];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	FILE *f = fopen(path, "r");
+	if (f == NULL)
+		return 0;
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	const char *paren = strrchr(buf, ')');
+	return paren != NULL && paren[1] == ' ' && paren[2] == 'T';
+}
+
 static void
 test_sigstop_leader_commits_nothing(void)
 {
@@ -276,6 +292,9 @@ test_sigstop_leader_commits_nothing(void)
 	CHECK(tc_leader(&c, &e0) == l);
 	uint64_t head0 = tc_redis_int(&c, "hs:seq");
 	kill(c.d[l].pid, SIGSTOP);
+	/* kill() returns before the target is off the CPU: until it is, it
+	 * may still answer as the leader. */
+	CHECK(CHECK_WAIT_UNTIL(is_stopped(c.d[l].pid), 2000));
 	/* Writes sent to the paused leader wait in its socket. */
 	struct rpc_error e;
 	uint64_t key = 5000000;

@@ -39,7 +39,6 @@ struct rpc_client {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	int connected;
-	int lost;	/* was connected, now is not: the peer is known down */
 	int inflight;
 	struct pending active; /* sentinel of the in-flight ring */
 	struct pending *free;
@@ -57,10 +56,8 @@ pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
 	pthread_mutex_lock(&c->mu);
 	if (ev == NNG_PIPE_EV_ADD_POST) {
 		c->connected++;
-		c->lost = 0;
 		pthread_cond_broadcast(&c->cv);
 	} else if (ev == NNG_PIPE_EV_REM_POST && --c->connected == 0) {
-		c->lost = 1;
 		/* No one left to resend to: fail the calls now. */
 		for (struct pending *q = c->active.next; q != &c->active;
 		     q = q->next) {
@@ -384,9 +381,8 @@ waiter_wait(struct waiter *w)
 }
 
 /* A call made while nothing is connected waits a little for a first
- * connection (dialing is in the background), then gives up clearly. A
- * server that was connected and went away is known down: no wait, so a
- * caller with other replicas moves on at once. */
+ * connection (dialing is in the background, reconnecting within 500 ms
+ * after a server restarts), then gives up clearly. */
 static int
 await_connection(rpc_client *c, int64_t timeout_ms)
 {
@@ -394,7 +390,7 @@ await_connection(rpc_client *c, int64_t timeout_ms)
 	    c->opts.connect_wait_ms : timeout_ms;
 	int64_t until = hs_mono_ms() + wait;
 	pthread_mutex_lock(&c->mu);
-	while (c->connected == 0 && !c->lost) {
+	while (c->connected == 0) {
 		int64_t left = until - hs_mono_ms();
 		if (left <= 0)
 			break;
@@ -409,8 +405,6 @@ await_connection(rpc_client *c, int64_t timeout_ms)
 		pthread_cond_timedwait(&c->cv, &c->mu, &ts);
 	}
 	int ok = c->connected > 0;
-	if (!ok)
-		c->lost = 1; /* until a connection comes: fail fast meanwhile */
 	pthread_mutex_unlock(&c->mu);
 	return ok;
 }

@@ -377,7 +377,8 @@ test_tap_shows_the_events_of_an_upload(void)
 					buf[used] = '\0';
 				}
 			}
-			seen = strstr(buf, "photo.registered") && strstr(buf, hex);
+			seen = strstr(buf, "photo.registered") && strstr(buf, hex) &&
+			    strstr(buf, "needle.written");
 		}
 	}
 	kill(pid, SIGINT);
