@@ -1,7 +1,7 @@
 /* The housekeeping thread, every few tens of ms: expires parked lookups;
- * on the leader, marks silent stores DOWN (publishing store.down) and
- * saves the store table to Redis (fenced) for followers and the next
- * leader; on every replica, every FOLLOWER_SYNC_INTERVAL, records itself
+ * on the leader, marks silent stores DOWN (publishing store.down), saves
+ * the store table to Redis (fenced) for followers and the next leader, and
+ * sends committed deletes to the stores (tombstones.c); on every replica, every FOLLOWER_SYNC_INTERVAL, records itself
  * in hs:dirs and reads the others back for Health, and on followers
  * reloads the store table the leader saved. */
 #include <inttypes.h>
@@ -15,6 +15,7 @@
 #include "log.h"
 #include "redis_link.h"
 #include "scripts.h"
+#include "tombstones.h"
 #include "waiters.h"
 
 #define MAX_NODES 16
@@ -182,12 +183,15 @@ dir_house_main(void *arg)
 	tick = tick < 10 ? 10 : tick > 50 ? 50 : tick;
 	int64_t save_every = d->cfg.heartbeat_ms > 250 ? d->cfg.heartbeat_ms : 250;
 	int64_t next_save = 0, next_nodes = 0;
+	struct dir_tombstones *tombs = dir_tombstones_open();
 	while (!atomic_load(&d->stop)) {
 		int64_t now = hs_mono_ms();
 		dir_waiters_poll(d);
 		int save = now >= next_save ||
 		    atomic_exchange(&d->stores_dirty, 0);
 		leader_tick(d, r, save);
+		if (tombs != NULL)
+			dir_tombstones_tick(tombs, d, r);
 		if (save)
 			next_save = now + save_every;
 		if (now >= next_nodes) {
@@ -198,6 +202,7 @@ dir_house_main(void *arg)
 		}
 		sleep_ms(tick);
 	}
+	dir_tombstones_close(tombs);
 	pthread_mutex_lock(&d->mu);
 	free_nodes(d->nodes, d->nnodes);
 	d->nodes = NULL;

@@ -130,6 +130,44 @@ all_processes_answer(void)
 	return test_cluster_wait_stores_up(&tc, tc.nstores, 100);
 }
 
+/* Reads id straight from store index s (no directory, no cache). */
+static hs_status
+store_read(int s, hs_photo_id id)
+{
+	char err[256], url[64];
+	hs_key key;
+	hs_key_load(&key, tc.keyfile, err, sizeof(err));
+	snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", tc.p_store[s]);
+	struct rpc_client_opts co = { .key = key };
+	rpc_client *c;
+	const char *u = url;
+	if (rpc_client_open(&c, &u, 1, &co, err, sizeof(err)) != 0)
+		return HS_INTERNAL;
+	Hs__ReadRequest req = HS__READ_REQUEST__INIT;
+	Hs__PhotoId pid = HS__PHOTO_ID__INIT;
+	pid.key = id.key;
+	pid.cookie = id.cookie;
+	req.id = &pid;
+	ProtobufCMessage *reply = NULL;
+	struct rpc_error e;
+	hs_status st = rpc_invoke(c, &hs__store__descriptor, "Read", &req.base,
+	    &reply, 2000, 0, &e);
+	if (reply != NULL)
+		protobuf_c_message_free_unpacked(reply, NULL);
+	rpc_client_close(c);
+	return st;
+}
+
+static int
+tombstoned_everywhere(hs_photo_id id, const struct hs_photo_info *info)
+{
+	for (size_t i = 0; i < info->nreplicas; i++)
+		if (store_read((int)info->replicas[i].store_id - 1, id) !=
+		    HS_NOT_FOUND)
+			return 0;
+	return 1;
+}
+
 static void
 test_deleted_photo_stays_deleted_after_restarting_everything(void)
 {
@@ -141,11 +179,16 @@ test_deleted_photo_stays_deleted_after_restarting_everything(void)
 	    e.message);
 	/* Read it once so it is in the cache too. */
 	CHECK_STATUS(download_equals(cl, id, b, 3000, &e), HS_OK, e.message);
+	struct hs_photo_info info;
+	CHECK_STATUS(hs_stat(cl, id, 10000, &info, &e), HS_OK, e.message);
+	CHECK(!tombstoned_everywhere(id, &info));
 	hs_id_format(id, hex);
 	const char *del[] = { "delete", hex, NULL };
 	CHECK_EQ(run_hs(out, sizeof(out), del), 0);
 	const char *get[] = { "download", hex, "-", NULL };
 	CHECK_EQ(run_hs(out, sizeof(out), get), 2);
+	/* The stores' tombstones follow the committed delete. */
+	CHECK(CHECK_WAIT_UNTIL(tombstoned_everywhere(id, &info), 10000));
 	/* Restart every process of the cluster. */
 	for (int i = 0; i < tc.nstores; i++) {
 		test_proc_kill(&tc.stores[i], SIGTERM);
@@ -159,6 +202,7 @@ test_deleted_photo_stays_deleted_after_restarting_everything(void)
 	test_proc_restart(&tc.meta);
 	CHECK(CHECK_WAIT_UNTIL(all_processes_answer(), 30000));
 	CHECK_EQ(run_hs(out, sizeof(out), get), 2);
+	CHECK(tombstoned_everywhere(id, &info));
 	hs_client *fresh;
 	CHECK_STATUS(hs_open_file(&fresh, tc.cluster_file, &e), HS_OK,
 	    e.message);

@@ -1,0 +1,167 @@
+/* Store-side deletes (see tombstones.h). Deletes go out asynchronously so a
+ * slow store never delays the housekeeping thread; their callbacks only
+ * record which members are done, and the next tick removes those from
+ * Redis (the link belongs to the housekeeping thread). */
+#include "tombstones.h"
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "photo_id.h"
+#include "scripts.h"
+#include "store.pb-c.h"
+#include "stores.h"
+
+#define BATCH 64
+#define MEMBER_MAX 48
+
+struct dir_tombstones {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	char done[BATCH * 4][MEMBER_MAX]; /* answered OK, to SREM */
+	size_t ndone;
+	int inflight;
+	int64_t next_round;
+};
+
+struct one_delete {
+	struct dir_tombstones *t;
+	char member[MEMBER_MAX];
+};
+
+struct dir_tombstones *
+dir_tombstones_open(void)
+{
+	struct dir_tombstones *t = calloc(1, sizeof(*t));
+	if (t == NULL)
+		return NULL;
+	pthread_mutex_init(&t->mu, NULL);
+	pthread_cond_init(&t->cv, NULL);
+	return t;
+}
+
+void
+dir_tombstones_close(struct dir_tombstones *t)
+{
+	if (t == NULL)
+		return;
+	pthread_mutex_lock(&t->mu);
+	while (t->inflight > 0)
+		pthread_cond_wait(&t->cv, &t->mu);
+	pthread_mutex_unlock(&t->mu);
+	pthread_mutex_destroy(&t->mu);
+	pthread_cond_destroy(&t->cv);
+	free(t);
+}
+
+static void
+delete_done(void *arg, ProtobufCMessage *reply, const struct rpc_error *err)
+{
+	struct one_delete *o = arg;
+	struct dir_tombstones *t = o->t;
+	if (reply != NULL)
+		protobuf_c_message_free_unpacked(reply, NULL);
+	pthread_mutex_lock(&t->mu);
+	if (err->code == HS_OK && t->ndone < BATCH * 4)
+		memcpy(t->done[t->ndone++], o->member, MEMBER_MAX);
+	else if (err->code != HS_OK)
+		hs_debug("tombstone %s not delivered yet: %s", o->member,
+		    err->message);
+	if (--t->inflight == 0)
+		pthread_cond_broadcast(&t->cv);
+	pthread_mutex_unlock(&t->mu);
+	free(o);
+}
+
+/* Sends the Delete for one member "<hex>/<store>"; 0 if it went out. */
+static int
+send_one(struct dir_tombstones *t, struct dir *d, const char *member)
+{
+	char hex[PHOTO_ID_HEX_LEN + 1], err[256];
+	const char *slash = strchr(member, '/');
+	uint64_t key;
+	uint32_t cookie;
+	struct dir_store st;
+	if (slash == NULL || slash - member != PHOTO_ID_HEX_LEN ||
+	    strlen(member) >= MEMBER_MAX)
+		return -1;
+	memcpy(hex, member, PHOTO_ID_HEX_LEN);
+	hex[PHOTO_ID_HEX_LEN] = '\0';
+	if (photo_id_parse(hex, &key, &cookie, NULL, 0) != 0 ||
+	    dir_stores_get(d->stores, (uint32_t)strtoul(slash + 1, NULL, 10),
+	    &st) != 0 || st.state != HS__STORE_STATE__STORE_UP)
+		return -1;
+	rpc_client *c = rpc_pool_get(d->pool, st.rpc_addr, err, sizeof(err));
+	struct one_delete *o = malloc(sizeof(*o));
+	if (c == NULL || o == NULL) {
+		free(o);
+		return -1;
+	}
+	o->t = t;
+	snprintf(o->member, sizeof(o->member), "%s", member);
+	Hs__StoreDeleteRequest req = HS__STORE_DELETE_REQUEST__INIT;
+	Hs__PhotoId id = HS__PHOTO_ID__INIT;
+	id.key = key;
+	id.cookie = cookie;
+	req.id = &id;
+	pthread_mutex_lock(&t->mu);
+	t->inflight++;
+	pthread_mutex_unlock(&t->mu);
+	if (rpc_invoke_async(c, &hs__store__descriptor, "Delete", &req.base,
+	    2000, 0, delete_done, o) != 0) {
+		pthread_mutex_lock(&t->mu);
+		t->inflight--;
+		pthread_mutex_unlock(&t->mu);
+		free(o);
+		return -1;
+	}
+	return 0;
+}
+
+/* Removes the members whose Deletes were answered OK. */
+static void
+forget_done(struct dir_tombstones *t, dir_redis *r)
+{
+	char done[BATCH * 4][MEMBER_MAX], err[256];
+	size_t n;
+	pthread_mutex_lock(&t->mu);
+	n = t->ndone;
+	memcpy(done, t->done, n * MEMBER_MAX);
+	t->ndone = 0;
+	pthread_mutex_unlock(&t->mu);
+	for (size_t i = 0; i < n; i++) {
+		redisReply *rep = dir_redis_cmd(r, err, sizeof(err), "SREM %s %s",
+		    DIR_K_TOMBSTONES, done[i]);
+		if (rep != NULL)
+			freeReplyObject(rep);
+	}
+}
+
+void
+dir_tombstones_tick(struct dir_tombstones *t, struct dir *d, dir_redis *r)
+{
+	char err[256];
+	forget_done(t, r);
+	int64_t now = hs_mono_ms();
+	if (now < t->next_round || !dir_is_leader(d, NULL, 0, NULL))
+		return;
+	t->next_round = now + 1000;
+	pthread_mutex_lock(&t->mu);
+	int busy = t->inflight > 0;
+	pthread_mutex_unlock(&t->mu);
+	if (busy) /* last round's Deletes are still out */
+		return;
+	redisReply *rep = dir_redis_cmd(r, err, sizeof(err),
+	    "SRANDMEMBER %s %d", DIR_K_TOMBSTONES, BATCH);
+	if (rep == NULL)
+		return;
+	for (size_t i = 0; rep->type == REDIS_REPLY_ARRAY && i < rep->elements;
+	     i++)
+		if (rep->element[i]->type == REDIS_REPLY_STRING)
+			send_one(t, d, rep->element[i]->str);
+	freeReplyObject(rep);
+}

@@ -1,0 +1,23 @@
+/* Store-side deletes: a committed Delete leaves "<24-hex id>/<store id>"
+ * members in hs:tombstones (the same Lua script, so none is lost); the
+ * leader sends each store its Delete and removes the member once the store
+ * answered OK, retrying every second until then. A store that is DOWN
+ * gets its deletes when it is back. */
+#ifndef DIR_TOMBSTONES_H
+#define DIR_TOMBSTONES_H
+
+#include "dir.h"
+#include "redis_link.h"
+
+struct dir_tombstones;
+
+struct dir_tombstones *dir_tombstones_open(void);
+/* Waits for the Deletes in flight, then frees. */
+void dir_tombstones_close(struct dir_tombstones *t);
+
+/* One round, on the housekeeping thread (which owns r); does nothing on a
+ * follower. */
+void dir_tombstones_tick(struct dir_tombstones *t, struct dir *d,
+    dir_redis *r);
+
+#endif
