@@ -227,3 +227,13 @@ repl_rates_evicted(repl_rates *r)
 	pthread_mutex_unlock(&r->mu);
 	return n;
 }
+
+int
+repl_rates_is_hot(repl_rates *r, uint64_t key)
+{
+	pthread_mutex_lock(&r->mu);
+	struct slot *s = key ? lookup(r, key) : NULL;
+	int hot = s ? s->hot : 0;
+	pthread_mutex_unlock(&r->mu);
+	return hot;
+}

@@ -29,6 +29,9 @@ double repl_rates_get(repl_rates *r, uint64_t key, int64_t now_ms);
  * repl_rates_cooled scans. */
 void repl_rates_set_hot(repl_rates *r, uint64_t key, uint32_t cookie, int hot);
 
+/* 1 if the photo is marked hot. */
+int repl_rates_is_hot(repl_rates *r, uint64_t key);
+
 struct repl_rate_photo {
 	uint64_t key;
 	uint32_t cookie;
