@@ -1,0 +1,306 @@
+/* The test cluster (see cluster.h). */
+#include "cluster.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "check.h"
+#include "directory.pb-c.h"
+#include "leader_info.h"
+#include "rpc_client.h"
+
+/* Builds argv from a fixed head and a space-separated extra string. */
+static void
+run(struct test_proc *p, const char *name, const char *dir, char **head,
+    const char *extra)
+{
+	char *argv[48], *copy = strdup(extra ? extra : ""), *save = NULL;
+	int n = 0;
+	while (head[n] != NULL && n < 40) {
+		argv[n] = head[n];
+		n++;
+	}
+	for (char *t = strtok_r(copy, " ", &save); t && n < 47;
+	     t = strtok_r(NULL, " ", &save))
+		argv[n++] = t;
+	argv[n] = NULL;
+	test_proc_start(p, name, dir, argv);
+	free(copy);
+}
+
+static void
+start_dir(struct test_cluster *c, int i, const char *extra)
+{
+	char bin[512], id[32], listen[64], pub[64], redis[64], key[640];
+	test_runfile(bin, sizeof(bin), "directory/directoryd");
+	snprintf(id, sizeof(id), "--id=directory-%d", i + 1);
+	snprintf(listen, sizeof(listen), "--listen=tcp://127.0.0.1:%d",
+	    c->p_dir[i]);
+	snprintf(pub, sizeof(pub), "--pub=tcp://127.0.0.1:%d", c->p_dirpub[i]);
+	snprintf(redis, sizeof(redis), "--redis=127.0.0.1:%d", c->p_meta);
+	snprintf(key, sizeof(key), "--key-file=%s", c->keyfile);
+	char *head[] = { bin, id, listen, pub, redis, key,
+		"--leader-timeout=1s", "--leader-heartbeat-interval=200ms",
+		"--follower-sync-interval=100ms", "--heartbeat-interval=200ms",
+		NULL };
+	run(&c->dirs[i], id + 5, c->dir, head, extra);
+}
+
+static void
+dirs_csv(struct test_cluster *c, char *out, size_t len)
+{
+	out[0] = '\0';
+	for (int i = 0; i < c->ndirs; i++) {
+		size_t used = strlen(out);
+		snprintf(out + used, len - used, "%stcp://127.0.0.1:%d",
+		    i ? "," : "", c->p_dir[i]);
+	}
+}
+
+static void
+start_store(struct test_cluster *c, int i, const char *extra)
+{
+	char bin[512], id[32], listen[64], pub[64], redis[64], key[640];
+	char data[600], datadir[620], dirs[256], dflag[300], cache[64], zone[32],
+	    repl[64];
+	test_runfile(bin, sizeof(bin), "store/stored");
+	snprintf(id, sizeof(id), "--id=%d", i + 1);
+	snprintf(zone, sizeof(zone), "--zone=zone-%c", 'a' + i % 3);
+	snprintf(listen, sizeof(listen), "--listen=tcp://127.0.0.1:%d",
+	    c->p_store[i]);
+	snprintf(pub, sizeof(pub), "--pub=tcp://127.0.0.1:%d",
+	    c->p_storepub[i]);
+	snprintf(redis, sizeof(redis), "--redis=127.0.0.1:%d", c->p_meta);
+	snprintf(cache, sizeof(cache), "--cache-redis=127.0.0.1:%d", c->p_cache);
+	snprintf(repl, sizeof(repl), "--replicator=tcp://127.0.0.1:%d",
+	    c->p_repl);
+	snprintf(key, sizeof(key), "--key-file=%s", c->keyfile);
+	snprintf(data, sizeof(data), "%s/store-%d", c->dir, i + 1);
+	mkdir(data, 0755);
+	snprintf(datadir, sizeof(datadir), "--data-dir=%s", data);
+	dirs_csv(c, dirs, sizeof(dirs));
+	snprintf(dflag, sizeof(dflag), "--directories=%s", dirs);
+	char *head[] = { bin, id, zone, listen, pub, redis, cache, repl, key,
+		datadir, dflag, "--heartbeat-interval=200ms",
+		"--max-volume-size=64MiB", NULL };
+	char name[32];
+	snprintf(name, sizeof(name), "store-%d", i + 1);
+	run(&c->stores[i], name, c->dir, head, extra);
+}
+
+static void
+start_replicator(struct test_cluster *c, const char *extra)
+{
+	char bin[512], listen[64], pub[64], redis[64], key[640], dirs[256],
+	    dflag[300];
+	test_runfile(bin, sizeof(bin), "replicator/replicatord");
+	snprintf(listen, sizeof(listen), "--listen=tcp://127.0.0.1:%d",
+	    c->p_repl);
+	snprintf(pub, sizeof(pub), "--pub=tcp://127.0.0.1:%d", c->p_replpub);
+	snprintf(redis, sizeof(redis), "--redis=127.0.0.1:%d", c->p_meta);
+	snprintf(key, sizeof(key), "--key-file=%s", c->keyfile);
+	dirs_csv(c, dirs, sizeof(dirs));
+	snprintf(dflag, sizeof(dflag), "--directories=%s", dirs);
+	char *head[] = { bin, listen, pub, redis, key, dflag, NULL };
+	run(&c->repl, "replicator", c->dir, head, extra);
+}
+
+static int
+start_nginx(struct test_cluster *c)
+{
+	char conf[640], prefix[600];
+	snprintf(prefix, sizeof(prefix), "%s/nginx", c->dir);
+	mkdir(prefix, 0755);
+	snprintf(conf, sizeof(conf), "%s/nginx.conf", prefix);
+	FILE *f = fopen(conf, "w");
+	if (f == NULL)
+		return -1;
+	fprintf(f, "load_module /usr/lib/nginx/modules/ngx_stream_module.so;\n"
+	    "daemon off; pid %s/nginx.pid; error_log %s/error.log;\n"
+	    "events { worker_connections 256; }\n"
+	    "stream { upstream directories {\n", prefix, prefix);
+	for (int i = 0; i < c->ndirs; i++)
+		fprintf(f, "  server 127.0.0.1:%d max_fails=1 fail_timeout=1s;\n",
+		    c->p_dir[i]);
+	fprintf(f, "} server { listen 127.0.0.1:%d; proxy_pass directories; "
+	    "proxy_connect_timeout 500ms; } }\n", c->p_lb);
+	fclose(f);
+	char *argv[] = { "nginx", "-p", prefix, "-c", conf, NULL };
+	c->has_nginx = 1;
+	return test_proc_start(&c->nginx, "nginx", c->dir, argv);
+}
+
+static void
+write_cluster_file(struct test_cluster *c)
+{
+	snprintf(c->cluster_file, sizeof(c->cluster_file), "%s/cluster", c->dir);
+	FILE *f = fopen(c->cluster_file, "w");
+	if (f == NULL)
+		return;
+	fprintf(f, "# test cluster\ndirectory =");
+	if (c->has_nginx)
+		fprintf(f, " tcp://127.0.0.1:%d", c->p_lb);
+	for (int i = 0; i < c->ndirs; i++)
+		fprintf(f, " tcp://127.0.0.1:%d", c->p_dir[i]);
+	fprintf(f, "\ncache = 127.0.0.1:%d\nkey_file = %s\npub =", c->p_cache,
+	    c->keyfile);
+	for (int i = 0; i < c->ndirs; i++)
+		fprintf(f, " tcp://127.0.0.1:%d", c->p_dirpub[i]);
+	for (int i = 0; i < c->nstores; i++)
+		fprintf(f, " tcp://127.0.0.1:%d", c->p_storepub[i]);
+	if (c->has_repl)
+		fprintf(f, " tcp://127.0.0.1:%d", c->p_replpub);
+	fprintf(f, "\nreplicator = tcp://127.0.0.1:%d\n", c->p_repl);
+	fclose(f);
+}
+
+int
+test_cluster_leader(struct test_cluster *c)
+{
+	struct hs_leader_info li;
+	char why[256], redis[64];
+	snprintf(redis, sizeof(redis), "127.0.0.1:%d", c->p_meta);
+	if (hs_leader_lookup(redis, 500, &li, why, sizeof(why)) != 0)
+		return -1;
+	for (int i = 0; i < c->ndirs; i++) {
+		char url[64];
+		snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", c->p_dir[i]);
+		if (strcmp(li.rpc, url) == 0 && test_proc_alive(&c->dirs[i]))
+			return i;
+	}
+	return -1;
+}
+
+static int
+stores_up(struct test_cluster *c, int want)
+{
+	int l = test_cluster_leader(c);
+	if (l < 0)
+		return 0;
+	char url[64], err[256];
+	hs_key key;
+	snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", c->p_dir[l]);
+	if (hs_key_load(&key, c->keyfile, err, sizeof(err)) != 0)
+		return 0;
+	struct rpc_client_opts co = { .key = key };
+	rpc_client *cl;
+	const char *u = url;
+	if (rpc_client_open(&cl, &u, 1, &co, err, sizeof(err)) != 0)
+		return 0;
+	Hs__ListStoresRequest req = HS__LIST_STORES_REQUEST__INIT;
+	ProtobufCMessage *reply;
+	struct rpc_error e;
+	int up = 0;
+	if (rpc_invoke(cl, &hs__directory__descriptor, "ListStores", &req.base,
+	    &reply, 1000, 0, &e) == HS_OK) {
+		Hs__ListStoresReply *r = (Hs__ListStoresReply *)reply;
+		for (size_t i = 0; i < r->n_stores; i++)
+			up += r->stores[i]->state == HS__STORE_STATE__STORE_UP;
+		protobuf_c_message_free_unpacked(reply, NULL);
+	}
+	rpc_client_close(cl);
+	return up == want;
+}
+
+int
+test_cluster_wait_stores_up(struct test_cluster *c, int n, int timeout_ms)
+{
+	return CHECK_WAIT_UNTIL(stores_up(c, n), timeout_ms);
+}
+
+int
+test_cluster_start(struct test_cluster *c, const struct test_cluster_opts *o)
+{
+	memset(c, 0, sizeof(*c));
+	c->ndirs = o->ndirs ? o->ndirs : 3;
+	c->nstores = o->nstores ? o->nstores : 5;
+	if (test_temp_dir(c->dir, sizeof(c->dir), "cluster") != 0 ||
+	    test_key_file(c->keyfile, sizeof(c->keyfile), c->dir) != 0)
+		return -1;
+	c->p_meta = test_free_port();
+	c->p_cache = test_free_port();
+	c->p_lb = test_free_port();
+	c->p_repl = test_free_port();
+	c->p_replpub = test_free_port();
+	for (int i = 0; i < c->ndirs; i++) {
+		c->p_dir[i] = test_free_port();
+		c->p_dirpub[i] = test_free_port();
+	}
+	for (int i = 0; i < c->nstores; i++) {
+		c->p_store[i] = test_free_port();
+		c->p_storepub[i] = test_free_port();
+	}
+	if (test_redis_start(&c->meta, c->dir, c->p_meta) != 0)
+		return -1;
+	{
+		char cdir[600], port[16];
+		snprintf(cdir, sizeof(cdir), "%s/cache", c->dir);
+		mkdir(cdir, 0755);
+		snprintf(port, sizeof(port), "%d", c->p_cache);
+		char *argv[] = { "redis-server", "--port", port, "--bind",
+			"127.0.0.1", "--dir", cdir, "--save", "", "--maxmemory",
+			"64mb", "--maxmemory-policy", "allkeys-lru", NULL };
+		test_proc_start(&c->cache, "redis-cache", c->dir, argv);
+	}
+	for (int i = 0; i < c->ndirs; i++)
+		start_dir(c, i, o->dir_args);
+	for (int i = 0; i < c->nstores; i++)
+		start_store(c, i, o->store_args);
+	if (o->replicator) {
+		c->has_repl = 1;
+		start_replicator(c, o->repl_args);
+	}
+	if (o->nginx && start_nginx(c) != 0)
+		return -1;
+	write_cluster_file(c);
+	if (!test_cluster_wait_stores_up(c, c->nstores, 20000)) {
+		fprintf(stderr, "test cluster: not every store came UP\n");
+		test_cluster_dump_logs(c);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+each_proc(struct test_cluster *c, void (*fn)(struct test_proc *))
+{
+	if (c->has_nginx)
+		fn(&c->nginx);
+	if (c->has_repl)
+		fn(&c->repl);
+	for (int i = 0; i < c->nstores; i++)
+		fn(&c->stores[i]);
+	for (int i = 0; i < c->ndirs; i++)
+		fn(&c->dirs[i]);
+	fn(&c->cache);
+	fn(&c->meta);
+}
+
+static void
+stop_one(struct test_proc *p)
+{
+	test_proc_kill(p, SIGTERM);
+	test_proc_free(p);
+}
+
+void
+test_cluster_stop(struct test_cluster *c)
+{
+	each_proc(c, stop_one);
+}
+
+static void
+dump_one(struct test_proc *p)
+{
+	if (p->argc > 0)
+		test_proc_dump_log(p);
+}
+
+void
+test_cluster_dump_logs(struct test_cluster *c)
+{
+	each_proc(c, dump_one);
+}

@@ -1,0 +1,54 @@
+/* A whole haystack-c cluster as real processes for end-to-end and fault
+ * tests: Redis for metadata (AOF) and for the cache, directories, stores,
+ * optionally the replicator and nginx, on free loopback ports in a temp
+ * dir, with short timeouts so failovers take about a second. Writes a
+ * cluster file the client library and `hs` read. */
+#ifndef HS_TEST_CLUSTER_H
+#define HS_TEST_CLUSTER_H
+
+#include "process.h"
+
+#define TC_MAX_DIRS 3
+#define TC_MAX_STORES 5
+
+struct test_cluster_opts {
+	int ndirs;		/* 0 = 3 */
+	int nstores;		/* 0 = 5 */
+	int replicator;		/* start replicatord too */
+	int nginx;		/* put nginx in front of the directories */
+	const char *store_args; /* extra flags for every store, space-separated */
+	const char *dir_args;	/* extra flags for every directory */
+	const char *repl_args;	/* extra flags for the replicator */
+};
+
+struct test_cluster {
+	char dir[512];
+	char keyfile[600];
+	char cluster_file[600];
+	int ndirs, nstores;
+	int p_meta, p_cache, p_lb, p_repl, p_replpub;
+	int p_dir[TC_MAX_DIRS], p_dirpub[TC_MAX_DIRS];
+	int p_store[TC_MAX_STORES], p_storepub[TC_MAX_STORES];
+	struct test_proc meta, cache, nginx, repl;
+	struct test_proc dirs[TC_MAX_DIRS], stores[TC_MAX_STORES];
+	int has_repl, has_nginx;
+};
+
+/* Starts everything and waits until a leader is elected and every store is
+ * UP. 0, or -1 after printing what failed (logs included). */
+int test_cluster_start(struct test_cluster *c,
+    const struct test_cluster_opts *o);
+
+/* Waits until the leader lists `n` stores as UP (bounded). 1 if so. */
+int test_cluster_wait_stores_up(struct test_cluster *c, int n, int timeout_ms);
+
+/* Index of the directory that is the leader now, or -1. */
+int test_cluster_leader(struct test_cluster *c);
+
+/* Stops every process (SIGTERM, then SIGKILL) and frees. */
+void test_cluster_stop(struct test_cluster *c);
+
+/* Prints every process's log tail (call on failure). */
+void test_cluster_dump_logs(struct test_cluster *c);
+
+#endif
