@@ -364,6 +364,11 @@ finish(struct repl *r, struct item *it)
 	    hs_mono_ms(), r->cfg.retry_base_ms, (uint32_t)r->cfg.max_attempts);
 	if (it->ok) {
 		if (it->plan.prio >= 0)
+			hs_debug("task %s for photo %016llx done: %zu copies "
+			    "from store %u, %zu locations removed", kind,
+			    (unsigned long long)it->t.key, nto, it->from,
+			    it->plan.nremove);
+		if (it->plan.prio >= 0)
 			repl_publish_task(r, "task.done", &it->t, kind, from,
 			    it->from ? 1 : 0, to, nto, NULL);
 	} else {

@@ -18,6 +18,7 @@
 
 static rpc_client *dirs, *stores[TC_MAX_STORES + 1];
 static hs_key key;
+static uint64_t last_seq; /* our last write: lookups read it back */
 
 static rpc_client *
 open_url(const char *url)
@@ -56,6 +57,7 @@ tr_open(struct test_cluster *c)
 void
 tr_close(void)
 {
+	last_seq = 0;
 	rpc_client_close(dirs);
 	dirs = NULL;
 	for (int i = 0; i <= TC_MAX_STORES; i++) {
@@ -135,6 +137,8 @@ tr_upload(struct tphoto *p, uint64_t seed, size_t len, int register_it)
 		rq.n_stores = non;
 		ProtobufCMessage *rm = NULL;
 		st = dcall("RegisterPhoto", &rq.base, &rm);
+		if (rm && ((Hs__RegisterReply *)rm)->seq > last_seq)
+			last_seq = ((Hs__RegisterReply *)rm)->seq;
 		if (rm)
 			protobuf_c_message_free_unpacked(rm, NULL);
 	}
@@ -160,6 +164,7 @@ tr_locations(const struct tphoto *p, uint32_t *out, size_t max,
 	q.ids = &pid;
 	q.n_ids = 1;
 	q.include_down = 1;
+	q.min_seq = last_seq;
 	ProtobufCMessage *m = NULL;
 	if (dcall("Lookup", &q.base, &m) != HS_OK)
 		return 0;
@@ -228,6 +233,8 @@ tr_delete(const struct tphoto *p)
 	q.id = &id;
 	ProtobufCMessage *m = NULL;
 	hs_status st = dcall("Delete", &q.base, &m);
+	if (m && ((Hs__DeleteReply *)m)->seq > last_seq)
+		last_seq = ((Hs__DeleteReply *)m)->seq;
 	if (m)
 		protobuf_c_message_free_unpacked(m, NULL);
 	return st;
