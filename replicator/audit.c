@@ -310,7 +310,7 @@ run_audit(struct repl *r, struct summary *s)
 	struct group g[LOOKUP_CHUNK];
 	size_t i = 0;
 	int rv = 0;
-	while (i < n && atomic_load(&r->active) && !atomic_load(&r->stop)) {
+	while (i < n && repl_is_active(r) && !atomic_load(&r->stop)) {
 		size_t ng = 0;
 		while (i < n && ng < LOOKUP_CHUNK) {
 			struct group *gr = &g[ng++];
@@ -413,7 +413,7 @@ repl_audit_main(void *arg)
 		pthread_mutex_unlock(&r->audit_mu);
 		struct summary s;
 		int ran = 0;
-		if (!stopping && atomic_load(&r->active)) {
+		if (!stopping && repl_is_active(r)) {
 			int64_t t0 = hs_mono_ms();
 			hs_info("audit started (%s)", why ? why : "");
 			ran = run_audit(r, &s) == 0;

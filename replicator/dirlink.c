@@ -103,7 +103,8 @@ repl_dir_call(struct repl *r, const char *method, const ProtobufCMessage *req,
 		find_leader(r);
 		cached_leader(r, addr, sizeof(addr));
 	}
-	for (int attempt = 0; attempt < 3; attempt++) {
+	for (int attempt = 0; attempt < 3 && !atomic_load(&r->stop);
+	    attempt++) {
 		rpc_client *c = addr[0] ?
 		    rpc_pool_get(r->pool, addr, why, sizeof(why)) : NULL;
 		if (c == NULL) {

@@ -68,7 +68,7 @@ repl_publish_audit(struct repl *r, const char *finding, uint64_t key,
 enum repl_push_result
 repl_enqueue(struct repl *r, const struct repl_task *t)
 {
-	if (!atomic_load(&r->active))
+	if (!repl_is_active(r))
 		return REPL_PUSH_DROPPED;
 	enum repl_push_result pr = repl_queue_push(r->queue, t);
 	if (pr == REPL_PUSH_NEW)
@@ -84,7 +84,7 @@ repl_consider(struct repl *r, const Hs__PhotoRecord *rec, const uint32_t *bad,
 {
 	if (rec == NULL || rec->id == NULL ||
 	    rec->state != HS__PHOTO_STATE__PHOTO_ACTIVE ||
-	    !atomic_load(&r->active) || !repl_stores_loaded(r))
+	    !repl_is_active(r) || !repl_stores_loaded(r))
 		return;
 	struct repl_store st[REPL_MAX_STORES];
 	size_t nst = repl_stores_snapshot(r, st, REPL_MAX_STORES);

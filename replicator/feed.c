@@ -33,7 +33,7 @@ on_event(struct repl *r, const Hs__Event *ev, int64_t *last_gap_audit)
 	if (strncmp(ev->topic, "photo.", 6) == 0 &&
 	    ev->body_case == HS__EVENT__BODY_PHOTO)
 		repl_consider(r, ev->photo, NULL, 0);
-	else if (strncmp(ev->topic, "store.", 6) == 0 && atomic_load(&r->active))
+	else if (strncmp(ev->topic, "store.", 6) == 0 && repl_is_active(r))
 		repl_stores_refresh(r);
 	(void)last_gap_audit;
 }
@@ -59,7 +59,7 @@ repl_feed_main(void *arg)
 		uint64_t gap = 0;
 		if (hs_sub_recv(sub, &ev, &gap, 200) != 0)
 			continue;
-		if (gap > 0 && atomic_load(&r->active) &&
+		if (gap > 0 && repl_is_active(r) &&
 		    hs_mono_ms() - last_gap_audit >= GAP_AUDIT_MS) {
 			hs_warn("missed %llu directory events: auditing",
 			    (unsigned long long)gap);

@@ -114,6 +114,7 @@ repl_lease_main(void *arg)
 		}
 		if (got == 1) {
 			until = t0 + r->cfg.lease_ms;
+			atomic_store(&r->lease_until, until);
 			if (!atomic_load(&r->active)) {
 				freeReplyObject(redisCommand(c,
 				    "HSET %s id %s rpc %s pub %s", INFO_KEY,

@@ -16,6 +16,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "log.h"
 #include "policy.h"
 #include "pubsub.h"
 #include "queue.h"
@@ -62,7 +63,8 @@ struct repl {
 	repl_rates *rates;
 	struct repl_stores *stores;
 
-	_Atomic int active;	/* we hold the lease */
+	_Atomic int active;	/* we hold the lease ... */
+	_Atomic int64_t lease_until; /* ... until this monotonic ms */
 	_Atomic int64_t active_since; /* monotonic ms */
 	_Atomic uint64_t term;	/* bumps on every takeover */
 	_Atomic int stop;
@@ -81,6 +83,15 @@ struct repl {
 	pthread_t lease_thr, tick_thr, feed_thr, audit_thr;
 	pthread_t *worker_thr;
 };
+
+/* 1 while we hold the lease and it cannot have run out: a process that
+ * was paused acts on nothing before its lease thread has looked again. */
+static inline int
+repl_is_active(struct repl *r)
+{
+	return atomic_load(&r->active) &&
+	    hs_mono_ms() < atomic_load(&r->lease_until);
+}
 
 /* --- config.c --- */
 /* 0 go on, 1 exit 0 (--help), -1 exit 64 (message printed). */

@@ -72,7 +72,7 @@ queue_info(rpc_call *call, const ProtobufCMessage *m, void *arg)
 	rep.in_flight = s.in_flight;
 	rep.done = s.done;
 	rep.failed = s.failed;
-	rep.active = atomic_load(&r->active);
+	rep.active = repl_is_active(r);
 	pthread_mutex_lock(&r->audit_mu);
 	rep.last_audit_ms = r->last_audit_ms;
 	pthread_mutex_unlock(&r->audit_mu);
@@ -84,7 +84,7 @@ audit(rpc_call *call, const ProtobufCMessage *m, void *arg)
 {
 	struct repl *r = arg;
 	const Hs__AuditRequest *q = (const Hs__AuditRequest *)m;
-	if (!atomic_load(&r->active))
+	if (!repl_is_active(r))
 		return rpc_fail(call, HS_FAILED_PRECONDITION, "this replicator "
 		    "is a standby; ask the active one (hs:replicator:info in "
 		    "Redis)");

@@ -89,7 +89,7 @@ repl_tick_main(void *arg)
 	struct tick_state ts = { .last_audit_yday = -1 };
 	while (!atomic_load(&r->stop)) {
 		int64_t t0 = hs_mono_ms();
-		if (atomic_load(&r->active)) {
+		if (repl_is_active(r)) {
 			if (ts.term != atomic_load(&r->term)) {
 				ts.term = atomic_load(&r->term);
 				ts.nlost = 0; /* a new term re-checks everything */

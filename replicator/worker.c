@@ -433,7 +433,7 @@ repl_worker_main(void *arg)
 	size_t max = (size_t)r->cfg.batch < 1000 ? (size_t)r->cfg.batch : 1000;
 	struct repl_task *tasks = calloc(max, sizeof(*tasks));
 	while (tasks && !atomic_load(&r->stop)) {
-		if (!atomic_load(&r->active) || !repl_stores_loaded(r)) {
+		if (!repl_is_active(r) || !repl_stores_loaded(r)) {
 			struct timespec ts = { 0, 50000000L };
 			nanosleep(&ts, NULL);
 			continue;
