@@ -1,50 +1,70 @@
 /* Photo id text form (see photo_id.h). */
 #include "photo_id.h"
 
-#include <ctype.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
+static const char what[] = "a photo id is 24 hex digits (16 for the key, "
+    "8 for the cookie) as printed by `hs upload`, e.g. "
+    "00000000000004d2cafef00d";
+
 void
-hs_id_format(uint64_t key, uint32_t cookie, char out[HS_ID_HEX_LEN + 1])
+photo_id_format(uint64_t key, uint32_t cookie, char out[PHOTO_ID_HEX_LEN + 1])
 {
-	snprintf(out, HS_ID_HEX_LEN + 1, "%016" PRIx64 "%08" PRIx32, key, cookie);
+	snprintf(out, PHOTO_ID_HEX_LEN + 1, "%016" PRIx64 "%08" PRIx32, key,
+	    cookie);
+}
+
+static int
+hexval(char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	return -1;
 }
 
 int
-hs_id_parse(const char *s, uint64_t *key, uint32_t *cookie, char *why,
+photo_id_parse(const char *s, uint64_t *key, uint32_t *cookie, char *why,
     size_t whylen)
 {
 	size_t n = s ? strlen(s) : 0;
-	for (size_t i = 0; i < n && n == HS_ID_HEX_LEN; i++) {
-		if (!isxdigit((unsigned char)s[i])) {
-			if (why)
-				snprintf(why, whylen, "'%s' is not a photo id: "
-				    "character %zu is not a hex digit", s, i + 1);
-			return -1;
-		}
-	}
-	if (n != HS_ID_HEX_LEN) {
-		if (why)
-			snprintf(why, whylen, "'%.40s' is not a photo id: ids are "
-			    "%d hex digits, as printed by hs upload",
-			    s ? s : "", HS_ID_HEX_LEN);
+	uint64_t k = 0;
+	uint32_t c = 0;
+	if (s == NULL || n != PHOTO_ID_HEX_LEN) {
+		if (why != NULL)
+			snprintf(why, whylen, "'%.64s%s' is not a photo id (%zu "
+			    "characters): %s", s ? s : "", n > 64 ? "..." : "", n,
+			    what);
 		return -1;
 	}
-	char k[17], c[9];
-	memcpy(k, s, 16);
-	k[16] = '\0';
-	memcpy(c, s + 16, 8);
-	c[8] = '\0';
-	sscanf(k, "%" SCNx64, key);
-	sscanf(c, "%" SCNx32, cookie);
+	for (size_t i = 0; i < n; i++) {
+		int v = hexval(s[i]);
+		if (v < 0) {
+			if (why != NULL)
+				snprintf(why, whylen, "'%s' is not a photo id "
+				    "(character %zu is not a hex digit): %s", s,
+				    i + 1, what);
+			return -1;
+		}
+		if (i < 16)
+			k = k << 4 | (uint64_t)v;
+		else
+			c = c << 4 | (uint32_t)v;
+	}
+	*key = k;
+	*cookie = c;
 	return 0;
 }
 
 void
-hs_cache_key(uint64_t key, uint32_t cookie, char out[HS_CACHE_KEY_LEN + 1])
+photo_cache_key(uint64_t key, uint32_t cookie,
+    char out[PHOTO_CACHE_KEY_LEN + 1])
 {
 	memcpy(out, "hs:cache:", 9);
-	hs_id_format(key, cookie, out + 9);
+	photo_id_format(key, cookie, out + 9);
 }

@@ -39,6 +39,7 @@ struct rpc_client {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	int connected;
+	int lost;	/* was connected, now is not: the peer is known down */
 	int inflight;
 	struct pending active; /* sentinel of the in-flight ring */
 	struct pending *free;
@@ -56,8 +57,10 @@ pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
 	pthread_mutex_lock(&c->mu);
 	if (ev == NNG_PIPE_EV_ADD_POST) {
 		c->connected++;
+		c->lost = 0;
 		pthread_cond_broadcast(&c->cv);
 	} else if (ev == NNG_PIPE_EV_REM_POST && --c->connected == 0) {
+		c->lost = 1;
 		/* No one left to resend to: fail the calls now. */
 		for (struct pending *q = c->active.next; q != &c->active;
 		     q = q->next) {
@@ -132,6 +135,13 @@ rpc_client_close(rpc_client *c)
 	while (c->inflight > 0)
 		pthread_cond_wait(&c->cv, &c->mu);
 	pthread_mutex_unlock(&c->mu);
+	/* nng's order: stop every aio (this also waits for a callback that is
+	 * still returning after its call finished), close the contexts, then
+	 * the socket, and only then free. */
+	for (struct pending *p = c->free; p != NULL; p = p->next)
+		nng_aio_stop(p->aio);
+	for (struct pending *p = c->free; p != NULL; p = p->next)
+		nng_ctx_close(p->ctx);
 	nng_close(c->sock);
 	while (c->free != NULL) {
 		struct pending *p = c->free;
@@ -373,7 +383,9 @@ waiter_wait(struct waiter *w)
 }
 
 /* A call made while nothing is connected waits a little for a first
- * connection (dialing is in the background), then gives up clearly. */
+ * connection (dialing is in the background), then gives up clearly. A
+ * server that was connected and went away is known down: no wait, so a
+ * caller with other replicas moves on at once. */
 static int
 await_connection(rpc_client *c, int64_t timeout_ms)
 {
@@ -381,7 +393,7 @@ await_connection(rpc_client *c, int64_t timeout_ms)
 	    c->opts.connect_wait_ms : timeout_ms;
 	int64_t until = hs_mono_ms() + wait;
 	pthread_mutex_lock(&c->mu);
-	while (c->connected == 0) {
+	while (c->connected == 0 && !c->lost) {
 		int64_t left = until - hs_mono_ms();
 		if (left <= 0)
 			break;
@@ -396,6 +408,8 @@ await_connection(rpc_client *c, int64_t timeout_ms)
 		pthread_cond_timedwait(&c->cv, &c->mu, &ts);
 	}
 	int ok = c->connected > 0;
+	if (!ok)
+		c->lost = 1; /* until a connection comes: fail fast meanwhile */
 	pthread_mutex_unlock(&c->mu);
 	return ok;
 }

@@ -4,8 +4,9 @@
  * an hs_status plus a message for people on every failure.
  *
  * UNAVAILABLE means no server was reachable (none connected, or the last
- * one went away mid-call); DEADLINE_EXCEEDED means a server had the request
- * and did not answer in time. Requests may be resent, so every method that
+ * one went away mid-call; a client whose servers all went away fails new
+ * calls at once until one is back); DEADLINE_EXCEEDED means a server had
+ * the request and did not answer in time. Requests may be resent, so every method that
  * changes state must be idempotent. */
 #ifndef HS_RPC_CLIENT_H
 #define HS_RPC_CLIENT_H

@@ -15,7 +15,7 @@
 
 struct push {
 	struct push *next;
-	char key[HS_CACHE_KEY_LEN + 1];
+	char key[PHOTO_CACHE_KEY_LEN + 1];
 	int is_delete;
 	size_t len;	  /* of value */
 	uint8_t value[];  /* sha256 + data */
@@ -53,8 +53,9 @@ static int
 send_one(redisContext *r, struct cache_push *c, const struct push *p)
 {
 	redisReply *rep = p->is_delete ?
-	    redisCommand(r, "DEL %s", p->key) :
-	    redisCommand(r, "SET %s %b PX %lld", p->key, p->value, p->len,
+	    redisCommand(r, "SET %s %s PX %lld", p->key, PHOTO_CACHE_DELETED,
+	    (long long)c->ttl_ms) :
+	    redisCommand(r, "SET %s %b PX %lld NX", p->key, p->value, p->len,
 	    (long long)c->ttl_ms);
 	int ok = rep != NULL && rep->type != REDIS_REPLY_ERROR;
 	if (rep != NULL)
@@ -181,7 +182,7 @@ cache_push_put(struct cache_push *c, uint64_t key, uint32_t cookie,
 	p->next = NULL;
 	p->is_delete = 0;
 	p->len = 32 + len;
-	hs_cache_key(key, cookie, p->key);
+	photo_cache_key(key, cookie, p->key);
 	memcpy(p->value, sha256, 32);
 	if (len)
 		memcpy(p->value + 32, data, len);
@@ -199,7 +200,7 @@ cache_push_delete(struct cache_push *c, uint64_t key, uint32_t cookie)
 	p->next = NULL;
 	p->is_delete = 1;
 	p->len = 0;
-	hs_cache_key(key, cookie, p->key);
+	photo_cache_key(key, cookie, p->key);
 	enqueue(c, p);
 }
 

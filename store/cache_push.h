@@ -2,8 +2,10 @@
  * cache from a background thread, so a write's answer never waits on the
  * cache. Cache value = the photo's 32-byte SHA-256 followed by its bytes,
  * under "hs:cache:<24-hex id>" with a TTL of CACHE_TTL; readers verify the
- * hash before use. A full queue or a dead Redis drops pushes (the cache is
- * only a cache). */
+ * hash before use. Pushes never overwrite (SET NX): a delete leaves a short
+ * marker under the key, so a push that arrives late cannot bring a deleted
+ * photo back into the cache. A full queue or a dead Redis drops pushes (the
+ * cache is only a cache). */
 #ifndef STORE_CACHE_PUSH_H
 #define STORE_CACHE_PUSH_H
 
@@ -20,7 +22,8 @@ void cache_push_close(struct cache_push *c);
 /* Copies data and queues a SET. */
 void cache_push_put(struct cache_push *c, uint64_t key, uint32_t cookie,
     const uint8_t sha256[32], const void *data, size_t len);
-/* Queues a DEL (a deleted photo must leave the cache). */
+/* Queues the deleted marker (PHOTO_CACHE_DELETED) over the photo's entry:
+ * a deleted photo must leave the cache and stay out of it. */
 void cache_push_delete(struct cache_push *c, uint64_t key, uint32_t cookie);
 
 /* Pushes done, and dropped because the queue was full or Redis down. */

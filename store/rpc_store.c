@@ -103,10 +103,10 @@ check_sha(rpc_call *call, const ProtobufCBinaryData *data,
 	return 0;
 }
 
-/* Appends locally; on success publishes, counts and queues the cache push. */
+/* Appends locally; on success counts and publishes needle.written. */
 static int
 put_local(struct store_service *svc, const Hs__PhotoId *id,
-    const ProtobufCBinaryData *data, const ProtobufCBinaryData *sha)
+    const ProtobufCBinaryData *data)
 {
 	/* protobuf-c leaves an empty bytes field NULL; the engine wants a
 	 * pointer even for zero bytes. */
@@ -119,8 +119,6 @@ put_local(struct store_service *svc, const Hs__PhotoId *id,
 	atomic_fetch_add(&svc->writes, 1);
 	store_publish_needle(svc, "needle.written", id->key, id->cookie,
 	    data->len, store_engine_active_volume(svc->engine));
-	cache_push_put(svc->cache, id->key, id->cookie, sha->data, data->data,
-	    data->len);
 	return 0;
 }
 
@@ -145,7 +143,12 @@ write_job(void *arg)
 	if (check_sha(call, &req->data, &req->sha256) != 0)
 		return;
 	struct fanout *f = forward_start(svc, req, rpc_call_deadline_ms(call));
-	int rc = put_local(svc, req->id, &req->data, &req->sha256);
+	int rc = put_local(svc, req->id, &req->data);
+	/* Only the store a client wrote to pushes into the cache: one push
+	 * per upload, not one per replica. */
+	if (rc == 0)
+		cache_push_put(svc->cache, req->id->key, req->id->cookie,
+		    req->sha256.data, req->data.data, req->data.len);
 	uint32_t ids[FORWARD_MAX + 1];
 	size_t n = forward_wait(f, ids, why, sizeof(why));
 	if (rc != 0) {
@@ -223,7 +226,7 @@ replicate_job(void *arg)
 			res[i].code = HS__CODE__INVALID_ARGUMENT;
 			continue;
 		}
-		int rc = put_local(svc, nd->id, &nd->data, &nd->sha256);
+		int rc = put_local(svc, nd->id, &nd->data);
 		res[i].code = (Hs__Code)store_status_from_engine(rc, why,
 		    sizeof(why));
 	}
@@ -247,11 +250,11 @@ store_read(rpc_call *call, const ProtobufCMessage *msg, void *arg)
 	struct store_service *svc = arg;
 	const Hs__ReadRequest *req = (const Hs__ReadRequest *)msg;
 	struct store_needle_info info;
-	char idtxt[HS_ID_HEX_LEN + 1], why[128];
+	char idtxt[PHOTO_ID_HEX_LEN + 1], why[128];
 
 	if (check_photo_id(call, req->id) != 0)
 		return;
-	hs_id_format(req->id->key, req->id->cookie, idtxt);
+	photo_id_format(req->id->key, req->id->cookie, idtxt);
 	int rc = store_engine_stat(svc->engine, req->id->key, &info);
 	uint8_t *buf = NULL;
 	size_t len = 0;

@@ -34,15 +34,17 @@ run(struct test_proc *p, const char *name, const char *dir, char **head,
 static void
 start_dir(struct test_cluster *c, int i, const char *extra)
 {
-	char bin[512], id[32], listen[64], pub[64], redis[64], key[640];
+	char bin[512], id[32], listen[64], pub[64], redis[64], key[640],
+	    cache[64];
 	test_runfile(bin, sizeof(bin), "directory/directoryd");
+	snprintf(cache, sizeof(cache), "--cache-redis=127.0.0.1:%d", c->p_cache);
 	snprintf(id, sizeof(id), "--id=directory-%d", i + 1);
 	snprintf(listen, sizeof(listen), "--listen=tcp://127.0.0.1:%d",
 	    c->p_dir[i]);
 	snprintf(pub, sizeof(pub), "--pub=tcp://127.0.0.1:%d", c->p_dirpub[i]);
 	snprintf(redis, sizeof(redis), "--redis=127.0.0.1:%d", c->p_meta);
 	snprintf(key, sizeof(key), "--key-file=%s", c->keyfile);
-	char *head[] = { bin, id, listen, pub, redis, key,
+	char *head[] = { bin, id, listen, pub, redis, key, cache,
 		"--leader-timeout=1s", "--leader-heartbeat-interval=200ms",
 		"--follower-sync-interval=100ms", "--heartbeat-interval=200ms",
 		NULL };

@@ -152,7 +152,7 @@ write_cluster_file() {
   [ -x "$(bin replicator/replicatord)" ] && pubs="$pubs,tcp://127.0.0.1:$p_replpub"
   cat > "$dir/cluster" <<EOT
 # haystack-c cluster file, written by tools/cluster.sh up
-directories=tcp://127.0.0.1:$p_lb,$(dirs_csv)
+directory=tcp://127.0.0.1:$p_lb,$(dirs_csv)
 cache=127.0.0.1:$p_cache
 key_file=$dir/cluster.key
 pub=$pubs

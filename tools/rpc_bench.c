@@ -4,8 +4,6 @@
  * and their ratio (the figure: target >= 0.8). Not a test.
  *   bazel run //tools:rpc_bench -- [--duration=3s] [--inflight=64] [--reply=4096] */
 #include <nng/nng.h>
-#include <nng/protocol/reqrep0/rep.h>
-#include <nng/protocol/reqrep0/req.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -14,6 +12,7 @@
 #include <time.h>
 
 #include "config.h"
+#include "echo_ceiling.h"
 #include "echo.pb-c.h"
 #include "echo_service.h"
 #include "log.h"
@@ -23,129 +22,6 @@
 static int64_t inflight = 64, reply_size = 4096, seconds_ms = 3000;
 static atomic_long completed;
 static atomic_int running;
-
-/* ---- bare nng: a REP context pool answering reply_size bytes ---- */
-struct bare_srv {
-	nng_ctx ctx;
-	nng_aio *aio;
-	int sending;
-};
-
-static void
-bare_srv_cb(void *arg)
-{
-	struct bare_srv *w = arg;
-	if (nng_aio_result(w->aio) != 0) {
-		if (w->sending)
-			nng_msg_free(nng_aio_get_msg(w->aio));
-		return;
-	}
-	if (!w->sending) {
-		nng_msg *m = nng_aio_get_msg(w->aio);
-		nng_msg_realloc(m, (size_t)reply_size);
-		nng_aio_set_msg(w->aio, m);
-		w->sending = 1;
-		nng_ctx_send(w->ctx, w->aio);
-	} else {
-		w->sending = 0;
-		nng_ctx_recv(w->ctx, w->aio);
-	}
-}
-
-struct bare_cli {
-	nng_ctx ctx;
-	nng_aio *aio;
-	int receiving;
-};
-
-static void
-bare_cli_send(struct bare_cli *w)
-{
-	nng_msg *m;
-	nng_msg_alloc(&m, 64);
-	memset(nng_msg_body(m), 7, 64);
-	nng_aio_set_msg(w->aio, m);
-	w->receiving = 0;
-	nng_ctx_send(w->ctx, w->aio);
-}
-
-static void
-bare_cli_cb(void *arg)
-{
-	struct bare_cli *w = arg;
-	if (nng_aio_result(w->aio) != 0) {
-		if (!w->receiving)
-			nng_msg_free(nng_aio_get_msg(w->aio));
-		return;
-	}
-	if (!w->receiving) {
-		w->receiving = 1;
-		nng_ctx_recv(w->ctx, w->aio);
-		return;
-	}
-	nng_msg_free(nng_aio_get_msg(w->aio));
-	atomic_fetch_add(&completed, 1);
-	if (atomic_load(&running))
-		bare_cli_send(w);
-}
-
-static void
-sleep_ms(int64_t ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
-	nanosleep(&ts, NULL);
-}
-
-static double
-run_bare(void)
-{
-	nng_socket rep, req;
-	int n = (int)inflight;
-	struct bare_srv *s = calloc((size_t)n, sizeof(*s));
-	struct bare_cli *c = calloc((size_t)n, sizeof(*c));
-	nng_listener l;
-	char url[64];
-	int port = 0;
-	nng_rep0_open(&rep);
-	nng_req0_open(&req);
-	nng_socket_set_size(rep, NNG_OPT_RECVMAXSZ, 1 << 20);
-	nng_socket_set_size(req, NNG_OPT_RECVMAXSZ, 1 << 20);
-	nng_listener_create(&l, rep, "tcp://127.0.0.1:0");
-	nng_listener_start(l, 0);
-	nng_listener_get_int(l, NNG_OPT_TCP_BOUND_PORT, &port);
-	snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", port);
-	for (int i = 0; i < n; i++) {
-		nng_aio_alloc(&s[i].aio, bare_srv_cb, &s[i]);
-		nng_ctx_open(&s[i].ctx, rep);
-		nng_ctx_recv(s[i].ctx, s[i].aio);
-	}
-	nng_dial(req, url, NULL, 0);
-	atomic_store(&completed, 0);
-	atomic_store(&running, 1);
-	for (int i = 0; i < n; i++) {
-		nng_aio_alloc(&c[i].aio, bare_cli_cb, &c[i]);
-		nng_ctx_open(&c[i].ctx, req);
-		bare_cli_send(&c[i]);
-	}
-	int64_t t0 = hs_mono_ms();
-	sleep_ms(seconds_ms);
-	long done = atomic_load(&completed);
-	int64_t took = hs_mono_ms() - t0;
-	atomic_store(&running, 0);
-	for (int i = 0; i < n; i++)
-		nng_aio_stop(c[i].aio);
-	for (int i = 0; i < n; i++)
-		nng_aio_stop(s[i].aio);
-	nng_close(req);
-	nng_close(rep);
-	for (int i = 0; i < n; i++) {
-		nng_aio_free(c[i].aio);
-		nng_aio_free(s[i].aio);
-	}
-	free(s);
-	free(c);
-	return (double)done * 1000.0 / (double)took;
-}
 
 /* ---- the runtime: Echo with reply_size, 64 async calls in flight ---- */
 struct rt_state {
@@ -237,7 +113,8 @@ main(int argc, char **argv)
 	 * keep each one's best of three. */
 	double bare = 0, rt = 0;
 	for (int round = 0; round < 3; round++) {
-		double b = run_bare(), r = run_runtime();
+		double b = echo_ceiling_bare((int)inflight, (size_t)reply_size,
+		    seconds_ms), r = run_runtime();
 		printf("round %d: bare nng %.0f calls/s, runtime %.0f calls/s\n",
 		    round + 1, b, r);
 		bare = b > bare ? b : bare;

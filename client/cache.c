@@ -1,0 +1,207 @@
+/* The photo cache as libhs sees it: a Redis instance holding, under
+ * "hs:cache:<24-hex id>", the photo's SHA-256 (32 bytes) followed by its
+ * bytes (docs/client.md). The client only reads it; stores fill it on write
+ * and the directory removes entries on delete. The cache is a hint: any
+ * trouble (down, slow, malformed entry) is a miss, never an error, and a
+ * Redis that failed is not asked again for a second so a dead cache costs
+ * one connect timeout, not one per download.
+ *
+ * hiredis contexts are not thread safe, so calls borrow one from a small
+ * pool guarded by a mutex and give it back, or drop it after an error. */
+#include <hiredis/hiredis.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hs_internal.h"
+#include "photo_id.h"
+#include "log.h"
+
+#define CACHE_POOL 16
+#define CACHE_MAX_WAIT_MS 500 /* a cache slower than this is not worth it */
+#define CACHE_RETRY_MS 1000
+
+struct hs_cache {
+	char host[HS_ADDR_MAX];
+	int port;
+	pthread_mutex_t mu; /* guards pool and down_until */
+	redisContext *pool[CACHE_POOL];
+	int npool;
+	int64_t down_until; /* monotonic ms; 0 = try it */
+};
+
+struct hs_cache *
+hs_cache_open(const char *addr, hs_error *err)
+{
+	struct hs_cache *k = calloc(1, sizeof(*k));
+	if (k == NULL) {
+		hs_err(err, HS_RESOURCE_EXHAUSTED, "out of memory");
+		return NULL;
+	}
+	const char *colon = strrchr(addr, ':');
+	char *end = NULL;
+	long port = colon != NULL ? strtol(colon + 1, &end, 10) : 0;
+	if (colon == NULL || colon == addr || end == colon + 1 || *end != '\0' ||
+	    port < 1 || port > 65535 || (size_t)(colon - addr) >= HS_ADDR_MAX) {
+		hs_err(err, HS_INVALID_ARGUMENT, "cache address '%s' is not "
+		    "HOST:PORT (e.g. 127.0.0.1:6380)", addr);
+		free(k);
+		return NULL;
+	}
+	snprintf(k->host, sizeof(k->host), "%.*s", (int)(colon - addr), addr);
+	k->port = (int)port;
+	pthread_mutex_init(&k->mu, NULL);
+	return k;
+}
+
+void
+hs_cache_close(struct hs_cache *k)
+{
+	if (k == NULL)
+		return;
+	for (int i = 0; i < k->npool; i++)
+		redisFree(k->pool[i]);
+	pthread_mutex_destroy(&k->mu);
+	free(k);
+}
+
+void
+hs_cache_key(hs_photo_id id, char out[HS_ID_HEX_LEN + 10])
+{
+	photo_cache_key(id.key, id.cookie, out);
+}
+
+static struct timeval
+tv_ms(int64_t ms)
+{
+	struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)(ms % 1000) *
+	    1000 };
+	return tv;
+}
+
+/* A connection to use until cache_put: NULL when Redis is known to be
+ * down or cannot be reached within wait_ms. */
+static redisContext *
+cache_take(struct hs_cache *k, int64_t wait_ms)
+{
+	redisContext *r = NULL;
+	pthread_mutex_lock(&k->mu);
+	int down = k->down_until > hs_mono_ms();
+	if (!down && k->npool > 0)
+		r = k->pool[--k->npool];
+	pthread_mutex_unlock(&k->mu);
+	if (down)
+		return NULL;
+	if (r == NULL) {
+		r = redisConnectWithTimeout(k->host, k->port, tv_ms(wait_ms));
+		if (r == NULL || r->err) {
+			hs_debug("cache %s:%d unreachable: %s", k->host, k->port,
+			    r != NULL ? r->errstr : "out of memory");
+			redisFree(r);
+			pthread_mutex_lock(&k->mu);
+			k->down_until = hs_mono_ms() + CACHE_RETRY_MS;
+			pthread_mutex_unlock(&k->mu);
+			return NULL;
+		}
+	}
+	redisSetTimeout(r, tv_ms(wait_ms));
+	return r;
+}
+
+/* Gives r back, or drops it when it failed (its stream state is unknown). */
+static void
+cache_put(struct hs_cache *k, redisContext *r, int failed)
+{
+	pthread_mutex_lock(&k->mu);
+	if (failed)
+		k->down_until = hs_mono_ms() + CACHE_RETRY_MS;
+	if (!failed && k->npool < CACHE_POOL) {
+		k->pool[k->npool++] = r;
+		r = NULL;
+	}
+	pthread_mutex_unlock(&k->mu);
+	redisFree(r);
+}
+
+static int64_t
+wait_for(int64_t deadline)
+{
+	int64_t left = hs_left(deadline);
+	return left < CACHE_MAX_WAIT_MS ? (left > 0 ? left : 1) :
+	    CACHE_MAX_WAIT_MS;
+}
+
+int
+hs_cache_get(struct hs_cache *k, hs_photo_id id, int64_t deadline,
+    void **data, size_t *len)
+{
+	char key[HS_ID_HEX_LEN + 10];
+	redisContext *r = cache_take(k, wait_for(deadline));
+	if (r == NULL)
+		return 0;
+	hs_cache_key(id, key);
+	redisReply *rep = redisCommand(r, "GET %s", key);
+	int failed = rep == NULL || rep->type == REDIS_REPLY_ERROR;
+	int hit = 0;
+	if (!failed && rep->type == REDIS_REPLY_STRING &&
+	    (size_t)rep->len >= HS_SHA256_LEN) {
+		size_t n = (size_t)rep->len - HS_SHA256_LEN;
+		uint8_t sha[HS_SHA256_LEN];
+		hs_sha256(rep->str + HS_SHA256_LEN, n, sha);
+		if (memcmp(sha, rep->str, HS_SHA256_LEN) == 0 &&
+		    (*data = malloc(n ? n : 1)) != NULL) {
+			memcpy(*data, rep->str + HS_SHA256_LEN, n);
+			*len = n;
+			hit = 1;
+		} else if (memcmp(sha, rep->str, HS_SHA256_LEN) != 0) {
+			hs_warn("cache entry %s does not match its SHA-256; "
+			    "ignored", key);
+		}
+	}
+	if (rep != NULL)
+		freeReplyObject(rep);
+	cache_put(k, r, failed);
+	return hit;
+}
+
+/* The value of "name:" in an INFO reply, 0 when absent. */
+static uint64_t
+info_field(const char *info, const char *name)
+{
+	size_t n = strlen(name);
+	for (const char *p = info; p != NULL && *p; p = strchr(p, '\n')) {
+		if (*p == '\n')
+			p++;
+		if (strncmp(p, name, n) == 0 && p[n] == ':')
+			return strtoull(p + n + 1, NULL, 10);
+	}
+	return 0;
+}
+
+void
+hs_cache_info(struct hs_cache *k, int64_t deadline, struct hs_cache_stats *out)
+{
+	out->configured = 1;
+	redisContext *r = cache_take(k, wait_for(deadline));
+	if (r == NULL)
+		return;
+	redisReply *rep = redisCommand(r, "INFO");
+	redisReply *sz = rep != NULL ? redisCommand(r, "DBSIZE") : NULL;
+	int failed = rep == NULL || rep->type != REDIS_REPLY_STRING ||
+	    sz == NULL;
+	if (!failed) {
+		out->reachable = 1;
+		out->hits = info_field(rep->str, "keyspace_hits");
+		out->misses = info_field(rep->str, "keyspace_misses");
+		out->used_bytes = info_field(rep->str, "used_memory");
+		out->max_bytes = info_field(rep->str, "maxmemory");
+		if (sz->type == REDIS_REPLY_INTEGER)
+			out->keys = (uint64_t)sz->integer;
+	}
+	if (rep != NULL)
+		freeReplyObject(rep);
+	if (sz != NULL)
+		freeReplyObject(sz);
+	cache_put(k, r, failed);
+}

@@ -1,0 +1,430 @@
+/* The libhs client: opening and closing, the per-address RPC client table,
+ * the directory-call retry loop every directory method goes through, and
+ * the small calls (status, delete, stats, health, queue, audit). Upload and
+ * download, which have their own retry logic, live in upload.c and
+ * download.c; the cache in cache.c. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "hs_internal.h"
+#include "log.h"
+
+hs_status
+hs_err(hs_error *err, hs_status code, const char *fmt, ...)
+{
+	if (err != NULL) {
+		va_list ap;
+		err->code = code;
+		va_start(ap, fmt);
+		vsnprintf(err->message, sizeof(err->message), fmt, ap);
+		va_end(ap);
+	}
+	return code;
+}
+
+int64_t
+hs_deadline(int64_t timeout_ms)
+{
+	return hs_mono_ms() +
+	    (timeout_ms > 0 ? timeout_ms : HS_DEFAULT_TIMEOUT_MS);
+}
+
+int64_t
+hs_left(int64_t deadline)
+{
+	int64_t left = deadline - hs_mono_ms();
+	return left > 0 ? left : 0;
+}
+
+int
+hs_backoff(int attempt, int64_t deadline)
+{
+	int64_t ms = 50;
+	for (int i = 0; i < attempt && ms < 1000; i++)
+		ms *= 2;
+	if (ms > 1000)
+		ms = 1000;
+	int64_t left = hs_left(deadline);
+	if (left <= 0)
+		return 0;
+	if (ms > left)
+		ms = left;
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
+	nanosleep(&ts, NULL);
+	return hs_left(deadline) > 0;
+}
+
+hs_status
+hs_open(hs_client **out, const struct hs_cluster *cfg, hs_error *err)
+{
+	char msg[256];
+	if (cfg->ndirectories == 0)
+		return hs_err(err, HS_INVALID_ARGUMENT,
+		    "no directory address given; name at least one");
+	hs_client *c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return hs_err(err, HS_RESOURCE_EXHAUSTED, "out of memory");
+	c->cfg = *cfg;
+	if (c->cfg.key_file[0] == '\0' && getenv("HS_KEY_FILE") != NULL)
+		snprintf(c->cfg.key_file, sizeof(c->cfg.key_file), "%s",
+		    getenv("HS_KEY_FILE"));
+	pthread_mutex_init(&c->mu, NULL);
+	hs_status st;
+	if (c->cfg.key_file[0] == '\0') {
+		st = hs_err(err, HS_INVALID_ARGUMENT, "no cluster key: add "
+		    "`key_file = PATH` to the cluster file or set HS_KEY_FILE");
+		goto fail;
+	}
+	if (hs_key_load(&c->ropts.key, c->cfg.key_file, msg, sizeof(msg)) !=
+	    0) {
+		st = hs_err(err, HS_UNAUTHENTICATED, "cannot load the cluster "
+		    "key: %s", msg);
+		goto fail;
+	}
+	/* Stores are many and interchangeable for reads: a store that does
+	 * not connect within 250 ms is skipped for the next replica, rather
+	 * than waited on for the runtime's default second. */
+	struct rpc_client_opts store_opts = c->ropts;
+	store_opts.connect_wait_ms = 250;
+	if (rpc_pool_open(&c->peers, &store_opts) != 0) {
+		st = hs_err(err, HS_RESOURCE_EXHAUSTED, "out of memory");
+		goto fail;
+	}
+	const char *urls[HS_MAX_ADDRS];
+	for (size_t i = 0; i < c->cfg.ndirectories; i++) {
+		urls[i] = c->cfg.directories[i];
+		size_t used = strlen(c->dir_where);
+		snprintf(c->dir_where + used, sizeof(c->dir_where) - used,
+		    "%s%s", i ? ", " : "", urls[i]);
+	}
+	if (rpc_client_open(&c->dir, urls, c->cfg.ndirectories, &c->ropts, msg,
+	    sizeof(msg)) != 0) {
+		st = hs_err(err, HS_INVALID_ARGUMENT, "directory %s", msg);
+		goto fail;
+	}
+	if (c->cfg.replicator[0] != '\0') {
+		const char *u = c->cfg.replicator;
+		if (rpc_client_open(&c->repl, &u, 1, &c->ropts, msg,
+		    sizeof(msg)) != 0) {
+			st = hs_err(err, HS_INVALID_ARGUMENT, "replicator %s",
+			    msg);
+			goto fail;
+		}
+	}
+	if (c->cfg.cache[0] != '\0' &&
+	    (c->cache = hs_cache_open(c->cfg.cache, err)) == NULL) {
+		st = err != NULL ? err->code : HS_INVALID_ARGUMENT;
+		goto fail;
+	}
+	*out = c;
+	return HS_OK;
+fail:
+	hs_close(c);
+	return st;
+}
+
+hs_status
+hs_open_file(hs_client **out, const char *cluster_file, hs_error *err)
+{
+	struct hs_cluster *cfg = malloc(sizeof(*cfg));
+	if (cfg == NULL)
+		return hs_err(err, HS_RESOURCE_EXHAUSTED, "out of memory");
+	hs_status st = hs_cluster_load(cluster_file, cfg, err);
+	if (st == HS_OK)
+		st = hs_open(out, cfg, err);
+	free(cfg);
+	return st;
+}
+
+void
+hs_close(hs_client *c)
+{
+	if (c == NULL)
+		return;
+	/* rpc_client_close waits for calls in flight, so the asynchronous
+	 * corruption reports finish before their client goes. */
+	rpc_client_close(c->repl);
+	rpc_client_close(c->dir);
+	rpc_pool_close(c->peers);
+	hs_cache_close(c->cache);
+	pthread_mutex_destroy(&c->mu);
+	free(c);
+}
+
+rpc_client *
+hs_peer(hs_client *c, const char *addr, hs_error *err)
+{
+	char msg[256];
+	rpc_client *r = rpc_pool_get(c->peers, addr, msg, sizeof(msg));
+	if (r == NULL)
+		hs_err(err, HS_INVALID_ARGUMENT, "%s", msg);
+	return r;
+}
+
+/* Whether a failed directory call may succeed if tried again: the tier
+ * is failing over, or one attempt ran out of time. */
+static int
+dir_retryable(hs_status st)
+{
+	return st == HS_UNAVAILABLE || st == HS_FAILED_PRECONDITION ||
+	    st == HS_DEADLINE_EXCEEDED || st == HS_ABORTED;
+}
+
+hs_status
+hs_dir_call(hs_client *c, const char *method, const ProtobufCMessage *req,
+    ProtobufCMessage **reply, int64_t deadline, const char *what,
+    hs_error *err)
+{
+	struct rpc_error re;
+	char hint[sizeof(re.leader_hint)] = "";
+	for (int attempt = 0;; attempt++) {
+		int64_t left = hs_left(deadline);
+		/* A single attempt gets at most half of a long deadline, so a
+		 * directory that dies mid-call leaves time to retry. */
+		int64_t slice = left > 4000 ? left / 2 : left;
+		rpc_client *rc = c->dir;
+		if (hint[0] != '\0' && (rc = hs_peer(c, hint, NULL)) == NULL)
+			rc = c->dir;
+		memset(&re, 0, sizeof(re));
+		hs_status st = left <= 0 ? HS_DEADLINE_EXCEEDED :
+		    rpc_invoke(rc, &hs__directory__descriptor, method, req,
+		    reply, slice, 0, &re);
+		if (st == HS_OK || (st != HS_UNAVAILABLE && left > 0))
+			atomic_store(&c->dir_answered, 1);
+		if (st == HS_OK)
+			return HS_OK;
+		if (left <= 0 && attempt == 0)
+			snprintf(re.message, sizeof(re.message),
+			    "the deadline had passed before the call");
+		if (st == HS_UNAVAILABLE && !atomic_load(&c->dir_answered))
+			return hs_err(err, st, "cannot reach the cluster at %s "
+			    "(no directory answered within 1 s): is it "
+			    "running?", c->dir_where);
+		if (!dir_retryable(st) || hs_left(deadline) <= 0)
+			return hs_err(err, st, "%s failed at the directory: %s%s",
+			    what, re.message, dir_retryable(st) ? " (retried "
+			    "until the deadline; retry later or with a longer "
+			    "--timeout)" : "");
+		/* Follow the hint once per refusal; a stale hint falls back
+		 * to the whole directory tier on the next round. */
+		snprintf(hint, sizeof(hint), "%s",
+		    st == HS_FAILED_PRECONDITION ? re.leader_hint : "");
+		hs_debug("%s: %s (%s), retrying", what, hs_status_str(st),
+		    re.message);
+		if (!hs_backoff(attempt, deadline))
+			return hs_err(err, st, "%s failed at the directory: %s "
+			    "(retried until the deadline; retry later or with a "
+			    "longer --timeout)", what, re.message);
+	}
+}
+
+void
+hs_seq_remember(hs_client *c, hs_photo_id id, uint64_t seq)
+{
+	size_t slot = (size_t)((id.key * 0x9e3779b97f4a7c15ull) >> 52) %
+	    HS_SEQ_SLOTS;
+	pthread_mutex_lock(&c->mu);
+	if (c->seqs[slot].key != id.key || c->seqs[slot].seq < seq) {
+		c->seqs[slot].key = id.key;
+		c->seqs[slot].seq = seq;
+	}
+	pthread_mutex_unlock(&c->mu);
+}
+
+uint64_t
+hs_seq_for(hs_client *c, hs_photo_id id)
+{
+	size_t slot = (size_t)((id.key * 0x9e3779b97f4a7c15ull) >> 52) %
+	    HS_SEQ_SLOTS;
+	pthread_mutex_lock(&c->mu);
+	uint64_t seq = c->seqs[slot].key == id.key ? c->seqs[slot].seq : 0;
+	pthread_mutex_unlock(&c->mu);
+	return seq;
+}
+
+hs_status
+hs_lookup(hs_client *c, hs_photo_id id, int include_down, int64_t deadline,
+    Hs__LookupReply **out, Hs__LookupResult **res, hs_error *err)
+{
+	Hs__LookupRequest req = HS__LOOKUP_REQUEST__INIT;
+	Hs__PhotoId pid, *ids[1] = { &pid };
+	ProtobufCMessage *reply = NULL;
+	char hex[HS_ID_HEX_LEN + 1];
+	hs_id_to_pb(id, &pid);
+	hs_id_format(id, hex);
+	req.n_ids = 1;
+	req.ids = ids;
+	req.min_seq = hs_seq_for(c, id);
+	req.include_down = include_down;
+	hs_status st = hs_dir_call(c, "Lookup", &req.base, &reply, deadline,
+	    "lookup", err);
+	if (st != HS_OK)
+		return st;
+	Hs__LookupReply *r = (Hs__LookupReply *)reply;
+	Hs__LookupResult *x = r->n_results == 1 ? r->results[0] : NULL;
+	if (x == NULL || (x->code == HS__CODE__OK && x->record == NULL)) {
+		hs__lookup_reply__free_unpacked(r, NULL);
+		return hs_err(err, HS_INTERNAL, "lookup of %s: the directory "
+		    "sent a malformed answer", hex);
+	}
+	if (x->code != HS__CODE__OK ||
+	    x->record->state == HS__PHOTO_STATE__PHOTO_DELETED) {
+		hs_status code = x->code == HS__CODE__OK ? HS_NOT_FOUND :
+		    (hs_status)x->code;
+		hs__lookup_reply__free_unpacked(r, NULL);
+		return hs_err(err, code, "photo %s %s", hex,
+		    code == HS_NOT_FOUND ? "does not exist (never uploaded, "
+		    "deleted, or a wrong cookie)" : "could not be looked up");
+	}
+	*out = r;
+	*res = x;
+	return HS_OK;
+}
+
+hs_status
+hs_stat(hs_client *c, hs_photo_id id, int64_t timeout_ms,
+    struct hs_photo_info *out, hs_error *err)
+{
+	Hs__LookupReply *r;
+	Hs__LookupResult *x;
+	hs_status st = hs_lookup(c, id, 1, hs_deadline(timeout_ms), &r, &x,
+	    err);
+	if (st != HS_OK)
+		return st;
+	const Hs__PhotoRecord *rec = x->record;
+	memset(out, 0, sizeof(*out));
+	out->id = id;
+	out->size = rec->size;
+	if (rec->sha256.len == HS_SHA256_LEN)
+		memcpy(out->sha256, rec->sha256.data, HS_SHA256_LEN);
+	out->state = (enum hs_photo_state)rec->state;
+	out->target_replicas = rec->target_replicas;
+	out->created_ms = rec->created_ms;
+	out->updated_ms = rec->updated_ms;
+	out->seq = rec->seq;
+	out->access_rate = -1;
+	for (size_t i = 0; i < x->n_replicas && i < HS_MAX_REPLICAS; i++) {
+		struct hs_replica *o = &out->replicas[out->nreplicas++];
+		o->store_id = x->replicas[i]->store_id;
+		o->state = (enum hs_store_state)x->replicas[i]->state;
+		snprintf(o->addr, sizeof(o->addr), "%s",
+		    x->replicas[i]->rpc_addr);
+		snprintf(o->zone, sizeof(o->zone), "%s", x->replicas[i]->zone);
+	}
+	hs__lookup_reply__free_unpacked(r, NULL);
+	return HS_OK;
+}
+
+hs_status
+hs_delete(hs_client *c, hs_photo_id id, int64_t timeout_ms, hs_error *err)
+{
+	Hs__DeleteRequest req = HS__DELETE_REQUEST__INIT;
+	Hs__PhotoId pid;
+	ProtobufCMessage *reply = NULL;
+	char hex[HS_ID_HEX_LEN + 1], what[64];
+	hs_id_to_pb(id, &pid);
+	hs_id_format(id, hex);
+	snprintf(what, sizeof(what), "delete of %s", hex);
+	req.id = &pid;
+	hs_status st = hs_dir_call(c, "Delete", &req.base, &reply,
+	    hs_deadline(timeout_ms), what, err);
+	if (st == HS_NOT_FOUND)
+		return hs_err(err, st, "photo %s does not exist (never uploaded "
+		    "or a wrong cookie)", hex);
+	if (st != HS_OK)
+		return st;
+	/* Later lookups through this client must see the delete. */
+	hs_seq_remember(c, id, ((Hs__DeleteReply *)reply)->seq);
+	protobuf_c_message_free_unpacked(reply, NULL);
+	return HS_OK;
+}
+
+hs_status
+hs_stats(hs_client *c, int64_t timeout_ms, Hs__DirectoryStatsReply **out,
+    hs_error *err)
+{
+	Hs__DirectoryStatsRequest req = HS__DIRECTORY_STATS_REQUEST__INIT;
+	ProtobufCMessage *reply = NULL;
+	hs_status st = hs_dir_call(c, "Stats", &req.base, &reply,
+	    hs_deadline(timeout_ms), "stats", err);
+	if (st == HS_OK)
+		*out = (Hs__DirectoryStatsReply *)reply;
+	return st;
+}
+
+hs_status
+hs_cache_stats(hs_client *c, int64_t timeout_ms, struct hs_cache_stats *out,
+    hs_error *err)
+{
+	if (out == NULL)
+		return hs_err(err, HS_INVALID_ARGUMENT, "no output given");
+	memset(out, 0, sizeof(*out));
+	if (c->cache != NULL)
+		hs_cache_info(c->cache, hs_deadline(timeout_ms), out);
+	out->client_hits = atomic_load(&c->cache_hits);
+	out->client_misses = atomic_load(&c->cache_misses);
+	return HS_OK;
+}
+
+hs_status
+hs_health(hs_client *c, int64_t timeout_ms, Hs__HealthReply **out,
+    hs_error *err)
+{
+	Hs__HealthRequest req = HS__HEALTH_REQUEST__INIT;
+	ProtobufCMessage *reply = NULL;
+	hs_status st = hs_dir_call(c, "Health", &req.base, &reply,
+	    hs_deadline(timeout_ms), "health", err);
+	if (st == HS_OK)
+		*out = (Hs__HealthReply *)reply;
+	return st;
+}
+
+/* One call to the replicator; no retries, its standby takes over by
+ * itself and the caller can ask again. */
+static hs_status
+repl_call(hs_client *c, const char *method, const ProtobufCMessage *req,
+    ProtobufCMessage **reply, int64_t timeout_ms, hs_error *err)
+{
+	struct rpc_error re;
+	if (c->repl == NULL)
+		return hs_err(err, HS_FAILED_PRECONDITION, "the cluster file "
+		    "names no replicator (`replicator = tcp://HOST:PORT`)");
+	hs_status st = rpc_invoke(c->repl, &hs__replicator__descriptor, method,
+	    req, reply, timeout_ms > 0 ? timeout_ms : HS_DEFAULT_TIMEOUT_MS, 0,
+	    &re);
+	if (st != HS_OK)
+		return hs_err(err, st, "replicator %s at %s failed: %s", method,
+		    c->cfg.replicator, re.message);
+	return HS_OK;
+}
+
+hs_status
+hs_queue(hs_client *c, int64_t timeout_ms, Hs__QueueReply **out,
+    hs_error *err)
+{
+	Hs__QueueRequest req = HS__QUEUE_REQUEST__INIT;
+	ProtobufCMessage *reply = NULL;
+	hs_status st = repl_call(c, "Queue", &req.base, &reply, timeout_ms,
+	    err);
+	if (st == HS_OK)
+		*out = (Hs__QueueReply *)reply;
+	return st;
+}
+
+hs_status
+hs_audit(hs_client *c, int wait, int64_t timeout_ms, Hs__AuditReply **out,
+    hs_error *err)
+{
+	Hs__AuditRequest req = HS__AUDIT_REQUEST__INIT;
+	ProtobufCMessage *reply = NULL;
+	req.wait = wait != 0;
+	hs_status st = repl_call(c, "Audit", &req.base, &reply, timeout_ms,
+	    err);
+	if (st == HS_OK)
+		*out = (Hs__AuditReply *)reply;
+	return st;
+}

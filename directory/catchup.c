@@ -1,0 +1,79 @@
+/* CatchUp on the reader thread (see catchup.h). One thread, one Redis
+ * link: CatchUp is for repair and tools, not a hot path. */
+#include "catchup.h"
+
+#include <stdlib.h>
+
+#include "changelog.h"
+#include "log.h"
+#include "redis_link.h"
+
+struct job {
+	struct dir *d;
+	rpc_call *call;
+	const Hs__CatchUpRequest *req;
+};
+
+static dir_redis *link_; /* the reader thread's own */
+
+int
+dir_catchup_open(struct dir *d)
+{
+	char err[256];
+	if (dir_redis_open(&link_, d->cfg.redis, d->cfg.redis_timeout_ms, err,
+	    sizeof(err)) != 0) {
+		hs_error("catch-up reader: %s", err);
+		return -1;
+	}
+	return hs_workq_open(&d->readers, 1, "dir-reader");
+}
+
+void
+dir_catchup_close(struct dir *d)
+{
+	hs_workq_close(d->readers);
+	d->readers = NULL;
+	dir_redis_close(link_);
+	link_ = NULL;
+}
+
+static void
+run(void *arg)
+{
+	struct job *j = arg;
+	Hs__PhotoRecord **recs;
+	size_t n;
+	int trimmed;
+	uint64_t head = 0;
+	char err[256];
+	size_t max = j->req->max ? j->req->max : 1000;
+	if (dir_log_read(link_, j->req->from_seq, max, &recs, &n, &trimmed, err,
+	    sizeof(err)) != 0 ||
+	    dir_log_head(link_, &head, err, sizeof(err)) != 0) {
+		rpc_fail(j->call, HS_UNAVAILABLE, "cannot read the change log: "
+		    "%s", err);
+		free(j);
+		return;
+	}
+	Hs__CatchUpReply r = HS__CATCH_UP_REPLY__INIT;
+	r.changes = recs;
+	r.n_changes = n;
+	r.head_seq = head;
+	r.too_far_behind = trimmed && n == 0;
+	rpc_reply(j->call, &r.base);
+	dir_log_free(recs, n);
+	free(j);
+}
+
+void
+dir_catchup_queue(struct dir *d, rpc_call *call, const Hs__CatchUpRequest *req)
+{
+	struct job *j = malloc(sizeof(*j));
+	if (j == NULL)
+		return rpc_fail(call, HS_RESOURCE_EXHAUSTED, "out of memory");
+	*j = (struct job){ .d = d, .call = call, .req = req };
+	if (hs_workq_push(d->readers, run, j) != 0) {
+		free(j);
+		rpc_fail(call, HS_UNAVAILABLE, "directory is shutting down");
+	}
+}

@@ -1,0 +1,78 @@
+/* The leadership state every thread consults (see dir.h). "Leader" here
+ * always means: the lease is ours, it cannot have run out yet by our own
+ * monotonic clock, and the new term's catch-up is done. Redis fencing in
+ * every commit script is the second, independent guard. */
+#include "dir.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "log.h"
+
+int
+dir_is_leader(struct dir *d, char *lease, size_t leaselen, uint64_t *epoch)
+{
+	pthread_mutex_lock(&d->mu);
+	int ok = d->leader && d->ready && hs_mono_ms() < d->lease_until;
+	if (ok && lease != NULL)
+		snprintf(lease, leaselen, "%s", d->lease);
+	if (ok && epoch != NULL)
+		*epoch = d->known.epoch;
+	pthread_mutex_unlock(&d->mu);
+	return ok;
+}
+
+void
+dir_known_leader(struct dir *d, struct dir_leader *out)
+{
+	pthread_mutex_lock(&d->mu);
+	*out = d->known;
+	pthread_mutex_unlock(&d->mu);
+}
+
+void
+dir_publish(struct dir *d, Hs__Event *ev)
+{
+	struct dir_leader k;
+	dir_known_leader(d, &k);
+	ev->epoch = k.epoch;
+	int rv = hs_pub_publish(d->pub, ev);
+	if (rv != 0)
+		hs_warn("cannot publish %s: error %d", ev->topic, rv);
+}
+
+void
+dir_step_down(struct dir *d, const char *why)
+{
+	struct dir_leader old;
+	pthread_mutex_lock(&d->mu);
+	int was = d->leader;
+	old = d->known;
+	d->leader = 0;
+	d->ready = 0;
+	d->lease[0] = '\0';
+	d->lease_until = 0;
+	if (was) {
+		/* Someone else leads now or soon; the election thread learns
+		 * who on its next round. */
+		memset(&d->known, 0, sizeof(d->known));
+		d->known.epoch = old.epoch;
+		d->leader_changes++;
+	}
+	pthread_mutex_unlock(&d->mu);
+	if (!was)
+		return;
+	hs_log_set_role('F');
+	hs_warn("stepping down as leader (epoch %llu): %s",
+	    (unsigned long long)old.epoch, why);
+	Hs__Event ev = HS__EVENT__INIT;
+	Hs__LeaderEvent le = HS__LEADER_EVENT__INIT;
+	le.leader_id = old.id;
+	le.epoch = old.epoch;
+	le.rpc_addr = old.rpc;
+	le.pub_addr = old.pub;
+	ev.topic = "leader.stepped_down";
+	ev.body_case = HS__EVENT__BODY_LEADER;
+	ev.leader = &le;
+	dir_publish(d, &ev);
+}

@@ -1,0 +1,91 @@
+/* The directory process: its parts and the leadership state they share.
+ * One struct dir per process, made by directoryd.c; every thread gets it.
+ *
+ * Threads: nng's callbacks run the RPC handlers (rpc_directory.c), which
+ * only touch memory; the election thread (election.c) owns the lease; one
+ * writer thread (writer.c) runs every commit in order; the sync thread
+ * (sync.c) applies the leader's feed on followers; the housekeeping
+ * thread (housekeeping.c) expires stores and publishes the store table.
+ * Each thread owns its own Redis link. */
+#ifndef DIR_DIR_H
+#define DIR_DIR_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "dir_config.h"
+#include "directory.pb-c.h"
+#include "pubsub.h"
+#include "records.h"
+#include "rpc_pool.h"
+#include "rpc_server.h"
+#include "stores.h"
+#include "workq.h"
+
+/* Who leads, as this process last learnt it. */
+struct dir_leader {
+	char id[64];
+	uint64_t epoch;
+	char rpc[256];
+	char pub[256];
+};
+
+struct dir_waiters;
+
+struct dir {
+	struct dir_config cfg;
+	hs_key key;
+	rpc_server *rpc;
+	hs_pub *pub;
+	rpc_pool *pool;	     /* clients to the leader (forwarding), stores */
+	struct dir_cache *cache; /* deletes evict photos from the cache */
+	dir_records *recs;
+	dir_stores *stores;
+	hs_workq *writer;    /* one thread: commits, in order */
+	hs_workq *readers;   /* CatchUp reads of the Redis log */
+	struct dir_waiters *waiters; /* Lookups waiting for a min_seq */
+
+	pthread_mutex_t mu;  /* guards the fields below */
+	int leader;	     /* we hold the lease */
+	int ready;	     /* ... and have caught up: writes may commit */
+	char lease[128];     /* our lease value "<id>/<epoch>" */
+	int64_t lease_until; /* monotonic ms: stop acting as leader here */
+	struct dir_leader known;     /* the current leader (maybe us) */
+	uint64_t leader_changes;     /* bumps when known changes */
+	int redis_ok;
+	Hs__DirectoryNode **nodes;   /* last read of hs:dirs, for Health */
+	size_t nnodes;
+	uint64_t head_seq;	     /* last head of the change log seen */
+
+	_Atomic int stop;
+	_Atomic uint64_t lookups, registrations;
+	_Atomic uint64_t pub_received; /* photo events, for the drop hook */
+	_Atomic int stores_dirty;   /* a store changed: save the table now */
+	pthread_t election_thr, sync_thr, house_thr;
+};
+
+/* 1 if we may act as leader now (lease held, not run out, caught up).
+ * lease and epoch (may be NULL) are copied when it returns 1. */
+int dir_is_leader(struct dir *d, char *lease, size_t leaselen,
+    uint64_t *epoch);
+
+/* Copies the current leader view. */
+void dir_known_leader(struct dir *d, struct dir_leader *out);
+
+/* Leaves the leader role at once (lost lease, fenced commit). why is
+ * logged and the change published. */
+void dir_step_down(struct dir *d, const char *why);
+
+/* Publishes ev with our epoch; logs a failure, never blocks for long. */
+void dir_publish(struct dir *d, Hs__Event *ev);
+
+/* The thread entry points. */
+void *dir_election_main(void *arg);
+void *dir_sync_main(void *arg);
+void *dir_house_main(void *arg);
+
+/* Registers the hs.Directory handlers on d->rpc. */
+int dir_rpc_add(struct dir *d);
+
+#endif

@@ -1,0 +1,262 @@
+/* Three real directoryd processes on a real redis-server: one leader is
+ * elected and published in Redis; Allocate, RegisterPhoto (idempotent),
+ * Lookup (read-your-writes on a follower via min_seq), Delete, CatchUp;
+ * and bad input of every kind answered with a clear code while the
+ * directories keep serving. */
+#include <inttypes.h>
+#include <signal.h>
+#include <string.h>
+
+#include "check.h"
+#include "log.h"
+#include "photo_id.h"
+#include "test_cluster.h"
+#include "token.h"
+
+static struct tc c;
+
+static const char *const env[] = { "LEADER_TIMEOUT=1s",
+	"LEADER_HEARTBEAT_INTERVAL=100ms", "FOLLOWER_SYNC_INTERVAL=200ms",
+	"HEARTBEAT_INTERVAL=200ms", "DEFAULT_REPLICA_COUNT=2",
+	"MIN_REPLICA_COUNT=1", NULL };
+
+static int leader = -1;
+
+static int
+follower(void)
+{
+	return (leader + 1) % c.n;
+}
+
+static void
+test_one_leader_published_in_redis(void)
+{
+	leader = tc_wait_leader(&c, 5000);
+	CHECK(leader >= 0);
+	redisReply *r = redisCommand(c.rc, "HGETALL hs:leader:info");
+	CHECK(r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements == 8);
+	int rpc_ok = 0;
+	for (size_t i = 0; i + 1 < r->elements; i += 2)
+		if (!strcmp(r->element[i]->str, "rpc"))
+			rpc_ok = !strcmp(r->element[i + 1]->str, c.d[leader].rpc);
+	freeReplyObject(r);
+	CHECK(rpc_ok);
+	int leaders = 0;
+	for (int i = 0; i < c.n; i++) {
+		Hs__HealthReply *h;
+		CHECK_STATUS(tc_health(c.d[i].cl, &h, 1000), HS_OK, "health");
+		leaders += h->leader;
+		CHECK(strcmp(h->leader_id, c.d[leader].id) == 0 ||
+		    h->leader_id[0] == '\0');
+		hs__health_reply__free_unpacked(h, NULL);
+	}
+	CHECK_EQ(leaders, 1);
+}
+
+static void
+test_allocate_through_a_follower(void)
+{
+	struct rpc_error e;
+	/* Two stores in two zones heartbeat (via a follower: forwarded). */
+	CHECK_STATUS(tc_heartbeat(c.d[follower()].cl, 1, "a", 1 << 30, &e),
+	    HS_OK, e.message);
+	CHECK_STATUS(tc_heartbeat(c.d[follower()].cl, 2, "b", 1 << 30, &e),
+	    HS_OK, e.message);
+	Hs__AllocateRequest q = HS__ALLOCATE_REQUEST__INIT;
+	uint8_t sha[32] = { 1 };
+	q.size = 1000;
+	q.sha256.data = sha;
+	q.sha256.len = 32;
+	ProtobufCMessage *m = NULL;
+	CHECK_STATUS(rpc_invoke(c.d[follower()].cl, &hs__directory__descriptor,
+	    "Allocate", &q.base, &m, 3000, 0, &e), HS_OK, e.message);
+	Hs__AllocateReply *r = (Hs__AllocateReply *)m;
+	CHECK_EQ(r->n_stores, 2);
+	CHECK(r->stores[0]->store_id != r->stores[1]->store_id);
+	CHECK(r->id->key != 0);
+	hs_key key;
+	char why[128];
+	hs_key_from_string(&key, TC_KEY);
+	CHECK_STATUS(hs_token_check(&key, r->write_token.data,
+	    r->write_token.len, r->id->key, r->id->cookie,
+	    r->stores[1]->store_id, hs_now_ms(), why, sizeof(why)), HS_OK, why);
+	protobuf_c_message_free_unpacked(m, NULL);
+
+	/* Three replicas asked, two stores UP: a clear refusal. */
+	q.replicas = 3;
+	CHECK_STATUS(rpc_invoke(c.d[leader].cl, &hs__directory__descriptor,
+	    "Allocate", &q.base, &m, 3000, 0, &e), HS_FAILED_PRECONDITION,
+	    e.message);
+	CHECK(strstr(e.message, "UP") != NULL);
+}
+
+static void
+test_register_lookup_read_your_writes(void)
+{
+	struct rpc_error e;
+	uint64_t seq = 0, seq2 = 0;
+	int code;
+	/* Registered through a follower (forwarded), then read at once at
+	 * another follower with the seq: it must see the write. */
+	CHECK_STATUS(tc_register(c.d[follower()].cl, 1001, 77, 0xab, 500, &seq,
+	    &e), HS_OK, e.message);
+	CHECK(seq > 0);
+	int other = (leader + 2) % c.n;
+	CHECK_STATUS(tc_lookup(c.d[other].cl, 1001, 77, seq, &code, NULL, &e),
+	    HS_OK, e.message);
+	CHECK_EQ(code, HS__CODE__OK);
+	/* A resend answers the original seq; a different photo under the
+	 * same id is refused. */
+	CHECK_STATUS(tc_register(c.all, 1001, 77, 0xab, 500, &seq2, &e), HS_OK,
+	    e.message);
+	CHECK_EQ(seq2, seq);
+	CHECK_STATUS(tc_register(c.all, 1001, 77, 0xac, 500, NULL, &e),
+	    HS_ALREADY_EXISTS, e.message);
+	CHECK_EQ(tc_redis_int(&c, "hs:seq"), seq);
+}
+
+static void
+test_delete_then_not_found_everywhere(void)
+{
+	struct rpc_error e;
+	uint64_t seq;
+	int code;
+	CHECK_STATUS(tc_register(c.all, 2002, 5, 0x11, 10, &seq, &e), HS_OK,
+	    e.message);
+	Hs__DeleteRequest q = HS__DELETE_REQUEST__INIT;
+	Hs__PhotoId id = HS__PHOTO_ID__INIT;
+	id.key = 2002;
+	id.cookie = 5;
+	q.id = &id;
+	ProtobufCMessage *m = NULL;
+	CHECK_STATUS(rpc_invoke(c.all, &hs__directory__descriptor, "Delete",
+	    &q.base, &m, 3000, 0, &e), HS_OK, e.message);
+	uint64_t dseq = ((Hs__DeleteReply *)m)->seq;
+	protobuf_c_message_free_unpacked(m, NULL);
+	CHECK(dseq > seq);
+	for (int i = 0; i < c.n; i++) {
+		CHECK_STATUS(tc_lookup(c.d[i].cl, 2002, 5, dseq, &code, NULL, &e),
+		    HS_OK, e.message);
+		CHECK_EQ(code, HS__CODE__NOT_FOUND);
+	}
+	/* Delete is idempotent: the same seq again. */
+	CHECK_STATUS(rpc_invoke(c.all, &hs__directory__descriptor, "Delete",
+	    &q.base, &m, 3000, 0, &e), HS_OK, e.message);
+	CHECK_EQ(((Hs__DeleteReply *)m)->seq, dseq);
+	protobuf_c_message_free_unpacked(m, NULL);
+	/* The stores' tombstones are queued in Redis. */
+	redisReply *r = redisCommand(c.rc, "SCARD hs:tombstones");
+	CHECK(r != NULL && r->type == REDIS_REPLY_INTEGER && r->integer == 2);
+	freeReplyObject(r);
+}
+
+static void
+test_catch_up_reads_the_log(void)
+{
+	struct rpc_error e;
+	Hs__CatchUpRequest q = HS__CATCH_UP_REQUEST__INIT;
+	ProtobufCMessage *m = NULL;
+	CHECK_STATUS(rpc_invoke(c.d[follower()].cl, &hs__directory__descriptor,
+	    "CatchUp", &q.base, &m, 3000, 0, &e), HS_OK, e.message);
+	Hs__CatchUpReply *r = (Hs__CatchUpReply *)m;
+	CHECK_EQ(r->head_seq, tc_redis_int(&c, "hs:seq"));
+	CHECK_EQ(r->n_changes, r->head_seq);
+	for (size_t i = 0; i < r->n_changes; i++)
+		CHECK_EQ(r->changes[i]->seq, i + 1);
+	CHECK(!r->too_far_behind);
+	protobuf_c_message_free_unpacked(m, NULL);
+}
+
+static void
+test_bad_input_clear_codes(void)
+{
+	struct rpc_error e;
+	int code;
+	/* Unknown id and wrong cookie: NOT_FOUND per result. */
+	CHECK_STATUS(tc_lookup(c.all, 999999, 1, 0, &code, NULL, &e), HS_OK,
+	    e.message);
+	CHECK_EQ(code, HS__CODE__NOT_FOUND);
+	CHECK_STATUS(tc_lookup(c.all, 1001, 78, 0, &code, NULL, &e), HS_OK,
+	    e.message);
+	CHECK_EQ(code, HS__CODE__NOT_FOUND);
+	/* Malformed ids: key 0, or none at all. */
+	CHECK_STATUS(tc_lookup(c.all, 0, 1, 0, &code, NULL, &e),
+	    HS_INVALID_ARGUMENT, e.message);
+	CHECK_STATUS(tc_register(c.all, 0, 1, 1, 1, NULL, &e),
+	    HS_INVALID_ARGUMENT, e.message);
+	Hs__LookupRequest lq = HS__LOOKUP_REQUEST__INIT;
+	ProtobufCMessage *m = NULL;
+	CHECK_STATUS(rpc_invoke(c.all, &hs__directory__descriptor, "Lookup",
+	    &lq.base, &m, 3000, 0, &e), HS_INVALID_ARGUMENT, e.message);
+	/* An oversized batch. */
+	static Hs__PhotoId ids[1001];
+	static Hs__PhotoId *idp[1001];
+	for (int i = 0; i < 1001; i++) {
+		hs__photo_id__init(&ids[i]);
+		ids[i].key = (uint64_t)i + 1;
+		idp[i] = &ids[i];
+	}
+	lq.ids = idp;
+	lq.n_ids = 1001;
+	CHECK_STATUS(rpc_invoke(c.all, &hs__directory__descriptor, "Lookup",
+	    &lq.base, &m, 3000, 0, &e), HS_INVALID_ARGUMENT, e.message);
+	CHECK(strstr(e.message, "1000") != NULL);
+	lq.n_ids = 1000; /* the limit itself is fine */
+	CHECK_STATUS(rpc_invoke(c.all, &hs__directory__descriptor, "Lookup",
+	    &lq.base, &m, 3000, 0, &e), HS_OK, e.message);
+	protobuf_c_message_free_unpacked(m, NULL);
+	/* Bad sha length, oversized photo, bad replica count. */
+	Hs__AllocateRequest aq = HS__ALLOCATE_REQUEST__INIT;
+	uint8_t sha[32] = { 0 };
+	aq.sha256.data = sha;
+	aq.sha256.len = 31;
+	CHECK_STATUS(rpc_invoke(c.all, &hs__directory__descriptor, "Allocate",
+	    &aq.base, &m, 3000, 0, &e), HS_INVALID_ARGUMENT, e.message);
+	aq.sha256.len = 32;
+	aq.size = (64u << 20) + 1;
+	CHECK_STATUS(rpc_invoke(c.all, &hs__directory__descriptor, "Allocate",
+	    &aq.base, &m, 3000, 0, &e), HS_INVALID_ARGUMENT, e.message);
+	aq.size = 1;
+	aq.replicas = 99;
+	CHECK_STATUS(rpc_invoke(c.all, &hs__directory__descriptor, "Allocate",
+	    &aq.base, &m, 3000, 0, &e), HS_INVALID_ARGUMENT, e.message);
+	/* Delete of an unknown photo. */
+	Hs__DeleteRequest dq = HS__DELETE_REQUEST__INIT;
+	Hs__PhotoId id = HS__PHOTO_ID__INIT;
+	id.key = 424242;
+	dq.id = &id;
+	CHECK_STATUS(rpc_invoke(c.all, &hs__directory__descriptor, "Delete",
+	    &dq.base, &m, 3000, 0, &e), HS_NOT_FOUND, e.message);
+	/* And everyone still serves. */
+	for (int i = 0; i < c.n; i++) {
+		CHECK_STATUS(tc_lookup(c.d[i].cl, 1001, 77, 0, &code, NULL, &e),
+		    HS_OK, e.message);
+		CHECK_EQ(code, HS__CODE__OK);
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct check_case cases[] = {
+		{ "one leader, published in Redis",
+		    test_one_leader_published_in_redis },
+		{ "allocate through a follower", test_allocate_through_a_follower },
+		{ "register, lookup, read your writes",
+		    test_register_lookup_read_your_writes },
+		{ "delete, then NOT_FOUND everywhere",
+		    test_delete_then_not_found_everywhere },
+		{ "CatchUp reads the change log", test_catch_up_reads_the_log },
+		{ "bad input gets clear codes", test_bad_input_clear_codes },
+		{ NULL, NULL },
+	};
+	hs_log_init("directory_test", 'T');
+	if (tc_start(&c, 3, env) != 0) {
+		tc_dump_logs(&c);
+		tc_stop(&c);
+		return 1;
+	}
+	int rc = check_run(cases, argc, argv);
+	tc_stop(&c); /* fails the run if a directoryd exits unclean */
+	return rc != 0 || check_failures > 0;
+}

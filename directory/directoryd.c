@@ -1,0 +1,146 @@
+/* directoryd: one directory replica. Parses and checks its options,
+ * opens the RPC server and the event feed, loads every record, then runs
+ * the election, sync and housekeeping threads until SIGINT/SIGTERM. Prints
+ * "ready <rpc> <pub>" on stdout once it serves (tests wait for it).
+ *
+ * Shutdown order: stop the threads (the election thread releases the
+ * lease, so a successor need not wait LEADER_TIMEOUT), drain the writer
+ * and reader queues (they answer their calls), fail parked lookups, then
+ * close the RPC server, the feed, and free. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cache_evict.h"
+#include "catchup.h"
+#include "dir.h"
+#include "log.h"
+#include "scripts.h"
+#include "waiters.h"
+#include "writer.h"
+
+static volatile sig_atomic_t stop_flag;
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	stop_flag = 1;
+}
+
+static int
+load_key(struct dir *d)
+{
+	char err[256];
+	if (d->cfg.key_file[0] == '\0') {
+		hs_warn("no --key-file: using the built-in TEST key; never do "
+		    "this in a real cluster");
+		hs_key_from_string(&d->key, "haystack-test-key-not-secret");
+		return 0;
+	}
+	if (hs_key_load(&d->key, d->cfg.key_file, err, sizeof(err)) != 0) {
+		fprintf(stderr, "directoryd: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
+/* Everything but the threads; -1 with the reason logged. */
+static int
+open_parts(struct dir *d)
+{
+	char bound[256];
+	struct rpc_server_opts so = { .name = d->cfg.id, .key = d->key,
+		.max_msg = 4u << 20 };
+	/* Forwarding must fail fast when the leader just died, so the
+	 * caller's resend finds the next leader; 1 s (the default) would
+	 * add a second to every failover. */
+	struct rpc_client_opts co = { .key = d->key, .connect_wait_ms = 150 };
+	if (dir_records_open(&d->recs) != 0 ||
+	    dir_stores_open(&d->stores, d->cfg.heartbeat_ms) != 0 ||
+	    rpc_pool_open(&d->pool, &co) != 0 ||
+	    (d->cache = dir_cache_open(d->cfg.cache_redis, d->cfg.cache_ttl_ms,
+	    d->cfg.redis_timeout_ms)) == NULL) {
+		hs_error("out of memory");
+		return -1;
+	}
+	if (rpc_server_open(&d->rpc, &so) != 0 || dir_rpc_add(d) != 0 ||
+	    rpc_server_listen(d->rpc, d->cfg.listen, bound, sizeof(bound)) != 0) {
+		hs_error("cannot serve RPC on %s", d->cfg.listen);
+		return -1;
+	}
+	if (hs_pub_open(&d->pub, d->cfg.pub, d->cfg.id) != 0) {
+		hs_error("cannot publish events on %s", d->cfg.pub);
+		return -1;
+	}
+	if (dir_writer_open(d) != 0 || dir_catchup_open(d) != 0)
+		return -1;
+	return 0;
+}
+
+static void
+close_parts(struct dir *d)
+{
+	if (d->writer != NULL)
+		dir_writer_close(d);
+	if (d->readers != NULL)
+		dir_catchup_close(d);
+	dir_waiters_close(d);
+	rpc_server_close(d->rpc);
+	/* After the server: forwarded calls in flight answer into it. */
+	rpc_pool_close(d->pool);
+	hs_pub_close(d->pub);
+	dir_cache_close(d->cache);
+	dir_stores_close(d->stores);
+	dir_records_close(d->recs);
+	pthread_mutex_destroy(&d->mu);
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct dir d;
+	char err[512];
+	hs_log_init("directory", 'F');
+	int rc = dir_config_parse(&d.cfg, argc, argv, err, sizeof(err));
+	if (rc != 0) {
+		if (rc < 0)
+			fprintf(stderr, "directoryd: %s\n", err);
+		return rc < 0 ? 64 : 0;
+	}
+	hs_log_init(d.cfg.id, 'F');
+	dir_config_log();
+	if (d.cfg.test_drop_pub_every > 0)
+		hs_warn("TEST HOOK ON: dropping every %lld-th photo event",
+		    (long long)d.cfg.test_drop_pub_every);
+	if (load_key(&d) != 0)
+		return 64;
+	dir_scripts_init();
+	pthread_mutex_init(&d.mu, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if (open_parts(&d) != 0) {
+		close_parts(&d);
+		return 1;
+	}
+	pthread_create(&d.sync_thr, NULL, dir_sync_main, &d);
+	pthread_create(&d.election_thr, NULL, dir_election_main, &d);
+	pthread_create(&d.house_thr, NULL, dir_house_main, &d);
+	rpc_server_start(d.rpc);
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	printf("ready %s %s\n", d.cfg.advertise, d.cfg.pub);
+	fflush(stdout);
+	hs_info("serving on %s, events on %s, Redis %s", d.cfg.listen,
+	    d.cfg.pub, d.cfg.redis);
+	while (!stop_flag)
+		pause();
+	hs_info("shutting down");
+	atomic_store(&d.stop, 1);
+	pthread_join(d.election_thr, NULL);
+	pthread_join(d.sync_thr, NULL);
+	pthread_join(d.house_thr, NULL);
+	close_parts(&d);
+	return 0;
+}

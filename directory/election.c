@@ -1,0 +1,222 @@
+/* The election thread: takes the lease when it is free (a new fencing
+ * epoch each term), refreshes it while leading, and steps down as soon as
+ * a refresh fails or the lease may have run out.
+ *
+ * Timing: a refresh that succeeds was executed by Redis after we sent it,
+ * so the lease lasts at least until send time + LEADER_TIMEOUT. We stop
+ * acting as leader a quarter of LEADER_TIMEOUT before that (lease_until),
+ * which leaves room for clock-rate drift and a late wake-up; a leader
+ * paused past it (SIGSTOP) finds lease_until behind it on waking and
+ * steps down before it serves anything. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "dir.h"
+#include "log.h"
+#include "redis_link.h"
+#include "scripts.h"
+#include "writer.h"
+
+static void
+sleep_ms(int64_t ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
+	nanosleep(&ts, NULL);
+}
+
+static void
+set_redis_ok(struct dir *d, int ok, const char *err)
+{
+	pthread_mutex_lock(&d->mu);
+	int was = d->redis_ok;
+	d->redis_ok = ok;
+	pthread_mutex_unlock(&d->mu);
+	if (was && !ok)
+		hs_warn("Redis unreachable: %s", err);
+	else if (!was && ok)
+		hs_info("Redis reachable");
+}
+
+/* "id/epoch" -> the parts. 0 or -1. */
+static int
+parse_lease(const char *v, char *id, size_t idlen, uint64_t *epoch)
+{
+	const char *slash = strrchr(v, '/');
+	if (slash == NULL || (size_t)(slash - v) >= idlen)
+		return -1;
+	memcpy(id, v, (size_t)(slash - v));
+	id[slash - v] = '\0';
+	*epoch = strtoull(slash + 1, NULL, 10);
+	return 0;
+}
+
+static void
+learn_leader(struct dir *d, const char *value, const char *rpc,
+    const char *pub)
+{
+	struct dir_leader k = { .epoch = 0 };
+	if (parse_lease(value, k.id, sizeof(k.id), &k.epoch) != 0)
+		return;
+	snprintf(k.rpc, sizeof(k.rpc), "%s", rpc);
+	snprintf(k.pub, sizeof(k.pub), "%s", pub);
+	pthread_mutex_lock(&d->mu);
+	int changed = strcmp(d->known.id, k.id) != 0 ||
+	    d->known.epoch != k.epoch || strcmp(d->known.pub, k.pub) != 0;
+	if (changed && k.epoch >= d->known.epoch) {
+		d->known = k;
+		d->leader_changes++;
+	} else {
+		changed = 0;
+	}
+	pthread_mutex_unlock(&d->mu);
+	if (changed) {
+		rpc_server_observe_epoch(d->rpc, k.epoch);
+		hs_info("leader is %s (epoch %" PRIu64 ", rpc %s, pub %s)", k.id,
+		    k.epoch, k.rpc, k.pub);
+	}
+}
+
+static void
+become_leader(struct dir *d, const char *value, int64_t sent)
+{
+	struct dir_leader k = { .epoch = 0 };
+	parse_lease(value, k.id, sizeof(k.id), &k.epoch);
+	snprintf(k.rpc, sizeof(k.rpc), "%s", d->cfg.advertise);
+	snprintf(k.pub, sizeof(k.pub), "%s", d->cfg.pub);
+	pthread_mutex_lock(&d->mu);
+	d->leader = 1;
+	d->ready = 0;
+	snprintf(d->lease, sizeof(d->lease), "%s", value);
+	d->lease_until = sent + d->cfg.leader_timeout_ms -
+	    d->cfg.leader_timeout_ms / 4;
+	d->known = k;
+	d->leader_changes++;
+	pthread_mutex_unlock(&d->mu);
+	rpc_server_observe_epoch(d->rpc, k.epoch);
+	hs_log_set_role('L');
+	hs_info("won the lease: leader with epoch %" PRIu64 "; catching up",
+	    k.epoch);
+	/* The writer catches up before it commits anything new; writes
+	 * queued meanwhile wait behind it (FIFO). */
+	dir_writer_takeover(d);
+}
+
+static void
+try_acquire(struct dir *d, dir_redis *r)
+{
+	char err[256], ttl[32];
+	snprintf(ttl, sizeof(ttl), "%" PRId64, d->cfg.leader_timeout_ms);
+	const char *argv[] = { DIR_K_LEADER, DIR_K_EPOCH, DIR_K_LEADER_INFO,
+		d->cfg.id, ttl, d->cfg.advertise, d->cfg.pub };
+	int64_t sent = hs_mono_ms();
+	redisReply *rep = dir_redis_eval(r, &dir_script_acquire, 3, 7, argv,
+	    NULL, err, sizeof(err));
+	if (rep == NULL || rep->type != REDIS_REPLY_ARRAY ||
+	    rep->elements != 4) {
+		set_redis_ok(d, 0, rep && rep->type == REDIS_REPLY_ERROR ?
+		    rep->str : err);
+		if (rep != NULL)
+			freeReplyObject(rep);
+		return;
+	}
+	set_redis_ok(d, 1, NULL);
+	const char *value = rep->element[1]->str;
+	if (rep->element[0]->integer == 1)
+		become_leader(d, value, sent);
+	else
+		learn_leader(d, value, rep->element[2]->str,
+		    rep->element[3]->str);
+	freeReplyObject(rep);
+}
+
+static void
+refresh(struct dir *d, dir_redis *r)
+{
+	char err[256], ttl[32], lease[128];
+	int64_t sent = hs_mono_ms();
+	pthread_mutex_lock(&d->mu);
+	int64_t until = d->lease_until;
+	snprintf(lease, sizeof(lease), "%s", d->lease);
+	pthread_mutex_unlock(&d->mu);
+	if (sent >= until) {
+		dir_step_down(d, "the lease may have run out (no successful "
+		    "refresh in time)");
+		return;
+	}
+	snprintf(ttl, sizeof(ttl), "%" PRId64, d->cfg.leader_timeout_ms);
+	const char *argv[] = { DIR_K_LEADER, lease, ttl };
+	redisReply *rep = dir_redis_eval(r, &dir_script_refresh, 1, 3, argv,
+	    NULL, err, sizeof(err));
+	if (rep == NULL || rep->type != REDIS_REPLY_INTEGER) {
+		set_redis_ok(d, 0, rep && rep->type == REDIS_REPLY_ERROR ?
+		    rep->str : err);
+		if (rep != NULL)
+			freeReplyObject(rep);
+		dir_step_down(d, "lease refresh failed");
+		return;
+	}
+	set_redis_ok(d, 1, NULL);
+	long long still = rep->integer;
+	freeReplyObject(rep);
+	if (!still) {
+		dir_step_down(d, "the lease now names another directory");
+		return;
+	}
+	pthread_mutex_lock(&d->mu);
+	if (d->leader && strcmp(d->lease, lease) == 0)
+		d->lease_until = sent + d->cfg.leader_timeout_ms -
+		    d->cfg.leader_timeout_ms / 4;
+	pthread_mutex_unlock(&d->mu);
+}
+
+static void
+release(struct dir *d, dir_redis *r)
+{
+	char err[256], lease[128];
+	pthread_mutex_lock(&d->mu);
+	int leader = d->leader;
+	snprintf(lease, sizeof(lease), "%s", d->lease);
+	pthread_mutex_unlock(&d->mu);
+	if (!leader)
+		return;
+	/* Stop acting first, then free the lease: the other way round a
+	 * successor could lead while we still think we do. */
+	dir_step_down(d, "shutting down (releasing the lease)");
+	const char *argv[] = { DIR_K_LEADER, lease };
+	redisReply *rep = dir_redis_eval(r, &dir_script_release, 1, 2, argv,
+	    NULL, err, sizeof(err));
+	if (rep != NULL)
+		freeReplyObject(rep);
+}
+
+void *
+dir_election_main(void *arg)
+{
+	struct dir *d = arg;
+	dir_redis *r;
+	char err[256];
+	if (dir_redis_open(&r, d->cfg.redis, d->cfg.redis_timeout_ms, err,
+	    sizeof(err)) != 0) {
+		hs_error("election: %s", err);
+		return NULL;
+	}
+	while (!atomic_load(&d->stop)) {
+		int64_t t0 = hs_mono_ms();
+		pthread_mutex_lock(&d->mu);
+		int leader = d->leader;
+		pthread_mutex_unlock(&d->mu);
+		if (leader)
+			refresh(d, r);
+		else
+			try_acquire(d, r);
+		int64_t next = t0 + d->cfg.leader_heartbeat_ms;
+		while (!atomic_load(&d->stop) && hs_mono_ms() < next)
+			sleep_ms(next - hs_mono_ms() < 20 ? next - hs_mono_ms() : 20);
+	}
+	release(d, r);
+	dir_redis_close(r);
+	return NULL;
+}

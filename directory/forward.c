@@ -1,0 +1,51 @@
+/* Forwarding a write to the leader (see forward.h). */
+#include "forward.h"
+
+#include <string.h>
+
+#include "log.h"
+
+static void
+forward_done(void *arg, ProtobufCMessage *reply, const struct rpc_error *err)
+{
+	rpc_call *call = arg;
+	if (reply != NULL) {
+		rpc_reply(call, reply);
+		protobuf_c_message_free_unpacked(reply, NULL);
+	} else if (err->code == HS_FAILED_PRECONDITION && err->leader_hint[0]) {
+		rpc_fail_redirect(call, err->leader_hint, "%s", err->message);
+	} else {
+		rpc_fail(call, err->code, "forwarded to the leader: %s",
+		    err->message);
+	}
+}
+
+void
+dir_forward(struct dir *d, rpc_call *call, const ProtobufCMessage *req)
+{
+	struct dir_leader k;
+	char err[256];
+	dir_known_leader(d, &k);
+	if (k.id[0] == '\0')
+		return rpc_fail(call, HS_UNAVAILABLE, "no directory leader is "
+		    "elected right now (one is within LEADER_TIMEOUT); retry");
+	if (strcmp(k.id, d->cfg.id) == 0)
+		return rpc_fail(call, HS_UNAVAILABLE, "this directory is taking "
+		    "over or giving up the lead; retry");
+	if (rpc_call_epoch(call) != 0)
+		return rpc_fail_redirect(call, k.rpc, "%s is not the leader; "
+		    "retry at %s (%s)", d->cfg.id, k.id, k.rpc);
+	rpc_client *c = rpc_pool_get(d->pool, k.rpc, err, sizeof(err));
+	if (c == NULL)
+		return rpc_fail(call, HS_UNAVAILABLE, "cannot reach the leader "
+		    "%s: %s", k.id, err);
+	int64_t timeout = 5000;
+	int64_t dl = rpc_call_deadline_ms(call);
+	if (dl != 0 && dl - hs_now_ms() < timeout)
+		timeout = dl - hs_now_ms() > 1 ? dl - hs_now_ms() : 1;
+	int rv = rpc_invoke_async(c, &hs__directory__descriptor,
+	    rpc_call_method(call), req, timeout, k.epoch, forward_done, call);
+	if (rv != 0)
+		rpc_fail(call, (hs_status)rv, "cannot forward to the leader %s "
+		    "(%s)", k.id, k.rpc);
+}

@@ -1,0 +1,208 @@
+/* The housekeeping thread, every few tens of ms: expires parked lookups;
+ * on the leader, marks silent stores DOWN (publishing store.down) and
+ * saves the store table to Redis (fenced) for followers and the next
+ * leader; on every replica, every FOLLOWER_SYNC_INTERVAL, records itself
+ * in hs:dirs and reads the others back for Health, and on followers
+ * reloads the store table the leader saved. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "changelog.h"
+#include "dir.h"
+#include "log.h"
+#include "redis_link.h"
+#include "scripts.h"
+#include "waiters.h"
+
+#define MAX_NODES 16
+
+static void
+sleep_ms(int64_t ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
+	nanosleep(&ts, NULL);
+}
+
+static void
+save_store(struct dir *d, dir_redis *r, const char *lease,
+    const struct dir_store *e)
+{
+	Hs__StoreInfo pb;
+	char id[16], err[256];
+	uint8_t buf[1024];
+	dir_store_to_pb(e, &pb);
+	size_t len = hs__store_info__get_packed_size(&pb);
+	if (len > sizeof(buf))
+		return;
+	hs__store_info__pack(&pb, buf);
+	snprintf(id, sizeof(id), "%" PRIu32, e->id);
+	const char *argv[] = { DIR_K_LEADER, DIR_K_STORES, lease, id,
+		(const char *)buf };
+	size_t lens[] = { strlen(DIR_K_LEADER), strlen(DIR_K_STORES),
+		strlen(lease), strlen(id), len };
+	redisReply *rep = dir_redis_eval(r, &dir_script_put_store, 2, 5, argv,
+	    lens, err, sizeof(err));
+	if (rep == NULL)
+		hs_debug("cannot save store %s: %s", id, err);
+	else
+		freeReplyObject(rep);
+	(void)d;
+}
+
+static void
+leader_tick(struct dir *d, dir_redis *r, int save_all)
+{
+	char lease[128];
+	struct dir_store down[64];
+	if (!dir_is_leader(d, lease, sizeof(lease), NULL))
+		return;
+	size_t n = dir_stores_expire(d->stores, hs_mono_ms(), down, 64);
+	for (size_t i = 0; i < n; i++) {
+		Hs__StoreInfo pb;
+		Hs__Event ev = HS__EVENT__INIT;
+		dir_store_to_pb(&down[i], &pb);
+		ev.topic = "store.down";
+		ev.body_case = HS__EVENT__BODY_STORE;
+		ev.store = &pb;
+		dir_publish(d, &ev);
+		hs_warn("store %" PRIu32 " (%s) missed %d heartbeats: DOWN",
+		    down[i].id, down[i].rpc_addr, DIR_MISSED_BEATS);
+		save_store(d, r, lease, &down[i]);
+	}
+	if (!save_all)
+		return;
+	struct dir_store *all = malloc(DIR_MAX_STORES * sizeof(*all));
+	if (all == NULL)
+		return;
+	size_t m = dir_stores_list(d->stores, 1, all, DIR_MAX_STORES);
+	for (size_t i = 0; i < m; i++)
+		save_store(d, r, lease, &all[i]);
+	free(all);
+}
+
+static void
+load_stores(struct dir *d, dir_redis *r)
+{
+	char err[256];
+	redisReply *rep = dir_redis_cmd(r, err, sizeof(err),
+	    "HGETALL " DIR_K_STORES);
+	if (rep == NULL)
+		return;
+	int64_t now = hs_mono_ms();
+	for (size_t i = 0; rep->type == REDIS_REPLY_ARRAY &&
+	     i + 1 < rep->elements; i += 2) {
+		Hs__StoreInfo *si = hs__store_info__unpack(NULL,
+		    rep->element[i + 1]->len,
+		    (const uint8_t *)rep->element[i + 1]->str);
+		if (si != NULL) {
+			dir_stores_put(d->stores, si, now);
+			hs__store_info__free_unpacked(si, NULL);
+		}
+	}
+	freeReplyObject(rep);
+}
+
+static void
+free_nodes(Hs__DirectoryNode **nodes, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		hs__directory_node__free_unpacked(nodes[i], NULL);
+	free(nodes);
+}
+
+/* Writes our node to hs:dirs and reads every node back for Health. */
+static void
+nodes_tick(struct dir *d, dir_redis *r)
+{
+	char err[256];
+	uint8_t buf[1024];
+	uint64_t head = 0;
+	if (dir_log_head(r, &head, err, sizeof(err)) != 0)
+		return;
+	Hs__DirectoryNode me = HS__DIRECTORY_NODE__INIT;
+	me.id = (char *)d->cfg.id;
+	me.rpc_addr = (char *)d->cfg.advertise;
+	me.leader = dir_is_leader(d, NULL, 0, NULL);
+	me.applied_seq = dir_records_applied(d->recs);
+	me.lag = head > me.applied_seq ? head - me.applied_seq : 0;
+	me.last_seen_ms = hs_now_ms();
+	size_t len = hs__directory_node__get_packed_size(&me);
+	if (len > sizeof(buf))
+		return;
+	hs__directory_node__pack(&me, buf);
+	redisReply *rep = dir_redis_cmd(r, err, sizeof(err), "HSET " DIR_K_DIRS
+	    " %s %b", d->cfg.id, buf, len);
+	if (rep != NULL)
+		freeReplyObject(rep);
+	rep = dir_redis_cmd(r, err, sizeof(err), "HGETALL " DIR_K_DIRS);
+	if (rep == NULL || rep->type != REDIS_REPLY_ARRAY) {
+		if (rep != NULL)
+			freeReplyObject(rep);
+		return;
+	}
+	Hs__DirectoryNode **nodes = calloc(MAX_NODES, sizeof(*nodes));
+	size_t n = 0;
+	for (size_t i = 0; nodes && i + 1 < rep->elements && n < MAX_NODES;
+	     i += 2) {
+		Hs__DirectoryNode *x = hs__directory_node__unpack(NULL,
+		    rep->element[i + 1]->len,
+		    (const uint8_t *)rep->element[i + 1]->str);
+		if (x != NULL) {
+			/* lag as of now, against the head we just read */
+			x->lag = head > x->applied_seq ? head - x->applied_seq : 0;
+			nodes[n++] = x;
+		}
+	}
+	freeReplyObject(rep);
+	pthread_mutex_lock(&d->mu);
+	Hs__DirectoryNode **old = d->nodes;
+	size_t oldn = d->nnodes;
+	d->nodes = nodes;
+	d->nnodes = nodes ? n : 0;
+	d->head_seq = head;
+	pthread_mutex_unlock(&d->mu);
+	free_nodes(old, oldn);
+}
+
+void *
+dir_house_main(void *arg)
+{
+	struct dir *d = arg;
+	dir_redis *r;
+	char err[256];
+	if (dir_redis_open(&r, d->cfg.redis, d->cfg.redis_timeout_ms, err,
+	    sizeof(err)) != 0) {
+		hs_error("housekeeping: %s", err);
+		return NULL;
+	}
+	int64_t tick = d->cfg.heartbeat_ms / 4;
+	tick = tick < 10 ? 10 : tick > 50 ? 50 : tick;
+	int64_t save_every = d->cfg.heartbeat_ms > 250 ? d->cfg.heartbeat_ms : 250;
+	int64_t next_save = 0, next_nodes = 0;
+	while (!atomic_load(&d->stop)) {
+		int64_t now = hs_mono_ms();
+		dir_waiters_poll(d);
+		int save = now >= next_save ||
+		    atomic_exchange(&d->stores_dirty, 0);
+		leader_tick(d, r, save);
+		if (save)
+			next_save = now + save_every;
+		if (now >= next_nodes) {
+			nodes_tick(d, r);
+			if (!dir_is_leader(d, NULL, 0, NULL))
+				load_stores(d, r);
+			next_nodes = now + d->cfg.follower_sync_ms;
+		}
+		sleep_ms(tick);
+	}
+	pthread_mutex_lock(&d->mu);
+	free_nodes(d->nodes, d->nnodes);
+	d->nodes = NULL;
+	d->nnodes = 0;
+	pthread_mutex_unlock(&d->mu);
+	dir_redis_close(r);
+	return NULL;
+}

@@ -1,0 +1,129 @@
+/* The Lua texts (see scripts.h). A fenced script answers a bare error
+ * "FENCED ..." when hs:leader no longer holds the caller's id and epoch:
+ * the caller must step down. The change-log sequence is taken inside the
+ * same script as the write, so a sequence number is used exactly once and
+ * only by a commit that happened. The packed PhotoRecord is sent without
+ * its seq (field 9); the script appends that field itself (a protobuf
+ * message may be extended by concatenation), so the stored bytes are the
+ * whole record. Each log entry also names the lease that committed it
+ * ('by'), so an audit can tell which term wrote what. */
+#include "scripts.h"
+
+#include <openssl/sha.h>
+#include <stdio.h>
+#include <string.h>
+
+#define FENCE                                                                 \
+	"if redis.call('GET', KEYS[1]) ~= ARGV[1] then\n"                     \
+	"  return redis.error_reply('FENCED lease is not ' .. ARGV[1])\n"     \
+	"end\n"
+
+/* Protobuf field 9 (varint) holding n; Lua numbers are exact below 2^53. */
+#define SEQ_FIELD                                                             \
+	"local function seqfield(n)\n"                                        \
+	"  local t = {string.char(0x48)}\n"                                   \
+	"  while n >= 128 do t[#t+1] = string.char(n % 128 + 128);"           \
+	" n = math.floor(n / 128) end\n"                                      \
+	"  t[#t+1] = string.char(n)\n"                                        \
+	"  return table.concat(t)\n"                                          \
+	"end\n"
+
+/* KEYS: leader, epoch, info. ARGV: id, ttl ms, rpc addr, pub addr. */
+struct dir_script dir_script_acquire = { "acquire",
+	"local cur = redis.call('GET', KEYS[1])\n"
+	"if cur then\n"
+	"  local i = redis.call('HMGET', KEYS[3], 'rpc', 'pub')\n"
+	"  return {0, cur, i[1] or '', i[2] or ''}\n"
+	"end\n"
+	"local e = redis.call('INCR', KEYS[2])\n"
+	"local v = ARGV[1] .. '/' .. e\n"
+	"redis.call('SET', KEYS[1], v, 'PX', ARGV[2])\n"
+	"redis.call('HSET', KEYS[3], 'id', ARGV[1], 'epoch', e, 'rpc', ARGV[3],"
+	" 'pub', ARGV[4])\n"
+	"return {1, v, ARGV[3], ARGV[4]}\n",
+	"" };
+
+/* KEYS: leader. ARGV: value, ttl ms. */
+struct dir_script dir_script_refresh = { "refresh",
+	"if redis.call('GET', KEYS[1]) == ARGV[1] then\n"
+	"  redis.call('PEXPIRE', KEYS[1], ARGV[2])\n"
+	"  return 1\n"
+	"end\n"
+	"return 0\n",
+	"" };
+
+/* KEYS: leader. ARGV: value. A clean shutdown hands over at once. */
+struct dir_script dir_script_release = { "release",
+	"if redis.call('GET', KEYS[1]) == ARGV[1] then\n"
+	"  redis.call('DEL', KEYS[1])\n"
+	"  return 1\n"
+	"end\n"
+	"return 0\n",
+	"" };
+
+/* KEYS: leader, seq, photo, log. ARGV: lease, record (no seq), cookie,
+ * sha256, size, log max length. Idempotent: the same id, cookie, sha256 and
+ * size answers the seq it was first committed with. */
+struct dir_script dir_script_register = { "register",
+	FENCE SEQ_FIELD
+	"local old = redis.call('HMGET', KEYS[3], 'cookie', 'sha', 'size', 'seq')\n"
+	"if old[4] then\n"
+	"  if old[1] == ARGV[3] and old[2] == ARGV[4] and old[3] == ARGV[5] then\n"
+	"    return {0, tonumber(old[4])}\n"
+	"  end\n"
+	"  return {-1, tonumber(old[4])}\n"
+	"end\n"
+	"local seq = redis.call('INCR', KEYS[2])\n"
+	"local rec = ARGV[2] .. seqfield(seq)\n"
+	"redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[6], seq .. '-0',"
+	" 'rec', rec, 'by', ARGV[1])\n"
+	"redis.call('HSET', KEYS[3], 'rec', rec, 'seq', seq, 'cookie', ARGV[3],"
+	" 'sha', ARGV[4], 'size', ARGV[5])\n"
+	"return {1, seq}\n",
+	"" };
+
+/* KEYS: leader, seq, photo, log, tombstones, cache key. ARGV: lease,
+ * record (no seq), expected current seq, log max length, "1" to drop the
+ * cache entry (a delete) or "0", then tombstone members to add. Compare-and-set on the record's seq, so a
+ * leader whose memory is stale cannot overwrite a newer record. The cache
+ * entry is dropped in the same step as the commit. */
+struct dir_script dir_script_update = { "update",
+	FENCE SEQ_FIELD
+	"local cur = redis.call('HGET', KEYS[3], 'seq')\n"
+	"if cur ~= ARGV[3] then return {-2, tonumber(cur or 0)} end\n"
+	"local seq = redis.call('INCR', KEYS[2])\n"
+	"local rec = ARGV[2] .. seqfield(seq)\n"
+	"redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[4], seq .. '-0',"
+	" 'rec', rec, 'by', ARGV[1])\n"
+	"redis.call('HSET', KEYS[3], 'rec', rec, 'seq', seq)\n"
+	"for i = 6, #ARGV do redis.call('SADD', KEYS[5], ARGV[i]) end\n"
+	"if ARGV[5] == '1' then redis.call('DEL', KEYS[6]) end\n"
+	"return {1, seq}\n",
+	"" };
+
+/* KEYS: leader, stores. ARGV: lease, store id, packed StoreInfo. */
+struct dir_script dir_script_put_store = { "put_store",
+	FENCE
+	"redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])\n"
+	"return 1\n",
+	"" };
+
+static void
+fill_sha(struct dir_script *s)
+{
+	unsigned char d[SHA_DIGEST_LENGTH];
+	SHA1((const unsigned char *)s->text, strlen(s->text), d);
+	for (int i = 0; i < SHA_DIGEST_LENGTH; i++)
+		snprintf(s->sha + 2 * i, 3, "%02x", d[i]);
+}
+
+void
+dir_scripts_init(void)
+{
+	fill_sha(&dir_script_acquire);
+	fill_sha(&dir_script_refresh);
+	fill_sha(&dir_script_release);
+	fill_sha(&dir_script_register);
+	fill_sha(&dir_script_update);
+	fill_sha(&dir_script_put_store);
+}

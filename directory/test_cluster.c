@@ -1,0 +1,273 @@
+/* The directory test cluster (see test_cluster.h). */
+#include "test_cluster.h"
+
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "check.h"
+#include "log.h"
+
+int tc_call_timeout_ms = 3000;
+
+static rpc_client *
+client(const char *const *urls, size_t n)
+{
+	struct rpc_client_opts co = { .connect_wait_ms = 2000 };
+	rpc_client *cl = NULL;
+	char err[256];
+	hs_key_from_string(&co.key, TC_KEY);
+	if (rpc_client_open(&cl, urls, n, &co, err, sizeof(err)) != 0)
+		fprintf(stderr, "client: %s\n", err);
+	return cl;
+}
+
+int
+tc_start_dir(struct tc *c, int i, const char *const *extra)
+{
+	char bin[512], line[256], idf[32], lf[96], pf[96], rf[96];
+	struct tc_dir *d = &c->d[i];
+	char *env[32];
+	int ne = 0;
+	for (int k = 0; c->env[k] != NULL && ne < 24; k++)
+		env[ne++] = (char *)c->env[k];
+	for (int k = 0; extra != NULL && extra[k] != NULL && ne < 30; k++)
+		env[ne++] = (char *)extra[k];
+	env[ne] = NULL;
+	snprintf(idf, sizeof(idf), "--id=%s", d->id);
+	snprintf(lf, sizeof(lf), "--listen=%s", d->rpc);
+	snprintf(pf, sizeof(pf), "--pub=%s", d->pub);
+	snprintf(rf, sizeof(rf), "--redis=%s", c->redis.addr);
+	char *argv[] = { procs_runfile("directory/directoryd", bin, sizeof(bin)),
+		idf, lf, pf, rf, NULL };
+	d->pid = procs_spawn(argv, env, d->log, line, sizeof(line), 10000);
+	if (d->pid < 0) {
+		procs_dump_log(d->log, 30);
+		return -1;
+	}
+	return 0;
+}
+
+int
+tc_start(struct tc *c, int n, const char *const *env)
+{
+	memset(c, 0, sizeof(*c));
+	for (int k = 0; env != NULL && env[k] != NULL && k < 15; k++)
+		c->env[k] = env[k];
+	if (procs_tempdir(c->dir, sizeof(c->dir), "dirtest") != 0 ||
+	    procs_redis_start(&c->redis, NULL, 0) != 0)
+		return -1;
+	struct timeval tv = { 2, 0 };
+	c->rc = redisConnectWithTimeout("127.0.0.1", c->redis.port, tv);
+	if (c->rc == NULL || c->rc->err)
+		return -1;
+	const char *urls[TC_MAX];
+	c->n = n;
+	for (int i = 0; i < n; i++) {
+		struct tc_dir *d = &c->d[i];
+		snprintf(d->id, sizeof(d->id), "dir-%d", i + 1);
+		snprintf(d->rpc, sizeof(d->rpc), "tcp://127.0.0.1:%d",
+		    procs_free_port());
+		snprintf(d->pub, sizeof(d->pub), "tcp://127.0.0.1:%d",
+		    procs_free_port());
+		/* Through a local copy: GCC cannot tell d->log from c->dir. */
+		char base[sizeof(c->dir)];
+		memcpy(base, c->dir, sizeof(base));
+		snprintf(d->log, sizeof(d->log), "%s/dir-%d.log", base, i + 1);
+		if (tc_start_dir(c, i, NULL) != 0)
+			return -1;
+		urls[i] = d->rpc;
+		d->cl = client(&urls[i], 1);
+	}
+	c->all = client(urls, (size_t)n);
+	return c->all ? 0 : -1;
+}
+
+void
+tc_signal(struct tc *c, int i, int sig)
+{
+	procs_kill(c->d[i].pid, sig);
+	if (sig == SIGKILL || sig == SIGTERM)
+		c->d[i].pid = 0;
+}
+
+void
+tc_dump_logs(struct tc *c)
+{
+	for (int i = 0; i < c->n; i++)
+		procs_dump_log(c->d[i].log, 40);
+}
+
+void
+tc_stop(struct tc *c)
+{
+	if (check_failures > 0)
+		tc_dump_logs(c);
+	for (int i = 0; i < c->n; i++) {
+		if (c->d[i].pid <= 0)
+			continue;
+		kill(c->d[i].pid, SIGCONT);
+		int rc = procs_term(c->d[i].pid);
+		c->d[i].pid = 0;
+		if (rc != 0) {
+			/* A clean shutdown exits 0; anything else (a crash, a
+			 * leak report under asan) fails the test. */
+			fprintf(stderr, "%s exited with %d on SIGTERM\n",
+			    c->d[i].id, rc);
+			procs_dump_log(c->d[i].log, 60);
+			check_failures++;
+		}
+	}
+	for (int i = 0; i < c->n; i++)
+		rpc_client_close(c->d[i].cl);
+	rpc_client_close(c->all);
+	if (c->rc != NULL)
+		redisFree(c->rc);
+	if (c->redis.pid > 0)
+		procs_redis_stop(&c->redis);
+}
+
+int
+tc_leader(struct tc *c, uint64_t *epoch)
+{
+	redisReply *r = redisCommand(c->rc, "GET hs:leader");
+	int idx = -1;
+	if (r != NULL && r->type == REDIS_REPLY_STRING) {
+		const char *slash = strrchr(r->str, '/');
+		if (epoch != NULL)
+			*epoch = slash ? strtoull(slash + 1, NULL, 10) : 0;
+		for (int i = 0; i < c->n; i++)
+			if (slash && strncmp(r->str, c->d[i].id,
+			    (size_t)(slash - r->str)) == 0 &&
+			    strlen(c->d[i].id) == (size_t)(slash - r->str))
+				idx = i;
+	}
+	if (r != NULL)
+		freeReplyObject(r);
+	return idx;
+}
+
+hs_status
+tc_health(rpc_client *cl, Hs__HealthReply **reply, int timeout_ms)
+{
+	Hs__HealthRequest q = HS__HEALTH_REQUEST__INIT;
+	ProtobufCMessage *m = NULL;
+	hs_status st = rpc_invoke(cl, &hs__directory__descriptor, "Health",
+	    &q.base, &m, timeout_ms, 0, NULL);
+	*reply = (Hs__HealthReply *)m;
+	return st;
+}
+
+static int
+serving_leader(struct tc *c)
+{
+	int idx = tc_leader(c, NULL);
+	if (idx < 0 || c->d[idx].pid <= 0)
+		return -1;
+	Hs__HealthReply *h;
+	if (tc_health(c->d[idx].cl, &h, 300) != HS_OK)
+		return -1;
+	int ok = h->leader;
+	hs__health_reply__free_unpacked(h, NULL);
+	return ok ? idx : -1;
+}
+
+int
+tc_wait_leader(struct tc *c, int timeout_ms)
+{
+	int idx = -1;
+	CHECK_WAIT_UNTIL((idx = serving_leader(c)) >= 0, timeout_ms);
+	return idx;
+}
+
+hs_status
+tc_register(rpc_client *cl, uint64_t key, uint32_t cookie, uint8_t sha_byte,
+    uint64_t size, uint64_t *seq, struct rpc_error *err)
+{
+	Hs__RegisterRequest q = HS__REGISTER_REQUEST__INIT;
+	Hs__PhotoId id = HS__PHOTO_ID__INIT;
+	uint8_t sha[32];
+	uint32_t stores[] = { 1, 2 };
+	memset(sha, sha_byte, sizeof(sha));
+	id.key = key;
+	id.cookie = cookie;
+	q.id = &id;
+	q.sha256.data = sha;
+	q.sha256.len = 32;
+	q.size = size;
+	q.stores = stores;
+	q.n_stores = 2;
+	ProtobufCMessage *m = NULL;
+	hs_status st = rpc_invoke(cl, &hs__directory__descriptor,
+	    "RegisterPhoto", &q.base, &m, tc_call_timeout_ms, 0, err);
+	if (st == HS_OK) {
+		if (seq != NULL)
+			*seq = ((Hs__RegisterReply *)m)->seq;
+		protobuf_c_message_free_unpacked(m, NULL);
+	}
+	return st;
+}
+
+hs_status
+tc_lookup(rpc_client *cl, uint64_t key, uint32_t cookie, uint64_t min_seq,
+    int *code, Hs__LookupReply **reply, struct rpc_error *err)
+{
+	Hs__LookupRequest q = HS__LOOKUP_REQUEST__INIT;
+	Hs__PhotoId id = HS__PHOTO_ID__INIT, *idp = &id;
+	id.key = key;
+	id.cookie = cookie;
+	q.ids = &idp;
+	q.n_ids = 1;
+	q.min_seq = min_seq;
+	ProtobufCMessage *m = NULL;
+	hs_status st = rpc_invoke(cl, &hs__directory__descriptor, "Lookup",
+	    &q.base, &m, 3000, 0, err);
+	if (st != HS_OK)
+		return st;
+	Hs__LookupReply *r = (Hs__LookupReply *)m;
+	if (code != NULL)
+		*code = r->n_results == 1 ? (int)r->results[0]->code : -1;
+	if (reply != NULL)
+		*reply = r;
+	else
+		hs__lookup_reply__free_unpacked(r, NULL);
+	return st;
+}
+
+hs_status
+tc_heartbeat(rpc_client *cl, uint32_t id, const char *zone,
+    uint64_t free_bytes, struct rpc_error *err)
+{
+	Hs__HeartbeatRequest q = HS__HEARTBEAT_REQUEST__INIT;
+	Hs__StoreInfo si = HS__STORE_INFO__INIT;
+	char addr[64];
+	snprintf(addr, sizeof(addr), "tcp://127.0.0.1:%u", 20000 + id);
+	si.id = id;
+	si.rpc_addr = addr;
+	si.zone = (char *)zone;
+	si.state = HS__STORE_STATE__STORE_UP;
+	si.capacity_bytes = free_bytes * 2;
+	si.free_bytes = free_bytes;
+	q.store = &si;
+	ProtobufCMessage *m = NULL;
+	hs_status st = rpc_invoke(cl, &hs__directory__descriptor, "Heartbeat",
+	    &q.base, &m, 2000, 0, err);
+	if (m != NULL)
+		protobuf_c_message_free_unpacked(m, NULL);
+	return st;
+}
+
+uint64_t
+tc_redis_int(struct tc *c, const char *key)
+{
+	redisReply *r = redisCommand(c->rc, "GET %s", key);
+	uint64_t v = 0;
+	if (r != NULL && r->type == REDIS_REPLY_STRING)
+		v = strtoull(r->str, NULL, 10);
+	if (r != NULL)
+		freeReplyObject(r);
+	return v;
+}

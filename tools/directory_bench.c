@@ -1,0 +1,274 @@
+/* directory_bench: the directory's figures in one run, on this machine.
+ *   bazel run //tools:directory_bench
+ * Starts its own redis-server (metadata settings) and three directoryd,
+ * then prints: redis-benchmark SET/GET on that Redis as the baseline;
+ * registrations/s through the leader and lookups/s served by a follower
+ * (16 clients each) with their ratio to the baseline; the write stall after
+ * SIGKILL of the leader (median of 5, LEADER_TIMEOUT=2s); and the RAM per
+ * photo record in a follower holding 1M records. A benchmark, not a test. */
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "log.h"
+#include "directory/test_cluster.h"
+
+#define CLIENTS 16
+#define RUN_MS 3000
+
+static struct tc c;
+static const char *const env[] = { "LEADER_TIMEOUT=2s",
+	"LEADER_HEARTBEAT_INTERVAL=300ms", "FOLLOWER_SYNC_INTERVAL=500ms",
+	"HEARTBEAT_INTERVAL=1s", "HS_LOG_LEVEL=warn", NULL };
+
+static double
+redis_baseline(const char *test)
+{
+	char cmd[256], line[256];
+	double rps = 0;
+	snprintf(cmd, sizeof(cmd), "redis-benchmark -p %d -c %d -n 200000 -t "
+	    "%s -q 2>/dev/null", c.redis.port, CLIENTS, test);
+	FILE *p = popen(cmd, "r");
+	if (p == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), p) != NULL) {
+		/* "SET: 81234.56 requests per second, p50=..." (after \r) */
+		char *s = strrchr(line, '\r');
+		s = s ? s + 1 : line;
+		if (sscanf(s, "%*[A-Z]: %lf requests per second", &rps) == 1)
+			break;
+	}
+	pclose(p);
+	return rps;
+}
+
+struct load {
+	int dir;	   /* target directory index, -1 = all */
+	int lookups;	   /* 0 = register */
+	uint64_t base;	   /* key range */
+	_Atomic uint64_t done;
+	_Atomic int stop;
+};
+
+static _Atomic uint64_t key_counter = 1;
+
+static void *
+load_main(void *arg)
+{
+	struct load *l = arg;
+	const char *url = c.d[l->dir].rpc;
+	struct rpc_client_opts co = { .connect_wait_ms = 2000 };
+	rpc_client *cl;
+	char err[256];
+	hs_key_from_string(&co.key, TC_KEY);
+	if (rpc_client_open(&cl, &url, 1, &co, err, sizeof(err)) != 0)
+		return NULL;
+	uint64_t x = (uint64_t)(uintptr_t)&cl;
+	while (!atomic_load(&l->stop)) {
+		hs_status st;
+		if (l->lookups) {
+			x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+			uint64_t k = 1 + (x >> 33) % l->base;
+			st = tc_lookup(cl, k, 3, 0, NULL, NULL, NULL);
+		} else {
+			uint64_t k = atomic_fetch_add(&key_counter, 1);
+			st = tc_register(cl, k, 3, 1, 100, NULL, NULL);
+		}
+		if (st == HS_OK)
+			atomic_fetch_add(&l->done, 1);
+	}
+	rpc_client_close(cl);
+	return NULL;
+}
+
+static double
+run_load(int dir, int lookups)
+{
+	static struct load l;
+	pthread_t t[CLIENTS];
+	memset(&l, 0, sizeof(l));
+	l.dir = dir;
+	l.lookups = lookups;
+	l.base = atomic_load(&key_counter) - 1;
+	for (int i = 0; i < CLIENTS; i++)
+		pthread_create(&t[i], NULL, load_main, &l);
+	usleep(RUN_MS * 1000);
+	atomic_store(&l.stop, 1);
+	for (int i = 0; i < CLIENTS; i++)
+		pthread_join(t[i], NULL);
+	return (double)atomic_load(&l.done) * 1000.0 / RUN_MS;
+}
+
+/* Time from SIGKILL of the leader to the next acknowledged registration. */
+static double
+write_stall(void)
+{
+	int l = tc_wait_leader(&c, 10000);
+	if (l < 0)
+		return -1;
+	uint64_t k = atomic_fetch_add(&key_counter, 1);
+	tc_register(c.all, k, 3, 1, 100, NULL, NULL);
+	int64_t t0 = check_mono_ms();
+	/* Like a real client: short attempts, resent until acknowledged. */
+	tc_call_timeout_ms = 500;
+	tc_signal(&c, l, SIGKILL);
+	for (;;) {
+		k = atomic_fetch_add(&key_counter, 1);
+		while (tc_register(c.all, k, 3, 1, 100, NULL, NULL) != HS_OK)
+			usleep(10000);
+		break;
+	}
+	double s = (double)(check_mono_ms() - t0) / 1000.0;
+	tc_call_timeout_ms = 3000;
+	tc_start_dir(&c, l, NULL);
+	return s;
+}
+
+static int
+cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+static long
+rss_kib(pid_t pid)
+{
+	char path[64], line[256];
+	long kib = -1;
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	FILE *f = fopen(path, "r");
+	while (f != NULL && fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
+			break;
+	if (f != NULL)
+		fclose(f);
+	return kib;
+}
+
+/* Writes n records straight into Redis in the committed format. */
+static int
+bulk_load(redisContext *rc, uint64_t n)
+{
+	uint8_t sha[32], buf[256];
+	uint32_t stores[3] = { 1, 2, 3 };
+	memset(sha, 7, sizeof(sha));
+	for (uint64_t i = 1; i <= n; i++) {
+		Hs__PhotoRecord r = HS__PHOTO_RECORD__INIT;
+		Hs__PhotoId id = HS__PHOTO_ID__INIT;
+		char key[40];
+		id.key = i;
+		id.cookie = (uint32_t)i;
+		r.id = &id;
+		r.size = 50000;
+		r.sha256.data = sha;
+		r.sha256.len = 32;
+		r.state = HS__PHOTO_STATE__PHOTO_ACTIVE;
+		r.stores = stores;
+		r.n_stores = 3;
+		r.target_replicas = 3;
+		r.created_ms = r.updated_ms = hs_now_ms();
+		r.seq = i;
+		size_t len = hs__photo_record__pack(&r, buf);
+		snprintf(key, sizeof(key), "hs:photo:%016" PRIx64, i);
+		redisAppendCommand(rc, "HSET %s rec %b seq %" PRIu64, key, buf,
+		    len, i);
+		if (i % 10000 == 0 || i == n) {
+			for (uint64_t k = (i - 1) / 10000 * 10000; k < i; k++) {
+				void *rep;
+				if (redisGetReply(rc, &rep) != REDIS_OK)
+					return -1;
+				freeReplyObject(rep);
+			}
+		}
+	}
+	redisReply *r = redisCommand(rc, "SET hs:seq %" PRIu64, n);
+	if (r != NULL)
+		freeReplyObject(r);
+	return 0;
+}
+
+static uint64_t
+applied_of(rpc_client *cl)
+{
+	Hs__HealthReply *h;
+	if (tc_health(cl, &h, 1000) != HS_OK)
+		return 0;
+	uint64_t a = h->applied_seq;
+	hs__health_reply__free_unpacked(h, NULL);
+	return a;
+}
+
+/* RSS of one directoryd at 0 and at n records on a fresh Redis. */
+static double
+bytes_per_record(uint64_t n)
+{
+	static struct tc m;
+	static const char *const e2[] = { "HS_LOG_LEVEL=warn", NULL };
+	if (tc_start(&m, 1, e2) != 0)
+		return -1;
+	CHECK_WAIT_UNTIL(applied_of(m.d[0].cl) == 0 && rss_kib(m.d[0].pid) > 0,
+	    2000);
+	usleep(300000);
+	long rss0 = rss_kib(m.d[0].pid);
+	tc_signal(&m, 0, SIGTERM);
+	if (bulk_load(m.rc, n) != 0)
+		return -1;
+	tc_start_dir(&m, 0, NULL);
+	int64_t t0 = check_mono_ms();
+	CHECK_WAIT_UNTIL(applied_of(m.d[0].cl) >= n, 120000);
+	printf("  (a directory loaded %" PRIu64 " records in %.1f s)\n", n,
+	    (double)(check_mono_ms() - t0) / 1000.0);
+	usleep(300000);
+	long rss1 = rss_kib(m.d[0].pid);
+	tc_stop(&m);
+	return (double)(rss1 - rss0) * 1024.0 / (double)n;
+}
+
+int
+main(int argc, char **argv)
+{
+	char srcdir[600];
+	(void)argc;
+	hs_log_init("directory_bench", 'T');
+	if (getenv("TEST_SRCDIR") == NULL) {
+		/* bazel run: runfiles sit beside the binary. */
+		snprintf(srcdir, sizeof(srcdir), "%s.runfiles", argv[0]);
+		setenv("TEST_SRCDIR", srcdir, 1);
+	}
+	if (tc_start(&c, 3, env) != 0) {
+		fprintf(stderr, "cannot start the cluster\n");
+		tc_dump_logs(&c);
+		return 1;
+	}
+	int l = tc_wait_leader(&c, 10000);
+	double set = redis_baseline("set"), get = redis_baseline("get");
+	printf("redis-benchmark baseline (%d clients): SET %.0f/s, GET %.0f/s\n",
+	    CLIENTS, set, get);
+	double reg = run_load(l, 0);
+	double look = run_load((l + 1) % c.n, 1);
+	printf("registrations through the leader: %.0f/s (%.2f x SET)\n", reg,
+	    set > 0 ? reg / set : 0);
+	printf("lookups served by a follower:     %.0f/s (%.2f x GET)\n", look,
+	    get > 0 ? look / get : 0);
+	double stalls[5];
+	for (int i = 0; i < 5; i++) {
+		stalls[i] = write_stall();
+		printf("  stall %d: %.2f s\n", i + 1, stalls[i]);
+	}
+	qsort(stalls, 5, sizeof(double), cmp_double);
+	printf("write stall after SIGKILL of the leader: median %.2f s "
+	    "(LEADER_TIMEOUT=2s; target < 3 s, old system 10-15 s)\n",
+	    stalls[2]);
+	tc_stop(&c);
+	double bpr = bytes_per_record(1000000);
+	printf("RAM per photo record in a follower at 1M records: %.1f bytes "
+	    "(target < 100)\n", bpr);
+	return 0;
+}

@@ -1,0 +1,14 @@
+/* The bare nng echo ceiling (see echo_ceiling.c). */
+#ifndef HS_ECHO_CEILING_H
+#define HS_ECHO_CEILING_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Echo calls/s over loopback TCP: 64-byte requests, `reply`-byte replies,
+ * n_inflight calls in flight, measured for ms milliseconds. */
+double echo_ceiling_bare(int n_inflight, size_t reply, int64_t ms);
+
+void sleep_ms(int64_t ms);
+
+#endif
