@@ -153,8 +153,8 @@ handle_orphan(struct repl *r, redisContext *rc, uint64_t key, uint32_t cookie,
     uint32_t store, struct summary *s, char (*seen)[40], size_t *nseen,
     size_t maxseen)
 {
-	char field[40], id24[HS_ID_HEX_LEN + 1];
-	hs_id_format(key, cookie, id24);
+	char field[40], id24[PHOTO_ID_HEX_LEN + 1];
+	photo_id_format(key, cookie, id24);
 	snprintf(field, sizeof(field), "%s/%u", id24, store);
 	int64_t now = hs_now_ms();
 	int64_t first = orphan_first_seen(rc, field, now);

@@ -46,8 +46,8 @@ report_corruption(rpc_call *call, const ProtobufCMessage *m, void *arg)
 	if (q->id == NULL || q->id->key == 0 || q->store_id == 0)
 		return rpc_fail(call, HS_INVALID_ARGUMENT, "ReportCorruption "
 		    "needs a photo id and a store id");
-	char id24[HS_ID_HEX_LEN + 1];
-	hs_id_format(q->id->key, q->id->cookie, id24);
+	char id24[PHOTO_ID_HEX_LEN + 1];
+	photo_id_format(q->id->key, q->id->cookie, id24);
 	hs_warn("corrupt copy of photo %s on store %u reported by %s: %s",
 	    id24, q->store_id, q->reporter ? q->reporter : "?",
 	    q->detail ? q->detail : "");

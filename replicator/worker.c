@@ -151,8 +151,8 @@ fetch(struct repl *r, struct item *it)
 			protobuf_c_message_free_unpacked(m, NULL);
 			return;
 		}
-		char id24[HS_ID_HEX_LEN + 1];
-		hs_id_format(it->t.key, it->t.cookie, id24);
+		char id24[PHOTO_ID_HEX_LEN + 1];
+		photo_id_format(it->t.key, it->t.cookie, id24);
 		hs_warn("photo %s on store %u does not match its record's "
 		    "SHA-256: replacing that copy", id24, s);
 		protobuf_c_message_free_unpacked(m, NULL);
@@ -287,8 +287,8 @@ repl_store_delete(struct repl *r, uint32_t store, uint64_t key, uint32_t cookie)
 	req.id = &id;
 	ProtobufCMessage *m = NULL;
 	struct rpc_error e;
-	char id24[HS_ID_HEX_LEN + 1];
-	hs_id_format(key, cookie, id24);
+	char id24[PHOTO_ID_HEX_LEN + 1];
+	photo_id_format(key, cookie, id24);
 	hs_status st = repl_store_call(r, store, "Delete", &req.base, &m, 0, &e);
 	if (st == HS_OK) {
 		hs_info("deleted photo %s from store %u", id24, store);
@@ -372,8 +372,8 @@ finish(struct repl *r, struct item *it)
 			repl_publish_task(r, "task.done", &it->t, kind, from,
 			    it->from ? 1 : 0, to, nto, NULL);
 	} else {
-		char id24[HS_ID_HEX_LEN + 1];
-		hs_id_format(it->t.key, it->t.cookie, id24);
+		char id24[PHOTO_ID_HEX_LEN + 1];
+		photo_id_format(it->t.key, it->t.cookie, id24);
 		hs_warn("task %s for photo %s (attempt %u) failed: %s%s", kind,
 		    id24, it->t.attempt + 1, it->err,
 		    requeued ? "; will retry" : "; giving up");
