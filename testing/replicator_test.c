@@ -38,10 +38,19 @@ up(int nstores)
 	struct test_cluster_opts o = { .ndirs = 3, .nstores = nstores,
 		.replicator = 1, .store_args = STORE_ARGS,
 		.repl_args = REPL_ARGS };
-	memset(&C, 0, sizeof(C));
-	if (test_cluster_start(&C, &o) != 0 || tr_open(&C) != 0)
-		return -1;
-	return 0;
+	/* Free ports are picked before binding, so another process (or an
+	 * outgoing connection's ephemeral port) may take one first: the
+	 * harness then fails to start; try again on fresh ports. */
+	for (int attempt = 0; attempt < 3; attempt++) {
+		memset(&C, 0, sizeof(C));
+		if (test_cluster_start(&C, &o) == 0 && tr_open(&C) == 0)
+			return 0;
+		fprintf(stderr, "cluster start failed (attempt %d); retrying\n",
+		    attempt + 1);
+		tr_close();
+		test_cluster_stop(&C);
+	}
+	return -1;
 }
 
 static void
