@@ -1,0 +1,54 @@
+/* The audit's comparison of one photo's record with what the stores list,
+ * as a pure function, plus the orphan rule. The audit (audit.c) gathers
+ * the listings and records and acts on what these return.
+ *
+ * Findings for one key:
+ * - missing: the record is active and names a store that is up and listed
+ *   everything, but that store has no live needle for it -> rewrite there.
+ * - leftover: the record is deleted and a store still has a live needle ->
+ *   tombstone it now (a deleted photo is never served or repaired).
+ * - orphan: a live needle with no record (never registered), or on a store
+ *   the record does not name, or with another cookie -> deleted only when
+ *   the orphan rule says so. */
+#ifndef REPL_AUDIT_DIFF_H
+#define REPL_AUDIT_DIFF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define REPL_AUDIT_MAX_STORES 64
+
+enum repl_rec_state { REPL_REC_NONE, REPL_REC_ACTIVE, REPL_REC_DELETED };
+
+/* One store's listing entry for the key. */
+struct repl_seen {
+	uint32_t store;
+	uint32_t cookie;
+	int deleted;	/* tombstone */
+};
+
+struct repl_diff {
+	uint32_t missing[REPL_AUDIT_MAX_STORES];
+	size_t nmissing;
+	uint32_t leftover[REPL_AUDIT_MAX_STORES];
+	size_t nleftover;
+	uint32_t orphan[REPL_AUDIT_MAX_STORES];
+	size_t norphan;
+};
+
+/* state/cookie/stores: the record (stores ignored unless ACTIVE).
+ * listed: the stores whose full listing was read (only they can prove a
+ * needle missing). seen: entries for this key from those listings. */
+void repl_audit_diff(enum repl_rec_state state, uint32_t cookie,
+    const uint32_t *stores, size_t nstores, const uint32_t *listed,
+    size_t nlisted, const struct repl_seen *seen, size_t nseen,
+    struct repl_diff *out);
+
+/* The orphan rule. Stores keep no write time (written_ms may be 0), so an
+ * orphan is deleted when it was written more than grace ago (when known),
+ * or when an earlier audit already saw it as an orphan at least grace ago
+ * (first_seen_ms: 0 = never). Returns 1 to delete now. */
+int repl_orphan_due(int64_t first_seen_ms, int64_t written_ms, int64_t now_ms,
+    int64_t grace_ms);
+
+#endif

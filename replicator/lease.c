@@ -1,0 +1,141 @@
+/* One active replicator: a Redis lease like the directory's. The lease is
+ * `hs:replicator:lease` = "<id>/<nonce>" taken with SET NX PX and extended
+ * by a script that checks the value is still ours. We act as active only
+ * until the time our last successful refresh started plus the lease
+ * length, so a paused process stops before a standby may take over. A
+ * takeover clears the queue and starts an audit, which rebuilds the queue
+ * from the directory's records and the stores' listings (rates rebuild from
+ * the next access reports). hs:replicator:info names the active instance. */
+#include <hiredis/hiredis.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "repl.h"
+
+#define LEASE_KEY "hs:replicator:lease"
+#define INFO_KEY "hs:replicator:info"
+
+static const char refresh_lua[] =
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then "
+    "return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0";
+static const char release_lua[] =
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then "
+    "return redis.call('DEL', KEYS[1]) end return 0";
+
+redisContext *
+repl_redis_connect(const char *addr, int64_t timeout_ms)
+{
+	char host[128];
+	const char *colon = strrchr(addr, ':');
+	if (colon == NULL)
+		return NULL;
+	snprintf(host, sizeof(host), "%.*s", (int)(colon - addr), addr);
+	struct timeval tv = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
+	redisContext *c = redisConnectWithTimeout(host, atoi(colon + 1), tv);
+	if (c == NULL || c->err) {
+		redisFree(c);
+		return NULL;
+	}
+	redisSetTimeout(c, tv);
+	return c;
+}
+
+/* 1 ours, 0 not, -1 Redis unreachable (drop the link). */
+static int
+run_int(redisContext *c, redisReply *rep)
+{
+	(void)c;
+	if (rep == NULL)
+		return -1;
+	int v = rep->type == REDIS_REPLY_INTEGER ? rep->integer != 0 :
+	    rep->type == REDIS_REPLY_STATUS ? 1 : 0;
+	freeReplyObject(rep);
+	return v;
+}
+
+static void
+become_active(struct repl *r)
+{
+	repl_queue_clear(r->queue);
+	atomic_store(&r->active_since, hs_mono_ms());
+	atomic_fetch_add(&r->term, 1);
+	atomic_store(&r->active, 1);
+	hs_log_set_role('R');
+	hs_info("took the replicator lease: active (term %llu)",
+	    (unsigned long long)atomic_load(&r->term));
+	repl_audit_request(r, "takeover");
+}
+
+static void
+step_down(struct repl *r, const char *why)
+{
+	if (!atomic_exchange(&r->active, 0))
+		return;
+	repl_queue_clear(r->queue);
+	hs_warn("standby now: %s", why);
+}
+
+static void
+sleep_ms(int64_t ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	nanosleep(&ts, NULL);
+}
+
+void *
+repl_lease_main(void *arg)
+{
+	struct repl *r = arg;
+	char value[160];
+	snprintf(value, sizeof(value), "%s/%08lx%04x", r->cfg.id,
+	    (unsigned long)hs_now_ms(), (unsigned)getpid() & 0xffff);
+	char ttl[32];
+	snprintf(ttl, sizeof(ttl), "%lld", (long long)r->cfg.lease_ms);
+	redisContext *c = NULL;
+	int64_t until = 0, period = r->cfg.lease_ms / 3;
+	while (!atomic_load(&r->stop)) {
+		int64_t t0 = hs_mono_ms();
+		if (c == NULL)
+			c = repl_redis_connect(r->cfg.redis, period);
+		int got = -1;
+		if (c != NULL && atomic_load(&r->active))
+			got = run_int(c, redisCommand(c, "EVAL %s 1 %s %s %s",
+			    refresh_lua, LEASE_KEY, value, ttl));
+		else if (c != NULL)
+			got = run_int(c, redisCommand(c, "SET %s %s NX PX %s",
+			    LEASE_KEY, value, ttl));
+		if (got < 0 && c != NULL) {
+			redisFree(c);
+			c = NULL;
+		}
+		if (got == 1) {
+			until = t0 + r->cfg.lease_ms;
+			atomic_store(&r->lease_until, until);
+			if (!atomic_load(&r->active)) {
+				freeReplyObject(redisCommand(c,
+				    "HSET %s id %s rpc %s pub %s", INFO_KEY,
+				    r->cfg.id, r->cfg.advertise, r->cfg.pub));
+				become_active(r);
+			}
+		} else if (atomic_load(&r->active) &&
+		    (got == 0 || hs_mono_ms() >= until)) {
+			step_down(r, got == 0 ? "the lease is held by another "
+			    "replicator" : "cannot refresh the lease in Redis");
+		}
+		int64_t left = period - (hs_mono_ms() - t0);
+		while (left > 0 && !atomic_load(&r->stop)) {
+			sleep_ms(left < 50 ? left : 50);
+			left -= 50;
+		}
+	}
+	if (c != NULL && atomic_load(&r->active))
+		freeReplyObject(redisCommand(c, "EVAL %s 1 %s %s", release_lua,
+		    LEASE_KEY, value));
+	atomic_store(&r->active, 0);
+	redisFree(c);
+	return NULL;
+}

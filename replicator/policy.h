@@ -1,0 +1,82 @@
+/* The replication policy as pure functions of a record, the store table and
+ * a photo's access rate: what a photo's target is, which priority its task
+ * gets, and the plan a worker carries out (where to copy, what to remove,
+ * which replicas to trim). No I/O here, so every rule is unit-tested.
+ *
+ * Rules (docs/replicator.md):
+ * - target: MAX_REPLICA_COUNT while the rate exceeds ACCESS_RATE_THRESHOLD;
+ *   back to DEFAULT once it falls below half the threshold (hysteresis);
+ *   never below MIN_REPLICA_COUNT.
+ * - healthy replica: on a store that is UP or READONLY and not reported
+ *   bad. A replica on a store DOWN for less than the grace period is
+ *   "pending": neither healthy nor lost. Past the grace period (or on a
+ *   store unknown to the directory) it is lost and removed from the record.
+ * - a bad replica (corrupt, or missing on a store that is up) on a store
+ *   that is UP is rewritten in place from a good copy.
+ * - new replicas go to the least loaded UP stores (most free bytes);
+ *   excess replicas leave the fullest stores (least free fraction). */
+#ifndef REPL_POLICY_H
+#define REPL_POLICY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define REPL_MAX_LOC 16	/* most replica locations a plan handles */
+
+struct repl_store {
+	uint32_t id;
+	int state;		/* Hs__StoreState */
+	uint64_t free_bytes, capacity_bytes;
+	int64_t last_heartbeat_ms; /* wall clock */
+};
+
+struct repl_policy {
+	uint32_t min, def, max;
+	double threshold;	/* requests/min */
+	int64_t grace_ms;	/* DOWN longer than this: replicas are lost */
+};
+
+struct repl_photo_state {
+	const uint32_t *stores;	/* the record's locations */
+	size_t nstores;
+	uint32_t target;	/* the record's target (0: DEFAULT) */
+	const uint32_t *bad;	/* replicas reported corrupt or missing */
+	size_t nbad;
+	double rate;		/* requests/min */
+	int may_lower;		/* rates are warm: cooling may lower targets */
+	uint64_t size;		/* bytes, for choosing stores with room */
+};
+
+struct repl_plan {
+	int prio;		/* enum repl_prio, or -1: nothing to do */
+	const char *kind;	/* "repair", "replace", "top_up", "trim", "" */
+	uint32_t target;	/* the target after this plan */
+	int target_changed;
+	uint32_t healthy[REPL_MAX_LOC];
+	size_t nhealthy;
+	size_t npending;
+	uint32_t add[REPL_MAX_LOC];	/* new locations to copy to */
+	size_t nadd;
+	uint32_t rewrite[REPL_MAX_LOC];	/* bad copies to overwrite in place */
+	size_t nrewrite;
+	uint32_t remove[REPL_MAX_LOC];	/* locations to drop from the record */
+	size_t nremove;
+	uint32_t trim[REPL_MAX_LOC];	/* subset of remove: Delete afterwards */
+	size_t ntrim;
+};
+
+/* The target for a photo with record target cur and rate. */
+uint32_t repl_target(const struct repl_policy *p, uint32_t cur, double rate,
+    int may_lower);
+
+/* Fills plan for one photo. now_ms is wall-clock (compared with heartbeat
+ * times). stores: the directory's store table. */
+void repl_plan_photo(const struct repl_policy *p, const struct repl_store *stores,
+    size_t nstores, const struct repl_photo_state *ph, int64_t now_ms,
+    struct repl_plan *plan);
+
+/* 1 if a store is past the grace period (DOWN that long, or absent). */
+int repl_store_lost(const struct repl_policy *p, const struct repl_store *s,
+    int64_t now_ms);
+
+#endif

@@ -1,0 +1,210 @@
+/* The replication policy: targets with hysteresis, priorities by healthy
+ * count, the grace period for DOWN stores, in-place rewrite of bad copies,
+ * new replicas on the least loaded stores and trims from the fullest. */
+#include "check.h"
+#include "common.pb-c.h"
+#include "policy.h"
+#include "queue.h"
+
+#define UP HS__STORE_STATE__STORE_UP
+#define DOWN HS__STORE_STATE__STORE_DOWN
+#define RO HS__STORE_STATE__STORE_READONLY
+
+static const struct repl_policy pol = { .min = 2, .def = 3, .max = 5,
+	.threshold = 100, .grace_ms = 10000 };
+
+/* Five stores; store i has i*10 GB free of 100 GB. */
+static struct repl_store st[5];
+
+static void
+setup(void)
+{
+	for (int i = 0; i < 5; i++) {
+		st[i].id = (uint32_t)i + 1;
+		st[i].state = UP;
+		st[i].capacity_bytes = 100ULL << 30;
+		st[i].free_bytes = (uint64_t)(i + 1) * (10ULL << 30);
+		st[i].last_heartbeat_ms = 1000000;
+	}
+}
+
+static void
+plan(const uint32_t *stores, size_t n, const uint32_t *bad, size_t nbad,
+    double rate, int may_lower, uint32_t target, struct repl_plan *pl)
+{
+	struct repl_photo_state ph = { .stores = stores, .nstores = n,
+		.target = target, .bad = bad, .nbad = nbad, .rate = rate,
+		.may_lower = may_lower, .size = 4096 };
+	repl_plan_photo(&pol, st, 5, &ph, 1000000, pl);
+}
+
+static void
+target_follows_rate_with_hysteresis(void)
+{
+	CHECK_EQ(repl_target(&pol, 3, 150, 1), 5);
+	CHECK_EQ(repl_target(&pol, 5, 80, 1), 5);  /* between: stays */
+	CHECK_EQ(repl_target(&pol, 5, 40, 1), 3);
+	CHECK_EQ(repl_target(&pol, 5, 40, 0), 5);  /* rates not warm yet */
+	CHECK_EQ(repl_target(&pol, 0, 0, 1), 3);
+	CHECK_EQ(repl_target(&pol, 1, 0, 1), 2);   /* never below MIN */
+}
+
+static void
+healthy_photo_needs_nothing(void)
+{
+	setup();
+	uint32_t s[] = { 1, 2, 3 };
+	struct repl_plan pl;
+	plan(s, 3, NULL, 0, 0, 1, 3, &pl);
+	CHECK_EQ(pl.prio, -1);
+}
+
+static void
+store_down_within_grace_waits(void)
+{
+	setup();
+	st[0].state = DOWN;
+	st[0].last_heartbeat_ms = 1000000 - 5000;
+	uint32_t s[] = { 1, 2, 3 };
+	struct repl_plan pl;
+	plan(s, 3, NULL, 0, 0, 1, 3, &pl);
+	CHECK_EQ(pl.prio, -1);
+	CHECK_EQ(pl.npending, 1);
+}
+
+static void
+store_down_past_grace_is_repaired_on_least_loaded(void)
+{
+	setup();
+	st[4].state = DOWN; /* the emptiest is down: next best is 4 */
+	st[4].last_heartbeat_ms = 1000000 - 20000;
+	uint32_t s[] = { 1, 2, 5 };
+	struct repl_plan pl;
+	plan(s, 3, NULL, 0, 0, 1, 3, &pl);
+	CHECK_EQ(pl.prio, REPL_HIGH);
+	CHECK_EQ(pl.nadd, 1);
+	CHECK_EQ(pl.add[0], 4);
+	CHECK_EQ(pl.nremove, 1);
+	CHECK_EQ(pl.remove[0], 5);
+	CHECK_EQ(pl.ntrim, 0);
+}
+
+static void
+below_min_is_urgent(void)
+{
+	setup();
+	st[0].state = DOWN;
+	st[1].state = DOWN;
+	st[0].last_heartbeat_ms = st[1].last_heartbeat_ms = 0;
+	uint32_t s[] = { 1, 2, 3 };
+	struct repl_plan pl;
+	plan(s, 3, NULL, 0, 0, 1, 3, &pl);
+	CHECK_EQ(pl.prio, REPL_URGENT);
+	CHECK_EQ(pl.nadd, 2);
+	CHECK_EQ(pl.add[0], 5);
+	CHECK_EQ(pl.add[1], 4);
+}
+
+static void
+corrupt_copy_is_rewritten_in_place(void)
+{
+	setup();
+	uint32_t s[] = { 1, 2, 3 }, bad[] = { 2 };
+	struct repl_plan pl;
+	plan(s, 3, bad, 1, 0, 1, 3, &pl);
+	CHECK_EQ(pl.prio, REPL_HIGH);
+	CHECK_EQ(pl.nrewrite, 1);
+	CHECK_EQ(pl.rewrite[0], 2);
+	CHECK_EQ(pl.nadd, 0);
+	CHECK(strcmp(pl.kind, "replace") == 0);
+}
+
+static void
+no_good_copy_changes_nothing(void)
+{
+	setup();
+	uint32_t s[] = { 1, 2 }, bad[] = { 1, 2 };
+	struct repl_plan pl;
+	plan(s, 2, bad, 2, 0, 1, 3, &pl);
+	CHECK_EQ(pl.prio, -1);
+	CHECK_EQ(pl.nremove, 0);
+}
+
+static void
+hot_photo_tops_up_to_max(void)
+{
+	setup();
+	uint32_t s[] = { 1, 2, 3 };
+	struct repl_plan pl;
+	plan(s, 3, NULL, 0, 500, 1, 3, &pl);
+	CHECK_EQ(pl.prio, REPL_NORMAL);
+	CHECK_EQ(pl.target, 5);
+	CHECK_EQ(pl.nadd, 2);
+	CHECK(strcmp(pl.kind, "top_up") == 0);
+}
+
+static void
+cooled_photo_trims_fullest_stores(void)
+{
+	setup();
+	uint32_t s[] = { 1, 2, 3, 4, 5 };
+	struct repl_plan pl;
+	plan(s, 5, NULL, 0, 0, 1, 5, &pl);
+	CHECK_EQ(pl.prio, REPL_LOW);
+	CHECK_EQ(pl.target, 3);
+	CHECK_EQ(pl.ntrim, 2);
+	CHECK_EQ(pl.trim[0], 1); /* store 1 is the fullest */
+	CHECK_EQ(pl.trim[1], 2);
+	CHECK_EQ(pl.nhealthy, 3);
+}
+
+static void
+no_trim_while_a_replica_is_pending(void)
+{
+	setup();
+	st[4].state = DOWN;
+	st[4].last_heartbeat_ms = 1000000 - 1000;
+	uint32_t s[] = { 1, 2, 3, 4, 5 };
+	struct repl_plan pl;
+	plan(s, 5, NULL, 0, 0, 1, 3, &pl);
+	CHECK_EQ(pl.ntrim, 0);
+}
+
+static void
+read_only_store_gets_no_new_copy(void)
+{
+	setup();
+	st[4].state = RO;
+	st[3].state = RO;
+	uint32_t s[] = { 1, 2 };
+	struct repl_plan pl;
+	plan(s, 2, NULL, 0, 0, 1, 3, &pl);
+	CHECK_EQ(pl.nadd, 1);
+	CHECK_EQ(pl.add[0], 3);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct check_case cases[] = {
+		{ "target follows rate with hysteresis",
+		    target_follows_rate_with_hysteresis },
+		{ "healthy photo needs nothing", healthy_photo_needs_nothing },
+		{ "store down within grace waits", store_down_within_grace_waits },
+		{ "store down past grace is repaired on least loaded",
+		    store_down_past_grace_is_repaired_on_least_loaded },
+		{ "below min is urgent", below_min_is_urgent },
+		{ "corrupt copy is rewritten in place",
+		    corrupt_copy_is_rewritten_in_place },
+		{ "no good copy changes nothing", no_good_copy_changes_nothing },
+		{ "hot photo tops up to max", hot_photo_tops_up_to_max },
+		{ "cooled photo trims fullest stores",
+		    cooled_photo_trims_fullest_stores },
+		{ "no trim while a replica is pending",
+		    no_trim_while_a_replica_is_pending },
+		{ "read-only store gets no new copy",
+		    read_only_store_gets_no_new_copy },
+		{ NULL, NULL },
+	};
+	return check_run(cases, argc, argv);
+}

@@ -1,0 +1,127 @@
+/* replicatord: keeps every photo at its replica target. Wires the config,
+ * the lease, the queue and workers, the audit, the event feed and the RPC
+ * surface; shuts down so that every call in progress is answered. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "dirlink.h"
+#include "log.h"
+#include "repl.h"
+
+static volatile sig_atomic_t stop_requested;
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+static int
+open_parts(struct repl *r)
+{
+	struct rpc_server_opts so = { .name = r->name, .key = r->key };
+	struct rpc_client_opts co = { .key = r->key };
+	r->pol.min = (uint32_t)r->cfg.min;
+	r->pol.def = (uint32_t)r->cfg.def;
+	r->pol.max = (uint32_t)r->cfg.max;
+	r->pol.threshold = r->cfg.threshold;
+	r->pol.grace_ms = r->cfg.grace_ms;
+	r->queue = repl_queue_open((size_t)r->cfg.queue_max);
+	r->rates = repl_rates_open((size_t)r->cfg.rates_max,
+	    r->cfg.half_life_ms);
+	r->stores = repl_stores_open();
+	if (!r->queue || !r->rates || !r->stores ||
+	    rpc_pool_open(&r->pool, &co) != 0) {
+		hs_error("out of memory");
+		return -1;
+	}
+	if (r->cfg.pub[0] && hs_pub_open(&r->pub, r->cfg.pub, "replicator") != 0) {
+		hs_error("cannot listen for events on %s", r->cfg.pub);
+		return -1;
+	}
+	if (rpc_server_open(&r->rpc, &so) != 0 || repl_rpc_add(r) != 0 ||
+	    rpc_server_listen(r->rpc, r->cfg.listen, NULL, 0) != 0 ||
+	    rpc_server_start(r->rpc) != 0) {
+		hs_error("cannot serve RPCs on %s", r->cfg.listen);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+start_threads(struct repl *r)
+{
+	r->worker_thr = calloc((size_t)r->cfg.workers, sizeof(pthread_t));
+	if (r->worker_thr == NULL ||
+	    pthread_create(&r->audit_thr, NULL, repl_audit_main, r) != 0 ||
+	    pthread_create(&r->feed_thr, NULL, repl_feed_main, r) != 0 ||
+	    pthread_create(&r->tick_thr, NULL, repl_tick_main, r) != 0 ||
+	    pthread_create(&r->lease_thr, NULL, repl_lease_main, r) != 0)
+		return -1;
+	for (int64_t i = 0; i < r->cfg.workers; i++)
+		if (pthread_create(&r->worker_thr[i], NULL, repl_worker_main,
+		    r) != 0)
+			return -1;
+	return 0;
+}
+
+/* Threads first (the audit thread answers its waiters), then the server
+ * (no handler is left waiting), then what they used. */
+static void
+shutdown_all(struct repl *r)
+{
+	atomic_store(&r->stop, 1);
+	repl_queue_wake(r->queue);
+	pthread_mutex_lock(&r->audit_mu);
+	pthread_cond_broadcast(&r->audit_cv);
+	pthread_mutex_unlock(&r->audit_mu);
+	pthread_join(r->lease_thr, NULL);
+	pthread_join(r->tick_thr, NULL);
+	pthread_join(r->feed_thr, NULL);
+	for (int64_t i = 0; i < r->cfg.workers; i++)
+		pthread_join(r->worker_thr[i], NULL);
+	pthread_join(r->audit_thr, NULL);
+	rpc_server_close(r->rpc);
+	rpc_pool_close(r->pool);
+	hs_pub_close(r->pub);
+	repl_queue_close(r->queue);
+	repl_rates_close(r->rates);
+	repl_stores_close(r->stores);
+	free(r->worker_thr);
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct repl r;
+	char err[512];
+	int rc = repl_config_parse(&r.cfg, argc, argv);
+	if (rc != 0)
+		return rc > 0 ? 0 : 64;
+	snprintf(r.name, sizeof(r.name), "%s", r.cfg.id);
+	hs_log_init(r.name, 'r'); /* 'R' once active */
+	if (hs_key_load(&r.key, r.cfg.key_file, err, sizeof(err)) != 0) {
+		hs_error("%s", err);
+		return 1;
+	}
+	pthread_mutex_init(&r.audit_mu, NULL);
+	pthread_cond_init(&r.audit_cv, NULL);
+	struct sigaction sa = { .sa_handler = on_signal };
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if (open_parts(&r) != 0 || start_threads(&r) != 0) {
+		hs_error("cannot start; see above");
+		return 1;
+	}
+	hs_info("serving on %s (standby until the lease is ours)",
+	    r.cfg.advertise);
+	while (!stop_requested)
+		pause();
+	hs_info("stopping");
+	shutdown_all(&r);
+	return 0;
+}

@@ -1,0 +1,119 @@
+/* The hs.Replicator RPC surface: one handler per method. All answer from
+ * memory on nng's callback thread, except Audit with wait, which the audit
+ * thread answers when the run ends. A standby records access rates (so a
+ * takeover starts warm when stores report to it) but queues nothing. */
+#include <string.h>
+
+#include "log.h"
+#include "photo_id.h"
+#include "repl.h"
+#include "replicator.pb-c.h"
+
+#define MAX_COUNTS 100000
+
+static void
+report_access(rpc_call *call, const ProtobufCMessage *m, void *arg)
+{
+	struct repl *r = arg;
+	const Hs__ReportAccessRequest *q = (const Hs__ReportAccessRequest *)m;
+	if (q->n_counts > MAX_COUNTS)
+		return rpc_fail(call, HS_INVALID_ARGUMENT, "at most %d counts a "
+		    "report, got %zu", MAX_COUNTS, q->n_counts);
+	int64_t now = hs_mono_ms();
+	for (size_t i = 0; i < q->n_counts; i++) {
+		const Hs__AccessCount *c = q->counts[i];
+		if (c->id == NULL || c->id->key == 0 || c->reads == 0)
+			continue;
+		double rate = repl_rates_add(r->rates, c->id->key,
+		    c->id->cookie, c->reads, now);
+		if (rate > r->cfg.threshold &&
+		    !repl_rates_is_hot(r->rates, c->id->key)) {
+			struct repl_task t = { .key = c->id->key,
+				.cookie = c->id->cookie, .prio = REPL_NORMAL };
+			repl_enqueue(r, &t);
+		}
+	}
+	Hs__ReportAccessReply rep = HS__REPORT_ACCESS_REPLY__INIT;
+	rpc_reply(call, &rep.base);
+}
+
+static void
+report_corruption(rpc_call *call, const ProtobufCMessage *m, void *arg)
+{
+	struct repl *r = arg;
+	const Hs__ReportCorruptionRequest *q =
+	    (const Hs__ReportCorruptionRequest *)m;
+	if (q->id == NULL || q->id->key == 0 || q->store_id == 0)
+		return rpc_fail(call, HS_INVALID_ARGUMENT, "ReportCorruption "
+		    "needs a photo id and a store id");
+	char id24[PHOTO_ID_HEX_LEN + 1];
+	photo_id_format(q->id->key, q->id->cookie, id24);
+	hs_warn("corrupt copy of photo %s on store %u reported by %s: %s",
+	    id24, q->store_id, q->reporter ? q->reporter : "?",
+	    q->detail ? q->detail : "");
+	struct repl_task t = { .key = q->id->key, .cookie = q->id->cookie,
+		.prio = REPL_HIGH, .nbad = 1 };
+	t.bad[0] = q->store_id;
+	repl_enqueue(r, &t);
+	Hs__ReportCorruptionReply rep = HS__REPORT_CORRUPTION_REPLY__INIT;
+	rpc_reply(call, &rep.base);
+}
+
+static void
+queue_info(rpc_call *call, const ProtobufCMessage *m, void *arg)
+{
+	struct repl *r = arg;
+	(void)m;
+	struct repl_queue_stats s;
+	repl_queue_stats(r->queue, &s);
+	Hs__QueueReply rep = HS__QUEUE_REPLY__INIT;
+	rep.depth = s.depth;
+	rep.n_depth = REPL_PRIOS;
+	rep.in_flight = s.in_flight;
+	rep.done = s.done;
+	rep.failed = s.failed;
+	rep.active = repl_is_active(r);
+	pthread_mutex_lock(&r->audit_mu);
+	rep.last_audit_ms = r->last_audit_ms;
+	pthread_mutex_unlock(&r->audit_mu);
+	rpc_reply(call, &rep.base);
+}
+
+static void
+audit(rpc_call *call, const ProtobufCMessage *m, void *arg)
+{
+	struct repl *r = arg;
+	const Hs__AuditRequest *q = (const Hs__AuditRequest *)m;
+	if (!repl_is_active(r))
+		return rpc_fail(call, HS_FAILED_PRECONDITION, "this replicator "
+		    "is a standby; ask the active one (hs:replicator:info in "
+		    "Redis)");
+	if (q->wait) {
+		if (repl_audit_wait(r, call) != 0)
+			rpc_fail(call, HS_UNAVAILABLE, "shutting down");
+		return; /* the audit thread answers */
+	}
+	repl_audit_request(r, "asked by an operator");
+	Hs__AuditReply rep = HS__AUDIT_REPLY__INIT;
+	rep.started = 1;
+	rpc_reply(call, &rep.base);
+}
+
+static const rpc_handler handlers[] = {
+	report_access,
+	report_corruption,
+	queue_info,
+	audit,
+};
+
+int
+repl_rpc_add(struct repl *r)
+{
+	if (hs__replicator__descriptor.n_methods !=
+	    sizeof(handlers) / sizeof(handlers[0])) {
+		hs_error("replicator.proto and rpc_repl.c disagree on methods");
+		return -1;
+	}
+	return rpc_server_add_service(r->rpc, &hs__replicator__descriptor,
+	    handlers, r);
+}

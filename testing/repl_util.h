@@ -1,0 +1,55 @@
+/* Helpers for the replicator's end-to-end tests: an upload done the way the
+ * client does it (Allocate, Write to the first store with the others as
+ * peers, RegisterPhoto), record lookups, verified reads, calls to the
+ * replicator, and flipping bytes of a needle inside a volume file. */
+#ifndef HS_TEST_REPL_UTIL_H
+#define HS_TEST_REPL_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cluster.h"
+#include "common.pb-c.h"
+#include "rpc_client.h"
+
+struct tphoto {
+	uint64_t key;
+	uint32_t cookie;
+	uint8_t *data;		/* owned */
+	size_t len;
+	uint8_t sha[32];
+	uint32_t stores[8];	/* as allocated */
+	size_t nstores;
+};
+
+/* Opens the clients the helpers use (directories, stores, replicator). */
+int tr_open(struct test_cluster *c);
+void tr_close(void);
+
+/* A photo of len bytes from seed. register_it=0 stops after the Write (a
+ * client that died before Register). HS_OK or the failing status. */
+int tr_upload(struct tphoto *p, uint64_t seed, size_t len, int register_it);
+void tr_photo_free(struct tphoto *p);
+
+/* The record's locations (0 = NOT_FOUND), target in *target if not NULL. */
+size_t tr_locations(const struct tphoto *p, uint32_t *out, size_t max,
+    uint32_t *target);
+
+/* 1 if the photo reads back from store id (1-based) with its SHA-256. */
+int tr_read_ok(const struct tphoto *p, uint32_t store);
+/* 1 if store id lists a live needle for the photo. */
+int tr_store_has(const struct tphoto *p, uint32_t store);
+
+/* Reads p n times from store id (drives access reports). */
+void tr_read_n(const struct tphoto *p, uint32_t store, int n);
+
+int tr_delete(const struct tphoto *p);
+
+/* Calls the replicator at port: Queue and Audit(wait). */
+int tr_queue(int port, uint64_t depth[4], uint64_t *done, int *active);
+int tr_audit(int port, uint64_t *orphans_deleted);
+
+/* Flips a byte in the middle of p's data inside store id's volumes. */
+int tr_corrupt(struct test_cluster *c, const struct tphoto *p, uint32_t store);
+
+#endif

@@ -1,0 +1,438 @@
+/* The replicator end to end, on real processes (redis-server x2,
+ * directoryd x3, stored x4-5, replicatord x1-2) with short intervals:
+ * - a store killed and kept down: after the grace period every photo is
+ *   back at its target on the other stores and reads back verified;
+ * - bytes flipped in one replica's volume: found by a read, rewritten from
+ *   a good copy, the record unchanged;
+ * - one photo read above the threshold: MAX_REPLICA_COUNT replicas; reads
+ *   stop: back to DEFAULT, the excess needles deleted;
+ * - a client that died between Write and Register: the audit deletes the
+ *   orphan (second sighting a grace apart), registered photos untouched;
+ * - the active replicator killed mid-repair: the standby takes the lease
+ *   and finishes the work;
+ * - a photo deleted while its repair is pending is never resurrected.
+ * Every wait is on a condition with a bound; nothing sleeps blindly. */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "check.h"
+#include "cluster.h"
+#include "directory.pb-c.h"
+#include "log.h"
+#include "repl_util.h"
+#include "rpc_client.h"
+
+#define REPL_ARGS                                                              \
+	"--store-down-grace=1s --orphan-grace=1s --rate-half-life=1s "         \
+	"--access-rate-threshold=3000 --tick=100ms --lease-timeout=1200ms "    \
+	"--retry-base=100ms --nightly-audit-hour=-1 --max-replica-count=4 "    \
+	"--rpc-timeout=3s --workers=2"
+#define STORE_ARGS "--stats-report-interval=200ms --scrub-rate=0"
+
+static struct test_cluster C;
+
+static int
+up(int nstores)
+{
+	struct test_cluster_opts o = { .ndirs = 3, .nstores = nstores,
+		.replicator = 1, .store_args = STORE_ARGS,
+		.repl_args = REPL_ARGS };
+	/* Free ports are picked before binding, so another process (or an
+	 * outgoing connection's ephemeral port) may take one first: the
+	 * harness then fails to start; try again on fresh ports. */
+	for (int attempt = 0; attempt < 3; attempt++) {
+		memset(&C, 0, sizeof(C));
+		if (test_cluster_start(&C, &o) == 0 && tr_open(&C) == 0)
+			return 0;
+		fprintf(stderr, "cluster start failed (attempt %d); retrying\n",
+		    attempt + 1);
+		tr_close();
+		test_cluster_stop(&C);
+	}
+	return -1;
+}
+
+static void
+down(int failed)
+{
+	if (failed)
+		test_cluster_dump_logs(&C);
+	tr_close();
+	test_cluster_stop(&C);
+}
+
+static int
+has(const uint32_t *v, size_t n, uint32_t x)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i] == x)
+			return 1;
+	return 0;
+}
+
+/* Every photo has exactly `want` locations, none on `gone`, all readable. */
+static int
+all_repaired(struct tphoto *ph, int n, uint32_t gone, size_t want)
+{
+	for (int i = 0; i < n; i++) {
+		uint32_t loc[8];
+		size_t nl = tr_locations(&ph[i], loc, 8, NULL);
+		if (nl != want || has(loc, nl, gone))
+			return 0;
+		for (size_t k = 0; k < nl; k++)
+			if (!tr_read_ok(&ph[i], loc[k]))
+				return 0;
+	}
+	return 1;
+}
+
+static void
+killed_store_is_rereplicated_after_grace(void)
+{
+	enum { N = 24 };
+	struct tphoto ph[N];
+	int failed = 1;
+	if (up(5) != 0)
+		goto out;
+	for (int i = 0; i < N; i++)
+		if (tr_upload(&ph[i], (uint64_t)i + 1, 4096 + (size_t)i * 100,
+		    1) != HS_OK)
+			goto out_free;
+	uint32_t victim = ph[0].stores[0];
+	test_proc_kill(&C.stores[victim - 1], SIGKILL);
+	if (!CHECK_WAIT_UNTIL(all_repaired(ph, N, victim, 3), 30000)) {
+		fprintf(stderr, "photos not back at 3 replicas without store "
+		    "%u\n", victim);
+		goto out_free;
+	}
+	failed = 0;
+out_free:
+	for (int i = 0; i < N; i++)
+		tr_photo_free(&ph[i]);
+out:
+	down(failed);
+	CHECK(!failed);
+}
+
+static void
+corrupt_replica_is_replaced_from_a_good_copy(void)
+{
+	struct tphoto p = { 0 };
+	int failed = 1;
+	uint32_t before[8], after[8];
+	size_t nb = 0, na = 0;
+	if (up(4) != 0 || tr_upload(&p, 77, 65536, 1) != HS_OK)
+		goto out;
+	/* An upload may land fewer copies; the replicator tops it up. */
+	CHECK_WAIT_UNTIL(tr_locations(&p, before, 8, NULL) == 3, 10000);
+	nb = tr_locations(&p, before, 8, NULL);
+	if (nb != 3) {
+		fprintf(stderr, "the photo has %zu locations\n", nb);
+		goto out;
+	}
+	uint32_t bad = before[1];
+	if (tr_corrupt(&C, &p, bad) != 0) {
+		fprintf(stderr, "could not find the needle in store %u's "
+		    "volumes\n", bad);
+		goto out;
+	}
+	if (tr_read_ok(&p, bad)) {
+		fprintf(stderr, "the flipped byte was not noticed\n");
+		goto out;
+	}
+	/* That failed read made the store report the corruption. */
+	if (!CHECK_WAIT_UNTIL(tr_read_ok(&p, bad), 15000)) {
+		fprintf(stderr, "store %u still serves a bad copy\n", bad);
+		goto out;
+	}
+	na = tr_locations(&p, after, 8, NULL);
+	failed = na != nb;
+	for (size_t i = 0; i < na && !failed; i++)
+		failed = !has(before, nb, after[i]) || !tr_read_ok(&p, after[i]);
+out:
+	tr_photo_free(&p);
+	down(failed);
+	CHECK(!failed);
+}
+
+struct hot_ctx {
+	struct tphoto *p;
+	uint32_t store;
+};
+
+static int
+hot_and_at(struct hot_ctx *h, size_t want)
+{
+	tr_read_n(h->p, h->store, 25); /* keeps the rate well above 3000/min */
+	uint32_t loc[8];
+	return tr_locations(h->p, loc, 8, NULL) == want;
+}
+
+static void
+hot_photo_goes_to_max_then_back_to_default(void)
+{
+	struct tphoto p = { 0 };
+	int failed = 1;
+	if (up(5) != 0 || tr_upload(&p, 99, 8192, 1) != HS_OK)
+		goto out;
+	struct hot_ctx h = { &p, p.stores[0] };
+	if (!CHECK_WAIT_UNTIL(hot_and_at(&h, 4), 20000)) {
+		fprintf(stderr, "hot photo never reached 4 replicas\n");
+		goto out;
+	}
+	uint32_t hot[8], cool[8];
+	size_t nh = tr_locations(&p, hot, 8, NULL);
+	for (size_t i = 0; i < nh; i++)
+		if (!tr_read_ok(&p, hot[i]))
+			goto out;
+	/* Reads stop: the rate decays and the excess replica goes. */
+	if (!CHECK_WAIT_UNTIL(tr_locations(&p, cool, 8, NULL) == 3, 20000)) {
+		fprintf(stderr, "cooled photo not trimmed back to 3\n");
+		goto out;
+	}
+	uint32_t trimmed = 0;
+	for (size_t i = 0; i < nh; i++)
+		if (!has(cool, 3, hot[i]))
+			trimmed = hot[i];
+	if (trimmed == 0 ||
+	    !CHECK_WAIT_UNTIL(!tr_store_has(&p, trimmed), 10000)) {
+		fprintf(stderr, "trimmed store %u still holds the needle\n",
+		    trimmed);
+		goto out;
+	}
+	failed = 0;
+	for (size_t i = 0; i < 3; i++)
+		failed |= !tr_read_ok(&p, cool[i]);
+out:
+	tr_photo_free(&p);
+	down(failed);
+	CHECK(!failed);
+}
+
+static int
+orphan_gone(struct tphoto *o)
+{
+	tr_audit(C.p_repl, NULL);
+	for (size_t i = 0; i < o->nstores; i++)
+		if (tr_store_has(o, o->stores[i]))
+			return 0;
+	return 1;
+}
+
+static void
+audit_deletes_orphan_of_a_dead_client(void)
+{
+	struct tphoto o = { 0 }, keep = { 0 };
+	int failed = 1;
+	if (up(4) != 0 || tr_upload(&o, 5, 4096, 0) != HS_OK ||
+	    tr_upload(&keep, 6, 4096, 1) != HS_OK)
+		goto out;
+	if (!tr_store_has(&o, o.stores[0]))
+		goto out;
+	uint64_t deleted = 99;
+	/* First sighting: recorded, not deleted. */
+	if (tr_audit(C.p_repl, &deleted) != HS_OK || deleted != 0) {
+		fprintf(stderr, "first audit deleted %llu orphans\n",
+		    (unsigned long long)deleted);
+		goto out;
+	}
+	if (!tr_store_has(&o, o.stores[0]))
+		goto out;
+	if (!CHECK_WAIT_UNTIL(orphan_gone(&o), 15000)) {
+		fprintf(stderr, "orphan still on its stores\n");
+		goto out;
+	}
+	uint32_t loc[8];
+	size_t nl = tr_locations(&keep, loc, 8, NULL);
+	failed = nl != 3;
+	for (size_t i = 0; i < nl && !failed; i++)
+		failed = !tr_read_ok(&keep, loc[i]);
+out:
+	tr_photo_free(&o);
+	tr_photo_free(&keep);
+	down(failed);
+	CHECK(!failed);
+}
+
+static struct test_proc standby;
+
+static void
+start_standby(int port, int pubport)
+{
+	char bin[512], listen[64], pub[64], redis[64], key[640];
+	test_runfile(bin, sizeof(bin), "replicator/replicatord");
+	snprintf(listen, sizeof(listen), "--listen=tcp://127.0.0.1:%d", port);
+	snprintf(pub, sizeof(pub), "--pub=tcp://127.0.0.1:%d", pubport);
+	snprintf(redis, sizeof(redis), "--redis=127.0.0.1:%d", C.p_meta);
+	snprintf(key, sizeof(key), "--key-file=%s", C.keyfile);
+	char *argv[] = { bin, "--id=replicator-2", listen, pub, redis, key,
+		"--store-down-grace=1s", "--orphan-grace=1s",
+		"--rate-half-life=1s", "--access-rate-threshold=3000",
+		"--tick=100ms", "--lease-timeout=1200ms", "--retry-base=100ms",
+		"--nightly-audit-hour=-1", "--max-replica-count=4",
+		"--rpc-timeout=3s", "--workers=1", "--repair-batch=4", NULL };
+	test_proc_start(&standby, "replicator-2", C.dir, argv);
+}
+
+static int
+repl_active(int port)
+{
+	uint64_t d[4], done;
+	int active = 0;
+	return tr_queue(port, d, &done, &active) == HS_OK && active;
+}
+
+static int
+repl_busy(int port)
+{
+	uint64_t d[4], done = 0;
+	int active = 0;
+	if (tr_queue(port, d, &done, &active) != HS_OK)
+		return 0;
+	return d[0] + d[1] + d[2] + d[3] > 0 || done > 0;
+}
+
+static void
+standby_takes_over_the_queue(void)
+{
+	enum { N = 40 };
+	struct tphoto ph[N];
+	int failed = 1, n = 0;
+	int sport = test_free_port(), spub = test_free_port();
+	if (up(5) != 0)
+		goto out;
+	start_standby(sport, spub);
+	if (!CHECK_WAIT_UNTIL(repl_active(C.p_repl), 10000))
+		goto out;
+	for (; n < N; n++)
+		if (tr_upload(&ph[n], (uint64_t)n + 1000, 16384, 1) != HS_OK)
+			goto out_free;
+	if (repl_active(sport)) {
+		fprintf(stderr, "two active replicators\n");
+		goto out_free;
+	}
+	uint32_t victim = ph[0].stores[0];
+	test_proc_kill(&C.stores[victim - 1], SIGKILL);
+	/* Once the active one has work in hand, kill it. */
+	if (!CHECK_WAIT_UNTIL(repl_busy(C.p_repl), 15000))
+		goto out_free;
+	test_proc_kill(&C.repl, SIGKILL);
+	if (!CHECK_WAIT_UNTIL(repl_active(sport), 10000)) {
+		fprintf(stderr, "the standby never took the lease\n");
+		goto out_free;
+	}
+	if (!CHECK_WAIT_UNTIL(all_repaired(ph, N, victim, 3), 30000)) {
+		fprintf(stderr, "the standby did not finish the repairs\n");
+		goto out_free;
+	}
+	failed = 0;
+out_free:
+	for (int i = 0; i < n; i++)
+		tr_photo_free(&ph[i]);
+out:
+	if (failed && standby.argc)
+		test_proc_dump_log(&standby);
+	if (standby.argc) {
+		test_proc_kill(&standby, SIGTERM);
+		test_proc_free(&standby);
+	}
+	memset(&standby, 0, sizeof(standby));
+	down(failed);
+	CHECK(!failed);
+}
+
+static int
+nowhere_live(struct tphoto *p, uint32_t skip)
+{
+	for (uint32_t s = 1; s <= (uint32_t)C.nstores; s++)
+		if (s != skip && tr_store_has(p, s))
+			return 0;
+	return 1;
+}
+
+static void
+deleted_photo_is_never_resurrected(void)
+{
+	struct tphoto p = { 0 }, q = { 0 };
+	int failed = 1;
+	if (up(5) != 0 || tr_upload(&p, 4242, 4096, 1) != HS_OK ||
+	    tr_upload(&q, 4343, 4096, 1) != HS_OK)
+		goto out;
+	uint32_t victim = p.stores[0];
+	test_proc_kill(&C.stores[victim - 1], SIGKILL);
+	if (tr_delete(&p) != HS_OK)
+		goto out;
+	/* The other photo on the dead store gets repaired: by then the
+	 * repair of the deleted one has had every chance to happen. */
+	uint32_t loc[8];
+	if (!CHECK_WAIT_UNTIL(all_repaired(&q, 1, victim, 3), 30000))
+		goto out;
+	if (tr_audit(C.p_repl, NULL) != HS_OK)
+		goto out;
+	if (tr_locations(&p, loc, 8, NULL) != 0) {
+		fprintf(stderr, "the deleted photo has a record again\n");
+		goto out;
+	}
+	if (!CHECK_WAIT_UNTIL(nowhere_live(&p, victim), 10000)) {
+		fprintf(stderr, "a live copy of the deleted photo remains\n");
+		goto out;
+	}
+	/* The directory itself refuses new locations for a deleted photo. */
+	Hs__UpdateLocationsRequest u = HS__UPDATE_LOCATIONS_REQUEST__INIT;
+	Hs__PhotoId id = HS__PHOTO_ID__INIT;
+	id.key = p.key;
+	id.cookie = p.cookie;
+	uint32_t add = victim == 1 ? 2 : 1;
+	u.id = &id;
+	u.add = &add;
+	u.n_add = 1;
+	char url[64];
+	snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", C.p_dir[0]);
+	const char *urls[] = { url };
+	hs_key k;
+	char err[256];
+	hs_key_load(&k, C.keyfile, err, sizeof(err));
+	struct rpc_client_opts co = { .key = k };
+	rpc_client *dc = NULL;
+	rpc_client_open(&dc, urls, 1, &co, err, sizeof(err));
+	ProtobufCMessage *m = NULL;
+	struct rpc_error e;
+	hs_status st = rpc_invoke(dc, &hs__directory__descriptor,
+	    "UpdateLocations", &u.base, &m, 5000, 0, &e);
+	if (m)
+		protobuf_c_message_free_unpacked(m, NULL);
+	rpc_client_close(dc);
+	if (st != HS_FAILED_PRECONDITION) {
+		fprintf(stderr, "UpdateLocations(add) on a deleted photo: %s "
+		    "(%s)\n", hs_status_str(st), e.message);
+		goto out;
+	}
+	failed = 0;
+out:
+	tr_photo_free(&p);
+	tr_photo_free(&q);
+	down(failed);
+	CHECK(!failed);
+}
+
+int
+main(int argc, char **argv)
+{
+	hs_log_init("replicator_test", 'C');
+	static const struct check_case cases[] = {
+		{ "killed store is re-replicated after grace",
+		    killed_store_is_rereplicated_after_grace },
+		{ "corrupt replica is replaced from a good copy",
+		    corrupt_replica_is_replaced_from_a_good_copy },
+		{ "hot photo goes to max then back to default",
+		    hot_photo_goes_to_max_then_back_to_default },
+		{ "audit deletes orphan of a dead client",
+		    audit_deletes_orphan_of_a_dead_client },
+		{ "standby takes over the queue", standby_takes_over_the_queue },
+		{ "deleted photo is never resurrected",
+		    deleted_photo_is_never_resurrected },
+		{ NULL, NULL },
+	};
+	return check_run(cases, argc, argv);
+}
