@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-int
-hs_leader_lookup(const char *addr, int timeout_ms, struct hs_leader_info *out,
-    char *why, size_t whylen)
+static int
+lookup(const char *addr, const char *key, int timeout_ms,
+    struct hs_leader_info *out, char *why, size_t whylen)
 {
 	char host[128];
 	const char *colon = addr ? strrchr(addr, ':') : NULL;
@@ -28,13 +28,12 @@ hs_leader_lookup(const char *addr, int timeout_ms, struct hs_leader_info *out,
 		return -1;
 	}
 	redisSetTimeout(c, tv);
-	redisReply *r = redisCommand(c, "HMGET %s id epoch rpc pub",
-	    HS_LEADER_INFO_KEY);
+	redisReply *r = redisCommand(c, "HMGET %s id epoch rpc pub", key);
 	int rc = -1;
 	if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 4) {
 		snprintf(why, whylen, "Redis at %s did not answer", addr);
 	} else if (r->element[2]->type != REDIS_REPLY_STRING) {
-		snprintf(why, whylen, "no directory leader is registered yet");
+		snprintf(why, whylen, "nothing is registered under %s yet", key);
 	} else {
 		memset(out, 0, sizeof(*out));
 		if (r->element[0]->type == REDIS_REPLY_STRING)
@@ -51,4 +50,19 @@ hs_leader_lookup(const char *addr, int timeout_ms, struct hs_leader_info *out,
 		freeReplyObject(r);
 	redisFree(c);
 	return rc;
+}
+
+int
+hs_leader_lookup(const char *addr, int timeout_ms, struct hs_leader_info *out,
+    char *why, size_t whylen)
+{
+	return lookup(addr, HS_LEADER_INFO_KEY, timeout_ms, out, why, whylen);
+}
+
+int
+hs_replicator_lookup(const char *addr, int timeout_ms,
+    struct hs_leader_info *out, char *why, size_t whylen)
+{
+	return lookup(addr, HS_REPLICATOR_INFO_KEY, timeout_ms, out, why,
+	    whylen);
 }

@@ -1,6 +1,7 @@
-/* Where the directory leader is, as it published itself in Redis (hash
- * hs:leader:info: id, epoch, rpc, pub). Stores, the replicator and clients
- * find the leader this way with no configuration beyond Redis. */
+/* Where the directory leader and the active replicator are, as they
+ * published themselves in Redis (hashes hs:leader:info and
+ * hs:replicator:info: id, epoch, rpc, pub). Stores, the replicator and
+ * clients find them this way with no configuration beyond Redis. */
 #ifndef HS_LEADER_INFO_H
 #define HS_LEADER_INFO_H
 
@@ -19,6 +20,12 @@ struct hs_leader_info {
 /* Reads the leader's entry from the Redis at addr ("host:port") within
  * timeout_ms. 0, or -1 with a reason in why (no Redis, no leader yet). */
 int hs_leader_lookup(const char *addr, int timeout_ms,
+    struct hs_leader_info *out, char *why, size_t whylen);
+
+/* The same for the active replicator (hash hs:replicator:info: id, rpc,
+ * pub; no epoch). */
+#define HS_REPLICATOR_INFO_KEY "hs:replicator:info"
+int hs_replicator_lookup(const char *addr, int timeout_ms,
     struct hs_leader_info *out, char *why, size_t whylen);
 
 #endif

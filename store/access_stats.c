@@ -135,10 +135,7 @@ access_stats_report(struct access_stats *a, struct store_service *svc)
 	a->window_start = hs_now_ms();
 	pthread_mutex_unlock(&a->mu);
 
-	char err[256];
-	rpc_client *c = svc->cfg.replicator[0] ?
-	    rpc_pool_get(svc->peers, svc->cfg.replicator, err, sizeof(err)) :
-	    NULL;
+	rpc_client *c = store_replicator(svc);
 	if (c != NULL && old.used > 0) {
 		Hs__AccessCount *counts = calloc(old.used, sizeof(*counts));
 		Hs__AccessCount **ptrs = calloc(old.used, sizeof(*ptrs));

@@ -9,7 +9,8 @@
  * raises the store's fencing floor, so a deposed leader's requests are
  * refused. While no directory answers the store keeps serving.
  *
- * Maintenance: once a second, scrub up to SCRUB_RATE needles; every 10 s,
+ * Maintenance: once a second, look up the active replicator in Redis and
+ * scrub up to SCRUB_RATE needles; every 10 s,
  * compact volumes below COMPACTION_EFFICIENCY_THRESHOLD; every
  * STATS_REPORT_INTERVAL, report access counts. */
 #include "background.h"
@@ -184,6 +185,23 @@ scrub(struct store_service *svc)
 	}
 }
 
+/* Follows the active replicator as it publishes itself in Redis, so
+ * reports reach a standby that took over; --replicator is the fallback. */
+static void
+find_replicator(struct store_service *svc)
+{
+	struct hs_leader_info info;
+	char why[256];
+	const char *addr = svc->cfg.replicator;
+	if (svc->cfg.redis[0] != '\0' &&
+	    hs_replicator_lookup(svc->cfg.redis, 300, &info, why,
+	    sizeof(why)) == 0)
+		addr = info.rpc;
+	pthread_mutex_lock(&svc->repl_mu);
+	snprintf(svc->repl_addr, sizeof(svc->repl_addr), "%s", addr);
+	pthread_mutex_unlock(&svc->repl_mu);
+}
+
 static void *
 maint_main(void *arg)
 {
@@ -191,7 +209,9 @@ maint_main(void *arg)
 	struct store_service *svc = bg->svc;
 	int64_t next_compact = hs_mono_ms() + 10000;
 	int64_t next_report = hs_mono_ms() + svc->cfg.stats_report_ms;
+	find_replicator(svc);
 	while (!nap(bg, 1000)) {
+		find_replicator(svc);
 		if (svc->cfg.scrub_per_sec > 0)
 			scrub(svc);
 		int64_t now = hs_mono_ms();

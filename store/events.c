@@ -1,6 +1,7 @@
 /* What the store tells others: needle.* events on its PUB socket, and
  * corruption reports to the replicator (best effort: the audit finds what
  * a lost report misses). */
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "log.h"
@@ -38,15 +39,22 @@ report_done(void *arg, ProtobufCMessage *reply, const struct rpc_error *err)
 		hs_warn("corruption report not delivered: %s", err->message);
 }
 
+rpc_client *
+store_replicator(struct store_service *svc)
+{
+	char addr[256], err[256];
+	pthread_mutex_lock(&svc->repl_mu);
+	snprintf(addr, sizeof(addr), "%s", svc->repl_addr);
+	pthread_mutex_unlock(&svc->repl_mu);
+	return addr[0] ? rpc_pool_get(svc->peers, addr, err, sizeof(err)) :
+	    NULL;
+}
+
 void
 store_report_corruption(struct store_service *svc, uint64_t key,
     uint32_t cookie, const char *detail)
 {
-	char err[256];
-	if (svc->cfg.replicator[0] == '\0')
-		return;
-	rpc_client *c = rpc_pool_get(svc->peers, svc->cfg.replicator, err,
-	    sizeof(err));
+	rpc_client *c = store_replicator(svc);
 	if (c == NULL)
 		return;
 	Hs__ReportCorruptionRequest req = HS__REPORT_CORRUPTION_REQUEST__INIT;

@@ -4,6 +4,7 @@
 #ifndef STORE_SERVICE_H
 #define STORE_SERVICE_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 
@@ -52,6 +53,9 @@ struct store_service {
 	struct cache_push *cache;
 	struct access_stats *access;
 	char name[32];		/* "store-3", in logs and events */
+	pthread_mutex_t repl_mu;  /* guards repl_addr */
+	char repl_addr[256];	  /* the active replicator, from Redis when
+				     known, else --replicator; "" = none */
 	atomic_int readonly;	/* set after an engine I/O failure */
 	_Atomic uint64_t reads, writes, deletes, corrupt;
 };
@@ -65,6 +69,9 @@ int store_rpc_add(struct store_service *svc);
 /* Publishes a needle.* event. */
 void store_publish_needle(struct store_service *svc, const char *topic,
     uint64_t key, uint32_t cookie, uint64_t size, uint32_t volume);
+
+/* The replicator client to report to, or NULL when none is known. */
+rpc_client *store_replicator(struct store_service *svc);
 
 /* Tells the replicator (best effort, async) that a needle is corrupt. */
 void store_report_corruption(struct store_service *svc, uint64_t key,

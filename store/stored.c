@@ -166,6 +166,9 @@ main(int argc, char **argv)
 	}
 	if (open_engine(&svc) != 0)
 		return 1;
+	pthread_mutex_init(&svc.repl_mu, NULL);
+	snprintf(svc.repl_addr, sizeof(svc.repl_addr), "%s",
+	    svc.cfg.replicator);
 	struct sigaction sa = { .sa_handler = on_signal };
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);

@@ -1,5 +1,6 @@
 /* The process harness (see procs.h). */
 #include "procs.h"
+#include "process.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -20,19 +21,7 @@
 int
 procs_free_port(void)
 {
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = { .sin_family = AF_INET };
-	socklen_t len = sizeof(a);
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (fd < 0)
-		return -1;
-	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0 ||
-	    getsockname(fd, (struct sockaddr *)&a, &len) != 0) {
-		close(fd);
-		return -1;
-	}
-	close(fd);
-	return ntohs(a.sin_port);
+	return test_free_port();
 }
 
 int
