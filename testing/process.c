@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <hiredis/hiredis.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,15 +22,28 @@
 
 /* Ports are drawn at random from 20000-32767, below Linux's ephemeral
  * range (32768-60999): a port handed out here cannot be taken meanwhile by
- * some process's outgoing connection, as a kernel-chosen free port can. */
+ * some process's outgoing connection, as a kernel-chosen free port can.
+ * None is handed out twice by one test process: a cluster picks all its
+ * ports before any process binds them. */
+#define PORT_BASE 20000
+#define PORT_SPAN 12768
+
 int
 test_free_port(void)
 {
+	static uint8_t given[PORT_SPAN / 8 + 1];
+	static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 	for (int tries = 0; tries < 1000; tries++) {
 		uint32_t r;
 		if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r))
 			r = (uint32_t)rand();
-		int port = 20000 + (int)(r % 12768);
+		int slot = (int)(r % PORT_SPAN), port = PORT_BASE + slot;
+		pthread_mutex_lock(&mu);
+		int taken = given[slot / 8] & (1u << (slot % 8));
+		given[slot / 8] |= (uint8_t)(1u << (slot % 8));
+		pthread_mutex_unlock(&mu);
+		if (taken)
+			continue;
 		struct sockaddr_in a = { .sin_family = AF_INET,
 			.sin_port = htons((uint16_t)port) };
 		a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);

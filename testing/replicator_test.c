@@ -356,20 +356,33 @@ deleted_photo_is_never_resurrected(void)
 {
 	struct tphoto p = { 0 }, q = { 0 };
 	int failed = 1;
-	if (up(5) != 0 || tr_upload(&p, 4242, 4096, 1) != HS_OK ||
-	    tr_upload(&q, 4343, 4096, 1) != HS_OK)
+	hs_status st;
+	if (up(5) != 0) {
+		fprintf(stderr, "the cluster did not start\n");
 		goto out;
+	}
+	if ((st = tr_upload(&p, 4242, 4096, 1)) != HS_OK ||
+	    (st = tr_upload(&q, 4343, 4096, 1)) != HS_OK) {
+		fprintf(stderr, "upload: %s\n", hs_status_str(st));
+		goto out;
+	}
 	uint32_t victim = p.stores[0];
 	test_proc_kill(&C.stores[victim - 1], SIGKILL);
-	if (tr_delete(&p) != HS_OK)
+	if ((st = tr_delete(&p)) != HS_OK) {
+		fprintf(stderr, "delete: %s\n", hs_status_str(st));
 		goto out;
+	}
 	/* The other photo on the dead store gets repaired: by then the
 	 * repair of the deleted one has had every chance to happen. */
 	uint32_t loc[8];
-	if (!CHECK_WAIT_UNTIL(all_repaired(&q, 1, victim, 3), 30000))
+	if (!CHECK_WAIT_UNTIL(all_repaired(&q, 1, victim, 3), 30000)) {
+		fprintf(stderr, "the other photo was not repaired\n");
 		goto out;
-	if (tr_audit(C.p_repl, NULL) != HS_OK)
+	}
+	if ((st = tr_audit(C.p_repl, NULL)) != HS_OK) {
+		fprintf(stderr, "audit: %s\n", hs_status_str(st));
 		goto out;
+	}
 	if (tr_locations(&p, loc, 8, NULL) != 0) {
 		fprintf(stderr, "the deleted photo has a record again\n");
 		goto out;
@@ -398,7 +411,7 @@ deleted_photo_is_never_resurrected(void)
 	rpc_client_open(&dc, urls, 1, &co, err, sizeof(err));
 	ProtobufCMessage *m = NULL;
 	struct rpc_error e;
-	hs_status st = rpc_invoke(dc, &hs__directory__descriptor,
+	st = rpc_invoke(dc, &hs__directory__descriptor,
 	    "UpdateLocations", &u.base, &m, 5000, 0, &e);
 	if (m)
 		protobuf_c_message_free_unpacked(m, NULL);
