@@ -71,8 +71,10 @@ test_prefix_filter_and_sequence(void)
 	Hs__Event *none;
 	uint64_t gap;
 	CHECK_EQ(hs_sub_recv(s, &none, &gap, 50), NNG_ETIMEDOUT);
-	hs_sub_close(s);
+	/* Publisher first: nng 1.5.2 can hang closing a socket whose peer in
+	 * the same process is still sending to it. */
 	hs_pub_close(p);
+	hs_sub_close(s);
 }
 
 /* Frames built by hand with sequence numbers 1, 2, 5 and a malformed one:
@@ -124,8 +126,8 @@ test_gap_detected_and_garbage_skipped(void)
 		CHECK_EQ(gap, want_gap[i]);
 		hs__event__free_unpacked(got, NULL);
 	}
-	hs_sub_close(s);
 	nng_close(pub);
+	hs_sub_close(s);
 }
 
 int
