@@ -1,14 +1,40 @@
 /* Forwarding a write to the leader (see forward.h). */
 #include "forward.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "log.h"
 
+/* One forwarded call. The request stays the call's until it is answered,
+ * so a retry can send it again. */
+struct fwd {
+	rpc_call *call;
+	const ProtobufCMessage *req;
+	rpc_client *c;
+	int64_t timeout;
+	uint64_t epoch;
+	int retried;
+};
+
 static void
 forward_done(void *arg, ProtobufCMessage *reply, const struct rpc_error *err)
 {
-	rpc_call *call = arg;
+	struct fwd *f = arg;
+	rpc_call *call = f->call;
+	/* A leader elected after this follower last looked refuses the old
+	 * epoch: the refusal carries the new one, so send once more under it
+	 * (still non-zero, so the receiver will not forward it again). */
+	if (reply == NULL && err->code == HS_FAILED_PRECONDITION &&
+	    err->leader_hint[0] == '\0' && err->epoch > f->epoch && !f->retried) {
+		f->retried = 1;
+		f->epoch = err->epoch;
+		if (rpc_invoke_async(f->c, &hs__directory__descriptor,
+		    rpc_call_method(call), f->req, f->timeout, f->epoch,
+		    forward_done, f) == 0)
+			return;
+	}
+	free(f);
 	if (reply != NULL) {
 		rpc_reply(call, reply);
 		protobuf_c_message_free_unpacked(reply, NULL);
@@ -43,9 +69,16 @@ dir_forward(struct dir *d, rpc_call *call, const ProtobufCMessage *req)
 	int64_t dl = rpc_call_deadline_ms(call);
 	if (dl != 0 && dl - hs_now_ms() < timeout)
 		timeout = dl - hs_now_ms() > 1 ? dl - hs_now_ms() : 1;
+	struct fwd *f = malloc(sizeof(*f));
+	if (f == NULL)
+		return rpc_fail(call, HS_RESOURCE_EXHAUSTED, "out of memory");
+	*f = (struct fwd){ .call = call, .req = req, .c = c,
+		.timeout = timeout, .epoch = k.epoch };
 	int rv = rpc_invoke_async(c, &hs__directory__descriptor,
-	    rpc_call_method(call), req, timeout, k.epoch, forward_done, call);
-	if (rv != 0)
+	    rpc_call_method(call), req, timeout, k.epoch, forward_done, f);
+	if (rv != 0) {
+		free(f);
 		rpc_fail(call, (hs_status)rv, "cannot forward to the leader %s "
 		    "(%s)", k.id, k.rpc);
+	}
 }
