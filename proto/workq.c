@@ -94,6 +94,26 @@ hs_workq_push(hs_workq *q, hs_job_fn fn, void *arg)
 }
 
 size_t
+hs_workq_take_more(hs_workq *q, hs_job_fn fn, int (*same)(void *arg),
+    void **out, size_t max)
+{
+	size_t n = 0;
+	pthread_mutex_lock(&q->mu);
+	while (n < max && q->head != NULL && q->head->fn == fn &&
+	    same(q->head->arg)) {
+		struct job *j = q->head;
+		q->head = j->next;
+		if (q->head == NULL)
+			q->tail = NULL;
+		q->depth--;
+		out[n++] = j->arg;
+		free(j);
+	}
+	pthread_mutex_unlock(&q->mu);
+	return n;
+}
+
+size_t
 hs_workq_depth(hs_workq *q)
 {
 	pthread_mutex_lock(&q->mu);
