@@ -216,9 +216,17 @@ maint_main(void *arg)
 			scrub(svc);
 		int64_t now = hs_mono_ms();
 		if (now >= next_compact) {
+			struct store_stats before, after;
+			store_engine_stats(svc->engine, &before);
 			int n = store_engine_compact_due(svc->engine);
-			if (n > 0)
-				hs_info("compacted %d volume(s)", n);
+			if (n > 0) {
+				store_engine_stats(svc->engine, &after);
+				uint64_t freed = before.dead_bytes > after.dead_bytes ?
+				    before.dead_bytes - after.dead_bytes : 0;
+				hs_info("compacted %d volume(s), %llu bytes "
+				    "reclaimed", n, (unsigned long long)freed);
+				store_publish_compacted(svc, 0, freed);
+			}
 			next_compact = now + 10000;
 		}
 		if (now >= next_report) {

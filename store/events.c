@@ -29,6 +29,23 @@ store_publish_needle(struct store_service *svc, const char *topic,
 	hs_pub_publish(svc->pub, &ev);
 }
 
+void
+store_publish_compacted(struct store_service *svc, uint32_t volume,
+    uint64_t bytes_reclaimed)
+{
+	Hs__Event ev = HS__EVENT__INIT;
+	Hs__CompactionEvent ce = HS__COMPACTION_EVENT__INIT;
+	if (svc->pub == NULL)
+		return;
+	ce.store_id = (uint32_t)svc->cfg.id;
+	ce.volume = volume;
+	ce.bytes_reclaimed = bytes_reclaimed;
+	ev.topic = (char *)"store.compacted";
+	ev.body_case = HS__EVENT__BODY_COMPACTION;
+	ev.compaction = &ce;
+	hs_pub_publish(svc->pub, &ev);
+}
+
 static void
 report_done(void *arg, ProtobufCMessage *reply, const struct rpc_error *err)
 {

@@ -436,6 +436,8 @@ compact_job(void *arg)
 	reply.volumes_compacted = req->volume ? 1 : (uint32_t)rc;
 	reply.bytes_reclaimed = before.dead_bytes > after.dead_bytes ?
 	    before.dead_bytes - after.dead_bytes : 0;
+	if (reply.volumes_compacted > 0)
+		store_publish_compacted(svc, req->volume, reply.bytes_reclaimed);
 	rpc_reply(call, &reply.base);
 }
 

@@ -70,6 +70,10 @@ int store_rpc_add(struct store_service *svc);
 void store_publish_needle(struct store_service *svc, const char *topic,
     uint64_t key, uint32_t cookie, uint64_t size, uint32_t volume);
 
+/* Publishes store.compacted: volume (0 = several) and bytes reclaimed. */
+void store_publish_compacted(struct store_service *svc, uint32_t volume,
+    uint64_t bytes_reclaimed);
+
 /* The replicator client to report to, or NULL when none is known. */
 rpc_client *store_replicator(struct store_service *svc);
 

@@ -365,6 +365,61 @@ test_acknowledged_writes_survive_sigkill(void)
 			photo_free(&kill_photos[w][k]);
 }
 
+static hs_status
+delete_photo(int i, const struct photo *p, struct rpc_error *e)
+{
+	Hs__StoreDeleteRequest del = HS__STORE_DELETE_REQUEST__INIT;
+	Hs__PhotoId id = HS__PHOTO_ID__INIT;
+	ProtobufCMessage *reply = NULL;
+	id.key = p->key;
+	id.cookie = p->cookie;
+	del.id = &id;
+	hs_status st = call(i, "Delete", &del.base, &reply, e);
+	if (reply != NULL)
+		protobuf_c_message_free_unpacked(reply, NULL);
+	return st;
+}
+
+/* Nine 1 MiB photos roll the 8 MiB volume over; six of the first volume's
+ * are deleted, so it is under the 0.5 live threshold. Compact reclaims
+ * them; the live ones read back and the deleted ones stay deleted, also
+ * after a restart. */
+static void
+test_compaction_keeps_live_and_deleted_photos_apart(void)
+{
+	enum { N = 9 };
+	uint32_t s1 = 1;
+	struct photo p[N];
+	struct rpc_error e;
+	for (int k = 0; k < N; k++) {
+		photo_make(&p[k], 7000 + (uint64_t)k, 1 << 20, &s1, 1);
+		CHECK_STATUS(write_photo(0, &p[k], NULL, 0, NULL, &e), HS_OK,
+		    e.message);
+	}
+	for (int k = 0; k < 6; k++)
+		CHECK_STATUS(delete_photo(0, &p[k], &e), HS_OK, e.message);
+	Hs__CompactRequest req = HS__COMPACT_REQUEST__INIT;
+	ProtobufCMessage *reply = NULL;
+	CHECK_STATUS(call(0, "Compact", &req.base, &reply, &e), HS_OK,
+	    e.message);
+	Hs__CompactReply *r = (Hs__CompactReply *)reply;
+	printf("  %u volume(s) compacted, %llu bytes reclaimed\n",
+	    r->volumes_compacted, (unsigned long long)r->bytes_reclaimed);
+	CHECK(r->volumes_compacted >= 1);
+	CHECK(r->bytes_reclaimed >= 6u << 20);
+	protobuf_c_message_free_unpacked(reply, NULL);
+	for (int round = 0; round < 2; round++) {
+		for (int k = 0; k < N; k++)
+			CHECK_STATUS(read_photo(0, &p[k], p[k].cookie, &e),
+			    k < 6 ? HS_NOT_FOUND : HS_OK, e.message);
+		test_proc_kill(&procs[0], SIGTERM);
+		test_proc_restart(&procs[0]);
+		CHECK(CHECK_WAIT_UNTIL(store_answers(0), 10000));
+	}
+	for (int k = 0; k < N; k++)
+		photo_free(&p[k]);
+}
+
 static void
 test_second_store_on_same_data_dir_is_refused(void)
 {
@@ -409,6 +464,8 @@ main(int argc, char **argv)
 		    test_garbage_and_oversized_requests_are_refused },
 		{ "acknowledged writes survive SIGKILL",
 		    test_acknowledged_writes_survive_sigkill },
+		{ "compaction keeps live and deleted photos apart",
+		    test_compaction_keeps_live_and_deleted_photos_apart },
 		{ "second store on the same data dir is refused",
 		    test_second_store_on_same_data_dir_is_refused },
 		{ "bad flags exit with a usage error",
