@@ -342,9 +342,10 @@ status_text(const struct hs_photo_info *p, size_t up)
 		    store_state(p->replicas[i].state), p->replicas[i].zone[0] ?
 		    p->replicas[i].zone : "-", p->replicas[i].addr);
 	if (p->access_rate < 0)
-		printf("access    unknown (no per-photo rate is reported yet)\n");
+		printf("access    unknown (no replicator answered)\n");
 	else
-		printf("access    %.2f reads/s\n", p->access_rate);
+		printf("access    %.1f reads/min (from the replicator)\n",
+		    p->access_rate);
 	time_str(p->created_ms, t, sizeof(t));
 	printf("created   %s\n", t);
 	time_str(p->updated_ms, t, sizeof(t));

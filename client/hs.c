@@ -285,6 +285,32 @@ hs_lookup(hs_client *c, hs_photo_id id, int include_down, int64_t deadline,
 	return HS_OK;
 }
 
+/* The replicator's read rate of id (reads/min), or -1 when there is no
+ * replicator or it does not answer within half a second: status is about
+ * the record, and must not fail for want of a rate. */
+static double
+access_rate(hs_client *c, hs_photo_id id)
+{
+	if (c->repl == NULL)
+		return -1;
+	Hs__AccessRatesRequest req = HS__ACCESS_RATES_REQUEST__INIT;
+	Hs__PhotoId pid, *ids[1] = { &pid };
+	ProtobufCMessage *reply = NULL;
+	hs_id_to_pb(id, &pid);
+	req.ids = ids;
+	req.n_ids = 1;
+	double rate = -1;
+	if (rpc_invoke(c->repl, &hs__replicator__descriptor, "AccessRates",
+	    &req.base, &reply, 500, 0, NULL) == HS_OK) {
+		const Hs__AccessRatesReply *r = (Hs__AccessRatesReply *)reply;
+		if (r->n_reads_per_min == 1)
+			rate = r->reads_per_min[0];
+	}
+	if (reply != NULL)
+		protobuf_c_message_free_unpacked(reply, NULL);
+	return rate;
+}
+
 hs_status
 hs_stat(hs_client *c, hs_photo_id id, int64_t timeout_ms,
     struct hs_photo_info *out, hs_error *err)
@@ -306,7 +332,7 @@ hs_stat(hs_client *c, hs_photo_id id, int64_t timeout_ms,
 	out->created_ms = rec->created_ms;
 	out->updated_ms = rec->updated_ms;
 	out->seq = rec->seq;
-	out->access_rate = -1;
+	out->access_rate = access_rate(c, id);
 	for (size_t i = 0; i < x->n_replicas && i < HS_MAX_REPLICAS; i++) {
 		struct hs_replica *o = &out->replicas[out->nreplicas++];
 		o->store_id = x->replicas[i]->store_id;

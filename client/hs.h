@@ -195,8 +195,10 @@ struct hs_photo_info {
 	uint64_t seq;		/* change-log sequence of the last change */
 	size_t nreplicas;	/* entries in replicas[], DOWN stores included */
 	struct hs_replica replicas[HS_MAX_REPLICAS];
-	double access_rate;	/* reads per second; < 0 = not known (no
-				   service reports a per-photo rate yet) */
+	double access_rate;	/* reads per minute, as the replicator
+				   estimates it (the unit of
+				   ACCESS_RATE_THRESHOLD); < 0 = not known
+				   (no replicator configured or answering) */
 };
 
 /* The record and replica locations of id. A deleted photo answers

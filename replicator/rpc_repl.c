@@ -4,6 +4,8 @@
  * takeover starts warm when stores report to it) but queues nothing. */
 #include <string.h>
 
+#include <stdlib.h>
+
 #include "log.h"
 #include "photo_id.h"
 #include "repl.h"
@@ -99,11 +101,35 @@ audit(rpc_call *call, const ProtobufCMessage *m, void *arg)
 	rpc_reply(call, &rep.base);
 }
 
+static void
+access_rates(rpc_call *call, const ProtobufCMessage *m, void *arg)
+{
+	struct repl *r = arg;
+	const Hs__AccessRatesRequest *q = (const Hs__AccessRatesRequest *)m;
+	if (q->n_ids > 1000)
+		return rpc_fail(call, HS_INVALID_ARGUMENT, "at most 1000 ids a "
+		    "call, got %zu", q->n_ids);
+	double *rates = calloc(q->n_ids ? q->n_ids : 1, sizeof(*rates));
+	if (rates == NULL)
+		return rpc_fail(call, HS_RESOURCE_EXHAUSTED, "out of memory");
+	int64_t now = hs_mono_ms();
+	for (size_t i = 0; i < q->n_ids; i++)
+		if (q->ids[i] != NULL)
+			rates[i] = repl_rates_get(r->rates, q->ids[i]->key, now);
+	Hs__AccessRatesReply rep = HS__ACCESS_RATES_REPLY__INIT;
+	rep.reads_per_min = rates;
+	rep.n_reads_per_min = q->n_ids;
+	rep.active = repl_is_active(r);
+	rpc_reply(call, &rep.base);
+	free(rates);
+}
+
 static const rpc_handler handlers[] = {
 	report_access,
 	report_corruption,
 	queue_info,
 	audit,
+	access_rates,
 };
 
 int

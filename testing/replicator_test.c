@@ -19,6 +19,7 @@
 #include "check.h"
 #include "cluster.h"
 #include "directory.pb-c.h"
+#include "replicator.pb-c.h"
 #include "log.h"
 #include "repl_util.h"
 #include "rpc_client.h"
@@ -169,6 +170,38 @@ hot_and_at(struct hot_ctx *h, size_t want)
 	return tr_locations(h->p, loc, 8, NULL) == want;
 }
 
+/* The replicator's read rate of p (reads/min), -1 if it does not answer:
+ * what `hs status` shows. */
+static double
+photo_rate(const struct tphoto *p)
+{
+	char url[64], err[256];
+	hs_key k;
+	hs_key_load(&k, C.keyfile, err, sizeof(err));
+	snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", C.p_repl);
+	const char *u = url;
+	struct rpc_client_opts co = { .key = k };
+	rpc_client *c = NULL;
+	if (rpc_client_open(&c, &u, 1, &co, err, sizeof(err)) != 0)
+		return -1;
+	Hs__AccessRatesRequest q = HS__ACCESS_RATES_REQUEST__INIT;
+	Hs__PhotoId id = HS__PHOTO_ID__INIT, *ids[1] = { &id };
+	id.key = p->key;
+	id.cookie = p->cookie;
+	q.ids = ids;
+	q.n_ids = 1;
+	ProtobufCMessage *m = NULL;
+	double rate = -1;
+	if (rpc_invoke(c, &hs__replicator__descriptor, "AccessRates", &q.base,
+	    &m, 2000, 0, NULL) == HS_OK &&
+	    ((Hs__AccessRatesReply *)m)->n_reads_per_min == 1)
+		rate = ((Hs__AccessRatesReply *)m)->reads_per_min[0];
+	if (m != NULL)
+		protobuf_c_message_free_unpacked(m, NULL);
+	rpc_client_close(c);
+	return rate;
+}
+
 static void
 hot_photo_goes_to_max_then_back_to_default(void)
 {
@@ -179,6 +212,14 @@ hot_photo_goes_to_max_then_back_to_default(void)
 	struct hot_ctx h = { &p, p.stores[0] };
 	if (!CHECK_WAIT_UNTIL(hot_and_at(&h, 4), 20000)) {
 		fprintf(stderr, "hot photo never reached 4 replicas\n");
+		goto out;
+	}
+	double rate = photo_rate(&p);
+	printf("  hot photo read at %.0f reads/min by the replicator's count\n",
+	    rate);
+	if (rate <= 0) {
+		fprintf(stderr, "the replicator reports no read rate for the hot "
+		    "photo\n");
 		goto out;
 	}
 	uint32_t hot[8], cool[8];
