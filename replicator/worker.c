@@ -353,7 +353,10 @@ finish(struct repl *r, struct item *it)
 	if (it->ok)
 		repl_rates_set_hot(r->rates, it->t.key, it->t.cookie,
 		    it->found && it->plan.target > r->pol.def);
-	const char *kind = it->plan.kind[0] ? it->plan.kind : "none";
+	/* An item that never got a plan (its record was gone, or the lookup
+	 * failed) has no kind. */
+	const char *kind = it->plan.kind != NULL && it->plan.kind[0] ?
+	    it->plan.kind : "none";
 	uint32_t to[REPL_MAX_LOC];
 	size_t nto = 0;
 	for (size_t j = 0; j < ndest(it); j++)
