@@ -222,19 +222,32 @@ cli_upload(struct cli *c, int argc, char **argv)
 	return rc;
 }
 
+/* The opening of every command on one photo: checks the argument count
+ * (min..max words, the id first), parses the id, opens the client and
+ * formats the id for messages. CLI_OK, or the exit code already reported. */
+static int
+photo_command(struct cli *c, int argc, char **argv, int max, const char *what,
+    hs_photo_id *id, char hex[HS_ID_HEX_LEN + 1])
+{
+	if (argc < 2 || argc > max)
+		return cli_usage(c, argc < 2 ? what : "too many arguments");
+	int rc = cli_parse_id(c, argv[1], id);
+	if (rc != 0 || (rc = cli_open(c)) != 0)
+		return rc;
+	hs_id_format(*id, hex);
+	return CLI_OK;
+}
+
 int
 cli_download(struct cli *c, int argc, char **argv)
 {
 	hs_photo_id id;
 	hs_error e;
 	char buf[4096], hex[HS_ID_HEX_LEN + 1];
-	if (argc < 2 || argc > 3)
-		return cli_usage(c, argc < 2 ? "name the photo ID to download" :
-		    "too many arguments");
-	int rc = cli_parse_id(c, argv[1], &id);
-	if (rc != 0 || (rc = cli_open(c)) != 0)
+	int rc = photo_command(c, argc, argv, 3, "name the photo ID to download",
+	    &id, hex);
+	if (rc != CLI_OK)
 		return rc;
-	hs_id_format(id, hex);
 	if (argc == 2 || strcmp(argv[2], "-") == 0) {
 		hs_status st = hs_download_fd(c->client, id, STDOUT_FILENO,
 		    c->timeout_ms, &e);
@@ -359,13 +372,9 @@ cli_status(struct cli *c, int argc, char **argv)
 	hs_error e;
 	struct hs_photo_info info;
 	char hex[HS_ID_HEX_LEN + 1];
-	if (argc != 2)
-		return cli_usage(c, argc < 2 ? "name the photo ID" :
-		    "too many arguments");
-	int rc = cli_parse_id(c, argv[1], &id);
-	if (rc != 0 || (rc = cli_open(c)) != 0)
+	int rc = photo_command(c, argc, argv, 2, "name the photo ID", &id, hex);
+	if (rc != CLI_OK)
 		return rc;
-	hs_id_format(id, hex);
 	hs_status st = hs_stat(c->client, id, c->timeout_ms, &info, &e);
 	if (st != HS_OK)
 		return cli_fail(c, st, hex, e.message);
@@ -385,13 +394,9 @@ cli_delete(struct cli *c, int argc, char **argv)
 	hs_photo_id id;
 	hs_error e;
 	char hex[HS_ID_HEX_LEN + 1];
-	if (argc != 2)
-		return cli_usage(c, argc < 2 ? "name the photo ID" :
-		    "too many arguments");
-	int rc = cli_parse_id(c, argv[1], &id);
-	if (rc != 0 || (rc = cli_open(c)) != 0)
+	int rc = photo_command(c, argc, argv, 2, "name the photo ID", &id, hex);
+	if (rc != CLI_OK)
 		return rc;
-	hs_id_format(id, hex);
 	hs_status st = hs_delete(c->client, id, c->timeout_ms, &e);
 	if (st != HS_OK)
 		return cli_fail(c, st, hex, e.message);
