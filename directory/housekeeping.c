@@ -183,6 +183,7 @@ dir_house_main(void *arg)
 	tick = tick < 10 ? 10 : tick > 50 ? 50 : tick;
 	int64_t save_every = d->cfg.heartbeat_ms > 250 ? d->cfg.heartbeat_ms : 250;
 	int64_t next_save = 0, next_nodes = 0;
+	int was_leader = 0;
 	struct dir_tombstones *tombs = dir_tombstones_open();
 	while (!atomic_load(&d->stop)) {
 		int64_t now = hs_mono_ms();
@@ -194,9 +195,13 @@ dir_house_main(void *arg)
 			dir_tombstones_tick(tombs, d, r);
 		if (save)
 			next_save = now + save_every;
-		if (now >= next_nodes) {
+		/* A change of role is shown in Health at once, not a sync
+		 * interval later. */
+		int leader = dir_is_leader(d, NULL, 0, NULL);
+		if (now >= next_nodes || leader != was_leader) {
+			was_leader = leader;
 			nodes_tick(d, r);
-			if (!dir_is_leader(d, NULL, 0, NULL))
+			if (!leader)
 				load_stores(d, r);
 			next_nodes = now + d->cfg.follower_sync_ms;
 		}

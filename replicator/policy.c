@@ -44,8 +44,6 @@ int
 repl_store_lost(const struct repl_policy *p, const struct repl_store *s,
     int64_t now_ms)
 {
-	if (s == NULL)
-		return 1;
 	if (s->state != HS__STORE_STATE__STORE_DOWN)
 		return 0;
 	return now_ms - s->last_heartbeat_ms >= p->grace_ms;
@@ -151,6 +149,13 @@ repl_plan_photo(const struct repl_policy *p, const struct repl_store *st,
 	for (size_t i = 0; i < nloc; i++) {
 		uint32_t id = ph->stores[i];
 		const struct repl_store *s = find_store(st, nst, id);
+		/* Our table can lag the directory's (a store that just joined):
+		 * such a copy may well be fine, so it counts as pending. */
+		if (s == NULL) {
+			pl->npending++;
+			pl->nunknown++;
+			continue;
+		}
 		if (repl_store_lost(p, s, now_ms))
 			lost[nlost++] = id;
 		else if (s->state == HS__STORE_STATE__STORE_DOWN)

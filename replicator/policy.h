@@ -54,7 +54,8 @@ struct repl_plan {
 	int target_changed;
 	uint32_t healthy[REPL_MAX_LOC];
 	size_t nhealthy;
-	size_t npending;
+	size_t npending;	/* on stores DOWN within the grace period */
+	size_t nunknown;	/* on stores not in the table (yet): retry */
 	uint32_t add[REPL_MAX_LOC];	/* new locations to copy to */
 	size_t nadd;
 	uint32_t rewrite[REPL_MAX_LOC];	/* bad copies to overwrite in place */
@@ -75,7 +76,7 @@ void repl_plan_photo(const struct repl_policy *p, const struct repl_store *store
     size_t nstores, const struct repl_photo_state *ph, int64_t now_ms,
     struct repl_plan *plan);
 
-/* 1 if a store is past the grace period (DOWN that long, or absent). */
+/* 1 if a store is past the grace period (DOWN that long). */
 int repl_store_lost(const struct repl_policy *p, const struct repl_store *s,
     int64_t now_ms);
 

@@ -183,6 +183,23 @@ read_only_store_gets_no_new_copy(void)
 	CHECK_EQ(pl.add[0], 3);
 }
 
+/* Store 7 is not in our table yet (it just joined): its copy is neither
+ * dropped from the record nor replaced, and the plan says to look again. */
+static void
+store_missing_from_table_is_not_lost(void)
+{
+	setup();
+	uint32_t s[] = { 1, 2, 7 };
+	uint32_t bad[] = { 7 };
+	struct repl_plan pl;
+	plan(s, 3, bad, 1, 0, 1, 3, &pl);
+	CHECK_EQ(pl.nremove, 0);
+	CHECK_EQ(pl.nadd, 0);
+	CHECK_EQ(pl.nrewrite, 0);
+	CHECK_EQ(pl.nunknown, 1);
+	CHECK_EQ(pl.prio, -1);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -204,6 +221,8 @@ main(int argc, char **argv)
 		    no_trim_while_a_replica_is_pending },
 		{ "read-only store gets no new copy",
 		    read_only_store_gets_no_new_copy },
+		{ "store missing from table is not lost",
+		    store_missing_from_table_is_not_lost },
 		{ NULL, NULL },
 	};
 	return check_run(cases, argc, argv);

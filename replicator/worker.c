@@ -112,6 +112,11 @@ plan_items(struct repl *r, struct item *items, size_t n,
 			.rate = repl_rates_get(r->rates, it->t.key, mono),
 			.may_lower = may_lower, .size = it->size };
 		repl_plan_photo(&r->pol, st, nst, &ph, now, &it->plan);
+		/* Planned as if those copies were fine; look again once our
+		 * store table has caught up with the directory's. */
+		if (it->plan.nunknown > 0)
+			item_fail(it, "%s%s", "a location is on a store not in "
+			    "the store table yet", "");
 	}
 }
 

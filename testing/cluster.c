@@ -176,35 +176,48 @@ test_cluster_leader(struct test_cluster *c)
 	return -1;
 }
 
+/* How many stores directory i lists UP; -1 when it does not answer. */
 static int
-stores_up(struct test_cluster *c, int want)
+stores_up_at(struct test_cluster *c, int i)
 {
-	int l = test_cluster_leader(c);
-	if (l < 0)
-		return 0;
 	char url[64], err[256];
 	hs_key key;
-	snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", c->p_dir[l]);
+	snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", c->p_dir[i]);
 	if (hs_key_load(&key, c->keyfile, err, sizeof(err)) != 0)
-		return 0;
+		return -1;
 	struct rpc_client_opts co = { .key = key };
 	rpc_client *cl;
 	const char *u = url;
 	if (rpc_client_open(&cl, &u, 1, &co, err, sizeof(err)) != 0)
-		return 0;
+		return -1;
 	Hs__ListStoresRequest req = HS__LIST_STORES_REQUEST__INIT;
 	ProtobufCMessage *reply;
 	struct rpc_error e;
-	int up = 0;
+	int up = -1;
 	if (rpc_invoke(cl, &hs__directory__descriptor, "ListStores", &req.base,
 	    &reply, 1000, 0, &e) == HS_OK) {
 		Hs__ListStoresReply *r = (Hs__ListStoresReply *)reply;
-		for (size_t i = 0; i < r->n_stores; i++)
-			up += r->stores[i]->state == HS__STORE_STATE__STORE_UP;
+		up = 0;
+		for (size_t k = 0; k < r->n_stores; k++)
+			up += r->stores[k]->state == HS__STORE_STATE__STORE_UP;
 		protobuf_c_message_free_unpacked(reply, NULL);
 	}
 	rpc_client_close(cl);
-	return up == want;
+	return up;
+}
+
+/* A leader, and every live directory agreeing that want stores are UP:
+ * clients reach any replica through the load balancer, and a follower
+ * learns the store table a moment after the leader. */
+static int
+stores_up(struct test_cluster *c, int want)
+{
+	if (test_cluster_leader(c) < 0)
+		return 0;
+	for (int i = 0; i < c->ndirs; i++)
+		if (test_proc_alive(&c->dirs[i]) && stores_up_at(c, i) != want)
+			return 0;
+	return 1;
 }
 
 int

@@ -163,8 +163,15 @@ EOT
 
 hs() { "$(bin client/hs)" --cluster "$dir/cluster" "$@"; }
 
-stores_up() { # N: the leader lists N stores UP
-  [ "$(hs health --json 2>/dev/null | grep -o '"state":"STORE_UP"' | wc -l)" -eq "$1" ]
+stores_up() { # N: every directory, asked directly, lists N stores UP
+  # (nginx sends a client to any of them, and a follower learns the store
+  # table a moment after the leader)
+  for i in 1 2 3; do
+    printf 'directory=tcp://127.0.0.1:%s\nkey_file=%s\n' "$(p_dir "$i")" \
+      "$dir/cluster.key" > "$dir/probe.cluster"
+    [ "$("$(bin client/hs)" --cluster "$dir/probe.cluster" health --json 2>/dev/null |
+      grep -o '"state":"STORE_UP"' | wc -l)" -eq "$1" ] || return 1
+  done
 }
 
 cmd_up() {
