@@ -34,12 +34,6 @@ static int
 load_key(struct dir *d)
 {
 	char err[256];
-	if (d->cfg.key_file[0] == '\0') {
-		hs_warn("no --key-file: using the built-in TEST key; never do "
-		    "this in a real cluster");
-		hs_key_from_string(&d->key, "haystack-test-key-not-secret");
-		return 0;
-	}
 	if (hs_key_load(&d->key, d->cfg.key_file, err, sizeof(err)) != 0) {
 		fprintf(stderr, "directoryd: %s\n", err);
 		return -1;

@@ -28,7 +28,7 @@ client(const char *const *urls, size_t n)
 int
 tc_start_dir(struct tc *c, int i, const char *const *extra)
 {
-	char bin[512], line[256], idf[32], lf[96], pf[96], rf[96];
+	char bin[512], line[256], idf[32], lf[96], pf[96], rf[96], kf[320];
 	struct tc_dir *d = &c->d[i];
 	char *env[32];
 	int ne = 0;
@@ -41,14 +41,27 @@ tc_start_dir(struct tc *c, int i, const char *const *extra)
 	snprintf(lf, sizeof(lf), "--listen=%s", d->rpc);
 	snprintf(pf, sizeof(pf), "--pub=%s", d->pub);
 	snprintf(rf, sizeof(rf), "--redis=%s", c->redis.addr);
+	snprintf(kf, sizeof(kf), "--key-file=%s", c->keyfile);
 	char *argv[] = { procs_runfile("directory/directoryd", bin, sizeof(bin)),
-		idf, lf, pf, rf, NULL };
+		idf, lf, pf, rf, kf, NULL };
 	d->pid = procs_spawn(argv, env, d->log, line, sizeof(line), 10000);
 	if (d->pid < 0) {
 		procs_dump_log(d->log, 30);
 		return -1;
 	}
 	return 0;
+}
+
+/* The cluster key every directory loads: TC_KEY, as raw bytes. */
+static int
+write_key_file(struct tc *c)
+{
+	snprintf(c->keyfile, sizeof(c->keyfile), "%s/cluster.key", c->dir);
+	FILE *f = fopen(c->keyfile, "w");
+	if (f == NULL)
+		return -1;
+	int ok = fputs(TC_KEY, f) >= 0;
+	return fclose(f) == 0 && ok ? 0 : -1;
 }
 
 int
@@ -58,6 +71,7 @@ tc_start(struct tc *c, int n, const char *const *env)
 	for (int k = 0; env != NULL && env[k] != NULL && k < 15; k++)
 		c->env[k] = env[k];
 	if (procs_tempdir(c->dir, sizeof(c->dir), "dirtest") != 0 ||
+	    write_key_file(c) != 0 ||
 	    procs_redis_start(&c->redis, NULL, 0) != 0)
 		return -1;
 	struct timeval tv = { 2, 0 };

@@ -14,7 +14,7 @@
 #include "rpc_client.h"
 
 #define TC_MAX 5
-#define TC_KEY "haystack-test-key-not-secret" /* directoryd's test key */
+#define TC_KEY "haystack-test-key-not-secret" /* tc_start writes it to a file */
 
 struct tc_dir {
 	pid_t pid;
@@ -28,6 +28,7 @@ struct tc_dir {
 struct tc {
 	struct procs_redis redis;
 	char dir[256];
+	char keyfile[300];   /* holds TC_KEY */
 	int n;
 	struct tc_dir d[TC_MAX];
 	const char *env[16]; /* "K=V", NULL-terminated */
