@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
 #include "hs_internal.h"
 
 static char *
@@ -91,6 +92,15 @@ parse_line(char *s, const char *dir, const char *name, int line,
 			snprintf(path, sizeof(path), "%s", value);
 		return set_one(out->key_file, sizeof(out->key_file), path, name,
 		    line, key, err);
+	}
+	if (strcmp(key, "location_ttl") == 0) {
+		int64_t ms;
+		if (hs_parse_ms(value, &ms) != 0 || ms < 0)
+			return hs_err(err, HS_INVALID_ARGUMENT, "%s:%d: "
+			    "location_ttl must be a duration like 1s or 500ms "
+			    "(0 turns it off), not '%.40s'", name, line, value);
+		out->location_ttl_ms = ms == 0 ? -1 : ms;
+		return HS_OK;
 	}
 	return HS_OK; /* unknown key: written by a newer launcher */
 }

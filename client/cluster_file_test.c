@@ -17,6 +17,7 @@ static const char full[] =
     "replicator = tcp://127.0.0.1:7300\n"
     "key_file = keys/cluster.key\n"
     "pub = tcp://127.0.0.1:7201 tcp://127.0.0.1:7202\n"
+    "location_ttl = 250ms\n"
     "zones = a,b,c\n"; /* unknown: from a newer launcher */
 
 static void
@@ -34,6 +35,7 @@ test_full_file_parses(void)
 	CHECK(strcmp(cl.cache, "127.0.0.1:6380") == 0);
 	CHECK(strcmp(cl.replicator, "tcp://127.0.0.1:7300") == 0);
 	CHECK(strcmp(cl.key_file, "/srv/hs/keys/cluster.key") == 0);
+	CHECK_EQ(cl.location_ttl_ms, 250);
 }
 
 static void
@@ -46,6 +48,10 @@ test_absolute_key_path_kept(void)
 	CHECK(strcmp(cl.key_file, "/k") == 0);
 	CHECK(cl.cache[0] == '\0' && cl.replicator[0] == '\0');
 	CHECK_EQ(cl.npubs, 0);
+	CHECK_EQ(cl.location_ttl_ms, 0); /* the default */
+	CHECK_STATUS(hs_cluster_parse("directory=tcp://h:1\nlocation_ttl=0\n",
+	    "/srv", "c", &cl, &e), HS_OK, e.message);
+	CHECK_EQ(cl.location_ttl_ms, -1); /* off */
 }
 
 /* Each bad text, and a piece the message must contain. */
@@ -59,6 +65,7 @@ static const struct {
 	{ "", "no `directory" },
 	{ "directory=tcp://h:1\ncache=a:1\ncache=b:2\n", "given twice" },
 	{ "directory=a b c d e f g h i j k l m n o p q\n", "more than 16" },
+	{ "directory=tcp://h:1\nlocation_ttl=soon\n", "c:2: location_ttl" },
 };
 
 static void

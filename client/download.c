@@ -1,5 +1,6 @@
 /* Download: cache -> Lookup -> Read from the replicas in order, UP stores
- * first, the next one on any failure (DESIGN.md "Download"). Bytes are
+ * first, the next one on any failure (DESIGN.md "Download"); a photo read
+ * a moment ago skips the Lookup (locations.h). Bytes are
  * returned only when their SHA-256 matches: the cache value carries its
  * digest so a hit needs no directory round trip; a replica that fails the
  * check against the record is reported to the replicator (best effort) and
@@ -176,12 +177,24 @@ hs_download(hs_client *c, hs_photo_id id, int64_t timeout_ms, void **data,
 		}
 		atomic_fetch_add(&c->cache_misses, 1);
 	}
+	/* Read again where a recent Lookup said it is; on any failure, the
+	 * directory decides (the photo may have moved or been deleted). */
+	struct hs_location *loc = malloc(sizeof(*loc));
+	if (loc != NULL && hs_locations_get(c->locs, id, loc) &&
+	    read_replicas(c, id, &loc->res, deadline, data, len, NULL) == HS_OK) {
+		free(loc);
+		return HS_OK;
+	}
+	free(loc);
+	hs_locations_forget(c->locs, id);
 	Hs__LookupReply *r;
 	Hs__LookupResult *x;
 	hs_status st = hs_lookup(c, id, 0, deadline, &r, &x, err);
 	if (st != HS_OK)
 		return st;
 	st = read_replicas(c, id, x, deadline, data, len, err);
+	if (st == HS_OK)
+		hs_locations_put(c->locs, id, x);
 	hs__lookup_reply__free_unpacked(r, NULL);
 	return st;
 }

@@ -120,6 +120,12 @@ hs_open(hs_client **out, const struct hs_cluster *cfg, hs_error *err)
 		st = err != NULL ? err->code : HS_INVALID_ARGUMENT;
 		goto fail;
 	}
+	int64_t ttl = c->cfg.location_ttl_ms == 0 ? HS_DEFAULT_LOCATION_TTL_MS :
+	    c->cfg.location_ttl_ms;
+	if (ttl > 0 && (c->locs = hs_locations_open(ttl)) == NULL) {
+		st = hs_err(err, HS_RESOURCE_EXHAUSTED, "out of memory");
+		goto fail;
+	}
 	*out = c;
 	return HS_OK;
 fail:
@@ -151,6 +157,7 @@ hs_close(hs_client *c)
 	rpc_client_close(c->dir);
 	rpc_pool_close(c->peers);
 	hs_cache_close(c->cache);
+	hs_locations_close(c->locs);
 	pthread_mutex_destroy(&c->mu);
 	free(c);
 }
@@ -356,6 +363,7 @@ hs_delete(hs_client *c, hs_photo_id id, int64_t timeout_ms, hs_error *err)
 	hs_id_format(id, hex);
 	snprintf(what, sizeof(what), "delete of %s", hex);
 	req.id = &pid;
+	hs_locations_forget(c->locs, id);
 	hs_status st = hs_dir_call(c, "Delete", &req.base, &reply,
 	    hs_deadline(timeout_ms), what, err);
 	if (st == HS_NOT_FOUND)
@@ -365,6 +373,7 @@ hs_delete(hs_client *c, hs_photo_id id, int64_t timeout_ms, hs_error *err)
 		return st;
 	/* Later lookups through this client must see the delete. */
 	hs_seq_remember(c, id, ((Hs__DeleteReply *)reply)->seq);
+	hs_locations_forget(c->locs, id);
 	protobuf_c_message_free_unpacked(reply, NULL);
 	return HS_OK;
 }

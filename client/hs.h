@@ -44,6 +44,7 @@
 #include "rpc_status.h"
 
 #define HS_DEFAULT_TIMEOUT_MS 30000
+#define HS_DEFAULT_LOCATION_TTL_MS 1000
 #define HS_MAX_PHOTO_SIZE (64u << 20)	/* bytes; the wire contract's bound */
 #define HS_SHA256_LEN 32
 #define HS_ID_HEX_LEN 24		/* 16 hex digits of key + 8 of cookie */
@@ -92,6 +93,10 @@ struct hs_cluster {
 	char cache[HS_ADDR_MAX];      /* Redis cache "host:port"; "" = none */
 	char replicator[HS_ADDR_MAX]; /* replicator RPC URL; "" = none */
 	char key_file[1024];	      /* cluster key file (absolute path) */
+	/* How long a Lookup answer is reused for reading the same photo
+	 * again (docs/client.md): 0 = HS_DEFAULT_LOCATION_TTL_MS, < 0 = never.
+	 * The cluster file's `location_ttl`. */
+	int64_t location_ttl_ms;
 };
 
 /* Reads a cluster file (format in docs/client.md) into *out. Relative

@@ -9,6 +9,7 @@
 #include <stdatomic.h>
 
 #include "hs.h"
+#include "locations.h"
 #include "rpc_client.h"
 #include "rpc_pool.h"
 
@@ -25,6 +26,7 @@ struct hs_client {
 	rpc_client *dir;  /* dials every directory address */
 	rpc_client *repl; /* NULL when no replicator is configured */
 	struct hs_cache *cache; /* NULL when no cache is configured */
+	struct hs_locations *locs; /* NULL when location_ttl is off */
 
 	rpc_pool *peers;    /* one client per store address */
 	pthread_mutex_t mu; /* guards seqs */

@@ -122,6 +122,33 @@ register_photo(hs_client *c, const Hs__AllocateReply *a, size_t len,
 	return HS_OK;
 }
 
+/* Where the upload's bytes are, remembered so this client reads its own
+ * upload with no Lookup. */
+static void
+remember_locations(hs_client *c, const Hs__AllocateReply *a, size_t len,
+    const uint8_t sha[HS_SHA256_LEN], const uint32_t *stored, size_t nstored)
+{
+	Hs__Replica *reps[HS_MAX_REPLICAS];
+	size_t n = 0;
+	for (size_t i = 0; i < a->n_stores && n < HS_MAX_REPLICAS; i++)
+		for (size_t k = 0; k < nstored; k++)
+			if (a->stores[i]->store_id == stored[k]) {
+				reps[n++] = a->stores[i];
+				break;
+			}
+	Hs__PhotoRecord rec = HS__PHOTO_RECORD__INIT;
+	rec.id = a->id;
+	rec.size = len;
+	rec.sha256.data = (uint8_t *)sha;
+	rec.sha256.len = HS_SHA256_LEN;
+	Hs__LookupResult x = HS__LOOKUP_RESULT__INIT;
+	x.record = &rec;
+	x.replicas = reps;
+	x.n_replicas = n;
+	hs_locations_put(c->locs, (hs_photo_id){ a->id->key, a->id->cookie },
+	    &x);
+}
+
 /* One allocation's worth: Write at each allocated store in turn, then
  * Register. HS_ABORTED (with err) means "every store failed, allocate
  * again". */
@@ -152,6 +179,8 @@ upload_once(hs_client *c, const Hs__AllocateReply *a, const void *data,
 		return HS_ABORTED;
 	}
 	st = register_photo(c, a, len, sha, stored, nstored, deadline, err);
+	if (st == HS_OK)
+		remember_locations(c, a, len, sha, stored, nstored);
 	free(stored);
 	return st;
 }

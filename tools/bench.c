@@ -1,7 +1,8 @@
 /* bench: the system benchmark, against a running cluster (the launcher's
  * cluster file, or --cluster). For 4 KB and 64 KB photos, 16 concurrent
  * clients: uploads/s (3 replicas, durable), downloads/s through the cache
- * and straight from the stores, with p50/p99 latency; and, in the same
+ * and straight from the stores (with the location memory, and with a
+ * Lookup before every read), with p50/p99 latency; and, in the same
  * run, the bare nng echo ceiling, so each figure is also a ratio of it.
  * Not a test.  bazel run //tools:bench -- [--duration=5s] [--json] */
 #include <pthread.h>
@@ -25,7 +26,7 @@ struct phase {
 	const char *name;
 	size_t size;
 	int upload;	/* else download */
-	int use_cache;
+	enum { CACHED, STORES, LOOKUP_EACH } clients;
 };
 
 struct worker {
@@ -164,8 +165,10 @@ seed_photos(hs_client *c, size_t size, size_t n)
 	return ids;
 }
 
+/* Clients with the cache, or without it (reads go to the stores); with or
+ * without the location memory that lets a repeated read skip Lookup. */
 static hs_client **
-open_clients(int use_cache)
+open_clients(int use_cache, int locations)
 {
 	struct hs_cluster cfg;
 	hs_error e;
@@ -175,6 +178,8 @@ open_clients(int use_cache)
 	}
 	if (!use_cache)
 		cfg.cache[0] = '\0';
+	if (!locations)
+		cfg.location_ttl_ms = -1;
 	hs_client **cl = calloc((size_t)clients_n, sizeof(*cl));
 	for (int i = 0; i < clients_n; i++)
 		if (hs_open(&cl[i], &cfg, &e) != HS_OK) {
@@ -221,15 +226,18 @@ main(int argc, char **argv)
 		cluster_file = path;
 	}
 	static const struct phase phases[] = {
-		{ "upload 4KB", 4096, 1, 1 },
-		{ "download 4KB (cache)", 4096, 0, 1 },
-		{ "download 4KB (stores)", 4096, 0, 0 },
-		{ "upload 64KB", 65536, 1, 1 },
-		{ "download 64KB (cache)", 65536, 0, 1 },
-		{ "download 64KB (stores)", 65536, 0, 0 },
+		{ "upload 4KB", 4096, 1, CACHED },
+		{ "download 4KB (cache)", 4096, 0, CACHED },
+		{ "download 4KB (stores)", 4096, 0, STORES },
+		{ "download 4KB (+Lookup)", 4096, 0, LOOKUP_EACH },
+		{ "upload 64KB", 65536, 1, CACHED },
+		{ "download 64KB (cache)", 65536, 0, CACHED },
+		{ "download 64KB (stores)", 65536, 0, STORES },
 	};
 	double ceiling = echo_ceiling_bare(64, 4096, duration_ms);
-	hs_client **cached = open_clients(1), **direct = open_clients(0);
+	hs_client **cl[] = { open_clients(1, 1), open_clients(0, 1),
+		open_clients(0, 0) };
+	hs_client **cached = cl[CACHED];
 	hs_photo_id *ids4 = seed_photos(cached[0], 4096, 200);
 	hs_photo_id *ids64 = seed_photos(cached[0], 65536, 200);
 	if (json)
@@ -242,7 +250,7 @@ main(int argc, char **argv)
 		    "ops/s", "p50 ms", "p99 ms", "ratio", "errors");
 	for (size_t i = 0; i < sizeof(phases) / sizeof(phases[0]); i++) {
 		const struct phase *ph = &phases[i];
-		struct result r = run_phase(ph->use_cache ? cached : direct, ph,
+		struct result r = run_phase(cl[ph->clients], ph,
 		    ph->size == 4096 ? ids4 : ids64, 200);
 		if (json)
 			printf("%s{\"phase\":\"%s\",\"size\":%zu,\"ops_per_s\":%.0f,"
@@ -259,7 +267,7 @@ main(int argc, char **argv)
 		printf("]}\n");
 	free(ids4);
 	free(ids64);
-	close_clients(cached);
-	close_clients(direct);
+	for (int i = 0; i < 3; i++)
+		close_clients(cl[i]);
 	return 0;
 }

@@ -1,0 +1,46 @@
+/* A client's short memory of where photos live, so that reading a photo
+ * again is one Read at a store instead of Lookup + Read. Haystack puts the
+ * locations in the photo's URL for the same reason. Internal to libhs.
+ *
+ * An entry lives for the cluster's location TTL. Every failed read drops
+ * it, and the download falls back to a fresh Lookup. This client's own
+ * deletes drop it at once. A delete made by another client is seen once
+ * the stores hold its tombstones or the TTL has passed, whichever comes
+ * first: the same bound as reading from a follower that lags. */
+#ifndef HS_CLIENT_LOCATIONS_H
+#define HS_CLIENT_LOCATIONS_H
+
+#include <stdint.h>
+
+#include "directory.pb-c.h"
+#include "hs.h"
+
+struct hs_locations;
+
+/* A Lookup answer rebuilt from an entry, in storage the caller owns; res
+ * points into the struct itself, so don't copy it. */
+struct hs_location {
+	Hs__LookupResult res;
+	Hs__PhotoRecord rec;
+	Hs__PhotoId id;
+	Hs__Replica rep[HS_MAX_REPLICAS];
+	Hs__Replica *repp[HS_MAX_REPLICAS];
+	uint8_t sha[HS_SHA256_LEN];
+	char addr[HS_MAX_REPLICAS][HS_ADDR_MAX];
+};
+
+/* ttl_ms > 0. NULL when out of memory. */
+struct hs_locations *hs_locations_open(int64_t ttl_ms);
+void hs_locations_close(struct hs_locations *l);
+
+/* Remembers an OK Lookup result for id (copied). */
+void hs_locations_put(struct hs_locations *l, hs_photo_id id,
+    const Hs__LookupResult *x);
+
+/* 1 with *out filled when a fresh entry for id exists, else 0. */
+int hs_locations_get(struct hs_locations *l, hs_photo_id id,
+    struct hs_location *out);
+
+void hs_locations_forget(struct hs_locations *l, hs_photo_id id);
+
+#endif

@@ -1,0 +1,121 @@
+/* The location memory: a photo read a moment ago is found again with
+ * every replica in order; a different cookie, a forgotten photo, an expired
+ * entry or one overwritten by a colliding photo is a miss, never someone
+ * else's locations. */
+#include "check.h"
+#include "locations.h"
+
+/* A Lookup answer for id with n replicas on stores 1..n. */
+struct answer {
+	Hs__LookupResult x;
+	Hs__PhotoRecord rec;
+	Hs__PhotoId id;
+	Hs__Replica rep[3], *repp[3];
+	char addr[3][32];
+	uint8_t sha[HS_SHA256_LEN];
+};
+
+static void
+make_answer(struct answer *a, hs_photo_id id, size_t n)
+{
+	hs__lookup_result__init(&a->x);
+	hs__photo_record__init(&a->rec);
+	hs__photo_id__init(&a->id);
+	a->id.key = id.key;
+	a->id.cookie = id.cookie;
+	a->rec.id = &a->id;
+	a->rec.size = 4096;
+	memset(a->sha, 0xab, sizeof(a->sha));
+	a->rec.sha256.data = a->sha;
+	a->rec.sha256.len = sizeof(a->sha);
+	for (size_t i = 0; i < n; i++) {
+		hs__replica__init(&a->rep[i]);
+		a->rep[i].store_id = (uint32_t)i + 1;
+		snprintf(a->addr[i], sizeof(a->addr[i]), "tcp://127.0.0.1:%zu",
+		    7131 + i);
+		a->rep[i].rpc_addr = a->addr[i];
+		a->rep[i].state = HS__STORE_STATE__STORE_UP;
+		a->repp[i] = &a->rep[i];
+	}
+	a->x.record = &a->rec;
+	a->x.replicas = a->repp;
+	a->x.n_replicas = n;
+}
+
+static void
+test_found_again_in_order(void)
+{
+	struct hs_locations *l = hs_locations_open(60000);
+	struct answer a;
+	hs_photo_id id = { 0x4d2, 0xcafef00d };
+	make_answer(&a, id, 3);
+	hs_locations_put(l, id, &a.x);
+	struct hs_location got;
+	CHECK_EQ(hs_locations_get(l, id, &got), 1);
+	CHECK_EQ(got.res.n_replicas, 3);
+	CHECK_EQ(got.res.record->size, 4096);
+	CHECK_EQ(got.res.record->id->cookie, 0xcafef00d);
+	CHECK(memcmp(got.res.record->sha256.data, a.sha, HS_SHA256_LEN) == 0);
+	for (size_t i = 0; i < 3; i++) {
+		CHECK_EQ(got.res.replicas[i]->store_id, i + 1);
+		CHECK(strcmp(got.res.replicas[i]->rpc_addr, a.addr[i]) == 0);
+	}
+	hs_locations_close(l);
+}
+
+static void
+test_misses(void)
+{
+	struct hs_locations *l = hs_locations_open(60000);
+	struct answer a;
+	struct hs_location got;
+	hs_photo_id id = { 77, 1 };
+	make_answer(&a, id, 2);
+	hs_locations_put(l, id, &a.x);
+	/* A guessed cookie learns nothing. */
+	CHECK_EQ(hs_locations_get(l, (hs_photo_id){ 77, 2 }, &got), 0);
+	hs_locations_forget(l, id);
+	CHECK_EQ(hs_locations_get(l, id, &got), 0);
+	/* A photo on the same slot replaces it. */
+	hs_locations_put(l, id, &a.x);
+	hs_photo_id other = { 78, 1 };
+	for (uint64_t k = 78; k < 1000000; k++) {
+		other.key = k;
+		hs_locations_put(l, other, &a.x);
+		if (!hs_locations_get(l, id, &got))
+			break;
+	}
+	CHECK_EQ(hs_locations_get(l, id, &got), 0);
+	CHECK_EQ(hs_locations_get(l, other, &got), 1);
+	/* No replicas: nothing to remember. */
+	make_answer(&a, id, 0);
+	hs_locations_put(l, id, &a.x);
+	CHECK_EQ(hs_locations_get(l, id, &got), 0);
+	hs_locations_close(l);
+}
+
+static void
+test_expires(void)
+{
+	struct hs_locations *l = hs_locations_open(50);
+	struct answer a;
+	struct hs_location got;
+	hs_photo_id id = { 9, 9 };
+	make_answer(&a, id, 1);
+	hs_locations_put(l, id, &a.x);
+	CHECK_EQ(hs_locations_get(l, id, &got), 1);
+	CHECK(CHECK_WAIT_UNTIL(!hs_locations_get(l, id, &got), 2000));
+	hs_locations_close(l);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct check_case cases[] = {
+		{ "found again in order", test_found_again_in_order },
+		{ "misses", test_misses },
+		{ "expires", test_expires },
+		{ NULL, NULL },
+	};
+	return check_run(cases, argc, argv);
+}
