@@ -10,6 +10,7 @@
 #include "echo.pb-c.h"
 #include "echo_service.h"
 #include "log.h"
+#include "rpc_batch.h"
 #include "rpc_client.h"
 #include "rpc_server.h"
 #include "rpc_wire.h"
@@ -171,6 +172,44 @@ test_64_concurrent_calls(void)
 	CHECK_EQ(atomic_load(&c.ok), 64);
 	printf("  64 concurrent 50 ms calls took %lld ms\n", (long long)took);
 	CHECK(took < 64 * 50 / 2);
+}
+
+/* rpc_batch: 100 calls, at most 8 at once, each with its own bytes and
+ * delay; every slot gets its own answer, a failing call and a call with
+ * no client fail in their slots only. */
+static void
+test_batch_answers_every_slot(void)
+{
+	enum { N = 100 };
+	static Hs__EchoRequest reqs[N];
+	static struct rpc_batch_call calls[N];
+	static uint32_t tags[N];
+	for (int i = 0; i < N; i++) {
+		hs__echo_request__init(&reqs[i]);
+		tags[i] = (uint32_t)i * 2654435761u;
+		reqs[i].data.data = (uint8_t *)&tags[i];
+		reqs[i].data.len = sizeof(tags[i]);
+		reqs[i].delay_ms = (uint32_t)(i % 7);
+		calls[i] = (struct rpc_batch_call){ .client = cli,
+			.svc = &hs__echo__descriptor, .method = "Echo",
+			.req = &reqs[i].base };
+	}
+	reqs[10].fail_code = HS_NOT_FOUND;
+	calls[20].client = NULL;
+	rpc_batch_run(calls, N, 8, 5000);
+	for (int i = 0; i < N; i++) {
+		if (i == 10 || i == 20) {
+			CHECK_EQ(calls[i].status, i == 10 ? HS_NOT_FOUND :
+			    HS_UNAVAILABLE);
+			CHECK(calls[i].reply == NULL);
+			continue;
+		}
+		CHECK_STATUS(calls[i].status, HS_OK, calls[i].err.message);
+		const Hs__EchoReply *r = (const Hs__EchoReply *)calls[i].reply;
+		CHECK_EQ(r->data.len, sizeof(tags[i]));
+		CHECK(memcmp(r->data.data, &tags[i], sizeof(tags[i])) == 0);
+		protobuf_c_message_free_unpacked(calls[i].reply, NULL);
+	}
 }
 
 static void
@@ -364,6 +403,7 @@ main(int argc, char **argv)
 		{ "echo round trip over tcp", test_echo_round_trip_tcp },
 		{ "echo round trip over ipc", test_echo_round_trip_ipc },
 		{ "64 concurrent calls", test_64_concurrent_calls },
+		{ "batch answers every slot", test_batch_answers_every_slot },
 		{ "deadline exceeded", test_deadline_exceeded },
 		{ "bad MAC is UNAUTHENTICATED", test_bad_mac_is_unauthenticated },
 		{ "valid raw frame is served", test_valid_raw_frame_is_served },

@@ -169,6 +169,27 @@ repl_store_call(struct repl *r, uint32_t store, const char *method,
 	    timeout_ms > 0 ? timeout_ms : r->cfg.rpc_timeout_ms, 0, err);
 }
 
+rpc_client *
+repl_dir_client(struct repl *r)
+{
+	char addr[256], why[256];
+	cached_leader(r, addr, sizeof(addr));
+	if (addr[0] == '\0') {
+		find_leader(r);
+		cached_leader(r, addr, sizeof(addr));
+	}
+	return addr[0] ? rpc_pool_get(r->pool, addr, why, sizeof(why)) : NULL;
+}
+
+rpc_client *
+repl_store_client(struct repl *r, uint32_t store)
+{
+	char addr[128], why[256];
+	if (store_addr(r, store, addr, sizeof(addr)) != 0)
+		return NULL;
+	return rpc_pool_get(r->pool, addr, why, sizeof(why));
+}
+
 int
 repl_stores_refresh(struct repl *r)
 {

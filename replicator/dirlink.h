@@ -28,6 +28,12 @@ hs_status repl_store_call(struct repl *r, uint32_t store, const char *method,
     const ProtobufCMessage *req, ProtobufCMessage **reply, int64_t timeout_ms,
     struct rpc_error *err);
 
+/* The pooled RPC clients behind those calls, for many calls at once
+ * (rpc_batch.h): the leader's (found if not known yet), a store's. NULL
+ * when there is none; repl_dir_call and repl_store_call say why. */
+rpc_client *repl_dir_client(struct repl *r);
+rpc_client *repl_store_client(struct repl *r, uint32_t store);
+
 /* --- the store table --- */
 struct repl_stores *repl_stores_open(void);
 void repl_stores_close(struct repl_stores *s);

@@ -2,11 +2,13 @@
  * fresh Lookup (so stale or repeated tasks are harmless), then:
  *  1. copies: the photo is read from a healthy replica and checked against
  *     the record's SHA-256 (a bad copy is reported and the next tried),
- *     and sent store-to-store with Replicate, many needles per call;
+ *     and sent store-to-store with Replicate, many needles per call; the
+ *     reads of a chunk are in flight together;
  *  2. commit: the batch's records are looked up again right before
  *     committing; a photo deleted meanwhile is not touched (the copies just
  *     made are deleted), others get UpdateLocations(add, remove, target)
- *     at the leader, which itself refuses to add to a deleted photo;
+ *     at the leader, which itself refuses to add to a deleted photo; the
+ *     batch's commits are in flight together, so the leader pipelines them;
  *  3. trims: UpdateLocations removes the location first, then the store
  *     deletes the needle, so a reader is never sent to a missing copy.
  * A task whose work did not all succeed is retried with backoff. */
@@ -20,6 +22,12 @@
 #include "log.h"
 #include "photo_id.h"
 #include "repl.h"
+#include "rpc_batch.h"
+
+/* Reads and commits in flight at once per worker: enough to hide round
+ * trips and let the leader pipeline its Redis commits, few enough that
+ * one worker cannot monopolise a store. */
+#define REPL_CALL_WINDOW 32
 
 struct item {
 	struct repl_task t;
@@ -120,6 +128,35 @@ plan_items(struct repl *r, struct item *items, size_t n,
 	}
 }
 
+/* Keeps rr's bytes as the item's data when they match the record (1),
+ * else warns and queues store s's copy for replacement (0). Frees rr. */
+static int
+take_read(struct repl *r, struct item *it, uint32_t s, Hs__ReadReply *rr)
+{
+	uint8_t got[32];
+	SHA256(rr->data.data ? rr->data.data : (const uint8_t *)"",
+	    rr->data.len, got);
+	if (rr->data.len == it->size && memcmp(got, it->sha, 32) == 0) {
+		it->data = malloc(it->size ? it->size : 1);
+		if (it->data)
+			memcpy(it->data, rr->data.data, it->size);
+		it->from = s;
+		protobuf_c_message_free_unpacked(&rr->base, NULL);
+		return it->data != NULL;
+	}
+	char id24[PHOTO_ID_HEX_LEN + 1];
+	photo_id_format(it->t.key, it->t.cookie, id24);
+	hs_warn("photo %s on store %u does not match its record's "
+	    "SHA-256: replacing that copy", id24, s);
+	protobuf_c_message_free_unpacked(&rr->base, NULL);
+	struct repl_task bad = it->t;
+	bad.nbad = 1;
+	bad.bad[0] = s;
+	bad.attempt = 0;
+	repl_enqueue(r, &bad);
+	return 0;
+}
+
 /* Reads the photo from a healthy replica and checks its SHA-256. */
 static void
 fetch(struct repl *r, struct item *it)
@@ -144,28 +181,8 @@ fetch(struct repl *r, struct item *it)
 			}
 			continue;
 		}
-		Hs__ReadReply *rr = (Hs__ReadReply *)m;
-		uint8_t got[32];
-		SHA256(rr->data.data ? rr->data.data : (const uint8_t *)"",
-		    rr->data.len, got);
-		if (rr->data.len == it->size && memcmp(got, it->sha, 32) == 0) {
-			it->data = malloc(it->size ? it->size : 1);
-			if (it->data)
-				memcpy(it->data, rr->data.data, it->size);
-			it->from = s;
-			protobuf_c_message_free_unpacked(m, NULL);
+		if (take_read(r, it, s, (Hs__ReadReply *)m))
 			return;
-		}
-		char id24[PHOTO_ID_HEX_LEN + 1];
-		photo_id_format(it->t.key, it->t.cookie, id24);
-		hs_warn("photo %s on store %u does not match its record's "
-		    "SHA-256: replacing that copy", id24, s);
-		protobuf_c_message_free_unpacked(m, NULL);
-		struct repl_task bad = it->t;
-		bad.nbad = 1;
-		bad.bad[0] = s;
-		bad.attempt = 0;
-		repl_enqueue(r, &bad);
 	}
 	item_fail(it, "no healthy replica could be read%s%s", "", "");
 }
@@ -263,22 +280,70 @@ out:
 	free(which);
 }
 
+static int
+needs_copy(const struct item *it)
+{
+	return it->found && ndest(it) > 0 && it->plan.nhealthy > 0;
+}
+
+/* Reads every photo of the chunk that needs copies at once, each from its
+ * first healthy replica; one whose read failed or did not match goes
+ * through fetch(), which tries its replicas in turn. */
+static void
+fetch_many(struct repl *r, struct item *items, size_t n)
+{
+	struct rpc_batch_call *calls = calloc(n, sizeof(*calls));
+	Hs__ReadRequest *reqs = calloc(n, sizeof(*reqs));
+	Hs__PhotoId *ids = calloc(n, sizeof(*ids));
+	size_t *which = calloc(n, sizeof(*which));
+	size_t m = 0;
+	for (size_t i = 0; calls && reqs && ids && which && i < n; i++) {
+		if (!needs_copy(&items[i]))
+			continue;
+		hs__read_request__init(&reqs[m]);
+		hs__photo_id__init(&ids[m]);
+		ids[m].key = items[i].t.key;
+		ids[m].cookie = items[i].t.cookie;
+		reqs[m].id = &ids[m];
+		calls[m] = (struct rpc_batch_call){
+			.client = repl_store_client(r, items[i].plan.healthy[0]),
+			.svc = &hs__store__descriptor, .method = "Read",
+			.req = &reqs[m].base };
+		which[m++] = i;
+	}
+	rpc_batch_run(calls, m, REPL_CALL_WINDOW, r->cfg.rpc_timeout_ms);
+	for (size_t k = 0; k < m; k++) {
+		struct item *it = &items[which[k]];
+		if (calls[k].status == HS_OK)
+			take_read(r, it, it->plan.healthy[0],
+			    (Hs__ReadReply *)calls[k].reply);
+	}
+	for (size_t i = 0; i < n; i++)
+		if (needs_copy(&items[i]) && items[i].data == NULL)
+			fetch(r, &items[i]);
+	free(calls);
+	free(reqs);
+	free(ids);
+	free(which);
+}
+
+/* Copies in chunks of at most REPAIR_BATCH_BYTES (at least one photo):
+ * read them all, then one Replicate per destination store. */
 static void
 copy_phase(struct repl *r, struct item *items, size_t n)
 {
-	size_t start = 0;
-	uint64_t pending = 0;
-	for (size_t i = 0; i < n; i++) {
-		struct item *it = &items[i];
-		if (it->found && ndest(it) > 0) {
-			fetch(r, it);
-			pending += it->data ? it->size : 0;
+	for (size_t start = 0, end; start < n; start = end) {
+		uint64_t bytes = 0;
+		for (end = start; end < n; end++) {
+			uint64_t size = needs_copy(&items[end]) ?
+			    items[end].size : 0;
+			if (end > start && bytes + size >
+			    (uint64_t)r->cfg.batch_bytes)
+				break;
+			bytes += size;
 		}
-		if (pending >= (uint64_t)r->cfg.batch_bytes || i + 1 == n) {
-			send_fetched(r, items + start, i + 1 - start);
-			start = i + 1;
-			pending = 0;
-		}
+		fetch_many(r, items + start, end - start);
+		send_fetched(r, items + start, end - start);
 	}
 }
 
@@ -305,50 +370,95 @@ repl_store_delete(struct repl *r, uint32_t store, uint64_t key, uint32_t cookie)
 	}
 }
 
-/* Commits one item's new locations; deletes its fresh copies if the photo
- * was deleted meanwhile. */
-static void
-commit_item(struct repl *r, struct item *it, int still_active)
-{
+/* One item's UpdateLocations, built in storage the caller owns. */
+struct commit {
+	struct item *it;
+	Hs__UpdateLocationsRequest req;
+	Hs__PhotoId id;
 	uint32_t add[REPL_MAX_LOC];
+};
+
+/* Prepares c for it: 1 when the directory must be told something. A photo
+ * deleted meanwhile gets its fresh copies deleted instead (0). */
+static int
+commit_prepare(struct repl *r, struct item *it, int still_active,
+    struct commit *c)
+{
 	size_t nadd = 0;
 	for (size_t j = 0; j < it->plan.nadd; j++)
 		if (it->sent[j])
-			add[nadd++] = it->plan.add[j];
+			c->add[nadd++] = it->plan.add[j];
 	if (!still_active) {
 		for (size_t j = 0; j < nadd; j++)
-			repl_store_delete(r, add[j], it->t.key, it->t.cookie);
-		return; /* deleted meanwhile: nothing more to do */
+			repl_store_delete(r, c->add[j], it->t.key, it->t.cookie);
+		return 0; /* deleted meanwhile: nothing more to do */
 	}
 	if (nadd == 0 && it->plan.nremove == 0 && !it->plan.target_changed)
-		return;
-	Hs__UpdateLocationsRequest req = HS__UPDATE_LOCATIONS_REQUEST__INIT;
-	Hs__PhotoId id = HS__PHOTO_ID__INIT;
-	id.key = it->t.key;
-	id.cookie = it->t.cookie;
-	req.id = &id;
-	req.add = add;
-	req.n_add = nadd;
-	req.remove = it->plan.remove;
-	req.n_remove = it->plan.nremove;
-	req.target_replicas = it->plan.target_changed ? it->plan.target : 0;
-	ProtobufCMessage *m = NULL;
-	struct rpc_error e;
-	hs_status st = repl_dir_call(r, "UpdateLocations", &req.base, &m, &e);
+		return 0;
+	c->it = it;
+	hs__update_locations_request__init(&c->req);
+	hs__photo_id__init(&c->id);
+	c->id.key = it->t.key;
+	c->id.cookie = it->t.cookie;
+	c->req.id = &c->id;
+	c->req.add = c->add;
+	c->req.n_add = nadd;
+	c->req.remove = it->plan.remove;
+	c->req.n_remove = it->plan.nremove;
+	c->req.target_replicas = it->plan.target_changed ? it->plan.target : 0;
+	return 1;
+}
+
+/* What the directory's answer st means for the item: trims after a
+ * success, undoing the copies when the photo is gone. */
+static void
+commit_outcome(struct repl *r, struct commit *c, hs_status st,
+    const struct rpc_error *e)
+{
+	struct item *it = c->it;
 	if (st == HS_OK) {
-		protobuf_c_message_free_unpacked(m, NULL);
 		for (size_t j = 0; j < it->plan.ntrim; j++)
-			repl_store_delete(r, it->plan.trim[j], it->t.key, it->t.cookie);
-		return;
-	}
-	if (st == HS_FAILED_PRECONDITION || st == HS_NOT_FOUND) {
+			repl_store_delete(r, it->plan.trim[j], it->t.key,
+			    it->t.cookie);
+	} else if (st == HS_FAILED_PRECONDITION || st == HS_NOT_FOUND) {
 		/* The leader refuses locations for a deleted photo: undo. */
-		for (size_t j = 0; j < nadd; j++)
-			repl_store_delete(r, add[j], it->t.key, it->t.cookie);
-		return;
+		for (size_t j = 0; j < c->req.n_add; j++)
+			repl_store_delete(r, c->add[j], it->t.key, it->t.cookie);
+	} else {
+		item_fail(it, "UpdateLocations failed: %s: %s",
+		    hs_status_str(st), e->message);
 	}
-	item_fail(it, "UpdateLocations failed: %s: %s", hs_status_str(st),
-	    e.message);
+}
+
+/* Commits the prepared items at once. A call that met a leader change (a
+ * hint, or no answer) is made again on its own through repl_dir_call,
+ * which follows the leader. */
+static void
+commit_many(struct repl *r, struct commit *cs, size_t n)
+{
+	struct rpc_batch_call *calls = calloc(n ? n : 1, sizeof(*calls));
+	rpc_client *leader = repl_dir_client(r);
+	for (size_t i = 0; calls && i < n; i++)
+		calls[i] = (struct rpc_batch_call){ .client = leader,
+			.svc = &hs__directory__descriptor,
+			.method = "UpdateLocations", .req = &cs[i].req.base };
+	if (calls != NULL)
+		rpc_batch_run(calls, n, REPL_CALL_WINDOW, r->cfg.rpc_timeout_ms);
+	for (size_t i = 0; i < n; i++) {
+		hs_status st = calls ? calls[i].status : HS_RESOURCE_EXHAUSTED;
+		struct rpc_error e = calls ? calls[i].err :
+		    (struct rpc_error){ .code = st };
+		ProtobufCMessage *m = calls ? calls[i].reply : NULL;
+		if ((st == HS_FAILED_PRECONDITION && e.leader_hint[0]) ||
+		    st == HS_UNAVAILABLE || st == HS_DEADLINE_EXCEEDED ||
+		    st == HS_RESOURCE_EXHAUSTED)
+			st = repl_dir_call(r, "UpdateLocations",
+			    &cs[i].req.base, &m, &e);
+		if (m != NULL)
+			protobuf_c_message_free_unpacked(m, NULL);
+		commit_outcome(r, &cs[i], st, &e);
+	}
+	free(calls);
 }
 
 static void
@@ -415,17 +525,23 @@ run_batch(struct repl *r, struct repl_task *tasks, size_t n)
 		copy_phase(r, items, n);
 		/* The state right before committing: never resurrect. */
 		st = lookup(r, items, n, &lr, &e);
+		struct commit *cs = calloc(n, sizeof(*cs));
+		size_t ncs = 0;
 		for (size_t i = 0; i < n; i++) {
 			struct item *it = &items[i];
 			if (!it->found || it->plan.prio < 0)
 				continue;
-			if (st != HS_OK) {
-				item_fail(it, "Lookup failed: %s: %s",
-				    hs_status_str(st), e.message);
+			if (st != HS_OK || cs == NULL) {
+				item_fail(it, "Lookup failed: %s: %s", st != HS_OK ?
+				    hs_status_str(st) : "out of memory",
+				    st != HS_OK ? e.message : "");
 				continue;
 			}
-			commit_item(r, it, lr->results[i]->code == HS__CODE__OK);
+			ncs += (size_t)commit_prepare(r, it,
+			    lr->results[i]->code == HS__CODE__OK, &cs[ncs]);
 		}
+		commit_many(r, cs, ncs);
+		free(cs);
 		if (lr)
 			protobuf_c_message_free_unpacked(&lr->base, NULL);
 	}
