@@ -157,28 +157,37 @@ take_read(struct repl *r, struct item *it, uint32_t s, Hs__ReadReply *rr)
 	return 0;
 }
 
-/* Reads the photo from a healthy replica and checks its SHA-256. */
+/* A read of the photo at store s failed with st: a copy that is corrupt
+ * or missing there is queued to be replaced on the next run. */
 static void
-fetch(struct repl *r, struct item *it)
+read_failed(struct repl *r, const struct item *it, uint32_t s, hs_status st)
+{
+	if (st != HS_DATA_LOSS && st != HS_NOT_FOUND)
+		return;
+	struct repl_task bad = it->t;
+	bad.nbad = 1;
+	bad.bad[0] = s;
+	bad.attempt = 0;
+	repl_enqueue(r, &bad);
+}
+
+/* Reads the photo from a healthy replica, from healthy[first] on, and
+ * checks its SHA-256. */
+static void
+fetch(struct repl *r, struct item *it, size_t first)
 {
 	Hs__ReadRequest req = HS__READ_REQUEST__INIT;
 	Hs__PhotoId id = HS__PHOTO_ID__INIT;
 	id.key = it->t.key;
 	id.cookie = it->t.cookie;
 	req.id = &id;
-	for (size_t i = 0; i < it->plan.nhealthy; i++) {
+	for (size_t i = first; i < it->plan.nhealthy; i++) {
 		uint32_t s = it->plan.healthy[i];
 		ProtobufCMessage *m = NULL;
 		struct rpc_error e;
 		hs_status st = repl_store_call(r, s, "Read", &req.base, &m, 0, &e);
 		if (st != HS_OK) {
-			if (st == HS_DATA_LOSS || st == HS_NOT_FOUND) {
-				struct repl_task bad = it->t;
-				bad.nbad = 1;
-				bad.bad[0] = s;
-				bad.attempt = 0;
-				repl_enqueue(r, &bad); /* replaced next run */
-			}
+			read_failed(r, it, s, st);
 			continue;
 		}
 		if (take_read(r, it, s, (Hs__ReadReply *)m))
@@ -287,8 +296,8 @@ needs_copy(const struct item *it)
 }
 
 /* Reads every photo of the chunk that needs copies at once, each from its
- * first healthy replica; one whose read failed or did not match goes
- * through fetch(), which tries its replicas in turn. */
+ * first healthy replica; one whose read failed or did not match goes on
+ * through fetch() with the replicas after that one. */
 static void
 fetch_many(struct repl *r, struct item *items, size_t n)
 {
@@ -297,7 +306,13 @@ fetch_many(struct repl *r, struct item *items, size_t n)
 	Hs__PhotoId *ids = calloc(n, sizeof(*ids));
 	size_t *which = calloc(n, sizeof(*which));
 	size_t m = 0;
-	for (size_t i = 0; calls && reqs && ids && which && i < n; i++) {
+	if (!calls || !reqs || !ids || !which) {
+		for (size_t i = 0; i < n; i++)
+			if (needs_copy(&items[i]))
+				fetch(r, &items[i], 0);
+		n = 0;
+	}
+	for (size_t i = 0; i < n; i++) {
 		if (!needs_copy(&items[i]))
 			continue;
 		hs__read_request__init(&reqs[m]);
@@ -314,13 +329,13 @@ fetch_many(struct repl *r, struct item *items, size_t n)
 	rpc_batch_run(calls, m, REPL_CALL_WINDOW, r->cfg.rpc_timeout_ms);
 	for (size_t k = 0; k < m; k++) {
 		struct item *it = &items[which[k]];
-		if (calls[k].status == HS_OK)
-			take_read(r, it, it->plan.healthy[0],
-			    (Hs__ReadReply *)calls[k].reply);
+		uint32_t s = it->plan.healthy[0];
+		if (calls[k].status != HS_OK)
+			read_failed(r, it, s, calls[k].status);
+		else if (take_read(r, it, s, (Hs__ReadReply *)calls[k].reply))
+			continue;
+		fetch(r, it, 1);
 	}
-	for (size_t i = 0; i < n; i++)
-		if (needs_copy(&items[i]) && items[i].data == NULL)
-			fetch(r, &items[i]);
 	free(calls);
 	free(reqs);
 	free(ids);
