@@ -172,6 +172,7 @@ stores_up() { # N: every directory, asked directly, lists N stores UP
     [ "$("$(bin client/hs)" --cluster "$dir/probe.cluster" health --json 2>/dev/null |
       grep -o '"state":"STORE_UP"' | wc -l)" -eq "$1" ] || return 1
   done
+  rm -f "$dir/probe.cluster"
 }
 
 cmd_up() {
