@@ -145,6 +145,10 @@ hs_cache_get(struct hs_cache *k, hs_photo_id id, int64_t deadline,
 	int failed = rep == NULL || rep->type == REDIS_REPLY_ERROR;
 	int hit = 0;
 	if (!failed && rep->type == REDIS_REPLY_STRING &&
+	    (size_t)rep->len == strlen(PHOTO_CACHE_DELETED) &&
+	    memcmp(rep->str, PHOTO_CACHE_DELETED, (size_t)rep->len) == 0) {
+		hit = -1;
+	} else if (!failed && rep->type == REDIS_REPLY_STRING &&
 	    (size_t)rep->len >= HS_SHA256_LEN) {
 		size_t n = (size_t)rep->len - HS_SHA256_LEN;
 		uint8_t sha[HS_SHA256_LEN];

@@ -170,12 +170,23 @@ hs_download(hs_client *c, hs_photo_id id, int64_t timeout_ms, void **data,
     size_t *len, hs_error *err)
 {
 	int64_t deadline = hs_deadline(timeout_ms);
-	if (c->cache != NULL) {
-		if (hs_cache_get(c->cache, id, deadline, data, len)) {
-			atomic_fetch_add(&c->cache_hits, 1);
-			return HS_OK;
-		}
+	int cached = c->cache != NULL ?
+	    hs_cache_get(c->cache, id, deadline, data, len) : 0;
+	if (cached == 1) {
+		atomic_fetch_add(&c->cache_hits, 1);
+		return HS_OK;
+	}
+	if (c->cache != NULL)
 		atomic_fetch_add(&c->cache_misses, 1);
+	if (cached < 0) {
+		/* The leader marks the entry before it acknowledges a delete,
+		 * and ids are never reused: deleted, whatever a location we
+		 * remember would still find. */
+		char hex[HS_ID_HEX_LEN + 1];
+		hs_id_format(id, hex);
+		hs_locations_forget(c->locs, id);
+		return hs_err(err, HS_NOT_FOUND, "photo %s does not exist "
+		    "(deleted)", hex);
 	}
 	/* Read again where a recent Lookup said it is; on any failure, the
 	 * directory decides (the photo may have moved or been deleted). */

@@ -89,7 +89,8 @@ void hs_cache_close(struct hs_cache *k);
 void hs_cache_key(hs_photo_id id, char out[HS_ID_HEX_LEN + 10]);
 
 /* Looks id up. 1 with *data (malloc'd, the caller frees) and *len when the
- * entry exists and its bytes match the SHA-256 stored with them; 0 on a
+ * entry exists and its bytes match the SHA-256 stored with them; -1 when
+ * the entry is the directory's deleted marker (a committed delete); 0 on a
  * miss, a bad entry, or any Redis trouble (the cache is only a hint).
  * Waits at most until deadline and never more than a short bound. */
 int hs_cache_get(struct hs_cache *k, hs_photo_id id, int64_t deadline,

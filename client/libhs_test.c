@@ -238,6 +238,10 @@ test_cache_hit_is_verified_and_needs_no_directory(void)
 	val[40] ^= 1;
 	freeReplyObject(redisCommand(r, "SET hs:cache:00000000000004d300000001 "
 	    "%b", val, sizeof(val)));
+	/* The directory's marker of a committed delete. */
+	hs_photo_id gone = { 0x4d4, 2 };
+	freeReplyObject(redisCommand(r, "SET hs:cache:00000000000004d400000002 "
+	    "deleted"));
 	void *data = NULL;
 	size_t len = 0;
 	hs_status hit = open_st == HS_OK ?
@@ -247,6 +251,8 @@ test_cache_hit_is_verified_and_needs_no_directory(void)
 	free(data);
 	data = NULL;
 	hs_status miss = hs_download(c, bad, 5000, &data, &len, &e);
+	hs_error ge;
+	hs_status deleted = hs_download(c, gone, 5000, &data, &len, &ge);
 	struct hs_cache_stats k;
 	hs_cache_stats(c, 1000, &k, NULL);
 	hs_close(c);
@@ -257,11 +263,14 @@ test_cache_hit_is_verified_and_needs_no_directory(void)
 	CHECK(same);
 	/* The corrupt entry was skipped: on to the (down) directory. */
 	CHECK_STATUS(miss, HS_UNAVAILABLE, e.message);
+	/* Deleted, known from the cache alone (no directory is up). */
+	CHECK_STATUS(deleted, HS_NOT_FOUND, ge.message);
+	CHECK(strstr(ge.message, "deleted") != NULL);
 	CHECK(data == NULL);
 	CHECK_EQ(k.reachable, 1);
 	CHECK_EQ(k.client_hits, 1);
-	CHECK_EQ(k.client_misses, 1);
-	CHECK(k.hits >= 2);
+	CHECK_EQ(k.client_misses, 2);
+	CHECK(k.hits >= 3);
 }
 
 int

@@ -4,9 +4,10 @@
  *
  * An entry lives for the cluster's location TTL. Every failed read drops
  * it, and the download falls back to a fresh Lookup. This client's own
- * deletes drop it at once. A delete made by another client is seen once
- * the stores hold its tombstones or the TTL has passed, whichever comes
- * first: the same bound as reading from a follower that lags. */
+ * deletes drop it at once. A delete made by another client is seen at
+ * once through the cache's deleted marker; with no cache, once the stores
+ * hold its tombstones or the TTL has passed, whichever comes first: the
+ * same bound as reading from a follower that lags. */
 #ifndef HS_CLIENT_LOCATIONS_H
 #define HS_CLIENT_LOCATIONS_H
 

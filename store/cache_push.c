@@ -16,7 +16,6 @@
 struct push {
 	struct push *next;
 	char key[PHOTO_CACHE_KEY_LEN + 1];
-	int is_delete;
 	size_t len;	  /* of value */
 	uint8_t value[];  /* sha256 + data */
 };
@@ -52,11 +51,10 @@ connect_cache(struct cache_push *c)
 static int
 send_one(redisContext *r, struct cache_push *c, const struct push *p)
 {
-	redisReply *rep = p->is_delete ?
-	    redisCommand(r, "SET %s %s PX %lld", p->key, PHOTO_CACHE_DELETED,
-	    (long long)c->ttl_ms) :
-	    redisCommand(r, "SET %s %b PX %lld NX", p->key, p->value, p->len,
-	    (long long)c->ttl_ms);
+	/* NX: never over the directory's deleted marker, so a late push
+	 * cannot bring a deleted photo back. */
+	redisReply *rep = redisCommand(r, "SET %s %b PX %lld NX", p->key,
+	    p->value, p->len, (long long)c->ttl_ms);
 	int ok = rep != NULL && rep->type != REDIS_REPLY_ERROR;
 	if (rep != NULL)
 		freeReplyObject(rep);
@@ -180,27 +178,11 @@ cache_push_put(struct cache_push *c, uint64_t key, uint32_t cookie,
 	if (p == NULL)
 		return;
 	p->next = NULL;
-	p->is_delete = 0;
 	p->len = 32 + len;
 	photo_cache_key(key, cookie, p->key);
 	memcpy(p->value, sha256, 32);
 	if (len)
 		memcpy(p->value + 32, data, len);
-	enqueue(c, p);
-}
-
-void
-cache_push_delete(struct cache_push *c, uint64_t key, uint32_t cookie)
-{
-	if (c == NULL || c->port == 0)
-		return;
-	struct push *p = malloc(sizeof(*p));
-	if (p == NULL)
-		return;
-	p->next = NULL;
-	p->is_delete = 1;
-	p->len = 0;
-	photo_cache_key(key, cookie, p->key);
 	enqueue(c, p);
 }
 

@@ -22,10 +22,6 @@ void cache_push_close(struct cache_push *c);
 /* Copies data and queues a SET. */
 void cache_push_put(struct cache_push *c, uint64_t key, uint32_t cookie,
     const uint8_t sha256[32], const void *data, size_t len);
-/* Queues the deleted marker (PHOTO_CACHE_DELETED) over the photo's entry:
- * a deleted photo must leave the cache and stay out of it. */
-void cache_push_delete(struct cache_push *c, uint64_t key, uint32_t cookie);
-
 /* Pushes done, and dropped because the queue was full or Redis down. */
 void cache_push_counts(struct cache_push *c, uint64_t *pushed,
     uint64_t *dropped);

@@ -303,8 +303,10 @@ delete_job(void *arg)
 
 	if (check_photo_id(call, req->id) != 0)
 		return;
+	/* The cache is the directory's to clear (it marks a photo it deletes):
+	 * a store's Delete is also the replicator trimming an extra copy of a
+	 * live photo, whose cache entry must stay. */
 	int rc = store_engine_delete(svc->engine, req->id->key);
-	cache_push_delete(svc->cache, req->id->key, req->id->cookie);
 	Hs__StoreDeleteReply reply = HS__STORE_DELETE_REPLY__INIT;
 	if (rc == STORE_E_NOT_FOUND) { /* never written here: done too */
 		rpc_reply(call, &reply.base);

@@ -177,8 +177,19 @@ test_deleted_photo_stays_deleted_after_restarting_everything(void)
 	char hex[HS_ID_HEX_LEN + 1], out[4096];
 	CHECK_STATUS(hs_upload(cl, b, 3000, 0, 30000, &id, &e), HS_OK,
 	    e.message);
-	/* Read it once so it is in the cache too. */
+	/* Read it once so it is in the cache too; and through a client with
+	 * no cache, which now remembers where it is. */
 	CHECK_STATUS(download_equals(cl, id, b, 3000, &e), HS_OK, e.message);
+	static struct hs_cluster nc_cfg;
+	hs_client *nc;
+	CHECK_STATUS(hs_cluster_load(tc.cluster_file, &nc_cfg, &e), HS_OK,
+	    e.message);
+	nc_cfg.cache[0] = '\0';
+	CHECK_STATUS(hs_open(&nc, &nc_cfg, &e), HS_OK, e.message);
+	hs_status st = download_equals(nc, id, b, 3000, &e);
+	if (st != HS_OK)
+		hs_close(nc);
+	CHECK_STATUS(st, HS_OK, e.message);
 	struct hs_photo_info info;
 	CHECK_STATUS(hs_stat(cl, id, 10000, &info, &e), HS_OK, e.message);
 	CHECK(!tombstoned_everywhere(id, &info));
@@ -189,14 +200,21 @@ test_deleted_photo_stays_deleted_after_restarting_everything(void)
 	CHECK_EQ(run_hs(out, sizeof(out), get), 2);
 	/* The stores' tombstones follow the committed delete. */
 	CHECK(CHECK_WAIT_UNTIL(tombstoned_everywhere(id, &info), 10000));
-	/* cl remembers where the photo was (its upload and read), but the
-	 * delete came from another process: the tombstones send it back to
-	 * the directory, whose answer wins. */
+	/* The delete came from another process. cl finds the directory's
+	 * marker in the cache; nc, with no cache, remembers where the photo
+	 * was, and the tombstones there send it back to the directory, whose
+	 * answer wins. */
 	void *stale = NULL;
 	size_t stale_len;
-	hs_status st = hs_download(cl, id, 10000, &stale, &stale_len, &e);
+	st = hs_download(cl, id, 10000, &stale, &stale_len, &e);
 	free(stale);
+	stale = NULL;
+	hs_error ne;
+	hs_status nst = hs_download(nc, id, 10000, &stale, &stale_len, &ne);
+	free(stale);
+	hs_close(nc);
 	CHECK_STATUS(st, HS_NOT_FOUND, e.message);
+	CHECK_STATUS(nst, HS_NOT_FOUND, ne.message);
 	/* Restart every process of the cluster. */
 	for (int i = 0; i < tc.nstores; i++) {
 		test_proc_kill(&tc.stores[i], SIGTERM);
