@@ -62,6 +62,7 @@ struct dir {
 	_Atomic uint64_t lookups, registrations;
 	_Atomic uint64_t pub_received; /* photo events, for the drop hook */
 	_Atomic int stores_dirty;   /* a store changed: save the table now */
+	_Atomic int64_t stores_loaded_ms; /* follower: last table reload */
 	pthread_t election_thr, sync_thr, house_thr;
 };
 

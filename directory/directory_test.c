@@ -1,8 +1,8 @@
 /* Three real directoryd processes on a real redis-server: one leader is
- * elected and published in Redis; Allocate, RegisterPhoto (idempotent),
- * Lookup (read-your-writes on a follower via min_seq), Delete, CatchUp;
- * and bad input of every kind answered with a clear code while the
- * directories keep serving. */
+ * elected and published in Redis; Allocate (answered by followers too),
+ * RegisterPhoto (idempotent), Lookup (read-your-writes on a follower via
+ * min_seq), Delete, CatchUp; and bad input of every kind answered with a
+ * clear code while the directories keep serving. */
 #include <inttypes.h>
 #include <signal.h>
 #include <string.h>
@@ -53,6 +53,24 @@ test_one_leader_published_in_redis(void)
 	CHECK_EQ(leaders, 1);
 }
 
+/* Stores directory i lists UP, or -1 when it does not answer. */
+static int
+stores_up_at(int i)
+{
+	Hs__ListStoresRequest q = HS__LIST_STORES_REQUEST__INIT;
+	ProtobufCMessage *m = NULL;
+	struct rpc_error e;
+	if (rpc_invoke(c.d[i].cl, &hs__directory__descriptor, "ListStores",
+	    &q.base, &m, 1000, 0, &e) != HS_OK)
+		return -1;
+	Hs__ListStoresReply *r = (Hs__ListStoresReply *)m;
+	int up = 0;
+	for (size_t k = 0; k < r->n_stores; k++)
+		up += r->stores[k]->state == HS__STORE_STATE__STORE_UP;
+	protobuf_c_message_free_unpacked(m, NULL);
+	return up;
+}
+
 static void
 test_allocate_through_a_follower(void)
 {
@@ -80,6 +98,19 @@ test_allocate_through_a_follower(void)
 	CHECK_STATUS(hs_token_check(&key, r->write_token.data,
 	    r->write_token.len, r->id->key, r->id->cookie,
 	    r->stores[1]->store_id, hs_now_ms(), why, sizeof(why)), HS_OK, why);
+	protobuf_c_message_free_unpacked(m, NULL);
+
+	/* A follower that knows the stores allocates on its own (an
+	 * allocation commits nothing): it still does with the leader paused,
+	 * where a forwarded call would time out. */
+	int f = follower();
+	CHECK(CHECK_WAIT_UNTIL(stores_up_at(f) == 2, 5000));
+	tc_signal(&c, leader, SIGSTOP);
+	hs_status st = rpc_invoke(c.d[f].cl, &hs__directory__descriptor,
+	    "Allocate", &q.base, &m, 500, 0, &e);
+	tc_signal(&c, leader, SIGCONT);
+	CHECK_STATUS(st, HS_OK, e.message);
+	CHECK_EQ(((Hs__AllocateReply *)m)->n_stores, 2);
 	protobuf_c_message_free_unpacked(m, NULL);
 
 	/* Three replicas asked, two stores UP: a clear refusal. */

@@ -93,6 +93,8 @@ load_stores(struct dir *d, dir_redis *r)
 	if (rep == NULL)
 		return;
 	int64_t now = hs_mono_ms();
+	if (rep->type == REDIS_REPLY_ARRAY)
+		atomic_store(&d->stores_loaded_ms, now);
 	for (size_t i = 0; rep->type == REDIS_REPLY_ARRAY &&
 	     i + 1 < rep->elements; i += 2) {
 		Hs__StoreInfo *si = hs__store_info__unpack(NULL,

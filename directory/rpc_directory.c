@@ -83,12 +83,21 @@ allocate(rpc_call *call, const ProtobufCMessage *m, void *arg)
 		    "(default %" PRId64 ") or %" PRId64 "..%" PRId64 ", not %"
 		    PRIu32, d->cfg.default_replicas, d->cfg.min_replicas,
 		    d->cfg.max_replicas, q->replicas);
-	if (!leader_or_forward(d, call, m))
-		return;
+	/* Any directory may answer (DESIGN.md): an allocation commits
+	 * nothing, so a follower saves the client a hop to the leader. It
+	 * leaves the answer to the leader when its copy of the store table
+	 * is not fresh, or when that copy finds too few stores. */
+	int leader = dir_is_leader(d, NULL, 0, NULL);
+	int fresh = hs_mono_ms() - atomic_load(&d->stores_loaded_ms) <=
+	    3 * d->cfg.follower_sync_ms;
+	if (!leader && !fresh)
+		return dir_forward(d, call, m);
 	size_t want = q->replicas ? q->replicas : (size_t)d->cfg.default_replicas;
 	uint32_t ids[DIR_MAX_REPLICAS];
 	size_t ups;
 	size_t got = dir_stores_pick(d->stores, want, q->size, ids, &ups);
+	if (got < want && !leader)
+		return dir_forward(d, call, m);
 	if (got < want)
 		return rpc_fail(call, HS_FAILED_PRECONDITION, "need %zu stores "
 		    "that are UP with %" PRIu64 " bytes free, but only %zu of "
