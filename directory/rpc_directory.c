@@ -86,10 +86,11 @@ allocate(rpc_call *call, const ProtobufCMessage *m, void *arg)
 	/* Any directory may answer (DESIGN.md): an allocation commits
 	 * nothing, so a follower saves the client a hop to the leader. It
 	 * leaves the answer to the leader when its copy of the store table
-	 * is not fresh, or when that copy finds too few stores. */
+	 * is not fresh (reloaded every FOLLOWER_SYNC_INTERVAL; five allow for
+	 * a slow reload), or when that copy finds too few stores. */
 	int leader = dir_is_leader(d, NULL, 0, NULL);
 	int fresh = hs_mono_ms() - atomic_load(&d->stores_loaded_ms) <=
-	    3 * d->cfg.follower_sync_ms;
+	    5 * d->cfg.follower_sync_ms;
 	if (!leader && !fresh)
 		return dir_forward(d, call, m);
 	size_t want = q->replicas ? q->replicas : (size_t)d->cfg.default_replicas;
