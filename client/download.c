@@ -190,14 +190,13 @@ hs_download(hs_client *c, hs_photo_id id, int64_t timeout_ms, void **data,
 	}
 	/* Read again where a recent Lookup said it is; on any failure, the
 	 * directory decides (the photo may have moved or been deleted). */
-	struct hs_location *loc = malloc(sizeof(*loc));
-	if (loc != NULL && hs_locations_get(c->locs, id, loc) &&
-	    read_replicas(c, id, &loc->res, deadline, data, len, NULL) == HS_OK) {
-		free(loc);
-		return HS_OK;
+	struct hs_location loc;
+	if (hs_locations_get(c->locs, id, &loc)) {
+		if (read_replicas(c, id, &loc.res, deadline, data, len, NULL) ==
+		    HS_OK)
+			return HS_OK;
+		hs_locations_forget(c->locs, id);
 	}
-	free(loc);
-	hs_locations_forget(c->locs, id);
 	Hs__LookupReply *r;
 	Hs__LookupResult *x;
 	hs_status st = hs_lookup(c, id, 0, deadline, &r, &x, err);

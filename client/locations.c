@@ -13,7 +13,6 @@
 
 #define SLOTS 4096
 #define MAX_ADDRS 256	/* distinct store addresses remembered */
-#define MAX_LOC 8	/* replicas remembered per photo */
 
 struct entry {
 	uint64_t key;		/* 0: empty */
@@ -22,9 +21,9 @@ struct entry {
 	uint64_t size;
 	int64_t expires_ms;	/* monotonic */
 	uint8_t sha[HS_SHA256_LEN];
-	uint32_t store[MAX_LOC];
-	uint8_t addr[MAX_LOC];	/* index into hs_locations.addrs */
-	uint8_t state[MAX_LOC];	/* Hs__StoreState */
+	uint32_t store[HS_LOC_MAX];
+	uint8_t addr[HS_LOC_MAX];	/* index into hs_locations.addrs */
+	uint8_t state[HS_LOC_MAX];	/* Hs__StoreState */
 };
 
 struct hs_locations {
@@ -87,7 +86,7 @@ hs_locations_put(struct hs_locations *l, hs_photo_id id,
 		.size = rec->size, .expires_ms = hs_mono_ms() + l->ttl_ms };
 	memcpy(e.sha, rec->sha256.data, HS_SHA256_LEN);
 	pthread_mutex_lock(&l->mu);
-	for (size_t i = 0; i < x->n_replicas && e.n < MAX_LOC; i++) {
+	for (size_t i = 0; i < x->n_replicas && e.n < HS_LOC_MAX; i++) {
 		const Hs__Replica *r = x->replicas[i];
 		int a = r->rpc_addr != NULL ? intern(l, r->rpc_addr) : -1;
 		if (a < 0)
@@ -102,10 +101,9 @@ hs_locations_put(struct hs_locations *l, hs_photo_id id,
 	pthread_mutex_unlock(&l->mu);
 }
 
-/* Rebuilds the Lookup answer of e in out. mu held (for the addresses). */
+/* Rebuilds the Lookup answer of e in out. mu held. */
 static void
-fill(const struct hs_locations *l, const struct entry *e,
-    struct hs_location *out)
+fill(struct hs_locations *l, const struct entry *e, struct hs_location *out)
 {
 	hs__photo_id__init(&out->id);
 	out->id.key = e->key;
@@ -118,10 +116,10 @@ fill(const struct hs_locations *l, const struct entry *e,
 	out->rec.sha256.data = out->sha;
 	out->rec.sha256.len = HS_SHA256_LEN;
 	for (uint32_t i = 0; i < e->n; i++) {
-		strcpy(out->addr[i], l->addrs[e->addr[i]]);
 		hs__replica__init(&out->rep[i]);
 		out->rep[i].store_id = e->store[i];
-		out->rep[i].rpc_addr = out->addr[i];
+		/* Interned addresses never move or change: no copy needed. */
+		out->rep[i].rpc_addr = l->addrs[e->addr[i]];
 		out->rep[i].state = (Hs__StoreState)e->state[i];
 		out->repp[i] = &out->rep[i];
 	}

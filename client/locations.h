@@ -18,16 +18,19 @@
 
 struct hs_locations;
 
-/* A Lookup answer rebuilt from an entry, in storage the caller owns; res
- * points into the struct itself, so don't copy it. */
+#define HS_LOC_MAX 8 /* replicas remembered per photo */
+
+/* A Lookup answer rebuilt from an entry, in storage the caller owns (small
+ * enough for the stack); res points into the struct itself, so don't copy
+ * it. The replicas' addresses point into the location memory, which keeps
+ * every address it has seen until hs_locations_close. */
 struct hs_location {
 	Hs__LookupResult res;
 	Hs__PhotoRecord rec;
 	Hs__PhotoId id;
-	Hs__Replica rep[HS_MAX_REPLICAS];
-	Hs__Replica *repp[HS_MAX_REPLICAS];
+	Hs__Replica rep[HS_LOC_MAX];
+	Hs__Replica *repp[HS_LOC_MAX];
 	uint8_t sha[HS_SHA256_LEN];
-	char addr[HS_MAX_REPLICAS][HS_ADDR_MAX];
 };
 
 /* ttl_ms > 0. NULL when out of memory. */
