@@ -16,13 +16,14 @@
 
 #include "hs_internal.h"
 #include "photo_id.h"
+#include "clock.h"
 #include "log.h"
 
 #define CACHE_POOL 16
 #define CACHE_MAX_WAIT_MS 500 /* a cache slower than this is not worth it */
 #define CACHE_RETRY_MS 1000
 
-struct hs_cache {
+struct hsi_cache {
 	char host[HS_ADDR_MAX];
 	int port;
 	pthread_mutex_t mu; /* guards pool and down_until */
@@ -31,12 +32,12 @@ struct hs_cache {
 	int64_t down_until; /* monotonic ms; 0 = try it */
 };
 
-struct hs_cache *
-hs_cache_open(const char *addr, hs_error *err)
+struct hsi_cache *
+hsi_cache_open(const char *addr, hs_error *err)
 {
-	struct hs_cache *k = calloc(1, sizeof(*k));
+	struct hsi_cache *k = calloc(1, sizeof(*k));
 	if (k == NULL) {
-		hs_err(err, HS_RESOURCE_EXHAUSTED, "out of memory");
+		hsi_err(err, HS_RESOURCE_EXHAUSTED, "out of memory");
 		return NULL;
 	}
 	const char *colon = strrchr(addr, ':');
@@ -44,7 +45,7 @@ hs_cache_open(const char *addr, hs_error *err)
 	long port = colon != NULL ? strtol(colon + 1, &end, 10) : 0;
 	if (colon == NULL || colon == addr || end == colon + 1 || *end != '\0' ||
 	    port < 1 || port > 65535 || (size_t)(colon - addr) >= HS_ADDR_MAX) {
-		hs_err(err, HS_INVALID_ARGUMENT, "cache address '%s' is not "
+		hsi_err(err, HS_INVALID_ARGUMENT, "cache address '%s' is not "
 		    "HOST:PORT (e.g. 127.0.0.1:6380)", addr);
 		free(k);
 		return NULL;
@@ -56,7 +57,7 @@ hs_cache_open(const char *addr, hs_error *err)
 }
 
 void
-hs_cache_close(struct hs_cache *k)
+hsi_cache_close(struct hsi_cache *k)
 {
 	if (k == NULL)
 		return;
@@ -67,7 +68,7 @@ hs_cache_close(struct hs_cache *k)
 }
 
 void
-hs_cache_key(hs_photo_id id, char out[HS_ID_HEX_LEN + 10])
+hsi_cache_key(hs_photo_id id, char out[HS_ID_HEX_LEN + 10])
 {
 	photo_cache_key(id.key, id.cookie, out);
 }
@@ -83,11 +84,11 @@ tv_ms(int64_t ms)
 /* A connection to use until cache_put: NULL when Redis is known to be
  * down or cannot be reached within wait_ms. */
 static redisContext *
-cache_take(struct hs_cache *k, int64_t wait_ms)
+cache_take(struct hsi_cache *k, int64_t wait_ms)
 {
 	redisContext *r = NULL;
 	pthread_mutex_lock(&k->mu);
-	int down = k->down_until > hs_mono_ms();
+	int down = k->down_until > rt_mono_ms();
 	if (!down && k->npool > 0)
 		r = k->pool[--k->npool];
 	pthread_mutex_unlock(&k->mu);
@@ -96,11 +97,11 @@ cache_take(struct hs_cache *k, int64_t wait_ms)
 	if (r == NULL) {
 		r = redisConnectWithTimeout(k->host, k->port, tv_ms(wait_ms));
 		if (r == NULL || r->err) {
-			hs_debug("cache %s:%d unreachable: %s", k->host, k->port,
+			rt_log_debug("cache %s:%d unreachable: %s", k->host, k->port,
 			    r != NULL ? r->errstr : "out of memory");
 			redisFree(r);
 			pthread_mutex_lock(&k->mu);
-			k->down_until = hs_mono_ms() + CACHE_RETRY_MS;
+			k->down_until = rt_mono_ms() + CACHE_RETRY_MS;
 			pthread_mutex_unlock(&k->mu);
 			return NULL;
 		}
@@ -111,11 +112,11 @@ cache_take(struct hs_cache *k, int64_t wait_ms)
 
 /* Gives r back, or drops it when it failed (its stream state is unknown). */
 static void
-cache_put(struct hs_cache *k, redisContext *r, int failed)
+cache_put(struct hsi_cache *k, redisContext *r, int failed)
 {
 	pthread_mutex_lock(&k->mu);
 	if (failed)
-		k->down_until = hs_mono_ms() + CACHE_RETRY_MS;
+		k->down_until = rt_mono_ms() + CACHE_RETRY_MS;
 	if (!failed && k->npool < CACHE_POOL) {
 		k->pool[k->npool++] = r;
 		r = NULL;
@@ -127,20 +128,20 @@ cache_put(struct hs_cache *k, redisContext *r, int failed)
 static int64_t
 wait_for(int64_t deadline)
 {
-	int64_t left = hs_left(deadline);
+	int64_t left = hsi_left(deadline);
 	return left < CACHE_MAX_WAIT_MS ? (left > 0 ? left : 1) :
 	    CACHE_MAX_WAIT_MS;
 }
 
 int
-hs_cache_get(struct hs_cache *k, hs_photo_id id, int64_t deadline,
+hsi_cache_get(struct hsi_cache *k, hs_photo_id id, int64_t deadline,
     void **data, size_t *len)
 {
 	char key[HS_ID_HEX_LEN + 10];
 	redisContext *r = cache_take(k, wait_for(deadline));
 	if (r == NULL)
 		return 0;
-	hs_cache_key(id, key);
+	hsi_cache_key(id, key);
 	redisReply *rep = redisCommand(r, "GET %s", key);
 	int failed = rep == NULL || rep->type == REDIS_REPLY_ERROR;
 	int hit = 0;
@@ -159,7 +160,7 @@ hs_cache_get(struct hs_cache *k, hs_photo_id id, int64_t deadline,
 			*len = n;
 			hit = 1;
 		} else if (memcmp(sha, rep->str, HS_SHA256_LEN) != 0) {
-			hs_warn("cache entry %s does not match its SHA-256; "
+			rt_log_warn("cache entry %s does not match its SHA-256; "
 			    "ignored", key);
 		}
 	}
@@ -184,7 +185,7 @@ info_field(const char *info, const char *name)
 }
 
 void
-hs_cache_info(struct hs_cache *k, int64_t deadline, struct hs_cache_stats *out)
+hsi_cache_info(struct hsi_cache *k, int64_t deadline, struct hs_cache_stats *out)
 {
 	out->configured = 1;
 	redisContext *r = cache_take(k, wait_for(deadline));

@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "config.h"
+#include "cfg.h"
 #include "log.h"
 
 struct cli_cmd {
@@ -156,7 +156,7 @@ take_globals(struct cli *c, int *argc, char **argv, int *help)
 		    (a[9] == '=' || a[9] == '\0')) {
 			v = a[9] == '=' ? a + 10 : (i + 1 < *argc ? argv[++i] :
 			    NULL);
-			if (v == NULL || hs_parse_ms(v, &c->timeout_ms) != 0 ||
+			if (v == NULL || rt_parse_ms(v, &c->timeout_ms) != 0 ||
 			    c->timeout_ms <= 0)
 				return cli_usage(c, "--timeout needs a duration "
 				    "such as 5s or 500ms, not '%s'", v ? v : ""),
@@ -176,9 +176,9 @@ main(int argc, char **argv)
 {
 	struct cli c = { .cmd = NULL };
 	int help = 0;
-	hs_log_init("hs", 'C');
+	rt_log_init("hs", 'C');
 	if (getenv("HS_LOG_LEVEL") == NULL)
-		hs_log_set_level(HS_LOG_WARN);
+		rt_log_set_level(RT_LOG_WARN);
 	argc--, argv++;
 	if (take_globals(&c, &argc, argv, &help) != 0)
 		return CLI_USAGE;

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
+#include "cfg.h"
 #include "hs_internal.h"
 
 static char *
@@ -31,11 +31,11 @@ add_list(char list[][HS_ADDR_MAX], size_t *n, char *value, const char *name,
 	for (char *save = NULL, *w = strtok_r(value, ", \t", &save); w != NULL;
 	     w = strtok_r(NULL, ", \t", &save)) {
 		if (*n == HS_MAX_ADDRS)
-			return hs_err(err, HS_INVALID_ARGUMENT,
+			return hsi_err(err, HS_INVALID_ARGUMENT,
 			    "%s:%d: more than %d %s addresses", name, line,
 			    HS_MAX_ADDRS, key);
 		if (strlen(w) >= HS_ADDR_MAX)
-			return hs_err(err, HS_INVALID_ARGUMENT,
+			return hsi_err(err, HS_INVALID_ARGUMENT,
 			    "%s:%d: %s address longer than %d characters", name,
 			    line, key, HS_ADDR_MAX - 1);
 		snprintf(list[(*n)++], HS_ADDR_MAX, "%s", w);
@@ -48,10 +48,10 @@ set_one(char *dst, size_t cap, const char *value, const char *name, int line,
     const char *key, hs_error *err)
 {
 	if (dst[0] != '\0')
-		return hs_err(err, HS_INVALID_ARGUMENT,
+		return hsi_err(err, HS_INVALID_ARGUMENT,
 		    "%s:%d: %s is given twice; keep one line", name, line, key);
 	if (strlen(value) >= cap)
-		return hs_err(err, HS_INVALID_ARGUMENT,
+		return hsi_err(err, HS_INVALID_ARGUMENT,
 		    "%s:%d: %s is longer than %zu characters", name, line, key,
 		    cap - 1);
 	snprintf(dst, cap, "%s", value);
@@ -64,12 +64,12 @@ parse_line(char *s, const char *dir, const char *name, int line,
 {
 	char *eq = strchr(s, '=');
 	if (eq == NULL)
-		return hs_err(err, HS_INVALID_ARGUMENT,
+		return hsi_err(err, HS_INVALID_ARGUMENT,
 		    "%s:%d: '%.80s' is not a `key = value` line", name, line, s);
 	*eq = '\0';
 	char *key = trim(s), *value = trim(eq + 1);
 	if (*key == '\0' || *value == '\0')
-		return hs_err(err, HS_INVALID_ARGUMENT,
+		return hsi_err(err, HS_INVALID_ARGUMENT,
 		    "%s:%d: %s", name, line, *key == '\0' ? "missing key "
 		    "before '='" : "missing value after '='");
 	if (strcmp(key, "directory") == 0)
@@ -95,8 +95,8 @@ parse_line(char *s, const char *dir, const char *name, int line,
 	}
 	if (strcmp(key, "location_ttl") == 0) {
 		int64_t ms;
-		if (hs_parse_ms(value, &ms) != 0 || ms < 0)
-			return hs_err(err, HS_INVALID_ARGUMENT, "%s:%d: "
+		if (rt_parse_ms(value, &ms) != 0 || ms < 0)
+			return hsi_err(err, HS_INVALID_ARGUMENT, "%s:%d: "
 			    "location_ttl must be a duration like 1s or 500ms "
 			    "(0 turns it off), not '%.40s'", name, line, value);
 		out->location_ttl_ms = ms == 0 ? -1 : ms;
@@ -113,7 +113,7 @@ hs_cluster_parse(const char *text, const char *dir, const char *name,
 	memset(&cl, 0, sizeof(cl));
 	char *copy = strdup(text);
 	if (copy == NULL)
-		return hs_err(err, HS_RESOURCE_EXHAUSTED, "out of memory");
+		return hsi_err(err, HS_RESOURCE_EXHAUSTED, "out of memory");
 	hs_status st = HS_OK;
 	int line = 0;
 	for (char *save = NULL, *s = copy; st == HS_OK && s != NULL; s = save) {
@@ -130,7 +130,7 @@ hs_cluster_parse(const char *text, const char *dir, const char *name,
 	if (st != HS_OK)
 		return st;
 	if (cl.ndirectories == 0)
-		return hs_err(err, HS_INVALID_ARGUMENT,
+		return hsi_err(err, HS_INVALID_ARGUMENT,
 		    "%s: no `directory = tcp://HOST:PORT` line; the cluster "
 		    "file must name at least one directory", name);
 	*out = cl;
@@ -143,7 +143,7 @@ hs_cluster_load(const char *path, struct hs_cluster *out, hs_error *err)
 	FILE *f = fopen(path, "r");
 	if (f == NULL) {
 		int e = errno;
-		return hs_err(err, e == ENOENT ? HS_NOT_FOUND : HS_INTERNAL,
+		return hsi_err(err, e == ENOENT ? HS_NOT_FOUND : HS_INTERNAL,
 		    "cannot read the cluster file %s: %s; start a cluster with "
 		    "`bazel run //tools:cluster -- up`, or name its file with "
 		    "--cluster FILE or HS_CLUSTER", path, strerror(e));
@@ -167,7 +167,7 @@ hs_cluster_load(const char *path, struct hs_cluster *out, hs_error *err)
 	fclose(f);
 	if (bad) {
 		free(text);
-		return hs_err(err, HS_INVALID_ARGUMENT,
+		return hsi_err(err, HS_INVALID_ARGUMENT,
 		    "cannot read the cluster file %s (unreadable or over 1 MiB)",
 		    path);
 	}

@@ -40,7 +40,7 @@ report_done_cb(void *arg, ProtobufCMessage *reply, const struct rpc_error *err)
 	if (reply != NULL)
 		protobuf_c_message_free_unpacked(reply, NULL);
 	else
-		hs_debug("corruption report not delivered: %s", err->message);
+		rt_log_debug("corruption report not delivered: %s", err->message);
 }
 
 /* Tells the replicator that store_id holds bad bytes for id. Best effort
@@ -68,7 +68,7 @@ read_one(hs_client *c, const Hs__Replica *rep, const Hs__PhotoRecord *rec,
     int64_t deadline, void **data, size_t *len, char *why, size_t whylen)
 {
 	hs_error e;
-	rpc_client *rc = hs_peer(c, rep->rpc_addr, &e);
+	rpc_client *rc = hsi_peer(c, rep->rpc_addr, &e);
 	if (rc == NULL) {
 		snprintf(why, whylen, "%.150s", e.message);
 		return e.code;
@@ -78,7 +78,7 @@ read_one(hs_client *c, const Hs__Replica *rep, const Hs__PhotoRecord *rec,
 	ProtobufCMessage *reply = NULL;
 	struct rpc_error re;
 	hs_status st = rpc_invoke(rc, &hs__store__descriptor, "Read",
-	    &req.base, &reply, hs_left(deadline), 0, &re);
+	    &req.base, &reply, hsi_left(deadline), 0, &re);
 	if (st != HS_OK) {
 		snprintf(why, whylen, "%s: %.150s", hs_status_str(st),
 		    re.message);
@@ -117,7 +117,7 @@ read_one(hs_client *c, const Hs__Replica *rep, const Hs__PhotoRecord *rec,
 static int
 replica_rank(hs_client *c, const Hs__Replica *rep)
 {
-	rpc_client *rc = hs_peer(c, rep->rpc_addr, NULL);
+	rpc_client *rc = hsi_peer(c, rep->rpc_addr, NULL);
 	int lost = rc != NULL && rpc_client_connected(rc) == 0;
 	return state_rank(rep->state) * 2 + lost;
 }
@@ -138,8 +138,8 @@ read_replicas(hs_client *c, hs_photo_id id, const Hs__LookupResult *x,
 	hs_id_format(id, hex);
 	for (size_t i = 0; i < n; i++) {
 		char why[200];
-		if (hs_left(deadline) <= 0)
-			return hs_err(err, HS_DEADLINE_EXCEEDED, "the deadline "
+		if (hsi_left(deadline) <= 0)
+			return hsi_err(err, HS_DEADLINE_EXCEEDED, "the deadline "
 			    "passed while reading %s%s%s; retry with a longer "
 			    "--timeout", hex, tried[0] ? " after " : "", tried);
 		hs_status st = read_one(c, order[i], x->record, deadline, data,
@@ -154,14 +154,14 @@ read_replicas(hs_client *c, hs_photo_id id, const Hs__LookupResult *x,
 		    order[i]->rpc_addr, why);
 	}
 	if (n == 0)
-		return hs_err(err, HS_UNAVAILABLE, "photo %s has no replica "
+		return hsi_err(err, HS_UNAVAILABLE, "photo %s has no replica "
 		    "on a reachable store; retry when its stores are back "
 		    "(`hs status %s` lists them)", hex, hex);
 	if (bad == (int)n || bad + notfound == (int)n)
-		return hs_err(err, HS_DATA_LOSS, "no replica of %s holds good "
+		return hsi_err(err, HS_DATA_LOSS, "no replica of %s holds good "
 		    "bytes (%s); the replicator has been told, check `hs "
 		    "status %s`", hex, tried, hex);
-	return hs_err(err, HS_UNAVAILABLE, "could not read %s from any "
+	return hsi_err(err, HS_UNAVAILABLE, "could not read %s from any "
 	    "replica (%s); retry later", hex, tried);
 }
 
@@ -169,9 +169,9 @@ hs_status
 hs_download(hs_client *c, hs_photo_id id, int64_t timeout_ms, void **data,
     size_t *len, hs_error *err)
 {
-	int64_t deadline = hs_deadline(timeout_ms);
+	int64_t deadline = hsi_deadline(timeout_ms);
 	int cached = c->cache != NULL ?
-	    hs_cache_get(c->cache, id, deadline, data, len) : 0;
+	    hsi_cache_get(c->cache, id, deadline, data, len) : 0;
 	if (cached == 1) {
 		atomic_fetch_add(&c->cache_hits, 1);
 		return HS_OK;
@@ -184,27 +184,27 @@ hs_download(hs_client *c, hs_photo_id id, int64_t timeout_ms, void **data,
 		 * remember would still find. */
 		char hex[HS_ID_HEX_LEN + 1];
 		hs_id_format(id, hex);
-		hs_locations_forget(c->locs, id);
-		return hs_err(err, HS_NOT_FOUND, "photo %s does not exist "
+		hsi_locations_forget(c->locs, id);
+		return hsi_err(err, HS_NOT_FOUND, "photo %s does not exist "
 		    "(deleted)", hex);
 	}
 	/* Read again where a recent Lookup said it is; on any failure, the
 	 * directory decides (the photo may have moved or been deleted). */
-	struct hs_location loc;
-	if (hs_locations_get(c->locs, id, &loc)) {
+	struct hsi_location loc;
+	if (hsi_locations_get(c->locs, id, &loc)) {
 		if (read_replicas(c, id, &loc.res, deadline, data, len, NULL) ==
 		    HS_OK)
 			return HS_OK;
-		hs_locations_forget(c->locs, id);
+		hsi_locations_forget(c->locs, id);
 	}
 	Hs__LookupReply *r;
 	Hs__LookupResult *x;
-	hs_status st = hs_lookup(c, id, 0, deadline, &r, &x, err);
+	hs_status st = hsi_lookup(c, id, 0, deadline, &r, &x, err);
 	if (st != HS_OK)
 		return st;
 	st = read_replicas(c, id, x, deadline, data, len, err);
 	if (st == HS_OK)
-		hs_locations_put(c->locs, id, x);
+		hsi_locations_put(c->locs, id, x);
 	hs__lookup_reply__free_unpacked(r, NULL);
 	return st;
 }
@@ -237,7 +237,7 @@ hs_download_fd(hs_client *c, hs_photo_id id, int fd, int64_t timeout_ms,
 	int rv = write_all(fd, data, len);
 	free(data);
 	if (rv != 0)
-		return hs_err(err, HS_INTERNAL, "cannot write the photo: %s",
+		return hsi_err(err, HS_INTERNAL, "cannot write the photo: %s",
 		    strerror(-rv));
 	return HS_OK;
 }
@@ -277,7 +277,7 @@ out:
 	free(data);
 	if (rv != 0) {
 		unlink(tmp);
-		return hs_err(err, HS_INTERNAL, "cannot %s %s: %s (is the "
+		return hsi_err(err, HS_INTERNAL, "cannot %s %s: %s (is the "
 		    "folder writable?)", step, strcmp(step, "rename") == 0 ?
 		    path : tmp, strerror(-rv));
 	}

@@ -11,7 +11,7 @@
 #include "pubsub.h"
 
 struct hs_events {
-	hs_sub *sub;
+	rt_sub *sub;
 	char where[512];
 };
 
@@ -22,21 +22,21 @@ hs_events_open(hs_client *c, const char *const *prefixes, size_t n,
 	static const char *const all[] = { "" };
 	const char *urls[HS_MAX_ADDRS];
 	if (c->cfg.npubs == 0)
-		return hs_err(err, HS_FAILED_PRECONDITION, "the cluster file "
+		return hsi_err(err, HS_FAILED_PRECONDITION, "the cluster file "
 		    "names no event feed (`pub = tcp://HOST:PORT` lines)");
 	hs_events *e = calloc(1, sizeof(*e));
 	if (e == NULL)
-		return hs_err(err, HS_RESOURCE_EXHAUSTED, "out of memory");
+		return hsi_err(err, HS_RESOURCE_EXHAUSTED, "out of memory");
 	for (size_t i = 0; i < c->cfg.npubs; i++) {
 		urls[i] = c->cfg.pubs[i];
 		size_t used = strlen(e->where);
 		snprintf(e->where + used, sizeof(e->where) - used, "%s%s",
 		    i ? ", " : "", urls[i]);
 	}
-	int rv = hs_sub_open(&e->sub, urls, c->cfg.npubs,
+	int rv = rt_sub_open(&e->sub, urls, c->cfg.npubs,
 	    n ? prefixes : all, n ? n : 1);
 	if (rv != 0) {
-		hs_err(err, HS_INVALID_ARGUMENT, "cannot subscribe to %s: %s "
+		hsi_err(err, HS_INVALID_ARGUMENT, "cannot subscribe to %s: %s "
 		    "(check the pub lines of the cluster file)", e->where,
 		    nng_strerror(rv));
 		free(e);
@@ -51,12 +51,12 @@ hs_events_next(hs_events *e, int timeout_ms, Hs__Event **ev,
     uint64_t *missed, hs_error *err)
 {
 	uint64_t gap = 0;
-	int rv = hs_sub_recv(e->sub, ev, &gap, timeout_ms);
+	int rv = rt_sub_recv(e->sub, ev, &gap, timeout_ms);
 	if (rv == NNG_ETIMEDOUT)
-		return hs_err(err, HS_DEADLINE_EXCEEDED, "no event within %d ms",
+		return hsi_err(err, HS_DEADLINE_EXCEEDED, "no event within %d ms",
 		    timeout_ms);
 	if (rv != 0)
-		return hs_err(err, hs_status_from_nng(rv), "event feed from %s "
+		return hsi_err(err, rpc_status_from_nng(rv), "event feed from %s "
 		    "failed: %s", e->where, nng_strerror(rv));
 	*missed = gap;
 	return HS_OK;
@@ -67,6 +67,6 @@ hs_events_close(hs_events *e)
 {
 	if (e == NULL)
 		return;
-	hs_sub_close(e->sub);
+	rt_sub_close(e->sub);
 	free(e);
 }

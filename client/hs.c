@@ -11,10 +11,11 @@
 #include <time.h>
 
 #include "hs_internal.h"
+#include "clock.h"
 #include "log.h"
 
 hs_status
-hs_err(hs_error *err, hs_status code, const char *fmt, ...)
+hsi_err(hs_error *err, hs_status code, const char *fmt, ...)
 {
 	if (err != NULL) {
 		va_list ap;
@@ -27,35 +28,35 @@ hs_err(hs_error *err, hs_status code, const char *fmt, ...)
 }
 
 int64_t
-hs_deadline(int64_t timeout_ms)
+hsi_deadline(int64_t timeout_ms)
 {
-	return hs_mono_ms() +
+	return rt_mono_ms() +
 	    (timeout_ms > 0 ? timeout_ms : HS_DEFAULT_TIMEOUT_MS);
 }
 
 int64_t
-hs_left(int64_t deadline)
+hsi_left(int64_t deadline)
 {
-	int64_t left = deadline - hs_mono_ms();
+	int64_t left = deadline - rt_mono_ms();
 	return left > 0 ? left : 0;
 }
 
 int
-hs_backoff(int attempt, int64_t deadline)
+hsi_backoff(int attempt, int64_t deadline)
 {
 	int64_t ms = 50;
 	for (int i = 0; i < attempt && ms < 1000; i++)
 		ms *= 2;
 	if (ms > 1000)
 		ms = 1000;
-	int64_t left = hs_left(deadline);
+	int64_t left = hsi_left(deadline);
 	if (left <= 0)
 		return 0;
 	if (ms > left)
 		ms = left;
 	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
 	nanosleep(&ts, NULL);
-	return hs_left(deadline) > 0;
+	return hsi_left(deadline) > 0;
 }
 
 hs_status
@@ -63,11 +64,11 @@ hs_open(hs_client **out, const struct hs_cluster *cfg, hs_error *err)
 {
 	char msg[256];
 	if (cfg->ndirectories == 0)
-		return hs_err(err, HS_INVALID_ARGUMENT,
+		return hsi_err(err, HS_INVALID_ARGUMENT,
 		    "no directory address given; name at least one");
 	hs_client *c = calloc(1, sizeof(*c));
 	if (c == NULL)
-		return hs_err(err, HS_RESOURCE_EXHAUSTED, "out of memory");
+		return hsi_err(err, HS_RESOURCE_EXHAUSTED, "out of memory");
 	c->cfg = *cfg;
 	if (c->cfg.key_file[0] == '\0' && getenv("HS_KEY_FILE") != NULL)
 		snprintf(c->cfg.key_file, sizeof(c->cfg.key_file), "%s",
@@ -75,13 +76,13 @@ hs_open(hs_client **out, const struct hs_cluster *cfg, hs_error *err)
 	pthread_mutex_init(&c->mu, NULL);
 	hs_status st;
 	if (c->cfg.key_file[0] == '\0') {
-		st = hs_err(err, HS_INVALID_ARGUMENT, "no cluster key: add "
+		st = hsi_err(err, HS_INVALID_ARGUMENT, "no cluster key: add "
 		    "`key_file = PATH` to the cluster file or set HS_KEY_FILE");
 		goto fail;
 	}
-	if (hs_key_load(&c->ropts.key, c->cfg.key_file, msg, sizeof(msg)) !=
+	if (rt_key_load(&c->ropts.key, c->cfg.key_file, msg, sizeof(msg)) !=
 	    0) {
-		st = hs_err(err, HS_UNAUTHENTICATED, "cannot load the cluster "
+		st = hsi_err(err, HS_UNAUTHENTICATED, "cannot load the cluster "
 		    "key: %s", msg);
 		goto fail;
 	}
@@ -91,7 +92,7 @@ hs_open(hs_client **out, const struct hs_cluster *cfg, hs_error *err)
 	struct rpc_client_opts store_opts = c->ropts;
 	store_opts.connect_wait_ms = 250;
 	if (rpc_pool_open(&c->peers, &store_opts) != 0) {
-		st = hs_err(err, HS_RESOURCE_EXHAUSTED, "out of memory");
+		st = hsi_err(err, HS_RESOURCE_EXHAUSTED, "out of memory");
 		goto fail;
 	}
 	const char *urls[HS_MAX_ADDRS];
@@ -103,27 +104,27 @@ hs_open(hs_client **out, const struct hs_cluster *cfg, hs_error *err)
 	}
 	if (rpc_client_open(&c->dir, urls, c->cfg.ndirectories, &c->ropts, msg,
 	    sizeof(msg)) != 0) {
-		st = hs_err(err, HS_INVALID_ARGUMENT, "directory %s", msg);
+		st = hsi_err(err, HS_INVALID_ARGUMENT, "directory %s", msg);
 		goto fail;
 	}
 	if (c->cfg.replicator[0] != '\0') {
 		const char *u = c->cfg.replicator;
 		if (rpc_client_open(&c->repl, &u, 1, &c->ropts, msg,
 		    sizeof(msg)) != 0) {
-			st = hs_err(err, HS_INVALID_ARGUMENT, "replicator %s",
+			st = hsi_err(err, HS_INVALID_ARGUMENT, "replicator %s",
 			    msg);
 			goto fail;
 		}
 	}
 	if (c->cfg.cache[0] != '\0' &&
-	    (c->cache = hs_cache_open(c->cfg.cache, err)) == NULL) {
+	    (c->cache = hsi_cache_open(c->cfg.cache, err)) == NULL) {
 		st = err != NULL ? err->code : HS_INVALID_ARGUMENT;
 		goto fail;
 	}
 	int64_t ttl = c->cfg.location_ttl_ms == 0 ? HS_DEFAULT_LOCATION_TTL_MS :
 	    c->cfg.location_ttl_ms;
-	if (ttl > 0 && (c->locs = hs_locations_open(ttl)) == NULL) {
-		st = hs_err(err, HS_RESOURCE_EXHAUSTED, "out of memory");
+	if (ttl > 0 && (c->locs = hsi_locations_open(ttl)) == NULL) {
+		st = hsi_err(err, HS_RESOURCE_EXHAUSTED, "out of memory");
 		goto fail;
 	}
 	*out = c;
@@ -138,7 +139,7 @@ hs_open_file(hs_client **out, const char *cluster_file, hs_error *err)
 {
 	struct hs_cluster *cfg = malloc(sizeof(*cfg));
 	if (cfg == NULL)
-		return hs_err(err, HS_RESOURCE_EXHAUSTED, "out of memory");
+		return hsi_err(err, HS_RESOURCE_EXHAUSTED, "out of memory");
 	hs_status st = hs_cluster_load(cluster_file, cfg, err);
 	if (st == HS_OK)
 		st = hs_open(out, cfg, err);
@@ -156,19 +157,19 @@ hs_close(hs_client *c)
 	rpc_client_close(c->repl);
 	rpc_client_close(c->dir);
 	rpc_pool_close(c->peers);
-	hs_cache_close(c->cache);
-	hs_locations_close(c->locs);
+	hsi_cache_close(c->cache);
+	hsi_locations_close(c->locs);
 	pthread_mutex_destroy(&c->mu);
 	free(c);
 }
 
 rpc_client *
-hs_peer(hs_client *c, const char *addr, hs_error *err)
+hsi_peer(hs_client *c, const char *addr, hs_error *err)
 {
 	char msg[256];
 	rpc_client *r = rpc_pool_get(c->peers, addr, msg, sizeof(msg));
 	if (r == NULL)
-		hs_err(err, HS_INVALID_ARGUMENT, "%s", msg);
+		hsi_err(err, HS_INVALID_ARGUMENT, "%s", msg);
 	return r;
 }
 
@@ -182,19 +183,19 @@ dir_retryable(hs_status st)
 }
 
 hs_status
-hs_dir_call(hs_client *c, const char *method, const ProtobufCMessage *req,
+hsi_dir_call(hs_client *c, const char *method, const ProtobufCMessage *req,
     ProtobufCMessage **reply, int64_t deadline, const char *what,
     hs_error *err)
 {
 	struct rpc_error re;
 	char hint[sizeof(re.leader_hint)] = "";
 	for (int attempt = 0;; attempt++) {
-		int64_t left = hs_left(deadline);
+		int64_t left = hsi_left(deadline);
 		/* A single attempt gets at most half of a long deadline, so a
 		 * directory that dies mid-call leaves time to retry. */
 		int64_t slice = left > 4000 ? left / 2 : left;
 		rpc_client *rc = c->dir;
-		if (hint[0] != '\0' && (rc = hs_peer(c, hint, NULL)) == NULL)
+		if (hint[0] != '\0' && (rc = hsi_peer(c, hint, NULL)) == NULL)
 			rc = c->dir;
 		memset(&re, 0, sizeof(re));
 		hs_status st = left <= 0 ? HS_DEADLINE_EXCEEDED :
@@ -208,11 +209,11 @@ hs_dir_call(hs_client *c, const char *method, const ProtobufCMessage *req,
 			snprintf(re.message, sizeof(re.message),
 			    "the deadline had passed before the call");
 		if (st == HS_UNAVAILABLE && !atomic_load(&c->dir_answered))
-			return hs_err(err, st, "cannot reach the cluster at %s "
+			return hsi_err(err, st, "cannot reach the cluster at %s "
 			    "(no directory answered within 1 s): is it "
 			    "running?", c->dir_where);
-		if (!dir_retryable(st) || hs_left(deadline) <= 0)
-			return hs_err(err, st, "%s failed at the directory: %s%s",
+		if (!dir_retryable(st) || hsi_left(deadline) <= 0)
+			return hsi_err(err, st, "%s failed at the directory: %s%s",
 			    what, re.message, dir_retryable(st) ? " (retried "
 			    "until the deadline; retry later or with a longer "
 			    "--timeout)" : "");
@@ -220,20 +221,20 @@ hs_dir_call(hs_client *c, const char *method, const ProtobufCMessage *req,
 		 * to the whole directory tier on the next round. */
 		snprintf(hint, sizeof(hint), "%s",
 		    st == HS_FAILED_PRECONDITION ? re.leader_hint : "");
-		hs_debug("%s: %s (%s), retrying", what, hs_status_str(st),
+		rt_log_debug("%s: %s (%s), retrying", what, hs_status_str(st),
 		    re.message);
-		if (!hs_backoff(attempt, deadline))
-			return hs_err(err, st, "%s failed at the directory: %s "
+		if (!hsi_backoff(attempt, deadline))
+			return hsi_err(err, st, "%s failed at the directory: %s "
 			    "(retried until the deadline; retry later or with a "
 			    "longer --timeout)", what, re.message);
 	}
 }
 
 void
-hs_seq_remember(hs_client *c, hs_photo_id id, uint64_t seq)
+hsi_seq_remember(hs_client *c, hs_photo_id id, uint64_t seq)
 {
 	size_t slot = (size_t)((id.key * 0x9e3779b97f4a7c15ull) >> 52) %
-	    HS_SEQ_SLOTS;
+	    HSI_SEQ_SLOTS;
 	pthread_mutex_lock(&c->mu);
 	if (c->seqs[slot].key != id.key || c->seqs[slot].seq < seq) {
 		c->seqs[slot].key = id.key;
@@ -243,10 +244,10 @@ hs_seq_remember(hs_client *c, hs_photo_id id, uint64_t seq)
 }
 
 uint64_t
-hs_seq_for(hs_client *c, hs_photo_id id)
+hsi_seq_for(hs_client *c, hs_photo_id id)
 {
 	size_t slot = (size_t)((id.key * 0x9e3779b97f4a7c15ull) >> 52) %
-	    HS_SEQ_SLOTS;
+	    HSI_SEQ_SLOTS;
 	pthread_mutex_lock(&c->mu);
 	uint64_t seq = c->seqs[slot].key == id.key ? c->seqs[slot].seq : 0;
 	pthread_mutex_unlock(&c->mu);
@@ -254,20 +255,20 @@ hs_seq_for(hs_client *c, hs_photo_id id)
 }
 
 hs_status
-hs_lookup(hs_client *c, hs_photo_id id, int include_down, int64_t deadline,
+hsi_lookup(hs_client *c, hs_photo_id id, int include_down, int64_t deadline,
     Hs__LookupReply **out, Hs__LookupResult **res, hs_error *err)
 {
 	Hs__LookupRequest req = HS__LOOKUP_REQUEST__INIT;
 	Hs__PhotoId pid, *ids[1] = { &pid };
 	ProtobufCMessage *reply = NULL;
 	char hex[HS_ID_HEX_LEN + 1];
-	hs_id_to_pb(id, &pid);
+	hsi_id_to_pb(id, &pid);
 	hs_id_format(id, hex);
 	req.n_ids = 1;
 	req.ids = ids;
-	req.min_seq = hs_seq_for(c, id);
+	req.min_seq = hsi_seq_for(c, id);
 	req.include_down = include_down;
-	hs_status st = hs_dir_call(c, "Lookup", &req.base, &reply, deadline,
+	hs_status st = hsi_dir_call(c, "Lookup", &req.base, &reply, deadline,
 	    "lookup", err);
 	if (st != HS_OK)
 		return st;
@@ -275,7 +276,7 @@ hs_lookup(hs_client *c, hs_photo_id id, int include_down, int64_t deadline,
 	Hs__LookupResult *x = r->n_results == 1 ? r->results[0] : NULL;
 	if (x == NULL || (x->code == HS__CODE__OK && x->record == NULL)) {
 		hs__lookup_reply__free_unpacked(r, NULL);
-		return hs_err(err, HS_INTERNAL, "lookup of %s: the directory "
+		return hsi_err(err, HS_INTERNAL, "lookup of %s: the directory "
 		    "sent a malformed answer", hex);
 	}
 	if (x->code != HS__CODE__OK ||
@@ -283,7 +284,7 @@ hs_lookup(hs_client *c, hs_photo_id id, int include_down, int64_t deadline,
 		hs_status code = x->code == HS__CODE__OK ? HS_NOT_FOUND :
 		    (hs_status)x->code;
 		hs__lookup_reply__free_unpacked(r, NULL);
-		return hs_err(err, code, "photo %s %s", hex,
+		return hsi_err(err, code, "photo %s %s", hex,
 		    code == HS_NOT_FOUND ? "does not exist (never uploaded, "
 		    "deleted, or a wrong cookie)" : "could not be looked up");
 	}
@@ -303,7 +304,7 @@ access_rate(hs_client *c, hs_photo_id id)
 	Hs__AccessRatesRequest req = HS__ACCESS_RATES_REQUEST__INIT;
 	Hs__PhotoId pid, *ids[1] = { &pid };
 	ProtobufCMessage *reply = NULL;
-	hs_id_to_pb(id, &pid);
+	hsi_id_to_pb(id, &pid);
 	req.ids = ids;
 	req.n_ids = 1;
 	double rate = -1;
@@ -324,7 +325,7 @@ hs_stat(hs_client *c, hs_photo_id id, int64_t timeout_ms,
 {
 	Hs__LookupReply *r;
 	Hs__LookupResult *x;
-	hs_status st = hs_lookup(c, id, 1, hs_deadline(timeout_ms), &r, &x,
+	hs_status st = hsi_lookup(c, id, 1, hsi_deadline(timeout_ms), &r, &x,
 	    err);
 	if (st != HS_OK)
 		return st;
@@ -359,21 +360,21 @@ hs_delete(hs_client *c, hs_photo_id id, int64_t timeout_ms, hs_error *err)
 	Hs__PhotoId pid;
 	ProtobufCMessage *reply = NULL;
 	char hex[HS_ID_HEX_LEN + 1], what[64];
-	hs_id_to_pb(id, &pid);
+	hsi_id_to_pb(id, &pid);
 	hs_id_format(id, hex);
 	snprintf(what, sizeof(what), "delete of %s", hex);
 	req.id = &pid;
-	hs_locations_forget(c->locs, id);
-	hs_status st = hs_dir_call(c, "Delete", &req.base, &reply,
-	    hs_deadline(timeout_ms), what, err);
+	hsi_locations_forget(c->locs, id);
+	hs_status st = hsi_dir_call(c, "Delete", &req.base, &reply,
+	    hsi_deadline(timeout_ms), what, err);
 	if (st == HS_NOT_FOUND)
-		return hs_err(err, st, "photo %s does not exist (never uploaded "
+		return hsi_err(err, st, "photo %s does not exist (never uploaded "
 		    "or a wrong cookie)", hex);
 	if (st != HS_OK)
 		return st;
 	/* Later lookups through this client must see the delete. */
-	hs_seq_remember(c, id, ((Hs__DeleteReply *)reply)->seq);
-	hs_locations_forget(c->locs, id);
+	hsi_seq_remember(c, id, ((Hs__DeleteReply *)reply)->seq);
+	hsi_locations_forget(c->locs, id);
 	protobuf_c_message_free_unpacked(reply, NULL);
 	return HS_OK;
 }
@@ -384,8 +385,8 @@ hs_stats(hs_client *c, int64_t timeout_ms, Hs__DirectoryStatsReply **out,
 {
 	Hs__DirectoryStatsRequest req = HS__DIRECTORY_STATS_REQUEST__INIT;
 	ProtobufCMessage *reply = NULL;
-	hs_status st = hs_dir_call(c, "Stats", &req.base, &reply,
-	    hs_deadline(timeout_ms), "stats", err);
+	hs_status st = hsi_dir_call(c, "Stats", &req.base, &reply,
+	    hsi_deadline(timeout_ms), "stats", err);
 	if (st == HS_OK)
 		*out = (Hs__DirectoryStatsReply *)reply;
 	return st;
@@ -396,10 +397,10 @@ hs_cache_stats(hs_client *c, int64_t timeout_ms, struct hs_cache_stats *out,
     hs_error *err)
 {
 	if (out == NULL)
-		return hs_err(err, HS_INVALID_ARGUMENT, "no output given");
+		return hsi_err(err, HS_INVALID_ARGUMENT, "no output given");
 	memset(out, 0, sizeof(*out));
 	if (c->cache != NULL)
-		hs_cache_info(c->cache, hs_deadline(timeout_ms), out);
+		hsi_cache_info(c->cache, hsi_deadline(timeout_ms), out);
 	out->client_hits = atomic_load(&c->cache_hits);
 	out->client_misses = atomic_load(&c->cache_misses);
 	return HS_OK;
@@ -411,8 +412,8 @@ hs_health(hs_client *c, int64_t timeout_ms, Hs__HealthReply **out,
 {
 	Hs__HealthRequest req = HS__HEALTH_REQUEST__INIT;
 	ProtobufCMessage *reply = NULL;
-	hs_status st = hs_dir_call(c, "Health", &req.base, &reply,
-	    hs_deadline(timeout_ms), "health", err);
+	hs_status st = hsi_dir_call(c, "Health", &req.base, &reply,
+	    hsi_deadline(timeout_ms), "health", err);
 	if (st == HS_OK)
 		*out = (Hs__HealthReply *)reply;
 	return st;
@@ -426,13 +427,13 @@ repl_call(hs_client *c, const char *method, const ProtobufCMessage *req,
 {
 	struct rpc_error re;
 	if (c->repl == NULL)
-		return hs_err(err, HS_FAILED_PRECONDITION, "the cluster file "
+		return hsi_err(err, HS_FAILED_PRECONDITION, "the cluster file "
 		    "names no replicator (`replicator = tcp://HOST:PORT`)");
 	hs_status st = rpc_invoke(c->repl, &hs__replicator__descriptor, method,
 	    req, reply, timeout_ms > 0 ? timeout_ms : HS_DEFAULT_TIMEOUT_MS, 0,
 	    &re);
 	if (st != HS_OK)
-		return hs_err(err, st, "replicator %s at %s failed: %s", method,
+		return hsi_err(err, st, "replicator %s at %s failed: %s", method,
 		    c->cfg.replicator, re.message);
 	return HS_OK;
 }

@@ -16,23 +16,23 @@
 /* Read-your-writes: the change-log seq of this client's last write of a
  * photo, in a direct-mapped table. An entry overwritten by a later photo
  * loses only the wait-for-seq hint, never correctness of data. */
-#define HS_SEQ_SLOTS 4096
+#define HSI_SEQ_SLOTS 4096
 
-struct hs_cache; /* cache.c */
+struct hsi_cache; /* cache.c */
 
 struct hs_client {
 	struct hs_cluster cfg;
 	struct rpc_client_opts ropts;
 	rpc_client *dir;  /* dials every directory address */
 	rpc_client *repl; /* NULL when no replicator is configured */
-	struct hs_cache *cache; /* NULL when no cache is configured */
-	struct hs_locations *locs; /* NULL when location_ttl is off */
+	struct hsi_cache *cache; /* NULL when no cache is configured */
+	struct hsi_locations *locs; /* NULL when location_ttl is off */
 
 	rpc_pool *peers;    /* one client per store address */
 	pthread_mutex_t mu; /* guards seqs */
 	struct {
 		uint64_t key, seq;
-	} seqs[HS_SEQ_SLOTS];
+	} seqs[HSI_SEQ_SLOTS];
 
 	/* Set once any directory has answered: until then UNAVAILABLE means
 	 * "no cluster there" and is reported at once instead of retried. */
@@ -42,62 +42,62 @@ struct hs_client {
 };
 
 /* Fills err (may be NULL) and returns code. */
-hs_status hs_err(hs_error *err, hs_status code, const char *fmt, ...)
+hs_status hsi_err(hs_error *err, hs_status code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* Monotonic deadline for a timeout (<= 0: the default) and what is left. */
-int64_t hs_deadline(int64_t timeout_ms);
-int64_t hs_left(int64_t deadline);
+int64_t hsi_deadline(int64_t timeout_ms);
+int64_t hsi_left(int64_t deadline);
 
 /* Sleeps for the backoff of attempt n (50 ms doubling to 1 s), cut short
  * at deadline. Returns 0 if the deadline has passed. */
-int hs_backoff(int attempt, int64_t deadline);
+int hsi_backoff(int attempt, int64_t deadline);
 
 /* The RPC client for addr, dialed on first use and kept until hs_close.
  * NULL (with err) only for a malformed address or no memory. */
-rpc_client *hs_peer(hs_client *c, const char *addr, hs_error *err);
+rpc_client *hsi_peer(hs_client *c, const char *addr, hs_error *err);
 
 /* Calls hs.Directory/method, retrying until deadline when the directory
  * tier is failing over (UNAVAILABLE once a directory has answered,
  * FAILED_PRECONDITION, a per-attempt DEADLINE_EXCEEDED), following a
  * leader hint when one is given. *reply as rpc_invoke. what names the step
  * in messages ("allocate", "register", ...). */
-hs_status hs_dir_call(hs_client *c, const char *method,
+hs_status hsi_dir_call(hs_client *c, const char *method,
     const ProtobufCMessage *req, ProtobufCMessage **reply, int64_t deadline,
     const char *what, hs_error *err);
 
-void hs_seq_remember(hs_client *c, hs_photo_id id, uint64_t seq);
-uint64_t hs_seq_for(hs_client *c, hs_photo_id id);
+void hsi_seq_remember(hs_client *c, hs_photo_id id, uint64_t seq);
+uint64_t hsi_seq_for(hs_client *c, hs_photo_id id);
 
 /* The photo's record and replicas via Lookup. On HS_OK *out is the
  * caller's: hs__lookup_reply__free_unpacked(*out, NULL), and *res points
  * into it. include_down: also list replicas on DOWN stores. */
-hs_status hs_lookup(hs_client *c, hs_photo_id id, int include_down,
+hs_status hsi_lookup(hs_client *c, hs_photo_id id, int include_down,
     int64_t deadline, Hs__LookupReply **out, Hs__LookupResult **res,
     hs_error *err);
 
 /* The wire form of an id; points at no heap. */
-void hs_id_to_pb(hs_photo_id id, Hs__PhotoId *pb);
+void hsi_id_to_pb(hs_photo_id id, Hs__PhotoId *pb);
 
 /* ---- cache.c: the Redis photo cache --------------------------------- */
 
 /* addr is "host:port". NULL on a malformed address (err says why). */
-struct hs_cache *hs_cache_open(const char *addr, hs_error *err);
-void hs_cache_close(struct hs_cache *k);
+struct hsi_cache *hsi_cache_open(const char *addr, hs_error *err);
+void hsi_cache_close(struct hsi_cache *k);
 
 /* The cache key of id: "hs:cache:<24 hex>". */
-void hs_cache_key(hs_photo_id id, char out[HS_ID_HEX_LEN + 10]);
+void hsi_cache_key(hs_photo_id id, char out[HS_ID_HEX_LEN + 10]);
 
 /* Looks id up. 1 with *data (malloc'd, the caller frees) and *len when the
  * entry exists and its bytes match the SHA-256 stored with them; -1 when
  * the entry is the directory's deleted marker (a committed delete); 0 on a
  * miss, a bad entry, or any Redis trouble (the cache is only a hint).
  * Waits at most until deadline and never more than a short bound. */
-int hs_cache_get(struct hs_cache *k, hs_photo_id id, int64_t deadline,
+int hsi_cache_get(struct hsi_cache *k, hs_photo_id id, int64_t deadline,
     void **data, size_t *len);
 
 /* INFO counters into *out (configured/reachable/hits/...). */
-void hs_cache_info(struct hs_cache *k, int64_t deadline,
+void hsi_cache_info(struct hsi_cache *k, int64_t deadline,
     struct hs_cache_stats *out);
 
 #endif

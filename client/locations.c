@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "log.h"
 
 #define SLOTS 4096
@@ -21,12 +22,12 @@ struct entry {
 	uint64_t size;
 	int64_t expires_ms;	/* monotonic */
 	uint8_t sha[HS_SHA256_LEN];
-	uint32_t store[HS_LOC_MAX];
-	uint8_t addr[HS_LOC_MAX];	/* index into hs_locations.addrs */
-	uint8_t state[HS_LOC_MAX];	/* Hs__StoreState */
+	uint32_t store[HSI_LOC_MAX];
+	uint8_t addr[HSI_LOC_MAX];	/* index into hsi_locations.addrs */
+	uint8_t state[HSI_LOC_MAX];	/* Hs__StoreState */
 };
 
-struct hs_locations {
+struct hsi_locations {
 	pthread_mutex_t mu;
 	int64_t ttl_ms;
 	size_t naddrs;
@@ -34,10 +35,10 @@ struct hs_locations {
 	struct entry slots[SLOTS];
 };
 
-struct hs_locations *
-hs_locations_open(int64_t ttl_ms)
+struct hsi_locations *
+hsi_locations_open(int64_t ttl_ms)
 {
-	struct hs_locations *l = calloc(1, sizeof(*l));
+	struct hsi_locations *l = calloc(1, sizeof(*l));
 	if (l == NULL)
 		return NULL;
 	pthread_mutex_init(&l->mu, NULL);
@@ -46,7 +47,7 @@ hs_locations_open(int64_t ttl_ms)
 }
 
 void
-hs_locations_close(struct hs_locations *l)
+hsi_locations_close(struct hsi_locations *l)
 {
 	if (l == NULL)
 		return;
@@ -55,7 +56,7 @@ hs_locations_close(struct hs_locations *l)
 }
 
 static struct entry *
-slot_of(struct hs_locations *l, uint64_t key)
+slot_of(struct hsi_locations *l, uint64_t key)
 {
 	return &l->slots[(key * 0x9e3779b97f4a7c15ULL) >> 52];
 }
@@ -63,7 +64,7 @@ slot_of(struct hs_locations *l, uint64_t key)
 /* The index of addr, added if new; -1 when the table is full or addr is
  * too long to keep. mu held. */
 static int
-intern(struct hs_locations *l, const char *addr)
+intern(struct hsi_locations *l, const char *addr)
 {
 	for (size_t i = 0; i < l->naddrs; i++)
 		if (strcmp(l->addrs[i], addr) == 0)
@@ -75,7 +76,7 @@ intern(struct hs_locations *l, const char *addr)
 }
 
 void
-hs_locations_put(struct hs_locations *l, hs_photo_id id,
+hsi_locations_put(struct hsi_locations *l, hs_photo_id id,
     const Hs__LookupResult *x)
 {
 	const Hs__PhotoRecord *rec = x->record;
@@ -83,10 +84,10 @@ hs_locations_put(struct hs_locations *l, hs_photo_id id,
 	    rec->sha256.len != HS_SHA256_LEN)
 		return;
 	struct entry e = { .key = id.key, .cookie = id.cookie,
-		.size = rec->size, .expires_ms = hs_mono_ms() + l->ttl_ms };
+		.size = rec->size, .expires_ms = rt_mono_ms() + l->ttl_ms };
 	memcpy(e.sha, rec->sha256.data, HS_SHA256_LEN);
 	pthread_mutex_lock(&l->mu);
-	for (size_t i = 0; i < x->n_replicas && e.n < HS_LOC_MAX; i++) {
+	for (size_t i = 0; i < x->n_replicas && e.n < HSI_LOC_MAX; i++) {
 		const Hs__Replica *r = x->replicas[i];
 		int a = r->rpc_addr != NULL ? intern(l, r->rpc_addr) : -1;
 		if (a < 0)
@@ -103,7 +104,7 @@ hs_locations_put(struct hs_locations *l, hs_photo_id id,
 
 /* Rebuilds the Lookup answer of e in out. mu held. */
 static void
-fill(struct hs_locations *l, const struct entry *e, struct hs_location *out)
+fill(struct hsi_locations *l, const struct entry *e, struct hsi_location *out)
 {
 	hs__photo_id__init(&out->id);
 	out->id.key = e->key;
@@ -132,15 +133,15 @@ fill(struct hs_locations *l, const struct entry *e, struct hs_location *out)
 }
 
 int
-hs_locations_get(struct hs_locations *l, hs_photo_id id,
-    struct hs_location *out)
+hsi_locations_get(struct hsi_locations *l, hs_photo_id id,
+    struct hsi_location *out)
 {
 	if (l == NULL)
 		return 0;
 	pthread_mutex_lock(&l->mu);
 	const struct entry *e = slot_of(l, id.key);
 	int hit = e->key == id.key && e->cookie == id.cookie && e->n > 0 &&
-	    hs_mono_ms() < e->expires_ms;
+	    rt_mono_ms() < e->expires_ms;
 	if (hit)
 		fill(l, e, out);
 	pthread_mutex_unlock(&l->mu);
@@ -148,7 +149,7 @@ hs_locations_get(struct hs_locations *l, hs_photo_id id,
 }
 
 void
-hs_locations_forget(struct hs_locations *l, hs_photo_id id)
+hsi_locations_forget(struct hsi_locations *l, hs_photo_id id)
 {
 	if (l == NULL)
 		return;

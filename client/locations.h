@@ -16,35 +16,35 @@
 #include "directory.pb-c.h"
 #include "hs.h"
 
-struct hs_locations;
+struct hsi_locations;
 
-#define HS_LOC_MAX 8 /* replicas remembered per photo */
+#define HSI_LOC_MAX 8 /* replicas remembered per photo */
 
 /* A Lookup answer rebuilt from an entry, in storage the caller owns (small
  * enough for the stack); res points into the struct itself, so don't copy
  * it. The replicas' addresses point into the location memory, which keeps
- * every address it has seen until hs_locations_close. */
-struct hs_location {
+ * every address it has seen until hsi_locations_close. */
+struct hsi_location {
 	Hs__LookupResult res;
 	Hs__PhotoRecord rec;
 	Hs__PhotoId id;
-	Hs__Replica rep[HS_LOC_MAX];
-	Hs__Replica *repp[HS_LOC_MAX];
+	Hs__Replica rep[HSI_LOC_MAX];
+	Hs__Replica *repp[HSI_LOC_MAX];
 	uint8_t sha[HS_SHA256_LEN];
 };
 
 /* ttl_ms > 0. NULL when out of memory. */
-struct hs_locations *hs_locations_open(int64_t ttl_ms);
-void hs_locations_close(struct hs_locations *l);
+struct hsi_locations *hsi_locations_open(int64_t ttl_ms);
+void hsi_locations_close(struct hsi_locations *l);
 
 /* Remembers an OK Lookup result for id (copied). */
-void hs_locations_put(struct hs_locations *l, hs_photo_id id,
+void hsi_locations_put(struct hsi_locations *l, hs_photo_id id,
     const Hs__LookupResult *x);
 
 /* 1 with *out filled when a fresh entry for id exists, else 0. */
-int hs_locations_get(struct hs_locations *l, hs_photo_id id,
-    struct hs_location *out);
+int hsi_locations_get(struct hsi_locations *l, hs_photo_id id,
+    struct hsi_location *out);
 
-void hs_locations_forget(struct hs_locations *l, hs_photo_id id);
+void hsi_locations_forget(struct hsi_locations *l, hs_photo_id id);
 
 #endif

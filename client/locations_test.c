@@ -45,13 +45,13 @@ make_answer(struct answer *a, hs_photo_id id, size_t n)
 static void
 test_found_again_in_order(void)
 {
-	struct hs_locations *l = hs_locations_open(60000);
+	struct hsi_locations *l = hsi_locations_open(60000);
 	struct answer a;
 	hs_photo_id id = { 0x4d2, 0xcafef00d };
 	make_answer(&a, id, 3);
-	hs_locations_put(l, id, &a.x);
-	struct hs_location got;
-	CHECK_EQ(hs_locations_get(l, id, &got), 1);
+	hsi_locations_put(l, id, &a.x);
+	struct hsi_location got;
+	CHECK_EQ(hsi_locations_get(l, id, &got), 1);
 	CHECK_EQ(got.res.n_replicas, 3);
 	CHECK_EQ(got.res.record->size, 4096);
 	CHECK_EQ(got.res.record->id->cookie, 0xcafef00d);
@@ -60,52 +60,52 @@ test_found_again_in_order(void)
 		CHECK_EQ(got.res.replicas[i]->store_id, i + 1);
 		CHECK(strcmp(got.res.replicas[i]->rpc_addr, a.addr[i]) == 0);
 	}
-	hs_locations_close(l);
+	hsi_locations_close(l);
 }
 
 static void
 test_misses(void)
 {
-	struct hs_locations *l = hs_locations_open(60000);
+	struct hsi_locations *l = hsi_locations_open(60000);
 	struct answer a;
-	struct hs_location got;
+	struct hsi_location got;
 	hs_photo_id id = { 77, 1 };
 	make_answer(&a, id, 2);
-	hs_locations_put(l, id, &a.x);
+	hsi_locations_put(l, id, &a.x);
 	/* A guessed cookie learns nothing. */
-	CHECK_EQ(hs_locations_get(l, (hs_photo_id){ 77, 2 }, &got), 0);
-	hs_locations_forget(l, id);
-	CHECK_EQ(hs_locations_get(l, id, &got), 0);
+	CHECK_EQ(hsi_locations_get(l, (hs_photo_id){ 77, 2 }, &got), 0);
+	hsi_locations_forget(l, id);
+	CHECK_EQ(hsi_locations_get(l, id, &got), 0);
 	/* A photo on the same slot replaces it. */
-	hs_locations_put(l, id, &a.x);
+	hsi_locations_put(l, id, &a.x);
 	hs_photo_id other = { 78, 1 };
 	for (uint64_t k = 78; k < 1000000; k++) {
 		other.key = k;
-		hs_locations_put(l, other, &a.x);
-		if (!hs_locations_get(l, id, &got))
+		hsi_locations_put(l, other, &a.x);
+		if (!hsi_locations_get(l, id, &got))
 			break;
 	}
-	CHECK_EQ(hs_locations_get(l, id, &got), 0);
-	CHECK_EQ(hs_locations_get(l, other, &got), 1);
+	CHECK_EQ(hsi_locations_get(l, id, &got), 0);
+	CHECK_EQ(hsi_locations_get(l, other, &got), 1);
 	/* No replicas: nothing to remember. */
 	make_answer(&a, id, 0);
-	hs_locations_put(l, id, &a.x);
-	CHECK_EQ(hs_locations_get(l, id, &got), 0);
-	hs_locations_close(l);
+	hsi_locations_put(l, id, &a.x);
+	CHECK_EQ(hsi_locations_get(l, id, &got), 0);
+	hsi_locations_close(l);
 }
 
 static void
 test_expires(void)
 {
-	struct hs_locations *l = hs_locations_open(50);
+	struct hsi_locations *l = hsi_locations_open(50);
 	struct answer a;
-	struct hs_location got;
+	struct hsi_location got;
 	hs_photo_id id = { 9, 9 };
 	make_answer(&a, id, 1);
-	hs_locations_put(l, id, &a.x);
-	CHECK_EQ(hs_locations_get(l, id, &got), 1);
-	CHECK(CHECK_WAIT_UNTIL(!hs_locations_get(l, id, &got), 2000));
-	hs_locations_close(l);
+	hsi_locations_put(l, id, &a.x);
+	CHECK_EQ(hsi_locations_get(l, id, &got), 1);
+	CHECK(CHECK_WAIT_UNTIL(!hsi_locations_get(l, id, &got), 2000));
+	hsi_locations_close(l);
 }
 
 int

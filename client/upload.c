@@ -1,6 +1,6 @@
 /* Upload: Allocate -> Write -> RegisterPhoto (DESIGN.md "Upload"), retried
  * safely. Every step is idempotent for the same id, so:
- *  - a failed Allocate is retried (hs_dir_call) until the deadline;
+ *  - a failed Allocate is retried (hsi_dir_call) until the deadline;
  *  - a failed Write moves on to the next allocated store as the first one,
  *    with the stores after it as peers; when every store failed, a new
  *    Allocate picks fresh stores (the unregistered needles are orphans the
@@ -37,7 +37,7 @@ write_at(hs_client *c, const Hs__AllocateReply *a, size_t first,
     int64_t deadline, uint32_t **stored, size_t *nstored, hs_error *err)
 {
 	const Hs__Replica *s = a->stores[first];
-	rpc_client *rc = hs_peer(c, s->rpc_addr, err);
+	rpc_client *rc = hsi_peer(c, s->rpc_addr, err);
 	if (rc == NULL)
 		return err != NULL ? err->code : HS_INVALID_ARGUMENT;
 	Hs__WriteRequest req = HS__WRITE_REQUEST__INIT;
@@ -52,9 +52,9 @@ write_at(hs_client *c, const Hs__AllocateReply *a, size_t first,
 	ProtobufCMessage *reply = NULL;
 	struct rpc_error re;
 	hs_status st = rpc_invoke(rc, &hs__store__descriptor, "Write",
-	    &req.base, &reply, hs_left(deadline), 0, &re);
+	    &req.base, &reply, hsi_left(deadline), 0, &re);
 	if (st != HS_OK)
-		return hs_err(err, st, "write to store %u at %s: %s",
+		return hsi_err(err, st, "write to store %u at %s: %s",
 		    s->store_id, s->rpc_addr, re.message);
 	Hs__WriteReply *w = (Hs__WriteReply *)reply;
 	/* A store that answers OK has the needle durably even if it lists
@@ -63,7 +63,7 @@ write_at(hs_client *c, const Hs__AllocateReply *a, size_t first,
 	*stored = malloc(n * sizeof(**stored));
 	if (*stored == NULL) {
 		protobuf_c_message_free_unpacked(reply, NULL);
-		return hs_err(err, HS_RESOURCE_EXHAUSTED, "out of memory");
+		return hsi_err(err, HS_RESOURCE_EXHAUSTED, "out of memory");
 	}
 	if (w->n_stored_on)
 		memcpy(*stored, w->stored_on, n * sizeof(**stored));
@@ -85,14 +85,14 @@ allocate(hs_client *c, size_t len, const uint8_t sha[HS_SHA256_LEN],
 	req.sha256.data = (uint8_t *)sha;
 	req.sha256.len = HS_SHA256_LEN;
 	req.replicas = replicas;
-	hs_status st = hs_dir_call(c, "Allocate", &req.base, &reply, deadline,
+	hs_status st = hsi_dir_call(c, "Allocate", &req.base, &reply, deadline,
 	    "allocate", err);
 	if (st != HS_OK)
 		return st;
 	Hs__AllocateReply *a = (Hs__AllocateReply *)reply;
 	if (a->id == NULL || a->n_stores == 0) {
 		hs__allocate_reply__free_unpacked(a, NULL);
-		return hs_err(err, HS_INTERNAL, "allocate: the directory "
+		return hsi_err(err, HS_INTERNAL, "allocate: the directory "
 		    "answered without an id or stores");
 	}
 	*out = a;
@@ -112,12 +112,12 @@ register_photo(hs_client *c, const Hs__AllocateReply *a, size_t len,
 	req.size = len;
 	req.n_stores = nstored;
 	req.stores = stored;
-	hs_status st = hs_dir_call(c, "RegisterPhoto", &req.base, &reply,
+	hs_status st = hsi_dir_call(c, "RegisterPhoto", &req.base, &reply,
 	    deadline, "register", err);
 	if (st != HS_OK)
 		return st;
 	hs_photo_id id = { a->id->key, a->id->cookie };
-	hs_seq_remember(c, id, ((Hs__RegisterReply *)reply)->seq);
+	hsi_seq_remember(c, id, ((Hs__RegisterReply *)reply)->seq);
 	protobuf_c_message_free_unpacked(reply, NULL);
 	return HS_OK;
 }
@@ -145,7 +145,7 @@ remember_locations(hs_client *c, const Hs__AllocateReply *a, size_t len,
 	x.record = &rec;
 	x.replicas = reps;
 	x.n_replicas = n;
-	hs_locations_put(c->locs, (hs_photo_id){ a->id->key, a->id->cookie },
+	hsi_locations_put(c->locs, (hs_photo_id){ a->id->key, a->id->cookie },
 	    &x);
 }
 
@@ -162,7 +162,7 @@ upload_once(hs_client *c, const Hs__AllocateReply *a, const void *data,
 	hs_status st = HS_UNAVAILABLE;
 	hs_error e;
 	char tried[480] = "";
-	for (size_t i = 0; i < a->n_stores && hs_left(deadline) > 0; i++) {
+	for (size_t i = 0; i < a->n_stores && hsi_left(deadline) > 0; i++) {
 		st = write_at(c, a, i, data, len, sha, deadline, &stored,
 		    &nstored, &e);
 		if (st == HS_OK)
@@ -171,10 +171,10 @@ upload_once(hs_client *c, const Hs__AllocateReply *a, const void *data,
 		snprintf(tried + used, sizeof(tried) - used, "%s%.200s",
 		    used ? "; " : "", e.message);
 		if (!write_retryable(st))
-			return hs_err(err, st, "%s", e.message);
+			return hsi_err(err, st, "%s", e.message);
 	}
 	if (st != HS_OK) {
-		hs_err(err, HS_ABORTED, "%s", tried[0] ? tried :
+		hsi_err(err, HS_ABORTED, "%s", tried[0] ? tried :
 		    "the deadline passed before any store was tried");
 		return HS_ABORTED;
 	}
@@ -189,11 +189,11 @@ hs_status
 hs_upload(hs_client *c, const void *data, size_t len, uint32_t replicas,
     int64_t timeout_ms, hs_photo_id *id, hs_error *err)
 {
-	int64_t deadline = hs_deadline(timeout_ms);
+	int64_t deadline = hsi_deadline(timeout_ms);
 	uint8_t sha[HS_SHA256_LEN];
 	hs_error e = { .code = HS_OK };
 	if (len > HS_MAX_PHOTO_SIZE)
-		return hs_err(err, HS_INVALID_ARGUMENT, "the photo is %zu "
+		return hsi_err(err, HS_INVALID_ARGUMENT, "the photo is %zu "
 		    "bytes; the largest a cluster stores is %u bytes (64 MiB)",
 		    len, HS_MAX_PHOTO_SIZE);
 	hs_sha256(data, len, sha);
@@ -211,16 +211,16 @@ hs_upload(hs_client *c, const void *data, size_t len, uint32_t replicas,
 			return HS_OK;
 		if (st != HS_ABORTED)
 			break;
-		hs_debug("upload: every allocated store failed (%s); "
+		rt_log_debug("upload: every allocated store failed (%s); "
 		    "allocating again", e.message);
-		if (!hs_backoff(attempt, deadline)) {
+		if (!hsi_backoff(attempt, deadline)) {
 			e.code = HS_UNAVAILABLE;
 			break;
 		}
 	}
 	if (e.code == HS_ABORTED)
 		e.code = HS_UNAVAILABLE;
-	return hs_err(err, e.code, "upload failed: %s", e.message);
+	return hsi_err(err, e.code, "upload failed: %s", e.message);
 }
 
 /* Reads all of path into a new buffer (*data, the caller frees). */
@@ -233,15 +233,15 @@ read_file(const char *path, void **data, size_t *len, hs_error *err)
 		int e = errno;
 		if (fd >= 0)
 			close(fd);
-		return hs_err(err, HS_INVALID_ARGUMENT, "cannot read %s: %s",
+		return hsi_err(err, HS_INVALID_ARGUMENT, "cannot read %s: %s",
 		    path, strerror(e));
 	}
 	if (!S_ISREG(sb.st_mode) || (uint64_t)sb.st_size > HS_MAX_PHOTO_SIZE) {
 		close(fd);
 		if (!S_ISREG(sb.st_mode))
-			return hs_err(err, HS_INVALID_ARGUMENT, "%s is not a "
+			return hsi_err(err, HS_INVALID_ARGUMENT, "%s is not a "
 			    "regular file; name a photo file", path);
-		return hs_err(err, HS_INVALID_ARGUMENT, "%s is %lld bytes; the "
+		return hsi_err(err, HS_INVALID_ARGUMENT, "%s is %lld bytes; the "
 		    "largest a cluster stores is 64 MiB", path,
 		    (long long)sb.st_size);
 	}
@@ -249,7 +249,7 @@ read_file(const char *path, void **data, size_t *len, hs_error *err)
 	uint8_t *buf = malloc(n ? n : 1);
 	if (buf == NULL) {
 		close(fd);
-		return hs_err(err, HS_RESOURCE_EXHAUSTED, "out of memory");
+		return hsi_err(err, HS_RESOURCE_EXHAUSTED, "out of memory");
 	}
 	while (got < n) {
 		ssize_t r = read(fd, buf + got, n - got);
@@ -259,7 +259,7 @@ read_file(const char *path, void **data, size_t *len, hs_error *err)
 			int e = r < 0 ? errno : EIO;
 			free(buf);
 			close(fd);
-			return hs_err(err, HS_INTERNAL, "cannot read %s: %s "
+			return hsi_err(err, HS_INTERNAL, "cannot read %s: %s "
 			    "(it changed while being read?)", path, r < 0 ?
 			    strerror(e) : "file shrank");
 		}

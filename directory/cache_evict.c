@@ -72,7 +72,7 @@ dir_cache_forget(struct dir_cache *c, uint64_t key, uint32_t cookie)
 	if (rep != NULL)
 		freeReplyObject(rep);
 	if (rc != 0) {
-		hs_warn("cannot evict %s from the cache at %s:%d; it stays "
+		rt_log_warn("cannot evict %s from the cache at %s:%d; it stays "
 		    "until its TTL", ck, c->host, c->port);
 		redisFree(c->r);
 		c->r = NULL;

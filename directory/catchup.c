@@ -22,16 +22,16 @@ dir_catchup_open(struct dir *d)
 	char err[256];
 	if (dir_redis_open(&link_, d->cfg.redis, d->cfg.redis_timeout_ms, err,
 	    sizeof(err)) != 0) {
-		hs_error("catch-up reader: %s", err);
+		rt_log_error("catch-up reader: %s", err);
 		return -1;
 	}
-	return hs_workq_open(&d->readers, 1, "dir-reader");
+	return rt_workq_open(&d->readers, 1, "dir-reader");
 }
 
 void
 dir_catchup_close(struct dir *d)
 {
-	hs_workq_close(d->readers);
+	rt_workq_close(d->readers);
 	d->readers = NULL;
 	dir_redis_close(link_);
 	link_ = NULL;
@@ -72,7 +72,7 @@ dir_catchup_queue(struct dir *d, rpc_call *call, const Hs__CatchUpRequest *req)
 	if (j == NULL)
 		return rpc_fail(call, HS_RESOURCE_EXHAUSTED, "out of memory");
 	*j = (struct job){ .d = d, .call = call, .req = req };
-	if (hs_workq_push(d->readers, run, j) != 0) {
+	if (rt_workq_push(d->readers, run, j) != 0) {
 		free(j);
 		rpc_fail(call, HS_UNAVAILABLE, "directory is shutting down");
 	}

@@ -144,7 +144,7 @@ dir_log_sync(dir_redis *r, dir_records *t, uint64_t *applied, char *err,
 				    "past us; giving up this round");
 				return -1;
 			}
-			hs_warn("change log no longer holds seq %" PRIu64
+			rt_log_warn("change log no longer holds seq %" PRIu64
 			    ": reloading every record", from + 1);
 			if (dir_log_reload(r, t, err, errlen) != 0)
 				return -1;
@@ -175,7 +175,7 @@ reload_batch(dir_redis *r, redisContext *c, dir_records *t,
 			Hs__PhotoRecord *pr = hs__photo_record__unpack(NULL,
 			    rep->len, (const uint8_t *)rep->str);
 			if (pr == NULL || dir_records_apply(t, pr) < 0)
-				hs_warn("reload: skipped a malformed record %s",
+				rt_log_warn("reload: skipped a malformed record %s",
 				    keys->element[i]->str);
 			if (pr != NULL)
 				hs__photo_record__free_unpacked(pr, NULL);

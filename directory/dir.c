@@ -7,13 +7,14 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "clock.h"
 #include "log.h"
 
 int
 dir_is_leader(struct dir *d, char *lease, size_t leaselen, uint64_t *epoch)
 {
 	pthread_mutex_lock(&d->mu);
-	int ok = d->leader && d->ready && hs_mono_ms() < d->lease_until;
+	int ok = d->leader && d->ready && rt_mono_ms() < d->lease_until;
 	if (ok && lease != NULL)
 		snprintf(lease, leaselen, "%s", d->lease);
 	if (ok && epoch != NULL)
@@ -36,9 +37,9 @@ dir_publish(struct dir *d, Hs__Event *ev)
 	struct dir_leader k;
 	dir_known_leader(d, &k);
 	ev->epoch = k.epoch;
-	int rv = hs_pub_publish(d->pub, ev);
+	int rv = rt_pub_publish(d->pub, ev);
 	if (rv != 0)
-		hs_warn("cannot publish %s: error %d", ev->topic, rv);
+		rt_log_warn("cannot publish %s: error %d", ev->topic, rv);
 }
 
 void
@@ -62,8 +63,8 @@ dir_step_down(struct dir *d, const char *why)
 	pthread_mutex_unlock(&d->mu);
 	if (!was)
 		return;
-	hs_log_set_role('F');
-	hs_warn("stepping down as leader (epoch %llu): %s",
+	rt_log_set_role('F');
+	rt_log_warn("stepping down as leader (epoch %llu): %s",
 	    (unsigned long long)old.epoch, why);
 	Hs__Event ev = HS__EVENT__INIT;
 	Hs__LeaderEvent le = HS__LEADER_EVENT__INIT;

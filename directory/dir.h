@@ -35,15 +35,15 @@ struct dir_waiters;
 
 struct dir {
 	struct dir_config cfg;
-	hs_key key;
+	rt_key key;
 	rpc_server *rpc;
-	hs_pub *pub;
+	rt_pub *pub;
 	rpc_pool *pool;	     /* clients to the leader (forwarding), stores */
 	struct dir_cache *cache; /* deletes evict photos from the cache */
 	dir_records *recs;
 	dir_stores *stores;
-	hs_workq *writer;    /* one thread: commits, in order */
-	hs_workq *readers;   /* CatchUp reads of the Redis log */
+	rt_workq *writer;    /* one thread: commits, in order */
+	rt_workq *readers;   /* CatchUp reads of the Redis log */
 	struct dir_waiters *waiters; /* Lookups waiting for a min_seq */
 
 	pthread_mutex_t mu;  /* guards the fields below */

@@ -5,61 +5,61 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "config.h"
+#include "cfg.h"
 #include "records.h"
 
 static struct dir_config cfg;
 
-static const struct hs_cfg_opt opts[] = {
-	{ "DIR_ID", "id", HS_CFG_STRING, &cfg.id, 0, 0, NULL,
+static const struct rt_cfg_opt opts[] = {
+	{ "DIR_ID", "id", RT_CFG_STRING, &cfg.id, 0, 0, NULL,
 	    "this directory's unique name, e.g. dir-1" },
-	{ NULL, "listen", HS_CFG_STRING, &cfg.listen, 0, 0,
+	{ NULL, "listen", RT_CFG_STRING, &cfg.listen, 0, 0,
 	    "tcp://127.0.0.1:7100", "RPC address to serve on" },
-	{ NULL, "pub", HS_CFG_STRING, &cfg.pub, 0, 0, "tcp://127.0.0.1:7101",
+	{ NULL, "pub", RT_CFG_STRING, &cfg.pub, 0, 0, "tcp://127.0.0.1:7101",
 	    "event feed (PUB) address" },
-	{ NULL, "advertise", HS_CFG_STRING, &cfg.advertise, 0, 0, "",
+	{ NULL, "advertise", RT_CFG_STRING, &cfg.advertise, 0, 0, "",
 	    "RPC address others dial (default: --listen)" },
-	{ "HS_REDIS", "redis", HS_CFG_STRING, &cfg.redis, 0, 0,
+	{ "HS_REDIS", "redis", RT_CFG_STRING, &cfg.redis, 0, 0,
 	    "127.0.0.1:6379", "metadata Redis, HOST:PORT or unix:/PATH" },
-	{ "HS_CACHE_REDIS", "cache-redis", HS_CFG_STRING, &cfg.cache_redis,
+	{ "HS_CACHE_REDIS", "cache-redis", RT_CFG_STRING, &cfg.cache_redis,
 	    0, 0, "", "cache Redis HOST:PORT, cleared of deleted photos" },
-	{ "CACHE_TTL", "cache-ttl", HS_CFG_MS, &cfg.cache_ttl_ms, 1000,
+	{ "CACHE_TTL", "cache-ttl", RT_CFG_MS, &cfg.cache_ttl_ms, 1000,
 	    30.0 * 24 * 3600 * 1000, "1h",
 	    "lifetime of cache entries (and of a delete's marker)" },
-	{ "HS_KEY_FILE", "key-file", HS_CFG_STRING, &cfg.key_file, 0, 0, NULL,
+	{ "HS_KEY_FILE", "key-file", RT_CFG_STRING, &cfg.key_file, 0, 0, NULL,
 	    "cluster key file" },
-	{ "LEADER_TIMEOUT", "leader-timeout", HS_CFG_MS,
+	{ "LEADER_TIMEOUT", "leader-timeout", RT_CFG_MS,
 	    &cfg.leader_timeout_ms, 300, 600000, "10s",
 	    "leader lease; a dead leader is replaced within about this" },
-	{ "LEADER_HEARTBEAT_INTERVAL", "leader-heartbeat-interval", HS_CFG_MS,
+	{ "LEADER_HEARTBEAT_INTERVAL", "leader-heartbeat-interval", RT_CFG_MS,
 	    &cfg.leader_heartbeat_ms, 50, 200000, "2s",
 	    "lease refresh (and follower election attempt) period" },
-	{ "FOLLOWER_SYNC_INTERVAL", "follower-sync-interval", HS_CFG_MS,
+	{ "FOLLOWER_SYNC_INTERVAL", "follower-sync-interval", RT_CFG_MS,
 	    &cfg.follower_sync_ms, 20, 600000, "1s",
 	    "how often a follower checks the change log head" },
-	{ "HEARTBEAT_INTERVAL", "heartbeat-interval", HS_CFG_MS,
+	{ "HEARTBEAT_INTERVAL", "heartbeat-interval", RT_CFG_MS,
 	    &cfg.heartbeat_ms, 20, 3600000, "1s",
 	    "stores' heartbeat period; 3 missed = DOWN" },
-	{ "DEFAULT_REPLICA_COUNT", "default-replica-count", HS_CFG_INT,
+	{ "DEFAULT_REPLICA_COUNT", "default-replica-count", RT_CFG_INT,
 	    &cfg.default_replicas, 1, DIR_MAX_REPLICAS, "3",
 	    "stores chosen per upload" },
-	{ "MIN_REPLICA_COUNT", "min-replica-count", HS_CFG_INT,
+	{ "MIN_REPLICA_COUNT", "min-replica-count", RT_CFG_INT,
 	    &cfg.min_replicas, 1, DIR_MAX_REPLICAS, "2",
 	    "fewest replicas an upload may ask for" },
-	{ "MAX_REPLICA_COUNT", "max-replica-count", HS_CFG_INT,
+	{ "MAX_REPLICA_COUNT", "max-replica-count", RT_CFG_INT,
 	    &cfg.max_replicas, 1, DIR_MAX_REPLICAS, "5",
 	    "most replicas a photo may have" },
-	{ "CHANGELOG_MAX_LEN", "changelog-max-len", HS_CFG_INT,
+	{ "CHANGELOG_MAX_LEN", "changelog-max-len", RT_CFG_INT,
 	    &cfg.log_max_len, 10, 1e9, "1000000",
 	    "change-log entries kept in Redis (a follower further behind "
 	    "reloads fully)" },
-	{ "TOKEN_TTL", "token-ttl", HS_CFG_MS, &cfg.token_ttl_ms, 1000,
+	{ "TOKEN_TTL", "token-ttl", RT_CFG_MS, &cfg.token_ttl_ms, 1000,
 	    86400000, "10m", "write tokens expire after this" },
-	{ "REDIS_TIMEOUT", "redis-timeout", HS_CFG_MS, &cfg.redis_timeout_ms,
+	{ "REDIS_TIMEOUT", "redis-timeout", RT_CFG_MS, &cfg.redis_timeout_ms,
 	    10, 60000, "500ms", "bound on every Redis call" },
-	{ "LOOKUP_WAIT", "lookup-wait", HS_CFG_MS, &cfg.lookup_wait_ms, 0,
+	{ "LOOKUP_WAIT", "lookup-wait", RT_CFG_MS, &cfg.lookup_wait_ms, 0,
 	    60000, "2s", "longest a Lookup waits for its min_seq" },
-	{ "HS_TEST_DROP_PUB_EVERY", "test-drop-pub-every", HS_CFG_INT,
+	{ "HS_TEST_DROP_PUB_EVERY", "test-drop-pub-every", RT_CFG_INT,
 	    &cfg.test_drop_pub_every, 0, 1e9, "0",
 	    "TEST ONLY: a follower drops every Nth photo event it receives" },
 };
@@ -70,7 +70,7 @@ int
 dir_config_parse(struct dir_config *c, int argc, char **argv, char *err,
     size_t errlen)
 {
-	int rc = hs_cfg_parse(opts, NOPTS, argc, argv, err, errlen);
+	int rc = rt_cfg_parse(opts, NOPTS, argc, argv, err, errlen);
 	if (rc != 0)
 		return rc;
 	/* A lease must survive two missed refreshes, or one slow Redis
@@ -110,5 +110,5 @@ dir_config_parse(struct dir_config *c, int argc, char **argv, char *err,
 void
 dir_config_log(void)
 {
-	hs_cfg_log(opts, NOPTS);
+	rt_cfg_log(opts, NOPTS);
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "clock.h"
 #include "log.h"
 #include "photo_id.h"
 #include "test_cluster.h"
@@ -92,12 +93,12 @@ test_allocate_through_a_follower(void)
 	CHECK_EQ(r->n_stores, 2);
 	CHECK(r->stores[0]->store_id != r->stores[1]->store_id);
 	CHECK(r->id->key != 0);
-	hs_key key;
+	rt_key key;
 	char why[128];
-	hs_key_from_string(&key, TC_KEY);
-	CHECK_STATUS(hs_token_check(&key, r->write_token.data,
+	rt_key_from_string(&key, TC_KEY);
+	CHECK_STATUS(rt_token_check(&key, r->write_token.data,
 	    r->write_token.len, r->id->key, r->id->cookie,
-	    r->stores[1]->store_id, hs_now_ms(), why, sizeof(why)), HS_OK, why);
+	    r->stores[1]->store_id, rt_now_ms(), why, sizeof(why)), HS_OK, why);
 	protobuf_c_message_free_unpacked(m, NULL);
 
 	/* A follower that knows the stores allocates on its own (an
@@ -281,7 +282,7 @@ main(int argc, char **argv)
 		{ "bad input gets clear codes", test_bad_input_clear_codes },
 		{ NULL, NULL },
 	};
-	hs_log_init("directory_test", 'T');
+	rt_log_init("directory_test", 'T');
 	if (tc_start(&c, 3, env) != 0) {
 		tc_dump_logs(&c);
 		tc_stop(&c);

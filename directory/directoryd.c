@@ -34,7 +34,7 @@ static int
 load_key(struct dir *d)
 {
 	char err[256];
-	if (hs_key_load(&d->key, d->cfg.key_file, err, sizeof(err)) != 0) {
+	if (rt_key_load(&d->key, d->cfg.key_file, err, sizeof(err)) != 0) {
 		fprintf(stderr, "directoryd: %s\n", err);
 		return -1;
 	}
@@ -57,16 +57,16 @@ open_parts(struct dir *d)
 	    rpc_pool_open(&d->pool, &co) != 0 ||
 	    (d->cache = dir_cache_open(d->cfg.cache_redis, d->cfg.cache_ttl_ms,
 	    d->cfg.redis_timeout_ms)) == NULL) {
-		hs_error("out of memory");
+		rt_log_error("out of memory");
 		return -1;
 	}
 	if (rpc_server_open(&d->rpc, &so) != 0 || dir_rpc_add(d) != 0 ||
 	    rpc_server_listen(d->rpc, d->cfg.listen, bound, sizeof(bound)) != 0) {
-		hs_error("cannot serve RPC on %s", d->cfg.listen);
+		rt_log_error("cannot serve RPC on %s", d->cfg.listen);
 		return -1;
 	}
-	if (hs_pub_open(&d->pub, d->cfg.pub, d->cfg.id) != 0) {
-		hs_error("cannot publish events on %s", d->cfg.pub);
+	if (rt_pub_open(&d->pub, d->cfg.pub, d->cfg.id) != 0) {
+		rt_log_error("cannot publish events on %s", d->cfg.pub);
 		return -1;
 	}
 	if (dir_writer_open(d) != 0 || dir_catchup_open(d) != 0)
@@ -85,7 +85,7 @@ close_parts(struct dir *d)
 	rpc_server_close(d->rpc);
 	/* After the server: forwarded calls in flight answer into it. */
 	rpc_pool_close(d->pool);
-	hs_pub_close(d->pub);
+	rt_pub_close(d->pub);
 	dir_cache_close(d->cache);
 	dir_stores_close(d->stores);
 	dir_records_close(d->recs);
@@ -97,17 +97,17 @@ main(int argc, char **argv)
 {
 	static struct dir d;
 	char err[512];
-	hs_log_init("directory", 'F');
+	rt_log_init("directory", 'F');
 	int rc = dir_config_parse(&d.cfg, argc, argv, err, sizeof(err));
 	if (rc != 0) {
 		if (rc < 0)
 			fprintf(stderr, "directoryd: %s\n", err);
 		return rc < 0 ? 64 : 0;
 	}
-	hs_log_init(d.cfg.id, 'F');
+	rt_log_init(d.cfg.id, 'F');
 	dir_config_log();
 	if (d.cfg.test_drop_pub_every > 0)
-		hs_warn("TEST HOOK ON: dropping every %lld-th photo event",
+		rt_log_warn("TEST HOOK ON: dropping every %lld-th photo event",
 		    (long long)d.cfg.test_drop_pub_every);
 	if (load_key(&d) != 0)
 		return 64;
@@ -126,11 +126,11 @@ main(int argc, char **argv)
 	signal(SIGTERM, on_signal);
 	printf("ready %s %s\n", d.cfg.advertise, d.cfg.pub);
 	fflush(stdout);
-	hs_info("serving on %s, events on %s, Redis %s", d.cfg.listen,
+	rt_log_info("serving on %s, events on %s, Redis %s", d.cfg.listen,
 	    d.cfg.pub, d.cfg.redis);
 	while (!stop_flag)
 		pause();
-	hs_info("shutting down");
+	rt_log_info("shutting down");
 	atomic_store(&d.stop, 1);
 	pthread_join(d.election_thr, NULL);
 	pthread_join(d.sync_thr, NULL);

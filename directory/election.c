@@ -15,17 +15,11 @@
 #include <time.h>
 
 #include "dir.h"
+#include "clock.h"
 #include "log.h"
 #include "redis_link.h"
 #include "scripts.h"
 #include "writer.h"
-
-static void
-sleep_ms(int64_t ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
-	nanosleep(&ts, NULL);
-}
 
 static void
 set_redis_ok(struct dir *d, int ok, const char *err)
@@ -35,9 +29,9 @@ set_redis_ok(struct dir *d, int ok, const char *err)
 	d->redis_ok = ok;
 	pthread_mutex_unlock(&d->mu);
 	if (was && !ok)
-		hs_warn("Redis unreachable: %s", err);
+		rt_log_warn("Redis unreachable: %s", err);
 	else if (!was && ok)
-		hs_info("Redis reachable");
+		rt_log_info("Redis reachable");
 }
 
 /* "id/epoch" -> the parts. 0 or -1. */
@@ -74,7 +68,7 @@ learn_leader(struct dir *d, const char *value, const char *rpc,
 	pthread_mutex_unlock(&d->mu);
 	if (changed) {
 		rpc_server_observe_epoch(d->rpc, k.epoch);
-		hs_info("leader is %s (epoch %" PRIu64 ", rpc %s, pub %s)", k.id,
+		rt_log_info("leader is %s (epoch %" PRIu64 ", rpc %s, pub %s)", k.id,
 		    k.epoch, k.rpc, k.pub);
 	}
 }
@@ -96,8 +90,8 @@ become_leader(struct dir *d, const char *value, int64_t sent)
 	d->leader_changes++;
 	pthread_mutex_unlock(&d->mu);
 	rpc_server_observe_epoch(d->rpc, k.epoch);
-	hs_log_set_role('L');
-	hs_info("won the lease: leader with epoch %" PRIu64 "; catching up",
+	rt_log_set_role('L');
+	rt_log_info("won the lease: leader with epoch %" PRIu64 "; catching up",
 	    k.epoch);
 	/* The writer catches up before it commits anything new; writes
 	 * queued meanwhile wait behind it (FIFO). */
@@ -111,7 +105,7 @@ try_acquire(struct dir *d, dir_redis *r)
 	snprintf(ttl, sizeof(ttl), "%" PRId64, d->cfg.leader_timeout_ms);
 	const char *argv[] = { DIR_K_LEADER, DIR_K_EPOCH, DIR_K_LEADER_INFO,
 		d->cfg.id, ttl, d->cfg.advertise, d->cfg.pub };
-	int64_t sent = hs_mono_ms();
+	int64_t sent = rt_mono_ms();
 	redisReply *rep = dir_redis_eval(r, &dir_script_acquire, 3, 7, argv,
 	    NULL, err, sizeof(err));
 	if (rep == NULL || rep->type != REDIS_REPLY_ARRAY ||
@@ -136,7 +130,7 @@ static void
 refresh(struct dir *d, dir_redis *r)
 {
 	char err[256], ttl[32], lease[128];
-	int64_t sent = hs_mono_ms();
+	int64_t sent = rt_mono_ms();
 	pthread_mutex_lock(&d->mu);
 	int64_t until = d->lease_until;
 	snprintf(lease, sizeof(lease), "%s", d->lease);
@@ -200,11 +194,11 @@ dir_election_main(void *arg)
 	char err[256];
 	if (dir_redis_open(&r, d->cfg.redis, d->cfg.redis_timeout_ms, err,
 	    sizeof(err)) != 0) {
-		hs_error("election: %s", err);
+		rt_log_error("election: %s", err);
 		return NULL;
 	}
 	while (!atomic_load(&d->stop)) {
-		int64_t t0 = hs_mono_ms();
+		int64_t t0 = rt_mono_ms();
 		pthread_mutex_lock(&d->mu);
 		int leader = d->leader;
 		pthread_mutex_unlock(&d->mu);
@@ -213,8 +207,8 @@ dir_election_main(void *arg)
 		else
 			try_acquire(d, r);
 		int64_t next = t0 + d->cfg.leader_heartbeat_ms;
-		while (!atomic_load(&d->stop) && hs_mono_ms() < next)
-			sleep_ms(next - hs_mono_ms() < 20 ? next - hs_mono_ms() : 20);
+		while (!atomic_load(&d->stop) && rt_mono_ms() < next)
+			rt_sleep_ms(next - rt_mono_ms() < 20 ? next - rt_mono_ms() : 20);
 	}
 	release(d, r);
 	dir_redis_close(r);

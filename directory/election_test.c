@@ -382,7 +382,7 @@ main(int argc, char **argv)
 		    test_stale_lease_is_fenced_in_redis },
 		{ NULL, NULL },
 	};
-	hs_log_init("election_test", 'T');
+	rt_log_init("election_test", 'T');
 	if (tc_start(&c, 3, env) != 0) {
 		tc_dump_logs(&c);
 		tc_stop(&c);

@@ -313,7 +313,7 @@ main(int argc, char **argv)
 		    test_store_heartbeats_down_and_up },
 		{ NULL, NULL },
 	};
-	hs_log_init("follower_test", 'T');
+	rt_log_init("follower_test", 'T');
 	if (tc_start(&c, 3, env) != 0) {
 		tc_dump_logs(&c);
 		tc_stop(&c);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "log.h"
 
 /* One forwarded call. The request stays the call's until it is answered,
@@ -67,8 +68,8 @@ dir_forward(struct dir *d, rpc_call *call, const ProtobufCMessage *req)
 		    "%s: %s", k.id, err);
 	int64_t timeout = 5000;
 	int64_t dl = rpc_call_deadline_ms(call);
-	if (dl != 0 && dl - hs_now_ms() < timeout)
-		timeout = dl - hs_now_ms() > 1 ? dl - hs_now_ms() : 1;
+	if (dl != 0 && dl - rt_now_ms() < timeout)
+		timeout = dl - rt_now_ms() > 1 ? dl - rt_now_ms() : 1;
 	struct fwd *f = malloc(sizeof(*f));
 	if (f == NULL)
 		return rpc_fail(call, HS_RESOURCE_EXHAUSTED, "out of memory");

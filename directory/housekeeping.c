@@ -12,6 +12,7 @@
 
 #include "changelog.h"
 #include "dir.h"
+#include "clock.h"
 #include "log.h"
 #include "redis_link.h"
 #include "scripts.h"
@@ -19,13 +20,6 @@
 #include "waiters.h"
 
 #define MAX_NODES 16
-
-static void
-sleep_ms(int64_t ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
-	nanosleep(&ts, NULL);
-}
 
 static void
 save_store(struct dir *d, dir_redis *r, const char *lease,
@@ -47,7 +41,7 @@ save_store(struct dir *d, dir_redis *r, const char *lease,
 	redisReply *rep = dir_redis_eval(r, &dir_script_put_store, 2, 5, argv,
 	    lens, err, sizeof(err));
 	if (rep == NULL)
-		hs_debug("cannot save store %s: %s", id, err);
+		rt_log_debug("cannot save store %s: %s", id, err);
 	else
 		freeReplyObject(rep);
 	(void)d;
@@ -60,7 +54,7 @@ leader_tick(struct dir *d, dir_redis *r, int save_all)
 	struct dir_store down[64];
 	if (!dir_is_leader(d, lease, sizeof(lease), NULL))
 		return;
-	size_t n = dir_stores_expire(d->stores, hs_mono_ms(), down, 64);
+	size_t n = dir_stores_expire(d->stores, rt_mono_ms(), down, 64);
 	for (size_t i = 0; i < n; i++) {
 		Hs__StoreInfo pb;
 		Hs__Event ev = HS__EVENT__INIT;
@@ -69,7 +63,7 @@ leader_tick(struct dir *d, dir_redis *r, int save_all)
 		ev.body_case = HS__EVENT__BODY_STORE;
 		ev.store = &pb;
 		dir_publish(d, &ev);
-		hs_warn("store %" PRIu32 " (%s) missed %d heartbeats: DOWN",
+		rt_log_warn("store %" PRIu32 " (%s) missed %d heartbeats: DOWN",
 		    down[i].id, down[i].rpc_addr, DIR_MISSED_BEATS);
 		save_store(d, r, lease, &down[i]);
 	}
@@ -92,7 +86,7 @@ load_stores(struct dir *d, dir_redis *r)
 	    "HGETALL " DIR_K_STORES);
 	if (rep == NULL)
 		return;
-	int64_t now = hs_mono_ms();
+	int64_t now = rt_mono_ms();
 	if (rep->type == REDIS_REPLY_ARRAY)
 		atomic_store(&d->stores_loaded_ms, now);
 	for (size_t i = 0; rep->type == REDIS_REPLY_ARRAY &&
@@ -131,7 +125,7 @@ nodes_tick(struct dir *d, dir_redis *r)
 	me.leader = dir_is_leader(d, NULL, 0, NULL);
 	me.applied_seq = dir_records_applied(d->recs);
 	me.lag = head > me.applied_seq ? head - me.applied_seq : 0;
-	me.last_seen_ms = hs_now_ms();
+	me.last_seen_ms = rt_now_ms();
 	size_t len = hs__directory_node__get_packed_size(&me);
 	if (len > sizeof(buf))
 		return;
@@ -178,7 +172,7 @@ dir_house_main(void *arg)
 	char err[256];
 	if (dir_redis_open(&r, d->cfg.redis, d->cfg.redis_timeout_ms, err,
 	    sizeof(err)) != 0) {
-		hs_error("housekeeping: %s", err);
+		rt_log_error("housekeeping: %s", err);
 		return NULL;
 	}
 	int64_t tick = d->cfg.heartbeat_ms / 4;
@@ -188,7 +182,7 @@ dir_house_main(void *arg)
 	int was_leader = 0;
 	struct dir_tombstones *tombs = dir_tombstones_open();
 	while (!atomic_load(&d->stop)) {
-		int64_t now = hs_mono_ms();
+		int64_t now = rt_mono_ms();
 		dir_waiters_poll(d);
 		int save = now >= next_save ||
 		    atomic_exchange(&d->stores_dirty, 0);
@@ -207,7 +201,7 @@ dir_house_main(void *arg)
 				load_stores(d, r);
 			next_nodes = now + d->cfg.follower_sync_ms;
 		}
-		sleep_ms(tick);
+		rt_sleep_ms(tick);
 	}
 	dir_tombstones_close(tombs);
 	pthread_mutex_lock(&d->mu);

@@ -10,6 +10,7 @@
 
 #include "catchup.h"
 #include "forward.h"
+#include "clock.h"
 #include "log.h"
 #include "photo_id.h"
 #include "token.h"
@@ -89,7 +90,7 @@ allocate(rpc_call *call, const ProtobufCMessage *m, void *arg)
 	 * is not fresh (reloaded every FOLLOWER_SYNC_INTERVAL; five allow for
 	 * a slow reload), or when that copy finds too few stores. */
 	int leader = dir_is_leader(d, NULL, 0, NULL);
-	int fresh = hs_mono_ms() - atomic_load(&d->stores_loaded_ms) <=
+	int fresh = rt_mono_ms() - atomic_load(&d->stores_loaded_ms) <=
 	    5 * d->cfg.follower_sync_ms;
 	if (!leader && !fresh)
 		return dir_forward(d, call, m);
@@ -124,8 +125,8 @@ allocate(rpc_call *call, const ProtobufCMessage *m, void *arg)
 	r.id = &id;
 	r.stores = repp;
 	r.n_stores = want;
-	r.token_expiry_ms = hs_now_ms() + d->cfg.token_ttl_ms;
-	if (hs_token_make(&d->key, id.key, id.cookie, ids, want,
+	r.token_expiry_ms = rt_now_ms() + d->cfg.token_ttl_ms;
+	if (rt_token_make(&d->key, id.key, id.cookie, ids, want,
 	    r.token_expiry_ms, &r.write_token.data, &r.write_token.len) != 0)
 		return rpc_fail(call, HS_RESOURCE_EXHAUSTED, "out of memory");
 	rpc_reply(call, &r.base);
@@ -205,9 +206,9 @@ heartbeat(rpc_call *call, const ProtobufCMessage *m, void *arg)
 		return dir_forward(d, call, m);
 	struct dir_store e;
 	Hs__StoreInfo in = *q->store;
-	in.last_heartbeat_ms = hs_now_ms();
+	in.last_heartbeat_ms = rt_now_ms();
 	enum dir_store_change c = dir_stores_heartbeat(d->stores, &in,
-	    hs_mono_ms(), &e);
+	    rt_mono_ms(), &e);
 	const char *topic = dir_store_topic(c);
 	if (topic != NULL) {
 		Hs__StoreInfo pb;
@@ -218,7 +219,7 @@ heartbeat(rpc_call *call, const ProtobufCMessage *m, void *arg)
 		ev.store = &pb;
 		dir_publish(d, &ev);
 		atomic_store(&d->stores_dirty, 1);
-		hs_info("store %" PRIu32 " (%s, zone '%s'): %s", e.id,
+		rt_log_info("store %" PRIu32 " (%s, zone '%s'): %s", e.id,
 		    e.rpc_addr, e.zone, topic);
 	}
 	Hs__HeartbeatReply r = HS__HEARTBEAT_REPLY__INIT;
@@ -337,10 +338,10 @@ lookup(rpc_call *call, const ProtobufCMessage *m, void *arg)
 	}
 	if (q->min_seq <= dir_records_applied(d->recs))
 		return lookup_answer(d, call, q);
-	int64_t until = hs_mono_ms() + d->cfg.lookup_wait_ms;
+	int64_t until = rt_mono_ms() + d->cfg.lookup_wait_ms;
 	int64_t dl = rpc_call_deadline_ms(call);
-	if (dl != 0 && hs_mono_ms() + (dl - hs_now_ms()) - 50 < until)
-		until = hs_mono_ms() + (dl - hs_now_ms()) - 50;
+	if (dl != 0 && rt_mono_ms() + (dl - rt_now_ms()) - 50 < until)
+		until = rt_mono_ms() + (dl - rt_now_ms()) - 50;
 	dir_waiters_add(d, call, q, until);
 }
 
@@ -482,7 +483,7 @@ int
 dir_rpc_add(struct dir *d)
 {
 	if (hs__directory__descriptor.n_methods != 10) {
-		hs_error("hs.Directory has %u methods; this build serves 10",
+		rt_log_error("hs.Directory has %u methods; this build serves 10",
 		    hs__directory__descriptor.n_methods);
 		return -1;
 	}

@@ -1,6 +1,6 @@
 /* The follower's sync thread: applies the leader's photo.* and store.*
  * events in sequence order, and falls back to the Redis change log when
- * it sees a gap (hs_sub_recv's per-publisher gap, or a change-log seq
+ * it sees a gap (rt_sub_recv's per-publisher gap, or a change-log seq
  * that does not follow the one applied), when the leader changes, and
  * every FOLLOWER_SYNC_INTERVAL (a dropped last event shows no gap). The
  * change log itself falls back to a full reload when trimmed past us.
@@ -12,6 +12,7 @@
 
 #include "changelog.h"
 #include "dir.h"
+#include "clock.h"
 #include "log.h"
 #include "redis_link.h"
 #include "waiters.h"
@@ -19,7 +20,7 @@
 struct syncer {
 	struct dir *d;
 	dir_redis *r;
-	hs_sub *sub;
+	rt_sub *sub;
 	char subscribed[256]; /* the pub address sub dials */
 	uint64_t epoch;	      /* the leader's epoch we follow */
 	int need_sync;
@@ -28,27 +29,20 @@ struct syncer {
 };
 
 static void
-sleep_ms(int64_t ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
-	nanosleep(&ts, NULL);
-}
-
-static void
 sync_log(struct syncer *s)
 {
 	char err[256];
 	uint64_t before = dir_records_applied(s->d->recs), n = 0;
 	if (dir_log_sync(s->r, s->d->recs, &n, err, sizeof(err)) != 0) {
-		hs_warn("follower sync: %s", err);
-		s->next_sync = hs_mono_ms() + 100; /* retry soon */
+		rt_log_warn("follower sync: %s", err);
+		s->next_sync = rt_mono_ms() + 100; /* retry soon */
 		return;
 	}
 	if (n > 0)
-		hs_debug("caught up from the change log: %" PRIu64 " -> %"
+		rt_log_debug("caught up from the change log: %" PRIu64 " -> %"
 		    PRIu64, before, dir_records_applied(s->d->recs));
 	s->need_sync = 0;
-	s->next_sync = hs_mono_ms() + s->d->cfg.follower_sync_ms;
+	s->next_sync = rt_mono_ms() + s->d->cfg.follower_sync_ms;
 	dir_waiters_poll(s->d);
 }
 
@@ -57,21 +51,21 @@ resubscribe(struct syncer *s, const struct dir_leader *k)
 {
 	static const char *const prefixes[] = { "photo.", "store.", "leader." };
 	const char *url = k->pub;
-	hs_sub_close(s->sub);
+	rt_sub_close(s->sub);
 	s->sub = NULL;
 	s->subscribed[0] = '\0';
 	if (k->pub[0] == '\0')
 		return;
-	int rv = hs_sub_open(&s->sub, &url, 1, prefixes, 3);
+	int rv = rt_sub_open(&s->sub, &url, 1, prefixes, 3);
 	if (rv != 0) {
-		hs_warn("cannot subscribe to the leader's feed %s: error %d",
+		rt_log_warn("cannot subscribe to the leader's feed %s: error %d",
 		    k->pub, rv);
 		return;
 	}
 	snprintf(s->subscribed, sizeof(s->subscribed), "%s", k->pub);
 	s->epoch = k->epoch;
 	s->need_sync = 1; /* events between commit and subscribe are lost */
-	hs_info("following %s's feed at %s", k->id, k->pub);
+	rt_log_info("following %s's feed at %s", k->id, k->pub);
 }
 
 static void
@@ -80,7 +74,7 @@ photo_event(struct syncer *s, const Hs__Event *ev, uint64_t gap)
 	struct dir *d = s->d;
 	uint64_t n = atomic_fetch_add(&d->pub_received, 1) + 1;
 	/* TEST ONLY (HS_TEST_DROP_PUB_EVERY): lose events the way a full SUB
-	 * queue would, after hs_sub_recv counted them, so only the
+	 * queue would, after rt_sub_recv counted them, so only the
 	 * change-log seq comparison and the periodic sync can notice. */
 	if (d->cfg.test_drop_pub_every > 0 &&
 	    n % (uint64_t)d->cfg.test_drop_pub_every == 0) {
@@ -108,7 +102,7 @@ handle(struct syncer *s, Hs__Event *ev, uint64_t gap)
 	    ev->photo->id != NULL)
 		photo_event(s, ev, gap);
 	else if (ev->body_case == HS__EVENT__BODY_STORE && ev->store != NULL)
-		dir_stores_put(s->d->stores, ev->store, hs_mono_ms());
+		dir_stores_put(s->d->stores, ev->store, rt_mono_ms());
 }
 
 static void
@@ -122,24 +116,24 @@ step(struct syncer *s)
 	pthread_mutex_unlock(&d->mu);
 	if (leader) {
 		if (s->sub != NULL) {
-			hs_sub_close(s->sub);
+			rt_sub_close(s->sub);
 			s->sub = NULL;
 			s->subscribed[0] = '\0';
 		}
-		sleep_ms(20);
+		rt_sleep_ms(20);
 		return;
 	}
 	if (strcmp(k.pub, s->subscribed) != 0)
 		resubscribe(s, &k);
-	if (s->need_sync || hs_mono_ms() >= s->next_sync)
+	if (s->need_sync || rt_mono_ms() >= s->next_sync)
 		sync_log(s);
 	if (s->sub == NULL) {
-		sleep_ms(20);
+		rt_sleep_ms(20);
 		return;
 	}
 	Hs__Event *ev;
 	uint64_t gap = 0;
-	int rv = hs_sub_recv(s->sub, &ev, &gap, 20);
+	int rv = rt_sub_recv(s->sub, &ev, &gap, 20);
 	if (rv != 0)
 		return;
 	handle(s, ev, gap);
@@ -154,26 +148,26 @@ dir_sync_main(void *arg)
 	char err[256];
 	if (dir_redis_open(&s.r, d->cfg.redis, d->cfg.redis_timeout_ms, err,
 	    sizeof(err)) != 0) {
-		hs_error("sync: %s", err);
+		rt_log_error("sync: %s", err);
 		return NULL;
 	}
 	/* Start-up: everything from the photo hashes, then the log. */
-	int64_t t0 = hs_mono_ms();
+	int64_t t0 = rt_mono_ms();
 	while (!atomic_load(&d->stop) &&
 	    dir_log_reload(s.r, d->recs, err, sizeof(err)) != 0) {
-		hs_warn("initial load: %s; retrying", err);
-		sleep_ms(200);
+		rt_log_warn("initial load: %s; retrying", err);
+		rt_sleep_ms(200);
 	}
 	struct dir_rec_stats st;
 	dir_records_stats(d->recs, &st);
-	hs_info("loaded %" PRIu64 " records up to seq %" PRIu64 " in %" PRId64
-	    " ms", st.total, dir_records_applied(d->recs), hs_mono_ms() - t0);
+	rt_log_info("loaded %" PRIu64 " records up to seq %" PRIu64 " in %" PRId64
+	    " ms", st.total, dir_records_applied(d->recs), rt_mono_ms() - t0);
 	s.need_sync = 1;
 	while (!atomic_load(&d->stop))
 		step(&s);
 	if (s.dropped > 0)
-		hs_info("test hook dropped %" PRIu64 " photo events", s.dropped);
-	hs_sub_close(s.sub);
+		rt_log_info("test hook dropped %" PRIu64 " photo events", s.dropped);
+	rt_sub_close(s.sub);
 	dir_redis_close(s.r);
 	return NULL;
 }

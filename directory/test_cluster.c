@@ -19,7 +19,7 @@ client(const char *const *urls, size_t n)
 	struct rpc_client_opts co = { .connect_wait_ms = 2000 };
 	rpc_client *cl = NULL;
 	char err[256];
-	hs_key_from_string(&co.key, TC_KEY);
+	rt_key_from_string(&co.key, TC_KEY);
 	if (rpc_client_open(&cl, urls, n, &co, err, sizeof(err)) != 0)
 		fprintf(stderr, "client: %s\n", err);
 	return cl;

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "log.h"
 #include "photo_id.h"
 #include "scripts.h"
@@ -69,7 +70,7 @@ delete_done(void *arg, ProtobufCMessage *reply, const struct rpc_error *err)
 	if (err->code == HS_OK && t->ndone < BATCH * 4)
 		memcpy(t->done[t->ndone++], o->member, MEMBER_MAX);
 	else if (err->code != HS_OK)
-		hs_debug("tombstone %s not delivered yet: %s", o->member,
+		rt_log_debug("tombstone %s not delivered yet: %s", o->member,
 		    err->message);
 	if (--t->inflight == 0)
 		pthread_cond_broadcast(&t->cv);
@@ -146,7 +147,7 @@ dir_tombstones_tick(struct dir_tombstones *t, struct dir *d, dir_redis *r)
 {
 	char err[256];
 	forget_done(t, r);
-	int64_t now = hs_mono_ms();
+	int64_t now = rt_mono_ms();
 	if (now < t->next_round || !dir_is_leader(d, NULL, 0, NULL))
 		return;
 	t->next_round = now + 1000;

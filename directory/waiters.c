@@ -5,6 +5,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 
+#include "clock.h"
 #include "log.h"
 
 struct waiter {
@@ -73,7 +74,7 @@ dir_waiters_poll(struct dir *d)
 	struct dir_waiters *w = d->waiters;
 	struct waiter *done = NULL;
 	uint64_t applied = dir_records_applied(d->recs);
-	int64_t now = hs_mono_ms();
+	int64_t now = rt_mono_ms();
 	pthread_mutex_lock(&w->mu);
 	for (struct waiter **p = &w->head; *p != NULL;) {
 		struct waiter *x = *p;

@@ -15,6 +15,7 @@
 #include "cache_evict.h"
 #include "changelog.h"
 #include "forward.h"
+#include "clock.h"
 #include "log.h"
 #include "photo_id.h"
 #include "redis_link.h"
@@ -40,16 +41,16 @@ dir_writer_open(struct dir *d)
 	char err[256];
 	if (dir_redis_open(&link_, d->cfg.redis, d->cfg.redis_timeout_ms, err,
 	    sizeof(err)) != 0) {
-		hs_error("writer: %s", err);
+		rt_log_error("writer: %s", err);
 		return -1;
 	}
-	return hs_workq_open(&d->writer, 1, "dir-writer");
+	return rt_workq_open(&d->writer, 1, "dir-writer");
 }
 
 void
 dir_writer_close(struct dir *d)
 {
-	hs_workq_close(d->writer);
+	rt_workq_close(d->writer);
 	d->writer = NULL;
 	dir_redis_close(link_);
 	link_ = NULL;
@@ -73,7 +74,7 @@ push(struct dir *d, rpc_call *call, const ProtobufCMessage *req, job_fn fn)
 		return;
 	}
 	*j = (struct job){ .d = d, .call = call, .req = req, .fn = fn };
-	if (hs_workq_push(d->writer, run_job, j) != 0) {
+	if (rt_workq_push(d->writer, run_job, j) != 0) {
 		if (call != NULL)
 			rpc_fail(call, HS_UNAVAILABLE, "directory is shutting "
 			    "down; retry at another");
@@ -118,7 +119,7 @@ applied_commit(struct dir *d, Hs__PhotoRecord *rec, uint64_t seq,
 		char err[256];
 		dirty = 1;
 		if (ensure_synced(d, err, sizeof(err)) != 0)
-			hs_warn("writer: catch-up after seq %" PRIu64 ": %s",
+			rt_log_warn("writer: catch-up after seq %" PRIu64 ": %s",
 			    seq, err);
 	}
 	Hs__Event ev = HS__EVENT__INIT;
@@ -219,7 +220,7 @@ reg_prepare(struct dir *d, struct reg *r, const char *lease, const char *maxlen)
 	r->rec.stores = r->stores;
 	r->rec.n_stores = n;
 	r->rec.target_replicas = (uint32_t)d->cfg.default_replicas;
-	r->rec.created_ms = r->rec.updated_ms = hs_now_ms();
+	r->rec.created_ms = r->rec.updated_ms = rt_now_ms();
 	size_t plen = hs__photo_record__get_packed_size(&r->rec);
 	r->packed = malloc(plen);
 	if (r->packed == NULL) {
@@ -306,7 +307,7 @@ register_job(struct job *j)
 {
 	struct dir *d = j->d;
 	struct job *more[REG_BATCH - 1];
-	size_t extra = hs_workq_take_more(d->writer, run_job, is_register,
+	size_t extra = rt_workq_take_more(d->writer, run_job, is_register,
 	    (void **)more, REG_BATCH - 1);
 	struct reg *regs = calloc(extra + 1, sizeof(*regs));
 	char lease[128], err[256], maxlen[24];
@@ -463,7 +464,7 @@ delete_job(struct job *j)
 		}
 		uint64_t cur = v.rec.seq, seq;
 		v.rec.state = HS__PHOTO_STATE__PHOTO_DELETED;
-		v.rec.updated_ms = hs_now_ms();
+		v.rec.updated_ms = rt_now_ms();
 		int rc = commit_update(j, lease, &v.rec, cur, 1, &seq);
 		if (rc == 0)
 			return;
@@ -545,7 +546,7 @@ update_job(struct job *j)
 			r.record = &v.rec;
 			return rpc_reply(j->call, &r.base);
 		}
-		v.rec.updated_ms = hs_now_ms();
+		v.rec.updated_ms = rt_now_ms();
 		int rc = commit_update(j, lease, &v.rec, cur, 0, &seq);
 		if (rc == 0)
 			return;
@@ -577,10 +578,10 @@ load_stores(struct dir *d)
 	redisReply *rep = dir_redis_cmd(link_, err, sizeof(err),
 	    "HGETALL " DIR_K_STORES);
 	if (rep == NULL) {
-		hs_warn("takeover: cannot read the store table: %s", err);
+		rt_log_warn("takeover: cannot read the store table: %s", err);
 		return;
 	}
-	int64_t now = hs_mono_ms();
+	int64_t now = rt_mono_ms();
 	for (size_t i = 0; rep->type == REDIS_REPLY_ARRAY &&
 	     i + 1 < rep->elements; i += 2) {
 		redisReply *v = rep->element[i + 1];
@@ -601,7 +602,7 @@ takeover_job(struct job *j)
 {
 	struct dir *d = j->d;
 	char err[256];
-	int64_t t0 = hs_mono_ms();
+	int64_t t0 = rt_mono_ms();
 	uint64_t n = 0;
 	if (dir_log_sync(link_, d->recs, &n, err, sizeof(err)) != 0) {
 		dir_step_down(d, err);
@@ -618,9 +619,9 @@ takeover_job(struct job *j)
 	pthread_mutex_unlock(&d->mu);
 	if (!still)
 		return;
-	hs_info("serving as leader, epoch %" PRIu64 ": caught up to seq %"
+	rt_log_info("serving as leader, epoch %" PRIu64 ": caught up to seq %"
 	    PRIu64 " (%" PRIu64 " applied) in %" PRId64 " ms", k.epoch,
-	    dir_records_applied(d->recs), n, hs_mono_ms() - t0);
+	    dir_records_applied(d->recs), n, rt_mono_ms() - t0);
 	Hs__Event ev = HS__EVENT__INIT;
 	Hs__LeaderEvent le = HS__LEADER_EVENT__INIT;
 	le.leader_id = k.id;

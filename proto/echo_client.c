@@ -3,8 +3,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "config.h"
+#include "cfg.h"
 #include "echo.pb-c.h"
+#include "clock.h"
 #include "log.h"
 #include "rpc_client.h"
 
@@ -13,24 +14,24 @@ main(int argc, char **argv)
 {
 	const char *server = NULL, *message = NULL;
 	int64_t timeout = 0;
-	const struct hs_cfg_opt opts[] = {
-		{ NULL, "server", HS_CFG_STRING, &server, 0, 0, NULL,
+	const struct rt_cfg_opt opts[] = {
+		{ NULL, "server", RT_CFG_STRING, &server, 0, 0, NULL,
 		    "address of an echo_server" },
-		{ NULL, "message", HS_CFG_STRING, &message, 0, 0, "hello, haystack",
+		{ NULL, "message", RT_CFG_STRING, &message, 0, 0, "hello, haystack",
 		    "text to send" },
-		{ NULL, "timeout", HS_CFG_MS, &timeout, 1, 600000, "5s",
+		{ NULL, "timeout", RT_CFG_MS, &timeout, 1, 600000, "5s",
 		    "deadline of the call" },
 	};
 	char err[256];
-	hs_log_init("echo_client", 'C');
-	int rc = hs_cfg_parse(opts, 3, argc, argv, err, sizeof(err));
+	rt_log_init("echo_client", 'C');
+	int rc = rt_cfg_parse(opts, 3, argc, argv, err, sizeof(err));
 	if (rc != 0) {
 		if (rc < 0)
 			fprintf(stderr, "echo_client: %s\n", err);
 		return rc < 0 ? 64 : 0;
 	}
 	struct rpc_client_opts co = { .max_msg = 0 };
-	hs_key_from_string(&co.key, "haystack-test-key-not-secret");
+	rt_key_from_string(&co.key, "haystack-test-key-not-secret");
 	rpc_client *c;
 	if (rpc_client_open(&c, &server, 1, &co, err, sizeof(err)) != 0) {
 		fprintf(stderr, "echo_client: %s\n", err);
@@ -41,10 +42,10 @@ main(int argc, char **argv)
 	struct rpc_error e;
 	req.data.data = (uint8_t *)message;
 	req.data.len = strlen(message);
-	int64_t t0 = hs_mono_ms();
+	int64_t t0 = rt_mono_ms();
 	hs_status st = rpc_invoke(c, &hs__echo__descriptor, "Echo", &req.base,
 	    &reply, timeout, 0, &e);
-	int64_t took = hs_mono_ms() - t0;
+	int64_t took = rt_mono_ms() - t0;
 	if (st != HS_OK) {
 		fprintf(stderr, "echo_client: %s: %s\n", hs_status_str(st),
 		    e.message);

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "config.h"
+#include "cfg.h"
 #include "echo_service.h"
 #include "log.h"
 
@@ -23,17 +23,17 @@ main(int argc, char **argv)
 {
 	const char *listen = NULL, *key_file = NULL;
 	int64_t max_msg = 0;
-	const struct hs_cfg_opt opts[] = {
-		{ NULL, "listen", HS_CFG_STRING, &listen, 0, 0,
+	const struct rt_cfg_opt opts[] = {
+		{ NULL, "listen", RT_CFG_STRING, &listen, 0, 0,
 		    "tcp://127.0.0.1:0", "address to serve on" },
-		{ "HS_KEY_FILE", "key-file", HS_CFG_STRING, &key_file, 0, 0, "",
+		{ "HS_KEY_FILE", "key-file", RT_CFG_STRING, &key_file, 0, 0, "",
 		    "cluster key file (empty: the test key)" },
-		{ "HS_MAX_MSG", "max-msg", HS_CFG_BYTES, &max_msg, 1024,
+		{ "HS_MAX_MSG", "max-msg", RT_CFG_BYTES, &max_msg, 1024,
 		    1 << 30, "64MiB", "largest request accepted" },
 	};
 	char err[256], bound[256];
-	hs_log_init("echo", 'E');
-	int rc = hs_cfg_parse(opts, 3, argc, argv, err, sizeof(err));
+	rt_log_init("echo", 'E');
+	int rc = rt_cfg_parse(opts, 3, argc, argv, err, sizeof(err));
 	if (rc != 0) {
 		if (rc < 0)
 			fprintf(stderr, "echo_server: %s\n", err);
@@ -41,12 +41,12 @@ main(int argc, char **argv)
 	}
 	struct rpc_server_opts so = { .name = "echo", .max_msg = (size_t)max_msg };
 	if (key_file[0] != '\0') {
-		if (hs_key_load(&so.key, key_file, err, sizeof(err)) != 0) {
+		if (rt_key_load(&so.key, key_file, err, sizeof(err)) != 0) {
 			fprintf(stderr, "echo_server: %s\n", err);
 			return 1;
 		}
 	} else {
-		hs_key_from_string(&so.key, "haystack-test-key-not-secret");
+		rt_key_from_string(&so.key, "haystack-test-key-not-secret");
 	}
 	rpc_server *s;
 	if (rpc_server_open(&s, &so) != 0 || echo_service_add(s) != 0 ||

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "log.h"
 #include "rpc_wire.h"
 
@@ -99,7 +100,7 @@ rpc_client_open(rpc_client **out, const char *const *urls, size_t nurls,
 	pthread_mutex_init(&c->mu, NULL);
 	pthread_cond_init(&c->cv, NULL);
 	c->active.next = c->active.prev = &c->active;
-	c->next_id = ((uint64_t)hs_now_ms() << 20) ^ (uint64_t)(uintptr_t)c;
+	c->next_id = ((uint64_t)rt_now_ms() << 20) ^ (uint64_t)(uintptr_t)c;
 	if ((rv = nng_req0_open(&c->sock)) != 0) {
 		snprintf(err, errlen, "cannot open a socket: %s", nng_strerror(rv));
 		goto fail;
@@ -223,7 +224,7 @@ transport_error(struct pending *p, int rv, struct rpc_error *e)
 		    "not connected");
 		return;
 	}
-	e->code = hs_status_from_nng(rv);
+	e->code = rpc_status_from_nng(rv);
 	if (rv == NNG_ETIMEDOUT)
 		snprintf(e->message, sizeof(e->message),
 		    "no answer from %s within %lld ms; the server may be "
@@ -295,7 +296,7 @@ pending_cb(void *arg)
 			finish(p, rv);
 			return;
 		}
-		int64_t left = p->deadline_mono - hs_mono_ms();
+		int64_t left = p->deadline_mono - rt_mono_ms();
 		p->state = P_RECV;
 		nng_aio_set_timeout(p->aio, left > 0 ? (nng_duration)left : 1);
 		nng_ctx_recv(p->ctx, p->aio);
@@ -332,11 +333,11 @@ rpc_invoke_async(rpc_client *c, const ProtobufCServiceDescriptor *svc,
 	env.service = (char *)svc->name;
 	env.method = (char *)method;
 	env.request_id = p->request_id = atomic_fetch_add(&c->next_id, 1);
-	env.timestamp_ms = hs_now_ms();
+	env.timestamp_ms = rt_now_ms();
 	env.deadline_ms = env.timestamp_ms + timeout_ms;
 	env.epoch = epoch;
 	p->timeout_ms = timeout_ms;
-	p->deadline_mono = hs_mono_ms() + timeout_ms;
+	p->deadline_mono = rt_mono_ms() + timeout_ms;
 	p->out = md->output;
 	p->done = done;
 	p->arg = arg;
@@ -388,10 +389,10 @@ await_connection(rpc_client *c, int64_t timeout_ms)
 {
 	int64_t wait = c->opts.connect_wait_ms < timeout_ms ?
 	    c->opts.connect_wait_ms : timeout_ms;
-	int64_t until = hs_mono_ms() + wait;
+	int64_t until = rt_mono_ms() + wait;
 	pthread_mutex_lock(&c->mu);
 	while (c->connected == 0) {
-		int64_t left = until - hs_mono_ms();
+		int64_t left = until - rt_mono_ms();
 		if (left <= 0)
 			break;
 		struct timespec ts;
@@ -471,7 +472,7 @@ rpc_invoke_raw(rpc_client *c, const void *frame, size_t len, int64_t timeout_ms,
 	pthread_mutex_init(&w.mu, NULL);
 	pthread_cond_init(&w.cv, NULL);
 	p->timeout_ms = timeout_ms;
-	p->deadline_mono = hs_mono_ms() + timeout_ms;
+	p->deadline_mono = rt_mono_ms() + timeout_ms;
 	p->out = NULL;
 	p->done = waiter_done;
 	p->arg = &w;

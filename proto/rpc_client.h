@@ -20,7 +20,7 @@
 typedef struct rpc_client rpc_client;
 
 struct rpc_client_opts {
-	hs_key key;
+	rt_key key;
 	size_t max_msg;		    /* largest reply accepted; 0 = 64 MiB */
 	int64_t connect_wait_ms;    /* how long a call waits for a first
 				       connection before UNAVAILABLE; 0 = 1000 */

@@ -92,7 +92,7 @@ test_server_killed_mid_call_then_back(void)
 	pid_t pid = spawn_server("tcp://127.0.0.1:0", url, sizeof(url));
 	CHECK(pid > 0);
 	struct rpc_client_opts co = { .max_msg = 0 };
-	hs_key_from_string(&co.key, TEST_KEY);
+	rt_key_from_string(&co.key, TEST_KEY);
 	rpc_client *c;
 	char err[256];
 	const char *u = url;
@@ -146,7 +146,7 @@ test_calls_on_a_dead_peer_are_resent_elsewhere(void)
 	pid_t pb = spawn_server("tcp://127.0.0.1:0", b, sizeof(b));
 	CHECK(pa > 0 && pb > 0);
 	struct rpc_client_opts co = { .max_msg = 0 };
-	hs_key_from_string(&co.key, TEST_KEY);
+	rt_key_from_string(&co.key, TEST_KEY);
 	rpc_client *c;
 	char err[256];
 	const char *urls[] = { a, b };
@@ -193,6 +193,6 @@ main(int argc, char **argv)
 	const char *srcdir = getenv("TEST_SRCDIR");
 	snprintf(server_bin, sizeof(server_bin), "%s/haystack_c/proto/echo_server",
 	    srcdir ? srcdir : ".");
-	hs_log_init("rpc_kill_test", 'T');
+	rt_log_init("rpc_kill_test", 'T');
 	return check_run(cases, argc, argv);
 }

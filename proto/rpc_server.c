@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "log.h"
 #include "rpc_wire.h"
 
@@ -96,7 +97,7 @@ rpc_server_listen(rpc_server *s, const char *url, char *bound, size_t boundlen)
 	if (rv == 0)
 		rv = nng_listener_start(l, 0);
 	if (rv != 0) {
-		hs_error("%s: cannot listen on %s: %s", s->opts.name, url,
+		rt_log_error("%s: cannot listen on %s: %s", s->opts.name, url,
 		    nng_strerror(rv));
 		return rv;
 	}
@@ -218,7 +219,7 @@ send_reply(struct rpc_call *c, hs_status code, const char *message,
 	call_release(c);
 	atomic_fetch_add(&c->srv->served, 1);
 	if (rv != 0) {
-		hs_error("%s: cannot build a reply: %s", c->srv->opts.name,
+		rt_log_error("%s: cannot build a reply: %s", c->srv->opts.name,
 		    nng_strerror(rv));
 		c->state = CALL_RECV;
 		nng_ctx_recv(c->ctx, c->aio);
@@ -241,7 +242,7 @@ fail_v(rpc_call *call, hs_status code, const char *hint, const char *fmt,
 {
 	char msg[512];
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	hs_debug("%s: %s.%s -> %s: %s", call->srv->opts.name,
+	rt_log_debug("%s: %s.%s -> %s: %s", call->srv->opts.name,
 	    call->env && call->env->service ? call->env->service : "?",
 	    call->env && call->env->method ? call->env->method : "?",
 	    hs_status_str(code), msg);
@@ -325,7 +326,7 @@ dispatch(struct rpc_call *c)
 {
 	rpc_server *s = c->srv;
 	size_t len = nng_msg_len(c->msg);
-	int64_t now = hs_now_ms();
+	int64_t now = rt_now_ms();
 
 	if (len > s->opts.max_msg)
 		return reject(c, HS_INVALID_ARGUMENT,
@@ -338,7 +339,7 @@ dispatch(struct rpc_call *c)
 	Hs__Envelope *env = c->env;
 	if (strlen(env->service) > MAX_NAME || strlen(env->method) > MAX_NAME)
 		return reject(c, HS_INVALID_ARGUMENT, "service or method name too long");
-	if (!hs_envelope_mac_ok(&s->opts.key, env))
+	if (!rpc_envelope_mac_ok(&s->opts.key, env))
 		return reject(c, HS_UNAUTHENTICATED,
 		    "missing or wrong MAC: every process must use the same "
 		    "cluster key file");
@@ -398,7 +399,7 @@ call_cb(void *arg)
 		if (rv == NNG_ECLOSED || rv == NNG_ECANCELED)
 			return;
 		if (rv != 0) {
-			hs_warn("%s: receive failed: %s", c->srv->opts.name,
+			rt_log_warn("%s: receive failed: %s", c->srv->opts.name,
 			    nng_strerror(rv));
 			nng_ctx_recv(c->ctx, c->aio);
 			return;

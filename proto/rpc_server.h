@@ -31,7 +31,7 @@ typedef void (*rpc_handler)(rpc_call *call, const ProtobufCMessage *req,
 
 struct rpc_server_opts {
 	const char *name;	/* for log lines, e.g. "store-3" */
-	hs_key key;		/* cluster key */
+	rt_key key;		/* cluster key */
 	size_t max_msg;		/* largest request answered; 0 = 64 MiB.
 				   Frames over twice this are dropped by the
 				   transport unread. */

@@ -32,7 +32,7 @@ hs_status_str(int code)
 }
 
 hs_status
-hs_status_from_nng(int nng_err)
+rpc_status_from_nng(int nng_err)
 {
 	switch (nng_err) {
 	case 0:

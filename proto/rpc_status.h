@@ -30,6 +30,6 @@ const char *hs_status_str(int code);
 
 /* Maps an nng error (NNG_ETIMEDOUT, NNG_ECLOSED, ...) to the status a caller
  * should see. */
-hs_status hs_status_from_nng(int nng_err);
+hs_status rpc_status_from_nng(int nng_err);
 
 #endif

@@ -9,6 +9,7 @@
 #include "check.h"
 #include "echo.pb-c.h"
 #include "echo_service.h"
+#include "clock.h"
 #include "log.h"
 #include "rpc_batch.h"
 #include "rpc_client.h"
@@ -22,9 +23,9 @@ static rpc_client *cli;
 static char url[256];
 
 static void
-key(hs_key *k)
+key(rt_key *k)
 {
-	hs_key_from_string(k, TEST_KEY);
+	rt_key_from_string(k, TEST_KEY);
 }
 
 static rpc_client *
@@ -33,7 +34,7 @@ client_for(const char *u, const char *keystr)
 	struct rpc_client_opts co = { .max_msg = 0 };
 	rpc_client *c = NULL;
 	char err[256];
-	hs_key_from_string(&co.key, keystr);
+	rt_key_from_string(&co.key, keystr);
 	if (rpc_client_open(&c, &u, 1, &co, err, sizeof(err)) != 0)
 		fprintf(stderr, "client: %s\n", err);
 	return c;
@@ -242,7 +243,7 @@ build_frame(const char *service, const char *method, int64_t ts_offset_ms,
 {
 	Hs__EchoRequest req = HS__ECHO_REQUEST__INIT;
 	Hs__Envelope env = HS__ENVELOPE__INIT;
-	hs_key k;
+	rt_key k;
 	nng_msg *m = NULL;
 	key(&k);
 	req.data.data = (uint8_t *)"hello";
@@ -250,7 +251,7 @@ build_frame(const char *service, const char *method, int64_t ts_offset_ms,
 	env.service = (char *)service;
 	env.method = (char *)method;
 	env.request_id = 42;
-	env.timestamp_ms = hs_now_ms() + ts_offset_ms;
+	env.timestamp_ms = rt_now_ms() + ts_offset_ms;
 	env.epoch = epoch;
 	rpc_wire_pack_request(&k, &env, &req.base, &m);
 	return m;
@@ -425,7 +426,7 @@ main(int argc, char **argv)
 		{ "address schemes", test_address_schemes },
 		{ NULL, NULL },
 	};
-	hs_log_init("rpc_test", 'T');
+	rt_log_init("rpc_test", 'T');
 	start_server("tcp://127.0.0.1:0");
 	int rc = check_run(cases, argc, argv);
 	stop_server();

@@ -112,10 +112,10 @@ alloc_framed(const ProtobufCMessage *hdr, uint32_t field, size_t payload_size,
 }
 
 int
-rpc_wire_pack_request(const hs_key *key, Hs__Envelope *env,
+rpc_wire_pack_request(const rt_key *key, Hs__Envelope *env,
     const ProtobufCMessage *req, nng_msg **out)
 {
-	uint8_t mac[HS_MAC_LEN] = { 0 };
+	uint8_t mac[RT_MAC_LEN] = { 0 };
 	size_t psz = protobuf_c_message_get_packed_size(req);
 	nng_msg *m;
 	uint8_t *p;
@@ -124,7 +124,7 @@ rpc_wire_pack_request(const hs_key *key, Hs__Envelope *env,
 	 * place, then the header (whose size the placeholder MAC fixes). */
 	env->payload.len = 0;
 	env->payload.data = NULL;
-	env->mac.len = HS_MAC_LEN;
+	env->mac.len = RT_MAC_LEN;
 	env->mac.data = mac;
 	int rv = alloc_framed(&env->base, ENVELOPE_PAYLOAD_FIELD, psz, &m, &p);
 	if (rv != 0)
@@ -132,7 +132,7 @@ rpc_wire_pack_request(const hs_key *key, Hs__Envelope *env,
 	protobuf_c_message_pack(req, p);
 	env->payload.data = p;
 	env->payload.len = psz;
-	hs_envelope_mac(key, env, mac);
+	rpc_envelope_mac(key, env, mac);
 	env->payload.data = NULL;
 	env->payload.len = 0;
 	protobuf_c_message_pack(&env->base, nng_msg_body(m));

@@ -14,7 +14,7 @@
 /* Packs env (its payload and mac fields are filled here) with req as the
  * payload, MAC'd under key. On success *out is a new message the caller
  * owns (nng_ctx_sendmsg takes it on success). 0 or an nng error. */
-int rpc_wire_pack_request(const hs_key *key, Hs__Envelope *env,
+int rpc_wire_pack_request(const rt_key *key, Hs__Envelope *env,
     const ProtobufCMessage *req, nng_msg **out);
 
 /* Packs r with payload (may be NULL) as its payload into a new message. */

@@ -18,6 +18,7 @@
 
 #include "audit_diff.h"
 #include "dirlink.h"
+#include "clock.h"
 #include "log.h"
 #include "photo_id.h"
 #include "repl.h"
@@ -78,7 +79,7 @@ list_store(struct repl *r, uint32_t store, struct entry **v, size_t *n,
 		hs_status st = repl_store_call(r, store, "ListNeedles", &req.base,
 		    &m, 0, &e);
 		if (st != HS_OK) {
-			hs_warn("audit: cannot list store %u: %s: %s", store,
+			rt_log_warn("audit: cannot list store %u: %s: %s", store,
 			    hs_status_str(st), e.message);
 			return -1;
 		}
@@ -156,11 +157,11 @@ handle_orphan(struct repl *r, redisContext *rc, uint64_t key, uint32_t cookie,
 	char field[40], id24[PHOTO_ID_HEX_LEN + 1];
 	photo_id_format(key, cookie, id24);
 	snprintf(field, sizeof(field), "%s/%u", id24, store);
-	int64_t now = hs_now_ms();
+	int64_t now = rt_now_ms();
 	int64_t first = orphan_first_seen(rc, field, now);
 	repl_publish_audit(r, "orphan", key, cookie, store, 0, 0);
 	if (repl_orphan_due(first, 0, now, r->cfg.orphan_grace_ms)) {
-		hs_info("audit: orphan %s on store %u first seen %lld ms ago: "
+		rt_log_info("audit: orphan %s on store %u first seen %lld ms ago: "
 		    "deleting", id24, store, (long long)(now - first));
 		repl_store_delete(r, store, key, cookie);
 		if (rc)
@@ -288,7 +289,7 @@ run_audit(struct repl *r, struct summary *s)
 {
 	memset(s, 0, sizeof(*s));
 	if (repl_stores_refresh(r) != 0) {
-		hs_warn("audit: the directory's store table is unavailable");
+		rt_log_warn("audit: the directory's store table is unavailable");
 		return -1;
 	}
 	struct repl_store st[REPL_MAX_STORES];
@@ -330,7 +331,7 @@ run_audit(struct repl *r, struct summary *s)
 		struct rpc_error err;
 		hs_status ls = lookup_groups(r, v, g, ng, &lr, &err);
 		if (ls != HS_OK) {
-			hs_warn("audit: Lookup failed: %s: %s", hs_status_str(ls),
+			rt_log_warn("audit: Lookup failed: %s: %s", hs_status_str(ls),
 			    err.message);
 			rv = -1;
 			break;
@@ -414,13 +415,13 @@ repl_audit_main(void *arg)
 		struct summary s;
 		int ran = 0;
 		if (!stopping && repl_is_active(r)) {
-			int64_t t0 = hs_mono_ms();
-			hs_info("audit started (%s)", why ? why : "");
+			int64_t t0 = rt_mono_ms();
+			rt_log_info("audit started (%s)", why ? why : "");
 			ran = run_audit(r, &s) == 0;
-			hs_info("audit %s in %lld ms: %llu photos checked, %llu "
+			rt_log_info("audit %s in %lld ms: %llu photos checked, %llu "
 			    "missing replicas, %llu orphans deleted, %llu "
 			    "leftovers tombstoned", ran ? "done" : "stopped",
-			    (long long)(hs_mono_ms() - t0),
+			    (long long)(rt_mono_ms() - t0),
 			    (unsigned long long)s.checked,
 			    (unsigned long long)s.missing,
 			    (unsigned long long)s.orphans,
@@ -436,7 +437,7 @@ repl_audit_main(void *arg)
 		}
 		pthread_mutex_lock(&r->audit_mu);
 		if (ran) {
-			r->last_audit_ms = hs_now_ms();
+			r->last_audit_ms = rt_now_ms();
 			r->audit_runs++;
 		}
 		r->audit_running = 0;

@@ -26,10 +26,10 @@ repl_store_delete(struct repl *r, uint32_t store, uint64_t key, uint32_t cookie)
 	photo_id_format(key, cookie, id24);
 	hs_status st = repl_store_call(r, store, "Delete", &req.base, &m, 0, &e);
 	if (st == HS_OK) {
-		hs_info("deleted photo %s from store %u", id24, store);
+		rt_log_info("deleted photo %s from store %u", id24, store);
 		protobuf_c_message_free_unpacked(m, NULL);
 	} else {
-		hs_warn("cannot delete photo %s from store %u: %s: %s (the "
+		rt_log_warn("cannot delete photo %s from store %u: %s: %s (the "
 		    "audit will retry)", id24, store, hs_status_str(st),
 		    e.message);
 	}

@@ -32,7 +32,7 @@ take_read(struct repl *r, struct item *it, uint32_t s, Hs__ReadReply *rr)
 	}
 	char id24[PHOTO_ID_HEX_LEN + 1];
 	photo_id_format(it->t.key, it->t.cookie, id24);
-	hs_warn("photo %s on store %u does not match its record's "
+	rt_log_warn("photo %s on store %u does not match its record's "
 	    "SHA-256: replacing that copy", id24, s);
 	protobuf_c_message_free_unpacked(&rr->base, NULL);
 	struct repl_task bad = it->t;

@@ -63,10 +63,10 @@ set_leader(struct repl *r, const char *addr)
 static void
 find_leader(struct repl *r)
 {
-	struct hs_leader_info li;
+	struct rt_leader_info li;
 	char why[256];
 	if (r->cfg.redis[0] &&
-	    hs_leader_lookup(r->cfg.redis, 1000, &li, why, sizeof(why)) == 0) {
+	    rt_leader_lookup(r->cfg.redis, 1000, &li, why, sizeof(why)) == 0) {
 		set_leader(r, li.rpc);
 		return;
 	}
@@ -81,10 +81,10 @@ find_leader(struct repl *r)
 int
 repl_dir_leader_pub(struct repl *r, char *out, size_t len, uint64_t *epoch)
 {
-	struct hs_leader_info li;
+	struct rt_leader_info li;
 	char why[256];
 	if (r->cfg.redis[0] == '\0' ||
-	    hs_leader_lookup(r->cfg.redis, 1000, &li, why, sizeof(why)) != 0)
+	    rt_leader_lookup(r->cfg.redis, 1000, &li, why, sizeof(why)) != 0)
 		return -1;
 	snprintf(out, len, "%s", li.pub);
 	if (epoch)
@@ -198,7 +198,7 @@ repl_stores_refresh(struct repl *r)
 	struct rpc_error e;
 	req.include_down = 1;
 	if (repl_dir_call(r, "ListStores", &req.base, &m, &e) != HS_OK) {
-		hs_debug("ListStores failed: %s: %s", hs_status_str(e.code),
+		rt_log_debug("ListStores failed: %s: %s", hs_status_str(e.code),
 		    e.message);
 		return -1;
 	}

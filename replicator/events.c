@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "dirlink.h"
+#include "clock.h"
 #include "log.h"
 #include "repl.h"
 
@@ -38,7 +39,7 @@ repl_publish_task(struct repl *r, const char *topic, const struct repl_task *t,
 	ev.body_case = HS__EVENT__BODY_TASK;
 	ev.task = &te;
 	ev.epoch = atomic_load(&r->term);
-	hs_pub_publish(r->pub, &ev);
+	rt_pub_publish(r->pub, &ev);
 }
 
 void
@@ -62,7 +63,7 @@ repl_publish_audit(struct repl *r, const char *finding, uint64_t key,
 	ev.body_case = HS__EVENT__BODY_AUDIT;
 	ev.audit = &ae;
 	ev.epoch = atomic_load(&r->term);
-	hs_pub_publish(r->pub, &ev);
+	rt_pub_publish(r->pub, &ev);
 }
 
 enum repl_push_result
@@ -74,7 +75,7 @@ repl_enqueue(struct repl *r, const struct repl_task *t)
 	if (pr == REPL_PUSH_NEW)
 		repl_publish_task(r, "task.queued", t, "", NULL, 0, NULL, 0, NULL);
 	else if (pr == REPL_PUSH_DROPPED)
-		hs_debug("queue full: dropped a task (the audit finds it again)");
+		rt_log_debug("queue full: dropped a task (the audit finds it again)");
 	return pr;
 }
 
@@ -88,7 +89,7 @@ repl_consider(struct repl *r, const Hs__PhotoRecord *rec, const uint32_t *bad,
 		return;
 	struct repl_store st[REPL_MAX_STORES];
 	size_t nst = repl_stores_snapshot(r, st, REPL_MAX_STORES);
-	int64_t mono = hs_mono_ms();
+	int64_t mono = rt_mono_ms();
 	struct repl_photo_state ph = { .stores = rec->stores,
 		.nstores = rec->n_stores, .target = rec->target_replicas,
 		.bad = bad, .nbad = nbad,
@@ -97,7 +98,7 @@ repl_consider(struct repl *r, const Hs__PhotoRecord *rec, const uint32_t *bad,
 		    2 * r->cfg.half_life_ms,
 		.size = rec->size };
 	struct repl_plan pl;
-	repl_plan_photo(&r->pol, st, nst, &ph, hs_now_ms(), &pl);
+	repl_plan_photo(&r->pol, st, nst, &ph, rt_now_ms(), &pl);
 	if (pl.prio < 0)
 		return;
 	struct repl_task t = { .key = rec->id->key, .cookie = rec->id->cookie,

@@ -7,20 +7,21 @@
 #include <string.h>
 
 #include "dirlink.h"
+#include "clock.h"
 #include "log.h"
 #include "repl.h"
 
 #define GAP_AUDIT_MS 60000
 
 static void
-dial_leader(struct repl *r, hs_sub *sub, char *dialled, size_t len)
+dial_leader(struct repl *r, rt_sub *sub, char *dialled, size_t len)
 {
 	char pub[256];
 	if (repl_dir_leader_pub(r, pub, sizeof(pub), NULL) != 0 || !pub[0] ||
 	    strcmp(pub, dialled) == 0)
 		return;
-	if (hs_sub_dial(sub, pub) == 0) {
-		hs_info("following the directory leader's events at %s", pub);
+	if (rt_sub_dial(sub, pub) == 0) {
+		rt_log_info("following the directory leader's events at %s", pub);
 		snprintf(dialled, len, "%s", pub);
 	}
 }
@@ -43,32 +44,32 @@ repl_feed_main(void *arg)
 {
 	struct repl *r = arg;
 	const char *prefixes[] = { "photo.", "store.", "leader." };
-	hs_sub *sub = NULL;
-	if (hs_sub_open(&sub, NULL, 0, prefixes, 3) != 0) {
-		hs_error("cannot open the event subscriber; relying on audits");
+	rt_sub *sub = NULL;
+	if (rt_sub_open(&sub, NULL, 0, prefixes, 3) != 0) {
+		rt_log_error("cannot open the event subscriber; relying on audits");
 		return NULL;
 	}
 	char dialled[256] = "";
 	int64_t last_check = 0, last_gap_audit = -GAP_AUDIT_MS;
 	while (!atomic_load(&r->stop)) {
-		if (hs_mono_ms() - last_check >= 1000) {
+		if (rt_mono_ms() - last_check >= 1000) {
 			dial_leader(r, sub, dialled, sizeof(dialled));
-			last_check = hs_mono_ms();
+			last_check = rt_mono_ms();
 		}
 		Hs__Event *ev = NULL;
 		uint64_t gap = 0;
-		if (hs_sub_recv(sub, &ev, &gap, 200) != 0)
+		if (rt_sub_recv(sub, &ev, &gap, 200) != 0)
 			continue;
 		if (gap > 0 && repl_is_active(r) &&
-		    hs_mono_ms() - last_gap_audit >= GAP_AUDIT_MS) {
-			hs_warn("missed %llu directory events: auditing",
+		    rt_mono_ms() - last_gap_audit >= GAP_AUDIT_MS) {
+			rt_log_warn("missed %llu directory events: auditing",
 			    (unsigned long long)gap);
-			last_gap_audit = hs_mono_ms();
+			last_gap_audit = rt_mono_ms();
 			repl_audit_request(r, "event gap");
 		}
 		on_event(r, ev, &last_gap_audit);
 		hs__event__free_unpacked(ev, NULL);
 	}
-	hs_sub_close(sub);
+	rt_sub_close(sub);
 	return NULL;
 }

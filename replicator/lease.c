@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 #include "repl.h"
 
@@ -61,11 +62,11 @@ static void
 become_active(struct repl *r)
 {
 	repl_queue_clear(r->queue);
-	atomic_store(&r->active_since, hs_mono_ms());
+	atomic_store(&r->active_since, rt_mono_ms());
 	atomic_fetch_add(&r->term, 1);
 	atomic_store(&r->active, 1);
-	hs_log_set_role('R');
-	hs_info("took the replicator lease: active (term %llu)",
+	rt_log_set_role('R');
+	rt_log_info("took the replicator lease: active (term %llu)",
 	    (unsigned long long)atomic_load(&r->term));
 	repl_audit_request(r, "takeover");
 }
@@ -76,14 +77,7 @@ step_down(struct repl *r, const char *why)
 	if (!atomic_exchange(&r->active, 0))
 		return;
 	repl_queue_clear(r->queue);
-	hs_warn("standby now: %s", why);
-}
-
-static void
-sleep_ms(int64_t ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-	nanosleep(&ts, NULL);
+	rt_log_warn("standby now: %s", why);
 }
 
 void *
@@ -92,13 +86,13 @@ repl_lease_main(void *arg)
 	struct repl *r = arg;
 	char value[160];
 	snprintf(value, sizeof(value), "%s/%08lx%04x", r->cfg.id,
-	    (unsigned long)hs_now_ms(), (unsigned)getpid() & 0xffff);
+	    (unsigned long)rt_now_ms(), (unsigned)getpid() & 0xffff);
 	char ttl[32];
 	snprintf(ttl, sizeof(ttl), "%lld", (long long)r->cfg.lease_ms);
 	redisContext *c = NULL;
 	int64_t until = 0, period = r->cfg.lease_ms / 3;
 	while (!atomic_load(&r->stop)) {
-		int64_t t0 = hs_mono_ms();
+		int64_t t0 = rt_mono_ms();
 		if (c == NULL)
 			c = repl_redis_connect(r->cfg.redis, period);
 		int got = -1;
@@ -122,13 +116,13 @@ repl_lease_main(void *arg)
 				become_active(r);
 			}
 		} else if (atomic_load(&r->active) &&
-		    (got == 0 || hs_mono_ms() >= until)) {
+		    (got == 0 || rt_mono_ms() >= until)) {
 			step_down(r, got == 0 ? "the lease is held by another "
 			    "replicator" : "cannot refresh the lease in Redis");
 		}
-		int64_t left = period - (hs_mono_ms() - t0);
+		int64_t left = period - (rt_mono_ms() - t0);
 		while (left > 0 && !atomic_load(&r->stop)) {
-			sleep_ms(left < 50 ? left : 50);
+			rt_sleep_ms(left < 50 ? left : 50);
 			left -= 50;
 		}
 	}

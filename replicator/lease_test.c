@@ -15,7 +15,7 @@
 #include "rpc_client.h"
 
 static char dir[512], keyfile[600], bin[512];
-static hs_key key;
+static rt_key key;
 static struct test_proc redis, repl[2];
 static int ports[2], redis_port;
 
@@ -71,7 +71,7 @@ one_active_and_failover(void)
 	char err[256];
 	CHECK(test_temp_dir(dir, sizeof(dir), "lease") == 0);
 	CHECK(test_key_file(keyfile, sizeof(keyfile), dir) == 0);
-	CHECK(hs_key_load(&key, keyfile, err, sizeof(err)) == 0);
+	CHECK(rt_key_load(&key, keyfile, err, sizeof(err)) == 0);
 	test_runfile(bin, sizeof(bin), "replicator/replicatord");
 	redis_port = test_free_port();
 	CHECK(test_redis_start(&redis, dir, redis_port) == 0);
@@ -112,7 +112,7 @@ one_active_and_failover(void)
 int
 main(int argc, char **argv)
 {
-	hs_log_init("lease_test", 'C');
+	rt_log_init("lease_test", 'C');
 	static const struct check_case cases[] = {
 		{ "one active and failover", one_active_and_failover },
 		{ NULL, NULL },

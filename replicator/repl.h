@@ -16,6 +16,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "clock.h"
 #include "log.h"
 #include "policy.h"
 #include "pubsub.h"
@@ -54,10 +55,10 @@ struct repl_stores; /* the store table (stores.c) */
 struct repl {
 	struct repl_config cfg;
 	struct repl_policy pol;
-	hs_key key;
+	rt_key key;
 	char name[64];
 	rpc_server *rpc;
-	hs_pub *pub;
+	rt_pub *pub;
 	rpc_pool *pool;		/* directories and stores */
 	repl_queue *queue;
 	repl_rates *rates;
@@ -90,7 +91,7 @@ static inline int
 repl_is_active(struct repl *r)
 {
 	return atomic_load(&r->active) &&
-	    hs_mono_ms() < atomic_load(&r->lease_until);
+	    rt_mono_ms() < atomic_load(&r->lease_until);
 }
 
 /* --- config.c --- */

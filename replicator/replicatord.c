@@ -35,17 +35,17 @@ open_parts(struct repl *r)
 	r->stores = repl_stores_open();
 	if (!r->queue || !r->rates || !r->stores ||
 	    rpc_pool_open(&r->pool, &co) != 0) {
-		hs_error("out of memory");
+		rt_log_error("out of memory");
 		return -1;
 	}
-	if (r->cfg.pub[0] && hs_pub_open(&r->pub, r->cfg.pub, "replicator") != 0) {
-		hs_error("cannot listen for events on %s", r->cfg.pub);
+	if (r->cfg.pub[0] && rt_pub_open(&r->pub, r->cfg.pub, "replicator") != 0) {
+		rt_log_error("cannot listen for events on %s", r->cfg.pub);
 		return -1;
 	}
 	if (rpc_server_open(&r->rpc, &so) != 0 || repl_rpc_add(r) != 0 ||
 	    rpc_server_listen(r->rpc, r->cfg.listen, NULL, 0) != 0 ||
 	    rpc_server_start(r->rpc) != 0) {
-		hs_error("cannot serve RPCs on %s", r->cfg.listen);
+		rt_log_error("cannot serve RPCs on %s", r->cfg.listen);
 		return -1;
 	}
 	return 0;
@@ -86,7 +86,7 @@ shutdown_all(struct repl *r)
 	pthread_join(r->audit_thr, NULL);
 	rpc_server_close(r->rpc);
 	rpc_pool_close(r->pool);
-	hs_pub_close(r->pub);
+	rt_pub_close(r->pub);
 	repl_queue_close(r->queue);
 	repl_rates_close(r->rates);
 	repl_stores_close(r->stores);
@@ -102,9 +102,9 @@ main(int argc, char **argv)
 	if (rc != 0)
 		return rc > 0 ? 0 : 64;
 	snprintf(r.name, sizeof(r.name), "%s", r.cfg.id);
-	hs_log_init(r.name, 'r'); /* 'R' once active */
-	if (hs_key_load(&r.key, r.cfg.key_file, err, sizeof(err)) != 0) {
-		hs_error("%s", err);
+	rt_log_init(r.name, 'r'); /* 'R' once active */
+	if (rt_key_load(&r.key, r.cfg.key_file, err, sizeof(err)) != 0) {
+		rt_log_error("%s", err);
 		return 1;
 	}
 	pthread_mutex_init(&r.audit_mu, NULL);
@@ -114,14 +114,14 @@ main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	if (open_parts(&r) != 0 || start_threads(&r) != 0) {
-		hs_error("cannot start; see above");
+		rt_log_error("cannot start; see above");
 		return 1;
 	}
-	hs_info("serving on %s (standby until the lease is ours)",
+	rt_log_info("serving on %s (standby until the lease is ours)",
 	    r.cfg.advertise);
 	while (!stop_requested)
 		pause();
-	hs_info("stopping");
+	rt_log_info("stopping");
 	shutdown_all(&r);
 	return 0;
 }

@@ -6,6 +6,7 @@
 
 #include <stdlib.h>
 
+#include "clock.h"
 #include "log.h"
 #include "photo_id.h"
 #include "repl.h"
@@ -21,7 +22,7 @@ report_access(rpc_call *call, const ProtobufCMessage *m, void *arg)
 	if (q->n_counts > MAX_COUNTS)
 		return rpc_fail(call, HS_INVALID_ARGUMENT, "at most %d counts a "
 		    "report, got %zu", MAX_COUNTS, q->n_counts);
-	int64_t now = hs_mono_ms();
+	int64_t now = rt_mono_ms();
 	for (size_t i = 0; i < q->n_counts; i++) {
 		const Hs__AccessCount *c = q->counts[i];
 		if (c->id == NULL || c->id->key == 0 || c->reads == 0)
@@ -50,7 +51,7 @@ report_corruption(rpc_call *call, const ProtobufCMessage *m, void *arg)
 		    "needs a photo id and a store id");
 	char id24[PHOTO_ID_HEX_LEN + 1];
 	photo_id_format(q->id->key, q->id->cookie, id24);
-	hs_warn("corrupt copy of photo %s on store %u reported by %s: %s",
+	rt_log_warn("corrupt copy of photo %s on store %u reported by %s: %s",
 	    id24, q->store_id, q->reporter ? q->reporter : "?",
 	    q->detail ? q->detail : "");
 	struct repl_task t = { .key = q->id->key, .cookie = q->id->cookie,
@@ -112,7 +113,7 @@ access_rates(rpc_call *call, const ProtobufCMessage *m, void *arg)
 	double *rates = calloc(q->n_ids ? q->n_ids : 1, sizeof(*rates));
 	if (rates == NULL)
 		return rpc_fail(call, HS_RESOURCE_EXHAUSTED, "out of memory");
-	int64_t now = hs_mono_ms();
+	int64_t now = rt_mono_ms();
 	for (size_t i = 0; i < q->n_ids; i++)
 		if (q->ids[i] != NULL)
 			rates[i] = repl_rates_get(r->rates, q->ids[i]->key, now);
@@ -137,7 +138,7 @@ repl_rpc_add(struct repl *r)
 {
 	if (hs__replicator__descriptor.n_methods !=
 	    sizeof(handlers) / sizeof(handlers[0])) {
-		hs_error("replicator.proto and rpc_repl.c disagree on methods");
+		rt_log_error("replicator.proto and rpc_repl.c disagree on methods");
 		return -1;
 	}
 	return rpc_server_add_service(r->rpc, &hs__replicator__descriptor,

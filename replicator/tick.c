@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "dirlink.h"
+#include "clock.h"
 #include "log.h"
 #include "repl.h"
 
@@ -25,7 +26,7 @@ check_lost_stores(struct repl *r, struct tick_state *ts)
 {
 	struct repl_store st[REPL_MAX_STORES];
 	size_t n = repl_stores_snapshot(r, st, REPL_MAX_STORES);
-	int64_t now = hs_now_ms();
+	int64_t now = rt_now_ms();
 	uint32_t lost[REPL_MAX_STORES];
 	size_t nlost = 0;
 	int fresh = 0;
@@ -37,7 +38,7 @@ check_lost_stores(struct repl *r, struct tick_state *ts)
 		for (size_t j = 0; j < ts->nlost; j++)
 			known |= ts->lost[j] == st[i].id;
 		if (!known) {
-			hs_warn("store %u has been DOWN for more than %lld ms: "
+			rt_log_warn("store %u has been DOWN for more than %lld ms: "
 			    "re-replicating what it held", st[i].id,
 			    (long long)r->cfg.grace_ms);
 			fresh = 1;
@@ -52,7 +53,7 @@ check_lost_stores(struct repl *r, struct tick_state *ts)
 static void
 queue_cooled(struct repl *r)
 {
-	int64_t mono = hs_mono_ms();
+	int64_t mono = rt_mono_ms();
 	if (mono - atomic_load(&r->active_since) < 2 * r->cfg.half_life_ms)
 		return; /* rates are still rebuilding after a takeover */
 	struct repl_rate_photo *c = malloc(COOLED_MAX * sizeof(*c));
@@ -88,7 +89,7 @@ repl_tick_main(void *arg)
 	struct repl *r = arg;
 	struct tick_state ts = { .last_audit_yday = -1 };
 	while (!atomic_load(&r->stop)) {
-		int64_t t0 = hs_mono_ms();
+		int64_t t0 = rt_mono_ms();
 		if (repl_is_active(r)) {
 			if (ts.term != atomic_load(&r->term)) {
 				ts.term = atomic_load(&r->term);
@@ -100,7 +101,7 @@ repl_tick_main(void *arg)
 			maybe_nightly(r, &ts);
 		}
 		while (!atomic_load(&r->stop) &&
-		    hs_mono_ms() - t0 < r->cfg.tick_ms) {
+		    rt_mono_ms() - t0 < r->cfg.tick_ms) {
 			struct timespec s = { 0, 20000000L };
 			nanosleep(&s, NULL);
 		}

@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "dirlink.h"
+#include "clock.h"
 #include "log.h"
 #include "photo_id.h"
 #include "repl.h"
@@ -74,7 +75,7 @@ plan_items(struct repl *r, struct item *items, size_t n,
 {
 	struct repl_store st[REPL_MAX_STORES];
 	size_t nst = repl_stores_snapshot(r, st, REPL_MAX_STORES);
-	int64_t mono = hs_mono_ms(), now = hs_now_ms();
+	int64_t mono = rt_mono_ms(), now = rt_now_ms();
 	int may_lower = mono - atomic_load(&r->active_since) >=
 	    2 * r->cfg.half_life_ms;
 	for (size_t i = 0; i < n; i++) {
@@ -125,10 +126,10 @@ finish(struct repl *r, struct item *it)
 			to[nto++] = repl_dest(it, j);
 	uint32_t from[1] = { it->from };
 	int requeued = repl_queue_finish(r->queue, &it->t, it->ok,
-	    hs_mono_ms(), r->cfg.retry_base_ms, (uint32_t)r->cfg.max_attempts);
+	    rt_mono_ms(), r->cfg.retry_base_ms, (uint32_t)r->cfg.max_attempts);
 	if (it->ok) {
 		if (it->plan.prio >= 0)
-			hs_debug("task %s for photo %016llx done: %zu copies "
+			rt_log_debug("task %s for photo %016llx done: %zu copies "
 			    "from store %u, %zu locations removed", kind,
 			    (unsigned long long)it->t.key, nto, it->from,
 			    it->plan.nremove);
@@ -138,7 +139,7 @@ finish(struct repl *r, struct item *it)
 	} else {
 		char id24[PHOTO_ID_HEX_LEN + 1];
 		photo_id_format(it->t.key, it->t.cookie, id24);
-		hs_warn("task %s for photo %s (attempt %u) failed: %s%s", kind,
+		rt_log_warn("task %s for photo %s (attempt %u) failed: %s%s", kind,
 		    id24, it->t.attempt + 1, it->err,
 		    requeued ? "; will retry" : "; giving up");
 		repl_publish_task(r, "task.failed", &it->t, kind, from,
@@ -152,7 +153,7 @@ run_batch(struct repl *r, struct repl_task *tasks, size_t n)
 	struct item *items = calloc(n, sizeof(*items));
 	if (items == NULL) {
 		for (size_t i = 0; i < n; i++)
-			repl_queue_finish(r->queue, &tasks[i], 0, hs_mono_ms(),
+			repl_queue_finish(r->queue, &tasks[i], 0, rt_mono_ms(),
 			    r->cfg.retry_base_ms, (uint32_t)r->cfg.max_attempts);
 		return;
 	}
@@ -192,7 +193,7 @@ repl_worker_main(void *arg)
 			nanosleep(&ts, NULL);
 			continue;
 		}
-		size_t n = repl_queue_pop(r->queue, tasks, max, hs_mono_ms(), 200);
+		size_t n = repl_queue_pop(r->queue, tasks, max, rt_mono_ms(), 200);
 		if (n > 0)
 			run_batch(r, tasks, n);
 	}

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "log.h"
 #include "replicator.pb-c.h"
 
@@ -71,7 +72,7 @@ access_stats_open(void)
 		return NULL;
 	}
 	pthread_mutex_init(&a->mu, NULL);
-	a->window_start = hs_now_ms();
+	a->window_start = rt_now_ms();
 	return a;
 }
 
@@ -119,7 +120,7 @@ report_done(void *arg, ProtobufCMessage *reply, const struct rpc_error *err)
 	if (reply != NULL)
 		protobuf_c_message_free_unpacked(reply, NULL);
 	if (err->code != HS_OK)
-		hs_debug("access report not delivered: %s", err->message);
+		rt_log_debug("access report not delivered: %s", err->message);
 }
 
 void
@@ -132,7 +133,7 @@ access_stats_report(struct access_stats *a, struct store_service *svc)
 	old = a->t;
 	a->t = fresh;
 	int64_t start = a->window_start;
-	a->window_start = hs_now_ms();
+	a->window_start = rt_now_ms();
 	pthread_mutex_unlock(&a->mu);
 
 	rpc_client *c = store_replicator(svc);
@@ -155,7 +156,7 @@ access_stats_report(struct access_stats *a, struct store_service *svc)
 		}
 		Hs__ReportAccessRequest req = HS__REPORT_ACCESS_REQUEST__INIT;
 		req.store_id = (uint32_t)svc->cfg.id;
-		req.interval_ms = hs_now_ms() - start;
+		req.interval_ms = rt_now_ms() - start;
 		req.counts = ptrs;
 		req.n_counts = n;
 		rpc_invoke_async(c, &hs__replicator__descriptor, "ReportAccess",

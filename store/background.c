@@ -25,6 +25,7 @@
 #include "access_stats.h"
 #include "directory.pb-c.h"
 #include "leader_info.h"
+#include "clock.h"
 #include "log.h"
 
 struct background {
@@ -77,7 +78,7 @@ fill_info(struct store_service *svc, Hs__StoreInfo *info)
 	}
 	info->volumes = (uint32_t)st.volumes;
 	info->needles = st.needles;
-	info->last_heartbeat_ms = hs_now_ms();
+	info->last_heartbeat_ms = rt_now_ms();
 }
 
 static void
@@ -93,8 +94,8 @@ heartbeat_once(struct background *bg, int *warned)
 	fill_info(svc, &info);
 	req.store = &info;
 	if (bg->leader[0] == '\0' && svc->cfg.redis[0] != '\0') {
-		struct hs_leader_info li;
-		if (hs_leader_lookup(svc->cfg.redis, 500, &li, err,
+		struct rt_leader_info li;
+		if (rt_leader_lookup(svc->cfg.redis, 500, &li, err,
 		    sizeof(err)) == 0)
 			snprintf(bg->leader, sizeof(bg->leader), "%s", li.rpc);
 	}
@@ -104,7 +105,7 @@ heartbeat_once(struct background *bg, int *warned)
 		c = bg->dirs;
 	if (c == NULL) {
 		if (!*warned)
-			hs_warn("no directory leader known yet (%s); serving on",
+			rt_log_warn("no directory leader known yet (%s); serving on",
 			    err);
 		*warned = 1;
 		return;
@@ -117,7 +118,7 @@ heartbeat_once(struct background *bg, int *warned)
 		const Hs__HeartbeatReply *r = (const Hs__HeartbeatReply *)reply;
 		rpc_server_observe_epoch(svc->rpc, r->epoch);
 		if (*warned)
-			hs_info("directory answers heartbeats again");
+			rt_log_info("directory answers heartbeats again");
 		*warned = 0;
 		protobuf_c_message_free_unpacked(reply, NULL);
 		return;
@@ -128,7 +129,7 @@ heartbeat_once(struct background *bg, int *warned)
 	}
 	bg->leader[0] = '\0'; /* the leader moved or died: ask everyone */
 	if (!*warned)
-		hs_warn("heartbeat not delivered (%s: %s); serving on",
+		rt_log_warn("heartbeat not delivered (%s: %s); serving on",
 		    hs_status_str(st), e.message);
 	*warned = 1;
 }
@@ -157,7 +158,7 @@ static void
 scrub_bad(void *arg, uint32_t volume, uint64_t offset, uint64_t key, int err)
 {
 	struct scrub_finds *f = arg;
-	hs_warn("scrub: needle %016llx at volume %u offset %llu is bad: %s",
+	rt_log_warn("scrub: needle %016llx at volume %u offset %llu is bad: %s",
 	    (unsigned long long)key, volume, (unsigned long long)offset,
 	    store_strerror(err));
 	if (f->n < 64) {
@@ -190,11 +191,11 @@ scrub(struct store_service *svc)
 static void
 find_replicator(struct store_service *svc)
 {
-	struct hs_leader_info info;
+	struct rt_leader_info info;
 	char why[256];
 	const char *addr = svc->cfg.replicator;
 	if (svc->cfg.redis[0] != '\0' &&
-	    hs_replicator_lookup(svc->cfg.redis, 300, &info, why,
+	    rt_replicator_lookup(svc->cfg.redis, 300, &info, why,
 	    sizeof(why)) == 0)
 		addr = info.rpc;
 	pthread_mutex_lock(&svc->repl_mu);
@@ -207,14 +208,14 @@ maint_main(void *arg)
 {
 	struct background *bg = arg;
 	struct store_service *svc = bg->svc;
-	int64_t next_compact = hs_mono_ms() + 10000;
-	int64_t next_report = hs_mono_ms() + svc->cfg.stats_report_ms;
+	int64_t next_compact = rt_mono_ms() + 10000;
+	int64_t next_report = rt_mono_ms() + svc->cfg.stats_report_ms;
 	find_replicator(svc);
 	while (!nap(bg, 1000)) {
 		find_replicator(svc);
 		if (svc->cfg.scrub_per_sec > 0)
 			scrub(svc);
-		int64_t now = hs_mono_ms();
+		int64_t now = rt_mono_ms();
 		if (now >= next_compact) {
 			struct store_stats before, after;
 			store_engine_stats(svc->engine, &before);
@@ -223,7 +224,7 @@ maint_main(void *arg)
 				store_engine_stats(svc->engine, &after);
 				uint64_t freed = before.dead_bytes > after.dead_bytes ?
 				    before.dead_bytes - after.dead_bytes : 0;
-				hs_info("compacted %d volume(s), %llu bytes "
+				rt_log_info("compacted %d volume(s), %llu bytes "
 				    "reclaimed", n, (unsigned long long)freed);
 				store_publish_compacted(svc, 0, freed);
 			}

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "log.h"
 #include "photo_id.h"
 
@@ -79,11 +80,11 @@ pusher_main(void *arg)
 			c->tail = NULL;
 		c->queued -= p->len;
 		pthread_mutex_unlock(&c->mu);
-		if (r == NULL && hs_mono_ms() >= retry_at) {
+		if (r == NULL && rt_mono_ms() >= retry_at) {
 			r = connect_cache(c);
 			if (r == NULL) {
-				retry_at = hs_mono_ms() + 1000;
-				hs_warn("cache Redis %s:%d unreachable; pushes "
+				retry_at = rt_mono_ms() + 1000;
+				rt_log_warn("cache Redis %s:%d unreachable; pushes "
 				    "dropped for 1 s", c->host, c->port);
 			}
 		}

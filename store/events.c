@@ -26,7 +26,7 @@ store_publish_needle(struct store_service *svc, const char *topic,
 	ev.topic = (char *)topic;
 	ev.body_case = HS__EVENT__BODY_NEEDLE;
 	ev.needle = &ne;
-	hs_pub_publish(svc->pub, &ev);
+	rt_pub_publish(svc->pub, &ev);
 }
 
 void
@@ -43,7 +43,7 @@ store_publish_compacted(struct store_service *svc, uint32_t volume,
 	ev.topic = (char *)"store.compacted";
 	ev.body_case = HS__EVENT__BODY_COMPACTION;
 	ev.compaction = &ce;
-	hs_pub_publish(svc->pub, &ev);
+	rt_pub_publish(svc->pub, &ev);
 }
 
 static void
@@ -53,7 +53,7 @@ report_done(void *arg, ProtobufCMessage *reply, const struct rpc_error *err)
 	if (reply != NULL)
 		protobuf_c_message_free_unpacked(reply, NULL);
 	if (err->code != HS_OK)
-		hs_warn("corruption report not delivered: %s", err->message);
+		rt_log_warn("corruption report not delivered: %s", err->message);
 }
 
 rpc_client *

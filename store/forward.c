@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "log.h"
 
 struct peer_call {
@@ -62,7 +63,7 @@ forward_start(struct store_service *svc, const Hs__WriteRequest *req,
 		return NULL;
 	pthread_mutex_init(&f->mu, NULL);
 	pthread_cond_init(&f->cv, NULL);
-	int64_t timeout = deadline_ms ? deadline_ms - hs_now_ms() - 50 : 10000;
+	int64_t timeout = deadline_ms ? deadline_ms - rt_now_ms() - 50 : 10000;
 	if (timeout < 100)
 		timeout = 100;
 

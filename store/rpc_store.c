@@ -11,6 +11,7 @@
 #include "forward.h"
 #include "cache_push.h"
 #include "access_stats.h"
+#include "clock.h"
 #include "log.h"
 #include "photo_id.h"
 #include "service.h"
@@ -60,7 +61,7 @@ struct call_job {
 
 static void
 queue_or_fail(struct store_service *svc, rpc_call *call,
-    const ProtobufCMessage *req, hs_job_fn fn)
+    const ProtobufCMessage *req, rt_job_fn fn)
 {
 	struct call_job *j = malloc(sizeof(*j));
 	if (j == NULL) {
@@ -68,7 +69,7 @@ queue_or_fail(struct store_service *svc, rpc_call *call,
 		return;
 	}
 	*j = (struct call_job){ .svc = svc, .call = call, .req = req };
-	if (hs_workq_push(svc->slow, fn, j) != 0) {
+	if (rt_workq_push(svc->slow, fn, j) != 0) {
 		free(j);
 		rpc_fail(call, HS_UNAVAILABLE, "%s is shutting down", svc->name);
 	}
@@ -134,9 +135,9 @@ write_job(void *arg)
 
 	if (check_photo_id(call, req->id) != 0)
 		return;
-	if (hs_token_check(&svc->key, req->write_token.data,
+	if (rt_token_check(&svc->key, req->write_token.data,
 	    req->write_token.len, req->id->key, req->id->cookie,
-	    (uint32_t)svc->cfg.id, hs_now_ms(), why, sizeof(why)) != HS_OK) {
+	    (uint32_t)svc->cfg.id, rt_now_ms(), why, sizeof(why)) != HS_OK) {
 		rpc_fail(call, HS_PERMISSION_DENIED, "%s", why);
 		return;
 	}
@@ -213,9 +214,9 @@ replicate_job(void *arg)
 		 * the request already says who sent them. A token, if given, must
 		 * be genuine. */
 		if (req->write_token.len > 0 &&
-		    hs_token_check(&svc->key, req->write_token.data,
+		    rt_token_check(&svc->key, req->write_token.data,
 		    req->write_token.len, nd->id->key, nd->id->cookie,
-		    (uint32_t)svc->cfg.id, hs_now_ms(), why,
+		    (uint32_t)svc->cfg.id, rt_now_ms(), why,
 		    sizeof(why)) != HS_OK) {
 			res[i].code = HS__CODE__PERMISSION_DENIED;
 			continue;
@@ -318,7 +319,7 @@ delete_job(void *arg)
 		return;
 	}
 	atomic_fetch_add(&svc->deletes, 1);
-	hs_info("deleted %016llx", (unsigned long long)req->id->key);
+	rt_log_info("deleted %016llx", (unsigned long long)req->id->key);
 	store_publish_needle(svc, "needle.deleted", req->id->key,
 	    req->id->cookie, 0, 0);
 	reply.existed = 1;

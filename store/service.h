@@ -44,12 +44,12 @@ struct store_config {
 
 struct store_service {
 	struct store_config cfg;
-	hs_key key;
+	rt_key key;
 	struct store_engine *engine;
 	rpc_server *rpc;
-	hs_pub *pub;
+	rt_pub *pub;
 	rpc_pool *peers;	/* other stores, the replicator, directories */
-	hs_workq *slow;		/* work that fsyncs or waits on peers */
+	rt_workq *slow;		/* work that fsyncs or waits on peers */
 	struct cache_push *cache;
 	struct access_stats *access;
 	char name[32];		/* "store-3", in logs and events */

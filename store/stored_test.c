@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "check.h"
+#include "clock.h"
 #include "log.h"
 #include "process.h"
 #include "rpc_client.h"
@@ -20,7 +21,7 @@
 #define NSTORES 3
 
 static char dir[512], keyfile[600], bin[512];
-static hs_key key;
+static rt_key key;
 static struct test_proc procs[NSTORES];
 static char urls[NSTORES][64];
 static rpc_client *clients[NSTORES];
@@ -87,8 +88,8 @@ photo_make(struct photo *p, uint64_t seed, size_t len, const uint32_t *stores,
 	for (size_t i = 0; i < len; i++)
 		p->data[i] = (uint8_t)(seed + i * 31);
 	SHA256(p->data, len, p->sha);
-	hs_token_make(&key, p->key, p->cookie, stores, nstores,
-	    hs_now_ms() + 60000, &p->token, &p->token_len);
+	rt_token_make(&key, p->key, p->cookie, stores, nstores,
+	    rt_now_ms() + 60000, &p->token, &p->token_len);
 }
 
 static void
@@ -178,13 +179,13 @@ test_bad_token_and_bad_sha_are_refused(void)
 	    HS_PERMISSION_DENIED, e.message);
 	CHECK(strstr(e.message, "does not name store 1") != NULL);
 	free(p.token);
-	hs_token_make(&key, p.key, p.cookie, &s1, 1, hs_now_ms() - 1000,
+	rt_token_make(&key, p.key, p.cookie, &s1, 1, rt_now_ms() - 1000,
 	    &p.token, &p.token_len);
 	CHECK_STATUS(write_photo(0, &p, NULL, 0, NULL, &e),
 	    HS_PERMISSION_DENIED, e.message);
 	CHECK(strstr(e.message, "expired") != NULL);
 	free(p.token);
-	hs_token_make(&key, p.key, p.cookie, &s1, 1, hs_now_ms() + 60000,
+	rt_token_make(&key, p.key, p.cookie, &s1, 1, rt_now_ms() + 60000,
 	    &p.token, &p.token_len);
 	p.sha[0] ^= 0xff;
 	CHECK_STATUS(write_photo(0, &p, NULL, 0, NULL, &e),
@@ -473,10 +474,10 @@ main(int argc, char **argv)
 		{ NULL, NULL },
 	};
 	char err[256];
-	hs_log_init("stored_test", 'T');
+	rt_log_init("stored_test", 'T');
 	test_temp_dir(dir, sizeof(dir), "stored");
 	test_key_file(keyfile, sizeof(keyfile), dir);
-	hs_key_load(&key, keyfile, err, sizeof(err));
+	rt_key_load(&key, keyfile, err, sizeof(err));
 	test_runfile(bin, sizeof(bin), "store/stored");
 	for (int i = 0; i < NSTORES; i++) {
 		snprintf(urls[i], sizeof(urls[i]), "tcp://127.0.0.1:%d",

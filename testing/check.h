@@ -22,6 +22,19 @@ extern int check_failures;
 		}                                                              \
 	} while (0)
 
+/* CHECK with a printf-style explanation of what was expected. */
+#define CHECK_MSG(cond, ...)                                                   \
+	do {                                                                   \
+		if (!(cond)) {                                                 \
+			fprintf(stderr, "%s:%d: CHECK failed: %s: ", __FILE__, \
+			    __LINE__, #cond);                                  \
+			fprintf(stderr, __VA_ARGS__);                          \
+			fputc('\n', stderr);                                   \
+			check_failures++;                                      \
+			return;                                                \
+		}                                                              \
+	} while (0)
+
 #define CHECK_EQ(a, b)                                                         \
 	do {                                                                   \
 		long long _a = (long long)(a), _b = (long long)(b);            \

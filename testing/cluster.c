@@ -162,10 +162,10 @@ write_cluster_file(struct test_cluster *c)
 int
 test_cluster_leader(struct test_cluster *c)
 {
-	struct hs_leader_info li;
+	struct rt_leader_info li;
 	char why[256], redis[64];
 	snprintf(redis, sizeof(redis), "127.0.0.1:%d", c->p_meta);
-	if (hs_leader_lookup(redis, 500, &li, why, sizeof(why)) != 0)
+	if (rt_leader_lookup(redis, 500, &li, why, sizeof(why)) != 0)
 		return -1;
 	for (int i = 0; i < c->ndirs; i++) {
 		char url[64];
@@ -181,9 +181,9 @@ static int
 stores_up_at(struct test_cluster *c, int i)
 {
 	char url[64], err[256];
-	hs_key key;
+	rt_key key;
 	snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", c->p_dir[i]);
-	if (hs_key_load(&key, c->keyfile, err, sizeof(err)) != 0)
+	if (rt_key_load(&key, c->keyfile, err, sizeof(err)) != 0)
 		return -1;
 	struct rpc_client_opts co = { .key = key };
 	rpc_client *cl;

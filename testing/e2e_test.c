@@ -135,8 +135,8 @@ static hs_status
 store_read(int s, hs_photo_id id)
 {
 	char err[256], url[64];
-	hs_key key;
-	hs_key_load(&key, tc.keyfile, err, sizeof(err));
+	rt_key key;
+	rt_key_load(&key, tc.keyfile, err, sizeof(err));
 	snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", tc.p_store[s]);
 	struct rpc_client_opts co = { .key = key };
 	rpc_client *c;
@@ -361,8 +361,8 @@ store_reads(void)
 {
 	uint64_t total = 0;
 	char err[256];
-	hs_key key;
-	hs_key_load(&key, tc.keyfile, err, sizeof(err));
+	rt_key key;
+	rt_key_load(&key, tc.keyfile, err, sizeof(err));
 	for (int i = 0; i < tc.nstores; i++) {
 		char url[64];
 		snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", tc.p_store[i]);
@@ -511,7 +511,7 @@ main(int argc, char **argv)
 	};
 	struct test_cluster_opts o = { .nginx = 1 };
 	hs_error e;
-	hs_log_init("e2e_test", 'T');
+	rt_log_init("e2e_test", 'T');
 	test_runfile(hs_bin, sizeof(hs_bin), "client/hs");
 	if (test_cluster_start(&tc, &o) != 0)
 		return 1;

@@ -17,7 +17,7 @@
 #include "store.pb-c.h"
 
 static rpc_client *dirs, *stores[TC_MAX_STORES + 1];
-static hs_key key;
+static rt_key key;
 static uint64_t last_seq; /* our last write: lookups read it back */
 
 static rpc_client *
@@ -35,7 +35,7 @@ tr_open(struct test_cluster *c)
 {
 	char err[256], urls[TC_MAX_DIRS][64];
 	const char *u[TC_MAX_DIRS];
-	if (hs_key_load(&key, c->keyfile, err, sizeof(err)) != 0)
+	if (rt_key_load(&key, c->keyfile, err, sizeof(err)) != 0)
 		return -1;
 	for (int i = 0; i < c->ndirs; i++) {
 		snprintf(urls[i], sizeof(urls[i]), "tcp://127.0.0.1:%d",

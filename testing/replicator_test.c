@@ -176,8 +176,8 @@ static double
 photo_rate(const struct tphoto *p)
 {
 	char url[64], err[256];
-	hs_key k;
-	hs_key_load(&k, C.keyfile, err, sizeof(err));
+	rt_key k;
+	rt_key_load(&k, C.keyfile, err, sizeof(err));
 	snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", C.p_repl);
 	const char *u = url;
 	struct rpc_client_opts co = { .key = k };
@@ -444,9 +444,9 @@ deleted_photo_is_never_resurrected(void)
 	char url[64];
 	snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", C.p_dir[0]);
 	const char *urls[] = { url };
-	hs_key k;
+	rt_key k;
 	char err[256];
-	hs_key_load(&k, C.keyfile, err, sizeof(err));
+	rt_key_load(&k, C.keyfile, err, sizeof(err));
 	struct rpc_client_opts co = { .key = k };
 	rpc_client *dc = NULL;
 	rpc_client_open(&dc, urls, 1, &co, err, sizeof(err));
@@ -473,7 +473,7 @@ out:
 int
 main(int argc, char **argv)
 {
-	hs_log_init("replicator_test", 'C');
+	rt_log_init("replicator_test", 'C');
 	static const struct check_case cases[] = {
 		{ "killed store is re-replicated after grace",
 		    killed_store_is_rereplicated_after_grace },

@@ -11,9 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
+#include "cfg.h"
 #include "echo_ceiling.h"
 #include "hs.h"
+#include "clock.h"
 #include "log.h"
 
 #define MAX_SAMPLES 2000000
@@ -117,7 +118,7 @@ run_phase(hs_client **cl, const struct phase *ph, hs_photo_id *ids,
 			.ids = ids, .nids = nids };
 		pthread_create(&t[i], NULL, worker_main, &w[i]);
 	}
-	sleep_ms(duration_ms);
+	rt_sleep_ms(duration_ms);
 	atomic_store(&running, 0);
 	size_t total = 0;
 	for (int i = 0; i < clients_n; i++) {
@@ -200,20 +201,20 @@ close_clients(hs_client **cl)
 int
 main(int argc, char **argv)
 {
-	const struct hs_cfg_opt opts[] = {
-		{ "HS_CLUSTER", "cluster", HS_CFG_STRING, &cluster_file, 0, 0,
+	const struct rt_cfg_opt opts[] = {
+		{ "HS_CLUSTER", "cluster", RT_CFG_STRING, &cluster_file, 0, 0,
 		    ".hs/cluster", "cluster file written by the launcher" },
-		{ NULL, "duration", HS_CFG_MS, &duration_ms, 200, 600000, "5s",
+		{ NULL, "duration", RT_CFG_MS, &duration_ms, 200, 600000, "5s",
 		    "length of each phase" },
-		{ NULL, "clients", HS_CFG_INT, &clients_n, 1, 256, "16",
+		{ NULL, "clients", RT_CFG_INT, &clients_n, 1, 256, "16",
 		    "concurrent clients" },
-		{ NULL, "json", HS_CFG_BOOL, &json, 0, 0, "false",
+		{ NULL, "json", RT_CFG_BOOL, &json, 0, 0, "false",
 		    "one JSON object on stdout" },
 	};
 	char err[256];
-	hs_log_init("bench", 'B');
-	hs_log_set_level(HS_LOG_ERROR);
-	int rc = hs_cfg_parse(opts, 4, argc, argv, err, sizeof(err));
+	rt_log_init("bench", 'B');
+	rt_log_set_level(RT_LOG_ERROR);
+	int rc = rt_cfg_parse(opts, 4, argc, argv, err, sizeof(err));
 	if (rc != 0) {
 		if (rc < 0)
 			fprintf(stderr, "bench: %s\n", err);

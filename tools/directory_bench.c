@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "clock.h"
 #include "log.h"
 #include "directory/test_cluster.h"
 
@@ -66,7 +67,7 @@ load_main(void *arg)
 	struct rpc_client_opts co = { .connect_wait_ms = 2000 };
 	rpc_client *cl;
 	char err[256];
-	hs_key_from_string(&co.key, TC_KEY);
+	rt_key_from_string(&co.key, TC_KEY);
 	if (rpc_client_open(&cl, &url, 1, &co, err, sizeof(err)) != 0)
 		return NULL;
 	uint64_t x = (uint64_t)(uintptr_t)&cl;
@@ -173,7 +174,7 @@ bulk_load(redisContext *rc, uint64_t n)
 		r.stores = stores;
 		r.n_stores = 3;
 		r.target_replicas = 3;
-		r.created_ms = r.updated_ms = hs_now_ms();
+		r.created_ms = r.updated_ms = rt_now_ms();
 		r.seq = i;
 		size_t len = hs__photo_record__pack(&r, buf);
 		snprintf(key, sizeof(key), "hs:photo:%016" PRIx64, i);
@@ -236,7 +237,7 @@ main(int argc, char **argv)
 {
 	char srcdir[600];
 	(void)argc;
-	hs_log_init("directory_bench", 'T');
+	rt_log_init("directory_bench", 'T');
 	if (getenv("TEST_SRCDIR") == NULL) {
 		/* bazel run: runfiles sit beside the binary. */
 		snprintf(srcdir, sizeof(srcdir), "%s.runfiles", argv[0]);

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "log.h"
 
 static size_t bare_reply;
@@ -82,13 +83,6 @@ bare_cli_cb(void *arg)
 		bare_cli_send(w);
 }
 
-void
-sleep_ms(int64_t ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
-	nanosleep(&ts, NULL);
-}
-
 double
 echo_ceiling_bare(int n_inflight, size_t reply, int64_t ms)
 {
@@ -121,10 +115,10 @@ echo_ceiling_bare(int n_inflight, size_t reply, int64_t ms)
 		nng_ctx_open(&c[i].ctx, req);
 		bare_cli_send(&c[i]);
 	}
-	int64_t t0 = hs_mono_ms();
-	sleep_ms(ms);
+	int64_t t0 = rt_mono_ms();
+	rt_sleep_ms(ms);
 	long done = atomic_load(&bare_completed);
-	int64_t took = hs_mono_ms() - t0;
+	int64_t took = rt_mono_ms() - t0;
 	atomic_store(&bare_running, 0);
 	for (int i = 0; i < n; i++)
 		nng_aio_stop(c[i].aio);

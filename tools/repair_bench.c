@@ -69,10 +69,10 @@ store_stats(uint32_t id, uint64_t *needles, uint64_t *bytes)
 	char url[64], err[256];
 	snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", C.p_store[id - 1]);
 	const char *u = url;
-	hs_key key;
+	rt_key key;
 	rpc_client *c = stats_clients[id];
 	if (c == NULL) {
-		if (hs_key_load(&key, C.keyfile, err, sizeof(err)) != 0)
+		if (rt_key_load(&key, C.keyfile, err, sizeof(err)) != 0)
 			return -1;
 		struct rpc_client_opts o = { .key = key };
 		if (rpc_client_open(&c, &u, 1, &o, err, sizeof(err)) != 0)
@@ -117,7 +117,7 @@ main(int argc, char **argv)
 		else if (!strcmp(argv[i], "--threads"))
 			threads = atoi(argv[i + 1]);
 	}
-	hs_log_init("repair_bench", 'C');
+	rt_log_init("repair_bench", 'C');
 	/* Binaries are found in the runfiles tree, as tests find them. */
 	if (getenv("TEST_SRCDIR") == NULL) {
 		char rf[1024];

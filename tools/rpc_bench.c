@@ -11,10 +11,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "config.h"
+#include "cfg.h"
 #include "echo_ceiling.h"
 #include "echo.pb-c.h"
 #include "echo_service.h"
+#include "clock.h"
 #include "log.h"
 #include "rpc_client.h"
 #include "rpc_server.h"
@@ -64,7 +65,7 @@ run_runtime(void)
 	rpc_server *srv;
 	rpc_client *cli;
 	char url[128], err[256];
-	hs_key_from_string(&so.key, "rpc-bench-key-0123456789abcdef");
+	rt_key_from_string(&so.key, "rpc-bench-key-0123456789abcdef");
 	co.key = so.key;
 	rpc_server_open(&srv, &so);
 	echo_service_add(srv);
@@ -79,10 +80,10 @@ run_runtime(void)
 	atomic_store(&running, 1);
 	for (int i = 0; i < inflight; i++)
 		rt_send(&st);
-	int64_t t0 = hs_mono_ms();
-	sleep_ms(seconds_ms);
+	int64_t t0 = rt_mono_ms();
+	rt_sleep_ms(seconds_ms);
 	long done = atomic_load(&completed);
-	int64_t took = hs_mono_ms() - t0;
+	int64_t took = rt_mono_ms() - t0;
 	atomic_store(&running, 0);
 	rpc_client_close(cli); /* waits for the calls in flight */
 	rpc_server_close(srv);
@@ -92,18 +93,18 @@ run_runtime(void)
 int
 main(int argc, char **argv)
 {
-	const struct hs_cfg_opt opts[] = {
-		{ NULL, "duration", HS_CFG_MS, &seconds_ms, 200, 600000, "3s",
+	const struct rt_cfg_opt opts[] = {
+		{ NULL, "duration", RT_CFG_MS, &seconds_ms, 200, 600000, "3s",
 		    "length of each measurement" },
-		{ NULL, "inflight", HS_CFG_INT, &inflight, 1, 1024, "64",
+		{ NULL, "inflight", RT_CFG_INT, &inflight, 1, 1024, "64",
 		    "calls in flight" },
-		{ NULL, "reply", HS_CFG_BYTES, &reply_size, 0, 16 << 20, "4096",
+		{ NULL, "reply", RT_CFG_BYTES, &reply_size, 0, 16 << 20, "4096",
 		    "reply size" },
 	};
 	char err[256];
-	hs_log_init("rpc_bench", 'B');
-	hs_log_set_level(HS_LOG_ERROR);
-	int rc = hs_cfg_parse(opts, 3, argc, argv, err, sizeof(err));
+	rt_log_init("rpc_bench", 'B');
+	rt_log_set_level(RT_LOG_ERROR);
+	int rc = rt_cfg_parse(opts, 3, argc, argv, err, sizeof(err));
 	if (rc != 0) {
 		if (rc < 0)
 			fprintf(stderr, "rpc_bench: %s\n", err);

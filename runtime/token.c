@@ -12,7 +12,7 @@
 
 /* MAC of t with its mac field ignored. */
 static int
-token_mac(const hs_key *key, Hs__WriteToken *t, uint8_t mac[HS_MAC_LEN])
+token_mac(const rt_key *key, Hs__WriteToken *t, uint8_t mac[RT_MAC_LEN])
 {
 	ProtobufCBinaryData saved = t->mac;
 	t->mac.data = NULL;
@@ -21,7 +21,7 @@ token_mac(const hs_key *key, Hs__WriteToken *t, uint8_t mac[HS_MAC_LEN])
 	uint8_t *buf = malloc(n ? n : 1);
 	if (buf != NULL) {
 		hs__write_token__pack(t, buf);
-		hs_hmac(key, buf, n, mac);
+		rt_hmac(key, buf, n, mac);
 		free(buf);
 	}
 	t->mac = saved;
@@ -29,13 +29,13 @@ token_mac(const hs_key *key, Hs__WriteToken *t, uint8_t mac[HS_MAC_LEN])
 }
 
 int
-hs_token_make(const hs_key *key, uint64_t photo_key, uint32_t cookie,
+rt_token_make(const rt_key *key, uint64_t photo_key, uint32_t cookie,
     const uint32_t *stores, size_t n, int64_t expiry_ms, uint8_t **out,
     size_t *outlen)
 {
 	Hs__WriteToken t = HS__WRITE_TOKEN__INIT;
 	Hs__PhotoId id = HS__PHOTO_ID__INIT;
-	uint8_t mac[HS_MAC_LEN];
+	uint8_t mac[RT_MAC_LEN];
 	id.key = photo_key;
 	id.cookie = cookie;
 	t.id = &id;
@@ -45,7 +45,7 @@ hs_token_make(const hs_key *key, uint64_t photo_key, uint32_t cookie,
 	if (token_mac(key, &t, mac) != 0)
 		return -ENOMEM;
 	t.mac.data = mac;
-	t.mac.len = HS_MAC_LEN;
+	t.mac.len = RT_MAC_LEN;
 	*outlen = hs__write_token__get_packed_size(&t);
 	*out = malloc(*outlen);
 	if (*out == NULL)
@@ -55,20 +55,20 @@ hs_token_make(const hs_key *key, uint64_t photo_key, uint32_t cookie,
 }
 
 hs_status
-hs_token_check(const hs_key *key, const uint8_t *token, size_t len,
+rt_token_check(const rt_key *key, const uint8_t *token, size_t len,
     uint64_t photo_key, uint32_t cookie, uint32_t store_id, int64_t now_ms,
     char *why, size_t whylen)
 {
-	uint8_t mac[HS_MAC_LEN];
+	uint8_t mac[RT_MAC_LEN];
 	hs_status st = HS_PERMISSION_DENIED;
 	Hs__WriteToken *t = hs__write_token__unpack(NULL, len, token);
-	if (t == NULL || t->id == NULL || t->mac.len != HS_MAC_LEN) {
+	if (t == NULL || t->id == NULL || t->mac.len != RT_MAC_LEN) {
 		snprintf(why, whylen, "missing or malformed write token: "
 		    "allocate the photo at the directory first");
 		goto out;
 	}
 	if (token_mac(key, t, mac) != 0 ||
-	    CRYPTO_memcmp(mac, t->mac.data, HS_MAC_LEN) != 0) {
+	    CRYPTO_memcmp(mac, t->mac.data, RT_MAC_LEN) != 0) {
 		snprintf(why, whylen, "write token has a bad MAC: it was not "
 		    "issued by this cluster's directory");
 		goto out;

@@ -3,31 +3,31 @@
 #include <stdlib.h>
 
 #include "check.h"
-#include "config.h"
+#include "cfg.h"
 
 static int64_t timeout_ms, max_size, replicas;
 static double threshold;
 static const char *addr;
 static int verbose;
 
-static const struct hs_cfg_opt opts[] = {
-	{ "LEADER_TIMEOUT", "leader-timeout", HS_CFG_MS, &timeout_ms, 100,
+static const struct rt_cfg_opt opts[] = {
+	{ "LEADER_TIMEOUT", "leader-timeout", RT_CFG_MS, &timeout_ms, 100,
 	    600000, "10s", "lease length" },
-	{ "MAX_VOLUME_SIZE", "max-volume-size", HS_CFG_BYTES, &max_size, 4096,
+	{ "MAX_VOLUME_SIZE", "max-volume-size", RT_CFG_BYTES, &max_size, 4096,
 	    1e12, "32GiB", "volume roll-over size" },
-	{ "DEFAULT_REPLICA_COUNT", "replicas", HS_CFG_INT, &replicas, 1, 10, "3",
+	{ "DEFAULT_REPLICA_COUNT", "replicas", RT_CFG_INT, &replicas, 1, 10, "3",
 	    "replicas" },
 	{ "COMPACTION_EFFICIENCY_THRESHOLD", "compaction-threshold",
-	    HS_CFG_DOUBLE, &threshold, 0, 1, "0.5", "live fraction" },
-	{ NULL, "listen", HS_CFG_STRING, &addr, 0, 0, "tcp://127.0.0.1:0",
+	    RT_CFG_DOUBLE, &threshold, 0, 1, "0.5", "live fraction" },
+	{ NULL, "listen", RT_CFG_STRING, &addr, 0, 0, "tcp://127.0.0.1:0",
 	    "address" },
-	{ NULL, "verbose", HS_CFG_BOOL, &verbose, 0, 0, "false", "chatty" },
+	{ NULL, "verbose", RT_CFG_BOOL, &verbose, 0, 0, "false", "chatty" },
 };
 
 static int
 parse(int argc, char **argv, char *err)
 {
-	return hs_cfg_parse(opts, 6, argc, argv, err, 256);
+	return rt_cfg_parse(opts, 6, argc, argv, err, 256);
 }
 
 static void
@@ -89,13 +89,13 @@ static void
 test_units(void)
 {
 	int64_t v;
-	CHECK(hs_parse_ms("2s", &v) == 0 && v == 2000);
-	CHECK(hs_parse_ms("1m", &v) == 0 && v == 60000);
-	CHECK(hs_parse_ms("250", &v) == 0 && v == 250);
-	CHECK(hs_parse_bytes("64MiB", &v) == 0 && v == 64LL << 20);
-	CHECK(hs_parse_bytes("1.5k", &v) == 0 && v == 1536);
-	CHECK(hs_parse_bytes("-1", &v) != 0);
-	CHECK(hs_parse_ms("3 days", &v) != 0);
+	CHECK(rt_parse_ms("2s", &v) == 0 && v == 2000);
+	CHECK(rt_parse_ms("1m", &v) == 0 && v == 60000);
+	CHECK(rt_parse_ms("250", &v) == 0 && v == 250);
+	CHECK(rt_parse_bytes("64MiB", &v) == 0 && v == 64LL << 20);
+	CHECK(rt_parse_bytes("1.5k", &v) == 0 && v == 1536);
+	CHECK(rt_parse_bytes("-1", &v) != 0);
+	CHECK(rt_parse_ms("3 days", &v) != 0);
 }
 
 int

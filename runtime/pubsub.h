@@ -2,7 +2,7 @@
  * topic, one NUL byte, then a packed hs.Event (events.proto); SUB sockets
  * filter on the topic prefix. PUB drops messages for slow subscribers, so
  * every event carries a sequence number (per publisher and topic family,
- * e.g. "photo.") and hs_sub_recv reports gaps: a receiver that sees one
+ * e.g. "photo.") and rt_sub_recv reports gaps: a receiver that sees one
  * resyncs from the source of truth. */
 #ifndef HS_PUBSUB_H
 #define HS_PUBSUB_H
@@ -12,32 +12,32 @@
 
 #include "events.pb-c.h"
 
-typedef struct hs_pub hs_pub;
-typedef struct hs_sub hs_sub;
+typedef struct rt_pub rt_pub;
+typedef struct rt_sub rt_sub;
 
 /* Listens on url. source names this publisher in every event ("store-3"). */
-int hs_pub_open(hs_pub **out, const char *url, const char *source);
-void hs_pub_close(hs_pub *p);
+int rt_pub_open(rt_pub **out, const char *url, const char *source);
+void rt_pub_close(rt_pub *p);
 
 /* Publishes ev under ev->topic, filling seq, time_ms and source. Thread
  * safe; events leave in seq order. ev stays the caller's. 0 or nng error. */
-int hs_pub_publish(hs_pub *p, Hs__Event *ev);
+int rt_pub_publish(rt_pub *p, Hs__Event *ev);
 
 /* Events published so far, all families together. */
-uint64_t hs_pub_seq(hs_pub *p);
+uint64_t rt_pub_seq(rt_pub *p);
 
 /* Dials every url and subscribes to each prefix ("" for everything). */
-int hs_sub_open(hs_sub **out, const char *const *urls, size_t nurls,
+int rt_sub_open(rt_sub **out, const char *const *urls, size_t nurls,
     const char *const *prefixes, size_t nprefixes);
-void hs_sub_close(hs_sub *s);
+void rt_sub_close(rt_sub *s);
 
 /* Dials one more publisher (e.g. a newly elected leader). */
-int hs_sub_dial(hs_sub *s, const char *url);
+int rt_sub_dial(rt_sub *s, const char *url);
 
 /* Receives the next event into *ev (free with hs__event__free_unpacked).
  * *gap is set to the number of events missed from that source and family
  * since its last one (0 normally). Returns 0, NNG_ETIMEDOUT, or another nng error;
  * malformed frames are skipped. timeout_ms < 0 waits forever. */
-int hs_sub_recv(hs_sub *s, Hs__Event **ev, uint64_t *gap, int timeout_ms);
+int rt_sub_recv(rt_sub *s, Hs__Event **ev, uint64_t *gap, int timeout_ms);
 
 #endif

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "config.h"
+#include "cfg.h"
 #include "repl.h"
 
 #define OPT(env, flag, type, field, lo, hi, def, help)                         \
@@ -13,70 +13,70 @@
 int
 repl_config_parse(struct repl_config *cfg, int argc, char **argv)
 {
-	const struct hs_cfg_opt opts[] = {
-		OPT("REPLICATOR_ID", "id", HS_CFG_STRING, id, 0, 0, "replicator",
+	const struct rt_cfg_opt opts[] = {
+		OPT("REPLICATOR_ID", "id", RT_CFG_STRING, id, 0, 0, "replicator",
 		    "name of this instance (lease owner, logs)"),
-		OPT(NULL, "listen", HS_CFG_STRING, listen, 0, 0,
+		OPT(NULL, "listen", RT_CFG_STRING, listen, 0, 0,
 		    "tcp://127.0.0.1:7300", "RPC address to bind"),
-		OPT(NULL, "advertise", HS_CFG_STRING, advertise, 0, 0, "",
+		OPT(NULL, "advertise", RT_CFG_STRING, advertise, 0, 0, "",
 		    "RPC address others dial (default: --listen)"),
-		OPT(NULL, "pub", HS_CFG_STRING, pub, 0, 0, "",
+		OPT(NULL, "pub", RT_CFG_STRING, pub, 0, 0, "",
 		    "PUB address for task.* and audit.* events (empty: none)"),
-		OPT("HS_REDIS", "redis", HS_CFG_STRING, redis, 0, 0, NULL,
+		OPT("HS_REDIS", "redis", RT_CFG_STRING, redis, 0, 0, NULL,
 		    "metadata Redis host:port (lease, leader, orphan sightings)"),
-		OPT("HS_DIRECTORIES", "directories", HS_CFG_STRING, directories,
+		OPT("HS_DIRECTORIES", "directories", RT_CFG_STRING, directories,
 		    0, 0, "", "comma-separated directory addresses (fallback)"),
-		OPT("HS_KEY_FILE", "key-file", HS_CFG_STRING, key_file, 0, 0,
+		OPT("HS_KEY_FILE", "key-file", RT_CFG_STRING, key_file, 0, 0,
 		    NULL, "cluster key file"),
-		OPT("DEFAULT_REPLICA_COUNT", "default-replica-count", HS_CFG_INT,
+		OPT("DEFAULT_REPLICA_COUNT", "default-replica-count", RT_CFG_INT,
 		    def, 1, 6, "3", "replicas of a photo that is not hot"),
-		OPT("MIN_REPLICA_COUNT", "min-replica-count", HS_CFG_INT, min, 1,
+		OPT("MIN_REPLICA_COUNT", "min-replica-count", RT_CFG_INT, min, 1,
 		    6, "2", "fewer healthy replicas than this is URGENT"),
-		OPT("MAX_REPLICA_COUNT", "max-replica-count", HS_CFG_INT, max, 1,
+		OPT("MAX_REPLICA_COUNT", "max-replica-count", RT_CFG_INT, max, 1,
 		    6, "5", "replicas of a hot photo"),
 		OPT("ACCESS_RATE_THRESHOLD", "access-rate-threshold",
-		    HS_CFG_DOUBLE, threshold, 0, 1e12, "1000",
+		    RT_CFG_DOUBLE, threshold, 0, 1e12, "1000",
 		    "requests/min above which a photo is hot"),
-		OPT("NIGHTLY_AUDIT_HOUR", "nightly-audit-hour", HS_CFG_INT,
+		OPT("NIGHTLY_AUDIT_HOUR", "nightly-audit-hour", RT_CFG_INT,
 		    audit_hour, -1, 23, "3",
 		    "local hour of the nightly audit (-1: off)"),
-		OPT("STORE_DOWN_GRACE", "store-down-grace", HS_CFG_MS, grace_ms,
+		OPT("STORE_DOWN_GRACE", "store-down-grace", RT_CFG_MS, grace_ms,
 		    0, 30LL * 24 * 3600 * 1000, "15m",
 		    "a store DOWN this long has lost its replicas"),
-		OPT("ORPHAN_GRACE", "orphan-grace", HS_CFG_MS, orphan_grace_ms, 0,
+		OPT("ORPHAN_GRACE", "orphan-grace", RT_CFG_MS, orphan_grace_ms, 0,
 		    30LL * 24 * 3600 * 1000, "1h",
 		    "an unregistered needle is deleted after this"),
-		OPT("RATE_HALF_LIFE", "rate-half-life", HS_CFG_MS, half_life_ms,
+		OPT("RATE_HALF_LIFE", "rate-half-life", RT_CFG_MS, half_life_ms,
 		    100, 24LL * 3600 * 1000, "5m",
 		    "half-life of the decaying access rate"),
-		OPT("REPLICATOR_LEASE_TIMEOUT", "lease-timeout", HS_CFG_MS,
+		OPT("REPLICATOR_LEASE_TIMEOUT", "lease-timeout", RT_CFG_MS,
 		    lease_ms, 300, 600000, "10s",
 		    "lease length; refreshed every third of it"),
-		OPT("REPLICATOR_TICK", "tick", HS_CFG_MS, tick_ms, 20, 600000,
+		OPT("REPLICATOR_TICK", "tick", RT_CFG_MS, tick_ms, 20, 600000,
 		    "1s", "store table refresh and housekeeping period"),
-		OPT("REPLICATOR_WORKERS", "workers", HS_CFG_INT, workers, 1, 64,
+		OPT("REPLICATOR_WORKERS", "workers", RT_CFG_INT, workers, 1, 64,
 		    "4", "worker threads running tasks"),
-		OPT("REPLICATOR_QUEUE_MAX", "queue-max", HS_CFG_INT, queue_max,
+		OPT("REPLICATOR_QUEUE_MAX", "queue-max", RT_CFG_INT, queue_max,
 		    16, 100000000, "1000000",
 		    "most tasks held; beyond it the lowest priority is dropped"),
-		OPT("REPLICATOR_RATES_MAX", "rates-max", HS_CFG_INT, rates_max,
+		OPT("REPLICATOR_RATES_MAX", "rates-max", RT_CFG_INT, rates_max,
 		    16, 100000000, "1000000", "most photos with a tracked rate"),
-		OPT("REPLICATOR_RETRY_BASE", "retry-base", HS_CFG_MS,
+		OPT("REPLICATOR_RETRY_BASE", "retry-base", RT_CFG_MS,
 		    retry_base_ms, 1, 3600000, "1s",
 		    "first retry delay; doubles per attempt (at most 64x)"),
-		OPT("REPLICATOR_MAX_ATTEMPTS", "max-attempts", HS_CFG_INT,
+		OPT("REPLICATOR_MAX_ATTEMPTS", "max-attempts", RT_CFG_INT,
 		    max_attempts, 1, 100, "8", "runs before a task fails"),
-		OPT("REPAIR_BATCH", "repair-batch", HS_CFG_INT, batch, 1, 10000,
+		OPT("REPAIR_BATCH", "repair-batch", RT_CFG_INT, batch, 1, 10000,
 		    "256", "photos a worker takes at once (and per Replicate)"),
-		OPT("REPAIR_BATCH_BYTES", "repair-batch-bytes", HS_CFG_BYTES,
+		OPT("REPAIR_BATCH_BYTES", "repair-batch-bytes", RT_CFG_BYTES,
 		    batch_bytes, 1 << 20, 60LL << 20, "16MiB",
 		    "most needle bytes per Replicate call"),
-		OPT("REPLICATOR_RPC_TIMEOUT", "rpc-timeout", HS_CFG_MS,
+		OPT("REPLICATOR_RPC_TIMEOUT", "rpc-timeout", RT_CFG_MS,
 		    rpc_timeout_ms, 100, 600000, "10s", "deadline of each call"),
 	};
 	size_t n = sizeof(opts) / sizeof(opts[0]);
 	char err[512];
-	int rc = hs_cfg_parse(opts, n, argc, argv, err, sizeof(err));
+	int rc = rt_cfg_parse(opts, n, argc, argv, err, sizeof(err));
 	if (rc < 0) {
 		fprintf(stderr, "replicatord: %s\n", err);
 		return -1;
@@ -92,6 +92,6 @@ repl_config_parse(struct repl_config *cfg, int argc, char **argv)
 	}
 	if (cfg->advertise[0] == '\0')
 		cfg->advertise = cfg->listen;
-	hs_cfg_log(opts, n);
+	rt_cfg_log(opts, n);
 	return 0;
 }

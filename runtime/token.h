@@ -9,18 +9,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "rpc_auth.h"
+#include "key.h"
 #include "rpc_status.h"
 
 /* Makes a token for id on stores[0..n) valid until expiry_ms (Unix ms).
  * *out is malloc'd (caller frees), *outlen its size. 0 or -ENOMEM. */
-int hs_token_make(const hs_key *key, uint64_t photo_key, uint32_t cookie,
+int rt_token_make(const rt_key *key, uint64_t photo_key, uint32_t cookie,
     const uint32_t *stores, size_t n, int64_t expiry_ms, uint8_t **out,
     size_t *outlen);
 
 /* Checks that token is genuine, unexpired at now_ms, names this photo and
  * lists store_id. HS_OK, or HS_PERMISSION_DENIED with a reason in why. */
-hs_status hs_token_check(const hs_key *key, const uint8_t *token, size_t len,
+hs_status rt_token_check(const rt_key *key, const uint8_t *token, size_t len,
     uint64_t photo_key, uint32_t cookie, uint32_t store_id, int64_t now_ms,
     char *why, size_t whylen);
 

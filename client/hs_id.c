@@ -21,16 +21,16 @@ hs_id_parse(const char *text, hs_photo_id *id, hs_error *err)
 	uint64_t key;
 	uint32_t cookie;
 	if (text == NULL)
-		return hs_err(err, HS_INVALID_ARGUMENT, "no photo id given");
+		return hsi_err(err, HS_INVALID_ARGUMENT, "no photo id given");
 	if (photo_id_parse(text, &key, &cookie, why, sizeof(why)) != 0)
-		return hs_err(err, HS_INVALID_ARGUMENT, "%s", why);
+		return hsi_err(err, HS_INVALID_ARGUMENT, "%s", why);
 	id->key = key;
 	id->cookie = cookie;
 	return HS_OK;
 }
 
 void
-hs_id_to_pb(hs_photo_id id, Hs__PhotoId *pb)
+hsi_id_to_pb(hs_photo_id id, Hs__PhotoId *pb)
 {
 	hs__photo_id__init(pb);
 	pb->key = id.key;

@@ -7,12 +7,12 @@
 #include <stdlib.h>
 
 struct job {
-	hs_job_fn fn;
+	rt_job_fn fn;
 	void *arg;
 	struct job *next;
 };
 
-struct hs_workq {
+struct rt_workq {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	struct job *head, *tail;
@@ -25,7 +25,7 @@ struct hs_workq {
 static void *
 worker_main(void *arg)
 {
-	hs_workq *q = arg;
+	rt_workq *q = arg;
 	pthread_mutex_lock(&q->mu);
 	for (;;) {
 		while (q->head == NULL && !q->closing)
@@ -47,10 +47,10 @@ worker_main(void *arg)
 }
 
 int
-hs_workq_open(hs_workq **out, int threads, const char *name)
+rt_workq_open(rt_workq **out, int threads, const char *name)
 {
 	(void)name;
-	hs_workq *q = calloc(1, sizeof(*q) + (size_t)threads * sizeof(pthread_t));
+	rt_workq *q = calloc(1, sizeof(*q) + (size_t)threads * sizeof(pthread_t));
 	if (q == NULL)
 		return -ENOMEM;
 	pthread_mutex_init(&q->mu, NULL);
@@ -58,7 +58,7 @@ hs_workq_open(hs_workq **out, int threads, const char *name)
 	for (int i = 0; i < threads; i++) {
 		if (pthread_create(&q->threads[i], NULL, worker_main, q) != 0) {
 			q->nthreads = i;
-			hs_workq_close(q);
+			rt_workq_close(q);
 			return -EAGAIN;
 		}
 	}
@@ -68,7 +68,7 @@ hs_workq_open(hs_workq **out, int threads, const char *name)
 }
 
 int
-hs_workq_push(hs_workq *q, hs_job_fn fn, void *arg)
+rt_workq_push(rt_workq *q, rt_job_fn fn, void *arg)
 {
 	struct job *j = malloc(sizeof(*j));
 	if (j == NULL)
@@ -94,7 +94,7 @@ hs_workq_push(hs_workq *q, hs_job_fn fn, void *arg)
 }
 
 size_t
-hs_workq_take_more(hs_workq *q, hs_job_fn fn, int (*same)(void *arg),
+rt_workq_take_more(rt_workq *q, rt_job_fn fn, int (*same)(void *arg),
     void **out, size_t max)
 {
 	size_t n = 0;
@@ -114,7 +114,7 @@ hs_workq_take_more(hs_workq *q, hs_job_fn fn, int (*same)(void *arg),
 }
 
 size_t
-hs_workq_depth(hs_workq *q)
+rt_workq_depth(rt_workq *q)
 {
 	pthread_mutex_lock(&q->mu);
 	size_t d = q->depth;
@@ -123,7 +123,7 @@ hs_workq_depth(hs_workq *q)
 }
 
 void
-hs_workq_close(hs_workq *q)
+rt_workq_close(rt_workq *q)
 {
 	if (q == NULL)
 		return;

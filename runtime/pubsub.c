@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "log.h"
 
 #define MAX_SOURCES 64
@@ -22,7 +23,7 @@ struct family_seq {
 	uint64_t seq;
 };
 
-struct hs_pub {
+struct rt_pub {
 	nng_socket sock;
 	pthread_mutex_t mu; /* orders seq with sending */
 	struct family_seq fam[MAX_FAMILIES];
@@ -36,23 +37,23 @@ struct source_seq {
 	uint64_t seq;
 };
 
-struct hs_sub {
+struct rt_sub {
 	nng_socket sock;
 	struct source_seq seen[MAX_SOURCES];
 	int nseen;
 };
 
 int
-hs_pub_open(hs_pub **out, const char *url, const char *source)
+rt_pub_open(rt_pub **out, const char *url, const char *source)
 {
-	hs_pub *p = calloc(1, sizeof(*p));
+	rt_pub *p = calloc(1, sizeof(*p));
 	if (p == NULL)
 		return NNG_ENOMEM;
 	int rv = nng_pub0_open(&p->sock);
 	if (rv == 0 && (rv = nng_listen(p->sock, url, NULL, 0)) != 0)
 		nng_close(p->sock);
 	if (rv != 0) {
-		hs_error("cannot publish on %s: %s", url, nng_strerror(rv));
+		rt_log_error("cannot publish on %s: %s", url, nng_strerror(rv));
 		free(p);
 		return rv;
 	}
@@ -63,7 +64,7 @@ hs_pub_open(hs_pub **out, const char *url, const char *source)
 }
 
 void
-hs_pub_close(hs_pub *p)
+rt_pub_close(rt_pub *p)
 {
 	if (p == NULL)
 		return;
@@ -81,7 +82,7 @@ family_len(const char *topic)
 }
 
 static uint64_t
-next_seq(hs_pub *p, const char *topic)
+next_seq(rt_pub *p, const char *topic)
 {
 	size_t n = family_len(topic);
 	if (n >= sizeof(p->fam[0].name))
@@ -99,14 +100,14 @@ next_seq(hs_pub *p, const char *topic)
 }
 
 int
-hs_pub_publish(hs_pub *p, Hs__Event *ev)
+rt_pub_publish(rt_pub *p, Hs__Event *ev)
 {
 	size_t tlen = strlen(ev->topic);
 	nng_msg *m;
 	pthread_mutex_lock(&p->mu);
 	ev->seq = next_seq(p, ev->topic);
 	p->total++;
-	ev->time_ms = hs_now_ms();
+	ev->time_ms = rt_now_ms();
 	ev->source = p->source;
 	size_t len = protobuf_c_message_get_packed_size(&ev->base);
 	int rv = nng_msg_alloc(&m, tlen + 1 + len);
@@ -122,7 +123,7 @@ hs_pub_publish(hs_pub *p, Hs__Event *ev)
 }
 
 uint64_t
-hs_pub_seq(hs_pub *p)
+rt_pub_seq(rt_pub *p)
 {
 	pthread_mutex_lock(&p->mu);
 	uint64_t s = p->total;
@@ -131,10 +132,10 @@ hs_pub_seq(hs_pub *p)
 }
 
 int
-hs_sub_open(hs_sub **out, const char *const *urls, size_t nurls,
+rt_sub_open(rt_sub **out, const char *const *urls, size_t nurls,
     const char *const *prefixes, size_t nprefixes)
 {
-	hs_sub *s = calloc(1, sizeof(*s));
+	rt_sub *s = calloc(1, sizeof(*s));
 	if (s == NULL)
 		return NNG_ENOMEM;
 	int rv = nng_sub0_open(&s->sock);
@@ -147,9 +148,9 @@ hs_sub_open(hs_sub **out, const char *const *urls, size_t nurls,
 		rv = nng_socket_set(s->sock, NNG_OPT_SUB_SUBSCRIBE, prefixes[i],
 		    strlen(prefixes[i]));
 	for (size_t i = 0; rv == 0 && i < nurls; i++)
-		rv = hs_sub_dial(s, urls[i]);
+		rv = rt_sub_dial(s, urls[i]);
 	if (rv != 0) {
-		hs_sub_close(s);
+		rt_sub_close(s);
 		return rv;
 	}
 	*out = s;
@@ -157,7 +158,7 @@ hs_sub_open(hs_sub **out, const char *const *urls, size_t nurls,
 }
 
 int
-hs_sub_dial(hs_sub *s, const char *url)
+rt_sub_dial(rt_sub *s, const char *url)
 {
 	nng_dialer d;
 	int rv = nng_dialer_create(&d, s->sock, url);
@@ -169,7 +170,7 @@ hs_sub_dial(hs_sub *s, const char *url)
 }
 
 void
-hs_sub_close(hs_sub *s)
+rt_sub_close(rt_sub *s)
 {
 	if (s == NULL)
 		return;
@@ -180,7 +181,7 @@ hs_sub_close(hs_sub *s)
 /* Records ev's seq for its source and returns how many were skipped. A
  * restarted publisher starts again at 1, which is not a gap. */
 static uint64_t
-track(hs_sub *s, const Hs__Event *ev)
+track(rt_sub *s, const Hs__Event *ev)
 {
 	char name[96];
 	struct source_seq *e = NULL;
@@ -203,7 +204,7 @@ track(hs_sub *s, const Hs__Event *ev)
 }
 
 int
-hs_sub_recv(hs_sub *s, Hs__Event **ev, uint64_t *gap, int timeout_ms)
+rt_sub_recv(rt_sub *s, Hs__Event **ev, uint64_t *gap, int timeout_ms)
 {
 	nng_socket_set_ms(s->sock, NNG_OPT_RECVTIMEO,
 	    timeout_ms < 0 ? NNG_DURATION_INFINITE : timeout_ms);
@@ -221,7 +222,7 @@ hs_sub_recv(hs_sub *s, Hs__Event **ev, uint64_t *gap, int timeout_ms)
 			    nul + 1);
 		nng_msg_free(m);
 		if (e == NULL) {
-			hs_warn("skipped a malformed event frame of %zu bytes", len);
+			rt_log_warn("skipped a malformed event frame of %zu bytes", len);
 			continue;
 		}
 		*gap = track(s, e);

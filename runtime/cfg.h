@@ -10,19 +10,19 @@
 #include <stdint.h>
 #include <stdio.h>
 
-enum hs_cfg_type {
-	HS_CFG_INT,	 /* int64_t */
-	HS_CFG_DOUBLE,	 /* double */
-	HS_CFG_STRING,	 /* char * (points into argv/environ or the default) */
-	HS_CFG_BOOL,	 /* int: 1/0, true/false, yes/no */
-	HS_CFG_MS,	 /* int64_t milliseconds: "1500", "1500ms", "2s", "1m" */
-	HS_CFG_BYTES,	 /* int64_t bytes: "4096", "64KiB", "32MiB", "1GiB" */
+enum rt_cfg_type {
+	RT_CFG_INT,	 /* int64_t */
+	RT_CFG_DOUBLE,	 /* double */
+	RT_CFG_STRING,	 /* char * (points into argv/environ or the default) */
+	RT_CFG_BOOL,	 /* int: 1/0, true/false, yes/no */
+	RT_CFG_MS,	 /* int64_t milliseconds: "1500", "1500ms", "2s", "1m" */
+	RT_CFG_BYTES,	 /* int64_t bytes: "4096", "64KiB", "32MiB", "1GiB" */
 };
 
-struct hs_cfg_opt {
+struct rt_cfg_opt {
 	const char *env;   /* e.g. "LEADER_TIMEOUT"; NULL for flag-only */
 	const char *flag;  /* e.g. "leader-timeout" (without the dashes) */
-	enum hs_cfg_type type;
+	enum rt_cfg_type type;
 	void *target;
 	double min, max;   /* inclusive bounds for numbers; ignored otherwise */
 	const char *def;   /* default as text; NULL = required */
@@ -32,17 +32,17 @@ struct hs_cfg_opt {
 /* Parses argv (--flag=value or --flag value) and the environment into the
  * targets. Returns 0, 1 when --help was asked (usage already printed), or -1
  * with a message for people in err. Unknown flags are errors. */
-int hs_cfg_parse(const struct hs_cfg_opt *opts, size_t n, int argc,
+int rt_cfg_parse(const struct rt_cfg_opt *opts, size_t n, int argc,
     char **argv, char *err, size_t errlen);
 
-void hs_cfg_usage(FILE *out, const char *prog, const char *about,
-    const struct hs_cfg_opt *opts, size_t n);
+void rt_cfg_usage(FILE *out, const char *prog, const char *about,
+    const struct rt_cfg_opt *opts, size_t n);
 
 /* Logs the effective value of every option once, at start-up. */
-void hs_cfg_log(const struct hs_cfg_opt *opts, size_t n);
+void rt_cfg_log(const struct rt_cfg_opt *opts, size_t n);
 
 /* Parsers used by the table, exposed for tests and CLIs. 0 or -1. */
-int hs_parse_ms(const char *s, int64_t *out);
-int hs_parse_bytes(const char *s, int64_t *out);
+int rt_parse_ms(const char *s, int64_t *out);
+int rt_parse_bytes(const char *s, int64_t *out);
 
 #endif

@@ -10,7 +10,7 @@
 
 #define HS_LEADER_INFO_KEY "hs:leader:info"
 
-struct hs_leader_info {
+struct rt_leader_info {
 	char id[64];
 	uint64_t epoch;
 	char rpc[256];
@@ -19,13 +19,13 @@ struct hs_leader_info {
 
 /* Reads the leader's entry from the Redis at addr ("host:port") within
  * timeout_ms. 0, or -1 with a reason in why (no Redis, no leader yet). */
-int hs_leader_lookup(const char *addr, int timeout_ms,
-    struct hs_leader_info *out, char *why, size_t whylen);
+int rt_leader_lookup(const char *addr, int timeout_ms,
+    struct rt_leader_info *out, char *why, size_t whylen);
 
 /* The same for the active replicator (hash hs:replicator:info: id, rpc,
  * pub; no epoch). */
 #define HS_REPLICATOR_INFO_KEY "hs:replicator:info"
-int hs_replicator_lookup(const char *addr, int timeout_ms,
-    struct hs_leader_info *out, char *why, size_t whylen);
+int rt_replicator_lookup(const char *addr, int timeout_ms,
+    struct rt_leader_info *out, char *why, size_t whylen);
 
 #endif

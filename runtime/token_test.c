@@ -3,10 +3,11 @@
 #include <stdlib.h>
 
 #include "check.h"
+#include "clock.h"
 #include "log.h"
 #include "token.h"
 
-static hs_key key;
+static rt_key key;
 
 static void
 test_genuine_token_passes_for_each_named_store(void)
@@ -15,12 +16,12 @@ test_genuine_token_passes_for_each_named_store(void)
 	uint8_t *t;
 	size_t n;
 	char why[256] = "";
-	CHECK_EQ(hs_token_make(&key, 42, 7, stores, 3, hs_now_ms() + 60000, &t,
+	CHECK_EQ(rt_token_make(&key, 42, 7, stores, 3, rt_now_ms() + 60000, &t,
 	    &n), 0);
 	for (int i = 0; i < 3; i++)
-		CHECK_STATUS(hs_token_check(&key, t, n, 42, 7, stores[i],
-		    hs_now_ms(), why, sizeof(why)), HS_OK, why);
-	CHECK_STATUS(hs_token_check(&key, t, n, 42, 7, 4, hs_now_ms(), why,
+		CHECK_STATUS(rt_token_check(&key, t, n, 42, 7, stores[i],
+		    rt_now_ms(), why, sizeof(why)), HS_OK, why);
+	CHECK_STATUS(rt_token_check(&key, t, n, 42, 7, 4, rt_now_ms(), why,
 	    sizeof(why)), HS_PERMISSION_DENIED, why);
 	CHECK(strstr(why, "does not name store 4") != NULL);
 	free(t);
@@ -33,27 +34,27 @@ test_bad_tokens_are_denied_with_a_reason(void)
 	uint8_t *t;
 	size_t n;
 	char why[256];
-	hs_key other;
-	hs_key_from_string(&other, "another-cluster-key-entirely");
-	CHECK_EQ(hs_token_make(&key, 42, 7, stores, 1, hs_now_ms() + 60000, &t,
+	rt_key other;
+	rt_key_from_string(&other, "another-cluster-key-entirely");
+	CHECK_EQ(rt_token_make(&key, 42, 7, stores, 1, rt_now_ms() + 60000, &t,
 	    &n), 0);
-	CHECK_EQ(hs_token_check(&other, t, n, 42, 7, 1, hs_now_ms(), why,
+	CHECK_EQ(rt_token_check(&other, t, n, 42, 7, 1, rt_now_ms(), why,
 	    sizeof(why)), HS_PERMISSION_DENIED);
 	CHECK(strstr(why, "bad MAC") != NULL);
-	CHECK_EQ(hs_token_check(&key, t, n, 43, 7, 1, hs_now_ms(), why,
+	CHECK_EQ(rt_token_check(&key, t, n, 43, 7, 1, rt_now_ms(), why,
 	    sizeof(why)), HS_PERMISSION_DENIED);
 	CHECK(strstr(why, "another photo") != NULL);
-	CHECK_EQ(hs_token_check(&key, t, n, 42, 8, 1, hs_now_ms(), why,
+	CHECK_EQ(rt_token_check(&key, t, n, 42, 8, 1, rt_now_ms(), why,
 	    sizeof(why)), HS_PERMISSION_DENIED);
-	CHECK_EQ(hs_token_check(&key, t, n, 42, 7, 1, hs_now_ms() + 120000,
+	CHECK_EQ(rt_token_check(&key, t, n, 42, 7, 1, rt_now_ms() + 120000,
 	    why, sizeof(why)), HS_PERMISSION_DENIED);
 	CHECK(strstr(why, "expired") != NULL);
 	t[n / 2] ^= 0x01; /* one flipped bit anywhere breaks it */
-	CHECK_EQ(hs_token_check(&key, t, n, 42, 7, 1, hs_now_ms(), why,
+	CHECK_EQ(rt_token_check(&key, t, n, 42, 7, 1, rt_now_ms(), why,
 	    sizeof(why)), HS_PERMISSION_DENIED);
-	CHECK_EQ(hs_token_check(&key, (const uint8_t *)"junk", 4, 42, 7, 1,
-	    hs_now_ms(), why, sizeof(why)), HS_PERMISSION_DENIED);
-	CHECK_EQ(hs_token_check(&key, NULL, 0, 42, 7, 1, hs_now_ms(), why,
+	CHECK_EQ(rt_token_check(&key, (const uint8_t *)"junk", 4, 42, 7, 1,
+	    rt_now_ms(), why, sizeof(why)), HS_PERMISSION_DENIED);
+	CHECK_EQ(rt_token_check(&key, NULL, 0, 42, 7, 1, rt_now_ms(), why,
 	    sizeof(why)), HS_PERMISSION_DENIED);
 	free(t);
 }
@@ -68,6 +69,6 @@ main(int argc, char **argv)
 		    test_bad_tokens_are_denied_with_a_reason },
 		{ NULL, NULL },
 	};
-	hs_key_from_string(&key, "token-test-key-0123456789");
+	rt_key_from_string(&key, "token-test-key-0123456789");
 	return check_run(cases, argc, argv);
 }

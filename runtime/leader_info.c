@@ -9,7 +9,7 @@
 
 static int
 lookup(const char *addr, const char *key, int timeout_ms,
-    struct hs_leader_info *out, char *why, size_t whylen)
+    struct rt_leader_info *out, char *why, size_t whylen)
 {
 	char host[128];
 	const char *colon = addr ? strrchr(addr, ':') : NULL;
@@ -53,15 +53,15 @@ lookup(const char *addr, const char *key, int timeout_ms,
 }
 
 int
-hs_leader_lookup(const char *addr, int timeout_ms, struct hs_leader_info *out,
+rt_leader_lookup(const char *addr, int timeout_ms, struct rt_leader_info *out,
     char *why, size_t whylen)
 {
 	return lookup(addr, HS_LEADER_INFO_KEY, timeout_ms, out, why, whylen);
 }
 
 int
-hs_replicator_lookup(const char *addr, int timeout_ms,
-    struct hs_leader_info *out, char *why, size_t whylen)
+rt_replicator_lookup(const char *addr, int timeout_ms,
+    struct rt_leader_info *out, char *why, size_t whylen)
 {
 	return lookup(addr, HS_REPLICATOR_INFO_KEY, timeout_ms, out, why,
 	    whylen);

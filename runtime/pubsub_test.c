@@ -20,14 +20,14 @@ make_url(const char *tag)
 /* Publishes probes until the subscriber sees one: PUB drops everything
  * sent before a subscriber is connected. */
 static int
-wait_joined(hs_pub *p, hs_sub *s)
+wait_joined(rt_pub *p, rt_sub *s)
 {
 	for (int i = 0; i < 400; i++) {
 		Hs__Event ev = HS__EVENT__INIT, *got;
 		uint64_t gap;
 		ev.topic = (char *)"probe.ping";
-		hs_pub_publish(p, &ev);
-		if (hs_sub_recv(s, &got, &gap, 10) == 0) {
+		rt_pub_publish(p, &ev);
+		if (rt_sub_recv(s, &got, &gap, 10) == 0) {
 			hs__event__free_unpacked(got, NULL);
 			return 1;
 		}
@@ -38,13 +38,13 @@ wait_joined(hs_pub *p, hs_sub *s)
 static void
 test_prefix_filter_and_sequence(void)
 {
-	hs_pub *p;
-	hs_sub *s;
+	rt_pub *p;
+	rt_sub *s;
 	const char *prefixes[] = { "photo.", "probe." };
 	make_url("filter");
 	const char *u = url;
-	CHECK_EQ(hs_pub_open(&p, url, "dir-1"), 0);
-	CHECK_EQ(hs_sub_open(&s, &u, 1, prefixes, 2), 0);
+	CHECK_EQ(rt_pub_open(&p, url, "dir-1"), 0);
+	CHECK_EQ(rt_sub_open(&s, &u, 1, prefixes, 2), 0);
 	CHECK(wait_joined(p, s));
 	for (int i = 0; i < 5; i++) {
 		Hs__Event ev = HS__EVENT__INIT;
@@ -53,13 +53,13 @@ test_prefix_filter_and_sequence(void)
 		rec.size = (uint64_t)i;
 		ev.body_case = HS__EVENT__BODY_PHOTO;
 		ev.photo = &rec;
-		CHECK_EQ(hs_pub_publish(p, &ev), 0);
+		CHECK_EQ(rt_pub_publish(p, &ev), 0);
 	}
 	uint64_t last = 0;
 	for (int i = 0; i < 3; i++) {
 		Hs__Event *got;
 		uint64_t gap = 99;
-		CHECK_EQ(hs_sub_recv(s, &got, &gap, 2000), 0);
+		CHECK_EQ(rt_sub_recv(s, &got, &gap, 2000), 0);
 		CHECK(strcmp(got->topic, "photo.registered") == 0);
 		CHECK(strcmp(got->source, "dir-1") == 0);
 		CHECK_EQ(got->photo->size, (uint64_t)(2 * i));
@@ -70,11 +70,11 @@ test_prefix_filter_and_sequence(void)
 	}
 	Hs__Event *none;
 	uint64_t gap;
-	CHECK_EQ(hs_sub_recv(s, &none, &gap, 50), NNG_ETIMEDOUT);
+	CHECK_EQ(rt_sub_recv(s, &none, &gap, 50), NNG_ETIMEDOUT);
 	/* Publisher first: nng 1.5.2 can hang closing a socket whose peer in
 	 * the same process is still sending to it. */
-	hs_pub_close(p);
-	hs_sub_close(s);
+	rt_pub_close(p);
+	rt_sub_close(s);
 }
 
 /* Frames built by hand with sequence numbers 1, 2, 5 and a malformed one:
@@ -83,13 +83,13 @@ static void
 test_gap_detected_and_garbage_skipped(void)
 {
 	nng_socket pub;
-	hs_sub *s;
+	rt_sub *s;
 	const char *prefixes[] = { "" };
 	make_url("gap");
 	const char *u = url;
 	CHECK_EQ(nng_pub0_open(&pub), 0);
 	CHECK_EQ(nng_listen(pub, url, NULL, 0), 0);
-	CHECK_EQ(hs_sub_open(&s, &u, 1, prefixes, 1), 0);
+	CHECK_EQ(rt_sub_open(&s, &u, 1, prefixes, 1), 0);
 	uint64_t seqs[] = { 1, 2, 5 }, want_gap[] = { 0, 0, 2 };
 	uint8_t frame[256];
 	int joined = 0;
@@ -102,7 +102,7 @@ test_gap_detected_and_garbage_skipped(void)
 		memcpy(frame, "probe.ping", 11);
 		size_t n = hs__event__pack(&ev, frame + 11);
 		nng_send(pub, frame, 11 + n, 0);
-		if (hs_sub_recv(s, &got, &gap, 10) == 0) {
+		if (rt_sub_recv(s, &got, &gap, 10) == 0) {
 			hs__event__free_unpacked(got, NULL);
 			joined = 1;
 		}
@@ -121,13 +121,13 @@ test_gap_detected_and_garbage_skipped(void)
 	for (int i = 0; i < 3; i++) {
 		Hs__Event *got;
 		uint64_t gap = 99;
-		CHECK_EQ(hs_sub_recv(s, &got, &gap, 2000), 0);
+		CHECK_EQ(rt_sub_recv(s, &got, &gap, 2000), 0);
 		CHECK_EQ(got->seq, seqs[i]);
 		CHECK_EQ(gap, want_gap[i]);
 		hs__event__free_unpacked(got, NULL);
 	}
 	nng_close(pub);
-	hs_sub_close(s);
+	rt_sub_close(s);
 }
 
 int
@@ -139,7 +139,7 @@ main(int argc, char **argv)
 		    test_gap_detected_and_garbage_skipped },
 		{ NULL, NULL },
 	};
-	hs_log_init("pubsub_test", 'T');
-	hs_log_set_level(HS_LOG_ERROR);
+	rt_log_init("pubsub_test", 'T');
+	rt_log_set_level(RT_LOG_ERROR);
 	return check_run(cases, argc, argv);
 }

@@ -1,5 +1,5 @@
 /* Table-driven configuration: parse, validate and report every option. */
-#include "config.h"
+#include "cfg.h"
 
 #include <errno.h>
 #include <math.h>
@@ -36,7 +36,7 @@ parse_scaled(const char *s, int64_t *out, const char *const *suffixes,
 }
 
 int
-hs_parse_ms(const char *s, int64_t *out)
+rt_parse_ms(const char *s, int64_t *out)
 {
 	static const char *const suf[] = { "ms", "s", "m", "h" };
 	static const int64_t sc[] = { 1, 1000, 60000, 3600000 };
@@ -44,7 +44,7 @@ hs_parse_ms(const char *s, int64_t *out)
 }
 
 int
-hs_parse_bytes(const char *s, int64_t *out)
+rt_parse_bytes(const char *s, int64_t *out)
 {
 	static const char *const suf[] = { "b", "k", "kb", "kib", "m", "mb",
 		"mib", "g", "gb", "gib", "t", "tb", "tib" };
@@ -55,23 +55,23 @@ hs_parse_bytes(const char *s, int64_t *out)
 }
 
 static const char *
-opt_name(const struct hs_cfg_opt *o)
+opt_name(const struct rt_cfg_opt *o)
 {
 	return o->env != NULL ? o->env : o->flag;
 }
 
 static int
-set_value(const struct hs_cfg_opt *o, const char *v, char *err, size_t errlen)
+set_value(const struct rt_cfg_opt *o, const char *v, char *err, size_t errlen)
 {
 	double num = 0;
 	int64_t i64 = 0;
 	char *end = NULL;
 
 	switch (o->type) {
-	case HS_CFG_STRING:
+	case RT_CFG_STRING:
 		*(const char **)o->target = v;
 		return 0;
-	case HS_CFG_BOOL:
+	case RT_CFG_BOOL:
 		if (!strcasecmp(v, "1") || !strcasecmp(v, "true") ||
 		    !strcasecmp(v, "yes")) {
 			*(int *)o->target = 1;
@@ -85,26 +85,26 @@ set_value(const struct hs_cfg_opt *o, const char *v, char *err, size_t errlen)
 		snprintf(err, errlen, "%s=%s is not a boolean: use true or false",
 		    opt_name(o), v);
 		return -1;
-	case HS_CFG_INT:
+	case RT_CFG_INT:
 		errno = 0;
 		i64 = strtoll(v, &end, 10);
 		if (end == v || *end != '\0' || errno != 0)
 			goto bad;
 		num = (double)i64;
 		break;
-	case HS_CFG_DOUBLE:
+	case RT_CFG_DOUBLE:
 		errno = 0;
 		num = strtod(v, &end);
 		if (end == v || *end != '\0' || errno != 0 || isnan(num))
 			goto bad;
 		break;
-	case HS_CFG_MS:
-		if (hs_parse_ms(v, &i64) != 0)
+	case RT_CFG_MS:
+		if (rt_parse_ms(v, &i64) != 0)
 			goto bad;
 		num = (double)i64;
 		break;
-	case HS_CFG_BYTES:
-		if (hs_parse_bytes(v, &i64) != 0)
+	case RT_CFG_BYTES:
+		if (rt_parse_bytes(v, &i64) != 0)
 			goto bad;
 		num = (double)i64;
 		break;
@@ -112,25 +112,25 @@ set_value(const struct hs_cfg_opt *o, const char *v, char *err, size_t errlen)
 	if (num < o->min || num > o->max) {
 		snprintf(err, errlen, "%s=%s is out of range: allowed %g to %g%s",
 		    opt_name(o), v, o->min, o->max,
-		    o->type == HS_CFG_MS ? " ms" :
-		    o->type == HS_CFG_BYTES ? " bytes" : "");
+		    o->type == RT_CFG_MS ? " ms" :
+		    o->type == RT_CFG_BYTES ? " bytes" : "");
 		return -1;
 	}
-	if (o->type == HS_CFG_DOUBLE)
+	if (o->type == RT_CFG_DOUBLE)
 		*(double *)o->target = num;
 	else
 		*(int64_t *)o->target = i64;
 	return 0;
 bad:
 	snprintf(err, errlen, "%s=%s is not a valid %s", opt_name(o), v,
-	    o->type == HS_CFG_MS ? "duration (e.g. 1500ms, 2s, 1m)" :
-	    o->type == HS_CFG_BYTES ? "size (e.g. 4096, 64MiB, 1GiB)" :
+	    o->type == RT_CFG_MS ? "duration (e.g. 1500ms, 2s, 1m)" :
+	    o->type == RT_CFG_BYTES ? "size (e.g. 4096, 64MiB, 1GiB)" :
 	    "number");
 	return -1;
 }
 
-static const struct hs_cfg_opt *
-find_flag(const struct hs_cfg_opt *opts, size_t n, const char *name,
+static const struct rt_cfg_opt *
+find_flag(const struct rt_cfg_opt *opts, size_t n, const char *name,
     size_t len)
 {
 	for (size_t i = 0; i < n; i++)
@@ -142,7 +142,7 @@ find_flag(const struct hs_cfg_opt *opts, size_t n, const char *name,
 
 /* Flags first into a table of values, so the environment only fills gaps. */
 int
-hs_cfg_parse(const struct hs_cfg_opt *opts, size_t n, int argc, char **argv,
+rt_cfg_parse(const struct rt_cfg_opt *opts, size_t n, int argc, char **argv,
     char *err, size_t errlen)
 {
 	const char **given = calloc(n ? n : 1, sizeof(*given));
@@ -155,7 +155,7 @@ hs_cfg_parse(const struct hs_cfg_opt *opts, size_t n, int argc, char **argv,
 	for (int a = 1; a < argc; a++) {
 		const char *arg = argv[a];
 		if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
-			hs_cfg_usage(stdout, argv[0], NULL, opts, n);
+			rt_cfg_usage(stdout, argv[0], NULL, opts, n);
 			rc = 1;
 			goto out;
 		}
@@ -165,14 +165,14 @@ hs_cfg_parse(const struct hs_cfg_opt *opts, size_t n, int argc, char **argv,
 		}
 		const char *name = arg + 2, *eq = strchr(name, '=');
 		size_t len = eq ? (size_t)(eq - name) : strlen(name);
-		const struct hs_cfg_opt *o = find_flag(opts, n, name, len);
+		const struct rt_cfg_opt *o = find_flag(opts, n, name, len);
 		if (o == NULL) {
 			snprintf(err, errlen, "unknown flag '--%.*s' (see --help)",
 			    (int)len, name);
 			goto out;
 		}
 		const char *val = eq ? eq + 1 : NULL;
-		if (val == NULL && o->type == HS_CFG_BOOL)
+		if (val == NULL && o->type == RT_CFG_BOOL)
 			val = "true";
 		if (val == NULL && a + 1 < argc)
 			val = argv[++a];
@@ -204,8 +204,8 @@ out:
 }
 
 void
-hs_cfg_usage(FILE *out, const char *prog, const char *about,
-    const struct hs_cfg_opt *opts, size_t n)
+rt_cfg_usage(FILE *out, const char *prog, const char *about,
+    const struct rt_cfg_opt *opts, size_t n)
 {
 	fprintf(out, "usage: %s [--flag=value ...]\n", prog);
 	if (about != NULL)
@@ -219,26 +219,26 @@ hs_cfg_usage(FILE *out, const char *prog, const char *about,
 }
 
 void
-hs_cfg_log(const struct hs_cfg_opt *opts, size_t n)
+rt_cfg_log(const struct rt_cfg_opt *opts, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		const struct hs_cfg_opt *o = &opts[i];
+		const struct rt_cfg_opt *o = &opts[i];
 		switch (o->type) {
-		case HS_CFG_STRING:
-			hs_info("config %s=%s", opt_name(o),
+		case RT_CFG_STRING:
+			rt_log_info("config %s=%s", opt_name(o),
 			    *(const char **)o->target);
 			break;
-		case HS_CFG_BOOL:
-			hs_info("config %s=%s", opt_name(o),
+		case RT_CFG_BOOL:
+			rt_log_info("config %s=%s", opt_name(o),
 			    *(int *)o->target ? "true" : "false");
 			break;
-		case HS_CFG_DOUBLE:
-			hs_info("config %s=%g", opt_name(o), *(double *)o->target);
+		case RT_CFG_DOUBLE:
+			rt_log_info("config %s=%g", opt_name(o), *(double *)o->target);
 			break;
 		default:
-			hs_info("config %s=%lld%s", opt_name(o),
+			rt_log_info("config %s=%lld%s", opt_name(o),
 			    (long long)*(int64_t *)o->target,
-			    o->type == HS_CFG_MS ? "ms" : "");
+			    o->type == RT_CFG_MS ? "ms" : "");
 		}
 	}
 }

@@ -6,27 +6,27 @@
 
 #include <stddef.h>
 
-typedef struct hs_workq hs_workq;
-typedef void (*hs_job_fn)(void *arg);
+typedef struct rt_workq rt_workq;
+typedef void (*rt_job_fn)(void *arg);
 
 /* 0 or -errno. */
-int hs_workq_open(hs_workq **out, int threads, const char *name);
+int rt_workq_open(rt_workq **out, int threads, const char *name);
 
 /* Queues fn(arg). 0, or -ESHUTDOWN after close began (fn is then not run). */
-int hs_workq_push(hs_workq *q, hs_job_fn fn, void *arg);
+int rt_workq_push(rt_workq *q, rt_job_fn fn, void *arg);
 
 /* For a job that can do several of its kind at once (one Redis pipeline,
  * one fsync): removes up to max jobs queued right behind it, from the head,
  * while they were pushed with fn and same(arg) says they are of its kind,
  * and stores their args in out. The caller runs them; they are no longer
  * the queue's. Returns the count. */
-size_t hs_workq_take_more(hs_workq *q, hs_job_fn fn, int (*same)(void *arg),
+size_t rt_workq_take_more(rt_workq *q, rt_job_fn fn, int (*same)(void *arg),
     void **out, size_t max);
 
 /* Jobs queued or running. */
-size_t hs_workq_depth(hs_workq *q);
+size_t rt_workq_depth(rt_workq *q);
 
 /* Runs every queued job to completion, stops the threads, frees q. */
-void hs_workq_close(hs_workq *q);
+void rt_workq_close(rt_workq *q);
 
 #endif

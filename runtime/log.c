@@ -12,25 +12,25 @@
 
 static char log_name[64] = "hs";
 static atomic_char log_role = '-';
-static atomic_int log_level = HS_LOG_INFO;
+static atomic_int log_level = RT_LOG_INFO;
 
-static enum hs_log_level
+static enum rt_log_level
 level_from_env(void)
 {
 	const char *v = getenv("HS_LOG_LEVEL");
 	if (v == NULL)
-		return HS_LOG_INFO;
+		return RT_LOG_INFO;
 	if (strcmp(v, "debug") == 0)
-		return HS_LOG_DEBUG;
+		return RT_LOG_DEBUG;
 	if (strcmp(v, "warn") == 0)
-		return HS_LOG_WARN;
+		return RT_LOG_WARN;
 	if (strcmp(v, "error") == 0)
-		return HS_LOG_ERROR;
-	return HS_LOG_INFO;
+		return RT_LOG_ERROR;
+	return RT_LOG_INFO;
 }
 
 void
-hs_log_init(const char *name, char role)
+rt_log_init(const char *name, char role)
 {
 	snprintf(log_name, sizeof(log_name), "%s", name);
 	log_role = role;
@@ -38,25 +38,25 @@ hs_log_init(const char *name, char role)
 }
 
 void
-hs_log_set_role(char role)
+rt_log_set_role(char role)
 {
 	log_role = role;
 }
 
 void
-hs_log_set_level(enum hs_log_level level)
+rt_log_set_level(enum rt_log_level level)
 {
 	log_level = level;
 }
 
 int
-hs_log_enabled(enum hs_log_level level)
+rt_log_enabled(enum rt_log_level level)
 {
 	return (int)level >= log_level;
 }
 
 void
-hs_log_raw(enum hs_log_level level, const char *fmt, ...)
+rt_log_raw(enum rt_log_level level, const char *fmt, ...)
 {
 	static const char marks[] = { 'D', 'I', 'W', 'E' };
 	char line[1024];
@@ -80,20 +80,4 @@ hs_log_raw(enum hs_log_level level, const char *fmt, ...)
 	if (write(STDERR_FILENO, line, len) < 0) {
 		/* Nowhere left to report a failing stderr. */
 	}
-}
-
-int64_t
-hs_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-int64_t
-hs_mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }

@@ -1,0 +1,33 @@
+/* Clocks in milliseconds over clock_gettime. */
+#include "clock.h"
+
+#include <time.h>
+
+static int64_t
+clock_ms(clockid_t id)
+{
+	struct timespec ts;
+	clock_gettime(id, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t
+rt_now_ms(void)
+{
+	return clock_ms(CLOCK_REALTIME);
+}
+
+int64_t
+rt_mono_ms(void)
+{
+	return clock_ms(CLOCK_MONOTONIC);
+}
+
+void
+rt_sleep_ms(int64_t ms)
+{
+	if (ms <= 0)
+		return;
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+	nanosleep(&ts, NULL);
+}

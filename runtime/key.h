@@ -1,0 +1,36 @@
+/* The cluster key and HMAC-SHA256 under it: what RPC envelopes, write
+ * tokens and anything else that must prove it came from a key holder are
+ * signed with. */
+#ifndef RT_KEY_H
+#define RT_KEY_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#define RT_MAC_LEN 32
+#define RT_KEY_MIN 16
+#define RT_KEY_MAX 64
+
+/* The cluster key. Plain bytes, no heap: copy it freely. */
+typedef struct rt_key {
+	uint8_t bytes[RT_KEY_MAX];
+	size_t len;
+} rt_key;
+
+/* Reads a key file (raw bytes or hex text; at least 16 bytes of key).
+ * 0, or -1 with a message in err. */
+int rt_key_load(rt_key *key, const char *path, char *err, size_t errlen);
+
+/* A key for tests and examples only; never use it for a real cluster. */
+void rt_key_from_string(rt_key *key, const char *s);
+
+/* HMAC-SHA256 of the concatenation of n buffers, streamed, never copied. */
+void rt_hmacv(const rt_key *key, const struct iovec *iov, int n,
+    uint8_t mac[RT_MAC_LEN]);
+
+/* HMAC-SHA256 of one buffer. */
+void rt_hmac(const rt_key *key, const void *data, size_t len,
+    uint8_t mac[RT_MAC_LEN]);
+
+#endif
