@@ -78,13 +78,15 @@ echo_echo(rpc_call *call, const ProtobufCMessage *msg, void *arg)
 	pthread_attr_destroy(&attr);
 }
 
-static const rpc_handler echo_handlers[] = { echo_echo };
+static const struct rpc_method echo_methods[] = {
+	{ "Echo", echo_echo },
+};
 
 int
 echo_service_add(rpc_server *s)
 {
-	return rpc_server_add_service(s, &hs__echo__descriptor, echo_handlers,
-	    NULL);
+	return rpc_server_add_service(s, &hs__echo__descriptor, echo_methods,
+	    1, NULL);
 }
 
 void

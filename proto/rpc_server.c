@@ -16,11 +16,12 @@
 #include "rpc_wire.h"
 
 #define MAX_SERVICES 4
+#define MAX_METHODS 32
 #define MAX_NAME 128
 
 struct service {
 	const ProtobufCServiceDescriptor *desc;
-	const rpc_handler *handlers;
+	rpc_handler handlers[MAX_METHODS]; /* in desc->methods order */
 	void *arg;
 };
 
@@ -80,12 +81,26 @@ rpc_server_open(rpc_server **out, const struct rpc_server_opts *opts)
 
 int
 rpc_server_add_service(rpc_server *s, const ProtobufCServiceDescriptor *desc,
-    const rpc_handler *handlers, void *arg)
+    const struct rpc_method *methods, size_t n, void *arg)
 {
-	if (s->nservices == MAX_SERVICES)
+	if (s->nservices == MAX_SERVICES || desc->n_methods > MAX_METHODS)
 		return NNG_ENOSPC;
-	s->services[s->nservices++] =
-	    (struct service){ .desc = desc, .handlers = handlers, .arg = arg };
+	struct service *svc = &s->services[s->nservices];
+	*svc = (struct service){ .desc = desc, .arg = arg };
+	for (size_t i = 0; i < n; i++) {
+		const ProtobufCMethodDescriptor *m =
+		    protobuf_c_service_descriptor_get_method_by_name(desc,
+			methods[i].name);
+		if (m == NULL || svc->handlers[m - desc->methods] != NULL) {
+			rt_log_error("%s: handler table row '%s' %s %s",
+			    s->opts.name, methods[i].name,
+			    m == NULL ? "names no method of" : "repeats a method of",
+			    desc->name);
+			return NNG_EINVAL;
+		}
+		svc->handlers[m - desc->methods] = methods[i].fn;
+	}
+	s->nservices++;
 	return 0;
 }
 

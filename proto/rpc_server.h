@@ -29,6 +29,14 @@ typedef struct rpc_call rpc_call;
 typedef void (*rpc_handler)(rpc_call *call, const ProtobufCMessage *req,
     void *arg);
 
+/* One row of a service's handler table, matched to the descriptor's method
+ * of the same name when the service is added, so the order of methods in a
+ * .proto can never route a call to the wrong handler. */
+struct rpc_method {
+	const char *name; /* as in the .proto, e.g. "Allocate" */
+	rpc_handler fn;
+};
+
 struct rpc_server_opts {
 	const char *name;	/* for log lines, e.g. "store-3" */
 	rt_key key;		/* cluster key */
@@ -43,10 +51,12 @@ struct rpc_server_opts {
 /* 0 or an nng error. */
 int rpc_server_open(rpc_server **out, const struct rpc_server_opts *opts);
 
-/* handlers[i] serves desc->methods[i] (the .proto order); NULL entries answer
- * UNIMPLEMENTED. The arrays must outlive the server. Call before start. */
+/* Serves desc with the n rows of methods, each matched by name; a method
+ * with no row answers UNIMPLEMENTED. A row naming no method of desc, or a
+ * name given twice, is a programming error: it is logged and the call
+ * returns NNG_EINVAL so the process refuses to start. Call before start. */
 int rpc_server_add_service(rpc_server *s, const ProtobufCServiceDescriptor *desc,
-    const rpc_handler *handlers, void *arg);
+    const struct rpc_method *methods, size_t n, void *arg);
 
 /* Listens on url (tcp://, ipc://, tls+tcp://). With "tcp://host:0" the bound
  * URL (with the real port) is written to bound when it is non-NULL. */

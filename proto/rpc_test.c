@@ -126,6 +126,39 @@ test_echo_round_trip_ipc(void)
 	CHECK_STATUS(st, HS_OK, e.message);
 }
 
+static void
+unused_handler(rpc_call *call, const ProtobufCMessage *req, void *arg)
+{
+	(void)req;
+	(void)arg;
+	rpc_fail(call, HS_INTERNAL, "never called");
+}
+
+/* Handlers are matched to the descriptor by name: a table row naming no
+ * method, or one method twice, stops the service from being added. */
+static void
+test_handler_table_matched_by_name(void)
+{
+	static const struct rpc_method unknown[] = { { "Ech0", unused_handler } };
+	static const struct rpc_method twice[] = {
+		{ "Echo", unused_handler },
+		{ "Echo", unused_handler },
+	};
+	struct rpc_server_opts so = { .name = "table" };
+	rpc_server *s;
+	key(&so.key);
+	CHECK(rpc_server_open(&s, &so) == 0);
+	int bad_name = rpc_server_add_service(s, &hs__echo__descriptor, unknown,
+	    1, NULL);
+	int bad_twice = rpc_server_add_service(s, &hs__echo__descriptor, twice,
+	    2, NULL);
+	int good = echo_service_add(s);
+	rpc_server_close(s);
+	CHECK_EQ(bad_name, NNG_EINVAL);
+	CHECK_EQ(bad_twice, NNG_EINVAL);
+	CHECK_EQ(good, 0);
+}
+
 struct concurrent {
 	atomic_int done, ok;
 	pthread_mutex_t mu;
@@ -424,6 +457,8 @@ main(int argc, char **argv)
 		{ "no server is UNAVAILABLE quickly",
 		    test_no_server_is_unavailable_quickly },
 		{ "address schemes", test_address_schemes },
+		{ "handler table matched by name",
+		    test_handler_table_matched_by_name },
 		{ NULL, NULL },
 	};
 	rt_log_init("rpc_test", 'T');

@@ -125,22 +125,17 @@ access_rates(rpc_call *call, const ProtobufCMessage *m, void *arg)
 	free(rates);
 }
 
-static const rpc_handler handlers[] = {
-	report_access,
-	report_corruption,
-	queue_info,
-	audit,
-	access_rates,
+static const struct rpc_method methods[] = {
+	{ "ReportAccess", report_access },
+	{ "ReportCorruption", report_corruption },
+	{ "Queue", queue_info },
+	{ "Audit", audit },
+	{ "AccessRates", access_rates },
 };
 
 int
 repl_rpc_add(struct repl *r)
 {
-	if (hs__replicator__descriptor.n_methods !=
-	    sizeof(handlers) / sizeof(handlers[0])) {
-		rt_log_error("replicator.proto and rpc_repl.c disagree on methods");
-		return -1;
-	}
 	return rpc_server_add_service(r->rpc, &hs__replicator__descriptor,
-	    handlers, r);
+	    methods, sizeof(methods) / sizeof(methods[0]), r);
 }
