@@ -16,6 +16,7 @@
 
 #include "hs_internal.h"
 #include "photo_id.h"
+#include "redis.h"
 #include "clock.h"
 #include "log.h"
 
@@ -24,8 +25,7 @@
 #define CACHE_RETRY_MS 1000
 
 struct hsi_cache {
-	char host[HS_ADDR_MAX];
-	int port;
+	char addr[HS_ADDR_MAX];
 	pthread_mutex_t mu; /* guards pool and down_until */
 	redisContext *pool[CACHE_POOL];
 	int npool;
@@ -40,18 +40,15 @@ hsi_cache_open(const char *addr, hs_error *err)
 		hsi_err(err, HS_RESOURCE_EXHAUSTED, "out of memory");
 		return NULL;
 	}
-	const char *colon = strrchr(addr, ':');
-	char *end = NULL;
-	long port = colon != NULL ? strtol(colon + 1, &end, 10) : 0;
-	if (colon == NULL || colon == addr || end == colon + 1 || *end != '\0' ||
-	    port < 1 || port > 65535 || (size_t)(colon - addr) >= HS_ADDR_MAX) {
+	char why[300];
+	if (strlen(addr) >= sizeof(k->addr) ||
+	    rt_redis_check_addr(addr, why, sizeof(why)) != 0) {
 		hsi_err(err, HS_INVALID_ARGUMENT, "cache address '%s' is not "
-		    "HOST:PORT (e.g. 127.0.0.1:6380)", addr);
+		    "HOST:PORT or unix:/PATH (e.g. 127.0.0.1:6380)", addr);
 		free(k);
 		return NULL;
 	}
-	snprintf(k->host, sizeof(k->host), "%.*s", (int)(colon - addr), addr);
-	k->port = (int)port;
+	snprintf(k->addr, sizeof(k->addr), "%s", addr);
 	pthread_mutex_init(&k->mu, NULL);
 	return k;
 }
@@ -95,11 +92,10 @@ cache_take(struct hsi_cache *k, int64_t wait_ms)
 	if (down)
 		return NULL;
 	if (r == NULL) {
-		r = redisConnectWithTimeout(k->host, k->port, tv_ms(wait_ms));
-		if (r == NULL || r->err) {
-			rt_log_debug("cache %s:%d unreachable: %s", k->host, k->port,
-			    r != NULL ? r->errstr : "out of memory");
-			redisFree(r);
+		char why[300];
+		r = rt_redis_connect(k->addr, wait_ms, why, sizeof(why));
+		if (r == NULL) {
+			rt_log_debug("cache: %s", why);
 			pthread_mutex_lock(&k->mu);
 			k->down_until = rt_mono_ms() + CACHE_RETRY_MS;
 			pthread_mutex_unlock(&k->mu);

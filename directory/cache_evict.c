@@ -10,12 +10,11 @@
 
 #include "log.h"
 #include "photo_id.h"
+#include "redis.h"
 
 struct dir_cache {
-	char host[128];
-	int port;
-	int64_t ttl_ms;
-	struct timeval tv;
+	char addr[256]; /* empty: no cache */
+	int64_t ttl_ms, timeout_ms;
 	pthread_mutex_t mu;
 	redisContext *r;
 };
@@ -28,14 +27,8 @@ dir_cache_open(const char *addr, int64_t ttl_ms, int64_t timeout_ms)
 		return NULL;
 	pthread_mutex_init(&c->mu, NULL);
 	c->ttl_ms = ttl_ms;
-	c->tv.tv_sec = timeout_ms / 1000;
-	c->tv.tv_usec = (timeout_ms % 1000) * 1000;
-	const char *colon = addr ? strrchr(addr, ':') : NULL;
-	if (colon != NULL) {
-		snprintf(c->host, sizeof(c->host), "%.*s", (int)(colon - addr),
-		    addr);
-		c->port = atoi(colon + 1);
-	}
+	c->timeout_ms = timeout_ms;
+	snprintf(c->addr, sizeof(c->addr), "%s", addr ? addr : "");
 	return c;
 }
 
@@ -55,16 +48,14 @@ dir_cache_forget(struct dir_cache *c, uint64_t key, uint32_t cookie)
 {
 	char ck[PHOTO_CACHE_KEY_LEN + 1];
 	int rc = -1;
-	if (c == NULL || c->port == 0)
+	if (c == NULL || c->addr[0] == '\0')
 		return 0;
 	photo_cache_key(key, cookie, ck);
 	pthread_mutex_lock(&c->mu);
-	if (c->r == NULL) {
-		c->r = redisConnectWithTimeout(c->host, c->port, c->tv);
-		if (c->r != NULL && !c->r->err)
-			redisSetTimeout(c->r, c->tv);
-	}
-	redisReply *rep = c->r && !c->r->err ? redisCommand(c->r,
+	char err[256] = "no reply";
+	if (c->r == NULL)
+		c->r = rt_redis_connect(c->addr, c->timeout_ms, err, sizeof(err));
+	redisReply *rep = c->r ? redisCommand(c->r,
 	    "SET %s %s PX %lld", ck, PHOTO_CACHE_DELETED,
 	    (long long)c->ttl_ms) : NULL;
 	if (rep != NULL && rep->type != REDIS_REPLY_ERROR)
@@ -72,8 +63,8 @@ dir_cache_forget(struct dir_cache *c, uint64_t key, uint32_t cookie)
 	if (rep != NULL)
 		freeReplyObject(rep);
 	if (rc != 0) {
-		rt_log_warn("cannot evict %s from the cache at %s:%d; it stays "
-		    "until its TTL", ck, c->host, c->port);
+		rt_log_warn("cannot evict %s from the cache at %s (%s); it "
+		    "stays until its TTL", ck, c->addr, err);
 		redisFree(c->r);
 		c->r = NULL;
 	}

@@ -6,7 +6,7 @@
 
 #include "changelog.h"
 #include "log.h"
-#include "redis_link.h"
+#include "redis.h"
 
 struct job {
 	struct dir *d;
@@ -14,13 +14,13 @@ struct job {
 	const Hs__CatchUpRequest *req;
 };
 
-static dir_redis *link_; /* the reader thread's own */
+static rt_redis *link_; /* the reader thread's own */
 
 int
 dir_catchup_open(struct dir *d)
 {
 	char err[256];
-	if (dir_redis_open(&link_, d->cfg.redis, d->cfg.redis_timeout_ms, err,
+	if (rt_redis_open(&link_, d->cfg.redis, d->cfg.redis_timeout_ms, err,
 	    sizeof(err)) != 0) {
 		rt_log_error("catch-up reader: %s", err);
 		return -1;
@@ -33,7 +33,7 @@ dir_catchup_close(struct dir *d)
 {
 	rt_workq_close(d->readers);
 	d->readers = NULL;
-	dir_redis_close(link_);
+	rt_redis_close(link_);
 	link_ = NULL;
 }
 

@@ -20,9 +20,9 @@
 #define SCAN_BATCH "1000"
 
 int
-dir_log_head(dir_redis *r, uint64_t *head, char *err, size_t errlen)
+dir_log_head(rt_redis *r, uint64_t *head, char *err, size_t errlen)
 {
-	redisReply *rep = dir_redis_cmd(r, err, errlen, "GET " DIR_K_SEQ);
+	redisReply *rep = rt_redis_cmd(r, err, errlen, "GET " RK_SEQ);
 	if (rep == NULL)
 		return -1;
 	int ok = rep->type == REDIS_REPLY_NIL || rep->type == REDIS_REPLY_STRING;
@@ -30,7 +30,7 @@ dir_log_head(dir_redis *r, uint64_t *head, char *err, size_t errlen)
 		*head = rep->type == REDIS_REPLY_NIL ? 0 :
 		    strtoull(rep->str, NULL, 10);
 	else
-		snprintf(err, errlen, "GET %s: unexpected reply", DIR_K_SEQ);
+		snprintf(err, errlen, "GET %s: unexpected reply", RK_SEQ);
 	freeReplyObject(rep);
 	return ok ? 0 : -1;
 }
@@ -64,7 +64,7 @@ entry_record(const redisReply *e, uint64_t *seq)
 }
 
 int
-dir_log_read(dir_redis *r, uint64_t from, size_t max, Hs__PhotoRecord ***recs,
+dir_log_read(rt_redis *r, uint64_t from, size_t max, Hs__PhotoRecord ***recs,
     size_t *n, int *trimmed, char *err, size_t errlen)
 {
 	uint64_t head;
@@ -79,12 +79,12 @@ dir_log_read(dir_redis *r, uint64_t from, size_t max, Hs__PhotoRecord ***recs,
 	char start[32], count[32];
 	snprintf(start, sizeof(start), "%" PRIu64 "-0", from + 1);
 	snprintf(count, sizeof(count), "%zu", max);
-	redisReply *rep = dir_redis_cmd(r, err, errlen,
-	    "XRANGE " DIR_K_LOG " %s + COUNT %s", start, count);
+	redisReply *rep = rt_redis_cmd(r, err, errlen,
+	    "XRANGE " RK_LOG " %s + COUNT %s", start, count);
 	if (rep == NULL)
 		return -1;
 	if (rep->type != REDIS_REPLY_ARRAY) {
-		snprintf(err, errlen, "XRANGE %s: %s", DIR_K_LOG,
+		snprintf(err, errlen, "XRANGE %s: %s", RK_LOG,
 		    rep->type == REDIS_REPLY_ERROR ? rep->str : "unexpected reply");
 		freeReplyObject(rep);
 		return -1;
@@ -119,7 +119,7 @@ dir_log_read(dir_redis *r, uint64_t from, size_t max, Hs__PhotoRecord ***recs,
 }
 
 int
-dir_log_sync(dir_redis *r, dir_records *t, uint64_t *applied, char *err,
+dir_log_sync(rt_redis *r, dir_records *t, uint64_t *applied, char *err,
     size_t errlen)
 {
 	int reloads = 0;
@@ -157,7 +157,7 @@ dir_log_sync(dir_redis *r, dir_records *t, uint64_t *applied, char *err,
 
 /* Applies one batch of pipelined HGET replies. */
 static int
-reload_batch(dir_redis *r, redisContext *c, dir_records *t,
+reload_batch(rt_redis *r, redisContext *c, dir_records *t,
     const redisReply *keys, char *err, size_t errlen)
 {
 	for (size_t i = 0; i < keys->elements; i++)
@@ -167,7 +167,7 @@ reload_batch(dir_redis *r, redisContext *c, dir_records *t,
 		void *v = NULL;
 		if (redisGetReply(c, &v) != REDIS_OK || v == NULL) {
 			snprintf(err, errlen, "reload: %s", c->errstr);
-			dir_redis_reset(r);
+			rt_redis_reset(r);
 			return -1;
 		}
 		redisReply *rep = v;
@@ -186,15 +186,15 @@ reload_batch(dir_redis *r, redisContext *c, dir_records *t,
 }
 
 int
-dir_log_reload(dir_redis *r, dir_records *t, char *err, size_t errlen)
+dir_log_reload(rt_redis *r, dir_records *t, char *err, size_t errlen)
 {
 	uint64_t head;
 	char cursor[32] = "0";
 	if (dir_log_head(r, &head, err, errlen) != 0)
 		return -1;
 	do {
-		redisReply *rep = dir_redis_cmd(r, err, errlen,
-		    "SCAN %s MATCH " DIR_K_PHOTO_PREFIX "* COUNT " SCAN_BATCH,
+		redisReply *rep = rt_redis_cmd(r, err, errlen,
+		    "SCAN %s MATCH " RK_PHOTO_PREFIX "* COUNT " SCAN_BATCH,
 		    cursor);
 		if (rep == NULL)
 			return -1;
@@ -206,7 +206,7 @@ dir_log_reload(dir_redis *r, dir_records *t, char *err, size_t errlen)
 			return -1;
 		}
 		snprintf(cursor, sizeof(cursor), "%s", rep->element[0]->str);
-		redisContext *c = dir_redis_ctx(r, err, errlen);
+		redisContext *c = rt_redis_ctx(r, err, errlen);
 		int rc = c ? reload_batch(r, c, t, rep->element[1], err, errlen) : -1;
 		freeReplyObject(rep);
 		if (rc != 0)

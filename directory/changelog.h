@@ -10,15 +10,15 @@
 
 #include "common.pb-c.h"
 #include "records.h"
-#include "redis_link.h"
+#include "redis.h"
 
 /* The last sequence number handed out (GET hs:seq). 0 or -1 + err. */
-int dir_log_head(dir_redis *r, uint64_t *head, char *err, size_t errlen);
+int dir_log_head(rt_redis *r, uint64_t *head, char *err, size_t errlen);
 
 /* Up to max entries with seq > from, in order. *recs is a malloc'd array of
  * unpacked records (free with dir_log_free). *trimmed is set when entries
  * right after from are gone (the log was trimmed past it). 0 or -1 + err. */
-int dir_log_read(dir_redis *r, uint64_t from, size_t max,
+int dir_log_read(rt_redis *r, uint64_t from, size_t max,
     Hs__PhotoRecord ***recs, size_t *n, int *trimmed, char *err,
     size_t errlen);
 void dir_log_free(Hs__PhotoRecord **recs, size_t n);
@@ -26,11 +26,11 @@ void dir_log_free(Hs__PhotoRecord **recs, size_t n);
 /* Brings t up to the log head: applies the entries after its applied_seq,
  * or reloads fully when the log no longer holds them. *applied counts the
  * records applied (may be NULL). 0 or -1 + err. */
-int dir_log_sync(dir_redis *r, dir_records *t, uint64_t *applied, char *err,
+int dir_log_sync(rt_redis *r, dir_records *t, uint64_t *applied, char *err,
     size_t errlen);
 
 /* Reads every photo hash into t, then sets applied_seq to the head read
  * before the scan (later changes come from the log). 0 or -1 + err. */
-int dir_log_reload(dir_redis *r, dir_records *t, char *err, size_t errlen);
+int dir_log_reload(rt_redis *r, dir_records *t, char *err, size_t errlen);
 
 #endif

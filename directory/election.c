@@ -17,7 +17,7 @@
 #include "dir.h"
 #include "clock.h"
 #include "log.h"
-#include "redis_link.h"
+#include "redis.h"
 #include "scripts.h"
 #include "writer.h"
 
@@ -99,14 +99,14 @@ become_leader(struct dir *d, const char *value, int64_t sent)
 }
 
 static void
-try_acquire(struct dir *d, dir_redis *r)
+try_acquire(struct dir *d, rt_redis *r)
 {
 	char err[256], ttl[32];
 	snprintf(ttl, sizeof(ttl), "%" PRId64, d->cfg.leader_timeout_ms);
-	const char *argv[] = { DIR_K_LEADER, DIR_K_EPOCH, DIR_K_LEADER_INFO,
+	const char *argv[] = { RK_LEADER, RK_EPOCH, RK_LEADER_INFO,
 		d->cfg.id, ttl, d->cfg.advertise, d->cfg.pub };
 	int64_t sent = rt_mono_ms();
-	redisReply *rep = dir_redis_eval(r, &dir_script_acquire, 3, 7, argv,
+	redisReply *rep = rt_redis_eval(r, &dir_script_acquire, 3, 7, argv,
 	    NULL, err, sizeof(err));
 	if (rep == NULL || rep->type != REDIS_REPLY_ARRAY ||
 	    rep->elements != 4) {
@@ -127,7 +127,7 @@ try_acquire(struct dir *d, dir_redis *r)
 }
 
 static void
-refresh(struct dir *d, dir_redis *r)
+refresh(struct dir *d, rt_redis *r)
 {
 	char err[256], ttl[32], lease[128];
 	int64_t sent = rt_mono_ms();
@@ -141,8 +141,8 @@ refresh(struct dir *d, dir_redis *r)
 		return;
 	}
 	snprintf(ttl, sizeof(ttl), "%" PRId64, d->cfg.leader_timeout_ms);
-	const char *argv[] = { DIR_K_LEADER, lease, ttl };
-	redisReply *rep = dir_redis_eval(r, &dir_script_refresh, 1, 3, argv,
+	const char *argv[] = { RK_LEADER, lease, ttl };
+	redisReply *rep = rt_redis_eval(r, &dir_script_refresh, 1, 3, argv,
 	    NULL, err, sizeof(err));
 	if (rep == NULL || rep->type != REDIS_REPLY_INTEGER) {
 		set_redis_ok(d, 0, rep && rep->type == REDIS_REPLY_ERROR ?
@@ -167,7 +167,7 @@ refresh(struct dir *d, dir_redis *r)
 }
 
 static void
-release(struct dir *d, dir_redis *r)
+release(struct dir *d, rt_redis *r)
 {
 	char err[256], lease[128];
 	pthread_mutex_lock(&d->mu);
@@ -179,8 +179,8 @@ release(struct dir *d, dir_redis *r)
 	/* Stop acting first, then free the lease: the other way round a
 	 * successor could lead while we still think we do. */
 	dir_step_down(d, "shutting down (releasing the lease)");
-	const char *argv[] = { DIR_K_LEADER, lease };
-	redisReply *rep = dir_redis_eval(r, &dir_script_release, 1, 2, argv,
+	const char *argv[] = { RK_LEADER, lease };
+	redisReply *rep = rt_redis_eval(r, &dir_script_release, 1, 2, argv,
 	    NULL, err, sizeof(err));
 	if (rep != NULL)
 		freeReplyObject(rep);
@@ -190,9 +190,9 @@ void *
 dir_election_main(void *arg)
 {
 	struct dir *d = arg;
-	dir_redis *r;
+	rt_redis *r;
 	char err[256];
-	if (dir_redis_open(&r, d->cfg.redis, d->cfg.redis_timeout_ms, err,
+	if (rt_redis_open(&r, d->cfg.redis, d->cfg.redis_timeout_ms, err,
 	    sizeof(err)) != 0) {
 		rt_log_error("election: %s", err);
 		return NULL;
@@ -211,6 +211,6 @@ dir_election_main(void *arg)
 			rt_sleep_ms(next - rt_mono_ms() < 20 ? next - rt_mono_ms() : 20);
 	}
 	release(d, r);
-	dir_redis_close(r);
+	rt_redis_close(r);
 	return NULL;
 }

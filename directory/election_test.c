@@ -13,7 +13,7 @@
 
 #include "check.h"
 #include "log.h"
-#include "redis_link.h"
+#include "redis.h"
 #include "scripts.h"
 #include "test_cluster.h"
 
@@ -349,19 +349,19 @@ test_stale_lease_is_fenced_in_redis(void)
 {
 	/* The commit script itself, run with a lease that is not current:
 	 * refused before it writes anything. */
-	dir_redis *r;
+	rt_redis *r;
 	char err[256];
 	dir_scripts_init();
-	CHECK(dir_redis_open(&r, c.redis.addr, 1000, err, sizeof(err)) == 0);
+	CHECK(rt_redis_open(&r, c.redis.addr, 1000, err, sizeof(err)) == 0);
 	uint64_t head = tc_redis_int(&c, "hs:seq");
-	const char *argv[] = { DIR_K_LEADER, DIR_K_SEQ, "hs:photo:fenced",
-		DIR_K_LOG, "dir-9/1", "rec", "1", "sha", "1", "1000" };
-	redisReply *rep = dir_redis_eval(r, &dir_script_register, 4, 10, argv,
+	const char *argv[] = { RK_LEADER, RK_SEQ, "hs:photo:fenced",
+		RK_LOG, "dir-9/1", "rec", "1", "sha", "1", "1000" };
+	redisReply *rep = rt_redis_eval(r, &dir_script_register, 4, 10, argv,
 	    NULL, err, sizeof(err));
 	CHECK(rep != NULL && rep->type == REDIS_REPLY_ERROR &&
 	    strstr(rep->str, "FENCED") != NULL);
 	freeReplyObject(rep);
-	dir_redis_close(r);
+	rt_redis_close(r);
 	CHECK_EQ(tc_redis_int(&c, "hs:seq"), head);
 	redisReply *x = redisCommand(c.rc, "EXISTS hs:photo:fenced");
 	CHECK(x != NULL && x->integer == 0);

@@ -14,7 +14,7 @@
 #include "dir.h"
 #include "clock.h"
 #include "log.h"
-#include "redis_link.h"
+#include "redis.h"
 #include "scripts.h"
 #include "tombstones.h"
 #include "waiters.h"
@@ -22,7 +22,7 @@
 #define MAX_NODES 16
 
 static void
-save_store(struct dir *d, dir_redis *r, const char *lease,
+save_store(struct dir *d, rt_redis *r, const char *lease,
     const struct dir_store *e)
 {
 	Hs__StoreInfo pb;
@@ -34,11 +34,11 @@ save_store(struct dir *d, dir_redis *r, const char *lease,
 		return;
 	hs__store_info__pack(&pb, buf);
 	snprintf(id, sizeof(id), "%" PRIu32, e->id);
-	const char *argv[] = { DIR_K_LEADER, DIR_K_STORES, lease, id,
+	const char *argv[] = { RK_LEADER, RK_STORES, lease, id,
 		(const char *)buf };
-	size_t lens[] = { strlen(DIR_K_LEADER), strlen(DIR_K_STORES),
+	size_t lens[] = { strlen(RK_LEADER), strlen(RK_STORES),
 		strlen(lease), strlen(id), len };
-	redisReply *rep = dir_redis_eval(r, &dir_script_put_store, 2, 5, argv,
+	redisReply *rep = rt_redis_eval(r, &dir_script_put_store, 2, 5, argv,
 	    lens, err, sizeof(err));
 	if (rep == NULL)
 		rt_log_debug("cannot save store %s: %s", id, err);
@@ -48,7 +48,7 @@ save_store(struct dir *d, dir_redis *r, const char *lease,
 }
 
 static void
-leader_tick(struct dir *d, dir_redis *r, int save_all)
+leader_tick(struct dir *d, rt_redis *r, int save_all)
 {
 	char lease[128];
 	struct dir_store down[64];
@@ -79,11 +79,11 @@ leader_tick(struct dir *d, dir_redis *r, int save_all)
 }
 
 static void
-load_stores(struct dir *d, dir_redis *r)
+load_stores(struct dir *d, rt_redis *r)
 {
 	char err[256];
-	redisReply *rep = dir_redis_cmd(r, err, sizeof(err),
-	    "HGETALL " DIR_K_STORES);
+	redisReply *rep = rt_redis_cmd(r, err, sizeof(err),
+	    "HGETALL " RK_STORES);
 	if (rep == NULL)
 		return;
 	int64_t now = rt_mono_ms();
@@ -112,7 +112,7 @@ free_nodes(Hs__DirectoryNode **nodes, size_t n)
 
 /* Writes our node to hs:dirs and reads every node back for Health. */
 static void
-nodes_tick(struct dir *d, dir_redis *r)
+nodes_tick(struct dir *d, rt_redis *r)
 {
 	char err[256];
 	uint8_t buf[1024];
@@ -130,11 +130,11 @@ nodes_tick(struct dir *d, dir_redis *r)
 	if (len > sizeof(buf))
 		return;
 	hs__directory_node__pack(&me, buf);
-	redisReply *rep = dir_redis_cmd(r, err, sizeof(err), "HSET " DIR_K_DIRS
+	redisReply *rep = rt_redis_cmd(r, err, sizeof(err), "HSET " RK_DIRS
 	    " %s %b", d->cfg.id, buf, len);
 	if (rep != NULL)
 		freeReplyObject(rep);
-	rep = dir_redis_cmd(r, err, sizeof(err), "HGETALL " DIR_K_DIRS);
+	rep = rt_redis_cmd(r, err, sizeof(err), "HGETALL " RK_DIRS);
 	if (rep == NULL || rep->type != REDIS_REPLY_ARRAY) {
 		if (rep != NULL)
 			freeReplyObject(rep);
@@ -168,9 +168,9 @@ void *
 dir_house_main(void *arg)
 {
 	struct dir *d = arg;
-	dir_redis *r;
+	rt_redis *r;
 	char err[256];
-	if (dir_redis_open(&r, d->cfg.redis, d->cfg.redis_timeout_ms, err,
+	if (rt_redis_open(&r, d->cfg.redis, d->cfg.redis_timeout_ms, err,
 	    sizeof(err)) != 0) {
 		rt_log_error("housekeeping: %s", err);
 		return NULL;
@@ -209,6 +209,6 @@ dir_house_main(void *arg)
 	d->nodes = NULL;
 	d->nnodes = 0;
 	pthread_mutex_unlock(&d->mu);
-	dir_redis_close(r);
+	rt_redis_close(r);
 	return NULL;
 }

@@ -29,7 +29,7 @@
 	"end\n"
 
 /* KEYS: leader, epoch, info. ARGV: id, ttl ms, rpc addr, pub addr. */
-struct dir_script dir_script_acquire = { "acquire",
+struct rt_redis_script dir_script_acquire = { "acquire",
 	"local cur = redis.call('GET', KEYS[1])\n"
 	"if cur then\n"
 	"  local i = redis.call('HMGET', KEYS[3], 'rpc', 'pub')\n"
@@ -44,7 +44,7 @@ struct dir_script dir_script_acquire = { "acquire",
 	"" };
 
 /* KEYS: leader. ARGV: value, ttl ms. */
-struct dir_script dir_script_refresh = { "refresh",
+struct rt_redis_script dir_script_refresh = { "refresh",
 	"if redis.call('GET', KEYS[1]) == ARGV[1] then\n"
 	"  redis.call('PEXPIRE', KEYS[1], ARGV[2])\n"
 	"  return 1\n"
@@ -53,7 +53,7 @@ struct dir_script dir_script_refresh = { "refresh",
 	"" };
 
 /* KEYS: leader. ARGV: value. A clean shutdown hands over at once. */
-struct dir_script dir_script_release = { "release",
+struct rt_redis_script dir_script_release = { "release",
 	"if redis.call('GET', KEYS[1]) == ARGV[1] then\n"
 	"  redis.call('DEL', KEYS[1])\n"
 	"  return 1\n"
@@ -64,7 +64,7 @@ struct dir_script dir_script_release = { "release",
 /* KEYS: leader, seq, photo, log. ARGV: lease, record (no seq), cookie,
  * sha256, size, log max length. Idempotent: the same id, cookie, sha256 and
  * size answers the seq it was first committed with. */
-struct dir_script dir_script_register = { "register",
+struct rt_redis_script dir_script_register = { "register",
 	FENCE SEQ_FIELD
 	"local old = redis.call('HMGET', KEYS[3], 'cookie', 'sha', 'size', 'seq')\n"
 	"if old[4] then\n"
@@ -87,7 +87,7 @@ struct dir_script dir_script_register = { "register",
  * cache entry (a delete) or "0", then tombstone members to add. Compare-and-set on the record's seq, so a
  * leader whose memory is stale cannot overwrite a newer record. The cache
  * entry is dropped in the same step as the commit. */
-struct dir_script dir_script_update = { "update",
+struct rt_redis_script dir_script_update = { "update",
 	FENCE SEQ_FIELD
 	"local cur = redis.call('HGET', KEYS[3], 'seq')\n"
 	"if cur ~= ARGV[3] then return {-2, tonumber(cur or 0)} end\n"
@@ -102,28 +102,19 @@ struct dir_script dir_script_update = { "update",
 	"" };
 
 /* KEYS: leader, stores. ARGV: lease, store id, packed StoreInfo. */
-struct dir_script dir_script_put_store = { "put_store",
+struct rt_redis_script dir_script_put_store = { "put_store",
 	FENCE
 	"redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])\n"
 	"return 1\n",
 	"" };
 
-static void
-fill_sha(struct dir_script *s)
-{
-	unsigned char d[SHA_DIGEST_LENGTH];
-	SHA1((const unsigned char *)s->text, strlen(s->text), d);
-	for (int i = 0; i < SHA_DIGEST_LENGTH; i++)
-		snprintf(s->sha + 2 * i, 3, "%02x", d[i]);
-}
-
 void
 dir_scripts_init(void)
 {
-	fill_sha(&dir_script_acquire);
-	fill_sha(&dir_script_refresh);
-	fill_sha(&dir_script_release);
-	fill_sha(&dir_script_register);
-	fill_sha(&dir_script_update);
-	fill_sha(&dir_script_put_store);
+	rt_redis_script_init(&dir_script_acquire);
+	rt_redis_script_init(&dir_script_refresh);
+	rt_redis_script_init(&dir_script_release);
+	rt_redis_script_init(&dir_script_register);
+	rt_redis_script_init(&dir_script_update);
+	rt_redis_script_init(&dir_script_put_store);
 }

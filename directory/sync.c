@@ -14,12 +14,12 @@
 #include "dir.h"
 #include "clock.h"
 #include "log.h"
-#include "redis_link.h"
+#include "redis.h"
 #include "waiters.h"
 
 struct syncer {
 	struct dir *d;
-	dir_redis *r;
+	rt_redis *r;
 	rt_sub *sub;
 	char subscribed[256]; /* the pub address sub dials */
 	uint64_t epoch;	      /* the leader's epoch we follow */
@@ -146,7 +146,7 @@ dir_sync_main(void *arg)
 	struct dir *d = arg;
 	struct syncer s = { .d = d };
 	char err[256];
-	if (dir_redis_open(&s.r, d->cfg.redis, d->cfg.redis_timeout_ms, err,
+	if (rt_redis_open(&s.r, d->cfg.redis, d->cfg.redis_timeout_ms, err,
 	    sizeof(err)) != 0) {
 		rt_log_error("sync: %s", err);
 		return NULL;
@@ -168,6 +168,6 @@ dir_sync_main(void *arg)
 	if (s.dropped > 0)
 		rt_log_info("test hook dropped %" PRIu64 " photo events", s.dropped);
 	rt_sub_close(s.sub);
-	dir_redis_close(s.r);
+	rt_redis_close(s.r);
 	return NULL;
 }

@@ -125,7 +125,7 @@ send_one(struct dir_tombstones *t, struct dir *d, const char *member)
 
 /* Removes the members whose Deletes were answered OK. */
 static void
-forget_done(struct dir_tombstones *t, dir_redis *r)
+forget_done(struct dir_tombstones *t, rt_redis *r)
 {
 	char done[BATCH * 4][MEMBER_MAX], err[256];
 	size_t n;
@@ -135,15 +135,15 @@ forget_done(struct dir_tombstones *t, dir_redis *r)
 	t->ndone = 0;
 	pthread_mutex_unlock(&t->mu);
 	for (size_t i = 0; i < n; i++) {
-		redisReply *rep = dir_redis_cmd(r, err, sizeof(err), "SREM %s %s",
-		    DIR_K_TOMBSTONES, done[i]);
+		redisReply *rep = rt_redis_cmd(r, err, sizeof(err), "SREM %s %s",
+		    RK_TOMBSTONES, done[i]);
 		if (rep != NULL)
 			freeReplyObject(rep);
 	}
 }
 
 void
-dir_tombstones_tick(struct dir_tombstones *t, struct dir *d, dir_redis *r)
+dir_tombstones_tick(struct dir_tombstones *t, struct dir *d, rt_redis *r)
 {
 	char err[256];
 	forget_done(t, r);
@@ -156,8 +156,8 @@ dir_tombstones_tick(struct dir_tombstones *t, struct dir *d, dir_redis *r)
 	pthread_mutex_unlock(&t->mu);
 	if (busy) /* last round's Deletes are still out */
 		return;
-	redisReply *rep = dir_redis_cmd(r, err, sizeof(err),
-	    "SRANDMEMBER %s %d", DIR_K_TOMBSTONES, BATCH);
+	redisReply *rep = rt_redis_cmd(r, err, sizeof(err),
+	    "SRANDMEMBER %s %d", RK_TOMBSTONES, BATCH);
 	if (rep == NULL)
 		return;
 	for (size_t i = 0; rep->type == REDIS_REPLY_ARRAY && i < rep->elements;

@@ -7,7 +7,7 @@
 #define DIR_TOMBSTONES_H
 
 #include "dir.h"
-#include "redis_link.h"
+#include "redis.h"
 
 struct dir_tombstones;
 
@@ -18,6 +18,6 @@ void dir_tombstones_close(struct dir_tombstones *t);
 /* One round, on the housekeeping thread (which owns r); does nothing on a
  * follower. */
 void dir_tombstones_tick(struct dir_tombstones *t, struct dir *d,
-    dir_redis *r);
+    rt_redis *r);
 
 #endif

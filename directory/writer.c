@@ -18,7 +18,7 @@
 #include "clock.h"
 #include "log.h"
 #include "photo_id.h"
-#include "redis_link.h"
+#include "redis.h"
 #include "scripts.h"
 #include "waiters.h"
 
@@ -32,14 +32,14 @@ struct job {
 	job_fn fn;
 };
 
-static dir_redis *link_; /* the writer thread's own; one thread only */
+static rt_redis *link_; /* the writer thread's own; one thread only */
 static int dirty;	 /* memory may lag Redis: sync before committing */
 
 int
 dir_writer_open(struct dir *d)
 {
 	char err[256];
-	if (dir_redis_open(&link_, d->cfg.redis, d->cfg.redis_timeout_ms, err,
+	if (rt_redis_open(&link_, d->cfg.redis, d->cfg.redis_timeout_ms, err,
 	    sizeof(err)) != 0) {
 		rt_log_error("writer: %s", err);
 		return -1;
@@ -52,7 +52,7 @@ dir_writer_close(struct dir *d)
 {
 	rt_workq_close(d->writer);
 	d->writer = NULL;
-	dir_redis_close(link_);
+	rt_redis_close(link_);
 	link_ = NULL;
 }
 
@@ -165,7 +165,7 @@ script_failed(struct job *j, redisReply *rep, const char *err)
 static void
 photo_key(uint64_t key, char out[32])
 {
-	snprintf(out, 32, DIR_K_PHOTO_PREFIX "%016" PRIx64, key);
+	snprintf(out, 32, RK_PHOTO_PREFIX "%016" PRIx64, key);
 }
 
 /* --- RegisterPhoto --- */
@@ -231,11 +231,11 @@ reg_prepare(struct dir *d, struct reg *r, const char *lease, const char *maxlen)
 	photo_key(r->id.key, r->pkey);
 	snprintf(r->cookie, sizeof(r->cookie), "%" PRIu32, r->id.cookie);
 	snprintf(r->size, sizeof(r->size), "%" PRIu64, q->size);
-	const char *argv[] = { DIR_K_LEADER, DIR_K_SEQ, r->pkey, DIR_K_LOG,
+	const char *argv[] = { RK_LEADER, RK_SEQ, r->pkey, RK_LOG,
 		lease, (const char *)r->packed, r->cookie,
 		(const char *)q->sha256.data, r->size, maxlen };
-	size_t lens[] = { strlen(DIR_K_LEADER), strlen(DIR_K_SEQ),
-		strlen(r->pkey), strlen(DIR_K_LOG), strlen(lease), plen,
+	size_t lens[] = { strlen(RK_LEADER), strlen(RK_SEQ),
+		strlen(r->pkey), strlen(RK_LOG), strlen(lease), plen,
 		strlen(r->cookie), 32, strlen(r->size), strlen(maxlen) };
 	memcpy(r->argv, argv, sizeof(argv));
 	memcpy(r->lens, lens, sizeof(lens));
@@ -275,7 +275,7 @@ static void
 reg_pipeline(struct dir *d, struct reg *regs, size_t n)
 {
 	char err[256], nk[] = "4";
-	redisContext *ctx = dir_redis_ctx(link_, err, sizeof(err));
+	redisContext *ctx = rt_redis_ctx(link_, err, sizeof(err));
 	size_t sent = 0;
 	for (size_t i = 1; ctx != NULL && i < n; i++, sent++) {
 		const char *a[13] = { "EVALSHA", dir_script_register.sha, nk };
@@ -291,7 +291,7 @@ reg_pipeline(struct dir *d, struct reg *regs, size_t n)
 		    redisGetReply(ctx, (void **)&rep) != REDIS_OK) {
 			rep = NULL;
 			snprintf(err, sizeof(err), "%s", ctx->errstr);
-			dir_redis_reset(link_);
+			rt_redis_reset(link_);
 			ctx = NULL;
 		} else if (i > sent) {
 			snprintf(err, sizeof(err), "not sent");
@@ -342,7 +342,7 @@ register_job(struct job *j)
 				ok++;
 		}
 		if (ok > 0) {
-			redisReply *rep = dir_redis_eval(link_,
+			redisReply *rep = rt_redis_eval(link_,
 			    &dir_script_register, 4, 10, regs[0].argv,
 			    regs[0].lens, err, sizeof(err));
 			reg_finish(d, &regs[0], rep, err);
@@ -392,11 +392,11 @@ commit_update(struct job *j, const char *lease, Hs__PhotoRecord *next,
 	snprintf(cur, sizeof(cur), "%" PRIu64, cur_seq);
 	snprintf(maxlen, sizeof(maxlen), "%" PRId64, d->cfg.log_max_len);
 #define ARG(s, l) (argv[argc] = (s), lens[argc++] = (l))
-	ARG(DIR_K_LEADER, strlen(DIR_K_LEADER));
-	ARG(DIR_K_SEQ, strlen(DIR_K_SEQ));
+	ARG(RK_LEADER, strlen(RK_LEADER));
+	ARG(RK_SEQ, strlen(RK_SEQ));
 	ARG(pkey, strlen(pkey));
-	ARG(DIR_K_LOG, strlen(DIR_K_LOG));
-	ARG(DIR_K_TOMBSTONES, strlen(DIR_K_TOMBSTONES));
+	ARG(RK_LOG, strlen(RK_LOG));
+	ARG(RK_TOMBSTONES, strlen(RK_TOMBSTONES));
 	ARG(cache, strlen(cache));
 	ARG(lease, strlen(lease));
 	ARG((const char *)packed, plen);
@@ -411,7 +411,7 @@ commit_update(struct job *j, const char *lease, Hs__PhotoRecord *next,
 		ARG(tomb[i], strlen(tomb[i]));
 	}
 #undef ARG
-	redisReply *rep = dir_redis_eval(link_, &dir_script_update, 6, argc,
+	redisReply *rep = rt_redis_eval(link_, &dir_script_update, 6, argc,
 	    argv, lens, err, sizeof(err));
 	free(packed);
 	if (script_failed(j, rep, err)) {
@@ -575,8 +575,8 @@ static void
 load_stores(struct dir *d)
 {
 	char err[256];
-	redisReply *rep = dir_redis_cmd(link_, err, sizeof(err),
-	    "HGETALL " DIR_K_STORES);
+	redisReply *rep = rt_redis_cmd(link_, err, sizeof(err),
+	    "HGETALL " RK_STORES);
 	if (rep == NULL) {
 		rt_log_warn("takeover: cannot read the store table: %s", err);
 		return;

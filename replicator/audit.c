@@ -23,8 +23,9 @@
 #include "photo_id.h"
 #include "repl.h"
 #include "replicator.pb-c.h"
+#include "redis_keys.h"
+#include "redis.h"
 
-#define ORPHANS_KEY "hs:repl:orphans"
 #define LOOKUP_CHUNK 1000
 
 struct repl_audit_waiter {
@@ -137,14 +138,14 @@ orphan_first_seen(redisContext *rc, const char *field, int64_t now)
 {
 	if (rc == NULL)
 		return 0;
-	redisReply *rep = redisCommand(rc, "HGET %s %s", ORPHANS_KEY, field);
+	redisReply *rep = redisCommand(rc, "HGET %s %s", RK_ORPHANS, field);
 	int64_t first = 0;
 	if (rep && rep->type == REDIS_REPLY_STRING)
 		first = atoll(rep->str);
 	if (rep)
 		freeReplyObject(rep);
 	if (first == 0)
-		freeReplyObject(redisCommand(rc, "HSET %s %s %lld", ORPHANS_KEY,
+		freeReplyObject(redisCommand(rc, "HSET %s %s %lld", RK_ORPHANS,
 		    field, (long long)now));
 	return first;
 }
@@ -166,7 +167,7 @@ handle_orphan(struct repl *r, redisContext *rc, uint64_t key, uint32_t cookie,
 		repl_store_delete(r, store, key, cookie);
 		if (rc)
 			freeReplyObject(redisCommand(rc, "HDEL %s %s",
-			    ORPHANS_KEY, field));
+			    RK_ORPHANS, field));
 		s->orphans++;
 	} else if (*nseen < maxseen) {
 		memcpy(seen[(*nseen)++], field, sizeof(field));
@@ -179,7 +180,7 @@ forget_unseen(redisContext *rc, char (*seen)[40], size_t nseen)
 {
 	if (rc == NULL)
 		return;
-	redisReply *rep = redisCommand(rc, "HKEYS %s", ORPHANS_KEY);
+	redisReply *rep = redisCommand(rc, "HKEYS %s", RK_ORPHANS);
 	if (rep == NULL || rep->type != REDIS_REPLY_ARRAY) {
 		if (rep)
 			freeReplyObject(rep);
@@ -192,7 +193,7 @@ forget_unseen(redisContext *rc, char (*seen)[40], size_t nseen)
 			keep = f && strcmp(seen[j], f) == 0;
 		if (!keep && f)
 			freeReplyObject(redisCommand(rc, "HDEL %s %s",
-			    ORPHANS_KEY, f));
+			    RK_ORPHANS, f));
 	}
 	freeReplyObject(rep);
 }
@@ -305,7 +306,11 @@ run_audit(struct repl *r, struct summary *s)
 	}
 	if (n > 0)
 		qsort(v, n, sizeof(*v), by_key);
-	redisContext *rc = repl_redis_connect(r->cfg.redis, 2000);
+	char rerr[256];
+	redisContext *rc = rt_redis_connect(r->cfg.redis, 2000, rerr,
+	    sizeof(rerr));
+	if (rc == NULL)
+		rt_log_warn("audit: %s; orphans are not aged this round", rerr);
 	size_t maxseen = 100000, nseen = 0;
 	char (*seen)[40] = calloc(maxseen, sizeof(*seen));
 	struct group g[LOOKUP_CHUNK];

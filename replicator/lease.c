@@ -16,9 +16,9 @@
 #include "clock.h"
 #include "log.h"
 #include "repl.h"
+#include "redis_keys.h"
+#include "redis.h"
 
-#define LEASE_KEY "hs:replicator:lease"
-#define INFO_KEY "hs:replicator:info"
 
 static const char refresh_lua[] =
     "if redis.call('GET', KEYS[1]) == ARGV[1] then "
@@ -26,24 +26,6 @@ static const char refresh_lua[] =
 static const char release_lua[] =
     "if redis.call('GET', KEYS[1]) == ARGV[1] then "
     "return redis.call('DEL', KEYS[1]) end return 0";
-
-redisContext *
-repl_redis_connect(const char *addr, int64_t timeout_ms)
-{
-	char host[128];
-	const char *colon = strrchr(addr, ':');
-	if (colon == NULL)
-		return NULL;
-	snprintf(host, sizeof(host), "%.*s", (int)(colon - addr), addr);
-	struct timeval tv = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
-	redisContext *c = redisConnectWithTimeout(host, atoi(colon + 1), tv);
-	if (c == NULL || c->err) {
-		redisFree(c);
-		return NULL;
-	}
-	redisSetTimeout(c, tv);
-	return c;
-}
 
 /* 1 ours, 0 not, -1 Redis unreachable (drop the link). */
 static int
@@ -89,19 +71,20 @@ repl_lease_main(void *arg)
 	    (unsigned long)rt_now_ms(), (unsigned)getpid() & 0xffff);
 	char ttl[32];
 	snprintf(ttl, sizeof(ttl), "%lld", (long long)r->cfg.lease_ms);
+	char err[256];
 	redisContext *c = NULL;
 	int64_t until = 0, period = r->cfg.lease_ms / 3;
 	while (!atomic_load(&r->stop)) {
 		int64_t t0 = rt_mono_ms();
 		if (c == NULL)
-			c = repl_redis_connect(r->cfg.redis, period);
+			c = rt_redis_connect(r->cfg.redis, period, err, sizeof(err));
 		int got = -1;
 		if (c != NULL && atomic_load(&r->active))
 			got = run_int(c, redisCommand(c, "EVAL %s 1 %s %s %s",
-			    refresh_lua, LEASE_KEY, value, ttl));
+			    refresh_lua, RK_REPLICATOR_LEASE, value, ttl));
 		else if (c != NULL)
 			got = run_int(c, redisCommand(c, "SET %s %s NX PX %s",
-			    LEASE_KEY, value, ttl));
+			    RK_REPLICATOR_LEASE, value, ttl));
 		if (got < 0 && c != NULL) {
 			redisFree(c);
 			c = NULL;
@@ -111,7 +94,7 @@ repl_lease_main(void *arg)
 			atomic_store(&r->lease_until, until);
 			if (!atomic_load(&r->active)) {
 				freeReplyObject(redisCommand(c,
-				    "HSET %s id %s rpc %s pub %s", INFO_KEY,
+				    "HSET %s id %s rpc %s pub %s", RK_REPLICATOR_INFO,
 				    r->cfg.id, r->cfg.advertise, r->cfg.pub));
 				become_active(r);
 			}
@@ -128,7 +111,7 @@ repl_lease_main(void *arg)
 	}
 	if (c != NULL && atomic_load(&r->active))
 		freeReplyObject(redisCommand(c, "EVAL %s 1 %s %s", release_lua,
-		    LEASE_KEY, value));
+		    RK_REPLICATOR_LEASE, value));
 	atomic_store(&r->active, 0);
 	redisFree(c);
 	return NULL;

@@ -119,7 +119,6 @@ void repl_store_delete(struct repl *r, uint32_t store, uint64_t key,
     uint32_t cookie);
 
 /* A hiredis link to the metadata Redis, or NULL (lease.c). */
-struct redisContext *repl_redis_connect(const char *addr, int64_t timeout_ms);
 
 /* --- audit.c --- */
 /* Asks the audit thread for a run (coalesced with one already asked). */

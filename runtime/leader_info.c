@@ -2,32 +2,21 @@
  * since callers ask rarely (on start-up and after losing the leader). */
 #include "leader_info.h"
 
-#include <hiredis/hiredis.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "redis.h"
+#include "redis_keys.h"
 
 static int
 lookup(const char *addr, const char *key, int timeout_ms,
     struct rt_leader_info *out, char *why, size_t whylen)
 {
-	char host[128];
-	const char *colon = addr ? strrchr(addr, ':') : NULL;
-	if (colon == NULL) {
-		snprintf(why, whylen, "bad Redis address '%s' (want host:port)",
-		    addr ? addr : "");
+	redisContext *c = rt_redis_connect(addr ? addr : "", timeout_ms, why,
+	    whylen);
+	if (c == NULL)
 		return -1;
-	}
-	snprintf(host, sizeof(host), "%.*s", (int)(colon - addr), addr);
-	struct timeval tv = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
-	redisContext *c = redisConnectWithTimeout(host, atoi(colon + 1), tv);
-	if (c == NULL || c->err) {
-		snprintf(why, whylen, "cannot reach Redis at %s: %s", addr,
-		    c ? c->errstr : "out of memory");
-		redisFree(c);
-		return -1;
-	}
-	redisSetTimeout(c, tv);
 	redisReply *r = redisCommand(c, "HMGET %s id epoch rpc pub", key);
 	int rc = -1;
 	if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 4) {
@@ -56,13 +45,13 @@ int
 rt_leader_lookup(const char *addr, int timeout_ms, struct rt_leader_info *out,
     char *why, size_t whylen)
 {
-	return lookup(addr, HS_LEADER_INFO_KEY, timeout_ms, out, why, whylen);
+	return lookup(addr, RK_LEADER_INFO, timeout_ms, out, why, whylen);
 }
 
 int
 rt_replicator_lookup(const char *addr, int timeout_ms,
     struct rt_leader_info *out, char *why, size_t whylen)
 {
-	return lookup(addr, HS_REPLICATOR_INFO_KEY, timeout_ms, out, why,
+	return lookup(addr, RK_REPLICATOR_INFO, timeout_ms, out, why,
 	    whylen);
 }

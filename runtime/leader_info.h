@@ -8,8 +8,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define HS_LEADER_INFO_KEY "hs:leader:info"
-
 struct rt_leader_info {
 	char id[64];
 	uint64_t epoch;
@@ -17,14 +15,13 @@ struct rt_leader_info {
 	char pub[256];
 };
 
-/* Reads the leader's entry from the Redis at addr ("host:port") within
+/* Reads the leader's entry from the Redis at addr (see redis.h) within
  * timeout_ms. 0, or -1 with a reason in why (no Redis, no leader yet). */
 int rt_leader_lookup(const char *addr, int timeout_ms,
     struct rt_leader_info *out, char *why, size_t whylen);
 
 /* The same for the active replicator (hash hs:replicator:info: id, rpc,
  * pub; no epoch). */
-#define HS_REPLICATOR_INFO_KEY "hs:replicator:info"
 int rt_replicator_lookup(const char *addr, int timeout_ms,
     struct rt_leader_info *out, char *why, size_t whylen);
 

@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "redis_keys.h"
+
 static const char what[] = "a photo id is 24 hex digits (16 for the key, "
     "8 for the cookie) as printed by `hs upload`, e.g. "
     "00000000000004d2cafef00d";
@@ -65,6 +67,6 @@ void
 photo_cache_key(uint64_t key, uint32_t cookie,
     char out[PHOTO_CACHE_KEY_LEN + 1])
 {
-	memcpy(out, "hs:cache:", 9);
+	memcpy(out, RK_CACHE_PREFIX, sizeof(RK_CACHE_PREFIX) - 1);
 	photo_id_format(key, cookie, out + 9);
 }

@@ -13,6 +13,7 @@
 #include "clock.h"
 #include "log.h"
 #include "photo_id.h"
+#include "redis.h"
 
 struct push {
 	struct push *next;
@@ -22,8 +23,7 @@ struct push {
 };
 
 struct cache_push {
-	char host[128];
-	int port;
+	char addr[256]; /* empty: disabled */
 	int64_t ttl_ms;
 	size_t max_photo, max_queued;
 	pthread_mutex_t mu;
@@ -34,20 +34,6 @@ struct cache_push {
 	pthread_t thread;
 	_Atomic uint64_t pushed, dropped;
 };
-
-static redisContext *
-connect_cache(struct cache_push *c)
-{
-	struct timeval tv = { 1, 0 };
-	redisContext *r = redisConnectWithTimeout(c->host, c->port, tv);
-	if (r == NULL || r->err) {
-		if (r != NULL)
-			redisFree(r);
-		return NULL;
-	}
-	redisSetTimeout(r, tv);
-	return r;
-}
 
 static int
 send_one(redisContext *r, struct cache_push *c, const struct push *p)
@@ -81,11 +67,12 @@ pusher_main(void *arg)
 		c->queued -= p->len;
 		pthread_mutex_unlock(&c->mu);
 		if (r == NULL && rt_mono_ms() >= retry_at) {
-			r = connect_cache(c);
+			char err[256];
+			r = rt_redis_connect(c->addr, 1000, err, sizeof(err));
 			if (r == NULL) {
 				retry_at = rt_mono_ms() + 1000;
-				rt_log_warn("cache Redis %s:%d unreachable; pushes "
-				    "dropped for 1 s", c->host, c->port);
+				rt_log_warn("cache push: %s; pushes dropped for 1 s",
+				    err);
 			}
 		}
 		if (r != NULL && send_one(r, c, p) == 0) {
@@ -118,13 +105,13 @@ cache_push_open(const char *addr, int64_t ttl_ms, size_t max_photo,
 	c->max_queued = max_queued_bytes;
 	pthread_mutex_init(&c->mu, NULL);
 	pthread_cond_init(&c->cv, NULL);
-	const char *colon = addr ? strrchr(addr, ':') : NULL;
-	if (colon == NULL)
+	char err[256];
+	if (addr == NULL || addr[0] == '\0' ||
+	    rt_redis_check_addr(addr, err, sizeof(err)) != 0)
 		return c; /* disabled: no thread */
-	snprintf(c->host, sizeof(c->host), "%.*s", (int)(colon - addr), addr);
-	c->port = atoi(colon + 1);
+	snprintf(c->addr, sizeof(c->addr), "%s", addr);
 	if (pthread_create(&c->thread, NULL, pusher_main, c) != 0)
-		c->port = 0;
+		c->addr[0] = '\0';
 	return c;
 }
 
@@ -137,7 +124,7 @@ cache_push_close(struct cache_push *c)
 	c->stop = 1;
 	pthread_cond_signal(&c->cv);
 	pthread_mutex_unlock(&c->mu);
-	if (c->port != 0)
+	if (c->addr[0] != '\0')
 		pthread_join(c->thread, NULL);
 	while (c->head != NULL) {
 		struct push *p = c->head;
@@ -153,7 +140,7 @@ static void
 enqueue(struct cache_push *c, struct push *p)
 {
 	pthread_mutex_lock(&c->mu);
-	if (c->port == 0 || c->stop || c->queued + p->len > c->max_queued) {
+	if (c->addr[0] == '\0' || c->stop || c->queued + p->len > c->max_queued) {
 		pthread_mutex_unlock(&c->mu);
 		atomic_fetch_add(&c->dropped, 1);
 		free(p);
@@ -173,7 +160,7 @@ void
 cache_push_put(struct cache_push *c, uint64_t key, uint32_t cookie,
     const uint8_t sha256[32], const void *data, size_t len)
 {
-	if (c == NULL || c->port == 0 || len > c->max_photo)
+	if (c == NULL || c->addr[0] == '\0' || len > c->max_photo)
 		return;
 	struct push *p = malloc(sizeof(*p) + 32 + len);
 	if (p == NULL)

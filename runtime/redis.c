@@ -1,0 +1,199 @@
+/* The per-thread Redis connection (see runtime/redis.h): lazy connect,
+ * re-dial after any I/O error, EVALSHA with an EVAL fallback. */
+#include "redis.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <openssl/sha.h>
+#include <sys/time.h>
+
+struct rt_redis {
+	redisContext *ctx;
+	char addr[300];
+	int64_t timeout_ms;
+};
+
+/* Splits "host:port" or "unix:/path". 0, or -1 with a message in err. */
+static int
+parse_addr(const char *addr, char host[256], int *port, char *err,
+    size_t errlen)
+{
+	if (strncmp(addr, "unix:", 5) == 0 && addr[5] != '\0' &&
+	    strlen(addr + 5) < 256) {
+		snprintf(host, 256, "%s", addr + 5);
+		*port = 0;
+		return 0;
+	}
+	const char *colon = strrchr(addr, ':');
+	char *end;
+	long p = colon ? strtol(colon + 1, &end, 10) : 0;
+	if (colon == NULL || colon == addr || *end != '\0' || p <= 0 ||
+	    p > 65535 || (size_t)(colon - addr) >= 256 ||
+	    strncmp(addr, "unix:", 5) == 0) {
+		snprintf(err, errlen, "bad Redis address '%s': use HOST:PORT "
+		    "or unix:/PATH", addr);
+		return -1;
+	}
+	memcpy(host, addr, (size_t)(colon - addr));
+	host[colon - addr] = '\0';
+	*port = (int)p;
+	return 0;
+}
+
+int
+rt_redis_check_addr(const char *addr, char *err, size_t errlen)
+{
+	char host[256];
+	int port;
+	return parse_addr(addr, host, &port, err, errlen);
+}
+
+redisContext *
+rt_redis_connect(const char *addr, int64_t timeout_ms, char *err,
+    size_t errlen)
+{
+	char host[256];
+	int port;
+	struct timeval tv = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
+	if (parse_addr(addr, host, &port, err, errlen) != 0)
+		return NULL;
+	redisContext *c = port == 0 ? redisConnectUnixWithTimeout(host, tv) :
+	    redisConnectWithTimeout(host, port, tv);
+	if (c == NULL || c->err != 0) {
+		snprintf(err, errlen, "cannot connect to Redis at %s: %s", addr,
+		    c ? c->errstr : "no memory");
+		if (c != NULL)
+			redisFree(c);
+		return NULL;
+	}
+	/* Bounds every later read and write, not only the connect. */
+	redisSetTimeout(c, tv);
+	return c;
+}
+
+int
+rt_redis_open(rt_redis **out, const char *addr, int64_t timeout_ms,
+    char *err, size_t errlen)
+{
+	if (rt_redis_check_addr(addr, err, errlen) != 0)
+		return -1;
+	rt_redis *r = calloc(1, sizeof(*r));
+	if (r == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	snprintf(r->addr, sizeof(r->addr), "%s", addr);
+	r->timeout_ms = timeout_ms;
+	*out = r;
+	return 0;
+}
+
+void
+rt_redis_reset(rt_redis *r)
+{
+	if (r->ctx != NULL)
+		redisFree(r->ctx);
+	r->ctx = NULL;
+}
+
+void
+rt_redis_close(rt_redis *r)
+{
+	if (r == NULL)
+		return;
+	rt_redis_reset(r);
+	free(r);
+}
+
+redisContext *
+rt_redis_ctx(rt_redis *r, char *err, size_t errlen)
+{
+	if (r->ctx != NULL && r->ctx->err == 0)
+		return r->ctx;
+	rt_redis_reset(r);
+	r->ctx = rt_redis_connect(r->addr, r->timeout_ms, err, errlen);
+	return r->ctx;
+}
+
+void
+rt_redis_script_init(struct rt_redis_script *s)
+{
+	unsigned char d[SHA_DIGEST_LENGTH];
+	SHA1((const unsigned char *)s->text, strlen(s->text), d);
+	for (int i = 0; i < SHA_DIGEST_LENGTH; i++)
+		snprintf(s->sha + 2 * i, 3, "%02x", d[i]);
+}
+
+redisReply *
+rt_redis_argv(rt_redis *r, int argc, const char **argv, const size_t *lens,
+    char *err, size_t errlen)
+{
+	redisContext *c = rt_redis_ctx(r, err, errlen);
+	if (c == NULL)
+		return NULL;
+	redisReply *rep = redisCommandArgv(c, argc, argv, lens);
+	if (rep == NULL) {
+		snprintf(err, errlen, "Redis %s failed: %s", argv[0],
+		    c->errstr[0] ? c->errstr : "no reply");
+		/* The stream may hold half a reply now: start over. */
+		rt_redis_reset(r);
+	}
+	return rep;
+}
+
+redisReply *
+rt_redis_cmd(rt_redis *r, char *err, size_t errlen, const char *fmt, ...)
+{
+	redisContext *c = rt_redis_ctx(r, err, errlen);
+	if (c == NULL)
+		return NULL;
+	va_list ap;
+	va_start(ap, fmt);
+	redisReply *rep = redisvCommand(c, fmt, ap);
+	va_end(ap);
+	if (rep == NULL) {
+		snprintf(err, errlen, "Redis '%s' failed: %s", fmt,
+		    c->errstr[0] ? c->errstr : "no reply");
+		rt_redis_reset(r);
+	}
+	return rep;
+}
+
+redisReply *
+rt_redis_eval(rt_redis *r, struct rt_redis_script *s, int nkeys, int argc,
+    const char **argv, const size_t *lens, char *err, size_t errlen)
+{
+	enum { MAXARGS = 64 };
+	const char *a[MAXARGS + 3];
+	size_t l[MAXARGS + 3];
+	char nk[16];
+	if (argc > MAXARGS) {
+		snprintf(err, errlen, "script %s: too many arguments", s->name);
+		return NULL;
+	}
+	snprintf(nk, sizeof(nk), "%d", nkeys);
+	a[0] = "EVALSHA";
+	l[0] = 7;
+	a[1] = s->sha;
+	l[1] = 40;
+	a[2] = nk;
+	l[2] = strlen(nk);
+	for (int i = 0; i < argc; i++) {
+		a[i + 3] = argv[i];
+		l[i + 3] = lens ? lens[i] : strlen(argv[i]);
+	}
+	redisReply *rep = rt_redis_argv(r, argc + 3, a, l, err, errlen);
+	if (rep != NULL && rep->type == REDIS_REPLY_ERROR &&
+	    strncmp(rep->str, "NOSCRIPT", 8) == 0) {
+		/* Redis restarted or flushed its script cache. */
+		freeReplyObject(rep);
+		a[0] = "EVAL";
+		l[0] = 4;
+		a[1] = s->text;
+		l[1] = strlen(s->text);
+		rep = rt_redis_argv(r, argc + 3, a, l, err, errlen);
+	}
+	return rep;
+}
