@@ -1,0 +1,103 @@
+#!/usr/bin/env python3
+"""The house shape, measured: functions over 80 lines, non-test files over
+500 lines, and cycles between files (a file A "calls" B when A uses a
+function or global defined in B; a cycle is a strongly connected set of two
+or more files of one folder). Prints one line per finding and a summary;
+exits 1 when there is any. Run from the repository root:
+    tools/shape.py [--quiet]
+A rough reader of C (definitions start at column 0, bodies end at a '}' at
+column 0, as every file here is written), not a compiler."""
+import os, re, sys, collections
+
+FOLDERS = ["proto", "runtime", "store", "store/engine", "directory",
+           "replicator", "client", "testing", "tools"]
+DEF = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\(")
+IDENT = re.compile(r"\b[A-Za-z_][A-Za-z0-9_]*\b")
+
+def c_files(folder):
+    return sorted(os.path.join(folder, f) for f in os.listdir(folder)
+                  if f.endswith(".c")) if os.path.isdir(folder) else []
+
+def strip(text):
+    text = re.sub(r"/\*.*?\*/", lambda m: "\n" * m.group(0).count("\n"),
+                  text, flags=re.S)
+    return re.sub(r'"(\\.|[^"\\\n])*"', '""', text)
+
+def functions(path, text):
+    """(name, first line, length, is_static) of each definition."""
+    lines, out = text.split("\n"), []
+    for i, line in enumerate(lines):
+        m = DEF.match(line)
+        if not m or line.rstrip().endswith(";"):
+            continue
+        j = i
+        while j < len(lines) and lines[j] != "{":
+            if lines[j].rstrip().endswith(";"):
+                break
+            j += 1
+        if j >= len(lines) or lines[j] != "{":
+            continue
+        k = j + 1
+        while k < len(lines) and lines[k] != "}":
+            k += 1
+        prev = lines[i - 1] if i > 0 else ""
+        out.append((m.group(1), i + 1, k - j - 1, prev.startswith("static")))
+    return out
+
+def main():
+    quiet = "--quiet" in sys.argv
+    findings = []
+    for folder in FOLDERS:
+        defs, uses = {}, {}
+        for path in c_files(folder):
+            text = strip(open(path, encoding="utf-8").read())
+            nlines = text.count("\n")
+            if nlines > 500 and not path.endswith("_test.c"):
+                findings.append(f"{path}: {nlines} lines (over 500)")
+            for name, line, length, static in functions(path, text):
+                if length > 80:
+                    findings.append(f"{path}:{line}: {name} is {length} "
+                                    "lines (over 80)")
+                if not static:
+                    defs.setdefault(name, path)
+            uses[path] = set(IDENT.findall(text))
+        graph = collections.defaultdict(set)
+        for path, idents in uses.items():
+            for name in idents:
+                owner = defs.get(name)
+                if owner and owner != path and path in uses:
+                    graph[path].add(owner)
+        for scc in sccs(list(uses), graph):
+            if len(scc) > 1:
+                findings.append("cycle: " + " <-> ".join(sorted(scc)))
+    for f in findings:
+        if not quiet:
+            print(f)
+    print(f"{len(findings)} findings")
+    return 1 if findings else 0
+
+def sccs(nodes, graph):
+    index, low, stack, on, out, n = {}, {}, [], set(), [], [0]
+    def visit(v):
+        index[v] = low[v] = n[0]; n[0] += 1
+        stack.append(v); on.add(v)
+        for w in graph[v]:
+            if w not in index:
+                visit(w); low[v] = min(low[v], low[w])
+            elif w in on:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            comp = []
+            while True:
+                w = stack.pop(); on.discard(w); comp.append(w)
+                if w == v:
+                    break
+            out.append(comp)
+    sys.setrecursionlimit(10000)
+    for v in nodes:
+        if v not in index:
+            visit(v)
+    return out
+
+if __name__ == "__main__":
+    sys.exit(main())
