@@ -6,7 +6,7 @@
 
 #include <stdint.h>
 
-#include "service.h"
+#include "store.h"
 
 struct access_stats *access_stats_open(void);
 void access_stats_close(struct access_stats *a);

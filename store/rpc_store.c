@@ -8,13 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "forward.h"
+#include "store_forward.h"
 #include "cache_push.h"
 #include "access_stats.h"
 #include "clock.h"
 #include "log.h"
 #include "photo_id.h"
-#include "service.h"
+#include "store.h"
 #include "store.pb-c.h"
 #include "token.h"
 

@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 
 #include "needle.h"
-#include "test_util.h"
+#include "engine_testutil.h"
 #include "vio.h"
 
 #define GC_THREADS 16
@@ -33,7 +33,7 @@ static void *gc_writer(void *p)
 	return NULL;
 }
 
-static int run_writers(struct store_engine *se, struct gc_arg *args)
+static void run_writers(struct store_engine *se, struct gc_arg *args)
 {
 	pthread_t th[GC_THREADS];
 	for (int t = 0; t < GC_THREADS; t++) {
@@ -42,10 +42,9 @@ static int run_writers(struct store_engine *se, struct gc_arg *args)
 	}
 	for (int t = 0; t < GC_THREADS; t++)
 		pthread_join(th[t], NULL);
-	return 0;
 }
 
-static int group_commit_16_threads_all_acknowledged_and_readable(void)
+static void group_commit_16_threads_all_acknowledged_and_readable(void)
 {
 	char *dir = test_mkdir("gc");
 	struct store_engine *se;
@@ -60,7 +59,7 @@ static int group_commit_16_threads_all_acknowledged_and_readable(void)
 			CHECK_OK(args[t].rc[i]);
 	int puts = GC_THREADS * GC_PER_THREAD;
 	printf("  %d puts, %ld fdatasyncs\n", puts, syncs);
-	CHECK(syncs < puts, "no batching: %ld syncs for %d puts", syncs, puts);
+	CHECK_MSG(syncs < puts, "no batching: %ld syncs for %d puts", syncs, puts);
 	store_engine_close(se);
 	CHECK_OK(store_engine_open(dir, &o, &se));
 	for (int t = 0; t < GC_THREADS; t++)
@@ -68,7 +67,6 @@ static int group_commit_16_threads_all_acknowledged_and_readable(void)
 			CHECK_OK(test_expect(se, (uint64_t)t * 1000 + (uint64_t)i + 1, 42, 4096));
 	store_engine_close(se);
 	test_rmdir(dir);
-	return 0;
 }
 
 static off_t file_size(const char *dir)
@@ -77,7 +75,7 @@ static off_t file_size(const char *dir)
 	return stat(test_path(dir, "vol_00000001.dat"), &st) ? -1 : st.st_size;
 }
 
-static int failed_fsync_truncates_and_acknowledges_nothing(void)
+static void failed_fsync_truncates_and_acknowledges_nothing(void)
 {
 	char *dir = test_mkdir("fsyncfail");
 	struct store_engine *se;
@@ -91,7 +89,7 @@ static int failed_fsync_truncates_and_acknowledges_nothing(void)
 	off_t good = file_size(dir);
 	vio_fault_arm(VIO_SYNC, 1, EIO);
 	CHECK_RC(store_engine_put(se, 3, 1, buf, sizeof(buf)), -EIO);
-	CHECK(file_size(dir) == good, "tail not truncated: %lld vs %lld",
+	CHECK_MSG(file_size(dir) == good, "tail not truncated: %lld vs %lld",
 	    (long long)file_size(dir), (long long)good);
 	CHECK_RC(store_engine_exists(se, 3), 0);
 	vio_fault_arm(VIO_SYNC, 1, EIO);
@@ -108,7 +106,7 @@ static int failed_fsync_truncates_and_acknowledges_nothing(void)
 	store_engine_close(se);
 	CHECK_OK(store_engine_open(dir, NULL, &se));
 	store_engine_stats(se, &after);
-	CHECK(before.needles == after.needles && before.deleted == after.deleted &&
+	CHECK_MSG(before.needles == after.needles && before.deleted == after.deleted &&
 	    before.live_bytes == after.live_bytes && before.dead_bytes == after.dead_bytes,
 	    "rollback accounting: %llu/%llu live, %llu/%llu dead bytes",
 	    (unsigned long long)before.live_bytes, (unsigned long long)after.live_bytes,
@@ -119,10 +117,9 @@ static int failed_fsync_truncates_and_acknowledges_nothing(void)
 	CHECK_OK(test_expect(se, 3, 1, 100));
 	store_engine_close(se);
 	test_rmdir(dir);
-	return 0;
 }
 
-static int failed_write_leaves_no_partial_needle(void)
+static void failed_write_leaves_no_partial_needle(void)
 {
 	char *dir = test_mkdir("writefail");
 	struct store_engine *se;
@@ -133,15 +130,14 @@ static int failed_write_leaves_no_partial_needle(void)
 	off_t good = file_size(dir);
 	vio_fault_arm(VIO_WRITE, 1, ENOSPC);
 	CHECK_RC(store_engine_put(se, 2, 1, buf, sizeof(buf)), -ENOSPC);
-	CHECK(file_size(dir) == good, "partial needle left");
+	CHECK_MSG(file_size(dir) == good, "partial needle left");
 	CHECK_RC(store_engine_exists(se, 2), 0);
 	CHECK_OK(store_engine_put(se, 2, 1, buf, sizeof(buf)));
 	store_engine_close(se);
 	test_rmdir(dir);
-	return 0;
 }
 
-static int failed_truncate_after_failed_fsync_makes_volume_read_only(void)
+static void failed_truncate_after_failed_fsync_makes_volume_read_only(void)
 {
 	char *dir = test_mkdir("rofail");
 	struct store_engine *se;
@@ -160,10 +156,9 @@ static int failed_truncate_after_failed_fsync_makes_volume_read_only(void)
 	CHECK_OK(store_engine_put(se, 3, 1, buf, sizeof(buf)));
 	store_engine_close(se);
 	test_rmdir(dir);
-	return 0;
 }
 
-static int fsync_failure_under_concurrency_loses_no_acknowledged_put(void)
+static void fsync_failure_under_concurrency_loses_no_acknowledged_put(void)
 {
 	char *dir = test_mkdir("gcfail");
 	struct store_engine *se;
@@ -182,21 +177,20 @@ static int fsync_failure_under_concurrency_loses_no_acknowledged_put(void)
 				CHECK_OK(test_expect(se, key, 42, 4096));
 			} else {
 				failed++;
-				CHECK(args[t].rc[i] == -EIO, "rc %d (%s)", args[t].rc[i],
+				CHECK_MSG(args[t].rc[i] == -EIO, "rc %d (%s)", args[t].rc[i],
 				    store_strerror(args[t].rc[i]));
 				CHECK_RC(store_engine_exists(se, key), 0);
 			}
 		}
 	printf("  %d acknowledged, %d failed with the injected EIO\n", acked, failed);
-	CHECK(failed > 0, "the fault never fired");
+	CHECK_MSG(failed > 0, "the fault never fired");
 	store_engine_close(se);
 	test_rmdir(dir);
-	return 0;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-	static const struct test_case cases[] = {
+	static const struct check_case cases[] = {
 		{ "group commit: 16 threads all acknowledged and readable after reopen",
 		    group_commit_16_threads_all_acknowledged_and_readable },
 		{ "failed fsync truncates and acknowledges nothing",
@@ -208,5 +202,5 @@ int main(void)
 		    fsync_failure_under_concurrency_loses_no_acknowledged_put },
 		{ NULL, NULL },
 	};
-	return test_run(cases);
+	return check_run(cases, argc, argv);
 }

@@ -3,9 +3,9 @@
  * stats. Crash/recovery cases live in recovery_test.c. */
 #include <string.h>
 
-#include "test_util.h"
+#include "engine_testutil.h"
 
-static int write_read_delete_round_trip(void)
+static void write_read_delete_round_trip(void)
 {
 	char *dir = test_mkdir("rt");
 	struct store_engine *se;
@@ -22,7 +22,7 @@ static int write_read_delete_round_trip(void)
 	CHECK_RC(store_engine_get(se, 7, 999, buf, sizeof(buf), &n), STORE_E_NOT_FOUND);
 	CHECK_RC(store_engine_get(se, 5000, 1, buf, sizeof(buf), &n), STORE_E_NOT_FOUND);
 	CHECK_RC(store_engine_get(se, 50, 150, buf, 10, &n), STORE_E_TOO_SMALL);
-	CHECK(n == 50 * 97, "TOO_SMALL must report the size, got %zu", n);
+	CHECK_MSG(n == 50 * 97, "TOO_SMALL must report the size, got %zu", n);
 	CHECK_OK(store_engine_delete(se, 7));
 	CHECK_RC(store_engine_get(se, 7, 107, buf, sizeof(buf), &n), STORE_E_NOT_FOUND);
 	CHECK_OK(store_engine_delete(se, 7)); /* resend */
@@ -31,15 +31,14 @@ static int write_read_delete_round_trip(void)
 	CHECK_RC(store_engine_exists(se, 8), 1);
 	struct store_needle_info info;
 	CHECK_OK(store_engine_stat(se, 8, &info));
-	CHECK(info.cookie == 108 && info.size == 8 * 97, "stat %u %u", info.cookie, info.size);
+	CHECK_MSG(info.cookie == 108 && info.size == 8 * 97, "stat %u %u", info.cookie, info.size);
 	CHECK_OK(store_engine_put(se, 60, 1, NULL, 0)); /* empty photo */
 	CHECK_OK(test_expect(se, 60, 1, 0));
 	store_engine_close(se);
 	test_rmdir(dir);
-	return 0;
 }
 
-static int resend_is_idempotent_and_conflicts_are_refused(void)
+static void resend_is_idempotent_and_conflicts_are_refused(void)
 {
 	char *dir = test_mkdir("idem");
 	struct store_engine *se;
@@ -54,7 +53,7 @@ static int resend_is_idempotent_and_conflicts_are_refused(void)
 	uint64_t bytes = st.live_bytes;
 	CHECK_OK(store_engine_put(se, 1, 5, a, sizeof(a)));
 	store_engine_stats(se, &st);
-	CHECK(st.live_bytes == bytes && st.needles == 1, "resend appended again");
+	CHECK_MSG(st.live_bytes == bytes && st.needles == 1, "resend appended again");
 	CHECK_RC(store_engine_put(se, 1, 5, b, sizeof(b)), STORE_E_EXISTS);
 	CHECK_RC(store_engine_put(se, 1, 6, a, sizeof(a)), STORE_E_EXISTS);
 	CHECK_RC(store_engine_put(se, 1, 5, a, 299), STORE_E_EXISTS);
@@ -62,10 +61,9 @@ static int resend_is_idempotent_and_conflicts_are_refused(void)
 	CHECK_RC(store_engine_put(se, 1, 5, a, sizeof(a)), STORE_E_DELETED);
 	store_engine_close(se);
 	test_rmdir(dir);
-	return 0;
 }
 
-static int reopen_keeps_everything(void)
+static void reopen_keeps_everything(void)
 {
 	char *dir = test_mkdir("reopen");
 	struct store_engine *se;
@@ -88,7 +86,7 @@ static int reopen_keeps_everything(void)
 			CHECK_RC(test_expect(se, k, 1, 100 + k * 7), want);
 		}
 		store_engine_stats(se, &after);
-		CHECK(after.needles == before.needles && after.deleted == before.deleted &&
+		CHECK_MSG(after.needles == before.needles && after.deleted == before.deleted &&
 		    after.live_bytes == before.live_bytes && after.volumes == before.volumes,
 		    "stats differ after reopen: %llu/%llu needles",
 		    (unsigned long long)after.needles, (unsigned long long)before.needles);
@@ -96,10 +94,9 @@ static int reopen_keeps_everything(void)
 		store_engine_close(se);
 	}
 	test_rmdir(dir);
-	return 0;
 }
 
-static int volumes_roll_over_at_small_max_size(void)
+static void volumes_roll_over_at_small_max_size(void)
 {
 	char *dir = test_mkdir("roll");
 	struct store_engine *se;
@@ -113,8 +110,8 @@ static int volumes_roll_over_at_small_max_size(void)
 	struct store_stats st;
 	store_engine_stats(se, &st);
 	/* 7 needles of 1032 bytes fit after the 64-byte superblock. */
-	CHECK(st.volumes == 6, "volumes %llu", (unsigned long long)st.volumes);
-	CHECK(store_engine_active_volume(se) == 6, "active %u",
+	CHECK_MSG(st.volumes == 6, "volumes %llu", (unsigned long long)st.volumes);
+	CHECK_MSG(store_engine_active_volume(se) == 6, "active %u",
 	    store_engine_active_volume(se));
 	CHECK_RC(store_engine_put(se, 99, 1, buf, 8192), STORE_E_TOO_BIG);
 	CHECK_OK(store_engine_delete(se, 3)); /* tombstone in a sealed volume */
@@ -124,24 +121,22 @@ static int volumes_roll_over_at_small_max_size(void)
 		CHECK_RC(test_expect(se, k, 9, sizeof(buf)), k == 3 ? STORE_E_NOT_FOUND : 0);
 	store_engine_close(se);
 	test_rmdir(dir);
-	return 0;
 }
 
-static int data_dir_lock_refuses_second_open(void)
+static void data_dir_lock_refuses_second_open(void)
 {
 	char *dir = test_mkdir("lock");
 	struct store_engine *se, *se2 = NULL;
 	CHECK_OK(store_engine_open(dir, NULL, &se));
 	CHECK_RC(store_engine_open(dir, NULL, &se2), STORE_E_LOCKED);
-	CHECK(strstr(store_strerror(STORE_E_LOCKED), "already open"), "message");
+	CHECK_MSG(strstr(store_strerror(STORE_E_LOCKED), "already open"), "message");
 	store_engine_close(se);
 	CHECK_OK(store_engine_open(dir, NULL, &se2));
 	store_engine_close(se2);
 	test_rmdir(dir);
-	return 0;
 }
 
-static int list_pages_through_all_keys_in_order(void)
+static void list_pages_through_all_keys_in_order(void)
 {
 	char *dir = test_mkdir("list");
 	struct store_engine *se;
@@ -162,24 +157,23 @@ static int list_pages_through_all_keys_in_order(void)
 	do {
 		CHECK_OK(store_engine_list(se, after, page, 32, &n));
 		for (size_t i = 0; i < n; i++) {
-			CHECK(!after || page[i].key > last, "order at %zu", total + i);
-			CHECK(page[i].cookie == (uint32_t)page[i].key, "cookie");
+			CHECK_MSG(!after || page[i].key > last, "order at %zu", total + i);
+			CHECK_MSG(page[i].cookie == (uint32_t)page[i].key, "cookie");
 			if (page[i].flags & STORE_NF_DELETED)
 				deleted++;
 			else
-				CHECK(page[i].size == sizeof(buf), "size %u", page[i].size);
+				CHECK_MSG(page[i].size == sizeof(buf), "size %u", page[i].size);
 			last = page[i].key;
 			after = &last;
 		}
 		total += n;
 	} while (n == 32);
-	CHECK(total == 300 && deleted == 1, "listed %zu, deleted %zu", total, deleted);
+	CHECK_MSG(total == 300 && deleted == 1, "listed %zu, deleted %zu", total, deleted);
 	store_engine_close(se);
 	test_rmdir(dir);
-	return 0;
 }
 
-static int stats_report_bytes_per_needle(void)
+static void stats_report_bytes_per_needle(void)
 {
 	char *dir = test_mkdir("stats");
 	struct store_engine *se;
@@ -190,17 +184,16 @@ static int stats_report_bytes_per_needle(void)
 		CHECK_OK(store_engine_put(se, k * 0x9E3779B97F4A7C15ull, 1, &k, 8));
 	struct store_stats st;
 	store_engine_stats(se, &st);
-	CHECK(st.needles == 20000 && st.index_entries == 20000, "counts");
-	CHECK(st.bytes_per_needle > 8 && st.bytes_per_needle <= 12.5,
+	CHECK_MSG(st.needles == 20000 && st.index_entries == 20000, "counts");
+	CHECK_MSG(st.bytes_per_needle > 8 && st.bytes_per_needle <= 12.5,
 	    "%.2f bytes/needle", st.bytes_per_needle);
 	store_engine_close(se);
 	test_rmdir(dir);
-	return 0;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-	static const struct test_case cases[] = {
+	static const struct check_case cases[] = {
 		{ "write, read, delete round trip", write_read_delete_round_trip },
 		{ "resend is idempotent and conflicts are refused",
 		    resend_is_idempotent_and_conflicts_are_refused },
@@ -211,5 +204,5 @@ int main(void)
 		{ "stats report bytes per needle", stats_report_bytes_per_needle },
 		{ NULL, NULL },
 	};
-	return test_run(cases);
+	return check_run(cases, argc, argv);
 }

@@ -1,6 +1,6 @@
 /* Write forwarding (see forward.h): one async Replicate per peer, counted
  * down under a mutex; the slow-queue thread that owns the write waits. */
-#include "forward.h"
+#include "store_forward.h"
 
 #include <pthread.h>
 #include <stdio.h>

@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "engine_testing.h"
-#include "test_util.h"
+#include "engine_testutil.h"
 #include "vio.h"
 
 #define NKEYS 120
@@ -24,17 +24,16 @@ static struct store_options small_opts(void)
 	return o;
 }
 
-static int fill_store(struct store_engine *se, uint64_t first, uint64_t n)
+static void fill_store(struct store_engine *se, uint64_t first, uint64_t n)
 {
 	uint8_t buf[PSIZE];
 	for (uint64_t k = first; k < first + n; k++) {
 		test_fill(k, buf, PSIZE);
 		CHECK_OK(store_engine_put(se, k, (uint32_t)k, buf, PSIZE));
 	}
-	return 0;
 }
 
-static int check_keys(struct store_engine *se, uint64_t n, int (*deleted)(uint64_t))
+static void check_keys(struct store_engine *se, uint64_t n, int (*deleted)(uint64_t))
 {
 	uint8_t buf[PSIZE];
 	for (uint64_t k = 1; k <= n; k++) {
@@ -43,7 +42,6 @@ static int check_keys(struct store_engine *se, uint64_t n, int (*deleted)(uint64
 		if (deleted(k))
 			CHECK_RC(store_engine_put(se, k, (uint32_t)k, buf, PSIZE), STORE_E_DELETED);
 	}
-	return 0;
 }
 
 static int del_most_of_first_volumes(uint64_t k)
@@ -59,52 +57,51 @@ static off_t vol_size(const char *dir, int id)
 	return stat(test_path(dir, name), &st) ? -1 : st.st_size;
 }
 
-static int deletes_survive_compaction_and_reopen(void)
+static void deletes_survive_compaction_and_reopen(void)
 {
 	char *dir = test_mkdir("cdel");
 	struct store_engine *se;
 	struct store_options o = small_opts();
 	CHECK_OK(store_engine_open(dir, &o, &se));
-	CHECK_OK(fill_store(se, 1, NKEYS));
+	CHECK_CALL(fill_store(se, 1, NKEYS));
 	for (uint64_t k = 1; k <= NKEYS; k++)
 		if (del_most_of_first_volumes(k))
 			CHECK_OK(store_engine_delete(se, k));
-	CHECK_OK(fill_store(se, 1000, 40)); /* push the delete records into sealed volumes */
+	CHECK_CALL(fill_store(se, 1000, 40)); /* push the delete records into sealed volumes */
 	off_t before = vol_size(dir, 1);
 	int n = store_engine_compact_due(se);
-	CHECK(n >= 2, "compacted %d volumes (%s)", n, store_strerror(n));
-	CHECK(vol_size(dir, 1) < before / 2, "volume 1 did not shrink: %lld -> %lld",
+	CHECK_MSG(n >= 2, "compacted %d volumes (%s)", n, store_strerror(n));
+	CHECK_MSG(vol_size(dir, 1) < before / 2, "volume 1 did not shrink: %lld -> %lld",
 	    (long long)before, (long long)vol_size(dir, 1));
-	CHECK_OK(check_keys(se, NKEYS, del_most_of_first_volumes));
+	CHECK_CALL(check_keys(se, NKEYS, del_most_of_first_volumes));
 	/* Compact every sealed volume, including those holding delete records. */
 	uint32_t active = store_engine_active_volume(se);
 	for (uint32_t v = 1; v < active; v++)
 		CHECK_OK(store_engine_compact(se, v));
 	CHECK_RC(store_engine_compact(se, active), STORE_E_BUSY);
 	CHECK_RC(store_engine_compact(se, 999), STORE_E_NOT_FOUND);
-	CHECK_OK(check_keys(se, NKEYS, del_most_of_first_volumes));
+	CHECK_CALL(check_keys(se, NKEYS, del_most_of_first_volumes));
 	store_engine_close(se);
 	CHECK_OK(store_engine_open(dir, &o, &se));
-	CHECK_OK(check_keys(se, NKEYS, del_most_of_first_volumes));
+	CHECK_CALL(check_keys(se, NKEYS, del_most_of_first_volumes));
 	struct store_stats st;
 	store_engine_stats(se, &st);
-	CHECK(st.dead_bytes == 0, "dead bytes left: %llu", (unsigned long long)st.dead_bytes);
+	CHECK_MSG(st.dead_bytes == 0, "dead bytes left: %llu", (unsigned long long)st.dead_bytes);
 	store_engine_close(se);
 	test_rmdir(dir);
-	return 0;
 }
 
-static int stale_hint_of_old_generation_and_leftover_cpt_are_ignored(void)
+static void stale_hint_of_old_generation_and_leftover_cpt_are_ignored(void)
 {
 	char *dir = test_mkdir("cgen");
 	struct store_engine *se;
 	struct store_options o = small_opts();
 	CHECK_OK(store_engine_open(dir, &o, &se));
-	CHECK_OK(fill_store(se, 1, NKEYS));
+	CHECK_CALL(fill_store(se, 1, NKEYS));
 	store_engine_close(se);
 	char cmd[8192];
 	snprintf(cmd, sizeof(cmd), "cp %s/vol_00000001.idx %s/old.idx", dir, dir);
-	CHECK(system(cmd) == 0, "save hint");
+	CHECK_MSG(system(cmd) == 0, "save hint");
 	CHECK_OK(store_engine_open(dir, &o, &se));
 	for (uint64_t k = 1; k <= 60; k++)
 		if (del_most_of_first_volumes(k))
@@ -112,17 +109,16 @@ static int stale_hint_of_old_generation_and_leftover_cpt_are_ignored(void)
 	CHECK_OK(store_engine_compact(se, 1));
 	store_engine_close(se);
 	/* Crash after the rename but before the new hint: old-gen hint back. */
-	CHECK(rename(test_path(dir, "old.idx"), test_path(dir, "vol_00000001.idx")) == 0, "restore");
+	CHECK_MSG(rename(test_path(dir, "old.idx"), test_path(dir, "vol_00000001.idx")) == 0, "restore");
 	/* And an interrupted later compaction left its temp file behind. */
 	FILE *f = fopen(test_path(dir, "vol_00000002.cpt"), "w");
 	fputs("half a volume", f);
 	fclose(f);
 	CHECK_OK(store_engine_open(dir, &o, &se));
-	CHECK(access(test_path(dir, "vol_00000002.cpt"), F_OK) != 0, ".cpt not removed");
-	CHECK_OK(check_keys(se, NKEYS, del_most_of_first_volumes));
+	CHECK_MSG(access(test_path(dir, "vol_00000002.cpt"), F_OK) != 0, ".cpt not removed");
+	CHECK_CALL(check_keys(se, NKEYS, del_most_of_first_volumes));
 	store_engine_close(se);
 	test_rmdir(dir);
-	return 0;
 }
 
 struct conc {
@@ -186,14 +182,14 @@ static void *conc_deleter(void *p)
 	return NULL;
 }
 
-static int compaction_with_concurrent_readers_writers_and_deleters(void)
+static void compaction_with_concurrent_readers_writers_and_deleters(void)
 {
 	char *dir = test_mkdir("cconc");
 	struct store_engine *se;
 	struct store_options o = small_opts();
 	o.sync_mode = STORE_SYNC_ALWAYS;
 	CHECK_OK(store_engine_open(dir, &o, &se));
-	CHECK_OK(fill_store(se, 1, NKEYS));
+	CHECK_CALL(fill_store(se, 1, NKEYS));
 	for (uint64_t k = 1; k <= NKEYS; k++)
 		if (pre_deleted(k))
 			CHECK_OK(store_engine_delete(se, k));
@@ -218,7 +214,7 @@ static int compaction_with_concurrent_readers_writers_and_deleters(void)
 	for (int i = 0; i < 4; i++)
 		pthread_join(rd[i], NULL);
 	printf("  %ld concurrent reads\n", atomic_load(&c.reads));
-	CHECK(atomic_load(&c.errors) == 0, "%d errors in threads", atomic_load(&c.errors));
+	CHECK_MSG(atomic_load(&c.errors) == 0, "%d errors in threads", atomic_load(&c.errors));
 	for (int pass = 0; pass < 2; pass++) {
 		for (uint64_t k = 1; k <= NKEYS; k++) {
 			int gone = conc_deleted(k) || pre_deleted(k);
@@ -226,39 +222,37 @@ static int compaction_with_concurrent_readers_writers_and_deleters(void)
 		}
 		for (uint64_t k = 5000; k < 5200; k++) {
 			int rc = test_expect(se, k, (uint32_t)k, PSIZE);
-			CHECK(rc == 0 || rc == STORE_E_NOT_FOUND, "writer key: %s", store_strerror(rc));
+			CHECK_MSG(rc == 0 || rc == STORE_E_NOT_FOUND, "writer key: %s", store_strerror(rc));
 		}
 		store_engine_close(se);
 		CHECK_OK(store_engine_open(dir, &o, &se));
 	}
 	store_engine_close(se);
 	test_rmdir(dir);
-	return 0;
 }
 
-static int failed_fsync_of_compacted_file_keeps_the_old_volume(void)
+static void failed_fsync_of_compacted_file_keeps_the_old_volume(void)
 {
 	char *dir = test_mkdir("cfail");
 	struct store_engine *se;
 	struct store_options o = small_opts();
 	o.sync_mode = STORE_SYNC_ALWAYS; /* sealed volumes fully synced */
 	CHECK_OK(store_engine_open(dir, &o, &se));
-	CHECK_OK(fill_store(se, 1, NKEYS));
+	CHECK_CALL(fill_store(se, 1, NKEYS));
 	for (uint64_t k = 1; k <= 60; k++)
 		if (del_most_of_first_volumes(k))
 			CHECK_OK(store_engine_delete(se, k));
 	off_t before = vol_size(dir, 1);
 	vio_fault_arm(VIO_SYNC, 1, EIO);
 	CHECK_RC(store_engine_compact(se, 1), -EIO);
-	CHECK(vol_size(dir, 1) == before, "old volume changed");
-	CHECK(access(test_path(dir, "vol_00000001.cpt"), F_OK) != 0, ".cpt left behind");
-	CHECK_OK(check_keys(se, NKEYS, del_most_of_first_volumes));
+	CHECK_MSG(vol_size(dir, 1) == before, "old volume changed");
+	CHECK_MSG(access(test_path(dir, "vol_00000001.cpt"), F_OK) != 0, ".cpt left behind");
+	CHECK_CALL(check_keys(se, NKEYS, del_most_of_first_volumes));
 	CHECK_OK(store_engine_compact(se, 1)); /* and a retry works */
-	CHECK(vol_size(dir, 1) < before, "no space reclaimed");
-	CHECK_OK(check_keys(se, NKEYS, del_most_of_first_volumes));
+	CHECK_MSG(vol_size(dir, 1) < before, "no space reclaimed");
+	CHECK_CALL(check_keys(se, NKEYS, del_most_of_first_volumes));
 	store_engine_close(se);
 	test_rmdir(dir);
-	return 0;
 }
 
 struct race {
@@ -277,13 +271,13 @@ static void race_hook(void *p)
 	r->rc_get = test_expect(r->se, 12, 12, PSIZE); /* read the old file */
 }
 
-static int delete_between_copy_and_swap_is_carried_over(void)
+static void delete_between_copy_and_swap_is_carried_over(void)
 {
 	char *dir = test_mkdir("crace");
 	struct store_engine *se;
 	struct store_options o = small_opts();
 	CHECK_OK(store_engine_open(dir, &o, &se));
-	CHECK_OK(fill_store(se, 1, NKEYS));
+	CHECK_CALL(fill_store(se, 1, NKEYS));
 	for (uint64_t k = 1; k <= 60; k++)
 		if (del_most_of_first_volumes(k))
 			CHECK_OK(store_engine_delete(se, k));
@@ -303,19 +297,18 @@ static int delete_between_copy_and_swap_is_carried_over(void)
 		struct store_needle_info info;
 		size_t n;
 		CHECK_OK(store_engine_list(se, &after, &info, 1, &n));
-		CHECK(n == 1 && info.key == 8 && (info.flags & STORE_NF_DELETED),
+		CHECK_MSG(n == 1 && info.key == 8 && (info.flags & STORE_NF_DELETED),
 		    "key 8 listed as live");
 		store_engine_close(se);
 		CHECK_OK(store_engine_open(dir, &o, &se));
 	}
 	store_engine_close(se);
 	test_rmdir(dir);
-	return 0;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-	static const struct test_case cases[] = {
+	static const struct check_case cases[] = {
 		{ "deletes survive compaction and reopen", deletes_survive_compaction_and_reopen },
 		{ "stale hint of old generation and leftover .cpt are ignored",
 		    stale_hint_of_old_generation_and_leftover_cpt_are_ignored },
@@ -327,5 +320,5 @@ int main(void)
 		    compaction_with_concurrent_readers_writers_and_deleters },
 		{ NULL, NULL },
 	};
-	return test_run(cases);
+	return check_run(cases, argc, argv);
 }

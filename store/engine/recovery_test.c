@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "needle.h"
-#include "test_util.h"
+#include "engine_testutil.h"
 
 static uint8_t *slurp(const char *path, size_t *len)
 {
@@ -45,7 +45,7 @@ static int flip_byte(const char *path, off_t off)
 #define VOL1 "vol_00000001.dat"
 #define IDX1 "vol_00000001.idx"
 
-static int torn_tail_at_every_byte_of_last_needle(void)
+static void torn_tail_at_every_byte_of_last_needle(void)
 {
 	char *dir = test_mkdir("torn");
 	struct store_engine *se;
@@ -63,9 +63,9 @@ static int torn_tail_at_every_byte_of_last_needle(void)
 	size_t last = dlen - (size_t)needle_total_size(300);
 	for (int with_hints = 0; with_hints < 2; with_hints++) {
 		for (size_t cut = last; cut < dlen; cut++) {
-			CHECK(spit(test_path(dir, VOL1), dat, cut) == 0, "write");
+			CHECK_MSG(spit(test_path(dir, VOL1), dat, cut) == 0, "write");
 			if (with_hints)
-				CHECK(spit(test_path(dir, IDX1), idx, ilen) == 0, "hint");
+				CHECK_MSG(spit(test_path(dir, IDX1), idx, ilen) == 0, "hint");
 			else
 				unlink(test_path(dir, IDX1));
 			CHECK_OK(store_engine_open(dir, &o, &se));
@@ -77,7 +77,7 @@ static int torn_tail_at_every_byte_of_last_needle(void)
 			store_engine_close(se);
 			struct stat st;
 			stat(test_path(dir, VOL1), &st);
-			CHECK((size_t)st.st_size == last + needle_total_size(50),
+			CHECK_MSG((size_t)st.st_size == last + needle_total_size(50),
 			    "cut %zu: torn bytes left behind (size %lld)", cut,
 			    (long long)st.st_size);
 			CHECK_OK(store_engine_open(dir, &o, &se));
@@ -89,7 +89,6 @@ static int torn_tail_at_every_byte_of_last_needle(void)
 	free(dat);
 	free(idx);
 	test_rmdir(dir);
-	return 0;
 }
 
 static int append_bytes(const char *path, const uint8_t *b, size_t len)
@@ -100,7 +99,7 @@ static int append_bytes(const char *path, const uint8_t *b, size_t len)
 	return ok ? 0 : -1;
 }
 
-static int unsynced_tail_garbage_or_missing_data_is_dropped(void)
+static void unsynced_tail_garbage_or_missing_data_is_dropped(void)
 {
 	char *dir = test_mkdir("garbtail");
 	struct store_engine *se;
@@ -126,21 +125,20 @@ static int unsynced_tail_garbage_or_missing_data_is_dropped(void)
 			if (variant == 2) /* and the hint already names it */
 				unlink(test_path(dir, IDX1));
 		}
-		CHECK(append_bytes(test_path(dir, VOL1), buf, n) == 0, "append");
+		CHECK_MSG(append_bytes(test_path(dir, VOL1), buf, n) == 0, "append");
 		CHECK_OK(store_engine_open(dir, NULL, &se));
 		CHECK_OK(test_expect(se, 1, 1, 200));
 		CHECK_RC(store_engine_exists(se, 2), 0);
 		store_engine_close(se);
 		stat(test_path(dir, VOL1), &st);
-		CHECK(st.st_size == good, "variant %d: tail kept (%lld vs %lld)", variant,
+		CHECK_MSG(st.st_size == good, "variant %d: tail kept (%lld vs %lld)", variant,
 		    (long long)st.st_size, (long long)good);
 	}
 	test_rmdir(dir);
-	return 0;
 }
 
 /* 20 needles, 2 deleted; *early gets the hint file as it was after 10. */
-static int hint_fixture(char *dir, uint8_t **early, size_t *elen)
+static void hint_fixture(char *dir, uint8_t **early, size_t *elen)
 {
 	struct store_engine *se;
 	struct store_options o = test_opts(0);
@@ -156,10 +154,9 @@ static int hint_fixture(char *dir, uint8_t **early, size_t *elen)
 	CHECK_OK(store_engine_delete(se, 5));
 	CHECK_OK(store_engine_delete(se, 15));
 	store_engine_close(se);
-	return 0;
 }
 
-static int all_needles_readable(const char *dir)
+static void all_needles_readable(const char *dir)
 {
 	struct store_engine *se;
 	CHECK_OK(store_engine_open(dir, NULL, &se));
@@ -168,83 +165,79 @@ static int all_needles_readable(const char *dir)
 		    (k == 5 || k == 15) ? STORE_E_NOT_FOUND : 0);
 	struct store_stats st;
 	store_engine_stats(se, &st);
-	CHECK(st.needles == 18 && st.deleted == 2, "needles %llu deleted %llu",
+	CHECK_MSG(st.needles == 18 && st.deleted == 2, "needles %llu deleted %llu",
 	    (unsigned long long)st.needles, (unsigned long long)st.deleted);
 	store_engine_close(se);
-	return 0;
 }
 
-static int index_hint_missing_is_rebuilt(void)
+static void index_hint_missing_is_rebuilt(void)
 {
 	char *dir = test_mkdir("hmiss");
 	uint8_t *early = NULL;
 	size_t elen;
-	CHECK_OK(hint_fixture(dir, &early, &elen));
-	CHECK(unlink(test_path(dir, IDX1)) == 0, "unlink");
-	CHECK_OK(all_needles_readable(dir));
-	CHECK(access(test_path(dir, IDX1), F_OK) == 0, "hint not rebuilt");
-	CHECK_OK(all_needles_readable(dir)); /* from the rebuilt hint */
+	CHECK_CALL(hint_fixture(dir, &early, &elen));
+	CHECK_MSG(unlink(test_path(dir, IDX1)) == 0, "unlink");
+	CHECK_CALL(all_needles_readable(dir));
+	CHECK_MSG(access(test_path(dir, IDX1), F_OK) == 0, "hint not rebuilt");
+	CHECK_CALL(all_needles_readable(dir)); /* from the rebuilt hint */
 	free(early);
 	test_rmdir(dir);
-	return 0;
 }
 
-static int index_hint_stale_older_than_volume_is_extended_by_scan(void)
+static void index_hint_stale_older_than_volume_is_extended_by_scan(void)
 {
 	char *dir = test_mkdir("hstale");
 	uint8_t *early = NULL;
 	size_t elen;
-	CHECK_OK(hint_fixture(dir, &early, &elen));
-	CHECK(spit(test_path(dir, IDX1), early, elen) == 0, "restore old hint");
-	CHECK_OK(all_needles_readable(dir));
+	CHECK_CALL(hint_fixture(dir, &early, &elen));
+	CHECK_MSG(spit(test_path(dir, IDX1), early, elen) == 0, "restore old hint");
+	CHECK_CALL(all_needles_readable(dir));
 	free(early);
 	test_rmdir(dir);
-	return 0;
 }
 
-static int index_hint_with_garbage_bytes_is_rebuilt(void)
+static void index_hint_with_garbage_bytes_is_rebuilt(void)
 {
 	char *dir = test_mkdir("hgarb");
 	uint8_t *early = NULL;
 	size_t len;
-	CHECK_OK(hint_fixture(dir, &early, &len));
+	CHECK_CALL(hint_fixture(dir, &early, &len));
 	uint8_t *h = slurp(test_path(dir, IDX1), &len);
 	for (size_t i = 100; i < 160 && i < len; i++)
 		h[i] = (uint8_t)(i * 37);
-	CHECK(spit(test_path(dir, IDX1), h, len) == 0, "garble");
-	CHECK_OK(all_needles_readable(dir));
+	CHECK_MSG(spit(test_path(dir, IDX1), h, len) == 0, "garble");
+	CHECK_CALL(all_needles_readable(dir));
 	/* Records with good CRCs that name the wrong needles (keys swapped). */
 	free(h);
 	h = slurp(test_path(dir, IDX1), &len);
 	struct hint_rec a, b;
 	uint8_t *ra = h + HINT_HDR_SIZE + 2 * HINT_REC_SIZE, *rb = ra + HINT_REC_SIZE;
-	CHECK(hint_rec_decode(ra, &a) == 0 && hint_rec_decode(rb, &b) == 0, "decode");
+	CHECK_MSG(hint_rec_decode(ra, &a) == 0 && hint_rec_decode(rb, &b) == 0, "decode");
 	uint64_t t = a.key;
 	a.key = b.key;
 	b.key = t;
 	hint_rec_encode(ra, &a);
 	hint_rec_encode(rb, &b);
-	CHECK(spit(test_path(dir, IDX1), h, len) == 0, "swap keys");
-	CHECK_OK(all_needles_readable(dir)); /* header check catches it */
+	CHECK_MSG(spit(test_path(dir, IDX1), h, len) == 0, "swap keys");
+	CHECK_CALL(all_needles_readable(dir)); /* header check catches it */
 	free(h);
 	free(early);
 	test_rmdir(dir);
-	return 0;
 }
 
-static int index_hint_from_another_volume_is_rejected(void)
+static void index_hint_from_another_volume_is_rejected(void)
 {
 	char *dir = test_mkdir("hforeign"), *other = test_mkdir("hother");
 	uint8_t *early = NULL, *foreign;
 	size_t elen, flen;
-	CHECK_OK(hint_fixture(dir, &early, &elen));
+	CHECK_CALL(hint_fixture(dir, &early, &elen));
 	struct store_engine *se;
 	CHECK_OK(store_engine_open(other, NULL, &se));
 	CHECK_OK(store_engine_put(se, 77, 1, "x", 1));
 	store_engine_close(se);
 	foreign = slurp(test_path(other, IDX1), &flen);
-	CHECK(spit(test_path(dir, IDX1), foreign, flen) == 0, "swap hint");
-	CHECK_OK(all_needles_readable(dir));
+	CHECK_MSG(spit(test_path(dir, IDX1), foreign, flen) == 0, "swap hint");
+	CHECK_CALL(all_needles_readable(dir));
 	CHECK_OK(store_engine_open(dir, NULL, &se));
 	CHECK_RC(store_engine_exists(se, 77), 0);
 	store_engine_close(se);
@@ -252,7 +245,6 @@ static int index_hint_from_another_volume_is_rejected(void)
 	free(foreign);
 	test_rmdir(dir);
 	test_rmdir(other);
-	return 0;
 }
 
 struct scrub_seen {
@@ -270,7 +262,7 @@ static void scrub_cb(void *arg, uint32_t vol, uint64_t off, uint64_t key, int er
 	s->key = key;
 }
 
-static int bit_flip_in_data_is_data_loss_and_found_by_scrub(void)
+static void bit_flip_in_data_is_data_loss_and_found_by_scrub(void)
 {
 	char *dir = test_mkdir("flip");
 	struct store_engine *se;
@@ -283,37 +275,36 @@ static int bit_flip_in_data_is_data_loss_and_found_by_scrub(void)
 	store_engine_close(se);
 	/* Flip a data byte of needle 3 (needles are equal-sized). */
 	off_t off3 = SB_SIZE + 2 * (off_t)needle_total_size(500);
-	CHECK(flip_byte(test_path(dir, VOL1), off3 + NEEDLE_HDR_SIZE + 123) == 0, "flip");
+	CHECK_MSG(flip_byte(test_path(dir, VOL1), off3 + NEEDLE_HDR_SIZE + 123) == 0, "flip");
 	for (int hints = 1; hints >= 0; hints--) {
 		if (!hints)
 			unlink(test_path(dir, IDX1)); /* full rescan must not truncate */
 		CHECK_OK(store_engine_open(dir, NULL, &se));
 		struct scrub_seen seen = { 0, 0 };
 		int n = store_engine_scrub_step(se, 100, scrub_cb, &seen);
-		CHECK(n == (hints ? 5 : 7), "scrub checked %d", n); /* +put, +delete record */
-		CHECK(seen.n == 1 && seen.key == 3, "scrub found %d (key %llu)", seen.n,
+		CHECK_MSG(n == (hints ? 5 : 7), "scrub checked %d", n); /* +put, +delete record */
+		CHECK_MSG(seen.n == 1 && seen.key == 3, "scrub found %d (key %llu)", seen.n,
 		    (unsigned long long)seen.key);
 		size_t len;
 		memset(buf, 0xAA, sizeof(buf));
 		CHECK_RC(store_engine_get(se, 3, 1, buf, sizeof(buf), &len), STORE_E_DATA_LOSS);
 		for (size_t i = 0; i < sizeof(buf); i++)
-			CHECK(buf[i] == 0 || buf[i] == 0xAA, "bad bytes leaked at %zu", i);
+			CHECK_MSG(buf[i] == 0 || buf[i] == 0xAA, "bad bytes leaked at %zu", i);
 		for (uint64_t k = 1; k <= 5; k++)
 			if (k != 3)
 				CHECK_OK(test_expect(se, k, 1, 500));
 		struct store_stats st;
 		store_engine_stats(se, &st);
-		CHECK(st.bad_needles == 1, "bad %llu", (unsigned long long)st.bad_needles);
+		CHECK_MSG(st.bad_needles == 1, "bad %llu", (unsigned long long)st.bad_needles);
 		uint64_t fresh = hints ? 6 : 7;
 		CHECK_OK(store_engine_put(se, fresh, 1, buf, 10)); /* still writable */
 		CHECK_OK(store_engine_delete(se, fresh));
 		store_engine_close(se);
 	}
 	test_rmdir(dir);
-	return 0;
 }
 
-static int bit_flip_read_before_scrub_is_remembered(void)
+static void bit_flip_read_before_scrub_is_remembered(void)
 {
 	char *dir = test_mkdir("flip2");
 	struct store_engine *se;
@@ -321,12 +312,12 @@ static int bit_flip_read_before_scrub_is_remembered(void)
 	uint8_t buf[64];
 	test_fill(1, buf, sizeof(buf));
 	CHECK_OK(store_engine_put(se, 1, 1, buf, sizeof(buf)));
-	CHECK(flip_byte(test_path(dir, VOL1), SB_SIZE + NEEDLE_HDR_SIZE + 5) == 0, "flip");
+	CHECK_MSG(flip_byte(test_path(dir, VOL1), SB_SIZE + NEEDLE_HDR_SIZE + 5) == 0, "flip");
 	size_t len;
 	CHECK_RC(store_engine_get(se, 1, 1, buf, sizeof(buf), &len), STORE_E_DATA_LOSS);
 	struct store_needle_info info;
 	CHECK_OK(store_engine_stat(se, 1, &info));
-	CHECK(info.flags & STORE_NF_BAD, "stat must flag the bad needle");
+	CHECK_MSG(info.flags & STORE_NF_BAD, "stat must flag the bad needle");
 	/* Repair (e.g. by the replicator): a put over a bad copy replaces it. */
 	test_fill(1, buf, sizeof(buf));
 	CHECK_OK(store_engine_put(se, 1, 1, buf, sizeof(buf)));
@@ -338,12 +329,11 @@ static int bit_flip_read_before_scrub_is_remembered(void)
 	CHECK_RC(store_engine_get(se, 1, 1, buf, sizeof(buf), &len), STORE_E_NOT_FOUND);
 	store_engine_close(se);
 	test_rmdir(dir);
-	return 0;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-	static const struct test_case cases[] = {
+	static const struct check_case cases[] = {
 		{ "torn tail at every byte of the last needle",
 		    torn_tail_at_every_byte_of_last_needle },
 		{ "unsynced tail garbage or missing data is dropped",
@@ -361,5 +351,5 @@ int main(void)
 		    bit_flip_read_before_scrub_is_remembered },
 		{ NULL, NULL },
 	};
-	return test_run(cases);
+	return check_run(cases, argc, argv);
 }

@@ -1,28 +1,13 @@
-/* Test harness implementation (test_util.h). */
-#include "test_util.h"
+/* The engine tests' helpers (engine_testutil.h). */
+#include "engine_testutil.h"
 
 #include <errno.h>
 #include <ftw.h>
 #include <string.h>
 #include <unistd.h>
 
-int test_run(const struct test_case *cases)
-{
-	int pass = 0, fail = 0;
-	for (const struct test_case *c = cases; c->name; c++) {
-		int rc = c->fn();
-		printf("%s: %s\n", rc ? "FAIL" : "ok  ", c->name);
-		fflush(stdout);
-		if (rc)
-			fail++;
-		else
-			pass++;
-	}
-	printf("%d passed, %d failed\n", pass, fail);
-	return fail ? 1 : 0;
-}
-
-char *test_mkdir(const char *tag)
+char *
+test_mkdir(const char *tag)
 {
 	const char *base = getenv("TEST_TMPDIR");
 	char *p = malloc(4096);
@@ -34,7 +19,8 @@ char *test_mkdir(const char *tag)
 	return p;
 }
 
-static int test_rm_cb(const char *path, const struct stat *st, int flag,
+static int
+test_rm_cb(const char *path, const struct stat *st, int flag,
     struct FTW *ftw)
 {
 	(void)st;
@@ -43,13 +29,15 @@ static int test_rm_cb(const char *path, const struct stat *st, int flag,
 	return remove(path);
 }
 
-void test_rmdir(char *dir)
+void
+test_rmdir(char *dir)
 {
 	nftw(dir, test_rm_cb, 16, FTW_DEPTH | FTW_PHYS);
 	free(dir);
 }
 
-void test_fill(uint64_t key, void *buf, size_t len)
+void
+test_fill(uint64_t key, void *buf, size_t len)
 {
 	uint64_t x = key * 0x9E3779B97F4A7C15ull + len;
 	uint8_t *p = buf;
@@ -61,7 +49,8 @@ void test_fill(uint64_t key, void *buf, size_t len)
 	}
 }
 
-int test_expect(struct store_engine *se, uint64_t key, uint32_t cookie,
+int
+test_expect(struct store_engine *se, uint64_t key, uint32_t cookie,
     size_t len)
 {
 	uint8_t *want = malloc(len + 1), *got = malloc(len + 1);
@@ -75,14 +64,16 @@ int test_expect(struct store_engine *se, uint64_t key, uint32_t cookie,
 	return rc;
 }
 
-const char *test_path(const char *dir, const char *name)
+const char *
+test_path(const char *dir, const char *name)
 {
 	static char buf[4096];
 	snprintf(buf, sizeof(buf), "%s/%s", dir, name);
 	return buf;
 }
 
-struct store_options test_opts(uint64_t max_volume_size)
+struct store_options
+test_opts(uint64_t max_volume_size)
 {
 	struct store_options o;
 	store_options_default(&o);

@@ -1,13 +1,13 @@
 /* Forwarding a client's Write to the peer stores it names, in parallel with
  * the local append: the Write answers once it knows which copies are
  * durable. */
-#ifndef STORE_FORWARD_H
-#define STORE_FORWARD_H
+#ifndef STORE_STORE_FORWARD_H
+#define STORE_STORE_FORWARD_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include "service.h"
+#include "store.h"
 #include "store.pb-c.h"
 
 #define FORWARD_MAX 16 /* peers per write; more are refused by forward_start */

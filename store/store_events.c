@@ -6,7 +6,7 @@
 
 #include "log.h"
 #include "replicator.pb-c.h"
-#include "service.h"
+#include "store.h"
 
 void
 store_publish_needle(struct store_service *svc, const char *topic,

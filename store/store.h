@@ -1,46 +1,23 @@
 /* The store service's shared state: what stored.c wires together and the
  * RPC handlers, heartbeat, cache pusher, access counter and maintenance
  * thread use. One per process. */
-#ifndef STORE_SERVICE_H
-#define STORE_SERVICE_H
+#ifndef STORE_STORE_H
+#define STORE_STORE_H
 
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 
-#include "engine.h"
 #include "pubsub.h"
 #include "rpc_auth.h"
 #include "rpc_pool.h"
 #include "rpc_server.h"
+#include "store/engine/engine.h"
+#include "store_config.h"
 #include "workq.h"
 
 struct cache_push;
 struct access_stats;
-
-struct store_config {
-	const char *listen;	  /* RPC address to bind */
-	const char *advertise;	  /* RPC address others dial (default: listen) */
-	const char *pub;	  /* PUB address */
-	const char *data_dir;
-	int64_t id;
-	const char *zone;
-	const char *directories;  /* comma-separated directory addresses */
-	const char *redis;	  /* metadata Redis host:port (leader lookup) */
-	const char *replicator;	  /* replicator address, may be empty */
-	const char *cache_redis;  /* host:port of the cache Redis, may be empty */
-	const char *key_file;
-	int64_t max_volume_size;
-	double compaction_threshold;
-	int64_t heartbeat_ms;
-	int64_t stats_report_ms;
-	int64_t min_replicas;
-	int64_t cache_ttl_ms;
-	int64_t cache_max_bytes;  /* photos above this are not pushed */
-	int64_t scrub_per_sec;	  /* needles verified per second */
-	int64_t workers;	  /* threads for writes, deletes, compaction */
-	int64_t max_msg;
-};
 
 struct store_service {
 	struct store_config cfg;
