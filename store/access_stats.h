@@ -17,7 +17,4 @@ void access_stats_count(struct access_stats *a, uint64_t key, uint32_t cookie);
  * is configured) and starts a new window. Called by the maintenance thread. */
 void access_stats_report(struct access_stats *a, struct store_service *svc);
 
-/* Reads counted in the current window (for tests and stats). */
-uint64_t access_stats_window_total(struct access_stats *a);
-
 #endif

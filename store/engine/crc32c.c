@@ -95,9 +95,3 @@ uint32_t crc32c(uint32_t crc, const void *buf, size_t len)
 #endif
 	return ~crc32c_sw_raw(~crc, buf, len);
 }
-
-int crc32c_hw_enabled(void)
-{
-	pthread_once(&crc32c_once, crc32c_init);
-	return crc32c_hw;
-}

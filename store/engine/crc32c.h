@@ -14,7 +14,4 @@ uint32_t crc32c(uint32_t crc, const void *buf, size_t len);
 /* The portable path alone, so tests can compare it with the hardware one. */
 uint32_t crc32c_sw(uint32_t crc, const void *buf, size_t len);
 
-/* 1 when crc32c() uses the SSE4.2 instruction. */
-int crc32c_hw_enabled(void);
-
 #endif

@@ -443,13 +443,6 @@ int store_engine_stats(struct store_engine *se, struct store_stats *st)
 	return 0;
 }
 
-double store_engine_bytes_per_needle(struct store_engine *se)
-{
-	struct store_stats st;
-	store_engine_stats(se, &st);
-	return st.bytes_per_needle;
-}
-
 uint32_t store_engine_active_volume(struct store_engine *se)
 {
 	pthread_rwlock_rdlock(&se->idx_lock);

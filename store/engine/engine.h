@@ -119,8 +119,6 @@ struct store_stats {
 };
 
 int store_engine_stats(struct store_engine *se, struct store_stats *st);
-/* RAM of the in-memory index divided by the entries it holds. */
-double store_engine_bytes_per_needle(struct store_engine *se);
 
 /* Compacts one sealed volume: copies live needles and all delete records
  * into a new file, fsyncs it, renames it over the old one (directory
