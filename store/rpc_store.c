@@ -369,6 +369,7 @@ store_list_needles(rpc_call *call, const ProtobufCMessage *msg, void *arg)
 		out[kept].size = infos[i].size;
 		out[kept].deleted = deleted;
 		out[kept].volume = infos[i].volume;
+		out[kept].written_ms = infos[i].written_ms;
 		ptrs[kept] = &out[kept];
 		kept++;
 	}

@@ -92,6 +92,14 @@ struct store_needle_info {
 	uint32_t flags;    /* STORE_NF_* */
 	uint32_t volume;
 	uint64_t offset;   /* byte offset of the needle in its volume */
+	/* Set by store_engine_list (0 from store_engine_stat): Unix ms at or
+	 * after the needle's append. Needles carry no write time on disk and
+	 * the index has no room for one (its budget is 12 bytes a needle),
+	 * so this is its volume's: the latest append to it by this process,
+	 * else the file's mtime when it was opened. Never earlier than the
+	 * true write (to the file system clock's granularity), so an age
+	 * computed from it is never overstated. */
+	int64_t written_ms;
 };
 
 /* 1 when the key is live, 0 when absent or deleted, <0 on error. */

@@ -34,6 +34,9 @@ struct vol {
 	uint64_t live_n, live_bytes, dead_n, dead_bytes, tomb_n, tomb_bytes;
 	int sealed;
 	atomic_int readonly;
+	/* Unix ms no needle here was appended after: the mtime at open, then
+	 * the time of each append (store_needle_info.written_ms). */
+	_Atomic int64_t written_ms;
 
 	/* Group commit (sync_mu). */
 	pthread_mutex_t sync_mu;
@@ -71,6 +74,7 @@ struct store_engine {
 };
 
 /* volume.c: files, superblocks, hints, pins. */
+uint64_t vol_now_ns(void); /* CLOCK_REALTIME */
 struct vol_file *vol_file_new(int fd);
 void vol_file_ref(struct vol_file *vf);
 void vol_file_unref(struct vol_file *vf);

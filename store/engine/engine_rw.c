@@ -74,6 +74,9 @@ static int se_append(struct store_engine *se, const struct needle_hdr *h,
 	struct hint_rec rec = { h->key, (uint32_t)(off / NEEDLE_ALIGN), h->size,
 		h->flags };
 	if (!rc) {
+		/* Before the needle is indexed, so a listing never pairs it
+		 * with an older time. */
+		atomic_store(&v->written_ms, (int64_t)(vol_now_ns() / 1000000));
 		pthread_rwlock_wrlock(&se->idx_lock);
 		rc = se_index_needle(se, v, &rec);
 		if (!rc)
@@ -294,7 +297,7 @@ int store_engine_stat(struct store_engine *se, uint64_t key,
 	if (rc)
 		return rc;
 	*info = (struct store_needle_info){ key, h.cookie, h.size,
-		bad ? STORE_NF_BAD : 0, vol_id, off };
+		bad ? STORE_NF_BAD : 0, vol_id, off, 0 };
 	return 0;
 }
 
@@ -348,7 +351,7 @@ static void se_list_fill(struct store_engine *se, const struct se_list_ent *e,
 	uint32_t off8 = e->kv.val & VIDX_OFF_MASK;
 	struct needle_hdr h = { 0, e->kv.key, 0, 0 };
 	*info = (struct store_needle_info){ e->kv.key, 0, 0, 0, v->sb.vol_id,
-		(uint64_t)off8 * NEEDLE_ALIGN };
+		(uint64_t)off8 * NEEDLE_ALIGN, atomic_load(&v->written_ms) };
 	if (vol_read_hdr(v->vf->fd, info->offset, &h) == 0) {
 		info->cookie = h.cookie;
 		info->size = (h.flags & NEEDLE_F_DELREC) ? 0 : h.size;

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -51,6 +52,7 @@ struct vol *vol_alloc(const struct superblock *sb)
 	v->hint_fd = -1;
 	vidx_init(&v->idx);
 	atomic_init(&v->readonly, 0);
+	atomic_init(&v->written_ms, (int64_t)(sb->created_ns / 1000000));
 	pthread_mutex_init(&v->sync_mu, NULL);
 	pthread_cond_init(&v->sync_cv, NULL);
 	return v;
@@ -69,7 +71,7 @@ void vol_free(struct vol *v)
 	free(v);
 }
 
-static uint64_t vol_now_ns(void)
+uint64_t vol_now_ns(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
@@ -135,6 +137,10 @@ int vol_open_file(struct store_engine *se, uint32_t id, struct vol **out)
 		return -ENOMEM;
 	}
 	v->vf = vf;
+	struct stat st;
+	if (fstat(fd, &st) == 0) /* else the creation time: older, but known */
+		atomic_store(&v->written_ms, (int64_t)st.st_mtim.tv_sec * 1000 +
+		    st.st_mtim.tv_nsec / 1000000);
 	*out = v;
 	return 0;
 }
