@@ -1,5 +1,6 @@
-/* Write forwarding (see forward.h): one async Replicate per peer, counted
- * down under a mutex; the slow-queue thread that owns the write waits. */
+/* Write forwarding (see store_forward.h): one async Replicate per peer,
+ * counted down under a mutex; the slow-queue thread that owns the write
+ * waits. */
 #include "store_forward.h"
 
 #include <pthread.h>

@@ -1,27 +1,15 @@
 /* stored: the store service. Wires the needle engine to the Store RPC
  * surface, the event feed, the cache pusher, heartbeats and maintenance;
  * shuts down in the order that lets every accepted write finish. */
-#include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
 
 #include "access_stats.h"
 #include "background.h"
 #include "cache_push.h"
 #include "log.h"
 #include "store.h"
-
-static volatile sig_atomic_t stop_requested;
-
-static void
-on_signal(int sig)
-{
-	(void)sig;
-	stop_requested = 1;
-}
 
 static int
 open_engine(struct store_service *svc)
@@ -99,9 +87,13 @@ main(int argc, char **argv)
 	pthread_mutex_init(&svc.repl_mu, NULL);
 	snprintf(svc.repl_addr, sizeof(svc.repl_addr), "%s",
 	    svc.cfg.replicator);
-	struct sigaction sa = { .sa_handler = on_signal };
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	/* Blocked before any thread starts, so every thread inherits the
+	 * mask and only the sigwait below takes SIGINT and SIGTERM. */
+	sigset_t stop;
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &stop, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	struct background *bg = NULL;
 	if (start_rpc(&svc) != 0 ||
@@ -112,8 +104,8 @@ main(int argc, char **argv)
 	}
 	rt_log_info("serving on %s (data %s, zone '%s')", svc.cfg.advertise,
 	    svc.cfg.data_dir, svc.cfg.zone);
-	while (!stop_requested)
-		pause();
+	int sig;
+	sigwait(&stop, &sig);
 	rt_log_info("stopping");
 	shutdown_service(&svc, bg);
 	return 0;
