@@ -7,7 +7,7 @@
 
 struct store_config {
 	const char *listen;	  /* RPC address to bind */
-	const char *advertise;	  /* RPC address others dial (default: listen) */
+	const char *advertise;	  /* what others dial (default: listen) */
 	const char *pub;	  /* PUB address */
 	const char *data_dir;
 	int64_t id;
@@ -15,7 +15,7 @@ struct store_config {
 	const char *directories;  /* comma-separated directory addresses */
 	const char *redis;	  /* metadata Redis host:port (leader lookup) */
 	const char *replicator;	  /* replicator address, may be empty */
-	const char *cache_redis;  /* host:port of the cache Redis, may be empty */
+	const char *cache_redis;  /* cache Redis host:port, may be empty */
 	const char *key_file;
 	int64_t max_volume_size;
 	double compaction_threshold;

@@ -53,7 +53,8 @@ report_done(void *arg, ProtobufCMessage *reply, const struct rpc_error *err)
 	if (reply != NULL)
 		protobuf_c_message_free_unpacked(reply, NULL);
 	if (err->code != HS_OK)
-		rt_log_warn("corruption report not delivered: %s", err->message);
+		rt_log_warn("corruption report not delivered: %s",
+		    err->message);
 }
 
 rpc_client *

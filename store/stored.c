@@ -20,8 +20,8 @@ open_engine(struct store_service *svc)
 	o.compaction_threshold = svc->cfg.compaction_threshold;
 	int rc = store_engine_open(svc->cfg.data_dir, &o, &svc->engine);
 	if (rc == STORE_E_LOCKED)
-		rt_log_error("data dir %s is in use by another stored; stop it first "
-		    "or choose another --data-dir", svc->cfg.data_dir);
+		rt_log_error("data dir %s is in use by another stored; stop "
+		    "it first or choose another --data-dir", svc->cfg.data_dir);
 	else if (rc != 0)
 		rt_log_error("cannot open data dir %s: %s", svc->cfg.data_dir,
 		    store_strerror(rc));
@@ -43,8 +43,9 @@ start_rpc(struct store_service *svc)
 	if (svc->cfg.pub[0] != '\0' &&
 	    rt_pub_open(&svc->pub, svc->cfg.pub, svc->name) != 0)
 		return -1;
-	svc->cache = cache_push_open(svc->cfg.cache_redis, svc->cfg.cache_ttl_ms,
-	    (size_t)svc->cfg.cache_max_bytes, 256u << 20);
+	svc->cache = cache_push_open(svc->cfg.cache_redis,
+	    svc->cfg.cache_ttl_ms, (size_t)svc->cfg.cache_max_bytes,
+	    256u << 20);
 	svc->access = access_stats_open();
 	if (svc->cache == NULL || svc->access == NULL)
 		return -1;
@@ -98,7 +99,8 @@ main(int argc, char **argv)
 	struct background *bg = NULL;
 	if (start_rpc(&svc) != 0 ||
 	    (bg = background_start(&svc, err, sizeof(err))) == NULL) {
-		rt_log_error("cannot start: %s", bg == NULL ? err : "see above");
+		rt_log_error("cannot start: %s",
+		    bg == NULL ? err : "see above");
 		shutdown_service(&svc, bg);
 		return 1;
 	}
