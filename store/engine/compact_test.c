@@ -17,14 +17,16 @@
 #define NKEYS 120
 #define PSIZE 1000
 
-static struct store_options small_opts(void)
+static struct store_options
+small_opts(void)
 {
 	struct store_options o = test_opts(32 * 1024); /* ~30 needles per volume */
 	o.sync_mode = STORE_SYNC_NONE;
 	return o;
 }
 
-static void fill_store(struct store_engine *se, uint64_t first, uint64_t n)
+static void
+fill_store(struct store_engine *se, uint64_t first, uint64_t n)
 {
 	uint8_t buf[PSIZE];
 	for (uint64_t k = first; k < first + n; k++) {
@@ -33,7 +35,8 @@ static void fill_store(struct store_engine *se, uint64_t first, uint64_t n)
 	}
 }
 
-static void check_keys(struct store_engine *se, uint64_t n, int (*deleted)(uint64_t))
+static void
+check_keys(struct store_engine *se, uint64_t n, int (*deleted)(uint64_t))
 {
 	uint8_t buf[PSIZE];
 	for (uint64_t k = 1; k <= n; k++) {
@@ -44,12 +47,14 @@ static void check_keys(struct store_engine *se, uint64_t n, int (*deleted)(uint6
 	}
 }
 
-static int del_most_of_first_volumes(uint64_t k)
+static int
+del_most_of_first_volumes(uint64_t k)
 {
 	return k <= 60 && k % 4 != 0;
 }
 
-static off_t vol_size(const char *dir, int id)
+static off_t
+vol_size(const char *dir, int id)
 {
 	char name[64];
 	struct stat st;
@@ -57,7 +62,8 @@ static off_t vol_size(const char *dir, int id)
 	return stat(test_path(dir, name), &st) ? -1 : st.st_size;
 }
 
-static void deletes_survive_compaction_and_reopen(void)
+static void
+deletes_survive_compaction_and_reopen(void)
 {
 	char *dir = test_mkdir("cdel");
 	struct store_engine *se;
@@ -91,7 +97,8 @@ static void deletes_survive_compaction_and_reopen(void)
 	test_rmdir(dir);
 }
 
-static void stale_hint_of_old_generation_and_leftover_cpt_are_ignored(void)
+static void
+stale_hint_of_old_generation_and_leftover_cpt_are_ignored(void)
 {
 	char *dir = test_mkdir("cgen");
 	struct store_engine *se;
@@ -129,18 +136,21 @@ struct conc {
 	uint64_t next_key; /* writer's keys */
 };
 
-static int conc_deleted(uint64_t k)
+static int
+conc_deleted(uint64_t k)
 {
 	return k <= NKEYS && k % 3 == 0;
 }
 
 /* Deleted before the threads start, to give compaction dead space. */
-static int pre_deleted(uint64_t k)
+static int
+pre_deleted(uint64_t k)
 {
 	return k <= NKEYS && k % 3 == 1 && k % 2 == 0;
 }
 
-static void *conc_reader(void *p)
+static void *
+conc_reader(void *p)
 {
 	struct conc *c = p;
 	uint64_t x = (uint64_t)(uintptr_t)&x;
@@ -160,7 +170,8 @@ static void *conc_reader(void *p)
 	return NULL;
 }
 
-static void *conc_writer(void *p)
+static void *
+conc_writer(void *p)
 {
 	struct conc *c = p;
 	uint8_t buf[PSIZE];
@@ -173,7 +184,8 @@ static void *conc_writer(void *p)
 	return NULL;
 }
 
-static void *conc_deleter(void *p)
+static void *
+conc_deleter(void *p)
 {
 	struct conc *c = p;
 	for (uint64_t k = 3; k <= NKEYS; k += 3)
@@ -182,7 +194,8 @@ static void *conc_deleter(void *p)
 	return NULL;
 }
 
-static void compaction_with_concurrent_readers_writers_and_deleters(void)
+static void
+compaction_with_concurrent_readers_writers_and_deleters(void)
 {
 	char *dir = test_mkdir("cconc");
 	struct store_engine *se;
@@ -231,7 +244,8 @@ static void compaction_with_concurrent_readers_writers_and_deleters(void)
 	test_rmdir(dir);
 }
 
-static void failed_fsync_of_compacted_file_keeps_the_old_volume(void)
+static void
+failed_fsync_of_compacted_file_keeps_the_old_volume(void)
 {
 	char *dir = test_mkdir("cfail");
 	struct store_engine *se;
@@ -261,7 +275,8 @@ struct race {
 };
 
 /* Runs between the copy and the swap of volume 1. */
-static void race_hook(void *p)
+static void
+race_hook(void *p)
 {
 	struct race *r = p;
 	uint8_t buf[PSIZE];
@@ -271,7 +286,8 @@ static void race_hook(void *p)
 	r->rc_get = test_expect(r->se, 12, 12, PSIZE); /* read the old file */
 }
 
-static void delete_between_copy_and_swap_is_carried_over(void)
+static void
+delete_between_copy_and_swap_is_carried_over(void)
 {
 	char *dir = test_mkdir("crace");
 	struct store_engine *se;
@@ -306,7 +322,8 @@ static void delete_between_copy_and_swap_is_carried_over(void)
 	test_rmdir(dir);
 }
 
-int main(int argc, char **argv)
+int
+main(int argc, char **argv)
 {
 	static const struct check_case cases[] = {
 		{ "deletes survive compaction and reopen", deletes_survive_compaction_and_reopen },

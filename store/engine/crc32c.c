@@ -16,7 +16,8 @@ static uint32_t crc32c_tab[8][256];
 static pthread_once_t crc32c_once = PTHREAD_ONCE_INIT;
 static int crc32c_hw;
 
-static void crc32c_init(void)
+static void
+crc32c_init(void)
 {
 	for (uint32_t i = 0; i < 256; i++) {
 		uint32_t c = i;
@@ -34,7 +35,8 @@ static void crc32c_init(void)
 #endif
 }
 
-static uint32_t crc32c_sw_raw(uint32_t c, const uint8_t *p, size_t len)
+static uint32_t
+crc32c_sw_raw(uint32_t c, const uint8_t *p, size_t len)
 {
 	while (len && ((uintptr_t)p & 7)) {
 		c = crc32c_tab[0][(c ^ *p++) & 0xff] ^ (c >> 8);
@@ -80,13 +82,15 @@ crc32c_hw_raw(uint32_t c, const uint8_t *p, size_t len)
 }
 #endif
 
-uint32_t crc32c_sw(uint32_t crc, const void *buf, size_t len)
+uint32_t
+crc32c_sw(uint32_t crc, const void *buf, size_t len)
 {
 	pthread_once(&crc32c_once, crc32c_init);
 	return ~crc32c_sw_raw(~crc, buf, len);
 }
 
-uint32_t crc32c(uint32_t crc, const void *buf, size_t len)
+uint32_t
+crc32c(uint32_t crc, const void *buf, size_t len)
 {
 	pthread_once(&crc32c_once, crc32c_init);
 #if defined(__x86_64__)

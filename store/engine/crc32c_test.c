@@ -3,7 +3,8 @@
 #include "crc32c.h"
 #include "engine_testutil.h"
 
-static void crc32c_matches_known_vectors(void)
+static void
+crc32c_matches_known_vectors(void)
 {
 	CHECK_MSG(crc32c(0, "123456789", 9) == 0xE3069283u, "got %08x",
 	    crc32c(0, "123456789", 9));
@@ -13,7 +14,8 @@ static void crc32c_matches_known_vectors(void)
 	    crc32c(0, zeros, 32));
 }
 
-static void crc32c_hw_and_sw_agree_at_every_length_and_alignment(void)
+static void
+crc32c_hw_and_sw_agree_at_every_length_and_alignment(void)
 {
 	uint8_t buf[300];
 	test_fill(7, buf, sizeof(buf));
@@ -25,7 +27,8 @@ static void crc32c_hw_and_sw_agree_at_every_length_and_alignment(void)
 	CHECK_MSG(crc32c(c, buf + 100, 200) == crc32c(0, buf, 300), "chaining");
 }
 
-int main(int argc, char **argv)
+int
+main(int argc, char **argv)
 {
 	static const struct check_case cases[] = {
 		{ "crc32c matches known vectors", crc32c_matches_known_vectors },

@@ -17,14 +17,16 @@
 
 #define STORE_MAX_VOLUME_SIZE ((uint64_t)VIDX_MAX_OFF8 * NEEDLE_ALIGN)
 
-void store_options_default(struct store_options *o)
+void
+store_options_default(struct store_options *o)
 {
 	o->max_volume_size = UINT64_C(4) << 30;
 	o->compaction_threshold = 0.5;
 	o->sync_mode = STORE_SYNC_ALWAYS;
 }
 
-const char *store_strerror(int err)
+const char *
+store_strerror(int err)
 {
 	switch (err) {
 	case 0: return "OK";
@@ -43,7 +45,8 @@ const char *store_strerror(int err)
 	}
 }
 
-int se_bad_has(const struct store_engine *se, uint32_t vol, uint32_t off8)
+int
+se_bad_has(const struct store_engine *se, uint32_t vol, uint32_t off8)
 {
 	for (size_t i = 0; i < se->nbad; i++)
 		if (se->bad[i].vol == vol && se->bad[i].off8 == off8)
@@ -51,7 +54,8 @@ int se_bad_has(const struct store_engine *se, uint32_t vol, uint32_t off8)
 	return 0;
 }
 
-int se_bad_add(struct store_engine *se, uint32_t vol, uint32_t off8)
+int
+se_bad_add(struct store_engine *se, uint32_t vol, uint32_t off8)
 {
 	if (se_bad_has(se, vol, off8))
 		return 0;
@@ -67,7 +71,8 @@ int se_bad_add(struct store_engine *se, uint32_t vol, uint32_t off8)
 	return 0;
 }
 
-int se_find(struct store_engine *se, uint64_t key, struct vol **v, uint32_t *val)
+int
+se_find(struct store_engine *se, uint64_t key, struct vol **v, uint32_t *val)
 {
 	for (size_t i = se->nvols; i-- > 0;) {
 		if (vidx_find(&se->vols[i]->idx, key, val)) {
@@ -78,7 +83,8 @@ int se_find(struct store_engine *se, uint64_t key, struct vol **v, uint32_t *val
 	return 0;
 }
 
-struct vol *se_vol_by_id(struct store_engine *se, uint32_t id)
+struct vol *
+se_vol_by_id(struct store_engine *se, uint32_t id)
 {
 	for (size_t i = 0; i < se->nvols; i++)
 		if (se->vols[i]->sb.vol_id == id)
@@ -87,7 +93,8 @@ struct vol *se_vol_by_id(struct store_engine *se, uint32_t id)
 }
 
 /* A delete record in v for r->key: tombstone the key's newest needle. */
-static int se_index_delrec(struct store_engine *se, struct vol *v,
+static int
+se_index_delrec(struct store_engine *se, struct vol *v,
     const struct hint_rec *r)
 {
 	struct vol *x = NULL;
@@ -115,7 +122,8 @@ static int se_index_delrec(struct store_engine *se, struct vol *v,
 
 /* A second data needle for a key in one volume replaces a bad copy: the
  * old one turns into dead bytes. */
-static void se_retire_replaced(struct vol *v, uint64_t key)
+static void
+se_retire_replaced(struct vol *v, uint64_t key)
 {
 	uint32_t old;
 	struct needle_hdr h;
@@ -130,7 +138,8 @@ static void se_retire_replaced(struct vol *v, uint64_t key)
 	v->dead_bytes += total;
 }
 
-int se_index_needle(struct store_engine *se, struct vol *v,
+int
+se_index_needle(struct store_engine *se, struct vol *v,
     const struct hint_rec *r)
 {
 	if (r->flags & NEEDLE_F_DELREC)
@@ -153,7 +162,8 @@ int se_index_needle(struct store_engine *se, struct vol *v,
 	return 0;
 }
 
-int se_vols_push(struct store_engine *se, struct vol *v)
+int
+se_vols_push(struct store_engine *se, struct vol *v)
 {
 	if (se->nvols == se->capvols) {
 		size_t nc = se->capvols ? se->capvols * 2 : 8;
@@ -167,7 +177,8 @@ int se_vols_push(struct store_engine *se, struct vol *v)
 	return 0;
 }
 
-static int se_lock_dir(struct store_engine *se)
+static int
+se_lock_dir(struct store_engine *se)
 {
 	char path[4096];
 	snprintf(path, sizeof(path), "%s/LOCK", se->dir);
@@ -179,7 +190,8 @@ static int se_lock_dir(struct store_engine *se)
 	return 0;
 }
 
-static int se_id_cmp(const void *a, const void *b)
+static int
+se_id_cmp(const void *a, const void *b)
 {
 	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
 	return x < y ? -1 : x > y;
@@ -187,7 +199,8 @@ static int se_id_cmp(const void *a, const void *b)
 
 /* Volume ids present in the dir, ascending; removes leftover temp files
  * (an interrupted compaction's .cpt, a hint's .tmp): never the truth. */
-static int se_scan_dir(struct store_engine *se, uint32_t **ids, size_t *n)
+static int
+se_scan_dir(struct store_engine *se, uint32_t **ids, size_t *n)
 {
 	DIR *d = opendir(se->dir);
 	if (!d)
@@ -224,7 +237,8 @@ static int se_scan_dir(struct store_engine *se, uint32_t **ids, size_t *n)
 
 /* A newest volume whose superblock never became durable: created, then a
  * crash. It can hold nothing acknowledged, so it is removed. */
-static int se_drop_unborn(struct store_engine *se, uint32_t id)
+static int
+se_drop_unborn(struct store_engine *se, uint32_t id)
 {
 	char path[4096];
 	struct stat st;
@@ -242,7 +256,8 @@ struct se_bulk {
 	uint32_t val, size;
 };
 
-static int se_bulk_cmp(const void *a, const void *b)
+static int
+se_bulk_cmp(const void *a, const void *b)
 {
 	const struct se_bulk *x = a, *y = b;
 	if (x->key != y->key)
@@ -252,7 +267,8 @@ static int se_bulk_cmp(const void *a, const void *b)
 
 /* Data needles of a recovered volume, sorted and deduplicated (a later
  * copy of a key replaced a bad one). NULL on ENOMEM. */
-static struct idx_kv *se_bulk_sorted(struct store_engine *se, struct vol *v,
+static struct idx_kv *
+se_bulk_sorted(struct store_engine *se, struct vol *v,
     const struct vol_load *l, size_t *n)
 {
 	struct se_bulk *b = malloc((l->n ? l->n : 1) * sizeof(*b));
@@ -297,7 +313,8 @@ static struct idx_kv *se_bulk_sorted(struct store_engine *se, struct vol *v,
 
 /* Start-up indexing: one sort per volume instead of n inserts, then the
  * delete records in file order (they need lookups across volumes). */
-static int se_index_bulk(struct store_engine *se, struct vol *v,
+static int
+se_index_bulk(struct store_engine *se, struct vol *v,
     const struct vol_load *l)
 {
 	size_t n = 0;
@@ -312,7 +329,8 @@ static int se_index_bulk(struct store_engine *se, struct vol *v,
 	return rc;
 }
 
-static int se_load_volume(struct store_engine *se, uint32_t id, int last)
+static int
+se_load_volume(struct store_engine *se, uint32_t id, int last)
 {
 	struct vol *v;
 	int rc = vol_open_file(se, id, &v);
@@ -338,7 +356,8 @@ static int se_load_volume(struct store_engine *se, uint32_t id, int last)
 	return rc;
 }
 
-static int se_load(struct store_engine *se)
+static int
+se_load(struct store_engine *se)
 {
 	uint32_t *ids = NULL;
 	size_t n = 0;
@@ -361,7 +380,8 @@ static int se_load(struct store_engine *se)
 	return 0;
 }
 
-static int se_check_options(const struct store_options *o)
+static int
+se_check_options(const struct store_options *o)
 {
 	if (o->max_volume_size < SB_SIZE + 4096 ||
 	    o->max_volume_size > STORE_MAX_VOLUME_SIZE)
@@ -373,7 +393,8 @@ static int se_check_options(const struct store_options *o)
 	return 0;
 }
 
-int store_engine_open(const char *dir, const struct store_options *opts,
+int
+store_engine_open(const char *dir, const struct store_options *opts,
     struct store_engine **out)
 {
 	struct store_engine *se = calloc(1, sizeof(*se));
@@ -403,7 +424,8 @@ int store_engine_open(const char *dir, const struct store_options *opts,
 	return 0;
 }
 
-void store_engine_close(struct store_engine *se)
+void
+store_engine_close(struct store_engine *se)
 {
 	if (!se)
 		return;
@@ -422,7 +444,8 @@ void store_engine_close(struct store_engine *se)
 	free(se);
 }
 
-int store_engine_stats(struct store_engine *se, struct store_stats *st)
+int
+store_engine_stats(struct store_engine *se, struct store_stats *st)
 {
 	memset(st, 0, sizeof(*st));
 	pthread_rwlock_rdlock(&se->idx_lock);
@@ -443,7 +466,8 @@ int store_engine_stats(struct store_engine *se, struct store_stats *st)
 	return 0;
 }
 
-uint32_t store_engine_active_volume(struct store_engine *se)
+uint32_t
+store_engine_active_volume(struct store_engine *se)
 {
 	pthread_rwlock_rdlock(&se->idx_lock);
 	uint32_t id = se->vols[se->nvols - 1]->sb.vol_id;

@@ -13,13 +13,15 @@
 #include "le.h"
 #include "vio.h"
 
-static struct vol *se_active(struct store_engine *se)
+static struct vol *
+se_active(struct store_engine *se)
 {
 	return se->vols[se->nvols - 1];
 }
 
 /* Seals the active volume and starts the next one (append_mu held). */
-static int se_roll_over(struct store_engine *se)
+static int
+se_roll_over(struct store_engine *se)
 {
 	struct vol *old = se_active(se), *nv;
 	int rc = vol_create(se, old->sb.vol_id + 1, &nv);
@@ -51,7 +53,8 @@ struct se_appended {
 
 /* Writes one needle at the end of the active volume and indexes it
  * (append_mu held). Not yet durable: the caller waits in vol_sync_wait. */
-static int se_append(struct store_engine *se, const struct needle_hdr *h,
+static int
+se_append(struct store_engine *se, const struct needle_hdr *h,
     const void *data, uint32_t crc, struct se_appended *a)
 {
 	uint64_t total = needle_total_size(h->size);
@@ -96,20 +99,23 @@ static int se_append(struct store_engine *se, const struct needle_hdr *h,
 	return 0;
 }
 
-static int se_wait(struct store_engine *se, const struct se_appended *a)
+static int
+se_wait(struct store_engine *se, const struct se_appended *a)
 {
 	if (se->opt.sync_mode == STORE_SYNC_NONE)
 		return 0;
 	return vol_sync_wait(se, a->v, a->end, a->rollbacks);
 }
 
-static int se_wait_v(struct store_engine *se, struct vol *v)
+static int
+se_wait_v(struct store_engine *se, struct vol *v)
 {
 	return se->opt.sync_mode == STORE_SYNC_NONE ? 0 : vol_sync_all(se, v);
 }
 
 /* Reads and checks the needle at off for key; fills buf on success. */
-static int se_read_needle(int fd, uint64_t off, uint64_t key, uint32_t cookie,
+static int
+se_read_needle(int fd, uint64_t off, uint64_t key, uint32_t cookie,
     void *buf, size_t cap, size_t *len)
 {
 	struct needle_hdr h;
@@ -138,7 +144,8 @@ static int se_read_needle(int fd, uint64_t off, uint64_t key, uint32_t cookie,
 }
 
 /* Looks key up and pins the file holding it. */
-static int se_pin(struct store_engine *se, uint64_t key, struct vol_file **vf,
+static int
+se_pin(struct store_engine *se, uint64_t key, struct vol_file **vf,
     uint64_t *off, uint32_t *val, uint32_t *vol_id)
 {
 	struct vol *v;
@@ -157,14 +164,16 @@ static int se_pin(struct store_engine *se, uint64_t key, struct vol_file **vf,
 	return rc;
 }
 
-static void se_mark_bad(struct store_engine *se, uint32_t vol_id, uint64_t off)
+static void
+se_mark_bad(struct store_engine *se, uint32_t vol_id, uint64_t off)
 {
 	pthread_rwlock_wrlock(&se->idx_lock);
 	se_bad_add(se, vol_id, (uint32_t)(off / NEEDLE_ALIGN));
 	pthread_rwlock_unlock(&se->idx_lock);
 }
 
-int store_engine_get(struct store_engine *se, uint64_t key, uint32_t cookie,
+int
+store_engine_get(struct store_engine *se, uint64_t key, uint32_t cookie,
     void *buf, size_t cap, size_t *len)
 {
 	struct vol_file *vf = NULL;
@@ -183,7 +192,8 @@ int store_engine_get(struct store_engine *se, uint64_t key, uint32_t cookie,
 
 /* Put of a key that is already live: success only for an identical resend,
  * and only once the earlier copy is durable. */
-static int se_put_existing(struct store_engine *se, uint64_t key,
+static int
+se_put_existing(struct store_engine *se, uint64_t key,
     uint32_t cookie, const void *data, size_t len)
 {
 	size_t got = 0;
@@ -205,7 +215,8 @@ static int se_put_existing(struct store_engine *se, uint64_t key,
 	return v ? se_wait_v(se, v) : STORE_E_NOT_FOUND;
 }
 
-int store_engine_put(struct store_engine *se, uint64_t key, uint32_t cookie,
+int
+store_engine_put(struct store_engine *se, uint64_t key, uint32_t cookie,
     const void *data, size_t len)
 {
 	if (!data && len)
@@ -237,7 +248,8 @@ int store_engine_put(struct store_engine *se, uint64_t key, uint32_t cookie,
 
 /* Sets the deleted flag in the needle header in place (advisory: the
  * delete record is what makes the delete durable). */
-static void se_flag_deleted(int fd, uint64_t off, const struct needle_hdr *h)
+static void
+se_flag_deleted(int fd, uint64_t off, const struct needle_hdr *h)
 {
 	uint8_t fl[2];
 	le_put16(fl, (uint16_t)(h->flags | NEEDLE_F_DELETED));
@@ -245,7 +257,8 @@ static void se_flag_deleted(int fd, uint64_t off, const struct needle_hdr *h)
 	vio_pwritev(fd, &iov, 1, (off_t)(off + NEEDLE_HDR_FLAGS_OFF));
 }
 
-int store_engine_delete(struct store_engine *se, uint64_t key)
+int
+store_engine_delete(struct store_engine *se, uint64_t key)
 {
 	struct vol_file *vf = NULL;
 	uint64_t off = 0;
@@ -278,7 +291,8 @@ int store_engine_delete(struct store_engine *se, uint64_t key)
 	return rc ? rc : se_wait(se, &a);
 }
 
-int store_engine_stat(struct store_engine *se, uint64_t key,
+int
+store_engine_stat(struct store_engine *se, uint64_t key,
     struct store_needle_info *info)
 {
 	struct vol_file *vf = NULL;
@@ -301,7 +315,8 @@ int store_engine_stat(struct store_engine *se, uint64_t key,
 	return 0;
 }
 
-int store_engine_exists(struct store_engine *se, uint64_t key)
+int
+store_engine_exists(struct store_engine *se, uint64_t key)
 {
 	struct store_needle_info info;
 	int rc = store_engine_stat(se, key, &info);
@@ -313,7 +328,8 @@ struct se_list_ent {
 	size_t vol; /* index into se->vols: larger = newer */
 };
 
-static int se_list_cmp(const void *a, const void *b)
+static int
+se_list_cmp(const void *a, const void *b)
 {
 	const struct se_list_ent *x = a, *y = b;
 	if (x->kv.key != y->kv.key)
@@ -322,7 +338,8 @@ static int se_list_cmp(const void *a, const void *b)
 }
 
 /* Candidate entries from every volume (idx_lock held); caller frees. */
-static struct se_list_ent *se_list_gather(struct store_engine *se,
+static struct se_list_ent *
+se_list_gather(struct store_engine *se,
     const uint64_t *after, size_t max, size_t *n)
 {
 	struct se_list_ent *all = malloc((se->nvols * max + 1) * sizeof(*all));
@@ -344,7 +361,8 @@ static struct se_list_ent *se_list_gather(struct store_engine *se,
 	return all;
 }
 
-static void se_list_fill(struct store_engine *se, const struct se_list_ent *e,
+static void
+se_list_fill(struct store_engine *se, const struct se_list_ent *e,
     struct store_needle_info *info)
 {
 	const struct vol *v = se->vols[e->vol];
@@ -362,7 +380,8 @@ static void se_list_fill(struct store_engine *se, const struct se_list_ent *e,
 		info->flags |= STORE_NF_BAD;
 }
 
-int store_engine_list(struct store_engine *se, const uint64_t *after,
+int
+store_engine_list(struct store_engine *se, const uint64_t *after,
     struct store_needle_info *out, size_t max, size_t *n)
 {
 	size_t cand;

@@ -7,14 +7,16 @@
 #include "engine_testutil.h"
 
 /* Unix ms, as the engine's written_ms. */
-static int64_t wall_ms(void)
+static int64_t
+wall_ms(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void write_read_delete_round_trip(void)
+static void
+write_read_delete_round_trip(void)
 {
 	char *dir = test_mkdir("rt");
 	struct store_engine *se;
@@ -47,7 +49,8 @@ static void write_read_delete_round_trip(void)
 	test_rmdir(dir);
 }
 
-static void resend_is_idempotent_and_conflicts_are_refused(void)
+static void
+resend_is_idempotent_and_conflicts_are_refused(void)
 {
 	char *dir = test_mkdir("idem");
 	struct store_engine *se;
@@ -72,7 +75,8 @@ static void resend_is_idempotent_and_conflicts_are_refused(void)
 	test_rmdir(dir);
 }
 
-static void reopen_keeps_everything(void)
+static void
+reopen_keeps_everything(void)
 {
 	char *dir = test_mkdir("reopen");
 	struct store_engine *se;
@@ -105,7 +109,8 @@ static void reopen_keeps_everything(void)
 	test_rmdir(dir);
 }
 
-static void volumes_roll_over_at_small_max_size(void)
+static void
+volumes_roll_over_at_small_max_size(void)
 {
 	char *dir = test_mkdir("roll");
 	struct store_engine *se;
@@ -132,7 +137,8 @@ static void volumes_roll_over_at_small_max_size(void)
 	test_rmdir(dir);
 }
 
-static void data_dir_lock_refuses_second_open(void)
+static void
+data_dir_lock_refuses_second_open(void)
 {
 	char *dir = test_mkdir("lock");
 	struct store_engine *se, *se2 = NULL;
@@ -145,7 +151,8 @@ static void data_dir_lock_refuses_second_open(void)
 	test_rmdir(dir);
 }
 
-static void list_pages_through_all_keys_in_order(void)
+static void
+list_pages_through_all_keys_in_order(void)
 {
 	char *dir = test_mkdir("list");
 	struct store_engine *se;
@@ -197,7 +204,8 @@ static void list_pages_through_all_keys_in_order(void)
 	test_rmdir(dir);
 }
 
-static void stats_report_bytes_per_needle(void)
+static void
+stats_report_bytes_per_needle(void)
 {
 	char *dir = test_mkdir("stats");
 	struct store_engine *se;
@@ -215,7 +223,8 @@ static void stats_report_bytes_per_needle(void)
 	test_rmdir(dir);
 }
 
-int main(int argc, char **argv)
+int
+main(int argc, char **argv)
 {
 	static const struct check_case cases[] = {
 		{ "write, read, delete round trip", write_read_delete_round_trip },

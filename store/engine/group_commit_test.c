@@ -21,7 +21,8 @@ struct gc_arg {
 	int rc[GC_PER_THREAD];
 };
 
-static void *gc_writer(void *p)
+static void *
+gc_writer(void *p)
 {
 	struct gc_arg *a = p;
 	uint8_t buf[4096];
@@ -33,7 +34,8 @@ static void *gc_writer(void *p)
 	return NULL;
 }
 
-static void run_writers(struct store_engine *se, struct gc_arg *args)
+static void
+run_writers(struct store_engine *se, struct gc_arg *args)
 {
 	pthread_t th[GC_THREADS];
 	for (int t = 0; t < GC_THREADS; t++) {
@@ -44,7 +46,8 @@ static void run_writers(struct store_engine *se, struct gc_arg *args)
 		pthread_join(th[t], NULL);
 }
 
-static void group_commit_16_threads_all_acknowledged_and_readable(void)
+static void
+group_commit_16_threads_all_acknowledged_and_readable(void)
 {
 	char *dir = test_mkdir("gc");
 	struct store_engine *se;
@@ -69,13 +72,15 @@ static void group_commit_16_threads_all_acknowledged_and_readable(void)
 	test_rmdir(dir);
 }
 
-static off_t file_size(const char *dir)
+static off_t
+file_size(const char *dir)
 {
 	struct stat st;
 	return stat(test_path(dir, "vol_00000001.dat"), &st) ? -1 : st.st_size;
 }
 
-static void failed_fsync_truncates_and_acknowledges_nothing(void)
+static void
+failed_fsync_truncates_and_acknowledges_nothing(void)
 {
 	char *dir = test_mkdir("fsyncfail");
 	struct store_engine *se;
@@ -119,7 +124,8 @@ static void failed_fsync_truncates_and_acknowledges_nothing(void)
 	test_rmdir(dir);
 }
 
-static void failed_write_leaves_no_partial_needle(void)
+static void
+failed_write_leaves_no_partial_needle(void)
 {
 	char *dir = test_mkdir("writefail");
 	struct store_engine *se;
@@ -137,7 +143,8 @@ static void failed_write_leaves_no_partial_needle(void)
 	test_rmdir(dir);
 }
 
-static void failed_truncate_after_failed_fsync_makes_volume_read_only(void)
+static void
+failed_truncate_after_failed_fsync_makes_volume_read_only(void)
 {
 	char *dir = test_mkdir("rofail");
 	struct store_engine *se;
@@ -158,7 +165,8 @@ static void failed_truncate_after_failed_fsync_makes_volume_read_only(void)
 	test_rmdir(dir);
 }
 
-static void fsync_failure_under_concurrency_loses_no_acknowledged_put(void)
+static void
+fsync_failure_under_concurrency_loses_no_acknowledged_put(void)
 {
 	char *dir = test_mkdir("gcfail");
 	struct store_engine *se;
@@ -188,7 +196,8 @@ static void fsync_failure_under_concurrency_loses_no_acknowledged_put(void)
 	test_rmdir(dir);
 }
 
-int main(int argc, char **argv)
+int
+main(int argc, char **argv)
 {
 	static const struct check_case cases[] = {
 		{ "group commit: 16 threads all acknowledged and readable after reopen",

@@ -12,25 +12,29 @@
 
 #include "le.h"
 
-void idx_run_init(struct idx_run *r)
+void
+idx_run_init(struct idx_run *r)
 {
 	memset(r, 0, sizeof(*r));
 	r->kbytes = 8;
 }
 
-void idx_run_free(struct idx_run *r)
+void
+idx_run_free(struct idx_run *r)
 {
 	free(r->ent);
 	free(r->dir);
 	idx_run_init(r);
 }
 
-static size_t idx_run_width(const struct idx_run *r)
+static size_t
+idx_run_width(const struct idx_run *r)
 {
 	return (size_t)r->kbytes + 4;
 }
 
-static uint64_t idx_run_suffix(const struct idx_run *r, size_t i)
+static uint64_t
+idx_run_suffix(const struct idx_run *r, size_t i)
 {
 	const uint8_t *p = r->ent + i * idx_run_width(r);
 	uint64_t v = 0;
@@ -39,18 +43,21 @@ static uint64_t idx_run_suffix(const struct idx_run *r, size_t i)
 	return v;
 }
 
-static uint64_t idx_run_prefix_of(uint8_t pbits, uint64_t key)
+static uint64_t
+idx_run_prefix_of(uint8_t pbits, uint64_t key)
 {
 	return pbits ? key >> (64 - pbits) : 0;
 }
 
-static uint64_t idx_run_suffix_of(uint8_t pbits, uint64_t key)
+static uint64_t
+idx_run_suffix_of(uint8_t pbits, uint64_t key)
 {
 	return pbits ? key & ((UINT64_C(1) << (64 - pbits)) - 1) : key;
 }
 
 /* Prefix of entry i: the directory bucket containing i (binary search). */
-static uint64_t idx_run_prefix_at(const struct idx_run *r, size_t i)
+static uint64_t
+idx_run_prefix_at(const struct idx_run *r, size_t i)
 {
 	if (!r->pbits)
 		return 0;
@@ -65,23 +72,27 @@ static uint64_t idx_run_prefix_at(const struct idx_run *r, size_t i)
 	return lo;
 }
 
-uint64_t idx_run_key(const struct idx_run *r, size_t i)
+uint64_t
+idx_run_key(const struct idx_run *r, size_t i)
 {
 	uint64_t s = idx_run_suffix(r, i);
 	return r->pbits ? (idx_run_prefix_at(r, i) << (64 - r->pbits)) | s : s;
 }
 
-uint32_t idx_run_val(const struct idx_run *r, size_t i)
+uint32_t
+idx_run_val(const struct idx_run *r, size_t i)
 {
 	return le_get32(r->ent + i * idx_run_width(r) + r->kbytes);
 }
 
-void idx_run_set_val(struct idx_run *r, size_t i, uint32_t val)
+void
+idx_run_set_val(struct idx_run *r, size_t i, uint32_t val)
 {
 	le_put32(r->ent + i * idx_run_width(r) + r->kbytes, val);
 }
 
-size_t idx_run_lower_bound(const struct idx_run *r, uint64_t key)
+size_t
+idx_run_lower_bound(const struct idx_run *r, uint64_t key)
 {
 	size_t lo = 0, hi = r->n;
 	if (r->pbits) {
@@ -100,7 +111,8 @@ size_t idx_run_lower_bound(const struct idx_run *r, uint64_t key)
 	return lo;
 }
 
-int idx_run_find(const struct idx_run *r, uint64_t key, size_t *pos)
+int
+idx_run_find(const struct idx_run *r, uint64_t key, size_t *pos)
 {
 	size_t i = idx_run_lower_bound(r, key);
 	if (i >= r->n || idx_run_key(r, i) != key)
@@ -109,7 +121,8 @@ int idx_run_find(const struct idx_run *r, uint64_t key, size_t *pos)
 	return 1;
 }
 
-static uint8_t idx_run_pick_pbits(size_t n)
+static uint8_t
+idx_run_pick_pbits(size_t n)
 {
 	static const uint8_t choices[] = { 0, 8, 16 };
 	uint8_t best = 0;
@@ -127,7 +140,8 @@ static uint8_t idx_run_pick_pbits(size_t n)
 }
 
 /* Appends one entry at position i of a run being built. */
-static void idx_run_emit(struct idx_run *r, size_t i, uint64_t key,
+static void
+idx_run_emit(struct idx_run *r, size_t i, uint64_t key,
     uint32_t val, uint64_t *next_h)
 {
 	uint8_t *p = r->ent + i * idx_run_width(r);
@@ -144,7 +158,8 @@ static void idx_run_emit(struct idx_run *r, size_t i, uint64_t key,
 
 /* Key of entry i when walking a run in order: *h caches the bucket, so a
  * full walk costs O(n + 2^pbits) instead of a directory search per entry. */
-static uint64_t idx_run_key_walk(const struct idx_run *r, size_t i, uint64_t *h)
+static uint64_t
+idx_run_key_walk(const struct idx_run *r, size_t i, uint64_t *h)
 {
 	if (!r->pbits)
 		return idx_run_suffix(r, i);
@@ -153,7 +168,8 @@ static uint64_t idx_run_key_walk(const struct idx_run *r, size_t i, uint64_t *h)
 	return (*h << (64 - r->pbits)) | idx_run_suffix(r, i);
 }
 
-int idx_run_merge(struct idx_run *out, const struct idx_run *a,
+int
+idx_run_merge(struct idx_run *out, const struct idx_run *a,
     const struct idx_kv *b, size_t bn)
 {
 	size_t cap = a->n + bn;
@@ -195,7 +211,8 @@ int idx_run_merge(struct idx_run *out, const struct idx_run *a,
 	return 0;
 }
 
-size_t idx_run_bytes(const struct idx_run *r)
+size_t
+idx_run_bytes(const struct idx_run *r)
 {
 	return malloc_usable_size(r->ent) + malloc_usable_size(r->dir);
 }

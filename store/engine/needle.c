@@ -8,7 +8,8 @@
 #include "crc32c.h"
 #include "le.h"
 
-void sb_encode(uint8_t out[SB_SIZE], const struct superblock *sb)
+void
+sb_encode(uint8_t out[SB_SIZE], const struct superblock *sb)
 {
 	memset(out, 0, SB_SIZE);
 	le_put32(out + 0, SB_MAGIC);
@@ -19,7 +20,8 @@ void sb_encode(uint8_t out[SB_SIZE], const struct superblock *sb)
 	le_put32(out + 60, crc32c(0, out, 60));
 }
 
-int sb_decode(const uint8_t in[SB_SIZE], struct superblock *sb)
+int
+sb_decode(const uint8_t in[SB_SIZE], struct superblock *sb)
 {
 	if (le_get32(in) != SB_MAGIC || le_get32(in + 60) != crc32c(0, in, 60))
 		return -1;
@@ -32,7 +34,8 @@ int sb_decode(const uint8_t in[SB_SIZE], struct superblock *sb)
 	return 0;
 }
 
-void needle_hdr_encode(uint8_t out[NEEDLE_HDR_SIZE], const struct needle_hdr *h)
+void
+needle_hdr_encode(uint8_t out[NEEDLE_HDR_SIZE], const struct needle_hdr *h)
 {
 	le_put32(out + 0, NEEDLE_HDR_MAGIC);
 	le_put32(out + 4, h->cookie);
@@ -42,7 +45,8 @@ void needle_hdr_encode(uint8_t out[NEEDLE_HDR_SIZE], const struct needle_hdr *h)
 	le_put32(out + 20, h->size);
 }
 
-int needle_hdr_decode(const uint8_t in[NEEDLE_HDR_SIZE], struct needle_hdr *h)
+int
+needle_hdr_decode(const uint8_t in[NEEDLE_HDR_SIZE], struct needle_hdr *h)
 {
 	if (le_get32(in) != NEEDLE_HDR_MAGIC)
 		return -1;
@@ -55,7 +59,8 @@ int needle_hdr_decode(const uint8_t in[NEEDLE_HDR_SIZE], struct needle_hdr *h)
 	return 0;
 }
 
-size_t needle_ftr_encode(uint8_t out[16], uint32_t size, uint32_t crc)
+size_t
+needle_ftr_encode(uint8_t out[16], uint32_t size, uint32_t crc)
 {
 	size_t n = (size_t)(needle_total_size(size) - NEEDLE_HDR_SIZE - size);
 	memset(out, 0, 16);
@@ -64,7 +69,8 @@ size_t needle_ftr_encode(uint8_t out[16], uint32_t size, uint32_t crc)
 	return n;
 }
 
-int needle_ftr_decode(const uint8_t in[NEEDLE_FTR_SIZE], uint32_t *crc)
+int
+needle_ftr_decode(const uint8_t in[NEEDLE_FTR_SIZE], uint32_t *crc)
 {
 	if (le_get32(in) != NEEDLE_FTR_MAGIC)
 		return -1;
@@ -72,7 +78,8 @@ int needle_ftr_decode(const uint8_t in[NEEDLE_FTR_SIZE], uint32_t *crc)
 	return 0;
 }
 
-void delrec_encode(uint8_t out[DELREC_DATA_SIZE], const struct delrec *d)
+void
+delrec_encode(uint8_t out[DELREC_DATA_SIZE], const struct delrec *d)
 {
 	le_put32(out + 0, d->vol_id);
 	le_put32(out + 4, d->off8);
@@ -80,14 +87,16 @@ void delrec_encode(uint8_t out[DELREC_DATA_SIZE], const struct delrec *d)
 	le_put32(out + 12, 0);
 }
 
-void delrec_decode(const uint8_t in[DELREC_DATA_SIZE], struct delrec *d)
+void
+delrec_decode(const uint8_t in[DELREC_DATA_SIZE], struct delrec *d)
 {
 	d->vol_id = le_get32(in + 0);
 	d->off8 = le_get32(in + 4);
 	d->size = le_get32(in + 8);
 }
 
-void hint_hdr_encode(uint8_t out[HINT_HDR_SIZE], const struct superblock *sb)
+void
+hint_hdr_encode(uint8_t out[HINT_HDR_SIZE], const struct superblock *sb)
 {
 	memset(out, 0, HINT_HDR_SIZE);
 	le_put32(out + 0, HINT_MAGIC);
@@ -98,7 +107,8 @@ void hint_hdr_encode(uint8_t out[HINT_HDR_SIZE], const struct superblock *sb)
 	le_put32(out + 28, crc32c(0, out, 28));
 }
 
-int hint_hdr_check(const uint8_t in[HINT_HDR_SIZE], const struct superblock *sb)
+int
+hint_hdr_check(const uint8_t in[HINT_HDR_SIZE], const struct superblock *sb)
 {
 	if (le_get32(in) != HINT_MAGIC || le_get32(in + 28) != crc32c(0, in, 28))
 		return -1;
@@ -109,7 +119,8 @@ int hint_hdr_check(const uint8_t in[HINT_HDR_SIZE], const struct superblock *sb)
 	return 0;
 }
 
-void hint_rec_encode(uint8_t out[HINT_REC_SIZE], const struct hint_rec *r)
+void
+hint_rec_encode(uint8_t out[HINT_REC_SIZE], const struct hint_rec *r)
 {
 	le_put64(out + 0, r->key);
 	le_put32(out + 8, r->off8);
@@ -119,7 +130,8 @@ void hint_rec_encode(uint8_t out[HINT_REC_SIZE], const struct hint_rec *r)
 	le_put32(out + 20, crc32c(0, out, 20));
 }
 
-int hint_rec_decode(const uint8_t in[HINT_REC_SIZE], struct hint_rec *r)
+int
+hint_rec_decode(const uint8_t in[HINT_REC_SIZE], struct hint_rec *r)
 {
 	if (le_get32(in + 20) != crc32c(0, in, 20))
 		return -1;

@@ -47,7 +47,8 @@ struct needle_hdr {
 	uint32_t size; /* data bytes */
 };
 
-static inline uint64_t needle_total_size(uint32_t size)
+static inline uint64_t
+needle_total_size(uint32_t size)
 {
 	return ((uint64_t)NEEDLE_HDR_SIZE + size + NEEDLE_FTR_SIZE +
 		   NEEDLE_ALIGN - 1) & ~(uint64_t)(NEEDLE_ALIGN - 1);

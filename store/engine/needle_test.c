@@ -5,7 +5,8 @@
 #include "needle.h"
 #include "engine_testutil.h"
 
-static void needle_header_round_trips_and_rejects_bad_magic(void)
+static void
+needle_header_round_trips_and_rejects_bad_magic(void)
 {
 	struct needle_hdr h = { 0xdeadbeef, 0x0123456789abcdefull, NEEDLE_F_DELETED, 4096 }, g;
 	uint8_t b[NEEDLE_HDR_SIZE];
@@ -20,7 +21,8 @@ static void needle_header_round_trips_and_rejects_bad_magic(void)
 	    needle_total_size(8) == 40 && needle_total_size(9) == 48, "sizes");
 }
 
-static void superblock_and_hint_detect_damage(void)
+static void
+superblock_and_hint_detect_damage(void)
 {
 	struct superblock sb = { STORE_FORMAT_VERSION, 7, 2, 123456789 }, g;
 	uint8_t b[SB_SIZE];
@@ -43,7 +45,8 @@ static void superblock_and_hint_detect_damage(void)
 	CHECK_MSG(hint_rec_decode(rb, &q) == -1, "garbage record accepted");
 }
 
-int main(int argc, char **argv)
+int
+main(int argc, char **argv)
 {
 	static const struct check_case cases[] = {
 		{ "needle header round trips and rejects bad magic",

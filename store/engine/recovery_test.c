@@ -9,7 +9,8 @@
 #include "needle.h"
 #include "engine_testutil.h"
 
-static uint8_t *slurp(const char *path, size_t *len)
+static uint8_t *
+slurp(const char *path, size_t *len)
 {
 	struct stat st;
 	int fd = open(path, O_RDONLY);
@@ -21,7 +22,8 @@ static uint8_t *slurp(const char *path, size_t *len)
 	return b;
 }
 
-static int spit(const char *path, const uint8_t *b, size_t len)
+static int
+spit(const char *path, const uint8_t *b, size_t len)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 	if (fd < 0)
@@ -31,7 +33,8 @@ static int spit(const char *path, const uint8_t *b, size_t len)
 	return ok ? 0 : -1;
 }
 
-static int flip_byte(const char *path, off_t off)
+static int
+flip_byte(const char *path, off_t off)
 {
 	uint8_t c;
 	int fd = open(path, O_RDWR);
@@ -45,7 +48,8 @@ static int flip_byte(const char *path, off_t off)
 #define VOL1 "vol_00000001.dat"
 #define IDX1 "vol_00000001.idx"
 
-static void torn_tail_at_every_byte_of_last_needle(void)
+static void
+torn_tail_at_every_byte_of_last_needle(void)
 {
 	char *dir = test_mkdir("torn");
 	struct store_engine *se;
@@ -91,7 +95,8 @@ static void torn_tail_at_every_byte_of_last_needle(void)
 	test_rmdir(dir);
 }
 
-static int append_bytes(const char *path, const uint8_t *b, size_t len)
+static int
+append_bytes(const char *path, const uint8_t *b, size_t len)
 {
 	int fd = open(path, O_WRONLY | O_APPEND);
 	int ok = fd >= 0 && write(fd, b, len) == (ssize_t)len;
@@ -99,7 +104,8 @@ static int append_bytes(const char *path, const uint8_t *b, size_t len)
 	return ok ? 0 : -1;
 }
 
-static void unsynced_tail_garbage_or_missing_data_is_dropped(void)
+static void
+unsynced_tail_garbage_or_missing_data_is_dropped(void)
 {
 	char *dir = test_mkdir("garbtail");
 	struct store_engine *se;
@@ -138,7 +144,8 @@ static void unsynced_tail_garbage_or_missing_data_is_dropped(void)
 }
 
 /* 20 needles, 2 deleted; *early gets the hint file as it was after 10. */
-static void hint_fixture(char *dir, uint8_t **early, size_t *elen)
+static void
+hint_fixture(char *dir, uint8_t **early, size_t *elen)
 {
 	struct store_engine *se;
 	struct store_options o = test_opts(0);
@@ -156,7 +163,8 @@ static void hint_fixture(char *dir, uint8_t **early, size_t *elen)
 	store_engine_close(se);
 }
 
-static void all_needles_readable(const char *dir)
+static void
+all_needles_readable(const char *dir)
 {
 	struct store_engine *se;
 	CHECK_OK(store_engine_open(dir, NULL, &se));
@@ -170,7 +178,8 @@ static void all_needles_readable(const char *dir)
 	store_engine_close(se);
 }
 
-static void index_hint_missing_is_rebuilt(void)
+static void
+index_hint_missing_is_rebuilt(void)
 {
 	char *dir = test_mkdir("hmiss");
 	uint8_t *early = NULL;
@@ -184,7 +193,8 @@ static void index_hint_missing_is_rebuilt(void)
 	test_rmdir(dir);
 }
 
-static void index_hint_stale_older_than_volume_is_extended_by_scan(void)
+static void
+index_hint_stale_older_than_volume_is_extended_by_scan(void)
 {
 	char *dir = test_mkdir("hstale");
 	uint8_t *early = NULL;
@@ -196,7 +206,8 @@ static void index_hint_stale_older_than_volume_is_extended_by_scan(void)
 	test_rmdir(dir);
 }
 
-static void index_hint_with_garbage_bytes_is_rebuilt(void)
+static void
+index_hint_with_garbage_bytes_is_rebuilt(void)
 {
 	char *dir = test_mkdir("hgarb");
 	uint8_t *early = NULL;
@@ -225,7 +236,8 @@ static void index_hint_with_garbage_bytes_is_rebuilt(void)
 	test_rmdir(dir);
 }
 
-static void index_hint_from_another_volume_is_rejected(void)
+static void
+index_hint_from_another_volume_is_rejected(void)
 {
 	char *dir = test_mkdir("hforeign"), *other = test_mkdir("hother");
 	uint8_t *early = NULL, *foreign;
@@ -252,7 +264,8 @@ struct scrub_seen {
 	uint64_t key;
 };
 
-static void scrub_cb(void *arg, uint32_t vol, uint64_t off, uint64_t key, int err)
+static void
+scrub_cb(void *arg, uint32_t vol, uint64_t off, uint64_t key, int err)
 {
 	struct scrub_seen *s = arg;
 	(void)vol;
@@ -262,7 +275,8 @@ static void scrub_cb(void *arg, uint32_t vol, uint64_t off, uint64_t key, int er
 	s->key = key;
 }
 
-static void bit_flip_in_data_is_data_loss_and_found_by_scrub(void)
+static void
+bit_flip_in_data_is_data_loss_and_found_by_scrub(void)
 {
 	char *dir = test_mkdir("flip");
 	struct store_engine *se;
@@ -304,7 +318,8 @@ static void bit_flip_in_data_is_data_loss_and_found_by_scrub(void)
 	test_rmdir(dir);
 }
 
-static void bit_flip_read_before_scrub_is_remembered(void)
+static void
+bit_flip_read_before_scrub_is_remembered(void)
 {
 	char *dir = test_mkdir("flip2");
 	struct store_engine *se;
@@ -331,7 +346,8 @@ static void bit_flip_read_before_scrub_is_remembered(void)
 	test_rmdir(dir);
 }
 
-int main(int argc, char **argv)
+int
+main(int argc, char **argv)
 {
 	static const struct check_case cases[] = {
 		{ "torn tail at every byte of the last needle",

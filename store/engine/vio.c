@@ -12,19 +12,22 @@ static atomic_int vio_countdown[VIO_NOPS];
 static atomic_int vio_err[VIO_NOPS];
 static atomic_long vio_syncs;
 
-long vio_sync_count(void)
+long
+vio_sync_count(void)
 {
 	return atomic_load(&vio_syncs);
 }
 
-void vio_fault_arm(enum vio_op op, int nth, int err)
+void
+vio_fault_arm(enum vio_op op, int nth, int err)
 {
 	atomic_store(&vio_err[op], err);
 	atomic_store(&vio_countdown[op], nth);
 }
 
 /* Returns the injected -errno when this call is the armed one, else 0. */
-static int vio_fault_hit(enum vio_op op)
+static int
+vio_fault_hit(enum vio_op op)
 {
 	int n = atomic_load(&vio_countdown[op]);
 	while (n > 0) {
@@ -34,7 +37,8 @@ static int vio_fault_hit(enum vio_op op)
 	return 0;
 }
 
-int vio_pwritev(int fd, const struct iovec *iov, int iovcnt, off_t off)
+int
+vio_pwritev(int fd, const struct iovec *iov, int iovcnt, off_t off)
 {
 	int f = vio_fault_hit(VIO_WRITE);
 	if (f)
@@ -68,7 +72,8 @@ int vio_pwritev(int fd, const struct iovec *iov, int iovcnt, off_t off)
 	return 0;
 }
 
-ssize_t vio_pread(int fd, void *buf, size_t len, off_t off)
+ssize_t
+vio_pread(int fd, void *buf, size_t len, off_t off)
 {
 	size_t got = 0;
 	while (got < len) {
@@ -85,7 +90,8 @@ ssize_t vio_pread(int fd, void *buf, size_t len, off_t off)
 	return (ssize_t)got;
 }
 
-int vio_fdatasync(int fd)
+int
+vio_fdatasync(int fd)
 {
 	int f = vio_fault_hit(VIO_SYNC);
 	atomic_fetch_add(&vio_syncs, 1);
@@ -94,7 +100,8 @@ int vio_fdatasync(int fd)
 	return fdatasync(fd) == 0 ? 0 : -errno;
 }
 
-int vio_ftruncate(int fd, off_t len)
+int
+vio_ftruncate(int fd, off_t len)
 {
 	int f = vio_fault_hit(VIO_TRUNCATE);
 	if (f)
@@ -106,7 +113,8 @@ int vio_ftruncate(int fd, off_t len)
 	return 0;
 }
 
-int vio_fsync_dir(const char *dir)
+int
+vio_fsync_dir(const char *dir)
 {
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)

@@ -14,7 +14,8 @@
 #include "engine_impl.h"
 #include "vio.h"
 
-struct vol_file *vol_file_new(int fd)
+struct vol_file *
+vol_file_new(int fd)
 {
 	struct vol_file *vf = malloc(sizeof(*vf));
 	if (!vf)
@@ -24,12 +25,14 @@ struct vol_file *vol_file_new(int fd)
 	return vf;
 }
 
-void vol_file_ref(struct vol_file *vf)
+void
+vol_file_ref(struct vol_file *vf)
 {
 	atomic_fetch_add(&vf->refs, 1);
 }
 
-void vol_file_unref(struct vol_file *vf)
+void
+vol_file_unref(struct vol_file *vf)
 {
 	if (vf && atomic_fetch_sub(&vf->refs, 1) == 1) {
 		close(vf->fd);
@@ -37,13 +40,15 @@ void vol_file_unref(struct vol_file *vf)
 	}
 }
 
-void vol_path(const struct store_engine *se, uint32_t id, const char *ext,
+void
+vol_path(const struct store_engine *se, uint32_t id, const char *ext,
     char *buf, size_t cap)
 {
 	snprintf(buf, cap, "%s/vol_%08u.%s", se->dir, id, ext);
 }
 
-struct vol *vol_alloc(const struct superblock *sb)
+struct vol *
+vol_alloc(const struct superblock *sb)
 {
 	struct vol *v = calloc(1, sizeof(*v));
 	if (!v)
@@ -58,7 +63,8 @@ struct vol *vol_alloc(const struct superblock *sb)
 	return v;
 }
 
-void vol_free(struct vol *v)
+void
+vol_free(struct vol *v)
 {
 	if (!v)
 		return;
@@ -71,7 +77,8 @@ void vol_free(struct vol *v)
 	free(v);
 }
 
-uint64_t vol_now_ns(void)
+uint64_t
+vol_now_ns(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
@@ -79,7 +86,8 @@ uint64_t vol_now_ns(void)
 }
 
 /* Creates vol_<id>.dat with its superblock durable, then its hint file. */
-int vol_create(struct store_engine *se, uint32_t id, struct vol **out)
+int
+vol_create(struct store_engine *se, uint32_t id, struct vol **out)
 {
 	char path[4096];
 	struct superblock sb = { STORE_FORMAT_VERSION, id, 0, vol_now_ns() };
@@ -115,7 +123,8 @@ int vol_create(struct store_engine *se, uint32_t id, struct vol **out)
 }
 
 /* Opens an existing volume file and reads its superblock. */
-int vol_open_file(struct store_engine *se, uint32_t id, struct vol **out)
+int
+vol_open_file(struct store_engine *se, uint32_t id, struct vol **out)
 {
 	char path[4096];
 	uint8_t buf[SB_SIZE];
@@ -145,7 +154,8 @@ int vol_open_file(struct store_engine *se, uint32_t id, struct vol **out)
 	return 0;
 }
 
-int vol_hint_open_append(struct store_engine *se, struct vol *v)
+int
+vol_hint_open_append(struct store_engine *se, struct vol *v)
 {
 	char path[4096];
 	vol_path(se, v->sb.vol_id, "idx", path, sizeof(path));
@@ -157,7 +167,8 @@ int vol_hint_open_append(struct store_engine *se, struct vol *v)
 }
 
 /* Best effort: a failed hint write turns hints off for this volume. */
-void vol_hint_append(struct vol *v, const struct hint_rec *r)
+void
+vol_hint_append(struct vol *v, const struct hint_rec *r)
 {
 	uint8_t buf[HINT_REC_SIZE];
 	if (v->hint_fd < 0)
@@ -171,7 +182,8 @@ void vol_hint_append(struct vol *v, const struct hint_rec *r)
 
 /* Empties the hint file and stops writing it: the next open rescans. Used
  * when the volume tail was rolled back and hint records may point past it. */
-void vol_hint_disable(struct store_engine *se, struct vol *v)
+void
+vol_hint_disable(struct store_engine *se, struct vol *v)
 {
 	if (v->hint_fd >= 0) {
 		close(v->hint_fd);
@@ -181,7 +193,8 @@ void vol_hint_disable(struct store_engine *se, struct vol *v)
 }
 
 /* Writes a complete hint file via tmp + rename (not fsynced: a hint). */
-int vol_hint_rewrite(struct store_engine *se, const struct vol *v,
+int
+vol_hint_rewrite(struct store_engine *se, const struct vol *v,
     const struct hint_rec *recs, size_t n)
 {
 	char path[4096], tmp[4200];
@@ -208,7 +221,8 @@ int vol_hint_rewrite(struct store_engine *se, const struct vol *v,
 }
 
 /* Reads and decodes the header of the needle at off. */
-int vol_read_hdr(int fd, uint64_t off, struct needle_hdr *h)
+int
+vol_read_hdr(int fd, uint64_t off, struct needle_hdr *h)
 {
 	uint8_t buf[NEEDLE_HDR_SIZE];
 	ssize_t n = vio_pread(fd, buf, sizeof(buf), (off_t)off);

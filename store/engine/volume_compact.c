@@ -34,7 +34,8 @@
 static void (*cpt_hook)(void *);
 static void *cpt_hook_arg;
 
-void store_engine_testing_compact_hook(void (*fn)(void *arg), void *arg)
+void
+store_engine_testing_compact_hook(void (*fn)(void *arg), void *arg)
 {
 	cpt_hook = fn;
 	cpt_hook_arg = arg;
@@ -58,7 +59,8 @@ struct cpt {
 	uint64_t end;
 };
 
-static int cpt_push(struct cpt *c, const struct cpt_rec *r)
+static int
+cpt_push(struct cpt *c, const struct cpt_rec *r)
 {
 	if (c->n == c->cap) {
 		size_t nc = c->cap ? c->cap * 2 : 1024;
@@ -73,7 +75,8 @@ static int cpt_push(struct cpt *c, const struct cpt_rec *r)
 }
 
 /* Is the data needle at off8 the live entry of its key in this volume? */
-static int cpt_keep(struct store_engine *se, struct cpt *c,
+static int
+cpt_keep(struct store_engine *se, struct cpt *c,
     const struct needle_hdr *h, uint32_t off8, int *bad)
 {
 	uint32_t val;
@@ -88,7 +91,8 @@ static int cpt_keep(struct store_engine *se, struct cpt *c,
 }
 
 /* Step 2: copy what survives into the .cpt file. */
-static int cpt_copy(struct store_engine *se, struct cpt *c, uint64_t end)
+static int
+cpt_copy(struct store_engine *se, struct cpt *c, uint64_t end)
 {
 	struct vol_scan s = { c->src->fd, end, NULL, 0, 0, 0, 0 };
 	uint64_t off = SB_SIZE;
@@ -121,7 +125,8 @@ static int cpt_copy(struct store_engine *se, struct cpt *c, uint64_t end)
 	return rc ? rc : vio_fdatasync(c->fd);
 }
 
-static int cpt_open(struct store_engine *se, struct cpt *c)
+static int
+cpt_open(struct store_engine *se, struct cpt *c)
 {
 	uint8_t buf[SB_SIZE];
 	vol_path(se, c->v->sb.vol_id, "cpt", c->tmp, sizeof(c->tmp));
@@ -136,7 +141,8 @@ static int cpt_open(struct store_engine *se, struct cpt *c)
 	return vio_pwritev(c->fd, &iov, 1, 0);
 }
 
-static int cpt_kv_cmp(const void *a, const void *b)
+static int
+cpt_kv_cmp(const void *a, const void *b)
 {
 	const struct idx_kv *x = a, *y = b;
 	if (x->key != y->key)
@@ -147,7 +153,8 @@ static int cpt_kv_cmp(const void *a, const void *b)
 /* Step 3a (idx_lock held for writing): carry over deletes made during the
  * copy and build the new index; one entry per key (its data needle wins
  * over a delete record in the same volume). */
-static int cpt_build_index(struct cpt *c, struct idx_kv **out, size_t *n)
+static int
+cpt_build_index(struct cpt *c, struct idx_kv **out, size_t *n)
 {
 	struct idx_kv *kv = malloc((c->n ? c->n : 1) * sizeof(*kv));
 	if (!kv)
@@ -179,7 +186,8 @@ static int cpt_build_index(struct cpt *c, struct idx_kv **out, size_t *n)
 }
 
 /* Step 3b: counters and bad set follow the new offsets. */
-static void cpt_account(struct store_engine *se, struct cpt *c)
+static void
+cpt_account(struct store_engine *se, struct cpt *c)
 {
 	struct vol *v = c->v;
 	v->live_n = v->live_bytes = v->dead_n = v->dead_bytes = 0;
@@ -207,7 +215,8 @@ static void cpt_account(struct store_engine *se, struct cpt *c)
 	}
 }
 
-static int cpt_swap(struct store_engine *se, struct cpt *c)
+static int
+cpt_swap(struct store_engine *se, struct cpt *c)
 {
 	char path[4096];
 	struct idx_kv *kv = NULL;
@@ -249,7 +258,8 @@ static int cpt_swap(struct store_engine *se, struct cpt *c)
 	return 0;
 }
 
-static void cpt_write_hints(struct store_engine *se, struct cpt *c)
+static void
+cpt_write_hints(struct store_engine *se, struct cpt *c)
 {
 	struct hint_rec *h = malloc((c->n ? c->n : 1) * sizeof(*h));
 	if (!h)
@@ -261,7 +271,8 @@ static void cpt_write_hints(struct store_engine *se, struct cpt *c)
 	free(h);
 }
 
-static int se_compact_locked(struct store_engine *se, uint32_t id)
+static int
+se_compact_locked(struct store_engine *se, uint32_t id)
 {
 	struct cpt c;
 	memset(&c, 0, sizeof(c));
@@ -298,7 +309,8 @@ static int se_compact_locked(struct store_engine *se, uint32_t id)
 	return rc;
 }
 
-int store_engine_compact(struct store_engine *se, uint32_t volume)
+int
+store_engine_compact(struct store_engine *se, uint32_t volume)
 {
 	pthread_mutex_lock(&se->compact_mu);
 	int rc = se_compact_locked(se, volume);
@@ -306,7 +318,8 @@ int store_engine_compact(struct store_engine *se, uint32_t volume)
 	return rc;
 }
 
-int store_engine_compact_due(struct store_engine *se)
+int
+store_engine_compact_due(struct store_engine *se)
 {
 	uint32_t ids[256];
 	size_t n = 0;

@@ -11,13 +11,15 @@
 
 #define VIDX_MIN_SLOTS 1024
 
-void vidx_init(struct vidx *x)
+void
+vidx_init(struct vidx *x)
 {
 	memset(x, 0, sizeof(*x));
 	idx_run_init(&x->run);
 }
 
-static void vidx_mem_free(struct vidx *x)
+static void
+vidx_mem_free(struct vidx *x)
 {
 	free(x->mkeys);
 	free(x->mvals);
@@ -26,19 +28,22 @@ static void vidx_mem_free(struct vidx *x)
 	x->mcap = x->mn = 0;
 }
 
-void vidx_free(struct vidx *x)
+void
+vidx_free(struct vidx *x)
 {
 	vidx_mem_free(x);
 	idx_run_free(&x->run);
 }
 
-static size_t vidx_slot(const struct vidx *x, uint64_t key)
+static size_t
+vidx_slot(const struct vidx *x, uint64_t key)
 {
 	return (size_t)((key * UINT64_C(0x9E3779B97F4A7C15)) >> 32) & (x->mcap - 1);
 }
 
 /* Slot holding key, or the empty slot where it would go. */
-static size_t vidx_mem_probe(const struct vidx *x, uint64_t key)
+static size_t
+vidx_mem_probe(const struct vidx *x, uint64_t key)
 {
 	size_t i = vidx_slot(x, key);
 	while (x->mvals[i] && x->mkeys[i] != key)
@@ -46,7 +51,8 @@ static size_t vidx_mem_probe(const struct vidx *x, uint64_t key)
 	return i;
 }
 
-int vidx_find(const struct vidx *x, uint64_t key, uint32_t *val)
+int
+vidx_find(const struct vidx *x, uint64_t key, uint32_t *val)
 {
 	if (x->mcap) {
 		size_t i = vidx_mem_probe(x, key);
@@ -62,7 +68,8 @@ int vidx_find(const struct vidx *x, uint64_t key, uint32_t *val)
 	return 1;
 }
 
-static int vidx_kv_cmp(const void *a, const void *b)
+static int
+vidx_kv_cmp(const void *a, const void *b)
 {
 	uint64_t ka = ((const struct idx_kv *)a)->key;
 	uint64_t kb = ((const struct idx_kv *)b)->key;
@@ -70,7 +77,8 @@ static int vidx_kv_cmp(const void *a, const void *b)
 }
 
 /* Memtable contents, sorted; caller frees. NULL only on ENOMEM. */
-static struct idx_kv *vidx_mem_sorted(const struct vidx *x, size_t *n)
+static struct idx_kv *
+vidx_mem_sorted(const struct vidx *x, size_t *n)
 {
 	struct idx_kv *kv = malloc((x->mn ? x->mn : 1) * sizeof(*kv));
 	if (!kv)
@@ -84,7 +92,8 @@ static struct idx_kv *vidx_mem_sorted(const struct vidx *x, size_t *n)
 	return kv;
 }
 
-static int vidx_mem_alloc(struct vidx *x, size_t slots)
+static int
+vidx_mem_alloc(struct vidx *x, size_t slots)
 {
 	uint64_t *k = calloc(slots, sizeof(*k));
 	uint32_t *v = calloc(slots, sizeof(*v));
@@ -100,7 +109,8 @@ static int vidx_mem_alloc(struct vidx *x, size_t slots)
 	return 0;
 }
 
-static size_t vidx_target_slots(size_t run_n)
+static size_t
+vidx_target_slots(size_t run_n)
 {
 	size_t s = VIDX_MIN_SLOTS;
 	while (s * 2 <= run_n / 16)
@@ -109,7 +119,8 @@ static size_t vidx_target_slots(size_t run_n)
 }
 
 /* Merges the memtable into the run; keep_mem re-creates an empty one. */
-static int vidx_flush(struct vidx *x, int keep_mem)
+static int
+vidx_flush(struct vidx *x, int keep_mem)
 {
 	size_t n = 0;
 	struct idx_kv *kv = x->mcap ? vidx_mem_sorted(x, &n) : NULL;
@@ -126,7 +137,8 @@ static int vidx_flush(struct vidx *x, int keep_mem)
 	return keep_mem ? vidx_mem_alloc(x, vidx_target_slots(x->run.n)) : 0;
 }
 
-int vidx_set(struct vidx *x, uint64_t key, uint32_t val)
+int
+vidx_set(struct vidx *x, uint64_t key, uint32_t val)
 {
 	size_t pos;
 	if (idx_run_find(&x->run, key, &pos)) {
@@ -148,12 +160,14 @@ int vidx_set(struct vidx *x, uint64_t key, uint32_t val)
 	return 0;
 }
 
-int vidx_seal(struct vidx *x)
+int
+vidx_seal(struct vidx *x)
 {
 	return vidx_flush(x, 0);
 }
 
-int vidx_replace_sorted(struct vidx *x, const struct idx_kv *kv, size_t n)
+int
+vidx_replace_sorted(struct vidx *x, const struct idx_kv *kv, size_t n)
 {
 	struct idx_run empty, fresh;
 	idx_run_init(&empty);
@@ -165,7 +179,8 @@ int vidx_replace_sorted(struct vidx *x, const struct idx_kv *kv, size_t n)
 	return 0;
 }
 
-int vidx_drop_from(struct vidx *x, uint32_t off8)
+int
+vidx_drop_from(struct vidx *x, uint32_t off8)
 {
 	int rc = vidx_flush(x, 0);
 	if (rc)
@@ -184,18 +199,21 @@ int vidx_drop_from(struct vidx *x, uint32_t off8)
 	return rc;
 }
 
-size_t vidx_count(const struct vidx *x)
+size_t
+vidx_count(const struct vidx *x)
 {
 	return x->run.n + x->mn;
 }
 
-size_t vidx_bytes(const struct vidx *x)
+size_t
+vidx_bytes(const struct vidx *x)
 {
 	return idx_run_bytes(&x->run) + malloc_usable_size(x->mkeys) +
 	       malloc_usable_size(x->mvals);
 }
 
-size_t vidx_collect(const struct vidx *x, int has_after, uint64_t after,
+size_t
+vidx_collect(const struct vidx *x, int has_after, uint64_t after,
     struct idx_kv *out, size_t max)
 {
 	if (max == 0 || (has_after && after == UINT64_MAX))

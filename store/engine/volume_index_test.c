@@ -8,7 +8,8 @@
 #include "index_run.h"
 #include "volume_index.h"
 
-static uint64_t rnd(uint64_t *s)
+static uint64_t
+rnd(uint64_t *s)
 {
 	*s ^= *s << 13;
 	*s ^= *s >> 7;
@@ -16,7 +17,8 @@ static uint64_t rnd(uint64_t *s)
 	return *s;
 }
 
-static void run_roundtrip(size_t n, int sequential, uint8_t want_pbits)
+static void
+run_roundtrip(size_t n, int sequential, uint8_t want_pbits)
 {
 	struct idx_kv *kv = malloc(n * sizeof(*kv));
 	uint64_t s = 88172645463325252ull;
@@ -45,24 +47,28 @@ static void run_roundtrip(size_t n, int sequential, uint8_t want_pbits)
 	free(kv);
 }
 
-static void small_run_keeps_whole_keys(void)
+static void
+small_run_keeps_whole_keys(void)
 {
 	run_roundtrip(500, 0, 0);
 }
 
-static void medium_run_uses_8_bit_prefix(void)
+static void
+medium_run_uses_8_bit_prefix(void)
 {
 	CHECK_CALL(run_roundtrip(20000, 0, 8));
 	run_roundtrip(20000, 1, 8);
 }
 
-static void large_run_uses_16_bit_prefix_for_any_key_spread(void)
+static void
+large_run_uses_16_bit_prefix_for_any_key_spread(void)
 {
 	CHECK_CALL(run_roundtrip(300000, 0, 16));
 	run_roundtrip(300000, 1, 16);
 }
 
-static void active_index_stays_under_12_bytes_per_needle(void)
+static void
+active_index_stays_under_12_bytes_per_needle(void)
 {
 	struct vidx x;
 	vidx_init(&x);
@@ -78,7 +84,8 @@ static void active_index_stays_under_12_bytes_per_needle(void)
 	vidx_free(&x);
 }
 
-static void overwrite_sets_flag_in_memtable_and_run(void)
+static void
+overwrite_sets_flag_in_memtable_and_run(void)
 {
 	struct vidx x;
 	vidx_init(&x);
@@ -96,7 +103,8 @@ static void overwrite_sets_flag_in_memtable_and_run(void)
 	vidx_free(&x);
 }
 
-static void collect_pages_in_key_order(void)
+static void
+collect_pages_in_key_order(void)
 {
 	struct vidx x;
 	vidx_init(&x);
@@ -121,7 +129,8 @@ static void collect_pages_in_key_order(void)
 	vidx_free(&x);
 }
 
-static void drop_from_removes_rolled_back_entries(void)
+static void
+drop_from_removes_rolled_back_entries(void)
 {
 	struct vidx x;
 	vidx_init(&x);
@@ -136,7 +145,8 @@ static void drop_from_removes_rolled_back_entries(void)
 	vidx_free(&x);
 }
 
-int main(int argc, char **argv)
+int
+main(int argc, char **argv)
 {
 	static const struct check_case cases[] = {
 		{ "small run keeps whole keys", small_run_keeps_whole_keys },

@@ -28,7 +28,8 @@
 #define VOL_SCAN_WINDOW (1u << 20)
 
 /* Pointer to len bytes at off, or NULL when they are not all in the file. */
-const uint8_t *vol_scan_get(struct vol_scan *s, uint64_t off, size_t len)
+const uint8_t *
+vol_scan_get(struct vol_scan *s, uint64_t off, size_t len)
 {
 	if (off + len > s->fsz)
 		return NULL;
@@ -57,7 +58,8 @@ const uint8_t *vol_scan_get(struct vol_scan *s, uint64_t off, size_t len)
 	return s->buf;
 }
 
-enum nv_result needle_verify(const uint8_t *p, uint64_t avail,
+enum nv_result
+needle_verify(const uint8_t *p, uint64_t avail,
     struct needle_hdr *h)
 {
 	uint32_t crc;
@@ -72,7 +74,8 @@ enum nv_result needle_verify(const uint8_t *p, uint64_t avail,
 	return crc32c(0, p + NEEDLE_HDR_SIZE, h->size) == crc ? NV_OK : NV_BADCRC;
 }
 
-enum nv_result vol_scan_needle(struct vol_scan *s, uint64_t off,
+enum nv_result
+vol_scan_needle(struct vol_scan *s, uint64_t off,
     struct needle_hdr *h)
 {
 	const uint8_t *p = vol_scan_get(s, off, NEEDLE_HDR_SIZE);
@@ -85,7 +88,8 @@ enum nv_result vol_scan_needle(struct vol_scan *s, uint64_t off,
 }
 
 /* First offset >= from holding a fully valid needle, or 0. */
-uint64_t vol_scan_next_valid(struct vol_scan *s, uint64_t from)
+uint64_t
+vol_scan_next_valid(struct vol_scan *s, uint64_t from)
 {
 	struct needle_hdr h;
 	for (uint64_t off = from; off + NEEDLE_HDR_SIZE + NEEDLE_FTR_SIZE <= s->fsz;
@@ -100,7 +104,8 @@ uint64_t vol_scan_next_valid(struct vol_scan *s, uint64_t from)
 	return 0;
 }
 
-static int recs_push(struct vol_load *l, size_t *cap, const struct hint_rec *r)
+static int
+recs_push(struct vol_load *l, size_t *cap, const struct hint_rec *r)
 {
 	if (l->n == *cap) {
 		size_t nc = *cap ? *cap * 2 : 1024;
@@ -115,7 +120,8 @@ static int recs_push(struct vol_load *l, size_t *cap, const struct hint_rec *r)
 }
 
 /* Reads the whole hint file; NULL when missing or unreadable. */
-static uint8_t *hint_read(struct store_engine *se, const struct vol *v,
+static uint8_t *
+hint_read(struct store_engine *se, const struct vol *v,
     size_t *len)
 {
 	char path[4096];
@@ -138,7 +144,8 @@ static uint8_t *hint_read(struct store_engine *se, const struct vol *v,
 }
 
 /* Does the needle on disk at r agree with the hint record? full: CRC too. */
-static int hint_matches(struct vol_scan *s, const struct hint_rec *r, int full)
+static int
+hint_matches(struct vol_scan *s, const struct hint_rec *r, int full)
 {
 	struct needle_hdr h;
 	uint64_t off = (uint64_t)r->off8 * NEEDLE_ALIGN;
@@ -153,7 +160,8 @@ static int hint_matches(struct vol_scan *s, const struct hint_rec *r, int full)
 }
 
 /* Step 1. Fills l->recs from the hints; 0 when trusted, -1 otherwise. */
-static int hint_load(struct store_engine *se, struct vol *v,
+static int
+hint_load(struct store_engine *se, struct vol *v,
     struct vol_scan *s, struct vol_load *l, size_t *cap)
 {
 	size_t len = 0;
@@ -189,7 +197,8 @@ static int hint_load(struct store_engine *se, struct vol *v,
 }
 
 /* Steps 2 and 3, from off to the end of the file. */
-static int vol_scan(struct vol *v, struct vol_scan *s, uint64_t off,
+static int
+vol_scan(struct vol *v, struct vol_scan *s, uint64_t off,
     struct vol_load *l, size_t *cap)
 {
 	struct needle_hdr h = { 0, 0, 0, 0 };
@@ -225,7 +234,8 @@ static int vol_scan(struct vol *v, struct vol_scan *s, uint64_t off,
 	return 0;
 }
 
-static int vol_hint_refresh(struct store_engine *se, struct vol *v,
+static int
+vol_hint_refresh(struct store_engine *se, struct vol *v,
     const struct vol_load *l)
 {
 	struct hint_rec *clean = malloc((l->n ? l->n : 1) * sizeof(*clean));
@@ -240,7 +250,8 @@ static int vol_hint_refresh(struct store_engine *se, struct vol *v,
 	return rc;
 }
 
-int vol_load(struct store_engine *se, struct vol *v, struct vol_load *out)
+int
+vol_load(struct store_engine *se, struct vol *v, struct vol_load *out)
 {
 	struct stat st;
 	memset(out, 0, sizeof(*out));
@@ -266,7 +277,8 @@ int vol_load(struct store_engine *se, struct vol *v, struct vol_load *out)
 	return 0;
 }
 
-void vol_load_free(struct vol_load *l)
+void
+vol_load_free(struct vol_load *l)
 {
 	free(l->recs);
 	memset(l, 0, sizeof(*l));

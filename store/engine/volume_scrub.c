@@ -9,7 +9,8 @@
 #include "engine_impl.h"
 
 /* Where to scrub next (idx_lock held): pins the file, returns the limit. */
-static struct vol *scrub_pick(struct store_engine *se, uint64_t *limit)
+static struct vol *
+scrub_pick(struct store_engine *se, uint64_t *limit)
 {
 	for (size_t i = 0; i < se->nvols; i++) {
 		struct vol *v = se->vols[i];
@@ -28,7 +29,8 @@ static struct vol *scrub_pick(struct store_engine *se, uint64_t *limit)
 	return NULL;
 }
 
-static void scrub_report(struct store_engine *se, store_scrub_cb cb, void *arg,
+static void
+scrub_report(struct store_engine *se, store_scrub_cb cb, void *arg,
     uint64_t off, uint64_t key, int mark)
 {
 	if (mark) {
@@ -41,7 +43,8 @@ static void scrub_report(struct store_engine *se, store_scrub_cb cb, void *arg,
 }
 
 /* Checks up to budget needles of the cursor's volume; returns how many. */
-static size_t scrub_volume(struct store_engine *se, uint64_t limit,
+static size_t
+scrub_volume(struct store_engine *se, uint64_t limit,
     size_t budget, store_scrub_cb cb, void *arg)
 {
 	struct vol_scan s = { se->scrub_vf->fd, limit, NULL, 0, 0, 0, 0 };
@@ -68,7 +71,8 @@ static size_t scrub_volume(struct store_engine *se, uint64_t limit,
 	return done;
 }
 
-int store_engine_scrub_step(struct store_engine *se, size_t max_needles,
+int
+store_engine_scrub_step(struct store_engine *se, size_t max_needles,
     store_scrub_cb cb, void *arg)
 {
 	size_t done = 0;

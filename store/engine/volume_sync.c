@@ -19,7 +19,8 @@
 #include "le.h"
 #include "vio.h"
 
-void vol_publish_append(struct vol *v, uint64_t end, uint64_t *rollbacks)
+void
+vol_publish_append(struct vol *v, uint64_t end, uint64_t *rollbacks)
 {
 	pthread_mutex_lock(&v->sync_mu);
 	v->appended = end;
@@ -29,7 +30,8 @@ void vol_publish_append(struct vol *v, uint64_t end, uint64_t *rollbacks)
 
 /* Newest entry for key, ignoring v's entries at or past good8 (they are
  * being rolled back). idx_lock held. */
-static int vol_find_below(struct store_engine *se, struct vol *v,
+static int
+vol_find_below(struct store_engine *se, struct vol *v,
     uint32_t good8, uint64_t key, struct vol **x, uint32_t *val)
 {
 	for (size_t i = se->nvols; i-- > 0;) {
@@ -44,7 +46,8 @@ static int vol_find_below(struct store_engine *se, struct vol *v,
 }
 
 /* Clears the tombstone a rolled-back delete record had set. */
-static void vol_undo_delete(struct store_engine *se, struct vol *v,
+static void
+vol_undo_delete(struct store_engine *se, struct vol *v,
     uint32_t good8, uint64_t key)
 {
 	struct vol *x;
@@ -68,7 +71,8 @@ static void vol_undo_delete(struct store_engine *se, struct vol *v,
 }
 
 /* Counters of a rolled-back data needle, by its current index state. */
-static void vol_unaccount(struct vol *v, const struct needle_hdr *h,
+static void
+vol_unaccount(struct vol *v, const struct needle_hdr *h,
     uint64_t off)
 {
 	uint32_t val;
@@ -86,7 +90,8 @@ static void vol_unaccount(struct vol *v, const struct needle_hdr *h,
 }
 
 /* Index side of a rollback: idx_lock held for writing. */
-static int vol_rollback_index(struct store_engine *se, struct vol *v,
+static int
+vol_rollback_index(struct store_engine *se, struct vol *v,
     uint64_t good, const uint8_t *tail, size_t len)
 {
 	uint32_t good8 = (uint32_t)(good / NEEDLE_ALIGN);
@@ -114,7 +119,8 @@ static int vol_rollback_index(struct store_engine *se, struct vol *v,
 	return vidx_drop_from(&v->idx, good8);
 }
 
-int vol_rollback_to(struct store_engine *se, struct vol *v, uint64_t good)
+int
+vol_rollback_to(struct store_engine *se, struct vol *v, uint64_t good)
 {
 	size_t len = (size_t)(v->end - good);
 	uint8_t *tail = len ? malloc(len) : NULL;
@@ -146,7 +152,8 @@ int vol_rollback_to(struct store_engine *se, struct vol *v, uint64_t good)
 /* Leader only, no lock held: roll the unsynced tail back after a failure.
  * In STORE_SYNC_NONE mode appends were acknowledged before any sync, so
  * nothing may be truncated: the volume turns read-only instead. */
-static void vol_sync_failed(struct store_engine *se, struct vol *v)
+static void
+vol_sync_failed(struct store_engine *se, struct vol *v)
 {
 	if (se->opt.sync_mode == STORE_SYNC_NONE) {
 		atomic_store(&v->readonly, 1);
@@ -161,7 +168,8 @@ static void vol_sync_failed(struct store_engine *se, struct vol *v)
 }
 
 /* Leader: one fdatasync covering everything appended so far. */
-static int vol_sync_lead(struct store_engine *se, struct vol *v, uint64_t *target)
+static int
+vol_sync_lead(struct store_engine *se, struct vol *v, uint64_t *target)
 {
 	pthread_rwlock_rdlock(&se->idx_lock);
 	struct vol_file *vf = v->vf;
@@ -177,7 +185,8 @@ static int vol_sync_lead(struct store_engine *se, struct vol *v, uint64_t *targe
 	return rc;
 }
 
-int vol_sync_wait(struct store_engine *se, struct vol *v, uint64_t end,
+int
+vol_sync_wait(struct store_engine *se, struct vol *v, uint64_t end,
     uint64_t rollbacks_seen)
 {
 	pthread_mutex_lock(&v->sync_mu);
@@ -216,7 +225,8 @@ int vol_sync_wait(struct store_engine *se, struct vol *v, uint64_t end,
 	return 0;
 }
 
-int vol_sync_all(struct store_engine *se, struct vol *v)
+int
+vol_sync_all(struct store_engine *se, struct vol *v)
 {
 	pthread_mutex_lock(&v->sync_mu);
 	uint64_t end = v->appended, seen = v->rollbacks;
