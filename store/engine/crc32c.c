@@ -43,9 +43,9 @@ crc32c_sw_raw(uint32_t c, const uint8_t *p, size_t len)
 		len--;
 	}
 	while (len >= 8) {
-		/* Assemble little-endian words by hand: host-order independent. */
+		/* Little-endian words by hand: host-order independent. */
 		uint32_t lo = c ^ ((uint32_t)p[0] | (uint32_t)p[1] << 8 |
-				      (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24);
+		    (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24);
 		uint32_t hi = (uint32_t)p[4] | (uint32_t)p[5] << 8 |
 			      (uint32_t)p[6] << 16 | (uint32_t)p[7] << 24;
 		c = crc32c_tab[7][lo & 0xff] ^ crc32c_tab[6][(lo >> 8) & 0xff] ^
@@ -71,7 +71,7 @@ crc32c_hw_raw(uint32_t c, const uint8_t *p, size_t len)
 	}
 	while (len >= 8) {
 		uint64_t w;
-		memcpy(&w, p, 8); /* x86 is little-endian, matching the sw path */
+		memcpy(&w, p, 8); /* x86 is little-endian, as the sw path */
 		c64 = _mm_crc32_u64(c64, w);
 		p += 8;
 		len -= 8;

@@ -30,18 +30,32 @@ store_strerror(int err)
 {
 	switch (err) {
 	case 0: return "OK";
-	case STORE_E_NOT_FOUND: return "NOT_FOUND: no such needle (or deleted, or wrong cookie)";
-	case STORE_E_DATA_LOSS: return "DATA_LOSS: needle fails its CRC; read another replica";
-	case STORE_E_EXISTS: return "EXISTS: key already holds a different payload";
-	case STORE_E_DELETED: return "DELETED: key was deleted; keys are never reused";
-	case STORE_E_READONLY: return "READONLY: volume is read-only after an I/O error; reopen the store";
-	case STORE_E_LOCKED: return "LOCKED: data dir is already open (LOCK held by another store)";
-	case STORE_E_TOO_SMALL: return "TOO_SMALL: buffer too small; *len holds the size needed";
+	case STORE_E_NOT_FOUND:
+		return "NOT_FOUND: no such needle (or deleted, or wrong "
+		    "cookie)";
+	case STORE_E_DATA_LOSS:
+		return "DATA_LOSS: needle fails its CRC; read another replica";
+	case STORE_E_EXISTS:
+		return "EXISTS: key already holds a different payload";
+	case STORE_E_DELETED:
+		return "DELETED: key was deleted; keys are never reused";
+	case STORE_E_READONLY:
+		return "READONLY: volume is read-only after an I/O error; "
+		    "reopen the store";
+	case STORE_E_LOCKED:
+		return "LOCKED: data dir is already open (LOCK held by "
+		    "another store)";
+	case STORE_E_TOO_SMALL:
+		return "TOO_SMALL: buffer too small; *len holds the size "
+		    "needed";
 	case STORE_E_INVALID: return "INVALID: bad argument or option";
 	case STORE_E_CORRUPT: return "CORRUPT: unreadable volume superblock";
 	case STORE_E_BUSY: return "BUSY: not possible on the active volume";
-	case STORE_E_TOO_BIG: return "TOO_BIG: needle larger than max_volume_size allows";
-	default: return err < 0 && err > -4096 ? strerror(-err) : "unknown error";
+	case STORE_E_TOO_BIG:
+		return "TOO_BIG: needle larger than max_volume_size allows";
+	default:
+		return err < 0 && err > -4096 ? strerror(-err) :
+		    "unknown error";
 	}
 }
 
@@ -212,14 +226,16 @@ se_scan_dir(struct store_engine *se, uint32_t **ids, size_t *n)
 	while ((e = readdir(d))) {
 		unsigned id;
 		char ext[8], tail;
-		if (sscanf(e->d_name, "vol_%8u.%7[a-z.]%c", &id, ext, &tail) != 2)
+		if (sscanf(e->d_name, "vol_%8u.%7[a-z.]%c", &id, ext,
+		    &tail) != 2)
 			continue;
 		if (strcmp(ext, "cpt") == 0 || strcmp(ext, "idx.tmp") == 0) {
 			unlinkat(dirfd(d), e->d_name, 0);
 		} else if (strcmp(ext, "dat") == 0) {
 			if (*n == cap) {
 				cap = cap ? cap * 2 : 16;
-				uint32_t *ni = realloc(*ids, cap * sizeof(**ids));
+				uint32_t *ni = realloc(*ids,
+				    cap * sizeof(**ids));
 				if (!ni) {
 					closedir(d);
 					return -ENOMEM;
@@ -279,11 +295,13 @@ se_bulk_sorted(struct store_engine *se, struct vol *v,
 		if (r->flags & NEEDLE_F_DELREC)
 			continue;
 		int del = (r->flags & NEEDLE_F_DELETED) != 0;
-		b[k++] = (struct se_bulk){ r->key, r->off8 | (del ? VIDX_DELETED : 0), r->size };
+		b[k++] = (struct se_bulk){ r->key,
+			r->off8 | (del ? VIDX_DELETED : 0), r->size };
 		uint64_t total = needle_total_size(r->size);
 		*(del ? &v->dead_n : &v->live_n) += 1;
 		*(del ? &v->dead_bytes : &v->live_bytes) += total;
-		if ((r->flags & VOL_REC_BAD) && se_bad_add(se, v->sb.vol_id, r->off8))
+		if ((r->flags & VOL_REC_BAD) &&
+		    se_bad_add(se, v->sb.vol_id, r->off8))
 			k = SIZE_MAX;
 		if (k == SIZE_MAX)
 			break;
@@ -296,7 +314,8 @@ se_bulk_sorted(struct store_engine *se, struct vol *v,
 	qsort(b, k, sizeof(*b), se_bulk_cmp);
 	for (size_t i = 0; i < k; i++) {
 		if (i + 1 < k && b[i + 1].key == b[i].key) {
-			if (!(b[i].val & VIDX_DELETED)) { /* replaced copy: dead */
+			/* A replaced copy is dead. */
+			if (!(b[i].val & VIDX_DELETED)) {
 				v->live_n--;
 				v->live_bytes -= needle_total_size(b[i].size);
 				v->dead_n++;
@@ -388,7 +407,8 @@ se_check_options(const struct store_options *o)
 		return STORE_E_INVALID;
 	if (!(o->compaction_threshold >= 0.0 && o->compaction_threshold <= 1.0))
 		return STORE_E_INVALID;
-	if (o->sync_mode != STORE_SYNC_ALWAYS && o->sync_mode != STORE_SYNC_NONE)
+	if (o->sync_mode != STORE_SYNC_ALWAYS &&
+	    o->sync_mode != STORE_SYNC_NONE)
 		return STORE_E_INVALID;
 	return 0;
 }

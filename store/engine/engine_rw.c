@@ -124,7 +124,8 @@ se_read_needle(int fd, uint64_t off, uint64_t key, uint32_t cookie,
 		return rc;
 	if (h.key != key)
 		return STORE_E_DATA_LOSS;
-	if (h.cookie != cookie || (h.flags & (NEEDLE_F_DELETED | NEEDLE_F_DELREC)))
+	if (h.cookie != cookie ||
+	    (h.flags & (NEEDLE_F_DELETED | NEEDLE_F_DELREC)))
 		return STORE_E_NOT_FOUND;
 	*len = h.size;
 	if (h.size > cap)
@@ -221,8 +222,8 @@ store_engine_put(struct store_engine *se, uint64_t key, uint32_t cookie,
 {
 	if (!data && len)
 		return STORE_E_INVALID;
-	if (len > UINT32_MAX ||
-	    SB_SIZE + needle_total_size((uint32_t)len) > se->opt.max_volume_size)
+	if (len > UINT32_MAX || SB_SIZE + needle_total_size((uint32_t)len) >
+	    se->opt.max_volume_size)
 		return STORE_E_TOO_BIG;
 	uint32_t crc = crc32c(0, data, len);
 	struct needle_hdr h = { cookie, key, 0, (uint32_t)len };
@@ -279,10 +280,13 @@ store_engine_delete(struct store_engine *se, uint64_t key)
 	struct se_appended a;
 	if (!rc) {
 		uint8_t payload[DELREC_DATA_SIZE];
-		struct delrec d = { vol_id, (uint32_t)(off / NEEDLE_ALIGN), h.size };
+		struct delrec d = { vol_id, (uint32_t)(off / NEEDLE_ALIGN),
+			h.size };
 		delrec_encode(payload, &d);
-		struct needle_hdr dh = { h.cookie, key, NEEDLE_F_DELREC, DELREC_DATA_SIZE };
-		rc = se_append(se, &dh, payload, crc32c(0, payload, sizeof(payload)), &a);
+		struct needle_hdr dh = { h.cookie, key, NEEDLE_F_DELREC,
+			DELREC_DATA_SIZE };
+		rc = se_append(se, &dh, payload,
+		    crc32c(0, payload, sizeof(payload)), &a);
 	}
 	if (!rc && h.key == key && h.size)
 		se_flag_deleted(vf->fd, off, &h);

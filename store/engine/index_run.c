@@ -180,7 +180,8 @@ idx_run_merge(struct idx_run *out, const struct idx_run *a,
 	out->kbytes = (uint8_t)((64 - out->pbits) / 8);
 	out->ent = malloc(cap * idx_run_width(out));
 	if (out->pbits)
-		out->dir = malloc((((size_t)1 << out->pbits) + 1) * sizeof(uint32_t));
+		out->dir = malloc((((size_t)1 << out->pbits) + 1) *
+		    sizeof(uint32_t));
 	if (!out->ent || (out->pbits && !out->dir)) {
 		idx_run_free(out);
 		return -ENOMEM;

@@ -110,7 +110,8 @@ hint_hdr_encode(uint8_t out[HINT_HDR_SIZE], const struct superblock *sb)
 int
 hint_hdr_check(const uint8_t in[HINT_HDR_SIZE], const struct superblock *sb)
 {
-	if (le_get32(in) != HINT_MAGIC || le_get32(in + 28) != crc32c(0, in, 28))
+	if (le_get32(in) != HINT_MAGIC ||
+	    le_get32(in + 28) != crc32c(0, in, 28))
 		return -1;
 	if (le_get16(in + 4) != STORE_FORMAT_VERSION ||
 	    le_get32(in + 8) != sb->vol_id || le_get32(in + 12) != sb->gen ||

@@ -17,7 +17,8 @@ struct superblock {
 	uint16_t version;
 	uint32_t vol_id;
 	uint32_t gen;        /* bumped by every compaction of this volume */
-	uint64_t created_ns; /* CLOCK_REALTIME at creation; kept by compaction */
+	uint64_t created_ns; /* CLOCK_REALTIME at creation; compaction
+			      * keeps it */
 };
 
 void sb_encode(uint8_t out[SB_SIZE], const struct superblock *sb);
@@ -54,7 +55,8 @@ needle_total_size(uint32_t size)
 		   NEEDLE_ALIGN - 1) & ~(uint64_t)(NEEDLE_ALIGN - 1);
 }
 
-void needle_hdr_encode(uint8_t out[NEEDLE_HDR_SIZE], const struct needle_hdr *h);
+void needle_hdr_encode(uint8_t out[NEEDLE_HDR_SIZE],
+    const struct needle_hdr *h);
 /* 0, or -1 on a bad magic or unknown flag bits. */
 int needle_hdr_decode(const uint8_t in[NEEDLE_HDR_SIZE], struct needle_hdr *h);
 
@@ -86,7 +88,8 @@ struct hint_rec {
 
 void hint_hdr_encode(uint8_t out[HINT_HDR_SIZE], const struct superblock *sb);
 /* 0 when the header is intact and names exactly this volume generation. */
-int hint_hdr_check(const uint8_t in[HINT_HDR_SIZE], const struct superblock *sb);
+int hint_hdr_check(const uint8_t in[HINT_HDR_SIZE],
+    const struct superblock *sb);
 void hint_rec_encode(uint8_t out[HINT_REC_SIZE], const struct hint_rec *r);
 /* 0, or -1 when the record's CRC does not match (garbage or torn). */
 int hint_rec_decode(const uint8_t in[HINT_REC_SIZE], struct hint_rec *r);

@@ -77,7 +77,8 @@ vio_pread(int fd, void *buf, size_t len, off_t off)
 {
 	size_t got = 0;
 	while (got < len) {
-		ssize_t n = pread(fd, (char *)buf + got, len - got, off + (off_t)got);
+		ssize_t n = pread(fd, (char *)buf + got, len - got,
+		    off + (off_t)got);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;

@@ -110,10 +110,13 @@ cpt_copy(struct store_engine *se, struct cpt *c, uint64_t end)
 		if (cpt_keep(se, c, &h, (uint32_t)(off / NEEDLE_ALIGN), &bad)) {
 			const uint8_t *p = vol_scan_get(&s, off, (size_t)total);
 			struct iovec iov = { (void *)p, (size_t)total };
-			struct cpt_rec rec = { h.key, (uint32_t)(off / NEEDLE_ALIGN),
+			struct cpt_rec rec = { h.key,
+				(uint32_t)(off / NEEDLE_ALIGN),
 				(uint32_t)(c->end / NEEDLE_ALIGN), h.size,
-				(uint16_t)(h.flags & NEEDLE_F_DELREC), (uint8_t)bad };
-			rc = p ? vio_pwritev(c->fd, &iov, 1, (off_t)c->end) : -EIO;
+				(uint16_t)(h.flags & NEEDLE_F_DELREC),
+				(uint8_t)bad };
+			rc = p ? vio_pwritev(c->fd, &iov, 1, (off_t)c->end) :
+			    -EIO;
 			if (!rc && (rc = cpt_push(c, &rec)) == 0)
 				c->end += total;
 		}
@@ -163,17 +166,20 @@ cpt_build_index(struct cpt *c, struct idx_kv **out, size_t *n)
 	for (size_t i = 0; i < c->n; i++) {
 		struct cpt_rec *r = &c->recs[i];
 		uint32_t val;
-		if (!(r->flags & NEEDLE_F_DELREC) && vidx_find(&c->v->idx, r->key, &val) &&
+		if (!(r->flags & NEEDLE_F_DELREC) &&
+		    vidx_find(&c->v->idx, r->key, &val) &&
 		    (val & VIDX_DELETED)) {
 			uint8_t fl[2];
 			r->flags |= NEEDLE_F_DELETED;
 			le_put16(fl, r->flags);
 			struct iovec iov = { fl, 2 };
-			vio_pwritev(c->fd, &iov, 1,
-			    (off_t)r->new8 * NEEDLE_ALIGN + NEEDLE_HDR_FLAGS_OFF);
+			vio_pwritev(c->fd, &iov, 1, (off_t)r->new8 *
+			    NEEDLE_ALIGN + NEEDLE_HDR_FLAGS_OFF);
 		}
-		int del = (r->flags & (NEEDLE_F_DELREC | NEEDLE_F_DELETED)) != 0;
-		kv[k++] = (struct idx_kv){ r->key, r->new8 | (del ? VIDX_DELETED : 0) };
+		int del = (r->flags & (NEEDLE_F_DELREC | NEEDLE_F_DELETED)) !=
+		    0;
+		kv[k++] = (struct idx_kv){ r->key,
+			r->new8 | (del ? VIDX_DELETED : 0) };
 	}
 	qsort(kv, k, sizeof(*kv), cpt_kv_cmp);
 	size_t w = 0;
@@ -247,7 +253,7 @@ cpt_swap(struct store_engine *se, struct cpt *c)
 	free(kv);
 	if (rc) {
 		vidx_free(&nidx);
-		free(nvf); /* its fd stays c->fd: the caller closes and unlinks */
+		free(nvf); /* its fd stays c->fd, for the caller to unlink */
 		return rc;
 	}
 	c->fd = -1;

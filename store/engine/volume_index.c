@@ -38,7 +38,8 @@ vidx_free(struct vidx *x)
 static size_t
 vidx_slot(const struct vidx *x, uint64_t key)
 {
-	return (size_t)((key * UINT64_C(0x9E3779B97F4A7C15)) >> 32) & (x->mcap - 1);
+	return (size_t)((key * UINT64_C(0x9E3779B97F4A7C15)) >> 32) &
+	    (x->mcap - 1);
 }
 
 /* Slot holding key, or the empty slot where it would go. */
@@ -234,7 +235,8 @@ vidx_collect(const struct vidx *x, int has_after, uint64_t after,
 		tn = n;
 		for (size_t s = 0; s < x->mcap; s++)
 			if (x->mvals[s] && (!has_after || x->mkeys[s] > after))
-				tmp[tn++] = (struct idx_kv){ x->mkeys[s], x->mvals[s] };
+				tmp[tn++] = (struct idx_kv){ x->mkeys[s],
+					x->mvals[s] };
 		qsort(tmp, tn, sizeof(*tmp), vidx_kv_cmp);
 		n = tn < max ? tn : max;
 		memcpy(out, tmp, n * sizeof(*tmp));

@@ -50,7 +50,8 @@ vol_scan_get(struct vol_scan *s, uint64_t off, size_t len)
 	if (got < (ssize_t)len) {
 		s->blen = 0;
 		if (!s->err)
-			s->err = got < 0 ? (int)got : -EIO; /* shorter than fstat said */
+			/* A short read: shorter than fstat said. */
+			s->err = got < 0 ? (int)got : -EIO;
 		return NULL;
 	}
 	s->boff = off;
@@ -71,7 +72,8 @@ needle_verify(const uint8_t *p, uint64_t avail,
 		return NV_BAD;
 	if (needle_ftr_decode(p + NEEDLE_HDR_SIZE + h->size, &crc))
 		return NV_BAD;
-	return crc32c(0, p + NEEDLE_HDR_SIZE, h->size) == crc ? NV_OK : NV_BADCRC;
+	return crc32c(0, p + NEEDLE_HDR_SIZE, h->size) == crc ? NV_OK :
+	    NV_BADCRC;
 }
 
 enum nv_result
@@ -92,8 +94,9 @@ uint64_t
 vol_scan_next_valid(struct vol_scan *s, uint64_t from)
 {
 	struct needle_hdr h;
-	for (uint64_t off = from; off + NEEDLE_HDR_SIZE + NEEDLE_FTR_SIZE <= s->fsz;
-	     off += NEEDLE_ALIGN) {
+	for (uint64_t off = from;
+	    off + NEEDLE_HDR_SIZE + NEEDLE_FTR_SIZE <= s->fsz;
+	    off += NEEDLE_ALIGN) {
 		const uint8_t *p = vol_scan_get(s, off, 4);
 		if (s->err)
 			return 0;
@@ -170,12 +173,14 @@ hint_load(struct store_engine *se, struct vol *v,
 		free(buf);
 		return -1;
 	}
-	size_t n = (len - HINT_HDR_SIZE) / HINT_REC_SIZE; /* drop a torn record */
+	/* Rounding down drops a torn last record. */
+	size_t n = (len - HINT_HDR_SIZE) / HINT_REC_SIZE;
 	uint64_t prev_end = SB_SIZE;
 	int ok = 1;
 	for (size_t i = 0; ok && i < n; i++) {
 		struct hint_rec r;
-		ok = hint_rec_decode(buf + HINT_HDR_SIZE + i * HINT_REC_SIZE, &r) == 0;
+		ok = hint_rec_decode(buf + HINT_HDR_SIZE + i * HINT_REC_SIZE,
+		    &r) == 0;
 		uint64_t off = (uint64_t)r.off8 * NEEDLE_ALIGN;
 		ok = ok && off >= prev_end && !(r.flags & ~NEEDLE_F_KNOWN) &&
 		     off + needle_total_size(r.size) <= s->fsz;
@@ -205,15 +210,17 @@ vol_scan(struct vol *v, struct vol_scan *s, uint64_t off,
 	while (off < s->fsz) {
 		enum nv_result r = vol_scan_needle(s, off, &h);
 		uint64_t total = needle_total_size(h.size);
+		/* A CRC failure at the very end is a torn write. */
 		if (r == NV_BADCRC && !vol_scan_next_valid(s, off + total))
-			r = NV_BAD; /* a CRC failure at the very end is a torn write */
+			r = NV_BAD;
 		if (r == NV_BAD) {
-			uint64_t next = vol_scan_next_valid(s, off + NEEDLE_ALIGN);
-			if (next) {
-				off = next; /* damage inside acknowledged data: skip it */
+			uint64_t next = vol_scan_next_valid(s,
+			    off + NEEDLE_ALIGN);
+			if (next) { /* damage inside acknowledged data */
+				off = next;
 				continue;
 			}
-			if (s->err) /* an I/O error, not a torn tail: touch nothing */
+			if (s->err) /* an I/O error, not a torn tail */
 				return s->err;
 			l->truncated = s->fsz - off;
 			int rc = vio_ftruncate(v->vf->fd, (off_t)off);
@@ -224,8 +231,9 @@ vol_scan(struct vol *v, struct vol_scan *s, uint64_t off,
 			s->fsz = off;
 			break;
 		}
-		struct hint_rec rec = { h.key, (uint32_t)(off / NEEDLE_ALIGN), h.size,
-			(uint16_t)(h.flags | (r == NV_BADCRC ? VOL_REC_BAD : 0)) };
+		struct hint_rec rec = { h.key, (uint32_t)(off / NEEDLE_ALIGN),
+			h.size, (uint16_t)(h.flags |
+			    (r == NV_BADCRC ? VOL_REC_BAD : 0)) };
 		if (recs_push(l, cap, &rec))
 			return -ENOMEM;
 		l->scanned++;
@@ -257,13 +265,15 @@ vol_load(struct store_engine *se, struct vol *v, struct vol_load *out)
 	memset(out, 0, sizeof(*out));
 	if (fstat(v->vf->fd, &st))
 		return -errno;
-	struct vol_scan s = { v->vf->fd, (uint64_t)st.st_size, NULL, 0, 0, 0, 0 };
+	struct vol_scan s = { v->vf->fd, (uint64_t)st.st_size, NULL, 0, 0, 0,
+		0 };
 	size_t cap = 0;
 	uint64_t off = SB_SIZE;
 	out->hints_trusted = hint_load(se, v, &s, out, &cap) == 0;
 	if (out->n) {
 		const struct hint_rec *last = &out->recs[out->n - 1];
-		off = (uint64_t)last->off8 * NEEDLE_ALIGN + needle_total_size(last->size);
+		off = (uint64_t)last->off8 * NEEDLE_ALIGN +
+		    needle_total_size(last->size);
 	}
 	int rc = vol_scan(v, &s, off, out, &cap);
 	free(s.buf);

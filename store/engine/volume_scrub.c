@@ -23,7 +23,7 @@ scrub_pick(struct store_engine *se, uint64_t *limit)
 			se->scrub_vf = v->vf;
 			vol_file_ref(v->vf);
 		}
-		*limit = v->end; /* every needle below end is completely written */
+		*limit = v->end; /* every needle below end is whole */
 		return v;
 	}
 	return NULL;
@@ -53,9 +53,10 @@ scrub_volume(struct store_engine *se, uint64_t limit,
 		struct needle_hdr h = { 0, 0, 0, 0 };
 		enum nv_result r = vol_scan_needle(&s, se->scrub_off, &h);
 		done++;
-		if (r == NV_BAD) { /* structure lost: report, resume at next valid */
+		if (r == NV_BAD) { /* structure lost: resume at next valid */
 			scrub_report(se, cb, arg, se->scrub_off, h.key, 0);
-			uint64_t next = vol_scan_next_valid(&s, se->scrub_off + NEEDLE_ALIGN);
+			uint64_t next = vol_scan_next_valid(&s,
+			    se->scrub_off + NEEDLE_ALIGN);
 			se->scrub_off = next ? next : limit;
 			continue;
 		}

@@ -53,7 +53,8 @@ vol_undo_delete(struct store_engine *se, struct vol *v,
 	struct vol *x;
 	uint32_t val;
 	struct needle_hdr h;
-	if (!vol_find_below(se, v, good8, key, &x, &val) || !(val & VIDX_DELETED))
+	if (!vol_find_below(se, v, good8, key, &x, &val) ||
+	    !(val & VIDX_DELETED))
 		return;
 	uint64_t off = (uint64_t)(val & VIDX_OFF_MASK) * NEEDLE_ALIGN;
 	if (vol_read_hdr(x->vf->fd, off, &h) || (h.flags & NEEDLE_F_DELREC))
@@ -125,7 +126,8 @@ vol_rollback_to(struct store_engine *se, struct vol *v, uint64_t good)
 	size_t len = (size_t)(v->end - good);
 	uint8_t *tail = len ? malloc(len) : NULL;
 	int rc = 0;
-	if (len && (!tail || vio_pread(v->vf->fd, tail, len, (off_t)good) != (ssize_t)len))
+	if (len && (!tail || vio_pread(v->vf->fd, tail, len, (off_t)good) !=
+	    (ssize_t)len))
 		rc = -EIO;
 	pthread_rwlock_wrlock(&se->idx_lock);
 	if (!rc)
@@ -191,13 +193,14 @@ vol_sync_wait(struct store_engine *se, struct vol *v, uint64_t end,
 {
 	pthread_mutex_lock(&v->sync_mu);
 	for (;;) {
-		/* A rollback since our append: the offsets past rb_good were cut
-		 * and may now hold other needles, so `synced` says nothing about
-		 * ours. Only the first rollback's cut point is known; after two,
-		 * fail (an unacknowledged durable write is safe: resends are
-		 * idempotent). */
+		/* A rollback since our append: the offsets past rb_good were
+		 * cut and may now hold other needles, so `synced` says
+		 * nothing about ours. Only the first rollback's cut point is
+		 * known; after two, fail (an unacknowledged durable write is
+		 * safe: resends are idempotent). */
 		if (v->rollbacks != rollbacks_seen) {
-			int ok = v->rollbacks == rollbacks_seen + 1 && end <= v->rb_good;
+			int ok = v->rollbacks == rollbacks_seen + 1 &&
+			    end <= v->rb_good;
 			pthread_mutex_unlock(&v->sync_mu);
 			return ok ? 0 : -EIO;
 		}
