@@ -20,7 +20,8 @@
 static struct store_options
 small_opts(void)
 {
-	struct store_options o = test_opts(32 * 1024); /* ~30 needles per volume */
+	/* ~30 needles per volume */
+	struct store_options o = test_opts(32 * 1024);
 	o.sync_mode = STORE_SYNC_NONE;
 	return o;
 }
@@ -43,7 +44,8 @@ check_keys(struct store_engine *se, uint64_t n, int (*deleted)(uint64_t))
 		int want = deleted(k) ? STORE_E_NOT_FOUND : 0;
 		CHECK_RC(test_expect(se, k, (uint32_t)k, PSIZE), want);
 		if (deleted(k))
-			CHECK_RC(store_engine_put(se, k, (uint32_t)k, buf, PSIZE), STORE_E_DELETED);
+			CHECK_RC(store_engine_put(se, k, (uint32_t)k, buf,
+			    PSIZE), STORE_E_DELETED);
 	}
 }
 
@@ -73,14 +75,16 @@ deletes_survive_compaction_and_reopen(void)
 	for (uint64_t k = 1; k <= NKEYS; k++)
 		if (del_most_of_first_volumes(k))
 			CHECK_OK(store_engine_delete(se, k));
-	CHECK_CALL(fill_store(se, 1000, 40)); /* push the delete records into sealed volumes */
+	/* push the delete records into sealed volumes */
+	CHECK_CALL(fill_store(se, 1000, 40));
 	off_t before = vol_size(dir, 1);
 	int n = store_engine_compact_due(se);
 	CHECK_MSG(n >= 2, "compacted %d volumes (%s)", n, store_strerror(n));
-	CHECK_MSG(vol_size(dir, 1) < before / 2, "volume 1 did not shrink: %lld -> %lld",
+	CHECK_MSG(vol_size(dir, 1) < before / 2,
+	    "volume 1 did not shrink: %lld -> %lld",
 	    (long long)before, (long long)vol_size(dir, 1));
 	CHECK_CALL(check_keys(se, NKEYS, del_most_of_first_volumes));
-	/* Compact every sealed volume, including those holding delete records. */
+	/* Compact every sealed volume, the delete records' too. */
 	uint32_t active = store_engine_active_volume(se);
 	for (uint32_t v = 1; v < active; v++)
 		CHECK_OK(store_engine_compact(se, v));
@@ -92,7 +96,8 @@ deletes_survive_compaction_and_reopen(void)
 	CHECK_CALL(check_keys(se, NKEYS, del_most_of_first_volumes));
 	struct store_stats st;
 	store_engine_stats(se, &st);
-	CHECK_MSG(st.dead_bytes == 0, "dead bytes left: %llu", (unsigned long long)st.dead_bytes);
+	CHECK_MSG(st.dead_bytes == 0, "dead bytes left: %llu",
+	    (unsigned long long)st.dead_bytes);
 	store_engine_close(se);
 	test_rmdir(dir);
 }
@@ -107,7 +112,8 @@ stale_hint_of_old_generation_and_leftover_cpt_are_ignored(void)
 	CHECK_CALL(fill_store(se, 1, NKEYS));
 	store_engine_close(se);
 	char cmd[8192];
-	snprintf(cmd, sizeof(cmd), "cp %s/vol_00000001.idx %s/old.idx", dir, dir);
+	snprintf(cmd, sizeof(cmd), "cp %s/vol_00000001.idx %s/old.idx", dir,
+	    dir);
 	CHECK_MSG(system(cmd) == 0, "save hint");
 	CHECK_OK(store_engine_open(dir, &o, &se));
 	for (uint64_t k = 1; k <= 60; k++)
@@ -116,13 +122,15 @@ stale_hint_of_old_generation_and_leftover_cpt_are_ignored(void)
 	CHECK_OK(store_engine_compact(se, 1));
 	store_engine_close(se);
 	/* Crash after the rename but before the new hint: old-gen hint back. */
-	CHECK_MSG(rename(test_path(dir, "old.idx"), test_path(dir, "vol_00000001.idx")) == 0, "restore");
+	CHECK_MSG(rename(test_path(dir, "old.idx"), test_path(dir,
+	    "vol_00000001.idx")) == 0, "restore");
 	/* And an interrupted later compaction left its temp file behind. */
 	FILE *f = fopen(test_path(dir, "vol_00000002.cpt"), "w");
 	fputs("half a volume", f);
 	fclose(f);
 	CHECK_OK(store_engine_open(dir, &o, &se));
-	CHECK_MSG(access(test_path(dir, "vol_00000002.cpt"), F_OK) != 0, ".cpt not removed");
+	CHECK_MSG(access(test_path(dir, "vol_00000002.cpt"), F_OK) != 0,
+	    ".cpt not removed");
 	CHECK_CALL(check_keys(se, NKEYS, del_most_of_first_volumes));
 	store_engine_close(se);
 	test_rmdir(dir);
@@ -161,7 +169,8 @@ conc_reader(void *p)
 			continue;
 		int rc = test_expect(c->se, k, (uint32_t)k, PSIZE);
 		if (rc) {
-			fprintf(stderr, "  reader: key %llu: %s\n", (unsigned long long)k,
+			fprintf(stderr, "  reader: key %llu: %s\n",
+			    (unsigned long long)k,
 			    store_strerror(rc));
 			atomic_fetch_add(&c->errors, 1);
 		}
@@ -220,22 +229,26 @@ compaction_with_concurrent_readers_writers_and_deleters(void)
 			CHECK_OK(store_engine_compact(se, v));
 	}
 	pthread_join(dl, NULL);
+	/* Once more, after all deletes too. */
 	for (uint32_t v = 1; v < store_engine_active_volume(se); v++)
-		CHECK_OK(store_engine_compact(se, v)); /* after all deletes too */
+		CHECK_OK(store_engine_compact(se, v));
 	atomic_store(&c.stop, 1);
 	pthread_join(wr, NULL);
 	for (int i = 0; i < 4; i++)
 		pthread_join(rd[i], NULL);
 	printf("  %ld concurrent reads\n", atomic_load(&c.reads));
-	CHECK_MSG(atomic_load(&c.errors) == 0, "%d errors in threads", atomic_load(&c.errors));
+	CHECK_MSG(atomic_load(&c.errors) == 0, "%d errors in threads",
+	    atomic_load(&c.errors));
 	for (int pass = 0; pass < 2; pass++) {
 		for (uint64_t k = 1; k <= NKEYS; k++) {
 			int gone = conc_deleted(k) || pre_deleted(k);
-			CHECK_RC(test_expect(se, k, (uint32_t)k, PSIZE), gone ? STORE_E_NOT_FOUND : 0);
+			CHECK_RC(test_expect(se, k, (uint32_t)k, PSIZE), gone ?
+			    STORE_E_NOT_FOUND : 0);
 		}
 		for (uint64_t k = 5000; k < 5200; k++) {
 			int rc = test_expect(se, k, (uint32_t)k, PSIZE);
-			CHECK_MSG(rc == 0 || rc == STORE_E_NOT_FOUND, "writer key: %s", store_strerror(rc));
+			CHECK_MSG(rc == 0 || rc == STORE_E_NOT_FOUND,
+			    "writer key: %s", store_strerror(rc));
 		}
 		store_engine_close(se);
 		CHECK_OK(store_engine_open(dir, &o, &se));
@@ -260,7 +273,8 @@ failed_fsync_of_compacted_file_keeps_the_old_volume(void)
 	vio_fault_arm(VIO_SYNC, 1, EIO);
 	CHECK_RC(store_engine_compact(se, 1), -EIO);
 	CHECK_MSG(vol_size(dir, 1) == before, "old volume changed");
-	CHECK_MSG(access(test_path(dir, "vol_00000001.cpt"), F_OK) != 0, ".cpt left behind");
+	CHECK_MSG(access(test_path(dir, "vol_00000001.cpt"), F_OK) != 0,
+	    ".cpt left behind");
 	CHECK_CALL(check_keys(se, NKEYS, del_most_of_first_volumes));
 	CHECK_OK(store_engine_compact(se, 1)); /* and a retry works */
 	CHECK_MSG(vol_size(dir, 1) < before, "no space reclaimed");
@@ -313,7 +327,8 @@ delete_between_copy_and_swap_is_carried_over(void)
 		struct store_needle_info info;
 		size_t n;
 		CHECK_OK(store_engine_list(se, &after, &info, 1, &n));
-		CHECK_MSG(n == 1 && info.key == 8 && (info.flags & STORE_NF_DELETED),
+		CHECK_MSG(n == 1 && info.key == 8 &&
+		    (info.flags & STORE_NF_DELETED),
 		    "key 8 listed as live");
 		store_engine_close(se);
 		CHECK_OK(store_engine_open(dir, &o, &se));
@@ -326,7 +341,8 @@ int
 main(int argc, char **argv)
 {
 	static const struct check_case cases[] = {
-		{ "deletes survive compaction and reopen", deletes_survive_compaction_and_reopen },
+		{ "deletes survive compaction and reopen",
+		    deletes_survive_compaction_and_reopen },
 		{ "stale hint of old generation and leftover .cpt are ignored",
 		    stale_hint_of_old_generation_and_leftover_cpt_are_ignored },
 		{ "delete between copy and swap is carried over",

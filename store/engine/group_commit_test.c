@@ -51,7 +51,8 @@ group_commit_16_threads_all_acknowledged_and_readable(void)
 {
 	char *dir = test_mkdir("gc");
 	struct store_engine *se;
-	struct store_options o = test_opts(1 << 20); /* rolls over mid-run too */
+	/* rolls over mid-run too */
+	struct store_options o = test_opts(1 << 20);
 	CHECK_OK(store_engine_open(dir, &o, &se));
 	static struct gc_arg args[GC_THREADS];
 	long syncs0 = vio_sync_count();
@@ -62,12 +63,14 @@ group_commit_16_threads_all_acknowledged_and_readable(void)
 			CHECK_OK(args[t].rc[i]);
 	int puts = GC_THREADS * GC_PER_THREAD;
 	printf("  %d puts, %ld fdatasyncs\n", puts, syncs);
-	CHECK_MSG(syncs < puts, "no batching: %ld syncs for %d puts", syncs, puts);
+	CHECK_MSG(syncs < puts, "no batching: %ld syncs for %d puts", syncs,
+	    puts);
 	store_engine_close(se);
 	CHECK_OK(store_engine_open(dir, &o, &se));
 	for (int t = 0; t < GC_THREADS; t++)
 		for (int i = 0; i < GC_PER_THREAD; i++)
-			CHECK_OK(test_expect(se, (uint64_t)t * 1000 + (uint64_t)i + 1, 42, 4096));
+			CHECK_OK(test_expect(se,
+			    (uint64_t)t * 1000 + (uint64_t)i + 1, 42, 4096));
 	store_engine_close(se);
 	test_rmdir(dir);
 }
@@ -100,7 +103,8 @@ failed_fsync_truncates_and_acknowledges_nothing(void)
 	vio_fault_arm(VIO_SYNC, 1, EIO);
 	CHECK_RC(store_engine_delete(se, 2), -EIO);
 	CHECK_RC(store_engine_exists(se, 2), 1); /* the delete was undone */
-	CHECK_OK(store_engine_put(se, 3, 1, buf, sizeof(buf))); /* client retry */
+	/* client retry */
+	CHECK_OK(store_engine_put(se, 3, 1, buf, sizeof(buf)));
 	/* A put and its delete rolled back in one batch. */
 	test_fill(4, buf, sizeof(buf));
 	CHECK_OK(store_engine_put(se, 4, 1, buf, sizeof(buf)));
@@ -111,11 +115,15 @@ failed_fsync_truncates_and_acknowledges_nothing(void)
 	store_engine_close(se);
 	CHECK_OK(store_engine_open(dir, NULL, &se));
 	store_engine_stats(se, &after);
-	CHECK_MSG(before.needles == after.needles && before.deleted == after.deleted &&
-	    before.live_bytes == after.live_bytes && before.dead_bytes == after.dead_bytes,
+	CHECK_MSG(before.needles == after.needles &&
+	    before.deleted == after.deleted &&
+	    before.live_bytes == after.live_bytes &&
+	    before.dead_bytes == after.dead_bytes,
 	    "rollback accounting: %llu/%llu live, %llu/%llu dead bytes",
-	    (unsigned long long)before.live_bytes, (unsigned long long)after.live_bytes,
-	    (unsigned long long)before.dead_bytes, (unsigned long long)after.dead_bytes);
+	    (unsigned long long)before.live_bytes,
+	    (unsigned long long)after.live_bytes,
+	    (unsigned long long)before.dead_bytes,
+	    (unsigned long long)after.dead_bytes);
 	CHECK_OK(test_expect(se, 4, 1, 100));
 	CHECK_OK(test_expect(se, 1, 1, 100));
 	CHECK_OK(test_expect(se, 2, 1, 100));
@@ -155,7 +163,8 @@ failed_truncate_after_failed_fsync_makes_volume_read_only(void)
 	vio_fault_arm(VIO_SYNC, 1, EIO);
 	vio_fault_arm(VIO_TRUNCATE, 1, EIO);
 	CHECK_RC(store_engine_put(se, 2, 1, buf, sizeof(buf)), -EIO);
-	CHECK_RC(store_engine_put(se, 3, 1, buf, sizeof(buf)), STORE_E_READONLY);
+	CHECK_RC(store_engine_put(se, 3, 1, buf, sizeof(buf)),
+	    STORE_E_READONLY);
 	CHECK_OK(test_expect(se, 1, 1, 100)); /* reads still work */
 	store_engine_close(se);
 	CHECK_OK(store_engine_open(dir, NULL, &se)); /* reopen recovers */
@@ -185,12 +194,14 @@ fsync_failure_under_concurrency_loses_no_acknowledged_put(void)
 				CHECK_OK(test_expect(se, key, 42, 4096));
 			} else {
 				failed++;
-				CHECK_MSG(args[t].rc[i] == -EIO, "rc %d (%s)", args[t].rc[i],
+				CHECK_MSG(args[t].rc[i] == -EIO, "rc %d (%s)",
+				    args[t].rc[i],
 				    store_strerror(args[t].rc[i]));
 				CHECK_RC(store_engine_exists(se, key), 0);
 			}
 		}
-	printf("  %d acknowledged, %d failed with the injected EIO\n", acked, failed);
+	printf("  %d acknowledged, %d failed with the injected EIO\n", acked,
+	    failed);
 	CHECK_MSG(failed > 0, "the fault never fired");
 	store_engine_close(se);
 	test_rmdir(dir);
@@ -200,11 +211,13 @@ int
 main(int argc, char **argv)
 {
 	static const struct check_case cases[] = {
-		{ "group commit: 16 threads all acknowledged and readable after reopen",
+		{ "group commit: 16 threads all acknowledged and readable "
+		    "after reopen",
 		    group_commit_16_threads_all_acknowledged_and_readable },
 		{ "failed fsync truncates and acknowledges nothing",
 		    failed_fsync_truncates_and_acknowledges_nothing },
-		{ "failed write leaves no partial needle", failed_write_leaves_no_partial_needle },
+		{ "failed write leaves no partial needle",
+		    failed_write_leaves_no_partial_needle },
 		{ "failed truncate after failed fsync makes volume read-only",
 		    failed_truncate_after_failed_fsync_makes_volume_read_only },
 		{ "fsync failure under concurrency loses no acknowledged put",

@@ -8,12 +8,15 @@
 static void
 needle_header_round_trips_and_rejects_bad_magic(void)
 {
-	struct needle_hdr h = { 0xdeadbeef, 0x0123456789abcdefull, NEEDLE_F_DELETED, 4096 }, g;
+	struct needle_hdr h = { 0xdeadbeef, 0x0123456789abcdefull,
+	    NEEDLE_F_DELETED, 4096 }, g;
 	uint8_t b[NEEDLE_HDR_SIZE];
 	needle_hdr_encode(b, &h);
-	CHECK_MSG(b[0] == 'H' && b[1] == 'N' && b[8] == 0xef, "little-endian layout");
+	CHECK_MSG(b[0] == 'H' && b[1] == 'N' && b[8] == 0xef,
+	    "little-endian layout");
 	CHECK_MSG(needle_hdr_decode(b, &g) == 0, "decode");
-	CHECK_MSG(g.cookie == h.cookie && g.key == h.key && g.flags == h.flags &&
+	CHECK_MSG(g.cookie == h.cookie && g.key == h.key &&
+	    g.flags == h.flags &&
 	    g.size == h.size, "fields");
 	b[0] ^= 1;
 	CHECK_MSG(needle_hdr_decode(b, &g) == -1, "bad magic accepted");
@@ -51,7 +54,8 @@ main(int argc, char **argv)
 	static const struct check_case cases[] = {
 		{ "needle header round trips and rejects bad magic",
 		    needle_header_round_trips_and_rejects_bad_magic },
-		{ "superblock and hint detect damage", superblock_and_hint_detect_damage },
+		{ "superblock and hint detect damage",
+		    superblock_and_hint_detect_damage },
 		{ NULL, NULL },
 	};
 	return check_run(cases, argc, argv);

@@ -67,9 +67,11 @@ torn_tail_at_every_byte_of_last_needle(void)
 	size_t last = dlen - (size_t)needle_total_size(300);
 	for (int with_hints = 0; with_hints < 2; with_hints++) {
 		for (size_t cut = last; cut < dlen; cut++) {
-			CHECK_MSG(spit(test_path(dir, VOL1), dat, cut) == 0, "write");
+			CHECK_MSG(spit(test_path(dir, VOL1), dat, cut) == 0,
+			    "write");
 			if (with_hints)
-				CHECK_MSG(spit(test_path(dir, IDX1), idx, ilen) == 0, "hint");
+				CHECK_MSG(spit(test_path(dir, IDX1), idx,
+				    ilen) == 0, "hint");
 			else
 				unlink(test_path(dir, IDX1));
 			CHECK_OK(store_engine_open(dir, &o, &se));
@@ -81,7 +83,8 @@ torn_tail_at_every_byte_of_last_needle(void)
 			store_engine_close(se);
 			struct stat st;
 			stat(test_path(dir, VOL1), &st);
-			CHECK_MSG((size_t)st.st_size == last + needle_total_size(50),
+			CHECK_MSG((size_t)st.st_size ==
+			    last + needle_total_size(50),
 			    "cut %zu: torn bytes left behind (size %lld)", cut,
 			    (long long)st.st_size);
 			CHECK_OK(store_engine_open(dir, &o, &se));
@@ -126,18 +129,21 @@ unsynced_tail_garbage_or_missing_data_is_dropped(void)
 			struct needle_hdr h = { 1, 2, 0, 64 };
 			memset(buf, 0, sizeof(buf));
 			needle_hdr_encode(buf, &h);
-			needle_ftr_encode(buf + NEEDLE_HDR_SIZE + 64, 64, 0x12345678);
+			needle_ftr_encode(buf + NEEDLE_HDR_SIZE + 64, 64,
+			    0x12345678);
 			n = (size_t)needle_total_size(64);
 			if (variant == 2) /* and the hint already names it */
 				unlink(test_path(dir, IDX1));
 		}
-		CHECK_MSG(append_bytes(test_path(dir, VOL1), buf, n) == 0, "append");
+		CHECK_MSG(append_bytes(test_path(dir, VOL1), buf, n) == 0,
+		    "append");
 		CHECK_OK(store_engine_open(dir, NULL, &se));
 		CHECK_OK(test_expect(se, 1, 1, 200));
 		CHECK_RC(store_engine_exists(se, 2), 0);
 		store_engine_close(se);
 		stat(test_path(dir, VOL1), &st);
-		CHECK_MSG(st.st_size == good, "variant %d: tail kept (%lld vs %lld)", variant,
+		CHECK_MSG(st.st_size == good,
+		    "variant %d: tail kept (%lld vs %lld)", variant,
 		    (long long)st.st_size, (long long)good);
 	}
 	test_rmdir(dir);
@@ -173,7 +179,8 @@ all_needles_readable(const char *dir)
 		    (k == 5 || k == 15) ? STORE_E_NOT_FOUND : 0);
 	struct store_stats st;
 	store_engine_stats(se, &st);
-	CHECK_MSG(st.needles == 18 && st.deleted == 2, "needles %llu deleted %llu",
+	CHECK_MSG(st.needles == 18 && st.deleted == 2,
+	    "needles %llu deleted %llu",
 	    (unsigned long long)st.needles, (unsigned long long)st.deleted);
 	store_engine_close(se);
 }
@@ -200,7 +207,8 @@ index_hint_stale_older_than_volume_is_extended_by_scan(void)
 	uint8_t *early = NULL;
 	size_t elen;
 	CHECK_CALL(hint_fixture(dir, &early, &elen));
-	CHECK_MSG(spit(test_path(dir, IDX1), early, elen) == 0, "restore old hint");
+	CHECK_MSG(spit(test_path(dir, IDX1), early, elen) == 0,
+	    "restore old hint");
 	CHECK_CALL(all_needles_readable(dir));
 	free(early);
 	test_rmdir(dir);
@@ -222,8 +230,10 @@ index_hint_with_garbage_bytes_is_rebuilt(void)
 	free(h);
 	h = slurp(test_path(dir, IDX1), &len);
 	struct hint_rec a, b;
-	uint8_t *ra = h + HINT_HDR_SIZE + 2 * HINT_REC_SIZE, *rb = ra + HINT_REC_SIZE;
-	CHECK_MSG(hint_rec_decode(ra, &a) == 0 && hint_rec_decode(rb, &b) == 0, "decode");
+	uint8_t *ra = h + HINT_HDR_SIZE + 2 * HINT_REC_SIZE,
+	    *rb = ra + HINT_REC_SIZE;
+	CHECK_MSG(hint_rec_decode(ra, &a) == 0 && hint_rec_decode(rb, &b) == 0,
+	    "decode");
 	uint64_t t = a.key;
 	a.key = b.key;
 	b.key = t;
@@ -289,29 +299,36 @@ bit_flip_in_data_is_data_loss_and_found_by_scrub(void)
 	store_engine_close(se);
 	/* Flip a data byte of needle 3 (needles are equal-sized). */
 	off_t off3 = SB_SIZE + 2 * (off_t)needle_total_size(500);
-	CHECK_MSG(flip_byte(test_path(dir, VOL1), off3 + NEEDLE_HDR_SIZE + 123) == 0, "flip");
+	CHECK_MSG(flip_byte(test_path(dir, VOL1),
+	    off3 + NEEDLE_HDR_SIZE + 123) == 0, "flip");
 	for (int hints = 1; hints >= 0; hints--) {
-		if (!hints)
-			unlink(test_path(dir, IDX1)); /* full rescan must not truncate */
+		if (!hints) /* a full rescan must not truncate either */
+			unlink(test_path(dir, IDX1));
 		CHECK_OK(store_engine_open(dir, NULL, &se));
 		struct scrub_seen seen = { 0, 0 };
 		int n = store_engine_scrub_step(se, 100, scrub_cb, &seen);
-		CHECK_MSG(n == (hints ? 5 : 7), "scrub checked %d", n); /* +put, +delete record */
-		CHECK_MSG(seen.n == 1 && seen.key == 3, "scrub found %d (key %llu)", seen.n,
+		/* +put, +delete record */
+		CHECK_MSG(n == (hints ? 5 : 7), "scrub checked %d", n);
+		CHECK_MSG(seen.n == 1 && seen.key == 3,
+		    "scrub found %d (key %llu)", seen.n,
 		    (unsigned long long)seen.key);
 		size_t len;
 		memset(buf, 0xAA, sizeof(buf));
-		CHECK_RC(store_engine_get(se, 3, 1, buf, sizeof(buf), &len), STORE_E_DATA_LOSS);
+		CHECK_RC(store_engine_get(se, 3, 1, buf, sizeof(buf), &len),
+		    STORE_E_DATA_LOSS);
 		for (size_t i = 0; i < sizeof(buf); i++)
-			CHECK_MSG(buf[i] == 0 || buf[i] == 0xAA, "bad bytes leaked at %zu", i);
+			CHECK_MSG(buf[i] == 0 || buf[i] == 0xAA,
+			    "bad bytes leaked at %zu", i);
 		for (uint64_t k = 1; k <= 5; k++)
 			if (k != 3)
 				CHECK_OK(test_expect(se, k, 1, 500));
 		struct store_stats st;
 		store_engine_stats(se, &st);
-		CHECK_MSG(st.bad_needles == 1, "bad %llu", (unsigned long long)st.bad_needles);
+		CHECK_MSG(st.bad_needles == 1, "bad %llu",
+		    (unsigned long long)st.bad_needles);
 		uint64_t fresh = hints ? 6 : 7;
-		CHECK_OK(store_engine_put(se, fresh, 1, buf, 10)); /* still writable */
+		/* still writable */
+		CHECK_OK(store_engine_put(se, fresh, 1, buf, 10));
 		CHECK_OK(store_engine_delete(se, fresh));
 		store_engine_close(se);
 	}
@@ -327,13 +344,15 @@ bit_flip_read_before_scrub_is_remembered(void)
 	uint8_t buf[64];
 	test_fill(1, buf, sizeof(buf));
 	CHECK_OK(store_engine_put(se, 1, 1, buf, sizeof(buf)));
-	CHECK_MSG(flip_byte(test_path(dir, VOL1), SB_SIZE + NEEDLE_HDR_SIZE + 5) == 0, "flip");
+	CHECK_MSG(flip_byte(test_path(dir, VOL1),
+	    SB_SIZE + NEEDLE_HDR_SIZE + 5) == 0, "flip");
 	size_t len;
-	CHECK_RC(store_engine_get(se, 1, 1, buf, sizeof(buf), &len), STORE_E_DATA_LOSS);
+	CHECK_RC(store_engine_get(se, 1, 1, buf, sizeof(buf), &len),
+	    STORE_E_DATA_LOSS);
 	struct store_needle_info info;
 	CHECK_OK(store_engine_stat(se, 1, &info));
 	CHECK_MSG(info.flags & STORE_NF_BAD, "stat must flag the bad needle");
-	/* Repair (e.g. by the replicator): a put over a bad copy replaces it. */
+	/* Repair (the replicator's): a put over a bad copy replaces it. */
 	test_fill(1, buf, sizeof(buf));
 	CHECK_OK(store_engine_put(se, 1, 1, buf, sizeof(buf)));
 	CHECK_OK(test_expect(se, 1, 1, sizeof(buf)));
@@ -341,7 +360,8 @@ bit_flip_read_before_scrub_is_remembered(void)
 	CHECK_OK(store_engine_open(dir, NULL, &se));
 	CHECK_OK(test_expect(se, 1, 1, sizeof(buf)));
 	CHECK_OK(store_engine_delete(se, 1));
-	CHECK_RC(store_engine_get(se, 1, 1, buf, sizeof(buf), &len), STORE_E_NOT_FOUND);
+	CHECK_RC(store_engine_get(se, 1, 1, buf, sizeof(buf), &len),
+	    STORE_E_NOT_FOUND);
 	store_engine_close(se);
 	test_rmdir(dir);
 }
@@ -354,7 +374,8 @@ main(int argc, char **argv)
 		    torn_tail_at_every_byte_of_last_needle },
 		{ "unsynced tail garbage or missing data is dropped",
 		    unsynced_tail_garbage_or_missing_data_is_dropped },
-		{ "index hint missing is rebuilt", index_hint_missing_is_rebuilt },
+		{ "index hint missing is rebuilt",
+		    index_hint_missing_is_rebuilt },
 		{ "index hint stale (older than volume) is extended by scan",
 		    index_hint_stale_older_than_volume_is_extended_by_scan },
 		{ "index hint with garbage bytes is rebuilt",
@@ -363,7 +384,8 @@ main(int argc, char **argv)
 		    index_hint_from_another_volume_is_rejected },
 		{ "bit flip in data is DATA_LOSS and found by scrub",
 		    bit_flip_in_data_is_data_loss_and_found_by_scrub },
-		{ "bit flip read before scrub is remembered and repairable by put",
+		{ "bit flip read before scrub is remembered and repairable "
+		    "by put",
 		    bit_flip_read_before_scrub_is_remembered },
 		{ NULL, NULL },
 	};

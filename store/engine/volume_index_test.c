@@ -42,7 +42,8 @@ run_roundtrip(size_t n, int sequential, uint8_t want_pbits)
 	uint32_t v;
 	CHECK_MSG(!vidx_find(&x, 999, &v) || sequential == 0, "phantom key");
 	for (size_t i = 1; i < x.run.n; i++)
-		CHECK_MSG(idx_run_key(&x.run, i - 1) < idx_run_key(&x.run, i), "order");
+		CHECK_MSG(idx_run_key(&x.run, i - 1) < idx_run_key(&x.run, i),
+		    "order");
 	vidx_free(&x);
 	free(kv);
 }
@@ -95,8 +96,10 @@ overwrite_sets_flag_in_memtable_and_run(void)
 		vidx_set(&x, k, (uint32_t)(k + 8) | VIDX_DELETED);
 	for (uint64_t k = 0; k < 5000; k++) {
 		uint32_t v;
-		CHECK_MSG(vidx_find(&x, k, &v), "lost %llu", (unsigned long long)k);
-		CHECK_MSG(((v & VIDX_DELETED) != 0) == (k % 7 == 0), "flag %llu",
+		CHECK_MSG(vidx_find(&x, k, &v), "lost %llu",
+		    (unsigned long long)k);
+		CHECK_MSG(((v & VIDX_DELETED) != 0) == (k % 7 == 0),
+		    "flag %llu",
 		    (unsigned long long)k);
 	}
 	CHECK_MSG(vidx_count(&x) == 5000, "count");
@@ -139,7 +142,8 @@ drop_from_removes_rolled_back_entries(void)
 	CHECK_MSG(vidx_drop_from(&x, 8 + 1001) == 0, "drop");
 	CHECK_MSG(vidx_count(&x) == 1000, "count %zu", vidx_count(&x));
 	uint32_t v;
-	CHECK_MSG(vidx_find(&x, 1000, &v) && !vidx_find(&x, 1001, &v), "boundary");
+	CHECK_MSG(vidx_find(&x, 1000, &v) && !vidx_find(&x, 1001, &v),
+	    "boundary");
 	vidx_set(&x, 5000, 9000);
 	CHECK_MSG(vidx_find(&x, 5000, &v) && v == 9000, "insert after drop");
 	vidx_free(&x);
@@ -150,7 +154,8 @@ main(int argc, char **argv)
 {
 	static const struct check_case cases[] = {
 		{ "small run keeps whole keys", small_run_keeps_whole_keys },
-		{ "medium run uses 8-bit prefix", medium_run_uses_8_bit_prefix },
+		{ "medium run uses 8-bit prefix",
+		    medium_run_uses_8_bit_prefix },
 		{ "large run uses 16-bit prefix for any key spread",
 		    large_run_uses_16_bit_prefix_for_any_key_spread },
 		{ "active index stays under 12 bytes per needle",
