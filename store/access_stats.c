@@ -21,7 +21,6 @@ struct slot {
 struct table {
 	struct slot *slots;
 	size_t cap, used;
-	uint64_t total;
 };
 
 struct access_stats {
@@ -58,7 +57,6 @@ table_grow(struct table *t)
 		if (t->slots[i].key != 0)
 			*table_find(&n, t->slots[i].key) = t->slots[i];
 	n.used = t->used;
-	n.total = t->total;
 	free(t->slots);
 	*t = n;
 }
@@ -90,7 +88,6 @@ void
 access_stats_count(struct access_stats *a, uint64_t key, uint32_t cookie)
 {
 	pthread_mutex_lock(&a->mu);
-	a->t.total++;
 	if (a->t.used * 4 >= a->t.cap * 3)
 		table_grow(&a->t);
 	struct slot *s = table_find(&a->t, key);
@@ -102,15 +99,6 @@ access_stats_count(struct access_stats *a, uint64_t key, uint32_t cookie)
 	if (s->key == key)
 		s->reads++;
 	pthread_mutex_unlock(&a->mu);
-}
-
-uint64_t
-access_stats_window_total(struct access_stats *a)
-{
-	pthread_mutex_lock(&a->mu);
-	uint64_t n = a->t.total;
-	pthread_mutex_unlock(&a->mu);
-	return n;
 }
 
 static void

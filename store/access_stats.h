@@ -6,7 +6,7 @@
 
 #include <stdint.h>
 
-#include "service.h"
+#include "store.h"
 
 struct access_stats *access_stats_open(void);
 void access_stats_close(struct access_stats *a);
@@ -16,8 +16,5 @@ void access_stats_count(struct access_stats *a, uint64_t key, uint32_t cookie);
 /* Sends the counts gathered since the last report to the replicator (if one
  * is configured) and starts a new window. Called by the maintenance thread. */
 void access_stats_report(struct access_stats *a, struct store_service *svc);
-
-/* Reads counted in the current window (for tests and stats). */
-uint64_t access_stats_window_total(struct access_stats *a);
 
 #endif

@@ -105,8 +105,8 @@ heartbeat_once(struct background *bg, int *warned)
 		c = bg->dirs;
 	if (c == NULL) {
 		if (!*warned)
-			rt_log_warn("no directory leader known yet (%s); serving on",
-			    err);
+			rt_log_warn("no directory leader known yet (%s); "
+			    "serving on", err);
 		*warned = 1;
 		return;
 	}
@@ -179,8 +179,8 @@ scrub(struct store_service *svc)
 		if (store_engine_stat(svc->engine, f.keys[i], &info) == 0)
 			cookie = info.cookie;
 		atomic_fetch_add(&svc->corrupt, 1);
-		store_publish_needle(svc, "needle.corrupt", f.keys[i], cookie, 0,
-		    f.volumes[i]);
+		store_publish_needle(svc, "needle.corrupt", f.keys[i], cookie,
+		    0, f.volumes[i]);
 		store_report_corruption(svc, f.keys[i], cookie,
 		    "CRC mismatch found by scrub");
 	}
@@ -222,10 +222,12 @@ maint_main(void *arg)
 			int n = store_engine_compact_due(svc->engine);
 			if (n > 0) {
 				store_engine_stats(svc->engine, &after);
-				uint64_t freed = before.dead_bytes > after.dead_bytes ?
+				uint64_t freed =
+				    before.dead_bytes > after.dead_bytes ?
 				    before.dead_bytes - after.dead_bytes : 0;
-				rt_log_info("compacted %d volume(s), %llu bytes "
-				    "reclaimed", n, (unsigned long long)freed);
+				rt_log_info("compacted %d volume(s), %llu "
+				    "bytes reclaimed", n,
+				    (unsigned long long)freed);
 				store_publish_compacted(svc, 0, freed);
 			}
 			next_compact = now + 10000;

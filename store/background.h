@@ -4,7 +4,7 @@
 #ifndef STORE_BACKGROUND_H
 #define STORE_BACKGROUND_H
 
-#include "service.h"
+#include "store.h"
 
 struct background;
 

@@ -173,10 +173,3 @@ cache_push_put(struct cache_push *c, uint64_t key, uint32_t cookie,
 		memcpy(p->value + 32, data, len);
 	enqueue(c, p);
 }
-
-void
-cache_push_counts(struct cache_push *c, uint64_t *pushed, uint64_t *dropped)
-{
-	*pushed = c ? atomic_load(&c->pushed) : 0;
-	*dropped = c ? atomic_load(&c->dropped) : 0;
-}

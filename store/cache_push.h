@@ -22,8 +22,5 @@ void cache_push_close(struct cache_push *c);
 /* Copies data and queues a SET. */
 void cache_push_put(struct cache_push *c, uint64_t key, uint32_t cookie,
     const uint8_t sha256[32], const void *data, size_t len);
-/* Pushes done, and dropped because the queue was full or Redis down. */
-void cache_push_counts(struct cache_push *c, uint64_t *pushed,
-    uint64_t *dropped);
 
 #endif

@@ -8,13 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "forward.h"
+#include "store_forward.h"
 #include "cache_push.h"
 #include "access_stats.h"
 #include "clock.h"
 #include "log.h"
 #include "photo_id.h"
-#include "service.h"
+#include "store.h"
 #include "store.pb-c.h"
 #include "token.h"
 
@@ -71,7 +71,8 @@ queue_or_fail(struct store_service *svc, rpc_call *call,
 	*j = (struct call_job){ .svc = svc, .call = call, .req = req };
 	if (rt_workq_push(svc->slow, fn, j) != 0) {
 		free(j);
-		rpc_fail(call, HS_UNAVAILABLE, "%s is shutting down", svc->name);
+		rpc_fail(call, HS_UNAVAILABLE, "%s is shutting down",
+		    svc->name);
 	}
 }
 
@@ -98,7 +99,8 @@ check_sha(rpc_call *call, const ProtobufCBinaryData *data,
 	SHA256(data->data ? data->data : (const uint8_t *)"", data->len, got);
 	if (memcmp(got, sha->data, sizeof(got)) != 0) {
 		rpc_fail(call, HS_INVALID_ARGUMENT, "data does not match its "
-		    "SHA-256: corrupted in transit, or a client bug; upload again");
+		    "SHA-256: corrupted in transit, or a client bug; "
+		    "upload again");
 		return -1;
 	}
 	return 0;
@@ -210,9 +212,9 @@ replicate_job(void *arg)
 			res[i].code = HS__CODE__INVALID_ARGUMENT;
 			continue;
 		}
-		/* Copies from the replicator carry no token: the cluster MAC on
-		 * the request already says who sent them. A token, if given, must
-		 * be genuine. */
+		/* Copies from the replicator carry no token: the cluster MAC
+		 * on the request already says who sent them. A token, if
+		 * given, must be genuine. */
 		if (req->write_token.len > 0 &&
 		    rt_token_check(&svc->key, req->write_token.data,
 		    req->write_token.len, nd->id->key, nd->id->cookie,
@@ -269,14 +271,15 @@ store_read(rpc_call *call, const ProtobufCMessage *msg, void *arg)
 		hs_status st = store_status_from_engine(rc, why, sizeof(why));
 		if (st == HS_DATA_LOSS) {
 			atomic_fetch_add(&svc->corrupt, 1);
-			store_report_corruption(svc, req->id->key, req->id->cookie,
-			    "CRC mismatch on read");
-			rpc_fail(call, st, "%s: photo %s failed its checksum here; "
-			    "read another replica", svc->name, idtxt);
+			store_report_corruption(svc, req->id->key,
+			    req->id->cookie, "CRC mismatch on read");
+			rpc_fail(call, st, "%s: photo %s failed its checksum "
+			    "here; read another replica", svc->name, idtxt);
 			return;
 		}
 		if (st == HS_NOT_FOUND)
-			rpc_fail(call, st, "%s has no photo %s", svc->name, idtxt);
+			rpc_fail(call, st, "%s has no photo %s", svc->name,
+			    idtxt);
 		else
 			rpc_fail(call, st, "%s: cannot read %s: %s", svc->name,
 			    idtxt, why);
@@ -354,7 +357,8 @@ store_list_needles(rpc_call *call, const ProtobufCMessage *msg, void *arg)
 	if (rc != 0) {
 		char why[128];
 		hs_status st = store_status_from_engine(rc, why, sizeof(why));
-		rpc_fail(call, st, "%s: cannot list needles: %s", svc->name, why);
+		rpc_fail(call, st, "%s: cannot list needles: %s", svc->name,
+		    why);
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -369,6 +373,7 @@ store_list_needles(rpc_call *call, const ProtobufCMessage *msg, void *arg)
 		out[kept].size = infos[i].size;
 		out[kept].deleted = deleted;
 		out[kept].volume = infos[i].volume;
+		out[kept].written_ms = infos[i].written_ms;
 		ptrs[kept] = &out[kept];
 		kept++;
 	}
@@ -399,8 +404,8 @@ store_stats(rpc_call *call, const ProtobufCMessage *msg, void *arg)
 	info.rpc_addr = (char *)svc->cfg.advertise;
 	info.pub_addr = (char *)svc->cfg.pub;
 	info.zone = (char *)svc->cfg.zone;
-	info.state = atomic_load(&svc->readonly) ? HS__STORE_STATE__STORE_READONLY :
-	    HS__STORE_STATE__STORE_UP;
+	info.state = atomic_load(&svc->readonly) ?
+	    HS__STORE_STATE__STORE_READONLY : HS__STORE_STATE__STORE_UP;
 	info.volumes = (uint32_t)st.volumes;
 	info.needles = st.needles;
 	Hs__StoreStatsReply reply = HS__STORE_STATS_REPLY__INIT;
@@ -440,7 +445,8 @@ compact_job(void *arg)
 	reply.bytes_reclaimed = before.dead_bytes > after.dead_bytes ?
 	    before.dead_bytes - after.dead_bytes : 0;
 	if (reply.volumes_compacted > 0)
-		store_publish_compacted(svc, req->volume, reply.bytes_reclaimed);
+		store_publish_compacted(svc, req->volume,
+		    reply.bytes_reclaimed);
 	rpc_reply(call, &reply.base);
 }
 

@@ -17,8 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "store/engine.h"
-#include "store/volume_index.h"
+#include "store/engine/engine.h"
+#include "store/engine/volume_index.h"
 
 #define BENCH_THREADS 16
 #define BENCH_SIZE 4096

@@ -1,0 +1,214 @@
+/* Shared bookkeeping: options, the key lookup across volumes (active
+ * first, then sealed ones newest first), tombstone accounting, the bad-
+ * needle set, stats and error strings. Opening and closing a store are in
+ * engine_open.c, reads and writes in engine_rw.c. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine_impl.h"
+
+void
+store_options_default(struct store_options *o)
+{
+	o->max_volume_size = UINT64_C(4) << 30;
+	o->compaction_threshold = 0.5;
+	o->sync_mode = STORE_SYNC_ALWAYS;
+}
+
+const char *
+store_strerror(int err)
+{
+	switch (err) {
+	case 0: return "OK";
+	case STORE_E_NOT_FOUND:
+		return "NOT_FOUND: no such needle (or deleted, or wrong "
+		    "cookie)";
+	case STORE_E_DATA_LOSS:
+		return "DATA_LOSS: needle fails its CRC; read another replica";
+	case STORE_E_EXISTS:
+		return "EXISTS: key already holds a different payload";
+	case STORE_E_DELETED:
+		return "DELETED: key was deleted; keys are never reused";
+	case STORE_E_READONLY:
+		return "READONLY: volume is read-only after an I/O error; "
+		    "reopen the store";
+	case STORE_E_LOCKED:
+		return "LOCKED: data dir is already open (LOCK held by "
+		    "another store)";
+	case STORE_E_TOO_SMALL:
+		return "TOO_SMALL: buffer too small; *len holds the size "
+		    "needed";
+	case STORE_E_INVALID: return "INVALID: bad argument or option";
+	case STORE_E_CORRUPT: return "CORRUPT: unreadable volume superblock";
+	case STORE_E_BUSY: return "BUSY: not possible on the active volume";
+	case STORE_E_TOO_BIG:
+		return "TOO_BIG: needle larger than max_volume_size allows";
+	default:
+		return err < 0 && err > -4096 ? strerror(-err) :
+		    "unknown error";
+	}
+}
+
+int
+se_bad_has(const struct store_engine *se, uint32_t vol, uint32_t off8)
+{
+	for (size_t i = 0; i < se->nbad; i++)
+		if (se->bad[i].vol == vol && se->bad[i].off8 == off8)
+			return 1;
+	return 0;
+}
+
+int
+se_bad_add(struct store_engine *se, uint32_t vol, uint32_t off8)
+{
+	if (se_bad_has(se, vol, off8))
+		return 0;
+	if (se->nbad == se->capbad) {
+		size_t nc = se->capbad ? se->capbad * 2 : 16;
+		struct bad_ref *nb = realloc(se->bad, nc * sizeof(*nb));
+		if (!nb)
+			return -ENOMEM;
+		se->bad = nb;
+		se->capbad = nc;
+	}
+	se->bad[se->nbad++] = (struct bad_ref){ vol, off8 };
+	return 0;
+}
+
+int
+se_find(struct store_engine *se, uint64_t key, struct vol **v, uint32_t *val)
+{
+	for (size_t i = se->nvols; i-- > 0;) {
+		if (vidx_find(&se->vols[i]->idx, key, val)) {
+			*v = se->vols[i];
+			return 1;
+		}
+	}
+	return 0;
+}
+
+struct vol *
+se_vol_by_id(struct store_engine *se, uint32_t id)
+{
+	for (size_t i = 0; i < se->nvols; i++)
+		if (se->vols[i]->sb.vol_id == id)
+			return se->vols[i];
+	return NULL;
+}
+
+/* A delete record in v for r->key: tombstone the key's newest needle. */
+static int
+se_index_delrec(struct store_engine *se, struct vol *v,
+    const struct hint_rec *r)
+{
+	struct vol *x = NULL;
+	uint32_t val;
+	int found = se_find(se, r->key, &x, &val);
+	v->tomb_n++;
+	v->tomb_bytes += needle_total_size(r->size);
+	if (found && !(val & VIDX_DELETED)) {
+		struct needle_hdr h;
+		uint64_t off = (uint64_t)(val & VIDX_OFF_MASK) * NEEDLE_ALIGN;
+		uint64_t total = vol_read_hdr(x->vf->fd, off, &h) ? 0 :
+				 needle_total_size(h.size);
+		int rc = vidx_set(&x->idx, r->key, val | VIDX_DELETED);
+		if (rc)
+			return rc;
+		x->live_n--;
+		x->live_bytes -= total;
+		x->dead_n++;
+		x->dead_bytes += total;
+	}
+	if (found && x == v)
+		return 0; /* the needle's own entry carries the tombstone */
+	return vidx_set(&v->idx, r->key, r->off8 | VIDX_DELETED);
+}
+
+/* A second data needle for a key in one volume replaces a bad copy: the
+ * old one turns into dead bytes. */
+static void
+se_retire_replaced(struct vol *v, uint64_t key)
+{
+	uint32_t old;
+	struct needle_hdr h;
+	if (!vidx_find(&v->idx, key, &old) || (old & VIDX_DELETED))
+		return;
+	uint64_t off = (uint64_t)(old & VIDX_OFF_MASK) * NEEDLE_ALIGN;
+	uint64_t total = vol_read_hdr(v->vf->fd, off, &h) ? 0 :
+			 needle_total_size(h.size);
+	v->live_n--;
+	v->live_bytes -= total;
+	v->dead_n++;
+	v->dead_bytes += total;
+}
+
+int
+se_index_needle(struct store_engine *se, struct vol *v,
+    const struct hint_rec *r)
+{
+	if (r->flags & NEEDLE_F_DELREC)
+		return se_index_delrec(se, v, r);
+	int del = (r->flags & NEEDLE_F_DELETED) != 0;
+	se_retire_replaced(v, r->key);
+	int rc = vidx_set(&v->idx, r->key, r->off8 | (del ? VIDX_DELETED : 0));
+	if (rc)
+		return rc;
+	uint64_t total = needle_total_size(r->size);
+	if (del) {
+		v->dead_n++;
+		v->dead_bytes += total;
+	} else {
+		v->live_n++;
+		v->live_bytes += total;
+	}
+	if (r->flags & VOL_REC_BAD)
+		return se_bad_add(se, v->sb.vol_id, r->off8);
+	return 0;
+}
+
+int
+se_vols_push(struct store_engine *se, struct vol *v)
+{
+	if (se->nvols == se->capvols) {
+		size_t nc = se->capvols ? se->capvols * 2 : 8;
+		struct vol **nv = realloc(se->vols, nc * sizeof(*nv));
+		if (!nv)
+			return -ENOMEM;
+		se->vols = nv;
+		se->capvols = nc;
+	}
+	se->vols[se->nvols++] = v;
+	return 0;
+}
+
+int
+store_engine_stats(struct store_engine *se, struct store_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	pthread_rwlock_rdlock(&se->idx_lock);
+	for (size_t i = 0; i < se->nvols; i++) {
+		const struct vol *v = se->vols[i];
+		st->needles += v->live_n;
+		st->deleted += v->dead_n;
+		st->live_bytes += v->live_bytes;
+		st->dead_bytes += v->dead_bytes;
+		st->index_bytes += vidx_bytes(&v->idx);
+		st->index_entries += vidx_count(&v->idx);
+	}
+	st->volumes = se->nvols;
+	st->bad_needles = se->nbad;
+	pthread_rwlock_unlock(&se->idx_lock);
+	st->bytes_per_needle = st->index_entries ?
+	    (double)st->index_bytes / (double)st->index_entries : 0.0;
+	return 0;
+}
+
+uint32_t
+store_engine_active_volume(struct store_engine *se)
+{
+	pthread_rwlock_rdlock(&se->idx_lock);
+	uint32_t id = se->vols[se->nvols - 1]->sb.vol_id;
+	pthread_rwlock_unlock(&se->idx_lock);
+	return id;
+}

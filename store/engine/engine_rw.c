@@ -1,0 +1,409 @@
+/* The data path: put (append + group commit), get, delete (in-place flag +
+ * delete record), exists/stat and the paged key listing. The commit point
+ * of a put or delete is the fdatasync in vol_sync_wait; nothing is
+ * acknowledged before it, and a failed write or sync rolls the tail back. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "crc32c.h"
+#include "engine_impl.h"
+#include "le.h"
+#include "vio.h"
+
+static struct vol *
+se_active(struct store_engine *se)
+{
+	return se->vols[se->nvols - 1];
+}
+
+/* Seals the active volume and starts the next one (append_mu held). */
+static int
+se_roll_over(struct store_engine *se)
+{
+	struct vol *old = se_active(se), *nv;
+	int rc = vol_create(se, old->sb.vol_id + 1, &nv);
+	if (rc)
+		return rc;
+	pthread_rwlock_wrlock(&se->idx_lock);
+	size_t n = se->nvols;
+	rc = se_vols_push(se, nv);
+	if (!rc) {
+		old->sealed = 1;
+		vidx_seal(&old->idx); /* on ENOMEM the memtable simply stays */
+	}
+	pthread_rwlock_unlock(&se->idx_lock);
+	if (rc || se->nvols == n) {
+		vol_free(nv);
+		return rc ? rc : -ENOMEM;
+	}
+	if (old->hint_fd >= 0) {
+		close(old->hint_fd);
+		old->hint_fd = -1;
+	}
+	return 0;
+}
+
+struct se_appended {
+	struct vol *v;
+	uint64_t off, end, rollbacks;
+};
+
+/* Writes one needle at the end of the active volume and indexes it
+ * (append_mu held). Not yet durable: the caller waits in vol_sync_wait. */
+static int
+se_append(struct store_engine *se, const struct needle_hdr *h,
+    const void *data, uint32_t crc, struct se_appended *a)
+{
+	uint64_t total = needle_total_size(h->size);
+	struct vol *v = se_active(se);
+	if (v->end + total > se->opt.max_volume_size && v->end > SB_SIZE) {
+		int rc = se_roll_over(se);
+		if (rc)
+			return rc;
+		v = se_active(se);
+	}
+	if (atomic_load(&v->readonly))
+		return STORE_E_READONLY;
+	uint8_t hb[NEEDLE_HDR_SIZE], fb[16];
+	needle_hdr_encode(hb, h);
+	size_t flen = needle_ftr_encode(fb, h->size, crc);
+	struct iovec iov[3] = { { hb, sizeof(hb) }, { (void *)data, h->size },
+		{ fb, flen } };
+	uint64_t off = v->end;
+	int rc = vio_pwritev(v->vf->fd, iov, 3, (off_t)off);
+	struct hint_rec rec = { h->key, (uint32_t)(off / NEEDLE_ALIGN), h->size,
+		h->flags };
+	if (!rc) {
+		/* Before the needle is indexed, so a listing never pairs it
+		 * with an older time. */
+		atomic_store(&v->written_ms, (int64_t)(vol_now_ns() / 1000000));
+		pthread_rwlock_wrlock(&se->idx_lock);
+		rc = se_index_needle(se, v, &rec);
+		if (!rc)
+			v->end = off + total;
+		pthread_rwlock_unlock(&se->idx_lock);
+	}
+	if (rc) { /* never leave a half needle behind an acknowledged one */
+		if (vio_ftruncate(v->vf->fd, (off_t)off))
+			atomic_store(&v->readonly, 1);
+		return rc;
+	}
+	vol_hint_append(v, &rec);
+	vol_publish_append(v, v->end, &a->rollbacks);
+	a->v = v;
+	a->off = off;
+	a->end = v->end;
+	return 0;
+}
+
+static int
+se_wait(struct store_engine *se, const struct se_appended *a)
+{
+	if (se->opt.sync_mode == STORE_SYNC_NONE)
+		return 0;
+	return vol_sync_wait(se, a->v, a->end, a->rollbacks);
+}
+
+static int
+se_wait_v(struct store_engine *se, struct vol *v)
+{
+	return se->opt.sync_mode == STORE_SYNC_NONE ? 0 : vol_sync_all(se, v);
+}
+
+/* Reads and checks the needle at off for key; fills buf on success. */
+static int
+se_read_needle(int fd, uint64_t off, uint64_t key, uint32_t cookie,
+    void *buf, size_t cap, size_t *len)
+{
+	struct needle_hdr h;
+	int rc = vol_read_hdr(fd, off, &h);
+	if (rc)
+		return rc;
+	if (h.key != key)
+		return STORE_E_DATA_LOSS;
+	if (h.cookie != cookie ||
+	    (h.flags & (NEEDLE_F_DELETED | NEEDLE_F_DELREC)))
+		return STORE_E_NOT_FOUND;
+	*len = h.size;
+	if (h.size > cap)
+		return STORE_E_TOO_SMALL;
+	uint8_t fb[NEEDLE_FTR_SIZE];
+	struct iovec iov[2] = { { buf, h.size }, { fb, sizeof(fb) } };
+	ssize_t n = preadv(fd, iov, 2, (off_t)(off + NEEDLE_HDR_SIZE));
+	uint32_t crc;
+	if (n < 0)
+		return -errno;
+	if ((size_t)n != h.size + sizeof(fb) || needle_ftr_decode(fb, &crc) ||
+	    crc32c(0, buf, h.size) != crc) {
+		memset(buf, 0, h.size); /* never hand out bytes that failed */
+		return STORE_E_DATA_LOSS;
+	}
+	return 0;
+}
+
+/* Looks key up and pins the file holding it. */
+static int
+se_pin(struct store_engine *se, uint64_t key, struct vol_file **vf,
+    uint64_t *off, uint32_t *val, uint32_t *vol_id)
+{
+	struct vol *v;
+	pthread_rwlock_rdlock(&se->idx_lock);
+	int rc = STORE_E_NOT_FOUND;
+	if (se_find(se, key, &v, val)) {
+		*off = (uint64_t)(*val & VIDX_OFF_MASK) * NEEDLE_ALIGN;
+		*vol_id = v->sb.vol_id;
+		*vf = v->vf;
+		vol_file_ref(*vf);
+		rc = !(*val & VIDX_DELETED) &&
+			     se_bad_has(se, *vol_id, *val & VIDX_OFF_MASK) ?
+		    STORE_E_DATA_LOSS : 0;
+	}
+	pthread_rwlock_unlock(&se->idx_lock);
+	return rc;
+}
+
+static void
+se_mark_bad(struct store_engine *se, uint32_t vol_id, uint64_t off)
+{
+	pthread_rwlock_wrlock(&se->idx_lock);
+	se_bad_add(se, vol_id, (uint32_t)(off / NEEDLE_ALIGN));
+	pthread_rwlock_unlock(&se->idx_lock);
+}
+
+int
+store_engine_get(struct store_engine *se, uint64_t key, uint32_t cookie,
+    void *buf, size_t cap, size_t *len)
+{
+	struct vol_file *vf = NULL;
+	uint64_t off = 0;
+	uint32_t val = 0, vol_id = 0;
+	int rc = se_pin(se, key, &vf, &off, &val, &vol_id);
+	if (!rc && (val & VIDX_DELETED))
+		rc = STORE_E_NOT_FOUND;
+	if (!rc)
+		rc = se_read_needle(vf->fd, off, key, cookie, buf, cap, len);
+	vol_file_unref(vf);
+	if (rc == STORE_E_DATA_LOSS)
+		se_mark_bad(se, vol_id, off);
+	return rc;
+}
+
+/* Put of a key that is already live: success only for an identical resend,
+ * and only once the earlier copy is durable. */
+static int
+se_put_existing(struct store_engine *se, uint64_t key,
+    uint32_t cookie, const void *data, size_t len)
+{
+	size_t got = 0;
+	void *buf = malloc(len ? len : 1);
+	if (!buf)
+		return -ENOMEM;
+	int rc = store_engine_get(se, key, cookie, buf, len, &got);
+	if (rc == STORE_E_NOT_FOUND || rc == STORE_E_TOO_SMALL ||
+	    (!rc && (got != len || memcmp(buf, data, len))))
+		rc = STORE_E_EXISTS;
+	free(buf);
+	if (rc)
+		return rc;
+	struct vol *v;
+	uint32_t val;
+	pthread_rwlock_rdlock(&se->idx_lock);
+	v = se_find(se, key, &v, &val) ? v : NULL;
+	pthread_rwlock_unlock(&se->idx_lock);
+	return v ? se_wait_v(se, v) : STORE_E_NOT_FOUND;
+}
+
+int
+store_engine_put(struct store_engine *se, uint64_t key, uint32_t cookie,
+    const void *data, size_t len)
+{
+	if (!data && len)
+		return STORE_E_INVALID;
+	if (len > UINT32_MAX || SB_SIZE + needle_total_size((uint32_t)len) >
+	    se->opt.max_volume_size)
+		return STORE_E_TOO_BIG;
+	uint32_t crc = crc32c(0, data, len);
+	struct needle_hdr h = { cookie, key, 0, (uint32_t)len };
+	struct se_appended a;
+	struct vol_file *vf = NULL;
+	uint64_t off;
+	uint32_t val = 0, vol_id;
+	pthread_mutex_lock(&se->append_mu);
+	/* A live key is a resend or a conflict, a deleted one is refused, and
+	 * a known-bad copy (DATA_LOSS) is replaced by appending a fresh one. */
+	int rc = se_pin(se, key, &vf, &off, &val, &vol_id);
+	vol_file_unref(vf);
+	if (rc == 0) {
+		pthread_mutex_unlock(&se->append_mu);
+		if (val & VIDX_DELETED)
+			return STORE_E_DELETED;
+		return se_put_existing(se, key, cookie, data, len);
+	}
+	rc = se_append(se, &h, data, crc, &a);
+	pthread_mutex_unlock(&se->append_mu);
+	return rc ? rc : se_wait(se, &a);
+}
+
+/* Sets the deleted flag in the needle header in place (advisory: the
+ * delete record is what makes the delete durable). */
+static void
+se_flag_deleted(int fd, uint64_t off, const struct needle_hdr *h)
+{
+	uint8_t fl[2];
+	le_put16(fl, (uint16_t)(h->flags | NEEDLE_F_DELETED));
+	struct iovec iov = { fl, 2 };
+	vio_pwritev(fd, &iov, 1, (off_t)(off + NEEDLE_HDR_FLAGS_OFF));
+}
+
+int
+store_engine_delete(struct store_engine *se, uint64_t key)
+{
+	struct vol_file *vf = NULL;
+	uint64_t off = 0;
+	uint32_t val = 0, vol_id = 0;
+	struct needle_hdr h = { 0, key, 0, 0 };
+	pthread_mutex_lock(&se->append_mu);
+	int rc = se_pin(se, key, &vf, &off, &val, &vol_id);
+	if (rc == STORE_E_DATA_LOSS)
+		rc = 0; /* a damaged needle can still be deleted */
+	if (!rc && (val & VIDX_DELETED)) { /* resend: wait for the first one */
+		struct vol *act = se_active(se);
+		pthread_mutex_unlock(&se->append_mu);
+		vol_file_unref(vf);
+		return se_wait_v(se, act);
+	}
+	if (!rc && vol_read_hdr(vf->fd, off, &h) == 0 && h.key != key)
+		h = (struct needle_hdr){ 0, key, 0, 0 };
+	struct se_appended a;
+	if (!rc) {
+		uint8_t payload[DELREC_DATA_SIZE];
+		struct delrec d = { vol_id, (uint32_t)(off / NEEDLE_ALIGN),
+			h.size };
+		delrec_encode(payload, &d);
+		struct needle_hdr dh = { h.cookie, key, NEEDLE_F_DELREC,
+			DELREC_DATA_SIZE };
+		rc = se_append(se, &dh, payload,
+		    crc32c(0, payload, sizeof(payload)), &a);
+	}
+	if (!rc && h.key == key && h.size)
+		se_flag_deleted(vf->fd, off, &h);
+	pthread_mutex_unlock(&se->append_mu);
+	vol_file_unref(vf);
+	return rc ? rc : se_wait(se, &a);
+}
+
+int
+store_engine_stat(struct store_engine *se, uint64_t key,
+    struct store_needle_info *info)
+{
+	struct vol_file *vf = NULL;
+	uint64_t off = 0;
+	uint32_t val = 0, vol_id = 0;
+	struct needle_hdr h;
+	int rc = se_pin(se, key, &vf, &off, &val, &vol_id);
+	int bad = rc == STORE_E_DATA_LOSS;
+	if (bad)
+		rc = 0;
+	if (!rc && (val & VIDX_DELETED))
+		rc = STORE_E_NOT_FOUND;
+	if (!rc)
+		rc = vol_read_hdr(vf->fd, off, &h);
+	vol_file_unref(vf);
+	if (rc)
+		return rc;
+	*info = (struct store_needle_info){ key, h.cookie, h.size,
+		bad ? STORE_NF_BAD : 0, vol_id, off, 0 };
+	return 0;
+}
+
+int
+store_engine_exists(struct store_engine *se, uint64_t key)
+{
+	struct store_needle_info info;
+	int rc = store_engine_stat(se, key, &info);
+	return rc == 0 ? 1 : rc == STORE_E_NOT_FOUND ? 0 : rc;
+}
+
+struct se_list_ent {
+	struct idx_kv kv;
+	size_t vol; /* index into se->vols: larger = newer */
+};
+
+static int
+se_list_cmp(const void *a, const void *b)
+{
+	const struct se_list_ent *x = a, *y = b;
+	if (x->kv.key != y->kv.key)
+		return x->kv.key < y->kv.key ? -1 : 1;
+	return x->vol > y->vol ? -1 : x->vol < y->vol; /* newest first */
+}
+
+/* Candidate entries from every volume (idx_lock held); caller frees. */
+static struct se_list_ent *
+se_list_gather(struct store_engine *se,
+    const uint64_t *after, size_t max, size_t *n)
+{
+	struct se_list_ent *all = malloc((se->nvols * max + 1) * sizeof(*all));
+	struct idx_kv *tmp = malloc((max + 1) * sizeof(*tmp));
+	*n = 0;
+	if (!all || !tmp) {
+		free(all);
+		free(tmp);
+		return NULL;
+	}
+	for (size_t i = 0; i < se->nvols; i++) {
+		size_t k = vidx_collect(&se->vols[i]->idx, after != NULL,
+		    after ? *after : 0, tmp, max);
+		for (size_t j = 0; j < k; j++)
+			all[(*n)++] = (struct se_list_ent){ tmp[j], i };
+	}
+	free(tmp);
+	qsort(all, *n, sizeof(*all), se_list_cmp);
+	return all;
+}
+
+static void
+se_list_fill(struct store_engine *se, const struct se_list_ent *e,
+    struct store_needle_info *info)
+{
+	const struct vol *v = se->vols[e->vol];
+	uint32_t off8 = e->kv.val & VIDX_OFF_MASK;
+	struct needle_hdr h = { 0, e->kv.key, 0, 0 };
+	*info = (struct store_needle_info){ e->kv.key, 0, 0, 0, v->sb.vol_id,
+		(uint64_t)off8 * NEEDLE_ALIGN, atomic_load(&v->written_ms) };
+	if (vol_read_hdr(v->vf->fd, info->offset, &h) == 0) {
+		info->cookie = h.cookie;
+		info->size = (h.flags & NEEDLE_F_DELREC) ? 0 : h.size;
+	}
+	if (e->kv.val & VIDX_DELETED)
+		info->flags |= STORE_NF_DELETED;
+	if (se_bad_has(se, v->sb.vol_id, off8))
+		info->flags |= STORE_NF_BAD;
+}
+
+int
+store_engine_list(struct store_engine *se, const uint64_t *after,
+    struct store_needle_info *out, size_t max, size_t *n)
+{
+	size_t cand;
+	*n = 0;
+	if (max == 0)
+		return 0;
+	pthread_rwlock_rdlock(&se->idx_lock);
+	struct se_list_ent *all = se_list_gather(se, after, max, &cand);
+	if (!all) {
+		pthread_rwlock_unlock(&se->idx_lock);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < cand && *n < max; i++) {
+		if (i > 0 && all[i].kv.key == all[i - 1].kv.key)
+			continue; /* an older volume's entry for the same key */
+		se_list_fill(se, &all[i], &out[(*n)++]);
+	}
+	pthread_rwlock_unlock(&se->idx_lock);
+	free(all);
+	return 0;
+}

@@ -1,0 +1,61 @@
+/* The store service's shared state: what stored.c wires together and the
+ * RPC handlers, heartbeat, cache pusher, access counter and maintenance
+ * thread use. One per process. */
+#ifndef STORE_STORE_H
+#define STORE_STORE_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "pubsub.h"
+#include "rpc_auth.h"
+#include "rpc_pool.h"
+#include "rpc_server.h"
+#include "store/engine/engine.h"
+#include "store_config.h"
+#include "workq.h"
+
+struct cache_push;
+struct access_stats;
+
+struct store_service {
+	struct store_config cfg;
+	rt_key key;
+	struct store_engine *engine;
+	rpc_server *rpc;
+	rt_pub *pub;
+	rpc_pool *peers;	/* other stores, the replicator, directories */
+	rt_workq *slow;		/* work that fsyncs or waits on peers */
+	struct cache_push *cache;
+	struct access_stats *access;
+	char name[32];		/* "store-3", in logs and events */
+	pthread_mutex_t repl_mu;  /* guards repl_addr */
+	char repl_addr[256];	  /* the active replicator, from Redis when
+				     known, else --replicator; "" = none */
+	atomic_int readonly;	/* set after an engine I/O failure */
+	_Atomic uint64_t reads, writes, deletes, corrupt;
+};
+
+/* Maps an engine error to a status and a message for people. */
+hs_status store_status_from_engine(int err, char *msg, size_t msglen);
+
+/* Registers the Store service's handlers on svc->rpc. */
+int store_rpc_add(struct store_service *svc);
+
+/* Publishes a needle.* event. */
+void store_publish_needle(struct store_service *svc, const char *topic,
+    uint64_t key, uint32_t cookie, uint64_t size, uint32_t volume);
+
+/* Publishes store.compacted: volume (0 = several) and bytes reclaimed. */
+void store_publish_compacted(struct store_service *svc, uint32_t volume,
+    uint64_t bytes_reclaimed);
+
+/* The replicator client to report to, or NULL when none is known. */
+rpc_client *store_replicator(struct store_service *svc);
+
+/* Tells the replicator (best effort, async) that a needle is corrupt. */
+void store_report_corruption(struct store_service *svc, uint64_t key,
+    uint32_t cookie, const char *detail);
+
+#endif

@@ -1,0 +1,38 @@
+/* stored's configuration: every option, its flag, environment variable,
+ * bounds and default, in one table (store_config.c). */
+#ifndef STORE_STORE_CONFIG_H
+#define STORE_STORE_CONFIG_H
+
+#include <stdint.h>
+
+struct store_config {
+	const char *listen;	  /* RPC address to bind */
+	const char *advertise;	  /* what others dial (default: listen) */
+	const char *pub;	  /* PUB address */
+	const char *data_dir;
+	int64_t id;
+	const char *zone;
+	const char *directories;  /* comma-separated directory addresses */
+	const char *redis;	  /* metadata Redis host:port (leader lookup) */
+	const char *replicator;	  /* replicator address, may be empty */
+	const char *cache_redis;  /* cache Redis host:port, may be empty */
+	const char *key_file;
+	int64_t max_volume_size;
+	double compaction_threshold;
+	int64_t heartbeat_ms;
+	int64_t stats_report_ms;
+	int64_t min_replicas;
+	int64_t cache_ttl_ms;
+	int64_t cache_max_bytes;  /* photos above this are not pushed */
+	int64_t scrub_per_sec;	  /* needles verified per second */
+	int64_t workers;	  /* threads for writes, deletes, compaction */
+	int64_t max_msg;
+};
+
+/* Fills cfg from argv and the environment. Returns -1 to go on serving, or
+ * the exit code when stored must stop now: 0 after --help, 64 on a bad
+ * option (explained on stderr). Strings point into argv, the environment
+ * or the table's defaults; cfg owns none of them. */
+int store_config_parse(struct store_config *cfg, int argc, char **argv);
+
+#endif
