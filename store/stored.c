@@ -29,7 +29,7 @@ open_engine(struct store_service *svc)
 }
 
 static int
-start_rpc(struct store_service *svc)
+start_rpc(struct store_service *svc, char *err, size_t errlen)
 {
 	struct rpc_server_opts so = { .name = svc->name, .key = svc->key,
 		.max_msg = (size_t)svc->cfg.max_msg, .contexts = 128 };
@@ -38,18 +38,30 @@ start_rpc(struct store_service *svc)
 	if (rpc_pool_open(&svc->peers, &co) != 0 ||
 	    rt_workq_open(&svc->slow, (int)svc->cfg.workers, "store") != 0 ||
 	    rpc_server_open(&svc->rpc, &so) != 0 || store_rpc_add(svc) != 0 ||
-	    rpc_server_listen(svc->rpc, svc->cfg.listen, NULL, 0) != 0)
+	    rpc_server_listen(svc->rpc, svc->cfg.listen, NULL, 0) != 0) {
+		snprintf(err, errlen, "cannot serve RPC on %s (is the port "
+		    "free?)", svc->cfg.listen);
 		return -1;
+	}
 	if (svc->cfg.pub[0] != '\0' &&
-	    rt_pub_open(&svc->pub, svc->cfg.pub, svc->name) != 0)
+	    rt_pub_open(&svc->pub, svc->cfg.pub, svc->name) != 0) {
+		snprintf(err, errlen, "cannot publish events on %s (is the "
+		    "port free?)", svc->cfg.pub);
 		return -1;
+	}
 	svc->cache = cache_push_open(svc->cfg.cache_redis,
 	    svc->cfg.cache_ttl_ms, (size_t)svc->cfg.cache_max_bytes,
 	    256u << 20);
 	svc->access = access_stats_open();
-	if (svc->cache == NULL || svc->access == NULL)
+	if (svc->cache == NULL || svc->access == NULL) {
+		snprintf(err, errlen, "out of memory");
 		return -1;
-	return rpc_server_start(svc->rpc);
+	}
+	if (rpc_server_start(svc->rpc) != 0) {
+		snprintf(err, errlen, "cannot start the RPC server");
+		return -1;
+	}
+	return 0;
 }
 
 /* Drain accepted writes (they answer through the still-open server), then
@@ -97,10 +109,9 @@ main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &stop, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	struct background *bg = NULL;
-	if (start_rpc(&svc) != 0 ||
+	if (start_rpc(&svc, err, sizeof(err)) != 0 ||
 	    (bg = background_start(&svc, err, sizeof(err))) == NULL) {
-		rt_log_error("cannot start: %s",
-		    bg == NULL ? err : "see above");
+		rt_log_error("cannot start: %s", err);
 		shutdown_service(&svc, bg);
 		return 1;
 	}

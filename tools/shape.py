@@ -5,6 +5,8 @@ function or global defined in B; a cycle is a strongly connected set of two
 or more files of one folder). Prints one line per finding and a summary;
 exits 1 when there is any. Run from the repository root:
     tools/shape.py [--quiet]
+    tools/shape.py --map     the folder -> file map of docs/architecture.md,
+                             from each file's opening comment
 A rough reader of C (definitions start at column 0, bodies end at a '}' at
 column 0, as every file here is written), not a compiler."""
 import os, re, sys, collections
@@ -44,7 +46,40 @@ def functions(path, text):
         out.append((m.group(1), i + 1, k - j - 1, prev.startswith("static")))
     return out
 
+def purpose(path):
+    """The first sentence of a file's opening comment."""
+    text = open(path, encoding="utf-8").read()
+    text = re.sub(r"^(syntax|package)[^\n]*\n", "", text, flags=re.M)
+    m = re.match(r"\s*(?:/\*(.*?)\*/|((?:(?:#|//)[^\n]*\n)+))", text, re.S)
+    if not m:
+        return "(no opening comment)"
+    body = m.group(1) if m.group(1) is not None else \
+        re.sub(r"^#!.*\n", "", m.group(2))
+    body = " ".join(l.strip(" *#/") for l in body.split("\n")).strip()
+    end = re.search(r"\.(\s|$)", body)
+    return body[: end.start() + 1] if end else body
+
+def print_map():
+    for folder in FOLDERS:
+        if not os.path.isdir(folder):
+            continue
+        names = sorted(f for f in os.listdir(folder)
+                       if re.search(r"\.(c|h|sh|py|proto)$", f))
+        print(f"\n**`{folder}/`**\n")
+        print("| file | what it is for |\n|---|---|")
+        for f in names:
+            stem, ext = os.path.splitext(f)
+            if ext == ".h" and stem + ".c" in names:
+                continue
+            label = f"`{stem}.c/.h`" if ext == ".c" and stem + ".h" in names \
+                else f"`{f}`"
+            src = stem + ".h" if ext == ".c" and stem + ".h" in names else f
+            print(f"| {label} | {purpose(os.path.join(folder, src))} |")
+
 def main():
+    if "--map" in sys.argv:
+        print_map()
+        return 0
     quiet = "--quiet" in sys.argv
     findings = []
     for folder in FOLDERS:
