@@ -8,11 +8,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dirlink.h"
 #include "log.h"
 #include "photo_id.h"
 #include "rpc_batch.h"
+#include "storelink.h"
 #include "worker.h"
+
+/* Queues the item's photo for a task that replaces store s's copy. */
+static void
+queue_replacement(struct repl *r, const struct item *it, uint32_t s)
+{
+	repl_enqueue_photo(r, it->t.key, it->t.cookie, it->t.prio, s);
+}
 
 /* Keeps rr's bytes as the item's data when they match the record (1),
  * else warns and queues store s's copy for replacement (0). Frees rr. */
@@ -35,11 +42,7 @@ take_read(struct repl *r, struct item *it, uint32_t s, Hs__ReadReply *rr)
 	rt_log_warn("photo %s on store %u does not match its record's "
 	    "SHA-256: replacing that copy", id24, s);
 	protobuf_c_message_free_unpacked(&rr->base, NULL);
-	struct repl_task bad = it->t;
-	bad.nbad = 1;
-	bad.bad[0] = s;
-	bad.attempt = 0;
-	repl_enqueue(r, &bad);
+	queue_replacement(r, it, s);
 	return 0;
 }
 
@@ -48,13 +51,8 @@ take_read(struct repl *r, struct item *it, uint32_t s, Hs__ReadReply *rr)
 static void
 read_failed(struct repl *r, const struct item *it, uint32_t s, hs_status st)
 {
-	if (st != HS_DATA_LOSS && st != HS_NOT_FOUND)
-		return;
-	struct repl_task bad = it->t;
-	bad.nbad = 1;
-	bad.bad[0] = s;
-	bad.attempt = 0;
-	repl_enqueue(r, &bad);
+	if (st == HS_DATA_LOSS || st == HS_NOT_FOUND)
+		queue_replacement(r, it, s);
 }
 
 /* Reads the photo from a healthy replica, from healthy[first] on, and
@@ -63,9 +61,7 @@ static void
 fetch(struct repl *r, struct item *it, size_t first)
 {
 	Hs__ReadRequest req = HS__READ_REQUEST__INIT;
-	Hs__PhotoId id = HS__PHOTO_ID__INIT;
-	id.key = it->t.key;
-	id.cookie = it->t.cookie;
+	Hs__PhotoId id = repl_pb_id(it->t.key, it->t.cookie);
 	req.id = &id;
 	for (size_t i = first; i < it->plan.nhealthy; i++) {
 		uint32_t s = it->plan.healthy[i];
