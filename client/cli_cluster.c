@@ -114,14 +114,11 @@ cli_stats(struct cli *c, int argc, char **argv)
 	hs_cache_stats(c->client, c->timeout_ms, &k, NULL);
 	if (c->json) {
 		struct json j;
-		json_init(&j, stdout);
-		json_obj_begin(&j);
-		json_kbool(&j, "ok", 1);
+		cli_json_begin(&j, 1);
 		json_key(&j, "directory");
 		json_pb(&j, &s->base);
 		cache_json(&j, &k);
-		json_obj_end(&j);
-		json_line_end(&j);
+		cli_json_end(&j);
 	} else {
 		stats_text(s, &k);
 	}
@@ -229,12 +226,9 @@ cli_health(struct cli *c, int argc, char **argv)
 		return rc;
 	if (c->json) {
 		struct json j;
-		json_init(&j, stdout);
-		json_obj_begin(&j);
-		json_kbool(&j, "ok", 1);
+		cli_json_begin(&j, 1);
 		report_json(&j, &r);
-		json_obj_end(&j);
-		json_line_end(&j);
+		cli_json_end(&j);
 	} else {
 		health_text(r.health);
 		queue_text(&r, r.queue_st != HS_FAILED_PRECONDITION);
@@ -285,9 +279,7 @@ cli_check(struct cli *c, int argc, char **argv)
 	int n = problems(&r, list, 32);
 	if (c->json) {
 		struct json j;
-		json_init(&j, stdout);
-		json_obj_begin(&j);
-		json_kbool(&j, "ok", n == 0);
+		cli_json_begin(&j, n == 0);
 		json_kbool(&j, "healthy", n == 0);
 		json_key(&j, "problems");
 		json_arr_begin(&j);
@@ -295,8 +287,7 @@ cli_check(struct cli *c, int argc, char **argv)
 			json_str(&j, list[i]);
 		json_arr_end(&j);
 		report_json(&j, &r);
-		json_obj_end(&j);
-		json_line_end(&j);
+		cli_json_end(&j);
 	} else {
 		health_text(r.health);
 		queue_text(&r, r.queue_st != HS_FAILED_PRECONDITION);
@@ -330,12 +321,9 @@ cli_audit(struct cli *c, int argc, char **argv)
 		return cli_fail(c, st, NULL, e.message);
 	if (c->json) {
 		struct json j;
-		json_init(&j, stdout);
-		json_obj_begin(&j);
-		json_kbool(&j, "ok", 1);
+		cli_json_begin(&j, 1);
 		json_pb_fields(&j, &a->base);
-		json_obj_end(&j);
-		json_line_end(&j);
+		cli_json_end(&j);
 	} else if (!wait) {
 		printf("audit %s\n", a->started ? "started" : "already running");
 	} else {
@@ -403,8 +391,7 @@ cli_tap(struct cli *c, int argc, char **argv)
 		json_pb_fields(&j, &x->base);
 		if (missed > 0)
 			json_kuint(&j, "missed", missed);
-		json_obj_end(&j);
-		json_line_end(&j);
+		cli_json_end(&j);
 		hs__event__free_unpacked(x, NULL);
 		if (ferror(stdout))
 			break; /* the reader went away */

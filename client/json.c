@@ -130,19 +130,14 @@ json_key(struct json *j, const char *key)
 }
 
 void
-json_strn(struct json *j, const char *s, size_t n)
-{
-	sep(j);
-	escape(j->out, s, n);
-}
-
-void
 json_str(struct json *j, const char *s)
 {
-	if (s == NULL)
+	if (s == NULL) {
 		json_null(j);
-	else
-		json_strn(j, s, strlen(s));
+		return;
+	}
+	sep(j);
+	escape(j->out, s, strlen(s));
 }
 
 void

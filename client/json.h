@@ -30,7 +30,6 @@ void json_line_end(struct json *j);
 
 void json_key(struct json *j, const char *key);
 void json_str(struct json *j, const char *s);	/* NULL writes null */
-void json_strn(struct json *j, const char *s, size_t n);
 void json_int(struct json *j, int64_t v);
 void json_uint(struct json *j, uint64_t v);
 void json_double(struct json *j, double v);	/* NaN/Inf write null */
