@@ -94,7 +94,8 @@ void hsi_id_to_pb(hs_photo_id id, Hs__PhotoId *pb);
 
 /* ---- cache.c: the Redis photo cache --------------------------------- */
 
-/* addr is "host:port". NULL on a malformed address (err says why). */
+/* addr is HOST:PORT or unix:/PATH. NULL on a malformed address (err says
+ * why). */
 struct hsi_cache *hsi_cache_open(const char *addr, hs_error *err);
 void hsi_cache_close(struct hsi_cache *k);
 

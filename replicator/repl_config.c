@@ -27,7 +27,8 @@ options(struct repl_config *cfg, struct rt_cfg_opt opts[NOPTS])
 		OPT(NULL, "pub", RT_CFG_STRING, pub, 0, 0, "",
 		    "PUB address for task.* and audit.* events (empty: none)"),
 		OPT("HS_REDIS", "redis", RT_CFG_STRING, redis, 0, 0, NULL,
-		    "metadata Redis host:port (lease, leader, orphan sightings)"),
+		    "metadata Redis, HOST:PORT or unix:/PATH (lease, leader, "
+		    "orphan sightings)"),
 		OPT("HS_DIRECTORIES", "directories", RT_CFG_STRING, directories,
 		    0, 0, "", "comma-separated directory addresses (fallback)"),
 		OPT("HS_KEY_FILE", "key-file", RT_CFG_STRING, key_file, 0, 0,
