@@ -175,7 +175,8 @@ info_field(const char *info, const char *name)
 }
 
 void
-hsi_cache_info(struct hsi_cache *k, int64_t deadline, struct hs_cache_stats *out)
+hsi_cache_info(struct hsi_cache *k, int64_t deadline,
+    struct hs_cache_stats *out)
 {
 	out->configured = 1;
 	redisContext *r = cache_take(k, wait_for(deadline));

@@ -189,8 +189,17 @@ json_hex(struct json *j, const uint8_t *b, size_t n)
 	fputc('"', j->out);
 }
 
-void json_kstr(struct json *j, const char *k, const char *s) { json_key(j, k); json_str(j, s); }
-void json_kint(struct json *j, const char *k, int64_t v) { json_key(j, k); json_int(j, v); }
-void json_kuint(struct json *j, const char *k, uint64_t v) { json_key(j, k); json_uint(j, v); }
-void json_kdouble(struct json *j, const char *k, double v) { json_key(j, k); json_double(j, v); }
-void json_kbool(struct json *j, const char *k, int v) { json_key(j, k); json_bool(j, v); }
+/* The keyed writers of json.h: json_key, then the value. */
+#define KEYED(name, type, put)                                                 \
+	void                                                                   \
+	name(struct json *j, const char *k, type v)                            \
+	{                                                                      \
+		json_key(j, k);                                                \
+		put(j, v);                                                     \
+	}
+
+KEYED(json_kstr, const char *, json_str)
+KEYED(json_kint, int64_t, json_int)
+KEYED(json_kuint, uint64_t, json_uint)
+KEYED(json_kdouble, double, json_double)
+KEYED(json_kbool, int, json_bool)
