@@ -268,6 +268,28 @@ lookup_groups(struct repl *r, const struct entry *e, const struct group *g,
 	return repl_dir_lookup(r, pids, n, out, err);
 }
 
+/* Groups the sorted entries from *i on by key into g, at most
+ * LOOKUP_CHUNK groups; advances *i past them. Returns how many. */
+static size_t
+next_groups(const struct entry *v, size_t n, size_t *i, struct group *g)
+{
+	size_t ng = 0;
+	while (*i < n && ng < LOOKUP_CHUNK) {
+		struct group *gr = &g[ng++];
+		gr->first = *i;
+		gr->cookie = v[*i].cookie;
+		int live = 0;
+		for (; *i < n && v[*i].key == v[gr->first].key; (*i)++) {
+			if (!live && !v[*i].deleted) {
+				gr->cookie = v[*i].cookie;
+				live = 1;
+			}
+		}
+		gr->n = *i - gr->first;
+	}
+	return ng;
+}
+
 /* One full audit. 0, or -1 when it could not run (message logged). */
 static int
 run_audit(struct repl *r, struct summary *s)
@@ -301,21 +323,7 @@ run_audit(struct repl *r, struct summary *s)
 	size_t i = 0;
 	int rv = 0;
 	while (i < n && repl_is_active(r) && !atomic_load(&r->stop)) {
-		size_t ng = 0;
-		while (i < n && ng < LOOKUP_CHUNK) {
-			struct group *gr = &g[ng++];
-			gr->first = i;
-			gr->cookie = v[i].cookie;
-			int live = 0;
-			while (i < n && v[i].key == v[gr->first].key) {
-				if (!live && !v[i].deleted) {
-					gr->cookie = v[i].cookie;
-					live = 1;
-				}
-				i++;
-			}
-			gr->n = i - gr->first;
-		}
+		size_t ng = next_groups(v, n, &i, g);
 		Hs__LookupReply *lr = NULL;
 		struct rpc_error err;
 		hs_status ls = lookup_groups(r, v, g, ng, &lr, &err);
