@@ -89,17 +89,14 @@ void repl_publish_task(struct repl *r, const char *topic,
 void repl_publish_audit(struct repl *r, const char *finding, uint64_t key,
     uint32_t cookie, uint32_t store, uint64_t checked, uint64_t repaired);
 
-/* Queues a task and publishes task.queued when it is new. Only while
- * active; returns the push result (or REPL_PUSH_DROPPED when standby). */
-enum repl_push_result repl_enqueue(struct repl *r, const struct repl_task *t);
-
 /* Evaluates a record (from an event or a lookup) and queues a task if the
  * policy wants one. bad: stores known to hold a bad copy. */
 void repl_consider(struct repl *r, const Hs__PhotoRecord *rec,
     const uint32_t *bad, size_t nbad);
 
-/* repl_enqueue of a task for one photo; bad: a store holding a bad copy of
- * it, or 0. */
+/* Queues a task for one photo and publishes task.queued when it is new.
+ * Only while active; returns the push result (REPL_PUSH_DROPPED when
+ * standby). bad: a store holding a bad copy of it, or 0. */
 enum repl_push_result repl_enqueue_photo(struct repl *r, uint64_t key,
     uint32_t cookie, int prio, uint32_t bad);
 

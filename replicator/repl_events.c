@@ -1,6 +1,7 @@
 /* What the replicator tells the world (task.* and audit.* on its PUB
- * socket), and the one door into the queue: repl_enqueue, used by the
- * feed, the RPC handlers, the tick thread and the audit alike. */
+ * socket), and the one door into the queue (repl_enqueue_photo and
+ * repl_consider), used by the feed, the RPC handlers, the tick thread, the
+ * workers and the audit alike. */
 #include <string.h>
 
 #include "clock.h"
@@ -62,8 +63,8 @@ repl_publish_audit(struct repl *r, const char *finding, uint64_t key,
 	rt_pub_publish(r->pub, &ev);
 }
 
-enum repl_push_result
-repl_enqueue(struct repl *r, const struct repl_task *t)
+static enum repl_push_result
+enqueue(struct repl *r, const struct repl_task *t)
 {
 	if (!repl_is_active(r))
 		return REPL_PUSH_DROPPED;
@@ -82,7 +83,7 @@ repl_enqueue_photo(struct repl *r, uint64_t key, uint32_t cookie, int prio,
 	struct repl_task t = { .key = key, .cookie = cookie, .prio = prio };
 	if (bad != 0)
 		t.bad[t.nbad++] = bad;
-	return repl_enqueue(r, &t);
+	return enqueue(r, &t);
 }
 
 void
@@ -111,5 +112,5 @@ repl_consider(struct repl *r, const Hs__PhotoRecord *rec, const uint32_t *bad,
 		.prio = pl.prio };
 	for (size_t i = 0; i < nbad && t.nbad < REPL_TASK_MAX_BAD; i++)
 		t.bad[t.nbad++] = bad[i];
-	repl_enqueue(r, &t);
+	enqueue(r, &t);
 }
