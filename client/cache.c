@@ -64,12 +64,6 @@ hsi_cache_close(struct hsi_cache *k)
 	free(k);
 }
 
-void
-hsi_cache_key(hs_photo_id id, char out[HS_ID_HEX_LEN + 10])
-{
-	photo_cache_key(id.key, id.cookie, out);
-}
-
 static struct timeval
 tv_ms(int64_t ms)
 {
@@ -137,7 +131,7 @@ hsi_cache_get(struct hsi_cache *k, hs_photo_id id, int64_t deadline,
 	redisContext *r = cache_take(k, wait_for(deadline));
 	if (r == NULL)
 		return 0;
-	hsi_cache_key(id, key);
+	photo_cache_key(id.key, id.cookie, key);
 	redisReply *rep = redisCommand(r, "GET %s", key);
 	int failed = rep == NULL || rep->type == REDIS_REPLY_ERROR;
 	int hit = 0;
@@ -181,7 +175,8 @@ info_field(const char *info, const char *name)
 }
 
 void
-hsi_cache_info(struct hsi_cache *k, int64_t deadline, struct hs_cache_stats *out)
+hsi_cache_info(struct hsi_cache *k, int64_t deadline,
+    struct hs_cache_stats *out)
 {
 	out->configured = 1;
 	redisContext *r = cache_take(k, wait_for(deadline));

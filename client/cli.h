@@ -27,9 +27,6 @@ struct cli {
 	hs_client *client;	/* opened by cli_open, closed by main */
 };
 
-/* hs_status -> exit code. */
-int cli_exit_code(hs_status st);
-
 /* Reports a failure of the command and returns its exit code. Human:
  * "hs CMD: MESSAGE" (plus what to do for an unreachable cluster) on
  * stderr. --json: {"ok":false,"command":..,"code":..,"exit":..,
@@ -50,6 +47,12 @@ const char *cli_path(const char *p, char *buf, size_t len);
 
 /* Parses an id argument, reporting a malformed one (exit 64). 0 or 64. */
 int cli_parse_id(struct cli *c, const char *text, hs_photo_id *id);
+
+/* The one JSON line of a command's --json output: cli_json_begin writes
+ * {"ok":ok on stdout, the command adds its fields, cli_json_end closes the
+ * object and ends the line. */
+void cli_json_begin(struct json *j, int ok);
+void cli_json_end(struct json *j);
 
 /* Human-readable sizes ("12.3 MiB") into buf. */
 const char *cli_bytes(uint64_t n, char *buf, size_t len);

@@ -2,10 +2,12 @@
  * verdict), audit, and tap (the event feed as JSON lines until
  * interrupted). Wire replies are printed with json_pb under --json, so new
  * fields of the contract show up without changes here. */
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli.h"
 
@@ -114,14 +116,11 @@ cli_stats(struct cli *c, int argc, char **argv)
 	hs_cache_stats(c->client, c->timeout_ms, &k, NULL);
 	if (c->json) {
 		struct json j;
-		json_init(&j, stdout);
-		json_obj_begin(&j);
-		json_kbool(&j, "ok", 1);
+		cli_json_begin(&j, 1);
 		json_key(&j, "directory");
 		json_pb(&j, &s->base);
 		cache_json(&j, &k);
-		json_obj_end(&j);
-		json_line_end(&j);
+		cli_json_end(&j);
 	} else {
 		stats_text(s, &k);
 	}
@@ -229,12 +228,9 @@ cli_health(struct cli *c, int argc, char **argv)
 		return rc;
 	if (c->json) {
 		struct json j;
-		json_init(&j, stdout);
-		json_obj_begin(&j);
-		json_kbool(&j, "ok", 1);
+		cli_json_begin(&j, 1);
 		report_json(&j, &r);
-		json_obj_end(&j);
-		json_line_end(&j);
+		cli_json_end(&j);
 	} else {
 		health_text(r.health);
 		queue_text(&r, r.queue_st != HS_FAILED_PRECONDITION);
@@ -285,9 +281,7 @@ cli_check(struct cli *c, int argc, char **argv)
 	int n = problems(&r, list, 32);
 	if (c->json) {
 		struct json j;
-		json_init(&j, stdout);
-		json_obj_begin(&j);
-		json_kbool(&j, "ok", n == 0);
+		cli_json_begin(&j, n == 0);
 		json_kbool(&j, "healthy", n == 0);
 		json_key(&j, "problems");
 		json_arr_begin(&j);
@@ -295,8 +289,7 @@ cli_check(struct cli *c, int argc, char **argv)
 			json_str(&j, list[i]);
 		json_arr_end(&j);
 		report_json(&j, &r);
-		json_obj_end(&j);
-		json_line_end(&j);
+		cli_json_end(&j);
 	} else {
 		health_text(r.health);
 		queue_text(&r, r.queue_st != HS_FAILED_PRECONDITION);
@@ -330,12 +323,9 @@ cli_audit(struct cli *c, int argc, char **argv)
 		return cli_fail(c, st, NULL, e.message);
 	if (c->json) {
 		struct json j;
-		json_init(&j, stdout);
-		json_obj_begin(&j);
-		json_kbool(&j, "ok", 1);
+		cli_json_begin(&j, 1);
 		json_pb_fields(&j, &a->base);
-		json_obj_end(&j);
-		json_line_end(&j);
+		cli_json_end(&j);
 	} else if (!wait) {
 		printf("audit %s\n", a->started ? "started" : "already running");
 	} else {
@@ -350,13 +340,12 @@ cli_audit(struct cli *c, int argc, char **argv)
 	return CLI_OK;
 }
 
-static volatile sig_atomic_t tap_stop;
-
-static void
-tap_signal(int sig)
+/* 1 once a signal of stop (blocked in every thread) has arrived. */
+static int
+stop_pending(const sigset_t *stop)
 {
-	(void)sig;
-	tap_stop = 1;
+	struct timespec now = { 0, 0 };
+	return sigtimedwait(stop, NULL, &now) > 0;
 }
 
 int
@@ -378,16 +367,20 @@ cli_tap(struct cli *c, int argc, char **argv)
 			return cli_usage(c, "at most 32 --topic prefixes");
 		topics[nt++] = v;
 	}
+	/* Blocked before the client starts its threads, so they inherit the
+	 * mask and an interrupt ends the loop below, not the process. */
+	sigset_t stop;
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &stop, NULL);
 	int rc = cli_open(c);
 	if (rc != 0)
 		return rc;
 	hs_status st = hs_events_open(c->client, topics, nt, &ev, &e);
 	if (st != HS_OK)
 		return cli_fail(c, st, NULL, e.message);
-	struct sigaction sa = { .sa_handler = tap_signal };
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	while (!tap_stop) {
+	while (!stop_pending(&stop)) {
 		Hs__Event *x;
 		uint64_t missed;
 		st = hs_events_next(ev, 200, &x, &missed, &e);
@@ -403,8 +396,7 @@ cli_tap(struct cli *c, int argc, char **argv)
 		json_pb_fields(&j, &x->base);
 		if (missed > 0)
 			json_kuint(&j, "missed", missed);
-		json_obj_end(&j);
-		json_line_end(&j);
+		cli_json_end(&j);
 		hs__event__free_unpacked(x, NULL);
 		if (ferror(stdout))
 			break; /* the reader went away */

@@ -32,7 +32,8 @@ static const struct cli_cmd commands[] = {
 	    "Writes photo ID to OUT, or to stdout when OUT is `-` or missing.\n"
 	    "The bytes are checked against the photo's SHA-256; a file is\n"
 	    "written under a temporary name and renamed, never left partial.\n" },
-	{ "status", cli_status, "ID", "size, SHA-256, state and replicas of a photo",
+	{ "status", cli_status, "ID",
+	    "size, SHA-256, state and replicas of a photo",
 	    "Shows a photo's size, SHA-256, state, its replicas with their\n"
 	    "stores' state, the replica count against its target, and its\n"
 	    "access rate when known.\n" },
@@ -44,11 +45,13 @@ static const struct cli_cmd commands[] = {
 	{ "health", cli_health, "", "leader, followers, stores, Redis, replicator",
 	    "The leader, each follower with its lag, each store UP or DOWN,\n"
 	    "Redis, and the replicator. Exits 0 when it could ask the cluster.\n" },
-	{ "check", cli_check, "", "full status report; exit 1 if anything is unhealthy",
+	{ "check", cli_check, "",
+	    "full status report; exit 1 if anything is unhealthy",
 	    "health + stats + the replicator's queue. Exits 0 only when\n"
 	    "everything is healthy (a leader, Redis up, every store UP, the\n"
 	    "replicator active), 1 otherwise, 3 when the cluster is unreachable.\n" },
-	{ "tap", cli_tap, "[--topic PREFIX]...", "print cluster events as JSON lines",
+	{ "tap", cli_tap, "[--topic PREFIX]...",
+	    "print cluster events as JSON lines",
 	    "Subscribes to every event feed in the cluster file and prints one\n"
 	    "JSON object a line until interrupted. --topic (repeatable) keeps\n"
 	    "only topics starting with PREFIX (photo., store., leader., task.,\n"

@@ -86,14 +86,11 @@ upload_report(struct cli *c, struct up_job *j)
 	hs_id_format(j->id, hex);
 	if (c->json) {
 		struct json js;
-		json_init(&js, stdout);
-		json_obj_begin(&js);
-		json_kbool(&js, "ok", 1);
+		cli_json_begin(&js, 1);
 		json_kstr(&js, "file", j->arg);
 		json_kstr(&js, "id", hex);
 		json_kuint(&js, "size", j->size);
-		json_obj_end(&js);
-		json_line_end(&js);
+		cli_json_end(&js);
 	} else {
 		printf("%s\n", hex);
 		fflush(stdout);
@@ -260,15 +257,12 @@ cli_download(struct cli *c, int argc, char **argv)
 	if (c->json) {
 		struct stat sb;
 		struct json j;
-		json_init(&j, stdout);
-		json_obj_begin(&j);
-		json_kbool(&j, "ok", 1);
+		cli_json_begin(&j, 1);
 		json_kstr(&j, "id", hex);
 		json_kstr(&j, "file", argv[2]);
 		json_kuint(&j, "size", stat(out, &sb) == 0 ?
 		    (uint64_t)sb.st_size : 0);
-		json_obj_end(&j);
-		json_line_end(&j);
+		cli_json_end(&j);
 	}
 	return CLI_OK;
 }
@@ -303,9 +297,7 @@ status_json(const struct hs_photo_info *p, size_t up)
 	char hex[HS_ID_HEX_LEN + 1];
 	struct json j;
 	hs_id_format(p->id, hex);
-	json_init(&j, stdout);
-	json_obj_begin(&j);
-	json_kbool(&j, "ok", 1);
+	cli_json_begin(&j, 1);
 	json_kstr(&j, "id", hex);
 	json_kuint(&j, "size", p->size);
 	json_key(&j, "sha256");
@@ -333,8 +325,7 @@ status_json(const struct hs_photo_info *p, size_t up)
 	json_kint(&j, "created_ms", p->created_ms);
 	json_kint(&j, "updated_ms", p->updated_ms);
 	json_kuint(&j, "seq", p->seq);
-	json_obj_end(&j);
-	json_line_end(&j);
+	cli_json_end(&j);
 }
 
 static void
@@ -402,13 +393,10 @@ cli_delete(struct cli *c, int argc, char **argv)
 		return cli_fail(c, st, hex, e.message);
 	if (c->json) {
 		struct json j;
-		json_init(&j, stdout);
-		json_obj_begin(&j);
-		json_kbool(&j, "ok", 1);
+		cli_json_begin(&j, 1);
 		json_kstr(&j, "id", hex);
 		json_kbool(&j, "deleted", 1);
-		json_obj_end(&j);
-		json_line_end(&j);
+		cli_json_end(&j);
 	} else {
 		printf("deleted %s\n", hex);
 	}

@@ -7,8 +7,8 @@
 
 #include "cli.h"
 
-int
-cli_exit_code(hs_status st)
+static int
+exit_code(hs_status st)
 {
 	switch (st) {
 	case HS_OK:
@@ -21,6 +21,21 @@ cli_exit_code(hs_status st)
 	default:
 		return CLI_FAIL;
 	}
+}
+
+void
+cli_json_begin(struct json *j, int ok)
+{
+	json_init(j, stdout);
+	json_obj_begin(j);
+	json_kbool(j, "ok", ok);
+}
+
+void
+cli_json_end(struct json *j)
+{
+	json_obj_end(j);
+	json_line_end(j);
 }
 
 /* What to do about a failure, beyond what libhs' message already says. */
@@ -51,23 +66,20 @@ json_error(struct cli *c, hs_status st, int code, const char *subject,
 	struct json j;
 	char full[1024];
 	snprintf(full, sizeof(full), "%s%s", message, advice(st, message));
-	json_init(&j, stdout);
-	json_obj_begin(&j);
-	json_kbool(&j, "ok", 0);
+	cli_json_begin(&j, 0);
 	json_kstr(&j, "command", c->cmd);
 	if (subject != NULL)
 		json_kstr(&j, "subject", subject);
 	json_kstr(&j, "code", code == CLI_USAGE ? "USAGE" : hs_status_str(st));
 	json_kint(&j, "exit", code);
 	json_kstr(&j, "error", full);
-	json_obj_end(&j);
-	json_line_end(&j);
+	cli_json_end(&j);
 }
 
 int
 cli_fail(struct cli *c, hs_status st, const char *subject, const char *message)
 {
-	int code = cli_exit_code(st);
+	int code = exit_code(st);
 	if (c->json)
 		json_error(c, st, code, subject, message);
 	else if (subject != NULL && strstr(message, subject) == NULL)

@@ -1,5 +1,5 @@
 /* Download: cache -> Lookup -> Read from the replicas in order, UP stores
- * first, the next one on any failure (DESIGN.md "Download"); a photo read
+ * first, the next one on any failure (docs/client.md); a photo read
  * a moment ago skips the Lookup (locations.h). Bytes are
  * returned only when their SHA-256 matches: the cache value carries its
  * digest so a hit needs no directory round trip; a replica that fails the

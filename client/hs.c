@@ -1,63 +1,14 @@
 /* The libhs client: opening and closing, the per-address RPC client table,
- * the directory-call retry loop every directory method goes through, and
- * the small calls (status, delete, stats, health, queue, audit). Upload and
- * download, which have their own retry logic, live in upload.c and
- * download.c; the cache in cache.c. */
-#include <errno.h>
-#include <stdarg.h>
+ * the directory-call retry loop every directory method goes through, the
+ * read-your-writes sequence table and the Lookup of one photo. The
+ * one-call operations are in hs_calls.c; upload and download, which have
+ * their own retry logic, in upload.c and download.c; the cache in cache.c. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "hs_internal.h"
-#include "clock.h"
 #include "log.h"
-
-hs_status
-hsi_err(hs_error *err, hs_status code, const char *fmt, ...)
-{
-	if (err != NULL) {
-		va_list ap;
-		err->code = code;
-		va_start(ap, fmt);
-		vsnprintf(err->message, sizeof(err->message), fmt, ap);
-		va_end(ap);
-	}
-	return code;
-}
-
-int64_t
-hsi_deadline(int64_t timeout_ms)
-{
-	return rt_mono_ms() +
-	    (timeout_ms > 0 ? timeout_ms : HS_DEFAULT_TIMEOUT_MS);
-}
-
-int64_t
-hsi_left(int64_t deadline)
-{
-	int64_t left = deadline - rt_mono_ms();
-	return left > 0 ? left : 0;
-}
-
-int
-hsi_backoff(int attempt, int64_t deadline)
-{
-	int64_t ms = 50;
-	for (int i = 0; i < attempt && ms < 1000; i++)
-		ms *= 2;
-	if (ms > 1000)
-		ms = 1000;
-	int64_t left = hsi_left(deadline);
-	if (left <= 0)
-		return 0;
-	if (ms > left)
-		ms = left;
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
-	nanosleep(&ts, NULL);
-	return hsi_left(deadline) > 0;
-}
 
 hs_status
 hs_open(hs_client **out, const struct hs_cluster *cfg, hs_error *err)
@@ -96,12 +47,8 @@ hs_open(hs_client **out, const struct hs_cluster *cfg, hs_error *err)
 		goto fail;
 	}
 	const char *urls[HS_MAX_ADDRS];
-	for (size_t i = 0; i < c->cfg.ndirectories; i++) {
-		urls[i] = c->cfg.directories[i];
-		size_t used = strlen(c->dir_where);
-		snprintf(c->dir_where + used, sizeof(c->dir_where) - used,
-		    "%s%s", i ? ", " : "", urls[i]);
-	}
+	hsi_addr_list(c->cfg.directories, c->cfg.ndirectories, urls,
+	    c->dir_where, sizeof(c->dir_where));
 	if (rpc_client_open(&c->dir, urls, c->cfg.ndirectories, &c->ropts, msg,
 	    sizeof(msg)) != 0) {
 		st = hsi_err(err, HS_INVALID_ARGUMENT, "directory %s", msg);
@@ -243,8 +190,8 @@ hsi_seq_remember(hs_client *c, hs_photo_id id, uint64_t seq)
 	pthread_mutex_unlock(&c->mu);
 }
 
-uint64_t
-hsi_seq_for(hs_client *c, hs_photo_id id)
+static uint64_t
+seq_for(hs_client *c, hs_photo_id id)
 {
 	size_t slot = (size_t)((id.key * 0x9e3779b97f4a7c15ull) >> 52) %
 	    HSI_SEQ_SLOTS;
@@ -266,7 +213,7 @@ hsi_lookup(hs_client *c, hs_photo_id id, int include_down, int64_t deadline,
 	hs_id_format(id, hex);
 	req.n_ids = 1;
 	req.ids = ids;
-	req.min_seq = hsi_seq_for(c, id);
+	req.min_seq = seq_for(c, id);
 	req.include_down = include_down;
 	hs_status st = hsi_dir_call(c, "Lookup", &req.base, &reply, deadline,
 	    "lookup", err);
@@ -291,176 +238,4 @@ hsi_lookup(hs_client *c, hs_photo_id id, int include_down, int64_t deadline,
 	*out = r;
 	*res = x;
 	return HS_OK;
-}
-
-/* The replicator's read rate of id (reads/min), or -1 when there is no
- * replicator or it does not answer within half a second: status is about
- * the record, and must not fail for want of a rate. */
-static double
-access_rate(hs_client *c, hs_photo_id id)
-{
-	if (c->repl == NULL)
-		return -1;
-	Hs__AccessRatesRequest req = HS__ACCESS_RATES_REQUEST__INIT;
-	Hs__PhotoId pid, *ids[1] = { &pid };
-	ProtobufCMessage *reply = NULL;
-	hsi_id_to_pb(id, &pid);
-	req.ids = ids;
-	req.n_ids = 1;
-	double rate = -1;
-	if (rpc_invoke(c->repl, &hs__replicator__descriptor, "AccessRates",
-	    &req.base, &reply, 500, 0, NULL) == HS_OK) {
-		const Hs__AccessRatesReply *r = (Hs__AccessRatesReply *)reply;
-		if (r->n_reads_per_min == 1)
-			rate = r->reads_per_min[0];
-	}
-	if (reply != NULL)
-		protobuf_c_message_free_unpacked(reply, NULL);
-	return rate;
-}
-
-hs_status
-hs_stat(hs_client *c, hs_photo_id id, int64_t timeout_ms,
-    struct hs_photo_info *out, hs_error *err)
-{
-	Hs__LookupReply *r;
-	Hs__LookupResult *x;
-	hs_status st = hsi_lookup(c, id, 1, hsi_deadline(timeout_ms), &r, &x,
-	    err);
-	if (st != HS_OK)
-		return st;
-	const Hs__PhotoRecord *rec = x->record;
-	memset(out, 0, sizeof(*out));
-	out->id = id;
-	out->size = rec->size;
-	if (rec->sha256.len == HS_SHA256_LEN)
-		memcpy(out->sha256, rec->sha256.data, HS_SHA256_LEN);
-	out->state = (enum hs_photo_state)rec->state;
-	out->target_replicas = rec->target_replicas;
-	out->created_ms = rec->created_ms;
-	out->updated_ms = rec->updated_ms;
-	out->seq = rec->seq;
-	out->access_rate = access_rate(c, id);
-	for (size_t i = 0; i < x->n_replicas && i < HS_MAX_REPLICAS; i++) {
-		struct hs_replica *o = &out->replicas[out->nreplicas++];
-		o->store_id = x->replicas[i]->store_id;
-		o->state = (enum hs_store_state)x->replicas[i]->state;
-		snprintf(o->addr, sizeof(o->addr), "%s",
-		    x->replicas[i]->rpc_addr);
-		snprintf(o->zone, sizeof(o->zone), "%s", x->replicas[i]->zone);
-	}
-	hs__lookup_reply__free_unpacked(r, NULL);
-	return HS_OK;
-}
-
-hs_status
-hs_delete(hs_client *c, hs_photo_id id, int64_t timeout_ms, hs_error *err)
-{
-	Hs__DeleteRequest req = HS__DELETE_REQUEST__INIT;
-	Hs__PhotoId pid;
-	ProtobufCMessage *reply = NULL;
-	char hex[HS_ID_HEX_LEN + 1], what[64];
-	hsi_id_to_pb(id, &pid);
-	hs_id_format(id, hex);
-	snprintf(what, sizeof(what), "delete of %s", hex);
-	req.id = &pid;
-	hsi_locations_forget(c->locs, id);
-	hs_status st = hsi_dir_call(c, "Delete", &req.base, &reply,
-	    hsi_deadline(timeout_ms), what, err);
-	if (st == HS_NOT_FOUND)
-		return hsi_err(err, st, "photo %s does not exist (never uploaded "
-		    "or a wrong cookie)", hex);
-	if (st != HS_OK)
-		return st;
-	/* Later lookups through this client must see the delete. */
-	hsi_seq_remember(c, id, ((Hs__DeleteReply *)reply)->seq);
-	hsi_locations_forget(c->locs, id);
-	protobuf_c_message_free_unpacked(reply, NULL);
-	return HS_OK;
-}
-
-hs_status
-hs_stats(hs_client *c, int64_t timeout_ms, Hs__DirectoryStatsReply **out,
-    hs_error *err)
-{
-	Hs__DirectoryStatsRequest req = HS__DIRECTORY_STATS_REQUEST__INIT;
-	ProtobufCMessage *reply = NULL;
-	hs_status st = hsi_dir_call(c, "Stats", &req.base, &reply,
-	    hsi_deadline(timeout_ms), "stats", err);
-	if (st == HS_OK)
-		*out = (Hs__DirectoryStatsReply *)reply;
-	return st;
-}
-
-hs_status
-hs_cache_stats(hs_client *c, int64_t timeout_ms, struct hs_cache_stats *out,
-    hs_error *err)
-{
-	if (out == NULL)
-		return hsi_err(err, HS_INVALID_ARGUMENT, "no output given");
-	memset(out, 0, sizeof(*out));
-	if (c->cache != NULL)
-		hsi_cache_info(c->cache, hsi_deadline(timeout_ms), out);
-	out->client_hits = atomic_load(&c->cache_hits);
-	out->client_misses = atomic_load(&c->cache_misses);
-	return HS_OK;
-}
-
-hs_status
-hs_health(hs_client *c, int64_t timeout_ms, Hs__HealthReply **out,
-    hs_error *err)
-{
-	Hs__HealthRequest req = HS__HEALTH_REQUEST__INIT;
-	ProtobufCMessage *reply = NULL;
-	hs_status st = hsi_dir_call(c, "Health", &req.base, &reply,
-	    hsi_deadline(timeout_ms), "health", err);
-	if (st == HS_OK)
-		*out = (Hs__HealthReply *)reply;
-	return st;
-}
-
-/* One call to the replicator; no retries, its standby takes over by
- * itself and the caller can ask again. */
-static hs_status
-repl_call(hs_client *c, const char *method, const ProtobufCMessage *req,
-    ProtobufCMessage **reply, int64_t timeout_ms, hs_error *err)
-{
-	struct rpc_error re;
-	if (c->repl == NULL)
-		return hsi_err(err, HS_FAILED_PRECONDITION, "the cluster file "
-		    "names no replicator (`replicator = tcp://HOST:PORT`)");
-	hs_status st = rpc_invoke(c->repl, &hs__replicator__descriptor, method,
-	    req, reply, timeout_ms > 0 ? timeout_ms : HS_DEFAULT_TIMEOUT_MS, 0,
-	    &re);
-	if (st != HS_OK)
-		return hsi_err(err, st, "replicator %s at %s failed: %s", method,
-		    c->cfg.replicator, re.message);
-	return HS_OK;
-}
-
-hs_status
-hs_queue(hs_client *c, int64_t timeout_ms, Hs__QueueReply **out,
-    hs_error *err)
-{
-	Hs__QueueRequest req = HS__QUEUE_REQUEST__INIT;
-	ProtobufCMessage *reply = NULL;
-	hs_status st = repl_call(c, "Queue", &req.base, &reply, timeout_ms,
-	    err);
-	if (st == HS_OK)
-		*out = (Hs__QueueReply *)reply;
-	return st;
-}
-
-hs_status
-hs_audit(hs_client *c, int wait, int64_t timeout_ms, Hs__AuditReply **out,
-    hs_error *err)
-{
-	Hs__AuditRequest req = HS__AUDIT_REQUEST__INIT;
-	ProtobufCMessage *reply = NULL;
-	req.wait = wait != 0;
-	hs_status st = repl_call(c, "Audit", &req.base, &reply, timeout_ms,
-	    err);
-	if (st == HS_OK)
-		*out = (Hs__AuditReply *)reply;
-	return st;
 }

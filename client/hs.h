@@ -90,7 +90,8 @@ struct hs_cluster {
 	/* nng URLs of the PUB sockets `hs tap` subscribes to. */
 	char pubs[HS_MAX_ADDRS][HS_ADDR_MAX];
 	size_t npubs;
-	char cache[HS_ADDR_MAX];      /* Redis cache "host:port"; "" = none */
+	/* The cache Redis, HOST:PORT or unix:/PATH; "" = none. */
+	char cache[HS_ADDR_MAX];
 	char replicator[HS_ADDR_MAX]; /* replicator RPC URL; "" = none */
 	char key_file[1024];	      /* cluster key file (absolute path) */
 	/* How long a Lookup answer is reused for reading the same photo

@@ -1,6 +1,7 @@
-/* libhs internals shared by hs.c, upload.c, download.c and cache.c: the
- * client struct, the directory-call retry loop, the per-address RPC client
- * table and the read-your-writes sequence table. Not installed; callers use
+/* libhs internals shared by its files: the client struct, the leaf helpers
+ * (hsi_util.c), the directory-call retry loop, the per-address RPC client
+ * table and the read-your-writes sequence table (hs.c), the wire form of
+ * an id (hs_id.c) and the photo cache (cache.c). Not installed; callers use
  * hs.h only. */
 #ifndef HS_CLIENT_INTERNAL_H
 #define HS_CLIENT_INTERNAL_H
@@ -41,6 +42,8 @@ struct hs_client {
 	char dir_where[512]; /* the directory addresses, for messages */
 };
 
+/* ---- hsi_util.c: leaf helpers --------------------------------------- */
+
 /* Fills err (may be NULL) and returns code. */
 hs_status hsi_err(hs_error *err, hs_status code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -52,6 +55,13 @@ int64_t hsi_left(int64_t deadline);
 /* Sleeps for the backoff of attempt n (50 ms doubling to 1 s), cut short
  * at deadline. Returns 0 if the deadline has passed. */
 int hsi_backoff(int attempt, int64_t deadline);
+
+/* Points urls[i] at addrs[i] and writes them, comma-separated, into where
+ * (for messages). */
+void hsi_addr_list(const char (*addrs)[HS_ADDR_MAX], size_t n,
+    const char **urls, char *where, size_t len);
+
+/* ---- hs.c: the client ------------------------------------------------ */
 
 /* The RPC client for addr, dialed on first use and kept until hs_close.
  * NULL (with err) only for a malformed address or no memory. */
@@ -66,8 +76,9 @@ hs_status hsi_dir_call(hs_client *c, const char *method,
     const ProtobufCMessage *req, ProtobufCMessage **reply, int64_t deadline,
     const char *what, hs_error *err);
 
+/* Remembers seq as this client's last write of id: its next Lookup of id
+ * waits for the directory to have applied it. */
 void hsi_seq_remember(hs_client *c, hs_photo_id id, uint64_t seq);
-uint64_t hsi_seq_for(hs_client *c, hs_photo_id id);
 
 /* The photo's record and replicas via Lookup. On HS_OK *out is the
  * caller's: hs__lookup_reply__free_unpacked(*out, NULL), and *res points
@@ -76,17 +87,17 @@ hs_status hsi_lookup(hs_client *c, hs_photo_id id, int include_down,
     int64_t deadline, Hs__LookupReply **out, Hs__LookupResult **res,
     hs_error *err);
 
+/* ---- hs_id.c --------------------------------------------------------- */
+
 /* The wire form of an id; points at no heap. */
 void hsi_id_to_pb(hs_photo_id id, Hs__PhotoId *pb);
 
 /* ---- cache.c: the Redis photo cache --------------------------------- */
 
-/* addr is "host:port". NULL on a malformed address (err says why). */
+/* addr is HOST:PORT or unix:/PATH. NULL on a malformed address (err says
+ * why). */
 struct hsi_cache *hsi_cache_open(const char *addr, hs_error *err);
 void hsi_cache_close(struct hsi_cache *k);
-
-/* The cache key of id: "hs:cache:<24 hex>". */
-void hsi_cache_key(hs_photo_id id, char out[HS_ID_HEX_LEN + 10]);
 
 /* Looks id up. 1 with *data (malloc'd, the caller frees) and *len when the
  * entry exists and its bytes match the SHA-256 stored with them; -1 when

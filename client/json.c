@@ -130,19 +130,14 @@ json_key(struct json *j, const char *key)
 }
 
 void
-json_strn(struct json *j, const char *s, size_t n)
-{
-	sep(j);
-	escape(j->out, s, n);
-}
-
-void
 json_str(struct json *j, const char *s)
 {
-	if (s == NULL)
+	if (s == NULL) {
 		json_null(j);
-	else
-		json_strn(j, s, strlen(s));
+		return;
+	}
+	sep(j);
+	escape(j->out, s, strlen(s));
 }
 
 void
@@ -194,8 +189,16 @@ json_hex(struct json *j, const uint8_t *b, size_t n)
 	fputc('"', j->out);
 }
 
-void json_kstr(struct json *j, const char *k, const char *s) { json_key(j, k); json_str(j, s); }
-void json_kint(struct json *j, const char *k, int64_t v) { json_key(j, k); json_int(j, v); }
-void json_kuint(struct json *j, const char *k, uint64_t v) { json_key(j, k); json_uint(j, v); }
-void json_kdouble(struct json *j, const char *k, double v) { json_key(j, k); json_double(j, v); }
-void json_kbool(struct json *j, const char *k, int v) { json_key(j, k); json_bool(j, v); }
+/* The keyed writers of json.h: json_key, then the value. */
+#define KEYED(name, type, put)                                                 \
+	void                                                                   \
+	name(struct json *j, const char *k, type v)                            \
+	{                                                                      \
+		json_key(j, k);                                                \
+		put(j, v);                                                     \
+	}
+
+KEYED(json_kstr, const char *, json_str)
+KEYED(json_kint, int64_t, json_int)
+KEYED(json_kuint, uint64_t, json_uint)
+KEYED(json_kbool, int, json_bool)

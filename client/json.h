@@ -30,7 +30,6 @@ void json_line_end(struct json *j);
 
 void json_key(struct json *j, const char *key);
 void json_str(struct json *j, const char *s);	/* NULL writes null */
-void json_strn(struct json *j, const char *s, size_t n);
 void json_int(struct json *j, int64_t v);
 void json_uint(struct json *j, uint64_t v);
 void json_double(struct json *j, double v);	/* NaN/Inf write null */
@@ -42,7 +41,6 @@ void json_hex(struct json *j, const uint8_t *b, size_t n); /* "0a1b.." */
 void json_kstr(struct json *j, const char *key, const char *s);
 void json_kint(struct json *j, const char *key, int64_t v);
 void json_kuint(struct json *j, const char *key, uint64_t v);
-void json_kdouble(struct json *j, const char *key, double v);
 void json_kbool(struct json *j, const char *key, int v);
 
 /* Any protobuf-c message as an object: fields by their .proto names,

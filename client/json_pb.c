@@ -6,88 +6,81 @@
 #include "hs.h"
 #include "json.h"
 
+/* How protobuf-c holds a field of each wire type in its struct. */
+enum held { H_INT, H_UINT, H_FLOAT, H_DOUBLE, H_BOOL, H_ENUM, H_STRING,
+	H_BYTES, H_MESSAGE };
+
+static const struct {
+	enum held held;
+	size_t size;	/* of one element of a repeated field */
+} types[] = {
+	[PROTOBUF_C_TYPE_INT32] = { H_INT, 4 },
+	[PROTOBUF_C_TYPE_SINT32] = { H_INT, 4 },
+	[PROTOBUF_C_TYPE_SFIXED32] = { H_INT, 4 },
+	[PROTOBUF_C_TYPE_INT64] = { H_INT, 8 },
+	[PROTOBUF_C_TYPE_SINT64] = { H_INT, 8 },
+	[PROTOBUF_C_TYPE_SFIXED64] = { H_INT, 8 },
+	[PROTOBUF_C_TYPE_UINT32] = { H_UINT, 4 },
+	[PROTOBUF_C_TYPE_FIXED32] = { H_UINT, 4 },
+	[PROTOBUF_C_TYPE_UINT64] = { H_UINT, 8 },
+	[PROTOBUF_C_TYPE_FIXED64] = { H_UINT, 8 },
+	[PROTOBUF_C_TYPE_FLOAT] = { H_FLOAT, sizeof(float) },
+	[PROTOBUF_C_TYPE_DOUBLE] = { H_DOUBLE, sizeof(double) },
+	[PROTOBUF_C_TYPE_BOOL] = { H_BOOL, sizeof(protobuf_c_boolean) },
+	[PROTOBUF_C_TYPE_ENUM] = { H_ENUM, sizeof(int) },
+	[PROTOBUF_C_TYPE_STRING] = { H_STRING, sizeof(char *) },
+	[PROTOBUF_C_TYPE_BYTES] = { H_BYTES, sizeof(ProtobufCBinaryData) },
+	[PROTOBUF_C_TYPE_MESSAGE] = { H_MESSAGE, sizeof(ProtobufCMessage *) },
+};
+
+static void
+enum_value(struct json *j, const ProtobufCFieldDescriptor *f, int v)
+{
+	const ProtobufCEnumValue *ev = protobuf_c_enum_descriptor_get_value(
+	    f->descriptor, v);
+	if (ev != NULL)
+		json_str(j, ev->name);
+	else
+		json_int(j, v);
+}
+
+/* One value of field f, held at p. */
 static void
 value(struct json *j, const ProtobufCFieldDescriptor *f, const void *p)
 {
-	switch (f->type) {
-	case PROTOBUF_C_TYPE_INT32:
-	case PROTOBUF_C_TYPE_SINT32:
-	case PROTOBUF_C_TYPE_SFIXED32:
-		json_int(j, *(const int32_t *)p);
+	int wide = types[f->type].size == 8;
+	switch (types[f->type].held) {
+	case H_INT:
+		json_int(j, wide ? *(const int64_t *)p : *(const int32_t *)p);
 		break;
-	case PROTOBUF_C_TYPE_UINT32:
-	case PROTOBUF_C_TYPE_FIXED32:
-		json_uint(j, *(const uint32_t *)p);
+	case H_UINT:
+		json_uint(j, wide ? *(const uint64_t *)p : *(const uint32_t *)p);
 		break;
-	case PROTOBUF_C_TYPE_INT64:
-	case PROTOBUF_C_TYPE_SINT64:
-	case PROTOBUF_C_TYPE_SFIXED64:
-		json_int(j, *(const int64_t *)p);
-		break;
-	case PROTOBUF_C_TYPE_UINT64:
-	case PROTOBUF_C_TYPE_FIXED64:
-		json_uint(j, *(const uint64_t *)p);
-		break;
-	case PROTOBUF_C_TYPE_FLOAT:
+	case H_FLOAT:
 		json_double(j, *(const float *)p);
 		break;
-	case PROTOBUF_C_TYPE_DOUBLE:
+	case H_DOUBLE:
 		json_double(j, *(const double *)p);
 		break;
-	case PROTOBUF_C_TYPE_BOOL:
+	case H_BOOL:
 		json_bool(j, *(const protobuf_c_boolean *)p);
 		break;
-	case PROTOBUF_C_TYPE_ENUM: {
-		int v = *(const int *)p;
-		const ProtobufCEnumValue *ev = protobuf_c_enum_descriptor_get_value(
-		    f->descriptor, v);
-		if (ev != NULL)
-			json_str(j, ev->name);
-		else
-			json_int(j, v);
+	case H_ENUM:
+		enum_value(j, f, *(const int *)p);
 		break;
-	}
-	case PROTOBUF_C_TYPE_STRING:
+	case H_STRING:
 		json_str(j, *(char *const *)p);
 		break;
-	case PROTOBUF_C_TYPE_BYTES: {
-		const ProtobufCBinaryData *b = p;
-		json_hex(j, b->data, b->len);
+	case H_BYTES:
+		json_hex(j, ((const ProtobufCBinaryData *)p)->data,
+		    ((const ProtobufCBinaryData *)p)->len);
 		break;
-	}
-	case PROTOBUF_C_TYPE_MESSAGE: {
-		const ProtobufCMessage *m = *(ProtobufCMessage *const *)p;
-		if (m == NULL)
+	case H_MESSAGE:
+		if (*(ProtobufCMessage *const *)p == NULL)
 			json_null(j);
 		else
-			json_pb(j, m);
+			json_pb(j, *(ProtobufCMessage *const *)p);
 		break;
-	}
-	}
-}
-
-static size_t
-elem_size(const ProtobufCFieldDescriptor *f)
-{
-	switch (f->type) {
-	case PROTOBUF_C_TYPE_INT64:
-	case PROTOBUF_C_TYPE_SINT64:
-	case PROTOBUF_C_TYPE_SFIXED64:
-	case PROTOBUF_C_TYPE_UINT64:
-	case PROTOBUF_C_TYPE_FIXED64:
-	case PROTOBUF_C_TYPE_DOUBLE:
-		return 8;
-	case PROTOBUF_C_TYPE_STRING:
-	case PROTOBUF_C_TYPE_MESSAGE:
-		return sizeof(void *);
-	case PROTOBUF_C_TYPE_BYTES:
-		return sizeof(ProtobufCBinaryData);
-	case PROTOBUF_C_TYPE_BOOL:
-		return sizeof(protobuf_c_boolean);
-	case PROTOBUF_C_TYPE_ENUM:
-		return sizeof(int);
-	default:
-		return 4;
 	}
 }
 
@@ -105,7 +98,7 @@ json_pb_fields(struct json *j, const ProtobufCMessage *m)
 			json_key(j, f->name);
 			json_arr_begin(j);
 			for (size_t k = 0; k < n; k++)
-				value(j, f, arr + k * elem_size(f));
+				value(j, f, arr + k * types[f->type].size);
 			json_arr_end(j);
 			continue;
 		}

@@ -1,5 +1,5 @@
-/* Upload: Allocate -> Write -> RegisterPhoto (DESIGN.md "Upload"), retried
- * safely. Every step is idempotent for the same id, so:
+/* Upload: Allocate -> Write -> RegisterPhoto (docs/client.md, "Upload and
+ * download"), retried safely. Every step is idempotent for the same id, so:
  *  - a failed Allocate is retried (hsi_dir_call) until the deadline;
  *  - a failed Write moves on to the next allocated store as the first one,
  *    with the stores after it as peers; when every store failed, a new

@@ -46,8 +46,6 @@ struct rpc_server {
 	struct rpc_call *calls;
 	int ncalls;
 	_Atomic uint64_t epoch;
-	_Atomic uint64_t served;
-	_Atomic uint64_t rejected;
 };
 
 static void call_cb(void *arg);
@@ -192,18 +190,6 @@ rpc_server_epoch(const rpc_server *s)
 	return atomic_load(&((rpc_server *)s)->epoch);
 }
 
-uint64_t
-rpc_server_calls(const rpc_server *s)
-{
-	return atomic_load(&((rpc_server *)s)->served);
-}
-
-uint64_t
-rpc_server_rejected(const rpc_server *s)
-{
-	return atomic_load(&((rpc_server *)s)->rejected);
-}
-
 /* Frees everything the call holds from its request. */
 static void
 call_release(struct rpc_call *c)
@@ -232,7 +218,6 @@ send_reply(struct rpc_call *c, hs_status code, const char *message,
 	r.epoch = rpc_server_epoch(c->srv);
 	int rv = rpc_wire_pack_reply(&r, payload, &m);
 	call_release(c);
-	atomic_fetch_add(&c->srv->served, 1);
 	if (rv != 0) {
 		rt_log_error("%s: cannot build a reply: %s", c->srv->opts.name,
 		    nng_strerror(rv));
@@ -300,12 +285,6 @@ rpc_call_method(const rpc_call *call)
 	return call->method ? call->method->name : "";
 }
 
-rpc_server *
-rpc_call_server(const rpc_call *call)
-{
-	return call->srv;
-}
-
 static void
 reject(struct rpc_call *c, hs_status code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -314,7 +293,6 @@ static void
 reject(struct rpc_call *c, hs_status code, const char *fmt, ...)
 {
 	va_list ap;
-	atomic_fetch_add(&c->srv->rejected, 1);
 	va_start(ap, fmt);
 	fail_v(c, code, NULL, fmt, ap);
 	va_end(ap);

@@ -74,10 +74,6 @@ void rpc_server_close(rpc_server *s);
 void rpc_server_observe_epoch(rpc_server *s, uint64_t epoch);
 uint64_t rpc_server_epoch(const rpc_server *s);
 
-/* Counters for stats: calls answered, and those refused before dispatch. */
-uint64_t rpc_server_calls(const rpc_server *s);
-uint64_t rpc_server_rejected(const rpc_server *s);
-
 /* --- inside a handler --- */
 void rpc_reply(rpc_call *call, const ProtobufCMessage *reply);
 void rpc_fail(rpc_call *call, hs_status code, const char *fmt, ...)
@@ -89,6 +85,5 @@ void rpc_fail_redirect(rpc_call *call, const char *leader_hint,
 uint64_t rpc_call_epoch(const rpc_call *call);
 int64_t rpc_call_deadline_ms(const rpc_call *call); /* 0 = none */
 const char *rpc_call_method(const rpc_call *call);
-rpc_server *rpc_call_server(const rpc_call *call);
 
 #endif

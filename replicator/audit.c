@@ -17,14 +17,15 @@
 #include <string.h>
 
 #include "audit_diff.h"
-#include "dirlink.h"
 #include "clock.h"
+#include "dirlink.h"
 #include "log.h"
 #include "photo_id.h"
+#include "redis.h"
+#include "redis_keys.h"
 #include "repl.h"
 #include "replicator.pb-c.h"
-#include "redis_keys.h"
-#include "redis.h"
+#include "storelink.h"
 
 #define LOOKUP_CHUNK 1000
 
@@ -120,9 +121,7 @@ static int
 deleted_at_directory(struct repl *r, uint64_t key, uint32_t cookie)
 {
 	Hs__UpdateLocationsRequest req = HS__UPDATE_LOCATIONS_REQUEST__INIT;
-	Hs__PhotoId id = HS__PHOTO_ID__INIT;
-	id.key = key;
-	id.cookie = cookie;
+	Hs__PhotoId id = repl_pb_id(key, cookie);
 	req.id = &id;
 	ProtobufCMessage *m = NULL;
 	struct rpc_error e;
@@ -261,27 +260,34 @@ static hs_status
 lookup_groups(struct repl *r, const struct entry *e, const struct group *g,
     size_t n, Hs__LookupReply **out, struct rpc_error *err)
 {
-	Hs__LookupRequest req = HS__LOOKUP_REQUEST__INIT;
 	Hs__PhotoId ids[LOOKUP_CHUNK], *pids[LOOKUP_CHUNK];
 	for (size_t i = 0; i < n; i++) {
-		hs__photo_id__init(&ids[i]);
-		ids[i].key = e[g[i].first].key;
-		ids[i].cookie = g[i].cookie;
+		ids[i] = repl_pb_id(e[g[i].first].key, g[i].cookie);
 		pids[i] = &ids[i];
 	}
-	req.ids = pids;
-	req.n_ids = n;
-	req.include_down = 1;
-	ProtobufCMessage *m = NULL;
-	hs_status st = repl_dir_call(r, "Lookup", &req.base, &m, err);
-	if (st == HS_OK && ((Hs__LookupReply *)m)->n_results != n) {
-		protobuf_c_message_free_unpacked(m, NULL);
-		snprintf(err->message, sizeof(err->message),
-		    "Lookup answered a different number of results");
-		return HS_INTERNAL;
+	return repl_dir_lookup(r, pids, n, out, err);
+}
+
+/* Groups the sorted entries from *i on by key into g, at most
+ * LOOKUP_CHUNK groups; advances *i past them. Returns how many. */
+static size_t
+next_groups(const struct entry *v, size_t n, size_t *i, struct group *g)
+{
+	size_t ng = 0;
+	while (*i < n && ng < LOOKUP_CHUNK) {
+		struct group *gr = &g[ng++];
+		gr->first = *i;
+		gr->cookie = v[*i].cookie;
+		int live = 0;
+		for (; *i < n && v[*i].key == v[gr->first].key; (*i)++) {
+			if (!live && !v[*i].deleted) {
+				gr->cookie = v[*i].cookie;
+				live = 1;
+			}
+		}
+		gr->n = *i - gr->first;
 	}
-	*out = (Hs__LookupReply *)m;
-	return st;
+	return ng;
 }
 
 /* One full audit. 0, or -1 when it could not run (message logged). */
@@ -317,21 +323,7 @@ run_audit(struct repl *r, struct summary *s)
 	size_t i = 0;
 	int rv = 0;
 	while (i < n && repl_is_active(r) && !atomic_load(&r->stop)) {
-		size_t ng = 0;
-		while (i < n && ng < LOOKUP_CHUNK) {
-			struct group *gr = &g[ng++];
-			gr->first = i;
-			gr->cookie = v[i].cookie;
-			int live = 0;
-			while (i < n && v[i].key == v[gr->first].key) {
-				if (!live && !v[i].deleted) {
-					gr->cookie = v[i].cookie;
-					live = 1;
-				}
-				i++;
-			}
-			gr->n = i - gr->first;
-		}
+		size_t ng = next_groups(v, n, &i, g);
 		Hs__LookupReply *lr = NULL;
 		struct rpc_error err;
 		hs_status ls = lookup_groups(r, v, g, ng, &lr, &err);
@@ -415,7 +407,6 @@ repl_audit_main(void *arg)
 		const char *why = r->audit_reason;
 		r->audit_requested = 0;
 		int stopping = atomic_load(&r->stop);
-		r->audit_running = !stopping;
 		pthread_mutex_unlock(&r->audit_mu);
 		struct summary s;
 		int ran = 0;
@@ -431,21 +422,13 @@ repl_audit_main(void *arg)
 			    (unsigned long long)s.missing,
 			    (unsigned long long)s.orphans,
 			    (unsigned long long)s.leftovers);
-			if (ran) {
+			if (ran)
 				repl_publish_audit(r, "done", 0, 0, 0, s.checked,
 				    s.missing + s.orphans + s.leftovers);
-				atomic_store(&r->audit_checked, s.checked);
-				atomic_store(&r->audit_missing, s.missing);
-				atomic_store(&r->audit_orphans, s.orphans);
-				atomic_store(&r->audit_leftovers, s.leftovers);
-			}
 		}
 		pthread_mutex_lock(&r->audit_mu);
-		if (ran) {
+		if (ran)
 			r->last_audit_ms = rt_now_ms();
-			r->audit_runs++;
-		}
-		r->audit_running = 0;
 		pthread_mutex_unlock(&r->audit_mu);
 		answer_waiters(w, &s, ran);
 		if (stopping)

@@ -7,33 +7,9 @@
 #include <stdlib.h>
 
 #include "dirlink.h"
-#include "log.h"
-#include "photo_id.h"
 #include "rpc_batch.h"
+#include "storelink.h"
 #include "worker.h"
-
-void
-repl_store_delete(struct repl *r, uint32_t store, uint64_t key, uint32_t cookie)
-{
-	Hs__StoreDeleteRequest req = HS__STORE_DELETE_REQUEST__INIT;
-	Hs__PhotoId id = HS__PHOTO_ID__INIT;
-	id.key = key;
-	id.cookie = cookie;
-	req.id = &id;
-	ProtobufCMessage *m = NULL;
-	struct rpc_error e;
-	char id24[PHOTO_ID_HEX_LEN + 1];
-	photo_id_format(key, cookie, id24);
-	hs_status st = repl_store_call(r, store, "Delete", &req.base, &m, 0, &e);
-	if (st == HS_OK) {
-		rt_log_info("deleted photo %s from store %u", id24, store);
-		protobuf_c_message_free_unpacked(m, NULL);
-	} else {
-		rt_log_warn("cannot delete photo %s from store %u: %s: %s (the "
-		    "audit will retry)", id24, store, hs_status_str(st),
-		    e.message);
-	}
-}
 
 /* One item's UpdateLocations, built in storage the caller owns. */
 struct commit {
@@ -125,7 +101,6 @@ commit_many(struct repl *r, struct commit *cs, size_t n)
 	}
 	free(calls);
 }
-
 
 void
 repl_commit_phase(struct repl *r, struct item *items, size_t n,

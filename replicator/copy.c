@@ -8,11 +8,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dirlink.h"
 #include "log.h"
 #include "photo_id.h"
 #include "rpc_batch.h"
+#include "storelink.h"
 #include "worker.h"
+
+/* Queues the item's photo for a task that replaces store s's copy. */
+static void
+queue_replacement(struct repl *r, const struct item *it, uint32_t s)
+{
+	repl_enqueue_photo(r, it->t.key, it->t.cookie, it->t.prio, s);
+}
 
 /* Keeps rr's bytes as the item's data when they match the record (1),
  * else warns and queues store s's copy for replacement (0). Frees rr. */
@@ -35,11 +42,7 @@ take_read(struct repl *r, struct item *it, uint32_t s, Hs__ReadReply *rr)
 	rt_log_warn("photo %s on store %u does not match its record's "
 	    "SHA-256: replacing that copy", id24, s);
 	protobuf_c_message_free_unpacked(&rr->base, NULL);
-	struct repl_task bad = it->t;
-	bad.nbad = 1;
-	bad.bad[0] = s;
-	bad.attempt = 0;
-	repl_enqueue(r, &bad);
+	queue_replacement(r, it, s);
 	return 0;
 }
 
@@ -48,13 +51,8 @@ take_read(struct repl *r, struct item *it, uint32_t s, Hs__ReadReply *rr)
 static void
 read_failed(struct repl *r, const struct item *it, uint32_t s, hs_status st)
 {
-	if (st != HS_DATA_LOSS && st != HS_NOT_FOUND)
-		return;
-	struct repl_task bad = it->t;
-	bad.nbad = 1;
-	bad.bad[0] = s;
-	bad.attempt = 0;
-	repl_enqueue(r, &bad);
+	if (st == HS_DATA_LOSS || st == HS_NOT_FOUND)
+		queue_replacement(r, it, s);
 }
 
 /* Reads the photo from a healthy replica, from healthy[first] on, and
@@ -63,9 +61,7 @@ static void
 fetch(struct repl *r, struct item *it, size_t first)
 {
 	Hs__ReadRequest req = HS__READ_REQUEST__INIT;
-	Hs__PhotoId id = HS__PHOTO_ID__INIT;
-	id.key = it->t.key;
-	id.cookie = it->t.cookie;
+	Hs__PhotoId id = repl_pb_id(it->t.key, it->t.cookie);
 	req.id = &id;
 	for (size_t i = first; i < it->plan.nhealthy; i++) {
 		uint32_t s = it->plan.healthy[i];
@@ -82,20 +78,85 @@ fetch(struct repl *r, struct item *it, size_t first)
 	repl_item_fail(it, "no healthy replica could be read%s%s", "", "");
 }
 
+/* The needles of one Replicate call, in arrays sized for a whole chunk
+ * (send_fetched owns them). */
+struct shipment {
+	Hs__Needle *nd;
+	Hs__Needle **pn;
+	Hs__PhotoId *ids;
+	size_t *which;	/* per needle: item index * REPL_MAX_LOC + dest index */
+	size_t m;
+};
+
+/* Fills s with every fetched needle of items[first..n) bound for to and
+ * not sent there yet. */
+static void
+gather(struct shipment *s, struct item *items, size_t first, size_t n,
+    uint32_t to)
+{
+	s->m = 0;
+	for (size_t b = first; b < n; b++) {
+		struct item *it = &items[b];
+		for (size_t q = 0; q < repl_ndest(it); q++) {
+			if (it->data == NULL || it->sent[q] ||
+			    repl_dest(it, q) != to)
+				continue;
+			size_t m = s->m++;
+			hs__needle__init(&s->nd[m]);
+			s->ids[m] = repl_pb_id(it->t.key, it->t.cookie);
+			s->nd[m].id = &s->ids[m];
+			s->nd[m].data.data = it->data;
+			s->nd[m].data.len = it->size;
+			s->nd[m].sha256.data = it->sha;
+			s->nd[m].sha256.len = 32;
+			s->pn[m] = &s->nd[m];
+			s->which[m] = b * REPL_MAX_LOC + q;
+		}
+	}
+}
+
+/* One Replicate of s to store to; marks each needle's destination sent,
+ * or its item failed. */
+static void
+ship(struct repl *r, const struct shipment *s, struct item *items,
+    uint32_t to)
+{
+	Hs__ReplicateRequest req = HS__REPLICATE_REQUEST__INIT;
+	req.needles = s->pn;
+	req.n_needles = s->m;
+	ProtobufCMessage *rep = NULL;
+	struct rpc_error e;
+	hs_status st = repl_store_call(r, to, "Replicate", &req.base, &rep, 0,
+	    &e);
+	Hs__ReplicateReply *rr = (Hs__ReplicateReply *)rep;
+	for (size_t k = 0; k < s->m; k++) {
+		struct item *it = &items[s->which[k] / REPL_MAX_LOC];
+		size_t q = s->which[k] % REPL_MAX_LOC;
+		if (st == HS_OK && k < rr->n_results &&
+		    rr->results[k]->code == HS__CODE__OK)
+			it->sent[q] = 1;
+		else
+			repl_item_fail(it, "copy to a store failed: %s%s",
+			    st == HS_OK ? "refused by the store" : e.message,
+			    "");
+	}
+	if (rep)
+		protobuf_c_message_free_unpacked(rep, NULL);
+}
+
 /* Sends every fetched needle to its destinations: one Replicate per
- * destination store carrying all needles bound there. */
+ * destination store carrying all needles bound there. Frees the data. */
 static void
 send_fetched(struct repl *r, struct item *items, size_t n)
 {
 	uint32_t done[REPL_MAX_STORES];
-	size_t ndone = 0;
-	Hs__Needle *nd = calloc(n ? n : 1, sizeof(*nd));
-	Hs__Needle **pn = calloc(n ? n : 1, sizeof(*pn));
-	Hs__PhotoId *ids = calloc(n ? n : 1, sizeof(*ids));
-	size_t *which = calloc(n ? n : 1, sizeof(*which));
-	if (!nd || !pn || !ids || !which)
-		goto out;
-	for (size_t a = 0; a < n; a++) {
+	size_t ndone = 0, cap = n ? n : 1;
+	struct shipment s = { .nd = calloc(cap, sizeof(*s.nd)),
+		.pn = calloc(cap, sizeof(*s.pn)),
+		.ids = calloc(cap, sizeof(*s.ids)),
+		.which = calloc(cap, sizeof(*s.which)) };
+	int ok = s.nd && s.pn && s.ids && s.which;
+	for (size_t a = 0; ok && a < n; a++) {
 		for (size_t j = 0; j < repl_ndest(&items[a]); j++) {
 			if (items[a].data == NULL || items[a].sent[j])
 				continue;
@@ -106,59 +167,18 @@ send_fetched(struct repl *r, struct item *items, size_t n)
 			if (seen || ndone == REPL_MAX_STORES)
 				continue;
 			done[ndone++] = to;
-			/* Gather every item bound for `to`. */
-			size_t m = 0;
-			for (size_t b = a; b < n; b++) {
-				struct item *it = &items[b];
-				for (size_t q = 0; q < repl_ndest(it); q++) {
-					if (it->data == NULL || it->sent[q] ||
-					    repl_dest(it, q) != to)
-						continue;
-					hs__needle__init(&nd[m]);
-					hs__photo_id__init(&ids[m]);
-					ids[m].key = it->t.key;
-					ids[m].cookie = it->t.cookie;
-					nd[m].id = &ids[m];
-					nd[m].data.data = it->data;
-					nd[m].data.len = it->size;
-					nd[m].sha256.data = it->sha;
-					nd[m].sha256.len = 32;
-					pn[m] = &nd[m];
-					which[m++] = b * REPL_MAX_LOC + q;
-				}
-			}
-			Hs__ReplicateRequest req = HS__REPLICATE_REQUEST__INIT;
-			req.needles = pn;
-			req.n_needles = m;
-			ProtobufCMessage *rep = NULL;
-			struct rpc_error e;
-			hs_status st = repl_store_call(r, to, "Replicate",
-			    &req.base, &rep, 0, &e);
-			Hs__ReplicateReply *rr = (Hs__ReplicateReply *)rep;
-			for (size_t k = 0; k < m; k++) {
-				struct item *it = &items[which[k] / REPL_MAX_LOC];
-				size_t q = which[k] % REPL_MAX_LOC;
-				if (st == HS_OK && k < rr->n_results &&
-				    rr->results[k]->code == HS__CODE__OK)
-					it->sent[q] = 1;
-				else
-					repl_item_fail(it, "copy to a store failed: %s%s",
-					    st == HS_OK ? "refused by the store" :
-					    e.message, "");
-			}
-			if (rep)
-				protobuf_c_message_free_unpacked(rep, NULL);
+			gather(&s, items, a, n, to);
+			ship(r, &s, items, to);
 		}
 	}
-out:
 	for (size_t a = 0; a < n; a++) {
 		free(items[a].data);
 		items[a].data = NULL;
 	}
-	free(nd);
-	free(pn);
-	free(ids);
-	free(which);
+	free(s.nd);
+	free(s.pn);
+	free(s.ids);
+	free(s.which);
 }
 
 static int

@@ -1,6 +1,6 @@
-/* Calls to the directory leader and the stores, and the store table (see
- * dirlink.h). The leader's address is re-read from Redis when a call finds
- * no leader (UNAVAILABLE) or a follower answers with a hint. */
+/* Calls to the directory leader (see dirlink.h). The leader's address is
+ * re-read from Redis when a call finds no leader (UNAVAILABLE) or a
+ * follower answers with a hint. */
 #include "dirlink.h"
 
 #include <pthread.h>
@@ -11,52 +11,20 @@
 #include "leader_info.h"
 #include "log.h"
 
-struct store_addr {
-	uint32_t id;
-	char rpc[128];
-};
-
-struct repl_stores {
-	pthread_mutex_t mu;
-	struct repl_store v[REPL_MAX_STORES];
-	struct store_addr addr[REPL_MAX_STORES];
-	size_t n;
-	int loaded;
-	char leader[256];	/* cached leader RPC address */
-};
-
-struct repl_stores *
-repl_stores_open(void)
-{
-	struct repl_stores *s = calloc(1, sizeof(*s));
-	if (s != NULL)
-		pthread_mutex_init(&s->mu, NULL);
-	return s;
-}
-
-void
-repl_stores_close(struct repl_stores *s)
-{
-	if (s == NULL)
-		return;
-	pthread_mutex_destroy(&s->mu);
-	free(s);
-}
-
 static void
 cached_leader(struct repl *r, char *out, size_t len)
 {
-	pthread_mutex_lock(&r->stores->mu);
-	snprintf(out, len, "%s", r->stores->leader);
-	pthread_mutex_unlock(&r->stores->mu);
+	pthread_mutex_lock(&r->leader_mu);
+	snprintf(out, len, "%s", r->leader);
+	pthread_mutex_unlock(&r->leader_mu);
 }
 
 static void
 set_leader(struct repl *r, const char *addr)
 {
-	pthread_mutex_lock(&r->stores->mu);
-	snprintf(r->stores->leader, sizeof(r->stores->leader), "%s", addr);
-	pthread_mutex_unlock(&r->stores->mu);
+	pthread_mutex_lock(&r->leader_mu);
+	snprintf(r->leader, sizeof(r->leader), "%s", addr);
+	pthread_mutex_unlock(&r->leader_mu);
 }
 
 /* Re-reads the leader from Redis; falls back to the first directory. */
@@ -76,6 +44,17 @@ find_leader(struct repl *r)
 	if (comma)
 		*comma = '\0';
 	set_leader(r, first);
+}
+
+/* The leader's address into addr (sized 256), found if not known yet. */
+static void
+leader_addr(struct repl *r, char addr[256])
+{
+	cached_leader(r, addr, 256);
+	if (addr[0] == '\0') {
+		find_leader(r);
+		cached_leader(r, addr, 256);
+	}
 }
 
 int
@@ -98,11 +77,7 @@ repl_dir_call(struct repl *r, const char *method, const ProtobufCMessage *req,
 {
 	char addr[256], why[256];
 	hs_status st = HS_UNAVAILABLE;
-	cached_leader(r, addr, sizeof(addr));
-	if (addr[0] == '\0') {
-		find_leader(r);
-		cached_leader(r, addr, sizeof(addr));
-	}
+	leader_addr(r, addr);
 	for (int attempt = 0; attempt < 3 && !atomic_load(&r->stop);
 	    attempt++) {
 		rpc_client *c = addr[0] ?
@@ -131,115 +106,33 @@ repl_dir_call(struct repl *r, const char *method, const ProtobufCMessage *req,
 	return st;
 }
 
-static int
-store_addr(struct repl *r, uint32_t id, char *out, size_t len)
-{
-	int rc = -1;
-	pthread_mutex_lock(&r->stores->mu);
-	for (size_t i = 0; i < r->stores->n; i++)
-		if (r->stores->addr[i].id == id) {
-			snprintf(out, len, "%s", r->stores->addr[i].rpc);
-			rc = 0;
-		}
-	pthread_mutex_unlock(&r->stores->mu);
-	return rc;
-}
-
 hs_status
-repl_store_call(struct repl *r, uint32_t store, const char *method,
-    const ProtobufCMessage *req, ProtobufCMessage **reply, int64_t timeout_ms,
-    struct rpc_error *err)
+repl_dir_lookup(struct repl *r, Hs__PhotoId **ids, size_t n,
+    Hs__LookupReply **out, struct rpc_error *err)
 {
-	char addr[128], why[256];
-	*reply = NULL;
-	if (store_addr(r, store, addr, sizeof(addr)) != 0) {
-		err->code = HS_NOT_FOUND;
+	Hs__LookupRequest req = HS__LOOKUP_REQUEST__INIT;
+	req.ids = ids;
+	req.n_ids = n;
+	req.include_down = 1;
+	ProtobufCMessage *m = NULL;
+	*out = NULL;
+	hs_status st = repl_dir_call(r, "Lookup", &req.base, &m, err);
+	if (st != HS_OK)
+		return st;
+	if (((Hs__LookupReply *)m)->n_results != n) {
+		protobuf_c_message_free_unpacked(m, NULL);
 		snprintf(err->message, sizeof(err->message),
-		    "store %u is not in the directory's store table", store);
-		return HS_NOT_FOUND;
+		    "Lookup answered a different number of results");
+		return HS_INTERNAL;
 	}
-	rpc_client *c = rpc_pool_get(r->pool, addr, why, sizeof(why));
-	if (c == NULL) {
-		err->code = HS_INVALID_ARGUMENT;
-		snprintf(err->message, sizeof(err->message),
-		    "store %u has a bad address: %s", store, why);
-		return HS_INVALID_ARGUMENT;
-	}
-	return rpc_invoke(c, &hs__store__descriptor, method, req, reply,
-	    timeout_ms > 0 ? timeout_ms : r->cfg.rpc_timeout_ms, 0, err);
+	*out = (Hs__LookupReply *)m;
+	return HS_OK;
 }
 
 rpc_client *
 repl_dir_client(struct repl *r)
 {
 	char addr[256], why[256];
-	cached_leader(r, addr, sizeof(addr));
-	if (addr[0] == '\0') {
-		find_leader(r);
-		cached_leader(r, addr, sizeof(addr));
-	}
+	leader_addr(r, addr);
 	return addr[0] ? rpc_pool_get(r->pool, addr, why, sizeof(why)) : NULL;
-}
-
-rpc_client *
-repl_store_client(struct repl *r, uint32_t store)
-{
-	char addr[128], why[256];
-	if (store_addr(r, store, addr, sizeof(addr)) != 0)
-		return NULL;
-	return rpc_pool_get(r->pool, addr, why, sizeof(why));
-}
-
-int
-repl_stores_refresh(struct repl *r)
-{
-	Hs__ListStoresRequest req = HS__LIST_STORES_REQUEST__INIT;
-	ProtobufCMessage *m = NULL;
-	struct rpc_error e;
-	req.include_down = 1;
-	if (repl_dir_call(r, "ListStores", &req.base, &m, &e) != HS_OK) {
-		rt_log_debug("ListStores failed: %s: %s", hs_status_str(e.code),
-		    e.message);
-		return -1;
-	}
-	Hs__ListStoresReply *rep = (Hs__ListStoresReply *)m;
-	struct repl_stores *s = r->stores;
-	pthread_mutex_lock(&s->mu);
-	s->n = 0;
-	for (size_t i = 0; i < rep->n_stores && s->n < REPL_MAX_STORES; i++) {
-		const Hs__StoreInfo *in = rep->stores[i];
-		struct repl_store *o = &s->v[s->n];
-		o->id = in->id;
-		o->state = in->state;
-		o->free_bytes = in->free_bytes;
-		o->capacity_bytes = in->capacity_bytes;
-		o->last_heartbeat_ms = in->last_heartbeat_ms;
-		s->addr[s->n].id = in->id;
-		snprintf(s->addr[s->n].rpc, sizeof(s->addr[s->n].rpc), "%s",
-		    in->rpc_addr ? in->rpc_addr : "");
-		s->n++;
-	}
-	s->loaded = 1;
-	pthread_mutex_unlock(&s->mu);
-	protobuf_c_message_free_unpacked(m, NULL);
-	return 0;
-}
-
-size_t
-repl_stores_snapshot(struct repl *r, struct repl_store *out, size_t max)
-{
-	pthread_mutex_lock(&r->stores->mu);
-	size_t n = r->stores->n < max ? r->stores->n : max;
-	memcpy(out, r->stores->v, n * sizeof(*out));
-	pthread_mutex_unlock(&r->stores->mu);
-	return n;
-}
-
-int
-repl_stores_loaded(struct repl *r)
-{
-	pthread_mutex_lock(&r->stores->mu);
-	int l = r->stores->loaded;
-	pthread_mutex_unlock(&r->stores->mu);
-	return l;
 }

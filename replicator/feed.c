@@ -6,10 +6,11 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "dirlink.h"
 #include "clock.h"
+#include "dirlink.h"
 #include "log.h"
 #include "repl.h"
+#include "storelink.h"
 
 #define GAP_AUDIT_MS 60000
 
@@ -27,7 +28,7 @@ dial_leader(struct repl *r, rt_sub *sub, char *dialled, size_t len)
 }
 
 static void
-on_event(struct repl *r, const Hs__Event *ev, int64_t *last_gap_audit)
+on_event(struct repl *r, const Hs__Event *ev)
 {
 	if (ev->topic == NULL)
 		return;
@@ -36,7 +37,6 @@ on_event(struct repl *r, const Hs__Event *ev, int64_t *last_gap_audit)
 		repl_consider(r, ev->photo, NULL, 0);
 	else if (strncmp(ev->topic, "store.", 6) == 0 && repl_is_active(r))
 		repl_stores_refresh(r);
-	(void)last_gap_audit;
 }
 
 void *
@@ -67,7 +67,7 @@ repl_feed_main(void *arg)
 			last_gap_audit = rt_mono_ms();
 			repl_audit_request(r, "event gap");
 		}
-		on_event(r, ev, &last_gap_audit);
+		on_event(r, ev);
 		hs__event__free_unpacked(ev, NULL);
 	}
 	rt_sub_close(sub);

@@ -15,10 +15,9 @@
 
 #include "clock.h"
 #include "log.h"
-#include "repl.h"
-#include "redis_keys.h"
 #include "redis.h"
-
+#include "redis_keys.h"
+#include "repl.h"
 
 static const char refresh_lua[] =
     "if redis.call('GET', KEYS[1]) == ARGV[1] then "
@@ -29,9 +28,8 @@ static const char release_lua[] =
 
 /* 1 ours, 0 not, -1 Redis unreachable (drop the link). */
 static int
-run_int(redisContext *c, redisReply *rep)
+run_int(redisReply *rep)
 {
-	(void)c;
 	if (rep == NULL)
 		return -1;
 	int v = rep->type == REDIS_REPLY_INTEGER ? rep->integer != 0 :
@@ -80,10 +78,10 @@ repl_lease_main(void *arg)
 			c = rt_redis_connect(r->cfg.redis, period, err, sizeof(err));
 		int got = -1;
 		if (c != NULL && atomic_load(&r->active))
-			got = run_int(c, redisCommand(c, "EVAL %s 1 %s %s %s",
+			got = run_int(redisCommand(c, "EVAL %s 1 %s %s %s",
 			    refresh_lua, RK_REPLICATOR_LEASE, value, ttl));
 		else if (c != NULL)
-			got = run_int(c, redisCommand(c, "SET %s %s NX PX %s",
+			got = run_int(redisCommand(c, "SET %s %s NX PX %s",
 			    RK_REPLICATOR_LEASE, value, ttl));
 		if (got < 0 && c != NULL) {
 			redisFree(c);

@@ -72,8 +72,8 @@ uint32_t repl_target(const struct repl_policy *p, uint32_t cur, double rate,
 
 /* Fills plan for one photo. now_ms is wall-clock (compared with heartbeat
  * times). stores: the directory's store table. */
-void repl_plan_photo(const struct repl_policy *p, const struct repl_store *stores,
-    size_t nstores, const struct repl_photo_state *ph, int64_t now_ms,
+void repl_plan_photo(const struct repl_policy *p,
+    const struct repl_store *stores, size_t nstores, const struct repl_photo_state *ph, int64_t now_ms,
     struct repl_plan *plan);
 
 /* 1 if a store is past the grace period (DOWN that long). */

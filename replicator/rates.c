@@ -210,22 +210,13 @@ repl_rates_cooled(repl_rates *r, double threshold, int64_t now_ms,
 	return n;
 }
 
-size_t
-repl_rates_count(repl_rates *r)
+void
+repl_rates_size(repl_rates *r, size_t *count, uint64_t *evicted)
 {
 	pthread_mutex_lock(&r->mu);
-	size_t n = r->n;
+	*count = r->n;
+	*evicted = r->evicted;
 	pthread_mutex_unlock(&r->mu);
-	return n;
-}
-
-uint64_t
-repl_rates_evicted(repl_rates *r)
-{
-	pthread_mutex_lock(&r->mu);
-	uint64_t n = r->evicted;
-	pthread_mutex_unlock(&r->mu);
-	return n;
 }
 
 int

@@ -42,7 +42,7 @@ struct repl_rate_photo {
 size_t repl_rates_cooled(repl_rates *r, double threshold, int64_t now_ms,
     struct repl_rate_photo *out, size_t max);
 
-size_t repl_rates_count(repl_rates *r);
-uint64_t repl_rates_evicted(repl_rates *r);
+/* Photos tracked now, and evicted to stay within cap so far. */
+void repl_rates_size(repl_rates *r, size_t *count, uint64_t *evicted);
 
 #endif

@@ -17,40 +17,18 @@
 #include <stdint.h>
 
 #include "clock.h"
+#include "directory.pb-c.h"
 #include "log.h"
 #include "policy.h"
 #include "pubsub.h"
 #include "queue.h"
 #include "rates.h"
+#include "repl_config.h"
 #include "rpc_auth.h"
 #include "rpc_pool.h"
 #include "rpc_server.h"
 
-struct repl_config {
-	const char *id;		/* lease owner name */
-	const char *listen, *advertise, *pub;
-	const char *redis;	/* metadata Redis host:port */
-	const char *directories; /* comma-separated, fallback to Redis info */
-	const char *key_file;
-	int64_t def, min, max;	/* replica counts */
-	double threshold;	/* ACCESS_RATE_THRESHOLD, requests/min */
-	int64_t audit_hour;	/* NIGHTLY_AUDIT_HOUR, -1 = off */
-	int64_t grace_ms;	/* STORE_DOWN_GRACE */
-	int64_t orphan_grace_ms; /* ORPHAN_GRACE */
-	int64_t half_life_ms;	/* RATE_HALF_LIFE */
-	int64_t lease_ms;	/* REPLICATOR_LEASE_TIMEOUT */
-	int64_t tick_ms;	/* REPLICATOR_TICK */
-	int64_t workers;
-	int64_t queue_max;
-	int64_t rates_max;
-	int64_t retry_base_ms;
-	int64_t max_attempts;
-	int64_t batch;		/* needles per Replicate call */
-	int64_t batch_bytes;
-	int64_t rpc_timeout_ms;
-};
-
-struct repl_stores; /* the store table (stores.c) */
+struct repl_stores; /* the store table (storelink.c) */
 
 struct repl {
 	struct repl_config cfg;
@@ -64,6 +42,10 @@ struct repl {
 	repl_rates *rates;
 	struct repl_stores *stores;
 
+	pthread_mutex_t leader_mu;
+	char leader[256];	/* the directory leader's RPC address, as last
+				 * found (dirlink.c); under leader_mu */
+
 	_Atomic int active;	/* we hold the lease ... */
 	_Atomic int64_t lease_until; /* ... until this monotonic ms */
 	_Atomic int64_t active_since; /* monotonic ms */
@@ -73,13 +55,9 @@ struct repl {
 	pthread_mutex_t audit_mu;
 	pthread_cond_t audit_cv;
 	int audit_requested;	/* under audit_mu */
-	int audit_running;
 	const char *audit_reason;
 	struct repl_audit_waiter *audit_waiters;
 	int64_t last_audit_ms;	/* wall clock */
-	uint64_t audit_runs;
-	_Atomic uint64_t audit_missing, audit_orphans, audit_leftovers,
-	    audit_checked;
 
 	pthread_t lease_thr, tick_thr, feed_thr, audit_thr;
 	pthread_t *worker_thr;
@@ -94,31 +72,33 @@ repl_is_active(struct repl *r)
 	    rt_mono_ms() < atomic_load(&r->lease_until);
 }
 
-/* --- config.c --- */
-/* 0 go on, 1 exit 0 (--help), -1 exit 64 (message printed). */
-int repl_config_parse(struct repl_config *cfg, int argc, char **argv);
+/* The wire form of a photo id; points at no heap. */
+static inline Hs__PhotoId
+repl_pb_id(uint64_t key, uint32_t cookie)
+{
+	Hs__PhotoId id = HS__PHOTO_ID__INIT;
+	id.key = key;
+	id.cookie = cookie;
+	return id;
+}
 
-/* --- events (events.c) --- */
+/* --- repl_events.c: the PUB feed and the one door into the queue --- */
 void repl_publish_task(struct repl *r, const char *topic,
     const struct repl_task *t, const char *kind, const uint32_t *from,
     size_t nfrom, const uint32_t *to, size_t nto, const char *error);
 void repl_publish_audit(struct repl *r, const char *finding, uint64_t key,
     uint32_t cookie, uint32_t store, uint64_t checked, uint64_t repaired);
 
-/* Queues a task and publishes task.queued when it is new. Only while
- * active; returns the push result (or REPL_PUSH_DROPPED when standby). */
-enum repl_push_result repl_enqueue(struct repl *r, const struct repl_task *t);
-
 /* Evaluates a record (from an event or a lookup) and queues a task if the
  * policy wants one. bad: stores known to hold a bad copy. */
 void repl_consider(struct repl *r, const Hs__PhotoRecord *rec,
     const uint32_t *bad, size_t nbad);
 
-/* Tombstones a needle on one store (logged: a destructive action). */
-void repl_store_delete(struct repl *r, uint32_t store, uint64_t key,
-    uint32_t cookie);
-
-/* A hiredis link to the metadata Redis, or NULL (lease.c). */
+/* Queues a task for one photo and publishes task.queued when it is new.
+ * Only while active; returns the push result (REPL_PUSH_DROPPED when
+ * standby). bad: a store holding a bad copy of it, or 0. */
+enum repl_push_result repl_enqueue_photo(struct repl *r, uint64_t key,
+    uint32_t cookie, int prio, uint32_t bad);
 
 /* --- audit.c --- */
 /* Asks the audit thread for a run (coalesced with one already asked). */
@@ -128,7 +108,7 @@ void repl_audit_request(struct repl *r, const char *reason);
 int repl_audit_wait(struct repl *r, rpc_call *call);
 void *repl_audit_main(void *arg);
 
-/* --- thread entry points --- */
+/* --- thread entry points (lease.c, tick.c, feed.c, worker.c) --- */
 void *repl_lease_main(void *arg);
 void *repl_tick_main(void *arg);
 void *repl_feed_main(void *arg);

@@ -1,19 +1,23 @@
-/* replicatord's options: one table row each (env name, flag, bounds,
- * default), validated at start-up; see docs/replicator.md for the policy
- * each knob drives. */
+/* replicatord's options (see repl_config.h): one table row each (env name,
+ * flag, type, bounds, default), its targets in the caller's struct. */
+#include "repl_config.h"
+
 #include <stdio.h>
 #include <string.h>
 
 #include "cfg.h"
-#include "repl.h"
+#include "redis.h"
+
+#define NOPTS 25
 
 #define OPT(env, flag, type, field, lo, hi, def, help)                         \
 	{ env, flag, type, &cfg->field, lo, hi, def, help }
 
-int
-repl_config_parse(struct repl_config *cfg, int argc, char **argv)
+/* Fills opts with the table, each target a field of cfg. */
+static void
+options(struct repl_config *cfg, struct rt_cfg_opt opts[NOPTS])
 {
-	const struct rt_cfg_opt opts[] = {
+	const struct rt_cfg_opt t[] = {
 		OPT("REPLICATOR_ID", "id", RT_CFG_STRING, id, 0, 0, "replicator",
 		    "name of this instance (lease owner, logs)"),
 		OPT(NULL, "listen", RT_CFG_STRING, listen, 0, 0,
@@ -23,7 +27,8 @@ repl_config_parse(struct repl_config *cfg, int argc, char **argv)
 		OPT(NULL, "pub", RT_CFG_STRING, pub, 0, 0, "",
 		    "PUB address for task.* and audit.* events (empty: none)"),
 		OPT("HS_REDIS", "redis", RT_CFG_STRING, redis, 0, 0, NULL,
-		    "metadata Redis host:port (lease, leader, orphan sightings)"),
+		    "metadata Redis, HOST:PORT or unix:/PATH (lease, leader, "
+		    "orphan sightings)"),
 		OPT("HS_DIRECTORIES", "directories", RT_CFG_STRING, directories,
 		    0, 0, "", "comma-separated directory addresses (fallback)"),
 		OPT("HS_KEY_FILE", "key-file", RT_CFG_STRING, key_file, 0, 0,
@@ -74,24 +79,42 @@ repl_config_parse(struct repl_config *cfg, int argc, char **argv)
 		OPT("REPLICATOR_RPC_TIMEOUT", "rpc-timeout", RT_CFG_MS,
 		    rpc_timeout_ms, 100, 600000, "10s", "deadline of each call"),
 	};
-	size_t n = sizeof(opts) / sizeof(opts[0]);
-	char err[512];
-	int rc = rt_cfg_parse(opts, n, argc, argv, err, sizeof(err));
-	if (rc < 0) {
-		fprintf(stderr, "replicatord: %s\n", err);
-		return -1;
-	}
-	if (rc > 0)
-		return 1;
+	_Static_assert(sizeof(t) / sizeof(t[0]) == NOPTS, "NOPTS");
+	memcpy(opts, t, sizeof(t));
+}
+
+/* The checks that span options. 0, or -1 with a message in err. */
+static int
+check(struct repl_config *cfg, char *err, size_t errlen)
+{
 	if (!(cfg->min <= cfg->def && cfg->def <= cfg->max)) {
-		fprintf(stderr, "replicatord: need MIN_REPLICA_COUNT (%lld) <= "
-		    "DEFAULT_REPLICA_COUNT (%lld) <= MAX_REPLICA_COUNT (%lld)\n",
+		snprintf(err, errlen, "need MIN_REPLICA_COUNT (%lld) <= "
+		    "DEFAULT_REPLICA_COUNT (%lld) <= MAX_REPLICA_COUNT (%lld)",
 		    (long long)cfg->min, (long long)cfg->def,
 		    (long long)cfg->max);
 		return -1;
 	}
+	char why[256];
+	if (rt_redis_check_addr(cfg->redis, why, sizeof(why)) != 0) {
+		snprintf(err, errlen, "HS_REDIS: %s", why);
+		return -1;
+	}
 	if (cfg->advertise[0] == '\0')
 		cfg->advertise = cfg->listen;
-	rt_cfg_log(opts, n);
+	return 0;
+}
+
+int
+repl_config_load(struct repl_config *cfg, int argc, char **argv, char *err,
+    size_t errlen)
+{
+	struct rt_cfg_opt opts[NOPTS];
+	options(cfg, opts);
+	int rc = rt_cfg_parse(opts, NOPTS, argc, argv, err, errlen);
+	if (rc != 0)
+		return rc;
+	if (check(cfg, err, errlen) != 0)
+		return -1;
+	rt_cfg_log(opts, NOPTS);
 	return 0;
 }

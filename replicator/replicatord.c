@@ -4,20 +4,10 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <unistd.h>
 
-#include "dirlink.h"
 #include "log.h"
 #include "repl.h"
-
-static volatile sig_atomic_t stop_requested;
-
-static void
-on_signal(int sig)
-{
-	(void)sig;
-	stop_requested = 1;
-}
+#include "storelink.h"
 
 static int
 open_parts(struct repl *r)
@@ -98,20 +88,28 @@ main(int argc, char **argv)
 {
 	static struct repl r;
 	char err[512];
-	int rc = repl_config_parse(&r.cfg, argc, argv);
-	if (rc != 0)
+	int rc = repl_config_load(&r.cfg, argc, argv, err, sizeof(err));
+	if (rc != 0) {
+		if (rc < 0)
+			fprintf(stderr, "replicatord: %s\n", err);
 		return rc > 0 ? 0 : 64;
+	}
 	snprintf(r.name, sizeof(r.name), "%s", r.cfg.id);
 	rt_log_init(r.name, 'r'); /* 'R' once active */
 	if (rt_key_load(&r.key, r.cfg.key_file, err, sizeof(err)) != 0) {
 		rt_log_error("%s", err);
 		return 1;
 	}
+	pthread_mutex_init(&r.leader_mu, NULL);
 	pthread_mutex_init(&r.audit_mu, NULL);
 	pthread_cond_init(&r.audit_cv, NULL);
-	struct sigaction sa = { .sa_handler = on_signal };
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	/* SIGINT and SIGTERM wait for main's sigwait: blocked here, before
+	 * any thread starts, so every thread inherits the mask. */
+	sigset_t stop_set;
+	sigemptyset(&stop_set);
+	sigaddset(&stop_set, SIGINT);
+	sigaddset(&stop_set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &stop_set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	if (open_parts(&r) != 0 || start_threads(&r) != 0) {
 		rt_log_error("cannot start; see above");
@@ -119,8 +117,8 @@ main(int argc, char **argv)
 	}
 	rt_log_info("serving on %s (standby until the lease is ours)",
 	    r.cfg.advertise);
-	while (!stop_requested)
-		pause();
+	int sig;
+	sigwait(&stop_set, &sig);
 	rt_log_info("stopping");
 	shutdown_all(&r);
 	return 0;

@@ -2,9 +2,8 @@
  * memory on nng's callback thread, except Audit with wait, which the audit
  * thread answers when the run ends. A standby records access rates (so a
  * takeover starts warm when stores report to it) but queues nothing. */
-#include <string.h>
-
 #include <stdlib.h>
+#include <string.h>
 
 #include "clock.h"
 #include "log.h"
@@ -19,9 +18,11 @@ report_access(rpc_call *call, const ProtobufCMessage *m, void *arg)
 {
 	struct repl *r = arg;
 	const Hs__ReportAccessRequest *q = (const Hs__ReportAccessRequest *)m;
-	if (q->n_counts > MAX_COUNTS)
-		return rpc_fail(call, HS_INVALID_ARGUMENT, "at most %d counts a "
-		    "report, got %zu", MAX_COUNTS, q->n_counts);
+	if (q->n_counts > MAX_COUNTS) {
+		rpc_fail(call, HS_INVALID_ARGUMENT, "at most %d counts a report, "
+		    "got %zu", MAX_COUNTS, q->n_counts);
+		return;
+	}
 	int64_t now = rt_mono_ms();
 	for (size_t i = 0; i < q->n_counts; i++) {
 		const Hs__AccessCount *c = q->counts[i];
@@ -30,11 +31,9 @@ report_access(rpc_call *call, const ProtobufCMessage *m, void *arg)
 		double rate = repl_rates_add(r->rates, c->id->key,
 		    c->id->cookie, c->reads, now);
 		if (rate > r->cfg.threshold &&
-		    !repl_rates_is_hot(r->rates, c->id->key)) {
-			struct repl_task t = { .key = c->id->key,
-				.cookie = c->id->cookie, .prio = REPL_NORMAL };
-			repl_enqueue(r, &t);
-		}
+		    !repl_rates_is_hot(r->rates, c->id->key))
+			repl_enqueue_photo(r, c->id->key, c->id->cookie,
+			    REPL_NORMAL, 0);
 	}
 	Hs__ReportAccessReply rep = HS__REPORT_ACCESS_REPLY__INIT;
 	rpc_reply(call, &rep.base);
@@ -46,18 +45,17 @@ report_corruption(rpc_call *call, const ProtobufCMessage *m, void *arg)
 	struct repl *r = arg;
 	const Hs__ReportCorruptionRequest *q =
 	    (const Hs__ReportCorruptionRequest *)m;
-	if (q->id == NULL || q->id->key == 0 || q->store_id == 0)
-		return rpc_fail(call, HS_INVALID_ARGUMENT, "ReportCorruption "
-		    "needs a photo id and a store id");
+	if (q->id == NULL || q->id->key == 0 || q->store_id == 0) {
+		rpc_fail(call, HS_INVALID_ARGUMENT, "ReportCorruption needs a "
+		    "photo id and a store id");
+		return;
+	}
 	char id24[PHOTO_ID_HEX_LEN + 1];
 	photo_id_format(q->id->key, q->id->cookie, id24);
 	rt_log_warn("corrupt copy of photo %s on store %u reported by %s: %s",
 	    id24, q->store_id, q->reporter ? q->reporter : "?",
 	    q->detail ? q->detail : "");
-	struct repl_task t = { .key = q->id->key, .cookie = q->id->cookie,
-		.prio = REPL_HIGH, .nbad = 1 };
-	t.bad[0] = q->store_id;
-	repl_enqueue(r, &t);
+	repl_enqueue_photo(r, q->id->key, q->id->cookie, REPL_HIGH, q->store_id);
 	Hs__ReportCorruptionReply rep = HS__REPORT_CORRUPTION_REPLY__INIT;
 	rpc_reply(call, &rep.base);
 }
@@ -87,10 +85,11 @@ audit(rpc_call *call, const ProtobufCMessage *m, void *arg)
 {
 	struct repl *r = arg;
 	const Hs__AuditRequest *q = (const Hs__AuditRequest *)m;
-	if (!repl_is_active(r))
-		return rpc_fail(call, HS_FAILED_PRECONDITION, "this replicator "
-		    "is a standby; ask the active one (hs:replicator:info in "
-		    "Redis)");
+	if (!repl_is_active(r)) {
+		rpc_fail(call, HS_FAILED_PRECONDITION, "this replicator is a "
+		    "standby; ask the active one (hs:replicator:info in Redis)");
+		return;
+	}
 	if (q->wait) {
 		if (repl_audit_wait(r, call) != 0)
 			rpc_fail(call, HS_UNAVAILABLE, "shutting down");
@@ -107,12 +106,16 @@ access_rates(rpc_call *call, const ProtobufCMessage *m, void *arg)
 {
 	struct repl *r = arg;
 	const Hs__AccessRatesRequest *q = (const Hs__AccessRatesRequest *)m;
-	if (q->n_ids > 1000)
-		return rpc_fail(call, HS_INVALID_ARGUMENT, "at most 1000 ids a "
-		    "call, got %zu", q->n_ids);
+	if (q->n_ids > 1000) {
+		rpc_fail(call, HS_INVALID_ARGUMENT, "at most 1000 ids a call, "
+		    "got %zu", q->n_ids);
+		return;
+	}
 	double *rates = calloc(q->n_ids ? q->n_ids : 1, sizeof(*rates));
-	if (rates == NULL)
-		return rpc_fail(call, HS_RESOURCE_EXHAUSTED, "out of memory");
+	if (rates == NULL) {
+		rpc_fail(call, HS_RESOURCE_EXHAUSTED, "out of memory");
+		return;
+	}
 	int64_t now = rt_mono_ms();
 	for (size_t i = 0; i < q->n_ids; i++)
 		if (q->ids[i] != NULL)

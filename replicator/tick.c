@@ -7,10 +7,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "dirlink.h"
 #include "clock.h"
 #include "log.h"
 #include "repl.h"
+#include "storelink.h"
 
 #define COOLED_MAX 4096
 
@@ -61,11 +61,8 @@ queue_cooled(struct repl *r)
 		return;
 	size_t n = repl_rates_cooled(r->rates, r->cfg.threshold / 2, mono, c,
 	    COOLED_MAX);
-	for (size_t i = 0; i < n; i++) {
-		struct repl_task t = { .key = c[i].key, .cookie = c[i].cookie,
-			.prio = REPL_LOW };
-		repl_enqueue(r, &t);
-	}
+	for (size_t i = 0; i < n; i++)
+		repl_enqueue_photo(r, c[i].key, c[i].cookie, REPL_LOW, 0);
 	free(c);
 }
 

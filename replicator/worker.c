@@ -18,51 +18,29 @@
 #include <string.h>
 #include <time.h>
 
-#include "dirlink.h"
 #include "clock.h"
+#include "dirlink.h"
 #include "log.h"
 #include "photo_id.h"
 #include "repl.h"
+#include "storelink.h"
 #include "worker.h"
 
-void
-repl_item_fail(struct item *it, const char *fmt, const char *a, const char *b)
-{
-	it->ok = 0;
-	if (it->err[0] == '\0')
-		snprintf(it->err, sizeof(it->err), fmt, a, b);
-}
-
-/* Lookup of many photos (include_down): *reply is the caller's. */
+/* Lookup of the batch's photos: *out is the caller's on HS_OK. */
 static hs_status
 lookup(struct repl *r, struct item *items, size_t n, Hs__LookupReply **out,
     struct rpc_error *e)
 {
-	Hs__LookupRequest req = HS__LOOKUP_REQUEST__INIT;
 	Hs__PhotoId *ids = calloc(n, sizeof(*ids));
 	Hs__PhotoId **pids = calloc(n, sizeof(*pids));
 	hs_status st = HS_RESOURCE_EXHAUSTED;
 	*out = NULL;
 	if (ids && pids) {
 		for (size_t i = 0; i < n; i++) {
-			hs__photo_id__init(&ids[i]);
-			ids[i].key = items[i].t.key;
-			ids[i].cookie = items[i].t.cookie;
+			ids[i] = repl_pb_id(items[i].t.key, items[i].t.cookie);
 			pids[i] = &ids[i];
 		}
-		req.ids = pids;
-		req.n_ids = n;
-		req.include_down = 1;
-		ProtobufCMessage *m = NULL;
-		st = repl_dir_call(r, "Lookup", &req.base, &m, e);
-		if (st == HS_OK && ((Hs__LookupReply *)m)->n_results != n) {
-			protobuf_c_message_free_unpacked(m, NULL);
-			st = HS_INTERNAL;
-			snprintf(e->message, sizeof(e->message),
-			    "Lookup answered a different number of results");
-		} else if (st == HS_OK) {
-			*out = (Hs__LookupReply *)m;
-		}
+		st = repl_dir_lookup(r, pids, n, out, e);
 	}
 	free(ids);
 	free(pids);

@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "directory.pb-c.h"
 #include "policy.h"
@@ -34,8 +35,13 @@ struct item {
 
 /* Marks it failed (retried with backoff); the first reason is kept. fmt
  * takes the two strings a and b. */
-void repl_item_fail(struct item *it, const char *fmt, const char *a,
-    const char *b);
+static inline void
+repl_item_fail(struct item *it, const char *fmt, const char *a, const char *b)
+{
+	it->ok = 0;
+	if (it->err[0] == '\0')
+		snprintf(it->err, sizeof(it->err), fmt, a, b);
+}
 
 /* Destinations of an item: plan.add[] first, then plan.rewrite[]. */
 static inline size_t

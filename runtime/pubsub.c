@@ -28,7 +28,6 @@ struct rt_pub {
 	pthread_mutex_t mu; /* orders seq with sending */
 	struct family_seq fam[MAX_FAMILIES];
 	int nfam;
-	uint64_t total;
 	char source[64];
 };
 
@@ -106,7 +105,6 @@ rt_pub_publish(rt_pub *p, Hs__Event *ev)
 	nng_msg *m;
 	pthread_mutex_lock(&p->mu);
 	ev->seq = next_seq(p, ev->topic);
-	p->total++;
 	ev->time_ms = rt_now_ms();
 	ev->source = p->source;
 	size_t len = protobuf_c_message_get_packed_size(&ev->base);
@@ -120,15 +118,6 @@ rt_pub_publish(rt_pub *p, Hs__Event *ev)
 	}
 	pthread_mutex_unlock(&p->mu);
 	return rv;
-}
-
-uint64_t
-rt_pub_seq(rt_pub *p)
-{
-	pthread_mutex_lock(&p->mu);
-	uint64_t s = p->total;
-	pthread_mutex_unlock(&p->mu);
-	return s;
 }
 
 int

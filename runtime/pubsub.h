@@ -23,9 +23,6 @@ void rt_pub_close(rt_pub *p);
  * safe; events leave in seq order. ev stays the caller's. 0 or nng error. */
 int rt_pub_publish(rt_pub *p, Hs__Event *ev);
 
-/* Events published so far, all families together. */
-uint64_t rt_pub_seq(rt_pub *p);
-
 /* Dials every url and subscribes to each prefix ("" for everything). */
 int rt_sub_open(rt_sub **out, const char *const *urls, size_t nurls,
     const char *const *prefixes, size_t nprefixes);

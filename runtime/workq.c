@@ -16,7 +16,6 @@ struct rt_workq {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	struct job *head, *tail;
-	size_t depth;
 	int closing;
 	int nthreads;
 	pthread_t threads[];
@@ -40,7 +39,6 @@ worker_main(void *arg)
 		j->fn(j->arg);
 		free(j);
 		pthread_mutex_lock(&q->mu);
-		q->depth--;
 	}
 	pthread_mutex_unlock(&q->mu);
 	return NULL;
@@ -87,7 +85,6 @@ rt_workq_push(rt_workq *q, rt_job_fn fn, void *arg)
 	else
 		q->head = j;
 	q->tail = j;
-	q->depth++;
 	pthread_cond_signal(&q->cv);
 	pthread_mutex_unlock(&q->mu);
 	return 0;
@@ -105,21 +102,11 @@ rt_workq_take_more(rt_workq *q, rt_job_fn fn, int (*same)(void *arg),
 		q->head = j->next;
 		if (q->head == NULL)
 			q->tail = NULL;
-		q->depth--;
 		out[n++] = j->arg;
 		free(j);
 	}
 	pthread_mutex_unlock(&q->mu);
 	return n;
-}
-
-size_t
-rt_workq_depth(rt_workq *q)
-{
-	pthread_mutex_lock(&q->mu);
-	size_t d = q->depth;
-	pthread_mutex_unlock(&q->mu);
-	return d;
 }
 
 void

@@ -23,9 +23,6 @@ int rt_workq_push(rt_workq *q, rt_job_fn fn, void *arg);
 size_t rt_workq_take_more(rt_workq *q, rt_job_fn fn, int (*same)(void *arg),
     void **out, size_t max);
 
-/* Jobs queued or running. */
-size_t rt_workq_depth(rt_workq *q);
-
 /* Runs every queued job to completion, stops the threads, frees q. */
 void rt_workq_close(rt_workq *q);
 

@@ -1,5 +1,5 @@
 /* The event feed for `hs tap` and programs that watch the cluster: a SUB
- * socket (proto/pubsub.h) dialing every PUB address of the cluster file,
+ * socket (runtime/pubsub.h) dialing every PUB address of the cluster file,
  * filtered by topic prefix, with the publisher's gap count passed on so a
  * watcher knows when it missed events. */
 #include <nng/nng.h>
@@ -27,12 +27,8 @@ hs_events_open(hs_client *c, const char *const *prefixes, size_t n,
 	hs_events *e = calloc(1, sizeof(*e));
 	if (e == NULL)
 		return hsi_err(err, HS_RESOURCE_EXHAUSTED, "out of memory");
-	for (size_t i = 0; i < c->cfg.npubs; i++) {
-		urls[i] = c->cfg.pubs[i];
-		size_t used = strlen(e->where);
-		snprintf(e->where + used, sizeof(e->where) - used, "%s%s",
-		    i ? ", " : "", urls[i]);
-	}
+	hsi_addr_list(c->cfg.pubs, c->cfg.npubs, urls, e->where,
+	    sizeof(e->where));
 	int rv = rt_sub_open(&e->sub, urls, c->cfg.npubs,
 	    n ? prefixes : all, n ? n : 1);
 	if (rv != 0) {

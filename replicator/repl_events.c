@@ -1,12 +1,13 @@
 /* What the replicator tells the world (task.* and audit.* on its PUB
- * socket), and the one door into the queue: repl_enqueue, used by the
- * feed, the RPC handlers, the tick thread and the audit alike. */
+ * socket), and the one door into the queue (repl_enqueue_photo and
+ * repl_consider), used by the feed, the RPC handlers, the tick thread, the
+ * workers and the audit alike. */
 #include <string.h>
 
-#include "dirlink.h"
 #include "clock.h"
 #include "log.h"
 #include "repl.h"
+#include "storelink.h"
 
 static const Hs__Priority prio_pb[REPL_PRIOS] = {
 	HS__PRIORITY__PRIORITY_URGENT, HS__PRIORITY__PRIORITY_HIGH,
@@ -22,9 +23,7 @@ repl_publish_task(struct repl *r, const char *topic, const struct repl_task *t,
 		return;
 	Hs__Event ev = HS__EVENT__INIT;
 	Hs__TaskEvent te = HS__TASK_EVENT__INIT;
-	Hs__PhotoId id = HS__PHOTO_ID__INIT;
-	id.key = t->key;
-	id.cookie = t->cookie;
+	Hs__PhotoId id = repl_pb_id(t->key, t->cookie);
 	te.id = &id;
 	te.priority = prio_pb[t->prio >= 0 && t->prio < REPL_PRIOS ? t->prio :
 	    REPL_LOW];
@@ -50,9 +49,7 @@ repl_publish_audit(struct repl *r, const char *finding, uint64_t key,
 		return;
 	Hs__Event ev = HS__EVENT__INIT;
 	Hs__AuditEvent ae = HS__AUDIT_EVENT__INIT;
-	Hs__PhotoId id = HS__PHOTO_ID__INIT;
-	id.key = key;
-	id.cookie = cookie;
+	Hs__PhotoId id = repl_pb_id(key, cookie);
 	ae.id = key ? &id : NULL;
 	ae.finding = (char *)finding;
 	ae.store_id = store;
@@ -66,8 +63,8 @@ repl_publish_audit(struct repl *r, const char *finding, uint64_t key,
 	rt_pub_publish(r->pub, &ev);
 }
 
-enum repl_push_result
-repl_enqueue(struct repl *r, const struct repl_task *t)
+static enum repl_push_result
+enqueue(struct repl *r, const struct repl_task *t)
 {
 	if (!repl_is_active(r))
 		return REPL_PUSH_DROPPED;
@@ -77,6 +74,16 @@ repl_enqueue(struct repl *r, const struct repl_task *t)
 	else if (pr == REPL_PUSH_DROPPED)
 		rt_log_debug("queue full: dropped a task (the audit finds it again)");
 	return pr;
+}
+
+enum repl_push_result
+repl_enqueue_photo(struct repl *r, uint64_t key, uint32_t cookie, int prio,
+    uint32_t bad)
+{
+	struct repl_task t = { .key = key, .cookie = cookie, .prio = prio };
+	if (bad != 0)
+		t.bad[t.nbad++] = bad;
+	return enqueue(r, &t);
 }
 
 void
@@ -105,5 +112,5 @@ repl_consider(struct repl *r, const Hs__PhotoRecord *rec, const uint32_t *bad,
 		.prio = pl.prio };
 	for (size_t i = 0; i < nbad && t.nbad < REPL_TASK_MAX_BAD; i++)
 		t.bad[t.nbad++] = bad[i];
-	repl_enqueue(r, &t);
+	enqueue(r, &t);
 }

@@ -1,0 +1,164 @@
+/* Calls to the stores and the store table (see storelink.h). */
+#include "storelink.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dirlink.h"
+#include "log.h"
+#include "photo_id.h"
+
+struct store_addr {
+	uint32_t id;
+	char rpc[128];
+};
+
+struct repl_stores {
+	pthread_mutex_t mu;
+	struct repl_store v[REPL_MAX_STORES];
+	struct store_addr addr[REPL_MAX_STORES];
+	size_t n;
+	int loaded;
+};
+
+struct repl_stores *
+repl_stores_open(void)
+{
+	struct repl_stores *s = calloc(1, sizeof(*s));
+	if (s != NULL)
+		pthread_mutex_init(&s->mu, NULL);
+	return s;
+}
+
+void
+repl_stores_close(struct repl_stores *s)
+{
+	if (s == NULL)
+		return;
+	pthread_mutex_destroy(&s->mu);
+	free(s);
+}
+
+static int
+store_addr(struct repl *r, uint32_t id, char *out, size_t len)
+{
+	int rc = -1;
+	pthread_mutex_lock(&r->stores->mu);
+	for (size_t i = 0; i < r->stores->n; i++)
+		if (r->stores->addr[i].id == id) {
+			snprintf(out, len, "%s", r->stores->addr[i].rpc);
+			rc = 0;
+		}
+	pthread_mutex_unlock(&r->stores->mu);
+	return rc;
+}
+
+hs_status
+repl_store_call(struct repl *r, uint32_t store, const char *method,
+    const ProtobufCMessage *req, ProtobufCMessage **reply, int64_t timeout_ms,
+    struct rpc_error *err)
+{
+	char addr[128], why[256];
+	*reply = NULL;
+	if (store_addr(r, store, addr, sizeof(addr)) != 0) {
+		err->code = HS_NOT_FOUND;
+		snprintf(err->message, sizeof(err->message),
+		    "store %u is not in the directory's store table", store);
+		return HS_NOT_FOUND;
+	}
+	rpc_client *c = rpc_pool_get(r->pool, addr, why, sizeof(why));
+	if (c == NULL) {
+		err->code = HS_INVALID_ARGUMENT;
+		snprintf(err->message, sizeof(err->message),
+		    "store %u has a bad address: %s", store, why);
+		return HS_INVALID_ARGUMENT;
+	}
+	return rpc_invoke(c, &hs__store__descriptor, method, req, reply,
+	    timeout_ms > 0 ? timeout_ms : r->cfg.rpc_timeout_ms, 0, err);
+}
+
+rpc_client *
+repl_store_client(struct repl *r, uint32_t store)
+{
+	char addr[128], why[256];
+	if (store_addr(r, store, addr, sizeof(addr)) != 0)
+		return NULL;
+	return rpc_pool_get(r->pool, addr, why, sizeof(why));
+}
+
+void
+repl_store_delete(struct repl *r, uint32_t store, uint64_t key, uint32_t cookie)
+{
+	Hs__StoreDeleteRequest req = HS__STORE_DELETE_REQUEST__INIT;
+	Hs__PhotoId id = repl_pb_id(key, cookie);
+	req.id = &id;
+	ProtobufCMessage *m = NULL;
+	struct rpc_error e;
+	char id24[PHOTO_ID_HEX_LEN + 1];
+	photo_id_format(key, cookie, id24);
+	hs_status st = repl_store_call(r, store, "Delete", &req.base, &m, 0, &e);
+	if (st == HS_OK) {
+		rt_log_info("deleted photo %s from store %u", id24, store);
+		protobuf_c_message_free_unpacked(m, NULL);
+	} else {
+		rt_log_warn("cannot delete photo %s from store %u: %s: %s (the "
+		    "audit will retry)", id24, store, hs_status_str(st),
+		    e.message);
+	}
+}
+
+int
+repl_stores_refresh(struct repl *r)
+{
+	Hs__ListStoresRequest req = HS__LIST_STORES_REQUEST__INIT;
+	ProtobufCMessage *m = NULL;
+	struct rpc_error e;
+	req.include_down = 1;
+	if (repl_dir_call(r, "ListStores", &req.base, &m, &e) != HS_OK) {
+		rt_log_debug("ListStores failed: %s: %s", hs_status_str(e.code),
+		    e.message);
+		return -1;
+	}
+	Hs__ListStoresReply *rep = (Hs__ListStoresReply *)m;
+	struct repl_stores *s = r->stores;
+	pthread_mutex_lock(&s->mu);
+	s->n = 0;
+	for (size_t i = 0; i < rep->n_stores && s->n < REPL_MAX_STORES; i++) {
+		const Hs__StoreInfo *in = rep->stores[i];
+		struct repl_store *o = &s->v[s->n];
+		o->id = in->id;
+		o->state = in->state;
+		o->free_bytes = in->free_bytes;
+		o->capacity_bytes = in->capacity_bytes;
+		o->last_heartbeat_ms = in->last_heartbeat_ms;
+		s->addr[s->n].id = in->id;
+		snprintf(s->addr[s->n].rpc, sizeof(s->addr[s->n].rpc), "%s",
+		    in->rpc_addr ? in->rpc_addr : "");
+		s->n++;
+	}
+	s->loaded = 1;
+	pthread_mutex_unlock(&s->mu);
+	protobuf_c_message_free_unpacked(m, NULL);
+	return 0;
+}
+
+size_t
+repl_stores_snapshot(struct repl *r, struct repl_store *out, size_t max)
+{
+	pthread_mutex_lock(&r->stores->mu);
+	size_t n = r->stores->n < max ? r->stores->n : max;
+	memcpy(out, r->stores->v, n * sizeof(*out));
+	pthread_mutex_unlock(&r->stores->mu);
+	return n;
+}
+
+int
+repl_stores_loaded(struct repl *r)
+{
+	pthread_mutex_lock(&r->stores->mu);
+	int l = r->stores->loaded;
+	pthread_mutex_unlock(&r->stores->mu);
+	return l;
+}

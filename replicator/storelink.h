@@ -1,0 +1,44 @@
+/* How the replicator talks to the stores: the store table from the
+ * directory's ListStores (cached, refreshed by the tick thread and on store
+ * events) gives each store's address; calls go through the shared pool. */
+#ifndef REPL_STORELINK_H
+#define REPL_STORELINK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "policy.h"
+#include "repl.h"
+#include "rpc_client.h"
+#include "store.pb-c.h"
+
+#define REPL_MAX_STORES 256
+
+/* Calls method on store id (address from the store table). Same ownership
+ * as rpc_invoke; timeout_ms <= 0: REPLICATOR_RPC_TIMEOUT. */
+hs_status repl_store_call(struct repl *r, uint32_t store, const char *method,
+    const ProtobufCMessage *req, ProtobufCMessage **reply, int64_t timeout_ms,
+    struct rpc_error *err);
+
+/* The pooled RPC client of a store, for many calls at once (rpc_batch.h).
+ * NULL when it has none; repl_store_call says why. */
+rpc_client *repl_store_client(struct repl *r, uint32_t store);
+
+/* Tombstones a needle on one store (logged: a destructive action). */
+void repl_store_delete(struct repl *r, uint32_t store, uint64_t key,
+    uint32_t cookie);
+
+/* --- the store table --- */
+struct repl_stores *repl_stores_open(void);
+void repl_stores_close(struct repl_stores *s);
+
+/* Reloads the table with ListStores. 0 or -1 (kept as it was). */
+int repl_stores_refresh(struct repl *r);
+
+/* Copies up to max entries into out; returns how many. */
+size_t repl_stores_snapshot(struct repl *r, struct repl_store *out, size_t max);
+
+/* 1 if the table has been loaded at least once. */
+int repl_stores_loaded(struct repl *r);
+
+#endif
