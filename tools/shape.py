@@ -95,7 +95,10 @@ def main():
                                     "lines (over 80)")
                 if not static:
                     defs.setdefault(name, path)
-            uses[path] = set(IDENT.findall(text))
+            # A struct tag is not a call, even when a function shares
+            # its name (struct hs_cache_stats, hs_cache_stats()).
+            uses[path] = set(IDENT.findall(re.sub(r"\bstruct\s+\w+",
+                                                  "", text)))
         graph = collections.defaultdict(set)
         for path, idents in uses.items():
             for name in idents:
