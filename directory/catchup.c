@@ -8,48 +8,68 @@
 #include "log.h"
 #include "redis.h"
 
+/* The reader thread's state (d->reader). */
+struct dir_reader {
+	rt_workq *q;	/* one thread */
+	rt_redis *link; /* the reader thread's own */
+};
+
 struct job {
 	struct dir *d;
 	rpc_call *call;
 	const Hs__CatchUpRequest *req;
 };
 
-static rt_redis *link_; /* the reader thread's own */
-
 int
 dir_catchup_open(struct dir *d)
 {
 	char err[256];
-	if (rt_redis_open(&link_, d->cfg.redis, d->cfg.redis_timeout_ms, err,
-	    sizeof(err)) != 0) {
-		rt_log_error("catch-up reader: %s", err);
+	struct dir_reader *rd = calloc(1, sizeof(*rd));
+	if (rd == NULL) {
+		rt_log_error("catch-up reader: out of memory");
 		return -1;
 	}
-	return rt_workq_open(&d->readers, 1, "dir-reader");
+	if (rt_redis_open(&rd->link, d->cfg.redis, d->cfg.redis_timeout_ms,
+	    err, sizeof(err)) != 0) {
+		rt_log_error("catch-up reader: %s", err);
+		free(rd);
+		return -1;
+	}
+	if (rt_workq_open(&rd->q, 1, "dir-reader") != 0) {
+		rt_redis_close(rd->link);
+		free(rd);
+		return -1;
+	}
+	d->reader = rd;
+	return 0;
 }
 
 void
 dir_catchup_close(struct dir *d)
 {
-	rt_workq_close(d->readers);
-	d->readers = NULL;
-	rt_redis_close(link_);
-	link_ = NULL;
+	struct dir_reader *rd = d->reader;
+	if (rd == NULL)
+		return;
+	rt_workq_close(rd->q); /* answers the queued calls first */
+	rt_redis_close(rd->link);
+	free(rd);
+	d->reader = NULL;
 }
 
 static void
 run(void *arg)
 {
 	struct job *j = arg;
+	rt_redis *link = j->d->reader->link;
 	Hs__PhotoRecord **recs;
 	size_t n;
 	int trimmed;
 	uint64_t head = 0;
 	char err[256];
 	size_t max = j->req->max ? j->req->max : 1000;
-	if (dir_log_read(link_, j->req->from_seq, max, &recs, &n, &trimmed, err,
+	if (dir_log_read(link, j->req->from_seq, max, &recs, &n, &trimmed, err,
 	    sizeof(err)) != 0 ||
-	    dir_log_head(link_, &head, err, sizeof(err)) != 0) {
+	    dir_log_head(link, &head, err, sizeof(err)) != 0) {
 		rpc_fail(j->call, HS_UNAVAILABLE, "cannot read the change log: "
 		    "%s", err);
 		free(j);
@@ -69,10 +89,12 @@ void
 dir_catchup_queue(struct dir *d, rpc_call *call, const Hs__CatchUpRequest *req)
 {
 	struct job *j = malloc(sizeof(*j));
-	if (j == NULL)
-		return rpc_fail(call, HS_RESOURCE_EXHAUSTED, "out of memory");
+	if (j == NULL) {
+		rpc_fail(call, HS_RESOURCE_EXHAUSTED, "out of memory");
+		return;
+	}
 	*j = (struct job){ .d = d, .call = call, .req = req };
-	if (rt_workq_push(d->readers, run, j) != 0) {
+	if (rt_workq_push(d->reader->q, run, j) != 0) {
 		free(j);
 		rpc_fail(call, HS_UNAVAILABLE, "directory is shutting down");
 	}

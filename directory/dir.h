@@ -32,6 +32,8 @@ struct dir_leader {
 };
 
 struct dir_waiters;
+struct dir_writer;
+struct dir_reader;
 
 struct dir {
 	struct dir_config cfg;
@@ -42,8 +44,8 @@ struct dir {
 	struct dir_cache *cache; /* deletes evict photos from the cache */
 	dir_records *recs;
 	dir_stores *stores;
-	rt_workq *writer;    /* one thread: commits, in order */
-	rt_workq *readers;   /* CatchUp reads of the Redis log */
+	struct dir_writer *writer; /* the commit thread (writer.c) */
+	struct dir_reader *reader; /* CatchUp's Redis reads (catchup.c) */
 	struct dir_waiters *waiters; /* Lookups waiting for a min_seq */
 
 	pthread_mutex_t mu;  /* guards the fields below */

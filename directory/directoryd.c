@@ -77,10 +77,8 @@ open_parts(struct dir *d)
 static void
 close_parts(struct dir *d)
 {
-	if (d->writer != NULL)
-		dir_writer_close(d);
-	if (d->readers != NULL)
-		dir_catchup_close(d);
+	dir_writer_close(d);
+	dir_catchup_close(d);
 	dir_waiters_close(d);
 	rpc_server_close(d->rpc);
 	/* After the server: forwarded calls in flight answer into it. */

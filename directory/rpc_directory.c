@@ -9,7 +9,7 @@
 #include <sys/random.h>
 
 #include "catchup.h"
-#include "forward.h"
+#include "dir_forward.h"
 #include "clock.h"
 #include "log.h"
 #include "photo_id.h"

@@ -1,5 +1,5 @@
-/* Forwarding a write to the leader (see forward.h). */
-#include "forward.h"
+/* Forwarding a write to the leader (see dir_forward.h). */
+#include "dir_forward.h"
 
 #include <stdlib.h>
 #include <string.h>
