@@ -58,7 +58,6 @@ dir_step_down(struct dir *d, const char *why)
 		 * who on its next round. */
 		memset(&d->known, 0, sizeof(d->known));
 		d->known.epoch = old.epoch;
-		d->leader_changes++;
 	}
 	pthread_mutex_unlock(&d->mu);
 	if (!was)

@@ -54,7 +54,6 @@ struct dir {
 	char lease[128];     /* our lease value "<id>/<epoch>" */
 	int64_t lease_until; /* monotonic ms: stop acting as leader here */
 	struct dir_leader known;     /* the current leader (maybe us) */
-	uint64_t leader_changes;     /* bumps when known changes */
 	int redis_ok;
 	Hs__DirectoryNode **nodes;   /* last read of hs:dirs, for Health */
 	size_t nnodes;

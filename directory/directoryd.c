@@ -96,14 +96,12 @@ main(int argc, char **argv)
 	static struct dir d;
 	char err[512];
 	rt_log_init("directory", 'F');
-	int rc = dir_config_parse(&d.cfg, argc, argv, err, sizeof(err));
+	int rc = dir_config_load(&d.cfg, argc, argv, err, sizeof(err));
 	if (rc != 0) {
 		if (rc < 0)
 			fprintf(stderr, "directoryd: %s\n", err);
 		return rc < 0 ? 64 : 0;
 	}
-	rt_log_init(d.cfg.id, 'F');
-	dir_config_log();
 	if (d.cfg.test_drop_pub_every > 0)
 		rt_log_warn("TEST HOOK ON: dropping every %lld-th photo event",
 		    (long long)d.cfg.test_drop_pub_every);

@@ -59,12 +59,10 @@ learn_leader(struct dir *d, const char *value, const char *rpc,
 	pthread_mutex_lock(&d->mu);
 	int changed = strcmp(d->known.id, k.id) != 0 ||
 	    d->known.epoch != k.epoch || strcmp(d->known.pub, k.pub) != 0;
-	if (changed && k.epoch >= d->known.epoch) {
+	if (changed && k.epoch >= d->known.epoch)
 		d->known = k;
-		d->leader_changes++;
-	} else {
+	else
 		changed = 0;
-	}
 	pthread_mutex_unlock(&d->mu);
 	if (changed) {
 		rpc_server_observe_epoch(d->rpc, k.epoch);
@@ -87,7 +85,6 @@ become_leader(struct dir *d, const char *value, int64_t sent)
 	d->lease_until = sent + d->cfg.leader_timeout_ms -
 	    d->cfg.leader_timeout_ms / 4;
 	d->known = k;
-	d->leader_changes++;
 	pthread_mutex_unlock(&d->mu);
 	rpc_server_observe_epoch(d->rpc, k.epoch);
 	rt_log_set_role('L');

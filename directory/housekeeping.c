@@ -35,7 +35,7 @@ leader_tick(struct dir *d, rt_redis *r, int save_all)
 		Hs__StoreInfo pb;
 		Hs__Event ev = HS__EVENT__INIT;
 		dir_store_to_pb(&down[i], &pb);
-		ev.topic = "store.down";
+		ev.topic = (char *)dir_store_topic(DIR_STORE_DOWN);
 		ev.body_case = HS__EVENT__BODY_STORE;
 		ev.store = &pb;
 		dir_publish(d, &ev);

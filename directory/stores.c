@@ -81,7 +81,7 @@ dir_stores_heartbeat(dir_stores *s, const Hs__StoreInfo *in, int64_t now_mono,
 	}
 	if (e == NULL) {
 		pthread_mutex_unlock(&s->mu);
-		return DIR_STORE_SAME; /* table full: ignored, logged by caller */
+		return DIR_STORE_SAME; /* table full: ignored */
 	}
 	/* The store says whether it is writable; we only add DOWN. */
 	Hs__StoreState st = in->state == HS__STORE_STATE__STORE_READONLY ?

@@ -72,6 +72,7 @@ silence_makes_down_after_missed_beats(void)
 	    4), 1);
 	CHECK_EQ(down[0].id, 1);
 	CHECK_EQ(down[0].state, HS__STORE_STATE__STORE_DOWN);
+	CHECK(strcmp(dir_store_topic(DIR_STORE_DOWN), "store.down") == 0);
 	CHECK_EQ(dir_stores_get(s, 1, &e), 0);
 	CHECK_EQ(e.state, HS__STORE_STATE__STORE_DOWN);
 	CHECK_EQ(dir_stores_get(s, 2, &e), 0);
