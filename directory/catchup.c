@@ -8,12 +8,6 @@
 #include "log.h"
 #include "redis.h"
 
-/* The reader thread's state (d->reader). */
-struct dir_reader {
-	rt_workq *q;	/* one thread */
-	rt_redis *link; /* the reader thread's own */
-};
-
 struct job {
 	struct dir *d;
 	rpc_call *call;
@@ -23,44 +17,20 @@ struct job {
 int
 dir_catchup_open(struct dir *d)
 {
-	char err[256];
-	struct dir_reader *rd = calloc(1, sizeof(*rd));
-	if (rd == NULL) {
-		rt_log_error("catch-up reader: out of memory");
-		return -1;
-	}
-	if (rt_redis_open(&rd->link, d->cfg.redis, d->cfg.redis_timeout_ms,
-	    err, sizeof(err)) != 0) {
-		rt_log_error("catch-up reader: %s", err);
-		free(rd);
-		return -1;
-	}
-	if (rt_workq_open(&rd->q, 1, "dir-reader") != 0) {
-		rt_redis_close(rd->link);
-		free(rd);
-		return -1;
-	}
-	d->reader = rd;
-	return 0;
+	return dir_lane_open(d, &d->reader, "dir-reader", "catch-up reader");
 }
 
 void
 dir_catchup_close(struct dir *d)
 {
-	struct dir_reader *rd = d->reader;
-	if (rd == NULL)
-		return;
-	rt_workq_close(rd->q); /* answers the queued calls first */
-	rt_redis_close(rd->link);
-	free(rd);
-	d->reader = NULL;
+	dir_lane_close(&d->reader);
 }
 
 static void
 run(void *arg)
 {
 	struct job *j = arg;
-	rt_redis *link = j->d->reader->link;
+	rt_redis *link = j->d->reader.link;
 	Hs__PhotoRecord **recs;
 	size_t n;
 	int trimmed;
@@ -94,7 +64,7 @@ dir_catchup_queue(struct dir *d, rpc_call *call, const Hs__CatchUpRequest *req)
 		return;
 	}
 	*j = (struct job){ .d = d, .call = call, .req = req };
-	if (rt_workq_push(d->reader->q, run, j) != 0) {
+	if (rt_workq_push(d->reader.q, run, j) != 0) {
 		free(j);
 		rpc_fail(call, HS_UNAVAILABLE, "directory is shutting down");
 	}

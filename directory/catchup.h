@@ -6,7 +6,7 @@
 
 #include "dir.h"
 
-/* Starts the reader thread (d->reader). 0 or -1. */
+/* Starts the reader thread (d->reader). 0, or -1 logged. */
 int dir_catchup_open(struct dir *d);
 /* Answers the queued calls, stops the thread; nothing if never opened. */
 void dir_catchup_close(struct dir *d);

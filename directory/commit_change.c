@@ -87,7 +87,7 @@ commit_update(struct dir_job *j, const char *lease, Hs__PhotoRecord *next,
 	}
 	hs__photo_record__pack(next, packed);
 	upd_build(d, &a, next, packed, plen, cur_seq, is_delete, lease);
-	redisReply *rep = rt_redis_eval(d->writer->link, &dir_script_update,
+	redisReply *rep = rt_redis_eval(d->writer.link, &dir_script_update,
 	    UPD_KEYS, a.argc, a.argv, a.lens, err, sizeof(err));
 	free(packed);
 	if (dir_writer_script_failed(j, rep, err)) {
@@ -99,7 +99,7 @@ commit_update(struct dir_job *j, const char *lease, Hs__PhotoRecord *next,
 	*seq = (uint64_t)rep->element[1]->integer;
 	freeReplyObject(rep);
 	if (how == -2) {
-		d->writer->dirty = 1;
+		d->writer_dirty = 1;
 		return CHANGE_CAS_LOST;
 	}
 	return CHANGE_DONE;

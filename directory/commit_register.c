@@ -105,9 +105,9 @@ reg_finish(struct dir *d, struct reg *r, redisReply *rep, const char *err)
 	if (how == -1) {
 		char hex[PHOTO_ID_HEX_LEN + 1];
 		photo_id_format(r->id.key, r->id.cookie, hex);
-		rpc_fail(r->j->call, HS_ALREADY_EXISTS, "photo %s is registered "
-		    "with another cookie, SHA-256 or size (seq %" PRIu64 "); "
-		    "allocate a new id", hex, seq);
+		rpc_fail(r->j->call, HS_ALREADY_EXISTS, "photo %s is "
+		    "registered with another cookie, SHA-256 or size (seq %"
+		    PRIu64 "); allocate a new id", hex, seq);
 		return;
 	}
 	if (how == 1) {
@@ -124,7 +124,7 @@ reg_finish(struct dir *d, struct reg *r, redisReply *rep, const char *err)
 static void
 reg_pipeline(struct dir *d, struct reg *regs, size_t n)
 {
-	rt_redis *link = d->writer->link;
+	rt_redis *link = d->writer.link;
 	char err[256], nk[] = "4";
 	redisContext *ctx = rt_redis_ctx(link, err, sizeof(err));
 	size_t sent = 0;
@@ -169,7 +169,7 @@ reg_commit(struct dir *d, struct reg *regs, size_t n, const char *lease)
 			ok++;
 	}
 	if (ok > 0) {
-		redisReply *rep = rt_redis_eval(d->writer->link,
+		redisReply *rep = rt_redis_eval(d->writer.link,
 		    &dir_script_register, 4, REG_ARGS, regs[0].argv,
 		    regs[0].lens, err, sizeof(err));
 		reg_finish(d, &regs[0], rep, err);
@@ -186,7 +186,7 @@ register_job(struct dir_job *j)
 {
 	struct dir *d = j->d;
 	struct dir_job *more[REG_BATCH - 1];
-	size_t extra = rt_workq_take_more(d->writer->q, dir_writer_run,
+	size_t extra = rt_workq_take_more(d->writer.q, dir_writer_run,
 	    is_register, (void **)more, REG_BATCH - 1);
 	struct reg *regs = calloc(extra + 1, sizeof(*regs));
 	char lease[128], err[256];
@@ -208,8 +208,8 @@ register_job(struct dir_job *j)
 			dir_forward(d, regs[i].j->call, regs[i].j->req);
 	} else if (dir_writer_ensure_synced(d, err, sizeof(err)) != 0) {
 		for (size_t i = 0; i < n; i++)
-			rpc_fail(regs[i].j->call, HS_UNAVAILABLE, "cannot catch "
-			    "up with the change log: %s", err);
+			rpc_fail(regs[i].j->call, HS_UNAVAILABLE, "cannot "
+			    "catch up with the change log: %s", err);
 	} else {
 		reg_commit(d, regs, n, lease);
 	}

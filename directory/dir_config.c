@@ -27,7 +27,8 @@ options(struct dir_config *cfg, struct rt_cfg_opt opts[NOPTS])
 		{ NULL, "advertise", RT_CFG_STRING, &cfg->advertise, 0, 0, "",
 		    "RPC address others dial (default: --listen)" },
 		{ "HS_REDIS", "redis", RT_CFG_STRING, &cfg->redis, 0, 0,
-		    "127.0.0.1:6379", "metadata Redis, HOST:PORT or unix:/PATH" },
+		    "127.0.0.1:6379",
+		    "metadata Redis, HOST:PORT or unix:/PATH" },
 		{ "HS_CACHE_REDIS", "cache-redis", RT_CFG_STRING,
 		    &cfg->cache_redis, 0, 0, "",
 		    "cache Redis HOST:PORT, cleared of deleted photos" },
@@ -38,7 +39,8 @@ options(struct dir_config *cfg, struct rt_cfg_opt opts[NOPTS])
 		    0, NULL, "cluster key file" },
 		{ "LEADER_TIMEOUT", "leader-timeout", RT_CFG_MS,
 		    &cfg->leader_timeout_ms, 300, 600000, "10s",
-		    "leader lease; a dead leader is replaced within about this" },
+		    "leader lease; a dead leader is replaced within about "
+		    "this" },
 		{ "LEADER_HEARTBEAT_INTERVAL", "leader-heartbeat-interval",
 		    RT_CFG_MS, &cfg->leader_heartbeat_ms, 50, 200000, "2s",
 		    "lease refresh (and follower election attempt) period" },
@@ -100,8 +102,8 @@ validate(const struct dir_config *cfg, char *err, size_t errlen)
 	/* A lease must survive two missed refreshes, or one slow Redis
 	 * round trip deposes a healthy leader. */
 	if (cfg->leader_heartbeat_ms * 3 > cfg->leader_timeout_ms) {
-		snprintf(err, errlen, "LEADER_HEARTBEAT_INTERVAL (%lld ms) must "
-		    "be at most a third of LEADER_TIMEOUT (%lld ms)",
+		snprintf(err, errlen, "LEADER_HEARTBEAT_INTERVAL (%lld ms) "
+		    "must be at most a third of LEADER_TIMEOUT (%lld ms)",
 		    (long long)cfg->leader_heartbeat_ms,
 		    (long long)cfg->leader_timeout_ms);
 		return -1;

@@ -27,7 +27,8 @@ forward_done(void *arg, ProtobufCMessage *reply, const struct rpc_error *err)
 	 * epoch: the refusal carries the new one, so send once more under it
 	 * (still non-zero, so the receiver will not forward it again). */
 	if (reply == NULL && err->code == HS_FAILED_PRECONDITION &&
-	    err->leader_hint[0] == '\0' && err->epoch > f->epoch && !f->retried) {
+	    err->leader_hint[0] == '\0' && err->epoch > f->epoch &&
+	    !f->retried) {
 		f->retried = 1;
 		f->epoch = err->epoch;
 		if (rpc_invoke_async(f->c, &hs__directory__descriptor,

@@ -61,7 +61,8 @@ open_parts(struct dir *d)
 		return -1;
 	}
 	if (rpc_server_open(&d->rpc, &so) != 0 || dir_rpc_add(d) != 0 ||
-	    rpc_server_listen(d->rpc, d->cfg.listen, bound, sizeof(bound)) != 0) {
+	    rpc_server_listen(d->rpc, d->cfg.listen, bound,
+	    sizeof(bound)) != 0) {
 		rt_log_error("cannot serve RPC on %s", d->cfg.listen);
 		return -1;
 	}

@@ -66,8 +66,8 @@ learn_leader(struct dir *d, const char *value, const char *rpc,
 	pthread_mutex_unlock(&d->mu);
 	if (changed) {
 		rpc_server_observe_epoch(d->rpc, k.epoch);
-		rt_log_info("leader is %s (epoch %" PRIu64 ", rpc %s, pub %s)", k.id,
-		    k.epoch, k.rpc, k.pub);
+		rt_log_info("leader is %s (epoch %" PRIu64 ", rpc %s, pub %s)",
+		    k.id, k.epoch, k.rpc, k.pub);
 	}
 }
 
@@ -204,8 +204,10 @@ dir_election_main(void *arg)
 		else
 			try_acquire(d, r);
 		int64_t next = t0 + d->cfg.leader_heartbeat_ms;
-		while (!atomic_load(&d->stop) && rt_mono_ms() < next)
-			rt_sleep_ms(next - rt_mono_ms() < 20 ? next - rt_mono_ms() : 20);
+		while (!atomic_load(&d->stop) && rt_mono_ms() < next) {
+			int64_t left = next - rt_mono_ms();
+			rt_sleep_ms(left < 20 ? left : 20);
+		}
 	}
 	release(d, r);
 	rt_redis_close(r);

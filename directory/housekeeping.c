@@ -112,7 +112,8 @@ nodes_tick(struct dir *d, rt_redis *r)
 		    (const uint8_t *)rep->element[i + 1]->str);
 		if (x != NULL) {
 			/* lag as of now, against the head we just read */
-			x->lag = head > x->applied_seq ? head - x->applied_seq : 0;
+			x->lag = head > x->applied_seq ?
+			    head - x->applied_seq : 0;
 			nodes[n++] = x;
 		}
 	}
@@ -140,7 +141,8 @@ dir_house_main(void *arg)
 	}
 	int64_t tick = d->cfg.heartbeat_ms / 4;
 	tick = tick < 10 ? 10 : tick > 50 ? 50 : tick;
-	int64_t save_every = d->cfg.heartbeat_ms > 250 ? d->cfg.heartbeat_ms : 250;
+	int64_t save_every = d->cfg.heartbeat_ms > 250 ?
+	    d->cfg.heartbeat_ms : 250;
 	int64_t next_save = 0, next_nodes = 0;
 	int was_leader = 0;
 	struct dir_tombstones *tombs = dir_tombstones_open();

@@ -37,8 +37,9 @@ fill_replicas(struct dir *d, struct lookup_item *it, int include_down)
 		if (!include_down && replica_rank(&s) == 2)
 			continue;
 		size_t k = n++;
-		while (k > 0 && (replica_rank(&it->st[k - 1]) > replica_rank(&s) ||
-		    (replica_rank(&it->st[k - 1]) == replica_rank(&s) &&
+		int rank = replica_rank(&s);
+		while (k > 0 && (replica_rank(&it->st[k - 1]) > rank ||
+		    (replica_rank(&it->st[k - 1]) == rank &&
 		    it->st[k - 1].free_bytes < s.free_bytes))) {
 			it->st[k] = it->st[k - 1];
 			k--;

@@ -266,7 +266,8 @@ void
 dir_records_set_applied(dir_records *t, uint64_t seq)
 {
 	uint64_t cur = atomic_load(&t->applied);
-	while (seq > cur && !atomic_compare_exchange_weak(&t->applied, &cur, seq))
+	while (seq > cur &&
+	    !atomic_compare_exchange_weak(&t->applied, &cur, seq))
 		;
 }
 

@@ -201,8 +201,8 @@ many_records_all_found(void)
 	for (uint64_t i = 1; i <= N; i++) {
 		Hs__PhotoId id;
 		/* Spread keys, as random ids are. */
-		Hs__PhotoRecord r = rec(&id, i * 0x9e3779b97f4a7c15ULL, (uint32_t)i,
-		    i, s, 2);
+		Hs__PhotoRecord r = rec(&id, i * 0x9e3779b97f4a7c15ULL,
+		    (uint32_t)i, i, s, 2);
 		CHECK_EQ(dir_records_apply(t, &r), 1);
 	}
 	for (uint64_t i = 1; i <= N; i++) {
@@ -224,7 +224,8 @@ main(int argc, char **argv)
 	static const struct check_case cases[] = {
 		{ "apply then get copies every field",
 		    apply_then_get_copies_every_field },
-		{ "older or equal seq is ignored", older_or_equal_seq_is_ignored },
+		{ "older or equal seq is ignored",
+		    older_or_equal_seq_is_ignored },
 		{ "delete keeps the record and moves the counts",
 		    delete_keeps_the_record_and_moves_the_counts },
 		{ "applied seq only moves forward",

@@ -26,8 +26,8 @@ static int
 id_ok_or_fail(rpc_call *call, const Hs__PhotoId *id, const char *what)
 {
 	if (id == NULL) {
-		rpc_fail(call, HS_INVALID_ARGUMENT, "%s: the photo id is missing",
-		    what);
+		rpc_fail(call, HS_INVALID_ARGUMENT, "%s: the photo id is "
+		    "missing", what);
 		return 0;
 	}
 	if (id->key == 0) {
@@ -102,7 +102,8 @@ allocate(rpc_call *call, const ProtobufCMessage *m, void *arg)
 		dir_forward(d, call, m);
 		return;
 	}
-	size_t want = q->replicas ? q->replicas : (size_t)d->cfg.default_replicas;
+	size_t want = q->replicas ? q->replicas :
+	    (size_t)d->cfg.default_replicas;
 	uint32_t ids[DIR_MAX_REPLICAS];
 	size_t ups;
 	size_t got = dir_stores_pick(d->stores, want, q->size, ids, &ups);
@@ -398,7 +399,7 @@ out:
 	free(pp);
 }
 
-/* --- CatchUp: read the Redis change log on the readers thread --- */
+/* --- CatchUp: read the Redis change log on the reader thread --- */
 
 static void
 catch_up(rpc_call *call, const ProtobufCMessage *m, void *arg)

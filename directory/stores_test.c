@@ -230,7 +230,8 @@ int
 main(int argc, char **argv)
 {
 	static const struct check_case cases[] = {
-		{ "heartbeats join then stay up", heartbeats_join_then_stay_up },
+		{ "heartbeats join then stay up",
+		    heartbeats_join_then_stay_up },
 		{ "silence makes down after missed beats",
 		    silence_makes_down_after_missed_beats },
 		{ "readonly is the store's word", readonly_is_the_stores_word },
@@ -239,7 +240,8 @@ main(int argc, char **argv)
 		{ "pick spreads over zones and skips full or down",
 		    pick_spreads_over_zones_and_skips_full_or_down },
 		{ "pick refuses when too few", pick_refuses_when_too_few },
-		{ "full table ignores newcomers", full_table_ignores_newcomers },
+		{ "full table ignores newcomers",
+		    full_table_ignores_newcomers },
 		{ NULL, NULL },
 	};
 	return check_run(cases, argc, argv);

@@ -33,12 +33,12 @@ takeover_job(struct dir_job *j)
 	char err[256];
 	int64_t t0 = rt_mono_ms(), at;
 	uint64_t n = 0;
-	if (dir_log_sync(d->writer->link, d->recs, &n, err, sizeof(err)) != 0) {
+	if (dir_log_sync(d->writer.link, d->recs, &n, err, sizeof(err)) != 0) {
 		dir_step_down(d, err);
 		return;
 	}
-	d->writer->dirty = 0;
-	if (dir_stores_load(d->stores, d->writer->link, &at, err,
+	d->writer_dirty = 0;
+	if (dir_stores_load(d->stores, d->writer.link, &at, err,
 	    sizeof(err)) == -1)
 		rt_log_warn("takeover: cannot read the store table: %s", err);
 	struct dir_leader k;

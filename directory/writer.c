@@ -20,37 +20,13 @@
 int
 dir_writer_open(struct dir *d)
 {
-	char err[256];
-	struct dir_writer *w = calloc(1, sizeof(*w));
-	if (w == NULL) {
-		rt_log_error("writer: out of memory");
-		return -1;
-	}
-	if (rt_redis_open(&w->link, d->cfg.redis, d->cfg.redis_timeout_ms, err,
-	    sizeof(err)) != 0) {
-		rt_log_error("writer: %s", err);
-		free(w);
-		return -1;
-	}
-	if (rt_workq_open(&w->q, 1, "dir-writer") != 0) {
-		rt_redis_close(w->link);
-		free(w);
-		return -1;
-	}
-	d->writer = w;
-	return 0;
+	return dir_lane_open(d, &d->writer, "dir-writer", "writer");
 }
 
 void
 dir_writer_close(struct dir *d)
 {
-	struct dir_writer *w = d->writer;
-	if (w == NULL)
-		return;
-	rt_workq_close(w->q); /* runs the queued jobs, which use w->link */
-	rt_redis_close(w->link);
-	free(w);
-	d->writer = NULL;
+	dir_lane_close(&d->writer);
 }
 
 void
@@ -72,7 +48,7 @@ dir_writer_push(struct dir *d, rpc_call *call, const ProtobufCMessage *req,
 		return;
 	}
 	*j = (struct dir_job){ .d = d, .call = call, .req = req, .fn = fn };
-	if (rt_workq_push(d->writer->q, dir_writer_run, j) != 0) {
+	if (rt_workq_push(d->writer.q, dir_writer_run, j) != 0) {
 		if (call != NULL)
 			rpc_fail(call, HS_UNAVAILABLE, "directory is shutting "
 			    "down; retry at another");
@@ -83,12 +59,11 @@ dir_writer_push(struct dir *d, rpc_call *call, const ProtobufCMessage *req,
 int
 dir_writer_ensure_synced(struct dir *d, char *err, size_t errlen)
 {
-	struct dir_writer *w = d->writer;
-	if (!w->dirty)
+	if (!d->writer_dirty)
 		return 0;
-	if (dir_log_sync(w->link, d->recs, NULL, err, errlen) != 0)
+	if (dir_log_sync(d->writer.link, d->recs, NULL, err, errlen) != 0)
 		return -1;
-	w->dirty = 0;
+	d->writer_dirty = 0;
 	return 0;
 }
 
@@ -113,10 +88,10 @@ dir_writer_applied(struct dir *d, Hs__PhotoRecord *rec, uint64_t seq,
 		/* Someone else's commit in between: impossible while the
 		 * lease holds, so re-read the log rather than trust memory. */
 		char err[256];
-		d->writer->dirty = 1;
+		d->writer_dirty = 1;
 		if (dir_writer_ensure_synced(d, err, sizeof(err)) != 0)
-			rt_log_warn("writer: catch-up after seq %" PRIu64 ": %s",
-			    seq, err);
+			rt_log_warn("writer: catch-up after seq %" PRIu64
+			    ": %s", seq, err);
 	}
 	Hs__Event ev = HS__EVENT__INIT;
 	ev.topic = (char *)topic;
@@ -129,11 +104,10 @@ dir_writer_applied(struct dir *d, Hs__PhotoRecord *rec, uint64_t seq,
 int
 dir_writer_script_failed(struct dir_job *j, redisReply *rep, const char *err)
 {
-	struct dir_writer *w = j->d->writer;
 	if (rep == NULL) {
-		w->dirty = 1;
-		rpc_fail(j->call, HS_UNAVAILABLE, "commit outcome unknown (%s); "
-		    "resend: the write is idempotent", err);
+		j->d->writer_dirty = 1;
+		rpc_fail(j->call, HS_UNAVAILABLE, "commit outcome unknown "
+		    "(%s); resend: the write is idempotent", err);
 		return 1;
 	}
 	if (rep->type == REDIS_REPLY_ERROR) {
@@ -144,14 +118,14 @@ dir_writer_script_failed(struct dir_job *j, redisReply *rep, const char *err)
 			    "while committing; nothing was written; retry",
 			    j->d->cfg.id);
 		} else {
-			w->dirty = 1;
+			j->d->writer_dirty = 1;
 			rpc_fail(j->call, HS_INTERNAL, "commit script failed: "
 			    "%s", rep->str);
 		}
 		return 1;
 	}
 	if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 2) {
-		w->dirty = 1;
+		j->d->writer_dirty = 1;
 		rpc_fail(j->call, HS_INTERNAL, "commit script: odd reply");
 		return 1;
 	}

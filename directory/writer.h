@@ -7,7 +7,7 @@
 
 #include "dir.h"
 
-/* Starts the writer thread (d->writer). 0 or -1. */
+/* Starts the writer thread (d->writer). 0, or -1 logged. */
 int dir_writer_open(struct dir *d);
 /* Runs the queued jobs, then stops the thread and frees its Redis link;
  * nothing if it was never opened. */

@@ -1,19 +1,12 @@
-/* Inside the commit path (writer.h): the writer thread's own state and the
- * steps every commit job shares. writer.c runs the queue and the shared
- * steps; commit_register.c, commit_change.c and takeover.c are the jobs.
- * Everything here runs on the writer thread only, so none of it locks. */
+/* Inside the commit path (writer.h): the steps every commit job shares.
+ * writer.c runs the queue (d->writer) and the shared steps;
+ * commit_register.c, commit_change.c and takeover.c are the jobs. All of
+ * it runs on the writer thread, which alone uses d->writer.link and
+ * d->writer_dirty, so none of it locks. */
 #ifndef DIR_WRITER_IMPL_H
 #define DIR_WRITER_IMPL_H
 
-#include "redis.h"
 #include "writer.h"
-
-/* The writer thread's state, made by dir_writer_open (d->writer). */
-struct dir_writer {
-	rt_workq *q;	/* one thread: commits, in order */
-	rt_redis *link; /* the writer thread's own Redis link */
-	int dirty;	/* memory may lag Redis: sync before committing */
-};
 
 struct dir_job;
 typedef void (*dir_job_fn)(struct dir_job *j);
