@@ -6,8 +6,8 @@
 #include "check.h"
 #include "records.h"
 
-static uint8_t sha_a[32] = { 1, 2, 3 };
-static uint8_t sha_b[32] = { 9, 9, 9 };
+static const uint8_t sha_a[32] = { 1, 2, 3 };
+static const uint8_t sha_b[32] = { 9, 9, 9 };
 
 /* A record message over the caller's id and stores (pointers into them). */
 static Hs__PhotoRecord
@@ -21,7 +21,7 @@ rec(Hs__PhotoId *id, uint64_t key, uint32_t cookie, uint64_t seq,
 	r.id = id;
 	r.seq = seq;
 	r.size = 1000 + key % 1000;
-	r.sha256.data = sha_a;
+	r.sha256.data = (uint8_t *)sha_a;
 	r.sha256.len = 32;
 	r.state = HS__PHOTO_STATE__PHOTO_ACTIVE;
 	r.stores = stores;
@@ -80,7 +80,7 @@ older_or_equal_seq_is_ignored(void)
 	/* A different photo under the same key with an older seq. */
 	Hs__PhotoId id2;
 	Hs__PhotoRecord other = rec(&id2, 5, 99, 9, s2, 2);
-	other.sha256.data = sha_b;
+	other.sha256.data = (uint8_t *)sha_b;
 	CHECK_EQ(dir_records_apply(t, &other), 0);
 	struct dir_rec_view v;
 	CHECK_EQ(dir_records_get(t, 5, &v), 0);
