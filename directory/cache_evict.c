@@ -54,7 +54,8 @@ dir_cache_forget(struct dir_cache *c, uint64_t key, uint32_t cookie)
 	pthread_mutex_lock(&c->mu);
 	char err[256] = "no reply";
 	if (c->r == NULL)
-		c->r = rt_redis_connect(c->addr, c->timeout_ms, err, sizeof(err));
+		c->r = rt_redis_connect(c->addr, c->timeout_ms, err,
+		    sizeof(err));
 	redisReply *rep = c->r ? redisCommand(c->r,
 	    "SET %s %s PX %lld", ck, PHOTO_CACHE_DELETED,
 	    (long long)c->ttl_ms) : NULL;

@@ -14,42 +14,32 @@ struct job {
 	const Hs__CatchUpRequest *req;
 };
 
-static rt_redis *link_; /* the reader thread's own */
-
 int
 dir_catchup_open(struct dir *d)
 {
-	char err[256];
-	if (rt_redis_open(&link_, d->cfg.redis, d->cfg.redis_timeout_ms, err,
-	    sizeof(err)) != 0) {
-		rt_log_error("catch-up reader: %s", err);
-		return -1;
-	}
-	return rt_workq_open(&d->readers, 1, "dir-reader");
+	return dir_lane_open(d, &d->reader, "dir-reader", "catch-up reader");
 }
 
 void
 dir_catchup_close(struct dir *d)
 {
-	rt_workq_close(d->readers);
-	d->readers = NULL;
-	rt_redis_close(link_);
-	link_ = NULL;
+	dir_lane_close(&d->reader);
 }
 
 static void
 run(void *arg)
 {
 	struct job *j = arg;
+	rt_redis *link = j->d->reader.link;
 	Hs__PhotoRecord **recs;
 	size_t n;
 	int trimmed;
 	uint64_t head = 0;
 	char err[256];
 	size_t max = j->req->max ? j->req->max : 1000;
-	if (dir_log_read(link_, j->req->from_seq, max, &recs, &n, &trimmed, err,
+	if (dir_log_read(link, j->req->from_seq, max, &recs, &n, &trimmed, err,
 	    sizeof(err)) != 0 ||
-	    dir_log_head(link_, &head, err, sizeof(err)) != 0) {
+	    dir_log_head(link, &head, err, sizeof(err)) != 0) {
 		rpc_fail(j->call, HS_UNAVAILABLE, "cannot read the change log: "
 		    "%s", err);
 		free(j);
@@ -69,10 +59,12 @@ void
 dir_catchup_queue(struct dir *d, rpc_call *call, const Hs__CatchUpRequest *req)
 {
 	struct job *j = malloc(sizeof(*j));
-	if (j == NULL)
-		return rpc_fail(call, HS_RESOURCE_EXHAUSTED, "out of memory");
+	if (j == NULL) {
+		rpc_fail(call, HS_RESOURCE_EXHAUSTED, "out of memory");
+		return;
+	}
 	*j = (struct job){ .d = d, .call = call, .req = req };
-	if (rt_workq_push(d->readers, run, j) != 0) {
+	if (rt_workq_push(d->reader.q, run, j) != 0) {
 		free(j);
 		rpc_fail(call, HS_UNAVAILABLE, "directory is shutting down");
 	}

@@ -6,7 +6,9 @@
 
 #include "dir.h"
 
+/* Starts the reader thread (d->reader). 0, or -1 logged. */
 int dir_catchup_open(struct dir *d);
+/* Answers the queued calls, stops the thread; nothing if never opened. */
 void dir_catchup_close(struct dir *d);
 
 /* Answers call later from the reader thread. req belongs to call. */

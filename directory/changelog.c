@@ -25,7 +25,8 @@ dir_log_head(rt_redis *r, uint64_t *head, char *err, size_t errlen)
 	redisReply *rep = rt_redis_cmd(r, err, errlen, "GET " RK_SEQ);
 	if (rep == NULL)
 		return -1;
-	int ok = rep->type == REDIS_REPLY_NIL || rep->type == REDIS_REPLY_STRING;
+	int ok = rep->type == REDIS_REPLY_NIL ||
+	    rep->type == REDIS_REPLY_STRING;
 	if (ok)
 		*head = rep->type == REDIS_REPLY_NIL ? 0 :
 		    strtoull(rep->str, NULL, 10);
@@ -85,7 +86,8 @@ dir_log_read(rt_redis *r, uint64_t from, size_t max, Hs__PhotoRecord ***recs,
 		return -1;
 	if (rep->type != REDIS_REPLY_ARRAY) {
 		snprintf(err, errlen, "XRANGE %s: %s", RK_LOG,
-		    rep->type == REDIS_REPLY_ERROR ? rep->str : "unexpected reply");
+		    rep->type == REDIS_REPLY_ERROR ? rep->str :
+		    "unexpected reply");
 		freeReplyObject(rep);
 		return -1;
 	}
@@ -175,8 +177,8 @@ reload_batch(rt_redis *r, redisContext *c, dir_records *t,
 			Hs__PhotoRecord *pr = hs__photo_record__unpack(NULL,
 			    rep->len, (const uint8_t *)rep->str);
 			if (pr == NULL || dir_records_apply(t, pr) < 0)
-				rt_log_warn("reload: skipped a malformed record %s",
-				    keys->element[i]->str);
+				rt_log_warn("reload: skipped a malformed "
+				    "record %s", keys->element[i]->str);
 			if (pr != NULL)
 				hs__photo_record__free_unpacked(pr, NULL);
 		}
@@ -207,7 +209,8 @@ dir_log_reload(rt_redis *r, dir_records *t, char *err, size_t errlen)
 		}
 		snprintf(cursor, sizeof(cursor), "%s", rep->element[0]->str);
 		redisContext *c = rt_redis_ctx(r, err, errlen);
-		int rc = c ? reload_batch(r, c, t, rep->element[1], err, errlen) : -1;
+		int rc = c ? reload_batch(r, c, t, rep->element[1], err,
+		    errlen) : -1;
 		freeReplyObject(rep);
 		if (rc != 0)
 			return -1;

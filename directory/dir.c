@@ -58,7 +58,6 @@ dir_step_down(struct dir *d, const char *why)
 		 * who on its next round. */
 		memset(&d->known, 0, sizeof(d->known));
 		d->known.epoch = old.epoch;
-		d->leader_changes++;
 	}
 	pthread_mutex_unlock(&d->mu);
 	if (!was)
@@ -76,4 +75,34 @@ dir_step_down(struct dir *d, const char *why)
 	ev.body_case = HS__EVENT__BODY_LEADER;
 	ev.leader = &le;
 	dir_publish(d, &ev);
+}
+
+int
+dir_lane_open(struct dir *d, struct dir_lane *l, const char *name,
+    const char *what)
+{
+	char err[256];
+	if (rt_redis_open(&l->link, d->cfg.redis, d->cfg.redis_timeout_ms, err,
+	    sizeof(err)) != 0) {
+		rt_log_error("%s: %s", what, err);
+		return -1;
+	}
+	if (rt_workq_open(&l->q, 1, name) != 0) {
+		rt_log_error("%s: cannot start its thread", what);
+		rt_redis_close(l->link);
+		l->link = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+void
+dir_lane_close(struct dir_lane *l)
+{
+	if (l->q == NULL)
+		return;
+	rt_workq_close(l->q); /* its jobs may still use the link */
+	l->q = NULL;
+	rt_redis_close(l->link);
+	l->link = NULL;
 }

@@ -3,10 +3,11 @@
  *
  * Threads: nng's callbacks run the RPC handlers (rpc_directory.c), which
  * only touch memory; the election thread (election.c) owns the lease; one
- * writer thread (writer.c) runs every commit in order; the sync thread
- * (sync.c) applies the leader's feed on followers; the housekeeping
- * thread (housekeeping.c) expires stores and publishes the store table.
- * Each thread owns its own Redis link. */
+ * writer thread (writer.c) runs every commit in order; one reader thread
+ * (catchup.c) serves CatchUp from the change log; the sync thread (sync.c)
+ * applies the leader's feed on followers; the housekeeping thread
+ * (housekeeping.c) expires stores and saves the store table. Each thread
+ * owns its own Redis link. */
 #ifndef DIR_DIR_H
 #define DIR_DIR_H
 
@@ -18,6 +19,7 @@
 #include "directory.pb-c.h"
 #include "pubsub.h"
 #include "records.h"
+#include "redis.h"
 #include "rpc_pool.h"
 #include "rpc_server.h"
 #include "stores.h"
@@ -33,6 +35,13 @@ struct dir_leader {
 
 struct dir_waiters;
 
+/* A queue run by one thread that owns a Redis link: the writer (commits)
+ * and the reader (CatchUp). q is NULL until opened. */
+struct dir_lane {
+	rt_workq *q;
+	rt_redis *link;
+};
+
 struct dir {
 	struct dir_config cfg;
 	rt_key key;
@@ -42,8 +51,9 @@ struct dir {
 	struct dir_cache *cache; /* deletes evict photos from the cache */
 	dir_records *recs;
 	dir_stores *stores;
-	rt_workq *writer;    /* one thread: commits, in order */
-	rt_workq *readers;   /* CatchUp reads of the Redis log */
+	struct dir_lane writer; /* commits, in order (writer.c) */
+	int writer_dirty;	/* writer thread only: memory may lag Redis */
+	struct dir_lane reader; /* CatchUp's reads of the log (catchup.c) */
 	struct dir_waiters *waiters; /* Lookups waiting for a min_seq */
 
 	pthread_mutex_t mu;  /* guards the fields below */
@@ -52,7 +62,6 @@ struct dir {
 	char lease[128];     /* our lease value "<id>/<epoch>" */
 	int64_t lease_until; /* monotonic ms: stop acting as leader here */
 	struct dir_leader known;     /* the current leader (maybe us) */
-	uint64_t leader_changes;     /* bumps when known changes */
 	int redis_ok;
 	Hs__DirectoryNode **nodes;   /* last read of hs:dirs, for Health */
 	size_t nnodes;
@@ -80,6 +89,14 @@ void dir_step_down(struct dir *d, const char *why);
 
 /* Publishes ev with our epoch; logs a failure, never blocks for long. */
 void dir_publish(struct dir *d, Hs__Event *ev);
+
+/* Opens l: its Redis link, then its thread (named name). 0, or -1 logged
+ * under what. */
+int dir_lane_open(struct dir *d, struct dir_lane *l, const char *name,
+    const char *what);
+/* Runs the queued jobs, stops the thread, closes the link; nothing if l
+ * was never opened. */
+void dir_lane_close(struct dir_lane *l);
 
 /* The thread entry points. */
 void *dir_election_main(void *arg);

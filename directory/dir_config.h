@@ -1,5 +1,5 @@
 /* directoryd's options: one table (dir_config.c) with the original
- * system's environment names, each also a flag, validated at start. */
+ * system's environment names, each also a flag, validated at start-up. */
 #ifndef DIR_CONFIG_H
 #define DIR_CONFIG_H
 
@@ -27,12 +27,11 @@ struct dir_config {
 	int64_t test_drop_pub_every; /* TEST ONLY: drop every Nth photo event */
 };
 
-/* Parses argv and the environment into c. 0; 1 after --help; -1 with a
- * message naming the option in err. */
-int dir_config_parse(struct dir_config *c, int argc, char **argv, char *err,
+/* Parses argv and the environment into cfg (the option table points into
+ * it), checks the rules between options and the Redis addresses, starts
+ * logging under cfg->id and logs every effective value once. 0 = go on;
+ * 1 = --help was printed; -1 = a message naming the option in err. */
+int dir_config_load(struct dir_config *cfg, int argc, char **argv, char *err,
     size_t errlen);
-
-/* Logs every effective value once. */
-void dir_config_log(void);
 
 #endif

@@ -61,7 +61,8 @@ open_parts(struct dir *d)
 		return -1;
 	}
 	if (rpc_server_open(&d->rpc, &so) != 0 || dir_rpc_add(d) != 0 ||
-	    rpc_server_listen(d->rpc, d->cfg.listen, bound, sizeof(bound)) != 0) {
+	    rpc_server_listen(d->rpc, d->cfg.listen, bound,
+	    sizeof(bound)) != 0) {
 		rt_log_error("cannot serve RPC on %s", d->cfg.listen);
 		return -1;
 	}
@@ -77,10 +78,8 @@ open_parts(struct dir *d)
 static void
 close_parts(struct dir *d)
 {
-	if (d->writer != NULL)
-		dir_writer_close(d);
-	if (d->readers != NULL)
-		dir_catchup_close(d);
+	dir_writer_close(d);
+	dir_catchup_close(d);
 	dir_waiters_close(d);
 	rpc_server_close(d->rpc);
 	/* After the server: forwarded calls in flight answer into it. */
@@ -98,14 +97,12 @@ main(int argc, char **argv)
 	static struct dir d;
 	char err[512];
 	rt_log_init("directory", 'F');
-	int rc = dir_config_parse(&d.cfg, argc, argv, err, sizeof(err));
+	int rc = dir_config_load(&d.cfg, argc, argv, err, sizeof(err));
 	if (rc != 0) {
 		if (rc < 0)
 			fprintf(stderr, "directoryd: %s\n", err);
 		return rc < 0 ? 64 : 0;
 	}
-	rt_log_init(d.cfg.id, 'F');
-	dir_config_log();
 	if (d.cfg.test_drop_pub_every > 0)
 		rt_log_warn("TEST HOOK ON: dropping every %lld-th photo event",
 		    (long long)d.cfg.test_drop_pub_every);

@@ -59,17 +59,15 @@ learn_leader(struct dir *d, const char *value, const char *rpc,
 	pthread_mutex_lock(&d->mu);
 	int changed = strcmp(d->known.id, k.id) != 0 ||
 	    d->known.epoch != k.epoch || strcmp(d->known.pub, k.pub) != 0;
-	if (changed && k.epoch >= d->known.epoch) {
+	if (changed && k.epoch >= d->known.epoch)
 		d->known = k;
-		d->leader_changes++;
-	} else {
+	else
 		changed = 0;
-	}
 	pthread_mutex_unlock(&d->mu);
 	if (changed) {
 		rpc_server_observe_epoch(d->rpc, k.epoch);
-		rt_log_info("leader is %s (epoch %" PRIu64 ", rpc %s, pub %s)", k.id,
-		    k.epoch, k.rpc, k.pub);
+		rt_log_info("leader is %s (epoch %" PRIu64 ", rpc %s, pub %s)",
+		    k.id, k.epoch, k.rpc, k.pub);
 	}
 }
 
@@ -87,7 +85,6 @@ become_leader(struct dir *d, const char *value, int64_t sent)
 	d->lease_until = sent + d->cfg.leader_timeout_ms -
 	    d->cfg.leader_timeout_ms / 4;
 	d->known = k;
-	d->leader_changes++;
 	pthread_mutex_unlock(&d->mu);
 	rpc_server_observe_epoch(d->rpc, k.epoch);
 	rt_log_set_role('L');
@@ -207,8 +204,10 @@ dir_election_main(void *arg)
 		else
 			try_acquire(d, r);
 		int64_t next = t0 + d->cfg.leader_heartbeat_ms;
-		while (!atomic_load(&d->stop) && rt_mono_ms() < next)
-			rt_sleep_ms(next - rt_mono_ms() < 20 ? next - rt_mono_ms() : 20);
+		while (!atomic_load(&d->stop) && rt_mono_ms() < next) {
+			int64_t left = next - rt_mono_ms();
+			rt_sleep_ms(left < 20 ? left : 20);
+		}
 	}
 	release(d, r);
 	rt_redis_close(r);

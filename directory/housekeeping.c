@@ -1,9 +1,10 @@
 /* The housekeeping thread, every few tens of ms: expires parked lookups;
  * on the leader, marks silent stores DOWN (publishing store.down), saves
  * the store table to Redis (fenced) for followers and the next leader, and
- * sends committed deletes to the stores (tombstones.c); on every replica, every FOLLOWER_SYNC_INTERVAL, records itself
- * in hs:dirs and reads the others back for Health, and on followers
- * reloads the store table the leader saved. */
+ * sends committed deletes to the stores (tombstones.c); on every replica,
+ * every FOLLOWER_SYNC_INTERVAL, records itself in hs:dirs and reads the
+ * others back for Health, and on followers reloads the store table the
+ * leader saved. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,37 +16,12 @@
 #include "clock.h"
 #include "log.h"
 #include "redis.h"
-#include "scripts.h"
+#include "redis_keys.h"
+#include "stores_redis.h"
 #include "tombstones.h"
 #include "waiters.h"
 
 #define MAX_NODES 16
-
-static void
-save_store(struct dir *d, rt_redis *r, const char *lease,
-    const struct dir_store *e)
-{
-	Hs__StoreInfo pb;
-	char id[16], err[256];
-	uint8_t buf[1024];
-	dir_store_to_pb(e, &pb);
-	size_t len = hs__store_info__get_packed_size(&pb);
-	if (len > sizeof(buf))
-		return;
-	hs__store_info__pack(&pb, buf);
-	snprintf(id, sizeof(id), "%" PRIu32, e->id);
-	const char *argv[] = { RK_LEADER, RK_STORES, lease, id,
-		(const char *)buf };
-	size_t lens[] = { strlen(RK_LEADER), strlen(RK_STORES),
-		strlen(lease), strlen(id), len };
-	redisReply *rep = rt_redis_eval(r, &dir_script_put_store, 2, 5, argv,
-	    lens, err, sizeof(err));
-	if (rep == NULL)
-		rt_log_debug("cannot save store %s: %s", id, err);
-	else
-		freeReplyObject(rep);
-	(void)d;
-}
 
 static void
 leader_tick(struct dir *d, rt_redis *r, int save_all)
@@ -59,13 +35,13 @@ leader_tick(struct dir *d, rt_redis *r, int save_all)
 		Hs__StoreInfo pb;
 		Hs__Event ev = HS__EVENT__INIT;
 		dir_store_to_pb(&down[i], &pb);
-		ev.topic = "store.down";
+		ev.topic = (char *)dir_store_topic(DIR_STORE_DOWN);
 		ev.body_case = HS__EVENT__BODY_STORE;
 		ev.store = &pb;
 		dir_publish(d, &ev);
 		rt_log_warn("store %" PRIu32 " (%s) missed %d heartbeats: DOWN",
 		    down[i].id, down[i].rpc_addr, DIR_MISSED_BEATS);
-		save_store(d, r, lease, &down[i]);
+		dir_stores_save(r, lease, &down[i]);
 	}
 	if (!save_all)
 		return;
@@ -74,32 +50,19 @@ leader_tick(struct dir *d, rt_redis *r, int save_all)
 		return;
 	size_t m = dir_stores_list(d->stores, 1, all, DIR_MAX_STORES);
 	for (size_t i = 0; i < m; i++)
-		save_store(d, r, lease, &all[i]);
+		dir_stores_save(r, lease, &all[i]);
 	free(all);
 }
 
+/* Follower: the table the leader saved; a read marks the copy fresh for
+ * Allocate (rpc_directory.c). */
 static void
-load_stores(struct dir *d, rt_redis *r)
+reload_stores(struct dir *d, rt_redis *r)
 {
 	char err[256];
-	redisReply *rep = rt_redis_cmd(r, err, sizeof(err),
-	    "HGETALL " RK_STORES);
-	if (rep == NULL)
-		return;
-	int64_t now = rt_mono_ms();
-	if (rep->type == REDIS_REPLY_ARRAY)
-		atomic_store(&d->stores_loaded_ms, now);
-	for (size_t i = 0; rep->type == REDIS_REPLY_ARRAY &&
-	     i + 1 < rep->elements; i += 2) {
-		Hs__StoreInfo *si = hs__store_info__unpack(NULL,
-		    rep->element[i + 1]->len,
-		    (const uint8_t *)rep->element[i + 1]->str);
-		if (si != NULL) {
-			dir_stores_put(d->stores, si, now);
-			hs__store_info__free_unpacked(si, NULL);
-		}
-	}
-	freeReplyObject(rep);
+	int64_t at;
+	if (dir_stores_load(d->stores, r, &at, err, sizeof(err)) == 0)
+		atomic_store(&d->stores_loaded_ms, at);
 }
 
 static void
@@ -149,7 +112,8 @@ nodes_tick(struct dir *d, rt_redis *r)
 		    (const uint8_t *)rep->element[i + 1]->str);
 		if (x != NULL) {
 			/* lag as of now, against the head we just read */
-			x->lag = head > x->applied_seq ? head - x->applied_seq : 0;
+			x->lag = head > x->applied_seq ?
+			    head - x->applied_seq : 0;
 			nodes[n++] = x;
 		}
 	}
@@ -177,7 +141,8 @@ dir_house_main(void *arg)
 	}
 	int64_t tick = d->cfg.heartbeat_ms / 4;
 	tick = tick < 10 ? 10 : tick > 50 ? 50 : tick;
-	int64_t save_every = d->cfg.heartbeat_ms > 250 ? d->cfg.heartbeat_ms : 250;
+	int64_t save_every = d->cfg.heartbeat_ms > 250 ?
+	    d->cfg.heartbeat_ms : 250;
 	int64_t next_save = 0, next_nodes = 0;
 	int was_leader = 0;
 	struct dir_tombstones *tombs = dir_tombstones_open();
@@ -198,7 +163,7 @@ dir_house_main(void *arg)
 			was_leader = leader;
 			nodes_tick(d, r);
 			if (!leader)
-				load_stores(d, r);
+				reload_stores(d, r);
 			next_nodes = now + d->cfg.follower_sync_ms;
 		}
 		rt_sleep_ms(tick);

@@ -1,8 +1,9 @@
 /* The record table (see records.h). Layout per record, 88 bytes:
  * key, seq, created, updated (4 x 8), sha256 (32), cookie, size (2 x 4),
  * state, target, nstores, pad (4 x 1), 6 store slots (6 x 2). The index
- * holds record number + 1 (0 = empty) and is kept at most half full, so
- * it adds 4-8 bytes per record; linear probing on a multiplicative hash. */
+ * holds record number + 1 (0 = empty) in 4-byte slots and doubles when
+ * half full, so it adds 8-16 bytes per record; linear probing on a
+ * multiplicative hash. */
 #include "records.h"
 
 #include <pthread.h>
@@ -266,7 +267,8 @@ void
 dir_records_set_applied(dir_records *t, uint64_t seq)
 {
 	uint64_t cur = atomic_load(&t->applied);
-	while (seq > cur && !atomic_compare_exchange_weak(&t->applied, &cur, seq))
+	while (seq > cur &&
+	    !atomic_compare_exchange_weak(&t->applied, &cur, seq))
 		;
 }
 

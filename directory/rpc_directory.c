@@ -9,7 +9,8 @@
 #include <sys/random.h>
 
 #include "catchup.h"
-#include "forward.h"
+#include "dir_forward.h"
+#include "lookup.h"
 #include "clock.h"
 #include "log.h"
 #include "photo_id.h"
@@ -25,8 +26,8 @@ static int
 id_ok_or_fail(rpc_call *call, const Hs__PhotoId *id, const char *what)
 {
 	if (id == NULL) {
-		rpc_fail(call, HS_INVALID_ARGUMENT, "%s: the photo id is missing",
-		    what);
+		rpc_fail(call, HS_INVALID_ARGUMENT, "%s: the photo id is "
+		    "missing", what);
 		return 0;
 	}
 	if (id->key == 0) {
@@ -73,38 +74,50 @@ allocate(rpc_call *call, const ProtobufCMessage *m, void *arg)
 {
 	struct dir *d = arg;
 	const Hs__AllocateRequest *q = (const Hs__AllocateRequest *)m;
-	if (q->size > MAX_PHOTO_SIZE)
-		return rpc_fail(call, HS_INVALID_ARGUMENT, "photo of %" PRIu64
+	if (q->size > MAX_PHOTO_SIZE) {
+		rpc_fail(call, HS_INVALID_ARGUMENT, "photo of %" PRIu64
 		    " bytes is over the 64 MiB limit", q->size);
+		return;
+	}
 	if (!sha_ok_or_fail(call, q->sha256))
 		return;
 	if (q->replicas != 0 && (q->replicas < d->cfg.min_replicas ||
-	    q->replicas > d->cfg.max_replicas))
-		return rpc_fail(call, HS_INVALID_ARGUMENT, "replicas must be 0 "
+	    q->replicas > d->cfg.max_replicas)) {
+		rpc_fail(call, HS_INVALID_ARGUMENT, "replicas must be 0 "
 		    "(default %" PRId64 ") or %" PRId64 "..%" PRId64 ", not %"
 		    PRIu32, d->cfg.default_replicas, d->cfg.min_replicas,
 		    d->cfg.max_replicas, q->replicas);
-	/* Any directory may answer (DESIGN.md): an allocation commits
-	 * nothing, so a follower saves the client a hop to the leader. It
-	 * leaves the answer to the leader when its copy of the store table
-	 * is not fresh (reloaded every FOLLOWER_SYNC_INTERVAL; five allow for
-	 * a slow reload), or when that copy finds too few stores. */
+		return;
+	}
+	/* Any directory may answer (docs/directory.md, "Followers"): an
+	 * allocation commits nothing, so a follower saves the client a hop
+	 * to the leader. It leaves the answer to the leader when its copy of
+	 * the store table is not fresh (reloaded every
+	 * FOLLOWER_SYNC_INTERVAL; five allow for a slow reload), or when
+	 * that copy finds too few stores. */
 	int leader = dir_is_leader(d, NULL, 0, NULL);
 	int fresh = rt_mono_ms() - atomic_load(&d->stores_loaded_ms) <=
 	    5 * d->cfg.follower_sync_ms;
-	if (!leader && !fresh)
-		return dir_forward(d, call, m);
-	size_t want = q->replicas ? q->replicas : (size_t)d->cfg.default_replicas;
+	if (!leader && !fresh) {
+		dir_forward(d, call, m);
+		return;
+	}
+	size_t want = q->replicas ? q->replicas :
+	    (size_t)d->cfg.default_replicas;
 	uint32_t ids[DIR_MAX_REPLICAS];
 	size_t ups;
 	size_t got = dir_stores_pick(d->stores, want, q->size, ids, &ups);
-	if (got < want && !leader)
-		return dir_forward(d, call, m);
-	if (got < want)
-		return rpc_fail(call, HS_FAILED_PRECONDITION, "need %zu stores "
+	if (got < want && !leader) {
+		dir_forward(d, call, m);
+		return;
+	}
+	if (got < want) {
+		rpc_fail(call, HS_FAILED_PRECONDITION, "need %zu stores "
 		    "that are UP with %" PRIu64 " bytes free, but only %zu of "
 		    "%zu UP stores qualify; add stores or wait for DOWN ones",
 		    want, q->size, got, ups);
+		return;
+	}
 	Hs__PhotoId id = HS__PHOTO_ID__INIT;
 	do
 		id.key = random64();
@@ -127,8 +140,10 @@ allocate(rpc_call *call, const ProtobufCMessage *m, void *arg)
 	r.n_stores = want;
 	r.token_expiry_ms = rt_now_ms() + d->cfg.token_ttl_ms;
 	if (rt_token_make(&d->key, id.key, id.cookie, ids, want,
-	    r.token_expiry_ms, &r.write_token.data, &r.write_token.len) != 0)
-		return rpc_fail(call, HS_RESOURCE_EXHAUSTED, "out of memory");
+	    r.token_expiry_ms, &r.write_token.data, &r.write_token.len) != 0) {
+		rpc_fail(call, HS_RESOURCE_EXHAUSTED, "out of memory");
+		return;
+	}
 	rpc_reply(call, &r.base);
 	free(r.write_token.data);
 }
@@ -143,17 +158,23 @@ register_photo(rpc_call *call, const ProtobufCMessage *m, void *arg)
 	if (!id_ok_or_fail(call, q->id, "RegisterPhoto") ||
 	    !sha_ok_or_fail(call, q->sha256))
 		return;
-	if (q->size > MAX_PHOTO_SIZE)
-		return rpc_fail(call, HS_INVALID_ARGUMENT, "size %" PRIu64
+	if (q->size > MAX_PHOTO_SIZE) {
+		rpc_fail(call, HS_INVALID_ARGUMENT, "size %" PRIu64
 		    " is over the 64 MiB limit", q->size);
-	if (q->n_stores == 0 || q->n_stores > DIR_MAX_REPLICAS)
-		return rpc_fail(call, HS_INVALID_ARGUMENT, "a registration "
+		return;
+	}
+	if (q->n_stores == 0 || q->n_stores > DIR_MAX_REPLICAS) {
+		rpc_fail(call, HS_INVALID_ARGUMENT, "a registration "
 		    "names 1..%d stores that hold the photo, not %zu",
 		    DIR_MAX_REPLICAS, q->n_stores);
+		return;
+	}
 	for (size_t i = 0; i < q->n_stores; i++)
-		if (q->stores[i] == 0)
-			return rpc_fail(call, HS_INVALID_ARGUMENT, "store id 0 "
+		if (q->stores[i] == 0) {
+			rpc_fail(call, HS_INVALID_ARGUMENT, "store id 0 "
 			    "is not valid");
+			return;
+		}
 	if (leader_or_forward(d, call, m))
 		dir_writer_register(d, call, q);
 }
@@ -179,13 +200,17 @@ update_locations(rpc_call *call, const ProtobufCMessage *m, void *arg)
 		return;
 	if (q->target_replicas != 0 &&
 	    (q->target_replicas < d->cfg.min_replicas ||
-	    q->target_replicas > d->cfg.max_replicas))
-		return rpc_fail(call, HS_INVALID_ARGUMENT, "target_replicas "
+	    q->target_replicas > d->cfg.max_replicas)) {
+		rpc_fail(call, HS_INVALID_ARGUMENT, "target_replicas "
 		    "must be 0 or %" PRId64 "..%" PRId64, d->cfg.min_replicas,
 		    d->cfg.max_replicas);
-	if (q->n_add > DIR_MAX_REPLICAS || q->n_remove > 64)
-		return rpc_fail(call, HS_INVALID_ARGUMENT, "too many stores "
+		return;
+	}
+	if (q->n_add > DIR_MAX_REPLICAS || q->n_remove > 64) {
+		rpc_fail(call, HS_INVALID_ARGUMENT, "too many stores "
 		    "in one update");
+		return;
+	}
 	if (leader_or_forward(d, call, m))
 		dir_writer_update(d, call, q);
 }
@@ -198,12 +223,16 @@ heartbeat(rpc_call *call, const ProtobufCMessage *m, void *arg)
 	struct dir *d = arg;
 	const Hs__HeartbeatRequest *q = (const Hs__HeartbeatRequest *)m;
 	if (q->store == NULL || q->store->id == 0 || q->store->id > INT32_MAX ||
-	    q->store->rpc_addr[0] == '\0')
-		return rpc_fail(call, HS_INVALID_ARGUMENT, "a heartbeat needs "
+	    q->store->rpc_addr[0] == '\0') {
+		rpc_fail(call, HS_INVALID_ARGUMENT, "a heartbeat needs "
 		    "the store's id (1..2^31) and rpc_addr");
+		return;
+	}
 	uint64_t epoch;
-	if (!dir_is_leader(d, NULL, 0, &epoch))
-		return dir_forward(d, call, m);
+	if (!dir_is_leader(d, NULL, 0, &epoch)) {
+		dir_forward(d, call, m);
+		return;
+	}
 	struct dir_store e;
 	Hs__StoreInfo in = *q->store;
 	in.last_heartbeat_ms = rt_now_ms();
@@ -230,114 +259,32 @@ heartbeat(rpc_call *call, const ProtobufCMessage *m, void *arg)
 
 /* --- Lookup --- */
 
-struct lookup_item {
-	Hs__LookupResult res;
-	struct dir_rec_view v;
-	Hs__Replica rep[DIR_MAX_REPLICAS];
-	Hs__Replica *repp[DIR_MAX_REPLICAS];
-	struct dir_store st[DIR_MAX_REPLICAS];
-};
-
-static int
-replica_rank(const struct dir_store *s)
-{
-	return s->state == HS__STORE_STATE__STORE_UP ? 0 :
-	    s->state == HS__STORE_STATE__STORE_READONLY ? 1 : 2;
-}
-
-/* Replicas of it, UP first, then most free space first. */
-static void
-fill_replicas(struct dir *d, struct lookup_item *it, int include_down)
-{
-	size_t n = 0;
-	for (size_t i = 0; i < it->v.rec.n_stores; i++) {
-		struct dir_store s;
-		if (dir_stores_get(d->stores, it->v.stores[i], &s) != 0) {
-			memset(&s, 0, sizeof(s));
-			s.id = it->v.stores[i];
-			s.state = HS__STORE_STATE__STORE_UNKNOWN;
-		}
-		if (!include_down && replica_rank(&s) == 2)
-			continue;
-		size_t k = n++;
-		while (k > 0 && (replica_rank(&it->st[k - 1]) > replica_rank(&s) ||
-		    (replica_rank(&it->st[k - 1]) == replica_rank(&s) &&
-		    it->st[k - 1].free_bytes < s.free_bytes))) {
-			it->st[k] = it->st[k - 1];
-			k--;
-		}
-		it->st[k] = s;
-	}
-	for (size_t i = 0; i < n; i++) {
-		hs__replica__init(&it->rep[i]);
-		it->rep[i].store_id = it->st[i].id;
-		it->rep[i].rpc_addr = it->st[i].rpc_addr;
-		it->rep[i].state = it->st[i].state;
-		it->rep[i].zone = it->st[i].zone;
-		it->repp[i] = &it->rep[i];
-	}
-	it->res.replicas = it->repp;
-	it->res.n_replicas = n;
-}
-
-static void
-lookup_answer(struct dir *d, rpc_call *call, const Hs__LookupRequest *q)
-{
-	struct lookup_item *items = calloc(q->n_ids ? q->n_ids : 1,
-	    sizeof(*items));
-	Hs__LookupResult **res = calloc(q->n_ids ? q->n_ids : 1, sizeof(*res));
-	if (items == NULL || res == NULL) {
-		free(items);
-		free(res);
-		return rpc_fail(call, HS_RESOURCE_EXHAUSTED, "out of memory");
-	}
-	Hs__LookupReply r = HS__LOOKUP_REPLY__INIT;
-	r.applied_seq = dir_records_applied(d->recs);
-	for (size_t i = 0; i < q->n_ids; i++) {
-		struct lookup_item *it = &items[i];
-		hs__lookup_result__init(&it->res);
-		it->res.id = q->ids[i];
-		res[i] = &it->res;
-		/* Unknown, wrong cookie and deleted all read NOT_FOUND, so a
-		 * guessed key teaches nothing. */
-		if (dir_records_get(d->recs, q->ids[i]->key, &it->v) != 0 ||
-		    it->v.id.cookie != q->ids[i]->cookie ||
-		    it->v.rec.state != HS__PHOTO_STATE__PHOTO_ACTIVE) {
-			it->res.code = HS__CODE__NOT_FOUND;
-			continue;
-		}
-		it->res.code = HS__CODE__OK;
-		it->res.record = &it->v.rec;
-		fill_replicas(d, it, q->include_down);
-	}
-	r.results = res;
-	r.n_results = q->n_ids;
-	atomic_fetch_add(&d->lookups, q->n_ids);
-	rpc_reply(call, &r.base);
-	free(items);
-	free(res);
-}
-
 static void
 lookup(rpc_call *call, const ProtobufCMessage *m, void *arg)
 {
 	struct dir *d = arg;
 	const Hs__LookupRequest *q = (const Hs__LookupRequest *)m;
-	if (q->n_ids == 0)
-		return rpc_fail(call, HS_INVALID_ARGUMENT, "Lookup needs at "
+	if (q->n_ids == 0) {
+		rpc_fail(call, HS_INVALID_ARGUMENT, "Lookup needs at "
 		    "least one id");
-	if (q->n_ids > MAX_LOOKUP_IDS)
-		return rpc_fail(call, HS_INVALID_ARGUMENT, "Lookup takes at "
+		return;
+	}
+	if (q->n_ids > MAX_LOOKUP_IDS) {
+		rpc_fail(call, HS_INVALID_ARGUMENT, "Lookup takes at "
 		    "most %d ids a call, not %zu; split the batch",
 		    MAX_LOOKUP_IDS, q->n_ids);
+		return;
+	}
 	for (size_t i = 0; i < q->n_ids; i++) {
 		char what[48];
 		snprintf(what, sizeof(what), "Lookup id #%zu", i + 1);
 		if (!id_ok_or_fail(call, q->ids[i], what))
 			return;
 	}
-	if (q->min_seq <= dir_records_applied(d->recs))
-		return lookup_answer(d, call, q);
+	if (q->min_seq <= dir_records_applied(d->recs)) {
+		dir_lookup_answer(d, call, q);
+		return;
+	}
 	int64_t until = rt_mono_ms() + d->cfg.lookup_wait_ms;
 	int64_t dl = rpc_call_deadline_ms(call);
 	if (dl != 0 && rt_mono_ms() + (dl - rt_now_ms()) - 50 < until)
@@ -387,8 +334,10 @@ stats(rpc_call *call, const ProtobufCMessage *m, void *arg)
 	r.deleted = rs.deleted;
 	r.bytes = rs.bytes;
 	struct dir_store *st = malloc(DIR_MAX_STORES * sizeof(*st));
-	if (st == NULL)
-		return rpc_fail(call, HS_RESOURCE_EXHAUSTED, "out of memory");
+	if (st == NULL) {
+		rpc_fail(call, HS_RESOURCE_EXHAUSTED, "out of memory");
+		return;
+	}
 	size_t n = dir_stores_list(d->stores, 1, st, DIR_MAX_STORES);
 	for (size_t i = 0; i < n; i++) {
 		r.stores_total++;
@@ -450,16 +399,18 @@ out:
 	free(pp);
 }
 
-/* --- CatchUp: read the Redis change log on the readers thread --- */
+/* --- CatchUp: read the Redis change log on the reader thread --- */
 
 static void
 catch_up(rpc_call *call, const ProtobufCMessage *m, void *arg)
 {
 	struct dir *d = arg;
 	const Hs__CatchUpRequest *q = (const Hs__CatchUpRequest *)m;
-	if (q->max > 10000)
-		return rpc_fail(call, HS_INVALID_ARGUMENT, "CatchUp returns at "
+	if (q->max > 10000) {
+		rpc_fail(call, HS_INVALID_ARGUMENT, "CatchUp returns at "
 		    "most 10000 changes a call, not %" PRIu32, q->max);
+		return;
+	}
 	dir_catchup_queue(d, call, q);
 }
 
@@ -479,7 +430,7 @@ static const struct rpc_method methods[] = {
 int
 dir_rpc_add(struct dir *d)
 {
-	if (dir_waiters_open(d, lookup_answer) != 0)
+	if (dir_waiters_open(d, dir_lookup_answer) != 0)
 		return -1;
 	return rpc_server_add_service(d->rpc, &hs__directory__descriptor,
 	    methods, sizeof(methods) / sizeof(methods[0]), d);

@@ -66,9 +66,11 @@ struct rt_redis_script dir_script_release = { "release",
  * size answers the seq it was first committed with. */
 struct rt_redis_script dir_script_register = { "register",
 	FENCE SEQ_FIELD
-	"local old = redis.call('HMGET', KEYS[3], 'cookie', 'sha', 'size', 'seq')\n"
+	"local old = redis.call('HMGET', KEYS[3], 'cookie', 'sha', 'size',"
+	" 'seq')\n"
 	"if old[4] then\n"
-	"  if old[1] == ARGV[3] and old[2] == ARGV[4] and old[3] == ARGV[5] then\n"
+	"  if old[1] == ARGV[3] and old[2] == ARGV[4] and"
+	" old[3] == ARGV[5] then\n"
 	"    return {0, tonumber(old[4])}\n"
 	"  end\n"
 	"  return {-1, tonumber(old[4])}\n"
@@ -84,9 +86,10 @@ struct rt_redis_script dir_script_register = { "register",
 
 /* KEYS: leader, seq, photo, log, tombstones, cache key. ARGV: lease,
  * record (no seq), expected current seq, log max length, "1" to drop the
- * cache entry (a delete) or "0", then tombstone members to add. Compare-and-set on the record's seq, so a
- * leader whose memory is stale cannot overwrite a newer record. The cache
- * entry is dropped in the same step as the commit. */
+ * cache entry (a delete) or "0", then tombstone members to add.
+ * Compare-and-set on the record's seq, so a leader whose memory is stale
+ * cannot overwrite a newer record. The cache entry is dropped in the same
+ * step as the commit. */
 struct rt_redis_script dir_script_update = { "update",
 	FENCE SEQ_FIELD
 	"local cur = redis.call('HGET', KEYS[3], 'seq')\n"

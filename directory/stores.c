@@ -81,7 +81,7 @@ dir_stores_heartbeat(dir_stores *s, const Hs__StoreInfo *in, int64_t now_mono,
 	}
 	if (e == NULL) {
 		pthread_mutex_unlock(&s->mu);
-		return DIR_STORE_SAME; /* table full: ignored, logged by caller */
+		return DIR_STORE_SAME; /* table full: ignored */
 	}
 	/* The store says whether it is writable; we only add DOWN. */
 	Hs__StoreState st = in->state == HS__STORE_STATE__STORE_READONLY ?
@@ -108,7 +108,8 @@ dir_stores_expire(dir_stores *s, int64_t now_mono, struct dir_store *out,
 	for (size_t i = 0; i < s->n; i++) {
 		struct dir_store *e = &s->e[i];
 		if (e->state == HS__STORE_STATE__STORE_DOWN ||
-		    now_mono - e->last_seen_mono <= DIR_MISSED_BEATS * s->interval_ms)
+		    now_mono - e->last_seen_mono <=
+		    DIR_MISSED_BEATS * s->interval_ms)
 			continue;
 		e->state = HS__STORE_STATE__STORE_DOWN;
 		if (k < max)
@@ -150,7 +151,8 @@ dir_stores_list(dir_stores *s, int include_down, struct dir_store *out,
 	size_t k = 0;
 	pthread_mutex_lock(&s->mu);
 	for (size_t i = 0; i < s->n && k < max; i++)
-		if (include_down || s->e[i].state == HS__STORE_STATE__STORE_UP ||
+		if (include_down ||
+		    s->e[i].state == HS__STORE_STATE__STORE_UP ||
 		    s->e[i].state == HS__STORE_STATE__STORE_READONLY)
 			out[k++] = s->e[i];
 	pthread_mutex_unlock(&s->mu);
@@ -183,13 +185,15 @@ draw(const struct dir_store *c, size_t nc, const int *taken,
 {
 	uint64_t total = 0;
 	for (size_t i = 0; i < nc; i++)
-		if (!taken[i] && !(fresh_zone && zone_used(c[i].zone, used, nused)))
+		if (!taken[i] &&
+		    !(fresh_zone && zone_used(c[i].zone, used, nused)))
 			total += c[i].free_bytes / 4096 + 1;
 	if (total == 0)
 		return -1;
 	uint64_t x = rand64() % total;
 	for (size_t i = 0; i < nc; i++) {
-		if (taken[i] || (fresh_zone && zone_used(c[i].zone, used, nused)))
+		if (taken[i] ||
+		    (fresh_zone && zone_used(c[i].zone, used, nused)))
 			continue;
 		uint64_t w = c[i].free_bytes / 4096 + 1;
 		if (x < w)

@@ -58,8 +58,8 @@ resubscribe(struct syncer *s, const struct dir_leader *k)
 		return;
 	int rv = rt_sub_open(&s->sub, &url, 1, prefixes, 3);
 	if (rv != 0) {
-		rt_log_warn("cannot subscribe to the leader's feed %s: error %d",
-		    k->pub, rv);
+		rt_log_warn("cannot subscribe to the leader's feed %s: "
+		    "error %d", k->pub, rv);
 		return;
 	}
 	snprintf(s->subscribed, sizeof(s->subscribed), "%s", k->pub);
@@ -160,13 +160,15 @@ dir_sync_main(void *arg)
 	}
 	struct dir_rec_stats st;
 	dir_records_stats(d->recs, &st);
-	rt_log_info("loaded %" PRIu64 " records up to seq %" PRIu64 " in %" PRId64
-	    " ms", st.total, dir_records_applied(d->recs), rt_mono_ms() - t0);
+	rt_log_info("loaded %" PRIu64 " records up to seq %" PRIu64 " in %"
+	    PRId64 " ms", st.total, dir_records_applied(d->recs),
+	    rt_mono_ms() - t0);
 	s.need_sync = 1;
 	while (!atomic_load(&d->stop))
 		step(&s);
 	if (s.dropped > 0)
-		rt_log_info("test hook dropped %" PRIu64 " photo events", s.dropped);
+		rt_log_info("test hook dropped %" PRIu64 " photo events",
+		    s.dropped);
 	rt_sub_close(s.sub);
 	rt_redis_close(s.r);
 	return NULL;

@@ -135,8 +135,8 @@ forget_done(struct dir_tombstones *t, rt_redis *r)
 	t->ndone = 0;
 	pthread_mutex_unlock(&t->mu);
 	for (size_t i = 0; i < n; i++) {
-		redisReply *rep = rt_redis_cmd(r, err, sizeof(err), "SREM %s %s",
-		    RK_TOMBSTONES, done[i]);
+		redisReply *rep = rt_redis_cmd(r, err, sizeof(err),
+		    "SREM %s %s", RK_TOMBSTONES, done[i]);
 		if (rep != NULL)
 			freeReplyObject(rep);
 	}

@@ -57,8 +57,10 @@ dir_waiters_add(struct dir *d, rpc_call *call, const Hs__LookupRequest *req,
 {
 	struct dir_waiters *w = d->waiters;
 	struct waiter *x = malloc(sizeof(*x));
-	if (x == NULL)
-		return rpc_fail(call, HS_RESOURCE_EXHAUSTED, "out of memory");
+	if (x == NULL) {
+		rpc_fail(call, HS_RESOURCE_EXHAUSTED, "out of memory");
+		return;
+	}
 	*x = (struct waiter){ .call = call, .req = req, .until = until_mono };
 	pthread_mutex_lock(&w->mu);
 	x->next = w->head;

@@ -7,8 +7,10 @@
 
 #include "dir.h"
 
+/* Starts the writer thread (d->writer). 0, or -1 logged. */
 int dir_writer_open(struct dir *d);
-/* Runs the queued jobs, then stops the thread and frees its Redis link. */
+/* Runs the queued jobs, then stops the thread and frees its Redis link;
+ * nothing if it was never opened. */
 void dir_writer_close(struct dir *d);
 
 /* Queued by the election thread on winning: catch up to the log head and

@@ -1,5 +1,5 @@
-/* Forwarding a write to the leader (see forward.h). */
-#include "forward.h"
+/* Forwarding a write to the leader (see dir_forward.h). */
+#include "dir_forward.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -27,7 +27,8 @@ forward_done(void *arg, ProtobufCMessage *reply, const struct rpc_error *err)
 	 * epoch: the refusal carries the new one, so send once more under it
 	 * (still non-zero, so the receiver will not forward it again). */
 	if (reply == NULL && err->code == HS_FAILED_PRECONDITION &&
-	    err->leader_hint[0] == '\0' && err->epoch > f->epoch && !f->retried) {
+	    err->leader_hint[0] == '\0' && err->epoch > f->epoch &&
+	    !f->retried) {
 		f->retried = 1;
 		f->epoch = err->epoch;
 		if (rpc_invoke_async(f->c, &hs__directory__descriptor,
@@ -53,26 +54,36 @@ dir_forward(struct dir *d, rpc_call *call, const ProtobufCMessage *req)
 	struct dir_leader k;
 	char err[256];
 	dir_known_leader(d, &k);
-	if (k.id[0] == '\0')
-		return rpc_fail(call, HS_UNAVAILABLE, "no directory leader is "
+	if (k.id[0] == '\0') {
+		rpc_fail(call, HS_UNAVAILABLE, "no directory leader is "
 		    "elected right now (one is within LEADER_TIMEOUT); retry");
-	if (strcmp(k.id, d->cfg.id) == 0)
-		return rpc_fail(call, HS_UNAVAILABLE, "this directory is taking "
+		return;
+	}
+	if (strcmp(k.id, d->cfg.id) == 0) {
+		rpc_fail(call, HS_UNAVAILABLE, "this directory is taking "
 		    "over or giving up the lead; retry");
-	if (rpc_call_epoch(call) != 0)
-		return rpc_fail_redirect(call, k.rpc, "%s is not the leader; "
+		return;
+	}
+	if (rpc_call_epoch(call) != 0) {
+		rpc_fail_redirect(call, k.rpc, "%s is not the leader; "
 		    "retry at %s (%s)", d->cfg.id, k.id, k.rpc);
+		return;
+	}
 	rpc_client *c = rpc_pool_get(d->pool, k.rpc, err, sizeof(err));
-	if (c == NULL)
-		return rpc_fail(call, HS_UNAVAILABLE, "cannot reach the leader "
+	if (c == NULL) {
+		rpc_fail(call, HS_UNAVAILABLE, "cannot reach the leader "
 		    "%s: %s", k.id, err);
+		return;
+	}
 	int64_t timeout = 5000;
 	int64_t dl = rpc_call_deadline_ms(call);
 	if (dl != 0 && dl - rt_now_ms() < timeout)
 		timeout = dl - rt_now_ms() > 1 ? dl - rt_now_ms() : 1;
 	struct fwd *f = malloc(sizeof(*f));
-	if (f == NULL)
-		return rpc_fail(call, HS_RESOURCE_EXHAUSTED, "out of memory");
+	if (f == NULL) {
+		rpc_fail(call, HS_RESOURCE_EXHAUSTED, "out of memory");
+		return;
+	}
 	*f = (struct fwd){ .call = call, .req = req, .c = c,
 		.timeout = timeout, .epoch = k.epoch };
 	int rv = rpc_invoke_async(c, &hs__directory__descriptor,

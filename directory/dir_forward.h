@@ -3,8 +3,8 @@
  * forwarded) and answers with the leader's answer. A forwarded request is
  * never forwarded again: a second hop answers FAILED_PRECONDITION with the
  * leader hint instead, so stale views cannot make a loop. */
-#ifndef DIR_FORWARD_H
-#define DIR_FORWARD_H
+#ifndef DIR_DIR_FORWARD_H
+#define DIR_DIR_FORWARD_H
 
 #include "dir.h"
 

@@ -1,0 +1,268 @@
+/* Delete and UpdateLocations on the writer thread: a compare-and-set on
+ * the record's seq (dir_script_update), so a leader whose memory is stale
+ * cannot overwrite a newer record. A lost CAS catches up and tries once
+ * more, then answers ABORTED. A Delete also leaves the store tombstones in
+ * the same script (tombstones.c sends them) and evicts the photo from the
+ * cache before it answers. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cache_evict.h"
+#include "clock.h"
+#include "photo_id.h"
+#include "scripts.h"
+#include "writer_impl.h"
+
+#define UPD_KEYS 6
+#define UPD_ARGS (UPD_KEYS + 5 + DIR_MAX_REPLICAS)
+
+/* What commit_update did. */
+enum { CHANGE_ANSWERED = 0, CHANGE_DONE = 1, CHANGE_CAS_LOST = -2 };
+
+/* The update script's arguments for next, held at cur_seq. All buffers
+ * are the struct's own, except packed (the caller's, malloc'd). */
+struct upd_args {
+	char pkey[32], cur[24], maxlen[24], cache[PHOTO_CACHE_KEY_LEN + 1];
+	char tomb[DIR_MAX_REPLICAS][48];
+	const char *argv[UPD_ARGS];
+	size_t lens[UPD_ARGS];
+	int argc;
+};
+
+static void
+upd_arg(struct upd_args *a, const char *s, size_t len)
+{
+	a->argv[a->argc] = s;
+	a->lens[a->argc++] = len;
+}
+
+static void
+upd_build(struct dir *d, struct upd_args *a, const Hs__PhotoRecord *next,
+    const uint8_t *packed, size_t plen, uint64_t cur_seq, int is_delete,
+    const char *lease)
+{
+	a->argc = 0;
+	dir_photo_key(next->id->key, a->pkey);
+	photo_cache_key(next->id->key, next->id->cookie, a->cache);
+	snprintf(a->cur, sizeof(a->cur), "%" PRIu64, cur_seq);
+	snprintf(a->maxlen, sizeof(a->maxlen), "%" PRId64, d->cfg.log_max_len);
+	upd_arg(a, RK_LEADER, strlen(RK_LEADER));
+	upd_arg(a, RK_SEQ, strlen(RK_SEQ));
+	upd_arg(a, a->pkey, strlen(a->pkey));
+	upd_arg(a, RK_LOG, strlen(RK_LOG));
+	upd_arg(a, RK_TOMBSTONES, strlen(RK_TOMBSTONES));
+	upd_arg(a, a->cache, strlen(a->cache));
+	upd_arg(a, lease, strlen(lease));
+	upd_arg(a, (const char *)packed, plen);
+	upd_arg(a, a->cur, strlen(a->cur));
+	upd_arg(a, a->maxlen, strlen(a->maxlen));
+	upd_arg(a, is_delete ? "1" : "0", 1);
+	for (size_t i = 0; is_delete && i < next->n_stores; i++) {
+		char hex[PHOTO_ID_HEX_LEN + 1];
+		photo_id_format(next->id->key, next->id->cookie, hex);
+		snprintf(a->tomb[i], sizeof(a->tomb[i]), "%s/%" PRIu32, hex,
+		    next->stores[i]);
+		upd_arg(a, a->tomb[i], strlen(a->tomb[i]));
+	}
+}
+
+/* Commits next (a modified copy of the record held at cur_seq). DONE and
+ * *seq on success; ANSWERED if the call was answered (failure); CAS_LOST
+ * if the record moved on (memory is then marked dirty). */
+static int
+commit_update(struct dir_job *j, const char *lease, Hs__PhotoRecord *next,
+    uint64_t cur_seq, int is_delete, uint64_t *seq)
+{
+	struct dir *d = j->d;
+	struct upd_args a;
+	char err[256];
+	next->seq = 0;
+	size_t plen = hs__photo_record__get_packed_size(next);
+	uint8_t *packed = malloc(plen);
+	if (packed == NULL) {
+		rpc_fail(j->call, HS_RESOURCE_EXHAUSTED, "out of memory");
+		return CHANGE_ANSWERED;
+	}
+	hs__photo_record__pack(next, packed);
+	upd_build(d, &a, next, packed, plen, cur_seq, is_delete, lease);
+	redisReply *rep = rt_redis_eval(d->writer.link, &dir_script_update,
+	    UPD_KEYS, a.argc, a.argv, a.lens, err, sizeof(err));
+	free(packed);
+	if (dir_writer_script_failed(j, rep, err)) {
+		if (rep != NULL)
+			freeReplyObject(rep);
+		return CHANGE_ANSWERED;
+	}
+	long long how = rep->element[0]->integer;
+	*seq = (uint64_t)rep->element[1]->integer;
+	freeReplyObject(rep);
+	if (how == -2) {
+		d->writer_dirty = 1;
+		return CHANGE_CAS_LOST;
+	}
+	return CHANGE_DONE;
+}
+
+/* Leads, is caught up and holds the photo: 1 with its record in v and the
+ * lease copied out; otherwise 0, the call answered (or forwarded). */
+static int
+prepare_change(struct dir_job *j, const Hs__PhotoId *id, char lease[128],
+    struct dir_rec_view *v)
+{
+	char err[256], hex[PHOTO_ID_HEX_LEN + 1];
+	if (!dir_writer_lead_or_forward(j, lease, 128))
+		return 0;
+	if (dir_writer_ensure_synced(j->d, err, sizeof(err)) != 0) {
+		rpc_fail(j->call, HS_UNAVAILABLE, "cannot catch up with the "
+		    "change log: %s", err);
+		return 0;
+	}
+	if (dir_records_get(j->d->recs, id->key, v) != 0 ||
+	    v->id.cookie != id->cookie) {
+		photo_id_format(id->key, id->cookie, hex);
+		rpc_fail(j->call, HS_NOT_FOUND, "no photo %s", hex);
+		return 0;
+	}
+	return 1;
+}
+
+static void
+delete_job(struct dir_job *j)
+{
+	const Hs__DeleteRequest *q = (const Hs__DeleteRequest *)j->req;
+	struct dir_rec_view v;
+	char lease[128];
+	Hs__DeleteReply r = HS__DELETE_REPLY__INIT;
+	for (int attempt = 0;; attempt++) {
+		if (!prepare_change(j, q->id, lease, &v))
+			return;
+		if (v.rec.state == HS__PHOTO_STATE__PHOTO_DELETED) {
+			r.seq = v.rec.seq; /* a resend: already done */
+			rpc_reply(j->call, &r.base);
+			return;
+		}
+		uint64_t cur = v.rec.seq, seq;
+		v.rec.state = HS__PHOTO_STATE__PHOTO_DELETED;
+		v.rec.updated_ms = rt_now_ms();
+		int rc = commit_update(j, lease, &v.rec, cur, 1, &seq);
+		if (rc == CHANGE_ANSWERED)
+			return;
+		if (rc == CHANGE_CAS_LOST && attempt == 0)
+			continue; /* memory was stale: synced, try again */
+		if (rc == CHANGE_CAS_LOST) {
+			rpc_fail(j->call, HS_ABORTED, "the record kept "
+			    "changing; retry");
+			return;
+		}
+		dir_writer_applied(j->d, &v.rec, seq, "photo.deleted");
+		dir_cache_forget(j->d->cache, q->id->key, q->id->cookie);
+		r.seq = seq;
+		rpc_reply(j->call, &r.base);
+		return;
+	}
+}
+
+void
+dir_writer_delete(struct dir *d, rpc_call *call, const Hs__DeleteRequest *req)
+{
+	dir_writer_push(d, call, &req->base, delete_job);
+}
+
+/* Applies add/remove to v's store list; 1 if it changed, -1 if too many. */
+static int
+edit_stores(struct dir_rec_view *v, const Hs__UpdateLocationsRequest *q)
+{
+	int changed = 0;
+	for (size_t i = 0; i < q->n_remove; i++)
+		for (size_t k = 0; k < v->rec.n_stores; k++)
+			if (v->stores[k] == q->remove[i]) {
+				v->stores[k] = v->stores[--v->rec.n_stores];
+				changed = 1;
+				break;
+			}
+	for (size_t i = 0; i < q->n_add; i++) {
+		size_t k = 0;
+		while (k < v->rec.n_stores && v->stores[k] != q->add[i])
+			k++;
+		if (k < v->rec.n_stores)
+			continue;
+		if (v->rec.n_stores == DIR_MAX_REPLICAS)
+			return -1;
+		v->stores[v->rec.n_stores++] = q->add[i];
+		changed = 1;
+	}
+	if (q->target_replicas != 0 &&
+	    q->target_replicas != v->rec.target_replicas) {
+		v->rec.target_replicas = q->target_replicas;
+		changed = 1;
+	}
+	return changed;
+}
+
+/* Edits the record in v as q asks: 1 to commit, 0 if answered. */
+static int
+update_edit(struct dir_job *j, const Hs__UpdateLocationsRequest *q,
+    struct dir_rec_view *v)
+{
+	Hs__UpdateLocationsReply r = HS__UPDATE_LOCATIONS_REPLY__INIT;
+	if (v->rec.state == HS__PHOTO_STATE__PHOTO_DELETED) {
+		rpc_fail(j->call, HS_FAILED_PRECONDITION, "photo is deleted: "
+		    "its locations are not kept any more");
+		return 0;
+	}
+	int ch = edit_stores(v, q);
+	if (ch < 0) {
+		rpc_fail(j->call, HS_INVALID_ARGUMENT, "a photo has at most %d "
+		    "replicas", DIR_MAX_REPLICAS);
+		return 0;
+	}
+	if (ch == 0) { /* nothing to do (or a resend) */
+		r.seq = v->rec.seq;
+		r.record = &v->rec;
+		rpc_reply(j->call, &r.base);
+		return 0;
+	}
+	return 1;
+}
+
+static void
+update_job(struct dir_job *j)
+{
+	const Hs__UpdateLocationsRequest *q =
+	    (const Hs__UpdateLocationsRequest *)j->req;
+	struct dir_rec_view v;
+	char lease[128];
+	Hs__UpdateLocationsReply r = HS__UPDATE_LOCATIONS_REPLY__INIT;
+	for (int attempt = 0;; attempt++) {
+		if (!prepare_change(j, q->id, lease, &v))
+			return;
+		uint64_t cur = v.rec.seq, seq;
+		if (!update_edit(j, q, &v))
+			return;
+		v.rec.updated_ms = rt_now_ms();
+		int rc = commit_update(j, lease, &v.rec, cur, 0, &seq);
+		if (rc == CHANGE_ANSWERED)
+			return;
+		if (rc == CHANGE_CAS_LOST && attempt == 0)
+			continue;
+		if (rc == CHANGE_CAS_LOST) {
+			rpc_fail(j->call, HS_ABORTED, "the record kept "
+			    "changing; retry");
+			return;
+		}
+		dir_writer_applied(j->d, &v.rec, seq, "photo.updated");
+		r.seq = seq;
+		r.record = &v.rec;
+		rpc_reply(j->call, &r.base);
+		return;
+	}
+}
+
+void
+dir_writer_update(struct dir *d, rpc_call *call,
+    const Hs__UpdateLocationsRequest *req)
+{
+	dir_writer_push(d, call, &req->base, update_job);
+}
