@@ -3,13 +3,13 @@
  * interrupted). Wire replies are printed with json_pb under --json, so new
  * fields of the contract show up without changes here. */
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "cli.h"
+#include "stop.h"
 
 /* Everything `check` looks at; each part may be missing. */
 struct report {
@@ -340,14 +340,6 @@ cli_audit(struct cli *c, int argc, char **argv)
 	return CLI_OK;
 }
 
-/* 1 once a signal of stop (blocked in every thread) has arrived. */
-static int
-stop_pending(const sigset_t *stop)
-{
-	struct timespec now = { 0, 0 };
-	return sigtimedwait(stop, NULL, &now) > 0;
-}
-
 int
 cli_tap(struct cli *c, int argc, char **argv)
 {
@@ -367,20 +359,16 @@ cli_tap(struct cli *c, int argc, char **argv)
 			return cli_usage(c, "at most 32 --topic prefixes");
 		topics[nt++] = v;
 	}
-	/* Blocked before the client starts its threads, so they inherit the
-	 * mask and an interrupt ends the loop below, not the process. */
-	sigset_t stop;
-	sigemptyset(&stop);
-	sigaddset(&stop, SIGINT);
-	sigaddset(&stop, SIGTERM);
-	pthread_sigmask(SIG_BLOCK, &stop, NULL);
+	/* Before the client starts its threads, so they inherit the mask
+	 * and an interrupt ends the loop below, not the process. */
+	rt_stop_block();
 	int rc = cli_open(c);
 	if (rc != 0)
 		return rc;
 	hs_status st = hs_events_open(c->client, topics, nt, &ev, &e);
 	if (st != HS_OK)
 		return cli_fail(c, st, NULL, e.message);
-	while (!stop_pending(&stop)) {
+	while (rt_stop_wait(0) == 0) {
 		Hs__Event *x;
 		uint64_t missed;
 		st = hs_events_next(ev, 200, &x, &missed, &e);

@@ -7,7 +7,6 @@
  * lease, so a successor need not wait LEADER_TIMEOUT), drain the writer
  * and reader queues (they answer their calls), fail parked lookups, then
  * close the RPC server, the feed, and free. */
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,19 +15,12 @@
 #include "cache_evict.h"
 #include "catchup.h"
 #include "dir.h"
+#include "cfg.h"
 #include "log.h"
 #include "scripts.h"
 #include "waiters.h"
 #include "writer.h"
-
-static volatile sig_atomic_t stop_flag;
-
-static void
-on_signal(int sig)
-{
-	(void)sig;
-	stop_flag = 1;
-}
+#include "stop.h"
 
 static int
 load_key(struct dir *d)
@@ -98,11 +90,8 @@ main(int argc, char **argv)
 	char err[512];
 	rt_log_init("directory", 'F');
 	int rc = dir_config_load(&d.cfg, argc, argv, err, sizeof(err));
-	if (rc != 0) {
-		if (rc < 0)
-			fprintf(stderr, "directoryd: %s\n", err);
-		return rc < 0 ? 64 : 0;
-	}
+	if (rc != 0)
+		return rt_cfg_exit("directoryd", rc, err);
 	if (d.cfg.test_drop_pub_every > 0)
 		rt_log_warn("TEST HOOK ON: dropping every %lld-th photo event",
 		    (long long)d.cfg.test_drop_pub_every);
@@ -110,7 +99,7 @@ main(int argc, char **argv)
 		return 64;
 	dir_scripts_init();
 	pthread_mutex_init(&d.mu, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	rt_stop_block();
 	if (open_parts(&d) != 0) {
 		close_parts(&d);
 		return 1;
@@ -119,14 +108,11 @@ main(int argc, char **argv)
 	pthread_create(&d.election_thr, NULL, dir_election_main, &d);
 	pthread_create(&d.house_thr, NULL, dir_house_main, &d);
 	rpc_server_start(d.rpc);
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
 	printf("ready %s %s\n", d.cfg.advertise, d.cfg.pub);
 	fflush(stdout);
 	rt_log_info("serving on %s, events on %s, Redis %s", d.cfg.listen,
 	    d.cfg.pub, d.cfg.redis);
-	while (!stop_flag)
-		pause();
+	rt_stop_wait(-1);
 	rt_log_info("shutting down");
 	atomic_store(&d.stop, 1);
 	pthread_join(d.election_thr, NULL);

@@ -1,6 +1,5 @@
 /* echo_server: the RPC runtime's example server. Prints its bound URL on
  * stdout once it serves, then serves until SIGINT/SIGTERM. */
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -8,15 +7,7 @@
 #include "cfg.h"
 #include "echo_service.h"
 #include "log.h"
-
-static volatile sig_atomic_t stop;
-
-static void
-on_signal(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
+#include "stop.h"
 
 int
 main(int argc, char **argv)
@@ -49,18 +40,16 @@ main(int argc, char **argv)
 		rt_key_from_string(&so.key, "haystack-test-key-not-secret");
 	}
 	rpc_server *s;
+	rt_stop_block();
 	if (rpc_server_open(&s, &so) != 0 || echo_service_add(s) != 0 ||
 	    rpc_server_listen(s, listen, bound, sizeof(bound)) != 0 ||
 	    rpc_server_start(s) != 0) {
 		fprintf(stderr, "echo_server: cannot serve on %s\n", listen);
 		return 1;
 	}
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
 	printf("%s\n", bound);
 	fflush(stdout);
-	while (!stop)
-		pause();
+	rt_stop_wait(-1);
 	echo_service_drain();
 	rpc_server_close(s);
 	return 0;

@@ -10,83 +10,82 @@
 
 #define NOPTS 25
 
-#define OPT(env, flag, type, field, lo, hi, def, help)                         \
-	{ env, flag, type, &cfg->field, lo, hi, def, help }
-
 /* Fills opts with the table, each target a field of cfg. */
 static void
 options(struct repl_config *cfg, struct rt_cfg_opt opts[NOPTS])
 {
 	const struct rt_cfg_opt t[] = {
-		OPT("REPLICATOR_ID", "id", RT_CFG_STRING, id, 0, 0, "replicator",
+		RT_CFG_FIELD("REPLICATOR_ID", "id", RT_CFG_STRING, id, 0, 0, "replicator",
 		    "name of this instance (lease owner, logs)"),
-		OPT(NULL, "listen", RT_CFG_STRING, listen, 0, 0,
+		RT_CFG_FIELD(NULL, "listen", RT_CFG_STRING, listen, 0, 0,
 		    "tcp://127.0.0.1:7300", "RPC address to bind"),
-		OPT(NULL, "advertise", RT_CFG_STRING, advertise, 0, 0, "",
+		RT_CFG_FIELD(NULL, "advertise", RT_CFG_STRING, advertise, 0, 0, "",
 		    "RPC address others dial (default: --listen)"),
-		OPT(NULL, "pub", RT_CFG_STRING, pub, 0, 0, "",
+		RT_CFG_FIELD(NULL, "pub", RT_CFG_STRING, pub, 0, 0, "",
 		    "PUB address for task.* and audit.* events (empty: none)"),
-		OPT("HS_REDIS", "redis", RT_CFG_STRING, redis, 0, 0, NULL,
+		RT_CFG_FIELD("HS_REDIS", "redis", RT_CFG_STRING, redis, 0, 0, NULL,
 		    "metadata Redis, HOST:PORT or unix:/PATH (lease, leader, "
 		    "orphan sightings)"),
-		OPT("HS_DIRECTORIES", "directories", RT_CFG_STRING, directories,
+		RT_CFG_FIELD("HS_DIRECTORIES", "directories", RT_CFG_STRING, directories,
 		    0, 0, "", "comma-separated directory addresses (fallback)"),
-		OPT("HS_KEY_FILE", "key-file", RT_CFG_STRING, key_file, 0, 0,
+		RT_CFG_FIELD("HS_KEY_FILE", "key-file", RT_CFG_STRING, key_file, 0, 0,
 		    NULL, "cluster key file"),
-		OPT("DEFAULT_REPLICA_COUNT", "default-replica-count", RT_CFG_INT,
+		RT_CFG_FIELD("DEFAULT_REPLICA_COUNT", "default-replica-count", RT_CFG_INT,
 		    def, 1, 6, "3", "replicas of a photo that is not hot"),
-		OPT("MIN_REPLICA_COUNT", "min-replica-count", RT_CFG_INT, min, 1,
+		RT_CFG_FIELD("MIN_REPLICA_COUNT", "min-replica-count", RT_CFG_INT, min, 1,
 		    6, "2", "fewer healthy replicas than this is URGENT"),
-		OPT("MAX_REPLICA_COUNT", "max-replica-count", RT_CFG_INT, max, 1,
+		RT_CFG_FIELD("MAX_REPLICA_COUNT", "max-replica-count", RT_CFG_INT, max, 1,
 		    6, "5", "replicas of a hot photo"),
-		OPT("ACCESS_RATE_THRESHOLD", "access-rate-threshold",
+		RT_CFG_FIELD("ACCESS_RATE_THRESHOLD", "access-rate-threshold",
 		    RT_CFG_DOUBLE, threshold, 0, 1e12, "1000",
 		    "requests/min above which a photo is hot"),
-		OPT("NIGHTLY_AUDIT_HOUR", "nightly-audit-hour", RT_CFG_INT,
+		RT_CFG_FIELD("NIGHTLY_AUDIT_HOUR", "nightly-audit-hour", RT_CFG_INT,
 		    audit_hour, -1, 23, "3",
 		    "local hour of the nightly audit (-1: off)"),
-		OPT("STORE_DOWN_GRACE", "store-down-grace", RT_CFG_MS, grace_ms,
+		RT_CFG_FIELD("STORE_DOWN_GRACE", "store-down-grace", RT_CFG_MS, grace_ms,
 		    0, 30LL * 24 * 3600 * 1000, "15m",
 		    "a store DOWN this long has lost its replicas"),
-		OPT("ORPHAN_GRACE", "orphan-grace", RT_CFG_MS, orphan_grace_ms, 0,
+		RT_CFG_FIELD("ORPHAN_GRACE", "orphan-grace", RT_CFG_MS, orphan_grace_ms, 0,
 		    30LL * 24 * 3600 * 1000, "1h",
 		    "an unregistered needle is deleted after this"),
-		OPT("RATE_HALF_LIFE", "rate-half-life", RT_CFG_MS, half_life_ms,
+		RT_CFG_FIELD("RATE_HALF_LIFE", "rate-half-life", RT_CFG_MS, half_life_ms,
 		    100, 24LL * 3600 * 1000, "5m",
 		    "half-life of the decaying access rate"),
-		OPT("REPLICATOR_LEASE_TIMEOUT", "lease-timeout", RT_CFG_MS,
+		RT_CFG_FIELD("REPLICATOR_LEASE_TIMEOUT", "lease-timeout", RT_CFG_MS,
 		    lease_ms, 300, 600000, "10s",
 		    "lease length; refreshed every third of it"),
-		OPT("REPLICATOR_TICK", "tick", RT_CFG_MS, tick_ms, 20, 600000,
+		RT_CFG_FIELD("REPLICATOR_TICK", "tick", RT_CFG_MS, tick_ms, 20, 600000,
 		    "1s", "store table refresh and housekeeping period"),
-		OPT("REPLICATOR_WORKERS", "workers", RT_CFG_INT, workers, 1, 64,
+		RT_CFG_FIELD("REPLICATOR_WORKERS", "workers", RT_CFG_INT, workers, 1, 64,
 		    "4", "worker threads running tasks"),
-		OPT("REPLICATOR_QUEUE_MAX", "queue-max", RT_CFG_INT, queue_max,
+		RT_CFG_FIELD("REPLICATOR_QUEUE_MAX", "queue-max", RT_CFG_INT, queue_max,
 		    16, 100000000, "1000000",
 		    "most tasks held; beyond it the lowest priority is dropped"),
-		OPT("REPLICATOR_RATES_MAX", "rates-max", RT_CFG_INT, rates_max,
+		RT_CFG_FIELD("REPLICATOR_RATES_MAX", "rates-max", RT_CFG_INT, rates_max,
 		    16, 100000000, "1000000", "most photos with a tracked rate"),
-		OPT("REPLICATOR_RETRY_BASE", "retry-base", RT_CFG_MS,
+		RT_CFG_FIELD("REPLICATOR_RETRY_BASE", "retry-base", RT_CFG_MS,
 		    retry_base_ms, 1, 3600000, "1s",
 		    "first retry delay; doubles per attempt (at most 64x)"),
-		OPT("REPLICATOR_MAX_ATTEMPTS", "max-attempts", RT_CFG_INT,
+		RT_CFG_FIELD("REPLICATOR_MAX_ATTEMPTS", "max-attempts", RT_CFG_INT,
 		    max_attempts, 1, 100, "8", "runs before a task fails"),
-		OPT("REPAIR_BATCH", "repair-batch", RT_CFG_INT, batch, 1, 10000,
+		RT_CFG_FIELD("REPAIR_BATCH", "repair-batch", RT_CFG_INT, batch, 1, 10000,
 		    "256", "photos a worker takes at once (and per Replicate)"),
-		OPT("REPAIR_BATCH_BYTES", "repair-batch-bytes", RT_CFG_BYTES,
+		RT_CFG_FIELD("REPAIR_BATCH_BYTES", "repair-batch-bytes", RT_CFG_BYTES,
 		    batch_bytes, 1 << 20, 60LL << 20, "16MiB",
 		    "most needle bytes per Replicate call"),
-		OPT("REPLICATOR_RPC_TIMEOUT", "rpc-timeout", RT_CFG_MS,
+		RT_CFG_FIELD("REPLICATOR_RPC_TIMEOUT", "rpc-timeout", RT_CFG_MS,
 		    rpc_timeout_ms, 100, 600000, "10s", "deadline of each call"),
 	};
 	_Static_assert(sizeof(t) / sizeof(t[0]) == NOPTS, "NOPTS");
 	memcpy(opts, t, sizeof(t));
 }
 
-/* The checks that span options. 0, or -1 with a message in err. */
+/* After parsing: the checks that span options, then the values derived
+ * from them. 0, or -1 with a message in err. */
 static int
-check(struct repl_config *cfg, char *err, size_t errlen)
+finish(void *arg, char *err, size_t errlen)
 {
+	struct repl_config *cfg = arg;
 	if (!(cfg->min <= cfg->def && cfg->def <= cfg->max)) {
 		snprintf(err, errlen, "need MIN_REPLICA_COUNT (%lld) <= "
 		    "DEFAULT_REPLICA_COUNT (%lld) <= MAX_REPLICA_COUNT (%lld)",
@@ -94,11 +93,8 @@ check(struct repl_config *cfg, char *err, size_t errlen)
 		    (long long)cfg->max);
 		return -1;
 	}
-	char why[256];
-	if (rt_redis_check_addr(cfg->redis, why, sizeof(why)) != 0) {
-		snprintf(err, errlen, "HS_REDIS: %s", why);
+	if (rt_redis_check_option("HS_REDIS", cfg->redis, 0, err, errlen))
 		return -1;
-	}
 	if (cfg->advertise[0] == '\0')
 		cfg->advertise = cfg->listen;
 	return 0;
@@ -110,11 +106,5 @@ repl_config_load(struct repl_config *cfg, int argc, char **argv, char *err,
 {
 	struct rt_cfg_opt opts[NOPTS];
 	options(cfg, opts);
-	int rc = rt_cfg_parse(opts, NOPTS, argc, argv, err, errlen);
-	if (rc != 0)
-		return rc;
-	if (check(cfg, err, errlen) != 0)
-		return -1;
-	rt_cfg_log(opts, NOPTS);
-	return 0;
+	return rt_cfg_load(opts, NOPTS, argc, argv, finish, cfg, err, errlen);
 }

@@ -1,13 +1,14 @@
 /* replicatord: keeps every photo at its replica target. Wires the config,
  * the lease, the queue and workers, the audit, the event feed and the RPC
  * surface; shuts down so that every call in progress is answered. */
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "cfg.h"
 #include "log.h"
 #include "repl.h"
 #include "storelink.h"
+#include "stop.h"
 
 static int
 open_parts(struct repl *r)
@@ -89,11 +90,8 @@ main(int argc, char **argv)
 	static struct repl r;
 	char err[512];
 	int rc = repl_config_load(&r.cfg, argc, argv, err, sizeof(err));
-	if (rc != 0) {
-		if (rc < 0)
-			fprintf(stderr, "replicatord: %s\n", err);
-		return rc > 0 ? 0 : 64;
-	}
+	if (rc != 0)
+		return rt_cfg_exit("replicatord", rc, err);
 	snprintf(r.name, sizeof(r.name), "%s", r.cfg.id);
 	rt_log_init(r.name, 'r'); /* 'R' once active */
 	if (rt_key_load(&r.key, r.cfg.key_file, err, sizeof(err)) != 0) {
@@ -103,22 +101,14 @@ main(int argc, char **argv)
 	pthread_mutex_init(&r.leader_mu, NULL);
 	pthread_mutex_init(&r.audit_mu, NULL);
 	pthread_cond_init(&r.audit_cv, NULL);
-	/* SIGINT and SIGTERM wait for main's sigwait: blocked here, before
-	 * any thread starts, so every thread inherits the mask. */
-	sigset_t stop_set;
-	sigemptyset(&stop_set);
-	sigaddset(&stop_set, SIGINT);
-	sigaddset(&stop_set, SIGTERM);
-	pthread_sigmask(SIG_BLOCK, &stop_set, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	rt_stop_block();
 	if (open_parts(&r) != 0 || start_threads(&r) != 0) {
 		rt_log_error("cannot start; see above");
 		return 1;
 	}
 	rt_log_info("serving on %s (standby until the lease is ours)",
 	    r.cfg.advertise);
-	int sig;
-	sigwait(&stop_set, &sig);
+	rt_stop_wait(-1);
 	rt_log_info("stopping");
 	shutdown_all(&r);
 	return 0;

@@ -242,3 +242,26 @@ rt_cfg_log(const struct rt_cfg_opt *opts, size_t n)
 		}
 	}
 }
+
+int
+rt_cfg_load(const struct rt_cfg_opt *opts, size_t n, int argc, char **argv,
+    int (*finish)(void *cfg, char *err, size_t errlen), void *cfg, char *err,
+    size_t errlen)
+{
+	int rc = rt_cfg_parse(opts, n, argc, argv, err, errlen);
+	if (rc != 0)
+		return rc;
+	if (finish != NULL && finish(cfg, err, errlen) != 0)
+		return -1;
+	rt_cfg_log(opts, n);
+	return 0;
+}
+
+int
+rt_cfg_exit(const char *prog, int rc, const char *err)
+{
+	if (rc > 0)
+		return 0;
+	fprintf(stderr, "%s: %s\n", prog, err);
+	return 64;
+}

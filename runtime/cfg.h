@@ -29,6 +29,11 @@ struct rt_cfg_opt {
 	const char *help;
 };
 
+/* A row whose target is a field of the struct a pointer named cfg points
+ * at: how every service writes its one option table. */
+#define RT_CFG_FIELD(env, flag, type, field, lo, hi, def, help)                \
+	{ env, flag, type, &cfg->field, lo, hi, def, help }
+
 /* Parses argv (--flag=value or --flag value) and the environment into the
  * targets. Returns 0, 1 when --help was asked (usage already printed), or -1
  * with a message for people in err. Unknown flags are errors. */
@@ -40,6 +45,17 @@ void rt_cfg_usage(FILE *out, const char *prog, const char *about,
 
 /* Logs the effective value of every option once, at start-up. */
 void rt_cfg_log(const struct rt_cfg_opt *opts, size_t n);
+
+/* Every service's start-up: parses, then finish(cfg) checks the rules
+ * between options and fills derived values (0, or -1 with err), then logs
+ * the effective options. Returns as rt_cfg_parse. */
+int rt_cfg_load(const struct rt_cfg_opt *opts, size_t n, int argc,
+    char **argv, int (*finish)(void *cfg, char *err, size_t errlen),
+    void *cfg, char *err, size_t errlen);
+
+/* main's answer to a non-zero rt_cfg_load: prints "prog: err" for an error
+ * and returns the exit code, 64 (EX_USAGE) or 0 after --help. */
+int rt_cfg_exit(const char *prog, int rc, const char *err);
 
 /* Parsers used by the table, exposed for tests and CLIs. 0 or -1. */
 int rt_parse_ms(const char *s, int64_t *out);

@@ -50,6 +50,19 @@ rt_redis_check_addr(const char *addr, char *err, size_t errlen)
 	return parse_addr(addr, host, &port, err, errlen);
 }
 
+int
+rt_redis_check_option(const char *option, const char *addr, int optional,
+    char *err, size_t errlen)
+{
+	char why[256];
+	if (optional && addr[0] == '\0')
+		return 0;
+	if (rt_redis_check_addr(addr, why, sizeof(why)) == 0)
+		return 0;
+	snprintf(err, errlen, "%s: %s", option, why);
+	return -1;
+}
+
 redisContext *
 rt_redis_connect(const char *addr, int64_t timeout_ms, char *err,
     size_t errlen)

@@ -26,6 +26,11 @@ struct rt_redis_script {
 /* Checks addr's grammar. 0, or -1 with a message for people in err. */
 int rt_redis_check_addr(const char *addr, char *err, size_t errlen);
 
+/* The same for an option's value, for a service's start-up checks: err
+ * says "OPTION: why". An empty addr is taken when optional. */
+int rt_redis_check_option(const char *option, const char *addr, int optional,
+    char *err, size_t errlen);
+
 /* Connects to addr within timeout_ms, which then also bounds every read and
  * write. The context is the caller's (redisFree); NULL with err. */
 redisContext *rt_redis_connect(const char *addr, int64_t timeout_ms,

@@ -3,6 +3,7 @@
 #ifndef STORE_STORE_CONFIG_H
 #define STORE_STORE_CONFIG_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct store_config {
@@ -29,10 +30,11 @@ struct store_config {
 	int64_t max_msg;
 };
 
-/* Fills cfg from argv and the environment. Returns -1 to go on serving, or
- * the exit code when stored must stop now: 0 after --help, 64 on a bad
- * option (explained on stderr). Strings point into argv, the environment
- * or the table's defaults; cfg owns none of them. */
-int store_config_parse(struct store_config *cfg, int argc, char **argv);
+/* Fills cfg from argv and the environment, checks it and logs it. 0 to go
+ * on, 1 after --help, -1 with a message in err (see rt_cfg_load). Strings
+ * point into argv, the environment or the table's defaults; cfg owns none
+ * of them. */
+int store_config_load(struct store_config *cfg, int argc, char **argv,
+    char *err, size_t errlen);
 
 #endif

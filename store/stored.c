@@ -2,14 +2,15 @@
  * surface, the event feed, the cache pusher, heartbeats and maintenance;
  * shuts down in the order that lets every accepted write finish. */
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 
 #include "access_stats.h"
 #include "background.h"
 #include "cache_push.h"
+#include "cfg.h"
 #include "log.h"
 #include "store.h"
+#include "stop.h"
 
 static int
 open_engine(struct store_service *svc)
@@ -85,9 +86,9 @@ main(int argc, char **argv)
 {
 	static struct store_service svc;
 	char err[512];
-	int rc = store_config_parse(&svc.cfg, argc, argv);
-	if (rc >= 0)
-		return rc;
+	int rc = store_config_load(&svc.cfg, argc, argv, err, sizeof(err));
+	if (rc != 0)
+		return rt_cfg_exit("stored", rc, err);
 	snprintf(svc.name, sizeof(svc.name), "store-%lld",
 	    (long long)svc.cfg.id);
 	rt_log_init(svc.name, 'S');
@@ -100,14 +101,7 @@ main(int argc, char **argv)
 	pthread_mutex_init(&svc.repl_mu, NULL);
 	snprintf(svc.repl_addr, sizeof(svc.repl_addr), "%s",
 	    svc.cfg.replicator);
-	/* Blocked before any thread starts, so every thread inherits the
-	 * mask and only the sigwait below takes SIGINT and SIGTERM. */
-	sigset_t stop;
-	sigemptyset(&stop);
-	sigaddset(&stop, SIGINT);
-	sigaddset(&stop, SIGTERM);
-	pthread_sigmask(SIG_BLOCK, &stop, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	rt_stop_block();
 	struct background *bg = NULL;
 	if (start_rpc(&svc, err, sizeof(err)) != 0 ||
 	    (bg = background_start(&svc, err, sizeof(err))) == NULL) {
@@ -117,8 +111,7 @@ main(int argc, char **argv)
 	}
 	rt_log_info("serving on %s (data %s, zone '%s')", svc.cfg.advertise,
 	    svc.cfg.data_dir, svc.cfg.zone);
-	int sig;
-	sigwait(&stop, &sig);
+	rt_stop_wait(-1);
 	rt_log_info("stopping");
 	shutdown_service(&svc, bg);
 	return 0;
