@@ -155,10 +155,10 @@ test_redis_restarted_records_intact(void)
 	CHECK(head > 0);
 	/* A crash: appendfsync always means every acknowledged commit is in
 	 * the AOF. */
-	procs_redis_kill(&c.redis);
+	test_redis_kill(&c.redis);
 	redisFree(c.rc);
 	c.rc = NULL;
-	CHECK(procs_redis_start(&c.redis, c.redis.dir, c.redis.port) == 0);
+	CHECK(test_redis_restart(&c.redis) == 0);
 	struct timeval tv = { 2, 0 };
 	c.rc = redisConnectWithTimeout("127.0.0.1", c.redis.port, tv);
 	CHECK(c.rc != NULL && c.rc->err == 0);

@@ -1,7 +1,9 @@
-/* Test support for the directory's multi-process tests: a real
- * redis-server and N real directoryd processes on random loopback ports
- * in a temp dir, clients for each, and short helpers for the calls the
- * tests make. Timing comes from env (LEADER_TIMEOUT=1s etc.). */
+/* The directory's test cluster, on the test harness (//testing): the
+ * metadata redis-server and N directoryd processes (ready once each prints
+ * its ready line) on free loopback ports in a temp dir, a client for each
+ * and one for all, a Redis connection of the test's own, and short helpers
+ * for the calls the tests make. Timing comes from env (LEADER_TIMEOUT=1s
+ * etc.). Prefix tc_; the whole-cluster harness is testing/cluster.h. */
 #ifndef DIR_TEST_CLUSTER_H
 #define DIR_TEST_CLUSTER_H
 
@@ -10,25 +12,24 @@
 #include <sys/types.h>
 
 #include "directory.pb-c.h"
-#include "procs.h"
+#include "proc.h"
+#include "redis.h"
 #include "rpc_client.h"
 
 #define TC_MAX 5
-#define TC_KEY "haystack-test-key-not-secret" /* tc_start writes it to a file */
 
 struct tc_dir {
-	pid_t pid;
+	struct test_proc proc;
 	char id[16];
 	char rpc[64];
 	char pub[64];
-	char log[300];
 	rpc_client *cl; /* to this directory only */
 };
 
 struct tc {
-	struct procs_redis redis;
+	struct test_redis redis;
 	char dir[256];
-	char keyfile[300];   /* holds TC_KEY */
+	char keyfile[300];   /* the test key (testing/env.h) */
 	int n;
 	struct tc_dir d[TC_MAX];
 	const char *env[16]; /* "K=V", NULL-terminated */
@@ -40,6 +41,7 @@ struct tc {
 int tc_start(struct tc *c, int n, const char *const *env);
 /* (Re)starts directory i (same ports), with extra env (may be NULL). */
 int tc_start_dir(struct tc *c, int i, const char *const *extra);
+/* Signals directory i (see test_proc_kill). */
 void tc_signal(struct tc *c, int i, int sig);
 /* Stops everything; dumps the logs if the test failed. A directoryd
  * that does not exit 0 on SIGTERM counts as a failure (check_failures). */

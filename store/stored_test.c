@@ -13,8 +13,9 @@
 #include "check.h"
 #include "clock.h"
 #include "log.h"
-#include "process.h"
-#include "rpc_client.h"
+#include "env.h"
+#include "proc.h"
+#include "rpc.h"
 #include "store.pb-c.h"
 #include "token.h"
 
@@ -29,7 +30,7 @@ static rpc_client *clients[NSTORES];
 static void
 start_store(int i)
 {
-	char id[32], listen[96], data[600], flag_dir[620];
+	char id[32], listen[256], data[600], flag_dir[620];
 	snprintf(id, sizeof(id), "--id=%d", i + 1);
 	snprintf(listen, sizeof(listen), "--listen=%s", urls[i]);
 	snprintf(data, sizeof(data), "%s/store-%d", dir, i + 1);
@@ -483,9 +484,8 @@ main(int argc, char **argv)
 		snprintf(urls[i], sizeof(urls[i]), "tcp://127.0.0.1:%d",
 		    test_free_port());
 		start_store(i);
-		struct rpc_client_opts co = { .key = key };
 		const char *u = urls[i];
-		rpc_client_open(&clients[i], &u, 1, &co, err, sizeof(err));
+		clients[i] = test_rpc_open(&u, 1, keyfile, 0);
 	}
 	for (int i = 0; i < NSTORES; i++)
 		if (!CHECK_WAIT_UNTIL(store_answers(i), 10000)) {
@@ -497,7 +497,7 @@ main(int argc, char **argv)
 		for (int i = 0; i < NSTORES; i++)
 			test_proc_dump_log(&procs[i]);
 	for (int i = 0; i < NSTORES; i++) {
-		rpc_client_close(clients[i]);
+		test_rpc_close(clients[i]);
 		test_proc_kill(&procs[i], SIGTERM);
 		test_proc_free(&procs[i]);
 	}

@@ -1,0 +1,22 @@
+/* RPC clients for tests: opened with the cluster key from a key file, and
+ * closed with a bound (nng 1.5.2 can hang in close while a peer in the
+ * same process still sends; a test must fail, not hang). */
+#ifndef HS_TEST_RPC_H
+#define HS_TEST_RPC_H
+
+#include <stddef.h>
+
+#include "rpc_client.h"
+
+/* A client dialing urls, keyed from keyfile; connect_wait_ms 0 = the
+ * client's default. NULL after printing why. */
+rpc_client *test_rpc_open(const char *const *urls, size_t n,
+    const char *keyfile, int connect_wait_ms);
+/* The same for one "tcp://127.0.0.1:port". */
+rpc_client *test_rpc_open_port(int port, const char *keyfile);
+
+/* rpc_client_close, given 10 s; past that the client is left behind (and
+ * said so) so the test goes on. NULL is fine. */
+void test_rpc_close(rpc_client *c);
+
+#endif
