@@ -283,12 +283,5 @@ main(int argc, char **argv)
 		{ NULL, NULL },
 	};
 	rt_log_init("directory_test", 'T');
-	if (tc_start(&c, 3, env) != 0) {
-		tc_dump_logs(&c);
-		tc_stop(&c);
-		return 1;
-	}
-	int rc = check_run(cases, argc, argv);
-	tc_stop(&c); /* fails the run if a directoryd exits unclean */
-	return rc != 0 || check_failures > 0;
+	return tc_main(&c, 3, env, cases, argc, argv);
 }

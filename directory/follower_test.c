@@ -52,12 +52,7 @@ register_n(int n)
 static uint64_t
 applied(int i)
 {
-	Hs__HealthReply *h;
-	if (tc_health(c.d[i].cl, &h, 300) != HS_OK)
-		return 0;
-	uint64_t a = h->applied_seq;
-	hs__health_reply__free_unpacked(h, NULL);
-	return a;
+	return tc_applied(c.d[i].cl, 300);
 }
 
 /* Every photo registered so far is found at directory i (no min_seq: it
@@ -314,12 +309,5 @@ main(int argc, char **argv)
 		{ NULL, NULL },
 	};
 	rt_log_init("follower_test", 'T');
-	if (tc_start(&c, 3, env) != 0) {
-		tc_dump_logs(&c);
-		tc_stop(&c);
-		return 1;
-	}
-	int rc = check_run(cases, argc, argv);
-	tc_stop(&c);
-	return rc != 0 || check_failures > 0;
+	return tc_main(&c, 3, env, cases, argc, argv);
 }

@@ -116,6 +116,20 @@ tc_stop(struct tc *c)
 }
 
 int
+tc_main(struct tc *c, int n, const char *const *env,
+    const struct check_case *cases, int argc, char **argv)
+{
+	if (tc_start(c, n, env) != 0) {
+		tc_dump_logs(c);
+		tc_stop(c);
+		return 1;
+	}
+	int rc = check_run(cases, argc, argv);
+	tc_stop(c); /* fails the run if a directoryd exits unclean */
+	return rc != 0 || check_failures > 0;
+}
+
+int
 tc_leader(struct tc *c, uint64_t *epoch)
 {
 	redisReply *r = redisCommand(c->rc, "GET hs:leader");
@@ -144,6 +158,17 @@ tc_health(rpc_client *cl, Hs__HealthReply **reply, int timeout_ms)
 	    &q.base, &m, timeout_ms, 0, NULL);
 	*reply = (Hs__HealthReply *)m;
 	return st;
+}
+
+uint64_t
+tc_applied(rpc_client *cl, int timeout_ms)
+{
+	Hs__HealthReply *h;
+	if (tc_health(cl, &h, timeout_ms) != HS_OK)
+		return 0;
+	uint64_t a = h->applied_seq;
+	hs__health_reply__free_unpacked(h, NULL);
+	return a;
 }
 
 static int

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "check.h"
 #include "directory.pb-c.h"
 #include "proc.h"
 #include "redis.h"
@@ -48,6 +49,12 @@ void tc_signal(struct tc *c, int i, int sig);
 void tc_stop(struct tc *c);
 void tc_dump_logs(struct tc *c);
 
+/* A directory test's main: starts n directories with env, runs the cases
+ * (those named like argv[1]), stops. Its exit code: 0 only if every case
+ * passed and every directoryd exited cleanly. */
+int tc_main(struct tc *c, int n, const char *const *env,
+    const struct check_case *cases, int argc, char **argv);
+
 /* Index of the directory named by hs:leader, -1 if none; *epoch set. */
 int tc_leader(struct tc *c, uint64_t *epoch);
 /* Index of the leader once it serves (Health says leader), or -1 at the
@@ -66,6 +73,9 @@ hs_status tc_lookup(rpc_client *cl, uint64_t key, uint32_t cookie,
 hs_status tc_heartbeat(rpc_client *cl, uint32_t id, const char *zone,
     uint64_t free_bytes, struct rpc_error *err);
 hs_status tc_health(rpc_client *cl, Hs__HealthReply **reply, int timeout_ms);
+/* The change-log seq the directory behind cl has applied; 0 if it does
+ * not answer within timeout_ms. */
+uint64_t tc_applied(rpc_client *cl, int timeout_ms);
 
 /* GET key as an integer (0 if missing). */
 uint64_t tc_redis_int(struct tc *c, const char *key);

@@ -214,22 +214,17 @@ test_cluster_leader(struct test_cluster *c)
 static int
 stores_up_at(struct test_cluster *c, int i)
 {
-	rpc_client *cl = test_rpc_open_port(c->p_dir[i], c->keyfile);
-	if (cl == NULL)
-		return -1;
 	Hs__ListStoresRequest req = HS__LIST_STORES_REQUEST__INIT;
 	ProtobufCMessage *reply;
-	struct rpc_error e;
 	int up = -1;
-	if (rpc_invoke(cl, &hs__directory__descriptor, "ListStores", &req.base,
-	    &reply, 1000, 0, &e) == HS_OK) {
+	if (test_rpc_call(c->p_dir[i], c->keyfile, &hs__directory__descriptor,
+	    "ListStores", &req.base, &reply, 1000, NULL) == HS_OK) {
 		Hs__ListStoresReply *r = (Hs__ListStoresReply *)reply;
 		up = 0;
 		for (size_t k = 0; k < r->n_stores; k++)
 			up += r->stores[k]->state == HS__STORE_STATE__STORE_UP;
 		protobuf_c_message_free_unpacked(reply, NULL);
 	}
-	test_rpc_close(cl);
 	return up;
 }
 

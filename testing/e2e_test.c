@@ -111,21 +111,16 @@ all_processes_answer(void)
 static hs_status
 store_read(int s, hs_photo_id id)
 {
-	rpc_client *c = test_rpc_open_port(tc.p_store[s], tc.keyfile);
-	if (c == NULL)
-		return HS_INTERNAL;
 	Hs__ReadRequest req = HS__READ_REQUEST__INIT;
 	Hs__PhotoId pid = HS__PHOTO_ID__INIT;
 	pid.key = id.key;
 	pid.cookie = id.cookie;
 	req.id = &pid;
 	ProtobufCMessage *reply = NULL;
-	struct rpc_error e;
-	hs_status st = rpc_invoke(c, &hs__store__descriptor, "Read", &req.base,
-	    &reply, 2000, 0, &e);
+	hs_status st = test_rpc_call(tc.p_store[s], tc.keyfile,
+	    &hs__store__descriptor, "Read", &req.base, &reply, 2000, NULL);
 	if (reply != NULL)
 		protobuf_c_message_free_unpacked(reply, NULL);
-	test_rpc_close(c);
 	return st;
 }
 
@@ -332,18 +327,14 @@ store_reads(void)
 {
 	uint64_t total = 0;
 	for (int i = 0; i < tc.nstores; i++) {
-		rpc_client *c = test_rpc_open_port(tc.p_store[i], tc.keyfile);
-		if (c == NULL)
-			continue;
 		Hs__StoreStatsRequest req = HS__STORE_STATS_REQUEST__INIT;
 		ProtobufCMessage *reply;
-		struct rpc_error e;
-		if (rpc_invoke(c, &hs__store__descriptor, "Stats", &req.base,
-		    &reply, 2000, 0, &e) == HS_OK) {
+		if (test_rpc_call(tc.p_store[i], tc.keyfile,
+		    &hs__store__descriptor, "Stats", &req.base, &reply, 2000,
+		    NULL) == HS_OK) {
 			total += ((Hs__StoreStatsReply *)reply)->reads;
 			protobuf_c_message_free_unpacked(reply, NULL);
 		}
-		test_rpc_close(c);
 	}
 	return total;
 }

@@ -69,6 +69,16 @@ scall(uint32_t s, const char *m, const ProtobufCMessage *req,
 	    0, &e);
 }
 
+/* The wire id of p (the message points into nothing). */
+static Hs__PhotoId
+photo_id(const struct tphoto *p)
+{
+	Hs__PhotoId id = HS__PHOTO_ID__INIT;
+	id.key = p->key;
+	id.cookie = p->cookie;
+	return id;
+}
+
 int
 tr_upload(struct tphoto *p, uint64_t seed, size_t len, int register_it)
 {
@@ -141,9 +151,7 @@ tr_locations(const struct tphoto *p, uint32_t *out, size_t max,
     uint32_t *target)
 {
 	Hs__LookupRequest q = HS__LOOKUP_REQUEST__INIT;
-	Hs__PhotoId id = HS__PHOTO_ID__INIT, *pid = &id;
-	id.key = p->key;
-	id.cookie = p->cookie;
+	Hs__PhotoId id = photo_id(p), *pid = &id;
 	q.ids = &pid;
 	q.n_ids = 1;
 	q.include_down = 1;
@@ -168,9 +176,7 @@ int
 tr_read_ok(const struct tphoto *p, uint32_t store)
 {
 	Hs__ReadRequest q = HS__READ_REQUEST__INIT;
-	Hs__PhotoId id = HS__PHOTO_ID__INIT;
-	id.key = p->key;
-	id.cookie = p->cookie;
+	Hs__PhotoId id = photo_id(p);
 	q.id = &id;
 	ProtobufCMessage *m = NULL;
 	if (scall(store, "Read", &q.base, &m) != HS_OK)
@@ -210,9 +216,7 @@ int
 tr_delete(const struct tphoto *p)
 {
 	Hs__DeleteRequest q = HS__DELETE_REQUEST__INIT;
-	Hs__PhotoId id = HS__PHOTO_ID__INIT;
-	id.key = p->key;
-	id.cookie = p->cookie;
+	Hs__PhotoId id = photo_id(p);
 	q.id = &id;
 	ProtobufCMessage *m = NULL;
 	hs_status st = dcall("Delete", &q.base, &m);
@@ -227,14 +231,8 @@ static hs_status
 rcall(int port, const char *meth, const ProtobufCMessage *req,
     ProtobufCMessage **rep, int64_t timeout)
 {
-	rpc_client *c = test_rpc_open_port(port, keyfile);
-	if (c == NULL)
-		return HS_UNAVAILABLE;
-	struct rpc_error e;
-	hs_status st = rpc_invoke(c, &hs__replicator__descriptor, meth, req,
-	    rep, timeout, 0, &e);
-	test_rpc_close(c);
-	return st;
+	return test_rpc_call(port, keyfile, &hs__replicator__descriptor, meth,
+	    req, rep, timeout, NULL);
 }
 
 int

@@ -176,9 +176,6 @@ hot_and_at(struct hot_ctx *h, size_t want)
 static double
 photo_rate(const struct tphoto *p)
 {
-	rpc_client *c = test_rpc_open_port(C.p_repl, C.keyfile);
-	if (c == NULL)
-		return -1;
 	Hs__AccessRatesRequest q = HS__ACCESS_RATES_REQUEST__INIT;
 	Hs__PhotoId id = HS__PHOTO_ID__INIT, *ids[1] = { &id };
 	id.key = p->key;
@@ -187,13 +184,12 @@ photo_rate(const struct tphoto *p)
 	q.n_ids = 1;
 	ProtobufCMessage *m = NULL;
 	double rate = -1;
-	if (rpc_invoke(c, &hs__replicator__descriptor, "AccessRates", &q.base,
-	    &m, 2000, 0, NULL) == HS_OK &&
+	if (test_rpc_call(C.p_repl, C.keyfile, &hs__replicator__descriptor,
+	    "AccessRates", &q.base, &m, 2000, NULL) == HS_OK &&
 	    ((Hs__AccessRatesReply *)m)->n_reads_per_min == 1)
 		rate = ((Hs__AccessRatesReply *)m)->reads_per_min[0];
 	if (m != NULL)
 		protobuf_c_message_free_unpacked(m, NULL);
-	test_rpc_close(c);
 	return rate;
 }
 
@@ -436,15 +432,12 @@ deleted_photo_is_never_resurrected(void)
 	u.id = &id;
 	u.add = &add;
 	u.n_add = 1;
-	rpc_client *dc = test_rpc_open_port(C.p_dir[0], C.keyfile);
 	ProtobufCMessage *m = NULL;
 	struct rpc_error e = { .code = HS_INTERNAL };
-	st = dc == NULL ? HS_INTERNAL : rpc_invoke(dc,
-	    &hs__directory__descriptor, "UpdateLocations", &u.base, &m, 5000, 0,
-	    &e);
+	st = test_rpc_call(C.p_dir[0], C.keyfile, &hs__directory__descriptor,
+	    "UpdateLocations", &u.base, &m, 5000, &e);
 	if (m)
 		protobuf_c_message_free_unpacked(m, NULL);
-	test_rpc_close(dc);
 	if (st != HS_FAILED_PRECONDITION) {
 		fprintf(stderr, "UpdateLocations(add) on a deleted photo: %s "
 		    "(%s)\n", hs_status_str(st), e.message);

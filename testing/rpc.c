@@ -34,6 +34,22 @@ test_rpc_open_port(int port, const char *keyfile)
 	return test_rpc_open(&u, 1, keyfile, 0);
 }
 
+hs_status
+test_rpc_call(int port, const char *keyfile,
+    const ProtobufCServiceDescriptor *svc, const char *method,
+    const ProtobufCMessage *req, ProtobufCMessage **reply, int64_t timeout_ms,
+    struct rpc_error *err)
+{
+	rpc_client *c = test_rpc_open_port(port, keyfile);
+	*reply = NULL;
+	if (c == NULL)
+		return HS_UNAVAILABLE;
+	hs_status st = rpc_invoke(c, svc, method, req, reply, timeout_ms, 0,
+	    err);
+	test_rpc_close(c);
+	return st;
+}
+
 /* Shared by the test and the closing thread; left behind (never freed)
  * if the close does not finish in time, since the thread still posts. */
 struct closer {

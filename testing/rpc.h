@@ -15,6 +15,13 @@ rpc_client *test_rpc_open(const char *const *urls, size_t n,
 /* The same for one "tcp://127.0.0.1:port". */
 rpc_client *test_rpc_open_port(int port, const char *keyfile);
 
+/* One call to svc.method at tcp://127.0.0.1:port on a client of its own
+ * (see rpc_invoke; err may be NULL). UNAVAILABLE if no client opens. */
+hs_status test_rpc_call(int port, const char *keyfile,
+    const ProtobufCServiceDescriptor *svc, const char *method,
+    const ProtobufCMessage *req, ProtobufCMessage **reply, int64_t timeout_ms,
+    struct rpc_error *err);
+
 /* rpc_client_close, given 10 s; past that the client is left behind (and
  * said so) so the test goes on. NULL is fine. */
 void test_rpc_close(rpc_client *c);
