@@ -11,6 +11,7 @@
 #include "check.h"
 #include "env.h"
 #include "hs.h"
+#include "hs_close.h"
 #include "redis.h"
 
 static char key_path[600];
@@ -42,7 +43,7 @@ test_down_cluster_fails_fast_and_says_where(void)
 	int64_t took = check_mono_ms() - t0;
 	int named = strstr(e.message, cl.directories[0]) != NULL;
 	hs_status up = hs_upload(c, "x", 1, 0, 20000, &got, &e);
-	hs_close(c);
+	test_hs_close(c);
 	CHECK_STATUS(st, HS_UNAVAILABLE, e.message);
 	CHECK(named);
 	CHECK(took < 3000); /* not the 20 s deadline */
@@ -66,7 +67,7 @@ test_what_needs_config_says_so(void)
 	int b_msg = strstr(e.message, "replicator") != NULL;
 	struct hs_cache_stats k;
 	hs_status d = hs_cache_stats(c, 1000, &k, &e);
-	hs_close(c);
+	test_hs_close(c);
 	CHECK_STATUS(a, HS_FAILED_PRECONDITION, "events without pub");
 	CHECK(a_msg);
 	CHECK_STATUS(b, HS_FAILED_PRECONDITION, "queue without replicator");
@@ -114,7 +115,7 @@ test_oversized_upload_refused_before_any_call(void)
 	st = st == HS_INVALID_ARGUMENT && hs_upload_file(c, "/nonexistent/p",
 	    0, 5000, &id, &e) == HS_INVALID_ARGUMENT ? st : HS_INTERNAL;
 	free(big);
-	hs_close(c);
+	test_hs_close(c);
 	CHECK_STATUS(st, HS_INVALID_ARGUMENT, e.message);
 	CHECK(strstr(e.message, "/nonexistent/p") != NULL);
 	CHECK(took < 500);
@@ -153,7 +154,7 @@ test_many_threads_one_client(void)
 		pthread_create(&t[i], NULL, many_worker, &m);
 	for (int i = 0; i < 16; i++)
 		pthread_join(t[i], NULL);
-	hs_close(m.c);
+	test_hs_close(m.c);
 	CHECK_EQ(m.unavailable, 32);
 }
 
@@ -207,7 +208,7 @@ test_cache_hit_is_verified_and_needs_no_directory(void)
 	hs_status deleted = hs_download(c, gone, 5000, &data, &len, &ge);
 	struct hs_cache_stats k;
 	hs_cache_stats(c, 1000, &k, NULL);
-	hs_close(c);
+	test_hs_close(c);
 	redisFree(r);
 	test_redis_stop(&cache);
 	CHECK_STATUS(hit, HS_OK, "cache hit");

@@ -11,6 +11,7 @@
 #include "cluster.h"
 #include "env.h"
 #include "hs.h"
+#include "hs_close.h"
 #include "log.h"
 #include "proc.h"
 #include "rpc.h"
@@ -173,7 +174,7 @@ test_deleted_photo_stays_deleted_after_restarting_everything(void)
 	CHECK_WAIT_UNTIL((st = download_equals(nc, id, b, 3000, &e)) ==
 	    HS_OK, 5000);
 	if (st != HS_OK)
-		hs_close(nc);
+		test_hs_close(nc);
 	CHECK_STATUS(st, HS_OK, e.message);
 	struct hs_photo_info info;
 	CHECK_STATUS(hs_stat(cl, id, 10000, &info, &e), HS_OK, e.message);
@@ -194,7 +195,7 @@ test_deleted_photo_stays_deleted_after_restarting_everything(void)
 	hs_error ne;
 	hs_status nst;
 	int served = served_until_not_found(nc, id, b, 3000, &nst, &ne);
-	hs_close(nc);
+	test_hs_close(nc);
 	CHECK_STATUS(st, HS_NOT_FOUND, e.message);
 	CHECK(!served);
 	CHECK_STATUS(nst, HS_NOT_FOUND, ne.message);
@@ -219,7 +220,7 @@ test_deleted_photo_stays_deleted_after_restarting_everything(void)
 	size_t len;
 	st = hs_download(fresh, id, 10000, &data, &len, &e);
 	free(data);
-	hs_close(fresh);
+	test_hs_close(fresh);
 	CHECK_STATUS(st, HS_NOT_FOUND, e.message);
 	free(b);
 }
@@ -314,7 +315,7 @@ test_store_killed_downloads_still_succeed(void)
 	}
 	printf("  %d downloads with store-%d dead took %lld ms\n", N,
 	    victim + 1, (long long)(check_mono_ms() - t0));
-	hs_close(nocache);
+	test_hs_close(nocache);
 	for (int i = 0; i < N; i++)
 		free(b[i]);
 	test_proc_restart(&tc.stores[victim]);
@@ -460,7 +461,7 @@ main(int argc, char **argv)
 	int rc = check_run(cases, argc, argv);
 	if (rc != 0)
 		test_cluster_dump_logs(&tc);
-	hs_close(cl);
+	test_hs_close(cl);
 	test_cluster_stop(&tc);
 	return rc;
 }

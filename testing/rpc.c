@@ -53,7 +53,8 @@ test_rpc_call(int port, const char *keyfile,
 /* Shared by the test and the closing thread; left behind (never freed)
  * if the close does not finish in time, since the thread still posts. */
 struct closer {
-	rpc_client *c;
+	void (*close_fn)(void *);
+	void *obj;
 	sem_t done;
 };
 
@@ -61,22 +62,21 @@ static void *
 close_main(void *arg)
 {
 	struct closer *k = arg;
-	rpc_client_close(k->c);
+	k->close_fn(k->obj);
 	sem_post(&k->done);
 	return NULL;
 }
 
 void
-test_rpc_close(rpc_client *c)
+test_close_bounded(void (*close_fn)(void *), void *obj, const char *what)
 {
-	if (c == NULL)
-		return;
 	struct closer *k = malloc(sizeof(*k)); /* owned by whoever finishes */
 	pthread_t t;
-	k->c = c;
+	k->close_fn = close_fn;
+	k->obj = obj;
 	sem_init(&k->done, 0, 0);
 	if (pthread_create(&t, NULL, close_main, k) != 0) {
-		rpc_client_close(c);
+		close_fn(obj);
 		sem_destroy(&k->done);
 		free(k);
 		return;
@@ -88,12 +88,24 @@ test_rpc_close(rpc_client *c)
 	while ((rc = sem_timedwait(&k->done, &until)) != 0 && errno == EINTR)
 		;
 	if (rc != 0) {
-		fprintf(stderr, "test client: close still hangs after 10 s; "
-		    "left behind\n");
+		fprintf(stderr, "%s still hangs after 10 s; left behind\n", what);
 		pthread_detach(t);
 		return;
 	}
 	pthread_join(t, NULL);
 	sem_destroy(&k->done);
 	free(k);
+}
+
+static void
+close_rpc(void *c)
+{
+	rpc_client_close(c);
+}
+
+void
+test_rpc_close(rpc_client *c)
+{
+	if (c != NULL)
+		test_close_bounded(close_rpc, c, "rpc_client_close");
 }

@@ -1,5 +1,5 @@
 /* RPC clients for tests: opened with the cluster key from a key file, and
- * closed with a bound (nng 1.5.2 can hang in close while a peer in the
+ * closed with a bound, as is anything else holding nng sockets (nng 1.5.2 can hang in close while a peer in the
  * same process still sends; a test must fail, not hang). */
 #ifndef HS_TEST_RPC_H
 #define HS_TEST_RPC_H
@@ -25,5 +25,10 @@ hs_status test_rpc_call(int port, const char *keyfile,
 /* rpc_client_close, given 10 s; past that the client is left behind (and
  * said so) so the test goes on. NULL is fine. */
 void test_rpc_close(rpc_client *c);
+
+/* close_fn(obj) for anything that closes nng sockets (hs_close, ...),
+ * bounded the same way; what names it in the message. */
+void test_close_bounded(void (*close_fn)(void *), void *obj,
+    const char *what);
 
 #endif
