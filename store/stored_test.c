@@ -100,15 +100,23 @@ photo_free(struct photo *p)
 	free(p->token);
 }
 
+/* The wire id of p under cookie (the message points into nothing). */
+static Hs__PhotoId
+wire_id(const struct photo *p, uint32_t cookie)
+{
+	Hs__PhotoId id = HS__PHOTO_ID__INIT;
+	id.key = p->key;
+	id.cookie = cookie;
+	return id;
+}
+
 static hs_status
 write_photo(int i, const struct photo *p, Hs__Replica **peers, size_t npeers,
     size_t *stored_on, struct rpc_error *e)
 {
 	Hs__WriteRequest req = HS__WRITE_REQUEST__INIT;
-	Hs__PhotoId id = HS__PHOTO_ID__INIT;
+	Hs__PhotoId id = wire_id(p, p->cookie);
 	ProtobufCMessage *reply = NULL;
-	id.key = p->key;
-	id.cookie = p->cookie;
 	req.id = &id;
 	req.data.data = p->data;
 	req.data.len = p->len;
@@ -132,10 +140,8 @@ static hs_status
 read_photo(int i, const struct photo *p, uint32_t cookie, struct rpc_error *e)
 {
 	Hs__ReadRequest req = HS__READ_REQUEST__INIT;
-	Hs__PhotoId id = HS__PHOTO_ID__INIT;
+	Hs__PhotoId id = wire_id(p, cookie);
 	ProtobufCMessage *reply = NULL;
-	id.key = p->key;
-	id.cookie = cookie;
 	req.id = &id;
 	hs_status st = call(i, "Read", &req.base, &reply, e);
 	if (st == HS_OK) {
@@ -226,10 +232,8 @@ test_delete_is_final(void)
 	photo_make(&p, 400, 5000, &s1, 1);
 	CHECK_STATUS(write_photo(0, &p, NULL, 0, NULL, &e), HS_OK, e.message);
 	Hs__StoreDeleteRequest del = HS__STORE_DELETE_REQUEST__INIT;
-	Hs__PhotoId id = HS__PHOTO_ID__INIT;
+	Hs__PhotoId id = wire_id(&p, p.cookie);
 	ProtobufCMessage *reply;
-	id.key = p.key;
-	id.cookie = p.cookie;
 	del.id = &id;
 	CHECK_STATUS(call(0, "Delete", &del.base, &reply, &e), HS_OK, e.message);
 	CHECK(((Hs__StoreDeleteReply *)reply)->existed);
@@ -371,10 +375,8 @@ static hs_status
 delete_photo(int i, const struct photo *p, struct rpc_error *e)
 {
 	Hs__StoreDeleteRequest del = HS__STORE_DELETE_REQUEST__INIT;
-	Hs__PhotoId id = HS__PHOTO_ID__INIT;
+	Hs__PhotoId id = wire_id(p, p->cookie);
 	ProtobufCMessage *reply = NULL;
-	id.key = p->key;
-	id.cookie = p->cookie;
 	del.id = &id;
 	hs_status st = call(i, "Delete", &del.base, &reply, e);
 	if (reply != NULL)
