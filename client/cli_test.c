@@ -4,17 +4,13 @@
  * cluster) and a message that names what failed and what to do, and
  * --json errors that are valid JSON. The happy paths are tested end to end
  * in testing/ against the real services. */
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <netinet/in.h>
 #include <stdlib.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "check.h"
+#include "env.h"
 #include "json_check.h"
+#include "proc.h"
 
 static char hs_bin[512], tmp[256], cluster[300], keyfile[300];
 
@@ -24,23 +20,12 @@ struct run {
 	char out[16384], err[16384];
 };
 
-static void
-slurp(const char *path, char *buf, size_t len)
-{
-	int fd = open(path, O_RDONLY);
-	ssize_t n = fd >= 0 ? read(fd, buf, len - 1) : 0;
-	buf[n > 0 ? n : 0] = '\0';
-	if (fd >= 0)
-		close(fd);
-	unlink(path);
-}
-
 /* Runs hs with args (NULL-terminated) and HS_CLUSTER=cluster_env (NULL:
  * unset), from the folder tmp. */
 static void
 run(struct run *r, const char *cluster_env, const char *const *args)
 {
-	char o[320], e[320];
+	char hsc[340];
 	const char *argv[32] = { hs_bin };
 	int n = 1;
 	while (args[n - 1] != NULL && n < 31) {
@@ -48,43 +33,21 @@ run(struct run *r, const char *cluster_env, const char *const *args)
 		n++;
 	}
 	argv[n] = NULL;
-	snprintf(o, sizeof(o), "%s/out", tmp);
-	snprintf(e, sizeof(e), "%s/err", tmp);
+	snprintf(hsc, sizeof(hsc), "HS_CLUSTER=%s", cluster_env ? cluster_env :
+	    "");
+	const char *env[] = { "BUILD_WORKING_DIRECTORY",
+		"BUILD_WORKSPACE_DIRECTORY", cluster_env ? hsc : "HS_CLUSTER",
+		NULL };
+	struct test_proc_opts o = { .env = env, .cwd = tmp };
 	int64_t t0 = check_mono_ms();
-	pid_t pid = fork();
-	if (pid == 0) {
-		int fo = open(o, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		int fe = open(e, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		dup2(fo, STDOUT_FILENO);
-		dup2(fe, STDERR_FILENO);
-		if (chdir(tmp) != 0)
-			_exit(126);
-		unsetenv("BUILD_WORKING_DIRECTORY");
-		unsetenv("BUILD_WORKSPACE_DIRECTORY");
-		if (cluster_env != NULL)
-			setenv("HS_CLUSTER", cluster_env, 1);
-		else
-			unsetenv("HS_CLUSTER");
-		execv(hs_bin, (char *const *)argv);
-		_exit(127);
-	}
-	int status = 0;
-	waitpid(pid, &status, 0);
+	r->code = test_proc_run((char *const *)argv, &o, tmp, r->out,
+	    sizeof(r->out), r->err, sizeof(r->err), 60000);
 	r->ms = check_mono_ms() - t0;
-	r->code = WIFEXITED(status) ? WEXITSTATUS(status) : 128;
-	slurp(o, r->out, sizeof(r->out));
-	slurp(e, r->err, sizeof(r->err));
 }
 
 #define HAS(hay, needle)                                                       \
-	do {                                                                   \
-		if (strstr((hay), (needle)) == NULL) {                         \
-			fprintf(stderr, "%s:%d: '%s' not in: %s\n", __FILE__,  \
-			    __LINE__, (needle), (hay));                        \
-			check_failures++;                                      \
-			return;                                                \
-		}                                                              \
-	} while (0)
+	CHECK_MSG(strstr((hay), (needle)) != NULL, "'%s' not in: %s",          \
+	    (needle), (hay))
 
 static void
 test_help_exits_0(void)
@@ -234,20 +197,6 @@ test_json_errors_are_valid_json(void)
 	}
 }
 
-static int
-closed_port(void)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET };
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0 ||
-	    getsockname(fd, (struct sockaddr *)&a, &len) != 0)
-		return 1;
-	close(fd);
-	return ntohs(a.sin_port);
-}
-
 int
 main(int argc, char **argv)
 {
@@ -265,24 +214,17 @@ main(int argc, char **argv)
 		{ "--json errors are valid JSON", test_json_errors_are_valid_json },
 		{ NULL, NULL },
 	};
-	const char *srcdir = getenv("TEST_SRCDIR");
-	const char *t = getenv("TEST_TMPDIR");
-	snprintf(hs_bin, sizeof(hs_bin), "%s/haystack_c/client/hs",
-	    srcdir ? srcdir : ".");
-	snprintf(tmp, sizeof(tmp), "%s/cli-test-%d", t ? t : "/tmp",
-	    (int)getpid());
-	mkdir(tmp, 0755);
-	snprintf(keyfile, sizeof(keyfile), "%s/key", tmp);
-	snprintf(cluster, sizeof(cluster), "%s/cluster", tmp);
-	FILE *f = fopen(keyfile, "w");
-	FILE *g = fopen(cluster, "w");
-	if (f == NULL || g == NULL)
+	test_runfile(hs_bin, sizeof(hs_bin), "client/hs");
+	if (test_temp_dir(tmp, sizeof(tmp), "cli-test") != 0 ||
+	    test_key_file(keyfile, sizeof(keyfile), tmp) != 0)
 		return 1;
-	fputs("636c69207465737420636c7573746572206b6579\n", f);
+	snprintf(cluster, sizeof(cluster), "%s/cluster", tmp);
+	FILE *g = fopen(cluster, "w");
+	if (g == NULL)
+		return 1;
 	fprintf(g, "# a cluster that is not running\n"
-	    "directory = tcp://127.0.0.1:%d\nkey_file = key\n"
-	    "cache = 127.0.0.1:%d\n", closed_port(), closed_port());
-	fclose(f);
+	    "directory = tcp://127.0.0.1:%d\nkey_file = cluster.key\n"
+	    "cache = 127.0.0.1:%d\n", test_free_port(), test_free_port());
 	fclose(g);
 	int rc = check_run(cases, argc, argv);
 	unlink(keyfile);

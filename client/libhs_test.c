@@ -4,36 +4,18 @@
  * against a real redis-server: a hit whose bytes match the SHA-256 stored
  * with them is served with no directory at all, a corrupt entry is never
  * served. */
-#include <arpa/inet.h>
 #include <hiredis/hiredis.h>
-#include <netinet/in.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdlib.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "check.h"
+#include "env.h"
 #include "hs.h"
+#include "hs_close.h"
+#include "redis_server.h"
 
-static char key_path[256];
+static char key_path[600];
 static int closed_port;
-
-/* A loopback port nothing listens on (bound, then closed). */
-static int
-free_port(void)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET };
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0 ||
-	    getsockname(fd, (struct sockaddr *)&a, &len) != 0)
-		return -1;
-	close(fd);
-	return ntohs(a.sin_port);
-}
 
 static void
 cluster_at(struct hs_cluster *cl, int port)
@@ -61,7 +43,7 @@ test_down_cluster_fails_fast_and_says_where(void)
 	int64_t took = check_mono_ms() - t0;
 	int named = strstr(e.message, cl.directories[0]) != NULL;
 	hs_status up = hs_upload(c, "x", 1, 0, 20000, &got, &e);
-	hs_close(c);
+	test_hs_close(c);
 	CHECK_STATUS(st, HS_UNAVAILABLE, e.message);
 	CHECK(named);
 	CHECK(took < 3000); /* not the 20 s deadline */
@@ -85,7 +67,7 @@ test_what_needs_config_says_so(void)
 	int b_msg = strstr(e.message, "replicator") != NULL;
 	struct hs_cache_stats k;
 	hs_status d = hs_cache_stats(c, 1000, &k, &e);
-	hs_close(c);
+	test_hs_close(c);
 	CHECK_STATUS(a, HS_FAILED_PRECONDITION, "events without pub");
 	CHECK(a_msg);
 	CHECK_STATUS(b, HS_FAILED_PRECONDITION, "queue without replicator");
@@ -133,7 +115,7 @@ test_oversized_upload_refused_before_any_call(void)
 	st = st == HS_INVALID_ARGUMENT && hs_upload_file(c, "/nonexistent/p",
 	    0, 5000, &id, &e) == HS_INVALID_ARGUMENT ? st : HS_INTERNAL;
 	free(big);
-	hs_close(c);
+	test_hs_close(c);
 	CHECK_STATUS(st, HS_INVALID_ARGUMENT, e.message);
 	CHECK(strstr(e.message, "/nonexistent/p") != NULL);
 	CHECK(took < 500);
@@ -172,58 +154,29 @@ test_many_threads_one_client(void)
 		pthread_create(&t[i], NULL, many_worker, &m);
 	for (int i = 0; i < 16; i++)
 		pthread_join(t[i], NULL);
-	hs_close(m.c);
+	test_hs_close(m.c);
 	CHECK_EQ(m.unavailable, 32);
-}
-
-/* Starts redis-server on port; its pid, or -1. */
-static pid_t
-start_redis(int port)
-{
-	char p[16];
-	snprintf(p, sizeof(p), "%d", port);
-	pid_t pid = fork();
-	if (pid == 0) {
-		execlp("redis-server", "redis-server", "--port", p, "--bind",
-		    "127.0.0.1", "--save", "", "--appendonly", "no",
-		    "--loglevel", "warning", (char *)NULL);
-		_exit(127);
-	}
-	return pid;
-}
-
-static redisContext *
-redis_ready(int port)
-{
-	redisContext *r = NULL;
-	for (int i = 0; i < 400; i++) {
-		r = redisConnect("127.0.0.1", port);
-		if (r != NULL && !r->err)
-			return r;
-		redisFree(r);
-		usleep(10000);
-	}
-	return NULL;
 }
 
 static void
 test_cache_hit_is_verified_and_needs_no_directory(void)
 {
-	int port = free_port();
-	pid_t pid = start_redis(port);
-	redisContext *r = redis_ready(port);
-	if (r == NULL) {
+	struct test_redis cache;
+	redisContext *r = NULL;
+	if (test_redis_start(&cache, TEST_REDIS_CACHE, NULL, 0) == 0)
+		r = redisConnect("127.0.0.1", cache.port);
+	if (r == NULL || r->err) {
 		fprintf(stderr, "redis-server did not start (is it installed? "
 		    "tools/setup.sh installs it)\n");
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
+		redisFree(r);
+		test_redis_stop(&cache);
 		CHECK(0);
 	}
 	struct hs_cluster cl;
 	hs_client *c;
 	hs_error e;
 	cluster_at(&cl, closed_port); /* no directory: only the cache works */
-	snprintf(cl.cache, HS_ADDR_MAX, "127.0.0.1:%d", port);
+	snprintf(cl.cache, HS_ADDR_MAX, "%s", cache.addr);
 	hs_status open_st = hs_open(&c, &cl, &e);
 
 	/* A good entry: SHA-256 then the bytes. */
@@ -255,10 +208,9 @@ test_cache_hit_is_verified_and_needs_no_directory(void)
 	hs_status deleted = hs_download(c, gone, 5000, &data, &len, &ge);
 	struct hs_cache_stats k;
 	hs_cache_stats(c, 1000, &k, NULL);
-	hs_close(c);
+	test_hs_close(c);
 	redisFree(r);
-	kill(pid, SIGTERM);
-	waitpid(pid, NULL, 0);
+	test_redis_stop(&cache);
 	CHECK_STATUS(hit, HS_OK, "cache hit");
 	CHECK(same);
 	/* The corrupt entry was skipped: on to the (down) directory. */
@@ -288,17 +240,11 @@ main(int argc, char **argv)
 		    test_cache_hit_is_verified_and_needs_no_directory },
 		{ NULL, NULL },
 	};
-	const char *tmp = getenv("TEST_TMPDIR");
-	snprintf(key_path, sizeof(key_path), "%s/hs-test-key-%d",
-	    tmp ? tmp : "/tmp", (int)getpid());
-	FILE *f = fopen(key_path, "w");
-	if (f == NULL)
+	char tmp[512];
+	if (test_temp_dir(tmp, sizeof(tmp), "libhs-test") != 0 ||
+	    test_key_file(key_path, sizeof(key_path), tmp) != 0)
 		return 1;
-	fputs("6c69626873207465737420636c7573746572206b6579\n", f);
-	fclose(f);
 	unsetenv("HS_KEY_FILE");
-	closed_port = free_port();
-	int rc = check_run(cases, argc, argv);
-	unlink(key_path);
-	return rc;
+	closed_port = test_free_port();
+	return check_run(cases, argc, argv);
 }

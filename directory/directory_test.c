@@ -95,7 +95,7 @@ test_allocate_through_a_follower(void)
 	CHECK(r->id->key != 0);
 	rt_key key;
 	char why[128];
-	rt_key_from_string(&key, TC_KEY);
+	CHECK(rt_key_load(&key, c.keyfile, why, sizeof(why)) == 0);
 	CHECK_STATUS(rt_token_check(&key, r->write_token.data,
 	    r->write_token.len, r->id->key, r->id->cookie,
 	    r->stores[1]->store_id, rt_now_ms(), why, sizeof(why)), HS_OK, why);
@@ -283,12 +283,5 @@ main(int argc, char **argv)
 		{ NULL, NULL },
 	};
 	rt_log_init("directory_test", 'T');
-	if (tc_start(&c, 3, env) != 0) {
-		tc_dump_logs(&c);
-		tc_stop(&c);
-		return 1;
-	}
-	int rc = check_run(cases, argc, argv);
-	tc_stop(&c); /* fails the run if a directoryd exits unclean */
-	return rc != 0 || check_failures > 0;
+	return tc_main(&c, 3, env, cases, argc, argv);
 }

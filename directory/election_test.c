@@ -48,7 +48,7 @@ monitor(void *arg)
 		for (int i = 0; i < c.n; i++) {
 			Hs__HealthReply *h;
 			int64_t sent = check_mono_ms();
-			if (c.d[i].pid <= 0 ||
+			if (c.d[i].proc.pid <= 0 ||
 			    tc_health(c.d[i].cl, &h, 100) != HS_OK)
 				continue;
 			int64_t recv = check_mono_ms();
@@ -267,22 +267,6 @@ test_sigkill_leader_during_registrations(void)
 	}
 }
 
-/* 1 when /proc says pid is stopped (state T). */
-static int
-is_stopped(pid_t pid)
-{
-	char path[64], buf[256];
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	FILE *f = fopen(path, "r");
-	if (f == NULL)
-		return 0;
-	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	const char *paren = strrchr(buf, ')');
-	return paren != NULL && paren[1] == ' ' && paren[2] == 'T';
-}
-
 static void
 test_sigstop_leader_commits_nothing(void)
 {
@@ -291,10 +275,10 @@ test_sigstop_leader_commits_nothing(void)
 	CHECK(l >= 0);
 	CHECK(tc_leader(&c, &e0) == l);
 	uint64_t head0 = tc_redis_int(&c, "hs:seq");
-	kill(c.d[l].pid, SIGSTOP);
+	test_proc_stop(&c.d[l].proc);
 	/* kill() returns before the target is off the CPU: until it is, it
 	 * may still answer as the leader. */
-	CHECK(CHECK_WAIT_UNTIL(is_stopped(c.d[l].pid), 2000));
+	CHECK(CHECK_WAIT_UNTIL(test_proc_stopped(&c.d[l].proc), 2000));
 	/* Writes sent to the paused leader wait in its socket. */
 	struct rpc_error e;
 	uint64_t key = 5000000;
@@ -307,8 +291,7 @@ test_sigstop_leader_commits_nothing(void)
 		    NULL, &e), HS_OK, e.message);
 	uint64_t head1 = tc_redis_int(&c, "hs:seq");
 	/* Queue registrations at the paused leader, then wake it. */
-	pid_t pid = c.d[l].pid;
-	kill(pid, SIGCONT);
+	test_proc_cont(&c.d[l].proc);
 	for (int i = 0; i < 5; i++) {
 		hs_status st = tc_register(c.d[l].cl, key + 100 + (uint64_t)i, 1,
 		    1, 1, NULL, &e);
@@ -383,12 +366,5 @@ main(int argc, char **argv)
 		{ NULL, NULL },
 	};
 	rt_log_init("election_test", 'T');
-	if (tc_start(&c, 3, env) != 0) {
-		tc_dump_logs(&c);
-		tc_stop(&c);
-		return 1;
-	}
-	int rc = check_run(cases, argc, argv);
-	tc_stop(&c);
-	return rc != 0 || check_failures > 0;
+	return tc_main(&c, 3, env, cases, argc, argv);
 }

@@ -52,12 +52,7 @@ register_n(int n)
 static uint64_t
 applied(int i)
 {
-	Hs__HealthReply *h;
-	if (tc_health(c.d[i].cl, &h, 300) != HS_OK)
-		return 0;
-	uint64_t a = h->applied_seq;
-	hs__health_reply__free_unpacked(h, NULL);
-	return a;
+	return tc_applied(c.d[i].cl, 300);
 }
 
 /* Every photo registered so far is found at directory i (no min_seq: it
@@ -155,10 +150,10 @@ test_redis_restarted_records_intact(void)
 	CHECK(head > 0);
 	/* A crash: appendfsync always means every acknowledged commit is in
 	 * the AOF. */
-	procs_redis_kill(&c.redis);
+	test_redis_kill(&c.redis);
 	redisFree(c.rc);
 	c.rc = NULL;
-	CHECK(procs_redis_start(&c.redis, c.redis.dir, c.redis.port) == 0);
+	CHECK(test_redis_restart(&c.redis) == 0);
 	struct timeval tv = { 2, 0 };
 	c.rc = redisConnectWithTimeout("127.0.0.1", c.redis.port, tv);
 	CHECK(c.rc != NULL && c.rc->err == 0);
@@ -314,12 +309,5 @@ main(int argc, char **argv)
 		{ NULL, NULL },
 	};
 	rt_log_init("follower_test", 'T');
-	if (tc_start(&c, 3, env) != 0) {
-		tc_dump_logs(&c);
-		tc_stop(&c);
-		return 1;
-	}
-	int rc = check_run(cases, argc, argv);
-	tc_stop(&c);
-	return rc != 0 || check_failures > 0;
+	return tc_main(&c, 3, env, cases, argc, argv);
 }

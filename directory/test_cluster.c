@@ -9,59 +9,39 @@
 #include <time.h>
 
 #include "check.h"
-#include "log.h"
+#include "env.h"
+#include "rpc.h"
 
 int tc_call_timeout_ms = 3000;
 
 static rpc_client *
-client(const char *const *urls, size_t n)
+client(struct tc *c, const char *const *urls, size_t n)
 {
-	struct rpc_client_opts co = { .connect_wait_ms = 2000 };
-	rpc_client *cl = NULL;
-	char err[256];
-	rt_key_from_string(&co.key, TC_KEY);
-	if (rpc_client_open(&cl, urls, n, &co, err, sizeof(err)) != 0)
-		fprintf(stderr, "client: %s\n", err);
-	return cl;
+	return test_rpc_open(urls, n, c->keyfile, 2000);
 }
 
 int
 tc_start_dir(struct tc *c, int i, const char *const *extra)
 {
-	char bin[512], line[256], idf[32], lf[96], pf[96], rf[96], kf[320];
+	char bin[512], idf[32], lf[96], pf[96], rf[96], kf[320];
 	struct tc_dir *d = &c->d[i];
-	char *env[32];
+	const char *env[TEST_PROC_MAX_ENV];
 	int ne = 0;
 	for (int k = 0; c->env[k] != NULL && ne < 24; k++)
-		env[ne++] = (char *)c->env[k];
+		env[ne++] = c->env[k];
 	for (int k = 0; extra != NULL && extra[k] != NULL && ne < 30; k++)
-		env[ne++] = (char *)extra[k];
+		env[ne++] = extra[k];
 	env[ne] = NULL;
 	snprintf(idf, sizeof(idf), "--id=%s", d->id);
 	snprintf(lf, sizeof(lf), "--listen=%s", d->rpc);
 	snprintf(pf, sizeof(pf), "--pub=%s", d->pub);
 	snprintf(rf, sizeof(rf), "--redis=%s", c->redis.addr);
 	snprintf(kf, sizeof(kf), "--key-file=%s", c->keyfile);
-	char *argv[] = { procs_runfile("directory/directoryd", bin, sizeof(bin)),
+	char *argv[] = { test_runfile(bin, sizeof(bin), "directory/directoryd"),
 		idf, lf, pf, rf, kf, NULL };
-	d->pid = procs_spawn(argv, env, d->log, line, sizeof(line), 10000);
-	if (d->pid < 0) {
-		procs_dump_log(d->log, 30);
-		return -1;
-	}
-	return 0;
-}
-
-/* The cluster key every directory loads: TC_KEY, as raw bytes. */
-static int
-write_key_file(struct tc *c)
-{
-	snprintf(c->keyfile, sizeof(c->keyfile), "%s/cluster.key", c->dir);
-	FILE *f = fopen(c->keyfile, "w");
-	if (f == NULL)
-		return -1;
-	int ok = fputs(TC_KEY, f) >= 0;
-	return fclose(f) == 0 && ok ? 0 : -1;
+	struct test_proc_opts o = { .env = env, .ready_ms = 10000 };
+	test_proc_free(&d->proc); /* a restart replaces the copies */
+	return test_proc_start_opts(&d->proc, d->id, c->dir, argv, &o);
 }
 
 int
@@ -70,9 +50,9 @@ tc_start(struct tc *c, int n, const char *const *env)
 	memset(c, 0, sizeof(*c));
 	for (int k = 0; env != NULL && env[k] != NULL && k < 15; k++)
 		c->env[k] = env[k];
-	if (procs_tempdir(c->dir, sizeof(c->dir), "dirtest") != 0 ||
-	    write_key_file(c) != 0 ||
-	    procs_redis_start(&c->redis, NULL, 0) != 0)
+	if (test_temp_dir(c->dir, sizeof(c->dir), "dirtest") != 0 ||
+	    test_key_file(c->keyfile, sizeof(c->keyfile), c->dir) != 0 ||
+	    test_redis_start(&c->redis, TEST_REDIS_META, NULL, 0) != 0)
 		return -1;
 	struct timeval tv = { 2, 0 };
 	c->rc = redisConnectWithTimeout("127.0.0.1", c->redis.port, tv);
@@ -84,35 +64,29 @@ tc_start(struct tc *c, int n, const char *const *env)
 		struct tc_dir *d = &c->d[i];
 		snprintf(d->id, sizeof(d->id), "dir-%d", i + 1);
 		snprintf(d->rpc, sizeof(d->rpc), "tcp://127.0.0.1:%d",
-		    procs_free_port());
+		    test_free_port());
 		snprintf(d->pub, sizeof(d->pub), "tcp://127.0.0.1:%d",
-		    procs_free_port());
-		/* Through a local copy: GCC cannot tell d->log from c->dir. */
-		char base[sizeof(c->dir)];
-		memcpy(base, c->dir, sizeof(base));
-		snprintf(d->log, sizeof(d->log), "%s/dir-%d.log", base, i + 1);
+		    test_free_port());
 		if (tc_start_dir(c, i, NULL) != 0)
 			return -1;
 		urls[i] = d->rpc;
-		d->cl = client(&urls[i], 1);
+		d->cl = client(c, &urls[i], 1);
 	}
-	c->all = client(urls, (size_t)n);
+	c->all = client(c, urls, (size_t)n);
 	return c->all ? 0 : -1;
 }
 
 void
 tc_signal(struct tc *c, int i, int sig)
 {
-	procs_kill(c->d[i].pid, sig);
-	if (sig == SIGKILL || sig == SIGTERM)
-		c->d[i].pid = 0;
+	test_proc_kill(&c->d[i].proc, sig);
 }
 
 void
 tc_dump_logs(struct tc *c)
 {
 	for (int i = 0; i < c->n; i++)
-		procs_dump_log(c->d[i].log, 40);
+		test_proc_dump_log(&c->d[i].proc);
 }
 
 void
@@ -121,27 +95,38 @@ tc_stop(struct tc *c)
 	if (check_failures > 0)
 		tc_dump_logs(c);
 	for (int i = 0; i < c->n; i++) {
-		if (c->d[i].pid <= 0)
-			continue;
-		kill(c->d[i].pid, SIGCONT);
-		int rc = procs_term(c->d[i].pid);
-		c->d[i].pid = 0;
+		struct test_proc *p = &c->d[i].proc;
+		int rc = p->pid > 0 ? test_proc_term(p) : 0;
 		if (rc != 0) {
 			/* A clean shutdown exits 0; anything else (a crash, a
 			 * leak report under asan) fails the test. */
 			fprintf(stderr, "%s exited with %d on SIGTERM\n",
 			    c->d[i].id, rc);
-			procs_dump_log(c->d[i].log, 60);
+			test_proc_dump_log(p);
 			check_failures++;
 		}
+		test_proc_free(p);
 	}
 	for (int i = 0; i < c->n; i++)
-		rpc_client_close(c->d[i].cl);
-	rpc_client_close(c->all);
+		test_rpc_close(c->d[i].cl);
+	test_rpc_close(c->all);
 	if (c->rc != NULL)
 		redisFree(c->rc);
-	if (c->redis.pid > 0)
-		procs_redis_stop(&c->redis);
+	test_redis_stop(&c->redis);
+}
+
+int
+tc_main(struct tc *c, int n, const char *const *env,
+    const struct check_case *cases, int argc, char **argv)
+{
+	if (tc_start(c, n, env) != 0) {
+		tc_dump_logs(c);
+		tc_stop(c);
+		return 1;
+	}
+	int rc = check_run(cases, argc, argv);
+	tc_stop(c); /* fails the run if a directoryd exits unclean */
+	return rc != 0 || check_failures > 0;
 }
 
 int
@@ -175,11 +160,22 @@ tc_health(rpc_client *cl, Hs__HealthReply **reply, int timeout_ms)
 	return st;
 }
 
+uint64_t
+tc_applied(rpc_client *cl, int timeout_ms)
+{
+	Hs__HealthReply *h;
+	if (tc_health(cl, &h, timeout_ms) != HS_OK)
+		return 0;
+	uint64_t a = h->applied_seq;
+	hs__health_reply__free_unpacked(h, NULL);
+	return a;
+}
+
 static int
 serving_leader(struct tc *c)
 {
 	int idx = tc_leader(c, NULL);
-	if (idx < 0 || c->d[idx].pid <= 0)
+	if (idx < 0 || c->d[idx].proc.pid <= 0)
 		return -1;
 	Hs__HealthReply *h;
 	if (tc_health(c->d[idx].cl, &h, 300) != HS_OK)

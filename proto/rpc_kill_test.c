@@ -4,48 +4,27 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "check.h"
 #include "echo.pb-c.h"
+#include "env.h"
 #include "log.h"
-#include "rpc_client.h"
+#include "proc.h"
+#include "rpc.h"
 
-#define TEST_KEY "haystack-test-key-not-secret" /* echo_server's test key */
+static char server_bin[512], dir[512], keyfile[600];
 
-static char server_bin[512];
-
-/* Starts echo_server on listen and reads its bound URL into url. */
-static pid_t
-spawn_server(const char *listen, char *url, size_t urllen)
+/* Starts echo_server on listen; its bound URL is p->ready. 0 or -1. */
+static int
+spawn_server(struct test_proc *p, const char *name, const char *listen)
 {
-	int fds[2];
-	char flag[300];
-	if (pipe(fds) != 0)
-		return -1;
+	char flag[300], kf[640];
 	snprintf(flag, sizeof(flag), "--listen=%s", listen);
-	pid_t pid = fork();
-	if (pid == 0) {
-		dup2(fds[1], STDOUT_FILENO);
-		close(fds[0]);
-		close(fds[1]);
-		execl(server_bin, server_bin, flag, (char *)NULL);
-		_exit(127);
-	}
-	close(fds[1]);
-	FILE *f = fdopen(fds[0], "r");
-	if (f == NULL || fgets(url, (int)urllen, f) == NULL) {
-		fprintf(stderr, "echo_server printed no address\n");
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-		return -1;
-	}
-	url[strcspn(url, "\n")] = '\0';
-	fclose(f);
-	return pid;
+	snprintf(kf, sizeof(kf), "--key-file=%s", keyfile);
+	char *argv[] = { server_bin, flag, kf, NULL };
+	struct test_proc_opts o = { .ready_ms = 10000 };
+	return test_proc_start_opts(p, name, dir, argv, &o);
 }
 
 static hs_status
@@ -88,15 +67,11 @@ bg_done(void *arg, ProtobufCMessage *reply, const struct rpc_error *err)
 static void
 test_server_killed_mid_call_then_back(void)
 {
-	char url[256], url2[256];
-	pid_t pid = spawn_server("tcp://127.0.0.1:0", url, sizeof(url));
-	CHECK(pid > 0);
-	struct rpc_client_opts co = { .max_msg = 0 };
-	rt_key_from_string(&co.key, TEST_KEY);
-	rpc_client *c;
-	char err[256];
-	const char *u = url;
-	CHECK_EQ(rpc_client_open(&c, &u, 1, &co, err, sizeof(err)), 0);
+	struct test_proc srv;
+	CHECK(spawn_server(&srv, "echo", "tcp://127.0.0.1:0") == 0);
+	const char *u = srv.ready;
+	rpc_client *c = test_rpc_open(&u, 1, keyfile, 0);
+	CHECK(c != NULL);
 	struct rpc_error e;
 	CHECK_STATUS(call(c, 0, &e), HS_OK, e.message);
 
@@ -112,8 +87,7 @@ test_server_killed_mid_call_then_back(void)
 	CHECK_EQ(rpc_invoke_async(c, &hs__echo__descriptor, "Echo", &slow.base,
 	    20000, 0, bg_done, &b), 0);
 	CHECK_STATUS(call(c, 0, &e), HS_OK, e.message);
-	kill(pid, SIGKILL);
-	waitpid(pid, NULL, 0);
+	test_proc_kill(&srv, SIGKILL);
 	pthread_mutex_lock(&b.mu);
 	while (!b.done)
 		pthread_cond_wait(&b.cv, &b.mu);
@@ -127,13 +101,14 @@ test_server_killed_mid_call_then_back(void)
 	CHECK_STATUS(call(c, 0, &e), HS_UNAVAILABLE, e.message);
 
 	/* Back on the same address: the same client recovers by itself. */
-	pid = spawn_server(url, url2, sizeof(url2));
-	CHECK(pid > 0);
+	struct test_proc again;
+	CHECK(spawn_server(&again, "echo-again", srv.ready) == 0);
+	test_proc_free(&srv);
 	CHECK(CHECK_WAIT_UNTIL(rpc_client_connected(c) > 0, 5000));
 	CHECK_STATUS(call(c, 0, &e), HS_OK, e.message);
-	kill(pid, SIGTERM);
-	waitpid(pid, NULL, 0);
-	rpc_client_close(c);
+	test_proc_kill(&again, SIGTERM);
+	test_proc_free(&again);
+	test_rpc_close(c);
 }
 
 /* Two servers behind one client: calls in flight on the one that dies are
@@ -141,16 +116,13 @@ test_server_killed_mid_call_then_back(void)
 static void
 test_calls_on_a_dead_peer_are_resent_elsewhere(void)
 {
-	char a[256], b[256];
-	pid_t pa = spawn_server("tcp://127.0.0.1:0", a, sizeof(a));
-	pid_t pb = spawn_server("tcp://127.0.0.1:0", b, sizeof(b));
-	CHECK(pa > 0 && pb > 0);
-	struct rpc_client_opts co = { .max_msg = 0 };
-	rt_key_from_string(&co.key, TEST_KEY);
-	rpc_client *c;
-	char err[256];
-	const char *urls[] = { a, b };
-	CHECK_EQ(rpc_client_open(&c, urls, 2, &co, err, sizeof(err)), 0);
+	struct test_proc pa, pb;
+	int sa = spawn_server(&pa, "echo-a", "tcp://127.0.0.1:0");
+	int sb = spawn_server(&pb, "echo-b", "tcp://127.0.0.1:0");
+	CHECK(sa == 0 && sb == 0);
+	const char *urls[] = { pa.ready, pb.ready };
+	rpc_client *c = test_rpc_open(urls, 2, keyfile, 0);
+	CHECK(c != NULL);
 	CHECK(CHECK_WAIT_UNTIL(rpc_client_connected(c) == 2, 5000));
 
 	enum { N = 8 };
@@ -166,8 +138,8 @@ test_calls_on_a_dead_peer_are_resent_elsewhere(void)
 	}
 	struct rpc_error e;
 	CHECK_STATUS(call(c, 0, &e), HS_OK, e.message);
-	kill(pa, SIGKILL);
-	waitpid(pa, NULL, 0);
+	test_proc_kill(&pa, SIGKILL);
+	test_proc_free(&pa);
 	for (int i = 0; i < N; i++) {
 		pthread_mutex_lock(&calls[i].mu);
 		while (!calls[i].done)
@@ -175,9 +147,9 @@ test_calls_on_a_dead_peer_are_resent_elsewhere(void)
 		pthread_mutex_unlock(&calls[i].mu);
 		CHECK_STATUS(calls[i].e.code, HS_OK, calls[i].e.message);
 	}
-	kill(pb, SIGTERM);
-	waitpid(pb, NULL, 0);
-	rpc_client_close(c);
+	test_proc_kill(&pb, SIGTERM);
+	test_proc_free(&pb);
+	test_rpc_close(c);
 }
 
 int
@@ -190,9 +162,10 @@ main(int argc, char **argv)
 		    test_calls_on_a_dead_peer_are_resent_elsewhere },
 		{ NULL, NULL },
 	};
-	const char *srcdir = getenv("TEST_SRCDIR");
-	snprintf(server_bin, sizeof(server_bin), "%s/haystack_c/proto/echo_server",
-	    srcdir ? srcdir : ".");
+	test_runfile(server_bin, sizeof(server_bin), "proto/echo_server");
+	if (test_temp_dir(dir, sizeof(dir), "rpc-kill") != 0 ||
+	    test_key_file(keyfile, sizeof(keyfile), dir) != 0)
+		return 1;
 	rt_log_init("rpc_kill_test", 'T');
 	return check_run(cases, argc, argv);
 }

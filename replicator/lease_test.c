@@ -10,22 +10,25 @@
 
 #include "check.h"
 #include "log.h"
-#include "process.h"
+#include "env.h"
+#include "proc.h"
+#include "redis_server.h"
 #include "replicator.pb-c.h"
 #include "rpc_client.h"
 
 static char dir[512], keyfile[600], bin[512];
 static rt_key key;
-static struct test_proc redis, repl[2];
-static int ports[2], redis_port;
+static struct test_redis redis;
+static struct test_proc repl[2];
+static int ports[2];
 
 static void
 start(int i)
 {
-	char listen[64], rflag[64], kf[640], id[32];
+	char listen[64], rflag[96], kf[640], id[32];
 	snprintf(listen, sizeof(listen), "--listen=tcp://127.0.0.1:%d",
 	    ports[i]);
-	snprintf(rflag, sizeof(rflag), "--redis=127.0.0.1:%d", redis_port);
+	snprintf(rflag, sizeof(rflag), "--redis=%s", redis.addr);
 	snprintf(kf, sizeof(kf), "--key-file=%s", keyfile);
 	snprintf(id, sizeof(id), "--id=replicator-%d", i + 1);
 	char *argv[] = { bin, id, listen, rflag, kf, "--lease-timeout=600ms",
@@ -73,8 +76,7 @@ one_active_and_failover(void)
 	CHECK(test_key_file(keyfile, sizeof(keyfile), dir) == 0);
 	CHECK(rt_key_load(&key, keyfile, err, sizeof(err)) == 0);
 	test_runfile(bin, sizeof(bin), "replicator/replicatord");
-	redis_port = test_free_port();
-	CHECK(test_redis_start(&redis, dir, redis_port) == 0);
+	CHECK(test_redis_start(&redis, TEST_REDIS_META, dir, 0) == 0);
 	ports[0] = test_free_port();
 	ports[1] = test_free_port();
 	start(0);
@@ -104,8 +106,7 @@ one_active_and_failover(void)
 		CHECK(test_proc_wait_exit(&repl[i], 5000) != -2);
 		test_proc_free(&repl[i]);
 	}
-	test_proc_kill(&redis, SIGTERM);
-	test_proc_free(&redis);
+	test_redis_stop(&redis);
 	CHECK(ok);
 }
 

@@ -13,8 +13,9 @@
 #include "check.h"
 #include "clock.h"
 #include "log.h"
-#include "process.h"
-#include "rpc_client.h"
+#include "env.h"
+#include "proc.h"
+#include "rpc.h"
 #include "store.pb-c.h"
 #include "token.h"
 
@@ -29,7 +30,7 @@ static rpc_client *clients[NSTORES];
 static void
 start_store(int i)
 {
-	char id[32], listen[96], data[600], flag_dir[620];
+	char id[32], listen[256], data[600], flag_dir[620];
 	snprintf(id, sizeof(id), "--id=%d", i + 1);
 	snprintf(listen, sizeof(listen), "--listen=%s", urls[i]);
 	snprintf(data, sizeof(data), "%s/store-%d", dir, i + 1);
@@ -99,15 +100,23 @@ photo_free(struct photo *p)
 	free(p->token);
 }
 
+/* The wire id of p under cookie (the message points into nothing). */
+static Hs__PhotoId
+wire_id(const struct photo *p, uint32_t cookie)
+{
+	Hs__PhotoId id = HS__PHOTO_ID__INIT;
+	id.key = p->key;
+	id.cookie = cookie;
+	return id;
+}
+
 static hs_status
 write_photo(int i, const struct photo *p, Hs__Replica **peers, size_t npeers,
     size_t *stored_on, struct rpc_error *e)
 {
 	Hs__WriteRequest req = HS__WRITE_REQUEST__INIT;
-	Hs__PhotoId id = HS__PHOTO_ID__INIT;
+	Hs__PhotoId id = wire_id(p, p->cookie);
 	ProtobufCMessage *reply = NULL;
-	id.key = p->key;
-	id.cookie = p->cookie;
 	req.id = &id;
 	req.data.data = p->data;
 	req.data.len = p->len;
@@ -131,10 +140,8 @@ static hs_status
 read_photo(int i, const struct photo *p, uint32_t cookie, struct rpc_error *e)
 {
 	Hs__ReadRequest req = HS__READ_REQUEST__INIT;
-	Hs__PhotoId id = HS__PHOTO_ID__INIT;
+	Hs__PhotoId id = wire_id(p, cookie);
 	ProtobufCMessage *reply = NULL;
-	id.key = p->key;
-	id.cookie = cookie;
 	req.id = &id;
 	hs_status st = call(i, "Read", &req.base, &reply, e);
 	if (st == HS_OK) {
@@ -225,10 +232,8 @@ test_delete_is_final(void)
 	photo_make(&p, 400, 5000, &s1, 1);
 	CHECK_STATUS(write_photo(0, &p, NULL, 0, NULL, &e), HS_OK, e.message);
 	Hs__StoreDeleteRequest del = HS__STORE_DELETE_REQUEST__INIT;
-	Hs__PhotoId id = HS__PHOTO_ID__INIT;
+	Hs__PhotoId id = wire_id(&p, p.cookie);
 	ProtobufCMessage *reply;
-	id.key = p.key;
-	id.cookie = p.cookie;
 	del.id = &id;
 	CHECK_STATUS(call(0, "Delete", &del.base, &reply, &e), HS_OK, e.message);
 	CHECK(((Hs__StoreDeleteReply *)reply)->existed);
@@ -370,10 +375,8 @@ static hs_status
 delete_photo(int i, const struct photo *p, struct rpc_error *e)
 {
 	Hs__StoreDeleteRequest del = HS__STORE_DELETE_REQUEST__INIT;
-	Hs__PhotoId id = HS__PHOTO_ID__INIT;
+	Hs__PhotoId id = wire_id(p, p->cookie);
 	ProtobufCMessage *reply = NULL;
-	id.key = p->key;
-	id.cookie = p->cookie;
 	del.id = &id;
 	hs_status st = call(i, "Delete", &del.base, &reply, e);
 	if (reply != NULL)
@@ -483,9 +486,8 @@ main(int argc, char **argv)
 		snprintf(urls[i], sizeof(urls[i]), "tcp://127.0.0.1:%d",
 		    test_free_port());
 		start_store(i);
-		struct rpc_client_opts co = { .key = key };
 		const char *u = urls[i];
-		rpc_client_open(&clients[i], &u, 1, &co, err, sizeof(err));
+		clients[i] = test_rpc_open(&u, 1, keyfile, 0);
 	}
 	for (int i = 0; i < NSTORES; i++)
 		if (!CHECK_WAIT_UNTIL(store_answers(i), 10000)) {
@@ -497,7 +499,7 @@ main(int argc, char **argv)
 		for (int i = 0; i < NSTORES; i++)
 			test_proc_dump_log(&procs[i]);
 	for (int i = 0; i < NSTORES; i++) {
-		rpc_client_close(clients[i]);
+		test_rpc_close(clients[i]);
 		test_proc_kill(&procs[i], SIGTERM);
 		test_proc_free(&procs[i]);
 	}

@@ -9,65 +9,68 @@
 
 #include "check.h"
 #include "directory.pb-c.h"
+#include "env.h"
 #include "leader_info.h"
-#include "rpc_client.h"
+#include "rpc.h"
 
-/* Builds argv from a fixed head and a space-separated extra string. */
-static void
+/* Starts p from a fixed head and a space-separated extra string. */
+static int
 run(struct test_proc *p, const char *name, const char *dir, char **head,
     const char *extra)
 {
-	char *argv[48], *copy = strdup(extra ? extra : ""), *save = NULL;
+	char *argv[TEST_PROC_MAX_ARGS], *save = NULL;
+	char *copy = strdup(extra ? extra : ""); /* owned; argv points into it */
 	int n = 0;
 	while (head[n] != NULL && n < 40) {
 		argv[n] = head[n];
 		n++;
 	}
-	for (char *t = strtok_r(copy, " ", &save); t && n < 47;
-	     t = strtok_r(NULL, " ", &save))
+	for (char *t = strtok_r(copy, " ", &save);
+	     t && n < TEST_PROC_MAX_ARGS - 1; t = strtok_r(NULL, " ", &save))
 		argv[n++] = t;
 	argv[n] = NULL;
-	test_proc_start(p, name, dir, argv);
+	int rc = test_proc_start(p, name, dir, argv);
 	free(copy);
+	return rc;
 }
 
+/* Appends tcp://127.0.0.1:PORT for each port to out, comma-separated. */
 static void
+urls(char *out, size_t len, const int *ports, int n)
+{
+	for (int i = 0; i < n; i++) {
+		size_t used = strlen(out);
+		snprintf(out + used, len - used, "%stcp://127.0.0.1:%d",
+		    used ? "," : "", ports[i]);
+	}
+}
+
+static int
 start_dir(struct test_cluster *c, int i, const char *extra)
 {
-	char bin[512], id[32], listen[64], pub[64], redis[64], key[640],
-	    cache[64];
+	char bin[512], id[32], listen[64], pub[64], redis[96], key[640],
+	    cache[96];
 	test_runfile(bin, sizeof(bin), "directory/directoryd");
-	snprintf(cache, sizeof(cache), "--cache-redis=127.0.0.1:%d", c->p_cache);
+	snprintf(cache, sizeof(cache), "--cache-redis=%s", c->cache.addr);
 	snprintf(id, sizeof(id), "--id=directory-%d", i + 1);
 	snprintf(listen, sizeof(listen), "--listen=tcp://127.0.0.1:%d",
 	    c->p_dir[i]);
 	snprintf(pub, sizeof(pub), "--pub=tcp://127.0.0.1:%d", c->p_dirpub[i]);
-	snprintf(redis, sizeof(redis), "--redis=127.0.0.1:%d", c->p_meta);
+	snprintf(redis, sizeof(redis), "--redis=%s", c->meta.addr);
 	snprintf(key, sizeof(key), "--key-file=%s", c->keyfile);
 	char *head[] = { bin, id, listen, pub, redis, key, cache,
 		"--leader-timeout=1s", "--leader-heartbeat-interval=200ms",
 		"--follower-sync-interval=100ms", "--heartbeat-interval=200ms",
 		NULL };
-	run(&c->dirs[i], id + 5, c->dir, head, extra);
+	return run(&c->dirs[i], id + 5, c->dir, head, extra);
 }
 
-static void
-dirs_csv(struct test_cluster *c, char *out, size_t len)
-{
-	out[0] = '\0';
-	for (int i = 0; i < c->ndirs; i++) {
-		size_t used = strlen(out);
-		snprintf(out + used, len - used, "%stcp://127.0.0.1:%d",
-		    i ? "," : "", c->p_dir[i]);
-	}
-}
-
-static void
+static int
 start_store(struct test_cluster *c, int i, const char *extra)
 {
-	char bin[512], id[32], listen[64], pub[64], redis[64], key[640];
-	char data[600], datadir[620], dirs[256], dflag[300], cache[64], zone[32],
-	    repl[64];
+	char bin[512], id[32], listen[64], pub[64], redis[96], key[640];
+	char data[600], datadir[620], dirs[256] = "", dflag[300], cache[96],
+	    zone[32], repl[64], name[32];
 	test_runfile(bin, sizeof(bin), "store/stored");
 	snprintf(id, sizeof(id), "--id=%d", i + 1);
 	snprintf(zone, sizeof(zone), "--zone=zone-%c", 'a' + i % 3);
@@ -75,39 +78,39 @@ start_store(struct test_cluster *c, int i, const char *extra)
 	    c->p_store[i]);
 	snprintf(pub, sizeof(pub), "--pub=tcp://127.0.0.1:%d",
 	    c->p_storepub[i]);
-	snprintf(redis, sizeof(redis), "--redis=127.0.0.1:%d", c->p_meta);
-	snprintf(cache, sizeof(cache), "--cache-redis=127.0.0.1:%d", c->p_cache);
+	snprintf(redis, sizeof(redis), "--redis=%s", c->meta.addr);
+	snprintf(cache, sizeof(cache), "--cache-redis=%s", c->cache.addr);
 	snprintf(repl, sizeof(repl), "--replicator=tcp://127.0.0.1:%d",
 	    c->p_repl);
 	snprintf(key, sizeof(key), "--key-file=%s", c->keyfile);
 	snprintf(data, sizeof(data), "%s/store-%d", c->dir, i + 1);
 	mkdir(data, 0755);
 	snprintf(datadir, sizeof(datadir), "--data-dir=%s", data);
-	dirs_csv(c, dirs, sizeof(dirs));
+	urls(dirs, sizeof(dirs), c->p_dir, c->ndirs);
 	snprintf(dflag, sizeof(dflag), "--directories=%s", dirs);
 	char *head[] = { bin, id, zone, listen, pub, redis, cache, repl, key,
 		datadir, dflag, "--heartbeat-interval=200ms",
 		"--max-volume-size=64MiB", NULL };
-	char name[32];
 	snprintf(name, sizeof(name), "store-%d", i + 1);
-	run(&c->stores[i], name, c->dir, head, extra);
+	return run(&c->stores[i], name, c->dir, head, extra);
 }
 
-static void
+static int
 start_replicator(struct test_cluster *c, const char *extra)
 {
-	char bin[512], listen[64], pub[64], redis[64], key[640], dirs[256],
+	char bin[512], listen[64], pub[64], redis[96], key[640], dirs[256] = "",
 	    dflag[300];
 	test_runfile(bin, sizeof(bin), "replicator/replicatord");
 	snprintf(listen, sizeof(listen), "--listen=tcp://127.0.0.1:%d",
 	    c->p_repl);
 	snprintf(pub, sizeof(pub), "--pub=tcp://127.0.0.1:%d", c->p_replpub);
-	snprintf(redis, sizeof(redis), "--redis=127.0.0.1:%d", c->p_meta);
+	snprintf(redis, sizeof(redis), "--redis=%s", c->meta.addr);
 	snprintf(key, sizeof(key), "--key-file=%s", c->keyfile);
-	dirs_csv(c, dirs, sizeof(dirs));
+	urls(dirs, sizeof(dirs), c->p_dir, c->ndirs);
 	snprintf(dflag, sizeof(dflag), "--directories=%s", dirs);
 	char *head[] = { bin, listen, pub, redis, key, dflag, NULL };
-	run(&c->repl, "replicator", c->dir, head, extra);
+	c->has_repl = 1;
+	return run(&c->repl, "replicator", c->dir, head, extra);
 }
 
 static int
@@ -135,37 +138,68 @@ start_nginx(struct test_cluster *c)
 	return test_proc_start(&c->nginx, "nginx", c->dir, argv);
 }
 
-static void
+/* The value after @name@ in vars, or NULL. */
+static const char *
+lookup(const char *const *vars, const char *name, size_t len)
+{
+	for (int i = 0; vars[i] != NULL && vars[i + 1] != NULL; i += 2)
+		if (strlen(vars[i]) == len && strncmp(vars[i], name, len) == 0)
+			return vars[i + 1];
+	return NULL;
+}
+
+int
+test_cluster_file_write(const char *path, const char *const *vars)
+{
+	char tpath[512], t[2048];
+	test_runfile(tpath, sizeof(tpath), "testing/cluster.template");
+	test_read_file(tpath, t, sizeof(t), 0);
+	FILE *f = fopen(path, "w");
+	if (t[0] == '\0' || f == NULL) {
+		fprintf(stderr, "cannot write %s from %s\n", path, tpath);
+		if (f != NULL)
+			fclose(f);
+		return -1;
+	}
+	for (const char *p = t; *p != '\0'; p++) {
+		const char *end = *p == '@' ? strchr(p + 1, '@') : NULL;
+		const char *v = end ? lookup(vars, p + 1, (size_t)(end - p - 1)) :
+		    NULL;
+		if (v == NULL) {
+			fputc(*p, f);
+			continue;
+		}
+		fputs(v, f);
+		p = end;
+	}
+	return fclose(f) == 0 ? 0 : -1;
+}
+
+static int
 write_cluster_file(struct test_cluster *c)
 {
-	snprintf(c->cluster_file, sizeof(c->cluster_file), "%s/cluster", c->dir);
-	FILE *f = fopen(c->cluster_file, "w");
-	if (f == NULL)
-		return;
-	fprintf(f, "# test cluster\ndirectory =");
+	char dirs[512] = "", pubs[1024] = "", repl[64] = "";
 	if (c->has_nginx)
-		fprintf(f, " tcp://127.0.0.1:%d", c->p_lb);
-	for (int i = 0; i < c->ndirs; i++)
-		fprintf(f, " tcp://127.0.0.1:%d", c->p_dir[i]);
-	fprintf(f, "\ncache = 127.0.0.1:%d\nkey_file = %s\npub =", c->p_cache,
-	    c->keyfile);
-	for (int i = 0; i < c->ndirs; i++)
-		fprintf(f, " tcp://127.0.0.1:%d", c->p_dirpub[i]);
-	for (int i = 0; i < c->nstores; i++)
-		fprintf(f, " tcp://127.0.0.1:%d", c->p_storepub[i]);
+		urls(dirs, sizeof(dirs), &c->p_lb, 1);
+	urls(dirs, sizeof(dirs), c->p_dir, c->ndirs);
+	urls(pubs, sizeof(pubs), c->p_dirpub, c->ndirs);
+	urls(pubs, sizeof(pubs), c->p_storepub, c->nstores);
 	if (c->has_repl)
-		fprintf(f, " tcp://127.0.0.1:%d", c->p_replpub);
-	fprintf(f, "\nreplicator = tcp://127.0.0.1:%d\n", c->p_repl);
-	fclose(f);
+		urls(pubs, sizeof(pubs), &c->p_replpub, 1);
+	urls(repl, sizeof(repl), &c->p_repl, 1);
+	const char *vars[] = { "WRITER", "the test harness", "DIRECTORIES",
+		dirs, "CACHE", c->cache.addr, "KEY_FILE", c->keyfile, "PUBS",
+		pubs, "REPLICATOR", repl, NULL };
+	snprintf(c->cluster_file, sizeof(c->cluster_file), "%s/cluster", c->dir);
+	return test_cluster_file_write(c->cluster_file, vars);
 }
 
 int
 test_cluster_leader(struct test_cluster *c)
 {
 	struct rt_leader_info li;
-	char why[256], redis[64];
-	snprintf(redis, sizeof(redis), "127.0.0.1:%d", c->p_meta);
-	if (rt_leader_lookup(redis, 500, &li, why, sizeof(why)) != 0)
+	char why[256];
+	if (rt_leader_lookup(c->meta.addr, 500, &li, why, sizeof(why)) != 0)
 		return -1;
 	for (int i = 0; i < c->ndirs; i++) {
 		char url[64];
@@ -180,29 +214,17 @@ test_cluster_leader(struct test_cluster *c)
 static int
 stores_up_at(struct test_cluster *c, int i)
 {
-	char url[64], err[256];
-	rt_key key;
-	snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", c->p_dir[i]);
-	if (rt_key_load(&key, c->keyfile, err, sizeof(err)) != 0)
-		return -1;
-	struct rpc_client_opts co = { .key = key };
-	rpc_client *cl;
-	const char *u = url;
-	if (rpc_client_open(&cl, &u, 1, &co, err, sizeof(err)) != 0)
-		return -1;
 	Hs__ListStoresRequest req = HS__LIST_STORES_REQUEST__INIT;
 	ProtobufCMessage *reply;
-	struct rpc_error e;
 	int up = -1;
-	if (rpc_invoke(cl, &hs__directory__descriptor, "ListStores", &req.base,
-	    &reply, 1000, 0, &e) == HS_OK) {
+	if (test_rpc_call(c->p_dir[i], c->keyfile, &hs__directory__descriptor,
+	    "ListStores", &req.base, &reply, 1000, NULL) == HS_OK) {
 		Hs__ListStoresReply *r = (Hs__ListStoresReply *)reply;
 		up = 0;
 		for (size_t k = 0; k < r->n_stores; k++)
 			up += r->stores[k]->state == HS__STORE_STATE__STORE_UP;
 		protobuf_c_message_free_unpacked(reply, NULL);
 	}
-	rpc_client_close(cl);
 	return up;
 }
 
@@ -226,17 +248,10 @@ test_cluster_wait_stores_up(struct test_cluster *c, int n, int timeout_ms)
 	return CHECK_WAIT_UNTIL(stores_up(c, n), timeout_ms);
 }
 
-int
-test_cluster_start(struct test_cluster *c, const struct test_cluster_opts *o)
+/* Every port first: none is handed out twice, so none collides. */
+static void
+pick_ports(struct test_cluster *c)
 {
-	memset(c, 0, sizeof(*c));
-	c->ndirs = o->ndirs ? o->ndirs : 3;
-	c->nstores = o->nstores ? o->nstores : 5;
-	if (test_temp_dir(c->dir, sizeof(c->dir), "cluster") != 0 ||
-	    test_key_file(c->keyfile, sizeof(c->keyfile), c->dir) != 0)
-		return -1;
-	c->p_meta = test_free_port();
-	c->p_cache = test_free_port();
 	c->p_lb = test_free_port();
 	c->p_repl = test_free_port();
 	c->p_replpub = test_free_port();
@@ -248,29 +263,44 @@ test_cluster_start(struct test_cluster *c, const struct test_cluster_opts *o)
 		c->p_store[i] = test_free_port();
 		c->p_storepub[i] = test_free_port();
 	}
-	if (test_redis_start(&c->meta, c->dir, c->p_meta) != 0)
+}
+
+static int
+start_redis(struct test_cluster *c)
+{
+	char meta[600], cache[600];
+	snprintf(meta, sizeof(meta), "%s/redis-meta", c->dir);
+	snprintf(cache, sizeof(cache), "%s/redis-cache", c->dir);
+	mkdir(meta, 0755);
+	mkdir(cache, 0755);
+	return test_redis_start(&c->meta, TEST_REDIS_META, meta, 0) == 0 &&
+	    test_redis_start(&c->cache, TEST_REDIS_CACHE, cache, 0) == 0 ? 0 :
+	    -1;
+}
+
+int
+test_cluster_start(struct test_cluster *c, const struct test_cluster_opts *o)
+{
+	int rc = 0;
+	memset(c, 0, sizeof(*c));
+	c->ndirs = o->ndirs ? o->ndirs : 3;
+	c->nstores = o->nstores ? o->nstores : 5;
+	if (test_temp_dir(c->dir, sizeof(c->dir), "cluster") != 0 ||
+	    test_key_file(c->keyfile, sizeof(c->keyfile), c->dir) != 0)
 		return -1;
-	{
-		char cdir[600], port[16];
-		snprintf(cdir, sizeof(cdir), "%s/cache", c->dir);
-		mkdir(cdir, 0755);
-		snprintf(port, sizeof(port), "%d", c->p_cache);
-		char *argv[] = { "redis-server", "--port", port, "--bind",
-			"127.0.0.1", "--dir", cdir, "--save", "", "--maxmemory",
-			"64mb", "--maxmemory-policy", "allkeys-lru", NULL };
-		test_proc_start(&c->cache, "redis-cache", c->dir, argv);
-	}
+	pick_ports(c);
+	if (start_redis(c) != 0)
+		return -1;
 	for (int i = 0; i < c->ndirs; i++)
-		start_dir(c, i, o->dir_args);
+		rc |= start_dir(c, i, o->dir_args);
 	for (int i = 0; i < c->nstores; i++)
-		start_store(c, i, o->store_args);
-	if (o->replicator) {
-		c->has_repl = 1;
-		start_replicator(c, o->repl_args);
-	}
-	if (o->nginx && start_nginx(c) != 0)
+		rc |= start_store(c, i, o->store_args);
+	if (o->replicator)
+		rc |= start_replicator(c, o->repl_args);
+	if (o->nginx)
+		rc |= start_nginx(c);
+	if (rc != 0 || write_cluster_file(c) != 0)
 		return -1;
-	write_cluster_file(c);
 	if (!test_cluster_wait_stores_up(c, c->nstores, 20000)) {
 		fprintf(stderr, "test cluster: not every store came UP\n");
 		test_cluster_dump_logs(c);
@@ -290,8 +320,8 @@ each_proc(struct test_cluster *c, void (*fn)(struct test_proc *))
 		fn(&c->stores[i]);
 	for (int i = 0; i < c->ndirs; i++)
 		fn(&c->dirs[i]);
-	fn(&c->cache);
-	fn(&c->meta);
+	fn(&c->cache.proc);
+	fn(&c->meta.proc);
 }
 
 static void

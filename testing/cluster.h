@@ -2,14 +2,16 @@
  * tests: Redis for metadata (AOF) and for the cache, directories, stores,
  * optionally the replicator and nginx, on free loopback ports in a temp
  * dir, with short timeouts so failovers take about a second. Writes a
- * cluster file the client library and `hs` read. */
+ * cluster file the client library and `hs` read, from the template the
+ * local cluster launcher fills too (testing/cluster.template). */
 #ifndef HS_TEST_CLUSTER_H
 #define HS_TEST_CLUSTER_H
 
-#include "process.h"
+#include "proc.h"
+#include "redis_server.h"
 
-#define TC_MAX_DIRS 3
-#define TC_MAX_STORES 5
+#define TEST_CLUSTER_MAX_DIRS 3
+#define TEST_CLUSTER_MAX_STORES 5
 
 struct test_cluster_opts {
 	int ndirs;		/* 0 = 3 */
@@ -26,11 +28,13 @@ struct test_cluster {
 	char keyfile[600];
 	char cluster_file[600];
 	int ndirs, nstores;
-	int p_meta, p_cache, p_lb, p_repl, p_replpub;
-	int p_dir[TC_MAX_DIRS], p_dirpub[TC_MAX_DIRS];
-	int p_store[TC_MAX_STORES], p_storepub[TC_MAX_STORES];
-	struct test_proc meta, cache, nginx, repl;
-	struct test_proc dirs[TC_MAX_DIRS], stores[TC_MAX_STORES];
+	int p_lb, p_repl, p_replpub;
+	int p_dir[TEST_CLUSTER_MAX_DIRS], p_dirpub[TEST_CLUSTER_MAX_DIRS];
+	int p_store[TEST_CLUSTER_MAX_STORES], p_storepub[TEST_CLUSTER_MAX_STORES];
+	struct test_redis meta, cache;
+	struct test_proc nginx, repl;
+	struct test_proc dirs[TEST_CLUSTER_MAX_DIRS];
+	struct test_proc stores[TEST_CLUSTER_MAX_STORES];
 	int has_repl, has_nginx;
 };
 
@@ -50,5 +54,9 @@ void test_cluster_stop(struct test_cluster *c);
 
 /* Prints every process's log tail (call on failure). */
 void test_cluster_dump_logs(struct test_cluster *c);
+
+/* Writes path from testing/cluster.template, each @NAME@ replaced by the
+ * value after NAME in vars ("NAME", "value", ..., NULL). 0 or -1. */
+int test_cluster_file_write(const char *path, const char *const *vars);
 
 #endif

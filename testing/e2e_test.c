@@ -6,14 +6,15 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "check.h"
 #include "cluster.h"
+#include "env.h"
 #include "hs.h"
+#include "hs_close.h"
 #include "log.h"
-#include "rpc_client.h"
+#include "proc.h"
+#include "rpc.h"
 #include "store.pb-c.h"
 
 static struct test_cluster tc;
@@ -52,36 +53,13 @@ download_equals(hs_client *c, hs_photo_id id, const uint8_t *want, size_t len,
 static int
 run_hs(char *out, size_t outlen, const char *const *args)
 {
-	int fds[2];
-	if (pipe(fds) != 0)
-		return -1;
-	pid_t pid = fork();
-	if (pid == 0) {
-		const char *argv[32];
-		int n = 0;
-		argv[n++] = hs_bin;
-		argv[n++] = "--cluster";
-		argv[n++] = tc.cluster_file;
-		for (int i = 0; args[i] && n < 31; i++)
-			argv[n++] = args[i];
-		argv[n] = NULL;
-		dup2(fds[1], STDOUT_FILENO);
-		close(fds[0]);
-		close(fds[1]);
-		execv(hs_bin, (char *const *)argv);
-		_exit(127);
-	}
-	close(fds[1]);
-	size_t used = 0;
-	ssize_t r;
-	while (used + 1 < outlen &&
-	    (r = read(fds[0], out + used, outlen - used - 1)) > 0)
-		used += (size_t)r;
-	out[used] = '\0';
-	close(fds[0]);
-	int status;
-	waitpid(pid, &status, 0);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	const char *argv[32] = { hs_bin, "--cluster", tc.cluster_file };
+	int n = 3;
+	for (int i = 0; args[i] && n < 31; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+	return test_proc_run((char *const *)argv, NULL, tc.dir, out, outlen,
+	    NULL, 0, 60000);
 }
 
 static void
@@ -134,27 +112,16 @@ all_processes_answer(void)
 static hs_status
 store_read(int s, hs_photo_id id)
 {
-	char err[256], url[64];
-	rt_key key;
-	rt_key_load(&key, tc.keyfile, err, sizeof(err));
-	snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", tc.p_store[s]);
-	struct rpc_client_opts co = { .key = key };
-	rpc_client *c;
-	const char *u = url;
-	if (rpc_client_open(&c, &u, 1, &co, err, sizeof(err)) != 0)
-		return HS_INTERNAL;
 	Hs__ReadRequest req = HS__READ_REQUEST__INIT;
 	Hs__PhotoId pid = HS__PHOTO_ID__INIT;
 	pid.key = id.key;
 	pid.cookie = id.cookie;
 	req.id = &pid;
 	ProtobufCMessage *reply = NULL;
-	struct rpc_error e;
-	hs_status st = rpc_invoke(c, &hs__store__descriptor, "Read", &req.base,
-	    &reply, 2000, 0, &e);
+	hs_status st = test_rpc_call(tc.p_store[s], tc.keyfile,
+	    &hs__store__descriptor, "Read", &req.base, &reply, 2000, NULL);
 	if (reply != NULL)
 		protobuf_c_message_free_unpacked(reply, NULL);
-	rpc_client_close(c);
 	return st;
 }
 
@@ -207,7 +174,7 @@ test_deleted_photo_stays_deleted_after_restarting_everything(void)
 	CHECK_WAIT_UNTIL((st = download_equals(nc, id, b, 3000, &e)) ==
 	    HS_OK, 5000);
 	if (st != HS_OK)
-		hs_close(nc);
+		test_hs_close(nc);
 	CHECK_STATUS(st, HS_OK, e.message);
 	struct hs_photo_info info;
 	CHECK_STATUS(hs_stat(cl, id, 10000, &info, &e), HS_OK, e.message);
@@ -228,7 +195,7 @@ test_deleted_photo_stays_deleted_after_restarting_everything(void)
 	hs_error ne;
 	hs_status nst;
 	int served = served_until_not_found(nc, id, b, 3000, &nst, &ne);
-	hs_close(nc);
+	test_hs_close(nc);
 	CHECK_STATUS(st, HS_NOT_FOUND, e.message);
 	CHECK(!served);
 	CHECK_STATUS(nst, HS_NOT_FOUND, ne.message);
@@ -241,8 +208,8 @@ test_deleted_photo_stays_deleted_after_restarting_everything(void)
 		test_proc_kill(&tc.dirs[i], SIGTERM);
 		test_proc_restart(&tc.dirs[i]);
 	}
-	test_proc_kill(&tc.meta, SIGTERM);
-	test_proc_restart(&tc.meta);
+	test_proc_kill(&tc.meta.proc, SIGTERM);
+	CHECK(test_redis_restart(&tc.meta) == 0);
 	CHECK(CHECK_WAIT_UNTIL(all_processes_answer(), 30000));
 	CHECK_EQ(run_hs(out, sizeof(out), get), 2);
 	CHECK(tombstoned_everywhere(id, &info));
@@ -253,7 +220,7 @@ test_deleted_photo_stays_deleted_after_restarting_everything(void)
 	size_t len;
 	st = hs_download(fresh, id, 10000, &data, &len, &e);
 	free(data);
-	hs_close(fresh);
+	test_hs_close(fresh);
 	CHECK_STATUS(st, HS_NOT_FOUND, e.message);
 	free(b);
 }
@@ -348,7 +315,7 @@ test_store_killed_downloads_still_succeed(void)
 	}
 	printf("  %d downloads with store-%d dead took %lld ms\n", N,
 	    victim + 1, (long long)(check_mono_ms() - t0));
-	hs_close(nocache);
+	test_hs_close(nocache);
 	for (int i = 0; i < N; i++)
 		free(b[i]);
 	test_proc_restart(&tc.stores[victim]);
@@ -360,26 +327,15 @@ static uint64_t
 store_reads(void)
 {
 	uint64_t total = 0;
-	char err[256];
-	rt_key key;
-	rt_key_load(&key, tc.keyfile, err, sizeof(err));
 	for (int i = 0; i < tc.nstores; i++) {
-		char url[64];
-		snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", tc.p_store[i]);
-		struct rpc_client_opts co = { .key = key };
-		rpc_client *c;
-		const char *u = url;
-		if (rpc_client_open(&c, &u, 1, &co, err, sizeof(err)) != 0)
-			continue;
 		Hs__StoreStatsRequest req = HS__STORE_STATS_REQUEST__INIT;
 		ProtobufCMessage *reply;
-		struct rpc_error e;
-		if (rpc_invoke(c, &hs__store__descriptor, "Stats", &req.base,
-		    &reply, 2000, 0, &e) == HS_OK) {
+		if (test_rpc_call(tc.p_store[i], tc.keyfile,
+		    &hs__store__descriptor, "Stats", &req.base, &reply, 2000,
+		    NULL) == HS_OK) {
 			total += ((Hs__StoreStatsReply *)reply)->reads;
 			protobuf_c_message_free_unpacked(reply, NULL);
 		}
-		rpc_client_close(c);
 	}
 	return total;
 }
@@ -418,59 +374,42 @@ test_cache_serves_second_download_without_a_store(void)
 	free(b);
 }
 
+/* 1 once tap's output (the file out) shows the registration of hex and a
+ * needle written. */
+static int
+tap_saw(const char *out, const char *hex, char *buf, size_t len)
+{
+	test_read_file(out, buf, len, 1);
+	return strstr(buf, "photo.registered") && strstr(buf, hex) &&
+	    strstr(buf, "needle.written");
+}
+
 static void
 test_tap_shows_the_events_of_an_upload(void)
 {
-	int fds[2];
-	CHECK(pipe(fds) == 0);
-	pid_t pid = fork();
-	if (pid == 0) {
-		dup2(fds[1], STDOUT_FILENO);
-		close(fds[0]);
-		close(fds[1]);
-		execl(hs_bin, hs_bin, "--cluster", tc.cluster_file, "tap",
-		    (char *)NULL);
-		_exit(127);
-	}
-	close(fds[1]);
+	char out[600], buf[65536], hex[HS_ID_HEX_LEN + 1];
+	char *argv[] = { hs_bin, "--cluster", tc.cluster_file, "tap", NULL };
+	struct test_proc tap;
+	snprintf(out, sizeof(out), "%s/tap.out", tc.dir);
+	struct test_proc_opts o = { .out = out };
+	CHECK_EQ(test_proc_start_opts(&tap, "tap", tc.dir, argv, &o), 0);
 	/* Upload until tap has seen one (it may join after the first). */
-	char buf[65536], hex[HS_ID_HEX_LEN + 1];
-	size_t used = 0;
 	int seen = 0;
 	for (int round = 0; round < 20 && !seen; round++) {
 		uint8_t *b = make_bytes(100, 9000 + (uint64_t)round);
 		hs_photo_id id;
 		hs_error e;
-		CHECK_STATUS(hs_upload(cl, b, 100, 0, 30000, &id, &e), HS_OK,
-		    e.message);
+		hs_status st = hs_upload(cl, b, 100, 0, 30000, &id, &e);
 		free(b);
+		if (st != HS_OK)
+			test_proc_kill(&tap, SIGINT);
+		CHECK_STATUS(st, HS_OK, e.message);
 		hs_id_format(id, hex);
-		int64_t until = check_mono_ms() + 1000;
-		while (!seen && check_mono_ms() < until) {
-			struct timeval tv = { 0, 100000 };
-			fd_set rs;
-			FD_ZERO(&rs);
-			FD_SET(fds[0], &rs);
-			if (select(fds[0] + 1, &rs, NULL, NULL, &tv) > 0) {
-				ssize_t r = read(fds[0], buf + used,
-				    sizeof(buf) - used - 1);
-				if (r <= 0)
-					break;
-				used += (size_t)r;
-				buf[used] = '\0';
-				if (used > sizeof(buf) / 2) {
-					memmove(buf, buf + used / 2, used - used / 2);
-					used -= used / 2;
-					buf[used] = '\0';
-				}
-			}
-			seen = strstr(buf, "photo.registered") && strstr(buf, hex) &&
-			    strstr(buf, "needle.written");
-		}
+		seen = CHECK_WAIT_UNTIL(tap_saw(out, hex, buf, sizeof(buf)),
+		    1000);
 	}
-	kill(pid, SIGINT);
-	waitpid(pid, NULL, 0);
-	close(fds[0]);
+	test_proc_kill(&tap, SIGINT);
+	test_proc_free(&tap);
 	CHECK(seen);
 	CHECK(strstr(buf, "needle.written") != NULL);
 }
@@ -522,7 +461,7 @@ main(int argc, char **argv)
 	int rc = check_run(cases, argc, argv);
 	if (rc != 0)
 		test_cluster_dump_logs(&tc);
-	hs_close(cl);
+	test_hs_close(cl);
 	test_cluster_stop(&tc);
 	return rc;
 }

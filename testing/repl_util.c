@@ -12,45 +12,29 @@
 #include <unistd.h>
 
 #include "directory.pb-c.h"
-#include "log.h"
 #include "replicator.pb-c.h"
+#include "rpc.h"
 #include "store.pb-c.h"
 
-static rpc_client *dirs, *stores[TC_MAX_STORES + 1];
-static rt_key key;
+static rpc_client *dirs, *stores[TEST_CLUSTER_MAX_STORES + 1];
+static char keyfile[600];
 static uint64_t last_seq; /* our last write: lookups read it back */
-
-static rpc_client *
-open_url(const char *url)
-{
-	rpc_client *c = NULL;
-	char err[256];
-	struct rpc_client_opts o = { .key = key };
-	rpc_client_open(&c, &url, 1, &o, err, sizeof(err));
-	return c;
-}
 
 int
 tr_open(struct test_cluster *c)
 {
-	char err[256], urls[TC_MAX_DIRS][64];
-	const char *u[TC_MAX_DIRS];
-	if (rt_key_load(&key, c->keyfile, err, sizeof(err)) != 0)
-		return -1;
+	char urls[TEST_CLUSTER_MAX_DIRS][64];
+	const char *u[TEST_CLUSTER_MAX_DIRS];
+	snprintf(keyfile, sizeof(keyfile), "%s", c->keyfile);
 	for (int i = 0; i < c->ndirs; i++) {
 		snprintf(urls[i], sizeof(urls[i]), "tcp://127.0.0.1:%d",
 		    c->p_dir[i]);
 		u[i] = urls[i];
 	}
-	struct rpc_client_opts o = { .key = key };
-	if (rpc_client_open(&dirs, u, (size_t)c->ndirs, &o, err,
-	    sizeof(err)) != 0)
+	if ((dirs = test_rpc_open(u, (size_t)c->ndirs, keyfile, 0)) == NULL)
 		return -1;
-	for (int i = 0; i < c->nstores; i++) {
-		char url[64];
-		snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", c->p_store[i]);
-		stores[i + 1] = open_url(url);
-	}
+	for (int i = 0; i < c->nstores; i++)
+		stores[i + 1] = test_rpc_open_port(c->p_store[i], keyfile);
 	return 0;
 }
 
@@ -58,11 +42,10 @@ void
 tr_close(void)
 {
 	last_seq = 0;
-	rpc_client_close(dirs);
+	test_rpc_close(dirs);
 	dirs = NULL;
-	for (int i = 0; i <= TC_MAX_STORES; i++) {
-		if (stores[i])
-			rpc_client_close(stores[i]);
+	for (int i = 0; i <= TEST_CLUSTER_MAX_STORES; i++) {
+		test_rpc_close(stores[i]);
 		stores[i] = NULL;
 	}
 }
@@ -80,10 +63,20 @@ scall(uint32_t s, const char *m, const ProtobufCMessage *req,
     ProtobufCMessage **rep)
 {
 	struct rpc_error e;
-	if (s == 0 || s > TC_MAX_STORES || stores[s] == NULL)
+	if (s == 0 || s > TEST_CLUSTER_MAX_STORES || stores[s] == NULL)
 		return HS_INVALID_ARGUMENT;
 	return rpc_invoke(stores[s], &hs__store__descriptor, m, req, rep, 5000,
 	    0, &e);
+}
+
+/* The wire id of p (the message points into nothing). */
+static Hs__PhotoId
+photo_id(const struct tphoto *p)
+{
+	Hs__PhotoId id = HS__PHOTO_ID__INIT;
+	id.key = p->key;
+	id.cookie = p->cookie;
+	return id;
 }
 
 int
@@ -158,9 +151,7 @@ tr_locations(const struct tphoto *p, uint32_t *out, size_t max,
     uint32_t *target)
 {
 	Hs__LookupRequest q = HS__LOOKUP_REQUEST__INIT;
-	Hs__PhotoId id = HS__PHOTO_ID__INIT, *pid = &id;
-	id.key = p->key;
-	id.cookie = p->cookie;
+	Hs__PhotoId id = photo_id(p), *pid = &id;
 	q.ids = &pid;
 	q.n_ids = 1;
 	q.include_down = 1;
@@ -185,9 +176,7 @@ int
 tr_read_ok(const struct tphoto *p, uint32_t store)
 {
 	Hs__ReadRequest q = HS__READ_REQUEST__INIT;
-	Hs__PhotoId id = HS__PHOTO_ID__INIT;
-	id.key = p->key;
-	id.cookie = p->cookie;
+	Hs__PhotoId id = photo_id(p);
 	q.id = &id;
 	ProtobufCMessage *m = NULL;
 	if (scall(store, "Read", &q.base, &m) != HS_OK)
@@ -227,9 +216,7 @@ int
 tr_delete(const struct tphoto *p)
 {
 	Hs__DeleteRequest q = HS__DELETE_REQUEST__INIT;
-	Hs__PhotoId id = HS__PHOTO_ID__INIT;
-	id.key = p->key;
-	id.cookie = p->cookie;
+	Hs__PhotoId id = photo_id(p);
 	q.id = &id;
 	ProtobufCMessage *m = NULL;
 	hs_status st = dcall("Delete", &q.base, &m);
@@ -244,16 +231,8 @@ static hs_status
 rcall(int port, const char *meth, const ProtobufCMessage *req,
     ProtobufCMessage **rep, int64_t timeout)
 {
-	char url[64];
-	snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", port);
-	rpc_client *c = open_url(url);
-	if (c == NULL)
-		return HS_UNAVAILABLE;
-	struct rpc_error e;
-	hs_status st = rpc_invoke(c, &hs__replicator__descriptor, meth, req,
-	    rep, timeout, 0, &e);
-	rpc_client_close(c);
-	return st;
+	return test_rpc_call(port, keyfile, &hs__replicator__descriptor, meth,
+	    req, rep, timeout, NULL);
 }
 
 int

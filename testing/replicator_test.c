@@ -18,11 +18,12 @@
 
 #include "check.h"
 #include "cluster.h"
+#include "env.h"
 #include "directory.pb-c.h"
 #include "replicator.pb-c.h"
 #include "log.h"
 #include "repl_util.h"
-#include "rpc_client.h"
+#include "rpc.h"
 
 #define REPL_ARGS                                                              \
 	"--store-down-grace=1s --orphan-grace=1s --rate-half-life=1s "         \
@@ -175,15 +176,6 @@ hot_and_at(struct hot_ctx *h, size_t want)
 static double
 photo_rate(const struct tphoto *p)
 {
-	char url[64], err[256];
-	rt_key k;
-	rt_key_load(&k, C.keyfile, err, sizeof(err));
-	snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", C.p_repl);
-	const char *u = url;
-	struct rpc_client_opts co = { .key = k };
-	rpc_client *c = NULL;
-	if (rpc_client_open(&c, &u, 1, &co, err, sizeof(err)) != 0)
-		return -1;
 	Hs__AccessRatesRequest q = HS__ACCESS_RATES_REQUEST__INIT;
 	Hs__PhotoId id = HS__PHOTO_ID__INIT, *ids[1] = { &id };
 	id.key = p->key;
@@ -192,13 +184,12 @@ photo_rate(const struct tphoto *p)
 	q.n_ids = 1;
 	ProtobufCMessage *m = NULL;
 	double rate = -1;
-	if (rpc_invoke(c, &hs__replicator__descriptor, "AccessRates", &q.base,
-	    &m, 2000, 0, NULL) == HS_OK &&
+	if (test_rpc_call(C.p_repl, C.keyfile, &hs__replicator__descriptor,
+	    "AccessRates", &q.base, &m, 2000, NULL) == HS_OK &&
 	    ((Hs__AccessRatesReply *)m)->n_reads_per_min == 1)
 		rate = ((Hs__AccessRatesReply *)m)->reads_per_min[0];
 	if (m != NULL)
 		protobuf_c_message_free_unpacked(m, NULL);
-	rpc_client_close(c);
 	return rate;
 }
 
@@ -301,11 +292,11 @@ static struct test_proc standby;
 static void
 start_standby(int port, int pubport)
 {
-	char bin[512], listen[64], pub[64], redis[64], key[640];
+	char bin[512], listen[64], pub[64], redis[96], key[640];
 	test_runfile(bin, sizeof(bin), "replicator/replicatord");
 	snprintf(listen, sizeof(listen), "--listen=tcp://127.0.0.1:%d", port);
 	snprintf(pub, sizeof(pub), "--pub=tcp://127.0.0.1:%d", pubport);
-	snprintf(redis, sizeof(redis), "--redis=127.0.0.1:%d", C.p_meta);
+	snprintf(redis, sizeof(redis), "--redis=%s", C.meta.addr);
 	snprintf(key, sizeof(key), "--key-file=%s", C.keyfile);
 	char *argv[] = { bin, "--id=replicator-2", listen, pub, redis, key,
 		"--store-down-grace=1s", "--orphan-grace=1s",
@@ -441,22 +432,12 @@ deleted_photo_is_never_resurrected(void)
 	u.id = &id;
 	u.add = &add;
 	u.n_add = 1;
-	char url[64];
-	snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", C.p_dir[0]);
-	const char *urls[] = { url };
-	rt_key k;
-	char err[256];
-	rt_key_load(&k, C.keyfile, err, sizeof(err));
-	struct rpc_client_opts co = { .key = k };
-	rpc_client *dc = NULL;
-	rpc_client_open(&dc, urls, 1, &co, err, sizeof(err));
 	ProtobufCMessage *m = NULL;
-	struct rpc_error e;
-	st = rpc_invoke(dc, &hs__directory__descriptor,
-	    "UpdateLocations", &u.base, &m, 5000, 0, &e);
+	struct rpc_error e = { .code = HS_INTERNAL };
+	st = test_rpc_call(C.p_dir[0], C.keyfile, &hs__directory__descriptor,
+	    "UpdateLocations", &u.base, &m, 5000, &e);
 	if (m)
 		protobuf_c_message_free_unpacked(m, NULL);
-	rpc_client_close(dc);
 	if (st != HS_FAILED_PRECONDITION) {
 		fprintf(stderr, "UpdateLocations(add) on a deleted photo: %s "
 		    "(%s)\n", hs_status_str(st), e.message);

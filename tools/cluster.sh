@@ -15,6 +15,11 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 runfiles="${RUNFILES_DIR:-${BASH_SOURCE[0]}.runfiles}/haystack_c"
 [ -d "$runfiles" ] || runfiles="$(cd "$here/.." && pwd)/bazel-bin"
+# The Redis settings and the cluster file's layout: the test harness's own
+# (testing/redis-*.conf, testing/cluster.template), from the runfiles, or
+# from the source tree when this script runs from there.
+harness="$runfiles/testing"
+[ -f "$harness/redis-meta.conf" ] || harness="$(cd "$here/.." && pwd)/testing"
 repo="${BUILD_WORKSPACE_DIRECTORY:-$(git rev-parse --show-toplevel 2>/dev/null || pwd)}"
 dir="${HS_CLUSTER_DIR:-$repo/.hs}"
 base=7100
@@ -77,11 +82,11 @@ wait_for() { # SECONDS DESCRIPTION COMMAND...
   done
 }
 
-start_redis() { # NAME PORT EXTRA...
-  local name="$1" port="$2"; shift 2
+start_redis() { # NAME PORT: NAME.conf of the harness, here
+  local name="$1" port="$2"
   mkdir -p "$dir/$name"
-  launch "$name" redis-server --port "$port" --bind 127.0.0.1 \
-    --dir "$dir/$name" --daemonize no --save "" "$@"
+  launch "$name" redis-server "$harness/$name.conf" --port "$port" \
+    --dir "$dir/$name"
   wait_for 10 "$name" redis-cli -p "$port" ping
 }
 
@@ -133,10 +138,8 @@ start_nginx() {
 
 start_one() { # NAME
   case "$1" in
-    redis-meta) start_redis redis-meta "$p_meta" --appendonly yes \
-                  --appendfsync always --maxmemory-policy noeviction ;;
-    redis-cache) start_redis redis-cache "$p_cache" --maxmemory 256mb \
-                  --maxmemory-policy allkeys-lru ;;
+    redis-meta) start_redis redis-meta "$p_meta" ;;
+    redis-cache) start_redis redis-cache "$p_cache" ;;
     directory-[123]) start_directory "${1#directory-}" ;;
     store-[1-5]) start_store "${1#store-}" ;;
     replicator) start_replicator ;;
@@ -145,20 +148,23 @@ start_one() { # NAME
   esac
 }
 
+fill() { # NAME VALUE: @NAME@ in $tmpl becomes VALUE
+  tmpl="${tmpl//"@$1@"/"$2"}"
+}
+
 write_cluster_file() {
-  local pubs="" i
+  local pubs="" i tmpl
   for i in 1 2 3; do pubs="$pubs${pubs:+,}tcp://127.0.0.1:$(p_dirpub "$i")"; done
   for i in 1 2 3 4 5; do pubs="$pubs,tcp://127.0.0.1:$(p_storepub "$i")"; done
-  [ -x "$(bin replicator/replicatord)" ] && pubs="$pubs,tcp://127.0.0.1:$p_replpub"
-  cat > "$dir/cluster" <<EOT
-# haystack-c cluster file, written by tools/cluster.sh up
-directory=tcp://127.0.0.1:$p_lb,$(dirs_csv)
-cache=127.0.0.1:$p_cache
-key_file=$dir/cluster.key
-pub=$pubs
-EOT
-  [ -x "$(bin replicator/replicatord)" ] && echo "replicator=tcp://127.0.0.1:$p_repl" >> "$dir/cluster"
-  return 0
+  pubs="$pubs,tcp://127.0.0.1:$p_replpub"
+  tmpl="$(cat "$harness/cluster.template")"
+  fill WRITER "tools/cluster.sh up"
+  fill DIRECTORIES "tcp://127.0.0.1:$p_lb,$(dirs_csv)"
+  fill CACHE "127.0.0.1:$p_cache"
+  fill KEY_FILE "$dir/cluster.key"
+  fill PUBS "$pubs"
+  fill REPLICATOR "tcp://127.0.0.1:$p_repl"
+  printf '%s\n' "$tmpl" > "$dir/cluster"
 }
 
 hs() { "$(bin client/hs)" --cluster "$dir/cluster" "$@"; }

@@ -67,7 +67,7 @@ load_main(void *arg)
 	struct rpc_client_opts co = { .connect_wait_ms = 2000 };
 	rpc_client *cl;
 	char err[256];
-	rt_key_from_string(&co.key, TC_KEY);
+	rt_key_load(&co.key, c.keyfile, err, sizeof(err));
 	if (rpc_client_open(&cl, &url, 1, &co, err, sizeof(err)) != 0)
 		return NULL;
 	uint64_t x = (uint64_t)(uintptr_t)&cl;
@@ -195,17 +195,6 @@ bulk_load(redisContext *rc, uint64_t n)
 	return 0;
 }
 
-static uint64_t
-applied_of(rpc_client *cl)
-{
-	Hs__HealthReply *h;
-	if (tc_health(cl, &h, 1000) != HS_OK)
-		return 0;
-	uint64_t a = h->applied_seq;
-	hs__health_reply__free_unpacked(h, NULL);
-	return a;
-}
-
 /* RSS of one directoryd at 0 and at n records on a fresh Redis. */
 static double
 bytes_per_record(uint64_t n)
@@ -214,20 +203,20 @@ bytes_per_record(uint64_t n)
 	static const char *const e2[] = { "HS_LOG_LEVEL=warn", NULL };
 	if (tc_start(&m, 1, e2) != 0)
 		return -1;
-	CHECK_WAIT_UNTIL(applied_of(m.d[0].cl) == 0 && rss_kib(m.d[0].pid) > 0,
-	    2000);
+	CHECK_WAIT_UNTIL(tc_applied(m.d[0].cl, 1000) == 0 &&
+	    rss_kib(m.d[0].proc.pid) > 0, 2000);
 	usleep(300000);
-	long rss0 = rss_kib(m.d[0].pid);
+	long rss0 = rss_kib(m.d[0].proc.pid);
 	tc_signal(&m, 0, SIGTERM);
 	if (bulk_load(m.rc, n) != 0)
 		return -1;
 	tc_start_dir(&m, 0, NULL);
 	int64_t t0 = check_mono_ms();
-	CHECK_WAIT_UNTIL(applied_of(m.d[0].cl) >= n, 120000);
+	CHECK_WAIT_UNTIL(tc_applied(m.d[0].cl, 1000) >= n, 120000);
 	printf("  (a directory loaded %" PRIu64 " records in %.1f s)\n", n,
 	    (double)(check_mono_ms() - t0) / 1000.0);
 	usleep(300000);
-	long rss1 = rss_kib(m.d[0].pid);
+	long rss1 = rss_kib(m.d[0].proc.pid);
 	tc_stop(&m);
 	return (double)(rss1 - rss0) * 1024.0 / (double)n;
 }

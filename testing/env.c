@@ -1,0 +1,100 @@
+/* Ports, folders, runfiles and the key file of a test (see env.h). */
+#include "env.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/* Ports are drawn at random from 20000-32767, below Linux's ephemeral
+ * range (32768-60999): a port handed out here cannot be taken meanwhile by
+ * some process's outgoing connection, as a kernel-chosen free port can.
+ * None is handed out twice by one test process: a cluster picks all its
+ * ports before any process binds them. */
+#define PORT_BASE 20000
+#define PORT_SPAN 12768
+
+/* The one key of every test cluster; never use it for a real one. */
+#define TEST_KEY_HEX                                                           \
+	"00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+
+/* The ports handed out so far. Process-wide on purpose: one test's
+ * clusters and helpers must never share a port. */
+static uint8_t given[PORT_SPAN / 8 + 1];
+static pthread_mutex_t given_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* Marks slot as handed out; 1 if it already was. */
+static int
+take_slot(int slot)
+{
+	pthread_mutex_lock(&given_mu);
+	int taken = given[slot / 8] & (1u << (slot % 8));
+	given[slot / 8] |= (uint8_t)(1u << (slot % 8));
+	pthread_mutex_unlock(&given_mu);
+	return taken != 0;
+}
+
+static int
+bindable(int port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET,
+		.sin_port = htons((uint16_t)port) };
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	if (fd < 0)
+		return 0;
+	int ok = bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+	close(fd);
+	return ok;
+}
+
+int
+test_free_port(void)
+{
+	for (int tries = 0; tries < 1000; tries++) {
+		uint32_t r;
+		if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r))
+			r = (uint32_t)rand();
+		int slot = (int)(r % PORT_SPAN);
+		if (!take_slot(slot) && bindable(PORT_BASE + slot))
+			return PORT_BASE + slot;
+	}
+	return -1;
+}
+
+int
+test_temp_dir(char *path, size_t len, const char *tag)
+{
+	const char *base = getenv("TEST_TMPDIR");
+	snprintf(path, len, "%s/%s-XXXXXX", base ? base : "/tmp", tag);
+	return mkdtemp(path) ? 0 : -1;
+}
+
+char *
+test_runfile(char *out, size_t len, const char *rel)
+{
+	const char *srcdir = getenv("TEST_SRCDIR");
+	char cwd[1024];
+	if (srcdir != NULL)
+		snprintf(out, len, "%s/haystack_c/%s", srcdir, rel);
+	else
+		snprintf(out, len, "%s/%s", getcwd(cwd, sizeof(cwd)) ? cwd : ".",
+		    rel);
+	return out;
+}
+
+int
+test_key_file(char *path, size_t len, const char *dir)
+{
+	snprintf(path, len, "%s/cluster.key", dir);
+	FILE *f = fopen(path, "w");
+	if (f == NULL)
+		return -1;
+	int ok = fputs(TEST_KEY_HEX "\n", f) >= 0;
+	return fclose(f) == 0 && ok ? 0 : -1;
+}

@@ -1,0 +1,25 @@
+/* Where a test's processes live: loopback ports no other test process is
+ * handed, fresh temp folders, the workspace's binaries in Bazel runfiles
+ * and the cluster key file every process of a test cluster reads. */
+#ifndef HS_TEST_ENV_H
+#define HS_TEST_ENV_H
+
+#include <stddef.h>
+
+/* A loopback TCP port nobody listens on right now, never handed out twice
+ * by one process. -1 if none was found. */
+int test_free_port(void);
+
+/* A new empty folder $TEST_TMPDIR/tag-XXXXXX (or under /tmp). 0 or -1. */
+int test_temp_dir(char *path, size_t len, const char *tag);
+
+/* Absolute path of a file built by this workspace (e.g. "store/stored"):
+ * in the test's runfiles, else relative to the working directory, which
+ * is the runfiles tree under `bazel run`. Returns out. */
+char *test_runfile(char *out, size_t len, const char *rel);
+
+/* Writes the test cluster key (hex text) into dir/cluster.key; path gets
+ * its name. 0 or -1. */
+int test_key_file(char *path, size_t len, const char *dir);
+
+#endif

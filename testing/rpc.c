@@ -1,0 +1,111 @@
+/* Test RPC clients (see rpc.h). */
+#include "rpc.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "key.h"
+
+rpc_client *
+test_rpc_open(const char *const *urls, size_t n, const char *keyfile,
+    int connect_wait_ms)
+{
+	struct rpc_client_opts co = { .connect_wait_ms = connect_wait_ms };
+	rpc_client *c = NULL;
+	char err[256];
+	if (rt_key_load(&co.key, keyfile, err, sizeof(err)) != 0 ||
+	    rpc_client_open(&c, urls, n, &co, err, sizeof(err)) != 0) {
+		fprintf(stderr, "test client: %s\n", err);
+		return NULL;
+	}
+	return c;
+}
+
+rpc_client *
+test_rpc_open_port(int port, const char *keyfile)
+{
+	char url[64];
+	const char *u = url;
+	snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", port);
+	return test_rpc_open(&u, 1, keyfile, 0);
+}
+
+hs_status
+test_rpc_call(int port, const char *keyfile,
+    const ProtobufCServiceDescriptor *svc, const char *method,
+    const ProtobufCMessage *req, ProtobufCMessage **reply, int64_t timeout_ms,
+    struct rpc_error *err)
+{
+	rpc_client *c = test_rpc_open_port(port, keyfile);
+	*reply = NULL;
+	if (c == NULL)
+		return HS_UNAVAILABLE;
+	hs_status st = rpc_invoke(c, svc, method, req, reply, timeout_ms, 0,
+	    err);
+	test_rpc_close(c);
+	return st;
+}
+
+/* Shared by the test and the closing thread; left behind (never freed)
+ * if the close does not finish in time, since the thread still posts. */
+struct closer {
+	void (*close_fn)(void *);
+	void *obj;
+	sem_t done;
+};
+
+static void *
+close_main(void *arg)
+{
+	struct closer *k = arg;
+	k->close_fn(k->obj);
+	sem_post(&k->done);
+	return NULL;
+}
+
+void
+test_close_bounded(void (*close_fn)(void *), void *obj, const char *what)
+{
+	struct closer *k = malloc(sizeof(*k)); /* owned by whoever finishes */
+	pthread_t t;
+	k->close_fn = close_fn;
+	k->obj = obj;
+	sem_init(&k->done, 0, 0);
+	if (pthread_create(&t, NULL, close_main, k) != 0) {
+		close_fn(obj);
+		sem_destroy(&k->done);
+		free(k);
+		return;
+	}
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 10;
+	int rc;
+	while ((rc = sem_timedwait(&k->done, &until)) != 0 && errno == EINTR)
+		;
+	if (rc != 0) {
+		fprintf(stderr, "%s still hangs after 10 s; left behind\n", what);
+		pthread_detach(t);
+		return;
+	}
+	pthread_join(t, NULL);
+	sem_destroy(&k->done);
+	free(k);
+}
+
+static void
+close_rpc(void *c)
+{
+	rpc_client_close(c);
+}
+
+void
+test_rpc_close(rpc_client *c)
+{
+	if (c != NULL)
+		test_close_bounded(close_rpc, c, "rpc_client_close");
+}
