@@ -313,68 +313,108 @@ abs64(int64_t v)
 	return v < 0 ? -v : v;
 }
 
+/* The envelope's checks of rpc_server.h: size, encoding, MAC, timestamp
+ * window, deadline. HS_OK, or the code with a message for people in why. */
+static hs_status
+admit_envelope(struct rpc_call *c, int64_t now, char *why, size_t whylen)
+{
+	rpc_server *s = c->srv;
+	size_t len = nng_msg_len(c->msg);
+	if (len > s->opts.max_msg) {
+		snprintf(why, whylen, "request of %zu bytes exceeds this "
+		    "server's limit of %zu bytes; send smaller pieces", len,
+		    s->opts.max_msg);
+		return HS_INVALID_ARGUMENT;
+	}
+	c->env = rpc_wire_unpack_request(nng_msg_body(c->msg), len);
+	Hs__Envelope *env = c->env;
+	if (env == NULL || protobuf_c_message_check(&env->base) != 1) {
+		snprintf(why, whylen, "malformed or truncated request envelope "
+		    "(%zu bytes)", len);
+		return HS_INVALID_ARGUMENT;
+	}
+	if (strlen(env->service) > MAX_NAME || strlen(env->method) > MAX_NAME) {
+		snprintf(why, whylen, "service or method name too long");
+		return HS_INVALID_ARGUMENT;
+	}
+	if (!rpc_envelope_mac_ok(&s->opts.key, env)) {
+		snprintf(why, whylen, "missing or wrong MAC: every process must "
+		    "use the same cluster key file");
+		return HS_UNAUTHENTICATED;
+	}
+	if (abs64(now - env->timestamp_ms) > s->opts.mac_window_ms) {
+		snprintf(why, whylen, "request timestamp is %lld ms from this "
+		    "server's clock (window %lld ms): a replay, or clocks out "
+		    "of sync", (long long)(now - env->timestamp_ms),
+		    (long long)s->opts.mac_window_ms);
+		return HS_UNAUTHENTICATED;
+	}
+	if (env->deadline_ms != 0 && env->deadline_ms <= now) {
+		snprintf(why, whylen, "deadline passed %lld ms before the "
+		    "request arrived", (long long)(now - env->deadline_ms));
+		return HS_DEADLINE_EXCEEDED;
+	}
+	return HS_OK;
+}
+
+/* The call's checks: service, method, handler, fencing epoch, then the
+ * request itself. HS_OK with *svc and *h set, or the code with why. */
+static hs_status
+admit_call(struct rpc_call *c, const struct service **svc, rpc_handler *h,
+    char *why, size_t whylen)
+{
+	rpc_server *s = c->srv;
+	Hs__Envelope *env = c->env;
+	*svc = find_service(s, env->service);
+	if (*svc == NULL) {
+		snprintf(why, whylen, "unknown service '%s'", env->service);
+		return HS_UNIMPLEMENTED;
+	}
+	c->method = protobuf_c_service_descriptor_get_method_by_name(
+	    (*svc)->desc, env->method);
+	*h = c->method ? (*svc)->handlers[c->method - (*svc)->desc->methods] :
+	    NULL;
+	if (*h == NULL) {
+		snprintf(why, whylen, c->method ? "%s.%s is not served here" :
+		    "unknown method '%s.%s'", env->service, env->method);
+		return HS_UNIMPLEMENTED;
+	}
+	if (env->epoch != 0 && env->epoch < rpc_server_epoch(s)) {
+		snprintf(why, whylen, "stale epoch %llu (this server has seen "
+		    "%llu): the sender was deposed; find the current leader",
+		    (unsigned long long)env->epoch,
+		    (unsigned long long)rpc_server_epoch(s));
+		return HS_FAILED_PRECONDITION;
+	}
+	rpc_server_observe_epoch(s, env->epoch);
+	c->req = protobuf_c_message_unpack(c->method->input, NULL,
+	    env->payload.len, env->payload.data);
+	if (c->req == NULL || protobuf_c_message_check(c->req) != 1) {
+		snprintf(why, whylen, "malformed %s request",
+		    c->method->input->short_name);
+		return HS_INVALID_ARGUMENT;
+	}
+	return HS_OK;
+}
+
 /* The generic checks of rpc_server.h, then the handler. */
 static void
 dispatch(struct rpc_call *c)
 {
-	rpc_server *s = c->srv;
-	size_t len = nng_msg_len(c->msg);
-	int64_t now = rt_now_ms();
-
-	if (len > s->opts.max_msg)
-		return reject(c, HS_INVALID_ARGUMENT,
-		    "request of %zu bytes exceeds this server's limit of %zu "
-		    "bytes; send smaller pieces", len, s->opts.max_msg);
-	c->env = rpc_wire_unpack_request(nng_msg_body(c->msg), len);
-	if (c->env == NULL || protobuf_c_message_check(&c->env->base) != 1)
-		return reject(c, HS_INVALID_ARGUMENT,
-		    "malformed or truncated request envelope (%zu bytes)", len);
-	Hs__Envelope *env = c->env;
-	if (strlen(env->service) > MAX_NAME || strlen(env->method) > MAX_NAME)
-		return reject(c, HS_INVALID_ARGUMENT, "service or method name too long");
-	if (!rpc_envelope_mac_ok(&s->opts.key, env))
-		return reject(c, HS_UNAUTHENTICATED,
-		    "missing or wrong MAC: every process must use the same "
-		    "cluster key file");
-	if (abs64(now - env->timestamp_ms) > s->opts.mac_window_ms)
-		return reject(c, HS_UNAUTHENTICATED,
-		    "request timestamp is %lld ms from this server's clock "
-		    "(window %lld ms): a replay, or clocks out of sync",
-		    (long long)(now - env->timestamp_ms),
-		    (long long)s->opts.mac_window_ms);
-	if (env->deadline_ms != 0 && env->deadline_ms <= now)
-		return reject(c, HS_DEADLINE_EXCEEDED,
-		    "deadline passed %lld ms before the request arrived",
-		    (long long)(now - env->deadline_ms));
-	const struct service *svc = find_service(s, env->service);
-	if (svc == NULL)
-		return reject(c, HS_UNIMPLEMENTED, "unknown service '%s'",
-		    env->service);
-	c->method = protobuf_c_service_descriptor_get_method_by_name(svc->desc,
-	    env->method);
-	if (c->method == NULL)
-		return reject(c, HS_UNIMPLEMENTED, "unknown method '%s.%s'",
-		    env->service, env->method);
-	rpc_handler h = svc->handlers[c->method - svc->desc->methods];
-	if (h == NULL)
-		return reject(c, HS_UNIMPLEMENTED, "%s.%s is not served here",
-		    env->service, env->method);
-	if (env->epoch != 0 && env->epoch < rpc_server_epoch(s))
-		return reject(c, HS_FAILED_PRECONDITION,
-		    "stale epoch %llu (this server has seen %llu): the sender "
-		    "was deposed; find the current leader",
-		    (unsigned long long)env->epoch,
-		    (unsigned long long)rpc_server_epoch(s));
-	rpc_server_observe_epoch(s, env->epoch);
-	c->req = protobuf_c_message_unpack(c->method->input, NULL,
-	    env->payload.len, env->payload.data);
-	if (c->req == NULL || protobuf_c_message_check(c->req) != 1)
-		return reject(c, HS_INVALID_ARGUMENT, "malformed %s request",
-		    c->method->input->short_name);
+	char why[512];
+	const struct service *svc = NULL;
+	rpc_handler h = NULL;
+	hs_status st = admit_envelope(c, rt_now_ms(), why, sizeof(why));
+	if (st == HS_OK)
+		st = admit_call(c, &svc, &h, why, sizeof(why));
+	if (st != HS_OK) {
+		reject(c, st, "%s", why);
+		return;
+	}
 	/* The request holds its own copies now: drop the frame early so a
 	 * slow handler does not pin a 64 MiB buffer twice. */
-	env->payload.data = NULL;
-	env->payload.len = 0;
+	c->env->payload.data = NULL;
+	c->env->payload.len = 0;
 	nng_msg_free(c->msg);
 	c->msg = NULL;
 	c->state = CALL_BUSY;
