@@ -20,6 +20,7 @@
 
 #include "check.h"
 #include "cluster.h"
+#include "clock.h"
 #include "log.h"
 #include "repl_util.h"
 #include "rpc_client.h"
@@ -105,6 +106,74 @@ all_back(long total)
 	return 1;
 }
 
+/* Uploads with threads uploaders; returns the photos acknowledged. */
+static long
+upload_all(int threads)
+{
+	double t0 = now_s();
+	pthread_t th[64];
+	threads = threads < 1 ? 1 : threads > 64 ? 64 : threads;
+	for (int i = 0; i < threads; i++)
+		pthread_create(&th[i], NULL, uploader, NULL);
+	for (int i = 0; i < threads; i++)
+		pthread_join(th[i], NULL);
+	long total = atomic_load(&uploaded);
+	printf("uploaded: %ld photos (%ld x 4 KiB, %ld x 1 MiB) in %.1f s, "
+	    "%ld failed\n", total, nsmall, nlarge, now_s() - t0,
+	    atomic_load(&upload_failed));
+	return total;
+}
+
+/* The baseline: seconds for cp -r of the victim's data dir plus sync. */
+static double
+copy_victim(uint64_t vb)
+{
+	char cmd[2000];
+	snprintf(cmd, sizeof(cmd), "cp -r %s/store-1 %s/store-1.copy && sync",
+	    C.dir, C.dir);
+	double c0 = now_s();
+	int cprc = system(cmd);
+	double cp_s = now_s() - c0;
+	printf("cp -r of its data dir + sync: %.2f s, %.1f MB/s%s\n", cp_s,
+	    (double)vb / 1e6 / cp_s, cprc ? " (cp failed)" : "");
+	return cp_s;
+}
+
+/* Kills store 1 and waits until the others hold every photo again.
+ * Returns the seconds from the kill. */
+static double
+kill_and_wait(long total)
+{
+	test_proc_kill(&C.stores[0], SIGKILL);
+	double k0 = now_s();
+	/* Polled every 50 ms (not CHECK_WAIT_UNTIL's 5 ms): the bench shares
+	 * the two cores with the repair it times. */
+	int64_t until = check_mono_ms() + 3600 * 1000;
+	int back;
+	while (!(back = all_back(total)) && check_mono_ms() < until)
+		rt_sleep_ms(50);
+	if (!back) {
+		fprintf(stderr, "repair_bench: not repaired\n");
+		test_cluster_dump_logs(&C);
+	}
+	return now_s() - k0;
+}
+
+static void
+report(double total_s, double cp_s, uint64_t vn, uint64_t vb)
+{
+	double rep_s = total_s - (GRACE_MS + DOWN_MS) / 1000.0;
+	if (rep_s <= 0)
+		rep_s = total_s;
+	printf("repair: %.2f s after the kill (incl. %.1f s DOWN detection + "
+	    "grace); %.2f s of repair\n", total_s,
+	    (GRACE_MS + DOWN_MS) / 1000.0, rep_s);
+	printf("repair throughput: %.0f photos/s, %.1f MB/s\n",
+	    (double)vn / rep_s, (double)vb / 1e6 / rep_s);
+	printf("ratio repair/cp (MB/s): %.2f\n",
+	    ((double)vb / rep_s) / ((double)vb / cp_s));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -135,56 +204,15 @@ main(int argc, char **argv)
 		fprintf(stderr, "repair_bench: cannot start the cluster\n");
 		return 1;
 	}
-	double t0 = now_s();
-	pthread_t th[64];
-	threads = threads < 1 ? 1 : threads > 64 ? 64 : threads;
-	for (int i = 0; i < threads; i++)
-		pthread_create(&th[i], NULL, uploader, NULL);
-	for (int i = 0; i < threads; i++)
-		pthread_join(th[i], NULL);
-	long total = atomic_load(&uploaded);
-	printf("uploaded: %ld photos (%ld x 4 KiB, %ld x 1 MiB) in %.1f s, "
-	    "%ld failed\n", total, nsmall, nlarge, now_s() - t0,
-	    atomic_load(&upload_failed));
+	long total = upload_all(threads);
 	/* Every store must hold every photo before the loss (4 stores, 3
 	 * replicas: the victim holds about 3/4 of them). */
 	uint64_t vn = 0, vb = 0;
 	store_stats(1, &vn, &vb);
-	char cmd[2000];
-	snprintf(cmd, sizeof(cmd), "cp -r %s/store-1 %s/store-1.copy && sync",
-	    C.dir, C.dir);
-	double c0 = now_s();
-	int cprc = system(cmd);
-	double cp_s = now_s() - c0;
 	printf("victim: store 1 holds %llu photos, %.1f MB\n",
 	    (unsigned long long)vn, (double)vb / 1e6);
-	printf("cp -r of its data dir + sync: %.2f s, %.1f MB/s%s\n", cp_s,
-	    (double)vb / 1e6 / cp_s, cprc ? " (cp failed)" : "");
-	test_proc_kill(&C.stores[0], SIGKILL);
-	double k0 = now_s();
-	/* Polled every 50 ms (not CHECK_WAIT_UNTIL's 5 ms): the bench shares
-	 * the two cores with the repair it times. */
-	int64_t until = check_mono_ms() + 3600 * 1000;
-	int back;
-	while (!(back = all_back(total)) && check_mono_ms() < until) {
-		struct timespec ts = { 0, 50000000L };
-		nanosleep(&ts, NULL);
-	}
-	if (!back) {
-		fprintf(stderr, "repair_bench: not repaired\n");
-		test_cluster_dump_logs(&C);
-	}
-	double total_s = now_s() - k0;
-	double rep_s = total_s - (GRACE_MS + DOWN_MS) / 1000.0;
-	if (rep_s <= 0)
-		rep_s = total_s;
-	printf("repair: %.2f s after the kill (incl. %.1f s DOWN detection + "
-	    "grace); %.2f s of repair\n", total_s,
-	    (GRACE_MS + DOWN_MS) / 1000.0, rep_s);
-	printf("repair throughput: %.0f photos/s, %.1f MB/s\n",
-	    (double)vn / rep_s, (double)vb / 1e6 / rep_s);
-	printf("ratio repair/cp (MB/s): %.2f\n",
-	    ((double)vb / rep_s) / ((double)vb / cp_s));
+	double cp_s = copy_victim(vb);
+	report(kill_and_wait(total), cp_s, vn, vb);
 	for (size_t i = 0; i < sizeof(stats_clients) / sizeof(*stats_clients); i++)
 		rpc_client_close(stats_clients[i]);
 	tr_close();
