@@ -102,15 +102,9 @@ finish(void *arg, char *err, size_t errlen)
 		    (long long)cfg->leader_timeout_ms);
 		return -1;
 	}
-	if (cfg->min_replicas > cfg->default_replicas ||
-	    cfg->default_replicas > cfg->max_replicas) {
-		snprintf(err, errlen, "need MIN_REPLICA_COUNT (%lld) <= "
-		    "DEFAULT_REPLICA_COUNT (%lld) <= MAX_REPLICA_COUNT (%lld)",
-		    (long long)cfg->min_replicas,
-		    (long long)cfg->default_replicas,
-		    (long long)cfg->max_replicas);
+	if (rt_cfg_check_replicas(cfg->min_replicas, cfg->default_replicas,
+	    cfg->max_replicas, err, errlen) != 0)
 		return -1;
-	}
 	if (strlen(cfg->id) == 0 || strlen(cfg->id) > 40) {
 		snprintf(err, errlen, "--id must be 1 to 40 characters");
 		return -1;

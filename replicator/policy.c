@@ -31,8 +31,8 @@ find_store(const struct repl_store *s, size_t n, uint32_t id)
 	return NULL;
 }
 
-static int
-has(const uint32_t *v, size_t n, uint32_t x)
+int
+repl_has_id(const uint32_t *v, size_t n, uint32_t x)
 {
 	for (size_t i = 0; i < n; i++)
 		if (v[i] == x)
@@ -70,7 +70,7 @@ pick_new(const struct repl_store *st, size_t nst, const uint32_t *holding,
 		for (size_t i = 0; i < nst; i++) {
 			const struct repl_store *s = &st[i];
 			if (s->state != HS__STORE_STATE__STORE_UP ||
-			    has(holding, nhold, s->id) || has(used, got, s->id) ||
+			    repl_has_id(holding, nhold, s->id) || repl_has_id(used, got, s->id) ||
 			    (s->capacity_bytes && s->free_bytes < size))
 				continue;
 			if (best == NULL || s->free_bytes > best->free_bytes ||
@@ -160,10 +160,10 @@ repl_plan_photo(const struct repl_policy *p, const struct repl_store *st,
 			lost[nlost++] = id;
 		else if (s->state == HS__STORE_STATE__STORE_DOWN)
 			pl->npending++;
-		else if (has(ph->bad, ph->nbad, id) &&
+		else if (repl_has_id(ph->bad, ph->nbad, id) &&
 		    s->state == HS__STORE_STATE__STORE_UP)
 			pl->rewrite[pl->nrewrite++] = id;
-		else if (has(ph->bad, ph->nbad, id))
+		else if (repl_has_id(ph->bad, ph->nbad, id))
 			lost[nlost++] = id; /* bad on a read-only store */
 		else
 			pl->healthy[pl->nhealthy++] = id;

@@ -72,6 +72,9 @@ uint32_t repl_target(const struct repl_policy *p, uint32_t cur, double rate,
 
 /* Fills plan for one photo. now_ms is wall-clock (compared with heartbeat
  * times). stores: the directory's store table. */
+/* 1 if x is one of the n ids in v (store ids are few per photo). */
+int repl_has_id(const uint32_t *v, size_t n, uint32_t x);
+
 void repl_plan_photo(const struct repl_policy *p,
     const struct repl_store *stores, size_t nstores, const struct repl_photo_state *ph, int64_t now_ms,
     struct repl_plan *plan);

@@ -86,13 +86,9 @@ static int
 finish(void *arg, char *err, size_t errlen)
 {
 	struct repl_config *cfg = arg;
-	if (!(cfg->min <= cfg->def && cfg->def <= cfg->max)) {
-		snprintf(err, errlen, "need MIN_REPLICA_COUNT (%lld) <= "
-		    "DEFAULT_REPLICA_COUNT (%lld) <= MAX_REPLICA_COUNT (%lld)",
-		    (long long)cfg->min, (long long)cfg->def,
-		    (long long)cfg->max);
+	if (rt_cfg_check_replicas(cfg->min, cfg->def, cfg->max, err,
+	    errlen) != 0)
 		return -1;
-	}
 	if (rt_redis_check_option("HS_REDIS", cfg->redis, 0, err, errlen))
 		return -1;
 	if (cfg->advertise[0] == '\0')

@@ -265,3 +265,15 @@ rt_cfg_exit(const char *prog, int rc, const char *err)
 	fprintf(stderr, "%s: %s\n", prog, err);
 	return 64;
 }
+
+int
+rt_cfg_check_replicas(int64_t min, int64_t def, int64_t max, char *err,
+    size_t errlen)
+{
+	if (1 <= min && min <= def && def <= max)
+		return 0;
+	snprintf(err, errlen, "need 1 <= MIN_REPLICA_COUNT (%lld) <= "
+	    "DEFAULT_REPLICA_COUNT (%lld) <= MAX_REPLICA_COUNT (%lld)",
+	    (long long)min, (long long)def, (long long)max);
+	return -1;
+}

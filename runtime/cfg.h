@@ -53,6 +53,12 @@ int rt_cfg_load(const struct rt_cfg_opt *opts, size_t n, int argc,
     char **argv, int (*finish)(void *cfg, char *err, size_t errlen),
     void *cfg, char *err, size_t errlen);
 
+/* The rule the directory and the replicator both hold their replica
+ * counts to: 1 <= MIN_REPLICA_COUNT <= DEFAULT_REPLICA_COUNT <=
+ * MAX_REPLICA_COUNT. 0, or -1 with a message in err. */
+int rt_cfg_check_replicas(int64_t min, int64_t def, int64_t max, char *err,
+    size_t errlen);
+
 /* main's answer to a non-zero rt_cfg_load: prints "prog: err" for an error
  * and returns the exit code, 64 (EX_USAGE) or 0 after --help. */
 int rt_cfg_exit(const char *prog, int rc, const char *err);

@@ -98,6 +98,19 @@ test_units(void)
 	CHECK(rt_parse_ms("3 days", &v) != 0);
 }
 
+/* The directory and the replicator hold replica counts to one rule. */
+static void
+test_replica_counts_in_order(void)
+{
+	char err[256];
+	CHECK(rt_cfg_check_replicas(2, 3, 5, err, sizeof(err)) == 0);
+	CHECK(rt_cfg_check_replicas(1, 1, 1, err, sizeof(err)) == 0);
+	CHECK(rt_cfg_check_replicas(4, 3, 5, err, sizeof(err)) != 0);
+	CHECK_MSG(strstr(err, "MIN_REPLICA_COUNT (4)") != NULL, "%s", err);
+	CHECK(rt_cfg_check_replicas(2, 6, 5, err, sizeof(err)) != 0);
+	CHECK(rt_cfg_check_replicas(0, 3, 5, err, sizeof(err)) != 0);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -107,6 +120,7 @@ main(int argc, char **argv)
 		    test_flag_beats_env_beats_default },
 		{ "bad values name the option", test_bad_values_name_the_option },
 		{ "units", test_units },
+		{ "replica counts in order", test_replica_counts_in_order },
 		{ NULL, NULL },
 	};
 	return check_run(cases, argc, argv);

@@ -9,6 +9,7 @@
 #include "clock.h"
 #include "log.h"
 #include "replicator.pb-c.h"
+#include "store.h"
 
 #define MAX_ENTRIES 100000 /* per window, as ReportAccess allows */
 
@@ -101,16 +102,6 @@ access_stats_count(struct access_stats *a, uint64_t key, uint32_t cookie)
 	pthread_mutex_unlock(&a->mu);
 }
 
-static void
-report_done(void *arg, ProtobufCMessage *reply, const struct rpc_error *err)
-{
-	(void)arg;
-	if (reply != NULL)
-		protobuf_c_message_free_unpacked(reply, NULL);
-	if (err->code != HS_OK)
-		rt_log_debug("access report not delivered: %s", err->message);
-}
-
 void
 access_stats_report(struct access_stats *a, struct store_service *svc)
 {
@@ -147,8 +138,7 @@ access_stats_report(struct access_stats *a, struct store_service *svc)
 		req.interval_ms = rt_now_ms() - start;
 		req.counts = ptrs;
 		req.n_counts = n;
-		rpc_invoke_async(c, &hs__replicator__descriptor, "ReportAccess",
-		    &req.base, 5000, 0, report_done, NULL);
+		store_report(c, "ReportAccess", &req.base);
 		free(counts);
 		free(ptrs);
 		free(ids);

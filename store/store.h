@@ -55,6 +55,11 @@ void store_publish_compacted(struct store_service *svc, uint32_t volume,
 rpc_client *store_replicator(struct store_service *svc);
 
 /* Tells the replicator (best effort, async) that a needle is corrupt. */
+/* Sends a report to the replicator's method without waiting for it: a
+ * lost report is logged and otherwise ignored. req stays the caller's. */
+void store_report(rpc_client *c, const char *method,
+    const ProtobufCMessage *req);
+
 void store_report_corruption(struct store_service *svc, uint64_t key,
     uint32_t cookie, const char *detail);
 

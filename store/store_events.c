@@ -1,8 +1,9 @@
 /* What the store tells others: needle.* events on its PUB socket, and
- * corruption reports to the replicator (best effort: the audit finds what
- * a lost report misses). */
+ * the reports to the replicator, access counts and corruption (best
+ * effort: the next report, or the audit, finds what a lost one misses). */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "log.h"
 #include "replicator.pb-c.h"
@@ -46,15 +47,25 @@ store_publish_compacted(struct store_service *svc, uint32_t volume,
 	rt_pub_publish(svc->pub, &ev);
 }
 
+/* arg is the method's name, a string literal. Access reports come every
+ * STATS_REPORT_INTERVAL and the next one carries on, so a lost one is
+ * only worth a debug line; a lost corruption report is worth a warning. */
 static void
 report_done(void *arg, ProtobufCMessage *reply, const struct rpc_error *err)
 {
-	(void)arg;
+	const char *method = arg;
 	if (reply != NULL)
 		protobuf_c_message_free_unpacked(reply, NULL);
 	if (err->code != HS_OK)
-		rt_log_warn("corruption report not delivered: %s",
-		    err->message);
+		rt_log(strcmp(method, "ReportAccess") == 0 ? RT_LOG_DEBUG :
+		    RT_LOG_WARN, "%s not delivered: %s", method, err->message);
+}
+
+void
+store_report(rpc_client *c, const char *method, const ProtobufCMessage *req)
+{
+	rpc_invoke_async(c, &hs__replicator__descriptor, method, req, 5000, 0,
+	    report_done, (void *)method);
 }
 
 rpc_client *
@@ -83,6 +94,5 @@ store_report_corruption(struct store_service *svc, uint64_t key,
 	req.store_id = (uint32_t)svc->cfg.id;
 	req.reporter = svc->name;
 	req.detail = (char *)detail;
-	rpc_invoke_async(c, &hs__replicator__descriptor, "ReportCorruption",
-	    &req.base, 5000, 0, report_done, NULL);
+	store_report(c, "ReportCorruption", &req.base);
 }

@@ -22,6 +22,7 @@
 #include "directory.pb-c.h"
 #include "replicator.pb-c.h"
 #include "log.h"
+#include "replicator/policy.h"
 #include "repl_util.h"
 #include "rpc.h"
 
@@ -64,15 +65,6 @@ down(int failed)
 	test_cluster_stop(&C);
 }
 
-static int
-has(const uint32_t *v, size_t n, uint32_t x)
-{
-	for (size_t i = 0; i < n; i++)
-		if (v[i] == x)
-			return 1;
-	return 0;
-}
-
 /* Every photo has exactly `want` locations, none on `gone`, all readable. */
 static int
 all_repaired(struct tphoto *ph, int n, uint32_t gone, size_t want)
@@ -80,7 +72,7 @@ all_repaired(struct tphoto *ph, int n, uint32_t gone, size_t want)
 	for (int i = 0; i < n; i++) {
 		uint32_t loc[8];
 		size_t nl = tr_locations(&ph[i], loc, 8, NULL);
-		if (nl != want || has(loc, nl, gone))
+		if (nl != want || repl_has_id(loc, nl, gone))
 			return 0;
 		for (size_t k = 0; k < nl; k++)
 			if (!tr_read_ok(&ph[i], loc[k]))
@@ -151,7 +143,7 @@ corrupt_replica_is_replaced_from_a_good_copy(void)
 	na = tr_locations(&p, after, 8, NULL);
 	failed = na != nb;
 	for (size_t i = 0; i < na && !failed; i++)
-		failed = !has(before, nb, after[i]) || !tr_read_ok(&p, after[i]);
+		failed = !repl_has_id(before, nb, after[i]) || !tr_read_ok(&p, after[i]);
 out:
 	tr_photo_free(&p);
 	down(failed);
@@ -225,7 +217,7 @@ hot_photo_goes_to_max_then_back_to_default(void)
 	}
 	uint32_t trimmed = 0;
 	for (size_t i = 0; i < nh; i++)
-		if (!has(cool, 3, hot[i]))
+		if (!repl_has_id(cool, 3, hot[i]))
 			trimmed = hot[i];
 	if (trimmed == 0 ||
 	    !CHECK_WAIT_UNTIL(!tr_store_has(&p, trimmed), 10000)) {

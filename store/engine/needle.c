@@ -8,16 +8,26 @@
 #include "crc32c.h"
 #include "le.h"
 
-void
-sb_encode(uint8_t out[SB_SIZE], const struct superblock *sb)
+/* The layout a superblock and a hint file's header share: magic, format
+ * version, volume id, generation and creation time, zero padding, and the
+ * CRC-32C of the size - 4 bytes before it in the last four. */
+static void
+volume_header_encode(uint8_t *out, size_t size, uint32_t magic,
+    const struct superblock *sb)
 {
-	memset(out, 0, SB_SIZE);
-	le_put32(out + 0, SB_MAGIC);
+	memset(out, 0, size);
+	le_put32(out + 0, magic);
 	le_put16(out + 4, STORE_FORMAT_VERSION);
 	le_put32(out + 8, sb->vol_id);
 	le_put32(out + 12, sb->gen);
 	le_put64(out + 16, sb->created_ns);
-	le_put32(out + 60, crc32c(0, out, 60));
+	le_put32(out + size - 4, crc32c(0, out, size - 4));
+}
+
+void
+sb_encode(uint8_t out[SB_SIZE], const struct superblock *sb)
+{
+	volume_header_encode(out, SB_SIZE, SB_MAGIC, sb);
 }
 
 int
@@ -98,13 +108,7 @@ delrec_decode(const uint8_t in[DELREC_DATA_SIZE], struct delrec *d)
 void
 hint_hdr_encode(uint8_t out[HINT_HDR_SIZE], const struct superblock *sb)
 {
-	memset(out, 0, HINT_HDR_SIZE);
-	le_put32(out + 0, HINT_MAGIC);
-	le_put16(out + 4, STORE_FORMAT_VERSION);
-	le_put32(out + 8, sb->vol_id);
-	le_put32(out + 12, sb->gen);
-	le_put64(out + 16, sb->created_ns);
-	le_put32(out + 28, crc32c(0, out, 28));
+	volume_header_encode(out, HINT_HDR_SIZE, HINT_MAGIC, sb);
 }
 
 int
