@@ -10,13 +10,17 @@ def hs_test(name, deps = [], srcs = None, size = "small", **kwargs):
         **kwargs
     )
 
-def hs_service(name, lib, srcs, hdrs, deps = []):
-    """A service: the library `lib` holding all of it but main(), which its
-    tests link too, and the daemon `name` built from <name>.c."""
+def hs_service(name, lib, exclude = [], deps = []):
+    """A service package: the library `lib` holds every .c and .h of the
+    folder but main (<name>.c), the tests and what `exclude` names (parts
+    with targets of their own); the daemon `name` is <name>.c on it."""
     native.cc_library(
         name = lib,
-        srcs = srcs,
-        hdrs = hdrs,
+        srcs = native.glob(
+            ["*.c"],
+            exclude = ["*_test.c", name + ".c"] + exclude,
+        ),
+        hdrs = native.glob(["*.h"], exclude = exclude),
         deps = deps + [
             "//proto:rpc",
             "//runtime",
@@ -34,3 +38,19 @@ def hs_tests(names, deps, **kwargs):
     """Several hs_tests over the same deps, one per name."""
     for name in names:
         hs_test(name = name, deps = deps, **kwargs)
+
+def hs_process_tests(names, data, deps, size = "medium"):
+    """Tests that start real processes (the binaries in data) on free
+    loopback ports through the harness in //testing. They run one at a
+    time: their timeouts are for the system under test, not for cores
+    shared with another such test."""
+    hs_tests(
+        names,
+        deps = deps + [
+            "//testing:harness",
+            "//testing:rpc",
+        ],
+        data = data,
+        size = size,
+        tags = ["exclusive"],
+    )
