@@ -14,11 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "hs_internal.h"
+#include "log.h"
 #include "photo_id.h"
 #include "redis.h"
-#include "clock.h"
-#include "log.h"
 
 #define CACHE_POOL 16
 #define CACHE_MAX_WAIT_MS 500 /* a cache slower than this is not worth it */
@@ -43,8 +43,10 @@ hsi_cache_open(const char *addr, hs_error *err)
 	char why[300];
 	if (strlen(addr) >= sizeof(k->addr) ||
 	    rt_redis_check_addr(addr, why, sizeof(why)) != 0) {
-		hsi_err(err, HS_INVALID_ARGUMENT, "cache address '%s' is not "
-		    "HOST:PORT or unix:/PATH (e.g. 127.0.0.1:6380)", addr);
+		hsi_err(err, HS_INVALID_ARGUMENT,
+		    "cache address '%s' is not "
+		    "HOST:PORT or unix:/PATH (e.g. 127.0.0.1:6380)",
+		    addr);
 		free(k);
 		return NULL;
 	}
@@ -67,8 +69,8 @@ hsi_cache_close(struct hsi_cache *k)
 static struct timeval
 tv_ms(int64_t ms)
 {
-	struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)(ms % 1000) *
-	    1000 };
+	struct timeval tv = { (time_t)(ms / 1000),
+		(suseconds_t)(ms % 1000) * 1000 };
 	return tv;
 }
 
@@ -120,7 +122,7 @@ wait_for(int64_t deadline)
 {
 	int64_t left = hsi_left(deadline);
 	return left < CACHE_MAX_WAIT_MS ? (left > 0 ? left : 1) :
-	    CACHE_MAX_WAIT_MS;
+					  CACHE_MAX_WAIT_MS;
 }
 
 int
@@ -151,7 +153,8 @@ hsi_cache_get(struct hsi_cache *k, hs_photo_id id, int64_t deadline,
 			hit = 1;
 		} else if (memcmp(sha, rep->str, HS_SHA256_LEN) != 0) {
 			rt_log_warn("cache entry %s does not match its SHA-256; "
-			    "ignored", key);
+				    "ignored",
+			    key);
 		}
 	}
 	if (rep != NULL)

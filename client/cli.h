@@ -12,19 +12,19 @@
 /* Exit codes (docs/client.md). */
 enum {
 	CLI_OK = 0,
-	CLI_FAIL = 1,		/* anything else */
-	CLI_NOT_FOUND = 2,	/* a well-formed id the cluster does not have */
-	CLI_UNAVAILABLE = 3,	/* the cluster is unreachable or not answering */
-	CLI_USAGE = 64,		/* bad command line, malformed id (EX_USAGE) */
+	CLI_FAIL = 1,	     /* anything else */
+	CLI_NOT_FOUND = 2,   /* a well-formed id the cluster does not have */
+	CLI_UNAVAILABLE = 3, /* the cluster is unreachable or not answering */
+	CLI_USAGE = 64,	     /* bad command line, malformed id (EX_USAGE) */
 };
 
 struct cli {
-	const char *cmd;	/* "upload", ... */
-	const char *cluster;	/* --cluster, $HS_CLUSTER or the default */
+	const char *cmd;     /* "upload", ... */
+	const char *cluster; /* --cluster, $HS_CLUSTER or the default */
 	char cluster_buf[4096];
-	int64_t timeout_ms;	/* --timeout; 0 = HS_DEFAULT_TIMEOUT_MS */
-	int json;		/* --json */
-	hs_client *client;	/* opened by cli_open, closed by main */
+	int64_t timeout_ms; /* --timeout; 0 = HS_DEFAULT_TIMEOUT_MS */
+	int json;	    /* --json */
+	hs_client *client;  /* opened by cli_open, closed by main */
 };
 
 /* Reports a failure of the command and returns its exit code. Human:

@@ -35,10 +35,11 @@ report_free(struct report *r)
 static const char *
 store_state_name(Hs__StoreState s)
 {
-	const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value(
-	    &hs__store_state__descriptor, (int)s);
+	const ProtobufCEnumValue *v =
+	    protobuf_c_enum_descriptor_get_value(&hs__store_state__descriptor,
+		(int)s);
 	return v != NULL && strncmp(v->name, "STORE_", 6) == 0 ? v->name + 6 :
-	    "UNKNOWN";
+								 "UNKNOWN";
 }
 
 static void
@@ -76,8 +77,8 @@ stats_text(const Hs__DirectoryStatsReply *s, const struct hs_cache_stats *k)
 	printf("capacity  %s used of %s", cli_bytes(used, u, sizeof(u)),
 	    cli_bytes(s->capacity_bytes, b, sizeof(b)));
 	if (s->capacity_bytes > 0)
-		printf(" (%.1f%%)", 100.0 * (double)used /
-		    (double)s->capacity_bytes);
+		printf(" (%.1f%%)",
+		    100.0 * (double)used / (double)s->capacity_bytes);
 	printf("\n");
 	if (!k->configured)
 		printf("cache     not configured\n");
@@ -85,13 +86,14 @@ stats_text(const Hs__DirectoryStatsReply *s, const struct hs_cache_stats *k)
 		printf("cache     unreachable\n");
 	else if (k->hits + k->misses == 0)
 		printf("cache     no lookups yet, %llu keys, %s used\n",
-		    (unsigned long long)k->keys, cli_bytes(k->used_bytes, a,
-		    sizeof(a)));
+		    (unsigned long long)k->keys,
+		    cli_bytes(k->used_bytes, a, sizeof(a)));
 	else
 		printf("cache     hit rate %.1f%% (%llu hits, %llu misses), %llu "
-		    "keys, %s used\n", 100.0 * (double)k->hits /
-		    (double)(k->hits + k->misses), (unsigned long long)k->hits,
-		    (unsigned long long)k->misses, (unsigned long long)k->keys,
+		       "keys, %s used\n",
+		    100.0 * (double)k->hits / (double)(k->hits + k->misses),
+		    (unsigned long long)k->hits, (unsigned long long)k->misses,
+		    (unsigned long long)k->keys,
 		    cli_bytes(k->used_bytes, a, sizeof(a)));
 	printf("seq       %llu applied, %llu lookups, %llu registrations\n",
 	    (unsigned long long)s->applied_seq, (unsigned long long)s->lookups,
@@ -150,8 +152,9 @@ health_text(const Hs__HealthReply *h)
 		const Hs__StoreInfo *s = h->stores[i];
 		char f[32], t[32];
 		printf("  store %-4u %-8s %-10s %s free of %s, %llu needles  %s\n",
-		    s->id, store_state_name(s->state), s->zone[0] ? s->zone :
-		    "-", cli_bytes(s->free_bytes, f, sizeof(f)),
+		    s->id, store_state_name(s->state),
+		    s->zone[0] ? s->zone : "-",
+		    cli_bytes(s->free_bytes, f, sizeof(f)),
 		    cli_bytes(s->capacity_bytes, t, sizeof(t)),
 		    (unsigned long long)s->needles, s->rpc_addr);
 	}
@@ -171,10 +174,12 @@ queue_text(const struct report *r, int configured)
 	const Hs__QueueReply *q = r->queue;
 	printf("replicator  %s, queue", q->active ? "active" : "STANDBY ONLY");
 	for (size_t i = 0; i < q->n_depth; i++)
-		printf("%s%llu", i ? "/" : " ", (unsigned long long)q->depth[i]);
+		printf("%s%llu", i ? "/" : " ",
+		    (unsigned long long)q->depth[i]);
 	printf(" (urgent/high/normal/low), %llu in flight, %llu done, %llu "
-	    "failed\n", (unsigned long long)q->in_flight,
-	    (unsigned long long)q->done, (unsigned long long)q->failed);
+	       "failed\n",
+	    (unsigned long long)q->in_flight, (unsigned long long)q->done,
+	    (unsigned long long)q->failed);
 }
 
 /* Health, and the replicator's queue when one is configured. */
@@ -209,8 +214,8 @@ report_json(struct json *j, const struct report *r)
 		json_pb(j, &r->queue->base);
 	} else {
 		json_obj_begin(j);
-		json_kbool(j, "configured", r->queue_st !=
-		    HS_FAILED_PRECONDITION);
+		json_kbool(j, "configured",
+		    r->queue_st != HS_FAILED_PRECONDITION);
 		json_kstr(j, "error", r->queue_err.message);
 		json_obj_end(j);
 	}
@@ -246,7 +251,8 @@ problems(const struct report *r, char list[][160], int max)
 	int n = 0;
 	const Hs__HealthReply *h = r->health;
 	if (h->leader_id[0] == '\0' && n < max)
-		snprintf(list[n++], 160, "no directory leader (an election "
+		snprintf(list[n++], 160,
+		    "no directory leader (an election "
 		    "may be in progress)");
 	if (!h->redis_ok && n < max)
 		snprintf(list[n++], 160, "the directory cannot reach Redis");
@@ -327,10 +333,11 @@ cli_audit(struct cli *c, int argc, char **argv)
 		json_pb_fields(&j, &a->base);
 		cli_json_end(&j);
 	} else if (!wait) {
-		printf("audit %s\n", a->started ? "started" : "already running");
+		printf("audit %s\n",
+		    a->started ? "started" : "already running");
 	} else {
 		printf("audit done: %llu photos checked, %llu missing replicas, "
-		    "%llu orphans deleted, %llu leftovers tombstoned\n",
+		       "%llu orphans deleted, %llu leftovers tombstoned\n",
 		    (unsigned long long)a->photos_checked,
 		    (unsigned long long)a->missing_replicas,
 		    (unsigned long long)a->orphans_deleted,

@@ -9,8 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cli.h"
 #include "cfg.h"
+#include "cli.h"
 #include "log.h"
 
 struct cli_cmd {
@@ -22,7 +22,8 @@ struct cli_cmd {
 };
 
 static const struct cli_cmd commands[] = {
-	{ "upload", cli_upload, "FILE...", "upload photos; prints one id a line",
+	{ "upload", cli_upload, "FILE...",
+	    "upload photos; prints one id a line",
 	    "Uploads each FILE (at most 64 MiB) and prints its photo id, one a\n"
 	    "line, in the order given. Files upload concurrently; on a terminal\n"
 	    "a progress line is shown on stderr. Relative paths are relative to\n"
@@ -40,9 +41,11 @@ static const struct cli_cmd commands[] = {
 	{ "delete", cli_delete, "ID", "delete a photo",
 	    "Deletes photo ID everywhere; reads fail with exit code 2 at once.\n"
 	    "Deleting a deleted photo succeeds.\n" },
-	{ "stats", cli_stats, "", "photos, bytes, stores, volumes, cache hit rate",
+	{ "stats", cli_stats, "",
+	    "photos, bytes, stores, volumes, cache hit rate",
 	    "Cluster-wide counts from the directory and the cache.\n" },
-	{ "health", cli_health, "", "leader, followers, stores, Redis, replicator",
+	{ "health", cli_health, "",
+	    "leader, followers, stores, Redis, replicator",
 	    "The leader, each follower with its lag, each store UP or DOWN,\n"
 	    "Redis, and the replicator. Exits 0 when it could ask the cluster.\n" },
 	{ "check", cli_check, "",
@@ -77,7 +80,8 @@ static const char global_help[] =
 static void
 usage(FILE *out)
 {
-	fprintf(out, "usage: hs [--cluster FILE] [--timeout DUR] [--json] "
+	fprintf(out,
+	    "usage: hs [--cluster FILE] [--timeout DUR] [--json] "
 	    "COMMAND [ARGS]\n\nCommands:\n");
 	for (size_t i = 0; i < NCOMMANDS; i++)
 		fprintf(out, "  %-9s %-20s %s\n", commands[i].name,
@@ -149,21 +153,24 @@ take_globals(struct cli *c, int *argc, char **argv, int *help)
 			*help = 1;
 		} else if (strncmp(a, "--cluster", 9) == 0 &&
 		    (a[9] == '=' || a[9] == '\0')) {
-			v = a[9] == '=' ? a + 10 : (i + 1 < *argc ? argv[++i] :
-			    NULL);
+			v = a[9] == '=' ? a + 10 :
+					  (i + 1 < *argc ? argv[++i] : NULL);
 			if (v == NULL || *v == '\0')
-				return cli_usage(c, "--cluster needs a file"), -1;
+				return cli_usage(c, "--cluster needs a file"),
+				       -1;
 			c->cluster = cli_path(v, c->cluster_buf,
 			    sizeof(c->cluster_buf));
 		} else if (strncmp(a, "--timeout", 9) == 0 &&
 		    (a[9] == '=' || a[9] == '\0')) {
-			v = a[9] == '=' ? a + 10 : (i + 1 < *argc ? argv[++i] :
-			    NULL);
+			v = a[9] == '=' ? a + 10 :
+					  (i + 1 < *argc ? argv[++i] : NULL);
 			if (v == NULL || rt_parse_ms(v, &c->timeout_ms) != 0 ||
 			    c->timeout_ms <= 0)
-				return cli_usage(c, "--timeout needs a duration "
-				    "such as 5s or 500ms, not '%s'", v ? v : ""),
-				    -1;
+				return cli_usage(c,
+					   "--timeout needs a duration "
+					   "such as 5s or 500ms, not '%s'",
+					   v ? v : ""),
+				       -1;
 		} else {
 			argv[out++] = argv[i];
 		}
@@ -197,11 +204,15 @@ main(int argc, char **argv)
 			cmd = &commands[i];
 	if (cmd == NULL) {
 		if (argv[0][0] == '-')
-			return cli_usage(&c, "unknown option '%s'; see `hs "
-			    "--help`", argv[0]);
-		return cli_usage(&c, "unknown command '%s'; the commands are "
+			return cli_usage(&c,
+			    "unknown option '%s'; see `hs "
+			    "--help`",
+			    argv[0]);
+		return cli_usage(&c,
+		    "unknown command '%s'; the commands are "
 		    "upload, download, status, delete, stats, health, check, "
-		    "tap and audit (see `hs --help`)", argv[0]);
+		    "tap and audit (see `hs --help`)",
+		    argv[0]);
 	}
 	c.cmd = cmd->name;
 	if (help) {

@@ -14,8 +14,8 @@
 #define UPLOAD_WORKERS 8
 
 struct up_job {
-	const char *arg;	/* as typed, for messages */
-	char path[4096];	/* resolved */
+	const char *arg; /* as typed, for messages */
+	char path[4096]; /* resolved */
 	uint64_t size;
 	int done;
 	hs_status st;
@@ -65,8 +65,8 @@ progress(struct up_state *u, int show)
 	char a[32], b[32];
 	if (!show)
 		return;
-	fprintf(stderr, "\r\033[Khs upload: %d/%d files, %s of %s",
-	    u->ndone, u->n, cli_bytes(u->bytes_done, a, sizeof(a)),
+	fprintf(stderr, "\r\033[Khs upload: %d/%d files, %s of %s", u->ndone,
+	    u->n, cli_bytes(u->bytes_done, a, sizeof(a)),
 	    cli_bytes(u->bytes_total, b, sizeof(b)));
 	if (u->nfailed)
 		fprintf(stderr, ", %d failed", u->nfailed);
@@ -104,8 +104,10 @@ upload_reject(struct up_job *j, const char *why)
 {
 	j->st = HS_INVALID_ARGUMENT;
 	j->err.code = j->st;
-	snprintf(j->err.message, sizeof(j->err.message), "cannot upload %s: "
-	    "%s", j->arg, why);
+	snprintf(j->err.message, sizeof(j->err.message),
+	    "cannot upload %s: "
+	    "%s",
+	    j->arg, why);
 	j->done = 1;
 }
 
@@ -125,8 +127,10 @@ upload_check(struct up_job *j)
 		return 0;
 	}
 	if ((uint64_t)sb.st_size > HS_MAX_PHOTO_SIZE) {
-		snprintf(why, sizeof(why), "it is %lld bytes, over the 64 MiB "
-		    "limit", (long long)sb.st_size);
+		snprintf(why, sizeof(why),
+		    "it is %lld bytes, over the 64 MiB "
+		    "limit",
+		    (long long)sb.st_size);
 		upload_reject(j, why);
 		return 0;
 	}
@@ -141,16 +145,21 @@ upload_args(struct cli *c, int argc, char **argv, struct up_state *u)
 	for (int i = 1; i < argc; i++) {
 		if (!dashdash && strcmp(argv[i], "--") == 0) {
 			dashdash = 1;
-		} else if (!dashdash && strncmp(argv[i], "--replicas", 10) == 0) {
-			const char *v = argv[i][10] == '=' ? argv[i] + 11 :
+		} else if (!dashdash &&
+		    strncmp(argv[i], "--replicas", 10) == 0) {
+			const char *v = argv[i][10] == '=' ?
+			    argv[i] + 11 :
 			    (i + 1 < argc ? argv[++i] : "");
 			char *end;
 			long r = strtol(v, &end, 10);
 			if (*v == '\0' || *end != '\0' || r < 1 || r > 16)
-				return cli_usage(c, "--replicas needs a count "
-				    "from 1 to 16, not '%s'", v);
+				return cli_usage(c,
+				    "--replicas needs a count "
+				    "from 1 to 16, not '%s'",
+				    v);
 			u->replicas = (uint32_t)r;
-		} else if (!dashdash && argv[i][0] == '-' && argv[i][1] != '\0') {
+		} else if (!dashdash && argv[i][0] == '-' &&
+		    argv[i][1] != '\0') {
 			return cli_usage(c, "unknown option '%s'", argv[i]);
 		} else {
 			argv[1 + nfiles++] = argv[i];
@@ -171,7 +180,8 @@ cli_upload(struct cli *c, int argc, char **argv)
 		return rc;
 	u.jobs = calloc((size_t)u.n, sizeof(*u.jobs));
 	if (u.jobs == NULL)
-		return cli_fail(c, HS_RESOURCE_EXHAUSTED, NULL, "out of memory");
+		return cli_fail(c, HS_RESOURCE_EXHAUSTED, NULL,
+		    "out of memory");
 	for (int i = 0; i < u.n; i++) {
 		char buf[sizeof(u.jobs[i].path)];
 		u.jobs[i].arg = argv[1 + i];
@@ -241,8 +251,8 @@ cli_download(struct cli *c, int argc, char **argv)
 	hs_photo_id id;
 	hs_error e;
 	char buf[4096], hex[HS_ID_HEX_LEN + 1];
-	int rc = photo_command(c, argc, argv, 3, "name the photo ID to download",
-	    &id, hex);
+	int rc = photo_command(c, argc, argv, 3,
+	    "name the photo ID to download", &id, hex);
 	if (rc != CLI_OK)
 		return rc;
 	if (argc == 2 || strcmp(argv[2], "-") == 0) {
@@ -260,8 +270,8 @@ cli_download(struct cli *c, int argc, char **argv)
 		cli_json_begin(&j, 1);
 		json_kstr(&j, "id", hex);
 		json_kstr(&j, "file", argv[2]);
-		json_kuint(&j, "size", stat(out, &sb) == 0 ?
-		    (uint64_t)sb.st_size : 0);
+		json_kuint(&j, "size",
+		    stat(out, &sb) == 0 ? (uint64_t)sb.st_size : 0);
 		cli_json_end(&j);
 	}
 	return CLI_OK;
@@ -270,8 +280,9 @@ cli_download(struct cli *c, int argc, char **argv)
 static const char *
 photo_state(enum hs_photo_state s)
 {
-	return s == HS_PHOTO_ACTIVE ? "ACTIVE" : s == HS_PHOTO_DELETED ?
-	    "DELETED" : "UNKNOWN";
+	return s == HS_PHOTO_ACTIVE ? "ACTIVE" :
+	    s == HS_PHOTO_DELETED   ? "DELETED" :
+				      "UNKNOWN";
 }
 
 static const char *
@@ -339,12 +350,15 @@ status_text(const struct hs_photo_info *p, size_t up)
 	for (int i = 0; i < HS_SHA256_LEN; i++)
 		printf("%02x", p->sha256[i]);
 	printf("\nreplicas  %zu healthy of %zu, target %u%s\n", up,
-	    p->nreplicas, p->target_replicas, up < p->target_replicas ?
-	    "  (below target: the replicator will add copies)" : "");
+	    p->nreplicas, p->target_replicas,
+	    up < p->target_replicas ?
+		"  (below target: the replicator will add copies)" :
+		"");
 	for (size_t i = 0; i < p->nreplicas; i++)
 		printf("  store %-4u %-8s %-10s %s\n", p->replicas[i].store_id,
-		    store_state(p->replicas[i].state), p->replicas[i].zone[0] ?
-		    p->replicas[i].zone : "-", p->replicas[i].addr);
+		    store_state(p->replicas[i].state),
+		    p->replicas[i].zone[0] ? p->replicas[i].zone : "-",
+		    p->replicas[i].addr);
 	if (p->access_rate < 0)
 		printf("access    unknown (no replicator answered)\n");
 	else

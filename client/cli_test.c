@@ -33,8 +33,8 @@ run(struct run *r, const char *cluster_env, const char *const *args)
 		n++;
 	}
 	argv[n] = NULL;
-	snprintf(hsc, sizeof(hsc), "HS_CLUSTER=%s", cluster_env ? cluster_env :
-	    "");
+	snprintf(hsc, sizeof(hsc), "HS_CLUSTER=%s",
+	    cluster_env ? cluster_env : "");
 	const char *env[] = { "BUILD_WORKING_DIRECTORY",
 		"BUILD_WORKSPACE_DIRECTORY", cluster_env ? hsc : "HS_CLUSTER",
 		NULL };
@@ -77,7 +77,8 @@ test_no_or_unknown_command_is_usage_64(void)
 	run(&r, cluster, (const char *[]){ NULL });
 	CHECK_EQ(r.code, 64);
 	HAS(r.err, "usage:");
-	run(&r, cluster, (const char *[]){ "--timeout", "soon", "stats", NULL });
+	run(&r, cluster,
+	    (const char *[]){ "--timeout", "soon", "stats", NULL });
 	CHECK_EQ(r.code, 64);
 	HAS(r.err, "--timeout");
 	run(&r, cluster, (const char *[]){ "download", NULL });
@@ -90,7 +91,8 @@ test_malformed_id_is_usage_64(void)
 	static const char *const cmds[] = { "download", "status", "delete" };
 	for (size_t i = 0; i < 3; i++) {
 		struct run r;
-		run(&r, cluster, (const char *[]){ cmds[i], "not-an-id", NULL });
+		run(&r, cluster,
+		    (const char *[]){ cmds[i], "not-an-id", NULL });
 		CHECK_EQ(r.code, 64);
 		HAS(r.err, "'not-an-id' is not a photo id");
 		HAS(r.err, "24 hex digits");
@@ -102,8 +104,8 @@ static void
 test_missing_upload_file_is_1_and_named(void)
 {
 	struct run r;
-	run(&r, cluster, (const char *[]){ "upload", "no-such-photo.jpg",
-	    NULL });
+	run(&r, cluster,
+	    (const char *[]){ "upload", "no-such-photo.jpg", NULL });
 	CHECK_EQ(r.code, 1);
 	HAS(r.err, "no-such-photo.jpg");
 	HAS(r.err, "No such file");
@@ -122,8 +124,9 @@ test_unreachable_cluster_is_3_quickly(void)
 	};
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
 		struct run r;
-		run(&r, cluster, (const char *[]){ "--timeout", "20s",
-		    cmds[i][0], cmds[i][1], NULL });
+		run(&r, cluster,
+		    (const char *[]){ "--timeout", "20s", cmds[i][0],
+			cmds[i][1], NULL });
 		CHECK_EQ(r.code, 3);
 		CHECK(r.ms < 5000);
 		HAS(r.err, "cannot reach the cluster at tcp://127.0.0.1:");
@@ -181,8 +184,9 @@ test_json_errors_are_valid_json(void)
 	for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
 		struct run r;
 		size_t where = 0;
-		run(&r, cluster, (const char *[]){ cases[i][0], cases[i][1],
-		    cases[i][2], cases[i][3] });
+		run(&r, cluster,
+		    (const char *[]){ cases[i][0], cases[i][1], cases[i][2],
+			cases[i][3] });
 		CHECK_EQ(r.code, codes[i]);
 		if (!json_lines_valid(r.out, &where)) {
 			fprintf(stderr, "invalid JSON at %zu: %s\n", where,
@@ -211,7 +215,8 @@ main(int argc, char **argv)
 		    test_unreachable_cluster_is_3_quickly },
 		{ "missing cluster file is 3 and says how",
 		    test_missing_cluster_file_is_3_and_says_how },
-		{ "--json errors are valid JSON", test_json_errors_are_valid_json },
+		{ "--json errors are valid JSON",
+		    test_json_errors_are_valid_json },
 		{ NULL, NULL },
 	};
 	test_runfile(hs_bin, sizeof(hs_bin), "client/hs");
@@ -222,9 +227,11 @@ main(int argc, char **argv)
 	FILE *g = fopen(cluster, "w");
 	if (g == NULL)
 		return 1;
-	fprintf(g, "# a cluster that is not running\n"
+	fprintf(g,
+	    "# a cluster that is not running\n"
 	    "directory = tcp://127.0.0.1:%d\nkey_file = cluster.key\n"
-	    "cache = 127.0.0.1:%d\n", test_free_port(), test_free_port());
+	    "cache = 127.0.0.1:%d\n",
+	    test_free_port(), test_free_port());
 	fclose(g);
 	int rc = check_run(cases, argc, argv);
 	unlink(keyfile);

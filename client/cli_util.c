@@ -47,13 +47,13 @@ advice(hs_status st, const char *message)
 	switch (st) {
 	case HS_UNAVAILABLE:
 		return " Start it with `bazel run //tools:cluster -- up`, or "
-		    "name another cluster with --cluster FILE.";
+		       "name another cluster with --cluster FILE.";
 	case HS_DEADLINE_EXCEEDED:
 		return " The cluster may be overloaded or failing over; retry, "
-		    "or give more time with --timeout.";
+		       "or give more time with --timeout.";
 	case HS_UNAUTHENTICATED:
 		return " Check that key_file in the cluster file is this "
-		    "cluster's key.";
+		       "cluster's key.";
 	default:
 		return "";
 	}

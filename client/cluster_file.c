@@ -65,13 +65,16 @@ parse_line(char *s, const char *dir, const char *name, int line,
 	char *eq = strchr(s, '=');
 	if (eq == NULL)
 		return hsi_err(err, HS_INVALID_ARGUMENT,
-		    "%s:%d: '%.80s' is not a `key = value` line", name, line, s);
+		    "%s:%d: '%.80s' is not a `key = value` line", name, line,
+		    s);
 	*eq = '\0';
 	char *key = trim(s), *value = trim(eq + 1);
 	if (*key == '\0' || *value == '\0')
-		return hsi_err(err, HS_INVALID_ARGUMENT,
-		    "%s:%d: %s", name, line, *key == '\0' ? "missing key "
-		    "before '='" : "missing value after '='");
+		return hsi_err(err, HS_INVALID_ARGUMENT, "%s:%d: %s", name,
+		    line,
+		    *key == '\0' ? "missing key "
+				   "before '='" :
+				   "missing value after '='");
 	if (strcmp(key, "directory") == 0)
 		return add_list(out->directories, &out->ndirectories, value,
 		    name, line, key, err);
@@ -79,8 +82,8 @@ parse_line(char *s, const char *dir, const char *name, int line,
 		return add_list(out->pubs, &out->npubs, value, name, line, key,
 		    err);
 	if (strcmp(key, "cache") == 0)
-		return set_one(out->cache, sizeof(out->cache), value, name, line,
-		    key, err);
+		return set_one(out->cache, sizeof(out->cache), value, name,
+		    line, key, err);
 	if (strcmp(key, "replicator") == 0)
 		return set_one(out->replicator, sizeof(out->replicator), value,
 		    name, line, key, err);
@@ -96,9 +99,11 @@ parse_line(char *s, const char *dir, const char *name, int line,
 	if (strcmp(key, "location_ttl") == 0) {
 		int64_t ms;
 		if (rt_parse_ms(value, &ms) != 0 || ms < 0)
-			return hsi_err(err, HS_INVALID_ARGUMENT, "%s:%d: "
+			return hsi_err(err, HS_INVALID_ARGUMENT,
+			    "%s:%d: "
 			    "location_ttl must be a duration like 1s or 500ms "
-			    "(0 turns it off), not '%.40s'", name, line, value);
+			    "(0 turns it off), not '%.40s'",
+			    name, line, value);
 		out->location_ttl_ms = ms == 0 ? -1 : ms;
 		return HS_OK;
 	}
@@ -132,7 +137,8 @@ hs_cluster_parse(const char *text, const char *dir, const char *name,
 	if (cl.ndirectories == 0)
 		return hsi_err(err, HS_INVALID_ARGUMENT,
 		    "%s: no `directory = tcp://HOST:PORT` line; the cluster "
-		    "file must name at least one directory", name);
+		    "file must name at least one directory",
+		    name);
 	*out = cl;
 	return HS_OK;
 }
@@ -146,7 +152,8 @@ hs_cluster_load(const char *path, struct hs_cluster *out, hs_error *err)
 		return hsi_err(err, e == ENOENT ? HS_NOT_FOUND : HS_INTERNAL,
 		    "cannot read the cluster file %s: %s; start a cluster with "
 		    "`bazel run //tools:cluster -- up`, or name its file with "
-		    "--cluster FILE or HS_CLUSTER", path, strerror(e));
+		    "--cluster FILE or HS_CLUSTER",
+		    path, strerror(e));
 	}
 	char *text = NULL;
 	size_t cap = 0, len = 0;

@@ -44,13 +44,15 @@ test_absolute_key_path_kept(void)
 	struct hs_cluster cl;
 	hs_error e;
 	CHECK_STATUS(hs_cluster_parse("directory=tcp://h:1\nkey_file=/k\n",
-	    "/srv", "c", &cl, &e), HS_OK, e.message);
+			 "/srv", "c", &cl, &e),
+	    HS_OK, e.message);
 	CHECK(strcmp(cl.key_file, "/k") == 0);
 	CHECK(cl.cache[0] == '\0' && cl.replicator[0] == '\0');
 	CHECK_EQ(cl.npubs, 0);
 	CHECK_EQ(cl.location_ttl_ms, 0); /* the default */
 	CHECK_STATUS(hs_cluster_parse("directory=tcp://h:1\nlocation_ttl=0\n",
-	    "/srv", "c", &cl, &e), HS_OK, e.message);
+			 "/srv", "c", &cl, &e),
+	    HS_OK, e.message);
 	CHECK_EQ(cl.location_ttl_ms, -1); /* off */
 }
 
@@ -75,7 +77,8 @@ test_bad_lines_are_refused_with_their_number(void)
 		struct hs_cluster cl;
 		hs_error e = { .code = HS_OK };
 		CHECK_STATUS(hs_cluster_parse(bad_cases[i].text, NULL, "c", &cl,
-		    &e), HS_INVALID_ARGUMENT, bad_cases[i].text);
+				 &e),
+		    HS_INVALID_ARGUMENT, bad_cases[i].text);
 		if (strstr(e.message, bad_cases[i].want) == NULL) {
 			fprintf(stderr, "message '%s' lacks '%s'\n", e.message,
 			    bad_cases[i].want);

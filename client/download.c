@@ -40,7 +40,8 @@ report_done_cb(void *arg, ProtobufCMessage *reply, const struct rpc_error *err)
 	if (reply != NULL)
 		protobuf_c_message_free_unpacked(reply, NULL);
 	else
-		rt_log_debug("corruption report not delivered: %s", err->message);
+		rt_log_debug("corruption report not delivered: %s",
+		    err->message);
 }
 
 /* Tells the replicator that store_id holds bad bytes for id. Best effort
@@ -77,8 +78,8 @@ read_one(hs_client *c, const Hs__Replica *rep, const Hs__PhotoRecord *rec,
 	req.id = rec->id;
 	ProtobufCMessage *reply = NULL;
 	struct rpc_error re;
-	hs_status st = rpc_invoke(rc, &hs__store__descriptor, "Read",
-	    &req.base, &reply, hsi_left(deadline), 0, &re);
+	hs_status st = rpc_invoke(rc, &hs__store__descriptor, "Read", &req.base,
+	    &reply, hsi_left(deadline), 0, &re);
 	if (st != HS_OK) {
 		snprintf(why, whylen, "%s: %.150s", hs_status_str(st),
 		    re.message);
@@ -89,9 +90,10 @@ read_one(hs_client *c, const Hs__Replica *rep, const Hs__PhotoRecord *rec,
 	hs_sha256(r->data.data, r->data.len, sha);
 	if (r->data.len != rec->size || rec->sha256.len != HS_SHA256_LEN ||
 	    memcmp(sha, rec->sha256.data, HS_SHA256_LEN) != 0) {
-		snprintf(why, whylen, "returned %zu bytes that do not match "
-		    "the photo's SHA-256 (%llu bytes recorded)", r->data.len,
-		    (unsigned long long)rec->size);
+		snprintf(why, whylen,
+		    "returned %zu bytes that do not match "
+		    "the photo's SHA-256 (%llu bytes recorded)",
+		    r->data.len, (unsigned long long)rec->size);
 		report_corruption(c, rec->id, rep->store_id, why);
 		hs__read_reply__free_unpacked(r, NULL);
 		return HS_DATA_LOSS;
@@ -139,9 +141,11 @@ read_replicas(hs_client *c, hs_photo_id id, const Hs__LookupResult *x,
 	for (size_t i = 0; i < n; i++) {
 		char why[200];
 		if (hsi_left(deadline) <= 0)
-			return hsi_err(err, HS_DEADLINE_EXCEEDED, "the deadline "
+			return hsi_err(err, HS_DEADLINE_EXCEEDED,
+			    "the deadline "
 			    "passed while reading %s%s%s; retry with a longer "
-			    "--timeout", hex, tried[0] ? " after " : "", tried);
+			    "--timeout",
+			    hex, tried[0] ? " after " : "", tried);
 		hs_status st = read_one(c, order[i], x->record, deadline, data,
 		    len, why, sizeof(why));
 		if (st == HS_OK)
@@ -149,20 +153,28 @@ read_replicas(hs_client *c, hs_photo_id id, const Hs__LookupResult *x,
 		bad += st == HS_DATA_LOSS;
 		notfound += st == HS_NOT_FOUND;
 		size_t used = strlen(tried);
-		snprintf(tried + used, sizeof(tried) - used, "%sstore %u (%s): "
-		    "%s", used ? "; " : "", order[i]->store_id,
-		    order[i]->rpc_addr, why);
+		snprintf(tried + used, sizeof(tried) - used,
+		    "%sstore %u (%s): "
+		    "%s",
+		    used ? "; " : "", order[i]->store_id, order[i]->rpc_addr,
+		    why);
 	}
 	if (n == 0)
-		return hsi_err(err, HS_UNAVAILABLE, "photo %s has no replica "
+		return hsi_err(err, HS_UNAVAILABLE,
+		    "photo %s has no replica "
 		    "on a reachable store; retry when its stores are back "
-		    "(`hs status %s` lists them)", hex, hex);
+		    "(`hs status %s` lists them)",
+		    hex, hex);
 	if (bad == (int)n || bad + notfound == (int)n)
-		return hsi_err(err, HS_DATA_LOSS, "no replica of %s holds good "
+		return hsi_err(err, HS_DATA_LOSS,
+		    "no replica of %s holds good "
 		    "bytes (%s); the replicator has been told, check `hs "
-		    "status %s`", hex, tried, hex);
-	return hsi_err(err, HS_UNAVAILABLE, "could not read %s from any "
-	    "replica (%s); retry later", hex, tried);
+		    "status %s`",
+		    hex, tried, hex);
+	return hsi_err(err, HS_UNAVAILABLE,
+	    "could not read %s from any "
+	    "replica (%s); retry later",
+	    hex, tried);
 }
 
 hs_status
@@ -171,7 +183,8 @@ hs_download(hs_client *c, hs_photo_id id, int64_t timeout_ms, void **data,
 {
 	int64_t deadline = hsi_deadline(timeout_ms);
 	int cached = c->cache != NULL ?
-	    hsi_cache_get(c->cache, id, deadline, data, len) : 0;
+	    hsi_cache_get(c->cache, id, deadline, data, len) :
+	    0;
 	if (cached == 1) {
 		atomic_fetch_add(&c->cache_hits, 1);
 		return HS_OK;
@@ -185,8 +198,10 @@ hs_download(hs_client *c, hs_photo_id id, int64_t timeout_ms, void **data,
 		char hex[HS_ID_HEX_LEN + 1];
 		hs_id_format(id, hex);
 		hsi_locations_forget(c->locs, id);
-		return hsi_err(err, HS_NOT_FOUND, "photo %s does not exist "
-		    "(deleted)", hex);
+		return hsi_err(err, HS_NOT_FOUND,
+		    "photo %s does not exist "
+		    "(deleted)",
+		    hex);
 	}
 	/* Read again where a recent Lookup said it is; on any failure, the
 	 * directory decides (the photo may have moved or been deleted). */
@@ -277,9 +292,11 @@ out:
 	free(data);
 	if (rv != 0) {
 		unlink(tmp);
-		return hsi_err(err, HS_INTERNAL, "cannot %s %s: %s (is the "
-		    "folder writable?)", step, strcmp(step, "rename") == 0 ?
-		    path : tmp, strerror(-rv));
+		return hsi_err(err, HS_INTERNAL,
+		    "cannot %s %s: %s (is the "
+		    "folder writable?)",
+		    step, strcmp(step, "rename") == 0 ? path : tmp,
+		    strerror(-rv));
 	}
 	return HS_OK;
 }

@@ -27,14 +27,17 @@ hs_open(hs_client **out, const struct hs_cluster *cfg, hs_error *err)
 	pthread_mutex_init(&c->mu, NULL);
 	hs_status st;
 	if (c->cfg.key_file[0] == '\0') {
-		st = hsi_err(err, HS_INVALID_ARGUMENT, "no cluster key: add "
+		st = hsi_err(err, HS_INVALID_ARGUMENT,
+		    "no cluster key: add "
 		    "`key_file = PATH` to the cluster file or set HS_KEY_FILE");
 		goto fail;
 	}
 	if (rt_key_load(&c->ropts.key, c->cfg.key_file, msg, sizeof(msg)) !=
 	    0) {
-		st = hsi_err(err, HS_UNAUTHENTICATED, "cannot load the cluster "
-		    "key: %s", msg);
+		st = hsi_err(err, HS_UNAUTHENTICATED,
+		    "cannot load the cluster "
+		    "key: %s",
+		    msg);
 		goto fail;
 	}
 	/* Stores are many and interchangeable for reads: a store that does
@@ -50,14 +53,14 @@ hs_open(hs_client **out, const struct hs_cluster *cfg, hs_error *err)
 	hsi_addr_list(c->cfg.directories, c->cfg.ndirectories, urls,
 	    c->dir_where, sizeof(c->dir_where));
 	if (rpc_client_open(&c->dir, urls, c->cfg.ndirectories, &c->ropts, msg,
-	    sizeof(msg)) != 0) {
+		sizeof(msg)) != 0) {
 		st = hsi_err(err, HS_INVALID_ARGUMENT, "directory %s", msg);
 		goto fail;
 	}
 	if (c->cfg.replicator[0] != '\0') {
 		const char *u = c->cfg.replicator;
 		if (rpc_client_open(&c->repl, &u, 1, &c->ropts, msg,
-		    sizeof(msg)) != 0) {
+			sizeof(msg)) != 0) {
 			st = hsi_err(err, HS_INVALID_ARGUMENT, "replicator %s",
 			    msg);
 			goto fail;
@@ -69,7 +72,7 @@ hs_open(hs_client **out, const struct hs_cluster *cfg, hs_error *err)
 		goto fail;
 	}
 	int64_t ttl = c->cfg.location_ttl_ms == 0 ? HS_DEFAULT_LOCATION_TTL_MS :
-	    c->cfg.location_ttl_ms;
+						    c->cfg.location_ttl_ms;
 	if (ttl > 0 && (c->locs = hsi_locations_open(ttl)) == NULL) {
 		st = hsi_err(err, HS_RESOURCE_EXHAUSTED, "out of memory");
 		goto fail;
@@ -131,8 +134,7 @@ dir_retryable(hs_status st)
 
 hs_status
 hsi_dir_call(hs_client *c, const char *method, const ProtobufCMessage *req,
-    ProtobufCMessage **reply, int64_t deadline, const char *what,
-    hs_error *err)
+    ProtobufCMessage **reply, int64_t deadline, const char *what, hs_error *err)
 {
 	struct rpc_error re;
 	char hint[sizeof(re.leader_hint)] = "";
@@ -145,9 +147,10 @@ hsi_dir_call(hs_client *c, const char *method, const ProtobufCMessage *req,
 		if (hint[0] != '\0' && (rc = hsi_peer(c, hint, NULL)) == NULL)
 			rc = c->dir;
 		memset(&re, 0, sizeof(re));
-		hs_status st = left <= 0 ? HS_DEADLINE_EXCEEDED :
+		hs_status st = left <= 0 ?
+		    HS_DEADLINE_EXCEEDED :
 		    rpc_invoke(rc, &hs__directory__descriptor, method, req,
-		    reply, slice, 0, &re);
+			reply, slice, 0, &re);
 		if (st == HS_OK || re.answered)
 			atomic_store(&c->dir_answered, 1);
 		if (st == HS_OK)
@@ -156,14 +159,20 @@ hsi_dir_call(hs_client *c, const char *method, const ProtobufCMessage *req,
 			snprintf(re.message, sizeof(re.message),
 			    "the deadline had passed before the call");
 		if (st == HS_UNAVAILABLE && !atomic_load(&c->dir_answered))
-			return hsi_err(err, st, "cannot reach the cluster at %s "
+			return hsi_err(err, st,
+			    "cannot reach the cluster at %s "
 			    "(no directory answered within 1 s): is it "
-			    "running?", c->dir_where);
+			    "running?",
+			    c->dir_where);
 		if (!dir_retryable(st) || hsi_left(deadline) <= 0)
-			return hsi_err(err, st, "%s failed at the directory: %s%s",
-			    what, re.message, dir_retryable(st) ? " (retried "
-			    "until the deadline; retry later or with a longer "
-			    "--timeout)" : "");
+			return hsi_err(err, st,
+			    "%s failed at the directory: %s%s", what,
+			    re.message,
+			    dir_retryable(st) ?
+				" (retried "
+				"until the deadline; retry later or with a longer "
+				"--timeout)" :
+				"");
 		/* Follow the hint once per refusal; a stale hint falls back
 		 * to the whole directory tier on the next round. */
 		snprintf(hint, sizeof(hint), "%s",
@@ -171,9 +180,11 @@ hsi_dir_call(hs_client *c, const char *method, const ProtobufCMessage *req,
 		rt_log_debug("%s: %s (%s), retrying", what, hs_status_str(st),
 		    re.message);
 		if (!hsi_backoff(attempt, deadline))
-			return hsi_err(err, st, "%s failed at the directory: %s "
+			return hsi_err(err, st,
+			    "%s failed at the directory: %s "
 			    "(retried until the deadline; retry later or with a "
-			    "longer --timeout)", what, re.message);
+			    "longer --timeout)",
+			    what, re.message);
 	}
 }
 
@@ -223,17 +234,20 @@ hsi_lookup(hs_client *c, hs_photo_id id, int include_down, int64_t deadline,
 	Hs__LookupResult *x = r->n_results == 1 ? r->results[0] : NULL;
 	if (x == NULL || (x->code == HS__CODE__OK && x->record == NULL)) {
 		hs__lookup_reply__free_unpacked(r, NULL);
-		return hsi_err(err, HS_INTERNAL, "lookup of %s: the directory "
-		    "sent a malformed answer", hex);
+		return hsi_err(err, HS_INTERNAL,
+		    "lookup of %s: the directory "
+		    "sent a malformed answer",
+		    hex);
 	}
 	if (x->code != HS__CODE__OK ||
 	    x->record->state == HS__PHOTO_STATE__PHOTO_DELETED) {
 		hs_status code = x->code == HS__CODE__OK ? HS_NOT_FOUND :
-		    (hs_status)x->code;
+							   (hs_status)x->code;
 		hs__lookup_reply__free_unpacked(r, NULL);
 		return hsi_err(err, code, "photo %s %s", hex,
 		    code == HS_NOT_FOUND ? "does not exist (never uploaded, "
-		    "deleted, or a wrong cookie)" : "could not be looked up");
+					   "deleted, or a wrong cookie)" :
+					   "could not be looked up");
 	}
 	*out = r;
 	*res = x;

@@ -45,9 +45,9 @@
 
 #define HS_DEFAULT_TIMEOUT_MS 30000
 #define HS_DEFAULT_LOCATION_TTL_MS 1000
-#define HS_MAX_PHOTO_SIZE (64u << 20)	/* bytes; the wire contract's bound */
+#define HS_MAX_PHOTO_SIZE (64u << 20) /* bytes; the wire contract's bound */
 #define HS_SHA256_LEN 32
-#define HS_ID_HEX_LEN 24		/* 16 hex digits of key + 8 of cookie */
+#define HS_ID_HEX_LEN 24 /* 16 hex digits of key + 8 of cookie */
 
 /* What went wrong. Plain data: copy it freely. */
 typedef struct hs_error {
@@ -109,8 +109,8 @@ hs_status hs_cluster_load(const char *path, struct hs_cluster *out,
 
 /* The same for text already in memory; dir resolves relative key paths
  * (NULL = as given) and name is used in messages. */
-hs_status hs_cluster_parse(const char *text, const char *dir,
-    const char *name, struct hs_cluster *out, hs_error *err);
+hs_status hs_cluster_parse(const char *text, const char *dir, const char *name,
+    struct hs_cluster *out, hs_error *err);
 
 /* ---- Clients --------------------------------------------------------- */
 
@@ -120,8 +120,7 @@ typedef struct hs_client hs_client;
  * it). Loads the key file and starts dialing every directory in the
  * background: an unreachable cluster is reported by the first call, not
  * here. On HS_OK *out is the caller's, to free with hs_close. */
-hs_status hs_open(hs_client **out, const struct hs_cluster *cfg,
-    hs_error *err);
+hs_status hs_open(hs_client **out, const struct hs_cluster *cfg, hs_error *err);
 
 /* hs_cluster_load + hs_open. */
 hs_status hs_open_file(hs_client **out, const char *cluster_file,
@@ -198,10 +197,10 @@ struct hs_photo_info {
 	enum hs_photo_state state;
 	uint32_t target_replicas;
 	int64_t created_ms, updated_ms; /* Unix time, ms */
-	uint64_t seq;		/* change-log sequence of the last change */
-	size_t nreplicas;	/* entries in replicas[], DOWN stores included */
+	uint64_t seq;	  /* change-log sequence of the last change */
+	size_t nreplicas; /* entries in replicas[], DOWN stores included */
 	struct hs_replica replicas[HS_MAX_REPLICAS];
-	double access_rate;	/* reads per minute, as the replicator
+	double access_rate; /* reads per minute, as the replicator
 				   estimates it (the unit of
 				   ACCESS_RATE_THRESHOLD); < 0 = not known
 				   (no replicator configured or answering) */
@@ -227,9 +226,9 @@ hs_status hs_stats(hs_client *c, int64_t timeout_ms,
 
 /* The cache's counters, read from the cache Redis (INFO). Plain data. */
 struct hs_cache_stats {
-	int configured;		/* 0: no cache in the cluster file */
-	int reachable;		/* 0: configured but not answering */
-	uint64_t hits, misses;	/* server-wide keyspace counters */
+	int configured;			/* 0: no cache in the cluster file */
+	int reachable;			/* 0: configured but not answering */
+	uint64_t hits, misses;		/* server-wide keyspace counters */
 	uint64_t used_bytes, max_bytes; /* max 0 = no limit */
 	uint64_t keys;
 	/* This client's own cache lookups since hs_open. */

@@ -24,7 +24,7 @@ access_rate(hs_client *c, hs_photo_id id)
 	req.n_ids = 1;
 	double rate = -1;
 	if (rpc_invoke(c->repl, &hs__replicator__descriptor, "AccessRates",
-	    &req.base, &reply, 500, 0, NULL) == HS_OK) {
+		&req.base, &reply, 500, 0, NULL) == HS_OK) {
 		const Hs__AccessRatesReply *r = (Hs__AccessRatesReply *)reply;
 		if (r->n_reads_per_min == 1)
 			rate = r->reads_per_min[0];
@@ -83,8 +83,10 @@ hs_delete(hs_client *c, hs_photo_id id, int64_t timeout_ms, hs_error *err)
 	hs_status st = hsi_dir_call(c, "Delete", &req.base, &reply,
 	    hsi_deadline(timeout_ms), what, err);
 	if (st == HS_NOT_FOUND)
-		return hsi_err(err, st, "photo %s does not exist (never uploaded "
-		    "or a wrong cookie)", hex);
+		return hsi_err(err, st,
+		    "photo %s does not exist (never uploaded "
+		    "or a wrong cookie)",
+		    hex);
 	if (st != HS_OK)
 		return st;
 	/* Later lookups through this client must see the delete. */
@@ -126,14 +128,15 @@ repl_get(hs_client *c, const char *method, const ProtobufCMessage *req,
 	struct rpc_error re;
 	ProtobufCMessage *reply = NULL;
 	if (c->repl == NULL)
-		return hsi_err(err, HS_FAILED_PRECONDITION, "the cluster file "
+		return hsi_err(err, HS_FAILED_PRECONDITION,
+		    "the cluster file "
 		    "names no replicator (`replicator = tcp://HOST:PORT`)");
 	hs_status st = rpc_invoke(c->repl, &hs__replicator__descriptor, method,
 	    req, &reply, timeout_ms > 0 ? timeout_ms : HS_DEFAULT_TIMEOUT_MS, 0,
 	    &re);
 	if (st != HS_OK)
-		return hsi_err(err, st, "replicator %s at %s failed: %s", method,
-		    c->cfg.replicator, re.message);
+		return hsi_err(err, st, "replicator %s at %s failed: %s",
+		    method, c->cfg.replicator, re.message);
 	give_reply(out, reply);
 	return HS_OK;
 }
@@ -169,8 +172,7 @@ hs_cache_stats(hs_client *c, int64_t timeout_ms, struct hs_cache_stats *out,
 }
 
 hs_status
-hs_queue(hs_client *c, int64_t timeout_ms, Hs__QueueReply **out,
-    hs_error *err)
+hs_queue(hs_client *c, int64_t timeout_ms, Hs__QueueReply **out, hs_error *err)
 {
 	Hs__QueueRequest req = HS__QUEUE_REQUEST__INIT;
 	return repl_get(c, "Queue", &req.base, out, timeout_ms, err);

@@ -9,8 +9,11 @@ static void
 test_round_trip(void)
 {
 	static const hs_photo_id ids[] = {
-		{ 0, 0 }, { 1, 1 }, { 0x4d2, 0xcafef00d },
-		{ UINT64_MAX, UINT32_MAX }, { 0x0123456789abcdefull, 0x80000000u },
+		{ 0, 0 },
+		{ 1, 1 },
+		{ 0x4d2, 0xcafef00d },
+		{ UINT64_MAX, UINT32_MAX },
+		{ 0x0123456789abcdefull, 0x80000000u },
 	};
 	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
 		char hex[HS_ID_HEX_LEN + 1];
@@ -40,10 +43,16 @@ static void
 test_nonsense_is_refused_clearly(void)
 {
 	static const char *const bad[] = {
-		"", "zzz", "00000000000004d2cafef00", "00000000000004d2cafef00d0",
-		"00000000000004d2cafef0g0", " 0000000000004d2cafef00d",
-		"0x000000000004d2cafef00d", "-0000000000004d2cafef00d",
-		"00000000000004d2\ncafef00", "../../../../etc/passwd....",
+		"",
+		"zzz",
+		"00000000000004d2cafef00",
+		"00000000000004d2cafef00d0",
+		"00000000000004d2cafef0g0",
+		" 0000000000004d2cafef00d",
+		"0x000000000004d2cafef00d",
+		"-0000000000004d2cafef00d",
+		"00000000000004d2\ncafef00",
+		"../../../../etc/passwd....",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		hs_photo_id id = { 42, 42 };
@@ -74,9 +83,38 @@ test_sha256_known_vector(void)
 {
 	uint8_t d[HS_SHA256_LEN];
 	static const uint8_t abc[HS_SHA256_LEN] = {
-		0xba, 0x78, 0x16, 0xbf, 0x8f, 0x01, 0xcf, 0xea, 0x41, 0x41, 0x40,
-		0xde, 0x5d, 0xae, 0x22, 0x23, 0xb0, 0x03, 0x61, 0xa3, 0x96, 0x17,
-		0x7a, 0x9c, 0xb4, 0x10, 0xff, 0x61, 0xf2, 0x00, 0x15, 0xad,
+		0xba,
+		0x78,
+		0x16,
+		0xbf,
+		0x8f,
+		0x01,
+		0xcf,
+		0xea,
+		0x41,
+		0x41,
+		0x40,
+		0xde,
+		0x5d,
+		0xae,
+		0x22,
+		0x23,
+		0xb0,
+		0x03,
+		0x61,
+		0xa3,
+		0x96,
+		0x17,
+		0x7a,
+		0x9c,
+		0xb4,
+		0x10,
+		0xff,
+		0x61,
+		0xf2,
+		0x00,
+		0x15,
+		0xad,
 	};
 	hs_sha256("abc", 3, d);
 	CHECK(memcmp(d, abc, sizeof(d)) == 0);
@@ -90,7 +128,8 @@ main(int argc, char **argv)
 	static const struct check_case cases[] = {
 		{ "round trip", test_round_trip },
 		{ "upper case parses", test_upper_case_parses },
-		{ "nonsense is refused clearly", test_nonsense_is_refused_clearly },
+		{ "nonsense is refused clearly",
+		    test_nonsense_is_refused_clearly },
 		{ "message names the bad character",
 		    test_message_names_the_bad_character },
 		{ "sha256 known vector", test_sha256_known_vector },

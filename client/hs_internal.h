@@ -24,9 +24,9 @@ struct hsi_cache; /* cache.c */
 struct hs_client {
 	struct hs_cluster cfg;
 	struct rpc_client_opts ropts;
-	rpc_client *dir;  /* dials every directory address */
-	rpc_client *repl; /* NULL when no replicator is configured */
-	struct hsi_cache *cache; /* NULL when no cache is configured */
+	rpc_client *dir;	    /* dials every directory address */
+	rpc_client *repl;	    /* NULL when no replicator is configured */
+	struct hsi_cache *cache;    /* NULL when no cache is configured */
 	struct hsi_locations *locs; /* NULL when location_ttl is off */
 
 	rpc_pool *peers;    /* one client per store address */

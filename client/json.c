@@ -43,10 +43,26 @@ close_(struct json *j, char ch)
 	fputc(ch, j->out);
 }
 
-void json_obj_begin(struct json *j) { open_(j, '{'); }
-void json_obj_end(struct json *j) { close_(j, '}'); }
-void json_arr_begin(struct json *j) { open_(j, '['); }
-void json_arr_end(struct json *j) { close_(j, ']'); }
+void
+json_obj_begin(struct json *j)
+{
+	open_(j, '{');
+}
+void
+json_obj_end(struct json *j)
+{
+	close_(j, '}');
+}
+void
+json_arr_begin(struct json *j)
+{
+	open_(j, '[');
+}
+void
+json_arr_end(struct json *j)
+{
+	close_(j, ']');
+}
 
 void
 json_line_end(struct json *j)
@@ -96,13 +112,34 @@ escape(FILE *out, const char *str, size_t n)
 		unsigned char ch = s[i];
 		size_t len;
 		switch (ch) {
-		case '"': fputs("\\\"", out); i++; continue;
-		case '\\': fputs("\\\\", out); i++; continue;
-		case '\n': fputs("\\n", out); i++; continue;
-		case '\r': fputs("\\r", out); i++; continue;
-		case '\t': fputs("\\t", out); i++; continue;
-		case '\b': fputs("\\b", out); i++; continue;
-		case '\f': fputs("\\f", out); i++; continue;
+		case '"':
+			fputs("\\\"", out);
+			i++;
+			continue;
+		case '\\':
+			fputs("\\\\", out);
+			i++;
+			continue;
+		case '\n':
+			fputs("\\n", out);
+			i++;
+			continue;
+		case '\r':
+			fputs("\\r", out);
+			i++;
+			continue;
+		case '\t':
+			fputs("\\t", out);
+			i++;
+			continue;
+		case '\b':
+			fputs("\\b", out);
+			i++;
+			continue;
+		case '\f':
+			fputs("\\f", out);
+			i++;
+			continue;
 		default:
 			break;
 		}
@@ -191,8 +228,7 @@ json_hex(struct json *j, const uint8_t *b, size_t n)
 
 /* The keyed writers of json.h: json_key, then the value. */
 #define KEYED(name, type, put)                                                 \
-	void                                                                   \
-	name(struct json *j, const char *k, type v)                            \
+	void name(struct json *j, const char *k, type v)                       \
 	{                                                                      \
 		json_key(j, k);                                                \
 		put(j, v);                                                     \

@@ -29,10 +29,10 @@ void json_arr_end(struct json *j);
 void json_line_end(struct json *j);
 
 void json_key(struct json *j, const char *key);
-void json_str(struct json *j, const char *s);	/* NULL writes null */
+void json_str(struct json *j, const char *s); /* NULL writes null */
 void json_int(struct json *j, int64_t v);
 void json_uint(struct json *j, uint64_t v);
-void json_double(struct json *j, double v);	/* NaN/Inf write null */
+void json_double(struct json *j, double v); /* NaN/Inf write null */
 void json_bool(struct json *j, int v);
 void json_null(struct json *j);
 void json_hex(struct json *j, const uint8_t *b, size_t n); /* "0a1b.." */

@@ -27,7 +27,7 @@ hex4(struct p *p)
 	for (int k = 0; k < 4; k++) {
 		char ch = p->s[p->i++];
 		if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') ||
-		    (ch >= 'A' && ch <= 'F')))
+			(ch >= 'A' && ch <= 'F')))
 			return 0;
 	}
 	return 1;

@@ -7,12 +7,21 @@
 #include "json.h"
 
 /* How protobuf-c holds a field of each wire type in its struct. */
-enum held { H_INT, H_UINT, H_FLOAT, H_DOUBLE, H_BOOL, H_ENUM, H_STRING,
-	H_BYTES, H_MESSAGE };
+enum held {
+	H_INT,
+	H_UINT,
+	H_FLOAT,
+	H_DOUBLE,
+	H_BOOL,
+	H_ENUM,
+	H_STRING,
+	H_BYTES,
+	H_MESSAGE
+};
 
 static const struct {
 	enum held held;
-	size_t size;	/* of one element of a repeated field */
+	size_t size; /* of one element of a repeated field */
 } types[] = {
 	[PROTOBUF_C_TYPE_INT32] = { H_INT, 4 },
 	[PROTOBUF_C_TYPE_SINT32] = { H_INT, 4 },
@@ -36,8 +45,8 @@ static const struct {
 static void
 enum_value(struct json *j, const ProtobufCFieldDescriptor *f, int v)
 {
-	const ProtobufCEnumValue *ev = protobuf_c_enum_descriptor_get_value(
-	    f->descriptor, v);
+	const ProtobufCEnumValue
+	    *ev = protobuf_c_enum_descriptor_get_value(f->descriptor, v);
 	if (ev != NULL)
 		json_str(j, ev->name);
 	else
@@ -54,7 +63,8 @@ value(struct json *j, const ProtobufCFieldDescriptor *f, const void *p)
 		json_int(j, wide ? *(const int64_t *)p : *(const int32_t *)p);
 		break;
 	case H_UINT:
-		json_uint(j, wide ? *(const uint64_t *)p : *(const uint32_t *)p);
+		json_uint(j,
+		    wide ? *(const uint64_t *)p : *(const uint32_t *)p);
 		break;
 	case H_FLOAT:
 		json_double(j, *(const float *)p);
@@ -93,7 +103,8 @@ json_pb_fields(struct json *j, const ProtobufCMessage *m)
 		const ProtobufCFieldDescriptor *f = &d->fields[i];
 		const void *p = base + f->offset;
 		if (f->label == PROTOBUF_C_LABEL_REPEATED) {
-			size_t n = *(const size_t *)(base + f->quantifier_offset);
+			size_t n = *(
+			    const size_t *)(base + f->quantifier_offset);
 			const char *arr = *(char *const *)p;
 			json_key(j, f->name);
 			json_arr_begin(j);

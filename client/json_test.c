@@ -110,7 +110,7 @@ test_commas_in_nested_values(void)
 {
 	char *s = render(nested, NULL);
 	const char *want = "{\"a\":\"x\",\"list\":[-1,18446744073709551615,{},[],"
-	    "null,0.5,null],\"t\":true,\"h\":\"00ff\"}\n{}\n";
+			   "null,0.5,null],\"t\":true,\"h\":\"00ff\"}\n{}\n";
 	int same = strcmp(s, want) == 0, valid = json_lines_valid(s, NULL);
 	if (!same)
 		fprintf(stderr, "got  %s\nwant %s", s, want);
@@ -149,11 +149,17 @@ test_wire_message_as_json(void)
 	ev.photo = &rec;
 	char *s = render(event, &ev);
 	int valid = json_lines_valid(s, NULL);
-	int ok = strstr(s, "\"seq\":7") && strstr(s, "\"topic\":\"photo."
-	    "registered\"") && strstr(s, "\"id\":\"00000000000004d2cafef00d\"") &&
-	    strstr(s, "\"sha256\":\"ab01\"") && strstr(s, "\"state\":\"PHOTO_"
-	    "ACTIVE\"") && strstr(s, "\"stores\":[1,3]") &&
-	    strstr(s, "directory-\\\"1\\\"") && !strstr(s, "\"leader\"");
+	int ok = strstr(s, "\"seq\":7") &&
+	    strstr(s,
+		"\"topic\":\"photo."
+		"registered\"") &&
+	    strstr(s, "\"id\":\"00000000000004d2cafef00d\"") &&
+	    strstr(s, "\"sha256\":\"ab01\"") &&
+	    strstr(s,
+		"\"state\":\"PHOTO_"
+		"ACTIVE\"") &&
+	    strstr(s, "\"stores\":[1,3]") && strstr(s, "directory-\\\"1\\\"") &&
+	    !strstr(s, "\"leader\"");
 	if (!ok || !valid)
 		fprintf(stderr, "got %s\n", s);
 	free(s);
@@ -166,7 +172,8 @@ main(int argc, char **argv)
 {
 	static const struct check_case cases[] = {
 		{ "strings are escaped", test_strings_are_escaped },
-		{ "every byte gives valid json", test_every_byte_gives_valid_json },
+		{ "every byte gives valid json",
+		    test_every_byte_gives_valid_json },
 		{ "commas in nested values", test_commas_in_nested_values },
 		{ "wire message as json", test_wire_message_as_json },
 		{ NULL, NULL },

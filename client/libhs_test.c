@@ -112,8 +112,11 @@ test_oversized_upload_refused_before_any_call(void)
 	int64_t t0 = check_mono_ms();
 	hs_status st = hs_upload(c, big, n, 0, 5000, &id, &e);
 	int64_t took = check_mono_ms() - t0;
-	st = st == HS_INVALID_ARGUMENT && hs_upload_file(c, "/nonexistent/p",
-	    0, 5000, &id, &e) == HS_INVALID_ARGUMENT ? st : HS_INTERNAL;
+	st = st == HS_INVALID_ARGUMENT &&
+		hs_upload_file(c, "/nonexistent/p", 0, 5000, &id, &e) ==
+		    HS_INVALID_ARGUMENT ?
+	    st :
+	    HS_INTERNAL;
 	free(big);
 	test_hs_close(c);
 	CHECK_STATUS(st, HS_INVALID_ARGUMENT, e.message);
@@ -134,8 +137,9 @@ many_worker(void *arg)
 		hs_error e;
 		struct hs_photo_info info;
 		if (hs_stat(m->c, (hs_photo_id){ (uint64_t)i, 1 }, 5000, &info,
-		    &e) == HS_UNAVAILABLE)
-			__atomic_add_fetch(&m->unavailable, 1, __ATOMIC_SEQ_CST);
+			&e) == HS_UNAVAILABLE)
+			__atomic_add_fetch(&m->unavailable, 1,
+			    __ATOMIC_SEQ_CST);
 	}
 	return NULL;
 }
@@ -166,7 +170,8 @@ test_cache_hit_is_verified_and_needs_no_directory(void)
 	if (test_redis_start(&cache, TEST_REDIS_CACHE, NULL, 0) == 0)
 		r = redisConnect("127.0.0.1", cache.port);
 	if (r == NULL || r->err) {
-		fprintf(stderr, "redis-server did not start (is it installed? "
+		fprintf(stderr,
+		    "redis-server did not start (is it installed? "
 		    "tools/setup.sh installs it)\n");
 		redisFree(r);
 		test_redis_stop(&cache);
@@ -185,20 +190,26 @@ test_cache_hit_is_verified_and_needs_no_directory(void)
 	hs_sha256(photo, sizeof(photo), val);
 	memcpy(val + 32, photo, sizeof(photo));
 	hs_photo_id good = { 0x4d2, 0xcafef00d }, bad = { 0x4d3, 1 };
-	freeReplyObject(redisCommand(r, "SET hs:cache:00000000000004d2cafef00d "
-	    "%b", val, sizeof(val)));
+	freeReplyObject(redisCommand(r,
+	    "SET hs:cache:00000000000004d2cafef00d "
+	    "%b",
+	    val, sizeof(val)));
 	/* A corrupt one: the digest of other bytes. */
 	val[40] ^= 1;
-	freeReplyObject(redisCommand(r, "SET hs:cache:00000000000004d300000001 "
-	    "%b", val, sizeof(val)));
+	freeReplyObject(redisCommand(r,
+	    "SET hs:cache:00000000000004d300000001 "
+	    "%b",
+	    val, sizeof(val)));
 	/* The directory's marker of a committed delete. */
 	hs_photo_id gone = { 0x4d4, 2 };
-	freeReplyObject(redisCommand(r, "SET hs:cache:00000000000004d400000002 "
+	freeReplyObject(redisCommand(r,
+	    "SET hs:cache:00000000000004d400000002 "
 	    "deleted"));
 	void *data = NULL;
 	size_t len = 0;
 	hs_status hit = open_st == HS_OK ?
-	    hs_download(c, good, 5000, &data, &len, &e) : open_st;
+	    hs_download(c, good, 5000, &data, &len, &e) :
+	    open_st;
 	int same = hit == HS_OK && len == sizeof(photo) &&
 	    memcmp(data, photo, len) == 0;
 	free(data);

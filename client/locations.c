@@ -13,18 +13,18 @@
 #include "log.h"
 
 #define SLOTS 4096
-#define MAX_ADDRS 256	/* distinct store addresses remembered */
+#define MAX_ADDRS 256 /* distinct store addresses remembered */
 
 struct entry {
-	uint64_t key;		/* 0: empty */
+	uint64_t key; /* 0: empty */
 	uint32_t cookie;
 	uint32_t n;
 	uint64_t size;
-	int64_t expires_ms;	/* monotonic */
+	int64_t expires_ms; /* monotonic */
 	uint8_t sha[HS_SHA256_LEN];
 	uint32_t store[HSI_LOC_MAX];
-	uint8_t addr[HSI_LOC_MAX];	/* index into hsi_locations.addrs */
-	uint8_t state[HSI_LOC_MAX];	/* Hs__StoreState */
+	uint8_t addr[HSI_LOC_MAX];  /* index into hsi_locations.addrs */
+	uint8_t state[HSI_LOC_MAX]; /* Hs__StoreState */
 };
 
 struct hsi_locations {
@@ -83,8 +83,10 @@ hsi_locations_put(struct hsi_locations *l, hs_photo_id id,
 	if (l == NULL || rec == NULL || x->n_replicas == 0 ||
 	    rec->sha256.len != HS_SHA256_LEN)
 		return;
-	struct entry e = { .key = id.key, .cookie = id.cookie,
-		.size = rec->size, .expires_ms = rt_mono_ms() + l->ttl_ms };
+	struct entry e = { .key = id.key,
+		.cookie = id.cookie,
+		.size = rec->size,
+		.expires_ms = rt_mono_ms() + l->ttl_ms };
 	memcpy(e.sha, rec->sha256.data, HS_SHA256_LEN);
 	pthread_mutex_lock(&l->mu);
 	for (size_t i = 0; i < x->n_replicas && e.n < HSI_LOC_MAX; i++) {

@@ -76,8 +76,7 @@ write_at(hs_client *c, const Hs__AllocateReply *a, size_t first,
 
 static hs_status
 allocate(hs_client *c, size_t len, const uint8_t sha[HS_SHA256_LEN],
-    uint32_t replicas, int64_t deadline, Hs__AllocateReply **out,
-    hs_error *err)
+    uint32_t replicas, int64_t deadline, Hs__AllocateReply **out, hs_error *err)
 {
 	Hs__AllocateRequest req = HS__ALLOCATE_REQUEST__INIT;
 	ProtobufCMessage *reply = NULL;
@@ -92,7 +91,8 @@ allocate(hs_client *c, size_t len, const uint8_t sha[HS_SHA256_LEN],
 	Hs__AllocateReply *a = (Hs__AllocateReply *)reply;
 	if (a->id == NULL || a->n_stores == 0) {
 		hs__allocate_reply__free_unpacked(a, NULL);
-		return hsi_err(err, HS_INTERNAL, "allocate: the directory "
+		return hsi_err(err, HS_INTERNAL,
+		    "allocate: the directory "
 		    "answered without an id or stores");
 	}
 	*out = a;
@@ -174,8 +174,10 @@ upload_once(hs_client *c, const Hs__AllocateReply *a, const void *data,
 			return hsi_err(err, st, "%s", e.message);
 	}
 	if (st != HS_OK) {
-		hsi_err(err, HS_ABORTED, "%s", tried[0] ? tried :
-		    "the deadline passed before any store was tried");
+		hsi_err(err, HS_ABORTED, "%s",
+		    tried[0] ?
+			tried :
+			"the deadline passed before any store was tried");
 		return HS_ABORTED;
 	}
 	st = register_photo(c, a, len, sha, stored, nstored, deadline, err);
@@ -193,7 +195,8 @@ hs_upload(hs_client *c, const void *data, size_t len, uint32_t replicas,
 	uint8_t sha[HS_SHA256_LEN];
 	hs_error e = { .code = HS_OK };
 	if (len > HS_MAX_PHOTO_SIZE)
-		return hsi_err(err, HS_INVALID_ARGUMENT, "the photo is %zu "
+		return hsi_err(err, HS_INVALID_ARGUMENT,
+		    "the photo is %zu "
 		    "bytes; the largest a cluster stores is %u bytes (64 MiB)",
 		    len, HS_MAX_PHOTO_SIZE);
 	hs_sha256(data, len, sha);
@@ -212,7 +215,8 @@ hs_upload(hs_client *c, const void *data, size_t len, uint32_t replicas,
 		if (st != HS_ABORTED)
 			break;
 		rt_log_debug("upload: every allocated store failed (%s); "
-		    "allocating again", e.message);
+			     "allocating again",
+		    e.message);
 		if (!hsi_backoff(attempt, deadline)) {
 			e.code = HS_UNAVAILABLE;
 			break;
@@ -239,11 +243,14 @@ read_file(const char *path, void **data, size_t *len, hs_error *err)
 	if (!S_ISREG(sb.st_mode) || (uint64_t)sb.st_size > HS_MAX_PHOTO_SIZE) {
 		close(fd);
 		if (!S_ISREG(sb.st_mode))
-			return hsi_err(err, HS_INVALID_ARGUMENT, "%s is not a "
-			    "regular file; name a photo file", path);
-		return hsi_err(err, HS_INVALID_ARGUMENT, "%s is %lld bytes; the "
-		    "largest a cluster stores is 64 MiB", path,
-		    (long long)sb.st_size);
+			return hsi_err(err, HS_INVALID_ARGUMENT,
+			    "%s is not a "
+			    "regular file; name a photo file",
+			    path);
+		return hsi_err(err, HS_INVALID_ARGUMENT,
+		    "%s is %lld bytes; the "
+		    "largest a cluster stores is 64 MiB",
+		    path, (long long)sb.st_size);
 	}
 	size_t n = (size_t)sb.st_size, got = 0;
 	uint8_t *buf = malloc(n ? n : 1);
@@ -259,9 +266,10 @@ read_file(const char *path, void **data, size_t *len, hs_error *err)
 			int e = r < 0 ? errno : EIO;
 			free(buf);
 			close(fd);
-			return hsi_err(err, HS_INTERNAL, "cannot read %s: %s "
-			    "(it changed while being read?)", path, r < 0 ?
-			    strerror(e) : "file shrank");
+			return hsi_err(err, HS_INTERNAL,
+			    "cannot read %s: %s "
+			    "(it changed while being read?)",
+			    path, r < 0 ? strerror(e) : "file shrank");
 		}
 		got += (size_t)r;
 	}

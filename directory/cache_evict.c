@@ -56,16 +56,18 @@ dir_cache_forget(struct dir_cache *c, uint64_t key, uint32_t cookie)
 	if (c->r == NULL)
 		c->r = rt_redis_connect(c->addr, c->timeout_ms, err,
 		    sizeof(err));
-	redisReply *rep = c->r ? redisCommand(c->r,
-	    "SET %s %s PX %lld", ck, PHOTO_CACHE_DELETED,
-	    (long long)c->ttl_ms) : NULL;
+	redisReply *rep = c->r ?
+	    redisCommand(c->r, "SET %s %s PX %lld", ck, PHOTO_CACHE_DELETED,
+		(long long)c->ttl_ms) :
+	    NULL;
 	if (rep != NULL && rep->type != REDIS_REPLY_ERROR)
 		rc = 0;
 	if (rep != NULL)
 		freeReplyObject(rep);
 	if (rc != 0) {
 		rt_log_warn("cannot evict %s from the cache at %s (%s); it "
-		    "stays until its TTL", ck, c->addr, err);
+			    "stays until its TTL",
+		    ck, c->addr, err);
 		redisFree(c->r);
 		c->r = NULL;
 	}

@@ -38,10 +38,12 @@ run(void *arg)
 	char err[256];
 	size_t max = j->req->max ? j->req->max : 1000;
 	if (dir_log_read(link, j->req->from_seq, max, &recs, &n, &trimmed, err,
-	    sizeof(err)) != 0 ||
+		sizeof(err)) != 0 ||
 	    dir_log_head(link, &head, err, sizeof(err)) != 0) {
-		rpc_fail(j->call, HS_UNAVAILABLE, "cannot read the change log: "
-		    "%s", err);
+		rpc_fail(j->call, HS_UNAVAILABLE,
+		    "cannot read the change log: "
+		    "%s",
+		    err);
 		free(j);
 		return;
 	}

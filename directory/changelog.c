@@ -28,7 +28,8 @@ dir_log_head(rt_redis *r, uint64_t *head, char *err, size_t errlen)
 	int ok = rep->type == REDIS_REPLY_NIL ||
 	    rep->type == REDIS_REPLY_STRING;
 	if (ok)
-		*head = rep->type == REDIS_REPLY_NIL ? 0 :
+		*head = rep->type == REDIS_REPLY_NIL ?
+		    0 :
 		    strtoull(rep->str, NULL, 10);
 	else
 		snprintf(err, errlen, "GET %s: unexpected reply", RK_SEQ);
@@ -87,7 +88,7 @@ dir_log_read(rt_redis *r, uint64_t from, size_t max, Hs__PhotoRecord ***recs,
 	if (rep->type != REDIS_REPLY_ARRAY) {
 		snprintf(err, errlen, "XRANGE %s: %s", RK_LOG,
 		    rep->type == REDIS_REPLY_ERROR ? rep->str :
-		    "unexpected reply");
+						     "unexpected reply");
 		freeReplyObject(rep);
 		return -1;
 	}
@@ -131,7 +132,7 @@ dir_log_sync(rt_redis *r, dir_records *t, uint64_t *applied, char *err,
 		int trimmed;
 		uint64_t from = dir_records_applied(t);
 		if (dir_log_read(r, from, SYNC_BATCH, &recs, &n, &trimmed, err,
-		    errlen) != 0)
+			errlen) != 0)
 			return -1;
 		for (size_t i = 0; i < n; i++) {
 			dir_records_apply(t, recs[i]);
@@ -142,12 +143,14 @@ dir_log_sync(rt_redis *r, dir_records *t, uint64_t *applied, char *err,
 			*applied += n;
 		if (trimmed && n == 0) {
 			if (reloads++ == 2) {
-				snprintf(err, errlen, "change log keeps moving "
+				snprintf(err, errlen,
+				    "change log keeps moving "
 				    "past us; giving up this round");
 				return -1;
 			}
 			rt_log_warn("change log no longer holds seq %" PRIu64
-			    ": reloading every record", from + 1);
+				    ": reloading every record",
+			    from + 1);
 			if (dir_log_reload(r, t, err, errlen) != 0)
 				return -1;
 			continue;
@@ -178,7 +181,8 @@ reload_batch(rt_redis *r, redisContext *c, dir_records *t,
 			    rep->len, (const uint8_t *)rep->str);
 			if (pr == NULL || dir_records_apply(t, pr) < 0)
 				rt_log_warn("reload: skipped a malformed "
-				    "record %s", keys->element[i]->str);
+					    "record %s",
+				    keys->element[i]->str);
 			if (pr != NULL)
 				hs__photo_record__free_unpacked(pr, NULL);
 		}
@@ -209,8 +213,9 @@ dir_log_reload(rt_redis *r, dir_records *t, char *err, size_t errlen)
 		}
 		snprintf(cursor, sizeof(cursor), "%s", rep->element[0]->str);
 		redisContext *c = rt_redis_ctx(r, err, errlen);
-		int rc = c ? reload_batch(r, c, t, rep->element[1], err,
-		    errlen) : -1;
+		int rc = c ?
+		    reload_batch(r, c, t, rep->element[1], err, errlen) :
+		    -1;
 		freeReplyObject(rep);
 		if (rc != 0)
 			return -1;

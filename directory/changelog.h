@@ -19,8 +19,7 @@ int dir_log_head(rt_redis *r, uint64_t *head, char *err, size_t errlen);
  * unpacked records (free with dir_log_free). *trimmed is set when entries
  * right after from are gone (the log was trimmed past it). 0 or -1 + err. */
 int dir_log_read(rt_redis *r, uint64_t from, size_t max,
-    Hs__PhotoRecord ***recs, size_t *n, int *trimmed, char *err,
-    size_t errlen);
+    Hs__PhotoRecord ***recs, size_t *n, int *trimmed, char *err, size_t errlen);
 void dir_log_free(Hs__PhotoRecord **recs, size_t n);
 
 /* Brings t up to the log head: applies the entries after its applied_seq,

@@ -115,8 +115,10 @@ prepare_change(struct dir_job *j, const Hs__PhotoId *id, char lease[128],
 	if (!dir_writer_lead_or_forward(j, lease, 128))
 		return 0;
 	if (dir_writer_ensure_synced(j->d, err, sizeof(err)) != 0) {
-		rpc_fail(j->call, HS_UNAVAILABLE, "cannot catch up with the "
-		    "change log: %s", err);
+		rpc_fail(j->call, HS_UNAVAILABLE,
+		    "cannot catch up with the "
+		    "change log: %s",
+		    err);
 		return 0;
 	}
 	if (dir_records_get(j->d->recs, id->key, v) != 0 ||
@@ -152,7 +154,8 @@ delete_job(struct dir_job *j)
 		if (rc == CHANGE_CAS_LOST && attempt == 0)
 			continue; /* memory was stale: synced, try again */
 		if (rc == CHANGE_CAS_LOST) {
-			rpc_fail(j->call, HS_ABORTED, "the record kept "
+			rpc_fail(j->call, HS_ABORTED,
+			    "the record kept "
 			    "changing; retry");
 			return;
 		}
@@ -208,14 +211,17 @@ update_edit(struct dir_job *j, const Hs__UpdateLocationsRequest *q,
 {
 	Hs__UpdateLocationsReply r = HS__UPDATE_LOCATIONS_REPLY__INIT;
 	if (v->rec.state == HS__PHOTO_STATE__PHOTO_DELETED) {
-		rpc_fail(j->call, HS_FAILED_PRECONDITION, "photo is deleted: "
+		rpc_fail(j->call, HS_FAILED_PRECONDITION,
+		    "photo is deleted: "
 		    "its locations are not kept any more");
 		return 0;
 	}
 	int ch = edit_stores(v, q);
 	if (ch < 0) {
-		rpc_fail(j->call, HS_INVALID_ARGUMENT, "a photo has at most %d "
-		    "replicas", DIR_MAX_REPLICAS);
+		rpc_fail(j->call, HS_INVALID_ARGUMENT,
+		    "a photo has at most %d "
+		    "replicas",
+		    DIR_MAX_REPLICAS);
 		return 0;
 	}
 	if (ch == 0) { /* nothing to do (or a resend) */
@@ -230,8 +236,8 @@ update_edit(struct dir_job *j, const Hs__UpdateLocationsRequest *q,
 static void
 update_job(struct dir_job *j)
 {
-	const Hs__UpdateLocationsRequest *q =
-	    (const Hs__UpdateLocationsRequest *)j->req;
+	const Hs__UpdateLocationsRequest
+	    *q = (const Hs__UpdateLocationsRequest *)j->req;
 	struct dir_rec_view v;
 	char lease[128];
 	Hs__UpdateLocationsReply r = HS__UPDATE_LOCATIONS_REPLY__INIT;
@@ -248,7 +254,8 @@ update_job(struct dir_job *j)
 		if (rc == CHANGE_CAS_LOST && attempt == 0)
 			continue;
 		if (rc == CHANGE_CAS_LOST) {
-			rpc_fail(j->call, HS_ABORTED, "the record kept "
+			rpc_fail(j->call, HS_ABORTED,
+			    "the record kept "
 			    "changing; retry");
 			return;
 		}

@@ -105,9 +105,11 @@ reg_finish(struct dir *d, struct reg *r, redisReply *rep, const char *err)
 	if (how == -1) {
 		char hex[PHOTO_ID_HEX_LEN + 1];
 		photo_id_format(r->id.key, r->id.cookie, hex);
-		rpc_fail(r->j->call, HS_ALREADY_EXISTS, "photo %s is "
-		    "registered with another cookie, SHA-256 or size (seq %"
-		    PRIu64 "); allocate a new id", hex, seq);
+		rpc_fail(r->j->call, HS_ALREADY_EXISTS,
+		    "photo %s is "
+		    "registered with another cookie, SHA-256 or size (seq %" PRIu64
+		    "); allocate a new id",
+		    hex, seq);
 		return;
 	}
 	if (how == 1) {
@@ -208,8 +210,10 @@ register_job(struct dir_job *j)
 			dir_forward(d, regs[i].j->call, regs[i].j->req);
 	} else if (dir_writer_ensure_synced(d, err, sizeof(err)) != 0) {
 		for (size_t i = 0; i < n; i++)
-			rpc_fail(regs[i].j->call, HS_UNAVAILABLE, "cannot "
-			    "catch up with the change log: %s", err);
+			rpc_fail(regs[i].j->call, HS_UNAVAILABLE,
+			    "cannot "
+			    "catch up with the change log: %s",
+			    err);
 	} else {
 		reg_commit(d, regs, n, lease);
 	}

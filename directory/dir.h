@@ -47,7 +47,7 @@ struct dir {
 	rt_key key;
 	rpc_server *rpc;
 	rt_pub *pub;
-	rpc_pool *pool;	     /* clients to the leader (forwarding), stores */
+	rpc_pool *pool; /* clients to the leader (forwarding), stores */
 	struct dir_cache *cache; /* deletes evict photos from the cache */
 	dir_records *recs;
 	dir_stores *stores;
@@ -56,29 +56,28 @@ struct dir {
 	struct dir_lane reader; /* CatchUp's reads of the log (catchup.c) */
 	struct dir_waiters *waiters; /* Lookups waiting for a min_seq */
 
-	pthread_mutex_t mu;  /* guards the fields below */
-	int leader;	     /* we hold the lease */
-	int ready;	     /* ... and have caught up: writes may commit */
-	char lease[128];     /* our lease value "<id>/<epoch>" */
-	int64_t lease_until; /* monotonic ms: stop acting as leader here */
-	struct dir_leader known;     /* the current leader (maybe us) */
+	pthread_mutex_t mu;	 /* guards the fields below */
+	int leader;		 /* we hold the lease */
+	int ready;		 /* ... and have caught up: writes may commit */
+	char lease[128];	 /* our lease value "<id>/<epoch>" */
+	int64_t lease_until;	 /* monotonic ms: stop acting as leader here */
+	struct dir_leader known; /* the current leader (maybe us) */
 	int redis_ok;
-	Hs__DirectoryNode **nodes;   /* last read of hs:dirs, for Health */
+	Hs__DirectoryNode **nodes; /* last read of hs:dirs, for Health */
 	size_t nnodes;
-	uint64_t head_seq;	     /* last head of the change log seen */
+	uint64_t head_seq; /* last head of the change log seen */
 
 	_Atomic int stop;
 	_Atomic uint64_t lookups, registrations;
 	_Atomic uint64_t pub_received; /* photo events, for the drop hook */
-	_Atomic int stores_dirty;   /* a store changed: save the table now */
+	_Atomic int stores_dirty;      /* a store changed: save the table now */
 	_Atomic int64_t stores_loaded_ms; /* follower: last table reload */
 	pthread_t election_thr, sync_thr, house_thr;
 };
 
 /* 1 if we may act as leader now (lease held, not run out, caught up).
  * lease and epoch (may be NULL) are copied when it returns 1. */
-int dir_is_leader(struct dir *d, char *lease, size_t leaselen,
-    uint64_t *epoch);
+int dir_is_leader(struct dir *d, char *lease, size_t leaselen, uint64_t *epoch);
 
 /* Copies the current leader view. */
 void dir_known_leader(struct dir *d, struct dir_leader *out);

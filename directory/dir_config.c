@@ -24,54 +24,56 @@ options(struct dir_config *cfg, struct rt_cfg_opt opts[NOPTS])
 		    "tcp://127.0.0.1:7100", "RPC address to serve on"),
 		RT_CFG_FIELD(NULL, "pub", RT_CFG_STRING, pub, 0, 0,
 		    "tcp://127.0.0.1:7101", "event feed (PUB) address"),
-		RT_CFG_FIELD(NULL, "advertise", RT_CFG_STRING, advertise, 0, 0, "",
-		    "RPC address others dial (default: --listen)"),
+		RT_CFG_FIELD(NULL, "advertise", RT_CFG_STRING, advertise, 0, 0,
+		    "", "RPC address others dial (default: --listen)"),
 		RT_CFG_FIELD("HS_REDIS", "redis", RT_CFG_STRING, redis, 0, 0,
 		    "127.0.0.1:6379",
 		    "metadata Redis, HOST:PORT or unix:/PATH"),
 		RT_CFG_FIELD("HS_CACHE_REDIS", "cache-redis", RT_CFG_STRING,
 		    cache_redis, 0, 0, "",
 		    "cache Redis HOST:PORT, cleared of deleted photos"),
-		RT_CFG_FIELD("CACHE_TTL", "cache-ttl", RT_CFG_MS, cache_ttl_ms, 1000,
-		    30.0 * 24 * 3600 * 1000, "1h",
+		RT_CFG_FIELD("CACHE_TTL", "cache-ttl", RT_CFG_MS, cache_ttl_ms,
+		    1000, 30.0 * 24 * 3600 * 1000, "1h",
 		    "lifetime of cache entries (and of a delete's marker)"),
-		RT_CFG_FIELD("HS_KEY_FILE", "key-file", RT_CFG_STRING, key_file, 0,
-		    0, NULL, "cluster key file"),
+		RT_CFG_FIELD("HS_KEY_FILE", "key-file", RT_CFG_STRING, key_file,
+		    0, 0, NULL, "cluster key file"),
 		RT_CFG_FIELD("LEADER_TIMEOUT", "leader-timeout", RT_CFG_MS,
 		    leader_timeout_ms, 300, 600000, "10s",
 		    "leader lease; a dead leader is replaced within about "
 		    "this"),
-		RT_CFG_FIELD("LEADER_HEARTBEAT_INTERVAL", "leader-heartbeat-interval",
-		    RT_CFG_MS, leader_heartbeat_ms, 50, 200000, "2s",
+		RT_CFG_FIELD("LEADER_HEARTBEAT_INTERVAL",
+		    "leader-heartbeat-interval", RT_CFG_MS, leader_heartbeat_ms,
+		    50, 200000, "2s",
 		    "lease refresh (and follower election attempt) period"),
-		RT_CFG_FIELD("FOLLOWER_SYNC_INTERVAL", "follower-sync-interval", RT_CFG_MS,
-		    follower_sync_ms, 20, 600000, "1s",
+		RT_CFG_FIELD("FOLLOWER_SYNC_INTERVAL", "follower-sync-interval",
+		    RT_CFG_MS, follower_sync_ms, 20, 600000, "1s",
 		    "how often a follower checks the change log head"),
-		RT_CFG_FIELD("HEARTBEAT_INTERVAL", "heartbeat-interval", RT_CFG_MS,
-		    heartbeat_ms, 20, 3600000, "1s",
+		RT_CFG_FIELD("HEARTBEAT_INTERVAL", "heartbeat-interval",
+		    RT_CFG_MS, heartbeat_ms, 20, 3600000, "1s",
 		    "stores' heartbeat period; 3 missed = DOWN"),
-		RT_CFG_FIELD("DEFAULT_REPLICA_COUNT", "default-replica-count", RT_CFG_INT,
-		    default_replicas, 1, DIR_MAX_REPLICAS, "3",
+		RT_CFG_FIELD("DEFAULT_REPLICA_COUNT", "default-replica-count",
+		    RT_CFG_INT, default_replicas, 1, DIR_MAX_REPLICAS, "3",
 		    "stores chosen per upload"),
-		RT_CFG_FIELD("MIN_REPLICA_COUNT", "min-replica-count", RT_CFG_INT,
-		    min_replicas, 1, DIR_MAX_REPLICAS, "2",
+		RT_CFG_FIELD("MIN_REPLICA_COUNT", "min-replica-count",
+		    RT_CFG_INT, min_replicas, 1, DIR_MAX_REPLICAS, "2",
 		    "fewest replicas an upload may ask for"),
-		RT_CFG_FIELD("MAX_REPLICA_COUNT", "max-replica-count", RT_CFG_INT,
-		    max_replicas, 1, DIR_MAX_REPLICAS, "5",
+		RT_CFG_FIELD("MAX_REPLICA_COUNT", "max-replica-count",
+		    RT_CFG_INT, max_replicas, 1, DIR_MAX_REPLICAS, "5",
 		    "most replicas a photo may have"),
-		RT_CFG_FIELD("CHANGELOG_MAX_LEN", "changelog-max-len", RT_CFG_INT,
-		    log_max_len, 10, 1e9, "1000000",
+		RT_CFG_FIELD("CHANGELOG_MAX_LEN", "changelog-max-len",
+		    RT_CFG_INT, log_max_len, 10, 1e9, "1000000",
 		    "change-log entries kept in Redis (a follower further "
 		    "behind reloads fully)"),
-		RT_CFG_FIELD("TOKEN_TTL", "token-ttl", RT_CFG_MS, token_ttl_ms, 1000,
-		    86400000, "10m", "write tokens expire after this"),
+		RT_CFG_FIELD("TOKEN_TTL", "token-ttl", RT_CFG_MS, token_ttl_ms,
+		    1000, 86400000, "10m", "write tokens expire after this"),
 		RT_CFG_FIELD("REDIS_TIMEOUT", "redis-timeout", RT_CFG_MS,
 		    redis_timeout_ms, 10, 60000, "500ms",
 		    "bound on every Redis call"),
-		RT_CFG_FIELD("LOOKUP_WAIT", "lookup-wait", RT_CFG_MS, lookup_wait_ms,
-		    0, 60000, "2s", "longest a Lookup waits for its min_seq"),
-		RT_CFG_FIELD("HS_TEST_DROP_PUB_EVERY", "test-drop-pub-every", RT_CFG_INT,
-		    test_drop_pub_every, 0, 1e9, "0",
+		RT_CFG_FIELD("LOOKUP_WAIT", "lookup-wait", RT_CFG_MS,
+		    lookup_wait_ms, 0, 60000, "2s",
+		    "longest a Lookup waits for its min_seq"),
+		RT_CFG_FIELD("HS_TEST_DROP_PUB_EVERY", "test-drop-pub-every",
+		    RT_CFG_INT, test_drop_pub_every, 0, 1e9, "0",
 		    "TEST ONLY: a follower drops every Nth photo event it "
 		    "receives"),
 	};
@@ -89,21 +91,23 @@ finish(void *arg, char *err, size_t errlen)
 	/* A lease must survive two missed refreshes, or one slow Redis
 	 * round trip deposes a healthy leader. */
 	if (cfg->leader_heartbeat_ms * 3 > cfg->leader_timeout_ms) {
-		snprintf(err, errlen, "LEADER_HEARTBEAT_INTERVAL (%lld ms) "
+		snprintf(err, errlen,
+		    "LEADER_HEARTBEAT_INTERVAL (%lld ms) "
 		    "must be at most a third of LEADER_TIMEOUT (%lld ms)",
 		    (long long)cfg->leader_heartbeat_ms,
 		    (long long)cfg->leader_timeout_ms);
 		return -1;
 	}
 	if (cfg->redis_timeout_ms * 2 > cfg->leader_timeout_ms) {
-		snprintf(err, errlen, "REDIS_TIMEOUT (%lld ms) must be at most "
+		snprintf(err, errlen,
+		    "REDIS_TIMEOUT (%lld ms) must be at most "
 		    "half of LEADER_TIMEOUT (%lld ms)",
 		    (long long)cfg->redis_timeout_ms,
 		    (long long)cfg->leader_timeout_ms);
 		return -1;
 	}
 	if (rt_cfg_check_replicas(cfg->min_replicas, cfg->default_replicas,
-	    cfg->max_replicas, err, errlen) != 0)
+		cfg->max_replicas, err, errlen) != 0)
 		return -1;
 	if (strlen(cfg->id) == 0 || strlen(cfg->id) > 40) {
 		snprintf(err, errlen, "--id must be 1 to 40 characters");
@@ -113,7 +117,7 @@ finish(void *arg, char *err, size_t errlen)
 	 * first thread that dials it. */
 	if (rt_redis_check_option("HS_REDIS", cfg->redis, 0, err, errlen) ||
 	    rt_redis_check_option("HS_CACHE_REDIS", cfg->cache_redis, 1, err,
-	    errlen))
+		errlen))
 		return -1;
 	if (cfg->advertise[0] == '\0')
 		cfg->advertise = cfg->listen;

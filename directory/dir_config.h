@@ -7,23 +7,23 @@
 #include <stdint.h>
 
 struct dir_config {
-	const char *id;		/* this directory's name, e.g. "dir-1" */
-	const char *listen;	/* RPC address (REP) */
-	const char *pub;	/* event feed address (PUB) */
-	const char *advertise;	/* RPC address others dial; "" = listen */
-	const char *redis;	/* metadata Redis, HOST:PORT or unix:/PATH */
+	const char *id;		 /* this directory's name, e.g. "dir-1" */
+	const char *listen;	 /* RPC address (REP) */
+	const char *pub;	 /* event feed address (PUB) */
+	const char *advertise;	 /* RPC address others dial; "" = listen */
+	const char *redis;	 /* metadata Redis, HOST:PORT or unix:/PATH */
 	const char *cache_redis; /* cache Redis HOST:PORT; "" = none */
-	int64_t cache_ttl_ms;	/* how long a delete's cache marker lasts */
-	const char *key_file;	/* cluster key; "" = the test key */
+	int64_t cache_ttl_ms;	 /* how long a delete's cache marker lasts */
+	const char *key_file;	 /* cluster key; "" = the test key */
 	int64_t leader_timeout_ms;
 	int64_t leader_heartbeat_ms;
 	int64_t follower_sync_ms;
-	int64_t heartbeat_ms;	/* stores' HEARTBEAT_INTERVAL */
+	int64_t heartbeat_ms; /* stores' HEARTBEAT_INTERVAL */
 	int64_t default_replicas, min_replicas, max_replicas;
-	int64_t log_max_len;	/* change-log entries kept in Redis */
+	int64_t log_max_len; /* change-log entries kept in Redis */
 	int64_t token_ttl_ms;
 	int64_t redis_timeout_ms;
-	int64_t lookup_wait_ms; /* longest wait for a Lookup's min_seq */
+	int64_t lookup_wait_ms;	     /* longest wait for a Lookup's min_seq */
 	int64_t test_drop_pub_every; /* TEST ONLY: drop every Nth photo event */
 };
 

@@ -32,8 +32,8 @@ forward_done(void *arg, ProtobufCMessage *reply, const struct rpc_error *err)
 		f->retried = 1;
 		f->epoch = err->epoch;
 		if (rpc_invoke_async(f->c, &hs__directory__descriptor,
-		    rpc_call_method(call), f->req, f->timeout, f->epoch,
-		    forward_done, f) == 0)
+			rpc_call_method(call), f->req, f->timeout, f->epoch,
+			forward_done, f) == 0)
 			return;
 	}
 	free(f);
@@ -55,24 +55,30 @@ dir_forward(struct dir *d, rpc_call *call, const ProtobufCMessage *req)
 	char err[256];
 	dir_known_leader(d, &k);
 	if (k.id[0] == '\0') {
-		rpc_fail(call, HS_UNAVAILABLE, "no directory leader is "
+		rpc_fail(call, HS_UNAVAILABLE,
+		    "no directory leader is "
 		    "elected right now (one is within LEADER_TIMEOUT); retry");
 		return;
 	}
 	if (strcmp(k.id, d->cfg.id) == 0) {
-		rpc_fail(call, HS_UNAVAILABLE, "this directory is taking "
+		rpc_fail(call, HS_UNAVAILABLE,
+		    "this directory is taking "
 		    "over or giving up the lead; retry");
 		return;
 	}
 	if (rpc_call_epoch(call) != 0) {
-		rpc_fail_redirect(call, k.rpc, "%s is not the leader; "
-		    "retry at %s (%s)", d->cfg.id, k.id, k.rpc);
+		rpc_fail_redirect(call, k.rpc,
+		    "%s is not the leader; "
+		    "retry at %s (%s)",
+		    d->cfg.id, k.id, k.rpc);
 		return;
 	}
 	rpc_client *c = rpc_pool_get(d->pool, k.rpc, err, sizeof(err));
 	if (c == NULL) {
-		rpc_fail(call, HS_UNAVAILABLE, "cannot reach the leader "
-		    "%s: %s", k.id, err);
+		rpc_fail(call, HS_UNAVAILABLE,
+		    "cannot reach the leader "
+		    "%s: %s",
+		    k.id, err);
 		return;
 	}
 	int64_t timeout = 5000;
@@ -84,13 +90,18 @@ dir_forward(struct dir *d, rpc_call *call, const ProtobufCMessage *req)
 		rpc_fail(call, HS_RESOURCE_EXHAUSTED, "out of memory");
 		return;
 	}
-	*f = (struct fwd){ .call = call, .req = req, .c = c,
-		.timeout = timeout, .epoch = k.epoch };
+	*f = (struct fwd){ .call = call,
+		.req = req,
+		.c = c,
+		.timeout = timeout,
+		.epoch = k.epoch };
 	int rv = rpc_invoke_async(c, &hs__directory__descriptor,
 	    rpc_call_method(call), req, timeout, k.epoch, forward_done, f);
 	if (rv != 0) {
 		free(f);
-		rpc_fail(call, (hs_status)rv, "cannot forward to the leader %s "
-		    "(%s)", k.id, k.rpc);
+		rpc_fail(call, (hs_status)rv,
+		    "cannot forward to the leader %s "
+		    "(%s)",
+		    k.id, k.rpc);
 	}
 }

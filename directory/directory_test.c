@@ -39,7 +39,8 @@ test_one_leader_published_in_redis(void)
 	int rpc_ok = 0;
 	for (size_t i = 0; i + 1 < r->elements; i += 2)
 		if (!strcmp(r->element[i]->str, "rpc"))
-			rpc_ok = !strcmp(r->element[i + 1]->str, c.d[leader].rpc);
+			rpc_ok = !strcmp(r->element[i + 1]->str,
+			    c.d[leader].rpc);
 	freeReplyObject(r);
 	CHECK(rpc_ok);
 	int leaders = 0;
@@ -62,7 +63,7 @@ stores_up_at(int i)
 	ProtobufCMessage *m = NULL;
 	struct rpc_error e;
 	if (rpc_invoke(c.d[i].cl, &hs__directory__descriptor, "ListStores",
-	    &q.base, &m, 1000, 0, &e) != HS_OK)
+		&q.base, &m, 1000, 0, &e) != HS_OK)
 		return -1;
 	Hs__ListStoresReply *r = (Hs__ListStoresReply *)m;
 	int up = 0;
@@ -88,7 +89,8 @@ test_allocate_through_a_follower(void)
 	q.sha256.len = 32;
 	ProtobufCMessage *m = NULL;
 	CHECK_STATUS(rpc_invoke(c.d[follower()].cl, &hs__directory__descriptor,
-	    "Allocate", &q.base, &m, 3000, 0, &e), HS_OK, e.message);
+			 "Allocate", &q.base, &m, 3000, 0, &e),
+	    HS_OK, e.message);
 	Hs__AllocateReply *r = (Hs__AllocateReply *)m;
 	CHECK_EQ(r->n_stores, 2);
 	CHECK(r->stores[0]->store_id != r->stores[1]->store_id);
@@ -97,8 +99,9 @@ test_allocate_through_a_follower(void)
 	char why[128];
 	CHECK(rt_key_load(&key, c.keyfile, why, sizeof(why)) == 0);
 	CHECK_STATUS(rt_token_check(&key, r->write_token.data,
-	    r->write_token.len, r->id->key, r->id->cookie,
-	    r->stores[1]->store_id, rt_now_ms(), why, sizeof(why)), HS_OK, why);
+			 r->write_token.len, r->id->key, r->id->cookie,
+			 r->stores[1]->store_id, rt_now_ms(), why, sizeof(why)),
+	    HS_OK, why);
 	protobuf_c_message_free_unpacked(m, NULL);
 
 	/* A follower that knows the stores allocates on its own (an
@@ -117,8 +120,8 @@ test_allocate_through_a_follower(void)
 	/* Three replicas asked, two stores UP: a clear refusal. */
 	q.replicas = 3;
 	CHECK_STATUS(rpc_invoke(c.d[leader].cl, &hs__directory__descriptor,
-	    "Allocate", &q.base, &m, 3000, 0, &e), HS_FAILED_PRECONDITION,
-	    e.message);
+			 "Allocate", &q.base, &m, 3000, 0, &e),
+	    HS_FAILED_PRECONDITION, e.message);
 	CHECK(strstr(e.message, "UP") != NULL);
 }
 
@@ -131,7 +134,8 @@ test_register_lookup_read_your_writes(void)
 	/* Registered through a follower (forwarded), then read at once at
 	 * another follower with the seq: it must see the write. */
 	CHECK_STATUS(tc_register(c.d[follower()].cl, 1001, 77, 0xab, 500, &seq,
-	    &e), HS_OK, e.message);
+			 &e),
+	    HS_OK, e.message);
 	CHECK(seq > 0);
 	int other = (leader + 2) % c.n;
 	CHECK_STATUS(tc_lookup(c.d[other].cl, 1001, 77, seq, &code, NULL, &e),
@@ -162,18 +166,21 @@ test_delete_then_not_found_everywhere(void)
 	q.id = &id;
 	ProtobufCMessage *m = NULL;
 	CHECK_STATUS(rpc_invoke(c.all, &hs__directory__descriptor, "Delete",
-	    &q.base, &m, 3000, 0, &e), HS_OK, e.message);
+			 &q.base, &m, 3000, 0, &e),
+	    HS_OK, e.message);
 	uint64_t dseq = ((Hs__DeleteReply *)m)->seq;
 	protobuf_c_message_free_unpacked(m, NULL);
 	CHECK(dseq > seq);
 	for (int i = 0; i < c.n; i++) {
-		CHECK_STATUS(tc_lookup(c.d[i].cl, 2002, 5, dseq, &code, NULL, &e),
+		CHECK_STATUS(tc_lookup(c.d[i].cl, 2002, 5, dseq, &code, NULL,
+				 &e),
 		    HS_OK, e.message);
 		CHECK_EQ(code, HS__CODE__NOT_FOUND);
 	}
 	/* Delete is idempotent: the same seq again. */
 	CHECK_STATUS(rpc_invoke(c.all, &hs__directory__descriptor, "Delete",
-	    &q.base, &m, 3000, 0, &e), HS_OK, e.message);
+			 &q.base, &m, 3000, 0, &e),
+	    HS_OK, e.message);
 	CHECK_EQ(((Hs__DeleteReply *)m)->seq, dseq);
 	protobuf_c_message_free_unpacked(m, NULL);
 	/* The stores' tombstones are queued in Redis. */
@@ -189,7 +196,8 @@ test_catch_up_reads_the_log(void)
 	Hs__CatchUpRequest q = HS__CATCH_UP_REQUEST__INIT;
 	ProtobufCMessage *m = NULL;
 	CHECK_STATUS(rpc_invoke(c.d[follower()].cl, &hs__directory__descriptor,
-	    "CatchUp", &q.base, &m, 3000, 0, &e), HS_OK, e.message);
+			 "CatchUp", &q.base, &m, 3000, 0, &e),
+	    HS_OK, e.message);
 	Hs__CatchUpReply *r = (Hs__CatchUpReply *)m;
 	CHECK_EQ(r->head_seq, tc_redis_int(&c, "hs:seq"));
 	CHECK_EQ(r->n_changes, r->head_seq);
@@ -219,7 +227,8 @@ test_bad_input_clear_codes(void)
 	Hs__LookupRequest lq = HS__LOOKUP_REQUEST__INIT;
 	ProtobufCMessage *m = NULL;
 	CHECK_STATUS(rpc_invoke(c.all, &hs__directory__descriptor, "Lookup",
-	    &lq.base, &m, 3000, 0, &e), HS_INVALID_ARGUMENT, e.message);
+			 &lq.base, &m, 3000, 0, &e),
+	    HS_INVALID_ARGUMENT, e.message);
 	/* An oversized batch. */
 	static Hs__PhotoId ids[1001];
 	static Hs__PhotoId *idp[1001];
@@ -231,11 +240,13 @@ test_bad_input_clear_codes(void)
 	lq.ids = idp;
 	lq.n_ids = 1001;
 	CHECK_STATUS(rpc_invoke(c.all, &hs__directory__descriptor, "Lookup",
-	    &lq.base, &m, 3000, 0, &e), HS_INVALID_ARGUMENT, e.message);
+			 &lq.base, &m, 3000, 0, &e),
+	    HS_INVALID_ARGUMENT, e.message);
 	CHECK(strstr(e.message, "1000") != NULL);
 	lq.n_ids = 1000; /* the limit itself is fine */
 	CHECK_STATUS(rpc_invoke(c.all, &hs__directory__descriptor, "Lookup",
-	    &lq.base, &m, 3000, 0, &e), HS_OK, e.message);
+			 &lq.base, &m, 3000, 0, &e),
+	    HS_OK, e.message);
 	protobuf_c_message_free_unpacked(m, NULL);
 	/* Bad sha length, oversized photo, bad replica count. */
 	Hs__AllocateRequest aq = HS__ALLOCATE_REQUEST__INIT;
@@ -243,22 +254,26 @@ test_bad_input_clear_codes(void)
 	aq.sha256.data = sha;
 	aq.sha256.len = 31;
 	CHECK_STATUS(rpc_invoke(c.all, &hs__directory__descriptor, "Allocate",
-	    &aq.base, &m, 3000, 0, &e), HS_INVALID_ARGUMENT, e.message);
+			 &aq.base, &m, 3000, 0, &e),
+	    HS_INVALID_ARGUMENT, e.message);
 	aq.sha256.len = 32;
 	aq.size = (64u << 20) + 1;
 	CHECK_STATUS(rpc_invoke(c.all, &hs__directory__descriptor, "Allocate",
-	    &aq.base, &m, 3000, 0, &e), HS_INVALID_ARGUMENT, e.message);
+			 &aq.base, &m, 3000, 0, &e),
+	    HS_INVALID_ARGUMENT, e.message);
 	aq.size = 1;
 	aq.replicas = 99;
 	CHECK_STATUS(rpc_invoke(c.all, &hs__directory__descriptor, "Allocate",
-	    &aq.base, &m, 3000, 0, &e), HS_INVALID_ARGUMENT, e.message);
+			 &aq.base, &m, 3000, 0, &e),
+	    HS_INVALID_ARGUMENT, e.message);
 	/* Delete of an unknown photo. */
 	Hs__DeleteRequest dq = HS__DELETE_REQUEST__INIT;
 	Hs__PhotoId id = HS__PHOTO_ID__INIT;
 	id.key = 424242;
 	dq.id = &id;
 	CHECK_STATUS(rpc_invoke(c.all, &hs__directory__descriptor, "Delete",
-	    &dq.base, &m, 3000, 0, &e), HS_NOT_FOUND, e.message);
+			 &dq.base, &m, 3000, 0, &e),
+	    HS_NOT_FOUND, e.message);
 	/* And everyone still serves. */
 	for (int i = 0; i < c.n; i++) {
 		CHECK_STATUS(tc_lookup(c.d[i].cl, 1001, 77, 0, &code, NULL, &e),
@@ -273,7 +288,8 @@ main(int argc, char **argv)
 	static const struct check_case cases[] = {
 		{ "one leader, published in Redis",
 		    test_one_leader_published_in_redis },
-		{ "allocate through a follower", test_allocate_through_a_follower },
+		{ "allocate through a follower",
+		    test_allocate_through_a_follower },
 		{ "register, lookup, read your writes",
 		    test_register_lookup_read_your_writes },
 		{ "delete, then NOT_FOUND everywhere",

@@ -14,13 +14,13 @@
 
 #include "cache_evict.h"
 #include "catchup.h"
-#include "dir.h"
 #include "cfg.h"
+#include "dir.h"
 #include "log.h"
 #include "scripts.h"
+#include "stop.h"
 #include "waiters.h"
 #include "writer.h"
-#include "stop.h"
 
 static int
 load_key(struct dir *d)
@@ -38,7 +38,8 @@ static int
 open_parts(struct dir *d)
 {
 	char bound[256];
-	struct rpc_server_opts so = { .name = d->cfg.id, .key = d->key,
+	struct rpc_server_opts so = { .name = d->cfg.id,
+		.key = d->key,
 		.max_msg = 4u << 20 };
 	/* Forwarding must fail fast when the leader just died, so the
 	 * caller's resend finds the next leader; 1 s (the default) would
@@ -48,13 +49,13 @@ open_parts(struct dir *d)
 	    dir_stores_open(&d->stores, d->cfg.heartbeat_ms) != 0 ||
 	    rpc_pool_open(&d->pool, &co) != 0 ||
 	    (d->cache = dir_cache_open(d->cfg.cache_redis, d->cfg.cache_ttl_ms,
-	    d->cfg.redis_timeout_ms)) == NULL) {
+		 d->cfg.redis_timeout_ms)) == NULL) {
 		rt_log_error("out of memory");
 		return -1;
 	}
 	if (rpc_server_open(&d->rpc, &so) != 0 || dir_rpc_add(d) != 0 ||
-	    rpc_server_listen(d->rpc, d->cfg.listen, bound,
-	    sizeof(bound)) != 0) {
+	    rpc_server_listen(d->rpc, d->cfg.listen, bound, sizeof(bound)) !=
+		0) {
 		rt_log_error("cannot serve RPC on %s", d->cfg.listen);
 		return -1;
 	}

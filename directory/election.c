@@ -14,8 +14,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "dir.h"
 #include "clock.h"
+#include "dir.h"
 #include "log.h"
 #include "redis.h"
 #include "scripts.h"
@@ -48,8 +48,7 @@ parse_lease(const char *v, char *id, size_t idlen, uint64_t *epoch)
 }
 
 static void
-learn_leader(struct dir *d, const char *value, const char *rpc,
-    const char *pub)
+learn_leader(struct dir *d, const char *value, const char *rpc, const char *pub)
 {
 	struct dir_leader k = { .epoch = 0 };
 	if (parse_lease(value, k.id, sizeof(k.id), &k.epoch) != 0)
@@ -100,15 +99,15 @@ try_acquire(struct dir *d, rt_redis *r)
 {
 	char err[256], ttl[32];
 	snprintf(ttl, sizeof(ttl), "%" PRId64, d->cfg.leader_timeout_ms);
-	const char *argv[] = { RK_LEADER, RK_EPOCH, RK_LEADER_INFO,
-		d->cfg.id, ttl, d->cfg.advertise, d->cfg.pub };
+	const char *argv[] = { RK_LEADER, RK_EPOCH, RK_LEADER_INFO, d->cfg.id,
+		ttl, d->cfg.advertise, d->cfg.pub };
 	int64_t sent = rt_mono_ms();
 	redisReply *rep = rt_redis_eval(r, &dir_script_acquire, 3, 7, argv,
 	    NULL, err, sizeof(err));
 	if (rep == NULL || rep->type != REDIS_REPLY_ARRAY ||
 	    rep->elements != 4) {
-		set_redis_ok(d, 0, rep && rep->type == REDIS_REPLY_ERROR ?
-		    rep->str : err);
+		set_redis_ok(d, 0,
+		    rep && rep->type == REDIS_REPLY_ERROR ? rep->str : err);
 		if (rep != NULL)
 			freeReplyObject(rep);
 		return;
@@ -133,7 +132,8 @@ refresh(struct dir *d, rt_redis *r)
 	snprintf(lease, sizeof(lease), "%s", d->lease);
 	pthread_mutex_unlock(&d->mu);
 	if (sent >= until) {
-		dir_step_down(d, "the lease may have run out (no successful "
+		dir_step_down(d,
+		    "the lease may have run out (no successful "
 		    "refresh in time)");
 		return;
 	}
@@ -142,8 +142,8 @@ refresh(struct dir *d, rt_redis *r)
 	redisReply *rep = rt_redis_eval(r, &dir_script_refresh, 1, 3, argv,
 	    NULL, err, sizeof(err));
 	if (rep == NULL || rep->type != REDIS_REPLY_INTEGER) {
-		set_redis_ok(d, 0, rep && rep->type == REDIS_REPLY_ERROR ?
-		    rep->str : err);
+		set_redis_ok(d, 0,
+		    rep && rep->type == REDIS_REPLY_ERROR ? rep->str : err);
 		if (rep != NULL)
 			freeReplyObject(rep);
 		dir_step_down(d, "lease refresh failed");
@@ -190,7 +190,7 @@ dir_election_main(void *arg)
 	rt_redis *r;
 	char err[256];
 	if (rt_redis_open(&r, d->cfg.redis, d->cfg.redis_timeout_ms, err,
-	    sizeof(err)) != 0) {
+		sizeof(err)) != 0) {
 		rt_log_error("election: %s", err);
 		return NULL;
 	}

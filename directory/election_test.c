@@ -37,7 +37,7 @@ static const char *const env[] = { "LEADER_TIMEOUT=1s",
 static pthread_t mon_thr;
 static _Atomic int mon_stop;
 static int mon_samples;
-static int64_t last_sent[MAX_EPOCHS];	       /* latest send of a "leader" call */
+static int64_t last_sent[MAX_EPOCHS]; /* latest send of a "leader" call */
 static _Atomic int64_t first_recv[MAX_EPOCHS]; /* earliest return of one */
 
 static void *
@@ -76,9 +76,10 @@ overlaps(void)
 		for (int f = e + 1; f < MAX_EPOCHS; f++)
 			if (last_sent[e] && first_recv[f] &&
 			    last_sent[e] > first_recv[f]) {
-				fprintf(stderr, "epoch %d still led at %" PRId64
-				    " after epoch %d led at %" PRId64 "\n", e,
-				    last_sent[e], f, first_recv[f]);
+				fprintf(stderr,
+				    "epoch %d still led at %" PRId64
+				    " after epoch %d led at %" PRId64 "\n",
+				    e, last_sent[e], f, first_recv[f]);
 				bad++;
 			}
 	return bad;
@@ -97,7 +98,8 @@ test_one_leader_over_many_elections(void)
 		last_epoch = epoch;
 		/* Let the monitor see this term before ending it. */
 		CHECK(epoch < MAX_EPOCHS);
-		CHECK(CHECK_WAIT_UNTIL(atomic_load(&first_recv[epoch]) != 0, 2000));
+		CHECK(CHECK_WAIT_UNTIL(atomic_load(&first_recv[epoch]) != 0,
+		    2000));
 		int64_t t0 = check_mono_ms();
 		/* Alternate crashes and clean shutdowns (lease released). */
 		tc_signal(&c, l, round % 2 ? SIGTERM : SIGKILL);
@@ -105,7 +107,8 @@ test_one_leader_over_many_elections(void)
 		int64_t took = check_mono_ms() - t0;
 		CHECK(nl >= 0 && nl != l);
 		printf("  round %d: %s -> %s in %" PRId64 " ms (%s)\n", round,
-		    c.d[l].id, c.d[nl].id, took, round % 2 ? "SIGTERM" : "SIGKILL");
+		    c.d[l].id, c.d[nl].id, took,
+		    round % 2 ? "SIGTERM" : "SIGKILL");
 		CHECK(tc_start_dir(&c, l, NULL) == 0);
 	}
 	atomic_store(&mon_stop, 1);
@@ -143,11 +146,13 @@ writer(void *arg)
 		uint64_t seq = 0;
 		int64_t give_up = check_mono_ms() + 10000;
 		hs_status st;
-		while ((st = tc_register(c.all, s->key_base + (uint64_t)i + 1, 7,
-		    (uint8_t)i, 100 + (uint64_t)i, &seq, &e)) != HS_OK) {
+		while (
+		    (st = tc_register(c.all, s->key_base + (uint64_t)i + 1, 7,
+			 (uint8_t)i, 100 + (uint64_t)i, &seq, &e)) != HS_OK) {
 			if (check_mono_ms() > give_up) {
-				fprintf(stderr, "key %d never acknowledged: %s\n",
-				    i, e.message);
+				fprintf(stderr,
+				    "key %d never acknowledged: %s\n", i,
+				    e.message);
 				s->failed = 1;
 				return NULL;
 			}
@@ -185,7 +190,9 @@ audit_log(uint64_t *keys_seen, size_t nkeys, uint64_t key_base)
 				    (uint8_t *)f->element[k + 1]->str);
 			if (!strcmp(f->element[k]->str, "by"))
 				epoch = strtoull(strrchr(f->element[k + 1]->str,
-				    '/') + 1, NULL, 10);
+						     '/') +
+					1,
+				    NULL, 10);
 		}
 		if (pr == NULL || epoch < last_epoch)
 			bad++;
@@ -193,8 +200,10 @@ audit_log(uint64_t *keys_seen, size_t nkeys, uint64_t key_base)
 		if (pr != NULL && pr->state == HS__PHOTO_STATE__PHOTO_ACTIVE &&
 		    pr->id->key > key_base && pr->id->key <= key_base + nkeys) {
 			if (keys_seen[pr->id->key - key_base - 1]++ != 0) {
-				fprintf(stderr, "key %" PRIu64 " committed "
-				    "twice\n", pr->id->key);
+				fprintf(stderr,
+				    "key %" PRIu64 " committed "
+				    "twice\n",
+				    pr->id->key);
 				bad++;
 			}
 		}
@@ -221,13 +230,14 @@ test_sigkill_leader_during_registrations(void)
 	int64_t elected = check_mono_ms() - t0;
 	/* Writes flow again: 100 more acknowledged after the kill. */
 	int ok = CHECK_WAIT_UNTIL(atomic_load(&s.acked) >= at_kill + 100 ||
-	    s.failed, 15000);
+		s.failed,
+	    15000);
 	int64_t stall = check_mono_ms() - t0;
 	atomic_store(&s.stop, 1);
 	pthread_join(t, NULL);
 	printf("  new leader after %" PRId64 " ms; %d registrations before the "
-	    "kill, %d after, in %" PRId64 " ms\n", elected, at_kill,
-	    atomic_load(&s.acked) - at_kill, stall);
+	       "kill, %d after, in %" PRId64 " ms\n",
+	    elected, at_kill, atomic_load(&s.acked) - at_kill, stall);
 	CHECK(nl >= 0 && nl != l);
 	CHECK(elected <= TIMEOUT_MS + 2000);
 	CHECK(ok && !s.failed);
@@ -260,8 +270,10 @@ test_sigkill_leader_during_registrations(void)
 		for (int k = 0; k < n; k += 37) {
 			struct rpc_error e;
 			int code;
-			CHECK_STATUS(tc_lookup(c.d[i].cl, s.key_base + (uint64_t)k + 1,
-			    7, max_seq, &code, NULL, &e), HS_OK, e.message);
+			CHECK_STATUS(tc_lookup(c.d[i].cl,
+					 s.key_base + (uint64_t)k + 1, 7,
+					 max_seq, &code, NULL, &e),
+			    HS_OK, e.message);
 			CHECK_EQ(code, HS__CODE__OK);
 		}
 	}
@@ -288,13 +300,14 @@ test_sigstop_leader_commits_nothing(void)
 	/* Writes through the new leader while the old one is paused. */
 	for (int i = 0; i < 20; i++)
 		CHECK_STATUS(tc_register(c.d[nl].cl, key + (uint64_t)i, 1, 1, 1,
-		    NULL, &e), HS_OK, e.message);
+				 NULL, &e),
+		    HS_OK, e.message);
 	uint64_t head1 = tc_redis_int(&c, "hs:seq");
 	/* Queue registrations at the paused leader, then wake it. */
 	test_proc_cont(&c.d[l].proc);
 	for (int i = 0; i < 5; i++) {
-		hs_status st = tc_register(c.d[l].cl, key + 100 + (uint64_t)i, 1,
-		    1, 1, NULL, &e);
+		hs_status st = tc_register(c.d[l].cl, key + 100 + (uint64_t)i,
+		    1, 1, 1, NULL, &e);
 		/* Either refused, or forwarded to (and committed by) the new
 		 * leader: the audit below tells which epoch wrote it. */
 		CHECK(st == HS_OK || st == HS_UNAVAILABLE ||
@@ -303,9 +316,12 @@ test_sigstop_leader_commits_nothing(void)
 	/* It becomes a follower of the new leader. */
 	Hs__HealthReply *h = NULL;
 	int follows = CHECK_WAIT_UNTIL(tc_health(c.d[l].cl, &h, 300) == HS_OK &&
-	    !h->leader && strcmp(h->leader_id, c.d[nl].id) == 0 &&
-	    h->applied_seq >= head1 ? 1 : (h ? (hs__health_reply__free_unpacked(h,
-	    NULL), h = NULL, 0) : 0), 5000);
+		    !h->leader && strcmp(h->leader_id, c.d[nl].id) == 0 &&
+		    h->applied_seq >= head1 ?
+		1 :
+		(h ? (hs__health_reply__free_unpacked(h, NULL), h = NULL, 0) :
+		     0),
+	    5000);
 	if (h != NULL)
 		hs__health_reply__free_unpacked(h, NULL);
 	CHECK(follows);
@@ -337,8 +353,8 @@ test_stale_lease_is_fenced_in_redis(void)
 	dir_scripts_init();
 	CHECK(rt_redis_open(&r, c.redis.addr, 1000, err, sizeof(err)) == 0);
 	uint64_t head = tc_redis_int(&c, "hs:seq");
-	const char *argv[] = { RK_LEADER, RK_SEQ, "hs:photo:fenced",
-		RK_LOG, "dir-9/1", "rec", "1", "sha", "1", "1000" };
+	const char *argv[] = { RK_LEADER, RK_SEQ, "hs:photo:fenced", RK_LOG,
+		"dir-9/1", "rec", "1", "sha", "1", "1000" };
 	redisReply *rep = rt_redis_eval(r, &dir_script_register, 4, 10, argv,
 	    NULL, err, sizeof(err));
 	CHECK(rep != NULL && rep->type == REDIS_REPLY_ERROR &&

@@ -34,8 +34,9 @@ register_n(int n)
 		struct rpc_error e;
 		hs_status st;
 		int64_t until = check_mono_ms() + 5000;
-		while ((st = tc_register(c.all, next_key, 3, 9, 10, &seq, &e)) !=
-		    HS_OK && check_mono_ms() < until) {
+		while ((st = tc_register(c.all, next_key, 3, 9, 10, &seq,
+			    &e)) != HS_OK &&
+		    check_mono_ms() < until) {
 			struct timespec ts = { 0, 20000000 };
 			nanosleep(&ts, NULL);
 		}
@@ -182,7 +183,8 @@ heartbeats(void *arg)
 	while (!atomic_load(&hb_stop)) {
 		for (uint32_t s = 1; s <= 3; s++)
 			if (atomic_load(&beating[s]))
-				tc_heartbeat(c.all, s, zones[s], 1u << 30, NULL);
+				tc_heartbeat(c.all, s, zones[s], 1u << 30,
+				    NULL);
 		struct timespec ts = { 0, 50000000 };
 		nanosleep(&ts, NULL);
 	}
@@ -197,7 +199,7 @@ store_state(int dir, uint32_t id)
 	Hs__StoreState st = HS__STORE_STATE__STORE_UNKNOWN;
 	q.include_down = 1;
 	if (rpc_invoke(c.d[dir].cl, &hs__directory__descriptor, "ListStores",
-	    &q.base, &m, 1000, 0, NULL) != HS_OK)
+		&q.base, &m, 1000, 0, NULL) != HS_OK)
 		return st;
 	Hs__ListStoresReply *r = (Hs__ListStoresReply *)m;
 	for (size_t i = 0; i < r->n_stores; i++)
@@ -220,11 +222,12 @@ replicas(int dir, uint64_t key, int include_down)
 	q.n_ids = 1;
 	q.include_down = include_down;
 	if (rpc_invoke(c.d[dir].cl, &hs__directory__descriptor, "Lookup",
-	    &q.base, &m, 1000, 0, NULL) != HS_OK)
+		&q.base, &m, 1000, 0, NULL) != HS_OK)
 		return -1;
 	Hs__LookupReply *r = (Hs__LookupReply *)m;
 	int n = r->results[0]->code == HS__CODE__OK ?
-	    (int)r->results[0]->n_replicas : -1;
+	    (int)r->results[0]->n_replicas :
+	    -1;
 	protobuf_c_message_free_unpacked(m, NULL);
 	return n;
 }
@@ -261,7 +264,9 @@ test_store_heartbeats_down_and_up(void)
 	CHECK(seq > 0);
 	for (int i = 0; i < c.n; i++)
 		CHECK(CHECK_WAIT_UNTIL(store_state(i, 3) ==
-		    HS__STORE_STATE__STORE_UP && replicas(i, key, 0) == 2, 3000));
+			    HS__STORE_STATE__STORE_UP &&
+			replicas(i, key, 0) == 2,
+		    3000));
 	CHECK_STATUS(allocate(3, &e), HS_OK, e.message);
 
 	/* Store 2 falls silent: DOWN everywhere within 3 intervals (+ a
@@ -270,7 +275,8 @@ test_store_heartbeats_down_and_up(void)
 	int64_t t0 = check_mono_ms();
 	for (int i = 0; i < c.n; i++)
 		CHECK(CHECK_WAIT_UNTIL(store_state(i, 2) ==
-		    HS__STORE_STATE__STORE_DOWN, 3000));
+			HS__STORE_STATE__STORE_DOWN,
+		    3000));
 	printf("  DOWN everywhere %" PRId64 " ms after its last heartbeat\n",
 	    check_mono_ms() - t0);
 	for (int i = 0; i < c.n; i++) {
@@ -278,15 +284,17 @@ test_store_heartbeats_down_and_up(void)
 		CHECK_EQ(replicas(i, key, 1), 2);
 	}
 	CHECK_STATUS(allocate(3, &e), HS_FAILED_PRECONDITION, e.message);
-	CHECK(strstr(e.message, "2 UP") != NULL || strstr(e.message, "of 2") !=
-	    NULL);
+	CHECK(strstr(e.message, "2 UP") != NULL ||
+	    strstr(e.message, "of 2") != NULL);
 	printf("  %s\n", e.message);
 
 	/* Back: UP again everywhere. */
 	atomic_store(&beating[2], 1);
 	for (int i = 0; i < c.n; i++)
 		CHECK(CHECK_WAIT_UNTIL(store_state(i, 2) ==
-		    HS__STORE_STATE__STORE_UP && replicas(i, key, 0) == 2, 3000));
+			    HS__STORE_STATE__STORE_UP &&
+			replicas(i, key, 0) == 2,
+		    3000));
 	CHECK_STATUS(allocate(3, &e), HS_OK, e.message);
 	atomic_store(&hb_stop, 1);
 	pthread_join(t, NULL);

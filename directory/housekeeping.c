@@ -12,8 +12,8 @@
 #include <time.h>
 
 #include "changelog.h"
-#include "dir.h"
 #include "clock.h"
+#include "dir.h"
 #include "log.h"
 #include "redis.h"
 #include "redis_keys.h"
@@ -93,8 +93,8 @@ nodes_tick(struct dir *d, rt_redis *r)
 	if (len > sizeof(buf))
 		return;
 	hs__directory_node__pack(&me, buf);
-	redisReply *rep = rt_redis_cmd(r, err, sizeof(err), "HSET " RK_DIRS
-	    " %s %b", d->cfg.id, buf, len);
+	redisReply *rep = rt_redis_cmd(r, err, sizeof(err),
+	    "HSET " RK_DIRS " %s %b", d->cfg.id, buf, len);
 	if (rep != NULL)
 		freeReplyObject(rep);
 	rep = rt_redis_cmd(r, err, sizeof(err), "HGETALL " RK_DIRS);
@@ -112,8 +112,8 @@ nodes_tick(struct dir *d, rt_redis *r)
 		    (const uint8_t *)rep->element[i + 1]->str);
 		if (x != NULL) {
 			/* lag as of now, against the head we just read */
-			x->lag = head > x->applied_seq ?
-			    head - x->applied_seq : 0;
+			x->lag = head > x->applied_seq ? head - x->applied_seq :
+							 0;
 			nodes[n++] = x;
 		}
 	}
@@ -135,14 +135,14 @@ dir_house_main(void *arg)
 	rt_redis *r;
 	char err[256];
 	if (rt_redis_open(&r, d->cfg.redis, d->cfg.redis_timeout_ms, err,
-	    sizeof(err)) != 0) {
+		sizeof(err)) != 0) {
 		rt_log_error("housekeeping: %s", err);
 		return NULL;
 	}
 	int64_t tick = d->cfg.heartbeat_ms / 4;
 	tick = tick < 10 ? 10 : tick > 50 ? 50 : tick;
-	int64_t save_every = d->cfg.heartbeat_ms > 250 ?
-	    d->cfg.heartbeat_ms : 250;
+	int64_t save_every = d->cfg.heartbeat_ms > 250 ? d->cfg.heartbeat_ms :
+							 250;
 	int64_t next_save = 0, next_nodes = 0;
 	int was_leader = 0;
 	struct dir_tombstones *tombs = dir_tombstones_open();

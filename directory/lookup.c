@@ -18,8 +18,9 @@ struct lookup_item {
 static int
 replica_rank(const struct dir_store *s)
 {
-	return s->state == HS__STORE_STATE__STORE_UP ? 0 :
-	    s->state == HS__STORE_STATE__STORE_READONLY ? 1 : 2;
+	return s->state == HS__STORE_STATE__STORE_UP	? 0 :
+	    s->state == HS__STORE_STATE__STORE_READONLY ? 1 :
+							  2;
 }
 
 /* Replicas of it, UP first, then most free space first. */
@@ -38,9 +39,10 @@ fill_replicas(struct dir *d, struct lookup_item *it, int include_down)
 			continue;
 		size_t k = n++;
 		int rank = replica_rank(&s);
-		while (k > 0 && (replica_rank(&it->st[k - 1]) > rank ||
-		    (replica_rank(&it->st[k - 1]) == rank &&
-		    it->st[k - 1].free_bytes < s.free_bytes))) {
+		while (k > 0 &&
+		    (replica_rank(&it->st[k - 1]) > rank ||
+			(replica_rank(&it->st[k - 1]) == rank &&
+			    it->st[k - 1].free_bytes < s.free_bytes))) {
 			it->st[k] = it->st[k - 1];
 			k--;
 		}

@@ -35,7 +35,7 @@ struct dir_records {
 	struct rec *recs;
 	size_t n, cap;
 	uint32_t *index;
-	size_t mask; /* index size - 1 */
+	size_t mask;	     /* index size - 1 */
 	uint32_t *store_ids; /* slot -> store id */
 	size_t nstore_ids;
 	_Atomic uint64_t applied;
@@ -267,8 +267,8 @@ void
 dir_records_set_applied(dir_records *t, uint64_t seq)
 {
 	uint64_t cur = atomic_load(&t->applied);
-	while (seq > cur &&
-	    !atomic_compare_exchange_weak(&t->applied, &cur, seq))
+	while (
+	    seq > cur && !atomic_compare_exchange_weak(&t->applied, &cur, seq))
 		;
 }
 

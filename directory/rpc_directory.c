@@ -9,10 +9,10 @@
 #include <sys/random.h>
 
 #include "catchup.h"
-#include "dir_forward.h"
-#include "lookup.h"
 #include "clock.h"
+#include "dir_forward.h"
 #include "log.h"
+#include "lookup.h"
 #include "photo_id.h"
 #include "token.h"
 #include "waiters.h"
@@ -26,13 +26,17 @@ static int
 id_ok_or_fail(rpc_call *call, const Hs__PhotoId *id, const char *what)
 {
 	if (id == NULL) {
-		rpc_fail(call, HS_INVALID_ARGUMENT, "%s: the photo id is "
-		    "missing", what);
+		rpc_fail(call, HS_INVALID_ARGUMENT,
+		    "%s: the photo id is "
+		    "missing",
+		    what);
 		return 0;
 	}
 	if (id->key == 0) {
-		rpc_fail(call, HS_INVALID_ARGUMENT, "%s: photo key 0 is not a "
-		    "valid id (ids come from Allocate)", what);
+		rpc_fail(call, HS_INVALID_ARGUMENT,
+		    "%s: photo key 0 is not a "
+		    "valid id (ids come from Allocate)",
+		    what);
 		return 0;
 	}
 	return 1;
@@ -75,17 +79,21 @@ allocate(rpc_call *call, const ProtobufCMessage *m, void *arg)
 	struct dir *d = arg;
 	const Hs__AllocateRequest *q = (const Hs__AllocateRequest *)m;
 	if (q->size > MAX_PHOTO_SIZE) {
-		rpc_fail(call, HS_INVALID_ARGUMENT, "photo of %" PRIu64
-		    " bytes is over the 64 MiB limit", q->size);
+		rpc_fail(call, HS_INVALID_ARGUMENT,
+		    "photo of %" PRIu64 " bytes is over the 64 MiB limit",
+		    q->size);
 		return;
 	}
 	if (!sha_ok_or_fail(call, q->sha256))
 		return;
-	if (q->replicas != 0 && (q->replicas < d->cfg.min_replicas ||
-	    q->replicas > d->cfg.max_replicas)) {
-		rpc_fail(call, HS_INVALID_ARGUMENT, "replicas must be 0 "
-		    "(default %" PRId64 ") or %" PRId64 "..%" PRId64 ", not %"
-		    PRIu32, d->cfg.default_replicas, d->cfg.min_replicas,
+	if (q->replicas != 0 &&
+	    (q->replicas < d->cfg.min_replicas ||
+		q->replicas > d->cfg.max_replicas)) {
+		rpc_fail(call, HS_INVALID_ARGUMENT,
+		    "replicas must be 0 "
+		    "(default %" PRId64 ") or %" PRId64 "..%" PRId64
+		    ", not %" PRIu32,
+		    d->cfg.default_replicas, d->cfg.min_replicas,
 		    d->cfg.max_replicas, q->replicas);
 		return;
 	}
@@ -103,7 +111,7 @@ allocate(rpc_call *call, const ProtobufCMessage *m, void *arg)
 		return;
 	}
 	size_t want = q->replicas ? q->replicas :
-	    (size_t)d->cfg.default_replicas;
+				    (size_t)d->cfg.default_replicas;
 	uint32_t ids[DIR_MAX_REPLICAS];
 	size_t ups;
 	size_t got = dir_stores_pick(d->stores, want, q->size, ids, &ups);
@@ -112,7 +120,8 @@ allocate(rpc_call *call, const ProtobufCMessage *m, void *arg)
 		return;
 	}
 	if (got < want) {
-		rpc_fail(call, HS_FAILED_PRECONDITION, "need %zu stores "
+		rpc_fail(call, HS_FAILED_PRECONDITION,
+		    "need %zu stores "
 		    "that are UP with %" PRIu64 " bytes free, but only %zu of "
 		    "%zu UP stores qualify; add stores or wait for DOWN ones",
 		    want, q->size, got, ups);
@@ -140,7 +149,8 @@ allocate(rpc_call *call, const ProtobufCMessage *m, void *arg)
 	r.n_stores = want;
 	r.token_expiry_ms = rt_now_ms() + d->cfg.token_ttl_ms;
 	if (rt_token_make(&d->key, id.key, id.cookie, ids, want,
-	    r.token_expiry_ms, &r.write_token.data, &r.write_token.len) != 0) {
+		r.token_expiry_ms, &r.write_token.data,
+		&r.write_token.len) != 0) {
 		rpc_fail(call, HS_RESOURCE_EXHAUSTED, "out of memory");
 		return;
 	}
@@ -159,19 +169,21 @@ register_photo(rpc_call *call, const ProtobufCMessage *m, void *arg)
 	    !sha_ok_or_fail(call, q->sha256))
 		return;
 	if (q->size > MAX_PHOTO_SIZE) {
-		rpc_fail(call, HS_INVALID_ARGUMENT, "size %" PRIu64
-		    " is over the 64 MiB limit", q->size);
+		rpc_fail(call, HS_INVALID_ARGUMENT,
+		    "size %" PRIu64 " is over the 64 MiB limit", q->size);
 		return;
 	}
 	if (q->n_stores == 0 || q->n_stores > DIR_MAX_REPLICAS) {
-		rpc_fail(call, HS_INVALID_ARGUMENT, "a registration "
+		rpc_fail(call, HS_INVALID_ARGUMENT,
+		    "a registration "
 		    "names 1..%d stores that hold the photo, not %zu",
 		    DIR_MAX_REPLICAS, q->n_stores);
 		return;
 	}
 	for (size_t i = 0; i < q->n_stores; i++)
 		if (q->stores[i] == 0) {
-			rpc_fail(call, HS_INVALID_ARGUMENT, "store id 0 "
+			rpc_fail(call, HS_INVALID_ARGUMENT,
+			    "store id 0 "
 			    "is not valid");
 			return;
 		}
@@ -194,20 +206,22 @@ static void
 update_locations(rpc_call *call, const ProtobufCMessage *m, void *arg)
 {
 	struct dir *d = arg;
-	const Hs__UpdateLocationsRequest *q =
-	    (const Hs__UpdateLocationsRequest *)m;
+	const Hs__UpdateLocationsRequest
+	    *q = (const Hs__UpdateLocationsRequest *)m;
 	if (!id_ok_or_fail(call, q->id, "UpdateLocations"))
 		return;
 	if (q->target_replicas != 0 &&
 	    (q->target_replicas < d->cfg.min_replicas ||
-	    q->target_replicas > d->cfg.max_replicas)) {
-		rpc_fail(call, HS_INVALID_ARGUMENT, "target_replicas "
-		    "must be 0 or %" PRId64 "..%" PRId64, d->cfg.min_replicas,
-		    d->cfg.max_replicas);
+		q->target_replicas > d->cfg.max_replicas)) {
+		rpc_fail(call, HS_INVALID_ARGUMENT,
+		    "target_replicas "
+		    "must be 0 or %" PRId64 "..%" PRId64,
+		    d->cfg.min_replicas, d->cfg.max_replicas);
 		return;
 	}
 	if (q->n_add > DIR_MAX_REPLICAS || q->n_remove > 64) {
-		rpc_fail(call, HS_INVALID_ARGUMENT, "too many stores "
+		rpc_fail(call, HS_INVALID_ARGUMENT,
+		    "too many stores "
 		    "in one update");
 		return;
 	}
@@ -224,7 +238,8 @@ heartbeat(rpc_call *call, const ProtobufCMessage *m, void *arg)
 	const Hs__HeartbeatRequest *q = (const Hs__HeartbeatRequest *)m;
 	if (q->store == NULL || q->store->id == 0 || q->store->id > INT32_MAX ||
 	    q->store->rpc_addr[0] == '\0') {
-		rpc_fail(call, HS_INVALID_ARGUMENT, "a heartbeat needs "
+		rpc_fail(call, HS_INVALID_ARGUMENT,
+		    "a heartbeat needs "
 		    "the store's id (1..2^31) and rpc_addr");
 		return;
 	}
@@ -265,12 +280,14 @@ lookup(rpc_call *call, const ProtobufCMessage *m, void *arg)
 	struct dir *d = arg;
 	const Hs__LookupRequest *q = (const Hs__LookupRequest *)m;
 	if (q->n_ids == 0) {
-		rpc_fail(call, HS_INVALID_ARGUMENT, "Lookup needs at "
+		rpc_fail(call, HS_INVALID_ARGUMENT,
+		    "Lookup needs at "
 		    "least one id");
 		return;
 	}
 	if (q->n_ids > MAX_LOOKUP_IDS) {
-		rpc_fail(call, HS_INVALID_ARGUMENT, "Lookup takes at "
+		rpc_fail(call, HS_INVALID_ARGUMENT,
+		    "Lookup takes at "
 		    "most %d ids a call, not %zu; split the batch",
 		    MAX_LOOKUP_IDS, q->n_ids);
 		return;
@@ -407,8 +424,10 @@ catch_up(rpc_call *call, const ProtobufCMessage *m, void *arg)
 	struct dir *d = arg;
 	const Hs__CatchUpRequest *q = (const Hs__CatchUpRequest *)m;
 	if (q->max > 10000) {
-		rpc_fail(call, HS_INVALID_ARGUMENT, "CatchUp returns at "
-		    "most 10000 changes a call, not %" PRIu32, q->max);
+		rpc_fail(call, HS_INVALID_ARGUMENT,
+		    "CatchUp returns at "
+		    "most 10000 changes a call, not %" PRIu32,
+		    q->max);
 		return;
 	}
 	dir_catchup_queue(d, call, q);

@@ -13,19 +13,19 @@
 #include <stdio.h>
 #include <string.h>
 
-#define FENCE                                                                 \
-	"if redis.call('GET', KEYS[1]) ~= ARGV[1] then\n"                     \
-	"  return redis.error_reply('FENCED lease is not ' .. ARGV[1])\n"     \
+#define FENCE                                                                  \
+	"if redis.call('GET', KEYS[1]) ~= ARGV[1] then\n"                      \
+	"  return redis.error_reply('FENCED lease is not ' .. ARGV[1])\n"      \
 	"end\n"
 
 /* Protobuf field 9 (varint) holding n; Lua numbers are exact below 2^53. */
-#define SEQ_FIELD                                                             \
-	"local function seqfield(n)\n"                                        \
-	"  local t = {string.char(0x48)}\n"                                   \
-	"  while n >= 128 do t[#t+1] = string.char(n % 128 + 128);"           \
-	" n = math.floor(n / 128) end\n"                                      \
-	"  t[#t+1] = string.char(n)\n"                                        \
-	"  return table.concat(t)\n"                                          \
+#define SEQ_FIELD                                                              \
+	"local function seqfield(n)\n"                                         \
+	"  local t = {string.char(0x48)}\n"                                    \
+	"  while n >= 128 do t[#t+1] = string.char(n % 128 + 128);"            \
+	" n = math.floor(n / 128) end\n"                                       \
+	"  t[#t+1] = string.char(n)\n"                                         \
+	"  return table.concat(t)\n"                                           \
 	"end\n"
 
 /* KEYS: leader, epoch, info. ARGV: id, ttl ms, rpc addr, pub addr. */
@@ -106,9 +106,8 @@ struct rt_redis_script dir_script_update = { "update",
 
 /* KEYS: leader, stores. ARGV: lease, store id, packed StoreInfo. */
 struct rt_redis_script dir_script_put_store = { "put_store",
-	FENCE
-	"redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])\n"
-	"return 1\n",
+	FENCE "redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])\n"
+	      "return 1\n",
 	"" };
 
 void

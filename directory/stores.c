@@ -85,11 +85,13 @@ dir_stores_heartbeat(dir_stores *s, const Hs__StoreInfo *in, int64_t now_mono,
 	}
 	/* The store says whether it is writable; we only add DOWN. */
 	Hs__StoreState st = in->state == HS__STORE_STATE__STORE_READONLY ?
-	    HS__STORE_STATE__STORE_READONLY : HS__STORE_STATE__STORE_UP;
+	    HS__STORE_STATE__STORE_READONLY :
+	    HS__STORE_STATE__STORE_UP;
 	if (c == DIR_STORE_SAME && e->state != st)
 		c = e->state == HS__STORE_STATE__STORE_DOWN ||
-		    e->state == HS__STORE_STATE__STORE_UNKNOWN ?
-		    DIR_STORE_UP : DIR_STORE_STATE;
+			e->state == HS__STORE_STATE__STORE_UNKNOWN ?
+		    DIR_STORE_UP :
+		    DIR_STORE_STATE;
 	copy_info(e, in);
 	e->state = st;
 	e->last_heartbeat_ms = in->last_heartbeat_ms;
@@ -109,7 +111,7 @@ dir_stores_expire(dir_stores *s, int64_t now_mono, struct dir_store *out,
 		struct dir_store *e = &s->e[i];
 		if (e->state == HS__STORE_STATE__STORE_DOWN ||
 		    now_mono - e->last_seen_mono <=
-		    DIR_MISSED_BEATS * s->interval_ms)
+			DIR_MISSED_BEATS * s->interval_ms)
 			continue;
 		e->state = HS__STORE_STATE__STORE_DOWN;
 		if (k < max)

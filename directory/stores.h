@@ -30,8 +30,13 @@ struct dir_store {
 };
 
 /* What a heartbeat or an expiry changed, for events. */
-enum dir_store_change { DIR_STORE_SAME, DIR_STORE_JOINED, DIR_STORE_UP,
-	DIR_STORE_DOWN, DIR_STORE_STATE };
+enum dir_store_change {
+	DIR_STORE_SAME,
+	DIR_STORE_JOINED,
+	DIR_STORE_UP,
+	DIR_STORE_DOWN,
+	DIR_STORE_STATE
+};
 
 int dir_stores_open(dir_stores **out, int64_t heartbeat_interval_ms);
 void dir_stores_close(dir_stores *s);
@@ -42,8 +47,8 @@ enum dir_store_change dir_stores_heartbeat(dir_stores *s,
 
 /* Leader: marks DOWN every UP store silent for DIR_MISSED_BEATS intervals;
  * copies up to max of them to out and returns how many. */
-size_t dir_stores_expire(dir_stores *s, int64_t now_mono,
-    struct dir_store *out, size_t max);
+size_t dir_stores_expire(dir_stores *s, int64_t now_mono, struct dir_store *out,
+    size_t max);
 
 /* Follower (or a new leader loading the snapshot): sets the entry as the
  * leader saw it; the silence clock restarts at now_mono. */

@@ -51,8 +51,8 @@ dir_stores_save(rt_redis *r, const char *lease, const struct dir_store *e)
 	snprintf(id, sizeof(id), "%" PRIu32, e->id);
 	const char *argv[] = { RK_LEADER, RK_STORES, lease, id,
 		(const char *)buf };
-	size_t lens[] = { strlen(RK_LEADER), strlen(RK_STORES),
-		strlen(lease), strlen(id), len };
+	size_t lens[] = { strlen(RK_LEADER), strlen(RK_STORES), strlen(lease),
+		strlen(id), len };
 	redisReply *rep = rt_redis_eval(r, &dir_script_put_store, 2, 5, argv,
 	    lens, err, sizeof(err));
 	if (rep == NULL)

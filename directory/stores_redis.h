@@ -23,7 +23,6 @@ int dir_stores_load(dir_stores *s, rt_redis *r, int64_t *at_mono, char *err,
 
 /* Leader: saves e under lease (fenced: refused once the lease is not
  * ours). A failure is logged at debug level: the next save repeats it. */
-void dir_stores_save(rt_redis *r, const char *lease,
-    const struct dir_store *e);
+void dir_stores_save(rt_redis *r, const char *lease, const struct dir_store *e);
 
 #endif

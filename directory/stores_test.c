@@ -69,7 +69,8 @@ silence_makes_down_after_missed_beats(void)
 	CHECK_EQ(dir_stores_expire(s, 1000 + DIR_MISSED_BEATS * IV, down, 4),
 	    0);
 	CHECK_EQ(dir_stores_expire(s, 1000 + DIR_MISSED_BEATS * IV + 1, down,
-	    4), 1);
+		     4),
+	    1);
 	CHECK_EQ(down[0].id, 1);
 	CHECK_EQ(down[0].state, HS__STORE_STATE__STORE_DOWN);
 	CHECK(strcmp(dir_store_topic(DIR_STORE_DOWN), "store.down") == 0);
@@ -219,7 +220,8 @@ full_table_ignores_newcomers(void)
 		CHECK_EQ(beat(s, id, "", 1, HS__STORE_STATE__STORE_UP, 0),
 		    DIR_STORE_JOINED);
 	CHECK_EQ(beat(s, DIR_MAX_STORES + 1, "", 1, HS__STORE_STATE__STORE_UP,
-	    0), DIR_STORE_SAME);
+		     0),
+	    DIR_STORE_SAME);
 	CHECK_EQ(dir_stores_get(s, DIR_MAX_STORES + 1, &e), -1);
 	CHECK_EQ(beat(s, 1, "", 1, HS__STORE_STATE__STORE_UP, 10),
 	    DIR_STORE_SAME);

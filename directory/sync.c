@@ -11,8 +11,8 @@
 #include <time.h>
 
 #include "changelog.h"
-#include "dir.h"
 #include "clock.h"
+#include "dir.h"
 #include "log.h"
 #include "redis.h"
 #include "waiters.h"
@@ -39,8 +39,9 @@ sync_log(struct syncer *s)
 		return;
 	}
 	if (n > 0)
-		rt_log_debug("caught up from the change log: %" PRIu64 " -> %"
-		    PRIu64, before, dir_records_applied(s->d->recs));
+		rt_log_debug("caught up from the change log: %" PRIu64
+			     " -> %" PRIu64,
+		    before, dir_records_applied(s->d->recs));
 	s->need_sync = 0;
 	s->next_sync = rt_mono_ms() + s->d->cfg.follower_sync_ms;
 	dir_waiters_poll(s->d);
@@ -59,7 +60,8 @@ resubscribe(struct syncer *s, const struct dir_leader *k)
 	int rv = rt_sub_open(&s->sub, &url, 1, prefixes, 3);
 	if (rv != 0) {
 		rt_log_warn("cannot subscribe to the leader's feed %s: "
-		    "error %d", k->pub, rv);
+			    "error %d",
+		    k->pub, rv);
 		return;
 	}
 	snprintf(s->subscribed, sizeof(s->subscribed), "%s", k->pub);
@@ -147,7 +149,7 @@ dir_sync_main(void *arg)
 	struct syncer s = { .d = d };
 	char err[256];
 	if (rt_redis_open(&s.r, d->cfg.redis, d->cfg.redis_timeout_ms, err,
-	    sizeof(err)) != 0) {
+		sizeof(err)) != 0) {
 		rt_log_error("sync: %s", err);
 		return NULL;
 	}
@@ -160,9 +162,9 @@ dir_sync_main(void *arg)
 	}
 	struct dir_rec_stats st;
 	dir_records_stats(d->recs, &st);
-	rt_log_info("loaded %" PRIu64 " records up to seq %" PRIu64 " in %"
-	    PRId64 " ms", st.total, dir_records_applied(d->recs),
-	    rt_mono_ms() - t0);
+	rt_log_info("loaded %" PRIu64 " records up to seq %" PRIu64
+		    " in %" PRId64 " ms",
+	    st.total, dir_records_applied(d->recs), rt_mono_ms() - t0);
 	s.need_sync = 1;
 	while (!atomic_load(&d->stop))
 		step(&s);

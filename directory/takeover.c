@@ -38,8 +38,8 @@ takeover_job(struct dir_job *j)
 		return;
 	}
 	d->writer_dirty = 0;
-	if (dir_stores_load(d->stores, d->writer.link, &at, err,
-	    sizeof(err)) == -1)
+	if (dir_stores_load(d->stores, d->writer.link, &at, err, sizeof(err)) ==
+	    -1)
 		rt_log_warn("takeover: cannot read the store table: %s", err);
 	struct dir_leader k;
 	pthread_mutex_lock(&d->mu);
@@ -50,9 +50,10 @@ takeover_job(struct dir_job *j)
 	pthread_mutex_unlock(&d->mu);
 	if (!still)
 		return;
-	rt_log_info("serving as leader, epoch %" PRIu64 ": caught up to seq %"
-	    PRIu64 " (%" PRIu64 " applied) in %" PRId64 " ms", k.epoch,
-	    dir_records_applied(d->recs), n, rt_mono_ms() - t0);
+	rt_log_info("serving as leader, epoch %" PRIu64
+		    ": caught up to seq %" PRIu64 " (%" PRIu64
+		    " applied) in %" PRId64 " ms",
+	    k.epoch, dir_records_applied(d->recs), n, rt_mono_ms() - t0);
 	announce(d, &k);
 	dir_waiters_poll(d);
 }

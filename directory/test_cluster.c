@@ -139,8 +139,9 @@ tc_leader(struct tc *c, uint64_t *epoch)
 		if (epoch != NULL)
 			*epoch = slash ? strtoull(slash + 1, NULL, 10) : 0;
 		for (int i = 0; i < c->n; i++)
-			if (slash && strncmp(r->str, c->d[i].id,
-			    (size_t)(slash - r->str)) == 0 &&
+			if (slash &&
+			    strncmp(r->str, c->d[i].id,
+				(size_t)(slash - r->str)) == 0 &&
 			    strlen(c->d[i].id) == (size_t)(slash - r->str))
 				idx = i;
 	}
@@ -248,8 +249,8 @@ tc_lookup(rpc_client *cl, uint64_t key, uint32_t cookie, uint64_t min_seq,
 }
 
 hs_status
-tc_heartbeat(rpc_client *cl, uint32_t id, const char *zone,
-    uint64_t free_bytes, struct rpc_error *err)
+tc_heartbeat(rpc_client *cl, uint32_t id, const char *zone, uint64_t free_bytes,
+    struct rpc_error *err)
 {
 	Hs__HeartbeatRequest q = HS__HEARTBEAT_REQUEST__INIT;
 	Hs__StoreInfo si = HS__STORE_INFO__INIT;

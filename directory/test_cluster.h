@@ -30,7 +30,7 @@ struct tc_dir {
 struct tc {
 	struct test_redis redis;
 	char dir[256];
-	char keyfile[300];   /* the test key (testing/env.h) */
+	char keyfile[300]; /* the test key (testing/env.h) */
 	int n;
 	struct tc_dir d[TC_MAX];
 	const char *env[16]; /* "K=V", NULL-terminated */

@@ -94,7 +94,8 @@ send_one(struct dir_tombstones *t, struct dir *d, const char *member)
 	hex[PHOTO_ID_HEX_LEN] = '\0';
 	if (photo_id_parse(hex, &key, &cookie, NULL, 0) != 0 ||
 	    dir_stores_get(d->stores, (uint32_t)strtoul(slash + 1, NULL, 10),
-	    &st) != 0 || st.state != HS__STORE_STATE__STORE_UP)
+		&st) != 0 ||
+	    st.state != HS__STORE_STATE__STORE_UP)
 		return -1;
 	rpc_client *c = rpc_pool_get(d->pool, st.rpc_addr, err, sizeof(err));
 	struct one_delete *o = malloc(sizeof(*o));
@@ -113,7 +114,7 @@ send_one(struct dir_tombstones *t, struct dir *d, const char *member)
 	t->inflight++;
 	pthread_mutex_unlock(&t->mu);
 	if (rpc_invoke_async(c, &hs__store__descriptor, "Delete", &req.base,
-	    2000, 0, delete_done, o) != 0) {
+		2000, 0, delete_done, o) != 0) {
 		pthread_mutex_lock(&t->mu);
 		t->inflight--;
 		pthread_mutex_unlock(&t->mu);
@@ -156,8 +157,8 @@ dir_tombstones_tick(struct dir_tombstones *t, struct dir *d, rt_redis *r)
 	pthread_mutex_unlock(&t->mu);
 	if (busy) /* last round's Deletes are still out */
 		return;
-	redisReply *rep = rt_redis_cmd(r, err, sizeof(err),
-	    "SRANDMEMBER %s %d", RK_TOMBSTONES, BATCH);
+	redisReply *rep = rt_redis_cmd(r, err, sizeof(err), "SRANDMEMBER %s %d",
+	    RK_TOMBSTONES, BATCH);
 	if (rep == NULL)
 		return;
 	for (size_t i = 0; rep->type == REDIS_REPLY_ARRAY && i < rep->elements;

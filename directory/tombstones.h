@@ -17,7 +17,6 @@ void dir_tombstones_close(struct dir_tombstones *t);
 
 /* One round, on the housekeeping thread (which owns r); does nothing on a
  * follower. */
-void dir_tombstones_tick(struct dir_tombstones *t, struct dir *d,
-    rt_redis *r);
+void dir_tombstones_tick(struct dir_tombstones *t, struct dir *d, rt_redis *r);
 
 #endif

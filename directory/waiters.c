@@ -42,7 +42,8 @@ dir_waiters_close(struct dir *d)
 	while (w->head != NULL) {
 		struct waiter *x = w->head;
 		w->head = x->next;
-		rpc_fail(x->call, HS_UNAVAILABLE, "directory shutting down; "
+		rpc_fail(x->call, HS_UNAVAILABLE,
+		    "directory shutting down; "
 		    "retry at another");
 		free(x);
 	}
@@ -95,10 +96,13 @@ dir_waiters_poll(struct dir *d)
 		if (x->req->min_seq <= applied)
 			w->answer(d, x->call, x->req);
 		else
-			rpc_fail(x->call, HS_UNAVAILABLE, "%s has applied the "
-			    "change log only up to seq %" PRIu64 ", not %"
-			    PRIu64 ", within the wait bound; retry or ask "
-			    "the leader", d->cfg.id, applied, x->req->min_seq);
+			rpc_fail(x->call, HS_UNAVAILABLE,
+			    "%s has applied the "
+			    "change log only up to seq %" PRIu64
+			    ", not %" PRIu64
+			    ", within the wait bound; retry or ask "
+			    "the leader",
+			    d->cfg.id, applied, x->req->min_seq);
 		free(x);
 	}
 }

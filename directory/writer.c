@@ -50,7 +50,8 @@ dir_writer_push(struct dir *d, rpc_call *call, const ProtobufCMessage *req,
 	*j = (struct dir_job){ .d = d, .call = call, .req = req, .fn = fn };
 	if (rt_workq_push(d->writer.q, dir_writer_run, j) != 0) {
 		if (call != NULL)
-			rpc_fail(call, HS_UNAVAILABLE, "directory is shutting "
+			rpc_fail(call, HS_UNAVAILABLE,
+			    "directory is shutting "
 			    "down; retry at another");
 		free(j);
 	}
@@ -91,7 +92,8 @@ dir_writer_applied(struct dir *d, Hs__PhotoRecord *rec, uint64_t seq,
 		d->writer_dirty = 1;
 		if (dir_writer_ensure_synced(d, err, sizeof(err)) != 0)
 			rt_log_warn("writer: catch-up after seq %" PRIu64
-			    ": %s", seq, err);
+				    ": %s",
+			    seq, err);
 	}
 	Hs__Event ev = HS__EVENT__INIT;
 	ev.topic = (char *)topic;
@@ -106,21 +108,27 @@ dir_writer_script_failed(struct dir_job *j, redisReply *rep, const char *err)
 {
 	if (rep == NULL) {
 		j->d->writer_dirty = 1;
-		rpc_fail(j->call, HS_UNAVAILABLE, "commit outcome unknown "
-		    "(%s); resend: the write is idempotent", err);
+		rpc_fail(j->call, HS_UNAVAILABLE,
+		    "commit outcome unknown "
+		    "(%s); resend: the write is idempotent",
+		    err);
 		return 1;
 	}
 	if (rep->type == REDIS_REPLY_ERROR) {
 		if (strstr(rep->str, "FENCED") != NULL) {
-			dir_step_down(j->d, "a commit was fenced: another "
+			dir_step_down(j->d,
+			    "a commit was fenced: another "
 			    "directory holds the lease");
-			rpc_fail(j->call, HS_UNAVAILABLE, "%s lost the lead "
+			rpc_fail(j->call, HS_UNAVAILABLE,
+			    "%s lost the lead "
 			    "while committing; nothing was written; retry",
 			    j->d->cfg.id);
 		} else {
 			j->d->writer_dirty = 1;
-			rpc_fail(j->call, HS_INTERNAL, "commit script failed: "
-			    "%s", rep->str);
+			rpc_fail(j->call, HS_INTERNAL,
+			    "commit script failed: "
+			    "%s",
+			    rep->str);
 		}
 		return 1;
 	}

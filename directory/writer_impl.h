@@ -21,8 +21,8 @@ struct dir_job {
 };
 
 /* Queues fn; on a failure call (if any) is answered here. */
-void dir_writer_push(struct dir *d, rpc_call *call,
-    const ProtobufCMessage *req, dir_job_fn fn);
+void dir_writer_push(struct dir *d, rpc_call *call, const ProtobufCMessage *req,
+    dir_job_fn fn);
 
 /* The queue's job function (a struct dir_job *), for rt_workq_take_more. */
 void dir_writer_run(void *arg);
@@ -33,8 +33,7 @@ int dir_writer_ensure_synced(struct dir *d, char *err, size_t errlen);
 
 /* Leadership for this job (lease copied out), or the call answered
  * (forwarded) and 0. */
-int dir_writer_lead_or_forward(struct dir_job *j, char *lease,
-    size_t leaselen);
+int dir_writer_lead_or_forward(struct dir_job *j, char *lease, size_t leaselen);
 
 /* Applies a record this thread just committed at seq, publishes it under
  * topic and wakes parked lookups. */

@@ -4,8 +4,8 @@
 #include <string.h>
 
 #include "cfg.h"
-#include "echo.pb-c.h"
 #include "clock.h"
+#include "echo.pb-c.h"
 #include "log.h"
 #include "rpc_client.h"
 
@@ -17,8 +17,8 @@ main(int argc, char **argv)
 	const struct rt_cfg_opt opts[] = {
 		{ NULL, "server", RT_CFG_STRING, &server, 0, 0, NULL,
 		    "address of an echo_server" },
-		{ NULL, "message", RT_CFG_STRING, &message, 0, 0, "hello, haystack",
-		    "text to send" },
+		{ NULL, "message", RT_CFG_STRING, &message, 0, 0,
+		    "hello, haystack", "text to send" },
 		{ NULL, "timeout", RT_CFG_MS, &timeout, 1, 600000, "5s",
 		    "deadline of the call" },
 	};

@@ -30,7 +30,8 @@ main(int argc, char **argv)
 			fprintf(stderr, "echo_server: %s\n", err);
 		return rc < 0 ? 64 : 0;
 	}
-	struct rpc_server_opts so = { .name = "echo", .max_msg = (size_t)max_msg };
+	struct rpc_server_opts so = { .name = "echo",
+		.max_msg = (size_t)max_msg };
 	if (key_file[0] != '\0') {
 		if (rt_key_load(&so.key, key_file, err, sizeof(err)) != 0) {
 			fprintf(stderr, "echo_server: %s\n", err);

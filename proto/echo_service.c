@@ -23,7 +23,8 @@ answer(rpc_call *call, const Hs__EchoRequest *req)
 	if (req->reply_size > 0) {
 		buf = calloc(1, req->reply_size);
 		if (buf == NULL) {
-			rpc_fail(call, HS_RESOURCE_EXHAUSTED, "no memory for reply");
+			rpc_fail(call, HS_RESOURCE_EXHAUSTED,
+			    "no memory for reply");
 			return;
 		}
 		reply.data.data = buf;
@@ -85,8 +86,8 @@ static const struct rpc_method echo_methods[] = {
 int
 echo_service_add(rpc_server *s)
 {
-	return rpc_server_add_service(s, &hs__echo__descriptor, echo_methods,
-	    1, NULL);
+	return rpc_server_add_service(s, &hs__echo__descriptor, echo_methods, 1,
+	    NULL);
 }
 
 void

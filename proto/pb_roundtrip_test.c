@@ -15,12 +15,17 @@ static size_t
 scalar_size(ProtobufCType t)
 {
 	switch (t) {
-	case PROTOBUF_C_TYPE_INT32: case PROTOBUF_C_TYPE_SINT32:
-	case PROTOBUF_C_TYPE_SFIXED32: case PROTOBUF_C_TYPE_UINT32:
-	case PROTOBUF_C_TYPE_FIXED32: case PROTOBUF_C_TYPE_FLOAT:
-	case PROTOBUF_C_TYPE_ENUM: case PROTOBUF_C_TYPE_BOOL:
+	case PROTOBUF_C_TYPE_INT32:
+	case PROTOBUF_C_TYPE_SINT32:
+	case PROTOBUF_C_TYPE_SFIXED32:
+	case PROTOBUF_C_TYPE_UINT32:
+	case PROTOBUF_C_TYPE_FIXED32:
+	case PROTOBUF_C_TYPE_FLOAT:
+	case PROTOBUF_C_TYPE_ENUM:
+	case PROTOBUF_C_TYPE_BOOL:
 		return 4;
-	case PROTOBUF_C_TYPE_STRING: case PROTOBUF_C_TYPE_MESSAGE:
+	case PROTOBUF_C_TYPE_STRING:
+	case PROTOBUF_C_TYPE_MESSAGE:
 		return sizeof(void *);
 	case PROTOBUF_C_TYPE_BYTES:
 		return sizeof(ProtobufCBinaryData);
@@ -67,7 +72,8 @@ fill_value(const ProtobufCFieldDescriptor *f, void *p, int depth)
 		break;
 	}
 	case PROTOBUF_C_TYPE_MESSAGE:
-		*(ProtobufCMessage **)p = fill_message(f->descriptor, depth + 1);
+		*(ProtobufCMessage **)p = fill_message(f->descriptor,
+		    depth + 1);
 		break;
 	default:
 		if (scalar_size(f->type) == 4)
@@ -160,17 +166,18 @@ test_truncated_encodings_are_refused(void)
 		 * last field is length-delimited too. Check the simple case:
 		 * one byte off. */
 		if (n > 0) {
-			ProtobufCMessage *u =
-			    protobuf_c_message_unpack(d, NULL, n - 1, a);
+			ProtobufCMessage *u = protobuf_c_message_unpack(d, NULL,
+			    n - 1, a);
 			/* A varint field's last byte removed can still parse
 			 * only if it was a complete earlier field; any message
 			 * ending in a string, bytes or sub-message must fail. */
-			const ProtobufCFieldDescriptor *last =
-			    &d->fields[d->n_fields - 1];
+			const ProtobufCFieldDescriptor
+			    *last = &d->fields[d->n_fields - 1];
 			int ends_len = last->type == PROTOBUF_C_TYPE_STRING ||
 			    last->type == PROTOBUF_C_TYPE_BYTES ||
 			    last->type == PROTOBUF_C_TYPE_MESSAGE;
-			if (ends_len && !(last->flags & PROTOBUF_C_FIELD_FLAG_ONEOF))
+			if (ends_len &&
+			    !(last->flags & PROTOBUF_C_FIELD_FLAG_ONEOF))
 				CHECK(u == NULL);
 			if (u != NULL)
 				protobuf_c_message_free_unpacked(u, NULL);

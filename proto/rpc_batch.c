@@ -50,7 +50,8 @@ rpc_batch_run(struct rpc_batch_call *calls, size_t n, size_t window,
 	struct slot_ref *refs = calloc(n ? n : 1, sizeof(*refs));
 	if (refs == NULL) {
 		for (size_t i = 0; i < n; i++)
-			fail_now(&calls[i], HS_RESOURCE_EXHAUSTED, "out of memory");
+			fail_now(&calls[i], HS_RESOURCE_EXHAUSTED,
+			    "out of memory");
 		return;
 	}
 	struct batch b = { .outstanding = 0 };
@@ -65,14 +66,16 @@ rpc_batch_run(struct rpc_batch_call *calls, size_t n, size_t window,
 		b.outstanding++;
 		pthread_mutex_unlock(&b.mu);
 		refs[i] = (struct slot_ref){ .b = &b, .call = &calls[i] };
-		int rc = calls[i].client == NULL ? HS_UNAVAILABLE :
+		int rc = calls[i].client == NULL ?
+		    HS_UNAVAILABLE :
 		    rpc_invoke_async(calls[i].client, calls[i].svc,
-		    calls[i].method, calls[i].req, timeout_ms, 0, call_done,
-		    &refs[i]);
+			calls[i].method, calls[i].req, timeout_ms, 0, call_done,
+			&refs[i]);
 		if (rc != 0) {
-			fail_now(&calls[i], (hs_status)rc, calls[i].client ==
-			    NULL ? "no connection for this call" :
-			    "the call could not start");
+			fail_now(&calls[i], (hs_status)rc,
+			    calls[i].client == NULL ?
+				"no connection for this call" :
+				"the call could not start");
 			pthread_mutex_lock(&b.mu);
 			b.outstanding--;
 			pthread_mutex_unlock(&b.mu);

@@ -11,14 +11,14 @@
 
 struct rpc_batch_call {
 	/* in */
-	rpc_client *client;	/* NULL: the call fails with UNAVAILABLE */
+	rpc_client *client; /* NULL: the call fails with UNAVAILABLE */
 	const ProtobufCServiceDescriptor *svc;
 	const char *method;
-	const ProtobufCMessage *req;	/* packed before the call starts */
+	const ProtobufCMessage *req; /* packed before the call starts */
 	/* out */
 	hs_status status;
-	ProtobufCMessage *reply;	/* on HS_OK; the caller frees it */
-	struct rpc_error err;		/* on anything else */
+	ProtobufCMessage *reply; /* on HS_OK; the caller frees it */
+	struct rpc_error err;	 /* on anything else */
 };
 
 /* Runs calls[0..n), each with timeout_ms (<= 0: the runtime's default). */

@@ -75,8 +75,10 @@ dial(rpc_client *c, const char *url, char *err, size_t errlen)
 	nng_dialer d;
 	int rv = nng_dialer_create(&d, c->sock, url);
 	if (rv != 0) {
-		snprintf(err, errlen, "bad address '%s': %s (use tcp://HOST:PORT, "
-		    "ipc:///PATH or tls+tcp://HOST:PORT)", url, nng_strerror(rv));
+		snprintf(err, errlen,
+		    "bad address '%s': %s (use tcp://HOST:PORT, "
+		    "ipc:///PATH or tls+tcp://HOST:PORT)",
+		    url, nng_strerror(rv));
 		return rv;
 	}
 	nng_dialer_set_ms(d, NNG_OPT_RECONNMINT, 20);
@@ -102,7 +104,8 @@ rpc_client_open(rpc_client **out, const char *const *urls, size_t nurls,
 	c->active.next = c->active.prev = &c->active;
 	c->next_id = ((uint64_t)rt_now_ms() << 20) ^ (uint64_t)(uintptr_t)c;
 	if ((rv = nng_req0_open(&c->sock)) != 0) {
-		snprintf(err, errlen, "cannot open a socket: %s", nng_strerror(rv));
+		snprintf(err, errlen, "cannot open a socket: %s",
+		    nng_strerror(rv));
 		goto fail;
 	}
 	nng_socket_set_size(c->sock, NNG_OPT_RECVMAXSZ, 2 * c->opts.max_msg);
@@ -220,19 +223,20 @@ transport_error(struct pending *p, int rv, struct rpc_error *e)
 		e->code = HS_UNAVAILABLE;
 		snprintf(e->message, sizeof(e->message),
 		    "no server reachable at %s (%s); check that it is running",
-		    c->where, p->peer_lost ? "connection lost mid-call" :
-		    "not connected");
+		    c->where,
+		    p->peer_lost ? "connection lost mid-call" :
+				   "not connected");
 		return;
 	}
 	e->code = rpc_status_from_nng(rv);
 	if (rv == NNG_ETIMEDOUT)
 		snprintf(e->message, sizeof(e->message),
 		    "no answer from %s within %lld ms; the server may be "
-		    "overloaded, retry with a longer deadline", c->where,
-		    (long long)p->timeout_ms);
+		    "overloaded, retry with a longer deadline",
+		    c->where, (long long)p->timeout_ms);
 	else
-		snprintf(e->message, sizeof(e->message), "call to %s failed: %s",
-		    c->where, nng_strerror(rv));
+		snprintf(e->message, sizeof(e->message),
+		    "call to %s failed: %s", c->where, nng_strerror(rv));
 }
 
 /* Decodes a reply frame into *reply (or e). */
@@ -319,8 +323,8 @@ rpc_invoke_async(rpc_client *c, const ProtobufCServiceDescriptor *svc,
     const char *method, const ProtobufCMessage *req, int64_t timeout_ms,
     uint64_t epoch, rpc_done_fn done, void *arg)
 {
-	const ProtobufCMethodDescriptor *md =
-	    protobuf_c_service_descriptor_get_method_by_name(svc, method);
+	const ProtobufCMethodDescriptor
+	    *md = protobuf_c_service_descriptor_get_method_by_name(svc, method);
 	if (md == NULL || req->descriptor != md->input)
 		return HS_INVALID_ARGUMENT;
 	if (timeout_ms <= 0)
@@ -388,7 +392,8 @@ static int
 await_connection(rpc_client *c, int64_t timeout_ms)
 {
 	int64_t wait = c->opts.connect_wait_ms < timeout_ms ?
-	    c->opts.connect_wait_ms : timeout_ms;
+	    c->opts.connect_wait_ms :
+	    timeout_ms;
 	int64_t until = rt_mono_ms() + wait;
 	pthread_mutex_lock(&c->mu);
 	while (c->connected == 0) {
@@ -442,9 +447,12 @@ rpc_invoke(rpc_client *c, const ProtobufCServiceDescriptor *svc,
 	if (rv != 0) {
 		pthread_mutex_destroy(&w.mu);
 		pthread_cond_destroy(&w.cv);
-		set_err(err, (hs_status)rv, rv == HS_INVALID_ARGUMENT ?
-		    "unknown method or wrong request type for " : "cannot "
-		    "start a call to ", method);
+		set_err(err, (hs_status)rv,
+		    rv == HS_INVALID_ARGUMENT ?
+			"unknown method or wrong request type for " :
+			"cannot "
+			"start a call to ",
+		    method);
 		return (hs_status)rv;
 	}
 	waiter_wait(&w);

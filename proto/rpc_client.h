@@ -21,8 +21,8 @@ typedef struct rpc_client rpc_client;
 
 struct rpc_client_opts {
 	rt_key key;
-	size_t max_msg;		    /* largest reply accepted; 0 = 64 MiB */
-	int64_t connect_wait_ms;    /* how long a call waits for a first
+	size_t max_msg;		 /* largest reply accepted; 0 = 64 MiB */
+	int64_t connect_wait_ms; /* how long a call waits for a first
 				       connection before UNAVAILABLE; 0 = 1000 */
 };
 
@@ -30,9 +30,9 @@ struct rpc_client_opts {
 struct rpc_error {
 	hs_status code;
 	char message[384];
-	char leader_hint[128];	/* with FAILED_PRECONDITION from a follower */
-	uint64_t epoch;		/* the server's epoch, when it answered */
-	int answered;		/* 1: a server sent this code; 0: the
+	char leader_hint[128]; /* with FAILED_PRECONDITION from a follower */
+	uint64_t epoch;	       /* the server's epoch, when it answered */
+	int answered;	       /* 1: a server sent this code; 0: the
 				   transport failed (no reply at all) */
 };
 

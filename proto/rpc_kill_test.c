@@ -85,7 +85,8 @@ test_server_killed_mid_call_then_back(void)
 	pthread_cond_init(&b.cv, NULL);
 	b.t0 = check_mono_ms();
 	CHECK_EQ(rpc_invoke_async(c, &hs__echo__descriptor, "Echo", &slow.base,
-	    20000, 0, bg_done, &b), 0);
+		     20000, 0, bg_done, &b),
+	    0);
 	CHECK_STATUS(call(c, 0, &e), HS_OK, e.message);
 	test_proc_kill(&srv, SIGKILL);
 	pthread_mutex_lock(&b.mu);
@@ -134,7 +135,8 @@ test_calls_on_a_dead_peer_are_resent_elsewhere(void)
 		pthread_mutex_init(&calls[i].mu, NULL);
 		pthread_cond_init(&calls[i].cv, NULL);
 		CHECK_EQ(rpc_invoke_async(c, &hs__echo__descriptor, "Echo",
-		    &slow.base, 10000, 0, bg_done, &calls[i]), 0);
+			     &slow.base, 10000, 0, bg_done, &calls[i]),
+		    0);
 	}
 	struct rpc_error e;
 	CHECK_STATUS(call(c, 0, &e), HS_OK, e.message);

@@ -32,9 +32,9 @@ struct rpc_call {
 	nng_ctx ctx;
 	nng_aio *aio;
 	enum call_state state;
-	nng_msg *msg;		/* the request frame, alive while env is */
-	Hs__Envelope *env;	/* borrows its payload from msg */
-	ProtobufCMessage *req;	/* the unpacked request, owned */
+	nng_msg *msg;	       /* the request frame, alive while env is */
+	Hs__Envelope *env;     /* borrows its payload from msg */
+	ProtobufCMessage *req; /* the unpacked request, owned */
 	const ProtobufCMethodDescriptor *method;
 };
 
@@ -86,13 +86,14 @@ rpc_server_add_service(rpc_server *s, const ProtobufCServiceDescriptor *desc,
 	struct service *svc = &s->services[s->nservices];
 	*svc = (struct service){ .desc = desc, .arg = arg };
 	for (size_t i = 0; i < n; i++) {
-		const ProtobufCMethodDescriptor *m =
-		    protobuf_c_service_descriptor_get_method_by_name(desc,
+		const ProtobufCMethodDescriptor
+		    *m = protobuf_c_service_descriptor_get_method_by_name(desc,
 			methods[i].name);
 		if (m == NULL || svc->handlers[m - desc->methods] != NULL) {
 			rt_log_error("%s: handler table row '%s' %s %s",
 			    s->opts.name, methods[i].name,
-			    m == NULL ? "names no method of" : "repeats a method of",
+			    m == NULL ? "names no method of" :
+					"repeats a method of",
 			    desc->name);
 			return NNG_EINVAL;
 		}
@@ -180,7 +181,8 @@ void
 rpc_server_observe_epoch(rpc_server *s, uint64_t epoch)
 {
 	uint64_t cur = atomic_load(&s->epoch);
-	while (epoch > cur && !atomic_compare_exchange_weak(&s->epoch, &cur, epoch))
+	while (epoch > cur &&
+	    !atomic_compare_exchange_weak(&s->epoch, &cur, epoch))
 		;
 }
 
@@ -285,8 +287,7 @@ rpc_call_method(const rpc_call *call)
 	return call->method ? call->method->name : "";
 }
 
-static void
-reject(struct rpc_call *c, hs_status code, const char *fmt, ...)
+static void reject(struct rpc_call *c, hs_status code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 static void
@@ -321,16 +322,19 @@ admit_envelope(struct rpc_call *c, int64_t now, char *why, size_t whylen)
 	rpc_server *s = c->srv;
 	size_t len = nng_msg_len(c->msg);
 	if (len > s->opts.max_msg) {
-		snprintf(why, whylen, "request of %zu bytes exceeds this "
-		    "server's limit of %zu bytes; send smaller pieces", len,
-		    s->opts.max_msg);
+		snprintf(why, whylen,
+		    "request of %zu bytes exceeds this "
+		    "server's limit of %zu bytes; send smaller pieces",
+		    len, s->opts.max_msg);
 		return HS_INVALID_ARGUMENT;
 	}
 	c->env = rpc_wire_unpack_request(nng_msg_body(c->msg), len);
 	Hs__Envelope *env = c->env;
 	if (env == NULL || protobuf_c_message_check(&env->base) != 1) {
-		snprintf(why, whylen, "malformed or truncated request envelope "
-		    "(%zu bytes)", len);
+		snprintf(why, whylen,
+		    "malformed or truncated request envelope "
+		    "(%zu bytes)",
+		    len);
 		return HS_INVALID_ARGUMENT;
 	}
 	if (strlen(env->service) > MAX_NAME || strlen(env->method) > MAX_NAME) {
@@ -338,20 +342,25 @@ admit_envelope(struct rpc_call *c, int64_t now, char *why, size_t whylen)
 		return HS_INVALID_ARGUMENT;
 	}
 	if (!rpc_envelope_mac_ok(&s->opts.key, env)) {
-		snprintf(why, whylen, "missing or wrong MAC: every process must "
+		snprintf(why, whylen,
+		    "missing or wrong MAC: every process must "
 		    "use the same cluster key file");
 		return HS_UNAUTHENTICATED;
 	}
 	if (abs64(now - env->timestamp_ms) > s->opts.mac_window_ms) {
-		snprintf(why, whylen, "request timestamp is %lld ms from this "
+		snprintf(why, whylen,
+		    "request timestamp is %lld ms from this "
 		    "server's clock (window %lld ms): a replay, or clocks out "
-		    "of sync", (long long)(now - env->timestamp_ms),
+		    "of sync",
+		    (long long)(now - env->timestamp_ms),
 		    (long long)s->opts.mac_window_ms);
 		return HS_UNAUTHENTICATED;
 	}
 	if (env->deadline_ms != 0 && env->deadline_ms <= now) {
-		snprintf(why, whylen, "deadline passed %lld ms before the "
-		    "request arrived", (long long)(now - env->deadline_ms));
+		snprintf(why, whylen,
+		    "deadline passed %lld ms before the "
+		    "request arrived",
+		    (long long)(now - env->deadline_ms));
 		return HS_DEADLINE_EXCEEDED;
 	}
 	return HS_OK;
@@ -370,17 +379,21 @@ admit_call(struct rpc_call *c, const struct service **svc, rpc_handler *h,
 		snprintf(why, whylen, "unknown service '%s'", env->service);
 		return HS_UNIMPLEMENTED;
 	}
-	c->method = protobuf_c_service_descriptor_get_method_by_name(
-	    (*svc)->desc, env->method);
+	c->method = protobuf_c_service_descriptor_get_method_by_name((*svc)
+									 ->desc,
+	    env->method);
 	*h = c->method ? (*svc)->handlers[c->method - (*svc)->desc->methods] :
-	    NULL;
+			 NULL;
 	if (*h == NULL) {
-		snprintf(why, whylen, c->method ? "%s.%s is not served here" :
-		    "unknown method '%s.%s'", env->service, env->method);
+		snprintf(why, whylen,
+		    c->method ? "%s.%s is not served here" :
+				"unknown method '%s.%s'",
+		    env->service, env->method);
 		return HS_UNIMPLEMENTED;
 	}
 	if (env->epoch != 0 && env->epoch < rpc_server_epoch(s)) {
-		snprintf(why, whylen, "stale epoch %llu (this server has seen "
+		snprintf(why, whylen,
+		    "stale epoch %llu (this server has seen "
 		    "%llu): the sender was deposed; find the current leader",
 		    (unsigned long long)env->epoch,
 		    (unsigned long long)rpc_server_epoch(s));

@@ -26,8 +26,8 @@
 typedef struct rpc_server rpc_server;
 typedef struct rpc_call rpc_call;
 
-typedef void (*rpc_handler)(rpc_call *call, const ProtobufCMessage *req,
-    void *arg);
+typedef void (
+    *rpc_handler)(rpc_call *call, const ProtobufCMessage *req, void *arg);
 
 /* One row of a service's handler table, matched to the descriptor's method
  * of the same name when the service is added, so the order of methods in a
@@ -38,13 +38,13 @@ struct rpc_method {
 };
 
 struct rpc_server_opts {
-	const char *name;	/* for log lines, e.g. "store-3" */
-	rt_key key;		/* cluster key */
-	size_t max_msg;		/* largest request answered; 0 = 64 MiB.
+	const char *name;      /* for log lines, e.g. "store-3" */
+	rt_key key;	       /* cluster key */
+	size_t max_msg;	       /* largest request answered; 0 = 64 MiB.
 				   Frames over twice this are dropped by the
 				   transport unread. */
-	int contexts;		/* calls in progress at once; 0 = 64 */
-	int64_t mac_window_ms;	/* allowed clock skew / replay window;
+	int contexts;	       /* calls in progress at once; 0 = 64 */
+	int64_t mac_window_ms; /* allowed clock skew / replay window;
 				   0 = 30000 */
 };
 
@@ -55,8 +55,9 @@ int rpc_server_open(rpc_server **out, const struct rpc_server_opts *opts);
  * with no row answers UNIMPLEMENTED. A row naming no method of desc, or a
  * name given twice, is a programming error: it is logged and the call
  * returns NNG_EINVAL so the process refuses to start. Call before start. */
-int rpc_server_add_service(rpc_server *s, const ProtobufCServiceDescriptor *desc,
-    const struct rpc_method *methods, size_t n, void *arg);
+int rpc_server_add_service(rpc_server *s,
+    const ProtobufCServiceDescriptor *desc, const struct rpc_method *methods,
+    size_t n, void *arg);
 
 /* Listens on url (tcp://, ipc://, tls+tcp://). With "tcp://host:0" the bound
  * URL (with the real port) is written to bound when it is non-NULL. */
@@ -79,8 +80,8 @@ void rpc_reply(rpc_call *call, const ProtobufCMessage *reply);
 void rpc_fail(rpc_call *call, hs_status code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* FAILED_PRECONDITION with the leader's address, for followers. */
-void rpc_fail_redirect(rpc_call *call, const char *leader_hint,
-    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void rpc_fail_redirect(rpc_call *call, const char *leader_hint, const char *fmt,
+    ...) __attribute__((format(printf, 3, 4)));
 
 uint64_t rpc_call_epoch(const rpc_call *call);
 int64_t rpc_call_deadline_ms(const rpc_call *call); /* 0 = none */

@@ -7,9 +7,9 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "clock.h"
 #include "echo.pb-c.h"
 #include "echo_service.h"
-#include "clock.h"
 #include "log.h"
 #include "rpc_batch.h"
 #include "rpc_client.h"
@@ -43,7 +43,8 @@ client_for(const char *u, const char *keystr)
 static void
 start_server(const char *listen)
 {
-	struct rpc_server_opts so = { .name = "echo-test", .max_msg = 64u << 20 };
+	struct rpc_server_opts so = { .name = "echo-test",
+		.max_msg = 64u << 20 };
 	key(&so.key);
 	if (rpc_server_open(&srv, &so) != 0 || echo_service_add(srv) != 0 ||
 	    rpc_server_listen(srv, listen, url, sizeof(url)) != 0 ||
@@ -139,7 +140,8 @@ unused_handler(rpc_call *call, const ProtobufCMessage *req, void *arg)
 static void
 test_handler_table_matched_by_name(void)
 {
-	static const struct rpc_method unknown[] = { { "Ech0", unused_handler } };
+	static const struct rpc_method unknown[] = { { "Ech0",
+	    unused_handler } };
 	static const struct rpc_method twice[] = {
 		{ "Echo", unused_handler },
 		{ "Echo", unused_handler },
@@ -197,7 +199,8 @@ test_64_concurrent_calls(void)
 	int64_t t0 = check_mono_ms();
 	for (int i = 0; i < 64; i++)
 		CHECK_EQ(rpc_invoke_async(cli, &hs__echo__descriptor, "Echo",
-		    &req.base, 10000, 0, concurrent_done, &c), 0);
+			     &req.base, 10000, 0, concurrent_done, &c),
+		    0);
 	pthread_mutex_lock(&c.mu);
 	while (atomic_load(&c.done) < 64)
 		pthread_cond_wait(&c.cv, &c.mu);
@@ -225,7 +228,8 @@ test_batch_answers_every_slot(void)
 		reqs[i].data.len = sizeof(tags[i]);
 		reqs[i].delay_ms = (uint32_t)(i % 7);
 		calls[i] = (struct rpc_batch_call){ .client = cli,
-			.svc = &hs__echo__descriptor, .method = "Echo",
+			.svc = &hs__echo__descriptor,
+			.method = "Echo",
 			.req = &reqs[i].base };
 	}
 	reqs[10].fail_code = HS_NOT_FOUND;
@@ -233,8 +237,8 @@ test_batch_answers_every_slot(void)
 	rpc_batch_run(calls, N, 8, 5000);
 	for (int i = 0; i < N; i++) {
 		if (i == 10 || i == 20) {
-			CHECK_EQ(calls[i].status, i == 10 ? HS_NOT_FOUND :
-			    HS_UNAVAILABLE);
+			CHECK_EQ(calls[i].status,
+			    i == 10 ? HS_NOT_FOUND : HS_UNAVAILABLE);
 			CHECK(calls[i].reply == NULL);
 			continue;
 		}
@@ -349,7 +353,8 @@ test_truncated_envelope_is_invalid(void)
 	}
 	nng_msg_free(m);
 	m = build_frame("hs.Echo", "Echo", 0, 0);
-	CHECK_STATUS(send_frame(m, full - 2, &e), HS_INVALID_ARGUMENT, e.message);
+	CHECK_STATUS(send_frame(m, full - 2, &e), HS_INVALID_ARGUMENT,
+	    e.message);
 	CHECK(good_call_works());
 }
 
@@ -398,7 +403,8 @@ test_handler_errors_reach_the_caller(void)
 	struct rpc_error e;
 	req.fail_code = HS_NOT_FOUND;
 	CHECK_STATUS(rpc_invoke(cli, &hs__echo__descriptor, "Echo", &req.base,
-	    &reply, 5000, 0, &e), HS_NOT_FOUND, e.message);
+			 &reply, 5000, 0, &e),
+	    HS_NOT_FOUND, e.message);
 	CHECK(reply == NULL);
 	CHECK(strcmp(e.message, "failed on request") == 0);
 }
@@ -439,7 +445,8 @@ main(int argc, char **argv)
 		{ "64 concurrent calls", test_64_concurrent_calls },
 		{ "batch answers every slot", test_batch_answers_every_slot },
 		{ "deadline exceeded", test_deadline_exceeded },
-		{ "bad MAC is UNAUTHENTICATED", test_bad_mac_is_unauthenticated },
+		{ "bad MAC is UNAUTHENTICATED",
+		    test_bad_mac_is_unauthenticated },
 		{ "valid raw frame is served", test_valid_raw_frame_is_served },
 		{ "replayed old timestamp is UNAUTHENTICATED",
 		    test_replayed_old_timestamp_is_unauthenticated },

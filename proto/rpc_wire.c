@@ -72,7 +72,8 @@ split_trailing_bytes(const uint8_t *buf, size_t len, uint32_t field,
 			pos += 4;
 			break;
 		case 2:
-			if (varint_get(buf, len, &pos, &v) != 0 || v > len - pos)
+			if (varint_get(buf, len, &pos, &v) != 0 ||
+			    v > len - pos)
 				return -1;
 			if ((key >> 3) == field && pos + v == len) {
 				*hdr_len = start;
@@ -167,12 +168,12 @@ unpack_split(const ProtobufCMessageDescriptor *d, uint32_t field,
 	size_t hdr_len = len, plen = 0;
 	const uint8_t *pdata = NULL;
 	int split = split_trailing_bytes(buf, len, field, &hdr_len, &pdata,
-	    &plen) == 0;
+			&plen) == 0;
 	ProtobufCMessage *m = protobuf_c_message_unpack(d, NULL, hdr_len, buf);
 	if (m == NULL)
 		return NULL;
-	ProtobufCBinaryData *slot =
-	    (ProtobufCBinaryData *)((char *)m + payload_offset);
+	ProtobufCBinaryData *slot = (ProtobufCBinaryData *)((char *)m +
+	    payload_offset);
 	if (slot->data != NULL) {
 		protobuf_c_message_free_unpacked(m, NULL);
 		return NULL;
@@ -204,8 +205,9 @@ rpc_wire_free_request(Hs__Envelope *env)
 Hs__ReplyEnvelope *
 rpc_wire_unpack_reply(const uint8_t *buf, size_t len)
 {
-	return (Hs__ReplyEnvelope *)unpack_split(
-	    &hs__reply_envelope__descriptor, REPLY_PAYLOAD_FIELD, buf, len,
+	return (
+	    Hs__ReplyEnvelope *)unpack_split(&hs__reply_envelope__descriptor,
+	    REPLY_PAYLOAD_FIELD, buf, len,
 	    offsetof(Hs__ReplyEnvelope, payload));
 }
 

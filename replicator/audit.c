@@ -78,11 +78,11 @@ list_store(struct repl *r, uint32_t store, struct entry **v, size_t *n,
 		req.include_deleted = 1;
 		ProtobufCMessage *m = NULL;
 		struct rpc_error e;
-		hs_status st = repl_store_call(r, store, "ListNeedles", &req.base,
-		    &m, 0, &e);
+		hs_status st = repl_store_call(r, store, "ListNeedles",
+		    &req.base, &m, 0, &e);
 		if (st != HS_OK) {
-			rt_log_warn("audit: cannot list store %u: %s: %s", store,
-			    hs_status_str(st), e.message);
+			rt_log_warn("audit: cannot list store %u: %s: %s",
+			    store, hs_status_str(st), e.message);
 			return -1;
 		}
 		Hs__ListNeedlesReply *lr = (Hs__ListNeedlesReply *)m;
@@ -162,11 +162,12 @@ handle_orphan(struct repl *r, redisContext *rc, uint64_t key, uint32_t cookie,
 	repl_publish_audit(r, "orphan", key, cookie, store, 0, 0);
 	if (repl_orphan_due(first, 0, now, r->cfg.orphan_grace_ms)) {
 		rt_log_info("audit: orphan %s on store %u first seen %lld ms ago: "
-		    "deleting", id24, store, (long long)(now - first));
+			    "deleting",
+		    id24, store, (long long)(now - first));
 		repl_store_delete(r, store, key, cookie);
 		if (rc)
-			freeReplyObject(redisCommand(rc, "HDEL %s %s",
-			    RK_ORPHANS, field));
+			freeReplyObject(
+			    redisCommand(rc, "HDEL %s %s", RK_ORPHANS, field));
 		s->orphans++;
 	} else if (*nseen < maxseen) {
 		memcpy(seen[(*nseen)++], field, sizeof(field));
@@ -191,23 +192,23 @@ forget_unseen(redisContext *rc, char (*seen)[40], size_t nseen)
 		for (size_t j = 0; j < nseen && !keep; j++)
 			keep = f && strcmp(seen[j], f) == 0;
 		if (!keep && f)
-			freeReplyObject(redisCommand(rc, "HDEL %s %s",
-			    RK_ORPHANS, f));
+			freeReplyObject(
+			    redisCommand(rc, "HDEL %s %s", RK_ORPHANS, f));
 	}
 	freeReplyObject(rep);
 }
 
 struct group {
-	size_t first, n;	/* range in the sorted entries */
-	uint32_t cookie;	/* of a live needle, else the first */
+	size_t first, n; /* range in the sorted entries */
+	uint32_t cookie; /* of a live needle, else the first */
 };
 
 /* Acts on one key's findings. */
 static void
 audit_group(struct repl *r, redisContext *rc, const struct entry *e,
-    const struct group *g, const Hs__LookupResult *res,
-    const uint32_t *listed, size_t nlisted, struct summary *s,
-    char (*seen)[40], size_t *nseen, size_t maxseen)
+    const struct group *g, const Hs__LookupResult *res, const uint32_t *listed,
+    size_t nlisted, struct summary *s, char (*seen)[40], size_t *nseen,
+    size_t maxseen)
 {
 	struct repl_seen sn[REPL_AUDIT_MAX_STORES];
 	size_t ns = 0;
@@ -220,7 +221,8 @@ audit_group(struct repl *r, redisContext *rc, const struct entry *e,
 		ns++;
 	}
 	const Hs__PhotoRecord *rec = res && res->code == HS__CODE__OK ?
-	    res->record : NULL;
+	    res->record :
+	    NULL;
 	enum repl_rec_state state = rec ? REPL_REC_ACTIVE : REPL_REC_NONE;
 	struct repl_diff d;
 	repl_audit_diff(state, g->cookie, rec ? rec->stores : NULL,
@@ -296,7 +298,8 @@ run_audit(struct repl *r, struct summary *s)
 {
 	memset(s, 0, sizeof(*s));
 	if (repl_stores_refresh(r) != 0) {
-		rt_log_warn("audit: the directory's store table is unavailable");
+		rt_log_warn(
+		    "audit: the directory's store table is unavailable");
 		return -1;
 	}
 	struct repl_store st[REPL_MAX_STORES];
@@ -318,7 +321,7 @@ run_audit(struct repl *r, struct summary *s)
 	if (rc == NULL)
 		rt_log_warn("audit: %s; orphans are not aged this round", rerr);
 	size_t maxseen = 100000, nseen = 0;
-	char (*seen)[40] = calloc(maxseen, sizeof(*seen));
+	char(*seen)[40] = calloc(maxseen, sizeof(*seen));
 	struct group g[LOOKUP_CHUNK];
 	size_t i = 0;
 	int rv = 0;
@@ -328,8 +331,8 @@ run_audit(struct repl *r, struct summary *s)
 		struct rpc_error err;
 		hs_status ls = lookup_groups(r, v, g, ng, &lr, &err);
 		if (ls != HS_OK) {
-			rt_log_warn("audit: Lookup failed: %s: %s", hs_status_str(ls),
-			    err.message);
+			rt_log_warn("audit: Lookup failed: %s: %s",
+			    hs_status_str(ls), err.message);
 			rv = -1;
 			break;
 		}
@@ -360,7 +363,8 @@ answer_waiters(struct repl_audit_waiter *w, const struct summary *s, int ran)
 			rep.started = 1;
 			rpc_reply(w->call, &rep.base);
 		} else {
-			rpc_fail(w->call, HS_UNAVAILABLE, "the audit could not "
+			rpc_fail(w->call, HS_UNAVAILABLE,
+			    "the audit could not "
 			    "run (standby, or the directory is unreachable); "
 			    "see the replicator's log");
 		}
@@ -415,15 +419,17 @@ repl_audit_main(void *arg)
 			rt_log_info("audit started (%s)", why ? why : "");
 			ran = run_audit(r, &s) == 0;
 			rt_log_info("audit %s in %lld ms: %llu photos checked, %llu "
-			    "missing replicas, %llu orphans deleted, %llu "
-			    "leftovers tombstoned", ran ? "done" : "stopped",
+				    "missing replicas, %llu orphans deleted, %llu "
+				    "leftovers tombstoned",
+			    ran ? "done" : "stopped",
 			    (long long)(rt_mono_ms() - t0),
 			    (unsigned long long)s.checked,
 			    (unsigned long long)s.missing,
 			    (unsigned long long)s.orphans,
 			    (unsigned long long)s.leftovers);
 			if (ran)
-				repl_publish_audit(r, "done", 0, 0, 0, s.checked,
+				repl_publish_audit(r, "done", 0, 0, 0,
+				    s.checked,
 				    s.missing + s.orphans + s.leftovers);
 		}
 		pthread_mutex_lock(&r->audit_mu);

@@ -24,7 +24,7 @@ enum repl_rec_state { REPL_REC_NONE, REPL_REC_ACTIVE, REPL_REC_DELETED };
 struct repl_seen {
 	uint32_t store;
 	uint32_t cookie;
-	int deleted;	/* tombstone */
+	int deleted; /* tombstone */
 };
 
 struct repl_diff {

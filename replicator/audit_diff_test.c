@@ -68,7 +68,7 @@ orphans_no_record_unnamed_store_other_cookie(void)
 static void
 orphan_rule_needs_two_sightings_a_grace_apart(void)
 {
-	CHECK_EQ(repl_orphan_due(0, 0, 100000, 5000), 0);	 /* first */
+	CHECK_EQ(repl_orphan_due(0, 0, 100000, 5000), 0);     /* first */
 	CHECK_EQ(repl_orphan_due(98000, 0, 100000, 5000), 0); /* too soon */
 	CHECK_EQ(repl_orphan_due(95000, 0, 100000, 5000), 1);
 	CHECK_EQ(repl_orphan_due(0, 90000, 100000, 5000), 1); /* old write */

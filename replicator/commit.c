@@ -31,7 +31,8 @@ commit_prepare(struct repl *r, struct item *it, int still_active,
 			c->add[nadd++] = it->plan.add[j];
 	if (!still_active) {
 		for (size_t j = 0; j < nadd; j++)
-			repl_store_delete(r, c->add[j], it->t.key, it->t.cookie);
+			repl_store_delete(r, c->add[j], it->t.key,
+			    it->t.cookie);
 		return 0; /* deleted meanwhile: nothing more to do */
 	}
 	if (nadd == 0 && it->plan.nremove == 0 && !it->plan.target_changed)
@@ -64,7 +65,8 @@ commit_outcome(struct repl *r, struct commit *c, hs_status st,
 	} else if (st == HS_FAILED_PRECONDITION || st == HS_NOT_FOUND) {
 		/* The leader refuses locations for a deleted photo: undo. */
 		for (size_t j = 0; j < c->req.n_add; j++)
-			repl_store_delete(r, c->add[j], it->t.key, it->t.cookie);
+			repl_store_delete(r, c->add[j], it->t.key,
+			    it->t.cookie);
 	} else {
 		repl_item_fail(it, "UpdateLocations failed: %s: %s",
 		    hs_status_str(st), e->message);
@@ -82,13 +84,15 @@ commit_many(struct repl *r, struct commit *cs, size_t n)
 	for (size_t i = 0; calls && i < n; i++)
 		calls[i] = (struct rpc_batch_call){ .client = leader,
 			.svc = &hs__directory__descriptor,
-			.method = "UpdateLocations", .req = &cs[i].req.base };
+			.method = "UpdateLocations",
+			.req = &cs[i].req.base };
 	if (calls != NULL)
-		rpc_batch_run(calls, n, REPL_CALL_WINDOW, r->cfg.rpc_timeout_ms);
+		rpc_batch_run(calls, n, REPL_CALL_WINDOW,
+		    r->cfg.rpc_timeout_ms);
 	for (size_t i = 0; i < n; i++) {
 		hs_status st = calls ? calls[i].status : HS_RESOURCE_EXHAUSTED;
 		struct rpc_error e = calls ? calls[i].err :
-		    (struct rpc_error){ .code = st };
+					     (struct rpc_error){ .code = st };
 		ProtobufCMessage *m = calls ? calls[i].reply : NULL;
 		if ((st == HS_FAILED_PRECONDITION && e.leader_hint[0]) ||
 		    st == HS_UNAVAILABLE || st == HS_DEADLINE_EXCEEDED ||
@@ -113,8 +117,8 @@ repl_commit_phase(struct repl *r, struct item *items, size_t n,
 		if (!it->found || it->plan.prio < 0)
 			continue;
 		if (st != HS_OK || cs == NULL) {
-			repl_item_fail(it, "Lookup failed: %s: %s", st != HS_OK ?
-			    hs_status_str(st) : "out of memory",
+			repl_item_fail(it, "Lookup failed: %s: %s",
+			    st != HS_OK ? hs_status_str(st) : "out of memory",
 			    st != HS_OK ? e->message : "");
 			continue;
 		}

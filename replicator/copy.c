@@ -40,7 +40,8 @@ take_read(struct repl *r, struct item *it, uint32_t s, Hs__ReadReply *rr)
 	char id24[PHOTO_ID_HEX_LEN + 1];
 	photo_id_format(it->t.key, it->t.cookie, id24);
 	rt_log_warn("photo %s on store %u does not match its record's "
-	    "SHA-256: replacing that copy", id24, s);
+		    "SHA-256: replacing that copy",
+	    id24, s);
 	protobuf_c_message_free_unpacked(&rr->base, NULL);
 	queue_replacement(r, it, s);
 	return 0;
@@ -67,7 +68,8 @@ fetch(struct repl *r, struct item *it, size_t first)
 		uint32_t s = it->plan.healthy[i];
 		ProtobufCMessage *m = NULL;
 		struct rpc_error e;
-		hs_status st = repl_store_call(r, s, "Read", &req.base, &m, 0, &e);
+		hs_status st = repl_store_call(r, s, "Read", &req.base, &m, 0,
+		    &e);
 		if (st != HS_OK) {
 			read_failed(r, it, s, st);
 			continue;
@@ -84,7 +86,7 @@ struct shipment {
 	Hs__Needle *nd;
 	Hs__Needle **pn;
 	Hs__PhotoId *ids;
-	size_t *which;	/* per needle: item index * REPL_MAX_LOC + dest index */
+	size_t *which; /* per needle: item index * REPL_MAX_LOC + dest index */
 	size_t m;
 };
 
@@ -118,8 +120,7 @@ gather(struct shipment *s, struct item *items, size_t first, size_t n,
 /* One Replicate of s to store to; marks each needle's destination sent,
  * or its item failed. */
 static void
-ship(struct repl *r, const struct shipment *s, struct item *items,
-    uint32_t to)
+ship(struct repl *r, const struct shipment *s, struct item *items, uint32_t to)
 {
 	Hs__ReplicateRequest req = HS__REPLICATE_REQUEST__INIT;
 	req.needles = s->pn;
@@ -213,9 +214,12 @@ fetch_many(struct repl *r, struct item *items, size_t n)
 		ids[m].cookie = items[i].t.cookie;
 		reqs[m].id = &ids[m];
 		calls[m] = (struct rpc_batch_call){
-			.client = repl_store_client(r, items[i].plan.healthy[0]),
-			.svc = &hs__store__descriptor, .method = "Read",
-			.req = &reqs[m].base };
+			.client = repl_store_client(r,
+			    items[i].plan.healthy[0]),
+			.svc = &hs__store__descriptor,
+			.method = "Read",
+			.req = &reqs[m].base
+		};
 		which[m++] = i;
 	}
 	rpc_batch_run(calls, m, REPL_CALL_WINDOW, r->cfg.rpc_timeout_ms);
@@ -243,9 +247,10 @@ repl_copy_phase(struct repl *r, struct item *items, size_t n)
 		uint64_t bytes = 0;
 		for (end = start; end < n; end++) {
 			uint64_t size = needs_copy(&items[end]) ?
-			    items[end].size : 0;
-			if (end > start && bytes + size >
-			    (uint64_t)r->cfg.batch_bytes)
+			    items[end].size :
+			    0;
+			if (end > start &&
+			    bytes + size > (uint64_t)r->cfg.batch_bytes)
 				break;
 			bytes += size;
 		}

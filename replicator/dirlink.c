@@ -79,14 +79,17 @@ repl_dir_call(struct repl *r, const char *method, const ProtobufCMessage *req,
 	hs_status st = HS_UNAVAILABLE;
 	leader_addr(r, addr);
 	for (int attempt = 0; attempt < 3 && !atomic_load(&r->stop);
-	    attempt++) {
+	     attempt++) {
 		rpc_client *c = addr[0] ?
-		    rpc_pool_get(r->pool, addr, why, sizeof(why)) : NULL;
+		    rpc_pool_get(r->pool, addr, why, sizeof(why)) :
+		    NULL;
 		if (c == NULL) {
 			err->code = HS_UNAVAILABLE;
 			snprintf(err->message, sizeof(err->message),
-			    "no directory to call: %s", addr[0] ? why :
-			    "no leader in Redis and no --directories");
+			    "no directory to call: %s",
+			    addr[0] ?
+				why :
+				"no leader in Redis and no --directories");
 			find_leader(r);
 			cached_leader(r, addr, sizeof(addr));
 			continue;

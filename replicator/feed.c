@@ -22,7 +22,8 @@ dial_leader(struct repl *r, rt_sub *sub, char *dialled, size_t len)
 	    strcmp(pub, dialled) == 0)
 		return;
 	if (rt_sub_dial(sub, pub) == 0) {
-		rt_log_info("following the directory leader's events at %s", pub);
+		rt_log_info("following the directory leader's events at %s",
+		    pub);
 		snprintf(dialled, len, "%s", pub);
 	}
 }
@@ -46,7 +47,8 @@ repl_feed_main(void *arg)
 	const char *prefixes[] = { "photo.", "store.", "leader." };
 	rt_sub *sub = NULL;
 	if (rt_sub_open(&sub, NULL, 0, prefixes, 3) != 0) {
-		rt_log_error("cannot open the event subscriber; relying on audits");
+		rt_log_error(
+		    "cannot open the event subscriber; relying on audits");
 		return NULL;
 	}
 	char dialled[256] = "";

@@ -33,7 +33,8 @@ run_int(redisReply *rep)
 	if (rep == NULL)
 		return -1;
 	int v = rep->type == REDIS_REPLY_INTEGER ? rep->integer != 0 :
-	    rep->type == REDIS_REPLY_STATUS ? 1 : 0;
+	    rep->type == REDIS_REPLY_STATUS	 ? 1 :
+						   0;
 	freeReplyObject(rep);
 	return v;
 }
@@ -75,7 +76,8 @@ repl_lease_main(void *arg)
 	while (!atomic_load(&r->stop)) {
 		int64_t t0 = rt_mono_ms();
 		if (c == NULL)
-			c = rt_redis_connect(r->cfg.redis, period, err, sizeof(err));
+			c = rt_redis_connect(r->cfg.redis, period, err,
+			    sizeof(err));
 		int got = -1;
 		if (c != NULL && atomic_load(&r->active))
 			got = run_int(redisCommand(c, "EVAL %s 1 %s %s %s",
@@ -92,14 +94,17 @@ repl_lease_main(void *arg)
 			atomic_store(&r->lease_until, until);
 			if (!atomic_load(&r->active)) {
 				freeReplyObject(redisCommand(c,
-				    "HSET %s id %s rpc %s pub %s", RK_REPLICATOR_INFO,
-				    r->cfg.id, r->cfg.advertise, r->cfg.pub));
+				    "HSET %s id %s rpc %s pub %s",
+				    RK_REPLICATOR_INFO, r->cfg.id,
+				    r->cfg.advertise, r->cfg.pub));
 				become_active(r);
 			}
 		} else if (atomic_load(&r->active) &&
 		    (got == 0 || rt_mono_ms() >= until)) {
-			step_down(r, got == 0 ? "the lease is held by another "
-			    "replicator" : "cannot refresh the lease in Redis");
+			step_down(r,
+			    got == 0 ? "the lease is held by another "
+				       "replicator" :
+				       "cannot refresh the lease in Redis");
 		}
 		int64_t left = period - (rt_mono_ms() - t0);
 		while (left > 0 && !atomic_load(&r->stop)) {

@@ -9,8 +9,8 @@
 #include <string.h>
 
 #include "check.h"
-#include "log.h"
 #include "env.h"
+#include "log.h"
 #include "proc.h"
 #include "redis_server.h"
 #include "replicator.pb-c.h"
@@ -53,7 +53,7 @@ active(int i)
 	struct rpc_error e;
 	int rv = -1;
 	if (rpc_invoke(c, &hs__replicator__descriptor, "Queue", &q.base, &m,
-	    500, 0, &e) == HS_OK) {
+		500, 0, &e) == HS_OK) {
 		rv = ((Hs__QueueReply *)m)->active ? 1 : 0;
 		protobuf_c_message_free_unpacked(m, NULL);
 	}

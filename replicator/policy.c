@@ -70,11 +70,13 @@ pick_new(const struct repl_store *st, size_t nst, const uint32_t *holding,
 		for (size_t i = 0; i < nst; i++) {
 			const struct repl_store *s = &st[i];
 			if (s->state != HS__STORE_STATE__STORE_UP ||
-			    repl_has_id(holding, nhold, s->id) || repl_has_id(used, got, s->id) ||
+			    repl_has_id(holding, nhold, s->id) ||
+			    repl_has_id(used, got, s->id) ||
 			    (s->capacity_bytes && s->free_bytes < size))
 				continue;
 			if (best == NULL || s->free_bytes > best->free_bytes ||
-			    (s->free_bytes == best->free_bytes && s->id < best->id))
+			    (s->free_bytes == best->free_bytes &&
+				s->id < best->id))
 				best = s;
 		}
 		if (best == NULL)

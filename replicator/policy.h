@@ -21,48 +21,48 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define REPL_MAX_LOC 16	/* most replica locations a plan handles */
+#define REPL_MAX_LOC 16 /* most replica locations a plan handles */
 
 struct repl_store {
 	uint32_t id;
-	int state;		/* Hs__StoreState */
+	int state; /* Hs__StoreState */
 	uint64_t free_bytes, capacity_bytes;
 	int64_t last_heartbeat_ms; /* wall clock */
 };
 
 struct repl_policy {
 	uint32_t min, def, max;
-	double threshold;	/* requests/min */
-	int64_t grace_ms;	/* DOWN longer than this: replicas are lost */
+	double threshold; /* requests/min */
+	int64_t grace_ms; /* DOWN longer than this: replicas are lost */
 };
 
 struct repl_photo_state {
-	const uint32_t *stores;	/* the record's locations */
+	const uint32_t *stores; /* the record's locations */
 	size_t nstores;
-	uint32_t target;	/* the record's target (0: DEFAULT) */
-	const uint32_t *bad;	/* replicas reported corrupt or missing */
+	uint32_t target;     /* the record's target (0: DEFAULT) */
+	const uint32_t *bad; /* replicas reported corrupt or missing */
 	size_t nbad;
-	double rate;		/* requests/min */
-	int may_lower;		/* rates are warm: cooling may lower targets */
-	uint64_t size;		/* bytes, for choosing stores with room */
+	double rate;   /* requests/min */
+	int may_lower; /* rates are warm: cooling may lower targets */
+	uint64_t size; /* bytes, for choosing stores with room */
 };
 
 struct repl_plan {
-	int prio;		/* enum repl_prio, or -1: nothing to do */
-	const char *kind;	/* "repair", "replace", "top_up", "trim", "" */
-	uint32_t target;	/* the target after this plan */
+	int prio;	  /* enum repl_prio, or -1: nothing to do */
+	const char *kind; /* "repair", "replace", "top_up", "trim", "" */
+	uint32_t target;  /* the target after this plan */
 	int target_changed;
 	uint32_t healthy[REPL_MAX_LOC];
 	size_t nhealthy;
-	size_t npending;	/* on stores DOWN within the grace period */
-	size_t nunknown;	/* on stores not in the table (yet): retry */
-	uint32_t add[REPL_MAX_LOC];	/* new locations to copy to */
+	size_t npending; /* on stores DOWN within the grace period */
+	size_t nunknown; /* on stores not in the table (yet): retry */
+	uint32_t add[REPL_MAX_LOC]; /* new locations to copy to */
 	size_t nadd;
-	uint32_t rewrite[REPL_MAX_LOC];	/* bad copies to overwrite in place */
+	uint32_t rewrite[REPL_MAX_LOC]; /* bad copies to overwrite in place */
 	size_t nrewrite;
-	uint32_t remove[REPL_MAX_LOC];	/* locations to drop from the record */
+	uint32_t remove[REPL_MAX_LOC]; /* locations to drop from the record */
 	size_t nremove;
-	uint32_t trim[REPL_MAX_LOC];	/* subset of remove: Delete afterwards */
+	uint32_t trim[REPL_MAX_LOC]; /* subset of remove: Delete afterwards */
 	size_t ntrim;
 };
 
@@ -76,8 +76,8 @@ uint32_t repl_target(const struct repl_policy *p, uint32_t cur, double rate,
 int repl_has_id(const uint32_t *v, size_t n, uint32_t x);
 
 void repl_plan_photo(const struct repl_policy *p,
-    const struct repl_store *stores, size_t nstores, const struct repl_photo_state *ph, int64_t now_ms,
-    struct repl_plan *plan);
+    const struct repl_store *stores, size_t nstores,
+    const struct repl_photo_state *ph, int64_t now_ms, struct repl_plan *plan);
 
 /* 1 if a store is past the grace period (DOWN that long). */
 int repl_store_lost(const struct repl_policy *p, const struct repl_store *s,

@@ -10,8 +10,11 @@
 #define DOWN HS__STORE_STATE__STORE_DOWN
 #define RO HS__STORE_STATE__STORE_READONLY
 
-static const struct repl_policy pol = { .min = 2, .def = 3, .max = 5,
-	.threshold = 100, .grace_ms = 10000 };
+static const struct repl_policy pol = { .min = 2,
+	.def = 3,
+	.max = 5,
+	.threshold = 100,
+	.grace_ms = 10000 };
 
 /* Five stores; store i has i*10 GB free of 100 GB. */
 static struct repl_store st[5];
@@ -32,9 +35,14 @@ static void
 plan(const uint32_t *stores, size_t n, const uint32_t *bad, size_t nbad,
     double rate, int may_lower, uint32_t target, struct repl_plan *pl)
 {
-	struct repl_photo_state ph = { .stores = stores, .nstores = n,
-		.target = target, .bad = bad, .nbad = nbad, .rate = rate,
-		.may_lower = may_lower, .size = 4096 };
+	struct repl_photo_state ph = { .stores = stores,
+		.nstores = n,
+		.target = target,
+		.bad = bad,
+		.nbad = nbad,
+		.rate = rate,
+		.may_lower = may_lower,
+		.size = 4096 };
 	repl_plan_photo(&pol, st, 5, &ph, 1000000, pl);
 }
 
@@ -42,11 +50,11 @@ static void
 target_follows_rate_with_hysteresis(void)
 {
 	CHECK_EQ(repl_target(&pol, 3, 150, 1), 5);
-	CHECK_EQ(repl_target(&pol, 5, 80, 1), 5);  /* between: stays */
+	CHECK_EQ(repl_target(&pol, 5, 80, 1), 5); /* between: stays */
 	CHECK_EQ(repl_target(&pol, 5, 40, 1), 3);
-	CHECK_EQ(repl_target(&pol, 5, 40, 0), 5);  /* rates not warm yet */
+	CHECK_EQ(repl_target(&pol, 5, 40, 0), 5); /* rates not warm yet */
 	CHECK_EQ(repl_target(&pol, 0, 0, 1), 3);
-	CHECK_EQ(repl_target(&pol, 1, 0, 1), 2);   /* never below MIN */
+	CHECK_EQ(repl_target(&pol, 1, 0, 1), 2); /* never below MIN */
 }
 
 static void
@@ -207,13 +215,15 @@ main(int argc, char **argv)
 		{ "target follows rate with hysteresis",
 		    target_follows_rate_with_hysteresis },
 		{ "healthy photo needs nothing", healthy_photo_needs_nothing },
-		{ "store down within grace waits", store_down_within_grace_waits },
+		{ "store down within grace waits",
+		    store_down_within_grace_waits },
 		{ "store down past grace is repaired on least loaded",
 		    store_down_past_grace_is_repaired_on_least_loaded },
 		{ "below min is urgent", below_min_is_urgent },
 		{ "corrupt copy is rewritten in place",
 		    corrupt_copy_is_rewritten_in_place },
-		{ "no good copy changes nothing", no_good_copy_changes_nothing },
+		{ "no good copy changes nothing",
+		    no_good_copy_changes_nothing },
 		{ "hot photo tops up to max", hot_photo_tops_up_to_max },
 		{ "cooled photo trims fullest stores",
 		    cooled_photo_trims_fullest_stores },

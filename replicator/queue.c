@@ -14,11 +14,11 @@ enum { N_WAITING, N_IN_FLIGHT };
 struct node {
 	struct repl_task t;
 	int state;
-	int again;		/* pushed while in flight: run once more */
-	struct repl_task next;	/* ... with this (merged) */
+	int again;	       /* pushed while in flight: run once more */
+	struct repl_task next; /* ... with this (merged) */
 	int64_t not_before;
 	uint64_t seq;
-	size_t hidx;		/* position in heaps[t.prio] */
+	size_t hidx; /* position in heaps[t.prio] */
 	struct node *chain;
 };
 
@@ -41,7 +41,8 @@ struct repl_queue {
 static size_t
 bucket_of(const repl_queue *q, uint64_t key)
 {
-	return (size_t)((key * 0x9e3779b97f4a7c15ULL) >> 20) & (q->nbuckets - 1);
+	return (size_t)((key * 0x9e3779b97f4a7c15ULL) >> 20) &
+	    (q->nbuckets - 1);
 }
 
 static struct node *
@@ -337,8 +338,8 @@ abs_deadline(struct timespec *ts, int64_t ms)
 }
 
 size_t
-repl_queue_pop(repl_queue *q, struct repl_task *out, size_t max,
-    int64_t now_ms, int wait_ms)
+repl_queue_pop(repl_queue *q, struct repl_task *out, size_t max, int64_t now_ms,
+    int wait_ms)
 {
 	pthread_mutex_lock(&q->mu);
 	size_t got = take_ready(q, out, max, now_ms);

@@ -15,15 +15,19 @@
 #define REPL_PRIOS 4
 #define REPL_TASK_MAX_BAD 4
 
-enum repl_prio { REPL_URGENT = 0, REPL_HIGH = 1, REPL_NORMAL = 2,
-	REPL_LOW = 3 };
+enum repl_prio {
+	REPL_URGENT = 0,
+	REPL_HIGH = 1,
+	REPL_NORMAL = 2,
+	REPL_LOW = 3
+};
 
 /* A task as handed to a worker (a copy: the worker owns it). */
 struct repl_task {
 	uint64_t key;
 	uint32_t cookie;
 	int prio;
-	uint32_t attempt;	/* 0 on the first run */
+	uint32_t attempt;		 /* 0 on the first run */
 	uint32_t bad[REPL_TASK_MAX_BAD]; /* stores whose copy is corrupt */
 	int nbad;
 };

@@ -27,7 +27,8 @@ stopped_photo_cools_down(void)
 	for (int64_t t = 0; t <= 10000; t += 100)
 		repl_rates_add(r, 7, 1, 10, t); /* 6000/min */
 	CHECK(repl_rates_get(r, 7, 10000) > 5000);
-	CHECK(repl_rates_get(r, 7, 11000) < 3300); /* one half-life: about half */
+	CHECK(
+	    repl_rates_get(r, 7, 11000) < 3300); /* one half-life: about half */
 	CHECK(repl_rates_get(r, 7, 20000) < 10);
 	repl_rates_close(r);
 }
@@ -63,7 +64,7 @@ table_is_bounded_and_evicts_cold_photos(void)
 	CHECK(count <= 1000);
 	CHECK(evicted > 0);
 	CHECK(repl_rates_get(r, 999999, 100000) > 1000); /* hot kept */
-	CHECK(repl_rates_get(r, 5000, 5000) > 0);	  /* newest kept */
+	CHECK(repl_rates_get(r, 5000, 5000) > 0);	 /* newest kept */
 	repl_rates_close(r);
 }
 

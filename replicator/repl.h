@@ -37,27 +37,27 @@ struct repl {
 	char name[64];
 	rpc_server *rpc;
 	rt_pub *pub;
-	rpc_pool *pool;		/* directories and stores */
+	rpc_pool *pool; /* directories and stores */
 	repl_queue *queue;
 	repl_rates *rates;
 	struct repl_stores *stores;
 
 	pthread_mutex_t leader_mu;
-	char leader[256];	/* the directory leader's RPC address, as last
+	char leader[256]; /* the directory leader's RPC address, as last
 				 * found (dirlink.c); under leader_mu */
 
-	_Atomic int active;	/* we hold the lease ... */
-	_Atomic int64_t lease_until; /* ... until this monotonic ms */
+	_Atomic int active;	      /* we hold the lease ... */
+	_Atomic int64_t lease_until;  /* ... until this monotonic ms */
 	_Atomic int64_t active_since; /* monotonic ms */
-	_Atomic uint64_t term;	/* bumps on every takeover */
+	_Atomic uint64_t term;	      /* bumps on every takeover */
 	_Atomic int stop;
 
 	pthread_mutex_t audit_mu;
 	pthread_cond_t audit_cv;
-	int audit_requested;	/* under audit_mu */
+	int audit_requested; /* under audit_mu */
 	const char *audit_reason;
 	struct repl_audit_waiter *audit_waiters;
-	int64_t last_audit_ms;	/* wall clock */
+	int64_t last_audit_ms; /* wall clock */
 
 	pthread_t lease_thr, tick_thr, feed_thr, audit_thr;
 	pthread_t *worker_thr;

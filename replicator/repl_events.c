@@ -10,8 +10,10 @@
 #include "storelink.h"
 
 static const Hs__Priority prio_pb[REPL_PRIOS] = {
-	HS__PRIORITY__PRIORITY_URGENT, HS__PRIORITY__PRIORITY_HIGH,
-	HS__PRIORITY__PRIORITY_NORMAL, HS__PRIORITY__PRIORITY_LOW,
+	HS__PRIORITY__PRIORITY_URGENT,
+	HS__PRIORITY__PRIORITY_HIGH,
+	HS__PRIORITY__PRIORITY_NORMAL,
+	HS__PRIORITY__PRIORITY_LOW,
 };
 
 void
@@ -25,8 +27,8 @@ repl_publish_task(struct repl *r, const char *topic, const struct repl_task *t,
 	Hs__TaskEvent te = HS__TASK_EVENT__INIT;
 	Hs__PhotoId id = repl_pb_id(t->key, t->cookie);
 	te.id = &id;
-	te.priority = prio_pb[t->prio >= 0 && t->prio < REPL_PRIOS ? t->prio :
-	    REPL_LOW];
+	te.priority =
+	    prio_pb[t->prio >= 0 && t->prio < REPL_PRIOS ? t->prio : REPL_LOW];
 	te.kind = (char *)(kind ? kind : "");
 	te.from = (uint32_t *)from;
 	te.n_from = nfrom;
@@ -56,7 +58,7 @@ repl_publish_audit(struct repl *r, const char *finding, uint64_t key,
 	ae.checked = checked;
 	ae.repaired = repaired;
 	ev.topic = (char *)(strcmp(finding, "done") == 0 ? "audit.done" :
-	    "audit.finding");
+							   "audit.finding");
 	ev.body_case = HS__EVENT__BODY_AUDIT;
 	ev.audit = &ae;
 	ev.epoch = atomic_load(&r->term);
@@ -70,9 +72,11 @@ enqueue(struct repl *r, const struct repl_task *t)
 		return REPL_PUSH_DROPPED;
 	enum repl_push_result pr = repl_queue_push(r->queue, t);
 	if (pr == REPL_PUSH_NEW)
-		repl_publish_task(r, "task.queued", t, "", NULL, 0, NULL, 0, NULL);
+		repl_publish_task(r, "task.queued", t, "", NULL, 0, NULL, 0,
+		    NULL);
 	else if (pr == REPL_PUSH_DROPPED)
-		rt_log_debug("queue full: dropped a task (the audit finds it again)");
+		rt_log_debug(
+		    "queue full: dropped a task (the audit finds it again)");
 	return pr;
 }
 
@@ -91,15 +95,17 @@ repl_consider(struct repl *r, const Hs__PhotoRecord *rec, const uint32_t *bad,
     size_t nbad)
 {
 	if (rec == NULL || rec->id == NULL ||
-	    rec->state != HS__PHOTO_STATE__PHOTO_ACTIVE ||
-	    !repl_is_active(r) || !repl_stores_loaded(r))
+	    rec->state != HS__PHOTO_STATE__PHOTO_ACTIVE || !repl_is_active(r) ||
+	    !repl_stores_loaded(r))
 		return;
 	struct repl_store st[REPL_MAX_STORES];
 	size_t nst = repl_stores_snapshot(r, st, REPL_MAX_STORES);
 	int64_t mono = rt_mono_ms();
 	struct repl_photo_state ph = { .stores = rec->stores,
-		.nstores = rec->n_stores, .target = rec->target_replicas,
-		.bad = bad, .nbad = nbad,
+		.nstores = rec->n_stores,
+		.target = rec->target_replicas,
+		.bad = bad,
+		.nbad = nbad,
 		.rate = repl_rates_get(r->rates, rec->id->key, mono),
 		.may_lower = mono - atomic_load(&r->active_since) >=
 		    2 * r->cfg.half_life_ms,
@@ -108,7 +114,8 @@ repl_consider(struct repl *r, const Hs__PhotoRecord *rec, const uint32_t *bad,
 	repl_plan_photo(&r->pol, st, nst, &ph, rt_now_ms(), &pl);
 	if (pl.prio < 0)
 		return;
-	struct repl_task t = { .key = rec->id->key, .cookie = rec->id->cookie,
+	struct repl_task t = { .key = rec->id->key,
+		.cookie = rec->id->cookie,
 		.prio = pl.prio };
 	for (size_t i = 0; i < nbad && t.nbad < REPL_TASK_MAX_BAD; i++)
 		t.bad[t.nbad++] = bad[i];

@@ -7,8 +7,8 @@
 #include "cfg.h"
 #include "log.h"
 #include "repl.h"
-#include "storelink.h"
 #include "stop.h"
+#include "storelink.h"
 
 static int
 open_parts(struct repl *r)
@@ -29,7 +29,8 @@ open_parts(struct repl *r)
 		rt_log_error("out of memory");
 		return -1;
 	}
-	if (r->cfg.pub[0] && rt_pub_open(&r->pub, r->cfg.pub, "replicator") != 0) {
+	if (r->cfg.pub[0] &&
+	    rt_pub_open(&r->pub, r->cfg.pub, "replicator") != 0) {
 		rt_log_error("cannot listen for events on %s", r->cfg.pub);
 		return -1;
 	}
@@ -54,7 +55,7 @@ start_threads(struct repl *r)
 		return -1;
 	for (int64_t i = 0; i < r->cfg.workers; i++)
 		if (pthread_create(&r->worker_thr[i], NULL, repl_worker_main,
-		    r) != 0)
+			r) != 0)
 			return -1;
 	return 0;
 }

@@ -19,8 +19,10 @@ report_access(rpc_call *call, const ProtobufCMessage *m, void *arg)
 	struct repl *r = arg;
 	const Hs__ReportAccessRequest *q = (const Hs__ReportAccessRequest *)m;
 	if (q->n_counts > MAX_COUNTS) {
-		rpc_fail(call, HS_INVALID_ARGUMENT, "at most %d counts a report, "
-		    "got %zu", MAX_COUNTS, q->n_counts);
+		rpc_fail(call, HS_INVALID_ARGUMENT,
+		    "at most %d counts a report, "
+		    "got %zu",
+		    MAX_COUNTS, q->n_counts);
 		return;
 	}
 	int64_t now = rt_mono_ms();
@@ -43,10 +45,11 @@ static void
 report_corruption(rpc_call *call, const ProtobufCMessage *m, void *arg)
 {
 	struct repl *r = arg;
-	const Hs__ReportCorruptionRequest *q =
-	    (const Hs__ReportCorruptionRequest *)m;
+	const Hs__ReportCorruptionRequest
+	    *q = (const Hs__ReportCorruptionRequest *)m;
 	if (q->id == NULL || q->id->key == 0 || q->store_id == 0) {
-		rpc_fail(call, HS_INVALID_ARGUMENT, "ReportCorruption needs a "
+		rpc_fail(call, HS_INVALID_ARGUMENT,
+		    "ReportCorruption needs a "
 		    "photo id and a store id");
 		return;
 	}
@@ -55,7 +58,8 @@ report_corruption(rpc_call *call, const ProtobufCMessage *m, void *arg)
 	rt_log_warn("corrupt copy of photo %s on store %u reported by %s: %s",
 	    id24, q->store_id, q->reporter ? q->reporter : "?",
 	    q->detail ? q->detail : "");
-	repl_enqueue_photo(r, q->id->key, q->id->cookie, REPL_HIGH, q->store_id);
+	repl_enqueue_photo(r, q->id->key, q->id->cookie, REPL_HIGH,
+	    q->store_id);
 	Hs__ReportCorruptionReply rep = HS__REPORT_CORRUPTION_REPLY__INIT;
 	rpc_reply(call, &rep.base);
 }
@@ -86,7 +90,8 @@ audit(rpc_call *call, const ProtobufCMessage *m, void *arg)
 	struct repl *r = arg;
 	const Hs__AuditRequest *q = (const Hs__AuditRequest *)m;
 	if (!repl_is_active(r)) {
-		rpc_fail(call, HS_FAILED_PRECONDITION, "this replicator is a "
+		rpc_fail(call, HS_FAILED_PRECONDITION,
+		    "this replicator is a "
 		    "standby; ask the active one (hs:replicator:info in Redis)");
 		return;
 	}
@@ -107,8 +112,10 @@ access_rates(rpc_call *call, const ProtobufCMessage *m, void *arg)
 	struct repl *r = arg;
 	const Hs__AccessRatesRequest *q = (const Hs__AccessRatesRequest *)m;
 	if (q->n_ids > 1000) {
-		rpc_fail(call, HS_INVALID_ARGUMENT, "at most 1000 ids a call, "
-		    "got %zu", q->n_ids);
+		rpc_fail(call, HS_INVALID_ARGUMENT,
+		    "at most 1000 ids a call, "
+		    "got %zu",
+		    q->n_ids);
 		return;
 	}
 	double *rates = calloc(q->n_ids ? q->n_ids : 1, sizeof(*rates));
@@ -119,7 +126,8 @@ access_rates(rpc_call *call, const ProtobufCMessage *m, void *arg)
 	int64_t now = rt_mono_ms();
 	for (size_t i = 0; i < q->n_ids; i++)
 		if (q->ids[i] != NULL)
-			rates[i] = repl_rates_get(r->rates, q->ids[i]->key, now);
+			rates[i] = repl_rates_get(r->rates, q->ids[i]->key,
+			    now);
 	Hs__AccessRatesReply rep = HS__ACCESS_RATES_REPLY__INIT;
 	rep.reads_per_min = rates;
 	rep.n_reads_per_min = q->n_ids;

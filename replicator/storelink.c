@@ -98,14 +98,15 @@ repl_store_delete(struct repl *r, uint32_t store, uint64_t key, uint32_t cookie)
 	struct rpc_error e;
 	char id24[PHOTO_ID_HEX_LEN + 1];
 	photo_id_format(key, cookie, id24);
-	hs_status st = repl_store_call(r, store, "Delete", &req.base, &m, 0, &e);
+	hs_status st = repl_store_call(r, store, "Delete", &req.base, &m, 0,
+	    &e);
 	if (st == HS_OK) {
 		rt_log_info("deleted photo %s from store %u", id24, store);
 		protobuf_c_message_free_unpacked(m, NULL);
 	} else {
 		rt_log_warn("cannot delete photo %s from store %u: %s: %s (the "
-		    "audit will retry)", id24, store, hs_status_str(st),
-		    e.message);
+			    "audit will retry)",
+		    id24, store, hs_status_str(st), e.message);
 	}
 }
 

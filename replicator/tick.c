@@ -39,8 +39,8 @@ check_lost_stores(struct repl *r, struct tick_state *ts)
 			known |= ts->lost[j] == st[i].id;
 		if (!known) {
 			rt_log_warn("store %u has been DOWN for more than %lld ms: "
-			    "re-replicating what it held", st[i].id,
-			    (long long)r->cfg.grace_ms);
+				    "re-replicating what it held",
+			    st[i].id, (long long)r->cfg.grace_ms);
 			fresh = 1;
 		}
 	}
@@ -74,7 +74,8 @@ maybe_nightly(struct repl *r, struct tick_state *ts)
 	time_t now = time(NULL);
 	struct tm tm;
 	localtime_r(&now, &tm);
-	if (tm.tm_hour == r->cfg.audit_hour && tm.tm_yday != ts->last_audit_yday) {
+	if (tm.tm_hour == r->cfg.audit_hour &&
+	    tm.tm_yday != ts->last_audit_yday) {
 		ts->last_audit_yday = tm.tm_yday;
 		repl_audit_request(r, "nightly");
 	}
@@ -90,7 +91,8 @@ repl_tick_main(void *arg)
 		if (repl_is_active(r)) {
 			if (ts.term != atomic_load(&r->term)) {
 				ts.term = atomic_load(&r->term);
-				ts.nlost = 0; /* a new term re-checks everything */
+				ts.nlost =
+				    0; /* a new term re-checks everything */
 			}
 			if (repl_stores_refresh(r) == 0)
 				check_lost_stores(r, &ts);

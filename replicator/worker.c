@@ -69,20 +69,25 @@ plan_items(struct repl *r, struct item *items, size_t n,
 		memcpy(it->sha, rec->sha256.data, 32);
 		it->size = rec->size;
 		it->nstores = rec->n_stores < REPL_MAX_LOC ? rec->n_stores :
-		    REPL_MAX_LOC;
+							     REPL_MAX_LOC;
 		memcpy(it->stores, rec->stores, it->nstores * sizeof(uint32_t));
 		it->target = rec->target_replicas;
 		struct repl_photo_state ph = { .stores = it->stores,
-			.nstores = it->nstores, .target = it->target,
-			.bad = it->t.bad, .nbad = (size_t)it->t.nbad,
+			.nstores = it->nstores,
+			.target = it->target,
+			.bad = it->t.bad,
+			.nbad = (size_t)it->t.nbad,
 			.rate = repl_rates_get(r->rates, it->t.key, mono),
-			.may_lower = may_lower, .size = it->size };
+			.may_lower = may_lower,
+			.size = it->size };
 		repl_plan_photo(&r->pol, st, nst, &ph, now, &it->plan);
 		/* Planned as if those copies were fine; look again once our
 		 * store table has caught up with the directory's. */
 		if (it->plan.nunknown > 0)
-			repl_item_fail(it, "%s%s", "a location is on a store not in "
-			    "the store table yet", "");
+			repl_item_fail(it, "%s%s",
+			    "a location is on a store not in "
+			    "the store table yet",
+			    "");
 	}
 }
 
@@ -96,20 +101,21 @@ finish(struct repl *r, struct item *it)
 	/* An item that never got a plan (its record was gone, or the lookup
 	 * failed) has no kind. */
 	const char *kind = it->plan.kind != NULL && it->plan.kind[0] ?
-	    it->plan.kind : "none";
+	    it->plan.kind :
+	    "none";
 	uint32_t to[REPL_MAX_LOC];
 	size_t nto = 0;
 	for (size_t j = 0; j < repl_ndest(it); j++)
 		if (it->sent[j])
 			to[nto++] = repl_dest(it, j);
 	uint32_t from[1] = { it->from };
-	int requeued = repl_queue_finish(r->queue, &it->t, it->ok,
-	    rt_mono_ms(), r->cfg.retry_base_ms, (uint32_t)r->cfg.max_attempts);
+	int requeued = repl_queue_finish(r->queue, &it->t, it->ok, rt_mono_ms(),
+	    r->cfg.retry_base_ms, (uint32_t)r->cfg.max_attempts);
 	if (it->ok) {
 		if (it->plan.prio >= 0)
 			rt_log_debug("task %s for photo %016llx done: %zu copies "
-			    "from store %u, %zu locations removed", kind,
-			    (unsigned long long)it->t.key, nto, it->from,
+				     "from store %u, %zu locations removed",
+			    kind, (unsigned long long)it->t.key, nto, it->from,
 			    it->plan.nremove);
 		if (it->plan.prio >= 0)
 			repl_publish_task(r, "task.done", &it->t, kind, from,
@@ -117,8 +123,8 @@ finish(struct repl *r, struct item *it)
 	} else {
 		char id24[PHOTO_ID_HEX_LEN + 1];
 		photo_id_format(it->t.key, it->t.cookie, id24);
-		rt_log_warn("task %s for photo %s (attempt %u) failed: %s%s", kind,
-		    id24, it->t.attempt + 1, it->err,
+		rt_log_warn("task %s for photo %s (attempt %u) failed: %s%s",
+		    kind, id24, it->t.attempt + 1, it->err,
 		    requeued ? "; will retry" : "; giving up");
 		repl_publish_task(r, "task.failed", &it->t, kind, from,
 		    it->from ? 1 : 0, to, nto, it->err);
@@ -132,7 +138,8 @@ run_batch(struct repl *r, struct repl_task *tasks, size_t n)
 	if (items == NULL) {
 		for (size_t i = 0; i < n; i++)
 			repl_queue_finish(r->queue, &tasks[i], 0, rt_mono_ms(),
-			    r->cfg.retry_base_ms, (uint32_t)r->cfg.max_attempts);
+			    r->cfg.retry_base_ms,
+			    (uint32_t)r->cfg.max_attempts);
 		return;
 	}
 	for (size_t i = 0; i < n; i++)
@@ -171,7 +178,8 @@ repl_worker_main(void *arg)
 			nanosleep(&ts, NULL);
 			continue;
 		}
-		size_t n = repl_queue_pop(r->queue, tasks, max, rt_mono_ms(), 200);
+		size_t n = repl_queue_pop(r->queue, tasks, max, rt_mono_ms(),
+		    200);
 		if (n > 0)
 			run_batch(r, tasks, n);
 	}

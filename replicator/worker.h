@@ -19,7 +19,7 @@
 
 struct item {
 	struct repl_task t;
-	int found;		/* the record is active */
+	int found; /* the record is active */
 	uint8_t sha[32];
 	uint64_t size;
 	uint32_t stores[REPL_MAX_LOC];
@@ -28,7 +28,7 @@ struct item {
 	struct repl_plan plan;
 	uint8_t *data;		/* read from a good replica; freed on send */
 	uint32_t from;		/* where data came from */
-	int sent[REPL_MAX_LOC];	/* per plan.add[] then plan.rewrite[] */
+	int sent[REPL_MAX_LOC]; /* per plan.add[] then plan.rewrite[] */
 	int ok;
 	char err[480];
 };
@@ -54,7 +54,7 @@ static inline uint32_t
 repl_dest(const struct item *it, size_t j)
 {
 	return j < it->plan.nadd ? it->plan.add[j] :
-	    it->plan.rewrite[j - it->plan.nadd];
+				   it->plan.rewrite[j - it->plan.nadd];
 }
 
 /* copy.c: reads each planned photo from a healthy replica (checked against

@@ -82,8 +82,9 @@ set_value(const struct rt_cfg_opt *o, const char *v, char *err, size_t errlen)
 			*(int *)o->target = 0;
 			return 0;
 		}
-		snprintf(err, errlen, "%s=%s is not a boolean: use true or false",
-		    opt_name(o), v);
+		snprintf(err, errlen,
+		    "%s=%s is not a boolean: use true or false", opt_name(o),
+		    v);
 		return -1;
 	case RT_CFG_INT:
 		errno = 0;
@@ -110,10 +111,12 @@ set_value(const struct rt_cfg_opt *o, const char *v, char *err, size_t errlen)
 		break;
 	}
 	if (num < o->min || num > o->max) {
-		snprintf(err, errlen, "%s=%s is out of range: allowed %g to %g%s",
-		    opt_name(o), v, o->min, o->max,
-		    o->type == RT_CFG_MS ? " ms" :
-		    o->type == RT_CFG_BYTES ? " bytes" : "");
+		snprintf(err, errlen,
+		    "%s=%s is out of range: allowed %g to %g%s", opt_name(o), v,
+		    o->min, o->max,
+		    o->type == RT_CFG_MS	? " ms" :
+			o->type == RT_CFG_BYTES ? " bytes" :
+						  "");
 		return -1;
 	}
 	if (o->type == RT_CFG_DOUBLE)
@@ -123,15 +126,14 @@ set_value(const struct rt_cfg_opt *o, const char *v, char *err, size_t errlen)
 	return 0;
 bad:
 	snprintf(err, errlen, "%s=%s is not a valid %s", opt_name(o), v,
-	    o->type == RT_CFG_MS ? "duration (e.g. 1500ms, 2s, 1m)" :
-	    o->type == RT_CFG_BYTES ? "size (e.g. 4096, 64MiB, 1GiB)" :
-	    "number");
+	    o->type == RT_CFG_MS	? "duration (e.g. 1500ms, 2s, 1m)" :
+		o->type == RT_CFG_BYTES ? "size (e.g. 4096, 64MiB, 1GiB)" :
+					  "number");
 	return -1;
 }
 
 static const struct rt_cfg_opt *
-find_flag(const struct rt_cfg_opt *opts, size_t n, const char *name,
-    size_t len)
+find_flag(const struct rt_cfg_opt *opts, size_t n, const char *name, size_t len)
 {
 	for (size_t i = 0; i < n; i++)
 		if (opts[i].flag != NULL && strlen(opts[i].flag) == len &&
@@ -160,15 +162,17 @@ rt_cfg_parse(const struct rt_cfg_opt *opts, size_t n, int argc, char **argv,
 			goto out;
 		}
 		if (strncmp(arg, "--", 2) != 0) {
-			snprintf(err, errlen, "unexpected argument '%s' (see --help)", arg);
+			snprintf(err, errlen,
+			    "unexpected argument '%s' (see --help)", arg);
 			goto out;
 		}
 		const char *name = arg + 2, *eq = strchr(name, '=');
 		size_t len = eq ? (size_t)(eq - name) : strlen(name);
 		const struct rt_cfg_opt *o = find_flag(opts, n, name, len);
 		if (o == NULL) {
-			snprintf(err, errlen, "unknown flag '--%.*s' (see --help)",
-			    (int)len, name);
+			snprintf(err, errlen,
+			    "unknown flag '--%.*s' (see --help)", (int)len,
+			    name);
 			goto out;
 		}
 		const char *val = eq ? eq + 1 : NULL;
@@ -177,7 +181,8 @@ rt_cfg_parse(const struct rt_cfg_opt *opts, size_t n, int argc, char **argv,
 		if (val == NULL && a + 1 < argc)
 			val = argv[++a];
 		if (val == NULL) {
-			snprintf(err, errlen, "flag --%s needs a value", o->flag);
+			snprintf(err, errlen, "flag --%s needs a value",
+			    o->flag);
 			goto out;
 		}
 		given[o - opts] = val;
@@ -233,7 +238,8 @@ rt_cfg_log(const struct rt_cfg_opt *opts, size_t n)
 			    *(int *)o->target ? "true" : "false");
 			break;
 		case RT_CFG_DOUBLE:
-			rt_log_info("config %s=%g", opt_name(o), *(double *)o->target);
+			rt_log_info("config %s=%g", opt_name(o),
+			    *(double *)o->target);
 			break;
 		default:
 			rt_log_info("config %s=%lld%s", opt_name(o),
@@ -272,7 +278,8 @@ rt_cfg_check_replicas(int64_t min, int64_t def, int64_t max, char *err,
 {
 	if (1 <= min && min <= def && def <= max)
 		return 0;
-	snprintf(err, errlen, "need 1 <= MIN_REPLICA_COUNT (%lld) <= "
+	snprintf(err, errlen,
+	    "need 1 <= MIN_REPLICA_COUNT (%lld) <= "
 	    "DEFAULT_REPLICA_COUNT (%lld) <= MAX_REPLICA_COUNT (%lld)",
 	    (long long)min, (long long)def, (long long)max);
 	return -1;

@@ -11,34 +11,36 @@
 #include <stdio.h>
 
 enum rt_cfg_type {
-	RT_CFG_INT,	 /* int64_t */
-	RT_CFG_DOUBLE,	 /* double */
-	RT_CFG_STRING,	 /* char * (points into argv/environ or the default) */
-	RT_CFG_BOOL,	 /* int: 1/0, true/false, yes/no */
-	RT_CFG_MS,	 /* int64_t milliseconds: "1500", "1500ms", "2s", "1m" */
-	RT_CFG_BYTES,	 /* int64_t bytes: "4096", "64KiB", "32MiB", "1GiB" */
+	RT_CFG_INT,    /* int64_t */
+	RT_CFG_DOUBLE, /* double */
+	RT_CFG_STRING, /* char * (points into argv/environ or the default) */
+	RT_CFG_BOOL,   /* int: 1/0, true/false, yes/no */
+	RT_CFG_MS,     /* int64_t milliseconds: "1500", "1500ms", "2s", "1m" */
+	RT_CFG_BYTES,  /* int64_t bytes: "4096", "64KiB", "32MiB", "1GiB" */
 };
 
 struct rt_cfg_opt {
-	const char *env;   /* e.g. "LEADER_TIMEOUT"; NULL for flag-only */
-	const char *flag;  /* e.g. "leader-timeout" (without the dashes) */
+	const char *env;  /* e.g. "LEADER_TIMEOUT"; NULL for flag-only */
+	const char *flag; /* e.g. "leader-timeout" (without the dashes) */
 	enum rt_cfg_type type;
 	void *target;
-	double min, max;   /* inclusive bounds for numbers; ignored otherwise */
-	const char *def;   /* default as text; NULL = required */
+	double min, max; /* inclusive bounds for numbers; ignored otherwise */
+	const char *def; /* default as text; NULL = required */
 	const char *help;
 };
 
 /* A row whose target is a field of the struct a pointer named cfg points
  * at: how every service writes its one option table. */
 #define RT_CFG_FIELD(env, flag, type, field, lo, hi, def, help)                \
-	{ env, flag, type, &cfg->field, lo, hi, def, help }
+	{                                                                      \
+		env, flag, type, &cfg->field, lo, hi, def, help                \
+	}
 
 /* Parses argv (--flag=value or --flag value) and the environment into the
  * targets. Returns 0, 1 when --help was asked (usage already printed), or -1
  * with a message for people in err. Unknown flags are errors. */
-int rt_cfg_parse(const struct rt_cfg_opt *opts, size_t n, int argc,
-    char **argv, char *err, size_t errlen);
+int rt_cfg_parse(const struct rt_cfg_opt *opts, size_t n, int argc, char **argv,
+    char *err, size_t errlen);
 
 void rt_cfg_usage(FILE *out, const char *prog, const char *about,
     const struct rt_cfg_opt *opts, size_t n);
@@ -49,9 +51,9 @@ void rt_cfg_log(const struct rt_cfg_opt *opts, size_t n);
 /* Every service's start-up: parses, then finish(cfg) checks the rules
  * between options and fills derived values (0, or -1 with err), then logs
  * the effective options. Returns as rt_cfg_parse. */
-int rt_cfg_load(const struct rt_cfg_opt *opts, size_t n, int argc,
-    char **argv, int (*finish)(void *cfg, char *err, size_t errlen),
-    void *cfg, char *err, size_t errlen);
+int rt_cfg_load(const struct rt_cfg_opt *opts, size_t n, int argc, char **argv,
+    int (*finish)(void *cfg, char *err, size_t errlen), void *cfg, char *err,
+    size_t errlen);
 
 /* The rule the directory and the replicator both hold their replica
  * counts to: 1 <= MIN_REPLICA_COUNT <= DEFAULT_REPLICA_COUNT <=

@@ -2,8 +2,8 @@
  * default; bad values are refused with the option's name and range. */
 #include <stdlib.h>
 
-#include "check.h"
 #include "cfg.h"
+#include "check.h"
 
 static int64_t timeout_ms, max_size, replicas;
 static double threshold;
@@ -15,8 +15,8 @@ static const struct rt_cfg_opt opts[] = {
 	    600000, "10s", "lease length" },
 	{ "MAX_VOLUME_SIZE", "max-volume-size", RT_CFG_BYTES, &max_size, 4096,
 	    1e12, "32GiB", "volume roll-over size" },
-	{ "DEFAULT_REPLICA_COUNT", "replicas", RT_CFG_INT, &replicas, 1, 10, "3",
-	    "replicas" },
+	{ "DEFAULT_REPLICA_COUNT", "replicas", RT_CFG_INT, &replicas, 1, 10,
+	    "3", "replicas" },
 	{ "COMPACTION_EFFICIENCY_THRESHOLD", "compaction-threshold",
 	    RT_CFG_DOUBLE, &threshold, 0, 1, "0.5", "live fraction" },
 	{ NULL, "listen", RT_CFG_STRING, &addr, 0, 0, "tcp://127.0.0.1:0",
@@ -71,7 +71,8 @@ test_bad_values_name_the_option(void)
 	CHECK(strstr(err, "DEFAULT_REPLICA_COUNT=11 is out of range") != NULL);
 	char *a2[] = { "prog", "--leader-timeout=soon" };
 	CHECK_EQ(parse(2, a2, err), -1);
-	CHECK(strstr(err, "LEADER_TIMEOUT=soon is not a valid duration") != NULL);
+	CHECK(
+	    strstr(err, "LEADER_TIMEOUT=soon is not a valid duration") != NULL);
 	char *a3[] = { "prog", "--max-volume-size=12XB" };
 	CHECK_EQ(parse(2, a3, err), -1);
 	CHECK(strstr(err, "MAX_VOLUME_SIZE") != NULL);
@@ -118,7 +119,8 @@ main(int argc, char **argv)
 		{ "defaults", test_defaults },
 		{ "flag beats env beats default",
 		    test_flag_beats_env_beats_default },
-		{ "bad values name the option", test_bad_values_name_the_option },
+		{ "bad values name the option",
+		    test_bad_values_name_the_option },
 		{ "units", test_units },
 		{ "replica counts in order", test_replica_counts_in_order },
 		{ NULL, NULL },

@@ -29,8 +29,8 @@ hex_val(int c)
 static size_t
 decode_key(const uint8_t *in, size_t n, uint8_t *out)
 {
-	while (n > 0 && (in[n - 1] == '\n' || in[n - 1] == ' ' ||
-	    in[n - 1] == '\r'))
+	while (n > 0 &&
+	    (in[n - 1] == '\n' || in[n - 1] == ' ' || in[n - 1] == '\r'))
 		n--;
 	int hex = n >= 2 * RT_KEY_MIN && n % 2 == 0 && n <= 2 * RT_KEY_MAX;
 	for (size_t i = 0; hex && i < n; i++)
@@ -41,7 +41,8 @@ decode_key(const uint8_t *in, size_t n, uint8_t *out)
 		return len;
 	}
 	for (size_t i = 0; i < n / 2; i++)
-		out[i] = (uint8_t)(hex_val(in[2 * i]) << 4 | hex_val(in[2 * i + 1]));
+		out[i] = (uint8_t)(hex_val(in[2 * i]) << 4 |
+		    hex_val(in[2 * i + 1]));
 	return n / 2;
 }
 
@@ -51,15 +52,15 @@ rt_key_load(rt_key *key, const char *path, char *err, size_t errlen)
 	uint8_t buf[2 * RT_KEY_MAX + 8];
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
-		snprintf(err, errlen, "cannot open cluster key file %s: %s", path,
-		    strerror(errno));
+		snprintf(err, errlen, "cannot open cluster key file %s: %s",
+		    path, strerror(errno));
 		return -1;
 	}
 	ssize_t n = read(fd, buf, sizeof(buf));
 	close(fd);
 	if (n < 0) {
-		snprintf(err, errlen, "cannot read cluster key file %s: %s", path,
-		    strerror(errno));
+		snprintf(err, errlen, "cannot read cluster key file %s: %s",
+		    path, strerror(errno));
 		return -1;
 	}
 	key->len = decode_key(buf, (size_t)n, key->bytes);

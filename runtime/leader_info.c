@@ -22,11 +22,13 @@ lookup(const char *addr, const char *key, int timeout_ms,
 	if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 4) {
 		snprintf(why, whylen, "Redis at %s did not answer", addr);
 	} else if (r->element[2]->type != REDIS_REPLY_STRING) {
-		snprintf(why, whylen, "nothing is registered under %s yet", key);
+		snprintf(why, whylen, "nothing is registered under %s yet",
+		    key);
 	} else {
 		memset(out, 0, sizeof(*out));
 		if (r->element[0]->type == REDIS_REPLY_STRING)
-			snprintf(out->id, sizeof(out->id), "%s", r->element[0]->str);
+			snprintf(out->id, sizeof(out->id), "%s",
+			    r->element[0]->str);
 		if (r->element[1]->type == REDIS_REPLY_STRING)
 			out->epoch = strtoull(r->element[1]->str, NULL, 10);
 		snprintf(out->rpc, sizeof(out->rpc), "%s", r->element[2]->str);
@@ -52,6 +54,5 @@ int
 rt_replicator_lookup(const char *addr, int timeout_ms,
     struct rt_leader_info *out, char *why, size_t whylen)
 {
-	return lookup(addr, RK_REPLICATOR_INFO, timeout_ms, out, why,
-	    whylen);
+	return lookup(addr, RK_REPLICATOR_INFO, timeout_ms, out, why, whylen);
 }

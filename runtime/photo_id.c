@@ -8,8 +8,8 @@
 #include "redis_keys.h"
 
 static const char what[] = "a photo id is 24 hex digits (16 for the key, "
-    "8 for the cookie) as printed by `hs upload`, e.g. "
-    "00000000000004d2cafef00d";
+			   "8 for the cookie) as printed by `hs upload`, e.g. "
+			   "00000000000004d2cafef00d";
 
 void
 photo_id_format(uint64_t key, uint32_t cookie, char out[PHOTO_ID_HEX_LEN + 1])
@@ -39,18 +39,20 @@ photo_id_parse(const char *s, uint64_t *key, uint32_t *cookie, char *why,
 	uint32_t c = 0;
 	if (s == NULL || n != PHOTO_ID_HEX_LEN) {
 		if (why != NULL)
-			snprintf(why, whylen, "'%.64s%s' is not a photo id (%zu "
-			    "characters): %s", s ? s : "", n > 64 ? "..." : "", n,
-			    what);
+			snprintf(why, whylen,
+			    "'%.64s%s' is not a photo id (%zu "
+			    "characters): %s",
+			    s ? s : "", n > 64 ? "..." : "", n, what);
 		return -1;
 	}
 	for (size_t i = 0; i < n; i++) {
 		int v = hexval(s[i]);
 		if (v < 0) {
 			if (why != NULL)
-				snprintf(why, whylen, "'%s' is not a photo id "
-				    "(character %zu is not a hex digit): %s", s,
-				    i + 1, what);
+				snprintf(why, whylen,
+				    "'%s' is not a photo id "
+				    "(character %zu is not a hex digit): %s",
+				    s, i + 1, what);
 			return -1;
 		}
 		if (i < 16)

@@ -211,7 +211,8 @@ rt_sub_recv(rt_sub *s, Hs__Event **ev, uint64_t *gap, int timeout_ms)
 			    nul + 1);
 		nng_msg_free(m);
 		if (e == NULL) {
-			rt_log_warn("skipped a malformed event frame of %zu bytes", len);
+			rt_log_warn("skipped a malformed event frame of %zu bytes",
+			    len);
 			continue;
 		}
 		*gap = track(s, e);

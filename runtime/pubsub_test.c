@@ -134,7 +134,8 @@ int
 main(int argc, char **argv)
 {
 	static const struct check_case cases[] = {
-		{ "prefix filter and sequence", test_prefix_filter_and_sequence },
+		{ "prefix filter and sequence",
+		    test_prefix_filter_and_sequence },
 		{ "gap detected and garbage skipped",
 		    test_gap_detected_and_garbage_skipped },
 		{ NULL, NULL },

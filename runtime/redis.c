@@ -2,11 +2,11 @@
  * re-dial after any I/O error, EVALSHA with an EVAL fallback. */
 #include "redis.h"
 
+#include <openssl/sha.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <openssl/sha.h>
 #include <sys/time.h>
 
 struct rt_redis {
@@ -32,8 +32,10 @@ parse_addr(const char *addr, char host[256], int *port, char *err,
 	if (colon == NULL || colon == addr || *end != '\0' || p <= 0 ||
 	    p > 65535 || (size_t)(colon - addr) >= 256 ||
 	    strncmp(addr, "unix:", 5) == 0) {
-		snprintf(err, errlen, "bad Redis address '%s': use HOST:PORT "
-		    "or unix:/PATH", addr);
+		snprintf(err, errlen,
+		    "bad Redis address '%s': use HOST:PORT "
+		    "or unix:/PATH",
+		    addr);
 		return -1;
 	}
 	memcpy(host, addr, (size_t)(colon - addr));
@@ -64,8 +66,7 @@ rt_redis_check_option(const char *option, const char *addr, int optional,
 }
 
 redisContext *
-rt_redis_connect(const char *addr, int64_t timeout_ms, char *err,
-    size_t errlen)
+rt_redis_connect(const char *addr, int64_t timeout_ms, char *err, size_t errlen)
 {
 	char host[256];
 	int port;
@@ -73,7 +74,7 @@ rt_redis_connect(const char *addr, int64_t timeout_ms, char *err,
 	if (parse_addr(addr, host, &port, err, errlen) != 0)
 		return NULL;
 	redisContext *c = port == 0 ? redisConnectUnixWithTimeout(host, tv) :
-	    redisConnectWithTimeout(host, port, tv);
+				      redisConnectWithTimeout(host, port, tv);
 	if (c == NULL || c->err != 0) {
 		snprintf(err, errlen, "cannot connect to Redis at %s: %s", addr,
 		    c ? c->errstr : "no memory");
@@ -87,8 +88,8 @@ rt_redis_connect(const char *addr, int64_t timeout_ms, char *err,
 }
 
 int
-rt_redis_open(rt_redis **out, const char *addr, int64_t timeout_ms,
-    char *err, size_t errlen)
+rt_redis_open(rt_redis **out, const char *addr, int64_t timeout_ms, char *err,
+    size_t errlen)
 {
 	if (rt_redis_check_addr(addr, err, errlen) != 0)
 		return -1;

@@ -33,8 +33,8 @@ int rt_redis_check_option(const char *option, const char *addr, int optional,
 
 /* Connects to addr within timeout_ms, which then also bounds every read and
  * write. The context is the caller's (redisFree); NULL with err. */
-redisContext *rt_redis_connect(const char *addr, int64_t timeout_ms,
-    char *err, size_t errlen);
+redisContext *rt_redis_connect(const char *addr, int64_t timeout_ms, char *err,
+    size_t errlen);
 
 /* Fills s->sha from s->text. Call before any thread uses s. */
 void rt_redis_script_init(struct rt_redis_script *s);
@@ -53,14 +53,13 @@ redisReply *rt_redis_argv(rt_redis *r, int argc, const char **argv,
     const size_t *lens, char *err, size_t errlen);
 
 /* printf-style convenience for fixed commands ("GET hs:seq"). */
-redisReply *rt_redis_cmd(rt_redis *r, char *err, size_t errlen,
-    const char *fmt, ...);
+redisReply *rt_redis_cmd(rt_redis *r, char *err, size_t errlen, const char *fmt,
+    ...);
 
 /* Runs script with nkeys keys then the other args, all in argv. Same
  * ownership and failures as rt_redis_argv. */
 redisReply *rt_redis_eval(rt_redis *r, struct rt_redis_script *s, int nkeys,
-    int argc, const char **argv, const size_t *lens, char *err,
-    size_t errlen);
+    int argc, const char **argv, const size_t *lens, char *err, size_t errlen);
 
 /* The live hiredis context for pipelining (redisAppendCommand then
  * redisGetReply), or NULL with err if it cannot connect. On a pipelining

@@ -18,7 +18,8 @@
 /* The replicator. */
 #define RK_REPLICATOR_LEASE "hs:replicator:lease" /* "<id>", PX */
 #define RK_REPLICATOR_INFO "hs:replicator:info"	  /* hash: id, rpc, pub */
-#define RK_ORPHANS "hs:repl:orphans" /* hash: "<store>/<24 hex>" -> first seen */
+#define RK_ORPHANS                                                             \
+	"hs:repl:orphans" /* hash: "<store>/<24 hex>" -> first seen */
 
 /* The cache Redis: + the photo's 24 hex digits. */
 #define RK_CACHE_PREFIX "hs:cache:"

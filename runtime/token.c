@@ -63,13 +63,15 @@ rt_token_check(const rt_key *key, const uint8_t *token, size_t len,
 	hs_status st = HS_PERMISSION_DENIED;
 	Hs__WriteToken *t = hs__write_token__unpack(NULL, len, token);
 	if (t == NULL || t->id == NULL || t->mac.len != RT_MAC_LEN) {
-		snprintf(why, whylen, "missing or malformed write token: "
+		snprintf(why, whylen,
+		    "missing or malformed write token: "
 		    "allocate the photo at the directory first");
 		goto out;
 	}
 	if (token_mac(key, t, mac) != 0 ||
 	    CRYPTO_memcmp(mac, t->mac.data, RT_MAC_LEN) != 0) {
-		snprintf(why, whylen, "write token has a bad MAC: it was not "
+		snprintf(why, whylen,
+		    "write token has a bad MAC: it was not "
 		    "issued by this cluster's directory");
 		goto out;
 	}
@@ -78,8 +80,10 @@ rt_token_check(const rt_key *key, const uint8_t *token, size_t len,
 		goto out;
 	}
 	if (t->expiry_ms < now_ms) {
-		snprintf(why, whylen, "write token expired %lld ms ago: "
-		    "allocate again", (long long)(now_ms - t->expiry_ms));
+		snprintf(why, whylen,
+		    "write token expired %lld ms ago: "
+		    "allocate again",
+		    (long long)(now_ms - t->expiry_ms));
 		goto out;
 	}
 	for (size_t i = 0; i < t->n_stores; i++)

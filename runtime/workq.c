@@ -48,7 +48,8 @@ int
 rt_workq_open(rt_workq **out, int threads, const char *name)
 {
 	(void)name;
-	rt_workq *q = calloc(1, sizeof(*q) + (size_t)threads * sizeof(pthread_t));
+	rt_workq *q = calloc(1,
+	    sizeof(*q) + (size_t)threads * sizeof(pthread_t));
 	if (q == NULL)
 		return -ENOMEM;
 	pthread_mutex_init(&q->mu, NULL);

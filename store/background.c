@@ -23,9 +23,9 @@
 #include <time.h>
 
 #include "access_stats.h"
+#include "clock.h"
 #include "directory.pb-c.h"
 #include "leader_info.h"
-#include "clock.h"
 #include "log.h"
 
 struct background {
@@ -71,7 +71,8 @@ fill_info(struct store_service *svc, Hs__StoreInfo *info)
 	info->pub_addr = (char *)svc->cfg.pub;
 	info->zone = (char *)svc->cfg.zone;
 	info->state = atomic_load(&svc->readonly) ?
-	    HS__STORE_STATE__STORE_READONLY : HS__STORE_STATE__STORE_UP;
+	    HS__STORE_STATE__STORE_READONLY :
+	    HS__STORE_STATE__STORE_UP;
 	if (statvfs(svc->cfg.data_dir, &vfs) == 0) {
 		info->capacity_bytes = (uint64_t)vfs.f_blocks * vfs.f_frsize;
 		info->free_bytes = (uint64_t)vfs.f_bavail * vfs.f_frsize;
@@ -96,22 +97,24 @@ heartbeat_once(struct background *bg, int *warned)
 	if (bg->leader[0] == '\0' && svc->cfg.redis[0] != '\0') {
 		struct rt_leader_info li;
 		if (rt_leader_lookup(svc->cfg.redis, 500, &li, err,
-		    sizeof(err)) == 0)
+			sizeof(err)) == 0)
 			snprintf(bg->leader, sizeof(bg->leader), "%s", li.rpc);
 	}
 	rpc_client *c = bg->leader[0] ?
-	    rpc_pool_get(svc->peers, bg->leader, err, sizeof(err)) : bg->dirs;
+	    rpc_pool_get(svc->peers, bg->leader, err, sizeof(err)) :
+	    bg->dirs;
 	if (c == NULL)
 		c = bg->dirs;
 	if (c == NULL) {
 		if (!*warned)
 			rt_log_warn("no directory leader known yet (%s); "
-			    "serving on", err);
+				    "serving on",
+			    err);
 		*warned = 1;
 		return;
 	}
 	int64_t timeout = svc->cfg.heartbeat_ms < 2000 ? svc->cfg.heartbeat_ms :
-	    2000;
+							 2000;
 	hs_status st = rpc_invoke(c, &hs__directory__descriptor, "Heartbeat",
 	    &req.base, &reply, timeout, 0, &e);
 	if (st == HS_OK) {
@@ -196,7 +199,7 @@ find_replicator(struct store_service *svc)
 	const char *addr = svc->cfg.replicator;
 	if (svc->cfg.redis[0] != '\0' &&
 	    rt_replicator_lookup(svc->cfg.redis, 300, &info, why,
-	    sizeof(why)) == 0)
+		sizeof(why)) == 0)
 		addr = info.rpc;
 	pthread_mutex_lock(&svc->repl_mu);
 	snprintf(svc->repl_addr, sizeof(svc->repl_addr), "%s", addr);
@@ -222,12 +225,13 @@ maint_main(void *arg)
 			int n = store_engine_compact_due(svc->engine);
 			if (n > 0) {
 				store_engine_stats(svc->engine, &after);
-				uint64_t freed =
-				    before.dead_bytes > after.dead_bytes ?
-				    before.dead_bytes - after.dead_bytes : 0;
+				uint64_t freed = before.dead_bytes >
+					after.dead_bytes ?
+				    before.dead_bytes - after.dead_bytes :
+				    0;
 				rt_log_info("compacted %d volume(s), %llu "
-				    "bytes reclaimed", n,
-				    (unsigned long long)freed);
+					    "bytes reclaimed",
+				    n, (unsigned long long)freed);
 				store_publish_compacted(svc, 0, freed);
 			}
 			next_compact = now + 10000;
@@ -268,7 +272,8 @@ background_start(struct store_service *svc, char *err, size_t errlen)
 	pthread_mutex_init(&bg->mu, NULL);
 	pthread_cond_init(&bg->cv, NULL);
 	if (svc->cfg.directories[0] == '\0' && svc->cfg.redis[0] == '\0') {
-		snprintf(err, errlen, "no way to find the directory: give "
+		snprintf(err, errlen,
+		    "no way to find the directory: give "
 		    "--directories or --redis");
 		background_stop(bg);
 		return NULL;
@@ -279,9 +284,9 @@ background_start(struct store_service *svc, char *err, size_t errlen)
 		return NULL;
 	}
 	bg->hb_started = pthread_create(&bg->hb_thread, NULL, heartbeat_main,
-	    bg) == 0;
+			     bg) == 0;
 	bg->maint_started = pthread_create(&bg->maint_thread, NULL, maint_main,
-	    bg) == 0;
+				bg) == 0;
 	return bg;
 }
 

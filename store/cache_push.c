@@ -18,8 +18,8 @@
 struct push {
 	struct push *next;
 	char key[PHOTO_CACHE_KEY_LEN + 1];
-	size_t len;	  /* of value */
-	uint8_t value[];  /* sha256 + data */
+	size_t len;	 /* of value */
+	uint8_t value[]; /* sha256 + data */
 };
 
 struct cache_push {
@@ -140,7 +140,8 @@ static void
 enqueue(struct cache_push *c, struct push *p)
 {
 	pthread_mutex_lock(&c->mu);
-	if (c->addr[0] == '\0' || c->stop || c->queued + p->len > c->max_queued) {
+	if (c->addr[0] == '\0' || c->stop ||
+	    c->queued + p->len > c->max_queued) {
 		pthread_mutex_unlock(&c->mu);
 		atomic_fetch_add(&c->dropped, 1);
 		free(p);

@@ -8,14 +8,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store_forward.h"
-#include "cache_push.h"
 #include "access_stats.h"
+#include "cache_push.h"
 #include "clock.h"
 #include "log.h"
 #include "photo_id.h"
 #include "store.h"
 #include "store.pb-c.h"
+#include "store_forward.h"
 #include "token.h"
 
 hs_status
@@ -98,7 +98,8 @@ check_sha(rpc_call *call, const ProtobufCBinaryData *data,
 	}
 	SHA256(data->data ? data->data : (const uint8_t *)"", data->len, got);
 	if (memcmp(got, sha->data, sizeof(got)) != 0) {
-		rpc_fail(call, HS_INVALID_ARGUMENT, "data does not match its "
+		rpc_fail(call, HS_INVALID_ARGUMENT,
+		    "data does not match its "
 		    "SHA-256: corrupted in transit, or a client bug; "
 		    "upload again");
 		return -1;
@@ -138,8 +139,9 @@ write_job(void *arg)
 	if (check_photo_id(call, req->id) != 0)
 		return;
 	if (rt_token_check(&svc->key, req->write_token.data,
-	    req->write_token.len, req->id->key, req->id->cookie,
-	    (uint32_t)svc->cfg.id, rt_now_ms(), why, sizeof(why)) != HS_OK) {
+		req->write_token.len, req->id->key, req->id->cookie,
+		(uint32_t)svc->cfg.id, rt_now_ms(), why,
+		sizeof(why)) != HS_OK) {
 		rpc_fail(call, HS_PERMISSION_DENIED, "%s", why);
 		return;
 	}
@@ -163,11 +165,12 @@ write_job(void *arg)
 	}
 	ids[n++] = (uint32_t)svc->cfg.id;
 	uint32_t min = req->min_replicas ? req->min_replicas :
-	    (uint32_t)svc->cfg.min_replicas;
+					   (uint32_t)svc->cfg.min_replicas;
 	if (n < min) {
-		rpc_fail(call, HS_UNAVAILABLE, "only %zu of %zu copies are "
-		    "durable, %u needed: %s; retry the upload", n,
-		    req->n_peers + 1, min, why);
+		rpc_fail(call, HS_UNAVAILABLE,
+		    "only %zu of %zu copies are "
+		    "durable, %u needed: %s; retry the upload",
+		    n, req->n_peers + 1, min, why);
 		return;
 	}
 	Hs__WriteReply reply = HS__WRITE_REPLY__INIT;
@@ -217,9 +220,9 @@ replicate_job(void *arg)
 		 * given, must be genuine. */
 		if (req->write_token.len > 0 &&
 		    rt_token_check(&svc->key, req->write_token.data,
-		    req->write_token.len, nd->id->key, nd->id->cookie,
-		    (uint32_t)svc->cfg.id, rt_now_ms(), why,
-		    sizeof(why)) != HS_OK) {
+			req->write_token.len, nd->id->key, nd->id->cookie,
+			(uint32_t)svc->cfg.id, rt_now_ms(), why,
+			sizeof(why)) != HS_OK) {
 			res[i].code = HS__CODE__PERMISSION_DENIED;
 			continue;
 		}
@@ -264,7 +267,8 @@ store_read(rpc_call *call, const ProtobufCMessage *msg, void *arg)
 	if (rc == 0) {
 		buf = malloc(info.size ? info.size : 1);
 		rc = buf ? store_engine_get(svc->engine, req->id->key,
-		    req->id->cookie, buf, info.size, &len) : -ENOMEM;
+			       req->id->cookie, buf, info.size, &len) :
+			   -ENOMEM;
 	}
 	if (rc != 0) {
 		free(buf);
@@ -273,8 +277,10 @@ store_read(rpc_call *call, const ProtobufCMessage *msg, void *arg)
 			atomic_fetch_add(&svc->corrupt, 1);
 			store_report_corruption(svc, req->id->key,
 			    req->id->cookie, "CRC mismatch on read");
-			rpc_fail(call, st, "%s: photo %s failed its checksum "
-			    "here; read another replica", svc->name, idtxt);
+			rpc_fail(call, st,
+			    "%s: photo %s failed its checksum "
+			    "here; read another replica",
+			    svc->name, idtxt);
 			return;
 		}
 		if (st == HS_NOT_FOUND)
@@ -300,8 +306,8 @@ delete_job(void *arg)
 	struct call_job *j = arg;
 	struct store_service *svc = j->svc;
 	rpc_call *call = j->call;
-	const Hs__StoreDeleteRequest *req =
-	    (const Hs__StoreDeleteRequest *)j->req;
+	const Hs__StoreDeleteRequest *req = (const Hs__StoreDeleteRequest *)
+						j->req;
 	char why[128];
 	free(j);
 
@@ -353,7 +359,8 @@ store_list_needles(rpc_call *call, const ProtobufCMessage *msg, void *arg)
 	uint64_t after = req->after_key;
 	int rc = infos && out && ptrs && ids ?
 	    store_engine_list(svc->engine, after ? &after : NULL, infos, limit,
-	    &n) : -ENOMEM;
+		&n) :
+	    -ENOMEM;
 	if (rc != 0) {
 		char why[128];
 		hs_status st = store_status_from_engine(rc, why, sizeof(why));
@@ -405,7 +412,8 @@ store_stats(rpc_call *call, const ProtobufCMessage *msg, void *arg)
 	info.pub_addr = (char *)svc->cfg.pub;
 	info.zone = (char *)svc->cfg.zone;
 	info.state = atomic_load(&svc->readonly) ?
-	    HS__STORE_STATE__STORE_READONLY : HS__STORE_STATE__STORE_UP;
+	    HS__STORE_STATE__STORE_READONLY :
+	    HS__STORE_STATE__STORE_UP;
 	info.volumes = (uint32_t)st.volumes;
 	info.needles = st.needles;
 	Hs__StoreStatsReply reply = HS__STORE_STATS_REPLY__INIT;
@@ -432,7 +440,7 @@ compact_job(void *arg)
 
 	store_engine_stats(svc->engine, &before);
 	int rc = req->volume ? store_engine_compact(svc->engine, req->volume) :
-	    store_engine_compact_due(svc->engine);
+			       store_engine_compact_due(svc->engine);
 	if (rc < 0) {
 		char why[128];
 		hs_status st = store_status_from_engine(rc, why, sizeof(why));
@@ -443,7 +451,8 @@ compact_job(void *arg)
 	Hs__CompactReply reply = HS__COMPACT_REPLY__INIT;
 	reply.volumes_compacted = req->volume ? 1 : (uint32_t)rc;
 	reply.bytes_reclaimed = before.dead_bytes > after.dead_bytes ?
-	    before.dead_bytes - after.dead_bytes : 0;
+	    before.dead_bytes - after.dead_bytes :
+	    0;
 	if (reply.volumes_compacted > 0)
 		store_publish_compacted(svc, req->volume,
 		    reply.bytes_reclaimed);

@@ -25,15 +25,15 @@ struct store_service {
 	struct store_engine *engine;
 	rpc_server *rpc;
 	rt_pub *pub;
-	rpc_pool *peers;	/* other stores, the replicator, directories */
-	rt_workq *slow;		/* work that fsyncs or waits on peers */
+	rpc_pool *peers; /* other stores, the replicator, directories */
+	rt_workq *slow;	 /* work that fsyncs or waits on peers */
 	struct cache_push *cache;
 	struct access_stats *access;
-	char name[32];		/* "store-3", in logs and events */
-	pthread_mutex_t repl_mu;  /* guards repl_addr */
-	char repl_addr[256];	  /* the active replicator, from Redis when
+	char name[32];		 /* "store-3", in logs and events */
+	pthread_mutex_t repl_mu; /* guards repl_addr */
+	char repl_addr[256];	 /* the active replicator, from Redis when
 				     known, else --replicator; "" = none */
-	atomic_int readonly;	/* set after an engine I/O failure */
+	atomic_int readonly;	 /* set after an engine I/O failure */
 	_Atomic uint64_t reads, writes, deletes, corrupt;
 };
 

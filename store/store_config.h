@@ -7,16 +7,16 @@
 #include <stdint.h>
 
 struct store_config {
-	const char *listen;	  /* RPC address to bind */
-	const char *advertise;	  /* what others dial (default: listen) */
-	const char *pub;	  /* PUB address */
+	const char *listen;    /* RPC address to bind */
+	const char *advertise; /* what others dial (default: listen) */
+	const char *pub;       /* PUB address */
 	const char *data_dir;
 	int64_t id;
 	const char *zone;
-	const char *directories;  /* comma-separated directory addresses */
-	const char *redis;	  /* metadata Redis host:port (leader lookup) */
-	const char *replicator;	  /* replicator address, may be empty */
-	const char *cache_redis;  /* cache Redis host:port, may be empty */
+	const char *directories; /* comma-separated directory addresses */
+	const char *redis;	 /* metadata Redis host:port (leader lookup) */
+	const char *replicator;	 /* replicator address, may be empty */
+	const char *cache_redis; /* cache Redis host:port, may be empty */
 	const char *key_file;
 	int64_t max_volume_size;
 	double compaction_threshold;
@@ -24,9 +24,9 @@ struct store_config {
 	int64_t stats_report_ms;
 	int64_t min_replicas;
 	int64_t cache_ttl_ms;
-	int64_t cache_max_bytes;  /* photos above this are not pushed */
-	int64_t scrub_per_sec;	  /* needles verified per second */
-	int64_t workers;	  /* threads for writes, deletes, compaction */
+	int64_t cache_max_bytes; /* photos above this are not pushed */
+	int64_t scrub_per_sec;	 /* needles verified per second */
+	int64_t workers;	 /* threads for writes, deletes, compaction */
 	int64_t max_msg;
 };
 

@@ -10,8 +10,8 @@
 #include "store.h"
 
 void
-store_publish_needle(struct store_service *svc, const char *topic,
-    uint64_t key, uint32_t cookie, uint64_t size, uint32_t volume)
+store_publish_needle(struct store_service *svc, const char *topic, uint64_t key,
+    uint32_t cookie, uint64_t size, uint32_t volume)
 {
 	Hs__Event ev = HS__EVENT__INIT;
 	Hs__NeedleEvent ne = HS__NEEDLE_EVENT__INIT;
@@ -58,7 +58,8 @@ report_done(void *arg, ProtobufCMessage *reply, const struct rpc_error *err)
 		protobuf_c_message_free_unpacked(reply, NULL);
 	if (err->code != HS_OK)
 		rt_log(strcmp(method, "ReportAccess") == 0 ? RT_LOG_DEBUG :
-		    RT_LOG_WARN, "%s not delivered: %s", method, err->message);
+							     RT_LOG_WARN,
+		    "%s not delivered: %s", method, err->message);
 }
 
 void
@@ -76,7 +77,7 @@ store_replicator(struct store_service *svc)
 	snprintf(addr, sizeof(addr), "%s", svc->repl_addr);
 	pthread_mutex_unlock(&svc->repl_mu);
 	return addr[0] ? rpc_pool_get(svc->peers, addr, err, sizeof(err)) :
-	    NULL;
+			 NULL;
 }
 
 void

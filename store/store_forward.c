@@ -44,8 +44,9 @@ peer_done(void *arg, ProtobufCMessage *reply, const struct rpc_error *err)
 	if (err->code != HS_OK)
 		note_failure(f, pc->store_id, err->message);
 	else if (r->n_results != 1 || r->results[0]->code != HS__CODE__OK)
-		note_failure(f, pc->store_id, r->n_results == 1 ?
-		    hs_status_str(r->results[0]->code) : "bad reply");
+		note_failure(f, pc->store_id,
+		    r->n_results == 1 ? hs_status_str(r->results[0]->code) :
+					"bad reply");
 	else
 		f->ok[f->nok++] = pc->store_id;
 	if (--f->pending == 0)
@@ -93,13 +94,14 @@ forward_start(struct store_service *svc, const Hs__WriteRequest *req,
 		pthread_mutex_unlock(&f->mu);
 		/* The request is packed before rpc_invoke_async returns, so the
 		 * stack-held message above is safe. */
-		int rc = c == NULL ? HS_INVALID_ARGUMENT :
+		int rc = c == NULL ?
+		    HS_INVALID_ARGUMENT :
 		    rpc_invoke_async(c, &hs__store__descriptor, "Replicate",
-		    &rr.base, timeout, 0, peer_done, pc);
+			&rr.base, timeout, 0, peer_done, pc);
 		if (rc != 0) {
 			pthread_mutex_lock(&f->mu);
-			note_failure(f, p->store_id, c == NULL ? err :
-			    "cannot start the call");
+			note_failure(f, p->store_id,
+			    c == NULL ? err : "cannot start the call");
 			f->pending--;
 			pthread_mutex_unlock(&f->mu);
 		}

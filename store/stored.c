@@ -9,8 +9,8 @@
 #include "cache_push.h"
 #include "cfg.h"
 #include "log.h"
-#include "store.h"
 #include "stop.h"
+#include "store.h"
 
 static int
 open_engine(struct store_service *svc)
@@ -22,7 +22,8 @@ open_engine(struct store_service *svc)
 	int rc = store_engine_open(svc->cfg.data_dir, &o, &svc->engine);
 	if (rc == STORE_E_LOCKED)
 		rt_log_error("data dir %s is in use by another stored; stop "
-		    "it first or choose another --data-dir", svc->cfg.data_dir);
+			     "it first or choose another --data-dir",
+		    svc->cfg.data_dir);
 	else if (rc != 0)
 		rt_log_error("cannot open data dir %s: %s", svc->cfg.data_dir,
 		    store_strerror(rc));
@@ -32,22 +33,28 @@ open_engine(struct store_service *svc)
 static int
 start_rpc(struct store_service *svc, char *err, size_t errlen)
 {
-	struct rpc_server_opts so = { .name = svc->name, .key = svc->key,
-		.max_msg = (size_t)svc->cfg.max_msg, .contexts = 128 };
+	struct rpc_server_opts so = { .name = svc->name,
+		.key = svc->key,
+		.max_msg = (size_t)svc->cfg.max_msg,
+		.contexts = 128 };
 	struct rpc_client_opts co = { .key = svc->key,
 		.max_msg = (size_t)svc->cfg.max_msg };
 	if (rpc_pool_open(&svc->peers, &co) != 0 ||
 	    rt_workq_open(&svc->slow, (int)svc->cfg.workers, "store") != 0 ||
 	    rpc_server_open(&svc->rpc, &so) != 0 || store_rpc_add(svc) != 0 ||
 	    rpc_server_listen(svc->rpc, svc->cfg.listen, NULL, 0) != 0) {
-		snprintf(err, errlen, "cannot serve RPC on %s (is the port "
-		    "free?)", svc->cfg.listen);
+		snprintf(err, errlen,
+		    "cannot serve RPC on %s (is the port "
+		    "free?)",
+		    svc->cfg.listen);
 		return -1;
 	}
 	if (svc->cfg.pub[0] != '\0' &&
 	    rt_pub_open(&svc->pub, svc->cfg.pub, svc->name) != 0) {
-		snprintf(err, errlen, "cannot publish events on %s (is the "
-		    "port free?)", svc->cfg.pub);
+		snprintf(err, errlen,
+		    "cannot publish events on %s (is the "
+		    "port free?)",
+		    svc->cfg.pub);
 		return -1;
 	}
 	svc->cache = cache_push_open(svc->cfg.cache_redis,

@@ -12,8 +12,8 @@
 
 #include "check.h"
 #include "clock.h"
-#include "log.h"
 #include "env.h"
+#include "log.h"
 #include "proc.h"
 #include "rpc.h"
 #include "store.pb-c.h"
@@ -51,8 +51,8 @@ static hs_status
 call(int i, const char *method, const ProtobufCMessage *req,
     ProtobufCMessage **reply, struct rpc_error *e)
 {
-	return rpc_invoke(clients[i], &hs__store__descriptor, method, req, reply,
-	    10000, 0, e);
+	return rpc_invoke(clients[i], &hs__store__descriptor, method, req,
+	    reply, 10000, 0, e);
 }
 
 static int
@@ -195,8 +195,8 @@ test_bad_token_and_bad_sha_are_refused(void)
 	rt_token_make(&key, p.key, p.cookie, &s1, 1, rt_now_ms() + 60000,
 	    &p.token, &p.token_len);
 	p.sha[0] ^= 0xff;
-	CHECK_STATUS(write_photo(0, &p, NULL, 0, NULL, &e),
-	    HS_INVALID_ARGUMENT, e.message);
+	CHECK_STATUS(write_photo(0, &p, NULL, 0, NULL, &e), HS_INVALID_ARGUMENT,
+	    e.message);
 	CHECK(strstr(e.message, "SHA-256") != NULL);
 	CHECK_STATUS(read_photo(0, &p, p.cookie, &e), HS_NOT_FOUND, e.message);
 	photo_free(&p);
@@ -235,10 +235,12 @@ test_delete_is_final(void)
 	Hs__PhotoId id = wire_id(&p, p.cookie);
 	ProtobufCMessage *reply;
 	del.id = &id;
-	CHECK_STATUS(call(0, "Delete", &del.base, &reply, &e), HS_OK, e.message);
+	CHECK_STATUS(call(0, "Delete", &del.base, &reply, &e), HS_OK,
+	    e.message);
 	CHECK(((Hs__StoreDeleteReply *)reply)->existed);
 	protobuf_c_message_free_unpacked(reply, NULL);
-	CHECK_STATUS(call(0, "Delete", &del.base, &reply, &e), HS_OK, e.message);
+	CHECK_STATUS(call(0, "Delete", &del.base, &reply, &e), HS_OK,
+	    e.message);
 	protobuf_c_message_free_unpacked(reply, NULL);
 	CHECK_STATUS(read_photo(0, &p, p.cookie, &e), HS_NOT_FOUND, e.message);
 	/* A deleted id is never written again. */
@@ -269,8 +271,8 @@ test_list_needles_pages_in_key_order(void)
 		ProtobufCMessage *reply;
 		req.after_key = after;
 		req.limit = 7;
-		CHECK_STATUS(call(2, "ListNeedles", &req.base, &reply, &e), HS_OK,
-		    e.message);
+		CHECK_STATUS(call(2, "ListNeedles", &req.base, &reply, &e),
+		    HS_OK, e.message);
 		Hs__ListNeedlesReply *r = (Hs__ListNeedlesReply *)reply;
 		for (size_t i = 0; i < r->n_needles; i++) {
 			CHECK(r->needles[i]->id->key > last);
@@ -349,8 +351,8 @@ test_acknowledged_writes_survive_sigkill(void)
 	pthread_t t[WRITERS];
 	for (int w = 0; w < WRITERS; w++)
 		pthread_create(&t[w], NULL, writer_main, (void *)(intptr_t)w);
-	CHECK(CHECK_WAIT_UNTIL(total_acked() >= WRITERS * PER_WRITER / 3,
-	    20000));
+	CHECK(
+	    CHECK_WAIT_UNTIL(total_acked() >= WRITERS * PER_WRITER / 3, 20000));
 	test_proc_kill(&procs[1], SIGKILL);
 	for (int w = 0; w < WRITERS; w++)
 		pthread_join(t[w], NULL);
@@ -363,7 +365,8 @@ test_acknowledged_writes_survive_sigkill(void)
 		for (int k = 0; k < atomic_load(&acked[w]); k++) {
 			struct rpc_error e;
 			CHECK_STATUS(read_photo(1, &kill_photos[w][k],
-			    kill_photos[w][k].cookie, &e), HS_OK, e.message);
+					 kill_photos[w][k].cookie, &e),
+			    HS_OK, e.message);
 		}
 	}
 	for (int w = 0; w < WRITERS; w++)
@@ -460,7 +463,8 @@ main(int argc, char **argv)
 		{ "write/read round trip", test_write_read_round_trip },
 		{ "bad token and bad sha are refused",
 		    test_bad_token_and_bad_sha_are_refused },
-		{ "write is forwarded to peers", test_write_is_forwarded_to_peers },
+		{ "write is forwarded to peers",
+		    test_write_is_forwarded_to_peers },
 		{ "delete is final, also after restart", test_delete_is_final },
 		{ "list needles pages in key order",
 		    test_list_needles_pages_in_key_order },

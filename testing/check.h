@@ -39,9 +39,10 @@ extern int check_failures;
 	do {                                                                   \
 		long long _a = (long long)(a), _b = (long long)(b);            \
 		if (_a != _b) {                                                \
-			fprintf(stderr, "%s:%d: CHECK_EQ failed: %s == %lld, " \
-			    "%s == %lld\n", __FILE__, __LINE__, #a, _a, #b,     \
-			    _b);                                               \
+			fprintf(stderr,                                        \
+			    "%s:%d: CHECK_EQ failed: %s == %lld, "             \
+			    "%s == %lld\n",                                    \
+			    __FILE__, __LINE__, #a, _a, #b, _b);               \
 			check_failures++;                                      \
 			return;                                                \
 		}                                                              \

@@ -19,7 +19,8 @@ run(struct test_proc *p, const char *name, const char *dir, char **head,
     const char *extra)
 {
 	char *argv[TEST_PROC_MAX_ARGS], *save = NULL;
-	char *copy = strdup(extra ? extra : ""); /* owned; argv points into it */
+	char *copy = strdup(
+	    extra ? extra : ""); /* owned; argv points into it */
 	int n = 0;
 	while (head[n] != NULL && n < 40) {
 		argv[n] = head[n];
@@ -70,7 +71,7 @@ start_store(struct test_cluster *c, int i, const char *extra)
 {
 	char bin[512], id[32], listen[64], pub[64], redis[96], key[640];
 	char data[600], datadir[620], dirs[256] = "", dflag[300], cache[96],
-	    zone[32], repl[64], name[32];
+				      zone[32], repl[64], name[32];
 	test_runfile(bin, sizeof(bin), "store/stored");
 	snprintf(id, sizeof(id), "--id=%d", i + 1);
 	snprintf(zone, sizeof(zone), "--zone=zone-%c", 'a' + i % 3);
@@ -99,7 +100,7 @@ static int
 start_replicator(struct test_cluster *c, const char *extra)
 {
 	char bin[512], listen[64], pub[64], redis[96], key[640], dirs[256] = "",
-	    dflag[300];
+								 dflag[300];
 	test_runfile(bin, sizeof(bin), "replicator/replicatord");
 	snprintf(listen, sizeof(listen), "--listen=tcp://127.0.0.1:%d",
 	    c->p_repl);
@@ -123,15 +124,20 @@ start_nginx(struct test_cluster *c)
 	FILE *f = fopen(conf, "w");
 	if (f == NULL)
 		return -1;
-	fprintf(f, "load_module /usr/lib/nginx/modules/ngx_stream_module.so;\n"
+	fprintf(f,
+	    "load_module /usr/lib/nginx/modules/ngx_stream_module.so;\n"
 	    "daemon off; pid %s/nginx.pid; error_log %s/error.log;\n"
 	    "events { worker_connections 256; }\n"
-	    "stream { upstream directories {\n", prefix, prefix);
+	    "stream { upstream directories {\n",
+	    prefix, prefix);
 	for (int i = 0; i < c->ndirs; i++)
-		fprintf(f, "  server 127.0.0.1:%d max_fails=1 fail_timeout=1s;\n",
+		fprintf(f,
+		    "  server 127.0.0.1:%d max_fails=1 fail_timeout=1s;\n",
 		    c->p_dir[i]);
-	fprintf(f, "} server { listen 127.0.0.1:%d; proxy_pass directories; "
-	    "proxy_connect_timeout 500ms; } }\n", c->p_lb);
+	fprintf(f,
+	    "} server { listen 127.0.0.1:%d; proxy_pass directories; "
+	    "proxy_connect_timeout 500ms; } }\n",
+	    c->p_lb);
 	fclose(f);
 	char *argv[] = { "nginx", "-p", prefix, "-c", conf, NULL };
 	c->has_nginx = 1;
@@ -163,7 +169,8 @@ test_cluster_file_write(const char *path, const char *const *vars)
 	}
 	for (const char *p = t; *p != '\0'; p++) {
 		const char *end = *p == '@' ? strchr(p + 1, '@') : NULL;
-		const char *v = end ? lookup(vars, p + 1, (size_t)(end - p - 1)) :
+		const char *v = end ?
+		    lookup(vars, p + 1, (size_t)(end - p - 1)) :
 		    NULL;
 		if (v == NULL) {
 			fputc(*p, f);
@@ -190,7 +197,8 @@ write_cluster_file(struct test_cluster *c)
 	const char *vars[] = { "WRITER", "the test harness", "DIRECTORIES",
 		dirs, "CACHE", c->cache.addr, "KEY_FILE", c->keyfile, "PUBS",
 		pubs, "REPLICATOR", repl, NULL };
-	snprintf(c->cluster_file, sizeof(c->cluster_file), "%s/cluster", c->dir);
+	snprintf(c->cluster_file, sizeof(c->cluster_file), "%s/cluster",
+	    c->dir);
 	return test_cluster_file_write(c->cluster_file, vars);
 }
 
@@ -218,7 +226,7 @@ stores_up_at(struct test_cluster *c, int i)
 	ProtobufCMessage *reply;
 	int up = -1;
 	if (test_rpc_call(c->p_dir[i], c->keyfile, &hs__directory__descriptor,
-	    "ListStores", &req.base, &reply, 1000, NULL) == HS_OK) {
+		"ListStores", &req.base, &reply, 1000, NULL) == HS_OK) {
 		Hs__ListStoresReply *r = (Hs__ListStoresReply *)reply;
 		up = 0;
 		for (size_t k = 0; k < r->n_stores; k++)
@@ -274,7 +282,8 @@ start_redis(struct test_cluster *c)
 	mkdir(meta, 0755);
 	mkdir(cache, 0755);
 	return test_redis_start(&c->meta, TEST_REDIS_META, meta, 0) == 0 &&
-	    test_redis_start(&c->cache, TEST_REDIS_CACHE, cache, 0) == 0 ? 0 :
+		test_redis_start(&c->cache, TEST_REDIS_CACHE, cache, 0) == 0 ?
+	    0 :
 	    -1;
 }
 

@@ -20,7 +20,7 @@ struct test_cluster_opts {
 	int nginx;		/* put nginx in front of the directories */
 	const char *store_args; /* extra flags for every store, space-separated */
 	const char *dir_args;	/* extra flags for every directory */
-	const char *repl_args;	/* extra flags for the replicator */
+	const char *repl_args; /* extra flags for the replicator */
 };
 
 struct test_cluster {
@@ -30,7 +30,8 @@ struct test_cluster {
 	int ndirs, nstores;
 	int p_lb, p_repl, p_replpub;
 	int p_dir[TEST_CLUSTER_MAX_DIRS], p_dirpub[TEST_CLUSTER_MAX_DIRS];
-	int p_store[TEST_CLUSTER_MAX_STORES], p_storepub[TEST_CLUSTER_MAX_STORES];
+	int p_store[TEST_CLUSTER_MAX_STORES],
+	    p_storepub[TEST_CLUSTER_MAX_STORES];
 	struct test_redis meta, cache;
 	struct test_proc nginx, repl;
 	struct test_proc dirs[TEST_CLUSTER_MAX_DIRS];

@@ -70,8 +70,8 @@ test_round_trip_of_every_size(void)
 		uint8_t *b = make_bytes(sizes[i], (uint64_t)i);
 		hs_photo_id id;
 		hs_error e;
-		CHECK_STATUS(hs_upload(cl, b, sizes[i], 0, 30000, &id, &e), HS_OK,
-		    e.message);
+		CHECK_STATUS(hs_upload(cl, b, sizes[i], 0, 30000, &id, &e),
+		    HS_OK, e.message);
 		CHECK_STATUS(download_equals(cl, id, b, sizes[i], &e), HS_OK,
 		    e.message);
 		free(b);
@@ -171,8 +171,8 @@ test_deleted_photo_stays_deleted_after_restarting_everything(void)
 	/* nc did not upload it, so it has no sequence to read its write at:
 	 * a follower shows the photo once it has applied the registration. */
 	hs_status st;
-	CHECK_WAIT_UNTIL((st = download_equals(nc, id, b, 3000, &e)) ==
-	    HS_OK, 5000);
+	CHECK_WAIT_UNTIL((st = download_equals(nc, id, b, 3000, &e)) == HS_OK,
+	    5000);
 	if (st != HS_OK)
 		test_hs_close(nc);
 	CHECK_STATUS(st, HS_OK, e.message);
@@ -240,10 +240,11 @@ uploader_main(void *arg)
 		uint8_t *b = make_bytes(2048 + (size_t)i, 1000 + (uint64_t)i);
 		hs_error e;
 		if (hs_upload(cl, b, 2048 + (size_t)i, 0, 30000, &up_ids[i],
-		    &e) == HS_OK)
+			&e) == HS_OK)
 			atomic_store(&up_ok[i], 1);
 		else
-			fprintf(stderr, "  upload %d failed: %s\n", i, e.message);
+			fprintf(stderr, "  upload %d failed: %s\n", i,
+			    e.message);
 		atomic_fetch_add(&up_done, 1);
 		free(b);
 	}
@@ -270,14 +271,14 @@ test_leader_killed_during_200_uploads(void)
 		ok++;
 		uint8_t *b = make_bytes(2048 + (size_t)i, 1000 + (uint64_t)i);
 		hs_error e;
-		hs_status st = download_equals(cl, up_ids[i], b, 2048 + (size_t)i,
-		    &e);
+		hs_status st = download_equals(cl, up_ids[i], b,
+		    2048 + (size_t)i, &e);
 		free(b);
 		CHECK_STATUS(st, HS_OK, e.message);
 	}
 	printf("  %d of %d uploads acknowledged across the failover (%lld ms "
-	    "after the kill)\n", ok, UPLOADS,
-	    (long long)(check_mono_ms() - killed_at));
+	       "after the kill)\n",
+	    ok, UPLOADS, (long long)(check_mono_ms() - killed_at));
 	CHECK(ok >= UPLOADS * 9 / 10);
 	CHECK(test_cluster_leader(&tc) >= 0);
 	test_proc_restart(&tc.dirs[leader]);
@@ -310,7 +311,8 @@ test_store_killed_downloads_still_succeed(void)
 	CHECK_STATUS(hs_open(&nocache, &cfg, &e), HS_OK, e.message);
 	int64_t t0 = check_mono_ms();
 	for (int i = 0; i < N; i++) {
-		hs_status st = download_equals(nocache, ids[i], b[i], 10000, &e);
+		hs_status st = download_equals(nocache, ids[i], b[i], 10000,
+		    &e);
 		CHECK_STATUS(st, HS_OK, e.message);
 	}
 	printf("  %d downloads with store-%d dead took %lld ms\n", N,
@@ -331,8 +333,8 @@ store_reads(void)
 		Hs__StoreStatsRequest req = HS__STORE_STATS_REQUEST__INIT;
 		ProtobufCMessage *reply;
 		if (test_rpc_call(tc.p_store[i], tc.keyfile,
-		    &hs__store__descriptor, "Stats", &req.base, &reply, 2000,
-		    NULL) == HS_OK) {
+			&hs__store__descriptor, "Stats", &req.base, &reply,
+			2000, NULL) == HS_OK) {
 			total += ((Hs__StoreStatsReply *)reply)->reads;
 			protobuf_c_message_free_unpacked(reply, NULL);
 		}

@@ -83,8 +83,8 @@ test_runfile(char *out, size_t len, const char *rel)
 	if (srcdir != NULL)
 		snprintf(out, len, "%s/haystack_c/%s", srcdir, rel);
 	else
-		snprintf(out, len, "%s/%s", getcwd(cwd, sizeof(cwd)) ? cwd : ".",
-		    rel);
+		snprintf(out, len, "%s/%s",
+		    getcwd(cwd, sizeof(cwd)) ? cwd : ".", rel);
 	return out;
 }
 

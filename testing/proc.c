@@ -20,7 +20,7 @@ child(const struct test_proc *p, int ready_fd)
 {
 	int log = open(p->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
 	int out = p->out[0] ? open(p->out, O_WRONLY | O_CREAT | O_TRUNC, 0644) :
-	    log;
+			      log;
 	dup2(ready_fd >= 0 ? ready_fd : out, STDOUT_FILENO);
 	dup2(log, STDERR_FILENO);
 	for (int i = 0; p->env[i] != NULL; i++) {
@@ -101,8 +101,8 @@ copy_list(char **dst, int max, const char *const *src)
 }
 
 int
-test_proc_start_opts(struct test_proc *p, const char *name,
-    const char *log_dir, char *const argv[], const struct test_proc_opts *o)
+test_proc_start_opts(struct test_proc *p, const char *name, const char *log_dir,
+    char *const argv[], const struct test_proc_opts *o)
 {
 	static const struct test_proc_opts none;
 	if (o == NULL)
@@ -216,7 +216,7 @@ test_proc_wait_exit(struct test_proc *p, int timeout_ms)
 		if (waitpid(p->pid, &status, WNOHANG) == p->pid) {
 			p->pid = 0;
 			return WIFEXITED(status) ? WEXITSTATUS(status) :
-			    128 + WTERMSIG(status);
+						   128 + WTERMSIG(status);
 		}
 		if (check_mono_ms() >= until)
 			break;

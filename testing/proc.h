@@ -16,19 +16,19 @@
 struct test_proc_opts {
 	const char *const *env; /* "K=V" to set, "K" to unset; NULL-ended */
 	const char *cwd;	/* run there instead of here */
-	const char *out;	/* stdout into this file (truncated), not the log */
-	int ready_ms;		/* > 0: the first stdout line must come within
+	const char *out; /* stdout into this file (truncated), not the log */
+	int ready_ms;	 /* > 0: the first stdout line must come within
 				 * this long (p->ready); later stdout is lost */
 };
 
 struct test_proc {
-	pid_t pid;		/* 0 when not running */
+	pid_t pid; /* 0 when not running */
 	char name[64];
-	char log[512];		/* stderr, and stdout unless opts say otherwise */
-	char ready[256];	/* the ready line, without its newline */
+	char log[512];	 /* stderr, and stdout unless opts say otherwise */
+	char ready[256]; /* the ready line, without its newline */
 	char *argv[TEST_PROC_MAX_ARGS]; /* owned copies, for restarts */
 	int argc;
-	char *env[TEST_PROC_MAX_ENV];	 /* owned copies of opts.env */
+	char *env[TEST_PROC_MAX_ENV]; /* owned copies of opts.env */
 	char cwd[512], out[512];
 	int ready_ms;
 };

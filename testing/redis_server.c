@@ -30,7 +30,9 @@ static int
 wait_ready(struct test_redis *r)
 {
 	if (CHECK_WAIT_UNTIL(test_redis_ping(r->port) ||
-	    !test_proc_alive(&r->proc), 10000) && test_proc_alive(&r->proc))
+		    !test_proc_alive(&r->proc),
+		10000) &&
+	    test_proc_alive(&r->proc))
 		return 0;
 	fprintf(stderr, "redis-server on port %d did not answer\n", r->port);
 	test_proc_dump_log(&r->proc);
@@ -43,7 +45,7 @@ test_redis_start(struct test_redis *r, enum test_redis_role role,
     const char *dir, int port)
 {
 	const char *name = role == TEST_REDIS_META ? "redis-meta" :
-	    "redis-cache";
+						     "redis-cache";
 	char conf[512], portstr[16], rel[64];
 	memset(r, 0, sizeof(*r));
 	if (dir != NULL)

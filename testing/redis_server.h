@@ -15,8 +15,8 @@ enum test_redis_role {
 struct test_redis {
 	struct test_proc proc;
 	int port;
-	char dir[512];	/* its data and its log */
-	char addr[64];	/* "127.0.0.1:PORT" */
+	char dir[512]; /* its data and its log */
+	char addr[64]; /* "127.0.0.1:PORT" */
 };
 
 /* Starts one in dir (NULL: a fresh temp folder) on port (0: a free one)

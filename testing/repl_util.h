@@ -15,10 +15,10 @@
 struct tphoto {
 	uint64_t key;
 	uint32_t cookie;
-	uint8_t *data;		/* owned */
+	uint8_t *data; /* owned */
 	size_t len;
 	uint8_t sha[32];
-	uint32_t stores[8];	/* as allocated */
+	uint32_t stores[8]; /* as allocated */
 	size_t nstores;
 };
 

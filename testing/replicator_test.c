@@ -18,12 +18,12 @@
 
 #include "check.h"
 #include "cluster.h"
-#include "env.h"
 #include "directory.pb-c.h"
-#include "replicator.pb-c.h"
+#include "env.h"
 #include "log.h"
-#include "replicator/policy.h"
 #include "repl_util.h"
+#include "replicator.pb-c.h"
+#include "replicator/policy.h"
 #include "rpc.h"
 
 #define REPL_ARGS                                                              \
@@ -38,8 +38,10 @@ static struct test_cluster C;
 static int
 up(int nstores)
 {
-	struct test_cluster_opts o = { .ndirs = 3, .nstores = nstores,
-		.replicator = 1, .store_args = STORE_ARGS,
+	struct test_cluster_opts o = { .ndirs = 3,
+		.nstores = nstores,
+		.replicator = 1,
+		.store_args = STORE_ARGS,
 		.repl_args = REPL_ARGS };
 	/* Free ports are picked before binding, so another process (or an
 	 * outgoing connection's ephemeral port) may take one first: the
@@ -91,13 +93,15 @@ killed_store_is_rereplicated_after_grace(void)
 		goto out;
 	for (int i = 0; i < N; i++)
 		if (tr_upload(&ph[i], (uint64_t)i + 1, 4096 + (size_t)i * 100,
-		    1) != HS_OK)
+			1) != HS_OK)
 			goto out_free;
 	uint32_t victim = ph[0].stores[0];
 	test_proc_kill(&C.stores[victim - 1], SIGKILL);
 	if (!CHECK_WAIT_UNTIL(all_repaired(ph, N, victim, 3), 30000)) {
-		fprintf(stderr, "photos not back at 3 replicas without store "
-		    "%u\n", victim);
+		fprintf(stderr,
+		    "photos not back at 3 replicas without store "
+		    "%u\n",
+		    victim);
 		goto out_free;
 	}
 	failed = 0;
@@ -127,8 +131,10 @@ corrupt_replica_is_replaced_from_a_good_copy(void)
 	}
 	uint32_t bad = before[1];
 	if (tr_corrupt(&C, &p, bad) != 0) {
-		fprintf(stderr, "could not find the needle in store %u's "
-		    "volumes\n", bad);
+		fprintf(stderr,
+		    "could not find the needle in store %u's "
+		    "volumes\n",
+		    bad);
 		goto out;
 	}
 	if (tr_read_ok(&p, bad)) {
@@ -143,7 +149,8 @@ corrupt_replica_is_replaced_from_a_good_copy(void)
 	na = tr_locations(&p, after, 8, NULL);
 	failed = na != nb;
 	for (size_t i = 0; i < na && !failed; i++)
-		failed = !repl_has_id(before, nb, after[i]) || !tr_read_ok(&p, after[i]);
+		failed = !repl_has_id(before, nb, after[i]) ||
+		    !tr_read_ok(&p, after[i]);
 out:
 	tr_photo_free(&p);
 	down(failed);
@@ -177,7 +184,7 @@ photo_rate(const struct tphoto *p)
 	ProtobufCMessage *m = NULL;
 	double rate = -1;
 	if (test_rpc_call(C.p_repl, C.keyfile, &hs__replicator__descriptor,
-	    "AccessRates", &q.base, &m, 2000, NULL) == HS_OK &&
+		"AccessRates", &q.base, &m, 2000, NULL) == HS_OK &&
 	    ((Hs__AccessRatesReply *)m)->n_reads_per_min == 1)
 		rate = ((Hs__AccessRatesReply *)m)->reads_per_min[0];
 	if (m != NULL)
@@ -201,7 +208,8 @@ hot_photo_goes_to_max_then_back_to_default(void)
 	printf("  hot photo read at %.0f reads/min by the replicator's count\n",
 	    rate);
 	if (rate <= 0) {
-		fprintf(stderr, "the replicator reports no read rate for the hot "
+		fprintf(stderr,
+		    "the replicator reports no read rate for the hot "
 		    "photo\n");
 		goto out;
 	}
@@ -431,8 +439,10 @@ deleted_photo_is_never_resurrected(void)
 	if (m)
 		protobuf_c_message_free_unpacked(m, NULL);
 	if (st != HS_FAILED_PRECONDITION) {
-		fprintf(stderr, "UpdateLocations(add) on a deleted photo: %s "
-		    "(%s)\n", hs_status_str(st), e.message);
+		fprintf(stderr,
+		    "UpdateLocations(add) on a deleted photo: %s "
+		    "(%s)\n",
+		    hs_status_str(st), e.message);
 		goto out;
 	}
 	failed = 0;
@@ -456,7 +466,8 @@ main(int argc, char **argv)
 		    hot_photo_goes_to_max_then_back_to_default },
 		{ "audit deletes orphan of a dead client",
 		    audit_deletes_orphan_of_a_dead_client },
-		{ "standby takes over the queue", standby_takes_over_the_queue },
+		{ "standby takes over the queue",
+		    standby_takes_over_the_queue },
 		{ "deleted photo is never resurrected",
 		    deleted_photo_is_never_resurrected },
 		{ NULL, NULL },

@@ -88,7 +88,8 @@ test_close_bounded(void (*close_fn)(void *), void *obj, const char *what)
 	while ((rc = sem_timedwait(&k->done, &until)) != 0 && errno == EINTR)
 		;
 	if (rc != 0) {
-		fprintf(stderr, "%s still hangs after 10 s; left behind\n", what);
+		fprintf(stderr, "%s still hangs after 10 s; left behind\n",
+		    what);
 		pthread_detach(t);
 		return;
 	}

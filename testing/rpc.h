@@ -28,7 +28,6 @@ void test_rpc_close(rpc_client *c);
 
 /* close_fn(obj) for anything that closes nng sockets (hs_close, ...),
  * bounded the same way; what names it in the message. */
-void test_close_bounded(void (*close_fn)(void *), void *obj,
-    const char *what);
+void test_close_bounded(void (*close_fn)(void *), void *obj, const char *what);
 
 #endif

@@ -12,9 +12,9 @@
 #include <string.h>
 
 #include "cfg.h"
+#include "clock.h"
 #include "echo_ceiling.h"
 #include "hs.h"
-#include "clock.h"
 #include "log.h"
 
 #define MAX_SAMPLES 2000000
@@ -26,7 +26,7 @@ static int json;
 struct phase {
 	const char *name;
 	size_t size;
-	int upload;	/* else download */
+	int upload; /* else download */
 	enum { CACHED, STORES, LOOKUP_EACH } clients;
 };
 
@@ -36,7 +36,7 @@ struct worker {
 	int index;
 	hs_photo_id *ids; /* photos to download */
 	size_t nids;
-	int64_t *lat_us;  /* this worker's samples */
+	int64_t *lat_us; /* this worker's samples */
 	size_t n, cap;
 	long errors;
 	char last_error[512];
@@ -66,12 +66,13 @@ worker_main(void *arg)
 		if (w->ph->upload) {
 			hs_photo_id id;
 			memcpy(buf, &k, sizeof(k)); /* every photo distinct */
-			st = hs_upload(w->c, buf, w->ph->size, 0, 30000, &id, &e);
+			st = hs_upload(w->c, buf, w->ph->size, 0, 30000, &id,
+			    &e);
 		} else {
 			void *data = NULL;
 			size_t len;
-			st = hs_download(w->c, w->ids[k % w->nids], 30000, &data,
-			    &len, &e);
+			st = hs_download(w->c, w->ids[k % w->nids], 30000,
+			    &data, &len, &e);
 			free(data);
 		}
 		int64_t took = now_us() - t0;
@@ -83,7 +84,8 @@ worker_main(void *arg)
 		}
 		if (w->n == w->cap) {
 			w->cap = w->cap ? 2 * w->cap : 4096;
-			w->lat_us = realloc(w->lat_us, w->cap * sizeof(int64_t));
+			w->lat_us = realloc(w->lat_us,
+			    w->cap * sizeof(int64_t));
 		}
 		w->lat_us[w->n++] = took;
 	}
@@ -105,8 +107,7 @@ struct result {
 };
 
 static struct result
-run_phase(hs_client **cl, const struct phase *ph, hs_photo_id *ids,
-    size_t nids)
+run_phase(hs_client **cl, const struct phase *ph, hs_photo_id *ids, size_t nids)
 {
 	struct worker *w = calloc((size_t)clients_n, sizeof(*w));
 	pthread_t *t = calloc((size_t)clients_n, sizeof(*t));
@@ -114,8 +115,11 @@ run_phase(hs_client **cl, const struct phase *ph, hs_photo_id *ids,
 	atomic_store(&running, 1);
 	int64_t t0 = now_us();
 	for (int i = 0; i < clients_n; i++) {
-		w[i] = (struct worker){ .c = cl[i], .ph = ph, .index = i,
-			.ids = ids, .nids = nids };
+		w[i] = (struct worker){ .c = cl[i],
+			.ph = ph,
+			.index = i,
+			.ids = ids,
+			.nids = nids };
 		pthread_create(&t[i], NULL, worker_main, &w[i]);
 	}
 	rt_sleep_ms(duration_ms);
@@ -133,8 +137,8 @@ run_phase(hs_client **cl, const struct phase *ph, hs_photo_id *ids,
 		memcpy(all + k, w[i].lat_us, w[i].n * sizeof(int64_t));
 		k += w[i].n;
 		if (w[i].errors && !json)
-			fprintf(stderr, "  %s: %ld errors, last: %s\n", ph->name,
-			    w[i].errors, w[i].last_error);
+			fprintf(stderr, "  %s: %ld errors, last: %s\n",
+			    ph->name, w[i].errors, w[i].last_error);
 		free(w[i].lat_us);
 	}
 	qsort(all, total, sizeof(int64_t), cmp64);
@@ -158,7 +162,8 @@ seed_photos(hs_client *c, size_t size, size_t n)
 		memcpy(buf, &i, sizeof(i));
 		buf[size - 1] = 0x5a;
 		if (hs_upload(c, buf, size, 0, 30000, &ids[i], &e) != HS_OK) {
-			fprintf(stderr, "bench: seeding failed: %s\n", e.message);
+			fprintf(stderr, "bench: seeding failed: %s\n",
+			    e.message);
 			exit(3);
 		}
 	}
@@ -243,25 +248,27 @@ main(int argc, char **argv)
 	hs_photo_id *ids64 = seed_photos(cached[0], 65536, 200);
 	if (json)
 		printf("{\"clients\":%lld,\"duration_ms\":%lld,"
-		    "\"echo_ceiling_per_s\":%.0f,\"phases\":[",
+		       "\"echo_ceiling_per_s\":%.0f,\"phases\":[",
 		    (long long)clients_n, (long long)duration_ms, ceiling);
 	else
 		printf("bare nng echo ceiling (4 KB replies, 64 in flight): "
-		    "%.0f/s\n%-24s %10s %8s %8s %8s %7s\n", ceiling, "phase",
-		    "ops/s", "p50 ms", "p99 ms", "ratio", "errors");
+		       "%.0f/s\n%-24s %10s %8s %8s %8s %7s\n",
+		    ceiling, "phase", "ops/s", "p50 ms", "p99 ms", "ratio",
+		    "errors");
 	for (size_t i = 0; i < sizeof(phases) / sizeof(phases[0]); i++) {
 		const struct phase *ph = &phases[i];
 		struct result r = run_phase(cl[ph->clients], ph,
 		    ph->size == 4096 ? ids4 : ids64, 200);
 		if (json)
 			printf("%s{\"phase\":\"%s\",\"size\":%zu,\"ops_per_s\":%.0f,"
-			    "\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"ratio_of_ceiling\":"
-			    "%.3f,\"errors\":%ld}", i ? "," : "", ph->name,
-			    ph->size, r.ops, r.p50_ms, r.p99_ms, r.ops / ceiling,
-			    r.errors);
+			       "\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"ratio_of_ceiling\":"
+			       "%.3f,\"errors\":%ld}",
+			    i ? "," : "", ph->name, ph->size, r.ops, r.p50_ms,
+			    r.p99_ms, r.ops / ceiling, r.errors);
 		else
-			printf("%-24s %10.0f %8.2f %8.2f %8.3f %7ld\n", ph->name,
-			    r.ops, r.p50_ms, r.p99_ms, r.ops / ceiling, r.errors);
+			printf("%-24s %10.0f %8.2f %8.2f %8.3f %7ld\n",
+			    ph->name, r.ops, r.p50_ms, r.p99_ms,
+			    r.ops / ceiling, r.errors);
 		fflush(stdout);
 	}
 	if (json)

@@ -17,8 +17,8 @@
 
 #include "check.h"
 #include "clock.h"
-#include "log.h"
 #include "directory/test_cluster.h"
+#include "log.h"
 
 #define CLIENTS 16
 #define RUN_MS 3000
@@ -33,8 +33,10 @@ redis_baseline(const char *test)
 {
 	char cmd[256], line[256];
 	double rps = 0;
-	snprintf(cmd, sizeof(cmd), "redis-benchmark -p %d -c %d -n 200000 -t "
-	    "%s -q 2>/dev/null", c.redis.port, CLIENTS, test);
+	snprintf(cmd, sizeof(cmd),
+	    "redis-benchmark -p %d -c %d -n 200000 -t "
+	    "%s -q 2>/dev/null",
+	    c.redis.port, CLIENTS, test);
 	FILE *p = popen(cmd, "r");
 	if (p == NULL)
 		return 0;
@@ -50,9 +52,9 @@ redis_baseline(const char *test)
 }
 
 struct load {
-	int dir;	   /* target directory index, -1 = all */
-	int lookups;	   /* 0 = register */
-	uint64_t base;	   /* key range */
+	int dir;       /* target directory index, -1 = all */
+	int lookups;   /* 0 = register */
+	uint64_t base; /* key range */
 	_Atomic uint64_t done;
 	_Atomic int stop;
 };
@@ -204,7 +206,8 @@ bytes_per_record(uint64_t n)
 	if (tc_start(&m, 1, e2) != 0)
 		return -1;
 	CHECK_WAIT_UNTIL(tc_applied(m.d[0].cl, 1000) == 0 &&
-	    rss_kib(m.d[0].proc.pid) > 0, 2000);
+		rss_kib(m.d[0].proc.pid) > 0,
+	    2000);
 	usleep(300000);
 	long rss0 = rss_kib(m.d[0].proc.pid);
 	tc_signal(&m, 0, SIGTERM);
@@ -254,11 +257,12 @@ main(int argc, char **argv)
 	}
 	qsort(stalls, 5, sizeof(double), cmp_double);
 	printf("write stall after SIGKILL of the leader: median %.2f s "
-	    "(LEADER_TIMEOUT=2s; target < 3 s, old system 10-15 s)\n",
+	       "(LEADER_TIMEOUT=2s; target < 3 s, old system 10-15 s)\n",
 	    stalls[2]);
 	tc_stop(&c);
 	double bpr = bytes_per_record(1000000);
 	printf("RAM per photo record in a follower at 1M records: %.1f bytes "
-	    "(target < 100)\n", bpr);
+	       "(target < 100)\n",
+	    bpr);
 	return 0;
 }

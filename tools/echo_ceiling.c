@@ -134,4 +134,3 @@ echo_ceiling_bare(int n_inflight, size_t reply, int64_t ms)
 	free(c);
 	return (double)done * 1000.0 / (double)took;
 }
-

@@ -9,5 +9,4 @@
  * n_inflight calls in flight, measured for ms milliseconds. */
 double echo_ceiling_bare(int n_inflight, size_t reply, int64_t ms);
 
-
 #endif

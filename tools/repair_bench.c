@@ -19,8 +19,8 @@
 #include <time.h>
 
 #include "check.h"
-#include "cluster.h"
 #include "clock.h"
+#include "cluster.h"
 #include "log.h"
 #include "repl_util.h"
 #include "rpc_client.h"
@@ -85,7 +85,7 @@ store_stats(uint32_t id, uint64_t *needles, uint64_t *bytes)
 	struct rpc_error e;
 	int rc = -1;
 	if (rpc_invoke(c, &hs__store__descriptor, "Stats", &q.base, &m, 5000, 0,
-	    &e) == HS_OK) {
+		&e) == HS_OK) {
 		Hs__StoreStatsReply *r = (Hs__StoreStatsReply *)m;
 		*needles = r->store ? r->store->needles : 0;
 		*bytes = r->live_bytes;
@@ -119,8 +119,8 @@ upload_all(int threads)
 		pthread_join(th[i], NULL);
 	long total = atomic_load(&uploaded);
 	printf("uploaded: %ld photos (%ld x 4 KiB, %ld x 1 MiB) in %.1f s, "
-	    "%ld failed\n", total, nsmall, nlarge, now_s() - t0,
-	    atomic_load(&upload_failed));
+	       "%ld failed\n",
+	    total, nsmall, nlarge, now_s() - t0, atomic_load(&upload_failed));
 	return total;
 }
 
@@ -166,8 +166,8 @@ report(double total_s, double cp_s, uint64_t vn, uint64_t vb)
 	if (rep_s <= 0)
 		rep_s = total_s;
 	printf("repair: %.2f s after the kill (incl. %.1f s DOWN detection + "
-	    "grace); %.2f s of repair\n", total_s,
-	    (GRACE_MS + DOWN_MS) / 1000.0, rep_s);
+	       "grace); %.2f s of repair\n",
+	    total_s, (GRACE_MS + DOWN_MS) / 1000.0, rep_s);
 	printf("repair throughput: %.0f photos/s, %.1f MB/s\n",
 	    (double)vn / rep_s, (double)vb / 1e6 / rep_s);
 	printf("ratio repair/cp (MB/s): %.2f\n",
@@ -194,11 +194,15 @@ main(int argc, char **argv)
 		setenv("TEST_SRCDIR", rf, 1);
 	}
 	char repl_args[256];
-	snprintf(repl_args, sizeof(repl_args), "--store-down-grace=%dms "
+	snprintf(repl_args, sizeof(repl_args),
+	    "--store-down-grace=%dms "
 	    "--tick=100ms --nightly-audit-hour=-1 --workers=4 "
-	    "--repair-batch=256 --rpc-timeout=30s", GRACE_MS);
-	struct test_cluster_opts o = { .ndirs = 1, .nstores = 4,
-		.replicator = 1, .repl_args = repl_args,
+	    "--repair-batch=256 --rpc-timeout=30s",
+	    GRACE_MS);
+	struct test_cluster_opts o = { .ndirs = 1,
+		.nstores = 4,
+		.replicator = 1,
+		.repl_args = repl_args,
 		.store_args = "--scrub-rate=0 --max-volume-size=1GiB" };
 	if (test_cluster_start(&C, &o) != 0 || tr_open(&C) != 0) {
 		fprintf(stderr, "repair_bench: cannot start the cluster\n");
@@ -213,7 +217,8 @@ main(int argc, char **argv)
 	    (unsigned long long)vn, (double)vb / 1e6);
 	double cp_s = copy_victim(vb);
 	report(kill_and_wait(total), cp_s, vn, vb);
-	for (size_t i = 0; i < sizeof(stats_clients) / sizeof(*stats_clients); i++)
+	for (size_t i = 0; i < sizeof(stats_clients) / sizeof(*stats_clients);
+	     i++)
 		rpc_client_close(stats_clients[i]);
 	tr_close();
 	test_cluster_stop(&C);

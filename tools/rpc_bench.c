@@ -12,10 +12,10 @@
 #include <time.h>
 
 #include "cfg.h"
-#include "echo_ceiling.h"
-#include "echo.pb-c.h"
-#include "echo_service.h"
 #include "clock.h"
+#include "echo.pb-c.h"
+#include "echo_ceiling.h"
+#include "echo_service.h"
 #include "log.h"
 #include "rpc_client.h"
 #include "rpc_server.h"
@@ -37,7 +37,7 @@ static void
 rt_send(struct rt_state *st)
 {
 	if (rpc_invoke_async(st->cli, &hs__echo__descriptor, "Echo",
-	    &st->req.base, 10000, 0, rt_done, st) != 0)
+		&st->req.base, 10000, 0, rt_done, st) != 0)
 		fprintf(stderr, "rpc_bench: cannot start a call\n");
 }
 
@@ -60,7 +60,8 @@ rt_done(void *arg, ProtobufCMessage *reply, const struct rpc_error *err)
 static double
 run_runtime(void)
 {
-	struct rpc_server_opts so = { .name = "bench", .contexts = (int)inflight };
+	struct rpc_server_opts so = { .name = "bench",
+		.contexts = (int)inflight };
 	struct rpc_client_opts co = { .max_msg = 0 };
 	rpc_server *srv;
 	rpc_client *cli;
@@ -115,7 +116,8 @@ main(int argc, char **argv)
 	double bare = 0, rt = 0;
 	for (int round = 0; round < 3; round++) {
 		double b = echo_ceiling_bare((int)inflight, (size_t)reply_size,
-		    seconds_ms), r = run_runtime();
+			   seconds_ms),
+		       r = run_runtime();
 		printf("round %d: bare nng %.0f calls/s, runtime %.0f calls/s\n",
 		    round + 1, b, r);
 		bare = b > bare ? b : bare;

@@ -26,14 +26,16 @@
 static int bench_quick;
 static double bench_secs = 3.0;
 
-static double now_s(void)
+static double
+now_s(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static int rm_cb(const char *p, const struct stat *s, int f, struct FTW *w)
+static int
+rm_cb(const char *p, const struct stat *s, int f, struct FTW *w)
 {
 	(void)s;
 	(void)f;
@@ -41,7 +43,8 @@ static int rm_cb(const char *p, const struct stat *s, int f, struct FTW *w)
 	return remove(p);
 }
 
-static char *bench_dir(const char *base, const char *tag)
+static char *
+bench_dir(const char *base, const char *tag)
 {
 	char *p = malloc(4096);
 	snprintf(p, 4096, "%s/store_bench_%s.XXXXXX", base, tag);
@@ -52,13 +55,15 @@ static char *bench_dir(const char *base, const char *tag)
 	return p;
 }
 
-static void bench_rmdir(char *p)
+static void
+bench_rmdir(char *p)
 {
 	nftw(p, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
 	free(p);
 }
 
-static void die(const char *what, int rc)
+static void
+die(const char *what, int rc)
 {
 	fprintf(stderr, "store_bench: %s: %s\n", what, store_strerror(rc));
 	exit(1);
@@ -73,7 +78,8 @@ struct worker {
 	uint64_t nkeys;
 };
 
-static void *engine_writer(void *p)
+static void *
+engine_writer(void *p)
 {
 	struct worker *w = p;
 	uint8_t buf[BENCH_SIZE];
@@ -89,7 +95,8 @@ static void *engine_writer(void *p)
 	return NULL;
 }
 
-static void *plain_writer(void *p)
+static void *
+plain_writer(void *p)
 {
 	struct worker *w = p;
 	uint8_t buf[BENCH_SIZE];
@@ -103,7 +110,8 @@ static void *plain_writer(void *p)
 	return NULL;
 }
 
-static void *engine_reader(void *p)
+static void *
+engine_reader(void *p)
 {
 	struct worker *w = p;
 	uint8_t buf[BENCH_SIZE];
@@ -111,9 +119,11 @@ static void *engine_reader(void *p)
 	while (now_s() < w->until) {
 		x = x * 6364136223846793005ull + 1442695040888963407ull;
 		uint64_t i = (x >> 20) % w->nkeys;
-		uint64_t key = ((i % BENCH_THREADS) << 40) | (i / BENCH_THREADS);
+		uint64_t key = ((i % BENCH_THREADS) << 40) |
+		    (i / BENCH_THREADS);
 		size_t len;
-		int rc = store_engine_get(w->se, key, 1, buf, sizeof(buf), &len);
+		int rc = store_engine_get(w->se, key, 1, buf, sizeof(buf),
+		    &len);
 		if (rc && rc != STORE_E_NOT_FOUND)
 			die("get", rc);
 		w->ops++;
@@ -121,7 +131,8 @@ static void *engine_reader(void *p)
 	return NULL;
 }
 
-static long run_threads(void *(*fn)(void *), struct worker *proto)
+static long
+run_threads(void *(*fn)(void *), struct worker *proto)
 {
 	pthread_t th[BENCH_THREADS];
 	struct worker w[BENCH_THREADS];
@@ -140,7 +151,8 @@ static long run_threads(void *(*fn)(void *), struct worker *proto)
 	return total;
 }
 
-static void bench_writes_and_reads(const char *base)
+static void
+bench_writes_and_reads(const char *base)
 {
 	char *dir = bench_dir(base, "rw");
 	struct store_engine *se;
@@ -170,7 +182,8 @@ static void bench_writes_and_reads(const char *base)
 	bench_rmdir(dir);
 }
 
-static void bench_index_ram(uint64_t n)
+static void
+bench_index_ram(uint64_t n)
 {
 	struct vidx x;
 	vidx_init(&x);
@@ -191,12 +204,13 @@ static void bench_index_ram(uint64_t n)
 	printf("index RAM bytes/needle at %lluM (sealed volume): %.2f\n",
 	    (unsigned long long)(n / 1000000),
 	    (double)vidx_bytes(&x) / (double)vidx_count(&x));
-	printf("index inserts/s at %lluM: %.0f\n", (unsigned long long)(n / 1000000),
-	    (double)n / (t1 - t0));
+	printf("index inserts/s at %lluM: %.0f\n",
+	    (unsigned long long)(n / 1000000), (double)n / (t1 - t0));
 	vidx_free(&x);
 }
 
-static double timed_open(const char *dir, const struct store_options *o)
+static double
+timed_open(const char *dir, const struct store_options *o)
 {
 	struct store_engine *se;
 	double t0 = now_s();
@@ -208,7 +222,8 @@ static double timed_open(const char *dir, const struct store_options *o)
 	return t;
 }
 
-static void bench_startup(const char *base, uint64_t n)
+static void
+bench_startup(const char *base, uint64_t n)
 {
 	char *dir = bench_dir(base, "start");
 	struct store_options o;
@@ -222,7 +237,8 @@ static void bench_startup(const char *base, uint64_t n)
 	uint8_t buf[100];
 	memset(buf, 7, sizeof(buf));
 	for (uint64_t k = 1; k <= n; k++)
-		if ((rc = store_engine_put(se, k * 0x9E3779B97F4A7C15ull, 1, buf, sizeof(buf))))
+		if ((rc = store_engine_put(se, k * 0x9E3779B97F4A7C15ull, 1,
+			 buf, sizeof(buf))))
 			die("put", rc);
 	struct store_stats st;
 	store_engine_stats(se, &st);
@@ -244,7 +260,8 @@ static void bench_startup(const char *base, uint64_t n)
 	bench_rmdir(dir);
 }
 
-int main(int argc, char **argv)
+int
+main(int argc, char **argv)
 {
 	const char *base = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
 	for (int i = 1; i < argc; i++) {

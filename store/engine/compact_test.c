@@ -4,8 +4,8 @@
  * leaves a usable store, and readers/writers/deleters run concurrently
  * with compaction without losing or resurrecting anything. */
 #include <errno.h>
-#include <stdatomic.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -45,7 +45,8 @@ check_keys(struct store_engine *se, uint64_t n, int (*deleted)(uint64_t))
 		CHECK_RC(test_expect(se, k, (uint32_t)k, PSIZE), want);
 		if (deleted(k))
 			CHECK_RC(store_engine_put(se, k, (uint32_t)k, buf,
-			    PSIZE), STORE_E_DELETED);
+				     PSIZE),
+			    STORE_E_DELETED);
 	}
 }
 
@@ -81,8 +82,8 @@ deletes_survive_compaction_and_reopen(void)
 	int n = store_engine_compact_due(se);
 	CHECK_MSG(n >= 2, "compacted %d volumes (%s)", n, store_strerror(n));
 	CHECK_MSG(vol_size(dir, 1) < before / 2,
-	    "volume 1 did not shrink: %lld -> %lld",
-	    (long long)before, (long long)vol_size(dir, 1));
+	    "volume 1 did not shrink: %lld -> %lld", (long long)before,
+	    (long long)vol_size(dir, 1));
 	CHECK_CALL(check_keys(se, NKEYS, del_most_of_first_volumes));
 	/* Compact every sealed volume, the delete records' too. */
 	uint32_t active = store_engine_active_volume(se);
@@ -122,8 +123,9 @@ stale_hint_of_old_generation_and_leftover_cpt_are_ignored(void)
 	CHECK_OK(store_engine_compact(se, 1));
 	store_engine_close(se);
 	/* Crash after the rename but before the new hint: old-gen hint back. */
-	CHECK_MSG(rename(test_path(dir, "old.idx"), test_path(dir,
-	    "vol_00000001.idx")) == 0, "restore");
+	CHECK_MSG(rename(test_path(dir, "old.idx"),
+		      test_path(dir, "vol_00000001.idx")) == 0,
+	    "restore");
 	/* And an interrupted later compaction left its temp file behind. */
 	FILE *f = fopen(test_path(dir, "vol_00000002.cpt"), "w");
 	fputs("half a volume", f);
@@ -170,8 +172,7 @@ conc_reader(void *p)
 		int rc = test_expect(c->se, k, (uint32_t)k, PSIZE);
 		if (rc) {
 			fprintf(stderr, "  reader: key %llu: %s\n",
-			    (unsigned long long)k,
-			    store_strerror(rc));
+			    (unsigned long long)k, store_strerror(rc));
 			atomic_fetch_add(&c->errors, 1);
 		}
 		atomic_fetch_add(&c->reads, 1);
@@ -242,8 +243,8 @@ compaction_with_concurrent_readers_writers_and_deleters(void)
 	for (int pass = 0; pass < 2; pass++) {
 		for (uint64_t k = 1; k <= NKEYS; k++) {
 			int gone = conc_deleted(k) || pre_deleted(k);
-			CHECK_RC(test_expect(se, k, (uint32_t)k, PSIZE), gone ?
-			    STORE_E_NOT_FOUND : 0);
+			CHECK_RC(test_expect(se, k, (uint32_t)k, PSIZE),
+			    gone ? STORE_E_NOT_FOUND : 0);
 		}
 		for (uint64_t k = 5000; k < 5200; k++) {
 			int rc = test_expect(se, k, (uint32_t)k, PSIZE);
@@ -328,7 +329,7 @@ delete_between_copy_and_swap_is_carried_over(void)
 		size_t n;
 		CHECK_OK(store_engine_list(se, &after, &info, 1, &n));
 		CHECK_MSG(n == 1 && info.key == 8 &&
-		    (info.flags & STORE_NF_DELETED),
+			(info.flags & STORE_NF_DELETED),
 		    "key 8 listed as live");
 		store_engine_close(se);
 		CHECK_OK(store_engine_open(dir, &o, &se));

@@ -44,10 +44,11 @@ crc32c_sw_raw(uint32_t c, const uint8_t *p, size_t len)
 	}
 	while (len >= 8) {
 		/* Little-endian words by hand: host-order independent. */
-		uint32_t lo = c ^ ((uint32_t)p[0] | (uint32_t)p[1] << 8 |
-		    (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24);
+		uint32_t lo = c ^
+		    ((uint32_t)p[0] | (uint32_t)p[1] << 8 |
+			(uint32_t)p[2] << 16 | (uint32_t)p[3] << 24);
 		uint32_t hi = (uint32_t)p[4] | (uint32_t)p[5] << 8 |
-			      (uint32_t)p[6] << 16 | (uint32_t)p[7] << 24;
+		    (uint32_t)p[6] << 16 | (uint32_t)p[7] << 24;
 		c = crc32c_tab[7][lo & 0xff] ^ crc32c_tab[6][(lo >> 8) & 0xff] ^
 		    crc32c_tab[5][(lo >> 16) & 0xff] ^ crc32c_tab[4][lo >> 24] ^
 		    crc32c_tab[3][hi & 0xff] ^ crc32c_tab[2][(hi >> 8) & 0xff] ^

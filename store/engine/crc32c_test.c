@@ -21,8 +21,8 @@ crc32c_hw_and_sw_agree_at_every_length_and_alignment(void)
 	test_fill(7, buf, sizeof(buf));
 	for (size_t a = 0; a < 8; a++)
 		for (size_t n = 0; n + a <= sizeof(buf); n += 13)
-			CHECK_MSG(crc32c(0, buf + a, n) == crc32c_sw(0, buf + a,
-			    n),
+			CHECK_MSG(crc32c(0, buf + a, n) ==
+				crc32c_sw(0, buf + a, n),
 			    "a=%zu n=%zu", a, n);
 	uint32_t c = crc32c(0, buf, 100);
 	CHECK_MSG(crc32c(c, buf + 100, 200) == crc32c(0, buf, 300), "chaining");

@@ -20,10 +20,11 @@ const char *
 store_strerror(int err)
 {
 	switch (err) {
-	case 0: return "OK";
+	case 0:
+		return "OK";
 	case STORE_E_NOT_FOUND:
 		return "NOT_FOUND: no such needle (or deleted, or wrong "
-		    "cookie)";
+		       "cookie)";
 	case STORE_E_DATA_LOSS:
 		return "DATA_LOSS: needle fails its CRC; read another replica";
 	case STORE_E_EXISTS:
@@ -32,21 +33,24 @@ store_strerror(int err)
 		return "DELETED: key was deleted; keys are never reused";
 	case STORE_E_READONLY:
 		return "READONLY: volume is read-only after an I/O error; "
-		    "reopen the store";
+		       "reopen the store";
 	case STORE_E_LOCKED:
 		return "LOCKED: data dir is already open (LOCK held by "
-		    "another store)";
+		       "another store)";
 	case STORE_E_TOO_SMALL:
 		return "TOO_SMALL: buffer too small; *len holds the size "
-		    "needed";
-	case STORE_E_INVALID: return "INVALID: bad argument or option";
-	case STORE_E_CORRUPT: return "CORRUPT: unreadable volume superblock";
-	case STORE_E_BUSY: return "BUSY: not possible on the active volume";
+		       "needed";
+	case STORE_E_INVALID:
+		return "INVALID: bad argument or option";
+	case STORE_E_CORRUPT:
+		return "CORRUPT: unreadable volume superblock";
+	case STORE_E_BUSY:
+		return "BUSY: not possible on the active volume";
 	case STORE_E_TOO_BIG:
 		return "TOO_BIG: needle larger than max_volume_size allows";
 	default:
 		return err < 0 && err > -4096 ? strerror(-err) :
-		    "unknown error";
+						"unknown error";
 	}
 }
 
@@ -110,8 +114,9 @@ se_index_delrec(struct store_engine *se, struct vol *v,
 	if (found && !(val & VIDX_DELETED)) {
 		struct needle_hdr h;
 		uint64_t off = (uint64_t)(val & VIDX_OFF_MASK) * NEEDLE_ALIGN;
-		uint64_t total = vol_read_hdr(x->vf->fd, off, &h) ? 0 :
-				 needle_total_size(h.size);
+		uint64_t total = vol_read_hdr(x->vf->fd, off, &h) ?
+		    0 :
+		    needle_total_size(h.size);
 		int rc = vidx_set(&x->idx, r->key, val | VIDX_DELETED);
 		if (rc)
 			return rc;
@@ -135,8 +140,9 @@ se_retire_replaced(struct vol *v, uint64_t key)
 	if (!vidx_find(&v->idx, key, &old) || (old & VIDX_DELETED))
 		return;
 	uint64_t off = (uint64_t)(old & VIDX_OFF_MASK) * NEEDLE_ALIGN;
-	uint64_t total = vol_read_hdr(v->vf->fd, off, &h) ? 0 :
-			 needle_total_size(h.size);
+	uint64_t total = vol_read_hdr(v->vf->fd, off, &h) ?
+	    0 :
+	    needle_total_size(h.size);
 	v->live_n--;
 	v->live_bytes -= total;
 	v->dead_n++;
@@ -200,7 +206,8 @@ store_engine_stats(struct store_engine *se, struct store_stats *st)
 	st->bad_needles = se->nbad;
 	pthread_rwlock_unlock(&se->idx_lock);
 	st->bytes_per_needle = st->index_entries ?
-	    (double)st->index_bytes / (double)st->index_entries : 0.0;
+	    (double)st->index_bytes / (double)st->index_entries :
+	    0.0;
 	return 0;
 }
 

@@ -22,14 +22,14 @@
 
 #define STORE_E_NOT_FOUND (-10001) /* no such key, deleted, or wrong cookie */
 #define STORE_E_DATA_LOSS (-10002) /* stored bytes fail their CRC */
-#define STORE_E_EXISTS (-10003)    /* live key holds a different payload */
+#define STORE_E_EXISTS (-10003)	   /* live key holds a different payload */
 #define STORE_E_DELETED (-10004)   /* put of a deleted key: never reused */
 #define STORE_E_READONLY (-10005)  /* volume read-only after an I/O error */
-#define STORE_E_LOCKED (-10006)    /* data dir is open in another process */
+#define STORE_E_LOCKED (-10006)	   /* data dir is open in another process */
 #define STORE_E_TOO_SMALL (-10007) /* caller buffer too small; see *len */
 #define STORE_E_INVALID (-10008)   /* bad argument or option */
 #define STORE_E_CORRUPT (-10009)   /* unreadable superblock or volume */
-#define STORE_E_BUSY (-10010)      /* not possible now (e.g. active volume) */
+#define STORE_E_BUSY (-10010)	   /* not possible now (e.g. active volume) */
 #define STORE_E_TOO_BIG (-10011)   /* needle larger than a volume can hold */
 
 const char *store_strerror(int err);
@@ -43,8 +43,8 @@ enum store_sync_mode {
 };
 
 struct store_options {
-	uint64_t max_volume_size;      /* roll over beyond this; <= 16 GiB */
-	double compaction_threshold;   /* compact when live fraction < this */
+	uint64_t max_volume_size;    /* roll over beyond this; <= 16 GiB */
+	double compaction_threshold; /* compact when live fraction < this */
 	enum store_sync_mode sync_mode;
 };
 
@@ -88,10 +88,10 @@ int store_engine_delete(struct store_engine *se, uint64_t key);
 struct store_needle_info {
 	uint64_t key;
 	uint32_t cookie;
-	uint32_t size;     /* data bytes (0 for a key known only as deleted) */
-	uint32_t flags;    /* STORE_NF_* */
+	uint32_t size;	/* data bytes (0 for a key known only as deleted) */
+	uint32_t flags; /* STORE_NF_* */
 	uint32_t volume;
-	uint64_t offset;   /* byte offset of the needle in its volume */
+	uint64_t offset; /* byte offset of the needle in its volume */
 	/* Set by store_engine_list (0 from store_engine_stat): Unix ms at or
 	 * after the needle's append. Needles carry no write time on disk and
 	 * the index has no room for one (its budget is 12 bytes a needle),
@@ -115,13 +115,13 @@ int store_engine_list(struct store_engine *se, const uint64_t *after,
     struct store_needle_info *out, size_t max, size_t *n);
 
 struct store_stats {
-	uint64_t needles;      /* live needles */
-	uint64_t deleted;      /* tombstoned needles still on disk */
-	uint64_t live_bytes;   /* on-disk bytes of live needles */
-	uint64_t dead_bytes;   /* on-disk bytes of deleted needles */
+	uint64_t needles;    /* live needles */
+	uint64_t deleted;    /* tombstoned needles still on disk */
+	uint64_t live_bytes; /* on-disk bytes of live needles */
+	uint64_t dead_bytes; /* on-disk bytes of deleted needles */
 	uint64_t volumes;
-	uint64_t bad_needles;  /* known DATA_LOSS needles */
-	uint64_t index_bytes;  /* RAM held by the in-memory index */
+	uint64_t bad_needles; /* known DATA_LOSS needles */
+	uint64_t index_bytes; /* RAM held by the in-memory index */
 	uint64_t index_entries;
 	double bytes_per_needle; /* index_bytes / index_entries */
 };

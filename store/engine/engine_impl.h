@@ -29,8 +29,8 @@ struct vol {
 	struct superblock sb;
 	struct vol_file *vf; /* idx_lock */
 	struct vidx idx;     /* idx_lock */
-	int hint_fd;         /* append_mu; -1 when hints are off */
-	uint64_t end;        /* bytes written, append_mu (+ idx_lock to read) */
+	int hint_fd;	     /* append_mu; -1 when hints are off */
+	uint64_t end;	     /* bytes written, append_mu (+ idx_lock to read) */
 	uint64_t live_n, live_bytes, dead_n, dead_bytes, tomb_n, tomb_bytes;
 	int sealed;
 	atomic_int readonly;
@@ -45,7 +45,7 @@ struct vol {
 	uint64_t synced;    /* everything below is durable */
 	uint64_t rollbacks; /* bumped when a failed sync truncates the tail */
 	uint64_t rb_good;   /* where the latest rollback cut the file */
-	int syncing;        /* a leader is in fdatasync */
+	int syncing;	    /* a leader is in fdatasync */
 };
 
 struct bad_ref {
@@ -97,9 +97,9 @@ int vol_read_hdr(int fd, uint64_t off, struct needle_hdr *h);
 struct vol_load {
 	struct hint_rec *recs; /* valid needles in file order; owned */
 	size_t n;
-	int hints_trusted;     /* recs came from hints (plus a short scan) */
-	size_t scanned;        /* needles found by scanning */
-	uint64_t truncated;    /* bytes dropped from a torn tail */
+	int hints_trusted;  /* recs came from hints (plus a short scan) */
+	size_t scanned;	    /* needles found by scanning */
+	uint64_t truncated; /* bytes dropped from a torn tail */
 };
 int vol_load(struct store_engine *se, struct vol *v, struct vol_load *out);
 void vol_load_free(struct vol_load *l);

@@ -51,8 +51,8 @@ se_scan_dir(struct store_engine *se, uint32_t **ids, size_t *n)
 	while ((e = readdir(d))) {
 		unsigned id;
 		char ext[8], tail;
-		if (sscanf(e->d_name, "vol_%8u.%7[a-z.]%c", &id, ext,
-		    &tail) != 2)
+		if (sscanf(e->d_name, "vol_%8u.%7[a-z.]%c", &id, ext, &tail) !=
+		    2)
 			continue;
 		if (strcmp(ext, "cpt") == 0 || strcmp(ext, "idx.tmp") == 0) {
 			unlinkat(dirfd(d), e->d_name, 0);
@@ -109,8 +109,8 @@ se_bulk_cmp(const void *a, const void *b)
 /* Data needles of a recovered volume, sorted and deduplicated (a later
  * copy of a key replaced a bad one). NULL on ENOMEM. */
 static struct idx_kv *
-se_bulk_sorted(struct store_engine *se, struct vol *v,
-    const struct vol_load *l, size_t *n)
+se_bulk_sorted(struct store_engine *se, struct vol *v, const struct vol_load *l,
+    size_t *n)
 {
 	struct se_bulk *b = malloc((l->n ? l->n : 1) * sizeof(*b));
 	struct idx_kv *kv = malloc((l->n ? l->n : 1) * sizeof(*kv));
@@ -158,8 +158,7 @@ se_bulk_sorted(struct store_engine *se, struct vol *v,
 /* Start-up indexing: one sort per volume instead of n inserts, then the
  * delete records in file order (they need lookups across volumes). */
 static int
-se_index_bulk(struct store_engine *se, struct vol *v,
-    const struct vol_load *l)
+se_index_bulk(struct store_engine *se, struct vol *v, const struct vol_load *l)
 {
 	size_t n = 0;
 	struct idx_kv *kv = se_bulk_sorted(se, v, l, &n);

@@ -54,8 +54,8 @@ struct se_appended {
 /* Writes one needle at the end of the active volume and indexes it
  * (append_mu held). Not yet durable: the caller waits in vol_sync_wait. */
 static int
-se_append(struct store_engine *se, const struct needle_hdr *h,
-    const void *data, uint32_t crc, struct se_appended *a)
+se_append(struct store_engine *se, const struct needle_hdr *h, const void *data,
+    uint32_t crc, struct se_appended *a)
 {
 	uint64_t total = needle_total_size(h->size);
 	struct vol *v = se_active(se);
@@ -115,8 +115,8 @@ se_wait_v(struct store_engine *se, struct vol *v)
 
 /* Reads and checks the needle at off for key; fills buf on success. */
 static int
-se_read_needle(int fd, uint64_t off, uint64_t key, uint32_t cookie,
-    void *buf, size_t cap, size_t *len)
+se_read_needle(int fd, uint64_t off, uint64_t key, uint32_t cookie, void *buf,
+    size_t cap, size_t *len)
 {
 	struct needle_hdr h;
 	int rc = vol_read_hdr(fd, off, &h);
@@ -158,8 +158,9 @@ se_pin(struct store_engine *se, uint64_t key, struct vol_file **vf,
 		*vf = v->vf;
 		vol_file_ref(*vf);
 		rc = !(*val & VIDX_DELETED) &&
-			     se_bad_has(se, *vol_id, *val & VIDX_OFF_MASK) ?
-		    STORE_E_DATA_LOSS : 0;
+			se_bad_has(se, *vol_id, *val & VIDX_OFF_MASK) ?
+		    STORE_E_DATA_LOSS :
+		    0;
 	}
 	pthread_rwlock_unlock(&se->idx_lock);
 	return rc;
@@ -194,8 +195,8 @@ store_engine_get(struct store_engine *se, uint64_t key, uint32_t cookie,
 /* Put of a key that is already live: success only for an identical resend,
  * and only once the earlier copy is durable. */
 static int
-se_put_existing(struct store_engine *se, uint64_t key,
-    uint32_t cookie, const void *data, size_t len)
+se_put_existing(struct store_engine *se, uint64_t key, uint32_t cookie,
+    const void *data, size_t len)
 {
 	size_t got = 0;
 	void *buf = malloc(len ? len : 1);
@@ -222,8 +223,9 @@ store_engine_put(struct store_engine *se, uint64_t key, uint32_t cookie,
 {
 	if (!data && len)
 		return STORE_E_INVALID;
-	if (len > UINT32_MAX || SB_SIZE + needle_total_size((uint32_t)len) >
-	    se->opt.max_volume_size)
+	if (len > UINT32_MAX ||
+	    SB_SIZE + needle_total_size((uint32_t)len) >
+		se->opt.max_volume_size)
 		return STORE_E_TOO_BIG;
 	uint32_t crc = crc32c(0, data, len);
 	struct needle_hdr h = { cookie, key, 0, (uint32_t)len };
@@ -343,8 +345,8 @@ se_list_cmp(const void *a, const void *b)
 
 /* Candidate entries from every volume (idx_lock held); caller frees. */
 static struct se_list_ent *
-se_list_gather(struct store_engine *se,
-    const uint64_t *after, size_t max, size_t *n)
+se_list_gather(struct store_engine *se, const uint64_t *after, size_t max,
+    size_t *n)
 {
 	struct se_list_ent *all = malloc((se->nvols * max + 1) * sizeof(*all));
 	struct idx_kv *tmp = malloc((max + 1) * sizeof(*tmp));

@@ -25,8 +25,8 @@ write_read_delete_round_trip(void)
 	uint8_t buf[5000];
 	for (uint64_t k = 1; k <= 50; k++) {
 		test_fill(k, buf, k * 97);
-		CHECK_OK(store_engine_put(se, k, (uint32_t)k + 100, buf,
-		    k * 97));
+		CHECK_OK(
+		    store_engine_put(se, k, (uint32_t)k + 100, buf, k * 97));
 	}
 	for (uint64_t k = 1; k <= 50; k++)
 		CHECK_OK(test_expect(se, k, (uint32_t)k + 100, k * 97));
@@ -106,9 +106,9 @@ reopen_keeps_everything(void)
 		}
 		store_engine_stats(se, &after);
 		CHECK_MSG(after.needles == before.needles &&
-		    after.deleted == before.deleted &&
-		    after.live_bytes == before.live_bytes &&
-		    after.volumes == before.volumes,
+			after.deleted == before.deleted &&
+			after.live_bytes == before.live_bytes &&
+			after.volumes == before.volumes,
 		    "stats differ after reopen: %llu/%llu needles",
 		    (unsigned long long)after.needles,
 		    (unsigned long long)before.needles);
@@ -142,8 +142,8 @@ volumes_roll_over_at_small_max_size(void)
 	store_engine_close(se);
 	CHECK_OK(store_engine_open(dir, &o, &se));
 	for (uint64_t k = 1; k <= 40; k++)
-		CHECK_RC(test_expect(se, k, 9, sizeof(buf)), k == 3 ?
-		    STORE_E_NOT_FOUND : 0);
+		CHECK_RC(test_expect(se, k, 9, sizeof(buf)),
+		    k == 3 ? STORE_E_NOT_FOUND : 0);
 	store_engine_close(se);
 	test_rmdir(dir);
 }
@@ -177,8 +177,8 @@ list_pages_through_all_keys_in_order(void)
 		/* shuffled, spread over volumes */
 		uint64_t k = (i * 7919) % 1000 + 1;
 		test_fill(k, buf, sizeof(buf));
-		CHECK_OK(store_engine_put(se, k, (uint32_t)k, buf,
-		    sizeof(buf)));
+		CHECK_OK(
+		    store_engine_put(se, k, (uint32_t)k, buf, sizeof(buf)));
 	}
 	CHECK_OK(store_engine_delete(se, 7919 % 1000 + 1));
 	struct store_needle_info page[32];
@@ -193,9 +193,10 @@ list_pages_through_all_keys_in_order(void)
 			CHECK_MSG(page[i].cookie == (uint32_t)page[i].key,
 			    "cookie");
 			CHECK_MSG(page[i].written_ms >= t0 &&
-			    page[i].written_ms <= wall_ms(), "written_ms %lld, "
-			    "puts from %lld", (long long)page[i].written_ms,
-			    (long long)t0);
+				page[i].written_ms <= wall_ms(),
+			    "written_ms %lld, "
+			    "puts from %lld",
+			    (long long)page[i].written_ms, (long long)t0);
 			if (page[i].flags & STORE_NF_DELETED)
 				deleted++;
 			else
@@ -215,9 +216,10 @@ list_pages_through_all_keys_in_order(void)
 	CHECK_OK(store_engine_list(se, NULL, page, 32, &n));
 	for (size_t i = 0; i < n; i++)
 		CHECK_MSG(page[i].written_ms >= t0 - 100 &&
-		    page[i].written_ms <= wall_ms(), "written_ms %lld after "
-		    "reopen, puts from %lld", (long long)page[i].written_ms,
-		    (long long)t0);
+			page[i].written_ms <= wall_ms(),
+		    "written_ms %lld after "
+		    "reopen, puts from %lld",
+		    (long long)page[i].written_ms, (long long)t0);
 	store_engine_close(se);
 	test_rmdir(dir);
 }
@@ -231,8 +233,8 @@ stats_report_bytes_per_needle(void)
 	o.sync_mode = STORE_SYNC_NONE;
 	CHECK_OK(store_engine_open(dir, &o, &se));
 	for (uint64_t k = 1; k <= 20000; k++)
-		CHECK_OK(store_engine_put(se, k * 0x9E3779B97F4A7C15ull, 1, &k,
-		    8));
+		CHECK_OK(
+		    store_engine_put(se, k * 0x9E3779B97F4A7C15ull, 1, &k, 8));
 	struct store_stats st;
 	store_engine_stats(se, &st);
 	CHECK_MSG(st.needles == 20000 && st.index_entries == 20000, "counts");

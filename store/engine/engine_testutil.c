@@ -20,8 +20,7 @@ test_mkdir(const char *tag)
 }
 
 static int
-test_rm_cb(const char *path, const struct stat *st, int flag,
-    struct FTW *ftw)
+test_rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
 	(void)st;
 	(void)flag;
@@ -50,8 +49,7 @@ test_fill(uint64_t key, void *buf, size_t len)
 }
 
 int
-test_expect(struct store_engine *se, uint64_t key, uint32_t cookie,
-    size_t len)
+test_expect(struct store_engine *se, uint64_t key, uint32_t cookie, size_t len)
 {
 	uint8_t *want = malloc(len + 1), *got = malloc(len + 1);
 	size_t n = 0;

@@ -8,8 +8,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "needle.h"
 #include "engine_testutil.h"
+#include "needle.h"
 #include "vio.h"
 
 #define GC_THREADS 16
@@ -116,9 +116,9 @@ failed_fsync_truncates_and_acknowledges_nothing(void)
 	CHECK_OK(store_engine_open(dir, NULL, &se));
 	store_engine_stats(se, &after);
 	CHECK_MSG(before.needles == after.needles &&
-	    before.deleted == after.deleted &&
-	    before.live_bytes == after.live_bytes &&
-	    before.dead_bytes == after.dead_bytes,
+		before.deleted == after.deleted &&
+		before.live_bytes == after.live_bytes &&
+		before.dead_bytes == after.dead_bytes,
 	    "rollback accounting: %llu/%llu live, %llu/%llu dead bytes",
 	    (unsigned long long)before.live_bytes,
 	    (unsigned long long)after.live_bytes,
@@ -212,7 +212,7 @@ main(int argc, char **argv)
 {
 	static const struct check_case cases[] = {
 		{ "group commit: 16 threads all acknowledged and readable "
-		    "after reopen",
+		  "after reopen",
 		    group_commit_16_threads_all_acknowledged_and_readable },
 		{ "failed fsync truncates and acknowledges nothing",
 		    failed_fsync_truncates_and_acknowledges_nothing },

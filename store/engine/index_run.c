@@ -130,7 +130,7 @@ idx_run_pick_pbits(size_t n)
 	for (size_t c = 0; c < sizeof(choices); c++) {
 		uint8_t p = choices[c];
 		size_t cost = n * ((size_t)(64 - p) / 8 + 4) +
-			      (p ? 4 * (((size_t)1 << p) + 1) : 0);
+		    (p ? 4 * (((size_t)1 << p) + 1) : 0);
 		if (cost < best_cost) {
 			best_cost = cost;
 			best = p;
@@ -141,8 +141,8 @@ idx_run_pick_pbits(size_t n)
 
 /* Appends one entry at position i of a run being built. */
 static void
-idx_run_emit(struct idx_run *r, size_t i, uint64_t key,
-    uint32_t val, uint64_t *next_h)
+idx_run_emit(struct idx_run *r, size_t i, uint64_t key, uint32_t val,
+    uint64_t *next_h)
 {
 	uint8_t *p = r->ent + i * idx_run_width(r);
 	uint64_t s = idx_run_suffix_of(r->pbits, key);
@@ -180,8 +180,8 @@ idx_run_merge(struct idx_run *out, const struct idx_run *a,
 	out->kbytes = (uint8_t)((64 - out->pbits) / 8);
 	out->ent = malloc(cap * idx_run_width(out));
 	if (out->pbits)
-		out->dir = malloc((((size_t)1 << out->pbits) + 1) *
-		    sizeof(uint32_t));
+		out->dir = malloc(
+		    (((size_t)1 << out->pbits) + 1) * sizeof(uint32_t));
 	if (!out->ent || (out->pbits && !out->dir)) {
 		idx_run_free(out);
 		return -ENOMEM;

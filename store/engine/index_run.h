@@ -15,11 +15,11 @@ struct idx_kv {
 };
 
 struct idx_run {
-	uint8_t *ent;   /* n entries of kbytes + 4 bytes, by key; owned */
-	uint32_t *dir;  /* (1 << pbits) + 1 start indexes; owned; NULL if
+	uint8_t *ent;  /* n entries of kbytes + 4 bytes, by key; owned */
+	uint32_t *dir; /* (1 << pbits) + 1 start indexes; owned; NULL if
 			   pbits is 0 */
 	size_t n;
-	uint8_t pbits;  /* high key bits held by dir instead of by entries */
+	uint8_t pbits;	/* high key bits held by dir instead of by entries */
 	uint8_t kbytes; /* key suffix bytes per entry: (64 - pbits) / 8 */
 };
 

@@ -16,7 +16,7 @@
 struct superblock {
 	uint16_t version;
 	uint32_t vol_id;
-	uint32_t gen;        /* bumped by every compaction of this volume */
+	uint32_t gen;	     /* bumped by every compaction of this volume */
 	uint64_t created_ns; /* CLOCK_REALTIME at creation; compaction
 			      * keeps it */
 };
@@ -34,7 +34,7 @@ int sb_decode(const uint8_t in[SB_SIZE], struct superblock *sb);
 #define NEEDLE_HDR_FLAGS_OFF 16 /* where the in-place tombstone bit lives */
 
 #define NEEDLE_F_DELETED 0x0001u /* tombstone: set in place on delete */
-#define NEEDLE_F_DELREC 0x0002u  /* this needle is a delete record */
+#define NEEDLE_F_DELREC 0x0002u	 /* this needle is a delete record */
 #define NEEDLE_F_KNOWN (NEEDLE_F_DELETED | NEEDLE_F_DELREC)
 
 /* Delete record payload: which needle the delete was aimed at (advisory,
@@ -52,7 +52,8 @@ static inline uint64_t
 needle_total_size(uint32_t size)
 {
 	return ((uint64_t)NEEDLE_HDR_SIZE + size + NEEDLE_FTR_SIZE +
-		   NEEDLE_ALIGN - 1) & ~(uint64_t)(NEEDLE_ALIGN - 1);
+		   NEEDLE_ALIGN - 1) &
+	    ~(uint64_t)(NEEDLE_ALIGN - 1);
 }
 
 void needle_hdr_encode(uint8_t out[NEEDLE_HDR_SIZE],

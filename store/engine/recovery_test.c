@@ -6,8 +6,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "needle.h"
 #include "engine_testutil.h"
+#include "needle.h"
 
 static uint8_t *
 slurp(const char *path, size_t *len)
@@ -71,7 +71,8 @@ torn_tail_at_every_byte_of_last_needle(void)
 			    "write");
 			if (with_hints)
 				CHECK_MSG(spit(test_path(dir, IDX1), idx,
-				    ilen) == 0, "hint");
+					      ilen) == 0,
+				    "hint");
 			else
 				unlink(test_path(dir, IDX1));
 			CHECK_OK(store_engine_open(dir, &o, &se));
@@ -84,7 +85,7 @@ torn_tail_at_every_byte_of_last_needle(void)
 			struct stat st;
 			stat(test_path(dir, VOL1), &st);
 			CHECK_MSG((size_t)st.st_size ==
-			    last + needle_total_size(50),
+				last + needle_total_size(50),
 			    "cut %zu: torn bytes left behind (size %lld)", cut,
 			    (long long)st.st_size);
 			CHECK_OK(store_engine_open(dir, &o, &se));
@@ -180,8 +181,8 @@ all_needles_readable(const char *dir)
 	struct store_stats st;
 	store_engine_stats(se, &st);
 	CHECK_MSG(st.needles == 18 && st.deleted == 2,
-	    "needles %llu deleted %llu",
-	    (unsigned long long)st.needles, (unsigned long long)st.deleted);
+	    "needles %llu deleted %llu", (unsigned long long)st.needles,
+	    (unsigned long long)st.deleted);
 	store_engine_close(se);
 }
 
@@ -231,7 +232,7 @@ index_hint_with_garbage_bytes_is_rebuilt(void)
 	h = slurp(test_path(dir, IDX1), &len);
 	struct hint_rec a, b;
 	uint8_t *ra = h + HINT_HDR_SIZE + 2 * HINT_REC_SIZE,
-	    *rb = ra + HINT_REC_SIZE;
+		*rb = ra + HINT_REC_SIZE;
 	CHECK_MSG(hint_rec_decode(ra, &a) == 0 && hint_rec_decode(rb, &b) == 0,
 	    "decode");
 	uint64_t t = a.key;
@@ -300,7 +301,8 @@ bit_flip_in_data_is_data_loss_and_found_by_scrub(void)
 	/* Flip a data byte of needle 3 (needles are equal-sized). */
 	off_t off3 = SB_SIZE + 2 * (off_t)needle_total_size(500);
 	CHECK_MSG(flip_byte(test_path(dir, VOL1),
-	    off3 + NEEDLE_HDR_SIZE + 123) == 0, "flip");
+		      off3 + NEEDLE_HDR_SIZE + 123) == 0,
+	    "flip");
 	for (int hints = 1; hints >= 0; hints--) {
 		if (!hints) /* a full rescan must not truncate either */
 			unlink(test_path(dir, IDX1));
@@ -345,7 +347,8 @@ bit_flip_read_before_scrub_is_remembered(void)
 	test_fill(1, buf, sizeof(buf));
 	CHECK_OK(store_engine_put(se, 1, 1, buf, sizeof(buf)));
 	CHECK_MSG(flip_byte(test_path(dir, VOL1),
-	    SB_SIZE + NEEDLE_HDR_SIZE + 5) == 0, "flip");
+		      SB_SIZE + NEEDLE_HDR_SIZE + 5) == 0,
+	    "flip");
 	size_t len;
 	CHECK_RC(store_engine_get(se, 1, 1, buf, sizeof(buf), &len),
 	    STORE_E_DATA_LOSS);
@@ -385,7 +388,7 @@ main(int argc, char **argv)
 		{ "bit flip in data is DATA_LOSS and found by scrub",
 		    bit_flip_in_data_is_data_loss_and_found_by_scrub },
 		{ "bit flip read before scrub is remembered and repairable "
-		    "by put",
+		  "by put",
 		    bit_flip_read_before_scrub_is_remembered },
 		{ NULL, NULL },
 	};

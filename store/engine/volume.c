@@ -41,8 +41,8 @@ vol_file_unref(struct vol_file *vf)
 }
 
 void
-vol_path(const struct store_engine *se, uint32_t id, const char *ext,
-    char *buf, size_t cap)
+vol_path(const struct store_engine *se, uint32_t id, const char *ext, char *buf,
+    size_t cap)
 {
 	snprintf(buf, cap, "%s/vol_%08u.%s", se->dir, id, ext);
 }
@@ -148,8 +148,9 @@ vol_open_file(struct store_engine *se, uint32_t id, struct vol **out)
 	v->vf = vf;
 	struct stat st;
 	if (fstat(fd, &st) == 0) /* else the creation time: older, but known */
-		atomic_store(&v->written_ms, (int64_t)st.st_mtim.tv_sec * 1000 +
-		    st.st_mtim.tv_nsec / 1000000);
+		atomic_store(&v->written_ms,
+		    (int64_t)st.st_mtim.tv_sec * 1000 +
+			st.st_mtim.tv_nsec / 1000000);
 	*out = v;
 	return 0;
 }

@@ -76,15 +76,15 @@ cpt_push(struct cpt *c, const struct cpt_rec *r)
 
 /* Is the data needle at off8 the live entry of its key in this volume? */
 static int
-cpt_keep(struct store_engine *se, struct cpt *c,
-    const struct needle_hdr *h, uint32_t off8, int *bad)
+cpt_keep(struct store_engine *se, struct cpt *c, const struct needle_hdr *h,
+    uint32_t off8, int *bad)
 {
 	uint32_t val;
 	if (h->flags & NEEDLE_F_DELREC)
 		return 1;
 	pthread_rwlock_rdlock(&se->idx_lock);
 	int keep = vidx_find(&c->v->idx, h->key, &val) &&
-		   (val & VIDX_OFF_MASK) == off8 && !(val & VIDX_DELETED);
+	    (val & VIDX_OFF_MASK) == off8 && !(val & VIDX_DELETED);
 	*bad = se_bad_has(se, c->v->sb.vol_id, off8);
 	pthread_rwlock_unlock(&se->idx_lock);
 	return keep;
@@ -116,7 +116,7 @@ cpt_copy(struct store_engine *se, struct cpt *c, uint64_t end)
 				(uint16_t)(h.flags & NEEDLE_F_DELREC),
 				(uint8_t)bad };
 			rc = p ? vio_pwritev(c->fd, &iov, 1, (off_t)c->end) :
-			    -EIO;
+				 -EIO;
 			if (!rc && (rc = cpt_push(c, &rec)) == 0)
 				c->end += total;
 		}
@@ -173,8 +173,9 @@ cpt_build_index(struct cpt *c, struct idx_kv **out, size_t *n)
 			r->flags |= NEEDLE_F_DELETED;
 			le_put16(fl, r->flags);
 			struct iovec iov = { fl, 2 };
-			vio_pwritev(c->fd, &iov, 1, (off_t)r->new8 *
-			    NEEDLE_ALIGN + NEEDLE_HDR_FLAGS_OFF);
+			vio_pwritev(c->fd, &iov, 1,
+			    (off_t)r->new8 * NEEDLE_ALIGN +
+				NEEDLE_HDR_FLAGS_OFF);
 		}
 		int del = (r->flags & (NEEDLE_F_DELREC | NEEDLE_F_DELETED)) !=
 		    0;
@@ -285,8 +286,9 @@ se_compact_locked(struct store_engine *se, uint32_t id)
 	c.fd = -1;
 	pthread_rwlock_rdlock(&se->idx_lock);
 	c.v = se_vol_by_id(se, id);
-	int rc = !c.v ? STORE_E_NOT_FOUND :
-		 c.v == se->vols[se->nvols - 1] ? STORE_E_BUSY : 0;
+	int rc = !c.v			   ? STORE_E_NOT_FOUND :
+	    c.v == se->vols[se->nvols - 1] ? STORE_E_BUSY :
+					     0;
 	pthread_rwlock_unlock(&se->idx_lock);
 	if (!rc)
 		rc = vol_sync_all(se, c.v);

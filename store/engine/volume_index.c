@@ -210,7 +210,7 @@ size_t
 vidx_bytes(const struct vidx *x)
 {
 	return idx_run_bytes(&x->run) + malloc_usable_size(x->mkeys) +
-	       malloc_usable_size(x->mvals);
+	    malloc_usable_size(x->mvals);
 }
 
 size_t

@@ -11,7 +11,7 @@
 
 #include "index_run.h"
 
-#define VIDX_DELETED 0x80000000u /* the key is tombstoned */
+#define VIDX_DELETED 0x80000000u  /* the key is tombstoned */
 #define VIDX_OFF_MASK 0x7fffffffu /* needle offset / 8 */
 #define VIDX_MAX_OFF8 VIDX_OFF_MASK
 

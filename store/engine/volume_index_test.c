@@ -99,8 +99,7 @@ overwrite_sets_flag_in_memtable_and_run(void)
 		CHECK_MSG(vidx_find(&x, k, &v), "lost %llu",
 		    (unsigned long long)k);
 		CHECK_MSG(((v & VIDX_DELETED) != 0) == (k % 7 == 0),
-		    "flag %llu",
-		    (unsigned long long)k);
+		    "flag %llu", (unsigned long long)k);
 	}
 	CHECK_MSG(vidx_count(&x) == 5000, "count");
 	vidx_free(&x);

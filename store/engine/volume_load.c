@@ -60,8 +60,7 @@ vol_scan_get(struct vol_scan *s, uint64_t off, size_t len)
 }
 
 enum nv_result
-needle_verify(const uint8_t *p, uint64_t avail,
-    struct needle_hdr *h)
+needle_verify(const uint8_t *p, uint64_t avail, struct needle_hdr *h)
 {
 	uint32_t crc;
 	if (avail < NEEDLE_HDR_SIZE || needle_hdr_decode(p, h))
@@ -73,12 +72,11 @@ needle_verify(const uint8_t *p, uint64_t avail,
 	if (needle_ftr_decode(p + NEEDLE_HDR_SIZE + h->size, &crc))
 		return NV_BAD;
 	return crc32c(0, p + NEEDLE_HDR_SIZE, h->size) == crc ? NV_OK :
-	    NV_BADCRC;
+								NV_BADCRC;
 }
 
 enum nv_result
-vol_scan_needle(struct vol_scan *s, uint64_t off,
-    struct needle_hdr *h)
+vol_scan_needle(struct vol_scan *s, uint64_t off, struct needle_hdr *h)
 {
 	const uint8_t *p = vol_scan_get(s, off, NEEDLE_HDR_SIZE);
 	if (!p || needle_hdr_decode(p, h))
@@ -95,8 +93,8 @@ vol_scan_next_valid(struct vol_scan *s, uint64_t from)
 {
 	struct needle_hdr h;
 	for (uint64_t off = from;
-	    off + NEEDLE_HDR_SIZE + NEEDLE_FTR_SIZE <= s->fsz;
-	    off += NEEDLE_ALIGN) {
+	     off + NEEDLE_HDR_SIZE + NEEDLE_FTR_SIZE <= s->fsz;
+	     off += NEEDLE_ALIGN) {
 		const uint8_t *p = vol_scan_get(s, off, 4);
 		if (s->err)
 			return 0;
@@ -124,8 +122,7 @@ recs_push(struct vol_load *l, size_t *cap, const struct hint_rec *r)
 
 /* Reads the whole hint file; NULL when missing or unreadable. */
 static uint8_t *
-hint_read(struct store_engine *se, const struct vol *v,
-    size_t *len)
+hint_read(struct store_engine *se, const struct vol *v, size_t *len)
 {
 	char path[4096];
 	struct stat st;
@@ -159,13 +156,13 @@ hint_matches(struct vol_scan *s, const struct hint_rec *r, int full)
 		return 0;
 	}
 	return h.key == r->key && h.size == r->size &&
-	       (h.flags & NEEDLE_F_DELREC) == (r->flags & NEEDLE_F_DELREC);
+	    (h.flags & NEEDLE_F_DELREC) == (r->flags & NEEDLE_F_DELREC);
 }
 
 /* Step 1. Fills l->recs from the hints; 0 when trusted, -1 otherwise. */
 static int
-hint_load(struct store_engine *se, struct vol *v,
-    struct vol_scan *s, struct vol_load *l, size_t *cap)
+hint_load(struct store_engine *se, struct vol *v, struct vol_scan *s,
+    struct vol_load *l, size_t *cap)
 {
 	size_t len = 0;
 	uint8_t *buf = hint_read(se, v, &len);
@@ -180,10 +177,10 @@ hint_load(struct store_engine *se, struct vol *v,
 	for (size_t i = 0; ok && i < n; i++) {
 		struct hint_rec r;
 		ok = hint_rec_decode(buf + HINT_HDR_SIZE + i * HINT_REC_SIZE,
-		    &r) == 0;
+			 &r) == 0;
 		uint64_t off = (uint64_t)r.off8 * NEEDLE_ALIGN;
 		ok = ok && off >= prev_end && !(r.flags & ~NEEDLE_F_KNOWN) &&
-		     off + needle_total_size(r.size) <= s->fsz;
+		    off + needle_total_size(r.size) <= s->fsz;
 		if (ok) {
 			prev_end = off + needle_total_size(r.size);
 			ok = recs_push(l, cap, &r) == 0;
@@ -203,8 +200,8 @@ hint_load(struct store_engine *se, struct vol *v,
 
 /* Steps 2 and 3, from off to the end of the file. */
 static int
-vol_scan(struct vol *v, struct vol_scan *s, uint64_t off,
-    struct vol_load *l, size_t *cap)
+vol_scan(struct vol *v, struct vol_scan *s, uint64_t off, struct vol_load *l,
+    size_t *cap)
 {
 	struct needle_hdr h = { 0, 0, 0, 0 };
 	while (off < s->fsz) {
@@ -231,9 +228,10 @@ vol_scan(struct vol *v, struct vol_scan *s, uint64_t off,
 			s->fsz = off;
 			break;
 		}
-		struct hint_rec rec = { h.key, (uint32_t)(off / NEEDLE_ALIGN),
-			h.size, (uint16_t)(h.flags |
-			    (r == NV_BADCRC ? VOL_REC_BAD : 0)) };
+		struct hint_rec rec = {
+			h.key, (uint32_t)(off / NEEDLE_ALIGN), h.size,
+			(uint16_t)(h.flags | (r == NV_BADCRC ? VOL_REC_BAD : 0))
+		};
 		if (recs_push(l, cap, &rec))
 			return -ENOMEM;
 		l->scanned++;

@@ -44,8 +44,8 @@ scrub_report(struct store_engine *se, store_scrub_cb cb, void *arg,
 
 /* Checks up to budget needles of the cursor's volume; returns how many. */
 static size_t
-scrub_volume(struct store_engine *se, uint64_t limit,
-    size_t budget, store_scrub_cb cb, void *arg)
+scrub_volume(struct store_engine *se, uint64_t limit, size_t budget,
+    store_scrub_cb cb, void *arg)
 {
 	struct vol_scan s = { se->scrub_vf->fd, limit, NULL, 0, 0, 0, 0 };
 	size_t done = 0;

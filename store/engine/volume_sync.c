@@ -31,8 +31,8 @@ vol_publish_append(struct vol *v, uint64_t end, uint64_t *rollbacks)
 /* Newest entry for key, ignoring v's entries at or past good8 (they are
  * being rolled back). idx_lock held. */
 static int
-vol_find_below(struct store_engine *se, struct vol *v,
-    uint32_t good8, uint64_t key, struct vol **x, uint32_t *val)
+vol_find_below(struct store_engine *se, struct vol *v, uint32_t good8,
+    uint64_t key, struct vol **x, uint32_t *val)
 {
 	for (size_t i = se->nvols; i-- > 0;) {
 		struct vol *c = se->vols[i];
@@ -47,8 +47,8 @@ vol_find_below(struct store_engine *se, struct vol *v,
 
 /* Clears the tombstone a rolled-back delete record had set. */
 static void
-vol_undo_delete(struct store_engine *se, struct vol *v,
-    uint32_t good8, uint64_t key)
+vol_undo_delete(struct store_engine *se, struct vol *v, uint32_t good8,
+    uint64_t key)
 {
 	struct vol *x;
 	uint32_t val;
@@ -73,8 +73,7 @@ vol_undo_delete(struct store_engine *se, struct vol *v,
 
 /* Counters of a rolled-back data needle, by its current index state. */
 static void
-vol_unaccount(struct vol *v, const struct needle_hdr *h,
-    uint64_t off)
+vol_unaccount(struct vol *v, const struct needle_hdr *h, uint64_t off)
 {
 	uint32_t val;
 	uint64_t total = needle_total_size(h->size);
@@ -92,8 +91,8 @@ vol_unaccount(struct vol *v, const struct needle_hdr *h,
 
 /* Index side of a rollback: idx_lock held for writing. */
 static int
-vol_rollback_index(struct store_engine *se, struct vol *v,
-    uint64_t good, const uint8_t *tail, size_t len)
+vol_rollback_index(struct store_engine *se, struct vol *v, uint64_t good,
+    const uint8_t *tail, size_t len)
 {
 	uint32_t good8 = (uint32_t)(good / NEEDLE_ALIGN);
 	for (size_t p = 0; p + NEEDLE_HDR_SIZE <= len;) {
@@ -126,8 +125,9 @@ vol_rollback_to(struct store_engine *se, struct vol *v, uint64_t good)
 	size_t len = (size_t)(v->end - good);
 	uint8_t *tail = len ? malloc(len) : NULL;
 	int rc = 0;
-	if (len && (!tail || vio_pread(v->vf->fd, tail, len, (off_t)good) !=
-	    (ssize_t)len))
+	if (len &&
+	    (!tail ||
+		vio_pread(v->vf->fd, tail, len, (off_t)good) != (ssize_t)len))
 		rc = -EIO;
 	pthread_rwlock_wrlock(&se->idx_lock);
 	if (!rc)
