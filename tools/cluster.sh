@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The local cluster launcher: bazel run //tools:cluster -- COMMAND
 #   up [--dir D] [--base-port P]   start Redis (meta + cache), 3 directories,
-#                                  5 stores, the replicator (once it exists)
+#                                  5 stores in 3 zones, the replicator
 #                                  and nginx in front of the directories; wait
 #                                  until healthy; write the cluster file
 #   down                           stop everything it started

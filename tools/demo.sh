@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The README's first command: installs what is missing, builds everything,
 # brings up the local cluster (Redis for metadata and for the cache, 3
-# directories behind nginx, 5 stores, and the replicator once it exists)
+# directories behind nginx, 5 stores in 3 zones, and the replicator)
 # under .hs/, and shows an upload, its status and a download. The cluster
 # keeps running afterwards: `bazel run //tools:cluster -- down` stops it.
 set -euo pipefail

@@ -57,7 +57,24 @@ def purpose(path):
         re.sub(r"^#!.*\n", "", m.group(2))
     body = " ".join(l.strip(" *#/") for l in body.split("\n")).strip()
     end = re.search(r"\.(\s|$)", body)
-    return body[: end.start() + 1] if end else body
+    body = body[: end.start() + 1] if end else body
+    return head(body) if len(body) > 120 else body
+
+def head(sentence):
+    """A long sentence's head: up to its first colon or semicolon outside
+    parentheses and quotes, where the detail starts."""
+    depth, quoted = 0, False
+    for i, c in enumerate(sentence):
+        if c == '"':
+            quoted = not quoted
+        elif c in "([":
+            depth += 1
+        elif c in ")]":
+            depth -= 1
+        elif (c in ":;" and i >= 30 and depth == 0 and not quoted and
+              sentence[i + 1 : i + 2] == " "):
+            return sentence[:i] + "."
+    return sentence
 
 def print_map():
     for folder in FOLDERS:
