@@ -9,16 +9,18 @@
 
 #include "log.h"
 
+/* A number with an optional unit suffix; a bare number is in units of
+ * bare (seconds for durations, as the original system's variables are). */
 static int
 parse_scaled(const char *s, int64_t *out, const char *const *suffixes,
-    const int64_t *scales, size_t nsuffix)
+    const int64_t *scales, size_t nsuffix, int64_t bare)
 {
 	char *end;
 	errno = 0;
 	double v = strtod(s, &end);
 	if (end == s || errno != 0 || v < 0 || isnan(v))
 		return -1;
-	int64_t scale = 1;
+	int64_t scale = bare;
 	if (*end != '\0') {
 		size_t i;
 		for (i = 0; i < nsuffix; i++)
@@ -31,7 +33,7 @@ parse_scaled(const char *s, int64_t *out, const char *const *suffixes,
 	double r = v * (double)scale;
 	if (r > 9.2e18)
 		return -1;
-	*out = (int64_t)r;
+	*out = (int64_t)llround(r);
 	return 0;
 }
 
@@ -40,7 +42,7 @@ rt_parse_ms(const char *s, int64_t *out)
 {
 	static const char *const suf[] = { "ms", "s", "m", "h" };
 	static const int64_t sc[] = { 1, 1000, 60000, 3600000 };
-	return parse_scaled(s, out, suf, sc, 4);
+	return parse_scaled(s, out, suf, sc, 4, 1000);
 }
 
 int
@@ -51,13 +53,28 @@ rt_parse_bytes(const char *s, int64_t *out)
 	static const int64_t sc[] = { 1, 1 << 10, 1 << 10, 1 << 10, 1 << 20,
 		1 << 20, 1 << 20, 1LL << 30, 1LL << 30, 1LL << 30, 1LL << 40,
 		1LL << 40, 1LL << 40 };
-	return parse_scaled(s, out, suf, sc, 13);
+	return parse_scaled(s, out, suf, sc, 13, 1);
 }
 
 static const char *
 opt_name(const struct rt_cfg_opt *o)
 {
 	return o->env != NULL ? o->env : o->flag;
+}
+
+/* Durations are given and shown in seconds, as the variables are. */
+static void
+range_error(const struct rt_cfg_opt *o, const char *v, char *err,
+    size_t errlen)
+{
+	if (o->type == RT_CFG_MS)
+		snprintf(err, errlen, "%s=%s is out of range: allowed %gs to %gs "
+		    "(a bare number is seconds)", opt_name(o), v, o->min / 1000,
+		    o->max / 1000);
+	else
+		snprintf(err, errlen, "%s=%s is out of range: allowed %g to %g%s",
+		    opt_name(o), v, o->min, o->max,
+		    o->type == RT_CFG_BYTES ? " bytes" : "");
 }
 
 static int
@@ -111,12 +128,7 @@ set_value(const struct rt_cfg_opt *o, const char *v, char *err, size_t errlen)
 		break;
 	}
 	if (num < o->min || num > o->max) {
-		snprintf(err, errlen,
-		    "%s=%s is out of range: allowed %g to %g%s", opt_name(o), v,
-		    o->min, o->max,
-		    o->type == RT_CFG_MS	? " ms" :
-			o->type == RT_CFG_BYTES ? " bytes" :
-						  "");
+		range_error(o, v, err, errlen);
 		return -1;
 	}
 	if (o->type == RT_CFG_DOUBLE)

@@ -15,7 +15,8 @@ enum rt_cfg_type {
 	RT_CFG_DOUBLE, /* double */
 	RT_CFG_STRING, /* char * (points into argv/environ or the default) */
 	RT_CFG_BOOL,   /* int: 1/0, true/false, yes/no */
-	RT_CFG_MS,     /* int64_t milliseconds: "1500", "1500ms", "2s", "1m" */
+	RT_CFG_MS,     /* int64_t ms; given as seconds when bare: "10", "0.5",
+			  or with a unit: "1500ms", "2s", "1m", "1h" */
 	RT_CFG_BYTES,  /* int64_t bytes: "4096", "64KiB", "32MiB", "1GiB" */
 };
 

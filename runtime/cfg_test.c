@@ -86,13 +86,42 @@ test_bad_values_name_the_option(void)
 	unsetenv("COMPACTION_EFFICIENCY_THRESHOLD");
 }
 
+/* The original system's variables, as its block writes them: bare
+ * durations are seconds, and a range error says so in seconds. */
+static void
+test_seed_values_are_seconds(void)
+{
+	char err[256];
+	char *argv[] = { "prog" };
+	setenv("LEADER_TIMEOUT", "10", 1);
+	setenv("MAX_VOLUME_SIZE", "4294967296", 1);
+	setenv("COMPACTION_EFFICIENCY_THRESHOLD", "0.60", 1);
+	int rc = parse(1, argv, err);
+	unsetenv("MAX_VOLUME_SIZE");
+	unsetenv("COMPACTION_EFFICIENCY_THRESHOLD");
+	CHECK_MSG(rc == 0, "%s", err);
+	CHECK_EQ(timeout_ms, 10000);
+	CHECK_EQ(max_size, 4294967296LL);
+	setenv("LEADER_TIMEOUT", "900", 1);
+	rc = parse(1, argv, err);
+	unsetenv("LEADER_TIMEOUT");
+	CHECK_EQ(rc, -1);
+	CHECK_MSG(strstr(err, "allowed 0.1s to 600s") != NULL, "%s", err);
+}
+
 static void
 test_units(void)
 {
 	int64_t v;
 	CHECK(rt_parse_ms("2s", &v) == 0 && v == 2000);
 	CHECK(rt_parse_ms("1m", &v) == 0 && v == 60000);
-	CHECK(rt_parse_ms("250", &v) == 0 && v == 250);
+	/* A bare number is seconds, as the original system's variables
+	 * are (LEADER_TIMEOUT=10, FOLLOWER_SYNC_INTERVAL=0.5). */
+	CHECK(rt_parse_ms("10", &v) == 0 && v == 10000);
+	CHECK(rt_parse_ms("0.5", &v) == 0 && v == 500);
+	CHECK(rt_parse_ms("3600", &v) == 0 && v == 3600000);
+	CHECK(rt_parse_ms("0", &v) == 0 && v == 0);
+	CHECK(rt_parse_ms("250ms", &v) == 0 && v == 250);
 	CHECK(rt_parse_bytes("64MiB", &v) == 0 && v == 64LL << 20);
 	CHECK(rt_parse_bytes("1.5k", &v) == 0 && v == 1536);
 	CHECK(rt_parse_bytes("-1", &v) != 0);
@@ -122,6 +151,7 @@ main(int argc, char **argv)
 		{ "bad values name the option",
 		    test_bad_values_name_the_option },
 		{ "units", test_units },
+		{ "seed values are seconds", test_seed_values_are_seconds },
 		{ "replica counts in order", test_replica_counts_in_order },
 		{ NULL, NULL },
 	};
