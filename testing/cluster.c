@@ -63,6 +63,8 @@ start_dir(struct test_cluster *c, int i, const char *extra)
 		"--leader-timeout=1s", "--leader-heartbeat-interval=200ms",
 		"--follower-sync-interval=100ms", "--heartbeat-interval=200ms",
 		NULL };
+	if (c->env_timing)
+		head[7] = NULL;
 	return run(&c->dirs[i], id + 5, c->dir, head, extra);
 }
 
@@ -90,8 +92,10 @@ start_store(struct test_cluster *c, int i, const char *extra)
 	urls(dirs, sizeof(dirs), c->p_dir, c->ndirs);
 	snprintf(dflag, sizeof(dflag), "--directories=%s", dirs);
 	char *head[] = { bin, id, zone, listen, pub, redis, cache, repl, key,
-		datadir, dflag, "--heartbeat-interval=200ms",
-		"--max-volume-size=64MiB", NULL };
+		datadir, dflag, "--max-volume-size=64MiB",
+		"--heartbeat-interval=200ms", NULL };
+	if (c->env_timing)
+		head[12] = NULL;
 	snprintf(name, sizeof(name), "store-%d", i + 1);
 	return run(&c->stores[i], name, c->dir, head, extra);
 }
@@ -294,6 +298,7 @@ test_cluster_start(struct test_cluster *c, const struct test_cluster_opts *o)
 	memset(c, 0, sizeof(*c));
 	c->ndirs = o->ndirs ? o->ndirs : 3;
 	c->nstores = o->nstores ? o->nstores : 5;
+	c->env_timing = o->env_timing;
 	if (test_temp_dir(c->dir, sizeof(c->dir), "cluster") != 0 ||
 	    test_key_file(c->keyfile, sizeof(c->keyfile), c->dir) != 0)
 		return -1;

@@ -21,6 +21,9 @@ struct test_cluster_opts {
 	const char *store_args; /* extra flags for every store, space-separated */
 	const char *dir_args;	/* extra flags for every directory */
 	const char *repl_args; /* extra flags for the replicator */
+	int env_timing;	       /* no short-timeout flags: the processes take
+				  their timing from the environment (which
+				  they inherit) or their defaults */
 };
 
 struct test_cluster {
@@ -36,7 +39,7 @@ struct test_cluster {
 	struct test_proc nginx, repl;
 	struct test_proc dirs[TEST_CLUSTER_MAX_DIRS];
 	struct test_proc stores[TEST_CLUSTER_MAX_STORES];
-	int has_repl, has_nginx;
+	int has_repl, has_nginx, env_timing;
 };
 
 /* Starts everything and waits until a leader is elected and every store is
