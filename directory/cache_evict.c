@@ -62,6 +62,10 @@ dir_cache_forget(struct dir_cache *c, uint64_t key, uint32_t cookie)
 	    NULL;
 	if (rep != NULL && rep->type != REDIS_REPLY_ERROR)
 		rc = 0;
+	else if (rep != NULL)
+		snprintf(err, sizeof(err), "%s", rep->str);
+	else if (c->r != NULL)
+		snprintf(err, sizeof(err), "%s", c->r->errstr);
 	if (rep != NULL)
 		freeReplyObject(rep);
 	if (rc != 0) {

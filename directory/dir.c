@@ -97,6 +97,12 @@ dir_lane_open(struct dir *d, struct dir_lane *l, const char *name,
 }
 
 void
+dir_lane_drain(struct dir_lane *l)
+{
+	rt_workq_drain(l->q);
+}
+
+void
 dir_lane_close(struct dir_lane *l)
 {
 	if (l->q == NULL)

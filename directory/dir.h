@@ -97,6 +97,11 @@ int dir_lane_open(struct dir *d, struct dir_lane *l, const char *name,
  * was never opened. */
 void dir_lane_close(struct dir_lane *l);
 
+/* Runs the lane's queued jobs and stops its thread; a job pushed after
+ * that is refused (its call answered UNAVAILABLE). The lane stays valid
+ * until dir_lane_close. */
+void dir_lane_drain(struct dir_lane *l);
+
 /* The thread entry points. */
 void *dir_election_main(void *arg);
 void *dir_sync_main(void *arg);

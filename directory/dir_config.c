@@ -31,7 +31,7 @@ options(struct dir_config *cfg, struct rt_cfg_opt opts[NOPTS])
 		    "metadata Redis, HOST:PORT or unix:/PATH"),
 		RT_CFG_FIELD("HS_CACHE_REDIS", "cache-redis", RT_CFG_STRING,
 		    cache_redis, 0, 0, "",
-		    "cache Redis HOST:PORT, cleared of deleted photos"),
+		    "cache Redis, HOST:PORT or unix:/PATH, cleared of deleted photos"),
 		RT_CFG_FIELD("CACHE_TTL", "cache-ttl", RT_CFG_MS, cache_ttl_ms,
 		    1000, 30.0 * 24 * 3600 * 1000, "1h",
 		    "lifetime of cache entries (and of a delete's marker)"),

@@ -71,10 +71,15 @@ open_parts(struct dir *d)
 static void
 close_parts(struct dir *d)
 {
-	dir_writer_close(d);
-	dir_catchup_close(d);
+	/* The lanes stop taking jobs first, so a call that arrives while the
+	 * server is still open is answered UNAVAILABLE instead of pushed onto
+	 * a freed queue; the server goes before the lanes are freed. */
+	dir_lane_drain(&d->writer);
+	dir_lane_drain(&d->reader);
 	dir_waiters_close(d);
 	rpc_server_close(d->rpc);
+	dir_writer_close(d);
+	dir_catchup_close(d);
 	/* After the server: forwarded calls in flight answer into it. */
 	rpc_pool_close(d->pool);
 	rt_pub_close(d->pub);

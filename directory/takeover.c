@@ -38,8 +38,8 @@ takeover_job(struct dir_job *j)
 		return;
 	}
 	d->writer_dirty = 0;
-	if (dir_stores_load(d->stores, d->writer.link, &at, err, sizeof(err)) ==
-	    -1)
+	if (dir_stores_load(d->stores, d->writer.link, &at, err, sizeof(err)) !=
+	    0)
 		rt_log_warn("takeover: cannot read the store table: %s", err);
 	struct dir_leader k;
 	pthread_mutex_lock(&d->mu);

@@ -44,8 +44,9 @@ void repl_audit_diff(enum repl_rec_state state, uint32_t cookie,
     size_t nlisted, const struct repl_seen *seen, size_t nseen,
     struct repl_diff *out);
 
-/* The orphan rule. Stores keep no write time (written_ms may be 0), so an
- * orphan is deleted when it was written more than grace ago (when known),
+/* The orphan rule. A store's written_ms is at or after the needle's write
+ * (0 from an older store: unknown), so an orphan is deleted when it was
+ * written more than grace ago (when known),
  * or when an earlier audit already saw it as an orphan at least grace ago
  * (first_seen_ms: 0 = never). Returns 1 to delete now. */
 int repl_orphan_due(int64_t first_seen_ms, int64_t written_ms, int64_t now_ms,

@@ -111,16 +111,27 @@ rt_workq_take_more(rt_workq *q, rt_job_fn fn, int (*same)(void *arg),
 }
 
 void
-rt_workq_close(rt_workq *q)
+rt_workq_drain(rt_workq *q)
 {
 	if (q == NULL)
 		return;
 	pthread_mutex_lock(&q->mu);
+	int first = !q->closing;
 	q->closing = 1;
 	pthread_cond_broadcast(&q->cv);
 	pthread_mutex_unlock(&q->mu);
+	if (!first)
+		return;
 	for (int i = 0; i < q->nthreads; i++)
 		pthread_join(q->threads[i], NULL);
+}
+
+void
+rt_workq_close(rt_workq *q)
+{
+	if (q == NULL)
+		return;
+	rt_workq_drain(q);
 	pthread_mutex_destroy(&q->mu);
 	pthread_cond_destroy(&q->cv);
 	free(q);

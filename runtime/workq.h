@@ -23,7 +23,13 @@ int rt_workq_push(rt_workq *q, rt_job_fn fn, void *arg);
 size_t rt_workq_take_more(rt_workq *q, rt_job_fn fn, int (*same)(void *arg),
     void **out, size_t max);
 
-/* Runs every queued job to completion, stops the threads, frees q. */
+/* Runs every queued job to completion and stops the threads; from then on
+ * a push answers -ESHUTDOWN, and q stays valid until rt_workq_close. For a
+ * service whose server may still take calls while it shuts down. Call it
+ * from one thread. */
+void rt_workq_drain(rt_workq *q);
+
+/* rt_workq_drain unless done, then frees q. */
 void rt_workq_close(rt_workq *q);
 
 #endif

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,62 @@
 
 #include "check.h"
 
+/* Every child started and not yet reaped, so that a test that crashes, is
+ * aborted by a sanitizer or is stopped at its timeout takes its processes
+ * (each in a process group of its own) with it instead of leaving them
+ * holding their ports. Written only by spawn, read by the handler. */
+#define MAX_LIVE 256
+static volatile sig_atomic_t live[MAX_LIVE];
+static pthread_mutex_t live_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t live_once = PTHREAD_ONCE_INIT;
+
+static void
+kill_live(void)
+{
+	for (int i = 0; i < MAX_LIVE; i++)
+		if (live[i] > 0) {
+			kill(-live[i], SIGKILL);
+			kill(live[i],
+			    SIGKILL); /* not yet its own group leader */
+		}
+}
+
+static void
+on_fatal(int sig)
+{
+	kill_live();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void
+live_init(void)
+{
+	static const int sigs[] = { SIGTERM, SIGINT, SIGABRT, SIGSEGV, SIGBUS };
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		struct sigaction sa = { .sa_handler = on_fatal };
+		struct sigaction old;
+		/* Keep a handler the test set itself (or a sanitizer's). */
+		if (sigaction(sigs[i], NULL, &old) == 0 &&
+		    old.sa_handler == SIG_DFL)
+			sigaction(sigs[i], &sa, NULL);
+	}
+	atexit(kill_live);
+}
+
+static void
+live_set(pid_t old, pid_t now)
+{
+	pthread_once(&live_once, live_init);
+	pthread_mutex_lock(&live_mu);
+	for (int i = 0; i < MAX_LIVE; i++)
+		if (live[i] == old) {
+			live[i] = now;
+			break;
+		}
+	pthread_mutex_unlock(&live_mu);
+}
+
 /* In the child: stdout and stderr where p says, env changes, cwd, exec. */
 static void
 child(const struct test_proc *p, int ready_fd)
@@ -23,6 +80,13 @@ child(const struct test_proc *p, int ready_fd)
 			      log;
 	dup2(ready_fd >= 0 ? ready_fd : out, STDOUT_FILENO);
 	dup2(log, STDERR_FILENO);
+	/* The service inherits stdout and stderr, nothing else of ours. */
+	if (ready_fd > STDERR_FILENO)
+		close(ready_fd);
+	if (out > STDERR_FILENO && out != log)
+		close(out);
+	if (log > STDERR_FILENO)
+		close(log);
 	for (int i = 0; p->env[i] != NULL; i++) {
 		if (strchr(p->env[i], '=') != NULL)
 			putenv(p->env[i]);
@@ -65,14 +129,20 @@ spawn(struct test_proc *p)
 	if (p->ready_ms > 0 && pipe(fds) != 0)
 		return -1;
 	pid_t pid = fork();
-	if (pid < 0)
+	if (pid < 0) {
+		if (fds[0] >= 0) {
+			close(fds[0]);
+			close(fds[1]);
+		}
 		return -1;
+	}
 	if (pid == 0) {
 		if (fds[0] >= 0)
 			close(fds[0]);
 		child(p, fds[1]);
 	}
 	p->pid = pid;
+	live_set(0, pid);
 	if (p->ready_ms <= 0)
 		return 0;
 	close(fds[1]);
@@ -145,6 +215,7 @@ test_proc_kill(struct test_proc *p, int sig)
 		kill(p->pid, SIGKILL);
 		waitpid(p->pid, NULL, 0);
 	}
+	live_set(p->pid, 0);
 	p->pid = 0;
 }
 
@@ -159,6 +230,7 @@ test_proc_term(struct test_proc *p)
 	if (rc == -1) {
 		kill(p->pid, SIGKILL);
 		waitpid(p->pid, NULL, 0);
+		live_set(p->pid, 0);
 		p->pid = 0;
 	}
 	return rc;
@@ -201,6 +273,7 @@ test_proc_alive(struct test_proc *p)
 	if (p->pid <= 0)
 		return 0;
 	if (waitpid(p->pid, NULL, WNOHANG) == p->pid) {
+		live_set(p->pid, 0);
 		p->pid = 0;
 		return 0;
 	}
@@ -214,6 +287,7 @@ test_proc_wait_exit(struct test_proc *p, int timeout_ms)
 	while (p->pid > 0) {
 		int status;
 		if (waitpid(p->pid, &status, WNOHANG) == p->pid) {
+			live_set(p->pid, 0);
 			p->pid = 0;
 			return WIFEXITED(status) ? WEXITSTATUS(status) :
 						   128 + WTERMSIG(status);

@@ -1,4 +1,4 @@
-/* Test Redis instances (see redis.h). */
+/* Test Redis instances (see redis_server.h). */
 #include "redis_server.h"
 
 #include <hiredis/hiredis.h>

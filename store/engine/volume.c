@@ -146,11 +146,15 @@ vol_open_file(struct store_engine *se, uint32_t id, struct vol **out)
 		return -ENOMEM;
 	}
 	v->vf = vf;
+	/* The file's mtime: no needle in it was written later. Without it,
+	 * now, which is later still; never the creation time, which would
+	 * make old needles look older than they are. */
 	struct stat st;
-	if (fstat(fd, &st) == 0) /* else the creation time: older, but known */
-		atomic_store(&v->written_ms,
-		    (int64_t)st.st_mtim.tv_sec * 1000 +
-			st.st_mtim.tv_nsec / 1000000);
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	const struct timespec *t = fstat(fd, &st) == 0 ? &st.st_mtim : &now;
+	atomic_store(&v->written_ms,
+	    (int64_t)t->tv_sec * 1000 + t->tv_nsec / 1000000);
 	*out = v;
 	return 0;
 }
