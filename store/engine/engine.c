@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "engine_impl.h"
+#include "vio.h"
 
 void
 store_options_default(struct store_options *o)
@@ -14,6 +15,7 @@ store_options_default(struct store_options *o)
 	o->max_volume_size = UINT64_C(4) << 30;
 	o->compaction_threshold = 0.5;
 	o->sync_mode = STORE_SYNC_ALWAYS;
+	o->delete_retention_ms = INT64_C(7) * 24 * 3600 * 1000;
 }
 
 const char *
@@ -92,6 +94,45 @@ se_find(struct store_engine *se, uint64_t key, struct vol **v, uint32_t *val)
 	return 0;
 }
 
+/* Looks key up and pins the file holding it. */
+int
+se_pin(struct store_engine *se, uint64_t key, struct vol_file **vf,
+    uint64_t *off, uint32_t *val, uint32_t *vol_id)
+{
+	struct vol *v;
+	pthread_rwlock_rdlock(&se->idx_lock);
+	int rc = STORE_E_NOT_FOUND;
+	if (se_find(se, key, &v, val)) {
+		*off = (uint64_t)(*val & VIDX_OFF_MASK) * NEEDLE_ALIGN;
+		*vol_id = v->sb.vol_id;
+		*vf = v->vf;
+		vol_file_ref(*vf);
+		rc = !(*val & VIDX_DELETED) &&
+			se_bad_has(se, *vol_id, *val & VIDX_OFF_MASK) ?
+		    STORE_E_DATA_LOSS :
+		    0;
+	}
+	pthread_rwlock_unlock(&se->idx_lock);
+	return rc;
+}
+
+/* The delete behind a deleted entry at off: its record's header and
+ * payload, or kind UNKNOWN for a needle deleted by its flag alone. */
+int
+se_read_delete(int fd, uint64_t off, struct needle_hdr *h, struct delrec *d)
+{
+	uint8_t p[DELREC_DATA_SIZE];
+	int rc = vol_read_hdr(fd, off, h);
+	*d = (struct delrec){ 0, 0, 0, STORE_DEL_UNKNOWN };
+	if (rc || !(h->flags & NEEDLE_F_DELREC))
+		return rc;
+	if (vio_pread(fd, p, sizeof(p), (off_t)(off + NEEDLE_HDR_SIZE)) !=
+	    (ssize_t)sizeof(p))
+		return -EIO;
+	delrec_decode(p, d);
+	return 0;
+}
+
 struct vol *
 se_vol_by_id(struct store_engine *se, uint32_t id)
 {
@@ -101,7 +142,20 @@ se_vol_by_id(struct store_engine *se, uint32_t id)
 	return NULL;
 }
 
-/* A delete record in v for r->key: tombstone the key's newest needle. */
+/* Is the entry (x, val) newer than a delete record at off8 in v? Then the
+ * record is history: the key was stored again after it (a trimmed copy
+ * taken back), e.g. when a volume's records are replayed at open. */
+static int
+se_newer_than(const struct vol *x, uint32_t val, const struct vol *v,
+    uint32_t off8)
+{
+	if (x != v)
+		return x->sb.vol_id > v->sb.vol_id;
+	return (val & VIDX_OFF_MASK) > off8;
+}
+
+/* A delete record in v for r->key: tombstone the key's newest needle. The
+ * key's entry in v then points at the record, which carries the kind. */
 static int
 se_index_delrec(struct store_engine *se, struct vol *v,
     const struct hint_rec *r)
@@ -111,6 +165,8 @@ se_index_delrec(struct store_engine *se, struct vol *v,
 	int found = se_find(se, r->key, &x, &val);
 	v->tomb_n++;
 	v->tomb_bytes += needle_total_size(r->size);
+	if (found && se_newer_than(x, val, v, r->off8))
+		return 0;
 	if (found && !(val & VIDX_DELETED)) {
 		struct needle_hdr h;
 		uint64_t off = (uint64_t)(val & VIDX_OFF_MASK) * NEEDLE_ALIGN;
@@ -125,8 +181,6 @@ se_index_delrec(struct store_engine *se, struct vol *v,
 		x->dead_n++;
 		x->dead_bytes += total;
 	}
-	if (found && x == v)
-		return 0; /* the needle's own entry carries the tombstone */
 	return vidx_set(&v->idx, r->key, r->off8 | VIDX_DELETED);
 }
 

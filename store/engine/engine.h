@@ -46,9 +46,14 @@ struct store_options {
 	uint64_t max_volume_size;    /* roll over beyond this; <= 16 GiB */
 	double compaction_threshold; /* compact when live fraction < this */
 	enum store_sync_mode sync_mode;
+	/* Compaction keeps a deleted needle's bytes (flagged deleted) this
+	 * long after its delete, whatever its kind, so `hs rebuild` and an
+	 * operator can still find it; 0 reclaims at once. */
+	int64_t delete_retention_ms;
 };
 
-/* Defaults: 4 GiB volumes, threshold 0.5, STORE_SYNC_ALWAYS. */
+/* Defaults: 4 GiB volumes, threshold 0.5, STORE_SYNC_ALWAYS, deleted
+ * needles retained 7 days. */
 void store_options_default(struct store_options *o);
 
 struct store_engine;
@@ -65,8 +70,10 @@ void store_engine_close(struct store_engine *se);
 
 /* Appends a needle; durable (fdatasync'd, group-committed) when it returns
  * 0. Re-putting a live key with the same cookie and bytes is success (no
- * new needle); different bytes or cookie -> STORE_E_EXISTS; a deleted key
- * -> STORE_E_DELETED. data is only read during the call. */
+ * new needle); different bytes or cookie -> STORE_E_EXISTS; a key deleted
+ * with kind DELETE (or an unknown kind) -> STORE_E_DELETED; a key trimmed
+ * or orphaned is stored again (same cookie, else STORE_E_EXISTS). data is
+ * only read during the call. */
 int store_engine_put(struct store_engine *se, uint64_t key, uint32_t cookie,
     const void *data, size_t len);
 
@@ -77,9 +84,26 @@ int store_engine_put(struct store_engine *se, uint64_t key, uint32_t cookie,
 int store_engine_get(struct store_engine *se, uint64_t key, uint32_t cookie,
     void *buf, size_t cap, size_t *len);
 
-/* Tombstones the key: sets the deleted flag in the needle header in place
- * and appends a durable delete record. Idempotent: deleting a deleted key
- * is success. Unknown key -> STORE_E_NOT_FOUND. */
+/* Why a needle went away; the values are the wire's DeleteKind. Only
+ * DELETE is final: a TRIMmed or ORPHANed key is taken back by a later put
+ * with the same cookie (repair re-sending a copy it needs here). UNKNOWN
+ * is what delete records written before kinds existed say; it is treated
+ * as DELETE. */
+enum store_delete_kind {
+	STORE_DEL_UNKNOWN = 0,
+	STORE_DEL_DELETE = 1,
+	STORE_DEL_TRIM = 2,
+	STORE_DEL_ORPHAN = 3,
+};
+
+/* Tombstones the key with a delete record carrying kind, durable when it
+ * returns 0 (wherever the record was written), then sets the deleted flag
+ * in the needle header in place. Idempotent: deleting a deleted key is
+ * success once its delete record is durable; a DELETE of a key trimmed or
+ * orphaned earlier appends a new, final record. Unknown key ->
+ * STORE_E_NOT_FOUND. store_engine_delete is kind DELETE. */
+int store_engine_delete_kind(struct store_engine *se, uint64_t key,
+    enum store_delete_kind kind);
 int store_engine_delete(struct store_engine *se, uint64_t key);
 
 #define STORE_NF_DELETED 0x1u /* tombstoned */
@@ -100,6 +124,7 @@ struct store_needle_info {
 	 * true write (to the file system clock's granularity), so an age
 	 * computed from it is never overstated. */
 	int64_t written_ms;
+	enum store_delete_kind delete_kind; /* when STORE_NF_DELETED */
 };
 
 /* 1 when the key is live, 0 when absent or deleted, <0 on error. */
@@ -128,8 +153,10 @@ struct store_stats {
 
 int store_engine_stats(struct store_engine *se, struct store_stats *st);
 
-/* Compacts one sealed volume: copies live needles and all delete records
- * into a new file, fsyncs it, renames it over the old one (directory
+/* Compacts one sealed volume: copies live needles, deleted ones still
+ * within delete_retention_ms and all delete records (a needle whose only
+ * tombstone was its flag gets a delete record in its place) into a new
+ * file, fsyncs it, renames it over the old one (directory
  * fsynced) and swaps the index. Reads and writes continue meanwhile. The
  * active volume -> STORE_E_BUSY; unknown id -> STORE_E_NOT_FOUND. */
 int store_engine_compact(struct store_engine *se, uint32_t volume);

@@ -142,6 +142,14 @@ int vol_sync_all(struct store_engine *se, struct vol *v);
 int se_find(struct store_engine *se, uint64_t key, struct vol **v,
     uint32_t *val);
 int se_vols_push(struct store_engine *se, struct vol *v);
+/* Looks key up and pins the file holding it (*vf: unref it, even on
+ * error). A known-bad live needle -> STORE_E_DATA_LOSS, *vf still set. */
+int se_pin(struct store_engine *se, uint64_t key, struct vol_file **vf,
+    uint64_t *off, uint32_t *val, uint32_t *vol_id);
+/* The delete behind a deleted entry at off: its record's header and
+ * payload, or kind STORE_DEL_UNKNOWN for a needle deleted by its flag. */
+int se_read_delete(int fd, uint64_t off, struct needle_hdr *h,
+    struct delrec *d);
 struct vol *se_vol_by_id(struct store_engine *se, uint32_t id);
 int se_index_needle(struct store_engine *se, struct vol *v,
     const struct hint_rec *r);

@@ -231,6 +231,8 @@ se_check_options(const struct store_options *o)
 		return STORE_E_INVALID;
 	if (!(o->compaction_threshold >= 0.0 && o->compaction_threshold <= 1.0))
 		return STORE_E_INVALID;
+	if (o->delete_retention_ms < 0)
+		return STORE_E_INVALID;
 	if (o->sync_mode != STORE_SYNC_ALWAYS &&
 	    o->sync_mode != STORE_SYNC_NONE)
 		return STORE_E_INVALID;

@@ -113,6 +113,26 @@ se_wait_v(struct store_engine *se, struct vol *v)
 	return se->opt.sync_mode == STORE_SYNC_NONE ? 0 : vol_sync_all(se, v);
 }
 
+/* Waits until the volume holding key's newest entry is durable: where a
+ * resent put's needle or a resent delete's record was written, which need
+ * not be the active volume after a roll-over. */
+static int
+se_wait_key(struct store_engine *se, uint64_t key)
+{
+	struct vol *v;
+	uint32_t val;
+	pthread_rwlock_rdlock(&se->idx_lock);
+	v = se_find(se, key, &v, &val) ? v : NULL;
+	pthread_rwlock_unlock(&se->idx_lock);
+	return v ? se_wait_v(se, v) : STORE_E_NOT_FOUND;
+}
+
+static int
+se_kind_final(uint8_t kind)
+{
+	return kind != STORE_DEL_TRIM && kind != STORE_DEL_ORPHAN;
+}
+
 /* Reads and checks the needle at off for key; fills buf on success. */
 static int
 se_read_needle(int fd, uint64_t off, uint64_t key, uint32_t cookie, void *buf,
@@ -142,28 +162,6 @@ se_read_needle(int fd, uint64_t off, uint64_t key, uint32_t cookie, void *buf,
 		return STORE_E_DATA_LOSS;
 	}
 	return 0;
-}
-
-/* Looks key up and pins the file holding it. */
-static int
-se_pin(struct store_engine *se, uint64_t key, struct vol_file **vf,
-    uint64_t *off, uint32_t *val, uint32_t *vol_id)
-{
-	struct vol *v;
-	pthread_rwlock_rdlock(&se->idx_lock);
-	int rc = STORE_E_NOT_FOUND;
-	if (se_find(se, key, &v, val)) {
-		*off = (uint64_t)(*val & VIDX_OFF_MASK) * NEEDLE_ALIGN;
-		*vol_id = v->sb.vol_id;
-		*vf = v->vf;
-		vol_file_ref(*vf);
-		rc = !(*val & VIDX_DELETED) &&
-			se_bad_has(se, *vol_id, *val & VIDX_OFF_MASK) ?
-		    STORE_E_DATA_LOSS :
-		    0;
-	}
-	pthread_rwlock_unlock(&se->idx_lock);
-	return rc;
 }
 
 static void
@@ -207,14 +205,22 @@ se_put_existing(struct store_engine *se, uint64_t key, uint32_t cookie,
 	    (!rc && (got != len || memcmp(buf, data, len))))
 		rc = STORE_E_EXISTS;
 	free(buf);
+	return rc ? rc : se_wait_key(se, key);
+}
+
+/* Put of a deleted key (append_mu held): 0 when it may be stored again
+ * (trimmed or orphaned here, same cookie), else why not. */
+static int
+se_put_deleted(struct vol_file *vf, uint64_t off, uint32_t cookie)
+{
+	struct needle_hdr h;
+	struct delrec d;
+	int rc = se_read_delete(vf->fd, off, &h, &d);
 	if (rc)
 		return rc;
-	struct vol *v;
-	uint32_t val;
-	pthread_rwlock_rdlock(&se->idx_lock);
-	v = se_find(se, key, &v, &val) ? v : NULL;
-	pthread_rwlock_unlock(&se->idx_lock);
-	return v ? se_wait_v(se, v) : STORE_E_NOT_FOUND;
+	if (se_kind_final(d.kind))
+		return STORE_E_DELETED;
+	return h.cookie == cookie ? 0 : STORE_E_EXISTS;
 }
 
 int
@@ -234,15 +240,21 @@ store_engine_put(struct store_engine *se, uint64_t key, uint32_t cookie,
 	uint64_t off;
 	uint32_t val = 0, vol_id;
 	pthread_mutex_lock(&se->append_mu);
-	/* A live key is a resend or a conflict, a deleted one is refused, and
-	 * a known-bad copy (DATA_LOSS) is replaced by appending a fresh one. */
+	/* A live key is a resend or a conflict; a deleted one is refused
+	 * unless it was only trimmed or orphaned; a known-bad copy
+	 * (DATA_LOSS) is replaced by appending a fresh one. */
 	int rc = se_pin(se, key, &vf, &off, &val, &vol_id);
+	int deleted = rc == 0 && (val & VIDX_DELETED);
+	if (deleted)
+		rc = se_put_deleted(vf, off, cookie);
 	vol_file_unref(vf);
-	if (rc == 0) {
+	if (rc == 0 && !deleted) {
 		pthread_mutex_unlock(&se->append_mu);
-		if (val & VIDX_DELETED)
-			return STORE_E_DELETED;
 		return se_put_existing(se, key, cookie, data, len);
+	}
+	if (rc && rc != STORE_E_NOT_FOUND && rc != STORE_E_DATA_LOSS) {
+		pthread_mutex_unlock(&se->append_mu);
+		return rc;
 	}
 	rc = se_append(se, &h, data, crc, &a);
 	pthread_mutex_unlock(&se->append_mu);
@@ -260,152 +272,83 @@ se_flag_deleted(int fd, uint64_t off, const struct needle_hdr *h)
 	vio_pwritev(fd, &iov, 1, (off_t)(off + NEEDLE_HDR_FLAGS_OFF));
 }
 
+/* Appends the delete record for key (append_mu held): *d names the
+ * entry it supersedes, h the header of what it deletes. */
+static int
+se_append_delrec(struct store_engine *se, const struct needle_hdr *h,
+    uint64_t key, const struct delrec *d, struct se_appended *a)
+{
+	uint8_t payload[DELREC_DATA_SIZE];
+	delrec_encode(payload, d);
+	struct needle_hdr dh = { h->cookie, key, NEEDLE_F_DELREC,
+		DELREC_DATA_SIZE };
+	return se_append(se, &dh, payload, crc32c(0, payload, sizeof(payload)),
+	    a);
+}
+
+/* A delete of a key already deleted (append_mu held, released here):
+ * a resend waits for the first record to be durable; a DELETE of a key
+ * only trimmed or orphaned appends a final record. */
+static int
+se_delete_again(struct store_engine *se, uint64_t key, uint8_t kind,
+    struct vol_file *vf, uint64_t off, uint32_t vol_id)
+{
+	struct needle_hdr h;
+	struct delrec old,
+	    d = { vol_id, (uint32_t)(off / NEEDLE_ALIGN), 0, kind };
+	struct se_appended a;
+	int rc = se_read_delete(vf->fd, off, &h, &old);
+	if (rc || kind != STORE_DEL_DELETE || se_kind_final(old.kind)) {
+		pthread_mutex_unlock(&se->append_mu);
+		return rc ? rc : se_wait_key(se, key);
+	}
+	d.size = h.size;
+	rc = se_append_delrec(se, &h, key, &d, &a);
+	pthread_mutex_unlock(&se->append_mu);
+	return rc ? rc : se_wait(se, &a);
+}
+
 int
-store_engine_delete(struct store_engine *se, uint64_t key)
+store_engine_delete_kind(struct store_engine *se, uint64_t key,
+    enum store_delete_kind kind)
 {
 	struct vol_file *vf = NULL;
 	uint64_t off = 0;
 	uint32_t val = 0, vol_id = 0;
 	struct needle_hdr h = { 0, key, 0, 0 };
+	struct se_appended a;
+	if (kind == STORE_DEL_UNKNOWN)
+		kind = STORE_DEL_DELETE;
+	if (kind > STORE_DEL_ORPHAN)
+		return STORE_E_INVALID;
 	pthread_mutex_lock(&se->append_mu);
 	int rc = se_pin(se, key, &vf, &off, &val, &vol_id);
 	if (rc == STORE_E_DATA_LOSS)
 		rc = 0; /* a damaged needle can still be deleted */
-	if (!rc && (val & VIDX_DELETED)) { /* resend: wait for the first one */
-		struct vol *act = se_active(se);
-		pthread_mutex_unlock(&se->append_mu);
+	if (!rc && (val & VIDX_DELETED)) {
+		rc = se_delete_again(se, key, (uint8_t)kind, vf, off, vol_id);
 		vol_file_unref(vf);
-		return se_wait_v(se, act);
+		return rc;
 	}
 	if (!rc && vol_read_hdr(vf->fd, off, &h) == 0 && h.key != key)
 		h = (struct needle_hdr){ 0, key, 0, 0 };
-	struct se_appended a;
-	if (!rc) {
-		uint8_t payload[DELREC_DATA_SIZE];
-		struct delrec d = { vol_id, (uint32_t)(off / NEEDLE_ALIGN),
-			h.size };
-		delrec_encode(payload, &d);
-		struct needle_hdr dh = { h.cookie, key, NEEDLE_F_DELREC,
-			DELREC_DATA_SIZE };
-		rc = se_append(se, &dh, payload,
-		    crc32c(0, payload, sizeof(payload)), &a);
-	}
+	struct delrec d = { vol_id, (uint32_t)(off / NEEDLE_ALIGN), h.size,
+		(uint8_t)kind };
+	if (!rc)
+		rc = se_append_delrec(se, &h, key, &d, &a);
+	pthread_mutex_unlock(&se->append_mu);
+	if (!rc)
+		rc = se_wait(se, &a);
+	/* Advisory, so only once the record is durable: a crash can then
+	 * never leave a flag without its record. */
 	if (!rc && h.key == key && h.size)
 		se_flag_deleted(vf->fd, off, &h);
-	pthread_mutex_unlock(&se->append_mu);
 	vol_file_unref(vf);
-	return rc ? rc : se_wait(se, &a);
+	return rc;
 }
 
 int
-store_engine_stat(struct store_engine *se, uint64_t key,
-    struct store_needle_info *info)
+store_engine_delete(struct store_engine *se, uint64_t key)
 {
-	struct vol_file *vf = NULL;
-	uint64_t off = 0;
-	uint32_t val = 0, vol_id = 0;
-	struct needle_hdr h;
-	int rc = se_pin(se, key, &vf, &off, &val, &vol_id);
-	int bad = rc == STORE_E_DATA_LOSS;
-	if (bad)
-		rc = 0;
-	if (!rc && (val & VIDX_DELETED))
-		rc = STORE_E_NOT_FOUND;
-	if (!rc)
-		rc = vol_read_hdr(vf->fd, off, &h);
-	vol_file_unref(vf);
-	if (rc)
-		return rc;
-	*info = (struct store_needle_info){ key, h.cookie, h.size,
-		bad ? STORE_NF_BAD : 0, vol_id, off, 0 };
-	return 0;
-}
-
-int
-store_engine_exists(struct store_engine *se, uint64_t key)
-{
-	struct store_needle_info info;
-	int rc = store_engine_stat(se, key, &info);
-	return rc == 0 ? 1 : rc == STORE_E_NOT_FOUND ? 0 : rc;
-}
-
-struct se_list_ent {
-	struct idx_kv kv;
-	size_t vol; /* index into se->vols: larger = newer */
-};
-
-static int
-se_list_cmp(const void *a, const void *b)
-{
-	const struct se_list_ent *x = a, *y = b;
-	if (x->kv.key != y->kv.key)
-		return x->kv.key < y->kv.key ? -1 : 1;
-	return x->vol > y->vol ? -1 : x->vol < y->vol; /* newest first */
-}
-
-/* Candidate entries from every volume (idx_lock held); caller frees. */
-static struct se_list_ent *
-se_list_gather(struct store_engine *se, const uint64_t *after, size_t max,
-    size_t *n)
-{
-	struct se_list_ent *all = malloc((se->nvols * max + 1) * sizeof(*all));
-	struct idx_kv *tmp = malloc((max + 1) * sizeof(*tmp));
-	*n = 0;
-	if (!all || !tmp) {
-		free(all);
-		free(tmp);
-		return NULL;
-	}
-	for (size_t i = 0; i < se->nvols; i++) {
-		size_t k = vidx_collect(&se->vols[i]->idx, after != NULL,
-		    after ? *after : 0, tmp, max);
-		for (size_t j = 0; j < k; j++)
-			all[(*n)++] = (struct se_list_ent){ tmp[j], i };
-	}
-	free(tmp);
-	qsort(all, *n, sizeof(*all), se_list_cmp);
-	return all;
-}
-
-static void
-se_list_fill(struct store_engine *se, const struct se_list_ent *e,
-    struct store_needle_info *info)
-{
-	const struct vol *v = se->vols[e->vol];
-	uint32_t off8 = e->kv.val & VIDX_OFF_MASK;
-	struct needle_hdr h = { 0, e->kv.key, 0, 0 };
-	*info = (struct store_needle_info){ e->kv.key, 0, 0, 0, v->sb.vol_id,
-		(uint64_t)off8 * NEEDLE_ALIGN, atomic_load(&v->written_ms) };
-	if (vol_read_hdr(v->vf->fd, info->offset, &h) == 0) {
-		info->cookie = h.cookie;
-		info->size = (h.flags & NEEDLE_F_DELREC) ? 0 : h.size;
-	}
-	if (e->kv.val & VIDX_DELETED)
-		info->flags |= STORE_NF_DELETED;
-	if (se_bad_has(se, v->sb.vol_id, off8))
-		info->flags |= STORE_NF_BAD;
-}
-
-int
-store_engine_list(struct store_engine *se, const uint64_t *after,
-    struct store_needle_info *out, size_t max, size_t *n)
-{
-	size_t cand;
-	*n = 0;
-	if (max == 0)
-		return 0;
-	pthread_rwlock_rdlock(&se->idx_lock);
-	struct se_list_ent *all = se_list_gather(se, after, max, &cand);
-	if (!all) {
-		pthread_rwlock_unlock(&se->idx_lock);
-		return -ENOMEM;
-	}
-	for (size_t i = 0; i < cand && *n < max; i++) {
-		if (i > 0 && all[i].kv.key == all[i - 1].kv.key)
-			continue; /* an older volume's entry for the same key */
-		se_list_fill(se, &all[i], &out[(*n)++]);
-	}
-	pthread_rwlock_unlock(&se->idx_lock);
-	free(all);
-	return 0;
+	return store_engine_delete_kind(se, key, STORE_DEL_DELETE);
 }

@@ -75,6 +75,7 @@ test_opts(uint64_t max_volume_size)
 {
 	struct store_options o;
 	store_options_default(&o);
+	o.delete_retention_ms = 0; /* tests that keep deletes say so */
 	if (max_volume_size)
 		o.max_volume_size = max_volume_size;
 	return o;

@@ -94,7 +94,7 @@ delrec_encode(uint8_t out[DELREC_DATA_SIZE], const struct delrec *d)
 	le_put32(out + 0, d->vol_id);
 	le_put32(out + 4, d->off8);
 	le_put32(out + 8, d->size);
-	le_put32(out + 12, 0);
+	le_put32(out + 12, d->kind);
 }
 
 void
@@ -103,6 +103,7 @@ delrec_decode(const uint8_t in[DELREC_DATA_SIZE], struct delrec *d)
 	d->vol_id = le_get32(in + 0);
 	d->off8 = le_get32(in + 4);
 	d->size = le_get32(in + 8);
+	d->kind = in[12];
 }
 
 void

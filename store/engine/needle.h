@@ -38,7 +38,8 @@ int sb_decode(const uint8_t in[SB_SIZE], struct superblock *sb);
 #define NEEDLE_F_KNOWN (NEEDLE_F_DELETED | NEEDLE_F_DELREC)
 
 /* Delete record payload: which needle the delete was aimed at (advisory,
- * used for accounting; the key in the header is what counts). */
+ * used for accounting; the key in the header is what counts) and why it
+ * went away (byte 12; zero in records written before delete kinds). */
 #define DELREC_DATA_SIZE 16
 
 struct needle_hdr {
@@ -71,6 +72,7 @@ struct delrec {
 	uint32_t vol_id;
 	uint32_t off8;
 	uint32_t size;
+	uint8_t kind; /* enum store_delete_kind; 0 in records before kinds */
 };
 void delrec_encode(uint8_t out[DELREC_DATA_SIZE], const struct delrec *d);
 void delrec_decode(const uint8_t in[DELREC_DATA_SIZE], struct delrec *d);

@@ -11,6 +11,15 @@
 static atomic_int vio_countdown[VIO_NOPS];
 static atomic_int vio_err[VIO_NOPS];
 static atomic_long vio_syncs;
+static int (*_Atomic vio_hook)(void *arg);
+static void *_Atomic vio_hook_arg;
+
+void
+vio_sync_hook(int (*fn)(void *arg), void *arg)
+{
+	atomic_store(&vio_hook_arg, arg);
+	atomic_store(&vio_hook, fn);
+}
 
 long
 vio_sync_count(void)
@@ -95,6 +104,9 @@ int
 vio_fdatasync(int fd)
 {
 	int f = vio_fault_hit(VIO_SYNC);
+	int (*hook)(void *) = atomic_load(&vio_hook);
+	if (!f && hook)
+		f = hook(atomic_load(&vio_hook_arg));
 	atomic_fetch_add(&vio_syncs, 1);
 	if (f)
 		return f;

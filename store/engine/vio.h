@@ -23,6 +23,10 @@ int vio_fsync_dir(const char *dir);
 /* Test hook: the `nth` next call of `op` (1 = the very next) fails with
  * -err; 0 disarms. Process-global, meant for single-store unit tests. */
 void vio_fault_arm(enum vio_op op, int nth, int err);
+/* Test hook: fn runs at the start of every fdatasync (it may block, to
+ * hold a sync in flight); a non-zero return fails that sync with it (a
+ * -errno). NULL disarms. Process-global, like vio_fault_arm. */
+void vio_sync_hook(int (*fn)(void *arg), void *arg);
 /* fdatasync calls made so far (process-wide), to observe group commit. */
 long vio_sync_count(void);
 

@@ -26,6 +26,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "crc32c.h"
 #include "engine_impl.h"
 #include "engine_testing.h"
 #include "le.h"
@@ -74,20 +75,86 @@ cpt_push(struct cpt *c, const struct cpt_rec *r)
 	return 0;
 }
 
-/* Is the data needle at off8 the live entry of its key in this volume? */
-static int
-cpt_keep(struct store_engine *se, struct cpt *c, const struct needle_hdr *h,
+/* What compaction does with one needle of the volume. */
+enum cpt_fate {
+	CPT_DROP,
+	CPT_COPY,
+	/* A deleted needle past DELETE_RETENTION whose only tombstone is its
+	 * own flag (its delete record was lost, or predates kinds being
+	 * recorded): dropped, and a delete record written in its place so
+	 * the key stays deleted. */
+	CPT_TOMBSTONE,
+};
+
+/* A deleted needle of key (idx_lock held): kept while its delete is
+ * younger than the retention (so rebuild and operators can still find
+ * it). The delete's time is bounded by the last append to the volume
+ * holding the key's newest entry (never earlier than the delete). */
+static enum cpt_fate
+cpt_deleted_fate(struct store_engine *se, struct cpt *c, uint64_t key)
+{
+	struct vol *x = c->v;
+	uint32_t val;
+	int own = !se_find(se, key, &x, &val) || x == c->v;
+	int64_t now = (int64_t)(vol_now_ns() / 1000000);
+	if (now - atomic_load(&x->written_ms) < se->opt.delete_retention_ms)
+		return CPT_COPY;
+	return own ? CPT_TOMBSTONE : CPT_DROP;
+}
+
+/* Delete records are always kept; a data needle while it is the live
+ * entry of its key in this volume, or deleted but still retained. */
+static enum cpt_fate
+cpt_fate(struct store_engine *se, struct cpt *c, const struct needle_hdr *h,
     uint32_t off8, int *bad)
 {
 	uint32_t val;
 	if (h->flags & NEEDLE_F_DELREC)
-		return 1;
+		return CPT_COPY;
 	pthread_rwlock_rdlock(&se->idx_lock);
-	int keep = vidx_find(&c->v->idx, h->key, &val) &&
-	    (val & VIDX_OFF_MASK) == off8 && !(val & VIDX_DELETED);
+	enum cpt_fate f = CPT_DROP;
+	if (vidx_find(&c->v->idx, h->key, &val) &&
+	    (val & VIDX_OFF_MASK) == off8)
+		f = !(val & VIDX_DELETED) ? CPT_COPY :
+					    cpt_deleted_fate(se, c, h->key);
+	else if (h->flags & NEEDLE_F_DELETED) /* superseded in this volume */
+		f = cpt_deleted_fate(se, c, h->key) == CPT_COPY ? CPT_COPY :
+								  CPT_DROP;
 	*bad = se_bad_has(se, c->v->sb.vol_id, off8);
 	pthread_rwlock_unlock(&se->idx_lock);
-	return keep;
+	return f;
+}
+
+/* Appends one needle's bytes to the .cpt and records where it went. */
+static int
+cpt_emit(struct cpt *c, const uint8_t *p, const struct needle_hdr *h,
+    uint32_t old8, int bad)
+{
+	uint64_t total = needle_total_size(h->size);
+	struct iovec iov = { (void *)p, (size_t)total };
+	struct cpt_rec rec = { h->key, old8, (uint32_t)(c->end / NEEDLE_ALIGN),
+		h->size, (uint16_t)(h->flags & NEEDLE_F_DELREC), (uint8_t)bad };
+	int rc = p ? vio_pwritev(c->fd, &iov, 1, (off_t)c->end) : -EIO;
+	if (!rc && (rc = cpt_push(c, &rec)) == 0)
+		c->end += total;
+	return rc;
+}
+
+/* The delete record written for a dropped needle whose flag was its only
+ * tombstone: kind unknown, which counts as a final delete. */
+static int
+cpt_emit_tombstone(struct cpt *c, const struct needle_hdr *h, uint32_t old8)
+{
+	uint8_t buf[NEEDLE_HDR_SIZE + DELREC_DATA_SIZE + 16];
+	struct needle_hdr dh = { h->cookie, h->key, NEEDLE_F_DELREC,
+		DELREC_DATA_SIZE };
+	struct delrec d = { c->v->sb.vol_id, old8, h->size, STORE_DEL_UNKNOWN };
+	needle_hdr_encode(buf, &dh);
+	delrec_encode(buf + NEEDLE_HDR_SIZE, &d);
+	uint32_t crc = crc32c(0, buf + NEEDLE_HDR_SIZE, DELREC_DATA_SIZE);
+	needle_ftr_encode(buf + NEEDLE_HDR_SIZE + DELREC_DATA_SIZE,
+	    DELREC_DATA_SIZE, crc);
+	return cpt_emit(c, buf, &dh, old8, 0);
 }
 
 /* Step 2: copy what survives into the .cpt file. */
@@ -107,19 +174,13 @@ cpt_copy(struct store_engine *se, struct cpt *c, uint64_t end)
 		}
 		uint64_t total = needle_total_size(h.size);
 		int bad = r == NV_BADCRC;
-		if (cpt_keep(se, c, &h, (uint32_t)(off / NEEDLE_ALIGN), &bad)) {
-			const uint8_t *p = vol_scan_get(&s, off, (size_t)total);
-			struct iovec iov = { (void *)p, (size_t)total };
-			struct cpt_rec rec = { h.key,
-				(uint32_t)(off / NEEDLE_ALIGN),
-				(uint32_t)(c->end / NEEDLE_ALIGN), h.size,
-				(uint16_t)(h.flags & NEEDLE_F_DELREC),
-				(uint8_t)bad };
-			rc = p ? vio_pwritev(c->fd, &iov, 1, (off_t)c->end) :
-				 -EIO;
-			if (!rc && (rc = cpt_push(c, &rec)) == 0)
-				c->end += total;
-		}
+		uint32_t old8 = (uint32_t)(off / NEEDLE_ALIGN);
+		enum cpt_fate f = cpt_fate(se, c, &h, old8, &bad);
+		if (f == CPT_COPY)
+			rc = cpt_emit(c, vol_scan_get(&s, off, (size_t)total),
+			    &h, old8, bad);
+		else if (f == CPT_TOMBSTONE)
+			rc = cpt_emit_tombstone(c, &h, old8);
 		off += total;
 	}
 	free(s.buf);
@@ -154,8 +215,10 @@ cpt_kv_cmp(const void *a, const void *b)
 }
 
 /* Step 3a (idx_lock held for writing): carry over deletes made during the
- * copy and build the new index; one entry per key (its data needle wins
- * over a delete record in the same volume). */
+ * copy and build the new index; one entry per key, the newest in file
+ * order (a delete record after its needle, a needle stored again after a
+ * trim's record). A copied data needle that is not its key's live entry
+ * (deleted during the copy, or kept for DELETE_RETENTION) is flagged. */
 static int
 cpt_build_index(struct cpt *c, struct idx_kv **out, size_t *n)
 {
@@ -166,9 +229,9 @@ cpt_build_index(struct cpt *c, struct idx_kv **out, size_t *n)
 	for (size_t i = 0; i < c->n; i++) {
 		struct cpt_rec *r = &c->recs[i];
 		uint32_t val;
-		if (!(r->flags & NEEDLE_F_DELREC) &&
-		    vidx_find(&c->v->idx, r->key, &val) &&
-		    (val & VIDX_DELETED)) {
+		int live = vidx_find(&c->v->idx, r->key, &val) &&
+		    (val & VIDX_OFF_MASK) == r->old8 && !(val & VIDX_DELETED);
+		if (!(r->flags & NEEDLE_F_DELREC) && !live) {
 			uint8_t fl[2];
 			r->flags |= NEEDLE_F_DELETED;
 			le_put16(fl, r->flags);
@@ -185,7 +248,7 @@ cpt_build_index(struct cpt *c, struct idx_kv **out, size_t *n)
 	qsort(kv, k, sizeof(*kv), cpt_kv_cmp);
 	size_t w = 0;
 	for (size_t i = 0; i < k; i++)
-		if (w == 0 || kv[w - 1].key != kv[i].key)
+		if (i + 1 == k || kv[i + 1].key != kv[i].key)
 			kv[w++] = kv[i];
 	*out = kv;
 	*n = w;

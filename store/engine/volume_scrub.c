@@ -2,7 +2,9 @@
  * a caller's thread can pace it (e.g. N needles per tick). The cursor
  * (volume id, offset) lives in the engine and wraps around; a volume whose
  * file was swapped by compaction since the last step is restarted from its
- * first needle. Bad needles are reported through the callback and added to
+ * first needle, and a needle found bad in a file swapped out meanwhile is
+ * not reported (its offset means nothing in the new file). Bad needles
+ * are reported through the callback and added to
  * the bad set, so reads of them return DATA_LOSS without touching disk. */
 #include <stdlib.h>
 
@@ -29,16 +31,20 @@ scrub_pick(struct store_engine *se, uint64_t *limit)
 	return NULL;
 }
 
+/* Reports a bad needle, unless compaction swapped the volume's file since
+ * the scan read it: its offset would then name another needle of the new
+ * file (the scan restarts on the new file and finds real damage there). */
 static void
 scrub_report(struct store_engine *se, store_scrub_cb cb, void *arg,
     uint64_t off, uint64_t key, int mark)
 {
-	if (mark) {
-		pthread_rwlock_wrlock(&se->idx_lock);
+	pthread_rwlock_wrlock(&se->idx_lock);
+	struct vol *v = se_vol_by_id(se, se->scrub_vol);
+	int current = v && v->vf == se->scrub_vf;
+	if (current && mark)
 		se_bad_add(se, se->scrub_vol, (uint32_t)(off / NEEDLE_ALIGN));
-		pthread_rwlock_unlock(&se->idx_lock);
-	}
-	if (cb)
+	pthread_rwlock_unlock(&se->idx_lock);
+	if (current && cb)
 		cb(arg, se->scrub_vol, off, key, STORE_E_DATA_LOSS);
 }
 

@@ -45,20 +45,39 @@ vol_find_below(struct store_engine *se, struct vol *v, uint32_t good8,
 	return 0;
 }
 
+/* The entry a rolled-back delete record superseded: the one its payload
+ * names when that is in v below the cut (the record took over its slot in
+ * v's index), else the newest entry left. */
+static int
+vol_undo_target(struct store_engine *se, struct vol *v, uint32_t good8,
+    uint64_t key, const struct delrec *d, struct vol **x, uint32_t *val)
+{
+	if (d->vol_id == v->sb.vol_id && d->off8 && d->off8 < good8) {
+		*x = v;
+		*val = d->off8 | VIDX_DELETED;
+		return 1;
+	}
+	return vol_find_below(se, v, good8, key, x, val) &&
+	    (*val & VIDX_DELETED);
+}
+
 /* Clears the tombstone a rolled-back delete record had set. */
 static void
 vol_undo_delete(struct store_engine *se, struct vol *v, uint32_t good8,
-    uint64_t key)
+    uint64_t key, const struct delrec *d)
 {
 	struct vol *x;
 	uint32_t val;
 	struct needle_hdr h;
-	if (!vol_find_below(se, v, good8, key, &x, &val) ||
-	    !(val & VIDX_DELETED))
+	if (!vol_undo_target(se, v, good8, key, d, &x, &val))
 		return;
 	uint64_t off = (uint64_t)(val & VIDX_OFF_MASK) * NEEDLE_ALIGN;
-	if (vol_read_hdr(x->vf->fd, off, &h) || (h.flags & NEEDLE_F_DELREC))
+	if (vol_read_hdr(x->vf->fd, off, &h))
 		return;
+	if (h.flags & NEEDLE_F_DELREC) { /* an earlier delete stands */
+		vidx_set(&x->idx, key, val);
+		return;
+	}
 	uint64_t total = needle_total_size(h.size);
 	vidx_set(&x->idx, key, val & ~VIDX_DELETED);
 	x->dead_n--;
@@ -103,7 +122,10 @@ vol_rollback_index(struct store_engine *se, struct vol *v, uint64_t good,
 		if (h.flags & NEEDLE_F_DELREC) {
 			v->tomb_n--;
 			v->tomb_bytes -= total;
-			vol_undo_delete(se, v, good8, h.key);
+			struct delrec d = { 0, 0, 0, 0 };
+			if (p + NEEDLE_HDR_SIZE + DELREC_DATA_SIZE <= len)
+				delrec_decode(tail + p + NEEDLE_HDR_SIZE, &d);
+			vol_undo_delete(se, v, good8, h.key, &d);
 		} else {
 			vol_unaccount(v, &h, good + p);
 		}
