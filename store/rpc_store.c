@@ -107,6 +107,28 @@ check_sha(rpc_call *call, const ProtobufCBinaryData *data,
 	return 0;
 }
 
+/* The replicator's fence: a Replicate or Delete from a replicator whose
+ * epoch is below the highest seen is refused, so one that was paused
+ * mid-batch and lost its lease cannot act on a stale plan beside its
+ * successor. Kept in memory: after a restart the first call sets it again,
+ * and the directories fence the commits as well. 0 = not from the
+ * replicator (a store's forward, the directory's tombstones). */
+static int
+check_repl_epoch(struct store_service *svc, rpc_call *call, uint64_t epoch)
+{
+	uint64_t seen = atomic_load(&svc->repl_epoch);
+	while (epoch > seen &&
+	    !atomic_compare_exchange_weak(&svc->repl_epoch, &seen, epoch))
+		;
+	if (epoch == 0 || epoch >= seen)
+		return 0;
+	rpc_fail(call, HS_FAILED_PRECONDITION,
+	    "stale replicator epoch %llu: epoch %llu has taken over; this "
+	    "replicator lost its lease and must stop acting",
+	    (unsigned long long)epoch, (unsigned long long)seen);
+	return -1;
+}
+
 /* Appends locally; on success counts and publishes needle.written. */
 static int
 put_local(struct store_service *svc, const Hs__PhotoId *id,
@@ -193,6 +215,8 @@ replicate_job(void *arg)
 	rpc_call *call = j->call;
 	const Hs__ReplicateRequest *req = (const Hs__ReplicateRequest *)j->req;
 	free(j);
+	if (check_repl_epoch(svc, call, req->repl_epoch) != 0)
+		return;
 
 	Hs__ReplicateResult *res = calloc(req->n_needles ? req->n_needles : 1,
 	    sizeof(*res));
@@ -311,12 +335,15 @@ delete_job(void *arg)
 	char why[128];
 	free(j);
 
-	if (check_photo_id(call, req->id) != 0)
+	if (check_photo_id(call, req->id) != 0 ||
+	    check_repl_epoch(svc, call, req->repl_epoch) != 0)
 		return;
 	/* The cache is the directory's to clear (it marks a photo it deletes):
 	 * a store's Delete is also the replicator trimming an extra copy of a
-	 * live photo, whose cache entry must stay. */
-	int rc = store_engine_delete(svc->engine, req->id->key);
+	 * live photo, whose cache entry must stay. The kind says whether the
+	 * key may come back here (a trim, an orphan) or never (a delete). */
+	int rc = store_engine_delete_kind(svc->engine, req->id->key,
+	    (enum store_delete_kind)req->kind);
 	Hs__StoreDeleteReply reply = HS__STORE_DELETE_REPLY__INIT;
 	if (rc == STORE_E_NOT_FOUND) { /* never written here: done too */
 		rpc_reply(call, &reply.base);
@@ -339,61 +366,6 @@ static void
 store_delete(rpc_call *call, const ProtobufCMessage *req, void *arg)
 {
 	queue_or_fail(arg, call, req, delete_job);
-}
-
-static void
-store_list_needles(rpc_call *call, const ProtobufCMessage *msg, void *arg)
-{
-	struct store_service *svc = arg;
-	const Hs__ListNeedlesRequest *req = (const Hs__ListNeedlesRequest *)msg;
-	size_t limit = req->limit ? req->limit : 1000, n = 0, kept = 0;
-	if (limit > 10000) {
-		rpc_fail(call, HS_INVALID_ARGUMENT,
-		    "limit %u is over 10000: page with after_key", req->limit);
-		return;
-	}
-	struct store_needle_info *infos = calloc(limit, sizeof(*infos));
-	Hs__NeedleInfo *out = calloc(limit, sizeof(*out));
-	Hs__NeedleInfo **ptrs = calloc(limit, sizeof(*ptrs));
-	Hs__PhotoId *ids = calloc(limit, sizeof(*ids));
-	uint64_t after = req->after_key;
-	int rc = infos && out && ptrs && ids ?
-	    store_engine_list(svc->engine, after ? &after : NULL, infos, limit,
-		&n) :
-	    -ENOMEM;
-	if (rc != 0) {
-		char why[128];
-		hs_status st = store_status_from_engine(rc, why, sizeof(why));
-		rpc_fail(call, st, "%s: cannot list needles: %s", svc->name,
-		    why);
-		goto out;
-	}
-	for (size_t i = 0; i < n; i++) {
-		int deleted = (infos[i].flags & STORE_NF_DELETED) != 0;
-		if (deleted && !req->include_deleted)
-			continue;
-		hs__needle_info__init(&out[kept]);
-		hs__photo_id__init(&ids[kept]);
-		ids[kept].key = infos[i].key;
-		ids[kept].cookie = infos[i].cookie;
-		out[kept].id = &ids[kept];
-		out[kept].size = infos[i].size;
-		out[kept].deleted = deleted;
-		out[kept].volume = infos[i].volume;
-		out[kept].written_ms = infos[i].written_ms;
-		ptrs[kept] = &out[kept];
-		kept++;
-	}
-	Hs__ListNeedlesReply reply = HS__LIST_NEEDLES_REPLY__INIT;
-	reply.needles = ptrs;
-	reply.n_needles = kept;
-	reply.more = n == limit;
-	rpc_reply(call, &reply.base);
-out:
-	free(infos);
-	free(out);
-	free(ptrs);
-	free(ids);
 }
 
 static void

@@ -35,6 +35,8 @@ struct store_service {
 				     known, else --replicator; "" = none */
 	atomic_int readonly;	 /* set after an engine I/O failure */
 	_Atomic uint64_t reads, writes, deletes, corrupt;
+	/* The highest replicator fencing epoch seen (in memory only). */
+	_Atomic uint64_t repl_epoch;
 };
 
 /* Maps an engine error to a status and a message for people. */
@@ -42,6 +44,9 @@ hs_status store_status_from_engine(int err, char *msg, size_t msglen);
 
 /* Registers the Store service's handlers on svc->rpc. */
 int store_rpc_add(struct store_service *svc);
+
+/* The ListNeedles handler (rpc_listing.c). */
+void store_list_needles(rpc_call *call, const ProtobufCMessage *msg, void *arg);
 
 /* Publishes a needle.* event. */
 void store_publish_needle(struct store_service *svc, const char *topic,

@@ -60,6 +60,10 @@ store_config_load(struct store_config *cfg, int argc, char **argv, char *err,
 		    0, 1, "0.5",
 		    "compact a sealed volume whose live fraction is below "
 		    "this"),
+		RT_CFG_FIELD("DELETE_RETENTION", "delete-retention", RT_CFG_MS,
+		    delete_retention_ms, 0, 366LL * 24 * 3600 * 1000, "168h",
+		    "compaction keeps a deleted needle's bytes this long after "
+		    "its delete (for hs rebuild and operators)"),
 		RT_CFG_FIELD("HEARTBEAT_INTERVAL", "heartbeat-interval",
 		    RT_CFG_MS, heartbeat_ms, 50, 600000, "1s",
 		    "heartbeat period"),

@@ -28,6 +28,7 @@ struct store_config {
 	int64_t scrub_per_sec;	 /* needles verified per second */
 	int64_t workers;	 /* threads for writes, deletes, compaction */
 	int64_t max_msg;
+	int64_t delete_retention_ms; /* deleted bytes kept before reclaim */
 };
 
 /* Fills cfg from argv and the environment, checks it and logs it. 0 to go

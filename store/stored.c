@@ -19,6 +19,7 @@ open_engine(struct store_service *svc)
 	store_options_default(&o);
 	o.max_volume_size = (uint64_t)svc->cfg.max_volume_size;
 	o.compaction_threshold = svc->cfg.compaction_threshold;
+	o.delete_retention_ms = svc->cfg.delete_retention_ms;
 	int rc = store_engine_open(svc->cfg.data_dir, &o, &svc->engine);
 	if (rc == STORE_E_LOCKED)
 		rt_log_error("data dir %s is in use by another stored; stop "

@@ -8,6 +8,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 
 #include "check.h"
@@ -41,7 +42,7 @@ start_store(int i)
 	char *argv[] = { bin, id, listen, flag_dir, kf,
 		"--directories=tcp://127.0.0.1:9", "--heartbeat-interval=5s",
 		"--min-replicas=1", "--scrub-rate=0", "--max-volume-size=8MiB",
-		NULL };
+		"--delete-retention=0", NULL };
 	char name[32];
 	snprintf(name, sizeof(name), "store-%d", i + 1);
 	test_proc_start(&procs[i], name, dir, argv);
@@ -387,6 +388,167 @@ delete_photo(int i, const struct photo *p, struct rpc_error *e)
 	return st;
 }
 
+/* Store i's Delete of p with a kind and a replicator epoch. */
+static hs_status
+delete_kind(int i, const struct photo *p, Hs__DeleteKind kind, uint64_t epoch,
+    struct rpc_error *e)
+{
+	Hs__StoreDeleteRequest del = HS__STORE_DELETE_REQUEST__INIT;
+	Hs__PhotoId id = wire_id(p, p->cookie);
+	ProtobufCMessage *reply = NULL;
+	del.id = &id;
+	del.kind = kind;
+	del.repl_epoch = epoch;
+	hs_status st = call(i, "Delete", &del.base, &reply, e);
+	if (reply != NULL)
+		protobuf_c_message_free_unpacked(reply, NULL);
+	return st;
+}
+
+/* A replicator's copy of p to store i: the call's status, and in *code
+ * the needle's own result. */
+static hs_status
+replicate_photo(int i, const struct photo *p, uint64_t epoch, Hs__Code *code,
+    struct rpc_error *e)
+{
+	Hs__ReplicateRequest req = HS__REPLICATE_REQUEST__INIT;
+	Hs__Needle nd = HS__NEEDLE__INIT, *nds[1] = { &nd };
+	Hs__PhotoId id = wire_id(p, p->cookie);
+	ProtobufCMessage *reply = NULL;
+	nd.id = &id;
+	nd.data.data = p->data;
+	nd.data.len = p->len;
+	nd.sha256.data = (uint8_t *)p->sha;
+	nd.sha256.len = 32;
+	req.needles = nds;
+	req.n_needles = 1;
+	req.repl_epoch = epoch;
+	hs_status st = call(i, "Replicate", &req.base, &reply, e);
+	*code = HS__CODE__INTERNAL;
+	if (st == HS_OK) {
+		Hs__ReplicateReply *r = (Hs__ReplicateReply *)reply;
+		if (r->n_results == 1)
+			*code = r->results[0]->code;
+		protobuf_c_message_free_unpacked(reply, NULL);
+	}
+	return st;
+}
+
+/* How store i lists p: its delete kind, -1 when live, -2 when absent. */
+static int
+listed_kind(int i, const struct photo *p, uint8_t sha[32], size_t *sha_len)
+{
+	Hs__ListNeedlesRequest req = HS__LIST_NEEDLES_REQUEST__INIT;
+	ProtobufCMessage *reply;
+	struct rpc_error e;
+	req.after_key = p->key - 1;
+	req.limit = 1;
+	req.include_deleted = 1;
+	if (call(i, "ListNeedles", &req.base, &reply, &e) != HS_OK)
+		return -3;
+	Hs__ListNeedlesReply *r = (Hs__ListNeedlesReply *)reply;
+	int kind = -2;
+	if (r->n_needles == 1 && r->needles[0]->id->key == p->key) {
+		Hs__NeedleInfo *ni = r->needles[0];
+		kind = ni->deleted ? (int)ni->delete_kind : -1;
+		if (sha_len)
+			*sha_len = ni->sha256.len;
+		if (sha && ni->sha256.len == 32)
+			memcpy(sha, ni->sha256.data, 32);
+	}
+	protobuf_c_message_free_unpacked(reply, NULL);
+	return kind;
+}
+
+/* A trim or an orphan removal is not a delete: the replicator's copy (or
+ * a write) is taken back; after a DELETE nothing is, across a restart. */
+static void
+test_trimmed_photo_is_taken_back_deleted_one_never(void)
+{
+	uint32_t s2 = 2;
+	struct photo p;
+	struct rpc_error e;
+	Hs__Code code;
+	photo_make(&p, 4100, 3000, &s2, 1);
+	CHECK_STATUS(write_photo(1, &p, NULL, 0, NULL, &e), HS_OK, e.message);
+	CHECK_STATUS(delete_kind(1, &p, HS__DELETE_KIND__DELETE_KIND_TRIM, 0,
+			 &e),
+	    HS_OK, e.message);
+	CHECK_EQ(listed_kind(1, &p, NULL, NULL),
+	    HS__DELETE_KIND__DELETE_KIND_TRIM);
+	CHECK_STATUS(read_photo(1, &p, p.cookie, &e), HS_NOT_FOUND, e.message);
+	CHECK_STATUS(replicate_photo(1, &p, 0, &code, &e), HS_OK, e.message);
+	CHECK_EQ(code, HS__CODE__OK);
+	CHECK_STATUS(read_photo(1, &p, p.cookie, &e), HS_OK, e.message);
+	CHECK_EQ(listed_kind(1, &p, NULL, NULL), -1);
+	CHECK_STATUS(delete_kind(1, &p, HS__DELETE_KIND__DELETE_KIND_ORPHAN, 0,
+			 &e),
+	    HS_OK, e.message);
+	CHECK_EQ(listed_kind(1, &p, NULL, NULL),
+	    HS__DELETE_KIND__DELETE_KIND_ORPHAN);
+	test_proc_kill(&procs[1], SIGTERM);
+	test_proc_restart(&procs[1]);
+	CHECK(CHECK_WAIT_UNTIL(store_answers(1), 10000));
+	CHECK_STATUS(write_photo(1, &p, NULL, 0, NULL, &e), HS_OK, e.message);
+	CHECK_STATUS(read_photo(1, &p, p.cookie, &e), HS_OK, e.message);
+	/* NONE in a request means DELETE: final. */
+	CHECK_STATUS(delete_kind(1, &p, HS__DELETE_KIND__DELETE_KIND_NONE, 0,
+			 &e),
+	    HS_OK, e.message);
+	CHECK_EQ(listed_kind(1, &p, NULL, NULL),
+	    HS__DELETE_KIND__DELETE_KIND_DELETE);
+	for (int round = 0; round < 2; round++) {
+		CHECK_STATUS(replicate_photo(1, &p, 0, &code, &e), HS_OK,
+		    e.message);
+		CHECK_EQ(code, HS__CODE__FAILED_PRECONDITION);
+		CHECK(write_photo(1, &p, NULL, 0, NULL, &e) != HS_OK);
+		CHECK_STATUS(read_photo(1, &p, p.cookie, &e), HS_NOT_FOUND,
+		    e.message);
+		test_proc_kill(&procs[1], SIGTERM);
+		test_proc_restart(&procs[1]);
+		CHECK(CHECK_WAIT_UNTIL(store_answers(1), 10000));
+	}
+	photo_free(&p);
+}
+
+/* A replicator that lost its lease (a lower epoch than one already seen)
+ * can neither copy nor delete; calls from the current replicator and
+ * those carrying no epoch (a store's forward, the directory) are served. */
+static void
+test_stale_replicator_epoch_is_refused(void)
+{
+	uint32_t s3 = 3;
+	struct photo a, b;
+	struct rpc_error e;
+	Hs__Code code;
+	photo_make(&a, 4200, 2000, &s3, 1);
+	photo_make(&b, 4201, 2000, &s3, 1);
+	CHECK_STATUS(replicate_photo(2, &a, 7, &code, &e), HS_OK, e.message);
+	CHECK_EQ(code, HS__CODE__OK);
+	CHECK_STATUS(delete_kind(2, &a, HS__DELETE_KIND__DELETE_KIND_TRIM, 6,
+			 &e),
+	    HS_FAILED_PRECONDITION, e.message);
+	CHECK(strstr(e.message, "stale replicator epoch") != NULL);
+	CHECK_STATUS(replicate_photo(2, &b, 6, &code, &e),
+	    HS_FAILED_PRECONDITION, e.message);
+	CHECK_STATUS(read_photo(2, &a, a.cookie, &e), HS_OK, e.message);
+	CHECK_STATUS(read_photo(2, &b, b.cookie, &e), HS_NOT_FOUND, e.message);
+	CHECK_STATUS(replicate_photo(2, &b, 0, &code, &e), HS_OK, e.message);
+	CHECK_EQ(code, HS__CODE__OK);
+	CHECK_STATUS(delete_kind(2, &a, HS__DELETE_KIND__DELETE_KIND_TRIM, 8,
+			 &e),
+	    HS_OK, e.message);
+	CHECK_STATUS(delete_kind(2, &b, HS__DELETE_KIND__DELETE_KIND_TRIM, 7,
+			 &e),
+	    HS_FAILED_PRECONDITION, e.message);
+	CHECK_STATUS(delete_kind(2, &b, HS__DELETE_KIND__DELETE_KIND_DELETE, 0,
+			 &e),
+	    HS_OK, e.message);
+	CHECK_STATUS(read_photo(2, &b, b.cookie, &e), HS_NOT_FOUND, e.message);
+	photo_free(&a);
+	photo_free(&b);
+}
+
 /* Nine 1 MiB photos roll the 8 MiB volume over; six of the first volume's
  * are deleted, so it is under the 0.5 live threshold. Compact reclaims
  * them; the live ones read back and the deleted ones stay deleted, also
@@ -474,6 +636,10 @@ main(int argc, char **argv)
 		    test_acknowledged_writes_survive_sigkill },
 		{ "compaction keeps live and deleted photos apart",
 		    test_compaction_keeps_live_and_deleted_photos_apart },
+		{ "trimmed photo is taken back, deleted one never",
+		    test_trimmed_photo_is_taken_back_deleted_one_never },
+		{ "stale replicator epoch is refused",
+		    test_stale_replicator_epoch_is_refused },
 		{ "second store on the same data dir is refused",
 		    test_second_store_on_same_data_dir_is_refused },
 		{ "bad flags exit with a usage error",
