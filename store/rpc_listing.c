@@ -46,6 +46,10 @@ store_list_needles(rpc_call *call, const ProtobufCMessage *msg, void *arg)
 		out[kept].deleted = deleted;
 		out[kept].volume = infos[i].volume;
 		out[kept].written_ms = infos[i].written_ms;
+		if (infos[i].has_sha256) { /* a v2 needle: empty for v1 */
+			out[kept].sha256.data = infos[i].sha256;
+			out[kept].sha256.len = sizeof(infos[i].sha256);
+		}
 		/* STORE_DEL_UNKNOWN (a record older than kinds) is NONE. */
 		out[kept].delete_kind = deleted ?
 		    (Hs__DeleteKind)infos[i].delete_kind :

@@ -129,15 +129,17 @@ check_repl_epoch(struct store_service *svc, rpc_call *call, uint64_t epoch)
 	return -1;
 }
 
-/* Appends locally; on success counts and publishes needle.written. */
+/* Appends locally with the SHA-256 the caller checked (the needle records
+ * it); on success counts and publishes needle.written. */
 static int
 put_local(struct store_service *svc, const Hs__PhotoId *id,
-    const ProtobufCBinaryData *data)
+    const ProtobufCBinaryData *data, const ProtobufCBinaryData *sha)
 {
 	/* protobuf-c leaves an empty bytes field NULL; the engine wants a
 	 * pointer even for zero bytes. */
-	int rc = store_engine_put(svc->engine, id->key, id->cookie,
-	    data->data ? data->data : (const uint8_t *)"", data->len);
+	int rc = store_engine_put_sha(svc->engine, id->key, id->cookie,
+	    data->data ? data->data : (const uint8_t *)"", data->len,
+	    sha->data);
 	if (rc == STORE_E_READONLY || (rc < 0 && rc > -10000))
 		atomic_store(&svc->readonly, 1);
 	if (rc != 0)
@@ -170,7 +172,7 @@ write_job(void *arg)
 	if (check_sha(call, &req->data, &req->sha256) != 0)
 		return;
 	struct fanout *f = forward_start(svc, req, rpc_call_deadline_ms(call));
-	int rc = put_local(svc, req->id, &req->data);
+	int rc = put_local(svc, req->id, &req->data, &req->sha256);
 	/* Only the store a client wrote to pushes into the cache: one push
 	 * per upload, not one per replica. */
 	if (rc == 0)
@@ -256,7 +258,7 @@ replicate_job(void *arg)
 			res[i].code = HS__CODE__INVALID_ARGUMENT;
 			continue;
 		}
-		int rc = put_local(svc, nd->id, &nd->data);
+		int rc = put_local(svc, nd->id, &nd->data, &nd->sha256);
 		res[i].code = (Hs__Code)store_status_from_engine(rc, why,
 		    sizeof(why));
 	}

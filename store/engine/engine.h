@@ -76,6 +76,10 @@ void store_engine_close(struct store_engine *se);
  * only read during the call. */
 int store_engine_put(struct store_engine *se, uint64_t key, uint32_t cookie,
     const void *data, size_t len);
+/* The same with the payload's SHA-256 already computed (and checked) by
+ * the caller; a v2 needle records it. */
+int store_engine_put_sha(struct store_engine *se, uint64_t key, uint32_t cookie,
+    const void *data, size_t len, const uint8_t sha256[32]);
 
 /* Copies the needle's data into buf[0..cap) and sets *len. Wrong cookie or
  * deleted -> STORE_E_NOT_FOUND; cap too small -> STORE_E_TOO_SMALL with
@@ -116,15 +120,19 @@ struct store_needle_info {
 	uint32_t flags; /* STORE_NF_* */
 	uint32_t volume;
 	uint64_t offset; /* byte offset of the needle in its volume */
-	/* Set by store_engine_list (0 from store_engine_stat): Unix ms at or
-	 * after the needle's append. Needles carry no write time on disk and
-	 * the index has no room for one (its budget is 12 bytes a needle),
-	 * so this is its volume's: the latest append to it by this process,
-	 * else the file's mtime when it was opened. Never earlier than the
-	 * true write (to the file system clock's granularity), so an age
-	 * computed from it is never overstated. */
+	/* Set by store_engine_list (0 from store_engine_stat). A v2 needle
+	 * records its own: Unix ms when its append began (for a deleted key
+	 * listed by its delete record, when the delete was). A v1 needle
+	 * carries none and the index has no room for one (its budget is 12
+	 * bytes a needle), so this is its volume's: the latest append to it
+	 * by this process, else the file's mtime when it was opened; never
+	 * earlier than the true write, so an age computed from it is never
+	 * overstated. */
 	int64_t written_ms;
 	enum store_delete_kind delete_kind; /* when STORE_NF_DELETED */
+	/* From a v2 needle (store_engine_list only): the photo's SHA-256. */
+	int has_sha256;
+	uint8_t sha256[32];
 };
 
 /* 1 when the key is live, 0 when absent or deleted, <0 on error. */

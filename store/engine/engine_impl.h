@@ -22,6 +22,7 @@
 /* An open volume file; readers pin it so compaction can swap it under them. */
 struct vol_file {
 	int fd;
+	uint32_t ext; /* needle extension bytes of its format version */
 	atomic_int refs;
 };
 
@@ -75,7 +76,7 @@ struct store_engine {
 
 /* volume.c: files, superblocks, hints, pins. */
 uint64_t vol_now_ns(void); /* CLOCK_REALTIME */
-struct vol_file *vol_file_new(int fd);
+struct vol_file *vol_file_new(int fd, uint16_t version);
 void vol_file_ref(struct vol_file *vf);
 void vol_file_unref(struct vol_file *vf);
 void vol_path(const struct store_engine *se, uint32_t id, const char *ext,

@@ -3,8 +3,10 @@
  * audits and `hs rebuild` walk. */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "engine_impl.h"
+#include "vio.h"
 
 int
 store_engine_stat(struct store_engine *se, uint64_t key,
@@ -22,11 +24,17 @@ store_engine_stat(struct store_engine *se, uint64_t key,
 		rc = STORE_E_NOT_FOUND;
 	if (!rc)
 		rc = vol_read_hdr(vf->fd, off, &h);
+	uint32_t ext = vf ? vf->ext : 0;
 	vol_file_unref(vf);
 	if (rc)
 		return rc;
-	*info = (struct store_needle_info){ key, h.cookie, h.size,
-		bad ? STORE_NF_BAD : 0, vol_id, off, 0, STORE_DEL_UNKNOWN };
+	memset(info, 0, sizeof(*info));
+	*info = (struct store_needle_info){ .key = key,
+		.cookie = h.cookie,
+		.size = h.size > ext ? h.size - ext : 0,
+		.flags = bad ? STORE_NF_BAD : 0,
+		.volume = vol_id,
+		.offset = off };
 	return 0;
 }
 
@@ -76,6 +84,31 @@ se_list_gather(struct store_engine *se, const uint64_t *after, size_t max,
 	return all;
 }
 
+/* Size, and for a v2 needle its own write time and SHA-256 (a delete
+ * record's time is that of the delete; it has no SHA-256). */
+static void
+se_list_ext(const struct vol_file *vf, struct store_needle_info *info,
+    const struct needle_hdr *h)
+{
+	uint8_t eb[NEEDLE_EXT_SIZE];
+	struct needle_ext ne;
+	int delrec = (h->flags & NEEDLE_F_DELREC) != 0;
+	if (h->size < vf->ext)
+		return;
+	info->size = delrec ? 0 : h->size - vf->ext;
+	if (!vf->ext ||
+	    vio_pread(vf->fd, eb, sizeof(eb),
+		(off_t)(info->offset + NEEDLE_HDR_SIZE + h->size - vf->ext)) !=
+		(ssize_t)sizeof(eb))
+		return;
+	needle_ext_decode(eb, &ne);
+	info->written_ms = ne.written_ms;
+	if (!delrec) {
+		memcpy(info->sha256, ne.sha256, sizeof(ne.sha256));
+		info->has_sha256 = 1;
+	}
+}
+
 static void
 se_list_fill(struct store_engine *se, const struct se_list_ent *e,
     struct store_needle_info *info)
@@ -84,12 +117,14 @@ se_list_fill(struct store_engine *se, const struct se_list_ent *e,
 	uint32_t off8 = e->kv.val & VIDX_OFF_MASK;
 	struct needle_hdr h = { 0, e->kv.key, 0, 0 };
 	struct delrec d;
-	*info = (struct store_needle_info){ e->kv.key, 0, 0, 0, v->sb.vol_id,
-		(uint64_t)off8 * NEEDLE_ALIGN, atomic_load(&v->written_ms),
-		STORE_DEL_UNKNOWN };
+	memset(info, 0, sizeof(*info));
+	info->key = e->kv.key;
+	info->volume = v->sb.vol_id;
+	info->offset = (uint64_t)off8 * NEEDLE_ALIGN;
+	info->written_ms = atomic_load(&v->written_ms);
 	if (se_read_delete(v->vf->fd, info->offset, &h, &d) == 0) {
 		info->cookie = h.cookie;
-		info->size = (h.flags & NEEDLE_F_DELREC) ? 0 : h.size;
+		se_list_ext(v->vf, info, &h);
 	}
 	if (e->kv.val & VIDX_DELETED) {
 		info->flags |= STORE_NF_DELETED;

@@ -3,6 +3,7 @@
  * of a put or delete is the fdatasync in vol_sync_wait; nothing is
  * acknowledged before it, and a failed write or sync rolls the tail back. */
 #include <errno.h>
+#include <openssl/sha.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
@@ -51,15 +52,44 @@ struct se_appended {
 	uint64_t off, end, rollbacks;
 };
 
+/* What a needle carries: its bytes (len, CRC) and, in a v2 volume, the
+ * SHA-256 its extension records (NULL: zeros, for delete records). */
+struct se_payload {
+	const void *data;
+	uint32_t len, crc;
+	const uint8_t *sha256;
+};
+
+/* Encodes and writes one needle at off in v (v2: with its extension) and
+ * sets h->size to what the header says. */
+static int
+se_write_needle(struct vol *v, struct needle_hdr *h, const struct se_payload *p,
+    int64_t now_ms, uint64_t off)
+{
+	uint8_t hb[NEEDLE_HDR_SIZE], eb[NEEDLE_EXT_SIZE], fb[16];
+	struct needle_ext ne = { now_ms, { 0 } };
+	uint32_t ext = v->vf->ext;
+	if (p->sha256)
+		memcpy(ne.sha256, p->sha256, sizeof(ne.sha256));
+	needle_ext_encode(eb, &ne);
+	h->size = p->len + ext;
+	needle_hdr_encode(hb, h);
+	size_t flen = needle_ftr_encode(fb, h->size, crc32c(p->crc, eb, ext));
+	struct iovec iov[4] = { { hb, sizeof(hb) }, { (void *)p->data, p->len },
+		{ eb, ext }, { fb, flen } };
+	return vio_pwritev(v->vf->fd, iov, 4, (off_t)off);
+}
+
 /* Writes one needle at the end of the active volume and indexes it
  * (append_mu held). Not yet durable: the caller waits in vol_sync_wait. */
 static int
-se_append(struct store_engine *se, const struct needle_hdr *h, const void *data,
-    uint32_t crc, struct se_appended *a)
+se_append(struct store_engine *se, struct needle_hdr h,
+    const struct se_payload *p, struct se_appended *a)
 {
-	uint64_t total = needle_total_size(h->size);
 	struct vol *v = se_active(se);
-	if (v->end + total > se->opt.max_volume_size && v->end > SB_SIZE) {
+	if (v->end + needle_total_size(p->len + v->vf->ext) >
+		se->opt.max_volume_size &&
+	    v->end > SB_SIZE) {
 		int rc = se_roll_over(se);
 		if (rc)
 			return rc;
@@ -67,23 +97,19 @@ se_append(struct store_engine *se, const struct needle_hdr *h, const void *data,
 	}
 	if (atomic_load(&v->readonly))
 		return STORE_E_READONLY;
-	uint8_t hb[NEEDLE_HDR_SIZE], fb[16];
-	needle_hdr_encode(hb, h);
-	size_t flen = needle_ftr_encode(fb, h->size, crc);
-	struct iovec iov[3] = { { hb, sizeof(hb) }, { (void *)data, h->size },
-		{ fb, flen } };
 	uint64_t off = v->end;
-	int rc = vio_pwritev(v->vf->fd, iov, 3, (off_t)off);
-	struct hint_rec rec = { h->key, (uint32_t)(off / NEEDLE_ALIGN), h->size,
-		h->flags };
+	int64_t now = (int64_t)(vol_now_ns() / 1000000);
+	int rc = se_write_needle(v, &h, p, now, off);
+	struct hint_rec rec = { h.key, (uint32_t)(off / NEEDLE_ALIGN), h.size,
+		h.flags };
 	if (!rc) {
 		/* Before the needle is indexed, so a listing never pairs it
 		 * with an older time. */
-		atomic_store(&v->written_ms, (int64_t)(vol_now_ns() / 1000000));
+		atomic_store(&v->written_ms, now);
 		pthread_rwlock_wrlock(&se->idx_lock);
 		rc = se_index_needle(se, v, &rec);
 		if (!rc)
-			v->end = off + total;
+			v->end = off + needle_total_size(h.size);
 		pthread_rwlock_unlock(&se->idx_lock);
 	}
 	if (rc) { /* never leave a half needle behind an acknowledged one */
@@ -133,32 +159,35 @@ se_kind_final(uint8_t kind)
 	return kind != STORE_DEL_TRIM && kind != STORE_DEL_ORPHAN;
 }
 
-/* Reads and checks the needle at off for key; fills buf on success. */
+/* Reads and checks the needle at off for key; fills buf on success. The
+ * CRC covers the photo and (v2) the extension after it. */
 static int
-se_read_needle(int fd, uint64_t off, uint64_t key, uint32_t cookie, void *buf,
-    size_t cap, size_t *len)
+se_read_needle(const struct vol_file *vf, uint64_t off, uint64_t key,
+    uint32_t cookie, void *buf, size_t cap, size_t *len)
 {
 	struct needle_hdr h;
-	int rc = vol_read_hdr(fd, off, &h);
+	int rc = vol_read_hdr(vf->fd, off, &h);
 	if (rc)
 		return rc;
-	if (h.key != key)
+	if (h.key != key || h.size < vf->ext)
 		return STORE_E_DATA_LOSS;
 	if (h.cookie != cookie ||
 	    (h.flags & (NEEDLE_F_DELETED | NEEDLE_F_DELREC)))
 		return STORE_E_NOT_FOUND;
-	*len = h.size;
-	if (h.size > cap)
+	uint32_t plen = h.size - vf->ext;
+	*len = plen;
+	if (plen > cap)
 		return STORE_E_TOO_SMALL;
-	uint8_t fb[NEEDLE_FTR_SIZE];
-	struct iovec iov[2] = { { buf, h.size }, { fb, sizeof(fb) } };
-	ssize_t n = preadv(fd, iov, 2, (off_t)(off + NEEDLE_HDR_SIZE));
+	uint8_t eb[NEEDLE_EXT_SIZE], fb[NEEDLE_FTR_SIZE];
+	struct iovec iov[3] = { { buf, plen }, { eb, vf->ext },
+		{ fb, sizeof(fb) } };
+	ssize_t n = preadv(vf->fd, iov, 3, (off_t)(off + NEEDLE_HDR_SIZE));
 	uint32_t crc;
 	if (n < 0)
 		return -errno;
 	if ((size_t)n != h.size + sizeof(fb) || needle_ftr_decode(fb, &crc) ||
-	    crc32c(0, buf, h.size) != crc) {
-		memset(buf, 0, h.size); /* never hand out bytes that failed */
+	    crc32c(crc32c(0, buf, plen), eb, vf->ext) != crc) {
+		memset(buf, 0, plen); /* never hand out bytes that failed */
 		return STORE_E_DATA_LOSS;
 	}
 	return 0;
@@ -183,7 +212,7 @@ store_engine_get(struct store_engine *se, uint64_t key, uint32_t cookie,
 	if (!rc && (val & VIDX_DELETED))
 		rc = STORE_E_NOT_FOUND;
 	if (!rc)
-		rc = se_read_needle(vf->fd, off, key, cookie, buf, cap, len);
+		rc = se_read_needle(vf, off, key, cookie, buf, cap, len);
 	vol_file_unref(vf);
 	if (rc == STORE_E_DATA_LOSS)
 		se_mark_bad(se, vol_id, off);
@@ -224,17 +253,18 @@ se_put_deleted(struct vol_file *vf, uint64_t off, uint32_t cookie)
 }
 
 int
-store_engine_put(struct store_engine *se, uint64_t key, uint32_t cookie,
-    const void *data, size_t len)
+store_engine_put_sha(struct store_engine *se, uint64_t key, uint32_t cookie,
+    const void *data, size_t len, const uint8_t sha256[32])
 {
 	if (!data && len)
 		return STORE_E_INVALID;
-	if (len > UINT32_MAX ||
-	    SB_SIZE + needle_total_size((uint32_t)len) >
+	if (len > UINT32_MAX - NEEDLE_EXT_SIZE ||
+	    SB_SIZE + needle_total_size((uint32_t)len + NEEDLE_EXT_SIZE) >
 		se->opt.max_volume_size)
 		return STORE_E_TOO_BIG;
-	uint32_t crc = crc32c(0, data, len);
-	struct needle_hdr h = { cookie, key, 0, (uint32_t)len };
+	struct se_payload p = { data, (uint32_t)len, crc32c(0, data, len),
+		sha256 };
+	struct needle_hdr h = { cookie, key, 0, 0 };
 	struct se_appended a;
 	struct vol_file *vf = NULL;
 	uint64_t off;
@@ -256,9 +286,20 @@ store_engine_put(struct store_engine *se, uint64_t key, uint32_t cookie,
 		pthread_mutex_unlock(&se->append_mu);
 		return rc;
 	}
-	rc = se_append(se, &h, data, crc, &a);
+	rc = se_append(se, h, &p, &a);
 	pthread_mutex_unlock(&se->append_mu);
 	return rc ? rc : se_wait(se, &a);
+}
+
+int
+store_engine_put(struct store_engine *se, uint64_t key, uint32_t cookie,
+    const void *data, size_t len)
+{
+	uint8_t sha[SHA256_DIGEST_LENGTH];
+	if (!data && len)
+		return STORE_E_INVALID;
+	SHA256(data ? data : (const void *)"", len, sha);
+	return store_engine_put_sha(se, key, cookie, data, len, sha);
 }
 
 /* Sets the deleted flag in the needle header in place (advisory: the
@@ -282,8 +323,9 @@ se_append_delrec(struct store_engine *se, const struct needle_hdr *h,
 	delrec_encode(payload, d);
 	struct needle_hdr dh = { h->cookie, key, NEEDLE_F_DELREC,
 		DELREC_DATA_SIZE };
-	return se_append(se, &dh, payload, crc32c(0, payload, sizeof(payload)),
-	    a);
+	struct se_payload p = { payload, sizeof(payload),
+		crc32c(0, payload, sizeof(payload)), NULL };
+	return se_append(se, dh, &p, a);
 }
 
 /* A delete of a key already deleted (append_mu held, released here):

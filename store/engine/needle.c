@@ -1,5 +1,5 @@
-/* Encoders and decoders for the version-1 on-disk layouts declared in
- * needle.h. Every field is written with le.h so the format does not depend
+/* Encoders and decoders for the on-disk layouts declared in needle.h
+ * (versions 1 and 2). Every field is written with le.h so the format does not depend
  * on the host; every decoder checks magic (and CRC where there is one). */
 #include "needle.h"
 
@@ -17,7 +17,7 @@ volume_header_encode(uint8_t *out, size_t size, uint32_t magic,
 {
 	memset(out, 0, size);
 	le_put32(out + 0, magic);
-	le_put16(out + 4, STORE_FORMAT_VERSION);
+	le_put16(out + 4, sb->version);
 	le_put32(out + 8, sb->vol_id);
 	le_put32(out + 12, sb->gen);
 	le_put64(out + 16, sb->created_ns);
@@ -36,7 +36,7 @@ sb_decode(const uint8_t in[SB_SIZE], struct superblock *sb)
 	if (le_get32(in) != SB_MAGIC || le_get32(in + 60) != crc32c(0, in, 60))
 		return -1;
 	sb->version = le_get16(in + 4);
-	if (sb->version != STORE_FORMAT_VERSION)
+	if (sb->version < STORE_FORMAT_V1 || sb->version > STORE_FORMAT_VERSION)
 		return -1;
 	sb->vol_id = le_get32(in + 8);
 	sb->gen = le_get32(in + 12);
@@ -89,6 +89,20 @@ needle_ftr_decode(const uint8_t in[NEEDLE_FTR_SIZE], uint32_t *crc)
 }
 
 void
+needle_ext_encode(uint8_t out[NEEDLE_EXT_SIZE], const struct needle_ext *e)
+{
+	le_put64(out, (uint64_t)e->written_ms);
+	memcpy(out + 8, e->sha256, sizeof(e->sha256));
+}
+
+void
+needle_ext_decode(const uint8_t in[NEEDLE_EXT_SIZE], struct needle_ext *e)
+{
+	e->written_ms = (int64_t)le_get64(in);
+	memcpy(e->sha256, in + 8, sizeof(e->sha256));
+}
+
+void
 delrec_encode(uint8_t out[DELREC_DATA_SIZE], const struct delrec *d)
 {
 	le_put32(out + 0, d->vol_id);
@@ -118,9 +132,8 @@ hint_hdr_check(const uint8_t in[HINT_HDR_SIZE], const struct superblock *sb)
 	if (le_get32(in) != HINT_MAGIC ||
 	    le_get32(in + 28) != crc32c(0, in, 28))
 		return -1;
-	if (le_get16(in + 4) != STORE_FORMAT_VERSION ||
-	    le_get32(in + 8) != sb->vol_id || le_get32(in + 12) != sb->gen ||
-	    le_get64(in + 16) != sb->created_ns)
+	if (le_get16(in + 4) != sb->version || le_get32(in + 8) != sb->vol_id ||
+	    le_get32(in + 12) != sb->gen || le_get64(in + 16) != sb->created_ns)
 		return -1;
 	return 0;
 }

@@ -1,13 +1,18 @@
-/* On-disk codec for format version 1: the volume superblock, needles
- * (including delete records) and index hint files. Pure encode/decode, no
- * I/O. docs/store-format.md is the human-readable copy of these layouts. */
+/* On-disk codec for format versions 1 and 2: the volume superblock,
+ * needles (including delete records) and index hint files. Pure
+ * encode/decode, no I/O. docs/store-format.md is the human-readable copy
+ * of these layouts. */
 #ifndef STORE_NEEDLE_H
 #define STORE_NEEDLE_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#define STORE_FORMAT_VERSION 1
+/* New volumes are written in version 2; version 1 volumes stay readable
+ * (and stay version 1 through compaction). A volume has one version: all
+ * its needles have its layout. */
+#define STORE_FORMAT_V1 1
+#define STORE_FORMAT_VERSION 2
 
 /* Superblock: 64 bytes at offset 0 of every volume file. */
 #define SB_MAGIC 0x42565348u /* "HSVB" */
@@ -36,6 +41,28 @@ int sb_decode(const uint8_t in[SB_SIZE], struct superblock *sb);
 #define NEEDLE_F_DELETED 0x0001u /* tombstone: set in place on delete */
 #define NEEDLE_F_DELREC 0x0002u	 /* this needle is a delete record */
 #define NEEDLE_F_KNOWN (NEEDLE_F_DELETED | NEEDLE_F_DELREC)
+
+/* Version 2: the needle's data area ends with this self-description,
+ * after the photo bytes and inside the size and the CRC, so a volume can
+ * be read without any metadata: the write time and the photo's SHA-256
+ * (zeros in a delete record). Version 1 needles have none. */
+#define NEEDLE_EXT_SIZE 40
+
+struct needle_ext {
+	int64_t written_ms; /* Unix ms when the needle's append began */
+	uint8_t sha256[32];
+};
+
+/* Bytes of extension a needle of this format version carries. */
+static inline uint32_t
+needle_ext_size(uint16_t version)
+{
+	return version >= 2 ? NEEDLE_EXT_SIZE : 0;
+}
+
+void needle_ext_encode(uint8_t out[NEEDLE_EXT_SIZE],
+    const struct needle_ext *e);
+void needle_ext_decode(const uint8_t in[NEEDLE_EXT_SIZE], struct needle_ext *e);
 
 /* Delete record payload: which needle the delete was aimed at (advisory,
  * used for accounting; the key in the header is what counts) and why it

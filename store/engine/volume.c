@@ -15,12 +15,13 @@
 #include "vio.h"
 
 struct vol_file *
-vol_file_new(int fd)
+vol_file_new(int fd, uint16_t version)
 {
 	struct vol_file *vf = malloc(sizeof(*vf));
 	if (!vf)
 		return NULL;
 	vf->fd = fd;
+	vf->ext = needle_ext_size(version);
 	atomic_init(&vf->refs, 1);
 	return vf;
 }
@@ -109,7 +110,7 @@ vol_create(struct store_engine *se, uint32_t id, struct vol **out)
 		unlink(path);
 		return rc ? rc : -ENOMEM;
 	}
-	v->vf = vol_file_new(fd);
+	v->vf = vol_file_new(fd, sb.version);
 	if (!v->vf) {
 		close(fd);
 		vol_free(v);
@@ -139,7 +140,7 @@ vol_open_file(struct store_engine *se, uint32_t id, struct vol **out)
 		return n < 0 ? (int)n : STORE_E_CORRUPT;
 	}
 	struct vol *v = vol_alloc(&sb);
-	struct vol_file *vf = v ? vol_file_new(fd) : NULL;
+	struct vol_file *vf = v ? vol_file_new(fd, sb.version) : NULL;
 	if (!vf) {
 		close(fd);
 		vol_free(v);

@@ -145,15 +145,17 @@ cpt_emit(struct cpt *c, const uint8_t *p, const struct needle_hdr *h,
 static int
 cpt_emit_tombstone(struct cpt *c, const struct needle_hdr *h, uint32_t old8)
 {
-	uint8_t buf[NEEDLE_HDR_SIZE + DELREC_DATA_SIZE + 16];
+	uint8_t buf[NEEDLE_HDR_SIZE + DELREC_DATA_SIZE + NEEDLE_EXT_SIZE + 16];
+	uint8_t *p = buf + NEEDLE_HDR_SIZE;
+	uint32_t ext = needle_ext_size(c->sb.version);
 	struct needle_hdr dh = { h->cookie, h->key, NEEDLE_F_DELREC,
-		DELREC_DATA_SIZE };
+		DELREC_DATA_SIZE + ext };
 	struct delrec d = { c->v->sb.vol_id, old8, h->size, STORE_DEL_UNKNOWN };
+	struct needle_ext ne = { (int64_t)(vol_now_ns() / 1000000), { 0 } };
 	needle_hdr_encode(buf, &dh);
-	delrec_encode(buf + NEEDLE_HDR_SIZE, &d);
-	uint32_t crc = crc32c(0, buf + NEEDLE_HDR_SIZE, DELREC_DATA_SIZE);
-	needle_ftr_encode(buf + NEEDLE_HDR_SIZE + DELREC_DATA_SIZE,
-	    DELREC_DATA_SIZE, crc);
+	delrec_encode(p, &d);
+	needle_ext_encode(p + DELREC_DATA_SIZE, &ne); /* v1: not written */
+	needle_ftr_encode(p + dh.size, dh.size, crc32c(0, p, dh.size));
 	return cpt_emit(c, buf, &dh, old8, 0);
 }
 
@@ -293,7 +295,7 @@ cpt_swap(struct store_engine *se, struct cpt *c)
 	size_t n = 0;
 	struct vidx nidx;
 	vidx_init(&nidx);
-	struct vol_file *nvf = vol_file_new(c->fd);
+	struct vol_file *nvf = vol_file_new(c->fd, c->sb.version);
 	if (!nvf)
 		return -ENOMEM;
 	vol_path(se, c->v->sb.vol_id, "dat", path, sizeof(path));

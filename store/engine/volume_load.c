@@ -67,7 +67,8 @@ needle_verify(const uint8_t *p, uint64_t avail, struct needle_hdr *h)
 		return NV_BAD;
 	if (needle_total_size(h->size) > avail)
 		return NV_BAD;
-	if ((h->flags & NEEDLE_F_DELREC) && h->size != DELREC_DATA_SIZE)
+	if ((h->flags & NEEDLE_F_DELREC) && h->size != DELREC_DATA_SIZE &&
+	    h->size != DELREC_DATA_SIZE + NEEDLE_EXT_SIZE) /* v1, v2 */
 		return NV_BAD;
 	if (needle_ftr_decode(p + NEEDLE_HDR_SIZE + h->size, &crc))
 		return NV_BAD;
