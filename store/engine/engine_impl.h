@@ -38,6 +38,9 @@ struct vol {
 	/* Unix ms no needle here was appended after: the mtime at open, then
 	 * the time of each append (store_needle_info.written_ms). */
 	_Atomic int64_t written_ms;
+	/* Unix ms before which compaction cannot reclaim anything here: the
+	 * first retained deleted needle's retention ends (0: none). idx_lock */
+	int64_t compact_after_ms;
 
 	/* Group commit (sync_mu). */
 	pthread_mutex_t sync_mu;

@@ -58,6 +58,7 @@ struct cpt {
 	struct cpt_rec *recs;
 	size_t n, cap;
 	uint64_t end;
+	int64_t retain_until; /* earliest end of a kept needle's retention */
 };
 
 static int
@@ -97,8 +98,13 @@ cpt_deleted_fate(struct store_engine *se, struct cpt *c, uint64_t key)
 	uint32_t val;
 	int own = !se_find(se, key, &x, &val) || x == c->v;
 	int64_t now = (int64_t)(vol_now_ns() / 1000000);
-	if (now - atomic_load(&x->written_ms) < se->opt.delete_retention_ms)
+	int64_t until = atomic_load(&x->written_ms) +
+	    se->opt.delete_retention_ms;
+	if (now < until) {
+		if (!c->retain_until || until < c->retain_until)
+			c->retain_until = until;
 		return CPT_COPY;
+	}
 	return own ? CPT_TOMBSTONE : CPT_DROP;
 }
 
@@ -313,6 +319,7 @@ cpt_swap(struct store_engine *se, struct cpt *c)
 		c->v->vf = nvf;
 		c->v->sb = c->sb;
 		c->v->end = c->end;
+		c->v->compact_after_ms = c->retain_until;
 		cpt_account(se, c);
 	}
 	pthread_rwlock_unlock(&se->idx_lock);
@@ -396,11 +403,16 @@ store_engine_compact_due(struct store_engine *se)
 {
 	uint32_t ids[256];
 	size_t n = 0;
+	int64_t now = (int64_t)(vol_now_ns() / 1000000);
 	pthread_rwlock_rdlock(&se->idx_lock);
 	for (size_t i = 0; i + 1 < se->nvols && n < 256; i++) {
 		const struct vol *v = se->vols[i];
 		double used = (double)(v->end - SB_SIZE);
 		double keep = (double)(v->live_bytes + v->tomb_bytes);
+		/* Deleted bytes kept for the retention: nothing to gain before
+		 * the first of them expires. */
+		if (v->compact_after_ms && now < v->compact_after_ms)
+			continue;
 		if (used > 0 && keep / used < se->opt.compaction_threshold)
 			ids[n++] = v->sb.vol_id;
 	}
