@@ -104,8 +104,9 @@ se_append(struct store_engine *se, struct needle_hdr h,
 		h.flags };
 	if (!rc) {
 		/* Before the needle is indexed, so a listing never pairs it
-		 * with an older time. */
-		atomic_store(&v->written_ms, now);
+		 * with an older time; read after the write, so a v1 needle's
+		 * time (its volume's) is never before it. */
+		atomic_store(&v->written_ms, (int64_t)(vol_now_ns() / 1000000));
 		pthread_rwlock_wrlock(&se->idx_lock);
 		rc = se_index_needle(se, v, &rec);
 		if (!rc)
