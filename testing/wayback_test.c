@@ -210,8 +210,8 @@ test_backup_wipe_restore(void)
 	hs_client *c;
 	CHECK(upload_some(20, 4) == 0);
 	const char *bk[] = { "--json", "backup", backup, NULL };
-	CHECK_MSG(run_hs(out, sizeof(out), errs, sizeof(errs), bk) == 0, "%s",
-	    errs);
+	CHECK_MSG(run_hs(out, sizeof(out), errs, sizeof(errs), bk) == 0, "%s%s",
+	    out, errs);
 	CHECK_EQ(json_num(out, "records"), 20);
 	CHECK_EQ(json_num(out, "deleted"), 5);
 	CHECK(wipe_metadata() == 0);
@@ -221,8 +221,8 @@ test_backup_wipe_restore(void)
 	test_hs_close(c);
 	CHECK_STATUS(st, HS_NOT_FOUND, e.message);
 	const char *rs[] = { "--json", "restore", backup, NULL };
-	CHECK_MSG(run_hs(out, sizeof(out), errs, sizeof(errs), rs) == 0, "%s",
-	    errs);
+	CHECK_MSG(run_hs(out, sizeof(out), errs, sizeof(errs), rs) == 0, "%s%s",
+	    out, errs);
 	CHECK_EQ(json_num(out, "restored"), 20);
 	CHECK_EQ(json_num(out, "kept"), 0);
 	/* Followers learn the records through the change log. */
@@ -257,8 +257,8 @@ test_restore_twice_keeps_all_and_damage_is_refused(void)
 	char out[4096], errs[4096], bad[700];
 	hs_error e;
 	const char *rs[] = { "--json", "restore", backup, NULL };
-	CHECK_MSG(run_hs(out, sizeof(out), errs, sizeof(errs), rs) == 0, "%s",
-	    errs);
+	CHECK_MSG(run_hs(out, sizeof(out), errs, sizeof(errs), rs) == 0, "%s%s",
+	    out, errs);
 	CHECK_EQ(json_num(out, "restored"), 0);
 	CHECK_EQ(json_num(out, "kept"), 20);
 	snprintf(bad, sizeof(bad), "%s/damaged.hsb", tc.dir);
@@ -290,8 +290,8 @@ test_rebuild_from_the_stores(void)
 	CHECK(CHECK_WAIT_UNTIL(deletes_reached_stores(), 30000));
 	CHECK(wipe_metadata() == 0);
 	const char *rb[] = { "--json", "rebuild", NULL };
-	CHECK_MSG(run_hs(out, sizeof(out), errs, sizeof(errs), rb) == 0, "%s",
-	    errs);
+	CHECK_MSG(run_hs(out, sizeof(out), errs, sizeof(errs), rb) == 0, "%s%s",
+	    out, errs);
 	CHECK_EQ(json_num(out, "active"), count(0));
 	CHECK_EQ(json_num(out, "unreadable"), 0);
 	/* Deleted photos come back as DELETED records when a store recorded
@@ -300,6 +300,19 @@ test_rebuild_from_the_stores(void)
 	CHECK_EQ(json_num(out, "restored"), json_num(out, "records"));
 	CHECK_MSG(CHECK_WAIT_UNTIL(first_wrong(&e) < 0, 10000), "photo #%d: %s",
 	    first_wrong(&e), e.message);
+	/* Every copy was found again: each live photo has its three. */
+	hs_client *c;
+	CHECK_STATUS(hs_open_file(&c, tc.cluster_file, &e), HS_OK, e.message);
+	int short_of = -1;
+	for (int i = 0; i < nphotos && short_of < 0; i++) {
+		struct hs_photo_info info;
+		if (!photos[i].deleted &&
+		    (hs_stat(c, photos[i].id, 10000, &info, &e) != HS_OK ||
+			info.nreplicas != 3))
+			short_of = i;
+	}
+	test_hs_close(c);
+	CHECK_MSG(short_of < 0, "photo #%d has not its 3 replicas", short_of);
 }
 
 int
