@@ -10,6 +10,7 @@
 
 #include "check.h"
 #include "cluster.h"
+#include "directory.pb-c.h"
 #include "env.h"
 #include "hs.h"
 #include "hs_close.h"
@@ -279,6 +280,42 @@ test_restore_twice_keeps_all_and_damage_is_refused(void)
 	CHECK_MSG(first_wrong(&e) < 0, "after refused restores: %s", e.message);
 }
 
+/* One directory call at directory index i. */
+static hs_status
+dir_call(int i, const char *method, const ProtobufCMessage *req,
+    ProtobufCMessage **reply)
+{
+	return test_rpc_call(tc.p_dir[i], tc.keyfile,
+	    &hs__directory__descriptor, method, req, reply, 10000, NULL);
+}
+
+/* The index of the first live photo whose record does not list 3 stores
+ * (as the leader holds it), or -1. */
+static int
+replicas_short(void)
+{
+	Hs__ListRecordsRequest lq = HS__LIST_RECORDS_REQUEST__INIT;
+	ProtobufCMessage *reply = NULL;
+	int leader = test_cluster_leader(&tc);
+	lq.limit = 10000;
+	if (leader < 0 ||
+	    dir_call(leader, "ListRecords", &lq.base, &reply) != HS_OK)
+		return nphotos;
+	Hs__ListRecordsReply *l = (Hs__ListRecordsReply *)reply;
+	int bad = -1;
+	for (int i = 0; i < nphotos && bad < 0; i++) {
+		size_t k = 0;
+		while (k < l->n_records &&
+		    l->records[k]->id->key != photos[i].id.key)
+			k++;
+		if (!photos[i].deleted &&
+		    (k == l->n_records || l->records[k]->n_stores != 3))
+			bad = i;
+	}
+	hs__list_records_reply__free_unpacked(l, NULL);
+	return bad;
+}
+
 static void
 test_rebuild_from_the_stores(void)
 {
@@ -301,18 +338,45 @@ test_rebuild_from_the_stores(void)
 	CHECK_MSG(CHECK_WAIT_UNTIL(first_wrong(&e) < 0, 10000), "photo #%d: %s",
 	    first_wrong(&e), e.message);
 	/* Every copy was found again: each live photo has its three. */
-	hs_client *c;
-	CHECK_STATUS(hs_open_file(&c, tc.cluster_file, &e), HS_OK, e.message);
-	int short_of = -1;
-	for (int i = 0; i < nphotos && short_of < 0; i++) {
-		struct hs_photo_info info;
-		if (!photos[i].deleted &&
-		    (hs_stat(c, photos[i].id, 10000, &info, &e) != HS_OK ||
-			info.nreplicas != 3))
-			short_of = i;
-	}
-	test_hs_close(c);
-	CHECK_MSG(short_of < 0, "photo #%d has not its 3 replicas", short_of);
+	CHECK_EQ(replicas_short(), -1);
+}
+
+static void
+follower_forwards_and_bad_input_is_refused(void)
+{
+	int leader = test_cluster_leader(&tc);
+	CHECK(leader >= 0);
+	int f = 1 - leader;
+	Hs__ListRecordsRequest lq = HS__LIST_RECORDS_REQUEST__INIT;
+	ProtobufCMessage *reply = NULL;
+	lq.limit = 10001;
+	CHECK_EQ(dir_call(f, "ListRecords", &lq.base, &reply),
+	    HS_INVALID_ARGUMENT);
+	lq.limit = 5;
+	CHECK_EQ(dir_call(f, "ListRecords", &lq.base, &reply), HS_OK);
+	Hs__ListRecordsReply *l = (Hs__ListRecordsReply *)reply;
+	int ordered = l->n_records == 5 && l->more;
+	for (size_t i = 1; ordered && i < l->n_records; i++)
+		ordered = l->records[i - 1]->id->key < l->records[i]->id->key;
+	/* A record the directory holds is kept, through the follower. */
+	Hs__RestoreRequest rq = HS__RESTORE_REQUEST__INIT;
+	ProtobufCMessage *rr = NULL;
+	rq.records = l->records;
+	rq.n_records = 1;
+	hs_status st = dir_call(f, "Restore", &rq.base, &rr);
+	Hs__RestoreReply *r = (Hs__RestoreReply *)rr;
+	int kept = st == HS_OK && r->kept == 1 && r->restored == 0;
+	if (rr != NULL)
+		protobuf_c_message_free_unpacked(rr, NULL);
+	/* A malformed record refuses the whole batch. */
+	l->records[1]->sha256.len = 3;
+	rq.n_records = 2;
+	hs_status bad = dir_call(leader, "Restore", &rq.base, &rr);
+	hs__list_records_reply__free_unpacked(l, NULL);
+	CHECK(ordered);
+	CHECK_STATUS(st, HS_OK, "Restore at a follower");
+	CHECK(kept);
+	CHECK_STATUS(bad, HS_INVALID_ARGUMENT, "a 3-byte sha256");
 }
 
 int
@@ -325,6 +389,8 @@ main(int argc, char **argv)
 		    test_restore_twice_keeps_all_and_damage_is_refused },
 		{ "rebuild from the stores after a wipe",
 		    test_rebuild_from_the_stores },
+		{ "a follower forwards; bad input is refused",
+		    follower_forwards_and_bad_input_is_refused },
 		{ NULL, NULL },
 	};
 	struct test_cluster_opts o = { .ndirs = 2, .nstores = 3 };
