@@ -63,6 +63,20 @@ static const struct cli_cmd commands[] = {
 	{ "audit", cli_audit, "[--wait]", "run the replicator's audit",
 	    "Starts the replicator's audit (orphans, missing replicas,\n"
 	    "leftovers); with --wait, waits for it and prints its summary.\n" },
+	{ "backup", cli_backup, "FILE", "copy every photo record to FILE",
+	    "Writes every record the directory leader holds, deleted ones\n"
+	    "included, to FILE (written under a temporary name, then renamed).\n"
+	    "The format is in docs/reliability.md, \"A way back\".\n" },
+	{ "restore", cli_restore, "FILE", "put a backup's records back",
+	    "Checks FILE whole (header, count, SHA-256), then sends its records\n"
+	    "to the directory. A photo the directory holds is left alone\n"
+	    "(counted as kept), so running it twice changes nothing. A damaged\n"
+	    "file restores nothing and exits 1.\n" },
+	{ "rebuild", cli_rebuild, "", "recover the records from the stores",
+	    "For a metadata Redis that lost its records: lists every store's\n"
+	    "needles and restores one record per photo (never over an existing\n"
+	    "one). Run it when `hs health` shows every store UP; what it can\n"
+	    "and cannot recover is in docs/reliability.md.\n" },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
@@ -211,7 +225,7 @@ main(int argc, char **argv)
 		return cli_usage(&c,
 		    "unknown command '%s'; the commands are "
 		    "upload, download, status, delete, stats, health, check, "
-		    "tap and audit (see `hs --help`)",
+		    "tap, audit, backup, restore and rebuild (see `hs --help`)",
 		    argv[0]);
 	}
 	c.cmd = cmd->name;

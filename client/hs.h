@@ -257,6 +257,55 @@ hs_status hs_queue(hs_client *c, int64_t timeout_ms, Hs__QueueReply **out,
 hs_status hs_audit(hs_client *c, int wait, int64_t timeout_ms,
     Hs__AuditReply **out, hs_error *err);
 
+/* ---- A way back (docs/reliability.md) ------------------------------ */
+
+/* What hs_backup, hs_restore and hs_rebuild did. Plain data. */
+struct hs_wayback_stats {
+	uint64_t records;  /* backup: written; restore: in the file; rebuild:
+			      records recovered from the stores */
+	uint64_t active;   /* of records: ACTIVE */
+	uint64_t deleted;  /* of records: DELETED */
+	uint64_t restored; /* committed by the directory */
+	uint64_t kept;	   /* left alone: the directory held a record */
+	uint64_t head_seq; /* backup: the change-log head it reflects */
+	/* hs_rebuild only: */
+	uint64_t stores;     /* stores listed */
+	uint64_t needles;    /* needle entries they listed */
+	uint64_t skipped;    /* keys with no live copy and no DELETE on any
+				store (trimmed or orphaned): not restored */
+	uint64_t unreadable; /* live copies that could not be read to
+				compute their SHA-256 (left out) */
+};
+
+/* Called now and then with how many records are done (total 0: not
+ * known yet). May be NULL. */
+typedef void (*hs_progress_fn)(void *arg, uint64_t done, uint64_t total);
+
+/* For these three, timeout_ms bounds each call they make (one page, one
+ * batch, one store listing), not the whole run, which grows with the
+ * number of photos. */
+
+/* Writes every record the directory leader holds (deleted ones included)
+ * to path, under a temporary name renamed into place when complete. The
+ * format is in docs/reliability.md. HS_INTERNAL for a file error. */
+hs_status hs_backup(hs_client *c, const char *path, hs_progress_fn progress,
+    void *arg, int64_t timeout_ms, struct hs_wayback_stats *out, hs_error *err);
+
+/* Checks path whole (magic, version, count, SHA-256) and only then sends
+ * its records to the directory in batches of 1000. Never overwrites: a
+ * photo the directory holds is counted as kept. HS_DATA_LOSS for a
+ * damaged or truncated file, HS_INVALID_ARGUMENT for a file that is not a
+ * backup or of a newer version. Running it twice restores nothing the
+ * second time. */
+hs_status hs_restore(hs_client *c, const char *path, hs_progress_fn progress,
+    void *arg, int64_t timeout_ms, struct hs_wayback_stats *out, hs_error *err);
+
+/* Recovers the records from the stores (ListNeedles on every store the
+ * directory lists) and restores them, for a metadata Redis that lost them.
+ * What it can and cannot recover is in docs/reliability.md. */
+hs_status hs_rebuild(hs_client *c, hs_progress_fn progress, void *arg,
+    int64_t timeout_ms, struct hs_wayback_stats *out, hs_error *err);
+
 /* ---- The event feed -------------------------------------------------- */
 
 typedef struct hs_events hs_events;

@@ -87,6 +87,14 @@ hs_status hsi_lookup(hs_client *c, hs_photo_id id, int include_down,
     int64_t deadline, Hs__LookupReply **out, Hs__LookupResult **res,
     hs_error *err);
 
+/* ---- hs_backup.c ---------------------------------------------------- */
+
+/* Sends recs[0..n) to the directory's Restore in batches of 1000, adding
+ * the restored and kept counts to s; the records stay the caller's. */
+hs_status hsi_restore_records(hs_client *c, Hs__PhotoRecord **recs, size_t n,
+    hs_progress_fn progress, void *arg, int64_t timeout_ms,
+    struct hs_wayback_stats *s, hs_error *err);
+
 /* ---- hs_id.c --------------------------------------------------------- */
 
 /* The wire form of an id; points at no heap. */

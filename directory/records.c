@@ -282,3 +282,64 @@ dir_records_stats(dir_records *t, struct dir_rec_stats *s)
 	s->total = t->n;
 	pthread_rwlock_unlock(&t->lock);
 }
+
+/* Sift-down of a max-heap of n keys from i. */
+static void
+heap_down(uint64_t *h, size_t n, size_t i)
+{
+	for (;;) {
+		size_t l = 2 * i + 1, m = i;
+		if (l < n && h[l] > h[m])
+			m = l;
+		if (l + 1 < n && h[l + 1] > h[m])
+			m = l + 1;
+		if (m == i)
+			return;
+		uint64_t x = h[i];
+		h[i] = h[m];
+		h[m] = x;
+		i = m;
+	}
+}
+
+size_t
+dir_records_keys_after(dir_records *t, uint64_t after, uint64_t *out,
+    size_t max, int *more)
+{
+	/* The table is in arrival order: keep the max smallest keys above
+	 * after in a max-heap (one pass, O(n log max)), then sort it. */
+	size_t n = 0;
+	*more = 0;
+	if (max == 0)
+		return 0;
+	pthread_rwlock_rdlock(&t->lock);
+	for (size_t i = 0; i < t->n; i++) {
+		uint64_t k = t->recs[i].key;
+		if (k <= after)
+			continue;
+		if (n < max) {
+			out[n++] = k;
+			for (size_t c = n - 1;
+			     c > 0 && out[(c - 1) / 2] < out[c];
+			     c = (c - 1) / 2) {
+				uint64_t x = out[c];
+				out[c] = out[(c - 1) / 2];
+				out[(c - 1) / 2] = x;
+			}
+		} else {
+			*more = 1;
+			if (k < out[0]) {
+				out[0] = k;
+				heap_down(out, n, 0);
+			}
+		}
+	}
+	pthread_rwlock_unlock(&t->lock);
+	for (size_t end = n; end > 1; end--) { /* heap sort, ascending */
+		uint64_t x = out[0];
+		out[0] = out[end - 1];
+		out[end - 1] = x;
+		heap_down(out, end - 1, 0);
+	}
+	return n;
+}

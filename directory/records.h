@@ -52,4 +52,10 @@ void dir_records_set_applied(dir_records *t, uint64_t seq);
 
 void dir_records_stats(dir_records *t, struct dir_rec_stats *s);
 
+/* The up to max smallest keys greater than after, ascending, into out (any
+ * state); *more = 1 if greater keys were left out. For paged listings in
+ * key order (ListRecords). */
+size_t dir_records_keys_after(dir_records *t, uint64_t after, uint64_t *out,
+    size_t max, int *more);
+
 #endif

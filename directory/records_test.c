@@ -218,6 +218,46 @@ many_records_all_found(void)
 	dir_records_close(t);
 }
 
+/* Paging by keys_after visits every key once, ascending, whatever the
+ * arrival order and page size. */
+static void
+keys_after_pages_in_key_order(void)
+{
+	enum { N = 5000 };
+	dir_records *t;
+	CHECK(dir_records_open(&t) == 0);
+	uint32_t s[] = { 1 };
+	for (uint64_t i = 1; i <= N; i++) {
+		Hs__PhotoId id;
+		Hs__PhotoRecord r = rec(&id, i * 0x9e3779b97f4a7c15ULL,
+		    (uint32_t)i, i, s, 1);
+		CHECK_EQ(dir_records_apply(t, &r), 1);
+	}
+	size_t pages[] = { 1, 7, 1000, N, N + 1 };
+	uint64_t *keys = malloc((N + 1) * sizeof(*keys));
+	CHECK(keys != NULL);
+	for (size_t p = 0; p < 5; p++) {
+		uint64_t after = 0, seen = 0;
+		int more = 1;
+		while (more) {
+			size_t n = dir_records_keys_after(t, after, keys,
+			    pages[p], &more);
+			CHECK(n <= pages[p]);
+			CHECK(more ? n == pages[p] : 1);
+			for (size_t i = 0; i < n; i++) {
+				CHECK(keys[i] > after);
+				after = keys[i];
+			}
+			seen += n;
+		}
+		CHECK_EQ(seen, N);
+	}
+	CHECK_EQ(dir_records_keys_after(t, UINT64_MAX, keys, 10, &(int){ 0 }),
+	    0);
+	free(keys);
+	dir_records_close(t);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -233,6 +273,8 @@ main(int argc, char **argv)
 		{ "records that do not fit are refused",
 		    records_that_do_not_fit_are_refused },
 		{ "many records all found", many_records_all_found },
+		{ "keys_after pages in key order",
+		    keys_after_pages_in_key_order },
 		{ NULL, NULL },
 	};
 	return check_run(cases, argc, argv);

@@ -14,6 +14,7 @@
 #include "log.h"
 #include "lookup.h"
 #include "photo_id.h"
+#include "restore.h"
 #include "token.h"
 #include "waiters.h"
 #include "writer.h"
@@ -444,6 +445,8 @@ static const struct rpc_method methods[] = {
 	{ "Stats", stats },
 	{ "Health", health },
 	{ "CatchUp", catch_up },
+	{ "ListRecords", dir_list_records },
+	{ "Restore", dir_restore },
 };
 
 int
