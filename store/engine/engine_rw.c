@@ -253,9 +253,10 @@ se_put_deleted(struct vol_file *vf, uint64_t off, uint32_t cookie)
 	return h.cookie == cookie ? 0 : STORE_E_EXISTS;
 }
 
-int
-store_engine_put_sha(struct store_engine *se, uint64_t key, uint32_t cookie,
-    const void *data, size_t len, const uint8_t sha256[32])
+/* The checks that need no lock and read no byte of data, so a request
+ * too big for a volume is refused before its bytes are hashed. */
+static int
+put_check(const struct store_engine *se, const void *data, size_t len)
 {
 	if (!data && len)
 		return STORE_E_INVALID;
@@ -263,6 +264,16 @@ store_engine_put_sha(struct store_engine *se, uint64_t key, uint32_t cookie,
 	    SB_SIZE + needle_total_size((uint32_t)len + NEEDLE_EXT_SIZE) >
 		se->opt.max_volume_size)
 		return STORE_E_TOO_BIG;
+	return 0;
+}
+
+int
+store_engine_put_sha(struct store_engine *se, uint64_t key, uint32_t cookie,
+    const void *data, size_t len, const uint8_t sha256[32])
+{
+	int rc = put_check(se, data, len);
+	if (rc != 0)
+		return rc;
 	struct se_payload p = { data, (uint32_t)len, crc32c(0, data, len),
 		sha256 };
 	struct needle_hdr h = { cookie, key, 0, 0 };
@@ -274,7 +285,7 @@ store_engine_put_sha(struct store_engine *se, uint64_t key, uint32_t cookie,
 	/* A live key is a resend or a conflict; a deleted one is refused
 	 * unless it was only trimmed or orphaned; a known-bad copy
 	 * (DATA_LOSS) is replaced by appending a fresh one. */
-	int rc = se_pin(se, key, &vf, &off, &val, &vol_id);
+	rc = se_pin(se, key, &vf, &off, &val, &vol_id);
 	int deleted = rc == 0 && (val & VIDX_DELETED);
 	if (deleted)
 		rc = se_put_deleted(vf, off, cookie);
@@ -297,8 +308,9 @@ store_engine_put(struct store_engine *se, uint64_t key, uint32_t cookie,
     const void *data, size_t len)
 {
 	uint8_t sha[SHA256_DIGEST_LENGTH];
-	if (!data && len)
-		return STORE_E_INVALID;
+	int rc = put_check(se, data, len);
+	if (rc != 0)
+		return rc;
 	SHA256(data ? data : (const void *)"", len, sha);
 	return store_engine_put_sha(se, key, cookie, data, len, sha);
 }
