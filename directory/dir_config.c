@@ -11,7 +11,7 @@
 #include "records.h"
 #include "redis.h"
 
-#define NOPTS 20
+#define NOPTS 21
 
 /* Fills opts with the one option table, its targets in cfg. */
 static void
@@ -76,6 +76,9 @@ options(struct dir_config *cfg, struct rt_cfg_opt opts[NOPTS])
 		    RT_CFG_INT, test_drop_pub_every, 0, 1e9, "0",
 		    "TEST ONLY: a follower drops every Nth photo event it "
 		    "receives"),
+		RT_CFG_FIELD("HS_TEST_LOAD_DELAY", "test-load-delay", RT_CFG_MS,
+		    test_load_delay_ms, 0, 600000, "0",
+		    "TEST ONLY: the first load of the records waits this long"),
 	};
 	_Static_assert(sizeof(table) / sizeof(table[0]) == NOPTS,
 	    "NOPTS counts the table");

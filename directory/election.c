@@ -201,8 +201,8 @@ dir_election_main(void *arg)
 		pthread_mutex_unlock(&d->mu);
 		if (leader)
 			refresh(d, r);
-		else
-			try_acquire(d, r);
+		else if (atomic_load(&d->loaded))
+			try_acquire(d, r); /* lead only with every record */
 		int64_t next = t0 + d->cfg.leader_heartbeat_ms;
 		while (!atomic_load(&d->stop) && rt_mono_ms() < next) {
 			int64_t left = next - rt_mono_ms();
