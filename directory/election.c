@@ -99,10 +99,12 @@ try_acquire(struct dir *d, rt_redis *r)
 {
 	char err[256], ttl[32];
 	snprintf(ttl, sizeof(ttl), "%" PRId64, d->cfg.leader_timeout_ms);
+	/* Lead only with every record loaded; until then only learn. */
 	const char *argv[] = { RK_LEADER, RK_EPOCH, RK_LEADER_INFO, d->cfg.id,
-		ttl, d->cfg.advertise, d->cfg.pub };
+		ttl, d->cfg.advertise, d->cfg.pub,
+		atomic_load(&d->loaded) ? "1" : "0" };
 	int64_t sent = rt_mono_ms();
-	redisReply *rep = rt_redis_eval(r, &dir_script_acquire, 3, 7, argv,
+	redisReply *rep = rt_redis_eval(r, &dir_script_acquire, 3, 8, argv,
 	    NULL, err, sizeof(err));
 	if (rep == NULL || rep->type != REDIS_REPLY_ARRAY ||
 	    rep->elements != 4) {
@@ -201,10 +203,14 @@ dir_election_main(void *arg)
 		pthread_mutex_unlock(&d->mu);
 		if (leader)
 			refresh(d, r);
-		else if (atomic_load(&d->loaded))
-			try_acquire(d, r); /* lead only with every record */
+		else
+			try_acquire(d, r);
 		int64_t next = t0 + d->cfg.leader_heartbeat_ms;
-		while (!atomic_load(&d->stop) && rt_mono_ms() < next) {
+		int loaded = atomic_load(&d->loaded);
+		/* The load just finished: try for the lease at once, as a
+		 * directory that started loaded would have. */
+		while (!atomic_load(&d->stop) && rt_mono_ms() < next &&
+		    atomic_load(&d->loaded) == loaded) {
 			int64_t left = next - rt_mono_ms();
 			rt_sleep_ms(left < 20 ? left : 20);
 		}

@@ -28,13 +28,16 @@
 	"  return table.concat(t)\n"                                           \
 	"end\n"
 
-/* KEYS: leader, epoch, info. ARGV: id, ttl ms, rpc addr, pub addr. */
+/* KEYS: leader, epoch, info. ARGV: id, ttl ms, rpc addr, pub addr, "1"
+ * to take a free lease or "0" only to learn who holds it (a directory
+ * still loading its records must not lead). */
 struct rt_redis_script dir_script_acquire = { "acquire",
 	"local cur = redis.call('GET', KEYS[1])\n"
 	"if cur then\n"
 	"  local i = redis.call('HMGET', KEYS[3], 'rpc', 'pub')\n"
 	"  return {0, cur, i[1] or '', i[2] or ''}\n"
 	"end\n"
+	"if ARGV[5] ~= '1' then return {0, '', '', ''} end\n"
 	"local e = redis.call('INCR', KEYS[2])\n"
 	"local v = ARGV[1] .. '/' .. e\n"
 	"redis.call('SET', KEYS[1], v, 'PX', ARGV[2])\n"
