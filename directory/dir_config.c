@@ -11,7 +11,7 @@
 #include "records.h"
 #include "redis.h"
 
-#define NOPTS 21
+#define NOPTS 22
 
 /* Fills opts with the one option table, its targets in cfg. */
 static void
@@ -45,6 +45,11 @@ options(struct dir_config *cfg, struct rt_cfg_opt opts[NOPTS])
 		    "leader-heartbeat-interval", RT_CFG_MS, leader_heartbeat_ms,
 		    50, 200000, "2s",
 		    "lease refresh (and follower election attempt) period"),
+		RT_CFG_FIELD("LEADER_PROBE_INTERVAL", "leader-probe-interval",
+		    RT_CFG_MS, leader_probe_ms, 0, 60000, "500ms",
+		    "a follower knocks on the leader's port this often; two "
+		    "refusals in a row (its process is gone) end its lease "
+		    "early; 0: never"),
 		RT_CFG_FIELD("FOLLOWER_SYNC_INTERVAL", "follower-sync-interval",
 		    RT_CFG_MS, follower_sync_ms, 20, 600000, "1s",
 		    "how often a follower checks the change log head"),

@@ -17,6 +17,7 @@ struct dir_config {
 	const char *key_file;	 /* cluster key; "" = the test key */
 	int64_t leader_timeout_ms;
 	int64_t leader_heartbeat_ms;
+	int64_t leader_probe_ms; /* 0: no early failover (probe.h) */
 	int64_t follower_sync_ms;
 	int64_t heartbeat_ms; /* stores' HEARTBEAT_INTERVAL */
 	int64_t default_replicas, min_replicas, max_replicas;

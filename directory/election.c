@@ -17,6 +17,7 @@
 #include "clock.h"
 #include "dir.h"
 #include "log.h"
+#include "probe.h"
 #include "redis.h"
 #include "scripts.h"
 #include "writer.h"
@@ -185,6 +186,15 @@ release(struct dir *d, rt_redis *r)
 		freeReplyObject(rep);
 }
 
+static int
+knows_leader(struct dir *d)
+{
+	pthread_mutex_lock(&d->mu);
+	int known = d->known.id[0] != '\0';
+	pthread_mutex_unlock(&d->mu);
+	return known;
+}
+
 void *
 dir_election_main(void *arg)
 {
@@ -196,6 +206,7 @@ dir_election_main(void *arg)
 		rt_log_error("election: %s", err);
 		return NULL;
 	}
+	struct dir_probe probe = { .next = 0 };
 	while (!atomic_load(&d->stop)) {
 		int64_t t0 = rt_mono_ms();
 		pthread_mutex_lock(&d->mu);
@@ -211,6 +222,14 @@ dir_election_main(void *arg)
 		 * directory that started loaded would have. */
 		while (!atomic_load(&d->stop) && rt_mono_ms() < next &&
 		    atomic_load(&d->loaded) == loaded) {
+			/* A leader whose process is gone: try at once. */
+			if (dir_probe_step(d, &probe, r))
+				break;
+			/* With no leader known (start-up), look again soon:
+			 * writes cannot be forwarded until we know it. */
+			if (!leader && rt_mono_ms() - t0 >= 50 &&
+			    !knows_leader(d))
+				break;
 			int64_t left = next - rt_mono_ms();
 			rt_sleep_ms(left < 20 ? left : 20);
 		}
