@@ -23,6 +23,7 @@ struct dir_config {
 	int64_t default_replicas, min_replicas, max_replicas;
 	int64_t log_max_len; /* change-log entries kept in Redis */
 	int64_t token_ttl_ms;
+	int64_t orphan_grace_ms; /* the replicator's; bounds token_ttl_ms */
 	int64_t redis_timeout_ms;
 	int64_t lookup_wait_ms;	     /* longest wait for a Lookup's min_seq */
 	int64_t test_drop_pub_every; /* TEST ONLY: drop every Nth photo event */

@@ -186,6 +186,21 @@ release(struct dir *d, rt_redis *r)
 		freeReplyObject(rep);
 }
 
+/* Until the records are loaded: learn who leads (so writes can be
+ * forwarded), never lead; then go for the lease at once. */
+static void
+wait_loaded(struct dir *d, rt_redis *r)
+{
+	int64_t next = 0;
+	while (!atomic_load(&d->stop) && !atomic_load(&d->loaded)) {
+		if (rt_mono_ms() >= next) {
+			try_acquire(d, r); /* learns only: not loaded */
+			next = rt_mono_ms() + 50;
+		}
+		rt_sleep_ms(2);
+	}
+}
+
 static int
 knows_leader(struct dir *d)
 {
@@ -207,6 +222,7 @@ dir_election_main(void *arg)
 		return NULL;
 	}
 	struct dir_probe probe = { .next = 0 };
+	wait_loaded(d, r);
 	while (!atomic_load(&d->stop)) {
 		int64_t t0 = rt_mono_ms();
 		pthread_mutex_lock(&d->mu);
@@ -217,11 +233,7 @@ dir_election_main(void *arg)
 		else
 			try_acquire(d, r);
 		int64_t next = t0 + d->cfg.leader_heartbeat_ms;
-		int loaded = atomic_load(&d->loaded);
-		/* The load just finished: try for the lease at once, as a
-		 * directory that started loaded would have. */
-		while (!atomic_load(&d->stop) && rt_mono_ms() < next &&
-		    atomic_load(&d->loaded) == loaded) {
+		while (!atomic_load(&d->stop) && rt_mono_ms() < next) {
 			/* A leader whose process is gone: try at once. */
 			if (dir_probe_step(d, &probe, r))
 				break;
