@@ -112,6 +112,9 @@ register_photo(hs_client *c, const Hs__AllocateReply *a, size_t len,
 	req.size = len;
 	req.n_stores = nstored;
 	req.stores = stored;
+	/* The leader refuses a new registration once this token expired:
+	 * by then the needles may be gone as orphans. */
+	req.write_token = a->write_token;
 	hs_status st = hsi_dir_call(c, "RegisterPhoto", &req.base, &reply,
 	    deadline, "register", err);
 	if (st != HS_OK)

@@ -1,5 +1,6 @@
 /* Cache eviction for deletes (see cache_evict.h): one hiredis connection
- * under a mutex, reopened after a failure; deletes are rare. */
+ * under a mutex, reopened after a failure; deletes are rare, so a Delete
+ * may wait for a few tries. */
 #include "cache_evict.h"
 
 #include <hiredis/hiredis.h>
@@ -8,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "log.h"
 #include "photo_id.h"
 #include "redis.h"
@@ -43,19 +45,14 @@ dir_cache_close(struct dir_cache *c)
 	free(c);
 }
 
-int
-dir_cache_forget(struct dir_cache *c, uint64_t key, uint32_t cookie)
+/* One try under c->mu: 0, or -1 with why. */
+static int
+forget_once(struct dir_cache *c, const char *ck, char *why, size_t whylen)
 {
-	char ck[PHOTO_CACHE_KEY_LEN + 1];
 	int rc = -1;
-	if (c == NULL || c->addr[0] == '\0')
-		return 0;
-	photo_cache_key(key, cookie, ck);
-	pthread_mutex_lock(&c->mu);
-	char err[256] = "no reply";
+	snprintf(why, whylen, "no reply");
 	if (c->r == NULL)
-		c->r = rt_redis_connect(c->addr, c->timeout_ms, err,
-		    sizeof(err));
+		c->r = rt_redis_connect(c->addr, c->timeout_ms, why, whylen);
 	redisReply *rep = c->r ?
 	    redisCommand(c->r, "SET %s %s PX %lld", ck, PHOTO_CACHE_DELETED,
 		(long long)c->ttl_ms) :
@@ -63,18 +60,41 @@ dir_cache_forget(struct dir_cache *c, uint64_t key, uint32_t cookie)
 	if (rep != NULL && rep->type != REDIS_REPLY_ERROR)
 		rc = 0;
 	else if (rep != NULL)
-		snprintf(err, sizeof(err), "%s", rep->str);
+		snprintf(why, whylen, "%s", rep->str);
 	else if (c->r != NULL)
-		snprintf(err, sizeof(err), "%s", c->r->errstr);
+		snprintf(why, whylen, "%s", c->r->errstr);
 	if (rep != NULL)
 		freeReplyObject(rep);
-	if (rc != 0) {
-		rt_log_warn("cannot evict %s from the cache at %s (%s); it "
-			    "stays until its TTL",
-		    ck, c->addr, err);
+	if (rc != 0 && c->r != NULL) {
 		redisFree(c->r);
 		c->r = NULL;
 	}
+	return rc;
+}
+
+int
+dir_cache_forget(struct dir_cache *c, uint64_t key, uint32_t cookie, char *err,
+    size_t errlen)
+{
+	char ck[PHOTO_CACHE_KEY_LEN + 1], why[256] = "";
+	int rc = -1;
+	if (c == NULL || c->addr[0] == '\0')
+		return 0;
+	photo_cache_key(key, cookie, ck);
+	pthread_mutex_lock(&c->mu);
+	/* A blip (a restart, a failover) passes within a few tries; a cache
+	 * that stays away fails the Delete, which its caller retries. */
+	for (int attempt = 0; attempt < 3 && rc != 0; attempt++) {
+		if (attempt > 0)
+			rt_sleep_ms(100);
+		rc = forget_once(c, ck, why, sizeof(why));
+	}
 	pthread_mutex_unlock(&c->mu);
+	if (rc != 0) {
+		snprintf(err, errlen,
+		    "the cache at %s could not be cleared of %s (%s)", c->addr,
+		    ck, why);
+		rt_log_warn("%s", err);
+	}
 	return rc;
 }

@@ -4,6 +4,7 @@
 #ifndef DIR_CACHE_EVICT_H
 #define DIR_CACHE_EVICT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct dir_cache;
@@ -13,9 +14,12 @@ struct dir_cache *dir_cache_open(const char *addr, int64_t ttl_ms,
     int64_t timeout_ms);
 void dir_cache_close(struct dir_cache *c);
 
-/* Writes the marker. 0, or -1 (logged) when the cache is unreachable: the
- * delete stands, and readers still get NOT_FOUND from the directory once
- * the entry's TTL runs out or a store's tombstone writes the marker. */
-int dir_cache_forget(struct dir_cache *c, uint64_t key, uint32_t cookie);
+/* Writes the marker, trying a few times (each try bounded by the Redis
+ * timeout). 0, or -1 with err saying which cache could not be cleared and
+ * why: the delete must then not be acknowledged, since readers trust a
+ * cache hit; the caller answers "retry", and the retried Delete writes
+ * the marker again. */
+int dir_cache_forget(struct dir_cache *c, uint64_t key, uint32_t cookie,
+    char *err, size_t errlen);
 
 #endif

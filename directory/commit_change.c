@@ -15,16 +15,26 @@
 #include "scripts.h"
 #include "writer_impl.h"
 
-#define UPD_KEYS 6
-#define UPD_ARGS (UPD_KEYS + 5 + DIR_MAX_REPLICAS)
+#define UPD_KEYS 7
+#define UPD_ARGS (UPD_KEYS + 6 + DIR_MAX_REPLICAS)
 
 /* What commit_update did. */
 enum { CHANGE_ANSWERED = 0, CHANGE_DONE = 1, CHANGE_CAS_LOST = -2 };
+
+/* What a change commits: the next record, the seq it replaces, whether it
+ * is a delete, and the replicator epoch it was sent under (0: none). */
+struct change {
+	Hs__PhotoRecord *next;
+	uint64_t cur_seq;
+	int is_delete;
+	uint64_t repl_epoch;
+};
 
 /* The update script's arguments for next, held at cur_seq. All buffers
  * are the struct's own, except packed (the caller's, malloc'd). */
 struct upd_args {
 	char pkey[32], cur[24], maxlen[24], cache[PHOTO_CACHE_KEY_LEN + 1];
+	char epoch[24];
 	char tomb[DIR_MAX_REPLICAS][48];
 	const char *argv[UPD_ARGS];
 	size_t lens[UPD_ARGS];
@@ -39,14 +49,16 @@ upd_arg(struct upd_args *a, const char *s, size_t len)
 }
 
 static void
-upd_build(struct dir *d, struct upd_args *a, const Hs__PhotoRecord *next,
-    const uint8_t *packed, size_t plen, uint64_t cur_seq, int is_delete,
-    const char *lease)
+upd_build(struct dir *d, struct upd_args *a, const struct change *ch,
+    const uint8_t *packed, size_t plen, const char *lease)
 {
+	const Hs__PhotoRecord *next = ch->next;
+	int is_delete = ch->is_delete;
 	a->argc = 0;
 	dir_photo_key(next->id->key, a->pkey);
 	photo_cache_key(next->id->key, next->id->cookie, a->cache);
-	snprintf(a->cur, sizeof(a->cur), "%" PRIu64, cur_seq);
+	snprintf(a->cur, sizeof(a->cur), "%" PRIu64, ch->cur_seq);
+	snprintf(a->epoch, sizeof(a->epoch), "%" PRIu64, ch->repl_epoch);
 	snprintf(a->maxlen, sizeof(a->maxlen), "%" PRId64, d->cfg.log_max_len);
 	upd_arg(a, RK_LEADER, strlen(RK_LEADER));
 	upd_arg(a, RK_SEQ, strlen(RK_SEQ));
@@ -54,11 +66,13 @@ upd_build(struct dir *d, struct upd_args *a, const Hs__PhotoRecord *next,
 	upd_arg(a, RK_LOG, strlen(RK_LOG));
 	upd_arg(a, RK_TOMBSTONES, strlen(RK_TOMBSTONES));
 	upd_arg(a, a->cache, strlen(a->cache));
+	upd_arg(a, RK_REPLICATOR_EPOCH, strlen(RK_REPLICATOR_EPOCH));
 	upd_arg(a, lease, strlen(lease));
 	upd_arg(a, (const char *)packed, plen);
 	upd_arg(a, a->cur, strlen(a->cur));
 	upd_arg(a, a->maxlen, strlen(a->maxlen));
 	upd_arg(a, is_delete ? "1" : "0", 1);
+	upd_arg(a, a->epoch, strlen(a->epoch));
 	for (size_t i = 0; is_delete && i < next->n_stores; i++) {
 		char hex[PHOTO_ID_HEX_LEN + 1];
 		photo_id_format(next->id->key, next->id->cookie, hex);
@@ -68,14 +82,15 @@ upd_build(struct dir *d, struct upd_args *a, const Hs__PhotoRecord *next,
 	}
 }
 
-/* Commits next (a modified copy of the record held at cur_seq). DONE and
- * *seq on success; ANSWERED if the call was answered (failure); CAS_LOST
- * if the record moved on (memory is then marked dirty). */
+/* Commits ch. DONE and *seq on success; ANSWERED if the call was answered
+ * (failure); CAS_LOST if the record moved on (memory is then marked
+ * dirty). */
 static int
-commit_update(struct dir_job *j, const char *lease, Hs__PhotoRecord *next,
-    uint64_t cur_seq, int is_delete, uint64_t *seq)
+commit_update(struct dir_job *j, const char *lease, const struct change *ch,
+    uint64_t *seq)
 {
 	struct dir *d = j->d;
+	Hs__PhotoRecord *next = ch->next;
 	struct upd_args a;
 	char err[256];
 	next->seq = 0;
@@ -86,7 +101,7 @@ commit_update(struct dir_job *j, const char *lease, Hs__PhotoRecord *next,
 		return CHANGE_ANSWERED;
 	}
 	hs__photo_record__pack(next, packed);
-	upd_build(d, &a, next, packed, plen, cur_seq, is_delete, lease);
+	upd_build(d, &a, ch, packed, plen, lease);
 	redisReply *rep = rt_redis_eval(d->writer.link, &dir_script_update,
 	    UPD_KEYS, a.argc, a.argv, a.lens, err, sizeof(err));
 	free(packed);
@@ -98,6 +113,15 @@ commit_update(struct dir_job *j, const char *lease, Hs__PhotoRecord *next,
 	long long how = rep->element[0]->integer;
 	*seq = (uint64_t)rep->element[1]->integer;
 	freeReplyObject(rep);
+	if (how == -3) {
+		rpc_fail(j->call, HS_FAILED_PRECONDITION,
+		    "stale replicator: epoch %" PRIu64 " is older than the "
+		    "current replicator's %" PRIu64
+		    "; another replicator holds the lease, so this one must "
+		    "stop acting",
+		    ch->repl_epoch, *seq);
+		return CHANGE_ANSWERED;
+	}
 	if (how == -2) {
 		d->writer_dirty = 1;
 		return CHANGE_CAS_LOST;
@@ -130,6 +154,20 @@ prepare_change(struct dir_job *j, const Hs__PhotoId *id, char lease[128],
 	return 1;
 }
 
+/* A delete is acknowledged only once no cache serves the photo (readers
+ * trust a cache hit). 0, or 1 with the call answered UNAVAILABLE. */
+static int
+forget_or_fail(struct dir_job *j, const Hs__PhotoId *id)
+{
+	char err[512];
+	if (dir_cache_forget(j->d->cache, id->key, id->cookie, err,
+		sizeof(err)) == 0)
+		return 0;
+	rpc_fail(j->call, HS_UNAVAILABLE,
+	    "%s; the delete is committed, retry it", err);
+	return 1;
+}
+
 static void
 delete_job(struct dir_job *j)
 {
@@ -141,14 +179,19 @@ delete_job(struct dir_job *j)
 		if (!prepare_change(j, q->id, lease, &v))
 			return;
 		if (v.rec.state == HS__PHOTO_STATE__PHOTO_DELETED) {
-			r.seq = v.rec.seq; /* a resend: already done */
+			/* A resend: committed already, but the first try may
+			 * have failed to clear the cache. */
+			if (forget_or_fail(j, q->id))
+				return;
+			r.seq = v.rec.seq;
 			rpc_reply(j->call, &r.base);
 			return;
 		}
-		uint64_t cur = v.rec.seq, seq;
+		struct change ch = { &v.rec, v.rec.seq, 1, 0 };
+		uint64_t seq;
 		v.rec.state = HS__PHOTO_STATE__PHOTO_DELETED;
 		v.rec.updated_ms = rt_now_ms();
-		int rc = commit_update(j, lease, &v.rec, cur, 1, &seq);
+		int rc = commit_update(j, lease, &ch, &seq);
 		if (rc == CHANGE_ANSWERED)
 			return;
 		if (rc == CHANGE_CAS_LOST && attempt == 0)
@@ -160,7 +203,8 @@ delete_job(struct dir_job *j)
 			return;
 		}
 		dir_writer_applied(j->d, &v.rec, seq, "photo.deleted");
-		dir_cache_forget(j->d->cache, q->id->key, q->id->cookie);
+		if (forget_or_fail(j, q->id))
+			return;
 		r.seq = seq;
 		rpc_reply(j->call, &r.base);
 		return;
@@ -204,6 +248,30 @@ edit_stores(struct dir_rec_view *v, const Hs__UpdateLocationsRequest *q)
 	return changed;
 }
 
+/* The caller's compare-and-set: with expect_seq, the record must still be
+ * the one the caller planned from, so a replayed or stale update changes
+ * nothing. 1 to go on, 0 if answered ABORTED. */
+static int
+update_expected(struct dir_job *j, const Hs__UpdateLocationsRequest *q,
+    const struct dir_rec_view *v)
+{
+	if (q->expect_seq == 0 || q->expect_seq == v->rec.seq)
+		return 1;
+	char stores[DIR_MAX_REPLICAS * 12 + 1] = "";
+	size_t off = 0;
+	for (size_t i = 0; i < v->rec.n_stores && off < sizeof(stores); i++)
+		off += (size_t)snprintf(stores + off, sizeof(stores) - off,
+		    "%s%" PRIu32, i ? "," : "", v->stores[i]);
+	rpc_fail(j->call, HS_ABORTED,
+	    "the record changed: expected seq %" PRIu64 ", now seq %" PRIu64
+	    " (%s, stores %s); look it up again and plan anew",
+	    q->expect_seq, v->rec.seq,
+	    v->rec.state == HS__PHOTO_STATE__PHOTO_DELETED ? "deleted" :
+							     "active",
+	    stores);
+	return 0;
+}
+
 /* Edits the record in v as q asks: 1 to commit, 0 if answered. */
 static int
 update_edit(struct dir_job *j, const Hs__UpdateLocationsRequest *q,
@@ -244,15 +312,16 @@ update_job(struct dir_job *j)
 	for (int attempt = 0;; attempt++) {
 		if (!prepare_change(j, q->id, lease, &v))
 			return;
-		uint64_t cur = v.rec.seq, seq;
-		if (!update_edit(j, q, &v))
+		struct change ch = { &v.rec, v.rec.seq, 0, q->repl_epoch };
+		uint64_t seq;
+		if (!update_expected(j, q, &v) || !update_edit(j, q, &v))
 			return;
 		v.rec.updated_ms = rt_now_ms();
-		int rc = commit_update(j, lease, &v.rec, cur, 0, &seq);
+		int rc = commit_update(j, lease, &ch, &seq);
 		if (rc == CHANGE_ANSWERED)
 			return;
 		if (rc == CHANGE_CAS_LOST && attempt == 0)
-			continue;
+			continue; /* synced: expect_seq is checked again */
 		if (rc == CHANGE_CAS_LOST) {
 			rpc_fail(j->call, HS_ABORTED,
 			    "the record kept "

@@ -13,10 +13,11 @@
 #include "dir_forward.h"
 #include "photo_id.h"
 #include "scripts.h"
+#include "token.h"
 #include "writer_impl.h"
 
 #define REG_BATCH 64
-#define REG_ARGS 10
+#define REG_ARGS 11
 
 /* One registration of a batch. Owns packed; argv points into it. */
 struct reg {
@@ -26,6 +27,7 @@ struct reg {
 	uint32_t stores[DIR_MAX_REPLICAS];
 	uint8_t *packed; /* the record without its seq, malloc'd */
 	char pkey[32], cookie[16], size[24];
+	int64_t expiry_ms; /* of the registration's write token */
 	const char *argv[REG_ARGS];
 	size_t lens[REG_ARGS];
 };
@@ -70,6 +72,18 @@ static int
 reg_prepare(struct dir *d, struct reg *r, const char *lease, const char *maxlen)
 {
 	const Hs__RegisterRequest *q = (const Hs__RegisterRequest *)r->j->req;
+	char why[256];
+	/* The token bounds the registration in time: past its expiry the
+	 * needles may be gone as orphans. The script weighs the expiry, after
+	 * its check for a resend of a committed registration. */
+	if (rt_token_verify(&d->key, q->write_token.data, q->write_token.len,
+		q->id->key, q->id->cookie, &r->expiry_ms, why,
+		sizeof(why)) != HS_OK) {
+		rpc_fail(r->j->call, HS_PERMISSION_DENIED, "RegisterPhoto: %s",
+		    why);
+		return -1;
+	}
+	const char *expired = rt_now_ms() > r->expiry_ms ? "1" : "0";
 	reg_record(d, r, q);
 	size_t plen = hs__photo_record__get_packed_size(&r->rec);
 	r->packed = malloc(plen);
@@ -83,10 +97,10 @@ reg_prepare(struct dir *d, struct reg *r, const char *lease, const char *maxlen)
 	snprintf(r->size, sizeof(r->size), "%" PRIu64, q->size);
 	const char *argv[REG_ARGS] = { RK_LEADER, RK_SEQ, r->pkey, RK_LOG,
 		lease, (const char *)r->packed, r->cookie,
-		(const char *)q->sha256.data, r->size, maxlen };
+		(const char *)q->sha256.data, r->size, maxlen, expired };
 	size_t lens[REG_ARGS] = { strlen(RK_LEADER), strlen(RK_SEQ),
 		strlen(r->pkey), strlen(RK_LOG), strlen(lease), plen,
-		strlen(r->cookie), 32, strlen(r->size), strlen(maxlen) };
+		strlen(r->cookie), 32, strlen(r->size), strlen(maxlen), 1 };
 	memcpy(r->argv, argv, sizeof(argv));
 	memcpy(r->lens, lens, sizeof(lens));
 	return 0;
@@ -102,9 +116,16 @@ reg_finish(struct dir *d, struct reg *r, redisReply *rep, const char *err)
 	uint64_t seq = (uint64_t)rep->element[1]->integer;
 	Hs__RegisterReply out = HS__REGISTER_REPLY__INIT;
 	out.seq = seq;
+	char hex[PHOTO_ID_HEX_LEN + 1];
+	photo_id_format(r->id.key, r->id.cookie, hex);
+	if (how == -4) {
+		rpc_fail(r->j->call, HS_PERMISSION_DENIED,
+		    "photo %s: write token expired at %" PRId64
+		    " (Unix ms, %" PRId64 " ms ago); upload again",
+		    hex, r->expiry_ms, rt_now_ms() - r->expiry_ms);
+		return;
+	}
 	if (how == -1) {
-		char hex[PHOTO_ID_HEX_LEN + 1];
-		photo_id_format(r->id.key, r->id.cookie, hex);
 		rpc_fail(r->j->call, HS_ALREADY_EXISTS,
 		    "photo %s is "
 		    "registered with another cookie, SHA-256 or size (seq %" PRIu64

@@ -23,6 +23,18 @@ dir_is_leader(struct dir *d, char *lease, size_t leaselen, uint64_t *epoch)
 	return ok;
 }
 
+int
+dir_loaded_or_fail(struct dir *d, rpc_call *call)
+{
+	if (atomic_load(&d->loaded))
+		return 1;
+	rpc_fail(call, HS_UNAVAILABLE,
+	    "directory %s is still loading its records; retry (another "
+	    "directory may answer now)",
+	    d->cfg.id);
+	return 0;
+}
+
 void
 dir_known_leader(struct dir *d, struct dir_leader *out)
 {

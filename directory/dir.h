@@ -68,6 +68,7 @@ struct dir {
 	uint64_t head_seq; /* last head of the change log seen */
 
 	_Atomic int stop;
+	_Atomic int loaded; /* the first full load of the records is done */
 	_Atomic uint64_t lookups, registrations;
 	_Atomic uint64_t pub_received; /* photo events, for the drop hook */
 	_Atomic int stores_dirty;      /* a store changed: save the table now */
@@ -78,6 +79,11 @@ struct dir {
 /* 1 if we may act as leader now (lease held, not run out, caught up).
  * lease and epoch (may be NULL) are copied when it returns 1. */
 int dir_is_leader(struct dir *d, char *lease, size_t leaselen, uint64_t *epoch);
+
+/* 1 once the first full load of the records has finished. Until then
+ * nothing may answer from the record table (a live photo would read
+ * NOT_FOUND): the caller is answered UNAVAILABLE and 0 returned. */
+int dir_loaded_or_fail(struct dir *d, rpc_call *call);
 
 /* Copies the current leader view. */
 void dir_known_leader(struct dir *d, struct dir_leader *out);

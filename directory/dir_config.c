@@ -11,7 +11,7 @@
 #include "records.h"
 #include "redis.h"
 
-#define NOPTS 20
+#define NOPTS 23
 
 /* Fills opts with the one option table, its targets in cfg. */
 static void
@@ -45,6 +45,11 @@ options(struct dir_config *cfg, struct rt_cfg_opt opts[NOPTS])
 		    "leader-heartbeat-interval", RT_CFG_MS, leader_heartbeat_ms,
 		    50, 200000, "2s",
 		    "lease refresh (and follower election attempt) period"),
+		RT_CFG_FIELD("LEADER_PROBE_INTERVAL", "leader-probe-interval",
+		    RT_CFG_MS, leader_probe_ms, 0, 60000, "500ms",
+		    "a follower knocks on the leader's port this often; two "
+		    "refusals in a row (its process is gone) end its lease "
+		    "early; 0: never"),
 		RT_CFG_FIELD("FOLLOWER_SYNC_INTERVAL", "follower-sync-interval",
 		    RT_CFG_MS, follower_sync_ms, 20, 600000, "1s",
 		    "how often a follower checks the change log head"),
@@ -65,7 +70,13 @@ options(struct dir_config *cfg, struct rt_cfg_opt opts[NOPTS])
 		    "change-log entries kept in Redis (a follower further "
 		    "behind reloads fully)"),
 		RT_CFG_FIELD("TOKEN_TTL", "token-ttl", RT_CFG_MS, token_ttl_ms,
-		    1000, 86400000, "10m", "write tokens expire after this"),
+		    1000, 86400000, "10m",
+		    "write tokens expire after this; at most half of "
+		    "ORPHAN_GRACE"),
+		RT_CFG_FIELD("ORPHAN_GRACE", "orphan-grace", RT_CFG_MS,
+		    orphan_grace_ms, 0, 30LL * 24 * 3600 * 1000, "1h",
+		    "the replicator's: unregistered needles are deleted after "
+		    "this, so a write token must expire well before"),
 		RT_CFG_FIELD("REDIS_TIMEOUT", "redis-timeout", RT_CFG_MS,
 		    redis_timeout_ms, 10, 60000, "500ms",
 		    "bound on every Redis call"),
@@ -76,6 +87,9 @@ options(struct dir_config *cfg, struct rt_cfg_opt opts[NOPTS])
 		    RT_CFG_INT, test_drop_pub_every, 0, 1e9, "0",
 		    "TEST ONLY: a follower drops every Nth photo event it "
 		    "receives"),
+		RT_CFG_FIELD("HS_TEST_LOAD_DELAY", "test-load-delay", RT_CFG_MS,
+		    test_load_delay_ms, 0, 600000, "0",
+		    "TEST ONLY: the first load of the records waits this long"),
 	};
 	_Static_assert(sizeof(table) / sizeof(table[0]) == NOPTS,
 	    "NOPTS counts the table");
@@ -104,6 +118,19 @@ finish(void *arg, char *err, size_t errlen)
 		    "half of LEADER_TIMEOUT (%lld ms)",
 		    (long long)cfg->redis_timeout_ms,
 		    (long long)cfg->leader_timeout_ms);
+		return -1;
+	}
+	/* A registration is refused once its token expired; the audit
+	 * deletes unregistered needles after ORPHAN_GRACE. Half leaves room
+	 * for the registration's own slack and clock skew. */
+	if (cfg->orphan_grace_ms > 0 &&
+	    cfg->token_ttl_ms * 2 > cfg->orphan_grace_ms) {
+		snprintf(err, errlen,
+		    "TOKEN_TTL (%lld ms) must be at most half of ORPHAN_GRACE "
+		    "(%lld ms), or the audit may delete an upload's needles "
+		    "before its registration is refused; shorten TOKEN_TTL",
+		    (long long)cfg->token_ttl_ms,
+		    (long long)cfg->orphan_grace_ms);
 		return -1;
 	}
 	if (rt_cfg_check_replicas(cfg->min_replicas, cfg->default_replicas,

@@ -17,14 +17,17 @@ struct dir_config {
 	const char *key_file;	 /* cluster key; "" = the test key */
 	int64_t leader_timeout_ms;
 	int64_t leader_heartbeat_ms;
+	int64_t leader_probe_ms; /* 0: no early failover (probe.h) */
 	int64_t follower_sync_ms;
 	int64_t heartbeat_ms; /* stores' HEARTBEAT_INTERVAL */
 	int64_t default_replicas, min_replicas, max_replicas;
 	int64_t log_max_len; /* change-log entries kept in Redis */
 	int64_t token_ttl_ms;
+	int64_t orphan_grace_ms; /* the replicator's; bounds token_ttl_ms */
 	int64_t redis_timeout_ms;
 	int64_t lookup_wait_ms;	     /* longest wait for a Lookup's min_seq */
 	int64_t test_drop_pub_every; /* TEST ONLY: drop every Nth photo event */
+	int64_t test_load_delay_ms;  /* TEST ONLY: slow the first load */
 };
 
 /* Parses argv and the environment into cfg (the option table points into

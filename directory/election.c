@@ -17,6 +17,7 @@
 #include "clock.h"
 #include "dir.h"
 #include "log.h"
+#include "probe.h"
 #include "redis.h"
 #include "scripts.h"
 #include "writer.h"
@@ -99,10 +100,12 @@ try_acquire(struct dir *d, rt_redis *r)
 {
 	char err[256], ttl[32];
 	snprintf(ttl, sizeof(ttl), "%" PRId64, d->cfg.leader_timeout_ms);
+	/* Lead only with every record loaded; until then only learn. */
 	const char *argv[] = { RK_LEADER, RK_EPOCH, RK_LEADER_INFO, d->cfg.id,
-		ttl, d->cfg.advertise, d->cfg.pub };
+		ttl, d->cfg.advertise, d->cfg.pub,
+		atomic_load(&d->loaded) ? "1" : "0" };
 	int64_t sent = rt_mono_ms();
-	redisReply *rep = rt_redis_eval(r, &dir_script_acquire, 3, 7, argv,
+	redisReply *rep = rt_redis_eval(r, &dir_script_acquire, 3, 8, argv,
 	    NULL, err, sizeof(err));
 	if (rep == NULL || rep->type != REDIS_REPLY_ARRAY ||
 	    rep->elements != 4) {
@@ -183,6 +186,30 @@ release(struct dir *d, rt_redis *r)
 		freeReplyObject(rep);
 }
 
+/* Until the records are loaded: learn who leads (so writes can be
+ * forwarded), never lead; then go for the lease at once. */
+static void
+wait_loaded(struct dir *d, rt_redis *r)
+{
+	int64_t next = 0;
+	while (!atomic_load(&d->stop) && !atomic_load(&d->loaded)) {
+		if (rt_mono_ms() >= next) {
+			try_acquire(d, r); /* learns only: not loaded */
+			next = rt_mono_ms() + 50;
+		}
+		rt_sleep_ms(2);
+	}
+}
+
+static int
+knows_leader(struct dir *d)
+{
+	pthread_mutex_lock(&d->mu);
+	int known = d->known.id[0] != '\0';
+	pthread_mutex_unlock(&d->mu);
+	return known;
+}
+
 void *
 dir_election_main(void *arg)
 {
@@ -194,6 +221,8 @@ dir_election_main(void *arg)
 		rt_log_error("election: %s", err);
 		return NULL;
 	}
+	struct dir_probe probe = { .next = 0 };
+	wait_loaded(d, r);
 	while (!atomic_load(&d->stop)) {
 		int64_t t0 = rt_mono_ms();
 		pthread_mutex_lock(&d->mu);
@@ -205,6 +234,14 @@ dir_election_main(void *arg)
 			try_acquire(d, r);
 		int64_t next = t0 + d->cfg.leader_heartbeat_ms;
 		while (!atomic_load(&d->stop) && rt_mono_ms() < next) {
+			/* A leader whose process is gone: try at once. */
+			if (dir_probe_step(d, &probe, r))
+				break;
+			/* With no leader known (start-up), look again soon:
+			 * writes cannot be forwarded until we know it. */
+			if (!leader && rt_mono_ms() - t0 >= 50 &&
+			    !knows_leader(d))
+				break;
 			int64_t left = next - rt_mono_ms();
 			rt_sleep_ms(left < 20 ? left : 20);
 		}

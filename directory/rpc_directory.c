@@ -85,7 +85,7 @@ allocate(rpc_call *call, const ProtobufCMessage *m, void *arg)
 		    q->size);
 		return;
 	}
-	if (!sha_ok_or_fail(call, q->sha256))
+	if (!sha_ok_or_fail(call, q->sha256) || !dir_loaded_or_fail(d, call))
 		return;
 	if (q->replicas != 0 &&
 	    (q->replicas < d->cfg.min_replicas ||
@@ -299,6 +299,8 @@ lookup(rpc_call *call, const ProtobufCMessage *m, void *arg)
 		if (!id_ok_or_fail(call, q->ids[i], what))
 			return;
 	}
+	if (!dir_loaded_or_fail(d, call))
+		return;
 	if (q->min_seq <= dir_records_applied(d->recs)) {
 		dir_lookup_answer(d, call, q);
 		return;
@@ -346,6 +348,8 @@ stats(rpc_call *call, const ProtobufCMessage *m, void *arg)
 	struct dir *d = arg;
 	struct dir_rec_stats rs;
 	(void)m;
+	if (!dir_loaded_or_fail(d, call))
+		return;
 	dir_records_stats(d->recs, &rs);
 	Hs__DirectoryStatsReply r = HS__DIRECTORY_STATS_REPLY__INIT;
 	r.photos = rs.active;

@@ -28,13 +28,16 @@
 	"  return table.concat(t)\n"                                           \
 	"end\n"
 
-/* KEYS: leader, epoch, info. ARGV: id, ttl ms, rpc addr, pub addr. */
+/* KEYS: leader, epoch, info. ARGV: id, ttl ms, rpc addr, pub addr, "1"
+ * to take a free lease or "0" only to learn who holds it (a directory
+ * still loading its records must not lead). */
 struct rt_redis_script dir_script_acquire = { "acquire",
 	"local cur = redis.call('GET', KEYS[1])\n"
 	"if cur then\n"
 	"  local i = redis.call('HMGET', KEYS[3], 'rpc', 'pub')\n"
 	"  return {0, cur, i[1] or '', i[2] or ''}\n"
 	"end\n"
+	"if ARGV[5] ~= '1' then return {0, '', '', ''} end\n"
 	"local e = redis.call('INCR', KEYS[2])\n"
 	"local v = ARGV[1] .. '/' .. e\n"
 	"redis.call('SET', KEYS[1], v, 'PX', ARGV[2])\n"
@@ -62,8 +65,12 @@ struct rt_redis_script dir_script_release = { "release",
 	"" };
 
 /* KEYS: leader, seq, photo, log. ARGV: lease, record (no seq), cookie,
- * sha256, size, log max length. Idempotent: the same id, cookie, sha256 and
- * size answers the seq it was first committed with. */
+ * sha256, size, log max length, "1" if the write token has expired.
+ * Idempotent: the same id, cookie, sha256 and size answers the seq it was
+ * first committed with, expired token or not (a lost reply must not turn
+ * a stored photo into a leak); a new registration under an expired token
+ * is refused ({-4, 0}): the audit may have removed its needles as
+ * orphans. */
 struct rt_redis_script dir_script_register = { "register",
 	FENCE SEQ_FIELD
 	"local old = redis.call('HMGET', KEYS[3], 'cookie', 'sha', 'size',"
@@ -75,6 +82,7 @@ struct rt_redis_script dir_script_register = { "register",
 	"  end\n"
 	"  return {-1, tonumber(old[4])}\n"
 	"end\n"
+	"if ARGV[7] == '1' then return {-4, 0} end\n"
 	"local seq = redis.call('INCR', KEYS[2])\n"
 	"local rec = ARGV[2] .. seqfield(seq)\n"
 	"redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[6], seq .. '-0',"
@@ -84,14 +92,20 @@ struct rt_redis_script dir_script_register = { "register",
 	"return {1, seq}\n",
 	"" };
 
-/* KEYS: leader, seq, photo, log, tombstones, cache key. ARGV: lease,
- * record (no seq), expected current seq, log max length, "1" to drop the
- * cache entry (a delete) or "0", then tombstone members to add.
+/* KEYS: leader, seq, photo, log, tombstones, cache key, replicator epoch.
+ * ARGV: lease, record (no seq), expected current seq, log max length, "1"
+ * to drop the cache entry (a delete) or "0", the caller's replicator
+ * epoch ("0": not the replicator), then tombstone members to add.
  * Compare-and-set on the record's seq, so a leader whose memory is stale
- * cannot overwrite a newer record. The cache entry is dropped in the same
- * step as the commit. */
+ * cannot overwrite a newer record; a replicator whose lease passed to
+ * another ({-3, current epoch}) changes nothing. The cache entry is
+ * dropped in the same step as the commit. */
 struct rt_redis_script dir_script_update = { "update",
 	FENCE SEQ_FIELD
+	"if ARGV[6] ~= '0' then\n"
+	"  local e = tonumber(redis.call('GET', KEYS[7]) or '0')\n"
+	"  if tonumber(ARGV[6]) < e then return {-3, e} end\n"
+	"end\n"
 	"local cur = redis.call('HGET', KEYS[3], 'seq')\n"
 	"if cur ~= ARGV[3] then return {-2, tonumber(cur or 0)} end\n"
 	"local seq = redis.call('INCR', KEYS[2])\n"
@@ -99,7 +113,7 @@ struct rt_redis_script dir_script_update = { "update",
 	"redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[4], seq .. '-0',"
 	" 'rec', rec, 'by', ARGV[1])\n"
 	"redis.call('HSET', KEYS[3], 'rec', rec, 'seq', seq)\n"
-	"for i = 6, #ARGV do redis.call('SADD', KEYS[5], ARGV[i]) end\n"
+	"for i = 7, #ARGV do redis.call('SADD', KEYS[5], ARGV[i]) end\n"
 	"if ARGV[5] == '1' then redis.call('DEL', KEYS[6]) end\n"
 	"return {1, seq}\n",
 	"" };

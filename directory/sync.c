@@ -155,6 +155,11 @@ dir_sync_main(void *arg)
 	}
 	/* Start-up: everything from the photo hashes, then the log. */
 	int64_t t0 = rt_mono_ms();
+	/* TEST ONLY (HS_TEST_LOAD_DELAY): a load as slow as a big table's,
+	 * so a test can call while it runs. */
+	for (int64_t left = d->cfg.test_load_delay_ms;
+	     left > 0 && !atomic_load(&d->stop); left -= 20)
+		rt_sleep_ms(20);
 	while (!atomic_load(&d->stop) &&
 	    dir_log_reload(s.r, d->recs, err, sizeof(err)) != 0) {
 		rt_log_warn("initial load: %s; retrying", err);
@@ -165,6 +170,9 @@ dir_sync_main(void *arg)
 	rt_log_info("loaded %" PRIu64 " records up to seq %" PRIu64
 		    " in %" PRId64 " ms",
 	    st.total, dir_records_applied(d->recs), rt_mono_ms() - t0);
+	/* Lookups, Allocate's checks, Stats and the election wait for this:
+	 * before it, a live photo would read NOT_FOUND. */
+	atomic_store(&d->loaded, 1);
 	s.need_sync = 1;
 	while (!atomic_load(&d->stop))
 		step(&s);

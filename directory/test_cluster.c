@@ -9,10 +9,13 @@
 #include <time.h>
 
 #include "check.h"
+#include "clock.h"
 #include "env.h"
 #include "rpc.h"
+#include "token.h"
 
 int tc_call_timeout_ms = 3000;
+rt_key tc_key;
 
 static rpc_client *
 client(struct tc *c, const char *const *urls, size_t n)
@@ -47,11 +50,13 @@ tc_start_dir(struct tc *c, int i, const char *const *extra)
 int
 tc_start(struct tc *c, int n, const char *const *env)
 {
+	char kerr[256];
 	memset(c, 0, sizeof(*c));
 	for (int k = 0; env != NULL && env[k] != NULL && k < 15; k++)
 		c->env[k] = env[k];
 	if (test_temp_dir(c->dir, sizeof(c->dir), "dirtest") != 0 ||
 	    test_key_file(c->keyfile, sizeof(c->keyfile), c->dir) != 0 ||
+	    rt_key_load(&tc_key, c->keyfile, kerr, sizeof(kerr)) != 0 ||
 	    test_redis_start(&c->redis, TEST_REDIS_META, NULL, 0) != 0)
 		return -1;
 	struct timeval tv = { 2, 0 };
@@ -198,6 +203,15 @@ hs_status
 tc_register(rpc_client *cl, uint64_t key, uint32_t cookie, uint8_t sha_byte,
     uint64_t size, uint64_t *seq, struct rpc_error *err)
 {
+	return tc_register_until(cl, key, cookie, sha_byte, size,
+	    rt_now_ms() + 600000, seq, err);
+}
+
+hs_status
+tc_register_until(rpc_client *cl, uint64_t key, uint32_t cookie,
+    uint8_t sha_byte, uint64_t size, int64_t token_expiry_ms, uint64_t *seq,
+    struct rpc_error *err)
+{
 	Hs__RegisterRequest q = HS__REGISTER_REQUEST__INIT;
 	Hs__PhotoId id = HS__PHOTO_ID__INIT;
 	uint8_t sha[32];
@@ -211,9 +225,13 @@ tc_register(rpc_client *cl, uint64_t key, uint32_t cookie, uint8_t sha_byte,
 	q.size = size;
 	q.stores = stores;
 	q.n_stores = 2;
+	if (rt_token_make(&tc_key, key, cookie, stores, 2, token_expiry_ms,
+		&q.write_token.data, &q.write_token.len) != 0)
+		return HS_RESOURCE_EXHAUSTED;
 	ProtobufCMessage *m = NULL;
 	hs_status st = rpc_invoke(cl, &hs__directory__descriptor,
 	    "RegisterPhoto", &q.base, &m, tc_call_timeout_ms, 0, err);
+	free(q.write_token.data);
 	if (st == HS_OK) {
 		if (seq != NULL)
 			*seq = ((Hs__RegisterReply *)m)->seq;

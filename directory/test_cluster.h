@@ -13,6 +13,7 @@
 
 #include "check.h"
 #include "directory.pb-c.h"
+#include "key.h"
 #include "proc.h"
 #include "redis_server.h"
 #include "rpc_client.h"
@@ -64,8 +65,16 @@ int tc_wait_leader(struct tc *c, int timeout_ms);
 /* Calls. err may be NULL. Each attempt's deadline is tc_call_timeout_ms
  * (default 3000). */
 extern int tc_call_timeout_ms;
+/* The cluster key (loaded by tc_start): tests make write tokens with it. */
+extern rt_key tc_key;
+/* Registers a photo on stores 1 and 2 with a write token valid for ten
+ * minutes. */
 hs_status tc_register(rpc_client *cl, uint64_t key, uint32_t cookie,
     uint8_t sha_byte, uint64_t size, uint64_t *seq, struct rpc_error *err);
+/* The same with a token that expires at token_expiry_ms (Unix ms). */
+hs_status tc_register_until(rpc_client *cl, uint64_t key, uint32_t cookie,
+    uint8_t sha_byte, uint64_t size, int64_t token_expiry_ms, uint64_t *seq,
+    struct rpc_error *err);
 /* Lookup of one id: the result code (OK/NOT_FOUND) in *code. */
 hs_status tc_lookup(rpc_client *cl, uint64_t key, uint32_t cookie,
     uint64_t min_seq, int *code, Hs__LookupReply **reply,

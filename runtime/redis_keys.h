@@ -18,6 +18,9 @@
 /* The replicator. */
 #define RK_REPLICATOR_LEASE "hs:replicator:lease" /* "<id>", PX */
 #define RK_REPLICATOR_INFO "hs:replicator:info"	  /* hash: id, rpc, pub */
+/* INCR by each replicator that takes the lease: its fencing epoch, checked
+ * by the directory's UpdateLocations script and by the stores. */
+#define RK_REPLICATOR_EPOCH "hs:replicator:epoch"
 #define RK_ORPHANS                                                             \
 	"hs:repl:orphans" /* hash: "<store>/<24 hex>" -> first seen */
 

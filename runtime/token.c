@@ -54,31 +54,56 @@ rt_token_make(const rt_key *key, uint64_t photo_key, uint32_t cookie,
 	return 0;
 }
 
-hs_status
-rt_token_check(const rt_key *key, const uint8_t *token, size_t len,
-    uint64_t photo_key, uint32_t cookie, uint32_t store_id, int64_t now_ms,
-    char *why, size_t whylen)
+/* The token if it is genuine and names this photo; NULL with why. */
+static Hs__WriteToken *
+token_open(const rt_key *key, const uint8_t *token, size_t len,
+    uint64_t photo_key, uint32_t cookie, char *why, size_t whylen)
 {
 	uint8_t mac[RT_MAC_LEN];
-	hs_status st = HS_PERMISSION_DENIED;
 	Hs__WriteToken *t = hs__write_token__unpack(NULL, len, token);
 	if (t == NULL || t->id == NULL || t->mac.len != RT_MAC_LEN) {
 		snprintf(why, whylen,
 		    "missing or malformed write token: "
 		    "allocate the photo at the directory first");
-		goto out;
-	}
-	if (token_mac(key, t, mac) != 0 ||
+	} else if (token_mac(key, t, mac) != 0 ||
 	    CRYPTO_memcmp(mac, t->mac.data, RT_MAC_LEN) != 0) {
 		snprintf(why, whylen,
 		    "write token has a bad MAC: it was not "
 		    "issued by this cluster's directory");
-		goto out;
-	}
-	if (t->id->key != photo_key || t->id->cookie != cookie) {
+	} else if (t->id->key != photo_key || t->id->cookie != cookie) {
 		snprintf(why, whylen, "write token is for another photo");
-		goto out;
+	} else {
+		return t;
 	}
+	if (t != NULL)
+		hs__write_token__free_unpacked(t, NULL);
+	return NULL;
+}
+
+hs_status
+rt_token_verify(const rt_key *key, const uint8_t *token, size_t len,
+    uint64_t photo_key, uint32_t cookie, int64_t *expiry_ms, char *why,
+    size_t whylen)
+{
+	Hs__WriteToken *t = token_open(key, token, len, photo_key, cookie, why,
+	    whylen);
+	if (t == NULL)
+		return HS_PERMISSION_DENIED;
+	*expiry_ms = t->expiry_ms;
+	hs__write_token__free_unpacked(t, NULL);
+	return HS_OK;
+}
+
+hs_status
+rt_token_check(const rt_key *key, const uint8_t *token, size_t len,
+    uint64_t photo_key, uint32_t cookie, uint32_t store_id, int64_t now_ms,
+    char *why, size_t whylen)
+{
+	hs_status st = HS_PERMISSION_DENIED;
+	Hs__WriteToken *t = token_open(key, token, len, photo_key, cookie, why,
+	    whylen);
+	if (t == NULL)
+		return st;
 	if (t->expiry_ms < now_ms) {
 		snprintf(why, whylen,
 		    "write token expired %lld ms ago: "
@@ -93,7 +118,6 @@ rt_token_check(const rt_key *key, const uint8_t *token, size_t len,
 		snprintf(why, whylen, "write token does not name store %u",
 		    store_id);
 out:
-	if (t != NULL)
-		hs__write_token__free_unpacked(t, NULL);
+	hs__write_token__free_unpacked(t, NULL);
 	return st;
 }

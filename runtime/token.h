@@ -24,4 +24,12 @@ hs_status rt_token_check(const rt_key *key, const uint8_t *token, size_t len,
     uint64_t photo_key, uint32_t cookie, uint32_t store_id, int64_t now_ms,
     char *why, size_t whylen);
 
+/* Checks only that token is genuine and names this photo (the directory's
+ * check of a registration, which weighs the expiry itself: a resend of a
+ * committed registration passes after it). HS_OK with *expiry_ms (Unix
+ * ms), or HS_PERMISSION_DENIED with a reason in why. */
+hs_status rt_token_verify(const rt_key *key, const uint8_t *token, size_t len,
+    uint64_t photo_key, uint32_t cookie, int64_t *expiry_ms, char *why,
+    size_t whylen);
+
 #endif

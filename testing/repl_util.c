@@ -128,6 +128,7 @@ tr_upload(struct tphoto *p, uint64_t seed, size_t len, int register_it)
 		rq.size = len;
 		rq.stores = on;
 		rq.n_stores = non;
+		rq.write_token = ar->write_token;
 		ProtobufCMessage *rm = NULL;
 		st = dcall("RegisterPhoto", &rq.base, &rm);
 		if (rm && ((Hs__RegisterReply *)rm)->seq > last_seq)
