@@ -78,6 +78,10 @@ dir_list_records(rpc_call *call, const ProtobufCMessage *m, void *arg)
 		dir_forward(d, call, m);
 		return;
 	}
+	/* A leader that has not loaded its records would list a part of
+	 * them: a backup must never be short. */
+	if (!dir_loaded_or_fail(d, call))
+		return;
 	size_t limit = q->limit ? q->limit : LIST_DEFAULT;
 	uint64_t *keys = malloc(limit * sizeof(*keys));
 	struct dir_rec_view *v = malloc(limit * sizeof(*v));
