@@ -7,6 +7,8 @@ exits 1 when there is any. Run from the repository root:
     tools/shape.py [--quiet]
     tools/shape.py --map     the folder -> file map of docs/architecture.md,
                              from each file's opening comment
+    tools/shape.py --write-map   puts that map into docs/architecture.md
+A stale map in docs/architecture.md is a finding too.
 A rough reader of C (definitions start at column 0, bodies end at a '}' at
 column 0, as every file here is written), not a compiler."""
 import os, re, sys, collections
@@ -76,14 +78,18 @@ def head(sentence):
             return sentence[:i] + "."
     return sentence
 
-def print_map():
+MAP_DOC = "docs/architecture.md"
+MAP_END = "## Processes"
+
+def map_text():
+    lines = []
     for folder in FOLDERS:
         if not os.path.isdir(folder):
             continue
         names = sorted(f for f in os.listdir(folder)
                        if re.search(r"\.(c|h|sh|py|proto)$", f))
-        print(f"\n**`{folder}/`**\n")
-        print("| file | what it is for |\n|---|---|")
+        lines.append(f"\n**`{folder}/`**\n")
+        lines.append("| file | what it is for |\n|---|---|")
         for f in names:
             stem, ext = os.path.splitext(f)
             if ext == ".h" and stem + ".c" in names:
@@ -91,12 +97,37 @@ def print_map():
             label = f"`{stem}.c/.h`" if ext == ".c" and stem + ".h" in names \
                 else f"`{f}`"
             src = stem + ".h" if ext == ".c" and stem + ".h" in names else f
-            print(f"| {label} | {purpose(os.path.join(folder, src))} |")
+            lines.append(f"| {label} | {purpose(os.path.join(folder, src))} |")
+    return "\n".join(lines).strip() + "\n"
+
+def map_in_doc(text):
+    """The map's span in the architecture page: (start, end)."""
+    start = text.find("**`proto/`**")
+    end = text.find(MAP_END)
+    return (start, end) if 0 <= start < end else None
+
+def write_map():
+    text = open(MAP_DOC, encoding="utf-8").read()
+    span = map_in_doc(text)
+    if span is None:
+        print(f"{MAP_DOC}: no map found before '{MAP_END}'")
+        return 1
+    text = text[: span[0]] + map_text() + "\n" + text[span[1] :]
+    open(MAP_DOC, "w", encoding="utf-8").write(text)
+    return 0
+
+def map_is_current():
+    text = open(MAP_DOC, encoding="utf-8").read()
+    span = map_in_doc(text)
+    return span is not None and \
+        text[span[0] : span[1]].strip() == map_text().strip()
 
 def main():
     if "--map" in sys.argv:
-        print_map()
+        print(map_text())
         return 0
+    if "--write-map" in sys.argv:
+        return write_map()
     quiet = "--quiet" in sys.argv
     findings = []
     for folder in FOLDERS:
@@ -125,6 +156,9 @@ def main():
         for scc in sccs(list(uses), graph):
             if len(scc) > 1:
                 findings.append("cycle: " + " <-> ".join(sorted(scc)))
+    if not map_is_current():
+        findings.append(f"{MAP_DOC}: the file map is stale "
+                        "(tools/shape.py --write-map)")
     for f in findings:
         if not quiet:
             print(f)
