@@ -18,6 +18,7 @@
 /* The replicator. */
 #define RK_REPLICATOR_LEASE "hs:replicator:lease" /* "<id>", PX */
 #define RK_REPLICATOR_INFO "hs:replicator:info"	  /* hash: id, rpc, pub */
+#define RK_REPLICATOR_EPOCH "hs:replicator:epoch"
 #define RK_ORPHANS                                                             \
 	"hs:repl:orphans" /* hash: "<store>/<24 hex>" -> first seen */
 
