@@ -133,25 +133,6 @@ list_store(struct repl *r, uint32_t store, struct entry **v, size_t *n,
 	}
 }
 
-/* Is the photo deleted (rather than never registered)? Asked of the
- * leader, which decides from Redis: it refuses an UpdateLocations on a
- * deleted photo with FAILED_PRECONDITION and answers NOT_FOUND for an
- * unknown one; the request changes nothing. */
-static int
-deleted_at_directory(struct repl *r, uint64_t key, uint32_t cookie)
-{
-	Hs__UpdateLocationsRequest req = HS__UPDATE_LOCATIONS_REQUEST__INIT;
-	Hs__PhotoId id = repl_pb_id(key, cookie);
-	req.id = &id;
-	req.repl_epoch = repl_epoch(r);
-	ProtobufCMessage *m = NULL;
-	struct rpc_error e;
-	hs_status st = repl_dir_call(r, "UpdateLocations", &req.base, &m, &e);
-	if (m)
-		protobuf_c_message_free_unpacked(m, NULL);
-	return st == HS_FAILED_PRECONDITION && strstr(e.message, "deleted");
-}
-
 struct group {
 	size_t first, n; /* range in the sorted entries */
 	uint32_t cookie; /* of a live needle, else the first */
@@ -183,13 +164,28 @@ audit_record(struct repl *r, uint64_t key, const struct group *g,
 	repl_consider(r, rec, d->missing, d->nmissing);
 }
 
-/* Orphans of the key: adopted into rec when it can take them, else noted
- * for the orphan rule (after the pass). */
+/* The record's locations that a listing showed a live copy at (a location
+ * on a store DOWN or given up on is no copy to count on). */
+static size_t
+listed_copies(const struct entry *e, const struct group *g,
+    const Hs__PhotoRecord *rec, const struct pass *p)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < rec->n_stores; i++) {
+		const struct entry *x = entry_of(e, g, rec->stores[i]);
+		n += x != NULL && !x->deleted && x->cookie == g->cookie &&
+		    repl_has_id(p->listed, p->nlisted, rec->stores[i]);
+	}
+	return n;
+}
+
+/* Orphans of the key: adopted into rec when it has fewer listed copies
+ * than its target, else noted for the orphan rule (after the pass). */
 static void
 audit_orphans(struct repl *r, const struct entry *e, const struct group *g,
     const Hs__PhotoRecord *rec, const struct repl_diff *d, struct pass *p)
 {
-	size_t nstores = rec ? rec->n_stores : 0;
+	size_t nstores = rec ? listed_copies(e, g, rec, p) : 0;
 	uint64_t seq = rec ? rec->seq : 0;
 	uint64_t key = e[g->first].key;
 	for (size_t i = 0; i < d->norphan; i++) {
@@ -237,7 +233,8 @@ audit_group(struct repl *r, const struct entry *e, const struct group *g,
 	 * says nothing (a trim or an orphan removal leaves one too). */
 	if (rec == NULL && d.norphan > 0 &&
 	    repl_audit_state(res->code,
-		deleted_at_directory(r, key, g->cookie)) == REPL_REC_DELETED)
+		audit_leader_says_deleted(r, key, g->cookie)) ==
+		REPL_REC_DELETED)
 		repl_audit_diff(REPL_REC_DELETED, g->cookie, NULL, 0, p->listed,
 		    p->nlisted, sn, ns, &d);
 	if (rec != NULL)

@@ -177,6 +177,25 @@ audit_orphans_act(struct repl *r, redisContext *rc, struct audit_orphans *o,
 		forget_unseen(rc, o);
 }
 
+/* Is the photo deleted (rather than never registered)? Asked of the
+ * leader, which decides from Redis: it refuses an UpdateLocations on a
+ * deleted photo with FAILED_PRECONDITION and answers NOT_FOUND for an
+ * unknown one; the request changes nothing. */
+int
+audit_leader_says_deleted(struct repl *r, uint64_t key, uint32_t cookie)
+{
+	Hs__UpdateLocationsRequest req = HS__UPDATE_LOCATIONS_REQUEST__INIT;
+	Hs__PhotoId id = repl_pb_id(key, cookie);
+	req.id = &id;
+	req.repl_epoch = repl_epoch(r);
+	ProtobufCMessage *m = NULL;
+	struct rpc_error e;
+	hs_status st = repl_dir_call(r, "UpdateLocations", &req.base, &m, &e);
+	if (m)
+		protobuf_c_message_free_unpacked(m, NULL);
+	return st == HS_FAILED_PRECONDITION && strstr(e.message, "deleted");
+}
+
 /* 1 if store's copy reads back with the record's size and SHA-256. */
 static int
 read_matches(struct repl *r, const Hs__PhotoRecord *rec, uint32_t store)

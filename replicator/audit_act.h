@@ -55,11 +55,17 @@ void audit_orphans_act(struct repl *r, redisContext *rc,
 void audit_orphans_free(struct audit_orphans *o);
 
 /* Adds store's copy (cookie, size, sha: NULL when the listing has none) to
- * the record rec when repl_adopt_check allows it, reading it back first
+ * the record rec, which has *nstores good copies as listed, when
+ * repl_adopt_check allows it, reading it back first
  * when the listing has no SHA-256; commits with the record's seq (*seq,
  * the new one after) and our epoch. 1 adopted (*nstores is then one
  * more), else 0. */
 int audit_adopt(struct repl *r, const Hs__PhotoRecord *rec, size_t *nstores,
     uint64_t *seq, uint32_t store, uint64_t size, const uint8_t *sha);
+
+/* 1 if the leader says the photo is deleted (rather than never
+ * registered): only its word, never a store's deleted entry, makes copies
+ * leftovers of a delete. */
+int audit_leader_says_deleted(struct repl *r, uint64_t key, uint32_t cookie);
 
 #endif

@@ -83,7 +83,7 @@ struct repl_adoptee {
 	uint32_t cookie;
 	uint64_t size;
 	const uint8_t *sha; /* 32 bytes */
-	size_t nstores;	    /* locations now */
+	size_t nstores;	    /* good copies now (listed, live) */
 	uint32_t target;    /* its target (0: def) */
 };
 
