@@ -15,6 +15,8 @@
  *   waiting STORE_DOWN_GRACE;
  * - a store given up on keeps its location until a replacement is in, and
  *   its copy serves again when it comes back (never deleted as an orphan);
+ * - a store given up on and replaced comes back with the only copy within
+ *   reach: the audit adopts it into the record;
  * - new copies go to zones the photo has no copy in;
  * - after a trim, a wiped metadata Redis and a restart of every
  *   directory, audits never delete the photo's copies;
@@ -733,6 +735,51 @@ out:
 	CHECK(!failed);
 }
 
+/* Four stores; a photo's store X dies and the photo is repaired onto the
+ * fourth, X leaving its record. Then the other three die and X comes back
+ * with the only copy within reach: the audit adopts it into the record
+ * (audits a grace apart never delete it as an orphan) and it serves. */
+static void
+returning_store_copy_is_adopted_not_deleted(void)
+{
+	struct tphoto p = { 0 };
+	int failed = 1;
+	uint32_t loc[8];
+	if (up(4) != 0 || tr_upload(&p, 907, 8192, 1) != HS_OK)
+		goto out;
+	if (!CHECK_WAIT_UNTIL(tr_locations(&p, loc, 8, NULL) == 3, 10000))
+		goto out;
+	uint32_t x = loc[0];
+	test_proc_kill(&C.stores[x - 1], SIGKILL);
+	if (!CHECK_WAIT_UNTIL(all_repaired(&p, 1, x, 3), 30000)) {
+		fprintf(stderr, "the photo was not repaired without store %u\n",
+		    x);
+		goto out;
+	}
+	for (uint32_t s = 1; s <= (uint32_t)C.nstores; s++)
+		if (s != x)
+			test_proc_kill(&C.stores[s - 1], SIGKILL);
+	if (test_proc_restart(&C.stores[x - 1]) != 0 ||
+	    !test_cluster_wait_stores_up(&C, 1, 15000))
+		goto out;
+	struct audits au = { 0 };
+	if (!CHECK_WAIT_UNTIL(audited_past_grace(&au), 30000))
+		goto out;
+	size_t nl = tr_locations(&p, loc, 8, NULL);
+	if (!tr_store_has(&p, x) || !tr_read_ok(&p, x) ||
+	    !repl_has_id(loc, nl, x)) {
+		fprintf(stderr, "store %u's copy was %s and %s the record\n", x,
+		    tr_store_has(&p, x) ? "kept" : "deleted",
+		    repl_has_id(loc, nl, x) ? "is in" : "is not in");
+		goto out;
+	}
+	failed = 0;
+out:
+	tr_photo_free(&p);
+	down(failed);
+	CHECK(!failed);
+}
+
 /* Three needles nobody registered beside one photo (what a lost or
  * damaged metadata Redis looks like): far more than the default 0.1 % of
  * their stores' needles. Audits a grace apart delete none of them, and
@@ -795,6 +842,8 @@ main(int argc, char **argv)
 		    new_copies_spread_over_zones },
 		{ "audit after trim and lost metadata keeps copies",
 		    audit_after_trim_and_lost_metadata_keeps_copies },
+		{ "returning store copy is adopted not deleted",
+		    returning_store_copy_is_adopted_not_deleted },
 		{ "audit halts instead of mass deleting",
 		    audit_halts_instead_of_mass_deleting },
 		{ NULL, NULL },
