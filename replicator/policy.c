@@ -172,7 +172,6 @@ static void
 classify(const struct repl_policy *p, const struct repl_photo_state *ph,
     struct repl_plan *pl)
 {
-	size_t nlost = pl->nlost;
 	size_t have = pl->nhealthy + pl->npending;
 	uint32_t old = ph->target ? ph->target : p->def;
 	if (pl->nhealthy < p->min && (pl->nadd || pl->nrewrite)) {
@@ -187,7 +186,7 @@ classify(const struct repl_policy *p, const struct repl_photo_state *ph,
 	} else if (pl->ntrim) {
 		pl->prio = REPL_LOW;
 		pl->kind = "trim";
-	} else if (nlost || pl->target_changed) {
+	} else if (repl_removable_lost(pl, 0) > 0 || pl->target_changed) {
 		pl->prio = REPL_HIGH; /* record cleanup only */
 		pl->kind = "repair";
 	}

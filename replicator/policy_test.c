@@ -120,6 +120,7 @@ lost_location_stays_without_a_replacement(void)
 	CHECK_EQ(pl.nadd, 0);
 	CHECK_EQ(pl.nlost, 1);
 	CHECK_EQ(repl_removable_lost(&pl, 0), 0);
+	CHECK_EQ(pl.prio, -1); /* nothing to do until a store has room */
 	/* A bad copy on a read-only store is kept until replaced too. */
 	setup();
 	st[2].state = RO;
