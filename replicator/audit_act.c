@@ -82,45 +82,53 @@ orphan_first_seen(redisContext *rc, const char *field, int64_t now)
 	return first;
 }
 
-/* Ages one orphan; deletes it when due and allowed. 1 if deleted. */
+/* The sighting's field in hs:repl:orphans: "<24 hex id>/<store>". */
+static void
+orphan_field(const struct audit_orphan *a, char field[40])
+{
+	char id24[PHOTO_ID_HEX_LEN + 1];
+	photo_id_format(a->key, a->cookie, id24);
+	snprintf(field, 40, "%s/%u", id24, a->store);
+}
+
+/* Ages one orphan (its field in field); deletes it when due. 1 if
+ * deleted. */
 static int
 age_orphan(struct repl *r, redisContext *rc, const struct audit_orphan *a,
-    int halted)
+    const char *field)
 {
-	char field[40], id24[PHOTO_ID_HEX_LEN + 1];
-	photo_id_format(a->key, a->cookie, id24);
-	snprintf(field, sizeof(field), "%s/%u", id24, a->store);
 	int64_t now = rt_now_ms();
 	int64_t first = orphan_first_seen(rc, field, now);
 	repl_publish_audit(r, "orphan", a->key, a->cookie, a->store, 0, 0);
-	if (halted || !repl_orphan_due(first, 0, now, r->cfg.orphan_grace_ms))
+	if (!repl_orphan_due(first, 0, now, r->cfg.orphan_grace_ms))
 		return 0;
-	rt_log_info("audit: orphan %s on store %u first seen %lld ms ago: "
+	rt_log_info("audit: orphan %.24s on store %u first seen %lld ms ago: "
 		    "deleting",
-	    id24, a->store, (long long)(now - first));
+	    field, a->store, (long long)(now - first));
 	repl_store_delete(r, a->store, a->key, a->cookie,
 	    HS__DELETE_KIND__DELETE_KIND_ORPHAN);
 	freeReplyObject(redisCommand(rc, "HDEL %s %s", RK_ORPHANS, field));
 	return 1;
 }
 
-/* Forgets sightings this audit did not repeat (registered or gone). */
+static int
+by_field(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+/* Forgets sightings this audit did not repeat (registered, gone, or on a
+ * halted store: aging starts again once the halt is cleared). kept: the
+ * fields aged this pass, sorted. */
 static void
-forget_unseen(redisContext *rc, const struct audit_orphans *o)
+forget_unseen(redisContext *rc, char (*kept)[40], size_t nkept)
 {
 	redisReply *rep = redisCommand(rc, "HKEYS %s", RK_ORPHANS);
 	for (size_t i = 0;
 	     rep && rep->type == REDIS_REPLY_ARRAY && i < rep->elements; i++) {
 		const char *f = rep->element[i]->str;
-		int keep = 0;
-		for (size_t j = 0; f && j < o->n && !keep; j++) {
-			char field[40], id24[PHOTO_ID_HEX_LEN + 1];
-			photo_id_format(o->v[j].key, o->v[j].cookie, id24);
-			snprintf(field, sizeof(field), "%s/%u", id24,
-			    o->v[j].store);
-			keep = strcmp(field, f) == 0;
-		}
-		if (!keep && f)
+		if (f != NULL &&
+		    bsearch(f, kept, nkept, sizeof(*kept), by_field) == NULL)
 			freeReplyObject(
 			    redisCommand(rc, "HDEL %s %s", RK_ORPHANS, f));
 	}
@@ -156,6 +164,17 @@ halt_stores(struct repl *r, const struct audit_orphans *o, int *halted,
 	}
 }
 
+/* 1 if the orphan's store is halted. */
+static int
+on_halted(const struct audit_orphans *o, const int *halted,
+    const struct audit_orphan *a)
+{
+	for (size_t k = 0; k < o->nstores; k++)
+		if (o->store[k] == a->store)
+			return halted[k];
+	return 0;
+}
+
 void
 audit_orphans_act(struct repl *r, redisContext *rc, struct audit_orphans *o,
     int full, struct audit_summary *s)
@@ -164,17 +183,29 @@ audit_orphans_act(struct repl *r, redisContext *rc, struct audit_orphans *o,
 	halt_stores(r, o, halted, s);
 	if (rc == NULL)
 		return;
-	for (size_t i = 0; i < o->n && repl_is_active(r); i++) {
-		int h = 0;
-		for (size_t k = 0; k < o->nstores; k++)
-			h |= o->store[k] == o->v[i].store && halted[k];
-		if (age_orphan(r, rc, &o->v[i], h))
-			s->orphans++;
-		else if (h)
+	/* A halted store's orphans are counted, not aged: with lost
+	 * metadata they are every needle it has. */
+	char(*kept)[40] = calloc(o->n ? o->n : 1, sizeof(*kept));
+	size_t nkept = 0, i = 0;
+	for (; i < o->n && repl_is_active(r); i++) {
+		if (on_halted(o, halted, &o->v[i])) {
 			s->held++;
+			continue;
+		}
+		char field[40];
+		orphan_field(&o->v[i], field);
+		if (age_orphan(r, rc, &o->v[i], field))
+			s->orphans++;
+		else if (kept != NULL)
+			memcpy(kept[nkept++], field, sizeof(field));
 	}
-	if (full)
-		forget_unseen(rc, o);
+	if (kept != NULL)
+		qsort(kept, nkept, sizeof(*kept), by_field);
+	/* Out of memory, or stopped early: forget nothing rather than
+	 * sightings not looked at. */
+	if (full && kept != NULL && i == o->n)
+		forget_unseen(rc, kept, nkept);
+	free(kept);
 }
 
 /* Is the photo deleted (rather than never registered)? Asked of the
