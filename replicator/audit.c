@@ -4,18 +4,23 @@
  * after a gap in the event feed. One runs at a time; requests made while
  * one runs coalesce into one more run.
  *
- * For each key any store lists: the record is looked up (1000 per call);
- * missing replicas become tasks (the copy is rewritten in place), every
- * active record is re-planned (lost stores, hot/cold), leftovers of deleted
- * photos are tombstoned at once, and orphans are deleted by the orphan rule
- * (audit_diff.h). Orphan sightings live in Redis (hs:repl:orphans, field
- * "<24 hex id>/<store>" = first seen, ms) so a standby that takes over
- * keeps them; a sighting not repeated by the next audit is forgotten. */
+ * For each key any store lists: the record is looked up (1000 per call)
+ * at a directory that has applied the change log up to Redis's head as
+ * read after the listings (hs:seq), so a directory still loading cannot
+ * make a live photo look unknown (it answers UNAVAILABLE: we do nothing).
+ * Missing replicas become tasks (the copy is rewritten in place), every
+ * active record is re-planned (lost stores, hot/cold), leftovers of a
+ * photo the leader says is deleted are tombstoned, good copies an
+ * under-replicated record lacks are adopted, and orphans are deleted by
+ * the orphan rule unless their store has too many (audit_act.h). A
+ * store's deleted entry never counts as evidence of a delete: trims and
+ * orphan removals leave them too. */
 #include <hiredis/hiredis.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit_act.h"
 #include "audit_diff.h"
 #include "clock.h"
 #include "dirlink.h"
@@ -38,11 +43,19 @@ struct entry {
 	uint64_t key;
 	uint32_t cookie;
 	uint32_t store;
-	int deleted;
+	int deleted, has_sha;
+	uint64_t size;
+	uint8_t sha[32];
 };
 
-struct summary {
-	uint64_t checked, missing, orphans, leftovers;
+/* One pass's state, beyond the sorted listing. */
+struct pass {
+	redisContext *rc;
+	uint64_t min_seq; /* Redis's change-log head after the listings */
+	const uint32_t *listed;
+	size_t nlisted;
+	struct audit_orphans orphans;
+	struct audit_summary *s;
 };
 
 void
@@ -68,7 +81,7 @@ by_key(const void *a, const void *b)
 /* Appends store's whole listing to *v. 0, or -1 (store not listed). */
 static int
 list_store(struct repl *r, uint32_t store, struct entry **v, size_t *n,
-    size_t *cap)
+    size_t *cap, struct audit_orphans *o)
 {
 	uint64_t after = 0;
 	for (;;) {
@@ -105,6 +118,12 @@ list_store(struct repl *r, uint32_t store, struct entry **v, size_t *n,
 			en->cookie = ni->id->cookie;
 			en->store = store;
 			en->deleted = ni->deleted;
+			en->size = ni->size;
+			en->has_sha = ni->sha256.len == 32;
+			if (en->has_sha)
+				memcpy(en->sha, ni->sha256.data, 32);
+			if (!ni->deleted)
+				audit_orphans_needle(o, store);
 			after = ni->id->key;
 		}
 		int more = lr->more && lr->n_needles > 0;
@@ -114,160 +133,132 @@ list_store(struct repl *r, uint32_t store, struct entry **v, size_t *n,
 	}
 }
 
-/* Is the photo deleted (rather than never registered)? The leader refuses
- * an UpdateLocations on a deleted photo with FAILED_PRECONDITION and
- * answers NOT_FOUND for an unknown one; the request changes nothing. */
-static int
-deleted_at_directory(struct repl *r, uint64_t key, uint32_t cookie)
-{
-	Hs__UpdateLocationsRequest req = HS__UPDATE_LOCATIONS_REQUEST__INIT;
-	Hs__PhotoId id = repl_pb_id(key, cookie);
-	req.id = &id;
-	ProtobufCMessage *m = NULL;
-	struct rpc_error e;
-	hs_status st = repl_dir_call(r, "UpdateLocations", &req.base, &m, &e);
-	if (m)
-		protobuf_c_message_free_unpacked(m, NULL);
-	return st == HS_FAILED_PRECONDITION && strstr(e.message, "deleted");
-}
-
-/* first seen of an orphan (0 = never); records now if never. */
-static int64_t
-orphan_first_seen(redisContext *rc, const char *field, int64_t now)
-{
-	if (rc == NULL)
-		return 0;
-	redisReply *rep = redisCommand(rc, "HGET %s %s", RK_ORPHANS, field);
-	int64_t first = 0;
-	if (rep && rep->type == REDIS_REPLY_STRING)
-		first = atoll(rep->str);
-	if (rep)
-		freeReplyObject(rep);
-	if (first == 0)
-		freeReplyObject(redisCommand(rc, "HSET %s %s %lld", RK_ORPHANS,
-		    field, (long long)now));
-	return first;
-}
-
-static void
-handle_orphan(struct repl *r, redisContext *rc, uint64_t key, uint32_t cookie,
-    uint32_t store, struct summary *s, char (*seen)[40], size_t *nseen,
-    size_t maxseen)
-{
-	char field[40], id24[PHOTO_ID_HEX_LEN + 1];
-	photo_id_format(key, cookie, id24);
-	snprintf(field, sizeof(field), "%s/%u", id24, store);
-	int64_t now = rt_now_ms();
-	int64_t first = orphan_first_seen(rc, field, now);
-	repl_publish_audit(r, "orphan", key, cookie, store, 0, 0);
-	if (repl_orphan_due(first, 0, now, r->cfg.orphan_grace_ms)) {
-		rt_log_info("audit: orphan %s on store %u first seen %lld ms ago: "
-			    "deleting",
-		    id24, store, (long long)(now - first));
-		repl_store_delete(r, store, key, cookie);
-		if (rc)
-			freeReplyObject(
-			    redisCommand(rc, "HDEL %s %s", RK_ORPHANS, field));
-		s->orphans++;
-	} else if (*nseen < maxseen) {
-		memcpy(seen[(*nseen)++], field, sizeof(field));
-	}
-}
-
-/* Forgets sightings this audit did not repeat (registered or gone). */
-static void
-forget_unseen(redisContext *rc, char (*seen)[40], size_t nseen)
-{
-	if (rc == NULL)
-		return;
-	redisReply *rep = redisCommand(rc, "HKEYS %s", RK_ORPHANS);
-	if (rep == NULL || rep->type != REDIS_REPLY_ARRAY) {
-		if (rep)
-			freeReplyObject(rep);
-		return;
-	}
-	for (size_t i = 0; i < rep->elements; i++) {
-		const char *f = rep->element[i]->str;
-		int keep = 0;
-		for (size_t j = 0; j < nseen && !keep; j++)
-			keep = f && strcmp(seen[j], f) == 0;
-		if (!keep && f)
-			freeReplyObject(
-			    redisCommand(rc, "HDEL %s %s", RK_ORPHANS, f));
-	}
-	freeReplyObject(rep);
-}
-
 struct group {
 	size_t first, n; /* range in the sorted entries */
 	uint32_t cookie; /* of a live needle, else the first */
 };
 
-/* Acts on one key's findings. */
-static void
-audit_group(struct repl *r, redisContext *rc, const struct entry *e,
-    const struct group *g, const Hs__LookupResult *res, const uint32_t *listed,
-    size_t nlisted, struct summary *s, char (*seen)[40], size_t *nseen,
-    size_t maxseen)
+/* The entry of store in the group, preferring a live one. */
+static const struct entry *
+entry_of(const struct entry *e, const struct group *g, uint32_t store)
 {
+	const struct entry *best = NULL;
+	for (size_t i = 0; i < g->n; i++) {
+		const struct entry *x = &e[g->first + i];
+		if (x->store == store && (best == NULL || !x->deleted))
+			best = x;
+	}
+	return best;
+}
+
+/* A record's missing replicas become tasks; it is re-planned. */
+static void
+audit_record(struct repl *r, uint64_t key, const struct group *g,
+    const Hs__PhotoRecord *rec, const struct repl_diff *d, struct pass *p)
+{
+	p->s->checked++;
+	for (size_t i = 0; i < d->nmissing; i++)
+		repl_publish_audit(r, "missing_replica", key, g->cookie,
+		    d->missing[i], 0, 0);
+	p->s->missing += d->nmissing;
+	repl_consider(r, rec, d->missing, d->nmissing);
+}
+
+/* The record's locations that a listing showed a live copy at (a location
+ * on a store DOWN or given up on is no copy to count on). */
+static size_t
+listed_copies(const struct entry *e, const struct group *g,
+    const Hs__PhotoRecord *rec, const struct pass *p)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < rec->n_stores; i++) {
+		const struct entry *x = entry_of(e, g, rec->stores[i]);
+		n += x != NULL && !x->deleted && x->cookie == g->cookie &&
+		    repl_has_id(p->listed, p->nlisted, rec->stores[i]);
+	}
+	return n;
+}
+
+/* Orphans of the key: adopted into rec when it has fewer listed copies
+ * than its target, else noted for the orphan rule (after the pass). */
+static void
+audit_orphans(struct repl *r, const struct entry *e, const struct group *g,
+    const Hs__PhotoRecord *rec, const struct repl_diff *d, struct pass *p)
+{
+	size_t nstores = rec ? listed_copies(e, g, rec, p) : 0;
+	uint64_t seq = rec ? rec->seq : 0;
+	uint64_t key = e[g->first].key;
+	for (size_t i = 0; i < d->norphan; i++) {
+		const struct entry *x = entry_of(e, g, d->orphan[i]);
+		uint32_t cookie = x ? x->cookie : g->cookie;
+		if (rec != NULL && x != NULL &&
+		    audit_adopt(r, rec, &nstores, &seq, x->store, x->size,
+			x->has_sha ? x->sha : NULL)) {
+			p->s->adopted++;
+			continue;
+		}
+		audit_orphans_note(&p->orphans, key, cookie, d->orphan[i]);
+	}
+}
+
+/* Acts on one key's findings. res: the Lookup's answer at p->min_seq. */
+static void
+audit_group(struct repl *r, const struct entry *e, const struct group *g,
+    const Hs__LookupResult *res, struct pass *p)
+{
+	/* A directory that cannot say (still loading): do nothing. */
+	enum repl_rec_state state = repl_audit_state(res ?
+		(int)res->code :
+		HS__CODE__UNAVAILABLE,
+	    0);
+	if (state == REPL_REC_UNKNOWN ||
+	    (state == REPL_REC_ACTIVE && res->record == NULL))
+		return;
 	struct repl_seen sn[REPL_AUDIT_MAX_STORES];
 	size_t ns = 0;
-	int tomb = 0;
 	for (size_t i = 0; i < g->n && ns < REPL_AUDIT_MAX_STORES; i++) {
 		sn[ns].store = e[g->first + i].store;
 		sn[ns].cookie = e[g->first + i].cookie;
 		sn[ns].deleted = e[g->first + i].deleted;
-		tomb |= sn[ns].deleted && sn[ns].cookie == g->cookie;
 		ns++;
 	}
-	const Hs__PhotoRecord *rec = res && res->code == HS__CODE__OK ?
-	    res->record :
-	    NULL;
-	enum repl_rec_state state = rec ? REPL_REC_ACTIVE : REPL_REC_NONE;
-	struct repl_diff d;
-	repl_audit_diff(state, g->cookie, rec ? rec->stores : NULL,
-	    rec ? rec->n_stores : 0, listed, nlisted, sn, ns, &d);
-	if (state == REPL_REC_NONE && d.norphan > 0 &&
-	    (tomb || deleted_at_directory(r, e[g->first].key, g->cookie))) {
-		/* Not orphans: leftovers of a deleted photo. */
-		repl_audit_diff(REPL_REC_DELETED, g->cookie, NULL, 0, listed,
-		    nlisted, sn, ns, &d);
-	}
+	const Hs__PhotoRecord *rec = state == REPL_REC_ACTIVE ? res->record :
+								NULL;
 	uint64_t key = e[g->first].key;
-	if (rec) {
-		s->checked++;
-		for (size_t i = 0; i < d.nmissing; i++)
-			repl_publish_audit(r, "missing_replica", key, g->cookie,
-			    d.missing[i], 0, 0);
-		s->missing += d.nmissing;
-		repl_consider(r, rec, d.missing, d.nmissing);
-	}
+	struct repl_diff d;
+	repl_audit_diff(rec ? REPL_REC_ACTIVE : REPL_REC_NONE, g->cookie,
+	    rec ? rec->stores : NULL, rec ? rec->n_stores : 0, p->listed,
+	    p->nlisted, sn, ns, &d);
+	/* Only the leader says a photo is deleted; a store's deleted entry
+	 * says nothing (a trim or an orphan removal leaves one too). */
+	if (rec == NULL && d.norphan > 0 &&
+	    repl_audit_state(res->code,
+		audit_leader_says_deleted(r, key, g->cookie)) ==
+		REPL_REC_DELETED)
+		repl_audit_diff(REPL_REC_DELETED, g->cookie, NULL, 0, p->listed,
+		    p->nlisted, sn, ns, &d);
+	if (rec != NULL)
+		audit_record(r, key, g, rec, &d, p);
 	for (size_t i = 0; i < d.nleftover; i++) {
 		repl_publish_audit(r, "leftover", key, g->cookie, d.leftover[i],
 		    0, 0);
-		repl_store_delete(r, d.leftover[i], key, g->cookie);
-		s->leftovers++;
+		repl_store_delete(r, d.leftover[i], key, g->cookie,
+		    HS__DELETE_KIND__DELETE_KIND_DELETE);
+		p->s->leftovers++;
 	}
-	for (size_t i = 0; i < d.norphan; i++) {
-		uint32_t cookie = g->cookie;
-		for (size_t j = 0; j < ns; j++)
-			if (sn[j].store == d.orphan[i] && !sn[j].deleted)
-				cookie = sn[j].cookie;
-		handle_orphan(r, rc, key, cookie, d.orphan[i], s, seen, nseen,
-		    maxseen);
-	}
+	audit_orphans(r, e, g, rec, &d, p);
 }
 
 static hs_status
 lookup_groups(struct repl *r, const struct entry *e, const struct group *g,
-    size_t n, Hs__LookupReply **out, struct rpc_error *err)
+    size_t n, uint64_t min_seq, Hs__LookupReply **out, struct rpc_error *err)
 {
 	Hs__PhotoId ids[LOOKUP_CHUNK], *pids[LOOKUP_CHUNK];
 	for (size_t i = 0; i < n; i++) {
 		ids[i] = repl_pb_id(e[g[i].first].key, g[i].cookie);
 		pids[i] = &ids[i];
 	}
-	return repl_dir_lookup(r, pids, n, out, err);
+	return repl_dir_lookup(r, pids, n, min_seq, out, err);
 }
 
 /* Groups the sorted entries from *i on by key into g, at most
@@ -292,9 +283,71 @@ next_groups(const struct entry *v, size_t n, size_t *i, struct group *g)
 	return ng;
 }
 
+/* Redis's change-log head (hs:seq), or -1 when it cannot be read. */
+static int64_t
+redis_head(redisContext *rc)
+{
+	redisReply *rep = rc ? redisCommand(rc, "GET %s", RK_SEQ) : NULL;
+	int64_t seq = -1;
+	if (rep && rep->type == REDIS_REPLY_STRING)
+		seq = atoll(rep->str);
+	else if (rep && rep->type == REDIS_REPLY_NIL)
+		seq = 0;
+	if (rep)
+		freeReplyObject(rep);
+	return seq;
+}
+
+/* Lists every store that is not DOWN into *v (sorted by key), the ids
+ * listed into p. Returns the number of entries. */
+static size_t
+list_all(struct repl *r, struct pass *p, uint32_t *listed, struct entry **v)
+{
+	struct repl_store st[REPL_MAX_STORES];
+	size_t nst = repl_stores_snapshot(r, st, REPL_MAX_STORES);
+	size_t n = 0, cap = 0;
+	for (size_t i = 0; i < nst && !atomic_load(&r->stop); i++) {
+		if (st[i].state == HS__STORE_STATE__STORE_DOWN)
+			continue;
+		if (list_store(r, st[i].id, v, &n, &cap, &p->orphans) == 0)
+			listed[p->nlisted++] = st[i].id;
+	}
+	if (n > 0)
+		qsort(*v, n, sizeof(**v), by_key);
+	p->listed = listed;
+	return n;
+}
+
+/* Looks up and acts on every key of v. 0, or -1 when the directory could
+ * not answer (the rest is left for the next audit). */
+static int
+scan(struct repl *r, const struct entry *v, size_t n, struct pass *p)
+{
+	struct group g[LOOKUP_CHUNK];
+	size_t i = 0;
+	while (i < n && repl_is_active(r) && !atomic_load(&r->stop)) {
+		size_t ng = next_groups(v, n, &i, g);
+		Hs__LookupReply *lr = NULL;
+		struct rpc_error err;
+		hs_status ls = lookup_groups(r, v, g, ng, p->min_seq, &lr,
+		    &err);
+		if (ls != HS_OK) {
+			rt_log_warn("audit: Lookup at seq %llu failed: %s: %s; "
+				    "nothing more is changed this round",
+			    (unsigned long long)p->min_seq, hs_status_str(ls),
+			    err.message);
+			return -1;
+		}
+		for (size_t k = 0; k < ng; k++)
+			audit_group(r, v, &g[k], lr->results[k], p);
+		protobuf_c_message_free_unpacked(&lr->base, NULL);
+	}
+	return i < n ? -1 : 0;
+}
+
 /* One full audit. 0, or -1 when it could not run (message logged). */
 static int
-run_audit(struct repl *r, struct summary *s)
+run_audit(struct repl *r, struct audit_summary *s)
 {
 	memset(s, 0, sizeof(*s));
 	if (repl_stores_refresh(r) != 0) {
@@ -302,55 +355,36 @@ run_audit(struct repl *r, struct summary *s)
 		    "audit: the directory's store table is unavailable");
 		return -1;
 	}
-	struct repl_store st[REPL_MAX_STORES];
-	size_t nst = repl_stores_snapshot(r, st, REPL_MAX_STORES);
+	struct pass p = { .s = s };
 	uint32_t listed[REPL_MAX_STORES];
-	size_t nlisted = 0, n = 0, cap = 0;
 	struct entry *v = NULL;
-	for (size_t i = 0; i < nst && !atomic_load(&r->stop); i++) {
-		if (st[i].state == HS__STORE_STATE__STORE_DOWN)
-			continue;
-		if (list_store(r, st[i].id, &v, &n, &cap) == 0)
-			listed[nlisted++] = st[i].id;
-	}
-	if (n > 0)
-		qsort(v, n, sizeof(*v), by_key);
+	size_t n = list_all(r, &p, listed, &v);
 	char rerr[256];
-	redisContext *rc = rt_redis_connect(r->cfg.redis, 2000, rerr,
-	    sizeof(rerr));
-	if (rc == NULL)
-		rt_log_warn("audit: %s; orphans are not aged this round", rerr);
-	size_t maxseen = 100000, nseen = 0;
-	char(*seen)[40] = calloc(maxseen, sizeof(*seen));
-	struct group g[LOOKUP_CHUNK];
-	size_t i = 0;
-	int rv = 0;
-	while (i < n && repl_is_active(r) && !atomic_load(&r->stop)) {
-		size_t ng = next_groups(v, n, &i, g);
-		Hs__LookupReply *lr = NULL;
-		struct rpc_error err;
-		hs_status ls = lookup_groups(r, v, g, ng, &lr, &err);
-		if (ls != HS_OK) {
-			rt_log_warn("audit: Lookup failed: %s: %s",
-			    hs_status_str(ls), err.message);
-			rv = -1;
-			break;
-		}
-		for (size_t k = 0; k < ng; k++)
-			audit_group(r, rc, v, &g[k], lr->results[k], listed,
-			    nlisted, s, seen, &nseen, maxseen);
-		protobuf_c_message_free_unpacked(&lr->base, NULL);
+	p.rc = rt_redis_connect(r->cfg.redis, 2000, rerr, sizeof(rerr));
+	int64_t head = redis_head(p.rc);
+	int rv = -1;
+	if (head < 0) {
+		rt_log_warn("audit: cannot read the change-log head from the "
+			    "metadata Redis (%s): without it no delete can be "
+			    "confirmed, so nothing is changed this round",
+		    p.rc ? "GET hs:seq failed" : rerr);
+	} else {
+		p.min_seq = (uint64_t)head;
+		rv = scan(r, v, n, &p);
+		/* The halt rule needs the whole pass's counts. */
+		if (rv == 0)
+			audit_orphans_act(r, p.rc, &p.orphans, 1, s);
 	}
-	if (rv == 0 && seen != NULL)
-		forget_unseen(rc, seen, nseen);
-	free(seen);
+	audit_orphans_free(&p.orphans);
 	free(v);
-	redisFree(rc);
+	if (p.rc)
+		redisFree(p.rc);
 	return rv;
 }
 
 static void
-answer_waiters(struct repl_audit_waiter *w, const struct summary *s, int ran)
+answer_waiters(struct repl_audit_waiter *w, const struct audit_summary *s,
+    int ran)
 {
 	while (w) {
 		struct repl_audit_waiter *next = w->next;
@@ -360,6 +394,10 @@ answer_waiters(struct repl_audit_waiter *w, const struct summary *s, int ran)
 			rep.missing_replicas = s->missing;
 			rep.orphans_deleted = s->orphans;
 			rep.leftovers_tombstoned = s->leftovers;
+			rep.orphans_held = s->held;
+			rep.halted_stores = (uint32_t *)s->halted;
+			rep.n_halted_stores = s->nhalted;
+			rep.copies_adopted = s->adopted;
 			rep.started = 1;
 			rpc_reply(w->call, &rep.base);
 		} else {
@@ -412,7 +450,7 @@ repl_audit_main(void *arg)
 		r->audit_requested = 0;
 		int stopping = atomic_load(&r->stop);
 		pthread_mutex_unlock(&r->audit_mu);
-		struct summary s;
+		struct audit_summary s;
 		int ran = 0;
 		if (!stopping && repl_is_active(r)) {
 			int64_t t0 = rt_mono_ms();
@@ -420,13 +458,16 @@ repl_audit_main(void *arg)
 			ran = run_audit(r, &s) == 0;
 			rt_log_info("audit %s in %lld ms: %llu photos checked, %llu "
 				    "missing replicas, %llu orphans deleted, %llu "
-				    "leftovers tombstoned",
+				    "leftovers tombstoned, %llu copies adopted, "
+				    "%llu orphans held on %zu halted stores",
 			    ran ? "done" : "stopped",
 			    (long long)(rt_mono_ms() - t0),
 			    (unsigned long long)s.checked,
 			    (unsigned long long)s.missing,
 			    (unsigned long long)s.orphans,
-			    (unsigned long long)s.leftovers);
+			    (unsigned long long)s.leftovers,
+			    (unsigned long long)s.adopted,
+			    (unsigned long long)s.held, s.nhalted);
 			if (ran)
 				repl_publish_audit(r, "done", 0, 0, 0,
 				    s.checked,

@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "common.pb-c.h"
+
 static int
 in(const uint32_t *v, size_t n, uint32_t x)
 {
@@ -60,4 +62,34 @@ repl_orphan_due(int64_t first_seen_ms, int64_t written_ms, int64_t now_ms,
 	if (written_ms > 0 && now_ms - written_ms >= grace_ms)
 		return 1;
 	return first_seen_ms > 0 && now_ms - first_seen_ms >= grace_ms;
+}
+
+int
+repl_orphan_halt(uint64_t orphans, uint64_t needles, double fraction)
+{
+	return orphans > 0 && (double)orphans > fraction * (double)needles;
+}
+
+enum repl_adopt
+repl_adopt_check(const struct repl_adoptee *rec, uint32_t def,
+    const struct repl_copy *c)
+{
+	uint32_t target = rec->target ? rec->target : def;
+	if (rec->nstores >= target || c->cookie != rec->cookie ||
+	    c->size != rec->size)
+		return REPL_ADOPT_NO;
+	if (c->sha == NULL)
+		return REPL_ADOPT_READ;
+	return memcmp(c->sha, rec->sha, 32) == 0 ? REPL_ADOPT_YES :
+						   REPL_ADOPT_NO;
+}
+
+enum repl_rec_state
+repl_audit_state(int lookup_code, int leader_deleted)
+{
+	if (lookup_code == HS__CODE__OK)
+		return REPL_REC_ACTIVE;
+	if (lookup_code != HS__CODE__NOT_FOUND)
+		return REPL_REC_UNKNOWN;
+	return leader_deleted ? REPL_REC_DELETED : REPL_REC_NONE;
 }

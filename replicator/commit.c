@@ -2,9 +2,14 @@
  * for every item of a batch at once, so the leader pipelines the fenced
  * commits; a photo deleted meanwhile gets its fresh copies deleted instead
  * (never resurrected); trims come after their commit, so no reader is sent
- * to a copy that is gone. */
+ * to a copy that is gone. Each commit carries our fencing epoch and the
+ * record seq its plan was made from: a replicator that lost its lease, or
+ * planned from a record that changed since, commits nothing and so trims
+ * nothing. A lost location leaves the record only with enough
+ * replacements (repl_removable_lost). */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "dirlink.h"
 #include "rpc_batch.h"
@@ -17,6 +22,7 @@ struct commit {
 	Hs__UpdateLocationsRequest req;
 	Hs__PhotoId id;
 	uint32_t add[REPL_MAX_LOC];
+	uint32_t remove[2 * REPL_MAX_LOC];
 };
 
 /* Prepares c for it: 1 when the directory must be told something. A photo
@@ -25,17 +31,25 @@ static int
 commit_prepare(struct repl *r, struct item *it, int still_active,
     struct commit *c)
 {
-	size_t nadd = 0;
-	for (size_t j = 0; j < it->plan.nadd; j++)
-		if (it->sent[j])
+	size_t nadd = 0, nsent = 0, nremove = 0;
+	for (size_t j = 0; j < repl_ndest(it); j++) {
+		nsent += it->sent[j] != 0;
+		if (j < it->plan.nadd && it->sent[j])
 			c->add[nadd++] = it->plan.add[j];
+	}
 	if (!still_active) {
+		/* A fresh copy of a photo gone meanwhile is an orphan. */
 		for (size_t j = 0; j < nadd; j++)
-			repl_store_delete(r, c->add[j], it->t.key,
-			    it->t.cookie);
+			repl_store_delete(r, c->add[j], it->t.key, it->t.cookie,
+			    HS__DELETE_KIND__DELETE_KIND_ORPHAN);
 		return 0; /* deleted meanwhile: nothing more to do */
 	}
-	if (nadd == 0 && it->plan.nremove == 0 && !it->plan.target_changed)
+	size_t nlost = repl_removable_lost(&it->plan, nsent);
+	for (size_t j = 0; j < nlost; j++)
+		c->remove[nremove++] = it->plan.lost[j];
+	for (size_t j = 0; j < it->plan.ntrim; j++)
+		c->remove[nremove++] = it->plan.trim[j];
+	if (nadd == 0 && nremove == 0 && !it->plan.target_changed)
 		return 0;
 	c->it = it;
 	hs__update_locations_request__init(&c->req);
@@ -45,9 +59,11 @@ commit_prepare(struct repl *r, struct item *it, int still_active,
 	c->req.id = &c->id;
 	c->req.add = c->add;
 	c->req.n_add = nadd;
-	c->req.remove = it->plan.remove;
-	c->req.n_remove = it->plan.nremove;
+	c->req.remove = c->remove;
+	c->req.n_remove = nremove;
 	c->req.target_replicas = it->plan.target_changed ? it->plan.target : 0;
+	c->req.expect_seq = it->seq;
+	c->req.repl_epoch = repl_epoch(r);
 	return 1;
 }
 
@@ -59,14 +75,23 @@ commit_outcome(struct repl *r, struct commit *c, hs_status st,
 {
 	struct item *it = c->it;
 	if (st == HS_OK) {
-		for (size_t j = 0; j < it->plan.ntrim; j++)
+		/* Committed under our epoch; trim only while it is still
+		 * ours (a successor may be planning from newer records). */
+		for (size_t j = 0; j < it->plan.ntrim && repl_is_active(r); j++)
 			repl_store_delete(r, it->plan.trim[j], it->t.key,
-			    it->t.cookie);
-	} else if (st == HS_FAILED_PRECONDITION || st == HS_NOT_FOUND) {
+			    it->t.cookie, HS__DELETE_KIND__DELETE_KIND_TRIM);
+	} else if (st == HS_ABORTED) {
+		repl_item_fail(it, "%s%s",
+		    "the record changed since the plan was made; "
+		    "re-planning from a fresh Lookup",
+		    "");
+	} else if ((st == HS_FAILED_PRECONDITION &&
+		       strstr(e->message, "deleted")) ||
+	    st == HS_NOT_FOUND) {
 		/* The leader refuses locations for a deleted photo: undo. */
 		for (size_t j = 0; j < c->req.n_add; j++)
-			repl_store_delete(r, c->add[j], it->t.key,
-			    it->t.cookie);
+			repl_store_delete(r, c->add[j], it->t.key, it->t.cookie,
+			    HS__DELETE_KIND__DELETE_KIND_ORPHAN);
 	} else {
 		repl_item_fail(it, "UpdateLocations failed: %s: %s",
 		    hs_status_str(st), e->message);

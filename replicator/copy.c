@@ -125,6 +125,7 @@ ship(struct repl *r, const struct shipment *s, struct item *items, uint32_t to)
 	Hs__ReplicateRequest req = HS__REPLICATE_REQUEST__INIT;
 	req.needles = s->pn;
 	req.n_needles = s->m;
+	req.repl_epoch = repl_epoch(r);
 	ProtobufCMessage *rep = NULL;
 	struct rpc_error e;
 	hs_status st = repl_store_call(r, to, "Replicate", &req.base, &rep, 0,

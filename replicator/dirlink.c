@@ -110,10 +110,11 @@ repl_dir_call(struct repl *r, const char *method, const ProtobufCMessage *req,
 }
 
 hs_status
-repl_dir_lookup(struct repl *r, Hs__PhotoId **ids, size_t n,
+repl_dir_lookup(struct repl *r, Hs__PhotoId **ids, size_t n, uint64_t min_seq,
     Hs__LookupReply **out, struct rpc_error *err)
 {
 	Hs__LookupRequest req = HS__LOOKUP_REQUEST__INIT;
+	req.min_seq = min_seq;
 	req.ids = ids;
 	req.n_ids = n;
 	req.include_down = 1;

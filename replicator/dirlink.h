@@ -17,10 +17,12 @@ hs_status repl_dir_call(struct repl *r, const char *method,
     const ProtobufCMessage *req, ProtobufCMessage **reply,
     struct rpc_error *err);
 
-/* Lookup of n photos, DOWN stores included. On HS_OK *out (one result per
- * id, in order) is the caller's to free; else why in err. */
+/* Lookup of n photos, DOWN stores included, answered by a directory that
+ * has applied the change log up to min_seq at least (0: as it is). On
+ * HS_OK *out (one result per id, in order) is the caller's to free; else
+ * why in err. */
 hs_status repl_dir_lookup(struct repl *r, Hs__PhotoId **ids, size_t n,
-    Hs__LookupReply **out, struct rpc_error *err);
+    uint64_t min_seq, Hs__LookupReply **out, struct rpc_error *err);
 
 /* The leader's PUB address as Redis names it, into out. 0 or -1. */
 int repl_dir_leader_pub(struct repl *r, char *out, size_t len, uint64_t *epoch);

@@ -22,33 +22,43 @@
 static const char refresh_lua[] =
     "if redis.call('GET', KEYS[1]) == ARGV[1] then "
     "return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0";
+/* The lease and a new fencing epoch at once: the epoch, or 0 if held. */
+static const char acquire_lua[] =
+    "if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then "
+    "return redis.call('INCR', KEYS[2]) end return 0";
 static const char release_lua[] =
     "if redis.call('GET', KEYS[1]) == ARGV[1] then "
     "return redis.call('DEL', KEYS[1]) end return 0";
 
-/* 1 ours, 0 not, -1 Redis unreachable (drop the link). */
+/* 1 ours, 0 not, -1 Redis unreachable (drop the link). *epoch (if not
+ * NULL) gets the integer answered. */
 static int
-run_int(redisReply *rep)
+run_int(redisReply *rep, uint64_t *epoch)
 {
 	if (rep == NULL)
 		return -1;
 	int v = rep->type == REDIS_REPLY_INTEGER ? rep->integer != 0 :
 	    rep->type == REDIS_REPLY_STATUS	 ? 1 :
 						   0;
+	if (epoch != NULL && rep->type == REDIS_REPLY_INTEGER)
+		*epoch = (uint64_t)rep->integer;
 	freeReplyObject(rep);
 	return v;
 }
 
 static void
-become_active(struct repl *r)
+become_active(struct repl *r, uint64_t epoch)
 {
 	repl_queue_clear(r->queue);
+	atomic_store(&r->epoch, epoch);
 	atomic_store(&r->active_since, rt_mono_ms());
 	atomic_fetch_add(&r->term, 1);
 	atomic_store(&r->active, 1);
 	rt_log_set_role('R');
-	rt_log_info("took the replicator lease: active (term %llu)",
-	    (unsigned long long)atomic_load(&r->term));
+	rt_log_info("took the replicator lease: active (term %llu, fencing "
+		    "epoch %llu)",
+	    (unsigned long long)atomic_load(&r->term),
+	    (unsigned long long)epoch);
 	repl_audit_request(r, "takeover");
 }
 
@@ -79,12 +89,17 @@ repl_lease_main(void *arg)
 			c = rt_redis_connect(r->cfg.redis, period, err,
 			    sizeof(err));
 		int got = -1;
+		uint64_t epoch = 0;
 		if (c != NULL && atomic_load(&r->active))
 			got = run_int(redisCommand(c, "EVAL %s 1 %s %s %s",
-			    refresh_lua, RK_REPLICATOR_LEASE, value, ttl));
+					  refresh_lua, RK_REPLICATOR_LEASE,
+					  value, ttl),
+			    NULL);
 		else if (c != NULL)
-			got = run_int(redisCommand(c, "SET %s %s NX PX %s",
-			    RK_REPLICATOR_LEASE, value, ttl));
+			got = run_int(redisCommand(c, "EVAL %s 2 %s %s %s %s",
+					  acquire_lua, RK_REPLICATOR_LEASE,
+					  RK_REPLICATOR_EPOCH, value, ttl),
+			    &epoch);
 		if (got < 0 && c != NULL) {
 			redisFree(c);
 			c = NULL;
@@ -97,7 +112,7 @@ repl_lease_main(void *arg)
 				    "HSET %s id %s rpc %s pub %s",
 				    RK_REPLICATOR_INFO, r->cfg.id,
 				    r->cfg.advertise, r->cfg.pub));
-				become_active(r);
+				become_active(r, epoch);
 			}
 		} else if (atomic_load(&r->active) &&
 		    (got == 0 || rt_mono_ms() >= until)) {
@@ -114,7 +129,7 @@ repl_lease_main(void *arg)
 	}
 	if (c != NULL && atomic_load(&r->active))
 		freeReplyObject(redisCommand(c, "EVAL %s 1 %s %s", release_lua,
-		    RK_REPLICATOR_LEASE, value));
+		    RK_REPLICATOR_LEASE, value)); /* the epoch stays */
 	atomic_store(&r->active, 0);
 	redisFree(c);
 	return NULL;

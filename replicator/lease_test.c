@@ -3,15 +3,21 @@
  * one hands the lease to the other within the lease timeout; a restarted
  * instance stays standby; SIGSTOP of the active one makes it step down
  * (it stops acting once its lease may have run out) while the other takes
- * over, so two are never active at once for long. */
+ * over, so two are never active at once for long. Every takeover takes a
+ * new fencing epoch (hs:replicator:epoch), so the paused one's actions
+ * carry an epoch lower than its successor's. */
+#include <hiredis/hiredis.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "check.h"
 #include "env.h"
 #include "log.h"
 #include "proc.h"
+#include "redis.h"
+#include "redis_keys.h"
 #include "redis_server.h"
 #include "replicator.pb-c.h"
 #include "rpc_client.h"
@@ -61,6 +67,22 @@ active(int i)
 	return rv;
 }
 
+/* The fencing epoch in Redis, -1 if it cannot be read. */
+static long long
+epoch(void)
+{
+	char err[256];
+	redisContext *c = rt_redis_connect(redis.addr, 1000, err, sizeof(err));
+	redisReply *r = c ? redisCommand(c, "GET %s", RK_REPLICATOR_EPOCH) :
+			    NULL;
+	long long e = r && r->type == REDIS_REPLY_STRING ? atoll(r->str) : -1;
+	if (r)
+		freeReplyObject(r);
+	if (c)
+		redisFree(c);
+	return e;
+}
+
 static int
 exactly_one_active(void)
 {
@@ -83,9 +105,11 @@ one_active_and_failover(void)
 	start(1);
 	int ok = CHECK_WAIT_UNTIL(exactly_one_active(), 10000);
 	int first = active(0) == 1 ? 0 : 1, other = 1 - first;
+	ok = ok && epoch() == 1;
 	/* SIGKILL: the lease runs out and the other takes it. */
 	test_proc_kill(&repl[first], SIGKILL);
 	ok = ok && CHECK_WAIT_UNTIL(active(other) == 1, 5000);
+	ok = ok && epoch() == 2;
 	/* The killed one comes back as a standby. */
 	test_proc_restart(&repl[first]);
 	ok = ok && CHECK_WAIT_UNTIL(active(first) == 0, 5000);
@@ -97,7 +121,9 @@ one_active_and_failover(void)
 	kill(repl[other].pid, SIGCONT);
 	ok = ok && CHECK_WAIT_UNTIL(exactly_one_active(), 5000);
 	ok = ok && active(first) == 1;
+	ok = ok && epoch() == 3;
 	if (!ok) {
+		fprintf(stderr, "fencing epoch %lld\n", epoch());
 		test_proc_dump_log(&repl[0]);
 		test_proc_dump_log(&repl[1]);
 	}

@@ -10,11 +10,17 @@
  * - healthy replica: on a store that is UP or READONLY and not reported
  *   bad. A replica on a store DOWN for less than the grace period is
  *   "pending": neither healthy nor lost. Past the grace period (or on a
- *   store unknown to the directory) it is lost and removed from the record.
+ *   store unknown to the directory) it is lost; its location leaves the
+ *   record only once replacements are in (repl_removable_lost).
+ * - a photo with fewer than MIN healthy copies is repaired at once: its
+ *   pending copies do not count (the grace is for photos that still have
+ *   MIN).
  * - a bad replica (corrupt, or missing on a store that is up) on a store
  *   that is UP is rewritten in place from a good copy.
- * - new replicas go to the least loaded UP stores (most free bytes);
- *   excess replicas leave the fullest stores (least free fraction). */
+ * - new replicas go to zones the photo has no copy in yet when there are
+ *   such stores (as Allocate spreads them), then to the least loaded UP
+ *   stores (most free bytes); excess replicas leave zones holding more
+ *   than one copy first, then the fullest stores (least free fraction). */
 #ifndef REPL_POLICY_H
 #define REPL_POLICY_H
 
@@ -28,6 +34,7 @@ struct repl_store {
 	int state; /* Hs__StoreState */
 	uint64_t free_bytes, capacity_bytes;
 	int64_t last_heartbeat_ms; /* wall clock */
+	char zone[32];		   /* failure domain; "" is a zone too */
 };
 
 struct repl_policy {
@@ -60,9 +67,11 @@ struct repl_plan {
 	size_t nadd;
 	uint32_t rewrite[REPL_MAX_LOC]; /* bad copies to overwrite in place */
 	size_t nrewrite;
-	uint32_t remove[REPL_MAX_LOC]; /* locations to drop from the record */
-	size_t nremove;
-	uint32_t trim[REPL_MAX_LOC]; /* subset of remove: Delete afterwards */
+	uint32_t lost[REPL_MAX_LOC]; /* given up on: may leave the record
+				      * once replacements are in */
+	size_t nlost;
+	uint32_t trim[REPL_MAX_LOC]; /* healthy extras: leave the record,
+				      * then Delete (kind TRIM) */
 	size_t ntrim;
 };
 
@@ -78,6 +87,12 @@ int repl_has_id(const uint32_t *v, size_t n, uint32_t x);
 void repl_plan_photo(const struct repl_policy *p,
     const struct repl_store *stores, size_t nstores,
     const struct repl_photo_state *ph, int64_t now_ms, struct repl_plan *plan);
+
+/* How many of plan's lost locations may leave the record once nsent of
+ * its new copies are written and committed with it: all of them when the
+ * photo then has its target in healthy copies, else none, so the record
+ * never names fewer copies that are not proven gone than it did. */
+size_t repl_removable_lost(const struct repl_plan *plan, size_t nsent);
 
 /* 1 if a store is past the grace period (DOWN that long). */
 int repl_store_lost(const struct repl_policy *p, const struct repl_store *s,

@@ -1,6 +1,10 @@
 /* The replication policy: targets with hysteresis, priorities by healthy
- * count, the grace period for DOWN stores, in-place rewrite of bad copies,
- * new replicas on the least loaded stores and trims from the fullest. */
+ * count, the grace period for DOWN stores (not below MIN), in-place
+ * rewrite of bad copies, lost locations kept until replaced, new replicas
+ * in fresh zones then on the least loaded stores, trims from doubled
+ * zones then the fullest. */
+#include <stdio.h>
+
 #include "check.h"
 #include "common.pb-c.h"
 #include "policy.h"
@@ -28,6 +32,7 @@ setup(void)
 		st[i].capacity_bytes = 100ULL << 30;
 		st[i].free_bytes = (uint64_t)(i + 1) * (10ULL << 30);
 		st[i].last_heartbeat_ms = 1000000;
+		st[i].zone[0] = '\0';
 	}
 }
 
@@ -92,9 +97,105 @@ store_down_past_grace_is_repaired_on_least_loaded(void)
 	CHECK_EQ(pl.prio, REPL_HIGH);
 	CHECK_EQ(pl.nadd, 1);
 	CHECK_EQ(pl.add[0], 4);
-	CHECK_EQ(pl.nremove, 1);
-	CHECK_EQ(pl.remove[0], 5);
+	CHECK_EQ(pl.nlost, 1);
+	CHECK_EQ(pl.lost[0], 5);
 	CHECK_EQ(pl.ntrim, 0);
+	/* Its location leaves the record only with the replacement in. */
+	CHECK_EQ(repl_removable_lost(&pl, 0), 0);
+	CHECK_EQ(repl_removable_lost(&pl, 1), 1);
+}
+
+/* Nowhere to put a replacement: the lost location stays in the record (the
+ * store may come back with the copy); nothing is removed. */
+static void
+lost_location_stays_without_a_replacement(void)
+{
+	setup();
+	st[3].state = st[4].state = RO;
+	st[2].state = DOWN;
+	st[2].last_heartbeat_ms = 0;
+	uint32_t s[] = { 1, 2, 3 };
+	struct repl_plan pl;
+	plan(s, 3, NULL, 0, 0, 1, 3, &pl);
+	CHECK_EQ(pl.nadd, 0);
+	CHECK_EQ(pl.nlost, 1);
+	CHECK_EQ(repl_removable_lost(&pl, 0), 0);
+	CHECK_EQ(pl.prio, -1); /* nothing to do until a store has room */
+	/* A bad copy on a read-only store is kept until replaced too. */
+	setup();
+	st[2].state = RO;
+	uint32_t bad[] = { 3 };
+	plan(s, 3, bad, 1, 0, 1, 3, &pl);
+	CHECK_EQ(pl.nlost, 1);
+	CHECK_EQ(pl.nadd, 1);
+	CHECK_EQ(repl_removable_lost(&pl, 0), 0);
+	CHECK_EQ(repl_removable_lost(&pl, 1), 1);
+}
+
+/* One healthy copy left, the others on stores DOWN for 5 s of a 10 s grace:
+ * repaired now, URGENT; the pending locations stay. */
+static void
+below_min_does_not_wait_the_grace(void)
+{
+	setup();
+	st[0].state = st[1].state = DOWN;
+	st[0].last_heartbeat_ms = st[1].last_heartbeat_ms = 1000000 - 5000;
+	uint32_t s[] = { 1, 2, 3 };
+	struct repl_plan pl;
+	plan(s, 3, NULL, 0, 0, 1, 3, &pl);
+	CHECK_EQ(pl.prio, REPL_URGENT);
+	CHECK_EQ(pl.npending, 2);
+	CHECK_EQ(pl.nadd, 2);
+	CHECK_EQ(pl.nlost, 0);
+	/* With MIN healthy copies the grace still applies. */
+	st[1].state = UP;
+	plan(s, 3, NULL, 0, 0, 1, 3, &pl);
+	CHECK_EQ(pl.prio, -1);
+	CHECK_EQ(pl.nadd, 0);
+}
+
+static void
+zones(const char *z)
+{
+	for (int i = 0; i < 5; i++)
+		snprintf(st[i].zone, sizeof(st[i].zone), "%c", z[i]);
+}
+
+/* Copies on zones a and b: the new one goes to the only store in zone c,
+ * though two stores in a and b have more room. */
+static void
+new_copies_go_to_fresh_zones(void)
+{
+	setup();
+	zones("abcab");
+	uint32_t s[] = { 1, 2 };
+	struct repl_plan pl;
+	plan(s, 2, NULL, 0, 0, 1, 3, &pl);
+	CHECK_EQ(pl.nadd, 1);
+	CHECK_EQ(pl.add[0], 3);
+	/* Two to add, one fresh zone: the fresh one first, then room. */
+	setup();
+	zones("aacab");
+	uint32_t one[] = { 1 };
+	plan(one, 1, NULL, 0, 0, 1, 3, &pl);
+	CHECK_EQ(pl.nadd, 2);
+	CHECK(repl_has_id(pl.add, 2, 3));
+	CHECK(repl_has_id(pl.add, 2, 5));
+}
+
+/* Five copies over zones a, b, c, c, a cool to three: one leaves zone a
+ * and one zone c (the fuller of each), not the two fullest stores. */
+static void
+trims_leave_doubled_zones_first(void)
+{
+	setup();
+	zones("abcca");
+	uint32_t s[] = { 1, 2, 3, 4, 5 };
+	struct repl_plan pl;
+	plan(s, 5, NULL, 0, 0, 1, 5, &pl);
+	CHECK_EQ(pl.ntrim, 2);
+	CHECK(repl_has_id(pl.trim, 2, 1));
+	CHECK(repl_has_id(pl.trim, 2, 3));
 }
 
 static void
@@ -135,7 +236,7 @@ no_good_copy_changes_nothing(void)
 	struct repl_plan pl;
 	plan(s, 2, bad, 2, 0, 1, 3, &pl);
 	CHECK_EQ(pl.prio, -1);
-	CHECK_EQ(pl.nremove, 0);
+	CHECK_EQ(pl.nlost, 0);
 }
 
 static void
@@ -201,7 +302,7 @@ store_missing_from_table_is_not_lost(void)
 	uint32_t bad[] = { 7 };
 	struct repl_plan pl;
 	plan(s, 3, bad, 1, 0, 1, 3, &pl);
-	CHECK_EQ(pl.nremove, 0);
+	CHECK_EQ(pl.nlost, 0);
 	CHECK_EQ(pl.nadd, 0);
 	CHECK_EQ(pl.nrewrite, 0);
 	CHECK_EQ(pl.nunknown, 1);
@@ -219,6 +320,14 @@ main(int argc, char **argv)
 		    store_down_within_grace_waits },
 		{ "store down past grace is repaired on least loaded",
 		    store_down_past_grace_is_repaired_on_least_loaded },
+		{ "lost location stays without a replacement",
+		    lost_location_stays_without_a_replacement },
+		{ "below min does not wait the grace",
+		    below_min_does_not_wait_the_grace },
+		{ "new copies go to fresh zones",
+		    new_copies_go_to_fresh_zones },
+		{ "trims leave doubled zones first",
+		    trims_leave_doubled_zones_first },
 		{ "below min is urgent", below_min_is_urgent },
 		{ "corrupt copy is rewritten in place",
 		    corrupt_copy_is_rewritten_in_place },

@@ -50,6 +50,8 @@ struct repl {
 	_Atomic int64_t lease_until;  /* ... until this monotonic ms */
 	_Atomic int64_t active_since; /* monotonic ms */
 	_Atomic uint64_t term;	      /* bumps on every takeover */
+	_Atomic uint64_t epoch; /* fencing epoch (hs:replicator:epoch) taken
+				 * with the lease; sent with every action */
 	_Atomic int stop;
 
 	pthread_mutex_t audit_mu;
@@ -72,6 +74,14 @@ repl_is_active(struct repl *r)
 	    rt_mono_ms() < atomic_load(&r->lease_until);
 }
 
+/* The fencing epoch our actions carry: directories and stores refuse an
+ * epoch lower than the newest they have seen. */
+static inline uint64_t
+repl_epoch(struct repl *r)
+{
+	return atomic_load(&r->epoch);
+}
+
 /* The wire form of a photo id; points at no heap. */
 static inline Hs__PhotoId
 repl_pb_id(uint64_t key, uint32_t cookie)
@@ -88,6 +98,10 @@ void repl_publish_task(struct repl *r, const char *topic,
     size_t nfrom, const uint32_t *to, size_t nto, const char *error);
 void repl_publish_audit(struct repl *r, const char *finding, uint64_t key,
     uint32_t cookie, uint32_t store, uint64_t checked, uint64_t repaired);
+/* audit.halted: store's orphans (of its needles) were not deleted; detail
+ * says why and what an operator does. */
+void repl_publish_audit_halt(struct repl *r, uint32_t store, uint64_t needles,
+    uint64_t orphans, const char *detail);
 
 /* Evaluates a record (from an event or a lookup) and queues a task if the
  * policy wants one. bad: stores known to hold a bad copy. */

@@ -8,7 +8,7 @@
 #include "cfg.h"
 #include "redis.h"
 
-#define NOPTS 25
+#define NOPTS 26
 
 /* Fills opts with the table, each target a field of cfg. */
 static void
@@ -52,6 +52,11 @@ options(struct repl_config *cfg, struct rt_cfg_opt opts[NOPTS])
 		RT_CFG_FIELD("ORPHAN_GRACE", "orphan-grace", RT_CFG_MS,
 		    orphan_grace_ms, 0, 30LL * 24 * 3600 * 1000, "1h",
 		    "an unregistered needle is deleted after this"),
+		RT_CFG_FIELD("AUDIT_ORPHAN_HALT_FRACTION",
+		    "audit-orphan-halt-fraction", RT_CFG_DOUBLE, orphan_halt, 0,
+		    1, "0.001",
+		    "more orphans than this fraction of a store's needles in "
+		    "one audit: delete none there, report (lost metadata?)"),
 		RT_CFG_FIELD("RATE_HALF_LIFE", "rate-half-life", RT_CFG_MS,
 		    half_life_ms, 100, 24LL * 3600 * 1000, "5m",
 		    "half-life of the decaying access rate"),

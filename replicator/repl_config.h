@@ -18,6 +18,7 @@ struct repl_config {
 	int64_t audit_hour;	 /* NIGHTLY_AUDIT_HOUR, -1 = off */
 	int64_t grace_ms;	 /* STORE_DOWN_GRACE */
 	int64_t orphan_grace_ms; /* ORPHAN_GRACE */
+	double orphan_halt;	 /* AUDIT_ORPHAN_HALT_FRACTION */
 	int64_t half_life_ms;	 /* RATE_HALF_LIFE */
 	int64_t lease_ms;	 /* REPLICATOR_LEASE_TIMEOUT */
 	int64_t tick_ms;	 /* REPLICATOR_TICK */

@@ -65,6 +65,26 @@ repl_publish_audit(struct repl *r, const char *finding, uint64_t key,
 	rt_pub_publish(r->pub, &ev);
 }
 
+void
+repl_publish_audit_halt(struct repl *r, uint32_t store, uint64_t needles,
+    uint64_t orphans, const char *detail)
+{
+	if (r->pub == NULL)
+		return;
+	Hs__Event ev = HS__EVENT__INIT;
+	Hs__AuditEvent ae = HS__AUDIT_EVENT__INIT;
+	ae.finding = (char *)"halted";
+	ae.store_id = store;
+	ae.checked = needles;
+	ae.repaired = orphans;
+	ae.detail = (char *)detail;
+	ev.topic = (char *)"audit.halted";
+	ev.body_case = HS__EVENT__BODY_AUDIT;
+	ev.audit = &ae;
+	ev.epoch = atomic_load(&r->term);
+	rt_pub_publish(r->pub, &ev);
+}
+
 static enum repl_push_result
 enqueue(struct repl *r, const struct repl_task *t)
 {

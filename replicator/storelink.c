@@ -89,11 +89,14 @@ repl_store_client(struct repl *r, uint32_t store)
 }
 
 void
-repl_store_delete(struct repl *r, uint32_t store, uint64_t key, uint32_t cookie)
+repl_store_delete(struct repl *r, uint32_t store, uint64_t key, uint32_t cookie,
+    int kind)
 {
 	Hs__StoreDeleteRequest req = HS__STORE_DELETE_REQUEST__INIT;
 	Hs__PhotoId id = repl_pb_id(key, cookie);
 	req.id = &id;
+	req.kind = (Hs__DeleteKind)kind;
+	req.repl_epoch = repl_epoch(r);
 	ProtobufCMessage *m = NULL;
 	struct rpc_error e;
 	char id24[PHOTO_ID_HEX_LEN + 1];
@@ -101,7 +104,10 @@ repl_store_delete(struct repl *r, uint32_t store, uint64_t key, uint32_t cookie)
 	hs_status st = repl_store_call(r, store, "Delete", &req.base, &m, 0,
 	    &e);
 	if (st == HS_OK) {
-		rt_log_info("deleted photo %s from store %u", id24, store);
+		rt_log_info("deleted photo %s from store %u (%s)", id24, store,
+		    kind == HS__DELETE_KIND__DELETE_KIND_TRIM	    ? "trim" :
+			kind == HS__DELETE_KIND__DELETE_KIND_ORPHAN ? "orphan" :
+								      "delete");
 		protobuf_c_message_free_unpacked(m, NULL);
 	} else {
 		rt_log_warn("cannot delete photo %s from store %u: %s: %s (the "
@@ -134,6 +140,8 @@ repl_stores_refresh(struct repl *r)
 		o->free_bytes = in->free_bytes;
 		o->capacity_bytes = in->capacity_bytes;
 		o->last_heartbeat_ms = in->last_heartbeat_ms;
+		snprintf(o->zone, sizeof(o->zone), "%s",
+		    in->zone ? in->zone : "");
 		s->addr[s->n].id = in->id;
 		snprintf(s->addr[s->n].rpc, sizeof(s->addr[s->n].rpc), "%s",
 		    in->rpc_addr ? in->rpc_addr : "");

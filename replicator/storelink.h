@@ -24,9 +24,11 @@ hs_status repl_store_call(struct repl *r, uint32_t store, const char *method,
  * NULL when it has none; repl_store_call says why. */
 rpc_client *repl_store_client(struct repl *r, uint32_t store);
 
-/* Tombstones a needle on one store (logged: a destructive action). */
+/* Tombstones a needle on one store with our fencing epoch; kind
+ * (Hs__DeleteKind) says why: TRIM and ORPHAN let the store take the photo
+ * back later, DELETE is final. Logged: a destructive action. */
 void repl_store_delete(struct repl *r, uint32_t store, uint64_t key,
-    uint32_t cookie);
+    uint32_t cookie, int kind);
 
 /* --- the store table --- */
 struct repl_stores *repl_stores_open(void);

@@ -1,7 +1,8 @@
 /* The tick thread, every REPLICATOR_TICK while active: reloads the store
- * table; starts an audit when a store has been DOWN past the grace period
- * (its photos are found through the other stores' listings and the
- * records); queues LOW tasks for hot photos that cooled; and starts the
+ * table; starts an audit when a store goes DOWN (a photo left with fewer
+ * than MIN healthy copies is repaired at once, without waiting the grace
+ * period) and when one has been DOWN past the grace period (its photos are
+ * found through the other stores' listings and the records); queues LOW tasks for hot photos that cooled; and starts the
  * nightly audit once a day at NIGHTLY_AUDIT_HOUR (local time). */
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,8 @@
 struct tick_state {
 	uint32_t lost[REPL_MAX_STORES]; /* stores already handled as lost */
 	size_t nlost;
+	uint32_t down[REPL_MAX_STORES]; /* stores already handled as DOWN */
+	size_t ndown;
 	uint64_t term;
 	int last_audit_yday;
 };
@@ -27,27 +30,35 @@ check_lost_stores(struct repl *r, struct tick_state *ts)
 	struct repl_store st[REPL_MAX_STORES];
 	size_t n = repl_stores_snapshot(r, st, REPL_MAX_STORES);
 	int64_t now = rt_now_ms();
-	uint32_t lost[REPL_MAX_STORES];
-	size_t nlost = 0;
-	int fresh = 0;
+	uint32_t lost[REPL_MAX_STORES], down[REPL_MAX_STORES];
+	size_t nlost = 0, ndown = 0;
+	const char *why = NULL;
 	for (size_t i = 0; i < n; i++) {
+		if (st[i].state == HS__STORE_STATE__STORE_DOWN) {
+			down[ndown++] = st[i].id;
+			if (!repl_has_id(ts->down, ts->ndown, st[i].id)) {
+				rt_log_warn("store %u is DOWN: repairing photos "
+					    "left below MIN_REPLICA_COUNT now",
+				    st[i].id);
+				why = "a store went DOWN";
+			}
+		}
 		if (!repl_store_lost(&r->pol, &st[i], now))
 			continue;
 		lost[nlost++] = st[i].id;
-		int known = 0;
-		for (size_t j = 0; j < ts->nlost; j++)
-			known |= ts->lost[j] == st[i].id;
-		if (!known) {
+		if (!repl_has_id(ts->lost, ts->nlost, st[i].id)) {
 			rt_log_warn("store %u has been DOWN for more than %lld ms: "
 				    "re-replicating what it held",
 			    st[i].id, (long long)r->cfg.grace_ms);
-			fresh = 1;
+			why = "a store is past the grace period";
 		}
 	}
 	memcpy(ts->lost, lost, nlost * sizeof(*lost));
 	ts->nlost = nlost;
-	if (fresh)
-		repl_audit_request(r, "a store is past the grace period");
+	memcpy(ts->down, down, ndown * sizeof(*down));
+	ts->ndown = ndown;
+	if (why != NULL)
+		repl_audit_request(r, why);
 }
 
 static void
@@ -91,8 +102,8 @@ repl_tick_main(void *arg)
 		if (repl_is_active(r)) {
 			if (ts.term != atomic_load(&r->term)) {
 				ts.term = atomic_load(&r->term);
-				ts.nlost =
-				    0; /* a new term re-checks everything */
+				/* a new term re-checks everything */
+				ts.nlost = ts.ndown = 0;
 			}
 			if (repl_stores_refresh(r) == 0)
 				check_lost_stores(r, &ts);

@@ -10,7 +10,9 @@
  *     at the leader, which itself refuses to add to a deleted photo; the
  *     batch's commits are in flight together, so the leader pipelines them;
  *  3. trims: UpdateLocations removes the location first, then the store
- *     deletes the needle, so a reader is never sent to a missing copy.
+ *     deletes the needle (kind TRIM), so a reader is never sent to a
+ *     missing copy; the commit is fenced by our epoch and the record's
+ *     seq, so a replicator that lost its lease trims nothing.
  * Steps 1 and 2-3 live in copy.c and commit.c. A task whose work did not
  * all succeed is retried with backoff. */
 #include <stdio.h>
@@ -40,7 +42,7 @@ lookup(struct repl *r, struct item *items, size_t n, Hs__LookupReply **out,
 			ids[i] = repl_pb_id(items[i].t.key, items[i].t.cookie);
 			pids[i] = &ids[i];
 		}
-		st = repl_dir_lookup(r, pids, n, out, e);
+		st = repl_dir_lookup(r, pids, n, 0, out, e);
 	}
 	free(ids);
 	free(pids);
@@ -72,6 +74,7 @@ plan_items(struct repl *r, struct item *items, size_t n,
 							     REPL_MAX_LOC;
 		memcpy(it->stores, rec->stores, it->nstores * sizeof(uint32_t));
 		it->target = rec->target_replicas;
+		it->seq = rec->seq;
 		struct repl_photo_state ph = { .stores = it->stores,
 			.nstores = it->nstores,
 			.target = it->target,
@@ -116,7 +119,7 @@ finish(struct repl *r, struct item *it)
 			rt_log_debug("task %s for photo %016llx done: %zu copies "
 				     "from store %u, %zu locations removed",
 			    kind, (unsigned long long)it->t.key, nto, it->from,
-			    it->plan.nremove);
+			    it->plan.nlost + it->plan.ntrim);
 		if (it->plan.prio >= 0)
 			repl_publish_task(r, "task.done", &it->t, kind, from,
 			    it->from ? 1 : 0, to, nto, NULL);

@@ -25,6 +25,7 @@ struct item {
 	uint32_t stores[REPL_MAX_LOC];
 	size_t nstores;
 	uint32_t target;
+	uint64_t seq; /* the record's seq the plan was made from */
 	struct repl_plan plan;
 	uint8_t *data;		/* read from a good replica; freed on send */
 	uint32_t from;		/* where data came from */

@@ -271,6 +271,46 @@ tr_audit(int port, uint64_t *orphans_deleted)
 }
 
 int
+tr_audit_reply(int port, Hs__AuditReply **out)
+{
+	Hs__AuditRequest q = HS__AUDIT_REQUEST__INIT;
+	q.wait = 1;
+	ProtobufCMessage *m = NULL;
+	*out = NULL;
+	hs_status st = rcall(port, "Audit", &q.base, &m, 30000);
+	if (st == HS_OK)
+		*out = (Hs__AuditReply *)m;
+	return st;
+}
+
+int
+tr_idle(int port)
+{
+	uint64_t depth[4];
+	int active = 0;
+	if (tr_queue(port, depth, NULL, &active) != HS_OK || !active)
+		return 0;
+	return depth[0] + depth[1] + depth[2] + depth[3] == 0;
+}
+
+int
+tr_store_down(uint32_t store)
+{
+	Hs__ListStoresRequest q = HS__LIST_STORES_REQUEST__INIT;
+	q.include_down = 1;
+	ProtobufCMessage *m = NULL;
+	if (dcall("ListStores", &q.base, &m) != HS_OK)
+		return 0;
+	Hs__ListStoresReply *r = (Hs__ListStoresReply *)m;
+	int down = 0;
+	for (size_t i = 0; i < r->n_stores; i++)
+		down |= r->stores[i]->id == store &&
+		    r->stores[i]->state == HS__STORE_STATE__STORE_DOWN;
+	protobuf_c_message_free_unpacked(m, NULL);
+	return down;
+}
+
+int
 tr_corrupt(struct test_cluster *c, const struct tphoto *p, uint32_t store)
 {
 	char dpath[700];

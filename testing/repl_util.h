@@ -10,6 +10,7 @@
 
 #include "cluster.h"
 #include "common.pb-c.h"
+#include "replicator.pb-c.h"
 #include "rpc_client.h"
 
 struct tphoto {
@@ -48,6 +49,13 @@ int tr_delete(const struct tphoto *p);
 /* Calls the replicator at port: Queue and Audit(wait). */
 int tr_queue(int port, uint64_t depth[4], uint64_t *done, int *active);
 int tr_audit(int port, uint64_t *orphans_deleted);
+/* Audit(wait) with the whole reply, *out the caller's to free on HS_OK. */
+int tr_audit_reply(int port, Hs__AuditReply **out);
+/* 1 when the replicator at port is active with no task queued. */
+int tr_idle(int port);
+
+/* 1 if the directories list store id as DOWN. */
+int tr_store_down(uint32_t store);
 
 /* Flips a byte in the middle of p's data inside store id's volumes. */
 int tr_corrupt(struct test_cluster *c, const struct tphoto *p, uint32_t store);

@@ -10,13 +10,25 @@
  *   orphan (second sighting a grace apart), registered photos untouched;
  * - the active replicator killed mid-repair: the standby takes the lease
  *   and finishes the work;
- * - a photo deleted while its repair is pending is never resurrected.
+ * - a photo deleted while its repair is pending is never resurrected;
+ * - a photo left with one healthy copy is repaired at once, without
+ *   waiting STORE_DOWN_GRACE;
+ * - a store given up on keeps its location until a replacement is in, and
+ *   its copy serves again when it comes back (never deleted as an orphan);
+ * - a store given up on and replaced comes back with the only copy within
+ *   reach: the audit adopts it into the record;
+ * - new copies go to zones the photo has no copy in;
+ * - after a trim, a wiped metadata Redis and a restart of every
+ *   directory, audits never delete the photo's copies;
+ * - a store with more than AUDIT_ORPHAN_HALT_FRACTION orphans: the audit
+ *   deletes none there and reports it.
  * Every wait is on a condition with a bound; nothing sleeps blindly. */
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "check.h"
+#include "clock.h"
 #include "cluster.h"
 #include "directory.pb-c.h"
 #include "env.h"
@@ -26,23 +38,26 @@
 #include "replicator/policy.h"
 #include "rpc.h"
 
-#define REPL_ARGS                                                              \
-	"--store-down-grace=1s --orphan-grace=1s --rate-half-life=1s "         \
+#define REPL_BASE                                                              \
+	"--orphan-grace=1s --rate-half-life=1s "                               \
 	"--access-rate-threshold=3000 --tick=100ms --lease-timeout=1200ms "    \
 	"--retry-base=100ms --nightly-audit-hour=-1 --max-replica-count=4 "    \
 	"--rpc-timeout=3s --workers=2"
+/* Most cases: a short grace, and orphans deleted however many there are. */
+#define REPL_ARGS                                                              \
+	REPL_BASE " --store-down-grace=1s --audit-orphan-halt-fraction=1"
 #define STORE_ARGS "--stats-report-interval=200ms --scrub-rate=0"
 
 static struct test_cluster C;
 
 static int
-up(int nstores)
+up_with(int nstores, const char *repl_args)
 {
 	struct test_cluster_opts o = { .ndirs = 3,
 		.nstores = nstores,
 		.replicator = 1,
 		.store_args = STORE_ARGS,
-		.repl_args = REPL_ARGS };
+		.repl_args = repl_args };
 	/* Free ports are picked before binding, so another process (or an
 	 * outgoing connection's ephemeral port) may take one first: the
 	 * harness then fails to start; try again on fresh ports. */
@@ -56,6 +71,12 @@ up(int nstores)
 		test_cluster_stop(&C);
 	}
 	return -1;
+}
+
+static int
+up(int nstores)
+{
+	return up_with(nstores, REPL_ARGS);
 }
 
 static void
@@ -453,6 +474,349 @@ out:
 	CHECK(!failed);
 }
 
+/* Copies of p that read back verified from stores not in gone[]. */
+static size_t
+good_copies(struct tphoto *p, const uint32_t *gone, size_t ngone)
+{
+	uint32_t loc[8];
+	size_t nl = tr_locations(p, loc, 8, NULL), good = 0;
+	for (size_t k = 0; k < nl; k++)
+		good += !repl_has_id(gone, ngone, loc[k]) &&
+		    tr_read_ok(p, loc[k]);
+	return good;
+}
+
+/* Two of a photo's three stores die; the grace is 10 minutes. It has one
+ * healthy copy, below MIN_REPLICA_COUNT: it is back at three readable
+ * copies within seconds. */
+static void
+photo_below_min_is_repaired_without_waiting_the_grace(void)
+{
+	struct tphoto p = { 0 };
+	int failed = 1;
+	if (up_with(5,
+		REPL_BASE " --store-down-grace=10m "
+			  "--audit-orphan-halt-fraction=1") != 0 ||
+	    tr_upload(&p, 901, 8192, 1) != HS_OK)
+		goto out;
+	uint32_t loc[8];
+	if (!CHECK_WAIT_UNTIL(tr_locations(&p, loc, 8, NULL) == 3, 10000))
+		goto out;
+	uint32_t gone[2] = { loc[0], loc[1] };
+	test_proc_kill(&C.stores[gone[0] - 1], SIGKILL);
+	test_proc_kill(&C.stores[gone[1] - 1], SIGKILL);
+	if (!CHECK_WAIT_UNTIL(good_copies(&p, gone, 2) >= 3, 30000)) {
+		fprintf(stderr,
+		    "photo with one healthy copy not repaired "
+		    "within 30 s (grace 10 min): %zu good copies\n",
+		    good_copies(&p, gone, 2));
+		goto out;
+	}
+	failed = 0;
+out:
+	tr_photo_free(&p);
+	down(failed);
+	CHECK(!failed);
+}
+
+struct settle {
+	uint32_t store;
+	int64_t down_since; /* monotonic ms, 0: not seen DOWN yet */
+};
+
+/* The store has been DOWN well past the 1 s grace, an audit ran since and
+ * the replicator has nothing left to do. */
+static int
+settled_after_grace(struct settle *s)
+{
+	if (s->down_since == 0) {
+		if (tr_store_down(s->store))
+			s->down_since = rt_mono_ms();
+		return 0;
+	}
+	if (rt_mono_ms() - s->down_since < 2500)
+		return 0;
+	return tr_audit(C.p_repl, NULL) == HS_OK && tr_idle(C.p_repl);
+}
+
+/* Three stores, a photo on each; one dies past the grace with nowhere to
+ * put a replacement: its location stays in the record (the copy is not
+ * proven gone). It comes back: its copy serves again and audits a grace
+ * apart never delete it. */
+static void
+lost_location_stays_until_a_replacement_is_in(void)
+{
+	struct tphoto p = { 0 };
+	int failed = 1;
+	uint32_t loc[8];
+	if (up(3) != 0 || tr_upload(&p, 902, 8192, 1) != HS_OK)
+		goto out;
+	if (!CHECK_WAIT_UNTIL(tr_locations(&p, loc, 8, NULL) == 3, 10000))
+		goto out;
+	uint32_t x = loc[0];
+	test_proc_kill(&C.stores[x - 1], SIGKILL);
+	struct settle st = { x, 0 };
+	if (!CHECK_WAIT_UNTIL(settled_after_grace(&st), 30000))
+		goto out;
+	size_t nl = tr_locations(&p, loc, 8, NULL);
+	if (nl != 3 || !repl_has_id(loc, nl, x)) {
+		fprintf(stderr,
+		    "store %u was dropped from the record with no "
+		    "replacement written: %zu locations\n",
+		    x, nl);
+		goto out;
+	}
+	if (test_proc_restart(&C.stores[x - 1]) != 0 ||
+	    !test_cluster_wait_stores_up(&C, 3, 15000))
+		goto out;
+	int64_t t0 = rt_mono_ms();
+	if (!CHECK_WAIT_UNTIL(tr_audit(C.p_repl, NULL) == HS_OK &&
+		    rt_mono_ms() - t0 > 2500,
+		15000))
+		goto out;
+	nl = tr_locations(&p, loc, 8, NULL);
+	if (nl != 3 || !repl_has_id(loc, nl, x) || !tr_read_ok(&p, x) ||
+	    !tr_store_has(&p, x)) {
+		fprintf(stderr,
+		    "store %u's copy is not back in service "
+		    "(%zu locations)\n",
+		    x, nl);
+		goto out;
+	}
+	failed = 0;
+	for (size_t i = 0; i < nl; i++)
+		failed |= !tr_read_ok(&p, loc[i]);
+out:
+	tr_photo_free(&p);
+	down(failed);
+	CHECK(!failed);
+}
+
+/* The harness puts store id s in zone (s - 1) % 3. */
+static int
+zones_of(struct tphoto *p, const uint32_t *loc, size_t nl)
+{
+	int seen[3] = { 0 }, n = 0;
+	(void)p;
+	for (size_t i = 0; i < nl; i++)
+		if (!seen[(loc[i] - 1) % 3]++)
+			n++;
+	return n;
+}
+
+/* Every photo has 3 readable copies, none on gone, over 3 zones. */
+static int
+repaired_over_zones(struct tphoto *ph, int n, uint32_t gone)
+{
+	if (!all_repaired(ph, n, gone, 3))
+		return 0;
+	for (int i = 0; i < n; i++) {
+		uint32_t loc[8];
+		size_t nl = tr_locations(&ph[i], loc, 8, NULL);
+		if (zones_of(&ph[i], loc, nl) != 3)
+			return 0;
+	}
+	return 1;
+}
+
+/* Five stores in zones a b c a b; store 5 (zone b) dies. Each photo it
+ * held gets its new copy in the zone it lost (store 2), not on the other
+ * stores with room, so every photo keeps a copy in each of the 3 zones. */
+static void
+new_copies_spread_over_zones(void)
+{
+	enum { N = 16 };
+	struct tphoto ph[N];
+	int failed = 1, n = 0;
+	if (up(5) != 0)
+		goto out;
+	for (; n < N; n++)
+		if (tr_upload(&ph[n], 950 + (uint64_t)n, 4096, 1) != HS_OK)
+			goto out;
+	if (!CHECK_WAIT_UNTIL(all_repaired(ph, N, 0, 3), 10000))
+		goto out;
+	test_proc_kill(&C.stores[4], SIGKILL);
+	if (!CHECK_WAIT_UNTIL(repaired_over_zones(ph, N, 5), 30000)) {
+		for (int i = 0; i < N; i++) {
+			uint32_t loc[8];
+			size_t nl = tr_locations(&ph[i], loc, 8, NULL);
+			fprintf(stderr,
+			    "photo %d: %zu locations over %d zones\n", i, nl,
+			    zones_of(&ph[i], loc, nl));
+		}
+		goto out;
+	}
+	failed = 0;
+out:
+	for (int i = 0; i < n; i++)
+		tr_photo_free(&ph[i]);
+	down(failed);
+	CHECK(!failed);
+}
+
+struct audits {
+	int64_t first; /* monotonic ms of the first that ran */
+	int halted;    /* the last named this many halted stores */
+};
+
+/* Audits until two ran more than the 1 s orphan grace apart. */
+static int
+audited_past_grace(struct audits *h)
+{
+	Hs__AuditReply *a = NULL;
+	if (tr_audit_reply(C.p_repl, &a) != HS_OK)
+		return 0;
+	if (h->first == 0)
+		h->first = rt_mono_ms();
+	h->halted = (int)a->n_halted_stores;
+	protobuf_c_message_free_unpacked(&a->base, NULL);
+	return rt_mono_ms() - h->first > 1500;
+}
+
+/* The metadata Redis loses everything (an operator's FLUSHALL) and every
+ * directory restarts on it: no directory knows any photo. */
+static int
+lose_metadata(void)
+{
+	char port[16], out[256], err[256];
+	snprintf(port, sizeof(port), "%d", C.meta.port);
+	char *argv[] = { "redis-cli", "-p", port, "FLUSHALL", NULL };
+	for (int i = 0; i < C.ndirs; i++)
+		test_proc_kill(&C.dirs[i], SIGKILL);
+	if (test_proc_run(argv, NULL, C.dir, out, sizeof(out), err, sizeof(err),
+		10000) != 0) {
+		fprintf(stderr, "redis-cli FLUSHALL: %s%s\n", out, err);
+		return -1;
+	}
+	for (int i = 0; i < C.ndirs; i++)
+		if (test_proc_restart(&C.dirs[i]) != 0)
+			return -1;
+	return 0;
+}
+
+/* A hot photo cools from 4 copies to 3 (the trimmed store keeps a deleted
+ * entry for it); then the metadata is lost and every directory restarts.
+ * Audits a grace apart delete none of its copies (a store's deleted entry
+ * is no evidence of a delete; too many orphans halt the deletions). */
+static void
+audit_after_trim_and_lost_metadata_keeps_copies(void)
+{
+	struct tphoto p = { 0 };
+	int failed = 1;
+	if (up_with(5, REPL_BASE " --store-down-grace=1s") != 0 ||
+	    tr_upload(&p, 903, 8192, 1) != HS_OK)
+		goto out;
+	struct hot_ctx h = { &p, p.stores[0] };
+	uint32_t loc[8];
+	if (!CHECK_WAIT_UNTIL(hot_and_at(&h, 4), 20000) ||
+	    !CHECK_WAIT_UNTIL(tr_locations(&p, loc, 8, NULL) == 3, 20000)) {
+		fprintf(stderr, "the photo did not go hot and cool again\n");
+		goto out;
+	}
+	if (lose_metadata() != 0)
+		goto out;
+	struct audits au = { 0 };
+	if (!CHECK_WAIT_UNTIL(audited_past_grace(&au), 30000))
+		goto out;
+	size_t live = 0;
+	for (size_t i = 0; i < 3; i++)
+		live += tr_store_has(&p, loc[i]) && tr_read_ok(&p, loc[i]);
+	if (live < 3 || au.halted == 0) {
+		fprintf(stderr,
+		    "the audit left %zu of 3 live copies, halted on "
+		    "%d stores\n",
+		    live, au.halted);
+		goto out;
+	}
+	failed = 0;
+out:
+	tr_photo_free(&p);
+	down(failed);
+	CHECK(!failed);
+}
+
+/* Four stores; a photo's store X dies and the photo is repaired onto the
+ * fourth, X leaving its record. Then the other three die and X comes back
+ * with the only copy within reach: the audit adopts it into the record
+ * (audits a grace apart never delete it as an orphan) and it serves. */
+static void
+returning_store_copy_is_adopted_not_deleted(void)
+{
+	struct tphoto p = { 0 };
+	int failed = 1;
+	uint32_t loc[8];
+	if (up(4) != 0 || tr_upload(&p, 907, 8192, 1) != HS_OK)
+		goto out;
+	if (!CHECK_WAIT_UNTIL(tr_locations(&p, loc, 8, NULL) == 3, 10000))
+		goto out;
+	uint32_t x = loc[0];
+	test_proc_kill(&C.stores[x - 1], SIGKILL);
+	if (!CHECK_WAIT_UNTIL(all_repaired(&p, 1, x, 3), 30000)) {
+		fprintf(stderr, "the photo was not repaired without store %u\n",
+		    x);
+		goto out;
+	}
+	for (uint32_t s = 1; s <= (uint32_t)C.nstores; s++)
+		if (s != x)
+			test_proc_kill(&C.stores[s - 1], SIGKILL);
+	if (test_proc_restart(&C.stores[x - 1]) != 0 ||
+	    !test_cluster_wait_stores_up(&C, 1, 15000))
+		goto out;
+	struct audits au = { 0 };
+	if (!CHECK_WAIT_UNTIL(audited_past_grace(&au), 30000))
+		goto out;
+	size_t nl = tr_locations(&p, loc, 8, NULL);
+	if (!tr_store_has(&p, x) || !tr_read_ok(&p, x) ||
+	    !repl_has_id(loc, nl, x)) {
+		fprintf(stderr, "store %u's copy was %s and %s the record\n", x,
+		    tr_store_has(&p, x) ? "kept" : "deleted",
+		    repl_has_id(loc, nl, x) ? "is in" : "is not in");
+		goto out;
+	}
+	failed = 0;
+out:
+	tr_photo_free(&p);
+	down(failed);
+	CHECK(!failed);
+}
+
+/* Three needles nobody registered beside one photo (what a lost or
+ * damaged metadata Redis looks like): far more than the default 0.1 % of
+ * their stores' needles. Audits a grace apart delete none of them, and
+ * the Audit reply names the halted stores. */
+static void
+audit_halts_instead_of_mass_deleting(void)
+{
+	struct tphoto o[3] = { { 0 } }, keep = { 0 };
+	int failed = 1;
+	if (up_with(4, REPL_BASE " --store-down-grace=1s") != 0 ||
+	    tr_upload(&keep, 904, 4096, 1) != HS_OK)
+		goto out;
+	for (int i = 0; i < 3; i++)
+		if (tr_upload(&o[i], 905 + (uint64_t)i, 4096, 0) != HS_OK)
+			goto out;
+	struct audits h = { 0 };
+	if (!CHECK_WAIT_UNTIL(audited_past_grace(&h), 20000))
+		goto out;
+	if (h.halted == 0) {
+		fprintf(stderr, "the audit named no halted store\n");
+		goto out;
+	}
+	for (int i = 0; i < 3; i++)
+		for (size_t k = 0; k < o[i].nstores; k++)
+			if (!tr_store_has(&o[i], o[i].stores[k])) {
+				fprintf(stderr, "an orphan was deleted\n");
+				goto out;
+			}
+	failed = 0;
+out:
+	for (int i = 0; i < 3; i++)
+		tr_photo_free(&o[i]);
+	tr_photo_free(&keep);
+	down(failed);
+	CHECK(!failed);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -470,6 +834,18 @@ main(int argc, char **argv)
 		    standby_takes_over_the_queue },
 		{ "deleted photo is never resurrected",
 		    deleted_photo_is_never_resurrected },
+		{ "photo below min is repaired without waiting the grace",
+		    photo_below_min_is_repaired_without_waiting_the_grace },
+		{ "lost location stays until a replacement is in",
+		    lost_location_stays_until_a_replacement_is_in },
+		{ "new copies spread over zones",
+		    new_copies_spread_over_zones },
+		{ "audit after trim and lost metadata keeps copies",
+		    audit_after_trim_and_lost_metadata_keeps_copies },
+		{ "returning store copy is adopted not deleted",
+		    returning_store_copy_is_adopted_not_deleted },
+		{ "audit halts instead of mass deleting",
+		    audit_halts_instead_of_mass_deleting },
 		{ NULL, NULL },
 	};
 	return check_run(cases, argc, argv);
