@@ -213,6 +213,34 @@ photo_rate(const struct tphoto *p)
 	return rate;
 }
 
+/* Reads of p stop: the rate decays and the replicator trims p from 4
+ * copies back to 3. On 0, cool holds the 3 stores left and *trimmed the
+ * one whose copy went (and no longer serves it). */
+static int
+cool_and_trim(struct tphoto *p, uint32_t cool[8], uint32_t *trimmed)
+{
+	uint32_t hot[8];
+	size_t nh = tr_locations(p, hot, 8, NULL);
+	for (size_t i = 0; i < nh; i++)
+		if (!tr_read_ok(p, hot[i]))
+			return -1;
+	if (!CHECK_WAIT_UNTIL(tr_locations(p, cool, 8, NULL) == 3, 20000)) {
+		fprintf(stderr, "cooled photo not trimmed back to 3\n");
+		return -1;
+	}
+	*trimmed = 0;
+	for (size_t i = 0; i < nh; i++)
+		if (!repl_has_id(cool, 3, hot[i]))
+			*trimmed = hot[i];
+	if (*trimmed == 0 ||
+	    !CHECK_WAIT_UNTIL(!tr_store_has(p, *trimmed), 10000)) {
+		fprintf(stderr, "trimmed store %u still holds the needle\n",
+		    *trimmed);
+		return -1;
+	}
+	return 0;
+}
+
 static void
 hot_photo_goes_to_max_then_back_to_default(void)
 {
@@ -234,29 +262,56 @@ hot_photo_goes_to_max_then_back_to_default(void)
 		    "photo\n");
 		goto out;
 	}
-	uint32_t hot[8], cool[8];
-	size_t nh = tr_locations(&p, hot, 8, NULL);
-	for (size_t i = 0; i < nh; i++)
-		if (!tr_read_ok(&p, hot[i]))
-			goto out;
-	/* Reads stop: the rate decays and the excess replica goes. */
-	if (!CHECK_WAIT_UNTIL(tr_locations(&p, cool, 8, NULL) == 3, 20000)) {
-		fprintf(stderr, "cooled photo not trimmed back to 3\n");
+	uint32_t cool[8], trimmed = 0;
+	if (cool_and_trim(&p, cool, &trimmed) != 0)
 		goto out;
-	}
-	uint32_t trimmed = 0;
-	for (size_t i = 0; i < nh; i++)
-		if (!repl_has_id(cool, 3, hot[i]))
-			trimmed = hot[i];
-	if (trimmed == 0 ||
-	    !CHECK_WAIT_UNTIL(!tr_store_has(&p, trimmed), 10000)) {
-		fprintf(stderr, "trimmed store %u still holds the needle\n",
-		    trimmed);
-		goto out;
-	}
 	failed = 0;
 	for (size_t i = 0; i < 3; i++)
 		failed |= !tr_read_ok(&p, cool[i]);
+out:
+	tr_photo_free(&p);
+	down(failed);
+	CHECK(!failed);
+}
+
+static int
+back_on(struct tphoto *p, uint32_t store)
+{
+	uint32_t loc[8];
+	size_t n = tr_locations(p, loc, 8, NULL);
+	return n == 3 && repl_has_id(loc, n, store) && tr_read_ok(p, store);
+}
+
+/* A trim is not a delete: on 4 stores a photo heats up to all of them and
+ * is trimmed back to 3; then a store holding it dies, and the only store
+ * repair can use is the one that trimmed it. It must take the photo back
+ * (before, a store refused every key it had once deleted, and the photo
+ * stayed at 2 copies for good). */
+static void
+trimmed_store_takes_the_photo_back(void)
+{
+	struct tphoto p = { 0 };
+	int failed = 1;
+	if (up(4) != 0 || tr_upload(&p, 98, 8192, 1) != HS_OK)
+		goto out;
+	struct hot_ctx h = { &p, p.stores[0] };
+	uint32_t cool[8], trimmed = 0;
+	if (!CHECK_WAIT_UNTIL(hot_and_at(&h, 4), 20000)) {
+		fprintf(stderr, "hot photo never reached 4 replicas\n");
+		goto out;
+	}
+	if (cool_and_trim(&p, cool, &trimmed) != 0)
+		goto out;
+	uint32_t victim = cool[0];
+	test_proc_kill(&C.stores[victim - 1], SIGKILL);
+	if (!CHECK_WAIT_UNTIL(back_on(&p, trimmed), 30000)) {
+		fprintf(stderr,
+		    "store %u, which trimmed the photo, did not "
+		    "take it back after store %u died\n",
+		    trimmed, victim);
+		goto out;
+	}
+	failed = 0;
 out:
 	tr_photo_free(&p);
 	down(failed);
@@ -826,6 +881,8 @@ main(int argc, char **argv)
 		    killed_store_is_rereplicated_after_grace },
 		{ "corrupt replica is replaced from a good copy",
 		    corrupt_replica_is_replaced_from_a_good_copy },
+		{ "trimmed store takes the photo back",
+		    trimmed_store_takes_the_photo_back },
 		{ "hot photo goes to max then back to default",
 		    hot_photo_goes_to_max_then_back_to_default },
 		{ "audit deletes orphan of a dead client",
