@@ -342,6 +342,17 @@ cli_audit(struct cli *c, int argc, char **argv)
 		    (unsigned long long)a->missing_replicas,
 		    (unsigned long long)a->orphans_deleted,
 		    (unsigned long long)a->leftovers_tombstoned);
+		if (a->copies_adopted > 0)
+			printf("adopted %llu copies found on stores that came "
+			       "back\n",
+			    (unsigned long long)a->copies_adopted);
+		for (size_t i = 0; i < a->n_halted_stores; i++)
+			printf("HALTED on store %u: too many needles look like "
+			       "orphans (%llu held, none deleted); check the "
+			       "metadata Redis, then `hs rebuild` or `hs "
+			       "restore` (docs/reliability.md)\n",
+			    a->halted_stores[i],
+			    (unsigned long long)a->orphans_held);
 	}
 	hs__audit_reply__free_unpacked(a, NULL);
 	return CLI_OK;
