@@ -17,6 +17,7 @@
 
 #define UPD_KEYS 7
 #define UPD_ARGS (UPD_KEYS + 6 + DIR_MAX_REPLICAS)
+_Static_assert(UPD_ARGS <= RT_REDIS_MAX_ARGS, "the script's arguments fit");
 
 /* What commit_update did. */
 enum { CHANGE_ANSWERED = 0, CHANGE_DONE = 1, CHANGE_CAS_LOST = -2 };
@@ -36,17 +37,8 @@ struct upd_args {
 	char pkey[32], cur[24], maxlen[24], cache[PHOTO_CACHE_KEY_LEN + 1];
 	char epoch[24];
 	char tomb[DIR_MAX_REPLICAS][48];
-	const char *argv[UPD_ARGS];
-	size_t lens[UPD_ARGS];
-	int argc;
+	struct rt_redis_args args;
 };
-
-static void
-upd_arg(struct upd_args *a, const char *s, size_t len)
-{
-	a->argv[a->argc] = s;
-	a->lens[a->argc++] = len;
-}
 
 static void
 upd_build(struct dir *d, struct upd_args *a, const struct change *ch,
@@ -54,31 +46,31 @@ upd_build(struct dir *d, struct upd_args *a, const struct change *ch,
 {
 	const Hs__PhotoRecord *next = ch->next;
 	int is_delete = ch->is_delete;
-	a->argc = 0;
+	a->args.argc = 0;
 	dir_photo_key(next->id->key, a->pkey);
 	photo_cache_key(next->id->key, next->id->cookie, a->cache);
 	snprintf(a->cur, sizeof(a->cur), "%" PRIu64, ch->cur_seq);
 	snprintf(a->epoch, sizeof(a->epoch), "%" PRIu64, ch->repl_epoch);
 	snprintf(a->maxlen, sizeof(a->maxlen), "%" PRId64, d->cfg.log_max_len);
-	upd_arg(a, RK_LEADER, strlen(RK_LEADER));
-	upd_arg(a, RK_SEQ, strlen(RK_SEQ));
-	upd_arg(a, a->pkey, strlen(a->pkey));
-	upd_arg(a, RK_LOG, strlen(RK_LOG));
-	upd_arg(a, RK_TOMBSTONES, strlen(RK_TOMBSTONES));
-	upd_arg(a, a->cache, strlen(a->cache));
-	upd_arg(a, RK_REPLICATOR_EPOCH, strlen(RK_REPLICATOR_EPOCH));
-	upd_arg(a, lease, strlen(lease));
-	upd_arg(a, (const char *)packed, plen);
-	upd_arg(a, a->cur, strlen(a->cur));
-	upd_arg(a, a->maxlen, strlen(a->maxlen));
-	upd_arg(a, is_delete ? "1" : "0", 1);
-	upd_arg(a, a->epoch, strlen(a->epoch));
+	rt_redis_argz(&a->args, RK_LEADER);
+	rt_redis_argz(&a->args, RK_SEQ);
+	rt_redis_argz(&a->args, a->pkey);
+	rt_redis_argz(&a->args, RK_LOG);
+	rt_redis_argz(&a->args, RK_TOMBSTONES);
+	rt_redis_argz(&a->args, a->cache);
+	rt_redis_argz(&a->args, RK_REPLICATOR_EPOCH);
+	rt_redis_argz(&a->args, lease);
+	rt_redis_arg(&a->args, (const char *)packed, plen);
+	rt_redis_argz(&a->args, a->cur);
+	rt_redis_argz(&a->args, a->maxlen);
+	rt_redis_arg(&a->args, is_delete ? "1" : "0", 1);
+	rt_redis_argz(&a->args, a->epoch);
 	for (size_t i = 0; is_delete && i < next->n_stores; i++) {
 		char hex[PHOTO_ID_HEX_LEN + 1];
 		photo_id_format(next->id->key, next->id->cookie, hex);
 		snprintf(a->tomb[i], sizeof(a->tomb[i]), "%s/%" PRIu32, hex,
 		    next->stores[i]);
-		upd_arg(a, a->tomb[i], strlen(a->tomb[i]));
+		rt_redis_argz(&a->args, a->tomb[i]);
 	}
 }
 
@@ -103,7 +95,7 @@ commit_update(struct dir_job *j, const char *lease, const struct change *ch,
 	hs__photo_record__pack(next, packed);
 	upd_build(d, &a, ch, packed, plen, lease);
 	redisReply *rep = rt_redis_eval(d->writer.link, &dir_script_update,
-	    UPD_KEYS, a.argc, a.argv, a.lens, err, sizeof(err));
+	    UPD_KEYS, a.args.argc, a.args.argv, a.args.lens, err, sizeof(err));
 	free(packed);
 	if (dir_writer_script_failed(j, rep, err)) {
 		if (rep != NULL)

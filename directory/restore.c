@@ -1,7 +1,7 @@
 /* ListRecords and Restore (see restore.h). Both run on the leader, so a
  * backup reflects every acknowledged write and a restore is fenced by the
  * lease; a follower forwards them. Restore runs on the writer thread: each
- * record is one fenced script (restore_script) that leaves a key holding a
+ * record is one fenced script (dir_script_restore, scripts.c) that leaves a key holding a
  * record alone, else takes a new seq and appends the record to the change
  * log, so followers, the replicator and the stores learn it through the
  * normal feed. A deleted record also leaves its store tombstones, so no
@@ -9,7 +9,6 @@
 #include "restore.h"
 
 #include <inttypes.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +16,7 @@
 #include "dir_forward.h"
 #include "photo_id.h"
 #include "redis_keys.h"
+#include "scripts.h"
 #include "writer_impl.h"
 
 #define LIST_MAX 10000
@@ -25,41 +25,7 @@
 #define MAX_PHOTO_SIZE (64u << 20)
 #define RST_KEYS 5
 #define RST_ARGS (RST_KEYS + 6 + DIR_MAX_REPLICAS)
-
-/* KEYS: leader, seq, photo, log, tombstones. ARGV: lease, record (no
- * seq), cookie, sha256, size, log max length, then tombstone members.
- * {0, seq} when the key holds a record (kept), {1, seq} restored. The
- * record's seq is appended as field 9, as in scripts.c. */
-static struct rt_redis_script restore_script = { "restore",
-	"if redis.call('GET', KEYS[1]) ~= ARGV[1] then\n"
-	"  return redis.error_reply('FENCED lease is not ' .. ARGV[1])\n"
-	"end\n"
-	"local old = redis.call('HGET', KEYS[3], 'seq')\n"
-	"if old then return {0, tonumber(old)} end\n"
-	"local function seqfield(n)\n"
-	"  local t = {string.char(0x48)}\n"
-	"  while n >= 128 do t[#t+1] = string.char(n % 128 + 128);"
-	" n = math.floor(n / 128) end\n"
-	"  t[#t+1] = string.char(n)\n"
-	"  return table.concat(t)\n"
-	"end\n"
-	"local seq = redis.call('INCR', KEYS[2])\n"
-	"local rec = ARGV[2] .. seqfield(seq)\n"
-	"redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[6], seq .. '-0',"
-	" 'rec', rec, 'by', ARGV[1])\n"
-	"redis.call('HSET', KEYS[3], 'rec', rec, 'seq', seq, 'cookie', ARGV[3],"
-	" 'sha', ARGV[4], 'size', ARGV[5])\n"
-	"for i = 7, #ARGV do redis.call('SADD', KEYS[5], ARGV[i]) end\n"
-	"return {1, seq}\n",
-	"" };
-
-static pthread_once_t restore_script_once = PTHREAD_ONCE_INIT;
-
-static void
-restore_script_init(void)
-{
-	rt_redis_script_init(&restore_script);
-}
+_Static_assert(RST_ARGS <= RT_REDIS_MAX_ARGS, "the script's arguments fit");
 
 /* --- ListRecords --- */
 
@@ -118,38 +84,29 @@ out:
 struct rst_args {
 	char pkey[32], cookie[16], size[24], maxlen[24];
 	char tomb[DIR_MAX_REPLICAS][48];
-	const char *argv[RST_ARGS];
-	size_t lens[RST_ARGS];
-	int argc;
+	struct rt_redis_args args;
 };
-
-static void
-rst_arg(struct rst_args *a, const char *s, size_t len)
-{
-	a->argv[a->argc] = s;
-	a->lens[a->argc++] = len;
-}
 
 static void
 rst_build(struct dir *d, struct rst_args *a, const Hs__PhotoRecord *rec,
     const uint8_t *packed, size_t plen, const char *lease)
 {
-	a->argc = 0;
+	a->args.argc = 0;
 	dir_photo_key(rec->id->key, a->pkey);
 	snprintf(a->cookie, sizeof(a->cookie), "%" PRIu32, rec->id->cookie);
 	snprintf(a->size, sizeof(a->size), "%" PRIu64, rec->size);
 	snprintf(a->maxlen, sizeof(a->maxlen), "%" PRId64, d->cfg.log_max_len);
-	rst_arg(a, RK_LEADER, strlen(RK_LEADER));
-	rst_arg(a, RK_SEQ, strlen(RK_SEQ));
-	rst_arg(a, a->pkey, strlen(a->pkey));
-	rst_arg(a, RK_LOG, strlen(RK_LOG));
-	rst_arg(a, RK_TOMBSTONES, strlen(RK_TOMBSTONES));
-	rst_arg(a, lease, strlen(lease));
-	rst_arg(a, (const char *)packed, plen);
-	rst_arg(a, a->cookie, strlen(a->cookie));
-	rst_arg(a, (const char *)rec->sha256.data, 32);
-	rst_arg(a, a->size, strlen(a->size));
-	rst_arg(a, a->maxlen, strlen(a->maxlen));
+	rt_redis_argz(&a->args, RK_LEADER);
+	rt_redis_argz(&a->args, RK_SEQ);
+	rt_redis_argz(&a->args, a->pkey);
+	rt_redis_argz(&a->args, RK_LOG);
+	rt_redis_argz(&a->args, RK_TOMBSTONES);
+	rt_redis_argz(&a->args, lease);
+	rt_redis_arg(&a->args, (const char *)packed, plen);
+	rt_redis_argz(&a->args, a->cookie);
+	rt_redis_arg(&a->args, (const char *)rec->sha256.data, 32);
+	rt_redis_argz(&a->args, a->size);
+	rt_redis_argz(&a->args, a->maxlen);
 	for (size_t i = 0;
 	     rec->state == HS__PHOTO_STATE__PHOTO_DELETED && i < rec->n_stores;
 	     i++) {
@@ -157,7 +114,7 @@ rst_build(struct dir *d, struct rst_args *a, const Hs__PhotoRecord *rec,
 		photo_id_format(rec->id->key, rec->id->cookie, hex);
 		snprintf(a->tomb[i], sizeof(a->tomb[i]), "%s/%" PRIu32, hex,
 		    rec->stores[i]);
-		rst_arg(a, a->tomb[i], strlen(a->tomb[i]));
+		rt_redis_argz(&a->args, a->tomb[i]);
 	}
 }
 
@@ -181,9 +138,8 @@ restore_one(struct dir_job *j, const char *lease, const Hs__PhotoRecord *in,
 	}
 	hs__photo_record__pack(&rec, packed);
 	rst_build(d, &a, &rec, packed, plen, lease);
-	pthread_once(&restore_script_once, restore_script_init);
-	redisReply *rep = rt_redis_eval(d->writer.link, &restore_script,
-	    RST_KEYS, a.argc, a.argv, a.lens, err, sizeof(err));
+	redisReply *rep = rt_redis_eval(d->writer.link, &dir_script_restore,
+	    RST_KEYS, a.args.argc, a.args.argv, a.args.lens, err, sizeof(err));
 	free(packed);
 	if (dir_writer_script_failed(j, rep, err)) {
 		if (rep != NULL)

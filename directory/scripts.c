@@ -28,6 +28,17 @@
 	"  return table.concat(t)\n"                                           \
 	"end\n"
 
+/* A new record: the next seq, the log entry and the photo's hash. KEYS
+ * seq, photo, log at 2, 3, 4; ARGV lease, record (no seq), cookie, sha256,
+ * size, log max length at 1..6. */
+#define COMMIT_NEW                                                               \
+	"local seq = redis.call('INCR', KEYS[2])\n"                              \
+	"local rec = ARGV[2] .. seqfield(seq)\n"                                 \
+	"redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[6], seq .. '-0',"       \
+	" 'rec', rec, 'by', ARGV[1])\n"                                          \
+	"redis.call('HSET', KEYS[3], 'rec', rec, 'seq', seq, 'cookie', ARGV[3]," \
+	" 'sha', ARGV[4], 'size', ARGV[5])\n"
+
 /* KEYS: leader, epoch, info. ARGV: id, ttl ms, rpc addr, pub addr, "1"
  * to take a free lease or "0" only to learn who holds it (a directory
  * still loading its records must not lead). */
@@ -82,13 +93,19 @@ struct rt_redis_script dir_script_register = { "register",
 	"  end\n"
 	"  return {-1, tonumber(old[4])}\n"
 	"end\n"
-	"if ARGV[7] == '1' then return {-4, 0} end\n"
-	"local seq = redis.call('INCR', KEYS[2])\n"
-	"local rec = ARGV[2] .. seqfield(seq)\n"
-	"redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[6], seq .. '-0',"
-	" 'rec', rec, 'by', ARGV[1])\n"
-	"redis.call('HSET', KEYS[3], 'rec', rec, 'seq', seq, 'cookie', ARGV[3],"
-	" 'sha', ARGV[4], 'size', ARGV[5])\n"
+	"if ARGV[7] == '1' then return {-4, 0} end\n" COMMIT_NEW
+	"return {1, seq}\n",
+	"" };
+
+/* KEYS: leader, seq, photo, log, tombstones. ARGV: lease, record (no
+ * seq), cookie, sha256, size, log max length, then tombstone members.
+ * {0, seq} when the key holds a record (kept: a restore never
+ * overwrites), {1, seq} restored. */
+struct rt_redis_script dir_script_restore = { "restore",
+	FENCE SEQ_FIELD
+	"local old = redis.call('HGET', KEYS[3], 'seq')\n"
+	"if old then return {0, tonumber(old)} end\n" COMMIT_NEW
+	"for i = 7, #ARGV do redis.call('SADD', KEYS[5], ARGV[i]) end\n"
 	"return {1, seq}\n",
 	"" };
 
@@ -133,4 +150,5 @@ dir_scripts_init(void)
 	rt_redis_script_init(&dir_script_register);
 	rt_redis_script_init(&dir_script_update);
 	rt_redis_script_init(&dir_script_put_store);
+	rt_redis_script_init(&dir_script_restore);
 }

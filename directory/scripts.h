@@ -17,6 +17,7 @@ extern struct rt_redis_script dir_script_register; /* {1,seq} new, {0,seq} same,
 extern struct rt_redis_script dir_script_update; /* {1,seq}, {-2,cur} CAS lost,
 						 {-3,epoch} stale replicator */
 extern struct rt_redis_script dir_script_put_store;
+extern struct rt_redis_script dir_script_restore; /* {1,seq} or {0,seq} kept */
 
 /* Computes every script's SHA1. Call once before starting threads. */
 void dir_scripts_init(void);

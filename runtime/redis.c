@@ -132,6 +132,23 @@ rt_redis_ctx(rt_redis *r, char *err, size_t errlen)
 }
 
 void
+rt_redis_arg(struct rt_redis_args *a, const void *s, size_t len)
+{
+	if (a->argc < 0 || a->argc == RT_REDIS_MAX_ARGS) {
+		a->argc = -1;
+		return;
+	}
+	a->argv[a->argc] = s;
+	a->lens[a->argc++] = len;
+}
+
+void
+rt_redis_argz(struct rt_redis_args *a, const char *s)
+{
+	rt_redis_arg(a, s, strlen(s));
+}
+
+void
 rt_redis_script_init(struct rt_redis_script *s)
 {
 	unsigned char d[SHA_DIGEST_LENGTH];
@@ -144,6 +161,10 @@ redisReply *
 rt_redis_argv(rt_redis *r, int argc, const char **argv, const size_t *lens,
     char *err, size_t errlen)
 {
+	if (argc <= 0) {
+		snprintf(err, errlen, "Redis command with a bad argument list");
+		return NULL;
+	}
 	redisContext *c = rt_redis_ctx(r, err, errlen);
 	if (c == NULL)
 		return NULL;
@@ -179,11 +200,11 @@ redisReply *
 rt_redis_eval(rt_redis *r, struct rt_redis_script *s, int nkeys, int argc,
     const char **argv, const size_t *lens, char *err, size_t errlen)
 {
-	enum { MAXARGS = 64 };
+	enum { MAXARGS = RT_REDIS_MAX_ARGS };
 	const char *a[MAXARGS + 3];
 	size_t l[MAXARGS + 3];
 	char nk[16];
-	if (argc > MAXARGS) {
+	if (argc < 0 || argc > MAXARGS) {
 		snprintf(err, errlen, "script %s: too many arguments", s->name);
 		return NULL;
 	}

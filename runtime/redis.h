@@ -36,6 +36,22 @@ int rt_redis_check_option(const char *option, const char *addr, int optional,
 redisContext *rt_redis_connect(const char *addr, int64_t timeout_ms, char *err,
     size_t errlen);
 
+/* A command's or script's arguments, built one at a time; binary safe.
+ * The strings are borrowed: they must outlive the call they are sent in.
+ * An argument past RT_REDIS_MAX_ARGS is dropped and marks the list bad
+ * (argc = -1), so the call that sends it fails instead of sending less. */
+#define RT_REDIS_MAX_ARGS 64
+struct rt_redis_args {
+	int argc;
+	const char *argv[RT_REDIS_MAX_ARGS];
+	size_t lens[RT_REDIS_MAX_ARGS];
+};
+
+void rt_redis_arg(struct rt_redis_args *a, const void *s, size_t len);
+
+/* The same for a C string. */
+void rt_redis_argz(struct rt_redis_args *a, const char *s);
+
 /* Fills s->sha from s->text. Call before any thread uses s. */
 void rt_redis_script_init(struct rt_redis_script *s);
 

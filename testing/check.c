@@ -31,3 +31,16 @@ check_run(const struct check_case *cases, int argc, char **argv)
 	printf("%d passed, %d failed\n", run - failed, failed);
 	return failed ? 1 : 0;
 }
+
+void
+test_fill_bytes(void *buf, size_t len, uint64_t state)
+{
+	uint8_t *p = buf;
+	uint64_t x = state;
+	for (size_t i = 0; i < len; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		p[i] = (uint8_t)x;
+	}
+}

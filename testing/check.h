@@ -70,6 +70,10 @@ struct check_case {
  * per case; returns the exit code. */
 int check_run(const struct check_case *cases, int argc, char **argv);
 
+/* Fills buf with len bytes of a xorshift stream started at state (never
+ * 0): test data that is the same every run for the same state. */
+void test_fill_bytes(void *buf, size_t len, uint64_t state);
+
 /* Milliseconds on the monotonic clock. */
 int64_t check_mono_ms(void);
 

@@ -25,13 +25,7 @@ static uint8_t *
 make_bytes(size_t len, uint64_t seed)
 {
 	uint8_t *b = malloc(len ? len : 1);
-	uint64_t x = seed * 0x9e3779b97f4a7c15ULL + 1;
-	for (size_t i = 0; i < len; i++) {
-		x ^= x << 13;
-		x ^= x >> 7;
-		x ^= x << 17;
-		b[i] = (uint8_t)x;
-	}
+	test_fill_bytes(b, len, seed * 0x9e3779b97f4a7c15ULL + 1);
 	return b;
 }
 

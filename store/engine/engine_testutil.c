@@ -38,14 +38,7 @@ test_rmdir(char *dir)
 void
 test_fill(uint64_t key, void *buf, size_t len)
 {
-	uint64_t x = key * 0x9E3779B97F4A7C15ull + len;
-	uint8_t *p = buf;
-	for (size_t i = 0; i < len; i++) {
-		x ^= x << 13;
-		x ^= x >> 7;
-		x ^= x << 17;
-		p[i] = (uint8_t)x;
-	}
+	test_fill_bytes(buf, len, key * 0x9E3779B97F4A7C15ull + len);
 }
 
 int
