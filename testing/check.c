@@ -44,3 +44,16 @@ test_fill_bytes(void *buf, size_t len, uint64_t state)
 		p[i] = (uint8_t)x;
 	}
 }
+
+uint8_t *
+test_bytes(size_t len, uint64_t seed)
+{
+	uint8_t *b = malloc(len ? len : 1);
+	if (b == NULL) {
+		fprintf(stderr, "out of memory for %zu bytes of test data\n",
+		    len);
+		exit(1);
+	}
+	test_fill_bytes(b, len, seed * 0x9e3779b97f4a7c15ULL + 1);
+	return b;
+}

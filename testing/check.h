@@ -74,6 +74,10 @@ int check_run(const struct check_case *cases, int argc, char **argv);
  * 0): test data that is the same every run for the same state. */
 void test_fill_bytes(void *buf, size_t len, uint64_t state);
 
+/* A malloc'd buffer (the caller frees; never NULL for len 0) of len bytes
+ * of test data for seed. */
+uint8_t *test_bytes(size_t len, uint64_t seed);
+
 /* Milliseconds on the monotonic clock. */
 int64_t check_mono_ms(void);
 

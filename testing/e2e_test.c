@@ -21,14 +21,6 @@ static struct test_cluster tc;
 static hs_client *cl;
 static char hs_bin[512];
 
-static uint8_t *
-make_bytes(size_t len, uint64_t seed)
-{
-	uint8_t *b = malloc(len ? len : 1);
-	test_fill_bytes(b, len, seed * 0x9e3779b97f4a7c15ULL + 1);
-	return b;
-}
-
 /* Downloads id and compares with want; HS_DATA_LOSS on a mismatch. */
 static hs_status
 download_equals(hs_client *c, hs_photo_id id, const uint8_t *want, size_t len,
@@ -61,7 +53,7 @@ test_round_trip_of_every_size(void)
 {
 	size_t sizes[] = { 0, 1, 4096, 1 << 20, 16 << 20 };
 	for (int i = 0; i < 5; i++) {
-		uint8_t *b = make_bytes(sizes[i], (uint64_t)i);
+		uint8_t *b = test_bytes(sizes[i], (uint64_t)i);
 		hs_photo_id id;
 		hs_error e;
 		CHECK_STATUS(hs_upload(cl, b, sizes[i], 0, 30000, &id, &e),
@@ -75,7 +67,7 @@ test_round_trip_of_every_size(void)
 static void
 test_status_shows_three_healthy_replicas(void)
 {
-	uint8_t *b = make_bytes(5000, 77);
+	uint8_t *b = test_bytes(5000, 77);
 	hs_photo_id id;
 	hs_error e;
 	struct hs_photo_info info;
@@ -147,7 +139,7 @@ served_until_not_found(hs_client *c, hs_photo_id id, const uint8_t *want,
 static void
 test_deleted_photo_stays_deleted_after_restarting_everything(void)
 {
-	uint8_t *b = make_bytes(3000, 99);
+	uint8_t *b = test_bytes(3000, 99);
 	hs_photo_id id;
 	hs_error e;
 	char hex[HS_ID_HEX_LEN + 1], out[4096];
@@ -231,7 +223,7 @@ uploader_main(void *arg)
 {
 	int t = (int)(intptr_t)arg;
 	for (int i = t; i < UPLOADS; i += UPLOADERS) {
-		uint8_t *b = make_bytes(2048 + (size_t)i, 1000 + (uint64_t)i);
+		uint8_t *b = test_bytes(2048 + (size_t)i, 1000 + (uint64_t)i);
 		hs_error e;
 		if (hs_upload(cl, b, 2048 + (size_t)i, 0, 30000, &up_ids[i],
 			&e) == HS_OK)
@@ -263,7 +255,7 @@ test_leader_killed_during_200_uploads(void)
 		if (!atomic_load(&up_ok[i]))
 			continue;
 		ok++;
-		uint8_t *b = make_bytes(2048 + (size_t)i, 1000 + (uint64_t)i);
+		uint8_t *b = test_bytes(2048 + (size_t)i, 1000 + (uint64_t)i);
 		hs_error e;
 		hs_status st = download_equals(cl, up_ids[i], b,
 		    2048 + (size_t)i, &e);
@@ -286,7 +278,7 @@ test_store_killed_downloads_still_succeed(void)
 	uint8_t *b[N];
 	hs_error e;
 	for (int i = 0; i < N; i++) {
-		b[i] = make_bytes(10000, 5000 + (uint64_t)i);
+		b[i] = test_bytes(10000, 5000 + (uint64_t)i);
 		CHECK_STATUS(hs_upload(cl, b[i], 10000, 0, 30000, &ids[i], &e),
 		    HS_OK, e.message);
 	}
@@ -353,7 +345,7 @@ cached(hs_photo_id id)
 static void
 test_cache_serves_second_download_without_a_store(void)
 {
-	uint8_t *b = make_bytes(8000, 4242);
+	uint8_t *b = test_bytes(8000, 4242);
 	hs_photo_id id;
 	hs_error e;
 	CHECK_STATUS(hs_upload(cl, b, 8000, 0, 30000, &id, &e), HS_OK,
@@ -392,7 +384,7 @@ test_tap_shows_the_events_of_an_upload(void)
 	/* Upload until tap has seen one (it may join after the first). */
 	int seen = 0;
 	for (int round = 0; round < 20 && !seen; round++) {
-		uint8_t *b = make_bytes(100, 9000 + (uint64_t)round);
+		uint8_t *b = test_bytes(100, 9000 + (uint64_t)round);
 		hs_photo_id id;
 		hs_error e;
 		hs_status st = hs_upload(cl, b, 100, 0, 30000, &id, &e);

@@ -34,14 +34,6 @@ static char hs_bin[512], backup[600];
 static struct photo photos[MAX_PHOTOS];
 static int nphotos;
 
-static uint8_t *
-make_bytes(size_t len, uint64_t seed)
-{
-	uint8_t *b = malloc(len ? len : 1);
-	test_fill_bytes(b, len, seed * 0x9e3779b97f4a7c15ULL + 1);
-	return b;
-}
-
 /* Runs hs with args (NULL-terminated): stdout into out, stderr into errs.
  * Its exit code. */
 static int
@@ -70,7 +62,7 @@ upload_some(int n, int delete_every)
 	for (int i = 0; i < n && nphotos < MAX_PHOTOS && rc == 0; i++) {
 		struct photo *p = &photos[nphotos];
 		p->len = 1000 + (size_t)nphotos * 3001;
-		p->data = make_bytes(p->len, (uint64_t)nphotos + 1);
+		p->data = test_bytes(p->len, (uint64_t)nphotos + 1);
 		if (hs_upload(c, p->data, p->len, 0, 30000, &p->id, &e) !=
 		    HS_OK)
 			rc = -1;
