@@ -226,10 +226,13 @@ fill_disk(struct chaos *x)
 static int
 flip_bit(struct chaos *x)
 {
+	/* Exactly two draws, whatever the table holds, so the faults after
+	 * this one stay those of the seed. */
+	uint64_t r = chaos_rand(&x->frng), rs = chaos_rand(&x->frng);
 	pthread_mutex_lock(&x->mu);
 	struct chaos_photo p = { 0 };
-	for (int tries = 0; tries < 20 && x->nph > 0 && p.len == 0; tries++) {
-		size_t i = chaos_rand(&x->frng) % x->nph;
+	for (size_t k = 0; k < x->nph && p.len == 0; k++) {
+		size_t i = (r + k) % x->nph;
 		if (x->ph[i].state == CP_LIVE && !x->ph[i].flipped)
 			p = x->ph[i];
 	}
@@ -239,8 +242,7 @@ flip_bit(struct chaos *x)
 	if (p.len == 0 || hs_stat(x->work, p.id, 3000, &info, &err) != HS_OK ||
 	    info.nreplicas == 0)
 		return 0;
-	uint32_t store = info.replicas[chaos_rand(&x->frng) % info.nreplicas]
-			     .store_id;
+	uint32_t store = info.replicas[rs % info.nreplicas].store_id;
 	struct tphoto tp = { .len = p.len };
 	tp.data = malloc(p.len);
 	chaos_photo_bytes(p.seed, tp.data, p.len);
