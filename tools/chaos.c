@@ -24,6 +24,9 @@ main(int argc, char **argv)
 		    "comma list of kill,pause,diskfull,bitflip (empty: all)" },
 		{ NULL, "quiet", RT_CFG_BOOL, &o.quiet, 0, 0, "false",
 		    "no line per fault" },
+		{ NULL, "zones-advisory", RT_CFG_BOOL, &o.zones_advisory, 0, 0,
+		    "false",
+		    "two copies in one zone are reported, not a failure" },
 	};
 	char err[256];
 	int rc = rt_cfg_parse(opts, sizeof(opts) / sizeof(opts[0]), argc, argv,

@@ -25,6 +25,8 @@ struct chaos_opts {
 	int64_t seed;
 	const char *faults; /* comma list of fault names; "" or NULL = all */
 	int quiet;	    /* 1: no line per fault */
+	int zones_advisory; /* 1: two copies in one zone are reported but
+			       do not fail the run (see chaos_test.c) */
 };
 
 /* Runs the soak. 0 when nothing was lost, resurrected, left short of its

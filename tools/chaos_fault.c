@@ -8,6 +8,7 @@
  * counted, shown, and restarted. */
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -161,11 +162,25 @@ pause_one(struct chaos *x)
 }
 
 void
+chaos_private_mounts(struct chaos *x)
+{
+	x->private_mounts = unshare(CLONE_NEWNS) == 0 &&
+	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0;
+	if (!x->private_mounts)
+		snprintf(x->small_why, sizeof(x->small_why),
+		    "no mount namespace of its own (%s; needs root): no "
+		    "disk-full faults",
+		    strerror(errno));
+}
+
+void
 chaos_small_disk_setup(struct chaos *x)
 {
 	int s = x->c.nstores - 1;
 	char dir[600], old[640];
 	x->small_store = -1;
+	if (!x->private_mounts)
+		return;
 	snprintf(dir, sizeof(dir), "%s/store-%d", x->c.dir, s + 1);
 	snprintf(old, sizeof(old), "%s.big", dir);
 	test_proc_term(&x->c.stores[s]);

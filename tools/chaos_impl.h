@@ -60,8 +60,9 @@ struct chaos {
 	int nt;
 	int enabled[CF_N];
 	int faults[CF_N];
-	int deaths;	 /* processes found dead that the soak did not kill */
-	int small_store; /* index of the store on a small tmpfs, -1 none */
+	int deaths; /* processes found dead that the soak did not kill */
+	int private_mounts; /* the soak has a mount namespace of its own */
+	int small_store;    /* index of the store on a small tmpfs, -1 none */
 	char small_why[200];
 	char filler[700];
 	uint64_t frng; /* the fault sequence's generator */
@@ -97,6 +98,10 @@ void *chaos_hot_main(void *arg);
 
 /* The targets, the small disk and the fault thread (chaos_fault.c). */
 void chaos_targets_init(struct chaos *x);
+/* A mount namespace of the soak's own, before any thread starts: the small
+ * disk's tmpfs lives there and vanishes with the soak's processes, even
+ * when the soak itself crashes. */
+void chaos_private_mounts(struct chaos *x);
 void chaos_small_disk_setup(struct chaos *x);
 void chaos_small_disk_teardown(struct chaos *x);
 void *chaos_fault_main(void *arg);

@@ -145,7 +145,8 @@ summary(struct chaos *x, const struct chaos_tally *t)
 	    (unsigned long long)x->rd_fail, t->live, t->deleted, t->lost,
 	    t->resurrected, t->under, t->spread, t->over, t->odd,
 	    (unsigned long long)x->bad_reads, x->deaths, x->hot_peak);
-	return t->lost + t->resurrected + t->under + t->spread + t->odd +
+	int spread = x->o.zones_advisory ? 0 : t->spread;
+	return t->lost + t->resurrected + t->under + spread + t->odd +
 	    (int)x->bad_reads + x->deaths >
 	    0;
 }
@@ -154,6 +155,8 @@ int
 chaos_run(const struct chaos_opts *o)
 {
 	struct chaos *x = calloc(1, sizeof(*x));
+	x->small_store = -1;
+	chaos_private_mounts(x); /* first: no thread may exist yet */
 	x->o = *o;
 	x->frng = (uint64_t)o->seed * 2 + 1;
 	x->wrng = (uint64_t)o->seed * 2 + 2;

@@ -14,7 +14,14 @@ short_soak(void)
 		.settle_ms = 60000,
 		.seed = 1,
 		.faults = "",
-		.quiet = 0 };
+		.quiet = 0,
+		/* Photos uploaded while zone-c's only store (store 3) is
+		 * paused or killed get two copies in one zone, and nothing
+		 * moves one when the zone is back: the replicator has no
+		 * notion of zones (issue 10, defect 8, and the respread it
+		 * implies). Counted and printed here; the full soak fails
+		 * on it. Make this 0 once that lands. */
+		.zones_advisory = 1 };
 	CHECK_MSG(chaos_run(&o) == 0,
 	    "the soak found a loss, a resurrection, a photo short of its "
 	    "replicas or an unexpected death (above)");

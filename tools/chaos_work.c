@@ -204,7 +204,8 @@ chaos_hot_main(void *arg)
 		pthread_mutex_lock(&x->mu);
 		size_t n = x->nph < HOT_PHOTOS ? x->nph : HOT_PHOTOS;
 		struct chaos_photo hot[HOT_PHOTOS];
-		memcpy(hot, x->ph, n * sizeof(*hot));
+		if (n > 0)
+			memcpy(hot, x->ph, n * sizeof(*hot));
 		pthread_mutex_unlock(&x->mu);
 		if (phase % 2 == 1 || n == 0) {
 			rt_sleep_ms(100);
