@@ -105,11 +105,23 @@ chaos_restore_all(struct chaos *x)
 }
 
 /* A target drawn from the seed: any process, or (a quarter of the time)
- * the directory leader of the moment. */
+ * the directory leader of the moment. Drawn from a shuffled deck, so every
+ * process is hit once before any is hit again. */
 static struct chaos_target *
 draw_target(struct chaos *x, char *name, size_t len)
 {
-	int64_t k = chaos_between(&x->frng, 0, x->nt * 4 / 3);
+	if (x->ndeck == 0) {
+		x->ndeck = x->nt * 4 / 3 + 1;
+		for (int i = 0; i < x->ndeck; i++)
+			x->deck[i] = i;
+		for (int i = x->ndeck - 1; i > 0; i--) {
+			int j = (int)chaos_between(&x->frng, 0, i),
+			    v = x->deck[i];
+			x->deck[i] = x->deck[j];
+			x->deck[j] = v;
+		}
+	}
+	int k = x->deck[--x->ndeck];
 	struct chaos_target *t = &x->t[k < x->nt ? k : 0];
 	if (k >= x->nt) {
 		int l = test_cluster_leader(&x->c);

@@ -16,6 +16,7 @@
 
 #define CHAOS_TARGETS (TEST_CLUSTER_MAX_STORES + TEST_CLUSTER_MAX_DIRS + 4)
 #define CHAOS_ZONES 3 /* the harness puts store id s in zone (s - 1) % 3 */
+#define CHAOS_DEFAULT_REPLICAS 3 /* the directory's default target */
 
 /* A process the soak may kill or pause. */
 struct chaos_target {
@@ -65,7 +66,8 @@ struct chaos {
 	int small_store;    /* index of the store on a small tmpfs, -1 none */
 	char small_why[200];
 	char filler[700];
-	uint64_t frng; /* the fault sequence's generator */
+	uint64_t frng;			    /* the fault sequence's generator */
+	int deck[CHAOS_TARGETS * 2], ndeck; /* targets not drawn yet */
 	int64_t start_ms;
 	atomic_int stop;
 
