@@ -119,6 +119,60 @@ pick_new(const struct repl_store *st, size_t nst, const uint32_t *holding,
 	return got;
 }
 
+/* Distinct zones among the n stores in v (0 for ids not in the table). */
+static size_t
+zones_of(const struct repl_store *st, size_t nst, const uint32_t *v, size_t n)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct repl_store *s = find_store(st, nst, v[i]);
+		if (s != NULL && !zone_held(st, nst, v, i, s->zone))
+			k++;
+	}
+	return k;
+}
+
+/* Distinct zones with an UP store: how far a photo can be spread. */
+static size_t
+zones_up(const struct repl_store *st, size_t nst)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < nst; i++) {
+		if (st[i].state != HS__STORE_STATE__STORE_UP)
+			continue;
+		size_t j = 0;
+		while (j < i &&
+		    (st[j].state != HS__STORE_STATE__STORE_UP ||
+			strcmp(st[j].zone, st[i].zone) != 0))
+			j++;
+		k += j == i;
+	}
+	return k;
+}
+
+/* A photo at its target but crowded into fewer zones than it could use
+ * (its copies were made while a zone was out): one more copy in a zone it
+ * lacks, after which the trim takes the crowded zone's extra first. */
+static void
+pick_respread(const struct repl_store *st, size_t nst,
+    const struct repl_photo_state *ph, struct repl_plan *pl)
+{
+	size_t want = zones_up(st, nst);
+	if (want > pl->target)
+		want = pl->target;
+	if (zones_of(st, nst, pl->healthy, pl->nhealthy) >= want)
+		return;
+	uint32_t add;
+	if (pick_new(st, nst, ph->stores, ph->nstores, pl->healthy,
+		pl->nhealthy, 1, ph->size, &add) != 1)
+		return;
+	const struct repl_store *s = find_store(st, nst, add);
+	if (s == NULL || zone_held(st, nst, pl->healthy, pl->nhealthy, s->zone))
+		return; /* no store in a missing zone can take it */
+	pl->add[pl->nadd++] = add;
+	pl->respread = 1;
+}
+
 /* Copies of the plan's healthy replicas in the zone of store id. */
 static size_t
 zone_count(const struct repl_store *st, size_t nst, const struct repl_plan *pl,
@@ -180,6 +234,9 @@ classify(const struct repl_policy *p, const struct repl_photo_state *ph,
 	} else if (pl->nrewrite || (pl->nadd && have < old)) {
 		pl->prio = REPL_HIGH;
 		pl->kind = pl->nrewrite && !pl->nadd ? "replace" : "repair";
+	} else if (pl->respread) {
+		pl->prio = REPL_LOW;
+		pl->kind = "respread";
 	} else if (pl->nadd) {
 		pl->prio = REPL_NORMAL;
 		pl->kind = "top_up";
@@ -260,6 +317,9 @@ repl_plan_photo(const struct repl_policy *p, const struct repl_store *st,
 	} else if (pl->npending == 0 && pl->nrewrite == 0 &&
 	    pl->nhealthy > pl->target) {
 		pick_trims(st, nst, pl, pl->nhealthy - pl->target);
+	} else if (pl->npending == 0 && pl->nrewrite == 0 && pl->nlost == 0 &&
+	    !pl->target_changed) {
+		pick_respread(st, nst, ph, pl);
 	}
 	classify(p, ph, pl);
 }

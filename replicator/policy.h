@@ -55,9 +55,10 @@ struct repl_photo_state {
 };
 
 struct repl_plan {
-	int prio;	  /* enum repl_prio, or -1: nothing to do */
-	const char *kind; /* "repair", "replace", "top_up", "trim", "" */
-	uint32_t target;  /* the target after this plan */
+	int prio; /* enum repl_prio, or -1: nothing to do */
+	const char
+	    *kind; /* "repair", "replace", "top_up", "respread", "trim", "" */
+	uint32_t target; /* the target after this plan */
 	int target_changed;
 	uint32_t healthy[REPL_MAX_LOC];
 	size_t nhealthy;
@@ -65,6 +66,7 @@ struct repl_plan {
 	size_t nunknown; /* on stores not in the table (yet): retry */
 	uint32_t add[REPL_MAX_LOC]; /* new locations to copy to */
 	size_t nadd;
+	int respread; /* add is one copy into a zone the photo lacks */
 	uint32_t rewrite[REPL_MAX_LOC]; /* bad copies to overwrite in place */
 	size_t nrewrite;
 	uint32_t lost[REPL_MAX_LOC]; /* given up on: may leave the record

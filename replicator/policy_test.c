@@ -198,6 +198,36 @@ trims_leave_doubled_zones_first(void)
 	CHECK(repl_has_id(pl.trim, 2, 3));
 }
 
+/* Copies made while zone c was out sit in zones a, a, b. With c back the
+ * photo gets one copy there (low priority), then loses zone a's extra:
+ * before, nothing ever moved it and a zone's loss took two copies. */
+static void
+crowded_photo_is_respread_over_zones(void)
+{
+	setup();
+	zones("aabcc");
+	uint32_t s[] = { 1, 2, 3 };
+	struct repl_plan pl;
+	plan(s, 3, NULL, 0, 0, 1, 3, &pl);
+	CHECK_EQ(pl.nadd, 1);
+	CHECK(pl.add[0] == 4 || pl.add[0] == 5);
+	CHECK_EQ(pl.prio, REPL_LOW);
+	CHECK(strcmp(pl.kind, "respread") == 0);
+	uint32_t after[] = { 1, 2, 3, pl.add[0] };
+	plan(after, 4, NULL, 0, 0, 1, 3, &pl);
+	CHECK_EQ(pl.ntrim, 1);
+	CHECK(pl.trim[0] == 1 || pl.trim[0] == 2);
+	/* Spread as far as the UP zones allow: nothing to do. */
+	uint32_t spread[] = { 1, 3, 4 };
+	plan(spread, 3, NULL, 0, 0, 1, 3, &pl);
+	CHECK_EQ(pl.prio, -1);
+	/* Zone c down: a, a, b is as far as it goes. */
+	st[3].state = DOWN;
+	st[4].state = DOWN;
+	plan(s, 3, NULL, 0, 0, 1, 3, &pl);
+	CHECK_EQ(pl.nadd, 0);
+}
+
 static void
 below_min_is_urgent(void)
 {
@@ -328,6 +358,8 @@ main(int argc, char **argv)
 		    new_copies_go_to_fresh_zones },
 		{ "trims leave doubled zones first",
 		    trims_leave_doubled_zones_first },
+		{ "crowded photo is respread over zones",
+		    crowded_photo_is_respread_over_zones },
 		{ "below min is urgent", below_min_is_urgent },
 		{ "corrupt copy is rewritten in place",
 		    corrupt_copy_is_rewritten_in_place },

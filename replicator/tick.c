@@ -2,8 +2,11 @@
  * table; starts an audit when a store goes DOWN (a photo left with fewer
  * than MIN healthy copies is repaired at once, without waiting the grace
  * period) and when one has been DOWN past the grace period (its photos are
- * found through the other stores' listings and the records); queues LOW tasks for hot photos that cooled; and starts the
- * nightly audit once a day at NIGHTLY_AUDIT_HOUR (local time). */
+ * found through the other stores' listings and the records) and when one
+ * comes back UP (its copies are adopted, photos written into fewer zones
+ * meanwhile are respread); queues LOW tasks for hot photos that cooled;
+ * and starts the nightly audit once a day at NIGHTLY_AUDIT_HOUR (local
+ * time). */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -42,6 +45,13 @@ check_lost_stores(struct repl *r, struct tick_state *ts)
 				    st[i].id);
 				why = "a store went DOWN";
 			}
+		}
+		if (st[i].state == HS__STORE_STATE__STORE_UP &&
+		    repl_has_id(ts->down, ts->ndown, st[i].id)) {
+			rt_log_info("store %u is back: adopting its copies, "
+				    "respreading photos crowded meanwhile",
+			    st[i].id);
+			why = "a store is back";
 		}
 		if (!repl_store_lost(&r->pol, &st[i], now))
 			continue;
