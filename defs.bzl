@@ -54,3 +54,15 @@ def hs_process_tests(names, data, deps, size = "medium"):
         size = size,
         tags = ["exclusive"],
     )
+
+def hs_test_lib(name, deps = [], data = []):
+    """A piece of the test harness: <name>.c and <name>.h, for tests only."""
+    native.cc_library(
+        name = name,
+        testonly = True,
+        srcs = [name + ".c"],
+        hdrs = [name + ".h"],
+        data = data,
+        includes = ["."],
+        deps = deps,
+    )
