@@ -4,7 +4,9 @@
  * only once its record is durable, even after a roll-over; compaction
  * keeps the tombstone of a needle deleted by its flag alone and keeps
  * deleted bytes for the retention; a scrub racing a compaction never marks
- * a healthy needle bad. */
+ * a healthy needle bad; a delete on a disk too full for its record still
+ * holds, across a reopen with hints. */
+#include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -325,6 +327,34 @@ scrub_during_compaction_reports_no_healthy_needle(void)
 	test_rmdir(dir);
 }
 
+/* A store whose disk is full must still take a user's delete: the soak
+ * found a full store serving deleted photos for the rest of its run
+ * (every delete record failed with ENOSPC). A trim or an orphan removal
+ * is refused instead: it can wait for room. */
+static void
+delete_on_a_full_disk_still_holds(void)
+{
+	char *dir = test_mkdir("fulldel");
+	struct store_engine *se;
+	struct store_options o = test_opts(0);
+	CHECK_OK(store_engine_open(dir, &o, &se));
+	put_key(se, 1);
+	put_key(se, 2);
+	vio_fault_arm(VIO_WRITE, 1, ENOSPC);
+	CHECK_OK(store_engine_delete(se, 1));
+	CHECK_RC(test_expect(se, 1, 1, PSIZE), STORE_E_NOT_FOUND);
+	vio_fault_arm(VIO_WRITE, 1, ENOSPC);
+	CHECK_RC(store_engine_delete_kind(se, 2, STORE_DEL_TRIM), -ENOSPC);
+	CHECK_OK(test_expect(se, 2, 2, PSIZE));
+	store_engine_close(se);
+	CHECK_OK(store_engine_open(dir, &o, &se));
+	CHECK_RC(test_expect(se, 1, 1, PSIZE), STORE_E_NOT_FOUND);
+	CHECK_RC(put_rc(se, 1, 1), STORE_E_DELETED);
+	CHECK_OK(test_expect(se, 2, 2, PSIZE));
+	store_engine_close(se);
+	test_rmdir(dir);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -337,6 +367,8 @@ main(int argc, char **argv)
 		    compaction_keeps_tombstone_of_flag_only_delete },
 		{ "compaction honours DELETE_RETENTION",
 		    compaction_honours_delete_retention },
+		{ "delete on a full disk still holds",
+		    delete_on_a_full_disk_still_holds },
 		{ "scrub during compaction reports no healthy needle",
 		    scrub_during_compaction_reports_no_healthy_needle },
 		{ NULL, NULL },

@@ -154,6 +154,35 @@ se_newer_than(const struct vol *x, uint32_t val, const struct vol *v,
 	return (val & VIDX_OFF_MASK) > off8;
 }
 
+/* Marks key's live needle at val in x deleted, its bytes now dead. */
+static int
+se_tombstone(struct vol *x, uint64_t key, uint32_t val)
+{
+	struct needle_hdr h;
+	uint64_t off = (uint64_t)(val & VIDX_OFF_MASK) * NEEDLE_ALIGN;
+	uint64_t total = vol_read_hdr(x->vf->fd, off, &h) ?
+	    0 :
+	    needle_total_size(h.size);
+	int rc = vidx_set(&x->idx, key, val | VIDX_DELETED);
+	if (rc)
+		return rc;
+	x->live_n--;
+	x->live_bytes -= total;
+	x->dead_n++;
+	x->dead_bytes += total;
+	return 0;
+}
+
+int
+se_mark_deleted(struct store_engine *se, uint64_t key)
+{
+	struct vol *x = NULL;
+	uint32_t val;
+	if (!se_find(se, key, &x, &val) || (val & VIDX_DELETED))
+		return 0;
+	return se_tombstone(x, key, val);
+}
+
 /* A delete record in v for r->key: tombstone the key's newest needle. The
  * key's entry in v then points at the record, which carries the kind. */
 static int
@@ -168,18 +197,9 @@ se_index_delrec(struct store_engine *se, struct vol *v,
 	if (found && se_newer_than(x, val, v, r->off8))
 		return 0;
 	if (found && !(val & VIDX_DELETED)) {
-		struct needle_hdr h;
-		uint64_t off = (uint64_t)(val & VIDX_OFF_MASK) * NEEDLE_ALIGN;
-		uint64_t total = vol_read_hdr(x->vf->fd, off, &h) ?
-		    0 :
-		    needle_total_size(h.size);
-		int rc = vidx_set(&x->idx, r->key, val | VIDX_DELETED);
+		int rc = se_tombstone(x, r->key, val);
 		if (rc)
 			return rc;
-		x->live_n--;
-		x->live_bytes -= total;
-		x->dead_n++;
-		x->dead_bytes += total;
 	}
 	return vidx_set(&v->idx, r->key, r->off8 | VIDX_DELETED);
 }

@@ -91,6 +91,9 @@ int vol_open_file(struct store_engine *se, uint32_t id, struct vol **out);
 int vol_hint_open_append(struct store_engine *se, struct vol *v);
 void vol_hint_append(struct vol *v, const struct hint_rec *r);
 void vol_hint_disable(struct store_engine *se, struct vol *v);
+/* Removes volume id's hint file (and stops appending to it), durably: its
+ * next open rescans the volume. 0 or -errno. */
+int vol_hint_drop(struct store_engine *se, uint32_t id);
 int vol_hint_rewrite(struct store_engine *se, const struct vol *v,
     const struct hint_rec *recs, size_t n);
 int vol_read_hdr(int fd, uint64_t off, struct needle_hdr *h);
@@ -155,6 +158,9 @@ int se_pin(struct store_engine *se, uint64_t key, struct vol_file **vf,
 int se_read_delete(int fd, uint64_t off, struct needle_hdr *h,
     struct delrec *d);
 struct vol *se_vol_by_id(struct store_engine *se, uint32_t id);
+/* Marks key's live needle deleted in the index (idx_lock held for
+ * writing); nothing when it is not live. 0 or an error. */
+int se_mark_deleted(struct store_engine *se, uint64_t key);
 int se_index_needle(struct store_engine *se, struct vol *v,
     const struct hint_rec *r);
 int se_bad_has(const struct store_engine *se, uint32_t vol, uint32_t off8);

@@ -326,6 +326,33 @@ se_flag_deleted(int fd, uint64_t off, const struct needle_hdr *h)
 	vio_pwritev(fd, &iov, 1, (off_t)(off + NEEDLE_HDR_FLAGS_OFF));
 }
 
+/* A disk too full even for a delete record (append_mu held): the needle's
+ * own deleted flag is the tombstone, written in place (no new blocks) and
+ * made durable, and the volume's hint file goes so that its next open
+ * rescans it and sees the flag; compaction writes the record once there is
+ * room (a flag-only delete reads as a final DELETE). Only for DELETE: a
+ * trim or an orphan removal can wait for room, a user's delete cannot. */
+static int
+se_delete_in_place(struct store_engine *se, uint64_t key, struct vol_file *vf,
+    uint64_t off, uint32_t vol_id, const struct needle_hdr *h)
+{
+	uint8_t fl[2];
+	le_put16(fl, (uint16_t)(h->flags | NEEDLE_F_DELETED));
+	struct iovec iov = { fl, 2 };
+	int rc = vio_pwritev(vf->fd, &iov, 1,
+	    (off_t)(off + NEEDLE_HDR_FLAGS_OFF));
+	if (rc == 0)
+		rc = vio_fdatasync(vf->fd);
+	if (rc == 0)
+		rc = vol_hint_drop(se, vol_id);
+	if (rc)
+		return rc;
+	pthread_rwlock_wrlock(&se->idx_lock);
+	rc = se_mark_deleted(se, key);
+	pthread_rwlock_unlock(&se->idx_lock);
+	return rc;
+}
+
 /* Appends the delete record for key (append_mu held): *d names the
  * entry it supersedes, h the header of what it deletes. */
 static int
@@ -391,9 +418,26 @@ store_engine_delete_kind(struct store_engine *se, uint64_t key,
 		(uint8_t)kind };
 	if (!rc)
 		rc = se_append_delrec(se, &h, key, &d, &a);
+	if ((rc == -ENOSPC || rc == -EDQUOT) && kind == STORE_DEL_DELETE &&
+	    h.key == key && h.size) {
+		rc = se_delete_in_place(se, key, vf, off, vol_id, &h);
+		pthread_mutex_unlock(&se->append_mu);
+		vol_file_unref(vf);
+		return rc;
+	}
 	pthread_mutex_unlock(&se->append_mu);
 	if (!rc)
 		rc = se_wait(se, &a);
+	if ((rc == -ENOSPC || rc == -EDQUOT) && kind == STORE_DEL_DELETE &&
+	    h.key == key && h.size) {
+		/* The record was written but could not be made durable (a
+		 * file system that allocates at sync): the same way out. */
+		pthread_mutex_lock(&se->append_mu);
+		rc = se_delete_in_place(se, key, vf, off, vol_id, &h);
+		pthread_mutex_unlock(&se->append_mu);
+		vol_file_unref(vf);
+		return rc;
+	}
 	/* Advisory, so only once the record is durable: a crash can then
 	 * never leave a flag without its record. */
 	if (!rc && h.key == key && h.size)

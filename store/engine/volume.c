@@ -198,6 +198,21 @@ vol_hint_disable(struct store_engine *se, struct vol *v)
 	vol_hint_rewrite(se, v, NULL, 0);
 }
 
+int
+vol_hint_drop(struct store_engine *se, uint32_t id)
+{
+	char path[4096];
+	struct vol *v = se_vol_by_id(se, id);
+	if (v != NULL && v->hint_fd >= 0) {
+		close(v->hint_fd);
+		v->hint_fd = -1;
+	}
+	vol_path(se, id, "idx", path, sizeof(path));
+	if (unlink(path) != 0 && errno != ENOENT)
+		return -errno;
+	return vio_fsync_dir(se->dir);
+}
+
 /* Writes a complete hint file via tmp + rename (not fsynced: a hint). */
 int
 vol_hint_rewrite(struct store_engine *se, const struct vol *v,
