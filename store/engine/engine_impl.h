@@ -91,9 +91,10 @@ int vol_open_file(struct store_engine *se, uint32_t id, struct vol **out);
 int vol_hint_open_append(struct store_engine *se, struct vol *v);
 void vol_hint_append(struct vol *v, const struct hint_rec *r);
 void vol_hint_disable(struct store_engine *se, struct vol *v);
-/* Removes volume id's hint file (and stops appending to it), durably: its
- * next open rescans the volume. 0 or -errno. */
-int vol_hint_drop(struct store_engine *se, uint32_t id);
+/* Removes volume id's hint file (and stops appending to it when v, the
+ * open volume, is given), durably: its next open rescans the volume. 0 or
+ * -errno. */
+int vol_hint_drop(struct store_engine *se, struct vol *v, uint32_t id);
 int vol_hint_rewrite(struct store_engine *se, const struct vol *v,
     const struct hint_rec *recs, size_t n);
 int vol_read_hdr(int fd, uint64_t off, struct needle_hdr *h);

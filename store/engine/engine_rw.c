@@ -343,12 +343,14 @@ se_delete_in_place(struct store_engine *se, uint64_t key, struct vol_file *vf,
 	    (off_t)(off + NEEDLE_HDR_FLAGS_OFF));
 	if (rc == 0)
 		rc = vio_fdatasync(vf->fd);
-	if (rc == 0)
-		rc = vol_hint_drop(se, vol_id);
 	if (rc)
 		return rc;
+	/* Under the index lock for writing, which guards the volume list: a
+	 * rare path (a full disk), so the unlink and its sync may hold it. */
 	pthread_rwlock_wrlock(&se->idx_lock);
-	rc = se_mark_deleted(se, key);
+	rc = vol_hint_drop(se, se_vol_by_id(se, vol_id), vol_id);
+	if (rc == 0)
+		rc = se_mark_deleted(se, key);
 	pthread_rwlock_unlock(&se->idx_lock);
 	return rc;
 }

@@ -199,10 +199,9 @@ vol_hint_disable(struct store_engine *se, struct vol *v)
 }
 
 int
-vol_hint_drop(struct store_engine *se, uint32_t id)
+vol_hint_drop(struct store_engine *se, struct vol *v, uint32_t id)
 {
 	char path[4096];
-	struct vol *v = se_vol_by_id(se, id);
 	if (v != NULL && v->hint_fd >= 0) {
 		close(v->hint_fd);
 		v->hint_fd = -1;
