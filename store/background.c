@@ -82,7 +82,8 @@ fill_info(struct store_service *svc, Hs__StoreInfo *info)
 	info->last_heartbeat_ms = rt_now_ms();
 }
 
-static void
+/* One heartbeat. 0 when the leader took it, -1 when not. */
+static int
 heartbeat_once(struct background *bg, int *warned)
 {
 	struct store_service *svc = bg->svc;
@@ -111,7 +112,7 @@ heartbeat_once(struct background *bg, int *warned)
 				    "serving on",
 			    err);
 		*warned = 1;
-		return;
+		return -1;
 	}
 	int64_t timeout = svc->cfg.heartbeat_ms < 2000 ? svc->cfg.heartbeat_ms :
 							 2000;
@@ -124,27 +125,35 @@ heartbeat_once(struct background *bg, int *warned)
 			rt_log_info("directory answers heartbeats again");
 		*warned = 0;
 		protobuf_c_message_free_unpacked(reply, NULL);
-		return;
+		return 0;
 	}
 	if (st == HS_FAILED_PRECONDITION && e.leader_hint[0]) {
 		snprintf(bg->leader, sizeof(bg->leader), "%s", e.leader_hint);
-		return;
+		return -1;
 	}
 	bg->leader[0] = '\0'; /* the leader moved or died: ask everyone */
 	if (!*warned)
 		rt_log_warn("heartbeat not delivered (%s: %s); serving on",
 		    hs_status_str(st), e.message);
 	*warned = 1;
+	return -1;
 }
 
+/* A heartbeat that was not delivered (no leader yet, a failover) is tried
+ * again within a second, not a whole HEARTBEAT_INTERVAL later: with the
+ * original system's 30 s, a store started before the leader would
+ * otherwise wait 30 s to join. */
 static void *
 heartbeat_main(void *arg)
 {
 	struct background *bg = arg;
 	int warned = 0;
+	int64_t every = bg->svc->cfg.heartbeat_ms;
+	int64_t again = every < 1000 ? every : 1000;
+	int delivered;
 	do
-		heartbeat_once(bg, &warned);
-	while (!nap(bg, bg->svc->cfg.heartbeat_ms));
+		delivered = heartbeat_once(bg, &warned) == 0;
+	while (!nap(bg, delivered ? every : again));
 	return NULL;
 }
 
