@@ -13,6 +13,7 @@
 #include "clock.h"
 #include "photo_id.h"
 #include "scripts.h"
+#include "tombstones.h"
 #include "writer_impl.h"
 
 #define UPD_KEYS 7
@@ -65,13 +66,8 @@ upd_build(struct dir *d, struct upd_args *a, const struct change *ch,
 	rt_redis_argz(&a->args, a->maxlen);
 	rt_redis_arg(&a->args, is_delete ? "1" : "0", 1);
 	rt_redis_argz(&a->args, a->epoch);
-	for (size_t i = 0; is_delete && i < next->n_stores; i++) {
-		char hex[PHOTO_ID_HEX_LEN + 1];
-		photo_id_format(next->id->key, next->id->cookie, hex);
-		snprintf(a->tomb[i], sizeof(a->tomb[i]), "%s/%" PRIu32, hex,
-		    next->stores[i]);
-		rt_redis_argz(&a->args, a->tomb[i]);
-	}
+	if (is_delete)
+		dir_tombstone_members(next, a->tomb, &a->args);
 }
 
 /* Commits ch. DONE and *seq on success; ANSWERED if the call was answered

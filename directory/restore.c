@@ -17,6 +17,7 @@
 #include "photo_id.h"
 #include "redis_keys.h"
 #include "scripts.h"
+#include "tombstones.h"
 #include "writer_impl.h"
 
 #define LIST_MAX 10000
@@ -107,15 +108,8 @@ rst_build(struct dir *d, struct rst_args *a, const Hs__PhotoRecord *rec,
 	rt_redis_arg(&a->args, (const char *)rec->sha256.data, 32);
 	rt_redis_argz(&a->args, a->size);
 	rt_redis_argz(&a->args, a->maxlen);
-	for (size_t i = 0;
-	     rec->state == HS__PHOTO_STATE__PHOTO_DELETED && i < rec->n_stores;
-	     i++) {
-		char hex[PHOTO_ID_HEX_LEN + 1];
-		photo_id_format(rec->id->key, rec->id->cookie, hex);
-		snprintf(a->tomb[i], sizeof(a->tomb[i]), "%s/%" PRIu32, hex,
-		    rec->stores[i]);
-		rt_redis_argz(&a->args, a->tomb[i]);
-	}
+	if (rec->state == HS__PHOTO_STATE__PHOTO_DELETED)
+		dir_tombstone_members(rec, a->tomb, &a->args);
 }
 
 /* Commits one record into r's counts. 0, or -1 with the call answered. */

@@ -167,3 +167,15 @@ dir_tombstones_tick(struct dir_tombstones *t, struct dir *d, rt_redis *r)
 			send_one(t, d, rep->element[i]->str);
 	freeReplyObject(rep);
 }
+
+void
+dir_tombstone_members(const Hs__PhotoRecord *rec, char members[][48],
+    struct rt_redis_args *args)
+{
+	char hex[PHOTO_ID_HEX_LEN + 1];
+	photo_id_format(rec->id->key, rec->id->cookie, hex);
+	for (size_t i = 0; i < rec->n_stores; i++) {
+		snprintf(members[i], 48, "%s/%" PRIu32, hex, rec->stores[i]);
+		rt_redis_argz(args, members[i]);
+	}
+}

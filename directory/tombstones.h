@@ -15,6 +15,11 @@ struct dir_tombstones *dir_tombstones_open(void);
 /* Waits for the Deletes in flight, then frees. */
 void dir_tombstones_close(struct dir_tombstones *t);
 
+/* Appends to args the tombstone set's member "<24 hex>/<store>" for each
+ * store of rec, written into members (the caller's, outliving the call). */
+void dir_tombstone_members(const Hs__PhotoRecord *rec, char members[][48],
+    struct rt_redis_args *args);
+
 /* One round, on the housekeeping thread (which owns r); does nothing on a
  * follower. */
 void dir_tombstones_tick(struct dir_tombstones *t, struct dir *d, rt_redis *r);
