@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include "directory.pb-c.h"
+#include "grant.h"
 
 /* MAC of t with its mac field ignored. */
 static int
@@ -28,6 +29,27 @@ token_mac(const rt_key *key, Hs__WriteToken *t, uint8_t mac[RT_MAC_LEN])
 	return buf != NULL ? 0 : -ENOMEM;
 }
 
+/* MACs t (stores and expiry set here) and packs it into *out. */
+static int
+token_seal(const rt_key *key, Hs__WriteToken *t, const uint32_t *stores,
+    size_t n, int64_t expiry_ms, uint8_t **out, size_t *outlen)
+{
+	uint8_t mac[RT_MAC_LEN];
+	t->stores = (uint32_t *)stores;
+	t->n_stores = n;
+	t->expiry_ms = expiry_ms;
+	if (token_mac(key, t, mac) != 0)
+		return -ENOMEM;
+	t->mac.data = mac;
+	t->mac.len = RT_MAC_LEN;
+	*outlen = hs__write_token__get_packed_size(t);
+	*out = malloc(*outlen);
+	if (*out == NULL)
+		return -ENOMEM;
+	hs__write_token__pack(t, *out);
+	return 0;
+}
+
 int
 rt_token_make(const rt_key *key, uint64_t photo_key, uint32_t cookie,
     const uint32_t *stores, size_t n, int64_t expiry_ms, uint8_t **out,
@@ -35,23 +57,37 @@ rt_token_make(const rt_key *key, uint64_t photo_key, uint32_t cookie,
 {
 	Hs__WriteToken t = HS__WRITE_TOKEN__INIT;
 	Hs__PhotoId id = HS__PHOTO_ID__INIT;
-	uint8_t mac[RT_MAC_LEN];
 	id.key = photo_key;
 	id.cookie = cookie;
 	t.id = &id;
-	t.stores = (uint32_t *)stores;
-	t.n_stores = n;
-	t.expiry_ms = expiry_ms;
-	if (token_mac(key, &t, mac) != 0)
-		return -ENOMEM;
-	t.mac.data = mac;
-	t.mac.len = RT_MAC_LEN;
-	*outlen = hs__write_token__get_packed_size(&t);
-	*out = malloc(*outlen);
-	if (*out == NULL)
-		return -ENOMEM;
-	hs__write_token__pack(&t, *out);
-	return 0;
+	return token_seal(key, &t, stores, n, expiry_ms, out, outlen);
+}
+
+int
+rt_token_make_grant(const rt_key *key, uint32_t group, uint64_t first_seq,
+    uint32_t count, const uint32_t *stores, size_t n, int64_t expiry_ms,
+    uint8_t **out, size_t *outlen)
+{
+	Hs__WriteToken t = HS__WRITE_TOKEN__INIT;
+	t.group = group;
+	t.first_seq = first_seq;
+	t.count = count;
+	return token_seal(key, &t, stores, n, expiry_ms, out, outlen);
+}
+
+/* Whether genuine token t names this photo: its one id, or one of its
+ * grant's ids with the grant's cookie. */
+static int
+token_names(const rt_key *key, const Hs__WriteToken *t, uint64_t photo_key,
+    uint32_t cookie)
+{
+	if (t->id != NULL)
+		return t->id->key == photo_key && t->id->cookie == cookie;
+	if (t->count == 0 || rt_grant_group_of(photo_key) != t->group)
+		return 0;
+	uint64_t seq = rt_grant_seq_of(key, photo_key);
+	return seq >= t->first_seq && seq - t->first_seq < t->count &&
+	    rt_grant_cookie(key, photo_key) == cookie;
 }
 
 /* The token if it is genuine and names this photo; NULL with why. */
@@ -61,7 +97,8 @@ token_open(const rt_key *key, const uint8_t *token, size_t len,
 {
 	uint8_t mac[RT_MAC_LEN];
 	Hs__WriteToken *t = hs__write_token__unpack(NULL, len, token);
-	if (t == NULL || t->id == NULL || t->mac.len != RT_MAC_LEN) {
+	if (t == NULL || (t->id == NULL && t->count == 0) ||
+	    t->mac.len != RT_MAC_LEN) {
 		snprintf(why, whylen,
 		    "missing or malformed write token: "
 		    "allocate the photo at the directory first");
@@ -70,7 +107,7 @@ token_open(const rt_key *key, const uint8_t *token, size_t len,
 		snprintf(why, whylen,
 		    "write token has a bad MAC: it was not "
 		    "issued by this cluster's directory");
-	} else if (t->id->key != photo_key || t->id->cookie != cookie) {
+	} else if (!token_names(key, t, photo_key, cookie)) {
 		snprintf(why, whylen, "write token is for another photo");
 	} else {
 		return t;

@@ -1,6 +1,7 @@
 /* Write tokens: the directory's permission for one upload, checked by the
- * stores. A token is a packed hs.WriteToken (directory.proto): photo id,
- * the allocated store ids and an expiry, MAC'd with HMAC-SHA256 under the
+ * stores. A token is a packed hs.WriteToken (directory.proto): a photo id
+ * (or, v2, a grant: a range of one write group's ids), the allocated store
+ * ids and an expiry, MAC'd with HMAC-SHA256 under the
  * cluster key. Lives in the runtime because the directory makes tokens and
  * every store checks them. */
 #ifndef HS_TOKEN_H
@@ -17,6 +18,13 @@
 int rt_token_make(const rt_key *key, uint64_t photo_key, uint32_t cookie,
     const uint32_t *stores, size_t n, int64_t expiry_ms, uint8_t **out,
     size_t *outlen);
+
+/* Makes a grant's token (v2): the ids of write group `group` with sequence
+ * numbers first_seq .. first_seq + count - 1 (runtime/grant.h), on
+ * stores[0..n), valid until expiry_ms. As rt_token_make. */
+int rt_token_make_grant(const rt_key *key, uint32_t group, uint64_t first_seq,
+    uint32_t count, const uint32_t *stores, size_t n, int64_t expiry_ms,
+    uint8_t **out, size_t *outlen);
 
 /* Checks that token is genuine, unexpired at now_ms, names this photo and
  * lists store_id. HS_OK, or HS_PERMISSION_DENIED with a reason in why. */

@@ -4,6 +4,7 @@
 
 #include "check.h"
 #include "clock.h"
+#include "grant.h"
 #include "log.h"
 #include "token.h"
 
@@ -70,6 +71,70 @@ test_bad_tokens_are_denied_with_a_reason(void)
 	free(t);
 }
 
+/* A grant's token covers exactly its own ids, each with its own cookie. */
+static void
+test_grant_token_covers_exactly_its_ids(void)
+{
+	uint32_t stores[] = { 2, 4, 6 };
+	uint8_t *t;
+	size_t n;
+	char why[256] = "";
+	CHECK_EQ(rt_token_make_grant(&key, 7, 1000, 16, stores, 3,
+		     rt_now_ms() + 60000, &t, &n),
+	    0);
+	for (uint64_t seq = 1000; seq < 1016; seq++) {
+		uint64_t k = rt_grant_key(&key, 7, seq);
+		uint32_t c = rt_grant_cookie(&key, k);
+		CHECK_STATUS(rt_token_check(&key, t, n, k, c, 4, rt_now_ms(),
+				 why, sizeof(why)),
+		    HS_OK, why);
+		CHECK_EQ(rt_token_check(&key, t, n, k, c ^ 1, 4, rt_now_ms(),
+			     why, sizeof(why)),
+		    HS_PERMISSION_DENIED);
+	}
+	uint64_t outside[] = { rt_grant_key(&key, 7, 999),
+		rt_grant_key(&key, 7, 1016), rt_grant_key(&key, 8, 1000) };
+	for (int i = 0; i < 3; i++) {
+		uint64_t k = outside[i];
+		CHECK_EQ(rt_token_check(&key, t, n, k, rt_grant_cookie(&key, k),
+			     4, rt_now_ms(), why, sizeof(why)),
+		    HS_PERMISSION_DENIED);
+		CHECK(strstr(why, "another photo") != NULL);
+	}
+	free(t);
+}
+
+/* Grant keys: a permutation (no two sequence numbers share a key, and
+ * the inverse gives the number back), the group readable in clear, and
+ * neighbours not adjacent. */
+static void
+test_grant_keys_are_distinct_and_invertible(void)
+{
+	enum { N = 4096 };
+	uint64_t *keys = malloc(N * sizeof(*keys));
+	CHECK(keys != NULL);
+	size_t adjacent = 0;
+	for (uint64_t seq = 0; seq < N; seq++) {
+		keys[seq] = rt_grant_key(&key, 513, seq);
+		CHECK_EQ(rt_grant_group_of(keys[seq]), 513);
+		CHECK_EQ(rt_grant_seq_of(&key, keys[seq]), seq);
+		if (seq > 0 &&
+		    (keys[seq] - keys[seq - 1] == 1 ||
+			keys[seq - 1] - keys[seq] == 1))
+			adjacent++;
+	}
+	for (size_t i = 0; i < N; i++)
+		for (size_t j = i + 1; j < N; j++)
+			CHECK(keys[i] != keys[j]);
+	CHECK(adjacent < 4);
+	CHECK_EQ(rt_grant_seq_of(&key, rt_grant_key(&key, 1, RT_GRANT_SEQ_MAX)),
+	    RT_GRANT_SEQ_MAX);
+	rt_key other;
+	rt_key_from_string(&other, "another-cluster-key-entirely");
+	CHECK(rt_grant_key(&other, 513, 5) != keys[5]);
+	free(keys);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -78,6 +143,10 @@ main(int argc, char **argv)
 		    test_genuine_token_passes_for_each_named_store },
 		{ "bad tokens are denied with a reason",
 		    test_bad_tokens_are_denied_with_a_reason },
+		{ "grant token covers exactly its ids",
+		    test_grant_token_covers_exactly_its_ids },
+		{ "grant keys are distinct and invertible",
+		    test_grant_keys_are_distinct_and_invertible },
 		{ NULL, NULL },
 	};
 	rt_key_from_string(&key, "token-test-key-0123456789");
