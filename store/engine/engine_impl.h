@@ -146,6 +146,22 @@ int vol_rollback_to(struct store_engine *se, struct vol *v, uint64_t good);
 /* Waits until everything appended to v so far is durable. */
 int vol_sync_all(struct store_engine *se, struct vol *v);
 
+/* engine_rw.c: a put split at its commit point, so a batch
+ * (engine_batch.c) appends every needle before it waits once. */
+struct se_appended {
+	struct vol *v;
+	uint64_t off, end, rollbacks;
+};
+/* Checks and appends one needle (not yet durable: wait with se_wait).
+ * 0 with *a set; 1 when the key is already live (an identical resend or a
+ * conflict: se_put_existing decides); else the put's error. */
+int se_put_append(struct store_engine *se, uint64_t key, uint32_t cookie,
+    const void *data, size_t len, const uint8_t sha256[32],
+    struct se_appended *a);
+int se_wait(struct store_engine *se, const struct se_appended *a);
+int se_put_existing(struct store_engine *se, uint64_t key, uint32_t cookie,
+    const void *data, size_t len);
+
 /* engine.c: index bookkeeping (idx_lock held for writing). */
 int se_find(struct store_engine *se, uint64_t key, struct vol **v,
     uint32_t *val);

@@ -47,11 +47,6 @@ se_roll_over(struct store_engine *se)
 	return 0;
 }
 
-struct se_appended {
-	struct vol *v;
-	uint64_t off, end, rollbacks;
-};
-
 /* What a needle carries: its bytes (len, CRC) and, in a v2 volume, the
  * SHA-256 its extension records (NULL: zeros, for delete records). */
 struct se_payload {
@@ -126,7 +121,7 @@ se_append(struct store_engine *se, struct needle_hdr h,
 	return 0;
 }
 
-static int
+int
 se_wait(struct store_engine *se, const struct se_appended *a)
 {
 	if (se->opt.sync_mode == STORE_SYNC_NONE)
@@ -222,7 +217,7 @@ store_engine_get(struct store_engine *se, uint64_t key, uint32_t cookie,
 
 /* Put of a key that is already live: success only for an identical resend,
  * and only once the earlier copy is durable. */
-static int
+int
 se_put_existing(struct store_engine *se, uint64_t key, uint32_t cookie,
     const void *data, size_t len)
 {
@@ -268,8 +263,9 @@ put_check(const struct store_engine *se, const void *data, size_t len)
 }
 
 int
-store_engine_put_sha(struct store_engine *se, uint64_t key, uint32_t cookie,
-    const void *data, size_t len, const uint8_t sha256[32])
+se_put_append(struct store_engine *se, uint64_t key, uint32_t cookie,
+    const void *data, size_t len, const uint8_t sha256[32],
+    struct se_appended *a)
 {
 	int rc = put_check(se, data, len);
 	if (rc != 0)
@@ -277,7 +273,6 @@ store_engine_put_sha(struct store_engine *se, uint64_t key, uint32_t cookie,
 	struct se_payload p = { data, (uint32_t)len, crc32c(0, data, len),
 		sha256 };
 	struct needle_hdr h = { cookie, key, 0, 0 };
-	struct se_appended a;
 	struct vol_file *vf = NULL;
 	uint64_t off;
 	uint32_t val = 0, vol_id;
@@ -292,14 +287,25 @@ store_engine_put_sha(struct store_engine *se, uint64_t key, uint32_t cookie,
 	vol_file_unref(vf);
 	if (rc == 0 && !deleted) {
 		pthread_mutex_unlock(&se->append_mu);
-		return se_put_existing(se, key, cookie, data, len);
+		return 1;
 	}
 	if (rc && rc != STORE_E_NOT_FOUND && rc != STORE_E_DATA_LOSS) {
 		pthread_mutex_unlock(&se->append_mu);
 		return rc;
 	}
-	rc = se_append(se, h, &p, &a);
+	rc = se_append(se, h, &p, a);
 	pthread_mutex_unlock(&se->append_mu);
+	return rc;
+}
+
+int
+store_engine_put_sha(struct store_engine *se, uint64_t key, uint32_t cookie,
+    const void *data, size_t len, const uint8_t sha256[32])
+{
+	struct se_appended a;
+	int rc = se_put_append(se, key, cookie, data, len, sha256, &a);
+	if (rc == 1)
+		return se_put_existing(se, key, cookie, data, len);
 	return rc ? rc : se_wait(se, &a);
 }
 
