@@ -253,9 +253,8 @@ maint_main(void *arg)
 	return NULL;
 }
 
-/* Splits "a,b,c" into the client's address list. */
-static rpc_client *
-dial_directories(struct store_service *svc, char *err, size_t errlen)
+rpc_client *
+store_dial_directories(struct store_service *svc, char *err, size_t errlen)
 {
 	char *copy = strdup(svc->cfg.directories), *save = NULL;
 	const char *urls[16];
@@ -288,7 +287,7 @@ background_start(struct store_service *svc, char *err, size_t errlen)
 		return NULL;
 	}
 	if (svc->cfg.directories[0] != '\0' &&
-	    (bg->dirs = dial_directories(svc, err, errlen)) == NULL) {
+	    (bg->dirs = store_dial_directories(svc, err, errlen)) == NULL) {
 		background_stop(bg);
 		return NULL;
 	}

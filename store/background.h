@@ -13,4 +13,9 @@ struct background *background_start(struct store_service *svc, char *err,
     size_t errlen);
 void background_stop(struct background *bg);
 
+/* A client dialing every directory of --directories ("a,b,c"), for the
+ * heartbeats and the registrar. NULL with a message in err. */
+rpc_client *store_dial_directories(struct store_service *svc, char *err,
+    size_t errlen);
+
 #endif

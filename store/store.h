@@ -18,6 +18,8 @@
 
 struct cache_push;
 struct access_stats;
+struct forwarder;
+struct registrar;
 
 struct store_service {
 	struct store_config cfg;
@@ -28,6 +30,8 @@ struct store_service {
 	rpc_pool *peers; /* other stores, the replicator, directories */
 	rt_workq *slow;	 /* work that fsyncs or waits on peers */
 	struct cache_push *cache;
+	struct forwarder *fwd; /* multi-writes to peers (store_forward.h) */
+	struct registrar *reg; /* registrations (registrar.h) */
 	struct access_stats *access;
 	char name[32];		 /* "store-3", in logs and events */
 	pthread_mutex_t repl_mu; /* guards repl_addr */
@@ -35,6 +39,8 @@ struct store_service {
 				     known, else --replicator; "" = none */
 	atomic_int readonly;	 /* set after an engine I/O failure */
 	_Atomic uint64_t reads, writes, deletes, corrupt;
+	/* Replicates received and the needles they carried (multi-writes). */
+	_Atomic uint64_t replicate_calls, replicate_needles;
 	/* The highest replicator fencing epoch seen (in memory only). */
 	_Atomic uint64_t repl_epoch;
 };

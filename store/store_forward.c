@@ -1,30 +1,93 @@
-/* Write forwarding (see store_forward.h): one async Replicate per peer,
- * counted down under a mutex; the slow-queue thread that owns the write
- * waits. */
+/* Write forwarding (see store_forward.h). One mutex guards the senders and
+ * every fanout: a write's needle becomes one item per peer, queued on that
+ * peer's sender; a sender with no call in flight sends everything queued
+ * (up to the bounds) as one Replicate, and its reply callback sends the
+ * next batch. An item is "queued" until its Replicate has been packed
+ * (rpc_invoke_async packs before it returns), so the write that owns the
+ * bytes waits for that, never for a peer's disk beyond what it needs. */
 #include "store_forward.h"
 
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "clock.h"
 #include "log.h"
 
-struct peer_call {
+enum { IT_QUEUED, IT_SENDING, IT_SENT };
+
+struct item {
+	struct item *next;
 	struct fanout *f;
+	const Hs__WriteRequest *req;
 	uint32_t store_id;
+	int state;
 };
 
 struct fanout {
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	int pending;
+	struct forwarder *fw;
+	pthread_cond_t cv; /* under fw->mu */
+	int64_t deadline_ms;
+	int pending; /* items whose peer has not answered */
+	int queued;  /* items not packed yet */
+	int released;
+	void (*late)(void *, uint32_t);
+	void (*done)(void *);
+	void *arg;
 	uint32_t ok[FORWARD_MAX];
-	size_t nok;
+	size_t nok, nseen;
 	char why[256];
-	struct peer_call calls[FORWARD_MAX];
+	struct item items[FORWARD_MAX];
 };
+
+struct peer {
+	uint32_t store_id;
+	char addr[256];
+	struct item *head, *tail;
+	int inflight;
+};
+
+struct forwarder {
+	struct store_service *svc;
+	pthread_mutex_t mu;
+	struct peer **peers;
+	size_t npeers;
+};
+
+/* One Replicate in flight to one peer. */
+struct batch {
+	struct forwarder *fw;
+	struct peer *p;
+	size_t n;
+	struct item *items[];
+};
+
+#define MAX_PEERS 1024
+
+struct forwarder *
+forwarder_open(struct store_service *svc)
+{
+	struct forwarder *fw = calloc(1, sizeof(*fw));
+	if (fw == NULL)
+		return NULL;
+	fw->svc = svc;
+	pthread_mutex_init(&fw->mu, NULL);
+	return fw;
+}
+
+void
+forwarder_close(struct forwarder *fw)
+{
+	if (fw == NULL)
+		return;
+	for (size_t i = 0; i < fw->npeers; i++)
+		free(fw->peers[i]);
+	free(fw->peers);
+	pthread_mutex_destroy(&fw->mu);
+	free(fw);
+}
 
 static void
 note_failure(struct fanout *f, uint32_t store_id, const char *what)
@@ -34,99 +97,352 @@ note_failure(struct fanout *f, uint32_t store_id, const char *what)
 	    used ? "; " : "", store_id, what);
 }
 
-static void
-peer_done(void *arg, ProtobufCMessage *reply, const struct rpc_error *err)
+/* The sender for a peer, made on first use (fw->mu held). */
+static struct peer *
+peer_get(struct forwarder *fw, uint32_t store_id, const char *addr)
 {
-	struct peer_call *pc = arg;
-	struct fanout *f = pc->f;
+	for (size_t i = 0; i < fw->npeers; i++)
+		if (fw->peers[i]->store_id == store_id &&
+		    strcmp(fw->peers[i]->addr, addr) == 0)
+			return fw->peers[i];
+	if (fw->npeers == MAX_PEERS ||
+	    strlen(addr) >= sizeof(fw->peers[0]->addr))
+		return NULL;
+	struct peer **np = realloc(fw->peers, (fw->npeers + 1) * sizeof(*np));
+	struct peer *p = calloc(1, sizeof(*p));
+	if (np == NULL || p == NULL) {
+		free(p);
+		if (np != NULL)
+			fw->peers = np;
+		return NULL;
+	}
+	p->store_id = store_id;
+	snprintf(p->addr, sizeof(p->addr), "%s", addr);
+	fw->peers = np;
+	fw->peers[fw->npeers++] = p;
+	return p;
+}
+
+/* Whether f may be freed: released, every peer answered, nothing queued
+ * (fw->mu held). */
+static int
+fanout_finished(const struct fanout *f)
+{
+	return f->released && f->pending == 0 && f->queued == 0;
+}
+
+static void
+fanout_free(struct fanout *f)
+{
+	if (f->done != NULL)
+		f->done(f->arg);
+	pthread_cond_destroy(&f->cv);
+	free(f);
+}
+
+/* Records one peer's answer for item it (fw->mu held). 1 when the caller
+ * must free the fanout after unlocking. */
+static int
+item_answered(struct item *it, int ok, const char *why)
+{
+	struct fanout *f = it->f;
+	if (ok) {
+		f->ok[f->nok++] = it->store_id;
+		if (f->released && f->late != NULL)
+			f->late(f->arg, it->store_id);
+	} else {
+		note_failure(f, it->store_id, why);
+	}
+	f->pending--;
+	pthread_cond_broadcast(&f->cv);
+	return fanout_finished(f);
+}
+
+static void send_next(struct forwarder *fw, struct peer *p);
+
+static void
+batch_done(void *arg, ProtobufCMessage *reply, const struct rpc_error *err)
+{
+	struct batch *b = arg;
+	struct forwarder *fw = b->fw;
 	const Hs__ReplicateReply *r = (const Hs__ReplicateReply *)reply;
-	pthread_mutex_lock(&f->mu);
-	if (err->code != HS_OK)
-		note_failure(f, pc->store_id, err->message);
-	else if (r->n_results != 1 || r->results[0]->code != HS__CODE__OK)
-		note_failure(f, pc->store_id,
-		    r->n_results == 1 ? hs_status_str(r->results[0]->code) :
-					"bad reply");
-	else
-		f->ok[f->nok++] = pc->store_id;
-	if (--f->pending == 0)
-		pthread_cond_signal(&f->cv);
-	pthread_mutex_unlock(&f->mu);
+	struct fanout *finished[FORWARD_BATCH_MAX];
+	size_t nfin = 0;
+	pthread_mutex_lock(&fw->mu);
+	for (size_t k = 0; k < b->n; k++) {
+		const char *why = err->message;
+		int ok = err->code == HS_OK;
+		if (ok &&
+		    (r->n_results != b->n || r->results[k]->id == NULL ||
+			r->results[k]->id->key != b->items[k]->req->id->key)) {
+			ok = 0;
+			why = "the peer's answer does not match the request";
+		} else if (ok && r->results[k]->code != HS__CODE__OK) {
+			ok = 0;
+			why = hs_status_str((hs_status)r->results[k]->code);
+		}
+		if (item_answered(b->items[k], ok, why))
+			finished[nfin++] = b->items[k]->f;
+	}
+	b->p->inflight = 0;
+	pthread_mutex_unlock(&fw->mu);
+	for (size_t i = 0; i < nfin; i++)
+		fanout_free(finished[i]);
 	if (reply != NULL)
 		protobuf_c_message_free_unpacked(reply, NULL);
+	send_next(fw, b->p);
+	free(b);
+}
+
+/* Detaches the next batch from p's queue (fw->mu held): NULL when a call
+ * is in flight or nothing waits. */
+static struct batch *
+take_batch(struct forwarder *fw, struct peer *p)
+{
+	if (p->inflight || p->head == NULL)
+		return NULL;
+	struct batch *b = malloc(
+	    sizeof(*b) + FORWARD_BATCH_MAX * sizeof(b->items[0]));
+	if (b == NULL)
+		return NULL; /* the next answer or write tries again */
+	*b = (struct batch){ .fw = fw, .p = p, .n = 0 };
+	size_t bytes = 0;
+	while (p->head != NULL && b->n < FORWARD_BATCH_MAX) {
+		struct item *it = p->head;
+		size_t len = it->req->data.len;
+		if (b->n > 0 && bytes + len > FORWARD_BATCH_BYTES)
+			break;
+		bytes += len;
+		p->head = it->next;
+		it->state = IT_SENDING;
+		b->items[b->n++] = it;
+	}
+	if (p->head == NULL)
+		p->tail = NULL;
+	p->inflight = 1;
+	return b;
+}
+
+/* The Replicate of batch b; needles carry their own token where it is not
+ * the request's. Returns 0 once packed and sent, else an error for
+ * batch_done. */
+static int
+send_batch(struct forwarder *fw, struct batch *b, struct rpc_error *e)
+{
+	Hs__Needle *nds = calloc(b->n, sizeof(*nds));
+	Hs__Needle **ptrs = calloc(b->n, sizeof(*ptrs));
+	Hs__ReplicateRequest rr = HS__REPLICATE_REQUEST__INIT;
+	int64_t deadline = 0;
+	int rc = HS_RESOURCE_EXHAUSTED;
+	*e = (struct rpc_error){ .code = HS_RESOURCE_EXHAUSTED };
+	snprintf(e->message, sizeof(e->message), "out of memory");
+	if (nds != NULL && ptrs != NULL) {
+		rr.write_token = b->items[0]->req->write_token;
+		for (size_t k = 0; k < b->n; k++) {
+			const Hs__WriteRequest *q = b->items[k]->req;
+			hs__needle__init(&nds[k]);
+			nds[k].id = q->id;
+			nds[k].data = q->data;
+			nds[k].sha256 = q->sha256;
+			if (q->write_token.len != rr.write_token.len ||
+			    memcmp(q->write_token.data, rr.write_token.data,
+				q->write_token.len) != 0)
+				nds[k].write_token = q->write_token;
+			ptrs[k] = &nds[k];
+			if (b->items[k]->f->deadline_ms > deadline)
+				deadline = b->items[k]->f->deadline_ms;
+		}
+		rr.needles = ptrs;
+		rr.n_needles = b->n;
+		int64_t timeout = deadline ? deadline - rt_now_ms() - 50 :
+					     10000;
+		rpc_client *c = rpc_pool_get(fw->svc->peers, b->p->addr,
+		    e->message, sizeof(e->message));
+		rc = c == NULL ?
+		    HS_INVALID_ARGUMENT :
+		    rpc_invoke_async(c, &hs__store__descriptor, "Replicate",
+			&rr.base, timeout < 100 ? 100 : timeout, 0, batch_done,
+			b);
+		if (c != NULL && rc != 0)
+			snprintf(e->message, sizeof(e->message),
+			    "cannot start the call: %s",
+			    hs_status_str((hs_status)rc));
+		e->code = (hs_status)rc;
+	}
+	free(nds);
+	free(ptrs);
+	return rc;
+}
+
+/* Sends whatever waits for p, unless a call to it is in flight. */
+static void
+send_next(struct forwarder *fw, struct peer *p)
+{
+	pthread_mutex_lock(&fw->mu);
+	struct batch *b = take_batch(fw, p);
+	pthread_mutex_unlock(&fw->mu);
+	if (b == NULL)
+		return;
+	struct rpc_error e;
+	/* b may be answered (and freed) on an RPC thread as soon as it is
+	 * sent: keep what the loop below needs. */
+	size_t n = b->n;
+	struct item *items[FORWARD_BATCH_MAX];
+	memcpy(items, b->items, n * sizeof(items[0]));
+	int rc = send_batch(fw, b, &e);
+	pthread_mutex_lock(&fw->mu);
+	struct fanout *finished[FORWARD_BATCH_MAX];
+	size_t nfin = 0;
+	for (size_t k = 0; k < n; k++) {
+		struct fanout *f = items[k]->f;
+		f->queued--;
+		if (items[k]->state == IT_SENDING)
+			items[k]->state = IT_SENT;
+		pthread_cond_broadcast(&f->cv);
+		if (rc == 0 && fanout_finished(f))
+			finished[nfin++] = f;
+	}
+	pthread_mutex_unlock(&fw->mu);
+	for (size_t i = 0; i < nfin; i++)
+		fanout_free(finished[i]);
+	if (rc != 0)
+		batch_done(b, NULL, &e);
 }
 
 struct fanout *
 forward_start(struct store_service *svc, const Hs__WriteRequest *req,
     int64_t deadline_ms)
 {
+	struct forwarder *fw = svc->fwd;
 	struct fanout *f = calloc(1, sizeof(*f));
+	struct peer *kick[FORWARD_MAX];
+	size_t nkick = 0;
 	if (f == NULL)
 		return NULL;
-	pthread_mutex_init(&f->mu, NULL);
+	f->fw = fw;
+	f->deadline_ms = deadline_ms;
 	pthread_cond_init(&f->cv, NULL);
-	int64_t timeout = deadline_ms ? deadline_ms - rt_now_ms() - 50 : 10000;
-	if (timeout < 100)
-		timeout = 100;
-
-	Hs__Needle needle = HS__NEEDLE__INIT;
-	Hs__Needle *needles[] = { &needle };
-	Hs__ReplicateRequest rr = HS__REPLICATE_REQUEST__INIT;
-	needle.id = req->id;
-	needle.data = req->data;
-	needle.sha256 = req->sha256;
-	rr.needles = needles;
-	rr.n_needles = 1;
-	rr.write_token = req->write_token;
-
+	pthread_mutex_lock(&fw->mu);
 	for (size_t i = 0; i < req->n_peers && i < FORWARD_MAX; i++) {
-		const Hs__Replica *p = req->peers[i];
-		char err[256];
-		if (p->store_id == (uint32_t)svc->cfg.id)
+		const Hs__Replica *r = req->peers[i];
+		if (r->store_id == (uint32_t)svc->cfg.id)
 			continue;
-		struct peer_call *pc = &f->calls[i];
-		pc->f = f;
-		pc->store_id = p->store_id;
-		rpc_client *c = rpc_pool_get(svc->peers, p->rpc_addr, err,
-		    sizeof(err));
-		pthread_mutex_lock(&f->mu);
-		f->pending++;
-		pthread_mutex_unlock(&f->mu);
-		/* The request is packed before rpc_invoke_async returns, so the
-		 * stack-held message above is safe. */
-		int rc = c == NULL ?
-		    HS_INVALID_ARGUMENT :
-		    rpc_invoke_async(c, &hs__store__descriptor, "Replicate",
-			&rr.base, timeout, 0, peer_done, pc);
-		if (rc != 0) {
-			pthread_mutex_lock(&f->mu);
-			note_failure(f, p->store_id,
-			    c == NULL ? err : "cannot start the call");
-			f->pending--;
-			pthread_mutex_unlock(&f->mu);
+		struct peer *p = peer_get(fw, r->store_id,
+		    r->rpc_addr ? r->rpc_addr : "");
+		if (p == NULL) {
+			note_failure(f, r->store_id,
+			    "no sender for its address");
+			continue;
 		}
+		struct item *it = &f->items[i];
+		*it = (struct item){ .f = f,
+			.req = req,
+			.store_id = r->store_id,
+			.state = IT_QUEUED };
+		if (p->tail != NULL)
+			p->tail->next = it;
+		else
+			p->head = it;
+		p->tail = it;
+		f->pending++;
+		f->queued++;
+		if (!p->inflight)
+			kick[nkick++] = p;
 	}
 	if (req->n_peers > FORWARD_MAX)
 		note_failure(f, 0, "too many peers");
+	pthread_mutex_unlock(&fw->mu);
+	for (size_t i = 0; i < nkick; i++)
+		send_next(fw, kick[i]);
 	return f;
 }
 
+/* Takes f's items that still wait in a queue out of it (fw->mu held): the
+ * write's deadline passed before a call to their peer could start. */
+static void
+cancel_queued(struct fanout *f)
+{
+	for (size_t i = 0; i < FORWARD_MAX; i++) {
+		struct item *it = &f->items[i];
+		if (it->f != f || it->state != IT_QUEUED)
+			continue;
+		for (size_t k = 0; k < f->fw->npeers; k++) {
+			struct peer *p = f->fw->peers[k];
+			struct item **pp = &p->head, *prev = NULL;
+			while (*pp != NULL && *pp != it) {
+				prev = *pp;
+				pp = &(*pp)->next;
+			}
+			if (*pp != it)
+				continue;
+			*pp = it->next;
+			if (p->tail == it)
+				p->tail = prev;
+			break;
+		}
+		it->state = IT_SENT;
+		f->queued--;
+		f->pending--;
+		note_failure(f, it->store_id,
+		    "still queued behind earlier copies at the deadline");
+	}
+}
+
+static void
+abs_time(int64_t unix_ms, struct timespec *ts)
+{
+	ts->tv_sec = unix_ms / 1000;
+	ts->tv_nsec = (unix_ms % 1000) * 1000000;
+}
+
 size_t
-forward_wait(struct fanout *f, uint32_t *ids, char *why, size_t whylen)
+forward_wait(struct fanout *f, size_t need, uint32_t *ids, char *why,
+    size_t whylen)
 {
 	if (f == NULL) {
 		snprintf(why, whylen, "out of memory");
 		return 0;
 	}
-	pthread_mutex_lock(&f->mu);
-	while (f->pending > 0)
-		pthread_cond_wait(&f->cv, &f->mu);
-	pthread_mutex_unlock(&f->mu);
+	struct timespec ts;
+	int64_t deadline = f->deadline_ms ? f->deadline_ms :
+					    rt_now_ms() + 10000;
+	abs_time(deadline, &ts);
+	pthread_mutex_lock(&f->fw->mu);
+	while (!((f->nok >= need || f->pending == 0) && f->queued == 0)) {
+		if (rt_now_ms() >= deadline) {
+			cancel_queued(f);
+			if (f->queued == 0)
+				break;
+			abs_time(rt_now_ms() + 100, &ts); /* packing: short */
+		}
+		pthread_cond_timedwait(&f->cv, &f->fw->mu, &ts);
+	}
 	memcpy(ids, f->ok, f->nok * sizeof(*ids));
 	snprintf(why, whylen, "%s", f->why[0] ? f->why : "no peer failed");
-	size_t n = f->nok;
-	pthread_mutex_destroy(&f->mu);
-	pthread_cond_destroy(&f->cv);
-	free(f);
+	size_t n = f->nseen = f->nok;
+	pthread_mutex_unlock(&f->fw->mu);
 	return n;
+}
+
+void
+forward_release(struct fanout *f, void (*late)(void *, uint32_t),
+    void (*done)(void *), void *arg)
+{
+	if (f == NULL) {
+		if (done != NULL)
+			done(arg);
+		return;
+	}
+	pthread_mutex_lock(&f->fw->mu);
+	f->late = late;
+	f->done = done;
+	f->arg = arg;
+	if (late != NULL)
+		for (size_t k = f->nseen; k < f->nok; k++)
+			late(arg, f->ok[k]);
+	f->released = 1;
+	int fin = fanout_finished(f);
+	pthread_mutex_unlock(&f->fw->mu);
+	if (fin)
+		fanout_free(f);
 }

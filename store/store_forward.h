@@ -1,6 +1,9 @@
 /* Forwarding a client's Write to the peer stores it names, in parallel with
- * the local append: the Write answers once it knows which copies are
- * durable. */
+ * the local append, as multi-writes (DESIGN.md "Data paths (v2)"): each
+ * peer has one sender; while a Replicate to a peer is in flight, the next
+ * needles bound for it queue and go together, as one Replicate, when it
+ * returns (batching by back-pressure, no timer), bounded in bytes and
+ * count. The peer makes a batch durable with one fdatasync. */
 #ifndef STORE_STORE_FORWARD_H
 #define STORE_STORE_FORWARD_H
 
@@ -11,19 +14,37 @@
 #include "store.pb-c.h"
 
 #define FORWARD_MAX 16 /* peers per write; more are refused by forward_start */
+#define FORWARD_BATCH_MAX 256		/* needles in one Replicate */
+#define FORWARD_BATCH_BYTES (64u << 20) /* photo bytes in one Replicate */
 
+struct forwarder;
 struct fanout;
 
-/* Sends req's needle to every peer (except this store) with Replicate,
- * asynchronously. deadline_ms (Unix ms, 0 = none) bounds the calls. req is
- * only read during the call. Never fails: a peer that cannot be called
- * counts as a failed copy. The result must be passed to forward_wait. */
+/* The per-peer senders of one store process. forwarder_close only after
+ * every call it started has answered (rpc_pool_close of svc->peers). */
+struct forwarder *forwarder_open(struct store_service *svc);
+void forwarder_close(struct forwarder *fw);
+
+/* Queues req's needle for every peer but this store. deadline_ms (Unix ms,
+ * 0 = none) bounds the calls. req must stay valid until forward_wait
+ * returns. Never fails: a peer that cannot be called counts as a failed
+ * copy. The result goes to forward_wait, then forward_release. */
 struct fanout *forward_start(struct store_service *svc,
     const Hs__WriteRequest *req, int64_t deadline_ms);
 
-/* Waits for every peer, writes the ids of peers holding a durable copy to
- * ids (room for FORWARD_MAX), a summary of failures to why, frees f and
- * returns the count. */
-size_t forward_wait(struct fanout *f, uint32_t *ids, char *why, size_t whylen);
+/* Waits until `need` peers hold a durable copy or every peer answered (or
+ * the deadline passed), and until no needle of req waits in a queue (so
+ * req may go). Writes the ids of peers holding a durable copy so far to
+ * ids (room for FORWARD_MAX), a summary of failures to why, and returns
+ * their count. */
+size_t forward_wait(struct fanout *f, size_t need, uint32_t *ids, char *why,
+    size_t whylen);
+
+/* Lets f go. Every peer that acknowledges after forward_wait returned is
+ * passed to late(arg, store_id) (on an RPC thread: it must not block);
+ * when the last peer has answered, done(arg) runs. late and done may be
+ * NULL. */
+void forward_release(struct fanout *f, void (*late)(void *, uint32_t),
+    void (*done)(void *), void *arg);
 
 #endif

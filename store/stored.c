@@ -9,8 +9,10 @@
 #include "cache_push.h"
 #include "cfg.h"
 #include "log.h"
+#include "registrar.h"
 #include "stop.h"
 #include "store.h"
+#include "store_forward.h"
 
 static int
 open_engine(struct store_service *svc)
@@ -62,10 +64,13 @@ start_rpc(struct store_service *svc, char *err, size_t errlen)
 	    svc->cfg.cache_ttl_ms, (size_t)svc->cfg.cache_max_bytes,
 	    256u << 20);
 	svc->access = access_stats_open();
-	if (svc->cache == NULL || svc->access == NULL) {
+	svc->fwd = forwarder_open(svc);
+	if (svc->cache == NULL || svc->access == NULL || svc->fwd == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
+	if ((svc->reg = registrar_open(svc, err, errlen)) == NULL)
+		return -1;
 	if (rpc_server_start(svc->rpc) != 0) {
 		snprintf(err, errlen, "cannot start the RPC server");
 		return -1;
@@ -74,14 +79,19 @@ start_rpc(struct store_service *svc, char *err, size_t errlen)
 }
 
 /* Drain accepted writes (they answer through the still-open server), then
- * close the server, then what the handlers and threads used. */
+ * close the server, then what the handlers and threads used. The
+ * forwarder and the registrar go after the peer clients: a peer's late
+ * answer still reaches both (the stopped registrar drops it). */
 static void
 shutdown_service(struct store_service *svc, struct background *bg)
 {
 	rt_workq_close(svc->slow);
 	rpc_server_close(svc->rpc);
+	registrar_stop(svc->reg);
 	background_stop(bg);
 	rpc_pool_close(svc->peers);
+	registrar_free(svc->reg);
+	forwarder_close(svc->fwd);
 	cache_push_close(svc->cache);
 	access_stats_close(svc->access);
 	rt_pub_close(svc->pub);
