@@ -25,6 +25,7 @@ hs_open(hs_client **out, const struct hs_cluster *cfg, hs_error *err)
 		snprintf(c->cfg.key_file, sizeof(c->cfg.key_file), "%s",
 		    getenv("HS_KEY_FILE"));
 	pthread_mutex_init(&c->mu, NULL);
+	pthread_mutex_init(&c->grant_mu, NULL);
 	hs_status st;
 	if (c->cfg.key_file[0] == '\0') {
 		st = hsi_err(err, HS_INVALID_ARGUMENT,
@@ -103,14 +104,36 @@ hs_close(hs_client *c)
 	if (c == NULL)
 		return;
 	/* rpc_client_close waits for calls in flight, so the asynchronous
-	 * corruption reports finish before their client goes. */
+	 * corruption reports and grant requests finish before their client
+	 * goes. */
 	rpc_client_close(c->repl);
 	rpc_client_close(c->dir);
 	rpc_pool_close(c->peers);
 	hsi_cache_close(c->cache);
 	hsi_locations_close(c->locs);
+	for (size_t i = 0; i < HSI_GRANT_SLOTS; i++) {
+		hsi_grant_put(c->grants[i].cur);
+		hsi_grant_put(c->grants[i].next);
+	}
 	pthread_mutex_destroy(&c->mu);
+	pthread_mutex_destroy(&c->grant_mu);
 	free(c);
+}
+
+void
+hsi_grant_put(struct hsi_grant *g)
+{
+	if (g != NULL && atomic_fetch_sub(&g->refs, 1) == 1) {
+		hs__allocate_reply__free_unpacked(g->a, NULL);
+		free(g);
+	}
+}
+
+void
+hs_upload_counters(hs_client *c, struct hs_upload_counters *out)
+{
+	out->allocate_calls = atomic_load(&c->allocate_calls);
+	out->register_calls = atomic_load(&c->register_calls);
 }
 
 rpc_client *

@@ -142,6 +142,15 @@ void hs_close(hs_client *c);
 hs_status hs_upload(hs_client *c, const void *data, size_t len,
     uint32_t replicas, int64_t timeout_ms, hs_photo_id *id, hs_error *err);
 
+/* The directory calls this client's uploads made (for tests and tuning):
+ * Allocate calls (each a grant of many ids, asked for ahead of need) and
+ * RegisterPhoto calls (none once the stores register, v2). */
+struct hs_upload_counters {
+	uint64_t allocate_calls;
+	uint64_t register_calls;
+};
+void hs_upload_counters(hs_client *c, struct hs_upload_counters *out);
+
 /* Reads the file at path (at most HS_MAX_PHOTO_SIZE bytes) and uploads it.
  * A missing, unreadable or oversized file is HS_INVALID_ARGUMENT (never
  * HS_NOT_FOUND, which is about photos), a read error HS_INTERNAL, each

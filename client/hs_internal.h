@@ -21,6 +21,28 @@
 
 struct hsi_cache; /* cache.c */
 
+/* A write grant (grants.c): one Allocate's answer, shared by the uploads
+ * taking its ids. */
+struct hsi_grant {
+	atomic_int refs;
+	Hs__AllocateReply *a;
+	size_t nids;  /* a->n_ids, or 1 from a directory without grants */
+	size_t taken; /* ids handed out (under grant_mu) */
+	int retired;  /* every store failed: no more ids (under grant_mu) */
+	int64_t use_until_ms, renew_at_ms; /* Unix ms */
+};
+
+/* The grants kept for one replica count. */
+struct hsi_grant_slot {
+	struct hs_client *c;
+	int used;
+	uint32_t replicas;
+	struct hsi_grant *cur, *next;
+	int prefetching;	/* an Allocate for next is in flight */
+	int64_t retry_after_ms; /* monotonic: after a failed one */
+};
+#define HSI_GRANT_SLOTS 4
+
 struct hs_client {
 	struct hs_cluster cfg;
 	struct rpc_client_opts ropts;
@@ -39,6 +61,10 @@ struct hs_client {
 	 * "no cluster there" and is reported at once instead of retried. */
 	atomic_int dir_answered;
 	atomic_ullong cache_hits, cache_misses;
+	/* Directory calls of uploads (hs_upload_counters). */
+	atomic_ullong allocate_calls, register_calls;
+	pthread_mutex_t grant_mu; /* guards grants */
+	struct hsi_grant_slot grants[HSI_GRANT_SLOTS];
 	char dir_where[512]; /* the directory addresses, for messages */
 };
 
@@ -76,6 +102,9 @@ hs_status hsi_dir_call(hs_client *c, const char *method,
     const ProtobufCMessage *req, ProtobufCMessage **reply, int64_t deadline,
     const char *what, hs_error *err);
 
+/* Drops a reference to a write grant (grants.c); the last frees it. */
+void hsi_grant_put(struct hsi_grant *g);
+
 /* Remembers seq as this client's last write of id: its next Lookup of id
  * waits for the directory to have applied it. */
 void hsi_seq_remember(hs_client *c, hs_photo_id id, uint64_t seq);
@@ -86,6 +115,19 @@ void hsi_seq_remember(hs_client *c, hs_photo_id id, uint64_t seq);
 hs_status hsi_lookup(hs_client *c, hs_photo_id id, int include_down,
     int64_t deadline, Hs__LookupReply **out, Hs__LookupResult **res,
     hs_error *err);
+
+/* ---- grants.c: write grants ---------------------------------------- */
+
+/* The next unused id of a grant for `replicas` (0 = the default): *g (a
+ * reference: hsi_grant_put it) and the id's index (hsi_grant_id). Allocates
+ * at once (len and sha describe the upload) only when no grant is usable;
+ * asks for the next grant in the background ahead of need. */
+hs_status hsi_grant_take(hs_client *c, uint32_t replicas, size_t len,
+    const uint8_t sha[HS_SHA256_LEN], int64_t deadline, struct hsi_grant **g,
+    size_t *idx, hs_error *err);
+const Hs__PhotoId *hsi_grant_id(const struct hsi_grant *g, size_t idx);
+/* Every store of g failed: its ids left are never used. */
+void hsi_grant_retire(hs_client *c, struct hsi_grant *g);
 
 /* ---- hs_backup.c ---------------------------------------------------- */
 

@@ -174,7 +174,8 @@ group_record(struct rb *b, struct rb_entry *g, size_t n, struct rb_rec *out)
 	int delete_seen = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (g[i].deleted) {
-			delete_seen |= g[i].kind == HS__DELETE_KIND__DELETE_KIND_DELETE;
+			delete_seen |= g[i].kind ==
+			    HS__DELETE_KIND__DELETE_KIND_DELETE;
 			continue;
 		}
 		live++;

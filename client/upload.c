@@ -1,13 +1,19 @@
-/* Upload: Allocate -> Write -> RegisterPhoto (docs/client.md, "Upload and
- * download"), retried safely. Every step is idempotent for the same id, so:
- *  - a failed Allocate is retried (hsi_dir_call) until the deadline;
- *  - a failed Write moves on to the next allocated store as the first one,
- *    with the stores after it as peers; when every store failed, a new
- *    Allocate picks fresh stores (the unregistered needles are orphans the
- *    audit removes);
- *  - once the bytes are durable, RegisterPhoto is retried with backoff
- *    through a directory failover until the deadline, following leader
- *    hints, because giving up there would lose a write that succeeded. */
+/* Upload (docs/client.md, "Upload and download"): take an id of a write
+ * grant (grants.c: a steady stream of uploads makes no directory call of
+ * its own), Write it at the grant's first store, which forwards to the
+ * group's other stores, registers the photo with the leader once
+ * MIN_REPLICA_COUNT copies are durable and answers with the record's seq.
+ * Retried safely, because an id once sent is only ever sent again with the
+ * same bytes:
+ *  - a failed Write is sent again, same id, to the group's next store as
+ *    the first (the others as its peers: a copy already there is an
+ *    idempotent put, a registration an add-only union);
+ *  - when every store failed, the grant is retired and the upload takes an
+ *    id of another grant (the needles left behind are orphans the audit
+ *    removes), with backoff, until the deadline;
+ *  - a store that answers without a seq (one older than grants) leaves the
+ *    registration to the client, as before: RegisterPhoto, retried with
+ *    backoff through a directory failover until the deadline. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -20,7 +26,7 @@
 #include "log.h"
 #include "store.pb-c.h"
 
-/* Whether another store (or a new allocation) may succeed where one store
+/* Whether another store (or another grant) may succeed where one store
  * failed. INVALID_ARGUMENT (our bytes or sha256 are wrong) and
  * UNAUTHENTICATED (wrong key) would fail everywhere. */
 static int
@@ -29,98 +35,75 @@ write_retryable(hs_status st)
 	return st != HS_INVALID_ARGUMENT && st != HS_UNAUTHENTICATED;
 }
 
-/* Writes to a->stores[first], peers = the stores after it. On HS_OK
- * *stored (malloc'd, the caller frees) lists the stores that acknowledged. */
+/* One upload's id and bytes. */
+struct up {
+	const struct hsi_grant *g;
+	const Hs__PhotoId *id;
+	const void *data;
+	size_t len;
+	const uint8_t *sha;
+	int64_t deadline;
+};
+
+/* Writes to the group's store `first`, with every other store of the
+ * group as its peers. On HS_OK *w is the store's answer (the caller
+ * frees it). */
 static hs_status
-write_at(hs_client *c, const Hs__AllocateReply *a, size_t first,
-    const void *data, size_t len, const uint8_t sha[HS_SHA256_LEN],
-    int64_t deadline, uint32_t **stored, size_t *nstored, hs_error *err)
+write_at(hs_client *c, const struct up *u, size_t first, Hs__WriteReply **w,
+    hs_error *err)
 {
+	const Hs__AllocateReply *a = u->g->a;
 	const Hs__Replica *s = a->stores[first];
+	Hs__Replica *peers[HS_MAX_REPLICAS];
+	size_t np = 0;
+	for (size_t k = 1; k < a->n_stores && np < HS_MAX_REPLICAS; k++)
+		peers[np++] = a->stores[(first + k) % a->n_stores];
 	rpc_client *rc = hsi_peer(c, s->rpc_addr, err);
 	if (rc == NULL)
 		return err != NULL ? err->code : HS_INVALID_ARGUMENT;
 	Hs__WriteRequest req = HS__WRITE_REQUEST__INIT;
-	req.id = a->id;
-	req.data.data = (uint8_t *)data;
-	req.data.len = len;
-	req.sha256.data = (uint8_t *)sha;
+	req.id = (Hs__PhotoId *)u->id;
+	req.data.data = (uint8_t *)u->data;
+	req.data.len = u->len;
+	req.sha256.data = (uint8_t *)u->sha;
 	req.sha256.len = HS_SHA256_LEN;
 	req.write_token = a->write_token;
-	req.n_peers = a->n_stores - first - 1;
-	req.peers = a->stores + first + 1;
+	req.n_peers = np;
+	req.peers = peers;
 	ProtobufCMessage *reply = NULL;
 	struct rpc_error re;
 	hs_status st = rpc_invoke(rc, &hs__store__descriptor, "Write",
-	    &req.base, &reply, hsi_left(deadline), 0, &re);
+	    &req.base, &reply, hsi_left(u->deadline), 0, &re);
 	if (st != HS_OK)
 		return hsi_err(err, st, "write to store %u at %s: %s",
 		    s->store_id, s->rpc_addr, re.message);
-	Hs__WriteReply *w = (Hs__WriteReply *)reply;
-	/* A store that answers OK has the needle durably even if it lists
-	 * nobody; count it so the record is never without locations. */
-	size_t n = w->n_stored_on ? w->n_stored_on : 1;
-	*stored = malloc(n * sizeof(**stored));
-	if (*stored == NULL) {
-		protobuf_c_message_free_unpacked(reply, NULL);
-		return hsi_err(err, HS_RESOURCE_EXHAUSTED, "out of memory");
-	}
-	if (w->n_stored_on)
-		memcpy(*stored, w->stored_on, n * sizeof(**stored));
-	else
-		(*stored)[0] = s->store_id;
-	*nstored = n;
-	protobuf_c_message_free_unpacked(reply, NULL);
+	*w = (Hs__WriteReply *)reply;
 	return HS_OK;
 }
 
+/* The client's registration, for a store that did not register (one
+ * older than grants): returns the record's seq in *seq. */
 static hs_status
-allocate(hs_client *c, size_t len, const uint8_t sha[HS_SHA256_LEN],
-    uint32_t replicas, int64_t deadline, Hs__AllocateReply **out, hs_error *err)
-{
-	Hs__AllocateRequest req = HS__ALLOCATE_REQUEST__INIT;
-	ProtobufCMessage *reply = NULL;
-	req.size = len;
-	req.sha256.data = (uint8_t *)sha;
-	req.sha256.len = HS_SHA256_LEN;
-	req.replicas = replicas;
-	hs_status st = hsi_dir_call(c, "Allocate", &req.base, &reply, deadline,
-	    "allocate", err);
-	if (st != HS_OK)
-		return st;
-	Hs__AllocateReply *a = (Hs__AllocateReply *)reply;
-	if (a->id == NULL || a->n_stores == 0) {
-		hs__allocate_reply__free_unpacked(a, NULL);
-		return hsi_err(err, HS_INTERNAL,
-		    "allocate: the directory "
-		    "answered without an id or stores");
-	}
-	*out = a;
-	return HS_OK;
-}
-
-static hs_status
-register_photo(hs_client *c, const Hs__AllocateReply *a, size_t len,
-    const uint8_t sha[HS_SHA256_LEN], uint32_t *stored, size_t nstored,
-    int64_t deadline, hs_error *err)
+register_photo(hs_client *c, const struct up *u, const uint32_t *stored,
+    size_t nstored, uint64_t *seq, hs_error *err)
 {
 	Hs__RegisterRequest req = HS__REGISTER_REQUEST__INIT;
 	ProtobufCMessage *reply = NULL;
-	req.id = a->id;
-	req.sha256.data = (uint8_t *)sha;
+	req.id = (Hs__PhotoId *)u->id;
+	req.sha256.data = (uint8_t *)u->sha;
 	req.sha256.len = HS_SHA256_LEN;
-	req.size = len;
+	req.size = u->len;
 	req.n_stores = nstored;
-	req.stores = stored;
+	req.stores = (uint32_t *)stored;
 	/* The leader refuses a new registration once this token expired:
 	 * by then the needles may be gone as orphans. */
-	req.write_token = a->write_token;
+	req.write_token = u->g->a->write_token;
+	atomic_fetch_add(&c->register_calls, 1);
 	hs_status st = hsi_dir_call(c, "RegisterPhoto", &req.base, &reply,
-	    deadline, "register", err);
+	    u->deadline, "register", err);
 	if (st != HS_OK)
 		return st;
-	hs_photo_id id = { a->id->key, a->id->cookie };
-	hsi_seq_remember(c, id, ((Hs__RegisterReply *)reply)->seq);
+	*seq = ((Hs__RegisterReply *)reply)->seq;
 	protobuf_c_message_free_unpacked(reply, NULL);
 	return HS_OK;
 }
@@ -128,9 +111,10 @@ register_photo(hs_client *c, const Hs__AllocateReply *a, size_t len,
 /* Where the upload's bytes are, remembered so this client reads its own
  * upload with no Lookup. */
 static void
-remember_locations(hs_client *c, const Hs__AllocateReply *a, size_t len,
-    const uint8_t sha[HS_SHA256_LEN], const uint32_t *stored, size_t nstored)
+remember_locations(hs_client *c, const struct up *u, const uint32_t *stored,
+    size_t nstored)
 {
+	const Hs__AllocateReply *a = u->g->a;
 	Hs__Replica *reps[HS_MAX_REPLICAS];
 	size_t n = 0;
 	for (size_t i = 0; i < a->n_stores && n < HS_MAX_REPLICAS; i++)
@@ -140,63 +124,75 @@ remember_locations(hs_client *c, const Hs__AllocateReply *a, size_t len,
 				break;
 			}
 	Hs__PhotoRecord rec = HS__PHOTO_RECORD__INIT;
-	rec.id = a->id;
-	rec.size = len;
-	rec.sha256.data = (uint8_t *)sha;
+	rec.id = (Hs__PhotoId *)u->id;
+	rec.size = u->len;
+	rec.sha256.data = (uint8_t *)u->sha;
 	rec.sha256.len = HS_SHA256_LEN;
 	Hs__LookupResult x = HS__LOOKUP_RESULT__INIT;
 	x.record = &rec;
 	x.replicas = reps;
 	x.n_replicas = n;
-	hsi_locations_put(c->locs, (hs_photo_id){ a->id->key, a->id->cookie },
+	hsi_locations_put(c->locs, (hs_photo_id){ u->id->key, u->id->cookie },
 	    &x);
 }
 
-/* One allocation's worth: Write at each allocated store in turn, then
- * Register. HS_ABORTED (with err) means "every store failed, allocate
- * again". */
+/* The photo is durable where w says: commit it if the store did not
+ * (seq 0), then remember its seq and locations. */
 static hs_status
-upload_once(hs_client *c, const Hs__AllocateReply *a, const void *data,
-    size_t len, const uint8_t sha[HS_SHA256_LEN], int64_t deadline,
-    hs_error *err)
+committed(hs_client *c, const struct up *u, const Hs__WriteReply *w,
+    uint32_t first_store, hs_error *err)
 {
-	uint32_t *stored = NULL;
-	size_t nstored = 0;
+	/* A store that answers OK has the needle durably even if it lists
+	 * nobody; count it so the record is never without locations. */
+	const uint32_t *stored = w->n_stored_on ? w->stored_on : &first_store;
+	size_t n = w->n_stored_on ? w->n_stored_on : 1;
+	uint64_t seq = w->seq;
+	hs_status st = seq != 0 ? HS_OK :
+				  register_photo(c, u, stored, n, &seq, err);
+	if (st != HS_OK)
+		return st;
+	hsi_seq_remember(c, (hs_photo_id){ u->id->key, u->id->cookie }, seq);
+	remember_locations(c, u, stored, n);
+	return HS_OK;
+}
+
+/* One id: a Write at each store of its group in turn. HS_ABORTED (with
+ * err) means "every store failed: take an id of another grant". */
+static hs_status
+upload_once(hs_client *c, const struct up *u, hs_error *err)
+{
+	const Hs__AllocateReply *a = u->g->a;
 	hs_status st = HS_UNAVAILABLE;
 	hs_error e;
 	char tried[480] = "";
-	for (size_t i = 0; i < a->n_stores && hsi_left(deadline) > 0; i++) {
-		st = write_at(c, a, i, data, len, sha, deadline, &stored,
-		    &nstored, &e);
-		if (st == HS_OK)
-			break;
+	for (size_t i = 0; i < a->n_stores && hsi_left(u->deadline) > 0; i++) {
+		Hs__WriteReply *w = NULL;
+		st = write_at(c, u, i, &w, &e);
+		if (st == HS_OK) {
+			st = committed(c, u, w, a->stores[i]->store_id, err);
+			hs__write_reply__free_unpacked(w, NULL);
+			return st;
+		}
 		size_t used = strlen(tried);
 		snprintf(tried + used, sizeof(tried) - used, "%s%.200s",
 		    used ? "; " : "", e.message);
 		if (!write_retryable(st))
 			return hsi_err(err, st, "%s", e.message);
 	}
-	if (st != HS_OK) {
-		hsi_err(err, HS_ABORTED, "%s",
-		    tried[0] ?
-			tried :
-			"the deadline passed before any store was tried");
-		return HS_ABORTED;
-	}
-	st = register_photo(c, a, len, sha, stored, nstored, deadline, err);
-	if (st == HS_OK)
-		remember_locations(c, a, len, sha, stored, nstored);
-	free(stored);
-	return st;
+	return hsi_err(err, HS_ABORTED, "%s",
+	    tried[0] ? tried :
+		       "the deadline passed before any store was tried");
 }
 
 hs_status
 hs_upload(hs_client *c, const void *data, size_t len, uint32_t replicas,
     int64_t timeout_ms, hs_photo_id *id, hs_error *err)
 {
-	int64_t deadline = hsi_deadline(timeout_ms);
+	struct up u = { .data = data, .len = len };
 	uint8_t sha[HS_SHA256_LEN];
 	hs_error e = { .code = HS_OK };
+	u.deadline = hsi_deadline(timeout_ms);
+	u.sha = sha;
 	if (len > HS_MAX_PHOTO_SIZE)
 		return hsi_err(err, HS_INVALID_ARGUMENT,
 		    "the photo is %zu "
@@ -204,23 +200,28 @@ hs_upload(hs_client *c, const void *data, size_t len, uint32_t replicas,
 		    len, HS_MAX_PHOTO_SIZE);
 	hs_sha256(data, len, sha);
 	for (int attempt = 0;; attempt++) {
-		Hs__AllocateReply *a = NULL;
-		hs_status st = allocate(c, len, sha, replicas, deadline, &a,
-		    &e);
+		struct hsi_grant *g = NULL;
+		size_t idx = 0;
+		hs_status st = hsi_grant_take(c, replicas, len, sha, u.deadline,
+		    &g, &idx, &e);
 		if (st != HS_OK)
 			break;
-		st = upload_once(c, a, data, len, sha, deadline, &e);
+		u.g = g;
+		u.id = hsi_grant_id(g, idx);
+		st = upload_once(c, &u, &e);
 		if (st == HS_OK)
-			*id = (hs_photo_id){ a->id->key, a->id->cookie };
-		hs__allocate_reply__free_unpacked(a, NULL);
+			*id = (hs_photo_id){ u.id->key, u.id->cookie };
+		if (st == HS_ABORTED)
+			hsi_grant_retire(c, g);
+		hsi_grant_put(g);
 		if (st == HS_OK)
 			return HS_OK;
 		if (st != HS_ABORTED)
 			break;
-		rt_log_debug("upload: every allocated store failed (%s); "
-			     "allocating again",
+		rt_log_debug("upload: every store of the grant failed (%s); "
+			     "taking an id of another grant",
 		    e.message);
-		if (!hsi_backoff(attempt, deadline)) {
+		if (!hsi_backoff(attempt, u.deadline)) {
 			e.code = HS_UNAVAILABLE;
 			break;
 		}
