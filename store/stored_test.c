@@ -14,6 +14,7 @@
 #include "check.h"
 #include "clock.h"
 #include "env.h"
+#include "grant.h"
 #include "log.h"
 #include "proc.h"
 #include "rpc.h"
@@ -611,6 +612,131 @@ test_second_store_on_same_data_dir_is_refused(void)
 	CHECK(store_answers(0));
 }
 
+static Hs__StoreStatsReply *
+stats_of(int i)
+{
+	Hs__StoreStatsRequest req = HS__STORE_STATS_REQUEST__INIT;
+	ProtobufCMessage *reply = NULL;
+	struct rpc_error e;
+	CHECK_STATUS(call(i, "Stats", &req.base, &reply, &e), HS_OK, e.message);
+	return (Hs__StoreStatsReply *)reply;
+}
+
+static uint64_t
+writes_of(int i)
+{
+	Hs__StoreStatsReply *r = stats_of(i);
+	uint64_t n = r ? r->writes : 0;
+	if (r)
+		hs__store_stats_reply__free_unpacked(r, NULL);
+	return n;
+}
+
+enum { BATCHED = 12 }; /* < the store's 16 workers: all run at once */
+static struct photo batch_photos[BATCHED];
+static atomic_int batch_acked;
+
+static void *
+batch_writer(void *arg)
+{
+	struct photo *p = arg;
+	Hs__Replica r3 = HS__REPLICA__INIT, *peers[] = { &r3 };
+	struct rpc_error e;
+	size_t n = 0;
+	r3.store_id = 3;
+	r3.rpc_addr = urls[2];
+	if (write_photo(0, p, peers, 1, &n, &e) == HS_OK && n == 2)
+		atomic_fetch_add(&batch_acked, 1);
+	else
+		fprintf(stderr, "  write: %s (%zu copies)\n", e.message, n);
+	return NULL;
+}
+
+/* Multi-writes: writes bound for the same peer while a Replicate to it is
+ * in flight go together as one Replicate, which the peer stores with one
+ * fdatasync. The peer is held (SIGSTOP) until every write has queued, so
+ * the batch does not depend on timing: the first Replicate, then one
+ * carrying the other eleven. */
+static void
+test_concurrent_writes_to_one_peer_go_as_one_replicate(void)
+{
+	uint32_t s13[] = { 1, 3 };
+	pthread_t t[BATCHED];
+	Hs__StoreStatsReply *before = stats_of(2);
+	uint64_t w0 = writes_of(0);
+	test_proc_stop(&procs[2]);
+	for (int i = 0; i < BATCHED; i++) {
+		photo_make(&batch_photos[i], 3000 + (uint64_t)i, 4096, s13, 2);
+		pthread_create(&t[i], NULL, batch_writer, &batch_photos[i]);
+	}
+	int queued = CHECK_WAIT_UNTIL(writes_of(0) >= w0 + BATCHED, 5000);
+	test_proc_cont(&procs[2]);
+	for (int i = 0; i < BATCHED; i++)
+		pthread_join(t[i], NULL);
+	CHECK(queued);
+	CHECK_EQ(atomic_load(&batch_acked), BATCHED);
+	Hs__StoreStatsReply *after = stats_of(2);
+	uint64_t calls = after->replicate_calls - before->replicate_calls;
+	uint64_t needles = after->replicate_needles - before->replicate_needles;
+	uint64_t syncs = after->fdatasyncs - before->fdatasyncs;
+	printf("  %d writes reached the peer in %llu Replicate(s) with %llu "
+	       "needles and %llu fdatasync(s)\n",
+	    BATCHED, (unsigned long long)calls, (unsigned long long)needles,
+	    (unsigned long long)syncs);
+	CHECK(calls >= 2 && calls <= 3); /* 3: a transport resend */
+	CHECK(needles >= BATCHED);
+	CHECK(syncs <= calls);
+	for (int i = 0; i < BATCHED; i++) {
+		struct rpc_error e;
+		CHECK_STATUS(read_photo(2, &batch_photos[i],
+				 batch_photos[i].cookie, &e),
+		    HS_OK, e.message);
+		photo_free(&batch_photos[i]);
+	}
+	hs__store_stats_reply__free_unpacked(before, NULL);
+	hs__store_stats_reply__free_unpacked(after, NULL);
+}
+
+/* A write under a grant (v2) is registered by the store; with no
+ * directory to register with, the Write fails within its deadline with a
+ * message that says the copies are durable and to retry (here the store
+ * has no directory at all), and the needle stays readable. */
+static void
+test_grant_write_without_a_directory_fails_clearly(void)
+{
+	uint32_t s1 = 1;
+	struct photo p;
+	struct rpc_error e;
+	photo_make(&p, 4000, 1000, &s1, 1);
+	free(p.token);
+	p.key = rt_grant_key(&key, 7, 42);
+	p.cookie = rt_grant_cookie(&key, p.key);
+	rt_token_make_grant(&key, 7, 40, 8, &s1, 1, rt_now_ms() + 60000,
+	    &p.token, &p.token_len);
+	Hs__WriteRequest req = HS__WRITE_REQUEST__INIT;
+	Hs__PhotoId id = wire_id(&p, p.cookie);
+	ProtobufCMessage *reply = NULL;
+	req.id = &id;
+	req.data.data = p.data;
+	req.data.len = p.len;
+	req.sha256.data = p.sha;
+	req.sha256.len = 32;
+	req.write_token.data = p.token;
+	req.write_token.len = p.token_len;
+	int64_t t0 = check_mono_ms();
+	hs_status st = rpc_invoke(clients[0], &hs__store__descriptor, "Write",
+	    &req.base, &reply, 1500, 0, &e);
+	int64_t took = check_mono_ms() - t0;
+	CHECK(st != HS_OK);
+	CHECK(took < 3000);
+	if (st == HS_OK)
+		protobuf_c_message_free_unpacked(reply, NULL);
+	else if (e.answered)
+		CHECK(strstr(e.message, "retry the upload") != NULL);
+	CHECK_STATUS(read_photo(0, &p, p.cookie, &e), HS_OK, e.message);
+	photo_free(&p);
+}
+
 static void
 test_bad_flags_exit_with_usage_error(void)
 {
@@ -646,6 +772,10 @@ main(int argc, char **argv)
 		    test_stale_replicator_epoch_is_refused },
 		{ "second store on the same data dir is refused",
 		    test_second_store_on_same_data_dir_is_refused },
+		{ "concurrent writes to one peer go as one Replicate",
+		    test_concurrent_writes_to_one_peer_go_as_one_replicate },
+		{ "grant write without a directory fails clearly",
+		    test_grant_write_without_a_directory_fails_clearly },
 		{ "bad flags exit with a usage error",
 		    test_bad_flags_exit_with_usage_error },
 		{ NULL, NULL },
