@@ -141,6 +141,22 @@ struct rt_redis_script dir_script_put_store = { "put_store",
 	      "return 1\n",
 	"" };
 
+/* KEYS: leader, groups, group seq. ARGV: lease, the group's stores
+ * ("3,1,4"), the largest id a key can carry. */
+struct rt_redis_script dir_script_new_group = { "new_group",
+	FENCE "local id = redis.call('INCR', KEYS[3])\n"
+	      "if id > tonumber(ARGV[3]) then\n"
+	      "  return redis.error_reply('GROUPS every group id is used')\n"
+	      "end\n"
+	      "redis.call('HSET', KEYS[2], id, ARGV[2])\n"
+	      "return id\n",
+	"" };
+
+/* KEYS: leader, grant seq. ARGV: lease, count. A grant's sequence numbers
+ * are the count ending at the answer; never handed out twice. */
+struct rt_redis_script dir_script_grant = { "grant",
+	FENCE "return {1, redis.call('INCRBY', KEYS[2], ARGV[2])}\n", "" };
+
 void
 dir_scripts_init(void)
 {
@@ -151,4 +167,6 @@ dir_scripts_init(void)
 	rt_redis_script_init(&dir_script_update);
 	rt_redis_script_init(&dir_script_put_store);
 	rt_redis_script_init(&dir_script_restore);
+	rt_redis_script_init(&dir_script_new_group);
+	rt_redis_script_init(&dir_script_grant);
 }
