@@ -30,8 +30,9 @@ struct fanout {
 	struct forwarder *fw;
 	pthread_cond_t cv; /* under fw->mu */
 	int64_t deadline_ms;
-	int pending; /* items whose peer has not answered */
-	int queued;  /* items not packed yet */
+	int64_t start_ms; /* monotonic */
+	int pending;	  /* items whose peer has not answered */
+	int queued;	  /* items not packed yet */
 	int released;
 	void (*late)(void *, uint32_t);
 	void (*done)(void *);
@@ -321,6 +322,7 @@ forward_start(struct store_service *svc, const Hs__WriteRequest *req,
 		return NULL;
 	f->fw = fw;
 	f->deadline_ms = deadline_ms;
+	f->start_ms = rt_mono_ms();
 	pthread_cond_init(&f->cv, NULL);
 	pthread_mutex_lock(&fw->mu);
 	for (size_t i = 0; i < req->n_peers && i < FORWARD_MAX; i++) {
@@ -395,6 +397,40 @@ abs_time(int64_t unix_ms, struct timespec *ts)
 	ts->tv_nsec = (unix_ms % 1000) * 1000000;
 }
 
+/* Waits (fw->mu held) until done(f) or Unix ms `until`; at the write's
+ * deadline, items still queued are cancelled. */
+static void
+wait_until(struct fanout *f, int (*done)(const struct fanout *, size_t),
+    size_t need, int64_t until)
+{
+	struct timespec ts;
+	abs_time(until, &ts);
+	while (!done(f, need)) {
+		if (rt_now_ms() >= until) {
+			if (until < f->deadline_ms)
+				return;
+			cancel_queued(f);
+			if (f->queued == 0)
+				return;
+			abs_time(rt_now_ms() + 100, &ts); /* packing: short */
+		}
+		pthread_cond_timedwait(&f->cv, &f->fw->mu, &ts);
+	}
+}
+
+static int
+enough(const struct fanout *f, size_t need)
+{
+	return (f->nok >= need || f->pending == 0) && f->queued == 0;
+}
+
+static int
+all_answered(const struct fanout *f, size_t need)
+{
+	(void)need;
+	return f->pending == 0;
+}
+
 size_t
 forward_wait(struct fanout *f, size_t need, uint32_t *ids, char *why,
     size_t whylen)
@@ -403,20 +439,20 @@ forward_wait(struct fanout *f, size_t need, uint32_t *ids, char *why,
 		snprintf(why, whylen, "out of memory");
 		return 0;
 	}
-	struct timespec ts;
-	int64_t deadline = f->deadline_ms ? f->deadline_ms :
-					    rt_now_ms() + 10000;
-	abs_time(deadline, &ts);
+	if (f->deadline_ms == 0)
+		f->deadline_ms = rt_now_ms() + 10000;
 	pthread_mutex_lock(&f->fw->mu);
-	while (!((f->nok >= need || f->pending == 0) && f->queued == 0)) {
-		if (rt_now_ms() >= deadline) {
-			cancel_queued(f);
-			if (f->queued == 0)
-				break;
-			abs_time(rt_now_ms() + 100, &ts); /* packing: short */
-		}
-		pthread_cond_timedwait(&f->cv, &f->fw->mu, &ts);
-	}
+	wait_until(f, enough, need, f->deadline_ms);
+	/* The other peers, for as long again as `need` took (2..200 ms):
+	 * healthy peers answer together, and a registration naming every
+	 * copy saves the leader a second commit; a slow peer's copy joins
+	 * a later batch instead. */
+	int64_t took = rt_mono_ms() - f->start_ms;
+	int64_t grace = took < 2 ? 2 : took > 200 ? 200 : took;
+	int64_t until = rt_now_ms() + grace;
+	if (f->pending > 0)
+		wait_until(f, all_answered, 0,
+		    until < f->deadline_ms ? until : f->deadline_ms);
 	memcpy(ids, f->ok, f->nok * sizeof(*ids));
 	snprintf(why, whylen, "%s", f->why[0] ? f->why : "no peer failed");
 	size_t n = f->nseen = f->nok;
