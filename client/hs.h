@@ -1,5 +1,5 @@
-/* libhs: the programmatic API of haystack-c. Upload a photo (Allocate ->
- * Write -> RegisterPhoto), download it (cache -> Lookup -> Read, SHA-256
+/* libhs: the programmatic API of haystack-c. Upload a photo (an id of a
+ * write grant -> Write; the store registers it), download it (cache -> Lookup -> Read, SHA-256
  * verified), ask for its status, delete it, and read the cluster's stats,
  * health and event feed. This header is the documentation; docs/client.md
  * adds the cluster-file and cache formats.
@@ -134,11 +134,13 @@ void hs_close(hs_client *c);
 
 /* Uploads len bytes at data (read only; stays the caller's) and sets *id.
  * replicas: the copy count asked of the directory, 0 = the cluster's
- * default. Retries safely until the deadline: a failed Allocate is retried,
- * a failed store write moves on to the next allocated store, and a
- * directory failing between Write and RegisterPhoto is retried with
- * backoff (every step is idempotent for the same id). On HS_OK the photo is
- * committed and later lookups through this client see it. */
+ * default. The id comes from a write grant the client keeps (docs/client.md;
+ * about one Allocate per 64 uploads, asked for ahead of need). Retries
+ * safely until the deadline: a failed Write is sent again with the same id
+ * to the group's next store, and when every store failed the upload takes
+ * an id of another grant (every step is idempotent for the same id and
+ * bytes). On HS_OK the photo is durable on MIN_REPLICA_COUNT copies and
+ * committed, and later lookups through this client see it. */
 hs_status hs_upload(hs_client *c, const void *data, size_t len,
     uint32_t replicas, int64_t timeout_ms, hs_photo_id *id, hs_error *err);
 

@@ -30,9 +30,8 @@ struct fanout {
 	struct forwarder *fw;
 	pthread_cond_t cv; /* under fw->mu */
 	int64_t deadline_ms;
-	int64_t start_ms; /* monotonic */
-	int pending;	  /* items whose peer has not answered */
-	int queued;	  /* items not packed yet */
+	int pending; /* items whose peer has not answered */
+	int queued;  /* items not packed yet */
 	int released;
 	void (*late)(void *, uint32_t);
 	void (*done)(void *);
@@ -322,7 +321,6 @@ forward_start(struct store_service *svc, const Hs__WriteRequest *req,
 		return NULL;
 	f->fw = fw;
 	f->deadline_ms = deadline_ms;
-	f->start_ms = rt_mono_ms();
 	pthread_cond_init(&f->cv, NULL);
 	pthread_mutex_lock(&fw->mu);
 	for (size_t i = 0; i < req->n_peers && i < FORWARD_MAX; i++) {
@@ -443,13 +441,12 @@ forward_wait(struct fanout *f, size_t need, uint32_t *ids, char *why,
 		f->deadline_ms = rt_now_ms() + 10000;
 	pthread_mutex_lock(&f->fw->mu);
 	wait_until(f, enough, need, f->deadline_ms);
-	/* The other peers, for as long again as `need` took (2..200 ms):
-	 * healthy peers answer together, and a registration naming every
-	 * copy saves the leader a second commit; a slow peer's copy joins
-	 * a later batch instead. */
-	int64_t took = rt_mono_ms() - f->start_ms;
-	int64_t grace = took < 2 ? 2 : took > 200 ? 200 : took;
-	int64_t until = rt_now_ms() + grace;
+	/* Then up to FORWARD_GRACE_MS for the other peers: healthy peers
+	 * answer within it, and the registration names every copy (a copy
+	 * registered later costs the leader a second commit, and is not in
+	 * the record meanwhile); only a peer that is down or stuck leaves
+	 * its copy to a later batch. */
+	int64_t until = rt_now_ms() + FORWARD_GRACE_MS;
 	if (f->pending > 0)
 		wait_until(f, all_answered, 0,
 		    until < f->deadline_ms ? until : f->deadline_ms);

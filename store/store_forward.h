@@ -16,6 +16,7 @@
 #define FORWARD_MAX 16 /* peers per write; more are refused by forward_start */
 #define FORWARD_BATCH_MAX 256		/* needles in one Replicate */
 #define FORWARD_BATCH_BYTES (64u << 20) /* photo bytes in one Replicate */
+#define FORWARD_GRACE_MS 1000 /* for the other peers once `need` answered */
 
 struct forwarder;
 struct fanout;
@@ -34,8 +35,7 @@ struct fanout *forward_start(struct store_service *svc,
 
 /* Waits until `need` peers hold a durable copy or every peer answered (or
  * the deadline passed), and until no needle of req waits in a queue (so
- * req may go); then, briefly, for the other peers (as long again as that
- * took, 2..200 ms). Writes the ids of peers holding a durable copy so far to
+ * req may go); then up to FORWARD_GRACE_MS more for the other peers. Writes the ids of peers holding a durable copy so far to
  * ids (room for FORWARD_MAX), a summary of failures to why, and returns
  * their count. */
 size_t forward_wait(struct fanout *f, size_t need, uint32_t *ids, char *why,

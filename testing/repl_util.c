@@ -11,10 +11,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "directory.pb-c.h"
 #include "replicator.pb-c.h"
 #include "rpc.h"
 #include "store.pb-c.h"
+#include "token.h"
 
 static rpc_client *dirs, *stores[TEST_CLUSTER_MAX_STORES + 1];
 static char keyfile[600];
@@ -108,10 +110,24 @@ tr_upload(struct tphoto *p, uint64_t seed, size_t len, int register_it)
 	wq.sha256.data = p->sha;
 	wq.sha256.len = 32;
 	wq.write_token = ar->write_token;
+	/* An orphan (a client that dies before registering): under the
+	 * grant's token the store registers what it takes, so write under a
+	 * one-photo token (v1), which leaves registering to the client. */
+	uint8_t *v1 = NULL;
+	size_t v1len = 0;
+	rt_key k;
+	char kerr[256];
+	if (!register_it && rt_key_load(&k, keyfile, kerr, sizeof(kerr)) == 0 &&
+	    rt_token_make(&k, p->key, p->cookie, p->stores, p->nstores,
+		rt_now_ms() + 60000, &v1, &v1len) == 0) {
+		wq.write_token.data = v1;
+		wq.write_token.len = v1len;
+	}
 	wq.peers = ar->stores + 1;
 	wq.n_peers = ar->n_stores - 1;
 	ProtobufCMessage *wm = NULL;
 	st = scall(ar->stores[0]->store_id, "Write", &wq.base, &wm);
+	free(v1);
 	uint32_t on[8];
 	size_t non = 0;
 	if (st == HS_OK) {
