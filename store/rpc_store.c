@@ -111,7 +111,8 @@ delete_job(void *arg)
 static void
 store_delete(rpc_call *call, const ProtobufCMessage *req, void *arg)
 {
-	store_queue_or_fail(arg, call, req, delete_job);
+	store_queue_or_fail(arg, ((struct store_service *)arg)->slow, call, req,
+	    delete_job);
 }
 
 static void
@@ -184,7 +185,8 @@ compact_job(void *arg)
 static void
 store_compact(rpc_call *call, const ProtobufCMessage *req, void *arg)
 {
-	store_queue_or_fail(arg, call, req, compact_job);
+	store_queue_or_fail(arg, ((struct store_service *)arg)->slow, call, req,
+	    compact_job);
 }
 
 static const struct rpc_method store_methods[] = {

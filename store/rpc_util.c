@@ -40,7 +40,7 @@ store_status_from_engine(int err, char *msg, size_t msglen)
 }
 
 void
-store_queue_or_fail(struct store_service *svc, rpc_call *call,
+store_queue_or_fail(struct store_service *svc, rt_workq *q, rpc_call *call,
     const ProtobufCMessage *req, rt_job_fn fn)
 {
 	struct call_job *j = malloc(sizeof(*j));
@@ -49,7 +49,7 @@ store_queue_or_fail(struct store_service *svc, rpc_call *call,
 		return;
 	}
 	*j = (struct call_job){ .svc = svc, .call = call, .req = req };
-	if (rt_workq_push(svc->slow, fn, j) != 0) {
+	if (rt_workq_push(q, fn, j) != 0) {
 		free(j);
 		rpc_fail(call, HS_UNAVAILABLE, "%s is shutting down",
 		    svc->name);

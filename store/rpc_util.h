@@ -14,8 +14,9 @@ struct call_job {
 	const ProtobufCMessage *req; /* owned by the call until it answers */
 };
 
-/* Runs fn(job) on the slow queue, or fails the call (no memory, stopping). */
-void store_queue_or_fail(struct store_service *svc, rpc_call *call,
+/* Runs fn(job) on queue q (svc->slow or svc->copies), or fails the call
+ * (no memory, stopping). */
+void store_queue_or_fail(struct store_service *svc, rt_workq *q, rpc_call *call,
     const ProtobufCMessage *req, rt_job_fn fn);
 
 /* 0, or -1 after failing the call with INVALID_ARGUMENT. */

@@ -1,8 +1,9 @@
 /* The Store service's write path: Write (check, append, forward as
  * multi-writes, register once MIN_REPLICA_COUNT copies are durable, answer
  * with the record's seq, push into the cache) and Replicate (a batch of
- * needles from a peer or the replicator, durable with one fdatasync). Both
- * run on the slow queue: they fsync and wait on peers. */
+ * needles from a peer or the replicator, durable with one fdatasync). Write
+ * runs on the slow queue (it fsyncs and waits on peers), Replicate on the
+ * copies queue (it fsyncs and waits on nobody). */
 #include <openssl/sha.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -198,7 +199,8 @@ write_job(void *arg)
 void
 store_write(rpc_call *call, const ProtobufCMessage *req, void *arg)
 {
-	store_queue_or_fail(arg, call, req, write_job);
+	struct store_service *svc = arg;
+	store_queue_or_fail(svc, svc->slow, call, req, write_job);
 }
 
 /* The checks of one needle of a Replicate: HS__CODE__OK when it may be
@@ -300,5 +302,9 @@ replicate_job(void *arg)
 void
 store_replicate(rpc_call *call, const ProtobufCMessage *req, void *arg)
 {
-	store_queue_or_fail(arg, call, req, replicate_job);
+	/* A queue of its own: writes hold their workers while they wait on
+	 * peers, so a peer's copies queued behind them could wait for
+	 * writes that wait for them. Replicate waits on this disk only. */
+	struct store_service *svc = arg;
+	store_queue_or_fail(svc, svc->copies, call, req, replicate_job);
 }

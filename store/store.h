@@ -27,8 +27,9 @@ struct store_service {
 	struct store_engine *engine;
 	rpc_server *rpc;
 	rt_pub *pub;
-	rpc_pool *peers; /* other stores, the replicator, directories */
-	rt_workq *slow;	 /* work that fsyncs or waits on peers */
+	rpc_pool *peers;  /* other stores, the replicator, directories */
+	rt_workq *slow;	  /* work that fsyncs or waits on peers */
+	rt_workq *copies; /* Replicate: fsyncs, never waits on a peer */
 	struct cache_push *cache;
 	struct forwarder *fwd; /* multi-writes to peers (store_forward.h) */
 	struct registrar *reg; /* registrations (registrar.h) */

@@ -14,6 +14,10 @@
 #include "store.h"
 #include "store_forward.h"
 
+/* Threads storing peers' copies (Replicate). A batch of many needles takes
+ * one, and a few cover the peers of a store and the replicator's repairs. */
+#define COPY_WORKERS 4
+
 static int
 open_engine(struct store_service *svc)
 {
@@ -44,6 +48,7 @@ start_rpc(struct store_service *svc, char *err, size_t errlen)
 		.max_msg = (size_t)svc->cfg.max_msg };
 	if (rpc_pool_open(&svc->peers, &co) != 0 ||
 	    rt_workq_open(&svc->slow, (int)svc->cfg.workers, "store") != 0 ||
+	    rt_workq_open(&svc->copies, COPY_WORKERS, "copies") != 0 ||
 	    rpc_server_open(&svc->rpc, &so) != 0 || store_rpc_add(svc) != 0 ||
 	    rpc_server_listen(svc->rpc, svc->cfg.listen, NULL, 0) != 0) {
 		snprintf(err, errlen,
@@ -86,6 +91,7 @@ static void
 shutdown_service(struct store_service *svc, struct background *bg)
 {
 	rt_workq_close(svc->slow);
+	rt_workq_close(svc->copies);
 	rpc_server_close(svc->rpc);
 	registrar_stop(svc->reg);
 	background_stop(bg);

@@ -737,6 +737,124 @@ test_grant_write_without_a_directory_fails_clearly(void)
 	photo_free(&p);
 }
 
+/* Two more stores with two workers each. */
+static struct test_proc pair[2];
+static char pair_urls[2][64];
+
+static void
+start_pair(void)
+{
+	for (int i = 0; i < 2; i++) {
+		char id[32], listen[256], data[600], flag_dir[620], kf[640];
+		snprintf(pair_urls[i], sizeof(pair_urls[i]),
+		    "tcp://127.0.0.1:%d", test_free_port());
+		snprintf(id, sizeof(id), "--id=%d", 21 + i);
+		snprintf(listen, sizeof(listen), "--listen=%s", pair_urls[i]);
+		snprintf(data, sizeof(data), "%s/pair-%d", dir, i);
+		mkdir(data, 0755);
+		snprintf(flag_dir, sizeof(flag_dir), "--data-dir=%s", data);
+		snprintf(kf, sizeof(kf), "--key-file=%s", keyfile);
+		char *argv[] = { bin, id, listen, flag_dir, kf,
+			"--directories=tcp://127.0.0.1:9", "--workers=2",
+			"--min-replicas=2", "--scrub-rate=0", NULL };
+		test_proc_start(&pair[i], i ? "pair-22" : "pair-21", dir, argv);
+	}
+}
+
+struct cross {
+	rpc_client *to;
+	int peer; /* index in pair of the store to forward to */
+	uint64_t seed;
+	hs_status st;
+	size_t copies;
+	char why[384];
+};
+
+static void *
+cross_writer(void *arg)
+{
+	struct cross *x = arg;
+	uint32_t both[] = { 21, 22 };
+	struct photo p;
+	Hs__Replica r = HS__REPLICA__INIT, *peers[] = { &r };
+	Hs__WriteRequest req = HS__WRITE_REQUEST__INIT;
+	ProtobufCMessage *reply = NULL;
+	struct rpc_error e;
+	photo_make(&p, x->seed, 2048, both, 2);
+	Hs__PhotoId id = wire_id(&p, p.cookie);
+	r.store_id = (uint32_t)(21 + x->peer);
+	r.rpc_addr = pair_urls[x->peer];
+	req.id = &id;
+	req.data.data = p.data;
+	req.data.len = p.len;
+	req.sha256.data = p.sha;
+	req.sha256.len = 32;
+	req.write_token.data = p.token;
+	req.write_token.len = p.token_len;
+	req.peers = peers;
+	req.n_peers = 1;
+	x->st = rpc_invoke(x->to, &hs__store__descriptor, "Write", &req.base,
+	    &reply, 8000, 0, &e);
+	snprintf(x->why, sizeof(x->why), "%s", e.message);
+	if (x->st == HS_OK) {
+		x->copies = ((Hs__WriteReply *)reply)->n_stored_on;
+		protobuf_c_message_free_unpacked(reply, NULL);
+	}
+	photo_free(&p);
+	return NULL;
+}
+
+/* Writes that wait on a peer hold a worker; a peer's copies must never
+ * queue behind them, or two stores writing to each other with all their
+ * workers busy wait for each other until the deadline. Four writes each
+ * way on stores with two workers answer at once, both copies durable. */
+static void
+test_writes_both_ways_never_wait_for_each_other(void)
+{
+	enum { EACH = 4 };
+	rpc_client *to[2];
+	struct cross x[2 * EACH];
+	pthread_t t[2 * EACH];
+	start_pair();
+	for (int i = 0; i < 2; i++) {
+		const char *u = pair_urls[i];
+		to[i] = test_rpc_open(&u, 1, keyfile, 0);
+	}
+	Hs__StoreStatsRequest sq = HS__STORE_STATS_REQUEST__INIT;
+	for (int i = 0; i < 2; i++) {
+		ProtobufCMessage *m = NULL;
+		struct rpc_error e;
+		CHECK(CHECK_WAIT_UNTIL(rpc_invoke(to[i], &hs__store__descriptor,
+					   "Stats", &sq.base, &m, 1000, 0,
+					   &e) == HS_OK,
+		    10000));
+		if (m != NULL)
+			protobuf_c_message_free_unpacked(m, NULL);
+	}
+	int64_t t0 = check_mono_ms();
+	for (int k = 0; k < 2 * EACH; k++) {
+		x[k] = (struct cross){ .to = to[k % 2],
+			.peer = 1 - k % 2,
+			.seed = 5000 + (uint64_t)k };
+		pthread_create(&t[k], NULL, cross_writer, &x[k]);
+	}
+	for (int k = 0; k < 2 * EACH; k++)
+		pthread_join(t[k], NULL);
+	int64_t took = check_mono_ms() - t0;
+	printf("  %d writes across two stores of two workers in %lld ms\n",
+	    2 * EACH, (long long)took);
+	for (int k = 0; k < 2 * EACH; k++) {
+		CHECK_STATUS(x[k].st, HS_OK, x[k].why);
+		CHECK_EQ(x[k].copies, 2);
+	}
+	CHECK(took < 3000);
+	for (int i = 0; i < 2; i++) {
+		test_rpc_close(to[i]);
+		test_proc_kill(&pair[i], SIGTERM);
+		test_proc_free(&pair[i]);
+	}
+}
+
 static void
 test_bad_flags_exit_with_usage_error(void)
 {
@@ -776,6 +894,8 @@ main(int argc, char **argv)
 		    test_concurrent_writes_to_one_peer_go_as_one_replicate },
 		{ "grant write without a directory fails clearly",
 		    test_grant_write_without_a_directory_fails_clearly },
+		{ "writes both ways never wait for each other",
+		    test_writes_both_ways_never_wait_for_each_other },
 		{ "bad flags exit with a usage error",
 		    test_bad_flags_exit_with_usage_error },
 		{ NULL, NULL },
