@@ -248,6 +248,22 @@ main(int argc, char **argv)
 	int rc = check_run(cases, argc, argv);
 	if (rc != 0)
 		test_cluster_dump_logs(&tc);
+	/* Every store stops cleanly and at once: a crash (under
+	 * --config=asan, any memory error) or a call to a dead peer that
+	 * holds the store for its whole timeout is a failure even when the
+	 * uploads went through. */
+	for (int i = 0; i < tc.nstores; i++) {
+		int64_t t0 = check_mono_ms();
+		int x = test_proc_term(&tc.stores[i]);
+		int64_t took = check_mono_ms() - t0;
+		if (x != 0 || took > 10000) {
+			fprintf(stderr,
+			    "store %d exited with %d after %lld ms\n", i + 1, x,
+			    (long long)took);
+			test_proc_dump_log(&tc.stores[i]);
+			rc = 1;
+		}
+	}
 	test_cluster_stop(&tc);
 	return rc;
 }

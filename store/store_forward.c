@@ -1,313 +1,14 @@
-/* Write forwarding (see store_forward.h). One mutex guards the senders and
- * every fanout: a write's needle becomes one item per peer, queued on that
- * peer's sender; a sender with no call in flight sends everything queued
- * (up to the bounds) as one Replicate, and its reply callback sends the
- * next batch. An item is "queued" until its Replicate has been packed
- * (rpc_invoke_async packs before it returns), so the write that owns the
- * bytes waits for that, never for a peer's disk beyond what it needs. */
-#include "store_forward.h"
-
-#include <pthread.h>
+/* Write forwarding (see store_forward.h): a write's fanout, one item per
+ * peer on the peers' senders (store_sender.c); the write waits for enough
+ * copies, briefly for the rest, then lets the items that still wait behind
+ * a busy peer keep a copy of their own. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "clock.h"
-#include "log.h"
-
-enum { IT_QUEUED, IT_SENDING, IT_SENT };
-
-struct item {
-	struct item *next;
-	struct fanout *f;
-	const Hs__WriteRequest *req;
-	uint32_t store_id;
-	int state;
-};
-
-struct fanout {
-	struct forwarder *fw;
-	pthread_cond_t cv; /* under fw->mu */
-	int64_t deadline_ms;
-	int pending; /* items whose peer has not answered */
-	int queued;  /* items not packed yet */
-	int released;
-	void (*late)(void *, uint32_t);
-	void (*done)(void *);
-	void *arg;
-	uint32_t ok[FORWARD_MAX];
-	size_t nok, nseen;
-	char why[256];
-	struct item items[FORWARD_MAX];
-};
-
-struct peer {
-	uint32_t store_id;
-	char addr[256];
-	struct item *head, *tail;
-	int inflight;
-};
-
-struct forwarder {
-	struct store_service *svc;
-	pthread_mutex_t mu;
-	struct peer **peers;
-	size_t npeers;
-};
-
-/* One Replicate in flight to one peer. */
-struct batch {
-	struct forwarder *fw;
-	struct peer *p;
-	size_t n;
-	struct item *items[];
-};
-
-#define MAX_PEERS 1024
-
-struct forwarder *
-forwarder_open(struct store_service *svc)
-{
-	struct forwarder *fw = calloc(1, sizeof(*fw));
-	if (fw == NULL)
-		return NULL;
-	fw->svc = svc;
-	pthread_mutex_init(&fw->mu, NULL);
-	return fw;
-}
-
-void
-forwarder_close(struct forwarder *fw)
-{
-	if (fw == NULL)
-		return;
-	for (size_t i = 0; i < fw->npeers; i++)
-		free(fw->peers[i]);
-	free(fw->peers);
-	pthread_mutex_destroy(&fw->mu);
-	free(fw);
-}
-
-static void
-note_failure(struct fanout *f, uint32_t store_id, const char *what)
-{
-	size_t used = strlen(f->why);
-	snprintf(f->why + used, sizeof(f->why) - used, "%sstore %u: %s",
-	    used ? "; " : "", store_id, what);
-}
-
-/* The sender for a peer, made on first use (fw->mu held). */
-static struct peer *
-peer_get(struct forwarder *fw, uint32_t store_id, const char *addr)
-{
-	for (size_t i = 0; i < fw->npeers; i++)
-		if (fw->peers[i]->store_id == store_id &&
-		    strcmp(fw->peers[i]->addr, addr) == 0)
-			return fw->peers[i];
-	if (fw->npeers == MAX_PEERS ||
-	    strlen(addr) >= sizeof(fw->peers[0]->addr))
-		return NULL;
-	struct peer **np = realloc(fw->peers, (fw->npeers + 1) * sizeof(*np));
-	struct peer *p = calloc(1, sizeof(*p));
-	if (np == NULL || p == NULL) {
-		free(p);
-		if (np != NULL)
-			fw->peers = np;
-		return NULL;
-	}
-	p->store_id = store_id;
-	snprintf(p->addr, sizeof(p->addr), "%s", addr);
-	fw->peers = np;
-	fw->peers[fw->npeers++] = p;
-	return p;
-}
-
-/* Whether f may be freed: released, every peer answered, nothing queued
- * (fw->mu held). */
-static int
-fanout_finished(const struct fanout *f)
-{
-	return f->released && f->pending == 0 && f->queued == 0;
-}
-
-static void
-fanout_free(struct fanout *f)
-{
-	if (f->done != NULL)
-		f->done(f->arg);
-	pthread_cond_destroy(&f->cv);
-	free(f);
-}
-
-/* Records one peer's answer for item it (fw->mu held). 1 when the caller
- * must free the fanout after unlocking. */
-static int
-item_answered(struct item *it, int ok, const char *why)
-{
-	struct fanout *f = it->f;
-	if (ok) {
-		f->ok[f->nok++] = it->store_id;
-		if (f->released && f->late != NULL)
-			f->late(f->arg, it->store_id);
-	} else {
-		note_failure(f, it->store_id, why);
-	}
-	f->pending--;
-	pthread_cond_broadcast(&f->cv);
-	return fanout_finished(f);
-}
-
-static void send_next(struct forwarder *fw, struct peer *p);
-
-static void
-batch_done(void *arg, ProtobufCMessage *reply, const struct rpc_error *err)
-{
-	struct batch *b = arg;
-	struct forwarder *fw = b->fw;
-	const Hs__ReplicateReply *r = (const Hs__ReplicateReply *)reply;
-	struct fanout *finished[FORWARD_BATCH_MAX];
-	size_t nfin = 0;
-	pthread_mutex_lock(&fw->mu);
-	for (size_t k = 0; k < b->n; k++) {
-		const char *why = err->message;
-		int ok = err->code == HS_OK;
-		if (ok &&
-		    (r->n_results != b->n || r->results[k]->id == NULL ||
-			r->results[k]->id->key != b->items[k]->req->id->key)) {
-			ok = 0;
-			why = "the peer's answer does not match the request";
-		} else if (ok && r->results[k]->code != HS__CODE__OK) {
-			ok = 0;
-			why = hs_status_str((hs_status)r->results[k]->code);
-		}
-		if (item_answered(b->items[k], ok, why))
-			finished[nfin++] = b->items[k]->f;
-	}
-	b->p->inflight = 0;
-	pthread_mutex_unlock(&fw->mu);
-	for (size_t i = 0; i < nfin; i++)
-		fanout_free(finished[i]);
-	if (reply != NULL)
-		protobuf_c_message_free_unpacked(reply, NULL);
-	send_next(fw, b->p);
-	free(b);
-}
-
-/* Detaches the next batch from p's queue (fw->mu held): NULL when a call
- * is in flight or nothing waits. */
-static struct batch *
-take_batch(struct forwarder *fw, struct peer *p)
-{
-	if (p->inflight || p->head == NULL)
-		return NULL;
-	struct batch *b = malloc(
-	    sizeof(*b) + FORWARD_BATCH_MAX * sizeof(b->items[0]));
-	if (b == NULL)
-		return NULL; /* the next answer or write tries again */
-	*b = (struct batch){ .fw = fw, .p = p, .n = 0 };
-	size_t bytes = 0;
-	while (p->head != NULL && b->n < FORWARD_BATCH_MAX) {
-		struct item *it = p->head;
-		size_t len = it->req->data.len;
-		if (b->n > 0 && bytes + len > FORWARD_BATCH_BYTES)
-			break;
-		bytes += len;
-		p->head = it->next;
-		it->state = IT_SENDING;
-		b->items[b->n++] = it;
-	}
-	if (p->head == NULL)
-		p->tail = NULL;
-	p->inflight = 1;
-	return b;
-}
-
-/* The Replicate of batch b; needles carry their own token where it is not
- * the request's. Returns 0 once packed and sent, else an error for
- * batch_done. */
-static int
-send_batch(struct forwarder *fw, struct batch *b, struct rpc_error *e)
-{
-	Hs__Needle *nds = calloc(b->n, sizeof(*nds));
-	Hs__Needle **ptrs = calloc(b->n, sizeof(*ptrs));
-	Hs__ReplicateRequest rr = HS__REPLICATE_REQUEST__INIT;
-	int64_t deadline = 0;
-	int rc = HS_RESOURCE_EXHAUSTED;
-	*e = (struct rpc_error){ .code = HS_RESOURCE_EXHAUSTED };
-	snprintf(e->message, sizeof(e->message), "out of memory");
-	if (nds != NULL && ptrs != NULL) {
-		rr.write_token = b->items[0]->req->write_token;
-		for (size_t k = 0; k < b->n; k++) {
-			const Hs__WriteRequest *q = b->items[k]->req;
-			hs__needle__init(&nds[k]);
-			nds[k].id = q->id;
-			nds[k].data = q->data;
-			nds[k].sha256 = q->sha256;
-			if (q->write_token.len != rr.write_token.len ||
-			    memcmp(q->write_token.data, rr.write_token.data,
-				q->write_token.len) != 0)
-				nds[k].write_token = q->write_token;
-			ptrs[k] = &nds[k];
-			if (b->items[k]->f->deadline_ms > deadline)
-				deadline = b->items[k]->f->deadline_ms;
-		}
-		rr.needles = ptrs;
-		rr.n_needles = b->n;
-		int64_t timeout = deadline ? deadline - rt_now_ms() - 50 :
-					     10000;
-		rpc_client *c = rpc_pool_get(fw->svc->peers, b->p->addr,
-		    e->message, sizeof(e->message));
-		rc = c == NULL ?
-		    HS_INVALID_ARGUMENT :
-		    rpc_invoke_async(c, &hs__store__descriptor, "Replicate",
-			&rr.base, timeout < 100 ? 100 : timeout, 0, batch_done,
-			b);
-		if (c != NULL && rc != 0)
-			snprintf(e->message, sizeof(e->message),
-			    "cannot start the call: %s",
-			    hs_status_str((hs_status)rc));
-		e->code = (hs_status)rc;
-	}
-	free(nds);
-	free(ptrs);
-	return rc;
-}
-
-/* Sends whatever waits for p, unless a call to it is in flight. */
-static void
-send_next(struct forwarder *fw, struct peer *p)
-{
-	pthread_mutex_lock(&fw->mu);
-	struct batch *b = take_batch(fw, p);
-	pthread_mutex_unlock(&fw->mu);
-	if (b == NULL)
-		return;
-	struct rpc_error e;
-	/* b may be answered (and freed) on an RPC thread as soon as it is
-	 * sent: keep what the loop below needs. */
-	size_t n = b->n;
-	struct item *items[FORWARD_BATCH_MAX];
-	memcpy(items, b->items, n * sizeof(items[0]));
-	int rc = send_batch(fw, b, &e);
-	pthread_mutex_lock(&fw->mu);
-	struct fanout *finished[FORWARD_BATCH_MAX];
-	size_t nfin = 0;
-	for (size_t k = 0; k < n; k++) {
-		struct fanout *f = items[k]->f;
-		f->queued--;
-		if (items[k]->state == IT_SENDING)
-			items[k]->state = IT_SENT;
-		pthread_cond_broadcast(&f->cv);
-		if (rc == 0 && fanout_finished(f))
-			finished[nfin++] = f;
-	}
-	pthread_mutex_unlock(&fw->mu);
-	for (size_t i = 0; i < nfin; i++)
-		fanout_free(finished[i]);
-	if (rc != 0)
-		batch_done(b, NULL, &e);
-}
+#include "store_sender.h"
 
 struct fanout *
 forward_start(struct store_service *svc, const Hs__WriteRequest *req,
@@ -321,6 +22,7 @@ forward_start(struct store_service *svc, const Hs__WriteRequest *req,
 		return NULL;
 	f->fw = fw;
 	f->deadline_ms = deadline_ms;
+	f->start_ms = rt_mono_ms();
 	pthread_cond_init(&f->cv, NULL);
 	pthread_mutex_lock(&fw->mu);
 	for (size_t i = 0; i < req->n_peers && i < FORWARD_MAX; i++) {
@@ -337,8 +39,10 @@ forward_start(struct store_service *svc, const Hs__WriteRequest *req,
 		struct item *it = &f->items[i];
 		*it = (struct item){ .f = f,
 			.req = req,
+			.key = req->id->key,
 			.store_id = r->store_id,
-			.state = IT_QUEUED };
+			.state = IT_QUEUED,
+			.borrowed = 1 };
 		if (p->tail != NULL)
 			p->tail->next = it;
 		else
@@ -357,34 +61,63 @@ forward_start(struct store_service *svc, const Hs__WriteRequest *req,
 	return f;
 }
 
-/* Takes f's items that still wait in a queue out of it (fw->mu held): the
- * write's deadline passed before a call to their peer could start. */
-static void
-cancel_queued(struct fanout *f)
+static struct owned *
+own_copy(const Hs__WriteRequest *q)
 {
+	size_t n = q->data.len + q->sha256.len + q->write_token.len;
+	struct owned *o = malloc(sizeof(*o) + (n ? n : 1));
+	if (o == NULL)
+		return NULL;
+	hs__write_request__init(&o->req);
+	hs__photo_id__init(&o->id);
+	o->id.key = q->id->key;
+	o->id.cookie = q->id->cookie;
+	o->req.id = &o->id;
+	uint8_t *at = o->bytes;
+	const ProtobufCBinaryData *from[] = { &q->data, &q->sha256,
+		&q->write_token };
+	ProtobufCBinaryData *to[] = { &o->req.data, &o->req.sha256,
+		&o->req.write_token };
+	for (size_t i = 0; i < 3; i++) {
+		if (from[i]->len)
+			memcpy(at, from[i]->data, from[i]->len);
+		*to[i] = (ProtobufCBinaryData){ from[i]->len, at };
+		at += from[i]->len;
+	}
+	return o;
+}
+
+/* The write answers now (fw->mu held): f's items still waiting behind a
+ * busy peer keep a copy of the needle (keep, room left) or are given up
+ * (the copy then counts as failed: the replicator repairs it). */
+static void
+settle_queued(struct fanout *f, int keep)
+{
+	struct forwarder *fw = f->fw;
 	for (size_t i = 0; i < FORWARD_MAX; i++) {
 		struct item *it = &f->items[i];
-		if (it->f != f || it->state != IT_QUEUED)
+		if (it->f != f || it->state != IT_QUEUED || !it->borrowed)
 			continue;
-		for (size_t k = 0; k < f->fw->npeers; k++) {
-			struct peer *p = f->fw->peers[k];
-			struct item **pp = &p->head, *prev = NULL;
-			while (*pp != NULL && *pp != it) {
-				prev = *pp;
-				pp = &(*pp)->next;
-			}
-			if (*pp != it)
-				continue;
-			*pp = it->next;
-			if (p->tail == it)
-				p->tail = prev;
-			break;
-		}
-		it->state = IT_SENT;
+		size_t len = it->req->data.len;
+		struct owned *o = keep &&
+			fw->owned_bytes + len <= FORWARD_OWNED_MAX ?
+		    own_copy(it->req) :
+		    NULL;
+		it->borrowed = 0;
 		f->queued--;
+		if (o != NULL) {
+			it->own = o;
+			it->req = &o->req;
+			fw->owned_bytes += len;
+			continue;
+		}
+		unqueue(fw, it);
+		it->state = IT_SENT;
 		f->pending--;
 		note_failure(f, it->store_id,
-		    "still queued behind earlier copies at the deadline");
+		    keep ?
+			"too many copies wait behind busy peers" :
+			"still queued behind earlier copies at the deadline");
 	}
 }
 
@@ -395,31 +128,21 @@ abs_time(int64_t unix_ms, struct timespec *ts)
 	ts->tv_nsec = (unix_ms % 1000) * 1000000;
 }
 
-/* Waits (fw->mu held) until done(f) or Unix ms `until`; at the write's
- * deadline, items still queued are cancelled. */
+/* Waits (fw->mu held) until done(f, need) or Unix ms `until`. */
 static void
 wait_until(struct fanout *f, int (*done)(const struct fanout *, size_t),
     size_t need, int64_t until)
 {
 	struct timespec ts;
 	abs_time(until, &ts);
-	while (!done(f, need)) {
-		if (rt_now_ms() >= until) {
-			if (until < f->deadline_ms)
-				return;
-			cancel_queued(f);
-			if (f->queued == 0)
-				return;
-			abs_time(rt_now_ms() + 100, &ts); /* packing: short */
-		}
+	while (!done(f, need) && rt_now_ms() < until)
 		pthread_cond_timedwait(&f->cv, &f->fw->mu, &ts);
-	}
 }
 
 static int
 enough(const struct fanout *f, size_t need)
 {
-	return (f->nok >= need || f->pending == 0) && f->queued == 0;
+	return f->nok >= need || f->pending == 0;
 }
 
 static int
@@ -427,6 +150,13 @@ all_answered(const struct fanout *f, size_t need)
 {
 	(void)need;
 	return f->pending == 0;
+}
+
+static int
+all_packed(const struct fanout *f, size_t need)
+{
+	(void)need;
+	return f->queued == 0;
 }
 
 size_t
@@ -441,15 +171,25 @@ forward_wait(struct fanout *f, size_t need, uint32_t *ids, char *why,
 		f->deadline_ms = rt_now_ms() + 10000;
 	pthread_mutex_lock(&f->fw->mu);
 	wait_until(f, enough, need, f->deadline_ms);
-	/* Then up to FORWARD_GRACE_MS for the other peers: healthy peers
+	/* Then, for the other peers, four times as long again as that took
+	 * (FORWARD_GRACE_MIN_MS..FORWARD_GRACE_MAX_MS): healthy peers
 	 * answer within it, and the registration names every copy (a copy
 	 * registered later costs the leader a second commit, and is not in
 	 * the record meanwhile); only a peer that is down or stuck leaves
-	 * its copy to a later batch. */
-	int64_t until = rt_now_ms() + FORWARD_GRACE_MS;
-	if (f->pending > 0)
+	 * its copy to a later batch, at a bounded cost to the write. */
+	int64_t grace = 4 * (rt_mono_ms() - f->start_ms);
+	grace = grace < FORWARD_GRACE_MIN_MS ? FORWARD_GRACE_MIN_MS :
+	    grace > FORWARD_GRACE_MAX_MS     ? FORWARD_GRACE_MAX_MS :
+					       grace;
+	int64_t until = rt_now_ms() + grace;
+	int ok = f->nok >= need;
+	if (ok && f->pending > 0)
 		wait_until(f, all_answered, 0,
 		    until < f->deadline_ms ? until : f->deadline_ms);
+	settle_queued(f, ok);
+	/* Items being packed right now: a moment. */
+	while (f->queued > 0)
+		wait_until(f, all_packed, 0, rt_now_ms() + 100);
 	memcpy(ids, f->ok, f->nok * sizeof(*ids));
 	snprintf(why, whylen, "%s", f->why[0] ? f->why : "no peer failed");
 	size_t n = f->nseen = f->nok;

@@ -16,7 +16,14 @@
 #define FORWARD_MAX 16 /* peers per write; more are refused by forward_start */
 #define FORWARD_BATCH_MAX 256		/* needles in one Replicate */
 #define FORWARD_BATCH_BYTES (64u << 20) /* photo bytes in one Replicate */
-#define FORWARD_GRACE_MS 1000 /* for the other peers once `need` answered */
+/* How long a write waits for its other peers once `need` answered: four
+ * times what that took, within these bounds. */
+#define FORWARD_GRACE_MIN_MS 50
+#define FORWARD_GRACE_MAX_MS 1000
+#define FORWARD_TIMEOUT_MS                                                     \
+	5000			       /* a Replicate's bound: a peer that died
+				   mid-call holds its queue no longer */
+#define FORWARD_OWNED_MAX (256u << 20) /* bytes copied for busy peers */
 
 struct forwarder;
 struct fanout;
@@ -34,8 +41,10 @@ struct fanout *forward_start(struct store_service *svc,
     const Hs__WriteRequest *req, int64_t deadline_ms);
 
 /* Waits until `need` peers hold a durable copy or every peer answered (or
- * the deadline passed), and until no needle of req waits in a queue (so
- * req may go); then up to FORWARD_GRACE_MS more for the other peers. Writes the ids of peers holding a durable copy so far to
+ * the deadline passed), then briefly (see FORWARD_GRACE_MIN_MS) for the other
+ * peers. A needle still queued behind a busy peer then gets a copy of its
+ * own (or, past the deadline or FORWARD_OWNED_MAX, counts as failed), so
+ * req may go when this returns. Writes the ids of peers holding a durable copy so far to
  * ids (room for FORWARD_MAX), a summary of failures to why, and returns
  * their count. */
 size_t forward_wait(struct fanout *f, size_t need, uint32_t *ids, char *why,

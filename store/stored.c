@@ -83,18 +83,22 @@ start_rpc(struct store_service *svc, char *err, size_t errlen)
 	return 0;
 }
 
-/* Drain accepted writes (they answer through the still-open server), then
- * close the server, then what the handlers and threads used. The
- * forwarder and the registrar go after the peer clients: a peer's late
- * answer still reaches both (the stopped registrar drops it). */
+/* Drain accepted writes (they answer through the still-open server; later
+ * ones are refused) and the peers' copies, stop the threads that use the server (the heartbeat
+ * raises its fencing floor) and the registrar, then close the server, then
+ * what the handlers and threads used. The forwarder and the registrar are
+ * freed after the peer clients: a peer's late answer still reaches both
+ * (the stopped registrar drops it). */
 static void
 shutdown_service(struct store_service *svc, struct background *bg)
 {
-	rt_workq_close(svc->slow);
-	rt_workq_close(svc->copies);
-	rpc_server_close(svc->rpc);
+	rt_workq_drain(svc->slow);
+	rt_workq_drain(svc->copies);
 	registrar_stop(svc->reg);
 	background_stop(bg);
+	rpc_server_close(svc->rpc);
+	rt_workq_close(svc->slow);
+	rt_workq_close(svc->copies);
 	rpc_pool_close(svc->peers);
 	registrar_free(svc->reg);
 	forwarder_close(svc->fwd);
