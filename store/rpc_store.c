@@ -11,6 +11,7 @@
 #include "access_stats.h"
 #include "cache_push.h"
 #include "clock.h"
+#include "delete_follow.h"
 #include "log.h"
 #include "photo_id.h"
 #include "store.h"
@@ -282,11 +283,20 @@ store_read(rpc_call *call, const ProtobufCMessage *msg, void *arg)
 	struct store_service *svc = arg;
 	const Hs__ReadRequest *req = (const Hs__ReadRequest *)msg;
 	struct store_needle_info info;
-	char idtxt[PHOTO_ID_HEX_LEN + 1], why[128];
+	char idtxt[PHOTO_ID_HEX_LEN + 1], why[160];
 
 	if (check_photo_id(call, req->id) != 0)
 		return;
 	photo_id_format(req->id->key, req->id->cookie, idtxt);
+	/* A read that went through no Lookup may name a photo deleted since:
+	 * served only while every published delete is applied here; never
+	 * NOT_FOUND for that (the photo may be live), UNAVAILABLE. */
+	if (req->by_hint &&
+	    !delete_follow_may_serve(svc->follow, why, sizeof(why))) {
+		rpc_fail(call, HS_UNAVAILABLE, "%s: %s; look the photo up",
+		    svc->name, why);
+		return;
+	}
 	int rc = store_engine_stat(svc->engine, req->id->key, &info);
 	uint8_t *buf = NULL;
 	size_t len = 0;
@@ -344,7 +354,7 @@ delete_job(void *arg)
 	 * a store's Delete is also the replicator trimming an extra copy of a
 	 * live photo, whose cache entry must stay. The kind says whether the
 	 * key may come back here (a trim, an orphan) or never (a delete). */
-	int rc = store_engine_delete_kind(svc->engine, req->id->key,
+	int rc = store_delete_needle(svc, req->id->key, req->id->cookie,
 	    (enum store_delete_kind)req->kind);
 	Hs__StoreDeleteReply reply = HS__STORE_DELETE_REPLY__INIT;
 	if (rc == STORE_E_NOT_FOUND) { /* never written here: done too */
@@ -356,10 +366,6 @@ delete_job(void *arg)
 		rpc_fail(call, st, "%s: cannot delete: %s", svc->name, why);
 		return;
 	}
-	atomic_fetch_add(&svc->deletes, 1);
-	rt_log_info("deleted %016llx", (unsigned long long)req->id->key);
-	store_publish_needle(svc, "needle.deleted", req->id->key,
-	    req->id->cookie, 0, 0);
 	reply.existed = 1;
 	rpc_reply(call, &reply.base);
 }

@@ -18,6 +18,7 @@
 
 struct cache_push;
 struct access_stats;
+struct delete_follow;
 
 struct store_service {
 	struct store_config cfg;
@@ -29,11 +30,12 @@ struct store_service {
 	rt_workq *slow;	 /* work that fsyncs or waits on peers */
 	struct cache_push *cache;
 	struct access_stats *access;
-	char name[32];		 /* "store-3", in logs and events */
-	pthread_mutex_t repl_mu; /* guards repl_addr */
-	char repl_addr[256];	 /* the active replicator, from Redis when
+	struct delete_follow *follow; /* deletes applied, reads by hint */
+	char name[32];		      /* "store-3", in logs and events */
+	pthread_mutex_t repl_mu;      /* guards repl_addr */
+	char repl_addr[256];	      /* the active replicator, from Redis when
 				     known, else --replicator; "" = none */
-	atomic_int readonly;	 /* set after an engine I/O failure */
+	atomic_int readonly;	      /* set after an engine I/O failure */
 	_Atomic uint64_t reads, writes, deletes, corrupt;
 	/* The highest replicator fencing epoch seen (in memory only). */
 	_Atomic uint64_t repl_epoch;

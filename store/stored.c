@@ -8,6 +8,7 @@
 #include "background.h"
 #include "cache_push.h"
 #include "cfg.h"
+#include "delete_follow.h"
 #include "log.h"
 #include "stop.h"
 #include "store.h"
@@ -81,6 +82,7 @@ shutdown_service(struct store_service *svc, struct background *bg)
 	rt_workq_close(svc->slow);
 	rpc_server_close(svc->rpc);
 	background_stop(bg);
+	delete_follow_close(svc->follow);
 	rpc_pool_close(svc->peers);
 	cache_push_close(svc->cache);
 	access_stats_close(svc->access);
@@ -106,6 +108,10 @@ main(int argc, char **argv)
 	}
 	if (open_engine(&svc) != 0)
 		return 1;
+	if ((svc.follow = delete_follow_open(&svc, err, sizeof(err))) == NULL) {
+		rt_log_error("%s", err);
+		return 1;
+	}
 	pthread_mutex_init(&svc.repl_mu, NULL);
 	snprintf(svc.repl_addr, sizeof(svc.repl_addr), "%s",
 	    svc.cfg.replicator);
