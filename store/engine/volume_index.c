@@ -271,7 +271,8 @@ vidx_big_build(const struct idx_kv *kv, size_t n, struct vidx *out)
 			kv[i].val & VIDX_OFF_MASK, kv[i].len
 		};
 	}
-	qsort(out->big, out->nbig, sizeof(*out->big), vidx_big_cmp);
+	if (out->nbig > 1) /* qsort of a NULL array is undefined */
+		qsort(out->big, out->nbig, sizeof(*out->big), vidx_big_cmp);
 	return 0;
 }
 
