@@ -148,8 +148,8 @@ struct store_needle_info {
 	/* Set by store_engine_list (0 from store_engine_stat). A v2 needle
 	 * records its own: Unix ms when its append began (for a deleted key
 	 * listed by its delete record, when the delete was). A v1 needle
-	 * carries none and the index has no room for one (its budget is 12
-	 * bytes a needle), so this is its volume's: the latest append to it
+	 * carries none and the index has no room for one (its budget is 14
+	 * bytes a needle, its length included), so this is its volume's: the latest append to it
 	 * by this process, else the file's mtime when it was opened; never
 	 * earlier than the true write, so an age computed from it is never
 	 * overstated. */
