@@ -17,6 +17,7 @@
 
 #include "dir_config.h"
 #include "directory.pb-c.h"
+#include "groups.h"
 #include "pubsub.h"
 #include "records.h"
 #include "redis.h"
@@ -51,6 +52,7 @@ struct dir {
 	struct dir_cache *cache; /* deletes evict photos from the cache */
 	dir_records *recs;
 	dir_stores *stores;
+	dir_groups *groups;	/* write groups (groups.h) */
 	struct dir_lane writer; /* commits, in order (writer.c) */
 	int writer_dirty;	/* writer thread only: memory may lag Redis */
 	struct dir_lane reader; /* CatchUp's reads of the log (catchup.c) */

@@ -9,6 +9,7 @@
 
 #include "check.h"
 #include "clock.h"
+#include "grant.h"
 #include "log.h"
 #include "photo_id.h"
 #include "test_cluster.h"
@@ -55,26 +56,61 @@ test_one_leader_published_in_redis(void)
 	CHECK_EQ(leaders, 1);
 }
 
-/* Stores directory i lists UP, or -1 when it does not answer. */
+/* The write groups ListStores lists at directory i: how many hold
+ * exactly group id's stores as in r. */
 static int
-stores_up_at(int i)
+group_listed(int i, const Hs__AllocateReply *r)
 {
+	struct rpc_error e;
 	Hs__ListStoresRequest q = HS__LIST_STORES_REQUEST__INIT;
 	ProtobufCMessage *m = NULL;
-	struct rpc_error e;
 	if (rpc_invoke(c.d[i].cl, &hs__directory__descriptor, "ListStores",
-		&q.base, &m, 1000, 0, &e) != HS_OK)
-		return -1;
-	Hs__ListStoresReply *r = (Hs__ListStoresReply *)m;
-	int up = 0;
-	for (size_t k = 0; k < r->n_stores; k++)
-		up += r->stores[k]->state == HS__STORE_STATE__STORE_UP;
+		&q.base, &m, 3000, 0, &e) != HS_OK)
+		return 0;
+	const Hs__ListStoresReply *l = (const Hs__ListStoresReply *)m;
+	int found = 0;
+	for (size_t g = 0; g < l->n_groups; g++)
+		if (l->groups[g]->id == r->group &&
+		    l->groups[g]->n_stores == r->n_stores &&
+		    l->groups[g]->writable)
+			found++;
 	protobuf_c_message_free_unpacked(m, NULL);
-	return up;
+	return found;
+}
+
+/* Every id of grant r: in its group, distinct from each other and from
+ * seen[0..*nseen) (then added), and covered by the one token at each of
+ * the grant's stores. */
+static void
+check_grant(const Hs__AllocateReply *r, const rt_key *key, uint64_t *seen,
+    size_t *nseen)
+{
+	char why[128];
+	CHECK(r->group != 0 && r->n_ids > 0 && r->id != NULL);
+	CHECK(
+	    r->id->key == r->ids[0]->key && r->id->cookie == r->ids[0]->cookie);
+	for (size_t i = 0; i < r->n_ids; i++) {
+		const Hs__PhotoId *id = r->ids[i];
+		CHECK_EQ(rt_grant_group_of(id->key), r->group);
+		for (size_t k = 0; k < *nseen; k++)
+			CHECK(seen[k] != id->key);
+		seen[(*nseen)++] = id->key;
+		for (size_t s = 0; s < r->n_stores; s++)
+			CHECK_STATUS(rt_token_check(key, r->write_token.data,
+					 r->write_token.len, id->key,
+					 id->cookie, r->stores[s]->store_id,
+					 rt_now_ms(), why, sizeof(why)),
+			    HS_OK, why);
+	}
+	/* Another cookie under a granted key is not covered. */
+	CHECK_EQ(rt_token_check(key, r->write_token.data, r->write_token.len,
+		     r->ids[0]->key, r->ids[0]->cookie ^ 1,
+		     r->stores[0]->store_id, rt_now_ms(), why, sizeof(why)),
+	    HS_PERMISSION_DENIED);
 }
 
 static void
-test_allocate_through_a_follower(void)
+test_allocate_a_grant_through_a_follower(void)
 {
 	struct rpc_error e;
 	/* Two stores in two zones heartbeat (via a follower: forwarded). */
@@ -83,46 +119,179 @@ test_allocate_through_a_follower(void)
 	CHECK_STATUS(tc_heartbeat(c.d[follower()].cl, 2, "b", 1 << 30, &e),
 	    HS_OK, e.message);
 	Hs__AllocateRequest q = HS__ALLOCATE_REQUEST__INIT;
-	uint8_t sha[32] = { 1 };
 	q.size = 1000;
-	q.sha256.data = sha;
-	q.sha256.len = 32;
-	ProtobufCMessage *m = NULL;
-	CHECK_STATUS(rpc_invoke(c.d[follower()].cl, &hs__directory__descriptor,
-			 "Allocate", &q.base, &m, 3000, 0, &e),
-	    HS_OK, e.message);
-	Hs__AllocateReply *r = (Hs__AllocateReply *)m;
-	CHECK_EQ(r->n_stores, 2);
-	CHECK(r->stores[0]->store_id != r->stores[1]->store_id);
-	CHECK(r->id->key != 0);
+	q.count = 40;
 	rt_key key;
 	char why[128];
 	CHECK(rt_key_load(&key, c.keyfile, why, sizeof(why)) == 0);
-	CHECK_STATUS(rt_token_check(&key, r->write_token.data,
-			 r->write_token.len, r->id->key, r->id->cookie,
-			 r->stores[1]->store_id, rt_now_ms(), why, sizeof(why)),
-	    HS_OK, why);
-	protobuf_c_message_free_unpacked(m, NULL);
-
-	/* A follower that knows the stores allocates on its own (an
-	 * allocation commits nothing): it still does with the leader paused,
-	 * where a forwarded call would time out. */
-	int f = follower();
-	CHECK(CHECK_WAIT_UNTIL(stores_up_at(f) == 2, 5000));
-	tc_signal(&c, leader, SIGSTOP);
-	hs_status st = rpc_invoke(c.d[f].cl, &hs__directory__descriptor,
-	    "Allocate", &q.base, &m, 500, 0, &e);
-	tc_signal(&c, leader, SIGCONT);
-	CHECK_STATUS(st, HS_OK, e.message);
-	CHECK_EQ(((Hs__AllocateReply *)m)->n_stores, 2);
-	protobuf_c_message_free_unpacked(m, NULL);
+	uint64_t seen[80];
+	size_t nseen = 0;
+	/* Two grants, one through a follower (forwarded to the leader, which
+	 * alone holds the counter): 80 distinct ids in one group. */
+	for (int round = 0; round < 2; round++) {
+		ProtobufCMessage *m = NULL;
+		int at = round == 0 ? follower() : leader;
+		CHECK_STATUS(rpc_invoke(c.d[at].cl, &hs__directory__descriptor,
+				 "Allocate", &q.base, &m, 3000, 0, &e),
+		    HS_OK, e.message);
+		Hs__AllocateReply *r = (Hs__AllocateReply *)m;
+		CHECK_EQ(r->n_stores, 2);
+		CHECK_EQ(r->n_ids, 40);
+		CHECK(r->stores[0]->store_id != r->stores[1]->store_id);
+		check_grant(r, &key, seen, &nseen);
+		/* Every directory learns the group. */
+		for (int i = 0; i < 3; i++)
+			CHECK(CHECK_WAIT_UNTIL(group_listed(i, r) == 1, 5000));
+		protobuf_c_message_free_unpacked(m, NULL);
+	}
 
 	/* Three replicas asked, two stores UP: a clear refusal. */
 	q.replicas = 3;
+	ProtobufCMessage *m = NULL;
 	CHECK_STATUS(rpc_invoke(c.d[leader].cl, &hs__directory__descriptor,
 			 "Allocate", &q.base, &m, 3000, 0, &e),
 	    HS_FAILED_PRECONDITION, e.message);
 	CHECK(strstr(e.message, "UP") != NULL);
+}
+
+/* Sends n registrations of keys base.. (cookie 9, sha byte sha) as one
+ * RegisterPhotos at cl; the reply in *out (the caller frees). */
+static hs_status
+register_batch_on(rpc_client *cl, uint64_t base, size_t n, uint8_t sha,
+    uint32_t *stores, Hs__RegisterBatchReply **out, struct rpc_error *e)
+{
+	enum { N = 8 };
+	Hs__RegisterRequest q[N], *qp[N];
+	Hs__PhotoId id[N];
+	uint8_t digest[32];
+	memset(digest, sha, sizeof(digest));
+	for (size_t i = 0; i < n && i < N; i++) {
+		hs__register_request__init(&q[i]);
+		hs__photo_id__init(&id[i]);
+		id[i] = (Hs__PhotoId){ .base = id[i].base,
+			.key = base + i,
+			.cookie = 9 };
+		q[i].id = &id[i];
+		q[i].sha256 = (ProtobufCBinaryData){ 32, digest };
+		q[i].size = 100;
+		q[i].stores = stores;
+		q[i].n_stores = 2;
+		CHECK(rt_token_make(&tc_key, base + i, 9, stores, 2,
+			  rt_now_ms() + 60000, &q[i].write_token.data,
+			  &q[i].write_token.len) == 0);
+		qp[i] = &q[i];
+	}
+	Hs__RegisterBatchRequest b = HS__REGISTER_BATCH_REQUEST__INIT;
+	b.photos = qp;
+	b.n_photos = n;
+	b.store_id = 1;
+	ProtobufCMessage *m = NULL;
+	hs_status st = rpc_invoke(cl, &hs__directory__descriptor,
+	    "RegisterPhotos", &b.base, &m, 3000, 0, e);
+	for (size_t i = 0; i < n && i < N; i++)
+		free(q[i].write_token.data);
+	*out = (Hs__RegisterBatchReply *)m;
+	return st;
+}
+
+static hs_status
+register_batch(rpc_client *cl, uint64_t base, size_t n, uint8_t sha,
+    Hs__RegisterBatchReply **out, struct rpc_error *e)
+{
+	uint32_t stores[] = { 1, 2 };
+	return register_batch_on(cl, base, n, sha, stores, out, e);
+}
+
+/* The stores of key's record, as a follower sees it once at seq; a bit
+ * set per store id (< 32). */
+static uint32_t
+stores_of(uint64_t key, uint64_t seq)
+{
+	Hs__LookupRequest q = HS__LOOKUP_REQUEST__INIT;
+	Hs__PhotoId id = HS__PHOTO_ID__INIT, *ids[] = { &id };
+	ProtobufCMessage *m = NULL;
+	struct rpc_error e;
+	id.key = key;
+	id.cookie = 9;
+	q.ids = ids;
+	q.n_ids = 1;
+	q.min_seq = seq;
+	q.include_down = 1;
+	if (rpc_invoke(c.d[follower()].cl, &hs__directory__descriptor, "Lookup",
+		&q.base, &m, 3000, 0, &e) != HS_OK)
+		return 0;
+	const Hs__LookupReply *r = (const Hs__LookupReply *)m;
+	uint32_t bits = 0;
+	if (r->n_results == 1 && r->results[0]->record != NULL)
+		for (size_t i = 0; i < r->results[0]->record->n_stores; i++)
+			bits |= 1u << r->results[0]->record->stores[i];
+	protobuf_c_message_free_unpacked(m, NULL);
+	return bits;
+}
+
+/* A photo's locations are the add-only union of its registrations: a
+ * retry at another store adds its copies and never drops the first ones. */
+static void
+test_registrations_add_locations_never_replace(void)
+{
+	struct rpc_error e;
+	Hs__RegisterBatchReply *r = NULL;
+	uint32_t first[] = { 1, 2 }, second[] = { 2, 3 };
+	CHECK_STATUS(register_batch_on(c.all, 7000, 1, 0x33, first, &r, &e),
+	    HS_OK, e.message);
+	uint64_t seq1 = r->results[0]->seq;
+	hs__register_batch_reply__free_unpacked(r, NULL);
+	CHECK_EQ(stores_of(7000, seq1), (1u << 1) | (1u << 2));
+	CHECK_STATUS(register_batch_on(c.all, 7000, 1, 0x33, second, &r, &e),
+	    HS_OK, e.message);
+	CHECK_EQ(r->results[0]->code, HS__CODE__OK);
+	uint64_t seq2 = r->results[0]->seq;
+	hs__register_batch_reply__free_unpacked(r, NULL);
+	CHECK(seq2 > seq1);
+	CHECK_EQ(stores_of(7000, seq2), (1u << 1) | (1u << 2) | (1u << 3));
+	/* Nothing new: the same seq, no commit. */
+	CHECK_STATUS(register_batch_on(c.all, 7000, 1, 0x33, first, &r, &e),
+	    HS_OK, e.message);
+	CHECK_EQ(r->results[0]->seq, seq2);
+	hs__register_batch_reply__free_unpacked(r, NULL);
+	CHECK_EQ(tc_redis_int(&c, "hs:seq"), seq2);
+}
+
+/* A store's batch: one call through a follower, one outcome per photo in
+ * order; a resend answers the same seqs; a photo that clashes with a
+ * committed one fails alone. */
+static void
+test_a_stores_batch_registers_in_one_call(void)
+{
+	struct rpc_error e;
+	Hs__RegisterBatchReply *r = NULL, *r2 = NULL;
+	CHECK_STATUS(register_batch(c.d[follower()].cl, 5000, 8, 0x11, &r, &e),
+	    HS_OK, e.message);
+	CHECK_EQ(r->n_results, 8);
+	for (size_t i = 0; i < 8; i++) {
+		CHECK_EQ(r->results[i]->code, HS__CODE__OK);
+		CHECK(r->results[i]->seq > 0);
+		int code;
+		CHECK_STATUS(tc_lookup(c.all, 5000 + i, 9, r->results[i]->seq,
+				 &code, NULL, &e),
+		    HS_OK, e.message);
+		CHECK_EQ(code, HS__CODE__OK);
+	}
+	CHECK_STATUS(register_batch(c.all, 5000, 8, 0x11, &r2, &e), HS_OK,
+	    e.message);
+	for (size_t i = 0; i < 8; i++)
+		CHECK_EQ(r2->results[i]->seq, r->results[i]->seq);
+	hs__register_batch_reply__free_unpacked(r2, NULL);
+	/* 5006, 5007 exist with another SHA-256; 5008, 5009 are new. */
+	CHECK_STATUS(register_batch(c.all, 5006, 4, 0x22, &r2, &e), HS_OK,
+	    e.message);
+	CHECK_EQ(r2->results[0]->code, HS__CODE__ALREADY_EXISTS);
+	CHECK(strstr(r2->results[0]->message, "another cookie") != NULL);
+	CHECK_EQ(r2->results[1]->code, HS__CODE__ALREADY_EXISTS);
+	CHECK_EQ(r2->results[2]->code, HS__CODE__OK);
+	CHECK_EQ(r2->results[3]->code, HS__CODE__OK);
+	hs__register_batch_reply__free_unpacked(r2, NULL);
+	hs__register_batch_reply__free_unpacked(r, NULL);
 }
 
 static void
@@ -288,8 +457,12 @@ main(int argc, char **argv)
 	static const struct check_case cases[] = {
 		{ "one leader, published in Redis",
 		    test_one_leader_published_in_redis },
-		{ "allocate through a follower",
-		    test_allocate_through_a_follower },
+		{ "allocate a grant through a follower",
+		    test_allocate_a_grant_through_a_follower },
+		{ "a store's batch registers in one call",
+		    test_a_stores_batch_registers_in_one_call },
+		{ "registrations add locations, never replace",
+		    test_registrations_add_locations_never_replace },
 		{ "register, lookup, read your writes",
 		    test_register_lookup_read_your_writes },
 		{ "delete, then NOT_FOUND everywhere",

@@ -48,6 +48,7 @@ open_parts(struct dir *d)
 	struct rpc_client_opts co = { .key = d->key, .connect_wait_ms = 150 };
 	if (dir_records_open(&d->recs) != 0 ||
 	    dir_stores_open(&d->stores, d->cfg.heartbeat_ms) != 0 ||
+	    dir_groups_open(&d->groups) != 0 ||
 	    rpc_pool_open(&d->pool, &co) != 0 ||
 	    (d->acks = dir_acks_open()) == NULL ||
 	    (d->cache = dir_cache_open(d->cfg.cache_redis, d->cfg.cache_ttl_ms,
@@ -89,6 +90,7 @@ close_parts(struct dir *d)
 	rt_pub_close(d->pub);
 	dir_cache_close(d->cache);
 	dir_stores_close(d->stores);
+	dir_groups_close(d->groups);
 	dir_records_close(d->recs);
 	pthread_mutex_destroy(&d->mu);
 }

@@ -16,6 +16,7 @@
 #include "clock.h"
 #include "delete_ack.h"
 #include "dir.h"
+#include "groups_redis.h"
 #include "log.h"
 #include "redis.h"
 #include "redis_keys.h"
@@ -65,6 +66,8 @@ reload_stores(struct dir *d, rt_redis *r)
 	int64_t at;
 	if (dir_stores_load(d->stores, r, &at, err, sizeof(err)) == 0)
 		atomic_store(&d->stores_loaded_ms, at);
+	if (dir_groups_load(d->groups, r, err, sizeof(err)) != 0)
+		rt_log_debug("cannot reload the write groups: %s", err);
 }
 
 static void

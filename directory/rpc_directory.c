@@ -6,12 +6,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 #include "catchup.h"
 #include "clock.h"
 #include "delete_ack.h"
 #include "dir_forward.h"
+#include "grant.h"
 #include "log.h"
 #include "lookup.h"
 #include "photo_id.h"
@@ -66,15 +66,9 @@ leader_or_forward(struct dir *d, rpc_call *call, const ProtobufCMessage *req)
 
 /* --- Allocate --- */
 
-static uint64_t
-random64(void)
-{
-	uint64_t v;
-	while (getrandom(&v, sizeof(v), 0) != (ssize_t)sizeof(v))
-		;
-	return v;
-}
-
+/* A grant's ids come from the leader's fenced counter (commit_grant.c), so
+ * a follower forwards. sha256 is optional: a grant covers photos not yet
+ * known. */
 static void
 allocate(rpc_call *call, const ProtobufCMessage *m, void *arg)
 {
@@ -86,7 +80,8 @@ allocate(rpc_call *call, const ProtobufCMessage *m, void *arg)
 		    q->size);
 		return;
 	}
-	if (!sha_ok_or_fail(call, q->sha256) || !dir_loaded_or_fail(d, call))
+	if ((q->sha256.len != 0 && !sha_ok_or_fail(call, q->sha256)) ||
+	    !dir_loaded_or_fail(d, call))
 		return;
 	if (q->replicas != 0 &&
 	    (q->replicas < d->cfg.min_replicas ||
@@ -99,98 +94,76 @@ allocate(rpc_call *call, const ProtobufCMessage *m, void *arg)
 		    d->cfg.max_replicas, q->replicas);
 		return;
 	}
-	/* Any directory may answer (docs/directory.md, "Followers"): an
-	 * allocation commits nothing, so a follower saves the client a hop
-	 * to the leader. It leaves the answer to the leader when its copy of
-	 * the store table is not fresh (reloaded every
-	 * FOLLOWER_SYNC_INTERVAL; five allow for a slow reload), or when
-	 * that copy finds too few stores. */
-	int leader = dir_is_leader(d, NULL, 0, NULL);
-	int fresh = rt_mono_ms() - atomic_load(&d->stores_loaded_ms) <=
-	    5 * d->cfg.follower_sync_ms;
-	if (!leader && !fresh) {
-		dir_forward(d, call, m);
-		return;
-	}
-	size_t want = q->replicas ? q->replicas :
-				    (size_t)d->cfg.default_replicas;
-	uint32_t ids[DIR_MAX_REPLICAS];
-	size_t ups;
-	size_t got = dir_stores_pick(d->stores, want, q->size, ids, &ups);
-	if (got < want && !leader) {
-		dir_forward(d, call, m);
-		return;
-	}
-	if (got < want) {
-		rpc_fail(call, HS_FAILED_PRECONDITION,
-		    "need %zu stores "
-		    "that are UP with %" PRIu64 " bytes free, but only %zu of "
-		    "%zu UP stores qualify; add stores or wait for DOWN ones",
-		    want, q->size, got, ups);
-		return;
-	}
-	Hs__PhotoId id = HS__PHOTO_ID__INIT;
-	do
-		id.key = random64();
-	while (id.key == 0 || dir_records_has(d->recs, id.key));
-	id.cookie = (uint32_t)random64();
-	Hs__AllocateReply r = HS__ALLOCATE_REPLY__INIT;
-	Hs__Replica rep[DIR_MAX_REPLICAS], *repp[DIR_MAX_REPLICAS];
-	struct dir_store st[DIR_MAX_REPLICAS];
-	for (size_t i = 0; i < want; i++) {
-		hs__replica__init(&rep[i]);
-		dir_stores_get(d->stores, ids[i], &st[i]);
-		rep[i].store_id = ids[i];
-		rep[i].rpc_addr = st[i].rpc_addr;
-		rep[i].state = st[i].state;
-		rep[i].zone = st[i].zone;
-		repp[i] = &rep[i];
-	}
-	r.id = &id;
-	r.stores = repp;
-	r.n_stores = want;
-	r.token_expiry_ms = rt_now_ms() + d->cfg.token_ttl_ms;
-	if (rt_token_make(&d->key, id.key, id.cookie, ids, want,
-		r.token_expiry_ms, &r.write_token.data,
-		&r.write_token.len) != 0) {
-		rpc_fail(call, HS_RESOURCE_EXHAUSTED, "out of memory");
-		return;
-	}
-	rpc_reply(call, &r.base);
-	free(r.write_token.data);
+	if (leader_or_forward(d, call, m))
+		dir_writer_allocate(d, call, q);
 }
 
 /* --- writes handed to the writer --- */
+
+/* 1 with why set when a registration is malformed, else 0. */
+static int
+reg_invalid(const Hs__RegisterRequest *q, char *why, size_t len)
+{
+	if (q->id == NULL || q->id->key == 0) {
+		snprintf(why, len, "a registration names no valid photo id");
+	} else if (q->sha256.len != 32) {
+		snprintf(why, len, "sha256 must be 32 bytes, got %zu",
+		    q->sha256.len);
+	} else if (q->size > MAX_PHOTO_SIZE) {
+		snprintf(why, len, "size %" PRIu64 " is over the 64 MiB limit",
+		    q->size);
+	} else if (q->n_stores == 0 || q->n_stores > DIR_MAX_REPLICAS) {
+		snprintf(why, len,
+		    "a registration names 1..%d stores that hold "
+		    "the photo, not %zu",
+		    DIR_MAX_REPLICAS, q->n_stores);
+	} else {
+		for (size_t i = 0; i < q->n_stores; i++)
+			if (q->stores[i] == 0) {
+				snprintf(why, len, "store id 0 is not valid");
+				return 1;
+			}
+		return 0;
+	}
+	return 1;
+}
 
 static void
 register_photo(rpc_call *call, const ProtobufCMessage *m, void *arg)
 {
 	struct dir *d = arg;
 	const Hs__RegisterRequest *q = (const Hs__RegisterRequest *)m;
-	if (!id_ok_or_fail(call, q->id, "RegisterPhoto") ||
-	    !sha_ok_or_fail(call, q->sha256))
-		return;
-	if (q->size > MAX_PHOTO_SIZE) {
-		rpc_fail(call, HS_INVALID_ARGUMENT,
-		    "size %" PRIu64 " is over the 64 MiB limit", q->size);
+	char why[160];
+	if (reg_invalid(q, why, sizeof(why))) {
+		rpc_fail(call, HS_INVALID_ARGUMENT, "RegisterPhoto: %s", why);
 		return;
 	}
-	if (q->n_stores == 0 || q->n_stores > DIR_MAX_REPLICAS) {
+	if (leader_or_forward(d, call, m))
+		dir_writer_register(d, call, q);
+}
+
+/* A store's batch: every photo must be well formed (a store sends what it
+ * checked), at most RT_GRANT_MAX_COUNT of them. */
+static void
+register_photos(rpc_call *call, const ProtobufCMessage *m, void *arg)
+{
+	struct dir *d = arg;
+	const Hs__RegisterBatchRequest *q = (const Hs__RegisterBatchRequest *)m;
+	char why[160];
+	if (q->n_photos == 0 || q->n_photos > RT_GRANT_MAX_COUNT) {
 		rpc_fail(call, HS_INVALID_ARGUMENT,
-		    "a registration "
-		    "names 1..%d stores that hold the photo, not %zu",
-		    DIR_MAX_REPLICAS, q->n_stores);
+		    "RegisterPhotos takes 1..%d photos, not %zu",
+		    RT_GRANT_MAX_COUNT, q->n_photos);
 		return;
 	}
-	for (size_t i = 0; i < q->n_stores; i++)
-		if (q->stores[i] == 0) {
+	for (size_t i = 0; i < q->n_photos; i++)
+		if (reg_invalid(q->photos[i], why, sizeof(why))) {
 			rpc_fail(call, HS_INVALID_ARGUMENT,
-			    "store id 0 "
-			    "is not valid");
+			    "RegisterPhotos, photo %zu: %s", i, why);
 			return;
 		}
 	if (leader_or_forward(d, call, m))
-		dir_writer_register(d, call, q);
+		dir_writer_register_batch(d, call, q);
 }
 
 static void
@@ -318,6 +291,37 @@ lookup(rpc_call *call, const ProtobufCMessage *m, void *arg)
 
 /* --- ListStores, Stats, Health --- */
 
+/* A group takes writes only while every one of its stores is UP. */
+static int
+group_writable(struct dir *d, const struct dir_group *g)
+{
+	struct dir_store e;
+	for (size_t i = 0; i < g->n; i++)
+		if (dir_stores_get(d->stores, g->stores[i], &e) != 0 ||
+		    e.state != HS__STORE_STATE__STORE_UP)
+			return 0;
+	return 1;
+}
+
+/* The write groups in r (pointing into gs, pb and pp: DIR_MAX_GROUPS
+ * each). */
+static void
+list_groups(struct dir *d, Hs__ListStoresReply *r, struct dir_group *gs,
+    Hs__WriteGroup *pb, Hs__WriteGroup **pp)
+{
+	size_t n = dir_groups_list(d->groups, gs, DIR_MAX_GROUPS);
+	for (size_t i = 0; i < n; i++) {
+		hs__write_group__init(&pb[i]);
+		pb[i].id = gs[i].id;
+		pb[i].stores = gs[i].stores;
+		pb[i].n_stores = gs[i].n;
+		pb[i].writable = group_writable(d, &gs[i]);
+		pp[i] = &pb[i];
+	}
+	r->groups = pp;
+	r->n_groups = n;
+}
+
 static void
 list_stores(rpc_call *call, const ProtobufCMessage *m, void *arg)
 {
@@ -326,7 +330,11 @@ list_stores(rpc_call *call, const ProtobufCMessage *m, void *arg)
 	struct dir_store *st = malloc(DIR_MAX_STORES * sizeof(*st));
 	Hs__StoreInfo *pb = malloc(DIR_MAX_STORES * sizeof(*pb));
 	Hs__StoreInfo **pp = malloc(DIR_MAX_STORES * sizeof(*pp));
-	if (st == NULL || pb == NULL || pp == NULL) {
+	struct dir_group *gs = malloc(DIR_MAX_GROUPS * sizeof(*gs));
+	Hs__WriteGroup *gpb = malloc(DIR_MAX_GROUPS * sizeof(*gpb));
+	Hs__WriteGroup **gpp = malloc(DIR_MAX_GROUPS * sizeof(*gpp));
+	if (st == NULL || pb == NULL || pp == NULL || gs == NULL ||
+	    gpb == NULL || gpp == NULL) {
 		rpc_fail(call, HS_RESOURCE_EXHAUSTED, "out of memory");
 		goto out;
 	}
@@ -339,11 +347,15 @@ list_stores(rpc_call *call, const ProtobufCMessage *m, void *arg)
 	Hs__ListStoresReply r = HS__LIST_STORES_REPLY__INIT;
 	r.stores = pp;
 	r.n_stores = n;
+	list_groups(d, &r, gs, gpb, gpp);
 	rpc_reply(call, &r.base);
 out:
 	free(st);
 	free(pb);
 	free(pp);
+	free(gs);
+	free(gpb);
+	free(gpp);
 }
 
 static void
@@ -444,6 +456,7 @@ catch_up(rpc_call *call, const ProtobufCMessage *m, void *arg)
 
 static const struct rpc_method methods[] = {
 	{ "Allocate", allocate },
+	{ "RegisterPhotos", register_photos },
 	{ "RegisterPhoto", register_photo },
 	{ "Lookup", lookup },
 	{ "Delete", delete_photo },

@@ -11,13 +11,17 @@
 extern struct rt_redis_script dir_script_acquire; /* {won, value, rpc, pub} */
 extern struct rt_redis_script dir_script_refresh; /* 1 still ours, 0 lost */
 extern struct rt_redis_script dir_script_release;
-extern struct rt_redis_script dir_script_register; /* {1,seq} new, {0,seq} same,
-						 {-1,seq} different photo,
-						 {-4,0} token expired */
+extern struct rt_redis_script dir_script_register; /* per photo: {1,seq} new,
+						 {0,seq} same, {2,seq} same
+						 + stores, {-1,seq}
+						 different photo, {-4,0}
+						 token expired */
 extern struct rt_redis_script dir_script_update; /* {1,seq}, {-2,cur} CAS lost,
 						 {-3,epoch} stale replicator */
 extern struct rt_redis_script dir_script_put_store;
 extern struct rt_redis_script dir_script_restore; /* {1,seq} or {0,seq} kept */
+extern struct rt_redis_script dir_script_new_group; /* the new group's id */
+extern struct rt_redis_script dir_script_grant;	    /* the range's last seq */
 
 /* Computes every script's SHA1. Call once before starting threads. */
 void dir_scripts_init(void);

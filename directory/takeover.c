@@ -6,6 +6,7 @@
 
 #include "changelog.h"
 #include "clock.h"
+#include "groups_redis.h"
 #include "log.h"
 #include "stores_redis.h"
 #include "waiters.h"
@@ -41,6 +42,8 @@ takeover_job(struct dir_job *j)
 	if (dir_stores_load(d->stores, d->writer.link, &at, err, sizeof(err)) !=
 	    0)
 		rt_log_warn("takeover: cannot read the store table: %s", err);
+	if (dir_groups_load(d->groups, d->writer.link, err, sizeof(err)) != 0)
+		rt_log_warn("takeover: cannot read the write groups: %s", err);
 	struct dir_leader k;
 	pthread_mutex_lock(&d->mu);
 	int still = d->leader;

@@ -104,40 +104,47 @@ dir_writer_applied(struct dir *d, Hs__PhotoRecord *rec, uint64_t seq,
 }
 
 int
+dir_writer_script_check(struct dir *d, redisReply *rep, const char *err,
+    hs_status *code, char *msg, size_t len)
+{
+	*code = rep == NULL ? HS_UNAVAILABLE : HS_INTERNAL;
+	if (rep == NULL) {
+		d->writer_dirty = 1;
+		snprintf(msg, len,
+		    "commit outcome unknown (%s); resend: the write "
+		    "is idempotent",
+		    err);
+	} else if (rep->type == REDIS_REPLY_ERROR &&
+	    strstr(rep->str, "FENCED") != NULL) {
+		dir_step_down(d,
+		    "a commit was fenced: another directory holds "
+		    "the lease");
+		*code = HS_UNAVAILABLE;
+		snprintf(msg, len,
+		    "%s lost the lead while committing; nothing was "
+		    "written; retry",
+		    d->cfg.id);
+	} else if (rep->type == REDIS_REPLY_ERROR) {
+		d->writer_dirty = 1;
+		snprintf(msg, len, "commit script failed: %s", rep->str);
+	} else if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 2) {
+		d->writer_dirty = 1;
+		snprintf(msg, len, "commit script: odd reply");
+	} else {
+		return 0;
+	}
+	return 1;
+}
+
+int
 dir_writer_script_failed(struct dir_job *j, redisReply *rep, const char *err)
 {
-	if (rep == NULL) {
-		j->d->writer_dirty = 1;
-		rpc_fail(j->call, HS_UNAVAILABLE,
-		    "commit outcome unknown "
-		    "(%s); resend: the write is idempotent",
-		    err);
-		return 1;
-	}
-	if (rep->type == REDIS_REPLY_ERROR) {
-		if (strstr(rep->str, "FENCED") != NULL) {
-			dir_step_down(j->d,
-			    "a commit was fenced: another "
-			    "directory holds the lease");
-			rpc_fail(j->call, HS_UNAVAILABLE,
-			    "%s lost the lead "
-			    "while committing; nothing was written; retry",
-			    j->d->cfg.id);
-		} else {
-			j->d->writer_dirty = 1;
-			rpc_fail(j->call, HS_INTERNAL,
-			    "commit script failed: "
-			    "%s",
-			    rep->str);
-		}
-		return 1;
-	}
-	if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 2) {
-		j->d->writer_dirty = 1;
-		rpc_fail(j->call, HS_INTERNAL, "commit script: odd reply");
-		return 1;
-	}
-	return 0;
+	hs_status code;
+	char msg[512];
+	if (!dir_writer_script_check(j->d, rep, err, &code, msg, sizeof(msg)))
+		return 0;
+	rpc_fail(j->call, code, "%s", msg);
+	return 1;
 }
 
 void

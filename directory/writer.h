@@ -19,8 +19,12 @@ void dir_writer_takeover(struct dir *d);
 
 /* Queue a validated write; the job answers call. On a queue failure the
  * call is answered UNAVAILABLE here. */
+void dir_writer_allocate(struct dir *d, rpc_call *call,
+    const Hs__AllocateRequest *req);
 void dir_writer_register(struct dir *d, rpc_call *call,
     const Hs__RegisterRequest *req);
+void dir_writer_register_batch(struct dir *d, rpc_call *call,
+    const Hs__RegisterBatchRequest *req);
 void dir_writer_delete(struct dir *d, rpc_call *call,
     const Hs__DeleteRequest *req);
 void dir_writer_update(struct dir *d, rpc_call *call,

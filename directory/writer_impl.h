@@ -45,6 +45,11 @@ void dir_writer_applied(struct dir *d, Hs__PhotoRecord *rec, uint64_t seq,
 int dir_writer_script_failed(struct dir_job *j, redisReply *rep,
     const char *err);
 
+/* As dir_writer_script_failed, for a commit that answers no call of its
+ * own (one photo of a batch): 1 with *code and msg when it failed. */
+int dir_writer_script_check(struct dir *d, redisReply *rep, const char *err,
+    hs_status *code, char *msg, size_t len);
+
 /* The Redis key "hs:photo:<16 hex>" of a photo key. */
 void dir_photo_key(uint64_t key, char out[32]);
 

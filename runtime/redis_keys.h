@@ -14,6 +14,9 @@
 #define RK_STORES "hs:stores"		/* hash: store id -> StoreInfo */
 #define RK_DIRS "hs:dirs"		/* hash: dir id -> DirectoryNode */
 #define RK_TOMBSTONES "hs:tombstones"	/* set of "<24 hex>/<store>" */
+#define RK_GROUPS "hs:groups"		/* hash: group id -> "3,1,4" */
+#define RK_GROUP_SEQ "hs:group:seq"	/* last group id, INCR */
+#define RK_GRANT_SEQ "hs:grant:seq"	/* last grant sequence, INCRBY */
 
 /* The replicator. */
 #define RK_REPLICATOR_LEASE "hs:replicator:lease" /* "<id>", PX */
