@@ -277,17 +277,39 @@ store_replicate(rpc_call *call, const ProtobufCMessage *req, void *arg)
 	queue_or_fail(arg, call, req, replicate_job);
 }
 
+/* Answers a Read the engine refused (rc); bad bytes are reported. */
+static void
+read_failed(struct store_service *svc, rpc_call *call, const Hs__PhotoId *id,
+    int rc)
+{
+	char idtxt[PHOTO_ID_HEX_LEN + 1], why[128];
+	photo_id_format(id->key, id->cookie, idtxt);
+	hs_status st = store_status_from_engine(rc, why, sizeof(why));
+	if (st == HS_DATA_LOSS) {
+		atomic_fetch_add(&svc->corrupt, 1);
+		store_report_corruption(svc, id->key, id->cookie,
+		    "CRC mismatch on read");
+		rpc_fail(call, st,
+		    "%s: photo %s failed its checksum here; read another "
+		    "replica",
+		    svc->name, idtxt);
+	} else if (st == HS_NOT_FOUND) {
+		rpc_fail(call, st, "%s has no photo %s", svc->name, idtxt);
+	} else {
+		rpc_fail(call, st, "%s: cannot read %s: %s", svc->name, idtxt,
+		    why);
+	}
+}
+
 static void
 store_read(rpc_call *call, const ProtobufCMessage *msg, void *arg)
 {
 	struct store_service *svc = arg;
 	const Hs__ReadRequest *req = (const Hs__ReadRequest *)msg;
-	struct store_needle_info info;
-	char idtxt[PHOTO_ID_HEX_LEN + 1], why[160];
+	char why[160];
 
 	if (check_photo_id(call, req->id) != 0)
 		return;
-	photo_id_format(req->id->key, req->id->cookie, idtxt);
 	/* A read that went through no Lookup may name a photo deleted since:
 	 * served only while every published delete is applied here; never
 	 * NOT_FOUND for that (the photo may be live), UNAVAILABLE. */
@@ -297,43 +319,28 @@ store_read(rpc_call *call, const ProtobufCMessage *msg, void *arg)
 		    svc->name, why);
 		return;
 	}
-	int rc = store_engine_stat(svc->engine, req->id->key, &info);
-	uint8_t *buf = NULL;
-	size_t len = 0;
-	if (rc == 0) {
-		buf = malloc(info.size ? info.size : 1);
-		rc = buf ? store_engine_get(svc->engine, req->id->key,
-			       req->id->cookie, buf, info.size, &len) :
-			   -ENOMEM;
-	}
+	/* One positional read, CRC checked before any byte leaves; the
+	 * needle's SHA-256 goes with the bytes, so a reader that made no
+	 * Lookup can check them too. */
+	struct store_read rd = { 0 };
+	int rc = store_engine_read(svc->engine, req->id->key, req->id->cookie,
+	    &rd);
 	if (rc != 0) {
-		free(buf);
-		hs_status st = store_status_from_engine(rc, why, sizeof(why));
-		if (st == HS_DATA_LOSS) {
-			atomic_fetch_add(&svc->corrupt, 1);
-			store_report_corruption(svc, req->id->key,
-			    req->id->cookie, "CRC mismatch on read");
-			rpc_fail(call, st,
-			    "%s: photo %s failed its checksum "
-			    "here; read another replica",
-			    svc->name, idtxt);
-			return;
-		}
-		if (st == HS_NOT_FOUND)
-			rpc_fail(call, st, "%s has no photo %s", svc->name,
-			    idtxt);
-		else
-			rpc_fail(call, st, "%s: cannot read %s: %s", svc->name,
-			    idtxt, why);
+		store_read_free(&rd);
+		read_failed(svc, call, req->id, rc);
 		return;
 	}
 	atomic_fetch_add(&svc->reads, 1);
 	access_stats_count(svc->access, req->id->key, req->id->cookie);
 	Hs__ReadReply reply = HS__READ_REPLY__INIT;
-	reply.data.data = buf;
-	reply.data.len = len;
+	reply.data.data = (uint8_t *)rd.data;
+	reply.data.len = rd.len;
+	if (rd.has_sha256) {
+		reply.sha256.data = rd.sha256;
+		reply.sha256.len = sizeof(rd.sha256);
+	}
 	rpc_reply(call, &reply.base);
-	free(buf);
+	store_read_free(&rd);
 }
 
 static void
