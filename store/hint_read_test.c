@@ -4,7 +4,10 @@
  * resumed, then NOT_FOUND; the delete waits the stopped store's hint lease
  * out, and no longer; a store restarted after missing a delete catches up
  * from the change log before it serves by hint, and re-checks every needle
- * when the log was trimmed past it. The queued store tombstones are
+ * when the log was trimmed past it; libhs reads a photo straight from its
+ * write group's stores (no Lookup), and a deleted photo downloads
+ * NOT_FOUND on every path (cache, hint, Lookup). The queued store
+ * tombstones are
  * removed from Redis in those tests, so only the store's own following
  * can have tombstoned the photo. */
 #include <signal.h>
@@ -213,6 +216,101 @@ test_trimmed_log_falls_back_to_checking_every_needle(void)
 	CHECK_WAIT_UNTIL(read_at(0, keep, 1) == HS_OK, 5000);
 }
 
+/* The leader's count of Lookups answered so far. */
+static uint64_t
+lookups(void)
+{
+	Hs__DirectoryStatsRequest q = HS__DIRECTORY_STATS_REQUEST__INIT;
+	ProtobufCMessage *m = NULL;
+	uint64_t n = 0;
+	if (test_rpc_call(tc.p_dir[0], tc.keyfile, &hs__directory__descriptor,
+		"Stats", &q.base, &m, 2000, NULL) == HS_OK)
+		n = ((Hs__DirectoryStatsReply *)m)->lookups;
+	if (m != NULL)
+		protobuf_c_message_free_unpacked(m, NULL);
+	return n;
+}
+
+/* A client of its own with no cache (a cold location memory too). */
+static hs_client *
+open_uncached(void)
+{
+	static struct hs_cluster cfg;
+	hs_client *nc = NULL;
+	hs_error e;
+	CHECK_STATUS(hs_cluster_load(tc.cluster_file, &cfg, &e), HS_OK,
+	    e.message);
+	cfg.cache[0] = '\0';
+	CHECK_STATUS(hs_open(&nc, &cfg, &e), HS_OK, e.message);
+	return nc;
+}
+
+/* Downloads id through c: its status; HS_DATA_LOSS if bytes differ. */
+static hs_status
+download(hs_client *c, hs_photo_id id, const uint8_t *want, size_t len)
+{
+	void *data = NULL;
+	size_t got = 0;
+	hs_error e;
+	hs_status st = hs_download(c, id, 10000, &data, &got, &e);
+	if (st == HS_OK && (got != len || memcmp(data, want, len) != 0))
+		st = HS_DATA_LOSS;
+	free(data);
+	return st;
+}
+
+static void
+test_libhs_reads_by_hint_without_a_lookup(void)
+{
+	hs_photo_id ids[6];
+	uint8_t *b = test_bytes(2000, 5);
+	for (int i = 0; i < 6; i++) /* test_bytes(2000, 5 + i) each */
+		ids[i] = upload_everywhere(5 + (uint64_t)i);
+	hs_client *nc = open_uncached();
+	/* The first download fetches the group table. */
+	CHECK_EQ(download(nc, ids[0], b, 2000), HS_OK);
+	free(b);
+	uint64_t before = lookups();
+	hs_status st[5];
+	for (int i = 0; i < 5; i++) {
+		uint8_t *want = test_bytes(2000, 6 + (uint64_t)i);
+		st[i] = download(nc, ids[i + 1], want, 2000);
+		free(want);
+	}
+	uint64_t after = lookups();
+	test_hs_close(nc);
+	for (int i = 0; i < 5; i++)
+		CHECK_EQ(st[i], HS_OK);
+	/* Five photos this client never saw, no Lookup: one round trip
+	 * each. */
+	CHECK_EQ(after, before);
+}
+
+static void
+test_deleted_photo_is_not_found_through_libhs_on_every_path(void)
+{
+	uint8_t *b = test_bytes(3000, 6);
+	hs_photo_id id;
+	hs_error e;
+	CHECK_STATUS(hs_upload(cl, b, 3000, 0, 30000, &id, &e), HS_OK,
+	    e.message);
+	hs_client *nc = open_uncached(), *other = open_uncached();
+	/* cl reads from the cache, nc by hint; other deletes it. */
+	CHECK_WAIT_UNTIL(download(cl, id, b, 3000) == HS_OK, 5000);
+	CHECK_WAIT_UNTIL(download(nc, id, b, 3000) == HS_OK, 5000);
+	hs_status del = hs_delete(other, id, 10000, &e);
+	hs_status after_cache = download(cl, id, b, 3000);
+	hs_status after_hint = download(nc, id, b, 3000);
+	hs_status after_other = download(other, id, b, 3000);
+	test_hs_close(nc);
+	test_hs_close(other);
+	free(b);
+	CHECK_STATUS(del, HS_OK, e.message);
+	CHECK_EQ(after_cache, HS_NOT_FOUND);
+	CHECK_EQ(after_hint, HS_NOT_FOUND);
+	CHECK_EQ(after_other, HS_NOT_FOUND);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -223,6 +321,10 @@ main(int argc, char **argv)
 		    test_restarted_store_catches_up_from_the_log },
 		{ "trimmed log falls back to checking every needle",
 		    test_trimmed_log_falls_back_to_checking_every_needle },
+		{ "libhs reads by hint without a lookup",
+		    test_libhs_reads_by_hint_without_a_lookup },
+		{ "deleted photo is not found through libhs on every path",
+		    test_deleted_photo_is_not_found_through_libhs_on_every_path },
 		{ NULL, NULL },
 	};
 	struct test_cluster_opts o = { .ndirs = 1, .nstores = NSTORES };
