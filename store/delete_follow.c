@@ -30,11 +30,15 @@ struct delete_follow {
 	struct store_service *svc;
 	char path[4096], tmp[4200];
 	int64_t lease_ms;
-	_Atomic int64_t sent_mono;   /* last answered heartbeat's send time */
-	_Atomic uint64_t leader_seq; /* the leader's applied seq it named */
+	/* The send time of the newest answered heartbeat whose seq is
+	 * applied here: reads by hint are served for a lease from it. */
+	_Atomic int64_t ok_sent;
+	_Atomic uint64_t leader_seq; /* the highest seq an answer named */
 	_Atomic uint64_t applied;    /* tombstoned here up to this seq */
-	pthread_mutex_t mu;	     /* guards dir, stop; cv waits on it */
+	pthread_mutex_t mu; /* guards the pending answer, dir, stop; cv */
 	pthread_cond_t cv;
+	int64_t pend_sent; /* the newest answer not applied yet: sent, seq */
+	uint64_t pend_seq;
 	rpc_client *dir; /* reached the leader last */
 	int stop, started;
 	pthread_t thr;
@@ -62,6 +66,15 @@ read_seq(const char *path, uint64_t *seq, char *err, size_t errlen)
 	return 0;
 }
 
+static void
+raise_ok_sent(struct delete_follow *df, int64_t sent)
+{
+	int64_t seen = atomic_load(&df->ok_sent);
+	while (sent > seen &&
+	    !atomic_compare_exchange_weak(&df->ok_sent, &seen, sent))
+		;
+}
+
 /* Writes seq durably: a temp file fsynced, renamed over the old one, the
  * folder fsynced. 0 or -1 logged. */
 static int
@@ -85,6 +98,12 @@ save_seq(struct delete_follow *df, uint64_t seq)
 		return -1;
 	}
 	atomic_store(&df->applied, seq);
+	pthread_mutex_lock(&df->mu);
+	if (df->pend_sent != 0 && df->pend_seq <= seq) {
+		raise_ok_sent(df, df->pend_sent);
+		df->pend_sent = 0;
+	}
+	pthread_mutex_unlock(&df->mu);
 	return 0;
 }
 
@@ -126,42 +145,46 @@ void
 delete_follow_heard(struct delete_follow *df, rpc_client *c, int64_t sent_mono,
     uint64_t leader_seq)
 {
-	/* The seq first: a reader that sees the new send time also sees the
-	 * seq that came with it, so it cannot serve on a fresh lease with an
-	 * old seq. */
+	/* An answer whose seq is applied here extends the lease at once; a
+	 * newer one waits until the follower has applied its seq, while the
+	 * lease of the last applied answer still runs (docs/reliability.md:
+	 * every answer the store holds is safe to serve on within its lease
+	 * once its seq is applied). */
 	uint64_t seen = atomic_load(&df->leader_seq);
 	while (leader_seq > seen &&
 	    !atomic_compare_exchange_weak(&df->leader_seq, &seen, leader_seq))
 		;
-	atomic_store(&df->sent_mono, sent_mono);
 	pthread_mutex_lock(&df->mu);
 	df->dir = c;
-	if (leader_seq > atomic_load(&df->applied))
+	if (leader_seq <= atomic_load(&df->applied)) {
+		raise_ok_sent(df, sent_mono);
+	} else {
+		df->pend_sent = sent_mono;
+		df->pend_seq = leader_seq;
 		pthread_cond_broadcast(&df->cv);
+	}
 	pthread_mutex_unlock(&df->mu);
 }
 
 int
 delete_follow_may_serve(struct delete_follow *df, char *msg, size_t len)
 {
-	int64_t sent = atomic_load(&df->sent_mono);
+	int64_t sent = atomic_load(&df->ok_sent);
+	if (sent != 0 && rt_mono_ms() - sent < df->lease_ms)
+		return 1;
 	uint64_t want = atomic_load(&df->leader_seq);
 	uint64_t have = atomic_load(&df->applied);
-	if (sent == 0 || rt_mono_ms() - sent >= df->lease_ms) {
-		snprintf(msg, len,
-		    "no heartbeat answered by the leader in the last %" PRId64
-		    " ms, so deletes may be unseen",
-		    df->lease_ms);
-		return 0;
-	}
-	if (have < want) {
+	if (have < want)
 		snprintf(msg, len,
 		    "catching up on deletes (applied seq %" PRIu64
 		    ", the leader's %" PRIu64 ")",
 		    have, want);
-		return 0;
-	}
-	return 1;
+	else
+		snprintf(msg, len,
+		    "no heartbeat answered by the leader in the last %" PRId64
+		    " ms, so deletes may be unseen",
+		    df->lease_ms);
+	return 0;
 }
 
 uint64_t

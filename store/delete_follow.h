@@ -1,9 +1,10 @@
 /* Following the leader's deletes, so that a read by hint (one that went
  * through no Lookup) never serves a deleted photo (docs/reliability.md,
- * "Reads by hint"). A store serves such reads only while (a) the last
- * heartbeat the leader answered was sent less than HINT_LEASE ago and (b)
- * it has tombstoned every delete up to the leader's applied seq named in
- * that answer. A thread catches up from the change log (CatchUp), or, when
+ * "Reads by hint"). A store serves such reads only while some heartbeat
+ * the leader answered was sent less than HINT_LEASE ago and the store has
+ * tombstoned every delete up to the leader's applied seq named in that
+ * answer (the newest such answer counts: while the store catches up with a
+ * newer one, the lease of the last one it has applied still runs). A thread catches up from the change log (CatchUp), or, when
  * the log no longer reaches back, by looking up every needle it holds; the
  * seq it has applied is kept durably in the data dir. */
 #ifndef STORE_DELETE_FOLLOW_H
