@@ -30,15 +30,16 @@ struct store_service {
 	rt_workq *slow;	 /* work that fsyncs or waits on peers */
 	struct cache_push *cache;
 	struct access_stats *access;
-	struct delete_follow *follow; /* deletes applied, reads by hint */
-	char name[32];		      /* "store-3", in logs and events */
-	pthread_mutex_t repl_mu;      /* guards repl_addr */
-	char repl_addr[256];	      /* the active replicator, from Redis when
+	char name[32];		 /* "store-3", in logs and events */
+	pthread_mutex_t repl_mu; /* guards repl_addr */
+	char repl_addr[256];	 /* the active replicator, from Redis when
 				     known, else --replicator; "" = none */
-	atomic_int readonly;	      /* set after an engine I/O failure */
+	atomic_int readonly;	 /* set after an engine I/O failure */
 	_Atomic uint64_t reads, writes, deletes, corrupt;
 	/* The highest replicator fencing epoch seen (in memory only). */
 	_Atomic uint64_t repl_epoch;
+	/* Deletes applied here; gates reads by hint (delete_follow.h). */
+	struct delete_follow *follow;
 };
 
 /* Maps an engine error to a status and a message for people. */
