@@ -1,10 +1,13 @@
-/* Download: cache -> Lookup -> Read from the replicas in order, UP stores
- * first, the next one on any failure (docs/client.md); a photo read
- * a moment ago skips the Lookup (locations.h). Bytes are
- * returned only when their SHA-256 matches: the cache value carries its
- * digest so a hit needs no directory round trip; a replica that fails the
- * check against the record is reported to the replicator (best effort) and
- * skipped. When every replica fails the caller gets DATA_LOSS (all bad) or
+/* Download: cache -> the stores of the write group the id names, by hint
+ * -> Lookup -> Read from the replicas in order, UP stores first, the next
+ * one on any failure (docs/client.md); a photo read a moment ago skips the
+ * Lookup (locations.h). Reads that made no Lookup go by hint: a store that
+ * may not have applied every delete refuses them (UNAVAILABLE) and the
+ * Lookup decides. Bytes are returned only when their SHA-256 matches: the
+ * cache value carries its digest so a hit needs no directory round trip; a
+ * read by hint is checked against the SHA-256 the needle carries; a
+ * replica that fails the check is reported to the replicator (best effort)
+ * and skipped. When every replica fails the caller gets DATA_LOSS (all bad) or
  * UNAVAILABLE, with the stores tried and why each failed. */
 #include <errno.h>
 #include <fcntl.h>
@@ -13,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "grant.h"
 #include "hs_internal.h"
 #include "log.h"
 #include "replicator.pb-c.h"
@@ -62,11 +66,26 @@ report_corruption(hs_client *c, const Hs__PhotoId *id, uint32_t store_id,
 	    "ReportCorruption", &req.base, 5000, 0, report_done_cb, NULL);
 }
 
-/* Reads from one replica and checks the bytes against rec. HS_OK with
- * *data (malloc'd) and *len; DATA_LOSS for bad bytes; else the error. */
+/* 1 if r's bytes are rec's (rec NULL: the SHA-256 the needle carries). */
+static int
+bytes_match(const Hs__ReadReply *r, const Hs__PhotoRecord *rec)
+{
+	uint8_t sha[HS_SHA256_LEN];
+	const ProtobufCBinaryData *want = rec ? &rec->sha256 : &r->sha256;
+	if (want->len != HS_SHA256_LEN || (rec && r->data.len != rec->size))
+		return 0;
+	hs_sha256(r->data.data, r->data.len, sha);
+	return memcmp(sha, want->data, HS_SHA256_LEN) == 0;
+}
+
+/* Reads id from one replica (by hint: see the top) and checks the bytes
+ * against rec, or with no record against the needle's own SHA-256. HS_OK
+ * with *data (malloc'd) and *len; DATA_LOSS for bad bytes; else the
+ * error. */
 static hs_status
-read_one(hs_client *c, const Hs__Replica *rep, const Hs__PhotoRecord *rec,
-    int64_t deadline, void **data, size_t *len, char *why, size_t whylen)
+read_one(hs_client *c, const Hs__Replica *rep, Hs__PhotoId *id,
+    const Hs__PhotoRecord *rec, int by_hint, int64_t deadline, void **data,
+    size_t *len, char *why, size_t whylen)
 {
 	hs_error e;
 	rpc_client *rc = hsi_peer(c, rep->rpc_addr, &e);
@@ -75,7 +94,8 @@ read_one(hs_client *c, const Hs__Replica *rep, const Hs__PhotoRecord *rec,
 		return e.code;
 	}
 	Hs__ReadRequest req = HS__READ_REQUEST__INIT;
-	req.id = rec->id;
+	req.id = id;
+	req.by_hint = by_hint;
 	ProtobufCMessage *reply = NULL;
 	struct rpc_error re;
 	hs_status st = rpc_invoke(rc, &hs__store__descriptor, "Read", &req.base,
@@ -86,15 +106,13 @@ read_one(hs_client *c, const Hs__Replica *rep, const Hs__PhotoRecord *rec,
 		return st;
 	}
 	Hs__ReadReply *r = (Hs__ReadReply *)reply;
-	uint8_t sha[HS_SHA256_LEN];
-	hs_sha256(r->data.data, r->data.len, sha);
-	if (r->data.len != rec->size || rec->sha256.len != HS_SHA256_LEN ||
-	    memcmp(sha, rec->sha256.data, HS_SHA256_LEN) != 0) {
+	if (!bytes_match(r, rec)) {
 		snprintf(why, whylen,
 		    "returned %zu bytes that do not match "
-		    "the photo's SHA-256 (%llu bytes recorded)",
-		    r->data.len, (unsigned long long)rec->size);
-		report_corruption(c, rec->id, rep->store_id, why);
+		    "the photo's SHA-256 (%s)",
+		    r->data.len, rec ? "from its record" : "from the needle");
+		if (rec != NULL || r->sha256.len == HS_SHA256_LEN)
+			report_corruption(c, id, rep->store_id, why);
 		hs__read_reply__free_unpacked(r, NULL);
 		return HS_DATA_LOSS;
 	}
@@ -126,7 +144,7 @@ replica_rank(hs_client *c, const Hs__Replica *rep)
 
 static hs_status
 read_replicas(hs_client *c, hs_photo_id id, const Hs__LookupResult *x,
-    int64_t deadline, void **data, size_t *len, hs_error *err)
+    int by_hint, int64_t deadline, void **data, size_t *len, hs_error *err)
 {
 	const Hs__Replica *order[HS_MAX_REPLICAS];
 	size_t n = 0;
@@ -146,8 +164,8 @@ read_replicas(hs_client *c, hs_photo_id id, const Hs__LookupResult *x,
 			    "passed while reading %s%s%s; retry with a longer "
 			    "--timeout",
 			    hex, tried[0] ? " after " : "", tried);
-		hs_status st = read_one(c, order[i], x->record, deadline, data,
-		    len, why, sizeof(why));
+		hs_status st = read_one(c, order[i], x->record->id, x->record,
+		    by_hint, deadline, data, len, why, sizeof(why));
 		if (st == HS_OK)
 			return HS_OK;
 		bad += st == HS_DATA_LOSS;
@@ -175,6 +193,56 @@ read_replicas(hs_client *c, hs_photo_id id, const Hs__LookupResult *x,
 	    "could not read %s from any "
 	    "replica (%s); retry later",
 	    hex, tried);
+}
+
+/* Fetches the write groups (ListStores); failures are left to the next
+ * try (the download goes on by Lookup). */
+static void
+fetch_groups(hs_client *c, int64_t deadline)
+{
+	Hs__ListStoresRequest q = HS__LIST_STORES_REQUEST__INIT;
+	ProtobufCMessage *m = NULL;
+	hs_error e;
+	if (hsi_dir_call(c, "ListStores", &q.base, &m, deadline,
+		"list the write groups", &e) != HS_OK)
+		return;
+	hsi_groups_set(c->locs, (const Hs__ListStoresReply *)m);
+	protobuf_c_message_free_unpacked(m, NULL);
+}
+
+/* One round trip: id read by hint from a store of the write group its key
+ * names, the one that served the group last first. HS_OK, or the reason
+ * to look the photo up (NOT_FOUND at once: the store is caught up). */
+static hs_status
+read_by_hint(hs_client *c, hs_photo_id id, int64_t deadline, void **data,
+    size_t *len)
+{
+	uint32_t group = rt_grant_group_of(id.key);
+	struct hsi_location g;
+	Hs__PhotoId pid = HS__PHOTO_ID__INIT;
+	char why[200];
+	if (group == 0 || c->locs == NULL)
+		return HS_NOT_FOUND;
+	if (hsi_groups_due(c->locs, 0))
+		fetch_groups(c, deadline);
+	if (!hsi_groups_get(c->locs, group, &g)) {
+		if (!hsi_groups_due(c->locs, 1))
+			return HS_NOT_FOUND;
+		fetch_groups(c, deadline);
+		if (!hsi_groups_get(c->locs, group, &g))
+			return HS_NOT_FOUND;
+	}
+	hsi_id_to_pb(id, &pid);
+	hs_status st = HS_UNAVAILABLE;
+	for (size_t i = 0; i < g.res.n_replicas && st != HS_NOT_FOUND; i++) {
+		st = read_one(c, g.repp[i], &pid, NULL, 1, deadline, data, len,
+		    why, sizeof(why));
+		if (st == HS_OK) {
+			hsi_groups_good(c->locs, group, g.repp[i]->store_id);
+			return HS_OK;
+		}
+	}
+	return st;
 }
 
 hs_status
@@ -207,17 +275,19 @@ hs_download(hs_client *c, hs_photo_id id, int64_t timeout_ms, void **data,
 	 * directory decides (the photo may have moved or been deleted). */
 	struct hsi_location loc;
 	if (hsi_locations_get(c->locs, id, &loc)) {
-		if (read_replicas(c, id, &loc.res, deadline, data, len, NULL) ==
-		    HS_OK)
+		if (read_replicas(c, id, &loc.res, 1, deadline, data, len,
+			NULL) == HS_OK)
 			return HS_OK;
 		hsi_locations_forget(c->locs, id);
+	} else if (read_by_hint(c, id, deadline, data, len) == HS_OK) {
+		return HS_OK;
 	}
 	Hs__LookupReply *r;
 	Hs__LookupResult *x;
 	hs_status st = hsi_lookup(c, id, 0, deadline, &r, &x, err);
 	if (st != HS_OK)
 		return st;
-	st = read_replicas(c, id, x, deadline, data, len, err);
+	st = read_replicas(c, id, x, 0, deadline, data, len, err);
 	if (st == HS_OK)
 		hsi_locations_put(c->locs, id, x);
 	hs__lookup_reply__free_unpacked(r, NULL);

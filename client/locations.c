@@ -27,12 +27,22 @@ struct entry {
 	uint8_t state[HSI_LOC_MAX]; /* Hs__StoreState */
 };
 
+/* A write group: its stores (addresses interned), the last good one. */
+struct group {
+	uint32_t id, n, good;
+	uint32_t store[HSI_LOC_MAX];
+	uint8_t addr[HSI_LOC_MAX];
+};
+
 struct hsi_locations {
 	pthread_mutex_t mu;
 	int64_t ttl_ms;
 	size_t naddrs;
 	char addrs[MAX_ADDRS][HS_ADDR_MAX];
 	struct entry slots[SLOTS];
+	struct group *groups; /* sorted by id */
+	size_t ngroups;
+	int64_t groups_fetched; /* monotonic; 0 = never */
 };
 
 struct hsi_locations *
@@ -52,6 +62,7 @@ hsi_locations_close(struct hsi_locations *l)
 	if (l == NULL)
 		return;
 	pthread_mutex_destroy(&l->mu);
+	free(l->groups);
 	free(l);
 }
 
@@ -159,5 +170,124 @@ hsi_locations_forget(struct hsi_locations *l, hs_photo_id id)
 	struct entry *e = slot_of(l, id.key);
 	if (e->key == id.key)
 		memset(e, 0, sizeof(*e));
+	pthread_mutex_unlock(&l->mu);
+}
+
+int
+hsi_groups_due(struct hsi_locations *l, int miss)
+{
+	if (l == NULL)
+		return 0;
+	int64_t now = rt_mono_ms();
+	pthread_mutex_lock(&l->mu);
+	int64_t age = now - l->groups_fetched;
+	int due = l->groups_fetched == 0 || age >= HSI_GROUPS_REFRESH_MS ||
+	    (miss && age >= HSI_GROUPS_MISS_MS);
+	if (due)
+		l->groups_fetched = now;
+	pthread_mutex_unlock(&l->mu);
+	return due;
+}
+
+static int
+group_cmp(const void *a, const void *b)
+{
+	uint32_t x = ((const struct group *)a)->id;
+	uint32_t y = ((const struct group *)b)->id;
+	return x < y ? -1 : x > y;
+}
+
+/* The interned address of UP store id in r, or -1. mu held. */
+static int
+store_addr(struct hsi_locations *l, const Hs__ListStoresReply *r, uint32_t id)
+{
+	for (size_t i = 0; i < r->n_stores; i++)
+		if (r->stores[i]->id == id)
+			return r->stores[i]->state ==
+				    HS__STORE_STATE__STORE_UP &&
+				r->stores[i]->rpc_addr != NULL ?
+			    intern(l, r->stores[i]->rpc_addr) :
+			    -1;
+	return -1;
+}
+
+void
+hsi_groups_set(struct hsi_locations *l, const Hs__ListStoresReply *r)
+{
+	if (l == NULL)
+		return;
+	struct group *g = calloc(r->n_groups ? r->n_groups : 1, sizeof(*g));
+	size_t n = 0;
+	if (g == NULL)
+		return;
+	pthread_mutex_lock(&l->mu);
+	for (size_t i = 0; i < r->n_groups; i++) {
+		const Hs__WriteGroup *w = r->groups[i];
+		g[n].id = w->id;
+		for (size_t k = 0; k < w->n_stores && g[n].n < HSI_LOC_MAX;
+		     k++) {
+			int a = store_addr(l, r, w->stores[k]);
+			if (a < 0)
+				continue;
+			g[n].store[g[n].n] = w->stores[k];
+			g[n].addr[g[n].n++] = (uint8_t)a;
+		}
+		/* Keep the store that served the group last. */
+		for (size_t k = 0; k < l->ngroups; k++)
+			if (l->groups[k].id == w->id)
+				g[n].good = l->groups[k].good;
+		n += g[n].n > 0;
+	}
+	qsort(g, n, sizeof(*g), group_cmp);
+	free(l->groups);
+	l->groups = g;
+	l->ngroups = n;
+	pthread_mutex_unlock(&l->mu);
+}
+
+/* The group with id, or NULL. mu held. */
+static struct group *
+group_find(struct hsi_locations *l, uint32_t id)
+{
+	struct group k = { .id = id };
+	return bsearch(&k, l->groups, l->ngroups, sizeof(k), group_cmp);
+}
+
+int
+hsi_groups_get(struct hsi_locations *l, uint32_t group,
+    struct hsi_location *out)
+{
+	if (l == NULL)
+		return 0;
+	pthread_mutex_lock(&l->mu);
+	const struct group *g = group_find(l, group);
+	uint32_t n = 0;
+	for (int pass = 0; g != NULL && pass < 2; pass++)
+		for (uint32_t i = 0; i < g->n; i++) {
+			if ((g->store[i] == g->good) != (pass == 0))
+				continue;
+			hs__replica__init(&out->rep[n]);
+			out->rep[n].store_id = g->store[i];
+			out->rep[n].rpc_addr = l->addrs[g->addr[i]];
+			out->rep[n].state = HS__STORE_STATE__STORE_UP;
+			out->repp[n] = &out->rep[n];
+			n++;
+		}
+	pthread_mutex_unlock(&l->mu);
+	hs__lookup_result__init(&out->res);
+	out->res.replicas = out->repp;
+	out->res.n_replicas = n;
+	return n > 0;
+}
+
+void
+hsi_groups_good(struct hsi_locations *l, uint32_t group, uint32_t store_id)
+{
+	if (l == NULL)
+		return;
+	pthread_mutex_lock(&l->mu);
+	struct group *g = group_find(l, group);
+	if (g != NULL)
+		g->good = store_id;
 	pthread_mutex_unlock(&l->mu);
 }

@@ -1,7 +1,9 @@
 /* The location memory: a photo read a moment ago is found again with
  * every replica in order; a different cookie, a forgotten photo, an expired
  * entry or one overwritten by a colliding photo is a miss, never someone
- * else's locations. */
+ * else's locations. The write groups: a group's UP stores, the one that
+ * served it last first; an unknown group is a miss; the table is fetched
+ * on first use and then not again at once. */
 #include "check.h"
 #include "locations.h"
 
@@ -108,6 +110,52 @@ test_expires(void)
 	hsi_locations_close(l);
 }
 
+static void
+test_groups(void)
+{
+	struct hsi_locations *l = hsi_locations_open(1000);
+	Hs__StoreInfo st[3], *stp[3];
+	char addr[3][32];
+	uint32_t members[3] = { 3, 1, 2 };
+	Hs__WriteGroup g = HS__WRITE_GROUP__INIT, *gp = &g;
+	Hs__ListStoresReply r = HS__LIST_STORES_REPLY__INIT;
+	struct hsi_location out;
+	for (int i = 0; i < 3; i++) {
+		hs__store_info__init(&st[i]);
+		st[i].id = (uint32_t)i + 1;
+		snprintf(addr[i], sizeof(addr[i]), "tcp://127.0.0.1:%d",
+		    7200 + i);
+		st[i].rpc_addr = addr[i];
+		st[i].state = i == 1 ? HS__STORE_STATE__STORE_DOWN :
+				       HS__STORE_STATE__STORE_UP;
+		stp[i] = &st[i];
+	}
+	g.id = 7;
+	g.stores = members;
+	g.n_stores = 3;
+	r.stores = stp;
+	r.n_stores = 3;
+	r.groups = &gp;
+	r.n_groups = 1;
+	CHECK(l != NULL);
+	CHECK_EQ(hsi_groups_due(l, 0), 1); /* never fetched */
+	CHECK_EQ(hsi_groups_due(l, 1), 0); /* just begun */
+	hsi_groups_set(l, &r);
+	CHECK_EQ(hsi_groups_get(l, 8, &out), 0);
+	CHECK_EQ(hsi_groups_get(l, 7, &out), 1);
+	/* Store 2 is DOWN: left out; the order is the group's. */
+	CHECK_EQ(out.res.n_replicas, 2);
+	CHECK_EQ(out.repp[0]->store_id, 3);
+	CHECK_EQ(out.repp[1]->store_id, 1);
+	CHECK(strcmp(out.repp[1]->rpc_addr, addr[0]) == 0);
+	hsi_groups_good(l, 7, 1);
+	hsi_groups_set(l, &r); /* a refresh keeps the good store */
+	CHECK_EQ(hsi_groups_get(l, 7, &out), 1);
+	CHECK_EQ(out.repp[0]->store_id, 1);
+	CHECK_EQ(out.repp[1]->store_id, 3);
+	hsi_locations_close(l);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -115,6 +163,7 @@ main(int argc, char **argv)
 		{ "found again in order", test_found_again_in_order },
 		{ "misses", test_misses },
 		{ "expires", test_expires },
+		{ "groups", test_groups },
 		{ NULL, NULL },
 	};
 	return check_run(cases, argc, argv);

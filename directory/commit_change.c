@@ -2,8 +2,10 @@
  * the record's seq (dir_script_update), so a leader whose memory is stale
  * cannot overwrite a newer record. A lost CAS catches up and tries once
  * more, then answers ABORTED. A Delete also leaves the store tombstones in
- * the same script (tombstones.c sends them) and evicts the photo from the
- * cache before it answers. */
+ * the same script (tombstones.c sends them), evicts the photo from the
+ * cache, and is answered by delete_ack.c once the stores that may hold it
+ * have its tombstone or can no longer serve it by hint (the writer thread
+ * never waits for them). */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +13,7 @@
 
 #include "cache_evict.h"
 #include "clock.h"
+#include "delete_ack.h"
 #include "photo_id.h"
 #include "scripts.h"
 #include "tombstones.h"
@@ -162,7 +165,6 @@ delete_job(struct dir_job *j)
 	const Hs__DeleteRequest *q = (const Hs__DeleteRequest *)j->req;
 	struct dir_rec_view v;
 	char lease[128];
-	Hs__DeleteReply r = HS__DELETE_REPLY__INIT;
 	for (int attempt = 0;; attempt++) {
 		if (!prepare_change(j, q->id, lease, &v))
 			return;
@@ -171,8 +173,8 @@ delete_job(struct dir_job *j)
 			 * have failed to clear the cache. */
 			if (forget_or_fail(j, q->id))
 				return;
-			r.seq = v.rec.seq;
-			rpc_reply(j->call, &r.base);
+			dir_acks_wait(j->d->acks, j->d, j->call, &v.rec,
+			    v.rec.seq);
 			return;
 		}
 		struct change ch = { &v.rec, v.rec.seq, 1, 0 };
@@ -193,8 +195,7 @@ delete_job(struct dir_job *j)
 		dir_writer_applied(j->d, &v.rec, seq, "photo.deleted");
 		if (forget_or_fail(j, q->id))
 			return;
-		r.seq = seq;
-		rpc_reply(j->call, &r.base);
+		dir_acks_wait(j->d->acks, j->d, j->call, &v.rec, seq);
 		return;
 	}
 }

@@ -1,11 +1,10 @@
 /* RegisterPhoto (a client's) and RegisterPhotos (a store's batch) on the
  * writer thread. Registrations queued together, from any number of calls,
- * are committed as one Redis pipeline: with appendfsync always, Redis
- * fsyncs its AOF once per event-loop turn, so a batch shares one fsync
- * instead of paying one each. They still commit one by one, in queue
- * order, each in its own fenced script (dir_script_register: a resend of
- * the same photo answers its seq again; another photo under the same key
- * is refused). Each registration keeps its own outcome; a call is answered
+ * commit in ONE fenced script (dir_script_register), so they share one
+ * fence check and one AOF fsync: a resend of the same photo answers its
+ * seq again, a registration naming stores the record lacks adds them
+ * (locations are an add-only union), another photo under the same key is
+ * refused. Each registration keeps its own outcome; a call is answered
  * once all of its registrations have one. */
 #include <inttypes.h>
 #include <stdarg.h>
@@ -21,9 +20,9 @@
 #include "token.h"
 #include "writer_impl.h"
 
-#define REG_BATCH 256 /* registrations per pipeline */
-#define REG_JOBS 64   /* calls per pipeline */
-#define REG_ARGS 11
+#define REG_BATCH 256 /* take more calls while fewer photos than this */
+#define REG_JOBS 64   /* calls per script */
+#define REG_ARGS 7    /* script arguments per registration */
 
 /* One registration of a batch. Owns packed; argv points into it. */
 struct reg {
@@ -35,7 +34,9 @@ struct reg {
 	Hs__PhotoId id;
 	uint32_t stores[DIR_MAX_REPLICAS];
 	uint8_t *packed; /* the record without its seq, malloc'd */
-	char pkey[32], cookie[16], size[24];
+	char pkey[32], cookie[16], size[24], expect[24];
+	uint8_t extra[2 + 6 * DIR_MAX_REPLICAS]; /* field 5 of the union */
+	size_t nextra;
 	int64_t expiry_ms; /* of the registration's write token */
 	const char *argv[REG_ARGS];
 	size_t lens[REG_ARGS];
@@ -91,10 +92,48 @@ reg_record(struct dir *d, struct reg *r, const Hs__RegisterRequest *q)
 	r->rec.created_ms = r->rec.updated_ms = rt_now_ms();
 }
 
+/* The stores of r's request that the committed record of the same key
+ * lacks, as a packed protobuf field 5 (stores) in r->extra, and the seq
+ * they were computed against; nothing when the key has no record. The
+ * leader's memory is exact here: every commit runs on this thread, after
+ * dir_writer_ensure_synced. */
+static void
+reg_union(struct dir *d, struct reg *r)
+{
+	struct dir_rec_view v;
+	uint8_t body[6 * DIR_MAX_REPLICAS];
+	size_t n = 0, added = 0;
+	r->nextra = 0;
+	snprintf(r->expect, sizeof(r->expect), "0");
+	if (dir_records_get(d->recs, r->id.key, &v) != 0)
+		return;
+	for (size_t i = 0; i < r->rec.n_stores; i++) {
+		size_t k = 0;
+		while (k < v.rec.n_stores && v.stores[k] != r->stores[i])
+			k++;
+		if (k < v.rec.n_stores ||
+		    v.rec.n_stores + added >= DIR_MAX_REPLICAS)
+			continue;
+		added++;
+		for (uint32_t x = r->stores[i]; n < sizeof(body); x >>= 7) {
+			body[n++] = (uint8_t)(x & 0x7f) | (x > 0x7f ? 0x80 : 0);
+			if (x <= 0x7f)
+				break;
+		}
+	}
+	if (n == 0)
+		return;
+	r->extra[0] = 0x2a; /* field 5, length-delimited (packed) */
+	r->extra[1] = (uint8_t)n;
+	memcpy(r->extra + 2, body, n);
+	r->nextra = n + 2;
+	snprintf(r->expect, sizeof(r->expect), "%" PRIu64, v.rec.seq);
+}
+
 /* Builds r's record and script arguments from its request. 0 or -1 (the
  * outcome set). */
 static int
-reg_prepare(struct dir *d, struct reg *r, const char *lease, const char *maxlen)
+reg_prepare(struct dir *d, struct reg *r)
 {
 	const Hs__RegisterRequest *q = r->q;
 	char why[200];
@@ -109,6 +148,7 @@ reg_prepare(struct dir *d, struct reg *r, const char *lease, const char *maxlen)
 	}
 	const char *expired = rt_now_ms() > r->expiry_ms ? "1" : "0";
 	reg_record(d, r, q);
+	reg_union(d, r);
 	size_t plen = hs__photo_record__get_packed_size(&r->rec);
 	r->packed = malloc(plen);
 	if (r->packed == NULL) {
@@ -119,26 +159,40 @@ reg_prepare(struct dir *d, struct reg *r, const char *lease, const char *maxlen)
 	dir_photo_key(r->id.key, r->pkey);
 	snprintf(r->cookie, sizeof(r->cookie), "%" PRIu32, r->id.cookie);
 	snprintf(r->size, sizeof(r->size), "%" PRIu64, q->size);
-	const char *argv[REG_ARGS] = { RK_LEADER, RK_SEQ, r->pkey, RK_LOG,
-		lease, (const char *)r->packed, r->cookie,
-		(const char *)q->sha256.data, r->size, maxlen, expired };
-	size_t lens[REG_ARGS] = { strlen(RK_LEADER), strlen(RK_SEQ),
-		strlen(r->pkey), strlen(RK_LOG), strlen(lease), plen,
-		strlen(r->cookie), 32, strlen(r->size), strlen(maxlen), 1 };
+	const char *argv[REG_ARGS] = { (const char *)r->packed, r->cookie,
+		(const char *)q->sha256.data, r->size, expired,
+		(const char *)r->extra, r->expect };
+	size_t lens[REG_ARGS] = { plen, strlen(r->cookie), 32, strlen(r->size),
+		1, r->nextra, strlen(r->expect) };
 	memcpy(r->argv, argv, sizeof(argv));
 	memcpy(r->lens, lens, sizeof(lens));
 	return 0;
 }
 
-/* Sets r's outcome from its script reply (rep may be NULL: err says why). */
+/* The record r's union committed at seq: memory's record and the extra
+ * stores. */
 static void
-reg_finish(struct dir *d, struct reg *r, redisReply *rep, const char *err)
+reg_apply_union(struct dir *d, struct reg *r, uint64_t seq)
 {
-	if (dir_writer_script_check(d, rep, err, &r->code, r->msg,
-		sizeof(r->msg)))
+	struct dir_rec_view v;
+	if (dir_records_get(d->recs, r->id.key, &v) != 0) {
+		d->writer_dirty = 1; /* cannot be: catch up before trusting */
 		return;
-	long long how = rep->element[0]->integer;
-	uint64_t seq = (uint64_t)rep->element[1]->integer;
+	}
+	for (size_t i = 0; i < r->rec.n_stores; i++) {
+		size_t k = 0;
+		while (k < v.rec.n_stores && v.stores[k] != r->stores[i])
+			k++;
+		if (k == v.rec.n_stores && v.rec.n_stores < DIR_MAX_REPLICAS)
+			v.stores[v.rec.n_stores++] = r->stores[i];
+	}
+	dir_writer_applied(d, &v.rec, seq, "photo.updated");
+}
+
+/* Sets r's outcome from its script answer: how and seq. */
+static void
+reg_finish(struct dir *d, struct reg *r, long long how, uint64_t seq)
+{
 	char hex[PHOTO_ID_HEX_LEN + 1];
 	photo_id_format(r->id.key, r->id.cookie, hex);
 	if (how == -4) {
@@ -159,54 +213,72 @@ reg_finish(struct dir *d, struct reg *r, redisReply *rep, const char *err)
 	if (how == 1) {
 		dir_writer_applied(d, &r->rec, seq, "photo.registered");
 		atomic_fetch_add(&d->registrations, 1);
+	} else if (how == 2) {
+		reg_apply_union(d, r, seq);
 	}
 	/* how == 0: a resend of a committed registration: same answer. */
 	r->code = HS_OK;
 	r->seq = seq;
 }
 
-/* Commits regs[1..n) as one pipeline of EVALSHAs (regs[0] went alone, so
- * the script is known to this Redis). A reply lost to a broken connection
- * leaves that commit and the rest unknown: they answer "resend". */
-static void
-reg_pipeline(struct dir *d, struct reg **regs, size_t n)
-{
-	rt_redis *link = d->writer.link;
-	char err[256], nk[] = "4";
-	redisContext *ctx = rt_redis_ctx(link, err, sizeof(err));
-	size_t sent = 0;
-	for (size_t i = 1; ctx != NULL && i < n; i++, sent++) {
-		const char *a[3 + REG_ARGS] = { "EVALSHA",
-			dir_script_register.sha, nk };
-		size_t l[3 + REG_ARGS] = { 7, 40, 1 };
-		memcpy(a + 3, regs[i]->argv, sizeof(regs[i]->argv));
-		memcpy(l + 3, regs[i]->lens, sizeof(regs[i]->lens));
-		if (redisAppendCommandArgv(ctx, 3 + REG_ARGS, a, l) != REDIS_OK)
-			break;
-	}
-	for (size_t i = 1; i < n; i++) {
-		redisReply *rep = NULL;
-		if (i <= sent && ctx != NULL &&
-		    redisGetReply(ctx, (void **)&rep) != REDIS_OK) {
-			rep = NULL;
-			snprintf(err, sizeof(err), "%s", ctx->errstr);
-			rt_redis_reset(link);
-			ctx = NULL;
-		} else if (i > sent) {
-			snprintf(err, sizeof(err), "not sent");
-		}
-		reg_finish(d, regs[i], rep, err);
-		if (rep != NULL)
-			freeReplyObject(rep);
-	}
-}
-
 /* Fails every registration of regs[0..n) with code and msg. */
 static void
-fail_all(struct reg *regs, size_t n, hs_status code, const char *msg)
+fail_all(struct reg **regs, size_t n, hs_status code, const char *msg)
 {
 	for (size_t i = 0; i < n; i++)
-		reg_fail(&regs[i], code, "%s", msg);
+		reg_fail(regs[i], code, "%s", msg);
+}
+
+/* Runs the one script for regs[0..n) (prepared) and sets each outcome. A
+ * reply lost to a broken connection leaves them all unknown: they answer
+ * "resend". */
+static void
+reg_script(struct dir *d, struct reg **regs, size_t n, const char *lease)
+{
+	char err[256], maxlen[24];
+	size_t nkeys = 3 + n, argc = nkeys + 2 + REG_ARGS * n;
+	const char **argv = malloc(argc * sizeof(*argv));
+	size_t *lens = malloc(argc * sizeof(*lens));
+	if (argv == NULL || lens == NULL) {
+		fail_all(regs, n, HS_RESOURCE_EXHAUSTED, "out of memory");
+		goto out;
+	}
+	snprintf(maxlen, sizeof(maxlen), "%" PRId64, d->cfg.log_max_len);
+	const char *head[] = { RK_LEADER, RK_SEQ, RK_LOG };
+	for (size_t i = 0; i < 3; i++)
+		argv[i] = head[i], lens[i] = strlen(head[i]);
+	for (size_t i = 0; i < n; i++)
+		argv[3 + i] = regs[i]->pkey,
+			 lens[3 + i] = strlen(regs[i]->pkey);
+	argv[nkeys] = lease, lens[nkeys] = strlen(lease);
+	argv[nkeys + 1] = maxlen, lens[nkeys + 1] = strlen(maxlen);
+	for (size_t i = 0; i < n; i++) {
+		memcpy(argv + nkeys + 2 + REG_ARGS * i, regs[i]->argv,
+		    sizeof(regs[i]->argv));
+		memcpy(lens + nkeys + 2 + REG_ARGS * i, regs[i]->lens,
+		    sizeof(regs[i]->lens));
+	}
+	redisReply *rep = rt_redis_eval(d->writer.link, &dir_script_register,
+	    (int)nkeys, (int)argc, argv, lens, err, sizeof(err));
+	hs_status code;
+	char msg[512];
+	if (rep != NULL && rep->type == REDIS_REPLY_ARRAY &&
+	    rep->elements == 2 * n) {
+		for (size_t i = 0; i < n; i++)
+			reg_finish(d, regs[i], rep->element[2 * i]->integer,
+			    (uint64_t)rep->element[2 * i + 1]->integer);
+	} else if (dir_writer_script_check(d, rep, err, &code, msg,
+		       sizeof(msg))) {
+		fail_all(regs, n, code, msg);
+	} else {
+		d->writer_dirty = 1;
+		fail_all(regs, n, HS_INTERNAL, "register script: odd reply");
+	}
+	if (rep != NULL)
+		freeReplyObject(rep);
+out:
+	free(argv);
+	free(lens);
 }
 
 /* Prepares and commits regs[0..n) as leader under lease; each gets its
@@ -214,26 +286,19 @@ fail_all(struct reg *regs, size_t n, hs_status code, const char *msg)
 static void
 reg_commit(struct dir *d, struct reg *regs, size_t n, const char *lease)
 {
-	char err[256], maxlen[24];
-	snprintf(maxlen, sizeof(maxlen), "%" PRId64, d->cfg.log_max_len);
 	struct reg **ok = malloc(n * sizeof(*ok));
 	size_t nok = 0;
 	if (ok == NULL) {
-		fail_all(regs, n, HS_RESOURCE_EXHAUSTED, "out of memory");
+		for (size_t i = 0; i < n; i++)
+			reg_fail(&regs[i], HS_RESOURCE_EXHAUSTED,
+			    "out of memory");
 		return;
 	}
 	for (size_t i = 0; i < n; i++)
-		if (reg_prepare(d, &regs[i], lease, maxlen) == 0)
+		if (reg_prepare(d, &regs[i]) == 0)
 			ok[nok++] = &regs[i];
-	if (nok > 0) {
-		redisReply *rep = rt_redis_eval(d->writer.link,
-		    &dir_script_register, 4, REG_ARGS, ok[0]->argv, ok[0]->lens,
-		    err, sizeof(err));
-		reg_finish(d, ok[0], rep, err);
-		if (rep != NULL)
-			freeReplyObject(rep);
-		reg_pipeline(d, ok, nok);
-	}
+	if (nok > 0)
+		reg_script(d, ok, nok, lease);
 	for (size_t i = 0; i < nok; i++)
 		free(ok[i]->packed);
 	free(ok);
@@ -293,10 +358,9 @@ commit_jobs(struct dir *d, struct dir_job **jobs, size_t nj, struct reg *regs,
 		return;
 	}
 	if (dir_writer_ensure_synced(d, err, sizeof(err)) != 0) {
-		char msg[300];
-		snprintf(msg, sizeof(msg),
-		    "cannot catch up with the change log: %s", err);
-		fail_all(regs, n, HS_UNAVAILABLE, msg);
+		for (size_t i = 0; i < n; i++)
+			reg_fail(&regs[i], HS_UNAVAILABLE,
+			    "cannot catch up with the change log: %s", err);
 	} else {
 		reg_commit(d, regs, n, lease);
 	}
@@ -318,9 +382,7 @@ register_job(struct dir_job *j)
 	const Hs__RegisterRequest *const *qs;
 	size_t n = job_regs(j, &qs), nj = 1;
 	jobs[0] = j;
-	/* A batch may bring up to RT_GRANT_MAX_COUNT photos: take more calls
-	 * only while a full one still fits. */
-	while (nj < REG_JOBS && n + RT_GRANT_MAX_COUNT <= REG_BATCH &&
+	while (nj < REG_JOBS && n < REG_BATCH &&
 	    rt_workq_take_more(d->writer.q, dir_writer_run, is_register,
 		(void **)&jobs[nj], 1) == 1)
 		n += job_regs(jobs[nj++], &qs);

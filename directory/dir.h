@@ -57,6 +57,7 @@ struct dir {
 	int writer_dirty;	/* writer thread only: memory may lag Redis */
 	struct dir_lane reader; /* CatchUp's reads of the log (catchup.c) */
 	struct dir_waiters *waiters; /* Lookups waiting for a min_seq */
+	struct dir_acks *acks;	     /* deletes waiting for stores */
 
 	pthread_mutex_t mu;	 /* guards the fields below */
 	int leader;		 /* we hold the lease */

@@ -157,14 +157,13 @@ test_allocate_a_grant_through_a_follower(void)
 /* Sends n registrations of keys base.. (cookie 9, sha byte sha) as one
  * RegisterPhotos at cl; the reply in *out (the caller frees). */
 static hs_status
-register_batch(rpc_client *cl, uint64_t base, size_t n, uint8_t sha,
-    Hs__RegisterBatchReply **out, struct rpc_error *e)
+register_batch_on(rpc_client *cl, uint64_t base, size_t n, uint8_t sha,
+    uint32_t *stores, Hs__RegisterBatchReply **out, struct rpc_error *e)
 {
 	enum { N = 8 };
 	Hs__RegisterRequest q[N], *qp[N];
 	Hs__PhotoId id[N];
 	uint8_t digest[32];
-	uint32_t stores[] = { 1, 2 };
 	memset(digest, sha, sizeof(digest));
 	for (size_t i = 0; i < n && i < N; i++) {
 		hs__register_request__init(&q[i]);
@@ -193,6 +192,69 @@ register_batch(rpc_client *cl, uint64_t base, size_t n, uint8_t sha,
 		free(q[i].write_token.data);
 	*out = (Hs__RegisterBatchReply *)m;
 	return st;
+}
+
+static hs_status
+register_batch(rpc_client *cl, uint64_t base, size_t n, uint8_t sha,
+    Hs__RegisterBatchReply **out, struct rpc_error *e)
+{
+	uint32_t stores[] = { 1, 2 };
+	return register_batch_on(cl, base, n, sha, stores, out, e);
+}
+
+/* The stores of key's record, as a follower sees it once at seq; a bit
+ * set per store id (< 32). */
+static uint32_t
+stores_of(uint64_t key, uint64_t seq)
+{
+	Hs__LookupRequest q = HS__LOOKUP_REQUEST__INIT;
+	Hs__PhotoId id = HS__PHOTO_ID__INIT, *ids[] = { &id };
+	ProtobufCMessage *m = NULL;
+	struct rpc_error e;
+	id.key = key;
+	id.cookie = 9;
+	q.ids = ids;
+	q.n_ids = 1;
+	q.min_seq = seq;
+	q.include_down = 1;
+	if (rpc_invoke(c.d[follower()].cl, &hs__directory__descriptor, "Lookup",
+		&q.base, &m, 3000, 0, &e) != HS_OK)
+		return 0;
+	const Hs__LookupReply *r = (const Hs__LookupReply *)m;
+	uint32_t bits = 0;
+	if (r->n_results == 1 && r->results[0]->record != NULL)
+		for (size_t i = 0; i < r->results[0]->record->n_stores; i++)
+			bits |= 1u << r->results[0]->record->stores[i];
+	protobuf_c_message_free_unpacked(m, NULL);
+	return bits;
+}
+
+/* A photo's locations are the add-only union of its registrations: a
+ * retry at another store adds its copies and never drops the first ones. */
+static void
+test_registrations_add_locations_never_replace(void)
+{
+	struct rpc_error e;
+	Hs__RegisterBatchReply *r = NULL;
+	uint32_t first[] = { 1, 2 }, second[] = { 2, 3 };
+	CHECK_STATUS(register_batch_on(c.all, 7000, 1, 0x33, first, &r, &e),
+	    HS_OK, e.message);
+	uint64_t seq1 = r->results[0]->seq;
+	hs__register_batch_reply__free_unpacked(r, NULL);
+	CHECK_EQ(stores_of(7000, seq1), (1u << 1) | (1u << 2));
+	CHECK_STATUS(register_batch_on(c.all, 7000, 1, 0x33, second, &r, &e),
+	    HS_OK, e.message);
+	CHECK_EQ(r->results[0]->code, HS__CODE__OK);
+	uint64_t seq2 = r->results[0]->seq;
+	hs__register_batch_reply__free_unpacked(r, NULL);
+	CHECK(seq2 > seq1);
+	CHECK_EQ(stores_of(7000, seq2), (1u << 1) | (1u << 2) | (1u << 3));
+	/* Nothing new: the same seq, no commit. */
+	CHECK_STATUS(register_batch_on(c.all, 7000, 1, 0x33, first, &r, &e),
+	    HS_OK, e.message);
+	CHECK_EQ(r->results[0]->seq, seq2);
+	hs__register_batch_reply__free_unpacked(r, NULL);
+	CHECK_EQ(tc_redis_int(&c, "hs:seq"), seq2);
 }
 
 /* A store's batch: one call through a follower, one outcome per photo in
@@ -399,6 +461,8 @@ main(int argc, char **argv)
 		    test_allocate_a_grant_through_a_follower },
 		{ "a store's batch registers in one call",
 		    test_a_stores_batch_registers_in_one_call },
+		{ "registrations add locations, never replace",
+		    test_registrations_add_locations_never_replace },
 		{ "register, lookup, read your writes",
 		    test_register_lookup_read_your_writes },
 		{ "delete, then NOT_FOUND everywhere",

@@ -15,6 +15,7 @@
 #include "cache_evict.h"
 #include "catchup.h"
 #include "cfg.h"
+#include "delete_ack.h"
 #include "dir.h"
 #include "log.h"
 #include "scripts.h"
@@ -49,6 +50,7 @@ open_parts(struct dir *d)
 	    dir_stores_open(&d->stores, d->cfg.heartbeat_ms) != 0 ||
 	    dir_groups_open(&d->groups) != 0 ||
 	    rpc_pool_open(&d->pool, &co) != 0 ||
+	    (d->acks = dir_acks_open()) == NULL ||
 	    (d->cache = dir_cache_open(d->cfg.cache_redis, d->cfg.cache_ttl_ms,
 		 d->cfg.redis_timeout_ms)) == NULL) {
 		rt_log_error("out of memory");
@@ -78,9 +80,11 @@ close_parts(struct dir *d)
 	dir_lane_drain(&d->writer);
 	dir_lane_drain(&d->reader);
 	dir_waiters_close(d);
+	dir_acks_drain(d->acks); /* deletes waiting for stores */
 	rpc_server_close(d->rpc);
 	dir_writer_close(d);
 	dir_catchup_close(d);
+	dir_acks_close(d->acks); /* its Deletes use the pool */
 	/* After the server: forwarded calls in flight answer into it. */
 	rpc_pool_close(d->pool);
 	rt_pub_close(d->pub);

@@ -353,9 +353,9 @@ test_stale_lease_is_fenced_in_redis(void)
 	dir_scripts_init();
 	CHECK(rt_redis_open(&r, c.redis.addr, 1000, err, sizeof(err)) == 0);
 	uint64_t head = tc_redis_int(&c, "hs:seq");
-	const char *argv[] = { RK_LEADER, RK_SEQ, "hs:photo:fenced", RK_LOG,
-		"dir-9/1", "rec", "1", "sha", "1", "1000" };
-	redisReply *rep = rt_redis_eval(r, &dir_script_register, 4, 10, argv,
+	const char *argv[] = { RK_LEADER, RK_SEQ, RK_LOG, "hs:photo:fenced",
+		"dir-9/1", "1000", "rec", "1", "sha", "1", "0", "", "0" };
+	redisReply *rep = rt_redis_eval(r, &dir_script_register, 4, 13, argv,
 	    NULL, err, sizeof(err));
 	CHECK(rep != NULL && rep->type == REDIS_REPLY_ERROR &&
 	    strstr(rep->str, "FENCED") != NULL);

@@ -1,7 +1,8 @@
 /* The housekeeping thread, every few tens of ms: expires parked lookups;
  * on the leader, marks silent stores DOWN (publishing store.down), saves
  * the store table to Redis (fenced) for followers and the next leader, and
- * sends committed deletes to the stores (tombstones.c); on every replica,
+ * sends committed deletes to the stores (tombstones.c); answers the
+ * deletes whose stores' leases ran out (delete_ack.c); on every replica,
  * every FOLLOWER_SYNC_INTERVAL, records itself in hs:dirs and reads the
  * others back for Health, and on followers reloads the store table the
  * leader saved. */
@@ -13,6 +14,7 @@
 
 #include "changelog.h"
 #include "clock.h"
+#include "delete_ack.h"
 #include "dir.h"
 #include "groups_redis.h"
 #include "log.h"
@@ -157,6 +159,7 @@ dir_house_main(void *arg)
 		leader_tick(d, r, save);
 		if (tombs != NULL)
 			dir_tombstones_tick(tombs, d, r);
+		dir_acks_tick(d->acks);
 		if (save)
 			next_save = now + save_every;
 		/* A change of role is shown in Health at once, not a sync

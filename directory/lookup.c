@@ -81,10 +81,17 @@ dir_lookup_answer(struct dir *d, rpc_call *call, const Hs__LookupRequest *q)
 		res[i] = &it->res;
 		/* Unknown, wrong cookie and deleted all read NOT_FOUND, so a
 		 * guessed key teaches nothing. */
-		if (dir_records_get(d->recs, q->ids[i]->key, &it->v) != 0 ||
-		    it->v.id.cookie != q->ids[i]->cookie ||
+		int known = dir_records_get(d->recs, q->ids[i]->key, &it->v) ==
+			0 &&
+		    it->v.id.cookie == q->ids[i]->cookie;
+		if (!known ||
 		    it->v.rec.state != HS__PHOTO_STATE__PHOTO_ACTIVE) {
 			it->res.code = HS__CODE__NOT_FOUND;
+			/* A store re-checking its needles must tell deleted
+			 * (tombstone it) from unknown (maybe not registered
+			 * yet): it holds the cookie, so nothing leaks. */
+			if (known && q->include_deleted)
+				it->res.record = &it->v.rec;
 			continue;
 		}
 		it->res.code = HS__CODE__OK;

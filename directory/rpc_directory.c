@@ -9,6 +9,7 @@
 
 #include "catchup.h"
 #include "clock.h"
+#include "delete_ack.h"
 #include "dir_forward.h"
 #include "grant.h"
 #include "log.h"
@@ -240,9 +241,12 @@ heartbeat(rpc_call *call, const ProtobufCMessage *m, void *arg)
 		rt_log_info("store %" PRIu32 " (%s, zone '%s'): %s", e.id,
 		    e.rpc_addr, e.zone, topic);
 	}
+	/* Heard before the seq is read (delete_ack.c says why). */
+	dir_acks_heard(d->acks, q->store->id, q->hint_lease_ms, epoch);
 	Hs__HeartbeatReply r = HS__HEARTBEAT_REPLY__INIT;
 	r.epoch = epoch;
 	r.leader_id = (char *)d->cfg.id;
+	r.applied_seq = dir_records_applied(d->recs);
 	rpc_reply(call, &r.base);
 }
 

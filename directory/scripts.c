@@ -75,26 +75,54 @@ struct rt_redis_script dir_script_release = { "release",
 	"return 0\n",
 	"" };
 
-/* KEYS: leader, seq, photo, log. ARGV: lease, record (no seq), cookie,
- * sha256, size, log max length, "1" if the write token has expired.
- * Idempotent: the same id, cookie, sha256 and size answers the seq it was
- * first committed with, expired token or not (a lost reply must not turn
- * a stored photo into a leak); a new registration under an expired token
- * is refused ({-4, 0}): the audit may have removed its needles as
- * orphans. */
+/* KEYS: leader, seq, log, then one photo hash per registration. ARGV:
+ * lease, log max length, then per registration 7: record (no seq),
+ * cookie, sha256, size, "1" if its write token has expired, the extra
+ * stores to add (a packed protobuf field 5, "" for none) and the seq they
+ * were computed against. Answers a flat {how, seq} pair per registration:
+ * 1 new; 0 the same photo is registered (a resend: answered even after the
+ * token expired, so a lost reply never turns a stored photo into a leak);
+ * 2 the same photo, its record now also naming the extra stores (a
+ * registration's locations are an add-only union: a protobuf repeated
+ * field extends by concatenation, and the appended seq field wins); -1
+ * another photo holds the key; -4 a new registration under an expired
+ * token (the audit may have removed its needles as orphans). */
 struct rt_redis_script dir_script_register = { "register",
 	FENCE SEQ_FIELD
-	"local old = redis.call('HMGET', KEYS[3], 'cookie', 'sha', 'size',"
-	" 'seq')\n"
-	"if old[4] then\n"
-	"  if old[1] == ARGV[3] and old[2] == ARGV[4] and"
-	" old[3] == ARGV[5] then\n"
-	"    return {0, tonumber(old[4])}\n"
+	"local out = {}\n"
+	"for i = 4, #KEYS do\n"
+	"  local a = 3 + (i - 4) * 7\n"
+	"  local pk = KEYS[i]\n"
+	"  local old = redis.call('HMGET', pk, 'cookie', 'sha', 'size', 'seq')\n"
+	"  local how, seq = 1, 0\n"
+	"  if old[4] then\n"
+	"    how, seq = -1, tonumber(old[4])\n"
+	"    if old[1] == ARGV[a+1] and old[2] == ARGV[a+2] and"
+	" old[3] == ARGV[a+3] then\n"
+	"      how = 0\n"
+	"      if ARGV[a+5] ~= '' and old[4] == ARGV[a+6] then\n"
+	"        how, seq = 2, redis.call('INCR', KEYS[2])\n"
+	"        local rec = redis.call('HGET', pk, 'rec') .. ARGV[a+5] .."
+	" seqfield(seq)\n"
+	"        redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[2], seq .. '-0',"
+	" 'rec', rec, 'by', ARGV[1])\n"
+	"        redis.call('HSET', pk, 'rec', rec, 'seq', seq)\n"
+	"      end\n"
+	"    end\n"
+	"  elseif ARGV[a+4] == '1' then\n"
+	"    how = -4\n"
+	"  else\n"
+	"    seq = redis.call('INCR', KEYS[2])\n"
+	"    local rec = ARGV[a] .. seqfield(seq)\n"
+	"    redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[2], seq .. '-0',"
+	" 'rec', rec, 'by', ARGV[1])\n"
+	"    redis.call('HSET', pk, 'rec', rec, 'seq', seq, 'cookie', ARGV[a+1],"
+	" 'sha', ARGV[a+2], 'size', ARGV[a+3])\n"
 	"  end\n"
-	"  return {-1, tonumber(old[4])}\n"
+	"  out[#out+1] = how\n"
+	"  out[#out+1] = seq\n"
 	"end\n"
-	"if ARGV[7] == '1' then return {-4, 0} end\n" COMMIT_NEW
-	"return {1, seq}\n",
+	"return out\n",
 	"" };
 
 /* KEYS: leader, seq, photo, log, tombstones. ARGV: lease, record (no

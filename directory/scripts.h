@@ -11,9 +11,11 @@
 extern struct rt_redis_script dir_script_acquire; /* {won, value, rpc, pub} */
 extern struct rt_redis_script dir_script_refresh; /* 1 still ours, 0 lost */
 extern struct rt_redis_script dir_script_release;
-extern struct rt_redis_script dir_script_register; /* {1,seq} new, {0,seq} same,
-						 {-1,seq} different photo,
-						 {-4,0} token expired */
+extern struct rt_redis_script dir_script_register; /* per photo: {1,seq} new,
+						 {0,seq} same, {2,seq} same
+						 + stores, {-1,seq}
+						 different photo, {-4,0}
+						 token expired */
 extern struct rt_redis_script dir_script_update; /* {1,seq}, {-2,cur} CAS lost,
 						 {-3,epoch} stale replicator */
 extern struct rt_redis_script dir_script_put_store;

@@ -200,13 +200,20 @@ redisReply *
 rt_redis_eval(rt_redis *r, struct rt_redis_script *s, int nkeys, int argc,
     const char **argv, const size_t *lens, char *err, size_t errlen)
 {
-	enum { MAXARGS = RT_REDIS_MAX_ARGS };
-	const char *a[MAXARGS + 3];
-	size_t l[MAXARGS + 3];
+	enum { SMALL = RT_REDIS_MAX_ARGS + 3 };
+	const char *sa[SMALL];
+	size_t sl[SMALL];
+	/* A batch's script may take thousands of arguments: those go on the
+	 * heap, the usual few on the stack. */
+	int big = argc + 3 > SMALL;
+	const char **a = big ? malloc((size_t)(argc + 3) * sizeof(*a)) : sa;
+	size_t *l = big ? malloc((size_t)(argc + 3) * sizeof(*l)) : sl;
 	char nk[16];
-	if (argc < 0 || argc > MAXARGS) {
-		snprintf(err, errlen, "script %s: too many arguments", s->name);
-		return NULL;
+	redisReply *rep = NULL;
+	if (argc < 0 || a == NULL || l == NULL) {
+		snprintf(err, errlen, "script %s: %s", s->name,
+		    argc < 0 ? "bad argument count" : "out of memory");
+		goto out;
 	}
 	snprintf(nk, sizeof(nk), "%d", nkeys);
 	a[0] = "EVALSHA";
@@ -219,7 +226,7 @@ rt_redis_eval(rt_redis *r, struct rt_redis_script *s, int nkeys, int argc,
 		a[i + 3] = argv[i];
 		l[i + 3] = lens ? lens[i] : strlen(argv[i]);
 	}
-	redisReply *rep = rt_redis_argv(r, argc + 3, a, l, err, errlen);
+	rep = rt_redis_argv(r, argc + 3, a, l, err, errlen);
 	if (rep != NULL && rep->type == REDIS_REPLY_ERROR &&
 	    strncmp(rep->str, "NOSCRIPT", 8) == 0) {
 		/* Redis restarted or flushed its script cache. */
@@ -229,6 +236,11 @@ rt_redis_eval(rt_redis *r, struct rt_redis_script *s, int nkeys, int argc,
 		a[1] = s->text;
 		l[1] = strlen(s->text);
 		rep = rt_redis_argv(r, argc + 3, a, l, err, errlen);
+	}
+out:
+	if (big) {
+		free(a);
+		free(l);
 	}
 	return rep;
 }

@@ -7,7 +7,9 @@
  * store talk to that leader directly. A failed heartbeat forgets the leader
  * so the next one looks again. The leader's epoch in the reply
  * raises the store's fencing floor, so a deposed leader's requests are
- * refused. While no directory answers the store keeps serving.
+ * refused; its applied seq and the send time go to the delete follower
+ * (delete_follow.h), which gates reads by hint. While no directory answers
+ * the store keeps serving (reads by hint stop when the lease runs out).
  *
  * Maintenance: once a second, look up the active replicator in Redis and
  * scrub up to SCRUB_RATE needles; every 10 s,
@@ -24,6 +26,7 @@
 
 #include "access_stats.h"
 #include "clock.h"
+#include "delete_follow.h"
 #include "directory.pb-c.h"
 #include "leader_info.h"
 #include "log.h"
@@ -95,6 +98,7 @@ heartbeat_once(struct background *bg, int *warned)
 
 	fill_info(svc, &info);
 	req.store = &info;
+	req.hint_lease_ms = svc->cfg.hint_lease_ms;
 	if (bg->leader[0] == '\0' && svc->cfg.redis[0] != '\0') {
 		struct rt_leader_info li;
 		if (rt_leader_lookup(svc->cfg.redis, 500, &li, err,
@@ -116,11 +120,15 @@ heartbeat_once(struct background *bg, int *warned)
 	}
 	int64_t timeout = svc->cfg.heartbeat_ms < 2000 ? svc->cfg.heartbeat_ms :
 							 2000;
+	/* Taken before sending: the lease for reads by hint runs from here
+	 * (delete_follow.h). */
+	int64_t sent = rt_mono_ms();
 	hs_status st = rpc_invoke(c, &hs__directory__descriptor, "Heartbeat",
 	    &req.base, &reply, timeout, 0, &e);
 	if (st == HS_OK) {
 		const Hs__HeartbeatReply *r = (const Hs__HeartbeatReply *)reply;
 		rpc_server_observe_epoch(svc->rpc, r->epoch);
+		delete_follow_heard(svc->follow, c, sent, r->applied_seq);
 		if (*warned)
 			rt_log_info("directory answers heartbeats again");
 		*warned = 0;
@@ -291,6 +299,7 @@ background_start(struct store_service *svc, char *err, size_t errlen)
 		background_stop(bg);
 		return NULL;
 	}
+	delete_follow_start(svc->follow);
 	bg->hb_started = pthread_create(&bg->hb_thread, NULL, heartbeat_main,
 			     bg) == 0;
 	bg->maint_started = pthread_create(&bg->maint_thread, NULL, maint_main,
@@ -311,6 +320,8 @@ background_stop(struct background *bg)
 		pthread_join(bg->hb_thread, NULL);
 	if (bg->maint_started)
 		pthread_join(bg->maint_thread, NULL);
+	/* The follower calls through the clients heartbeats handed it. */
+	delete_follow_stop(bg->svc->follow);
 	rpc_client_close(bg->dirs);
 	pthread_mutex_destroy(&bg->mu);
 	pthread_cond_destroy(&bg->cv);

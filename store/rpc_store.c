@@ -12,6 +12,7 @@
 #include "access_stats.h"
 #include "cache_push.h"
 #include "clock.h"
+#include "delete_follow.h"
 #include "log.h"
 #include "photo_id.h"
 #include "registrar.h"
@@ -20,54 +21,70 @@
 #include "store.pb-c.h"
 #include "store/engine/vio.h"
 
+/* Answers a Read the engine refused (rc); bad bytes are reported. */
+static void
+read_failed(struct store_service *svc, rpc_call *call, const Hs__PhotoId *id,
+    int rc)
+{
+	char idtxt[PHOTO_ID_HEX_LEN + 1], why[128];
+	photo_id_format(id->key, id->cookie, idtxt);
+	hs_status st = store_status_from_engine(rc, why, sizeof(why));
+	if (st == HS_DATA_LOSS) {
+		atomic_fetch_add(&svc->corrupt, 1);
+		store_report_corruption(svc, id->key, id->cookie,
+		    "CRC mismatch on read");
+		rpc_fail(call, st,
+		    "%s: photo %s failed its checksum here; read another "
+		    "replica",
+		    svc->name, idtxt);
+	} else if (st == HS_NOT_FOUND) {
+		rpc_fail(call, st, "%s has no photo %s", svc->name, idtxt);
+	} else {
+		rpc_fail(call, st, "%s: cannot read %s: %s", svc->name, idtxt,
+		    why);
+	}
+}
+
 static void
 store_read(rpc_call *call, const ProtobufCMessage *msg, void *arg)
 {
 	struct store_service *svc = arg;
 	const Hs__ReadRequest *req = (const Hs__ReadRequest *)msg;
-	struct store_needle_info info;
-	char idtxt[PHOTO_ID_HEX_LEN + 1], why[128];
+	char why[160];
 
 	if (store_check_photo_id(call, req->id) != 0)
 		return;
-	photo_id_format(req->id->key, req->id->cookie, idtxt);
-	int rc = store_engine_stat(svc->engine, req->id->key, &info);
-	uint8_t *buf = NULL;
-	size_t len = 0;
-	if (rc == 0) {
-		buf = malloc(info.size ? info.size : 1);
-		rc = buf ? store_engine_get(svc->engine, req->id->key,
-			       req->id->cookie, buf, info.size, &len) :
-			   -ENOMEM;
+	/* A read that went through no Lookup may name a photo deleted since:
+	 * served only while every published delete is applied here; never
+	 * NOT_FOUND for that (the photo may be live), UNAVAILABLE. */
+	if (req->by_hint &&
+	    !delete_follow_may_serve(svc->follow, why, sizeof(why))) {
+		rpc_fail(call, HS_UNAVAILABLE, "%s: %s; look the photo up",
+		    svc->name, why);
+		return;
 	}
+	/* One positional read, CRC checked before any byte leaves; the
+	 * needle's SHA-256 goes with the bytes, so a reader that made no
+	 * Lookup can check them too. */
+	struct store_read rd = { 0 };
+	int rc = store_engine_read(svc->engine, req->id->key, req->id->cookie,
+	    &rd);
 	if (rc != 0) {
-		free(buf);
-		hs_status st = store_status_from_engine(rc, why, sizeof(why));
-		if (st == HS_DATA_LOSS) {
-			atomic_fetch_add(&svc->corrupt, 1);
-			store_report_corruption(svc, req->id->key,
-			    req->id->cookie, "CRC mismatch on read");
-			rpc_fail(call, st,
-			    "%s: photo %s failed its checksum "
-			    "here; read another replica",
-			    svc->name, idtxt);
-			return;
-		}
-		if (st == HS_NOT_FOUND)
-			rpc_fail(call, st, "%s has no photo %s", svc->name,
-			    idtxt);
-		else
-			rpc_fail(call, st, "%s: cannot read %s: %s", svc->name,
-			    idtxt, why);
+		store_read_free(&rd);
+		read_failed(svc, call, req->id, rc);
 		return;
 	}
 	atomic_fetch_add(&svc->reads, 1);
 	access_stats_count(svc->access, req->id->key, req->id->cookie);
 	Hs__ReadReply reply = HS__READ_REPLY__INIT;
-	reply.data.data = buf;
-	reply.data.len = len;
+	reply.data.data = (uint8_t *)rd.data;
+	reply.data.len = rd.len;
+	if (rd.has_sha256) {
+		reply.sha256.data = rd.sha256;
+		reply.sha256.len = sizeof(rd.sha256);
+	}
 	rpc_reply(call, &reply.base);
-	free(buf);
+	store_read_free(&rd);
 }
 
 static void
@@ -88,7 +105,7 @@ delete_job(void *arg)
 	 * a store's Delete is also the replicator trimming an extra copy of a
 	 * live photo, whose cache entry must stay. The kind says whether the
 	 * key may come back here (a trim, an orphan) or never (a delete). */
-	int rc = store_engine_delete_kind(svc->engine, req->id->key,
+	int rc = store_delete_needle(svc, req->id->key, req->id->cookie,
 	    (enum store_delete_kind)req->kind);
 	Hs__StoreDeleteReply reply = HS__STORE_DELETE_REPLY__INIT;
 	if (rc == STORE_E_NOT_FOUND) { /* never written here: done too */
@@ -100,10 +117,6 @@ delete_job(void *arg)
 		rpc_fail(call, st, "%s: cannot delete: %s", svc->name, why);
 		return;
 	}
-	atomic_fetch_add(&svc->deletes, 1);
-	rt_log_info("deleted %016llx", (unsigned long long)req->id->key);
-	store_publish_needle(svc, "needle.deleted", req->id->key,
-	    req->id->cookie, 0, 0);
 	reply.existed = 1;
 	rpc_reply(call, &reply.base);
 }

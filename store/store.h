@@ -20,6 +20,7 @@ struct cache_push;
 struct access_stats;
 struct forwarder;
 struct registrar;
+struct delete_follow;
 
 struct store_service {
 	struct store_config cfg;
@@ -44,6 +45,8 @@ struct store_service {
 	_Atomic uint64_t replicate_calls, replicate_needles;
 	/* The highest replicator fencing epoch seen (in memory only). */
 	_Atomic uint64_t repl_epoch;
+	/* Deletes applied here; gates reads by hint (delete_follow.h). */
+	struct delete_follow *follow;
 };
 
 /* Maps an engine error to a status and a message for people. */

@@ -18,6 +18,8 @@ finish(void *arg, char *err, size_t errlen)
 		return -1;
 	if (cfg->advertise[0] == '\0')
 		cfg->advertise = cfg->listen;
+	if (cfg->hint_lease_ms == 0)
+		cfg->hint_lease_ms = 3 * cfg->heartbeat_ms;
 	return 0;
 }
 
@@ -67,6 +69,10 @@ store_config_load(struct store_config *cfg, int argc, char **argv, char *err,
 		RT_CFG_FIELD("HEARTBEAT_INTERVAL", "heartbeat-interval",
 		    RT_CFG_MS, heartbeat_ms, 50, 600000, "1s",
 		    "heartbeat period"),
+		RT_CFG_FIELD("HINT_LEASE", "hint-lease", RT_CFG_MS,
+		    hint_lease_ms, 0, 600000, "0",
+		    "reads by hint are served this long after a heartbeat the "
+		    "leader answered was sent (0: 3 heartbeat intervals)"),
 		RT_CFG_FIELD("STATS_REPORT_INTERVAL", "stats-report-interval",
 		    RT_CFG_MS, stats_report_ms, 100, 3600000, "60s",
 		    "access report period"),

@@ -29,6 +29,8 @@ struct store_config {
 	int64_t workers;	 /* threads for writes, deletes, compaction */
 	int64_t max_msg;
 	int64_t delete_retention_ms; /* deleted bytes kept before reclaim */
+	int64_t hint_lease_ms;	     /* reads by hint served this long after a
+				  heartbeat the leader answered was sent */
 };
 
 /* Fills cfg from argv and the environment, checks it and logs it. 0 to go

@@ -8,6 +8,7 @@
 #include "background.h"
 #include "cache_push.h"
 #include "cfg.h"
+#include "delete_follow.h"
 #include "log.h"
 #include "registrar.h"
 #include "stop.h"
@@ -99,6 +100,7 @@ shutdown_service(struct store_service *svc, struct background *bg)
 	rpc_server_close(svc->rpc);
 	rt_workq_close(svc->slow);
 	rt_workq_close(svc->copies);
+	delete_follow_close(svc->follow);
 	rpc_pool_close(svc->peers);
 	registrar_free(svc->reg);
 	forwarder_close(svc->fwd);
@@ -126,6 +128,10 @@ main(int argc, char **argv)
 	}
 	if (open_engine(&svc) != 0)
 		return 1;
+	if ((svc.follow = delete_follow_open(&svc, err, sizeof(err))) == NULL) {
+		rt_log_error("%s", err);
+		return 1;
+	}
 	pthread_mutex_init(&svc.repl_mu, NULL);
 	snprintf(svc.repl_addr, sizeof(svc.repl_addr), "%s",
 	    svc.cfg.replicator);

@@ -2,10 +2,13 @@
  * "name: value" lines.
  *   - durable 4 KiB puts/s with 16 writers (group commit) vs 16 threads each
  *     doing 4 KiB O_APPEND write + fdatasync on one plain file;
- *   - 4 KiB gets/s with 16 readers;
- *   - index RAM bytes per needle at 1M and 10M needles (index only);
+ *   - 4 KiB gets/s with 16 readers (store_engine_read: one pread each);
+ *   - index RAM bytes per needle at 1M and 10M needles (index only, the
+ *     needle lengths included: 4 KiB photos, one in 1,000 of 1 MiB);
  *   - start-up time with 1M needles (with hints, and with a full rescan).
- * Usage: store_bench [dir] [--quick]   (dir defaults to $TMPDIR or /tmp) */
+ * Usage: store_bench [dir] [--quick]   (dir defaults to $TMPDIR or /tmp)
+ *        store_bench [dir] --gets N    N puts then N gets on one thread and
+ *        nothing else, to count the get's syscalls under strace. */
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -18,6 +21,7 @@
 #include <unistd.h>
 
 #include "store/engine/engine.h"
+#include "store/engine/needle.h"
 #include "store/engine/volume_index.h"
 
 #define BENCH_THREADS 16
@@ -114,18 +118,17 @@ static void *
 engine_reader(void *p)
 {
 	struct worker *w = p;
-	uint8_t buf[BENCH_SIZE];
 	uint64_t x = (uint64_t)w->id * 2654435761u + 1;
 	while (now_s() < w->until) {
 		x = x * 6364136223846793005ull + 1442695040888963407ull;
 		uint64_t i = (x >> 20) % w->nkeys;
 		uint64_t key = ((i % BENCH_THREADS) << 40) |
 		    (i / BENCH_THREADS);
-		size_t len;
-		int rc = store_engine_get(w->se, key, 1, buf, sizeof(buf),
-		    &len);
+		struct store_read r;
+		int rc = store_engine_read(w->se, key, 1, &r);
 		if (rc && rc != STORE_E_NOT_FOUND)
 			die("get", rc);
+		store_read_free(&r);
 		w->ops++;
 	}
 	return NULL;
@@ -193,7 +196,9 @@ bench_index_ram(uint64_t n)
 		s ^= s << 13;
 		s ^= s >> 7;
 		s ^= s << 17;
-		if (vidx_set(&x, s, (uint32_t)(8 + (i & 0x3fffffff))))
+		uint32_t len8 = needle_len8(
+		    (i % 1000 ? BENCH_SIZE : 1u << 20) + NEEDLE_EXT_SIZE);
+		if (vidx_set(&x, s, (uint32_t)(8 + (i & 0x3fffffff)), len8))
 			die("vidx_set", -ENOMEM);
 	}
 	double t1 = now_s();
@@ -260,15 +265,54 @@ bench_startup(const char *base, uint64_t n)
 	bench_rmdir(dir);
 }
 
+/* n puts, then n gets of them on this thread: under strace -f -e
+ * trace=pread64,preadv the gets are the only reads after the open. */
+static void
+bench_gets(const char *base, long n)
+{
+	char *dir = bench_dir(base, "gets");
+	struct store_options o;
+	store_options_default(&o);
+	o.sync_mode = STORE_SYNC_NONE;
+	struct store_engine *se;
+	uint8_t buf[BENCH_SIZE];
+	int rc = store_engine_open(dir, &o, &se);
+	if (rc)
+		die("open", rc);
+	for (long k = 1; k <= n; k++) {
+		memset(buf, (int)k, sizeof(buf));
+		if ((rc = store_engine_put(se, (uint64_t)k, 1, buf,
+			 sizeof(buf))))
+			die("put", rc);
+	}
+	fprintf(stderr, "store_bench: %ld puts done; the gets start\n", n);
+	for (long k = 1; k <= n; k++) {
+		struct store_read r;
+		if ((rc = store_engine_read(se, (uint64_t)k, 1, &r)))
+			die("get", rc);
+		store_read_free(&r);
+	}
+	printf("gets done: %ld\n", n);
+	store_engine_close(se);
+	bench_rmdir(dir);
+}
+
 int
 main(int argc, char **argv)
 {
 	const char *base = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+	long gets = 0;
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--quick") == 0)
 			bench_quick = 1;
+		else if (strcmp(argv[i], "--gets") == 0 && i + 1 < argc)
+			gets = atol(argv[++i]);
 		else
 			base = argv[i];
+	}
+	if (gets > 0) {
+		bench_gets(base, gets);
+		return 0;
 	}
 	if (bench_quick)
 		bench_secs = 1.0;

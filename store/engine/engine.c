@@ -83,10 +83,11 @@ se_bad_add(struct store_engine *se, uint32_t vol, uint32_t off8)
 }
 
 int
-se_find(struct store_engine *se, uint64_t key, struct vol **v, uint32_t *val)
+se_find(struct store_engine *se, uint64_t key, struct vol **v, uint32_t *val,
+    uint32_t *len8)
 {
 	for (size_t i = se->nvols; i-- > 0;) {
-		if (vidx_find(&se->vols[i]->idx, key, val)) {
+		if (vidx_find(&se->vols[i]->idx, key, val, len8)) {
 			*v = se->vols[i];
 			return 1;
 		}
@@ -96,19 +97,19 @@ se_find(struct store_engine *se, uint64_t key, struct vol **v, uint32_t *val)
 
 /* Looks key up and pins the file holding it. */
 int
-se_pin(struct store_engine *se, uint64_t key, struct vol_file **vf,
-    uint64_t *off, uint32_t *val, uint32_t *vol_id)
+se_pin(struct store_engine *se, uint64_t key, struct se_loc *l)
 {
 	struct vol *v;
+	memset(l, 0, sizeof(*l));
 	pthread_rwlock_rdlock(&se->idx_lock);
 	int rc = STORE_E_NOT_FOUND;
-	if (se_find(se, key, &v, val)) {
-		*off = (uint64_t)(*val & VIDX_OFF_MASK) * NEEDLE_ALIGN;
-		*vol_id = v->sb.vol_id;
-		*vf = v->vf;
-		vol_file_ref(*vf);
-		rc = !(*val & VIDX_DELETED) &&
-			se_bad_has(se, *vol_id, *val & VIDX_OFF_MASK) ?
+	if (se_find(se, key, &v, &l->val, &l->len8)) {
+		l->off = (uint64_t)(l->val & VIDX_OFF_MASK) * NEEDLE_ALIGN;
+		l->vol_id = v->sb.vol_id;
+		l->vf = v->vf;
+		vol_file_ref(l->vf);
+		rc = !(l->val & VIDX_DELETED) &&
+			se_bad_has(se, l->vol_id, l->val & VIDX_OFF_MASK) ?
 		    STORE_E_DATA_LOSS :
 		    0;
 	}
@@ -156,14 +157,10 @@ se_newer_than(const struct vol *x, uint32_t val, const struct vol *v,
 
 /* Marks key's live needle at val in x deleted, its bytes now dead. */
 static int
-se_tombstone(struct vol *x, uint64_t key, uint32_t val)
+se_tombstone(struct vol *x, uint64_t key, uint32_t val, uint32_t len8)
 {
-	struct needle_hdr h;
-	uint64_t off = (uint64_t)(val & VIDX_OFF_MASK) * NEEDLE_ALIGN;
-	uint64_t total = vol_read_hdr(x->vf->fd, off, &h) ?
-	    0 :
-	    needle_total_size(h.size);
-	int rc = vidx_set(&x->idx, key, val | VIDX_DELETED);
+	uint64_t total = (uint64_t)len8 * NEEDLE_ALIGN;
+	int rc = vidx_set(&x->idx, key, val | VIDX_DELETED, len8);
 	if (rc)
 		return rc;
 	x->live_n--;
@@ -177,10 +174,10 @@ int
 se_mark_deleted(struct store_engine *se, uint64_t key)
 {
 	struct vol *x = NULL;
-	uint32_t val;
-	if (!se_find(se, key, &x, &val) || (val & VIDX_DELETED))
+	uint32_t val, len8;
+	if (!se_find(se, key, &x, &val, &len8) || (val & VIDX_DELETED))
 		return 0;
-	return se_tombstone(x, key, val);
+	return se_tombstone(x, key, val, len8);
 }
 
 /* A delete record in v for r->key: tombstone the key's newest needle. The
@@ -190,18 +187,19 @@ se_index_delrec(struct store_engine *se, struct vol *v,
     const struct hint_rec *r)
 {
 	struct vol *x = NULL;
-	uint32_t val;
-	int found = se_find(se, r->key, &x, &val);
+	uint32_t val, len8;
+	int found = se_find(se, r->key, &x, &val, &len8);
 	v->tomb_n++;
 	v->tomb_bytes += needle_total_size(r->size);
 	if (found && se_newer_than(x, val, v, r->off8))
 		return 0;
 	if (found && !(val & VIDX_DELETED)) {
-		int rc = se_tombstone(x, r->key, val);
+		int rc = se_tombstone(x, r->key, val, len8);
 		if (rc)
 			return rc;
 	}
-	return vidx_set(&v->idx, r->key, r->off8 | VIDX_DELETED);
+	return vidx_set(&v->idx, r->key, r->off8 | VIDX_DELETED,
+	    needle_len8(r->size));
 }
 
 /* A second data needle for a key in one volume replaces a bad copy: the
@@ -209,14 +207,10 @@ se_index_delrec(struct store_engine *se, struct vol *v,
 static void
 se_retire_replaced(struct vol *v, uint64_t key)
 {
-	uint32_t old;
-	struct needle_hdr h;
-	if (!vidx_find(&v->idx, key, &old) || (old & VIDX_DELETED))
+	uint32_t old, len8;
+	if (!vidx_find(&v->idx, key, &old, &len8) || (old & VIDX_DELETED))
 		return;
-	uint64_t off = (uint64_t)(old & VIDX_OFF_MASK) * NEEDLE_ALIGN;
-	uint64_t total = vol_read_hdr(v->vf->fd, off, &h) ?
-	    0 :
-	    needle_total_size(h.size);
+	uint64_t total = (uint64_t)len8 * NEEDLE_ALIGN;
 	v->live_n--;
 	v->live_bytes -= total;
 	v->dead_n++;
@@ -231,7 +225,8 @@ se_index_needle(struct store_engine *se, struct vol *v,
 		return se_index_delrec(se, v, r);
 	int del = (r->flags & NEEDLE_F_DELETED) != 0;
 	se_retire_replaced(v, r->key);
-	int rc = vidx_set(&v->idx, r->key, r->off8 | (del ? VIDX_DELETED : 0));
+	int rc = vidx_set(&v->idx, r->key, r->off8 | (del ? VIDX_DELETED : 0),
+	    needle_len8(r->size));
 	if (rc)
 		return rc;
 	uint64_t total = needle_total_size(r->size);

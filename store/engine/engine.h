@@ -13,7 +13,9 @@
  *
  * Ownership: the engine never keeps a pointer to a caller's buffer after a
  * call returns, and never hands out pointers into its own memory; the
- * caller owns every buffer it passes in and every struct filled out. */
+ * caller owns every buffer it passes in and every struct filled out
+ * (store_engine_read's buffer too: allocated for the caller, who frees it
+ * with store_read_free). */
 #ifndef STORE_ENGINE_H
 #define STORE_ENGINE_H
 
@@ -81,10 +83,33 @@ int store_engine_put(struct store_engine *se, uint64_t key, uint32_t cookie,
 int store_engine_put_sha(struct store_engine *se, uint64_t key, uint32_t cookie,
     const void *data, size_t len, const uint8_t sha256[32]);
 
-/* Copies the needle's data into buf[0..cap) and sets *len. Wrong cookie or
- * deleted -> STORE_E_NOT_FOUND; cap too small -> STORE_E_TOO_SMALL with
- * *len = the size needed; bad CRC -> STORE_E_DATA_LOSS and buf is zeroed
- * (the bad bytes are never returned). */
+/* One needle read whole: buf is the one allocation the read makes, and
+ * data points into it, so a server can send the photo without copying. */
+struct store_read {
+	void *buf;	     /* the caller's: store_read_free */
+	const uint8_t *data; /* len photo bytes, inside buf */
+	size_t len;
+	/* From a v2 needle: when its append began (Unix ms) and the photo's
+	 * SHA-256; a v1 needle has neither (0). */
+	int64_t written_ms;
+	int has_sha256;
+	uint8_t sha256[32];
+};
+
+/* Reads key's needle with one positional read of the whole of it (offset
+ * and length come from the in-memory index) and checks its CRC before
+ * returning: 0 and *r filled, or an error and *r empty. Wrong cookie or
+ * deleted -> STORE_E_NOT_FOUND; bad CRC (or a header that disagrees with
+ * the index) -> STORE_E_DATA_LOSS, the needle remembered as bad; the bad
+ * bytes are never returned. */
+int store_engine_read(struct store_engine *se, uint64_t key, uint32_t cookie,
+    struct store_read *r);
+/* Frees r's buffer and empties it; an empty r is fine. */
+void store_read_free(struct store_read *r);
+
+/* store_engine_read, then the photo copied into buf[0..cap) (the one
+ * copy) and *len set. cap too small -> STORE_E_TOO_SMALL with *len = the
+ * size needed; bad CRC -> STORE_E_DATA_LOSS and buf is zeroed. */
 int store_engine_get(struct store_engine *se, uint64_t key, uint32_t cookie,
     void *buf, size_t cap, size_t *len);
 
@@ -123,8 +148,8 @@ struct store_needle_info {
 	/* Set by store_engine_list (0 from store_engine_stat). A v2 needle
 	 * records its own: Unix ms when its append began (for a deleted key
 	 * listed by its delete record, when the delete was). A v1 needle
-	 * carries none and the index has no room for one (its budget is 12
-	 * bytes a needle), so this is its volume's: the latest append to it
+	 * carries none and the index has no room for one (its budget is 14
+	 * bytes a needle, its length included), so this is its volume's: the latest append to it
 	 * by this process, else the file's mtime when it was opened; never
 	 * earlier than the true write, so an age computed from it is never
 	 * overstated. */

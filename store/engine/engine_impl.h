@@ -162,14 +162,23 @@ int se_wait(struct store_engine *se, const struct se_appended *a);
 int se_put_existing(struct store_engine *se, uint64_t key, uint32_t cookie,
     const void *data, size_t len);
 
-/* engine.c: index bookkeeping (idx_lock held for writing). */
+/* engine.c: index bookkeeping (idx_lock held for writing). se_find: the
+ * newest entry for key, its volume, value and len8 (len8 may be NULL). */
 int se_find(struct store_engine *se, uint64_t key, struct vol **v,
-    uint32_t *val);
+    uint32_t *val, uint32_t *len8);
 int se_vols_push(struct store_engine *se, struct vol *v);
-/* Looks key up and pins the file holding it (*vf: unref it, even on
- * error). A known-bad live needle -> STORE_E_DATA_LOSS, *vf still set. */
-int se_pin(struct store_engine *se, uint64_t key, struct vol_file **vf,
-    uint64_t *off, uint32_t *val, uint32_t *vol_id);
+/* Where a key's newest entry is, as se_pin finds it. */
+struct se_loc {
+	struct vol_file *vf; /* pinned: vol_file_unref it, even on error */
+	uint64_t off;	     /* byte offset of the needle */
+	uint32_t val;	     /* the index value (VIDX_DELETED, offset/8) */
+	uint32_t len8;	     /* the needle's length on disk / 8 */
+	uint32_t vol_id;
+};
+/* Looks key up and pins the file holding it (l->vf is NULL when the key
+ * is unknown). A known-bad live needle -> STORE_E_DATA_LOSS, l->vf still
+ * set. */
+int se_pin(struct store_engine *se, uint64_t key, struct se_loc *l);
 /* The delete behind a deleted entry at off: its record's header and
  * payload, or kind STORE_DEL_UNKNOWN for a needle deleted by its flag. */
 int se_read_delete(int fd, uint64_t off, struct needle_hdr *h,

@@ -12,20 +12,18 @@ int
 store_engine_stat(struct store_engine *se, uint64_t key,
     struct store_needle_info *info)
 {
-	struct vol_file *vf = NULL;
-	uint64_t off = 0;
-	uint32_t val = 0, vol_id = 0;
+	struct se_loc l;
 	struct needle_hdr h;
-	int rc = se_pin(se, key, &vf, &off, &val, &vol_id);
+	int rc = se_pin(se, key, &l);
 	int bad = rc == STORE_E_DATA_LOSS;
 	if (bad)
 		rc = 0;
-	if (!rc && (val & VIDX_DELETED))
+	if (!rc && (l.val & VIDX_DELETED))
 		rc = STORE_E_NOT_FOUND;
 	if (!rc)
-		rc = vol_read_hdr(vf->fd, off, &h);
-	uint32_t ext = vf ? vf->ext : 0;
-	vol_file_unref(vf);
+		rc = vol_read_hdr(l.vf->fd, l.off, &h);
+	uint32_t ext = l.vf ? l.vf->ext : 0;
+	vol_file_unref(l.vf);
 	if (rc)
 		return rc;
 	memset(info, 0, sizeof(*info));
@@ -33,8 +31,8 @@ store_engine_stat(struct store_engine *se, uint64_t key,
 		.cookie = h.cookie,
 		.size = h.size > ext ? h.size - ext : 0,
 		.flags = bad ? STORE_NF_BAD : 0,
-		.volume = vol_id,
-		.offset = off };
+		.volume = l.vol_id,
+		.offset = l.off };
 	return 0;
 }
 

@@ -148,7 +148,8 @@ se_bulk_sorted(struct store_engine *se, struct vol *v, const struct vol_load *l,
 			}
 			continue;
 		}
-		kv[w++] = (struct idx_kv){ b[i].key, b[i].val };
+		kv[w++] = (struct idx_kv){ b[i].key, b[i].val,
+			needle_len8(b[i].size) };
 	}
 	free(b);
 	*n = w;

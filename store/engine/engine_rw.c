@@ -1,5 +1,5 @@
-/* The data path: put (append + group commit), get, delete (in-place flag +
- * delete record), exists/stat and the paged key listing. The commit point
+/* The write path: put (append + group commit) and delete (in-place flag +
+ * delete record); reads are in engine_read.c. The commit point
  * of a put or delete is the fdatasync in vol_sync_wait; nothing is
  * acknowledged before it, and a failed write or sync rolls the tail back. */
 #include <errno.h>
@@ -144,7 +144,7 @@ se_wait_key(struct store_engine *se, uint64_t key)
 	struct vol *v;
 	uint32_t val;
 	pthread_rwlock_rdlock(&se->idx_lock);
-	v = se_find(se, key, &v, &val) ? v : NULL;
+	v = se_find(se, key, &v, &val, NULL) ? v : NULL;
 	pthread_rwlock_unlock(&se->idx_lock);
 	return v ? se_wait_v(se, v) : STORE_E_NOT_FOUND;
 }
@@ -155,81 +155,18 @@ se_kind_final(uint8_t kind)
 	return kind != STORE_DEL_TRIM && kind != STORE_DEL_ORPHAN;
 }
 
-/* Reads and checks the needle at off for key; fills buf on success. The
- * CRC covers the photo and (v2) the extension after it. */
-static int
-se_read_needle(const struct vol_file *vf, uint64_t off, uint64_t key,
-    uint32_t cookie, void *buf, size_t cap, size_t *len)
-{
-	struct needle_hdr h;
-	int rc = vol_read_hdr(vf->fd, off, &h);
-	if (rc)
-		return rc;
-	if (h.key != key || h.size < vf->ext)
-		return STORE_E_DATA_LOSS;
-	if (h.cookie != cookie ||
-	    (h.flags & (NEEDLE_F_DELETED | NEEDLE_F_DELREC)))
-		return STORE_E_NOT_FOUND;
-	uint32_t plen = h.size - vf->ext;
-	*len = plen;
-	if (plen > cap)
-		return STORE_E_TOO_SMALL;
-	uint8_t eb[NEEDLE_EXT_SIZE], fb[NEEDLE_FTR_SIZE];
-	struct iovec iov[3] = { { buf, plen }, { eb, vf->ext },
-		{ fb, sizeof(fb) } };
-	ssize_t n = preadv(vf->fd, iov, 3, (off_t)(off + NEEDLE_HDR_SIZE));
-	uint32_t crc;
-	if (n < 0)
-		return -errno;
-	if ((size_t)n != h.size + sizeof(fb) || needle_ftr_decode(fb, &crc) ||
-	    crc32c(crc32c(0, buf, plen), eb, vf->ext) != crc) {
-		memset(buf, 0, plen); /* never hand out bytes that failed */
-		return STORE_E_DATA_LOSS;
-	}
-	return 0;
-}
-
-static void
-se_mark_bad(struct store_engine *se, uint32_t vol_id, uint64_t off)
-{
-	pthread_rwlock_wrlock(&se->idx_lock);
-	se_bad_add(se, vol_id, (uint32_t)(off / NEEDLE_ALIGN));
-	pthread_rwlock_unlock(&se->idx_lock);
-}
-
-int
-store_engine_get(struct store_engine *se, uint64_t key, uint32_t cookie,
-    void *buf, size_t cap, size_t *len)
-{
-	struct vol_file *vf = NULL;
-	uint64_t off = 0;
-	uint32_t val = 0, vol_id = 0;
-	int rc = se_pin(se, key, &vf, &off, &val, &vol_id);
-	if (!rc && (val & VIDX_DELETED))
-		rc = STORE_E_NOT_FOUND;
-	if (!rc)
-		rc = se_read_needle(vf, off, key, cookie, buf, cap, len);
-	vol_file_unref(vf);
-	if (rc == STORE_E_DATA_LOSS)
-		se_mark_bad(se, vol_id, off);
-	return rc;
-}
-
 /* Put of a key that is already live: success only for an identical resend,
  * and only once the earlier copy is durable. */
 int
 se_put_existing(struct store_engine *se, uint64_t key, uint32_t cookie,
     const void *data, size_t len)
 {
-	size_t got = 0;
-	void *buf = malloc(len ? len : 1);
-	if (!buf)
-		return -ENOMEM;
-	int rc = store_engine_get(se, key, cookie, buf, len, &got);
-	if (rc == STORE_E_NOT_FOUND || rc == STORE_E_TOO_SMALL ||
-	    (!rc && (got != len || memcmp(buf, data, len))))
+	struct store_read r;
+	int rc = store_engine_read(se, key, cookie, &r);
+	if (rc == STORE_E_NOT_FOUND ||
+	    (!rc && (r.len != len || memcmp(r.data, data, len))))
 		rc = STORE_E_EXISTS;
-	free(buf);
+	store_read_free(&r);
 	return rc ? rc : se_wait_key(se, key);
 }
 
@@ -273,18 +210,16 @@ se_put_append(struct store_engine *se, uint64_t key, uint32_t cookie,
 	struct se_payload p = { data, (uint32_t)len, crc32c(0, data, len),
 		sha256 };
 	struct needle_hdr h = { cookie, key, 0, 0 };
-	struct vol_file *vf = NULL;
-	uint64_t off;
-	uint32_t val = 0, vol_id;
+	struct se_loc l;
 	pthread_mutex_lock(&se->append_mu);
 	/* A live key is a resend or a conflict; a deleted one is refused
 	 * unless it was only trimmed or orphaned; a known-bad copy
 	 * (DATA_LOSS) is replaced by appending a fresh one. */
-	rc = se_pin(se, key, &vf, &off, &val, &vol_id);
-	int deleted = rc == 0 && (val & VIDX_DELETED);
+	rc = se_pin(se, key, &l);
+	int deleted = rc == 0 && (l.val & VIDX_DELETED);
 	if (deleted)
-		rc = se_put_deleted(vf, off, cookie);
-	vol_file_unref(vf);
+		rc = se_put_deleted(l.vf, l.off, cookie);
+	vol_file_unref(l.vf);
 	if (rc == 0 && !deleted) {
 		pthread_mutex_unlock(&se->append_mu);
 		return 1;
@@ -402,9 +337,7 @@ int
 store_engine_delete_kind(struct store_engine *se, uint64_t key,
     enum store_delete_kind kind)
 {
-	struct vol_file *vf = NULL;
-	uint64_t off = 0;
-	uint32_t val = 0, vol_id = 0;
+	struct se_loc l;
 	struct needle_hdr h = { 0, key, 0, 0 };
 	struct se_appended a;
 	if (kind == STORE_DEL_UNKNOWN)
@@ -412,10 +345,13 @@ store_engine_delete_kind(struct store_engine *se, uint64_t key,
 	if (kind > STORE_DEL_ORPHAN)
 		return STORE_E_INVALID;
 	pthread_mutex_lock(&se->append_mu);
-	int rc = se_pin(se, key, &vf, &off, &val, &vol_id);
+	int rc = se_pin(se, key, &l);
+	struct vol_file *vf = l.vf;
+	uint64_t off = l.off;
+	uint32_t vol_id = l.vol_id;
 	if (rc == STORE_E_DATA_LOSS)
 		rc = 0; /* a damaged needle can still be deleted */
-	if (!rc && (val & VIDX_DELETED)) {
+	if (!rc && (l.val & VIDX_DELETED)) {
 		rc = se_delete_again(se, key, (uint8_t)kind, vf, off, vol_id);
 		vol_file_unref(vf);
 		return rc;

@@ -238,7 +238,7 @@ stats_report_bytes_per_needle(void)
 	struct store_stats st;
 	store_engine_stats(se, &st);
 	CHECK_MSG(st.needles == 20000 && st.index_entries == 20000, "counts");
-	CHECK_MSG(st.bytes_per_needle > 8 && st.bytes_per_needle <= 12.5,
+	CHECK_MSG(st.bytes_per_needle > 8 && st.bytes_per_needle <= 14.0,
 	    "%.2f bytes/needle", st.bytes_per_needle);
 	store_engine_close(se);
 	test_rmdir(dir);

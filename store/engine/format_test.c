@@ -189,7 +189,15 @@ static void
 check_v1_reads(struct store_engine *se)
 {
 	struct store_needle_info info;
+	struct store_read r;
+	uint8_t want[500];
 	CHECK_OK(test_expect(se, 11, 11, 500));
+	/* One read of a v1 needle: no extension, so no SHA-256 or time. */
+	test_fill(11, want, sizeof(want));
+	CHECK_OK(store_engine_read(se, 11, 11, &r));
+	CHECK(r.len == 500 && !memcmp(r.data, want, 500) && !r.has_sha256 &&
+	    r.written_ms == 0);
+	store_read_free(&r);
 	CHECK_RC(test_expect(se, 12, 12, 300), STORE_E_NOT_FOUND);
 	CHECK_OK(test_expect(se, 13, 13, 700));
 	uint8_t buf[300];

@@ -1,6 +1,6 @@
 /* Packed sorted runs (index_run.h). The prefix width is chosen per run to
- * minimise total bytes: 16 bits (10-byte entries + a 256 KiB directory) pays
- * off above ~260k entries, 8 bits (11-byte entries + 1 KiB) above ~1k, and
+ * minimise total bytes: 16 bits (12-byte entries + a 256 KiB directory) pays
+ * off above ~260k entries, 8 bits (13-byte entries + 1 KiB) above ~1k, and
  * small runs keep whole 8-byte keys. Lookups are binary searches inside the
  * directory bucket, so they stay O(log n) whatever the key distribution. */
 #include "index_run.h"
@@ -30,7 +30,7 @@ idx_run_free(struct idx_run *r)
 static size_t
 idx_run_width(const struct idx_run *r)
 {
-	return (size_t)r->kbytes + 4;
+	return (size_t)r->kbytes + 6;
 }
 
 static uint64_t
@@ -91,6 +91,19 @@ idx_run_set_val(struct idx_run *r, size_t i, uint32_t val)
 	le_put32(r->ent + i * idx_run_width(r) + r->kbytes, val);
 }
 
+uint32_t
+idx_run_len(const struct idx_run *r, size_t i)
+{
+	return le_get16(r->ent + i * idx_run_width(r) + r->kbytes + 4);
+}
+
+void
+idx_run_set_len(struct idx_run *r, size_t i, uint32_t len)
+{
+	le_put16(r->ent + i * idx_run_width(r) + r->kbytes + 4,
+	    (uint16_t)(len < IDX_LEN_BIG ? len : IDX_LEN_BIG));
+}
+
 size_t
 idx_run_lower_bound(const struct idx_run *r, uint64_t key)
 {
@@ -129,7 +142,7 @@ idx_run_pick_pbits(size_t n)
 	size_t best_cost = SIZE_MAX;
 	for (size_t c = 0; c < sizeof(choices); c++) {
 		uint8_t p = choices[c];
-		size_t cost = n * ((size_t)(64 - p) / 8 + 4) +
+		size_t cost = n * ((size_t)(64 - p) / 8 + 6) +
 		    (p ? 4 * (((size_t)1 << p) + 1) : 0);
 		if (cost < best_cost) {
 			best_cost = cost;
@@ -141,14 +154,15 @@ idx_run_pick_pbits(size_t n)
 
 /* Appends one entry at position i of a run being built. */
 static void
-idx_run_emit(struct idx_run *r, size_t i, uint64_t key, uint32_t val,
-    uint64_t *next_h)
+idx_run_emit(struct idx_run *r, size_t i, struct idx_kv e, uint64_t *next_h)
 {
+	uint64_t key = e.key;
 	uint8_t *p = r->ent + i * idx_run_width(r);
 	uint64_t s = idx_run_suffix_of(r->pbits, key);
 	for (int b = 0; b < r->kbytes; b++)
 		p[b] = (uint8_t)(s >> (8 * b));
-	le_put32(p + r->kbytes, val);
+	le_put32(p + r->kbytes, e.val);
+	idx_run_set_len(r, i, e.len);
 	if (r->pbits) {
 		uint64_t h = idx_run_prefix_of(r->pbits, key);
 		while (*next_h <= h)
@@ -193,10 +207,12 @@ idx_run_merge(struct idx_run *out, const struct idx_run *a,
 		if (j < bn && (i >= a->n || b[j].key <= ka)) {
 			if (i < a->n && b[j].key == ka)
 				i++; /* b overrides a */
-			idx_run_emit(out, o++, b[j].key, b[j].val, &next_h);
+			idx_run_emit(out, o++, b[j], &next_h);
 			j++;
 		} else {
-			idx_run_emit(out, o++, ka, idx_run_val(a, i), &next_h);
+			struct idx_kv e = { ka, idx_run_val(a, i),
+				idx_run_len(a, i) };
+			idx_run_emit(out, o++, e, &next_h);
 			i++;
 		}
 	}

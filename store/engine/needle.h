@@ -84,6 +84,14 @@ needle_total_size(uint32_t size)
 	    ~(uint64_t)(NEEDLE_ALIGN - 1);
 }
 
+/* The needle's length on disk in 8-byte units, as the in-memory index
+ * keeps it (< 2^31: volumes are at most 16 GiB). */
+static inline uint32_t
+needle_len8(uint32_t size)
+{
+	return (uint32_t)(needle_total_size(size) / NEEDLE_ALIGN);
+}
+
 void needle_hdr_encode(uint8_t out[NEEDLE_HDR_SIZE],
     const struct needle_hdr *h);
 /* 0, or -1 on a bad magic or unknown flag bits. */

@@ -96,7 +96,7 @@ cpt_deleted_fate(struct store_engine *se, struct cpt *c, uint64_t key)
 {
 	struct vol *x = c->v;
 	uint32_t val;
-	int own = !se_find(se, key, &x, &val) || x == c->v;
+	int own = !se_find(se, key, &x, &val, NULL) || x == c->v;
 	int64_t now = (int64_t)(vol_now_ns() / 1000000);
 	int64_t until = atomic_load(&x->written_ms) +
 	    se->opt.delete_retention_ms;
@@ -119,7 +119,7 @@ cpt_fate(struct store_engine *se, struct cpt *c, const struct needle_hdr *h,
 		return CPT_COPY;
 	pthread_rwlock_rdlock(&se->idx_lock);
 	enum cpt_fate f = CPT_DROP;
-	if (vidx_find(&c->v->idx, h->key, &val) &&
+	if (vidx_find(&c->v->idx, h->key, &val, NULL) &&
 	    (val & VIDX_OFF_MASK) == off8)
 		f = !(val & VIDX_DELETED) ? CPT_COPY :
 					    cpt_deleted_fate(se, c, h->key);
@@ -237,7 +237,7 @@ cpt_build_index(struct cpt *c, struct idx_kv **out, size_t *n)
 	for (size_t i = 0; i < c->n; i++) {
 		struct cpt_rec *r = &c->recs[i];
 		uint32_t val;
-		int live = vidx_find(&c->v->idx, r->key, &val) &&
+		int live = vidx_find(&c->v->idx, r->key, &val, NULL) &&
 		    (val & VIDX_OFF_MASK) == r->old8 && !(val & VIDX_DELETED);
 		if (!(r->flags & NEEDLE_F_DELREC) && !live) {
 			uint8_t fl[2];
@@ -251,7 +251,8 @@ cpt_build_index(struct cpt *c, struct idx_kv **out, size_t *n)
 		int del = (r->flags & (NEEDLE_F_DELREC | NEEDLE_F_DELETED)) !=
 		    0;
 		kv[k++] = (struct idx_kv){ r->key,
-			r->new8 | (del ? VIDX_DELETED : 0) };
+			r->new8 | (del ? VIDX_DELETED : 0),
+			needle_len8(r->size) };
 	}
 	qsort(kv, k, sizeof(*kv), cpt_kv_cmp);
 	size_t w = 0;

@@ -36,7 +36,7 @@ vol_find_below(struct store_engine *se, struct vol *v, uint32_t good8,
 {
 	for (size_t i = se->nvols; i-- > 0;) {
 		struct vol *c = se->vols[i];
-		if (vidx_find(&c->idx, key, val) &&
+		if (vidx_find(&c->idx, key, val, NULL) &&
 		    (c != v || (*val & VIDX_OFF_MASK) < good8)) {
 			*x = c;
 			return 1;
@@ -75,11 +75,11 @@ vol_undo_delete(struct store_engine *se, struct vol *v, uint32_t good8,
 	if (vol_read_hdr(x->vf->fd, off, &h))
 		return;
 	if (h.flags & NEEDLE_F_DELREC) { /* an earlier delete stands */
-		vidx_set(&x->idx, key, val);
+		vidx_set(&x->idx, key, val, needle_len8(h.size));
 		return;
 	}
 	uint64_t total = needle_total_size(h.size);
-	vidx_set(&x->idx, key, val & ~VIDX_DELETED);
+	vidx_set(&x->idx, key, val & ~VIDX_DELETED, needle_len8(h.size));
 	x->dead_n--;
 	x->dead_bytes -= total;
 	x->live_n++;
@@ -96,7 +96,7 @@ vol_unaccount(struct vol *v, const struct needle_hdr *h, uint64_t off)
 {
 	uint32_t val;
 	uint64_t total = needle_total_size(h->size);
-	if (!vidx_find(&v->idx, h->key, &val) ||
+	if (!vidx_find(&v->idx, h->key, &val, NULL) ||
 	    (uint64_t)(val & VIDX_OFF_MASK) * NEEDLE_ALIGN != off)
 		return;
 	if (val & VIDX_DELETED) {

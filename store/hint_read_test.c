@@ -1,0 +1,348 @@
+/* Reads by hint (a Read that went through no Lookup) never serve a deleted
+ * photo, on a cluster of real processes (docs/reliability.md, "Reads by
+ * hint"): a store stopped during a delete answers UNAVAILABLE once
+ * resumed, then NOT_FOUND; the delete waits the stopped store's hint lease
+ * out, and no longer; a store restarted after missing a delete catches up
+ * from the change log before it serves by hint, and re-checks every needle
+ * when the log was trimmed past it; libhs reads a photo straight from its
+ * write group's stores (no Lookup), and a deleted photo downloads
+ * NOT_FOUND on every path (cache, hint, Lookup). The queued store
+ * tombstones are
+ * removed from Redis in those tests, so only the store's own following
+ * can have tombstoned the photo. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <hiredis/hiredis.h>
+
+#include "check.h"
+#include "cluster.h"
+#include "directory.pb-c.h"
+#include "hs.h"
+#include "hs_close.h"
+#include "log.h"
+#include "redis_keys.h"
+#include "rpc.h"
+#include "store.pb-c.h"
+
+#define NSTORES 3
+#define LEASE_MS 600  /* 3 x the harness's 200 ms heartbeat */
+#define MARGIN_MS 250 /* the leader's margin beyond a lease */
+
+static struct test_cluster tc;
+static hs_client *cl;
+
+/* Reads id at store index s, by hint or not; its status. */
+static hs_status
+read_at(int s, hs_photo_id id, int by_hint)
+{
+	Hs__ReadRequest req = HS__READ_REQUEST__INIT;
+	Hs__PhotoId pid = HS__PHOTO_ID__INIT;
+	pid.key = id.key;
+	pid.cookie = id.cookie;
+	req.id = &pid;
+	req.by_hint = by_hint;
+	ProtobufCMessage *reply = NULL;
+	hs_status st = test_rpc_call(tc.p_store[s], tc.keyfile,
+	    &hs__store__descriptor, "Read", &req.base, &reply, 2000, NULL);
+	if (reply != NULL)
+		protobuf_c_message_free_unpacked(reply, NULL);
+	return st;
+}
+
+/* A fresh photo on every store, served by hint at each. */
+static hs_photo_id
+upload_everywhere(uint64_t seed)
+{
+	uint8_t *b = test_bytes(2000, seed);
+	hs_photo_id id = { 0, 0 };
+	hs_error e;
+	CHECK_STATUS(hs_upload(cl, b, 2000, NSTORES, 30000, &id, &e), HS_OK,
+	    e.message);
+	free(b);
+	for (int s = 0; s < NSTORES; s++)
+		CHECK_WAIT_UNTIL(read_at(s, id, 1) == HS_OK, 5000);
+	return id;
+}
+
+/* Reads id by hint at s until NOT_FOUND (bounded); 1 if it ever returned
+ * the bytes meanwhile. *unavailable counts the UNAVAILABLE answers. */
+static int
+hint_served_until_not_found(int s, hs_photo_id id, int *unavailable,
+    hs_status *last)
+{
+	int served = 0;
+	int64_t until = check_mono_ms() + 10000;
+	*unavailable = 0;
+	do {
+		*last = read_at(s, id, 1);
+		served |= *last == HS_OK;
+		*unavailable += *last == HS_UNAVAILABLE;
+	} while (*last != HS_NOT_FOUND && check_mono_ms() < until);
+	return served;
+}
+
+/* 1 once the leader lists store index s as DOWN: from then on it sends
+ * the store no Deletes (they would be queued for its return). */
+static int
+store_down(int s)
+{
+	Hs__ListStoresRequest q = HS__LIST_STORES_REQUEST__INIT;
+	ProtobufCMessage *m = NULL;
+	int down = 0;
+	q.include_down = 1;
+	if (test_rpc_call(tc.p_dir[0], tc.keyfile, &hs__directory__descriptor,
+		"ListStores", &q.base, &m, 2000, NULL) != HS_OK)
+		return 0;
+	const Hs__ListStoresReply *r = (const Hs__ListStoresReply *)m;
+	for (size_t i = 0; i < r->n_stores; i++)
+		down |= r->stores[i]->id == (uint32_t)s + 1 &&
+		    r->stores[i]->state == HS__STORE_STATE__STORE_DOWN;
+	protobuf_c_message_free_unpacked(m, NULL);
+	return down;
+}
+
+/* Forgets the leader's queued store tombstones, so a store learns of a
+ * delete only by following the change log (or re-checking). */
+static void
+drop_queued_tombstones(void)
+{
+	redisContext *r = redisConnect("127.0.0.1", tc.meta.port);
+	CHECK(r != NULL && r->err == 0);
+	redisReply *rep = redisCommand(r, "DEL %s", RK_TOMBSTONES);
+	CHECK(rep != NULL);
+	freeReplyObject(rep);
+	redisFree(r);
+}
+
+/* Kills store s and deletes id while it is DOWN; then forgets the queued
+ * tombstones, so only the store's own following can tombstone id. */
+static void
+delete_while_killed(int s, hs_photo_id id)
+{
+	hs_error e;
+	test_proc_kill(&tc.stores[s], SIGKILL);
+	CHECK_WAIT_UNTIL(store_down(s), 5000);
+	CHECK_STATUS(hs_delete(cl, id, 10000, &e), HS_OK, e.message);
+	drop_queued_tombstones();
+}
+
+static void
+test_stopped_store_never_serves_a_deleted_photo(void)
+{
+	hs_photo_id id = upload_everywhere(1);
+	hs_error e;
+	/* Serving by hint now: it holds an answer sent under a lease ago. */
+	CHECK_WAIT_UNTIL(read_at(2, id, 1) == HS_OK, 5000);
+	test_proc_stop(&tc.stores[2]);
+	CHECK_WAIT_UNTIL(test_proc_stopped(&tc.stores[2]), 2000);
+	int64_t stopped = check_mono_ms();
+	hs_status st = hs_delete(cl, id, 10000, &e);
+	int64_t acked = check_mono_ms();
+	if (st != HS_OK)
+		test_proc_cont(&tc.stores[2]);
+	CHECK_STATUS(st, HS_OK, e.message);
+	printf("  delete acknowledged %lld ms after the store stopped\n",
+	    (long long)(acked - stopped));
+	/* The stopped store held an answer sent at most a lease before it
+	 * stopped, and the leader answered it no earlier: the delete waits
+	 * at least the margin beyond that lease (an acknowledgement at once
+	 * would let a store that is only cut off serve the photo), and at
+	 * most the lease and the margin after the stop. */
+	hs_status others[2];
+	for (int s = 0; s < 2; s++)
+		others[s] = read_at(s, id, 1);
+	test_proc_cont(&tc.stores[2]);
+	CHECK(acked - stopped >= MARGIN_MS - 50);
+	CHECK(acked - stopped <= LEASE_MS + MARGIN_MS + 1500);
+	CHECK_EQ(others[0], HS_NOT_FOUND);
+	CHECK_EQ(others[1], HS_NOT_FOUND);
+	int unavailable;
+	hs_status last;
+	CHECK(!hint_served_until_not_found(2, id, &unavailable, &last));
+	CHECK_EQ(last, HS_NOT_FOUND);
+	printf("  the resumed store answered UNAVAILABLE %d time(s) first\n",
+	    unavailable);
+	CHECK(unavailable > 0);
+}
+
+/* Restarts store s, which missed the delete of id, while the directory is
+ * stopped: it holds the needle live (a read after a Lookup is served) yet
+ * refuses to serve it by hint; once the directory is back it catches up
+ * and answers NOT_FOUND, by hint or not, never having served it. */
+static void
+restart_missing_a_delete(int s, hs_photo_id id)
+{
+	test_proc_stop(&tc.dirs[0]);
+	CHECK_WAIT_UNTIL(test_proc_stopped(&tc.dirs[0]), 2000);
+	CHECK(test_proc_restart(&tc.stores[s]) == 0);
+	hs_status plain = HS_UNAVAILABLE, hint = HS_UNAVAILABLE;
+	CHECK_WAIT_UNTIL((plain = read_at(s, id, 0)) == HS_OK, 5000);
+	if (plain == HS_OK)
+		hint = read_at(s, id, 1);
+	test_proc_cont(&tc.dirs[0]);
+	CHECK_EQ(plain, HS_OK);
+	CHECK_EQ(hint, HS_UNAVAILABLE);
+	int unavailable;
+	hs_status last;
+	CHECK(!hint_served_until_not_found(s, id, &unavailable, &last));
+	CHECK_EQ(last, HS_NOT_FOUND);
+	/* Tombstoned by its own following, not merely refused. */
+	CHECK_EQ(read_at(s, id, 0), HS_NOT_FOUND);
+	CHECK(test_cluster_wait_stores_up(&tc, NSTORES, 10000));
+}
+
+static void
+test_restarted_store_catches_up_from_the_log(void)
+{
+	hs_photo_id id = upload_everywhere(2);
+	delete_while_killed(1, id);
+	restart_missing_a_delete(1, id);
+}
+
+static void
+test_trimmed_log_falls_back_to_checking_every_needle(void)
+{
+	hs_photo_id keep = upload_everywhere(3);
+	hs_photo_id id = upload_everywhere(4);
+	delete_while_killed(0, id);
+	redisContext *r = redisConnect("127.0.0.1", tc.meta.port);
+	CHECK(r != NULL && r->err == 0);
+	redisReply *rep = redisCommand(r, "XTRIM %s MAXLEN 0", RK_LOG);
+	CHECK(rep != NULL && rep->type == REDIS_REPLY_INTEGER);
+	freeReplyObject(rep);
+	redisFree(r);
+	restart_missing_a_delete(0, id);
+	/* The live photo beside it is untouched and served by hint again. */
+	CHECK_WAIT_UNTIL(read_at(0, keep, 1) == HS_OK, 5000);
+}
+
+/* The leader's count of Lookups answered so far. */
+static uint64_t
+lookups(void)
+{
+	Hs__DirectoryStatsRequest q = HS__DIRECTORY_STATS_REQUEST__INIT;
+	ProtobufCMessage *m = NULL;
+	uint64_t n = 0;
+	if (test_rpc_call(tc.p_dir[0], tc.keyfile, &hs__directory__descriptor,
+		"Stats", &q.base, &m, 2000, NULL) == HS_OK)
+		n = ((Hs__DirectoryStatsReply *)m)->lookups;
+	if (m != NULL)
+		protobuf_c_message_free_unpacked(m, NULL);
+	return n;
+}
+
+/* A client of its own with no cache (a cold location memory too). */
+static hs_client *
+open_uncached(void)
+{
+	static struct hs_cluster cfg;
+	hs_client *nc = NULL;
+	hs_error e;
+	CHECK_STATUS(hs_cluster_load(tc.cluster_file, &cfg, &e), HS_OK,
+	    e.message);
+	cfg.cache[0] = '\0';
+	CHECK_STATUS(hs_open(&nc, &cfg, &e), HS_OK, e.message);
+	return nc;
+}
+
+/* Downloads id through c: its status; HS_DATA_LOSS if bytes differ. */
+static hs_status
+download(hs_client *c, hs_photo_id id, const uint8_t *want, size_t len)
+{
+	void *data = NULL;
+	size_t got = 0;
+	hs_error e;
+	hs_status st = hs_download(c, id, 10000, &data, &got, &e);
+	if (st == HS_OK && (got != len || memcmp(data, want, len) != 0))
+		st = HS_DATA_LOSS;
+	free(data);
+	return st;
+}
+
+static void
+test_libhs_reads_by_hint_without_a_lookup(void)
+{
+	hs_photo_id ids[6];
+	uint8_t *b = test_bytes(2000, 5);
+	for (int i = 0; i < 6; i++) /* test_bytes(2000, 5 + i) each */
+		ids[i] = upload_everywhere(5 + (uint64_t)i);
+	hs_client *nc = open_uncached();
+	/* The first download fetches the group table. */
+	CHECK_EQ(download(nc, ids[0], b, 2000), HS_OK);
+	free(b);
+	uint64_t before = lookups();
+	hs_status st[5];
+	for (int i = 0; i < 5; i++) {
+		uint8_t *want = test_bytes(2000, 6 + (uint64_t)i);
+		st[i] = download(nc, ids[i + 1], want, 2000);
+		free(want);
+	}
+	uint64_t after = lookups();
+	test_hs_close(nc);
+	for (int i = 0; i < 5; i++)
+		CHECK_EQ(st[i], HS_OK);
+	/* Five photos this client never saw, no Lookup: one round trip
+	 * each. */
+	CHECK_EQ(after, before);
+}
+
+static void
+test_deleted_photo_is_not_found_through_libhs_on_every_path(void)
+{
+	uint8_t *b = test_bytes(3000, 6);
+	hs_photo_id id;
+	hs_error e;
+	CHECK_STATUS(hs_upload(cl, b, 3000, 0, 30000, &id, &e), HS_OK,
+	    e.message);
+	hs_client *nc = open_uncached(), *other = open_uncached();
+	/* cl reads from the cache, nc by hint; other deletes it. */
+	CHECK_WAIT_UNTIL(download(cl, id, b, 3000) == HS_OK, 5000);
+	CHECK_WAIT_UNTIL(download(nc, id, b, 3000) == HS_OK, 5000);
+	hs_status del = hs_delete(other, id, 10000, &e);
+	hs_status after_cache = download(cl, id, b, 3000);
+	hs_status after_hint = download(nc, id, b, 3000);
+	hs_status after_other = download(other, id, b, 3000);
+	test_hs_close(nc);
+	test_hs_close(other);
+	free(b);
+	CHECK_STATUS(del, HS_OK, e.message);
+	CHECK_EQ(after_cache, HS_NOT_FOUND);
+	CHECK_EQ(after_hint, HS_NOT_FOUND);
+	CHECK_EQ(after_other, HS_NOT_FOUND);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct check_case cases[] = {
+		{ "stopped store never serves a deleted photo",
+		    test_stopped_store_never_serves_a_deleted_photo },
+		{ "restarted store catches up from the log",
+		    test_restarted_store_catches_up_from_the_log },
+		{ "trimmed log falls back to checking every needle",
+		    test_trimmed_log_falls_back_to_checking_every_needle },
+		{ "libhs reads by hint without a lookup",
+		    test_libhs_reads_by_hint_without_a_lookup },
+		{ "deleted photo is not found through libhs on every path",
+		    test_deleted_photo_is_not_found_through_libhs_on_every_path },
+		{ NULL, NULL },
+	};
+	struct test_cluster_opts o = { .ndirs = 1, .nstores = NSTORES };
+	hs_error e;
+	rt_log_init("hint_read_test", 'T');
+	if (test_cluster_start(&tc, &o) != 0)
+		return 1;
+	if (hs_open_file(&cl, tc.cluster_file, &e) != HS_OK) {
+		fprintf(stderr, "hs_open_file: %s\n", e.message);
+		return 1;
+	}
+	int rc = check_run(cases, argc, argv);
+	if (rc != 0)
+		test_cluster_dump_logs(&tc);
+	test_hs_close(cl);
+	test_cluster_stop(&tc);
+	return rc;
+}
