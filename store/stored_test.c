@@ -29,24 +29,33 @@ static struct test_proc procs[NSTORES];
 static char urls[NSTORES][64];
 static rpc_client *clients[NSTORES];
 
+/* Starts stored with id `id` listening on url, its data in dir/<name>,
+ * the test's common flags and then `extra` (two flags). */
+static void
+start_store_as(struct test_proc *p, int id, const char *url, const char *name,
+    char *const extra[2])
+{
+	char idf[32], listen[256], data[600], flag_dir[620], kf[640];
+	snprintf(idf, sizeof(idf), "--id=%d", id);
+	snprintf(listen, sizeof(listen), "--listen=%s", url);
+	snprintf(data, sizeof(data), "%s/%s", dir, name);
+	mkdir(data, 0755);
+	snprintf(flag_dir, sizeof(flag_dir), "--data-dir=%s", data);
+	snprintf(kf, sizeof(kf), "--key-file=%s", keyfile);
+	char *argv[] = { bin, idf, listen, flag_dir, kf,
+		"--directories=tcp://127.0.0.1:9", "--heartbeat-interval=5s",
+		"--scrub-rate=0", "--max-volume-size=8MiB",
+		"--delete-retention=0", extra[0], extra[1], NULL };
+	test_proc_start(p, name, dir, argv);
+}
+
 static void
 start_store(int i)
 {
-	char id[32], listen[256], data[600], flag_dir[620];
-	snprintf(id, sizeof(id), "--id=%d", i + 1);
-	snprintf(listen, sizeof(listen), "--listen=%s", urls[i]);
-	snprintf(data, sizeof(data), "%s/store-%d", dir, i + 1);
-	mkdir(data, 0755);
-	snprintf(flag_dir, sizeof(flag_dir), "--data-dir=%s", data);
-	char kf[640];
-	snprintf(kf, sizeof(kf), "--key-file=%s", keyfile);
-	char *argv[] = { bin, id, listen, flag_dir, kf,
-		"--directories=tcp://127.0.0.1:9", "--heartbeat-interval=5s",
-		"--min-replicas=1", "--scrub-rate=0", "--max-volume-size=8MiB",
-		"--delete-retention=0", NULL };
 	char name[32];
+	char *extra[2] = { "--min-replicas=1", "--workers=16" };
 	snprintf(name, sizeof(name), "store-%d", i + 1);
-	test_proc_start(&procs[i], name, dir, argv);
+	start_store_as(&procs[i], i + 1, urls[i], name, extra);
 }
 
 static hs_status
@@ -744,20 +753,12 @@ static char pair_urls[2][64];
 static void
 start_pair(void)
 {
+	char *extra[2] = { "--min-replicas=2", "--workers=2" };
 	for (int i = 0; i < 2; i++) {
-		char id[32], listen[256], data[600], flag_dir[620], kf[640];
 		snprintf(pair_urls[i], sizeof(pair_urls[i]),
 		    "tcp://127.0.0.1:%d", test_free_port());
-		snprintf(id, sizeof(id), "--id=%d", 21 + i);
-		snprintf(listen, sizeof(listen), "--listen=%s", pair_urls[i]);
-		snprintf(data, sizeof(data), "%s/pair-%d", dir, i);
-		mkdir(data, 0755);
-		snprintf(flag_dir, sizeof(flag_dir), "--data-dir=%s", data);
-		snprintf(kf, sizeof(kf), "--key-file=%s", keyfile);
-		char *argv[] = { bin, id, listen, flag_dir, kf,
-			"--directories=tcp://127.0.0.1:9", "--workers=2",
-			"--min-replicas=2", "--scrub-rate=0", NULL };
-		test_proc_start(&pair[i], i ? "pair-22" : "pair-21", dir, argv);
+		start_store_as(&pair[i], 21 + i, pair_urls[i],
+		    i ? "pair-22" : "pair-21", extra);
 	}
 }
 
