@@ -53,7 +53,25 @@ struct bench {
 	hs_client **cl[NCLIENT_SETS];
 	hs_photo_id *repeat4, *repeat64;
 	double ceiling4, ceiling64;
+	const char *only; /* --phases: keys, comma-separated; "" = all */
+	int printed;	  /* phases printed so far */
 };
+
+/* Whether --phases names key (a whole item of the list). */
+static int
+selected(const struct bench *b, const char *key)
+{
+	size_t n = strlen(key);
+	for (const char *p = b->only; *p != '\0';) {
+		if (strncmp(p, key, n) == 0 && (p[n] == ',' || p[n] == '\0'))
+			return 1;
+		p = strchr(p, ',');
+		if (p == NULL)
+			break;
+		p++;
+	}
+	return b->only[0] == '\0';
+}
 
 static double
 ceiling(struct bench *b, size_t size)
@@ -105,7 +123,7 @@ print_head(const struct bench *b)
 }
 
 static void
-print_phase(const struct bench *b, size_t i, const struct bench_result *r)
+print_phase(struct bench *b, size_t i, const struct bench_result *r)
 {
 	const struct bench_phase *ph = &phases[i];
 	double c = ph->size == 4096 ? b->ceiling4 : b->ceiling64;
@@ -117,10 +135,10 @@ print_phase(const struct bench *b, size_t i, const struct bench_result *r)
 		       "\"cpu_us_per_op\":%.1f,\"rpc_calls_per_op\":%.2f,"
 		       "\"tcp_segs_per_op\":%.2f,\"echo_ceiling_per_s\":%.0f,"
 		       "\"ratio_of_ceiling\":%.3f}",
-		    i ? "," : "", ph->key, ph->name, kinds[ph->kind], ph->size,
-		    (unsigned long long)r->n, r->ops, r->p50_ms, r->p99_ms,
-		    r->errors, r->cpu_us_per_op, r->rpc_per_op, r->segs_per_op,
-		    c, r->ops / c);
+		    b->printed++ ? "," : "", ph->key, ph->name, kinds[ph->kind],
+		    ph->size, (unsigned long long)r->n, r->ops, r->p50_ms,
+		    r->p99_ms, r->errors, r->cpu_us_per_op, r->rpc_per_op,
+		    r->segs_per_op, c, r->ops / c);
 	else
 		printf("%-24s %8.0f %7.2f %7.2f %8.0f %6.2f %6.1f %8.0f %6.3f "
 		       "%6ld\n",
@@ -160,6 +178,8 @@ run_phases(struct bench *b)
 	for (size_t i = 0; i < NPHASES; i++) {
 		const struct bench_phase *ph = &phases[i];
 		struct bench_result r;
+		if (!selected(b, ph->key))
+			continue;
 		if (ph->kind == READ_RANDOM) {
 			r = random_phase(b, ph);
 		} else {
@@ -212,6 +232,8 @@ main(int argc, char **argv)
 	struct bench b = { .o = { 0 } };
 	int64_t runs = 0;
 	const struct rt_cfg_opt opts[] = {
+		{ NULL, "phases", RT_CFG_STRING, &b.only, 0, 0, "",
+		    "only these phases, by key (upload_4k,random_4k,...)" },
 		{ "HS_CLUSTER", "cluster", RT_CFG_STRING, &b.o.cluster_file, 0,
 		    0, ".hs/cluster", "cluster file written by the launcher" },
 		{ NULL, "duration", RT_CFG_MS, &b.o.duration_ms, 200, 600000,
@@ -228,7 +250,7 @@ main(int argc, char **argv)
 	char err[256];
 	rt_log_init("bench", 'B');
 	rt_log_set_level(RT_LOG_ERROR);
-	int rc = rt_cfg_parse(opts, 6, argc, argv, err, sizeof(err));
+	int rc = rt_cfg_parse(opts, 7, argc, argv, err, sizeof(err));
 	if (rc != 0) {
 		if (rc < 0)
 			fprintf(stderr, "bench: %s\n", err);
