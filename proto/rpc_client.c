@@ -49,6 +49,15 @@ struct rpc_client {
 
 static void pending_cb(void *arg);
 
+/* Calls any client of this process started (benchmarks count messages). */
+static _Atomic uint64_t calls_started;
+
+uint64_t
+rpc_calls_started(void)
+{
+	return atomic_load(&calls_started);
+}
+
 static void
 pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
 {
@@ -217,7 +226,6 @@ transport_error(struct pending *p, int rv, struct rpc_error *e)
 {
 	rpc_client *c = p->cl;
 	int connected = rpc_client_connected(c);
-
 	if ((rv == NNG_ECANCELED && p->peer_lost) ||
 	    (rv == NNG_ETIMEDOUT && connected == 0)) {
 		e->code = HS_UNAVAILABLE;
@@ -312,6 +320,7 @@ pending_cb(void *arg)
 static void
 start(struct pending *p, nng_msg *m)
 {
+	atomic_fetch_add(&calls_started, 1);
 	p->state = P_SEND;
 	nng_aio_set_msg(p->aio, m);
 	nng_aio_set_timeout(p->aio, (nng_duration)p->timeout_ms);
@@ -450,8 +459,7 @@ rpc_invoke(rpc_client *c, const ProtobufCServiceDescriptor *svc,
 		set_err(err, (hs_status)rv,
 		    rv == HS_INVALID_ARGUMENT ?
 			"unknown method or wrong request type for " :
-			"cannot "
-			"start a call to ",
+			"cannot start a call to ",
 		    method);
 		return (hs_status)rv;
 	}

@@ -64,6 +64,11 @@ int rpc_invoke_async(rpc_client *c, const ProtobufCServiceDescriptor *svc,
     const char *method, const ProtobufCMessage *req, int64_t timeout_ms,
     uint64_t epoch, rpc_done_fn done, void *arg);
 
+/* How many calls (rpc_invoke, rpc_invoke_async, rpc_invoke_raw) every
+ * client in this process has started since it began; nng's own resends
+ * of a request are not counted. */
+uint64_t rpc_calls_started(void);
+
 /* Sends a raw frame (tests only: garbage, truncated or forged envelopes) and
  * returns the decoded reply's code, message in err. */
 hs_status rpc_invoke_raw(rpc_client *c, const void *frame, size_t len,

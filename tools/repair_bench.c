@@ -23,6 +23,7 @@
 #include "cluster.h"
 #include "log.h"
 #include "repl_util.h"
+#include "rpc.h"
 #include "rpc_client.h"
 #include "store.pb-c.h"
 
@@ -219,7 +220,7 @@ main(int argc, char **argv)
 	report(kill_and_wait(total), cp_s, vn, vb);
 	for (size_t i = 0; i < sizeof(stats_clients) / sizeof(*stats_clients);
 	     i++)
-		rpc_client_close(stats_clients[i]);
+		test_rpc_close(stats_clients[i]); /* bounded */
 	tr_close();
 	test_cluster_stop(&C);
 	return 0;
