@@ -9,6 +9,8 @@
  * has caught up, and knowing where it stopped saves a full re-check. */
 #include "delete_follow.h"
 
+#include "gone_keys.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -206,16 +208,43 @@ store_delete_needle(struct store_service *svc, uint64_t key, uint32_t cookie,
 	return 0;
 }
 
+void
+store_note_gone(struct store_service *svc, uint64_t key, uint32_t cookie)
+{
+	struct store_needle_info info;
+	gone_keys_add(svc->gone, key);
+	/* After the add: a put that checked before it has landed by now. */
+	if (store_engine_stat(svc->engine, key, &info) == 0 &&
+	    info.cookie == cookie)
+		store_delete_needle(svc, key, cookie, STORE_DEL_DELETE);
+}
+
+int
+store_put_allowed(struct store_service *svc, uint64_t key, uint32_t cookie,
+    int landed)
+{
+	if (!gone_keys_has(svc->gone, key))
+		return 0;
+	if (landed)
+		store_delete_needle(svc, key, cookie, STORE_DEL_DELETE);
+	rt_log_info("refused a copy of %016llx: the photo was deleted",
+	    (unsigned long long)key);
+	return STORE_E_DELETED;
+}
+
 /* Tombstones the photo rec names if it is held here live (its cookie), as
- * a delete: 0, or -1 when the tombstone could not be made durable. */
+ * a delete: 0, or -1 when the tombstone could not be made durable. A photo
+ * not held here is remembered as gone, so a late copy is refused. */
 static int
 tombstone_if_held(struct delete_follow *df, uint64_t key, uint32_t cookie)
 {
 	struct store_needle_info info;
-	if (store_engine_stat(df->svc->engine, key, &info) != 0 ||
-	    info.cookie != cookie)
+	int rc = store_engine_stat(df->svc->engine, key, &info);
+	if (rc == STORE_E_NOT_FOUND)
+		store_note_gone(df->svc, key, cookie);
+	if (rc != 0 || info.cookie != cookie)
 		return 0; /* absent, deleted already, or another photo */
-	int rc = store_delete_needle(df->svc, key, cookie, STORE_DEL_DELETE);
+	rc = store_delete_needle(df->svc, key, cookie, STORE_DEL_DELETE);
 	if (rc != 0 && rc != STORE_E_NOT_FOUND) {
 		rt_log_warn("cannot tombstone deleted photo %016llx: %s; "
 			    "reads by hint wait",

@@ -46,4 +46,15 @@ uint64_t delete_follow_applied(struct delete_follow *df);
 int store_delete_needle(struct store_service *svc, uint64_t key,
     uint32_t cookie, enum store_delete_kind kind);
 
+/* A DELETE found no copy of key here: remembers it (store/gone_keys.h), and
+ * tombstones a copy that a concurrent put landed meanwhile. */
+void store_note_gone(struct store_service *svc, uint64_t key, uint32_t cookie);
+
+/* Whether a put of key may stand: 0, or STORE_E_DELETED when its photo was
+ * deleted while absent here. Called before a put (to refuse early) and
+ * after a successful one (landed = 1: the copy is then tombstoned), so a
+ * put racing store_note_gone loses either way. */
+int store_put_allowed(struct store_service *svc, uint64_t key, uint32_t cookie,
+    int landed);
+
 #endif

@@ -18,6 +18,7 @@
 #include <hiredis/hiredis.h>
 
 #include "check.h"
+#include "clock.h"
 #include "cluster.h"
 #include "directory.pb-c.h"
 #include "hs.h"
@@ -26,6 +27,7 @@
 #include "redis_keys.h"
 #include "rpc.h"
 #include "store.pb-c.h"
+#include "token.h"
 
 #define NSTORES 3
 #define LEASE_MS 600  /* 3 x the harness's 200 ms heartbeat */
@@ -289,6 +291,91 @@ test_libhs_reads_by_hint_without_a_lookup(void)
 	CHECK_EQ(after, before);
 }
 
+/* A Stats field of store s, or of the directory (s < 0): the store's
+ * deletes_applied_seq or the directory's applied_seq. */
+static uint64_t
+applied_at(int s)
+{
+	Hs__StoreStatsRequest sq = HS__STORE_STATS_REQUEST__INIT;
+	Hs__DirectoryStatsRequest dq = HS__DIRECTORY_STATS_REQUEST__INIT;
+	ProtobufCMessage *m = NULL;
+	uint64_t seq = 0;
+	if (s < 0 &&
+	    test_rpc_call(tc.p_dir[0], tc.keyfile, &hs__directory__descriptor,
+		"Stats", &dq.base, &m, 2000, NULL) == HS_OK)
+		seq = ((Hs__DirectoryStatsReply *)m)->applied_seq;
+	if (s >= 0 &&
+	    test_rpc_call(tc.p_store[s], tc.keyfile, &hs__store__descriptor,
+		"Stats", &sq.base, &m, 2000, NULL) == HS_OK)
+		seq = ((Hs__StoreStatsReply *)m)->deletes_applied_seq;
+	if (m != NULL)
+		protobuf_c_message_free_unpacked(m, NULL);
+	return seq;
+}
+
+/* Sends store s a copy of id (a repair's or a slow forward's Replicate,
+ * under a token naming s); the copy's code. */
+static int
+replicate_to(int s, hs_photo_id id, const uint8_t *b, size_t len)
+{
+	Hs__Needle nd = HS__NEEDLE__INIT, *nds[] = { &nd };
+	Hs__PhotoId pid = HS__PHOTO_ID__INIT;
+	Hs__ReplicateRequest q = HS__REPLICATE_REQUEST__INIT;
+	uint8_t sha[32];
+	uint32_t store = (uint32_t)s + 1;
+	rt_key key;
+	char why[256];
+	CHECK(rt_key_load(&key, tc.keyfile, why, sizeof(why)) == 0);
+	hs_sha256(b, len, sha);
+	pid.key = id.key;
+	pid.cookie = id.cookie;
+	nd.id = &pid;
+	nd.data = (ProtobufCBinaryData){ len, (uint8_t *)b };
+	nd.sha256 = (ProtobufCBinaryData){ 32, sha };
+	CHECK(rt_token_make(&key, id.key, id.cookie, &store, 1,
+		  rt_now_ms() + 60000, &nd.write_token.data,
+		  &nd.write_token.len) == 0);
+	q.needles = nds;
+	q.n_needles = 1;
+	ProtobufCMessage *m = NULL;
+	int code = -1;
+	if (test_rpc_call(tc.p_store[s], tc.keyfile, &hs__store__descriptor,
+		"Replicate", &q.base, &m, 5000, NULL) == HS_OK) {
+		const Hs__ReplicateReply *r = (const Hs__ReplicateReply *)m;
+		code = r->n_results == 1 ? (int)r->results[0]->code : -1;
+		protobuf_c_message_free_unpacked(m, NULL);
+	}
+	free(nd.write_token.data);
+	return code;
+}
+
+/* A copy that reaches a store after it applied the photo's delete (a slow
+ * forward of the upload, a repair racing the delete) is refused, so a
+ * read by hint there can never serve the deleted photo. */
+static void
+test_a_late_copy_of_a_deleted_photo_is_refused(void)
+{
+	uint8_t *b = test_bytes(2500, 7);
+	hs_photo_id id;
+	hs_error e;
+	CHECK_STATUS(hs_upload(cl, b, 2500, 2, 30000, &id, &e), HS_OK,
+	    e.message);
+	int absent = -1;
+	for (int s = 0; s < NSTORES; s++)
+		if (read_at(s, id, 0) == HS_NOT_FOUND)
+			absent = s;
+	CHECK(absent >= 0);
+	CHECK_STATUS(hs_delete(cl, id, 10000, &e), HS_OK, e.message);
+	uint64_t seq = applied_at(-1);
+	CHECK(seq > 0);
+	CHECK_WAIT_UNTIL(applied_at(absent) >= seq, 5000);
+	CHECK_EQ(replicate_to(absent, id, b, 2500),
+	    HS__CODE__FAILED_PRECONDITION);
+	CHECK_EQ(read_at(absent, id, 1), HS_NOT_FOUND);
+	CHECK_EQ(read_at(absent, id, 0), HS_NOT_FOUND);
+	free(b);
+}
+
 static void
 test_deleted_photo_is_not_found_through_libhs_on_every_path(void)
 {
@@ -326,6 +413,8 @@ main(int argc, char **argv)
 		    test_trimmed_log_falls_back_to_checking_every_needle },
 		{ "libhs reads by hint without a lookup",
 		    test_libhs_reads_by_hint_without_a_lookup },
+		{ "a late copy of a deleted photo is refused",
+		    test_a_late_copy_of_a_deleted_photo_is_refused },
 		{ "deleted photo is not found through libhs on every path",
 		    test_deleted_photo_is_not_found_through_libhs_on_every_path },
 		{ NULL, NULL },

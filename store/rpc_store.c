@@ -109,6 +109,9 @@ delete_job(void *arg)
 	    (enum store_delete_kind)req->kind);
 	Hs__StoreDeleteReply reply = HS__STORE_DELETE_REPLY__INIT;
 	if (rc == STORE_E_NOT_FOUND) { /* never written here: done too */
+		if (req->kind == HS__DELETE_KIND__DELETE_KIND_NONE ||
+		    req->kind == HS__DELETE_KIND__DELETE_KIND_DELETE)
+			store_note_gone(svc, req->id->key, req->id->cookie);
 		rpc_reply(call, &reply.base);
 		return;
 	}
@@ -160,6 +163,7 @@ store_stats(rpc_call *call, const ProtobufCMessage *msg, void *arg)
 	reply.replicate_calls = atomic_load(&svc->replicate_calls);
 	reply.replicate_needles = atomic_load(&svc->replicate_needles);
 	reply.fdatasyncs = (uint64_t)vio_sync_count();
+	reply.deletes_applied_seq = delete_follow_applied(svc->follow);
 	registrar_counts(svc->reg, &reply.registered, &reply.register_calls);
 	rpc_reply(call, &reply.base);
 }

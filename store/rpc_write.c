@@ -12,6 +12,7 @@
 
 #include "cache_push.h"
 #include "clock.h"
+#include "delete_follow.h"
 #include "directory.pb-c.h"
 #include "registrar.h"
 #include "rpc_util.h"
@@ -69,8 +70,12 @@ static int
 put_local(struct store_service *svc, const Hs__PhotoId *id,
     const ProtobufCBinaryData *data, const ProtobufCBinaryData *sha)
 {
-	int rc = store_engine_put_sha(svc->engine, id->key, id->cookie,
-	    bytes_of(data), data->len, sha->data);
+	int rc = store_put_allowed(svc, id->key, id->cookie, 0);
+	if (rc == 0)
+		rc = store_engine_put_sha(svc->engine, id->key, id->cookie,
+		    bytes_of(data), data->len, sha->data);
+	if (rc == 0)
+		rc = store_put_allowed(svc, id->key, id->cookie, 1);
 	return put_done(svc, id, data->len, rc);
 }
 
@@ -241,6 +246,9 @@ put_batch(struct store_service *svc, const Hs__ReplicateRequest *req,
 	int *rc = calloc(n, sizeof(*rc));
 	for (size_t i = 0; i < n && puts && at && rc; i++) {
 		const Hs__Needle *nd = req->needles[i];
+		if (res[i].code == HS__CODE__OK &&
+		    store_put_allowed(svc, nd->id->key, nd->id->cookie, 0))
+			res[i].code = HS__CODE__FAILED_PRECONDITION;
 		if (res[i].code != HS__CODE__OK)
 			continue;
 		puts[np] = (struct store_put){ nd->id->key, nd->id->cookie,
@@ -254,6 +262,9 @@ put_batch(struct store_service *svc, const Hs__ReplicateRequest *req,
 	for (size_t k = 0; k < np; k++) {
 		const Hs__Needle *nd = req->needles[at[k]];
 		char why[128];
+		if (rc[k] == 0)
+			rc[k] = store_put_allowed(svc, nd->id->key,
+			    nd->id->cookie, 1);
 		int r = put_done(svc, nd->id, nd->data.len, rc[k]);
 		res[at[k]].code = (Hs__Code)store_status_from_engine(r, why,
 		    sizeof(why));

@@ -47,6 +47,8 @@ struct store_service {
 	_Atomic uint64_t repl_epoch;
 	/* Deletes applied here; gates reads by hint (delete_follow.h). */
 	struct delete_follow *follow;
+	/* Photos deleted while absent here: late copies refused. */
+	struct gone_keys *gone;
 };
 
 /* Maps an engine error to a status and a message for people. */

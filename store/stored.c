@@ -9,11 +9,14 @@
 #include "cache_push.h"
 #include "cfg.h"
 #include "delete_follow.h"
+#include "gone_keys.h"
 #include "log.h"
 #include "registrar.h"
 #include "stop.h"
 #include "store.h"
 #include "store_forward.h"
+
+#define GONE_KEEP_MS (10 * 60 * 1000)
 
 /* Threads storing peers' copies (Replicate). A batch of many needles takes
  * one, and a few cover the peers of a store and the replicator's repairs. */
@@ -101,6 +104,7 @@ shutdown_service(struct store_service *svc, struct background *bg)
 	rt_workq_close(svc->slow);
 	rt_workq_close(svc->copies);
 	delete_follow_close(svc->follow);
+	gone_keys_close(svc->gone);
 	rpc_pool_close(svc->peers);
 	registrar_free(svc->reg);
 	forwarder_close(svc->fwd);
@@ -128,6 +132,12 @@ main(int argc, char **argv)
 	}
 	if (open_engine(&svc) != 0)
 		return 1;
+	/* Longer than any copy stays in flight: a forward ends with its
+	 * write's deadline, a repair's Push with its call. */
+	if ((svc.gone = gone_keys_open(GONE_KEEP_MS)) == NULL) {
+		rt_log_error("out of memory");
+		return 1;
+	}
 	if ((svc.follow = delete_follow_open(&svc, err, sizeof(err))) == NULL) {
 		rt_log_error("%s", err);
 		return 1;
