@@ -9,6 +9,7 @@
 
 #include "catchup.h"
 #include "clock.h"
+#include "commit_locations.h"
 #include "dir_forward.h"
 #include "grant.h"
 #include "log.h"
@@ -464,6 +465,7 @@ static const struct rpc_method methods[] = {
 	{ "CatchUp", catch_up },
 	{ "ListRecords", dir_list_records },
 	{ "Restore", dir_restore },
+	{ "UpdateLocationsBatch", dir_update_locations_batch },
 };
 
 int

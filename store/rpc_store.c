@@ -13,6 +13,7 @@
 #include "clock.h"
 #include "log.h"
 #include "photo_id.h"
+#include "rpc_push.h"
 #include "store.h"
 #include "store.pb-c.h"
 #include "store_forward.h"
@@ -447,6 +448,7 @@ static const struct rpc_method store_methods[] = {
 	{ "ListNeedles", store_list_needles },
 	{ "Stats", store_stats },
 	{ "Compact", store_compact },
+	{ "Push", store_push },
 };
 
 int
