@@ -159,8 +159,8 @@ upd_script(struct dir *d, struct upd **us, size_t n, const char *lease,
 		argv[ULB_HEAD + i] = us[i]->pkey;
 	for (size_t i = 0; i < 3; i++)
 		argv[nkeys + i] = head[ULB_HEAD + i];
-	for (size_t i = 0; i < argc; i++)
-		lens[i] = argv[i] ? strlen(argv[i]) : 0;
+	for (size_t i = 0; i < nkeys + 3; i++)
+		lens[i] = strlen(argv[i]);
 	for (size_t i = 0; i < n; i++) {
 		size_t a = nkeys + 3 + 2 * i;
 		argv[a] = (const char *)us[i]->packed, lens[a] = us[i]->plen;

@@ -96,7 +96,13 @@ read_one(struct push *p, size_t i)
 		    "CRC mismatch on push");
 	}
 	if (rc != 0) {
-		hs_status st = store_status_from_engine(rc, why, sizeof(why));
+		/* What the replicator acts on: this copy is missing (NOT_FOUND)
+		 * or bad (DATA_LOSS), or cannot be read now (try another). */
+		hs_status st = rc == STORE_E_NOT_FOUND ? HS_NOT_FOUND :
+		    rc == STORE_E_DATA_LOSS	       ? HS_DATA_LOSS :
+							 HS_UNAVAILABLE;
+		snprintf(why, sizeof(why), "%s: %s", svc->name,
+		    store_strerror(rc));
 		set_result(p, i, st, why);
 		return -1;
 	}
