@@ -4,9 +4,9 @@
  * replicator. Each needle is read locally with one positional read, CRC
  * checked (a bad one is counted and reported to the replicator as a Read
  * would, and skipped), checked against the record's SHA-256 when the
- * request carries it, and sent to the target in Replicate calls of many
- * needles (at most PUSH_CHUNK_BYTES each), which the target makes durable
- * before it answers. Reads run on the slow queue; the Replicate is
+ * request carries it, and sent to the target in a few Replicate calls of
+ * many needles (a step of at most PUSH_CHUNK_BYTES at a time), which the
+ * target makes durable before it answers. Reads run on the slow queue; the Replicate is
  * asynchronous and its answer (on an nng thread) queues the next chunk's
  * reads, so no thread of ours waits on the peer: two stores pushing to
  * each other cannot starve each other's queues. Fenced like Replicate:
@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <openssl/sha.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +25,21 @@
 #include "store.pb-c.h"
 
 #define PUSH_MAX_IDS 4096
-#define PUSH_CHUNK_BYTES (16u << 20) /* photo bytes per Replicate */
+#define PUSH_CHUNK_BYTES (16u << 20) /* photo bytes read per step */
+/* A step's needles go as up to PUSH_SPLIT Replicates at once (at least
+ * PUSH_SPLIT_MIN needles each): a target that syncs per needle shares its
+ * fdatasyncs across its concurrent writers (group commit), one that syncs
+ * per batch pays a few instead of one. */
+#define PUSH_SPLIT 4
+#define PUSH_SPLIT_MIN 32
+
+struct push;
+
+/* One Replicate of a step: needles first..first+n of the chunk. */
+struct part {
+	struct push *p;
+	size_t first, n;
+};
 
 /* One Push in progress; freed when the call is answered. */
 struct push {
@@ -43,6 +58,9 @@ struct push {
 	Hs__Needle **pn;
 	size_t *which; /* per needle: its id's index */
 	size_t m;
+	pthread_mutex_t mu; /* the step's answers arrive on nng threads */
+	size_t pending;	    /* Replicates of the step not answered yet */
+	struct part parts[PUSH_SPLIT];
 };
 
 static void push_step(void *arg);
@@ -50,6 +68,7 @@ static void push_step(void *arg);
 static void
 push_free(struct push *p)
 {
+	pthread_mutex_destroy(&p->mu);
 	free(p->res);
 	free(p->resp);
 	free(p->msg);
@@ -139,39 +158,66 @@ chunk_free(struct push *p)
 	p->m = 0;
 }
 
-/* The target's answer to a chunk (on an nng thread: never blocks). */
+/* The target's answer to one part (on an nng thread: never blocks). The
+ * last part of a step queues the next step, or answers the call. */
 static void
-chunk_done(void *arg, ProtobufCMessage *reply, const struct rpc_error *e)
+part_done(void *arg, ProtobufCMessage *reply, const struct rpc_error *e)
 {
-	struct push *p = arg;
+	struct part *pt = arg;
+	struct push *p = pt->p;
 	const Hs__ReplicateReply *rr = (const Hs__ReplicateReply *)reply;
-	for (size_t k = 0; k < p->m; k++) {
-		size_t i = p->which[k];
-		if (rr != NULL && k < rr->n_results &&
-		    rr->results[k]->code == HS__CODE__OK) {
+	pthread_mutex_lock(&p->mu);
+	for (size_t j = 0; j < pt->n; j++) {
+		size_t k = pt->first + j, i = p->which[k];
+		if (rr != NULL && j < rr->n_results &&
+		    rr->results[j]->code == HS__CODE__OK) {
 			set_result(p, i, HS_OK, NULL);
 			p->bytes += p->nd[k].data.len;
 		} else if (rr != NULL) {
 			set_result(p, i,
-			    k < rr->n_results ?
-				(hs_status)rr->results[k]->code :
+			    j < rr->n_results ?
+				(hs_status)rr->results[j]->code :
 				HS_INTERNAL,
 			    "the target refused the copy");
 		} else {
 			set_result(p, i, e->code, e->message);
 		}
 	}
-	chunk_free(p);
+	int last = --p->pending == 0;
+	pthread_mutex_unlock(&p->mu);
 	if (reply != NULL)
 		protobuf_c_message_free_unpacked(reply, NULL);
+	if (!last)
+		return;
+	chunk_free(p);
 	if (p->next < p->req->n_ids &&
 	    rt_workq_push(p->svc->slow, push_step, p) == 0)
 		return;
 	push_answer(p); /* done, or stopping: the rest stay UNAVAILABLE */
 }
 
-/* On the slow queue: reads the next chunk and sends it to the target, or
- * answers the call when every id has its outcome. */
+/* Sends part pt of the chunk as one Replicate. */
+static void
+send_part(struct part *pt, int64_t timeout)
+{
+	struct push *p = pt->p;
+	Hs__ReplicateRequest rr = HS__REPLICATE_REQUEST__INIT;
+	rr.needles = p->pn + pt->first;
+	rr.n_needles = pt->n;
+	rr.repl_epoch = p->req->repl_epoch;
+	/* The request is packed before rpc_invoke_async returns. */
+	int rc = rpc_invoke_async(p->target, &hs__store__descriptor,
+	    "Replicate", &rr.base, timeout, 0, part_done, pt);
+	if (rc != 0) {
+		struct rpc_error e = { .code = (hs_status)rc };
+		snprintf(e.message, sizeof(e.message),
+		    "cannot start the Replicate to the target");
+		part_done(pt, NULL, &e);
+	}
+}
+
+/* On the slow queue: reads the next chunk and sends it to the target in
+ * a few parts, or answers the call when every id has its outcome. */
 static void
 push_step(void *arg)
 {
@@ -186,23 +232,19 @@ push_step(void *arg)
 		push_answer(p); /* every id read failed, or none left */
 		return;
 	}
-	Hs__ReplicateRequest rr = HS__REPLICATE_REQUEST__INIT;
-	rr.needles = p->pn;
-	rr.n_needles = p->m;
-	rr.repl_epoch = p->req->repl_epoch;
 	int64_t dl = rpc_call_deadline_ms(p->call);
 	int64_t timeout = dl ? dl - rt_now_ms() - 50 : 10000;
 	if (timeout < 100)
 		timeout = 100;
-	/* The request is packed before rpc_invoke_async returns. */
-	int rc = rpc_invoke_async(p->target, &hs__store__descriptor,
-	    "Replicate", &rr.base, timeout, 0, chunk_done, p);
-	if (rc != 0) {
-		struct rpc_error e = { .code = (hs_status)rc };
-		snprintf(e.message, sizeof(e.message),
-		    "cannot start the Replicate to the target");
-		chunk_done(p, NULL, &e);
-	}
+	size_t parts = p->m / PUSH_SPLIT_MIN;
+	parts = parts < 1 ? 1 : parts > PUSH_SPLIT ? PUSH_SPLIT : parts;
+	size_t per = (p->m + parts - 1) / parts, m = p->m, np = 0;
+	for (size_t first = 0; first < m; first += per)
+		p->parts[np++] = (struct part){ p, first,
+			m - first < per ? m - first : per };
+	p->pending = np; /* before any answer can arrive */
+	for (size_t k = 0; k < np; k++)
+		send_part(&p->parts[k], timeout);
 }
 
 /* The replicator's fence, as Replicate's (rpc_store.c): an epoch below
@@ -264,6 +306,7 @@ push_new(struct store_service *svc, rpc_call *call, const Hs__PushRequest *req)
 	if (p == NULL)
 		return NULL;
 	*p = (struct push){ .svc = svc, .call = call, .req = req };
+	pthread_mutex_init(&p->mu, NULL);
 	p->res = calloc(n, sizeof(*p->res));
 	p->resp = calloc(n, sizeof(*p->resp));
 	p->msg = calloc(n, sizeof(*p->msg));
