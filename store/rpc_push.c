@@ -30,8 +30,8 @@
  * PUSH_SPLIT_MIN needles each): a target that syncs per needle shares its
  * fdatasyncs across its concurrent writers (group commit), one that syncs
  * per batch pays a few instead of one. */
-#define PUSH_SPLIT 4
-#define PUSH_SPLIT_MIN 32
+#define PUSH_SPLIT 16
+#define PUSH_SPLIT_MIN 8
 
 struct push;
 
