@@ -100,7 +100,8 @@ take_listing(struct lister *l, struct audit_entry **v, size_t *n,
 	if (nv == NULL)
 		return -1;
 	*v = nv;
-	memcpy(nv + *n, l->v, l->n * sizeof(*nv));
+	if (l->n > 0) /* an empty store's listing has no array */
+		memcpy(nv + *n, l->v, l->n * sizeof(*nv));
 	*n += l->n;
 	for (size_t i = 0; i < l->n; i++)
 		if (!l->v[i].deleted)
