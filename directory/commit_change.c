@@ -206,9 +206,8 @@ dir_writer_delete(struct dir *d, rpc_call *call, const Hs__DeleteRequest *req)
 	dir_writer_push(d, call, &req->base, delete_job);
 }
 
-/* Applies add/remove to v's store list; 1 if it changed, -1 if too many. */
-static int
-edit_stores(struct dir_rec_view *v, const Hs__UpdateLocationsRequest *q)
+int
+dir_edit_locations(struct dir_rec_view *v, const Hs__UpdateLocationsRequest *q)
 {
 	int changed = 0;
 	for (size_t i = 0; i < q->n_remove; i++)
@@ -273,7 +272,7 @@ update_edit(struct dir_job *j, const Hs__UpdateLocationsRequest *q,
 		    "its locations are not kept any more");
 		return 0;
 	}
-	int ch = edit_stores(v, q);
+	int ch = dir_edit_locations(v, q);
 	if (ch < 0) {
 		rpc_fail(j->call, HS_INVALID_ARGUMENT,
 		    "a photo has at most %d "

@@ -9,6 +9,7 @@
 
 #include "catchup.h"
 #include "clock.h"
+#include "commit_locations.h"
 #include "delete_ack.h"
 #include "dir_forward.h"
 #include "grant.h"
@@ -468,6 +469,7 @@ static const struct rpc_method methods[] = {
 	{ "CatchUp", catch_up },
 	{ "ListRecords", dir_list_records },
 	{ "Restore", dir_restore },
+	{ "UpdateLocationsBatch", dir_update_locations_batch },
 };
 
 int

@@ -185,6 +185,40 @@ struct rt_redis_script dir_script_new_group = { "new_group",
 struct rt_redis_script dir_script_grant = { "grant",
 	FENCE "return {1, redis.call('INCRBY', KEYS[2], ARGV[2])}\n", "" };
 
+/* KEYS: leader, seq, log, replicator epoch, then one photo hash per
+ * update. ARGV: lease, log max length, the caller's replicator epoch ("0":
+ * not the replicator, as for dir_script_update), then
+ * per update 2: record (no seq) and the seq it must still hold. Many
+ * UpdateLocations in one fenced script (one fence check, one AOF fsync):
+ * {-3, current epoch} alone when the replicator's lease passed to another
+ * (nothing written), else a flat {how, seq} pair per update: 1 committed
+ * at seq, -2 the record moved on (its seq now). */
+struct rt_redis_script dir_script_update_batch = { "update_batch",
+	FENCE SEQ_FIELD
+	"if ARGV[3] ~= '0' then\n"
+	"  local e = tonumber(redis.call('GET', KEYS[4]) or '0')\n"
+	"  if tonumber(ARGV[3]) < e then return {-3, e} end\n"
+	"end\n"
+	"local out = {}\n"
+	"for i = 5, #KEYS do\n"
+	"  local a = 4 + (i - 5) * 2\n"
+	"  local cur = redis.call('HGET', KEYS[i], 'seq')\n"
+	"  if cur ~= ARGV[a+1] then\n"
+	"    out[#out+1] = -2\n"
+	"    out[#out+1] = tonumber(cur or 0)\n"
+	"  else\n"
+	"    local seq = redis.call('INCR', KEYS[2])\n"
+	"    local rec = ARGV[a] .. seqfield(seq)\n"
+	"    redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[2], seq .. '-0',"
+	" 'rec', rec, 'by', ARGV[1])\n"
+	"    redis.call('HSET', KEYS[i], 'rec', rec, 'seq', seq)\n"
+	"    out[#out+1] = 1\n"
+	"    out[#out+1] = seq\n"
+	"  end\n"
+	"end\n"
+	"return out\n",
+	"" };
+
 void
 dir_scripts_init(void)
 {
@@ -197,4 +231,5 @@ dir_scripts_init(void)
 	rt_redis_script_init(&dir_script_restore);
 	rt_redis_script_init(&dir_script_new_group);
 	rt_redis_script_init(&dir_script_grant);
+	rt_redis_script_init(&dir_script_update_batch);
 }

@@ -50,6 +50,11 @@ int dir_writer_script_failed(struct dir_job *j, redisReply *rep,
 int dir_writer_script_check(struct dir *d, redisReply *rep, const char *err,
     hs_status *code, char *msg, size_t len);
 
+/* Applies q's add, remove and target to v's record (commit_change.c);
+ * 1 if it changed, 0 if not (a resend), -1 if too many replicas. */
+int dir_edit_locations(struct dir_rec_view *v,
+    const Hs__UpdateLocationsRequest *q);
+
 /* The Redis key "hs:photo:<16 hex>" of a photo key. */
 void dir_photo_key(uint64_t key, char out[32]);
 

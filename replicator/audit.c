@@ -22,6 +22,7 @@
 
 #include "audit_act.h"
 #include "audit_diff.h"
+#include "audit_list.h"
 #include "clock.h"
 #include "dirlink.h"
 #include "log.h"
@@ -39,19 +40,14 @@ struct repl_audit_waiter {
 	struct repl_audit_waiter *next;
 };
 
-struct entry {
-	uint64_t key;
-	uint32_t cookie;
-	uint32_t store;
-	int deleted, has_sha;
-	uint64_t size;
-	uint8_t sha[32];
-};
-
 /* One pass's state, beyond the sorted listing. */
 struct pass {
 	redisContext *rc;
 	uint64_t min_seq; /* Redis's change-log head after the listings */
+	/* ... and before them: a record committed later (a repair's new
+	 * location, say) may name a copy made after its store was listed,
+	 * so its absence from that listing proves nothing. */
+	uint64_t listed_seq;
 	const uint32_t *listed;
 	size_t nlisted;
 	struct audit_orphans orphans;
@@ -69,82 +65,18 @@ repl_audit_request(struct repl *r, const char *reason)
 	pthread_mutex_unlock(&r->audit_mu);
 }
 
-static int
-by_key(const void *a, const void *b)
-{
-	const struct entry *x = a, *y = b;
-	if (x->key != y->key)
-		return x->key < y->key ? -1 : 1;
-	return x->store < y->store ? -1 : x->store > y->store;
-}
-
-/* Appends store's whole listing to *v. 0, or -1 (store not listed). */
-static int
-list_store(struct repl *r, uint32_t store, struct entry **v, size_t *n,
-    size_t *cap, struct audit_orphans *o)
-{
-	uint64_t after = 0;
-	for (;;) {
-		Hs__ListNeedlesRequest req = HS__LIST_NEEDLES_REQUEST__INIT;
-		req.after_key = after;
-		req.limit = 10000;
-		req.include_deleted = 1;
-		ProtobufCMessage *m = NULL;
-		struct rpc_error e;
-		hs_status st = repl_store_call(r, store, "ListNeedles",
-		    &req.base, &m, 0, &e);
-		if (st != HS_OK) {
-			rt_log_warn("audit: cannot list store %u: %s: %s",
-			    store, hs_status_str(st), e.message);
-			return -1;
-		}
-		Hs__ListNeedlesReply *lr = (Hs__ListNeedlesReply *)m;
-		if (*n + lr->n_needles > *cap) {
-			size_t nc = (*cap ? *cap * 2 : 65536) + lr->n_needles;
-			struct entry *nv = realloc(*v, nc * sizeof(*nv));
-			if (nv == NULL) {
-				protobuf_c_message_free_unpacked(m, NULL);
-				return -1;
-			}
-			*v = nv;
-			*cap = nc;
-		}
-		for (size_t i = 0; i < lr->n_needles; i++) {
-			const Hs__NeedleInfo *ni = lr->needles[i];
-			if (ni->id == NULL)
-				continue;
-			struct entry *en = &(*v)[(*n)++];
-			en->key = ni->id->key;
-			en->cookie = ni->id->cookie;
-			en->store = store;
-			en->deleted = ni->deleted;
-			en->size = ni->size;
-			en->has_sha = ni->sha256.len == 32;
-			if (en->has_sha)
-				memcpy(en->sha, ni->sha256.data, 32);
-			if (!ni->deleted)
-				audit_orphans_needle(o, store);
-			after = ni->id->key;
-		}
-		int more = lr->more && lr->n_needles > 0;
-		protobuf_c_message_free_unpacked(m, NULL);
-		if (!more)
-			return 0;
-	}
-}
-
 struct group {
 	size_t first, n; /* range in the sorted entries */
 	uint32_t cookie; /* of a live needle, else the first */
 };
 
 /* The entry of store in the group, preferring a live one. */
-static const struct entry *
-entry_of(const struct entry *e, const struct group *g, uint32_t store)
+static const struct audit_entry *
+entry_of(const struct audit_entry *e, const struct group *g, uint32_t store)
 {
-	const struct entry *best = NULL;
+	const struct audit_entry *best = NULL;
 	for (size_t i = 0; i < g->n; i++) {
-		const struct entry *x = &e[g->first + i];
+		const struct audit_entry *x = &e[g->first + i];
 		if (x->store == store && (best == NULL || !x->deleted))
 			best = x;
 	}
@@ -157,6 +89,10 @@ audit_record(struct repl *r, uint64_t key, const struct group *g,
     const Hs__PhotoRecord *rec, const struct repl_diff *d, struct pass *p)
 {
 	p->s->checked++;
+	if (rec->seq > p->listed_seq) {
+		repl_consider(r, rec, NULL, 0); /* changed since: re-plan */
+		return;
+	}
 	for (size_t i = 0; i < d->nmissing; i++)
 		repl_publish_audit(r, "missing_replica", key, g->cookie,
 		    d->missing[i], 0, 0);
@@ -167,12 +103,12 @@ audit_record(struct repl *r, uint64_t key, const struct group *g,
 /* The record's locations that a listing showed a live copy at (a location
  * on a store DOWN or given up on is no copy to count on). */
 static size_t
-listed_copies(const struct entry *e, const struct group *g,
+listed_copies(const struct audit_entry *e, const struct group *g,
     const Hs__PhotoRecord *rec, const struct pass *p)
 {
 	size_t n = 0;
 	for (size_t i = 0; i < rec->n_stores; i++) {
-		const struct entry *x = entry_of(e, g, rec->stores[i]);
+		const struct audit_entry *x = entry_of(e, g, rec->stores[i]);
 		n += x != NULL && !x->deleted && x->cookie == g->cookie &&
 		    repl_has_id(p->listed, p->nlisted, rec->stores[i]);
 	}
@@ -182,14 +118,15 @@ listed_copies(const struct entry *e, const struct group *g,
 /* Orphans of the key: adopted into rec when it has fewer listed copies
  * than its target, else noted for the orphan rule (after the pass). */
 static void
-audit_orphans(struct repl *r, const struct entry *e, const struct group *g,
-    const Hs__PhotoRecord *rec, const struct repl_diff *d, struct pass *p)
+audit_orphans(struct repl *r, const struct audit_entry *e,
+    const struct group *g, const Hs__PhotoRecord *rec,
+    const struct repl_diff *d, struct pass *p)
 {
 	size_t nstores = rec ? listed_copies(e, g, rec, p) : 0;
 	uint64_t seq = rec ? rec->seq : 0;
 	uint64_t key = e[g->first].key;
 	for (size_t i = 0; i < d->norphan; i++) {
-		const struct entry *x = entry_of(e, g, d->orphan[i]);
+		const struct audit_entry *x = entry_of(e, g, d->orphan[i]);
 		uint32_t cookie = x ? x->cookie : g->cookie;
 		if (rec != NULL && x != NULL &&
 		    audit_adopt(r, rec, &nstores, &seq, x->store, x->size,
@@ -203,7 +140,7 @@ audit_orphans(struct repl *r, const struct entry *e, const struct group *g,
 
 /* Acts on one key's findings. res: the Lookup's answer at p->min_seq. */
 static void
-audit_group(struct repl *r, const struct entry *e, const struct group *g,
+audit_group(struct repl *r, const struct audit_entry *e, const struct group *g,
     const Hs__LookupResult *res, struct pass *p)
 {
 	/* A directory that cannot say (still loading): do nothing. */
@@ -250,8 +187,9 @@ audit_group(struct repl *r, const struct entry *e, const struct group *g,
 }
 
 static hs_status
-lookup_groups(struct repl *r, const struct entry *e, const struct group *g,
-    size_t n, uint64_t min_seq, Hs__LookupReply **out, struct rpc_error *err)
+lookup_groups(struct repl *r, const struct audit_entry *e,
+    const struct group *g, size_t n, uint64_t min_seq, Hs__LookupReply **out,
+    struct rpc_error *err)
 {
 	Hs__PhotoId ids[LOOKUP_CHUNK], *pids[LOOKUP_CHUNK];
 	for (size_t i = 0; i < n; i++) {
@@ -264,7 +202,7 @@ lookup_groups(struct repl *r, const struct entry *e, const struct group *g,
 /* Groups the sorted entries from *i on by key into g, at most
  * LOOKUP_CHUNK groups; advances *i past them. Returns how many. */
 static size_t
-next_groups(const struct entry *v, size_t n, size_t *i, struct group *g)
+next_groups(const struct audit_entry *v, size_t n, size_t *i, struct group *g)
 {
 	size_t ng = 0;
 	while (*i < n && ng < LOOKUP_CHUNK) {
@@ -298,30 +236,10 @@ redis_head(redisContext *rc)
 	return seq;
 }
 
-/* Lists every store that is not DOWN into *v (sorted by key), the ids
- * listed into p. Returns the number of entries. */
-static size_t
-list_all(struct repl *r, struct pass *p, uint32_t *listed, struct entry **v)
-{
-	struct repl_store st[REPL_MAX_STORES];
-	size_t nst = repl_stores_snapshot(r, st, REPL_MAX_STORES);
-	size_t n = 0, cap = 0;
-	for (size_t i = 0; i < nst && !atomic_load(&r->stop); i++) {
-		if (st[i].state == HS__STORE_STATE__STORE_DOWN)
-			continue;
-		if (list_store(r, st[i].id, v, &n, &cap, &p->orphans) == 0)
-			listed[p->nlisted++] = st[i].id;
-	}
-	if (n > 0)
-		qsort(*v, n, sizeof(**v), by_key);
-	p->listed = listed;
-	return n;
-}
-
 /* Looks up and acts on every key of v. 0, or -1 when the directory could
  * not answer (the rest is left for the next audit). */
 static int
-scan(struct repl *r, const struct entry *v, size_t n, struct pass *p)
+scan(struct repl *r, const struct audit_entry *v, size_t n, struct pass *p)
 {
 	struct group g[LOOKUP_CHUNK];
 	size_t i = 0;
@@ -357,11 +275,14 @@ run_audit(struct repl *r, struct audit_summary *s)
 	}
 	struct pass p = { .s = s };
 	uint32_t listed[REPL_MAX_STORES];
-	struct entry *v = NULL;
-	size_t n = list_all(r, &p, listed, &v);
+	struct audit_entry *v = NULL;
 	char rerr[256];
 	p.rc = rt_redis_connect(r->cfg.redis, 2000, rerr, sizeof(rerr));
-	int64_t head = redis_head(p.rc);
+	int64_t head0 = redis_head(p.rc);
+	size_t n = audit_list_all(r, &p.orphans, listed, &p.nlisted, &v);
+	p.listed = listed;
+	int64_t head = head0 < 0 ? -1 : redis_head(p.rc);
+	p.listed_seq = head0 < 0 ? 0 : (uint64_t)head0;
 	int rv = -1;
 	if (head < 0) {
 		rt_log_warn("audit: cannot read the change-log head from the "

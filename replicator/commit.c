@@ -1,6 +1,7 @@
-/* The worker's commit phase (see worker.h): UpdateLocations at the leader
- * for every item of a batch at once, so the leader pipelines the fenced
- * commits; a photo deleted meanwhile gets its fresh copies deleted instead
+/* The worker's commit phase (see worker.h): the batch's location changes
+ * go to the leader as one UpdateLocationsBatch (one fenced script for
+ * them all; UpdateLocations each, in flight together, when the batch
+ * call fails as a whole or there is only one); a photo deleted meanwhile gets its fresh copies deleted instead
  * (never resurrected); trims come after their commit, so no reader is sent
  * to a copy that is gone. Each commit carries our fencing epoch and the
  * record seq its plan was made from: a replicator that lost its lease, or
@@ -15,6 +16,8 @@
 #include "rpc_batch.h"
 #include "storelink.h"
 #include "worker.h"
+
+#define REPL_COMMIT_BATCH 1024 /* updates per UpdateLocationsBatch */
 
 /* One item's UpdateLocations, built in storage the caller owns. */
 struct commit {
@@ -98,11 +101,11 @@ commit_outcome(struct repl *r, struct commit *c, hs_status st,
 	}
 }
 
-/* Commits the prepared items at once. A call that met a leader change (a
- * hint, or no answer) is made again on its own through repl_dir_call,
- * which follows the leader. */
+/* Commits the prepared items at once, one UpdateLocations each. A call
+ * that met a leader change (a hint, or no answer) is made again on its
+ * own through repl_dir_call, which follows the leader. */
 static void
-commit_many(struct repl *r, struct commit *cs, size_t n)
+commit_each(struct repl *r, struct commit *cs, size_t n)
 {
 	struct rpc_batch_call *calls = calloc(n ? n : 1, sizeof(*calls));
 	rpc_client *leader = repl_dir_client(r);
@@ -129,6 +132,60 @@ commit_many(struct repl *r, struct commit *cs, size_t n)
 		commit_outcome(r, &cs[i], st, &e);
 	}
 	free(calls);
+}
+
+/* Commits cs[0..n) with ONE UpdateLocationsBatch (one fenced script at
+ * the leader), each update keeping its own outcome. 0, or -1 when the
+ * call failed as a whole (nothing is known: the caller commits them one
+ * by one, which is safe, every update being a compare-and-set). */
+static int
+commit_batch(struct repl *r, struct commit *cs, size_t n)
+{
+	Hs__UpdateLocationsRequest **ups = calloc(n, sizeof(*ups));
+	if (ups == NULL)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		ups[i] = &cs[i].req;
+	Hs__UpdateLocationsBatchRequest b =
+	    HS__UPDATE_LOCATIONS_BATCH_REQUEST__INIT;
+	b.updates = ups;
+	b.n_updates = n;
+	b.repl_epoch = repl_epoch(r);
+	ProtobufCMessage *m = NULL;
+	struct rpc_error e;
+	hs_status st = repl_dir_call(r, "UpdateLocationsBatch", &b.base, &m,
+	    &e);
+	free(ups);
+	const Hs__UpdateLocationsBatchReply
+	    *rep = (const Hs__UpdateLocationsBatchReply *)m;
+	if (st != HS_OK || rep->n_results != n) {
+		if (m != NULL)
+			protobuf_c_message_free_unpacked(m, NULL);
+		return -1;
+	}
+	atomic_fetch_add(&r->batch_commits, 1);
+	for (size_t i = 0; i < n; i++) {
+		const Hs__UpdateLocationsResult *res = rep->results[i];
+		struct rpc_error re = { .code = (hs_status)res->code,
+			.answered = 1 };
+		snprintf(re.message, sizeof(re.message), "%s",
+		    res->message ? res->message : "");
+		commit_outcome(r, &cs[i], re.code, &re);
+	}
+	protobuf_c_message_free_unpacked(m, NULL);
+	return 0;
+}
+
+/* Commits the prepared items: in batches of up to REPL_COMMIT_BATCH when
+ * there are several (a lost store's refill), else on their own. */
+static void
+commit_many(struct repl *r, struct commit *cs, size_t n)
+{
+	for (size_t at = 0, k; at < n; at += k) {
+		k = n - at < REPL_COMMIT_BATCH ? n - at : REPL_COMMIT_BATCH;
+		if (k < 2 || commit_batch(r, cs + at, k) != 0)
+			commit_each(r, cs + at, k);
+	}
 }
 
 void

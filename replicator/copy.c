@@ -183,10 +183,15 @@ send_fetched(struct repl *r, struct item *items, size_t n)
 	free(s.which);
 }
 
+/* 1 if a destination of the item still lacks its copy (bulk.c may have
+ * made them all). */
 static int
 needs_copy(const struct item *it)
 {
-	return it->found && repl_ndest(it) > 0 && it->plan.nhealthy > 0;
+	size_t left = 0;
+	for (size_t j = 0; j < repl_ndest(it); j++)
+		left += !it->sent[j];
+	return it->found && left > 0 && it->plan.nhealthy > 0;
 }
 
 /* Reads every photo of the chunk that needs copies at once, each from its

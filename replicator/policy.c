@@ -88,7 +88,7 @@ can_take(const struct repl_store *s, const uint32_t *holding, size_t nhold,
 static size_t
 pick_new(const struct repl_store *st, size_t nst, const uint32_t *holding,
     size_t nhold, const uint32_t *copies, size_t ncopies, size_t n,
-    uint64_t size, uint32_t *out)
+    uint64_t size, uint32_t prefer, uint32_t *out)
 {
 	size_t got = 0;
 	uint32_t used[REPL_MAX_LOC];
@@ -102,8 +102,10 @@ pick_new(const struct repl_store *st, size_t nst, const uint32_t *holding,
 			int fresh = !zone_held(st, nst, copies, ncopies,
 					s->zone) &&
 			    !zone_held(st, nst, used, got, s->zone);
+			int pb = best != NULL && best->id == prefer;
 			if (best == NULL || fresh > best_fresh ||
-			    (fresh == best_fresh &&
+			    (fresh == best_fresh && s->id == prefer) ||
+			    (fresh == best_fresh && !pb &&
 				(s->free_bytes > best->free_bytes ||
 				    (s->free_bytes == best->free_bytes &&
 					s->id < best->id)))) {
@@ -164,7 +166,7 @@ pick_respread(const struct repl_store *st, size_t nst,
 		return;
 	uint32_t add;
 	if (pick_new(st, nst, ph->stores, ph->nstores, pl->healthy,
-		pl->nhealthy, 1, ph->size, &add) != 1)
+		pl->nhealthy, 1, ph->size, 0, &add) != 1)
 		return;
 	const struct repl_store *s = find_store(st, nst, add);
 	if (s == NULL || zone_held(st, nst, pl->healthy, pl->nhealthy, s->zone))
@@ -188,12 +190,19 @@ zone_count(const struct repl_store *st, size_t nst, const struct repl_plan *pl,
 	return n;
 }
 
-/* 1 if healthy replica a should be trimmed before b: a's zone holds more
- * than one copy and b's does not, else a's store is fuller. */
+/* 1 if healthy replica a should be trimmed before b: a is outside the
+ * photo's write group and b is not (the group is the unit of repair, so
+ * its members keep their copies), else a's zone holds more than one copy
+ * and b's does not, else a's store is fuller. */
 static int
-trim_first(const struct repl_store *st, size_t nst, const struct repl_plan *pl,
-    uint32_t a, uint32_t b)
+trim_first(const struct repl_store *st, size_t nst,
+    const struct repl_photo_state *ph, const struct repl_plan *pl, uint32_t a,
+    uint32_t b)
 {
+	int ga = repl_has_id(ph->group, ph->ngroup, a);
+	int gb = repl_has_id(ph->group, ph->ngroup, b);
+	if (ga != gb)
+		return gb;
 	int za = zone_count(st, nst, pl, a) > 1;
 	int zb = zone_count(st, nst, pl, b) > 1;
 	if (za != zb)
@@ -204,16 +213,16 @@ trim_first(const struct repl_store *st, size_t nst, const struct repl_plan *pl,
 	return fa < fb || (fa == fb && x->id > y->id);
 }
 
-/* Moves n healthy replicas into trim: from zones holding more than one
- * copy first, then the fullest stores. */
+/* Moves n healthy replicas into trim: outside the write group first, then
+ * from zones holding more than one copy, then the fullest stores. */
 static void
-pick_trims(const struct repl_store *st, size_t nst, struct repl_plan *pl,
-    size_t n)
+pick_trims(const struct repl_store *st, size_t nst,
+    const struct repl_photo_state *ph, struct repl_plan *pl, size_t n)
 {
 	while (n-- > 0 && pl->nhealthy > 0) {
 		size_t worst = 0;
 		for (size_t i = 1; i < pl->nhealthy; i++)
-			if (trim_first(st, nst, pl, pl->healthy[i],
+			if (trim_first(st, nst, ph, pl, pl->healthy[i],
 				pl->healthy[worst]))
 				worst = i;
 		uint32_t id = pl->healthy[worst];
@@ -313,10 +322,10 @@ repl_plan_photo(const struct repl_policy *p, const struct repl_store *st,
 		    pl->nrewrite * sizeof(uint32_t));
 		pl->nadd = pick_new(st, nst, ph->stores, ph->nstores, copies,
 		    pl->nhealthy + pl->nrewrite, pl->target - have, ph->size,
-		    pl->add);
+		    ph->prefer, pl->add);
 	} else if (pl->npending == 0 && pl->nrewrite == 0 &&
 	    pl->nhealthy > pl->target) {
-		pick_trims(st, nst, pl, pl->nhealthy - pl->target);
+		pick_trims(st, nst, ph, pl, pl->nhealthy - pl->target);
 	} else if (pl->npending == 0 && pl->nrewrite == 0 && pl->nlost == 0 &&
 	    !pl->target_changed) {
 		pick_respread(st, nst, ph, pl);

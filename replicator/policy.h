@@ -20,7 +20,8 @@
  * - new replicas go to zones the photo has no copy in yet when there are
  *   such stores (as Allocate spreads them), then to the least loaded UP
  *   stores (most free bytes); excess replicas leave zones holding more
- *   than one copy first, then the fullest stores (least free fraction). */
+ *   than one copy first, then the fullest stores (least free fraction);
+ *   copies outside the photo's write group go before any of those. */
 #ifndef REPL_POLICY_H
 #define REPL_POLICY_H
 
@@ -52,6 +53,14 @@ struct repl_photo_state {
 	double rate;   /* requests/min */
 	int may_lower; /* rates are warm: cooling may lower targets */
 	uint64_t size; /* bytes, for choosing stores with room */
+	/* The stores of the photo's write group (its key names it), or none:
+	 * trims take copies outside the group first. */
+	const uint32_t *group;
+	size_t ngroup;
+	/* A store the photo's group is being refilled on (0: none): chosen
+	 * for a new copy when it may take one and is as good a pick as any,
+	 * so a lost member's photos land together on one replacement. */
+	uint32_t prefer;
 };
 
 struct repl_plan {

@@ -1,8 +1,9 @@
 /* The replication policy: targets with hysteresis, priorities by healthy
  * count, the grace period for DOWN stores (not below MIN), in-place
  * rewrite of bad copies, lost locations kept until replaced, new replicas
- * in fresh zones then on the least loaded stores, trims from doubled
- * zones then the fullest. */
+ * in fresh zones then on the least loaded stores (the group's replacement
+ * first when refilling a lost member), trims outside the write group
+ * first, then from doubled zones then the fullest. */
 #include <stdio.h>
 
 #include "check.h"
@@ -339,6 +340,57 @@ store_missing_from_table_is_not_lost(void)
 	CHECK_EQ(pl.prio, -1);
 }
 
+/* The photo of write group {1, 2, 3} lost store 1. Store 5 has the most
+ * room, but store 4 is where the group is being refilled: the copy goes
+ * there, so a lost member's photos land together. A store that may not
+ * take it (down) is passed over. */
+static void
+lost_member_refills_on_the_groups_replacement(void)
+{
+	setup();
+	st[0].state = DOWN;
+	st[0].last_heartbeat_ms = 0;
+	uint32_t s[] = { 1, 2, 3 }, group[] = { 1, 2, 3 };
+	struct repl_photo_state ph = { .stores = s,
+		.nstores = 3,
+		.target = 3,
+		.may_lower = 1,
+		.size = 4096,
+		.group = group,
+		.ngroup = 3,
+		.prefer = 4 };
+	struct repl_plan pl;
+	repl_plan_photo(&pol, st, 5, &ph, 1000000, &pl);
+	CHECK_EQ(pl.nadd, 1);
+	CHECK_EQ(pl.add[0], 4);
+	st[3].state = DOWN;
+	repl_plan_photo(&pol, st, 5, &ph, 1000000, &pl);
+	CHECK_EQ(pl.nadd, 1);
+	CHECK_EQ(pl.add[0], 5);
+}
+
+/* A cooled photo of write group {2, 3, 4} on stores 1..5 goes back to 3
+ * copies: the two outside the group (1 and 5) go, though store 2 is
+ * fuller than store 5. */
+static void
+trims_take_copies_outside_the_group_first(void)
+{
+	setup();
+	uint32_t s[] = { 1, 2, 3, 4, 5 }, group[] = { 2, 3, 4 };
+	struct repl_photo_state ph = { .stores = s,
+		.nstores = 5,
+		.target = 5,
+		.may_lower = 1,
+		.size = 4096,
+		.group = group,
+		.ngroup = 3 };
+	struct repl_plan pl;
+	repl_plan_photo(&pol, st, 5, &ph, 1000000, &pl);
+	CHECK_EQ(pl.ntrim, 2);
+	CHECK(repl_has_id(pl.trim, 2, 1));
+	CHECK(repl_has_id(pl.trim, 2, 5));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -374,6 +426,10 @@ main(int argc, char **argv)
 		    read_only_store_gets_no_new_copy },
 		{ "store missing from table is not lost",
 		    store_missing_from_table_is_not_lost },
+		{ "lost member refills on the group's replacement",
+		    lost_member_refills_on_the_groups_replacement },
+		{ "trims take copies outside the group first",
+		    trims_take_copies_outside_the_group_first },
 		{ NULL, NULL },
 	};
 	return check_run(cases, argc, argv);

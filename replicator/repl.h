@@ -53,6 +53,9 @@ struct repl {
 	_Atomic uint64_t epoch; /* fencing epoch (hs:replicator:epoch) taken
 				 * with the lease; sent with every action */
 	_Atomic int stop;
+	/* Bulk repair, for the Queue RPC: copies made by Push, Push calls,
+	 * UpdateLocationsBatch calls answered. */
+	_Atomic uint64_t pushed, push_calls, batch_commits;
 
 	pthread_mutex_t audit_mu;
 	pthread_cond_t audit_cv;

@@ -77,6 +77,9 @@ queue_info(rpc_call *call, const ProtobufCMessage *m, void *arg)
 	rep.in_flight = s.in_flight;
 	rep.done = s.done;
 	rep.failed = s.failed;
+	rep.pushed = atomic_load(&r->pushed);
+	rep.push_calls = atomic_load(&r->push_calls);
+	rep.batch_commits = atomic_load(&r->batch_commits);
 	rep.active = repl_is_active(r);
 	pthread_mutex_lock(&r->audit_mu);
 	rep.last_audit_ms = r->last_audit_ms;

@@ -21,14 +21,27 @@ struct repl_stores {
 	struct store_addr addr[REPL_MAX_STORES];
 	size_t n;
 	int loaded;
+	/* The write groups, by id (a grant key names its group in clear). */
+	struct repl_group *groups; /* REPL_MAX_GROUPS */
+	size_t ngroups;
+	uint16_t *gidx; /* group id -> index + 1 in groups, 0: unknown */
 };
 
 struct repl_stores *
 repl_stores_open(void)
 {
 	struct repl_stores *s = calloc(1, sizeof(*s));
-	if (s != NULL)
-		pthread_mutex_init(&s->mu, NULL);
+	if (s == NULL)
+		return NULL;
+	s->groups = calloc(REPL_MAX_GROUPS, sizeof(*s->groups));
+	s->gidx = calloc(REPL_GROUP_IDS, sizeof(*s->gidx));
+	if (s->groups == NULL || s->gidx == NULL) {
+		free(s->groups);
+		free(s->gidx);
+		free(s);
+		return NULL;
+	}
+	pthread_mutex_init(&s->mu, NULL);
 	return s;
 }
 
@@ -38,11 +51,13 @@ repl_stores_close(struct repl_stores *s)
 	if (s == NULL)
 		return;
 	pthread_mutex_destroy(&s->mu);
+	free(s->groups);
+	free(s->gidx);
 	free(s);
 }
 
-static int
-store_addr(struct repl *r, uint32_t id, char *out, size_t len)
+int
+repl_store_addr(struct repl *r, uint32_t id, char *out, size_t len)
 {
 	int rc = -1;
 	pthread_mutex_lock(&r->stores->mu);
@@ -62,7 +77,7 @@ repl_store_call(struct repl *r, uint32_t store, const char *method,
 {
 	char addr[128], why[256];
 	*reply = NULL;
-	if (store_addr(r, store, addr, sizeof(addr)) != 0) {
+	if (repl_store_addr(r, store, addr, sizeof(addr)) != 0) {
 		err->code = HS_NOT_FOUND;
 		snprintf(err->message, sizeof(err->message),
 		    "store %u is not in the directory's store table", store);
@@ -83,7 +98,7 @@ rpc_client *
 repl_store_client(struct repl *r, uint32_t store)
 {
 	char addr[128], why[256];
-	if (store_addr(r, store, addr, sizeof(addr)) != 0)
+	if (repl_store_addr(r, store, addr, sizeof(addr)) != 0)
 		return NULL;
 	return rpc_pool_get(r->pool, addr, why, sizeof(why));
 }
@@ -114,6 +129,40 @@ repl_store_delete(struct repl *r, uint32_t store, uint64_t key, uint32_t cookie,
 			    "audit will retry)",
 		    id24, store, hs_status_str(st), e.message);
 	}
+}
+
+/* The write groups of rep into s (under s->mu). */
+static void
+load_groups(struct repl_stores *s, const Hs__ListStoresReply *rep)
+{
+	for (size_t i = 0; i < s->ngroups; i++)
+		s->gidx[s->groups[i].id] = 0;
+	s->ngroups = 0;
+	for (size_t i = 0; i < rep->n_groups && s->ngroups < REPL_MAX_GROUPS;
+	     i++) {
+		const Hs__WriteGroup *in = rep->groups[i];
+		if (in->id == 0 || in->id >= REPL_GROUP_IDS)
+			continue;
+		struct repl_group *g = &s->groups[s->ngroups];
+		g->id = in->id;
+		g->n = in->n_stores < REPL_MAX_LOC ? in->n_stores :
+						     REPL_MAX_LOC;
+		memcpy(g->stores, in->stores, g->n * sizeof(uint32_t));
+		s->gidx[in->id] = (uint16_t)++s->ngroups;
+	}
+}
+
+int
+repl_store_group(struct repl *r, uint32_t id, struct repl_group *out)
+{
+	int rc = -1;
+	pthread_mutex_lock(&r->stores->mu);
+	if (id > 0 && id < REPL_GROUP_IDS && r->stores->gidx[id] != 0) {
+		*out = r->stores->groups[r->stores->gidx[id] - 1];
+		rc = 0;
+	}
+	pthread_mutex_unlock(&r->stores->mu);
+	return rc;
 }
 
 int
@@ -147,6 +196,7 @@ repl_stores_refresh(struct repl *r)
 		    in->rpc_addr ? in->rpc_addr : "");
 		s->n++;
 	}
+	load_groups(s, rep);
 	s->loaded = 1;
 	pthread_mutex_unlock(&s->mu);
 	protobuf_c_message_free_unpacked(m, NULL);

@@ -13,6 +13,16 @@
 #include "store.pb-c.h"
 
 #define REPL_MAX_STORES 256
+#define REPL_MAX_GROUPS 4096 /* write groups kept (the directory's most) */
+#define REPL_GROUP_IDS 65536 /* group ids are 1..65535 */
+
+/* A write group (DESIGN.md, "Data paths (v2)"): stores that hold the same
+ * photos; a grant key names its group in its top 16 bits. */
+struct repl_group {
+	uint32_t id;
+	uint32_t stores[REPL_MAX_LOC];
+	size_t n;
+};
 
 /* Calls method on store id (address from the store table). Same ownership
  * as rpc_invoke; timeout_ms <= 0: REPLICATOR_RPC_TIMEOUT. */
@@ -30,6 +40,9 @@ rpc_client *repl_store_client(struct repl *r, uint32_t store);
 void repl_store_delete(struct repl *r, uint32_t store, uint64_t key,
     uint32_t cookie, int kind);
 
+/* The RPC address of store id, from the table, into out. 0 or -1. */
+int repl_store_addr(struct repl *r, uint32_t id, char *out, size_t len);
+
 /* --- the store table --- */
 struct repl_stores *repl_stores_open(void);
 void repl_stores_close(struct repl_stores *s);
@@ -39,6 +52,9 @@ int repl_stores_refresh(struct repl *r);
 
 /* Copies up to max entries into out; returns how many. */
 size_t repl_stores_snapshot(struct repl *r, struct repl_store *out, size_t max);
+
+/* 0 and a copy of write group id (from ListStores), or -1 if unknown. */
+int repl_store_group(struct repl *r, uint32_t id, struct repl_group *out);
 
 /* 1 if the table has been loaded at least once. */
 int repl_stores_loaded(struct repl *r);

@@ -1,5 +1,6 @@
 /* What the worker's phases share (worker.c runs a batch, copy.c makes the
- * copies, commit.c tells the directory): one item per task of a batch.
+ * copies, store to store in bulk.c or through us in copy.c, commit.c tells
+ * the directory): one item per task of a batch.
  * Internal to the replicator. */
 #ifndef REPL_WORKER_H
 #define REPL_WORKER_H
@@ -16,6 +17,8 @@
  * trips and let the leader pipeline its Redis commits, few enough that
  * one worker cannot monopolise a store. */
 #define REPL_CALL_WINDOW 32
+#define REPL_PUSH_IDS 1024  /* ids in one Push */
+#define REPL_BATCH_MAX 1000 /* tasks a worker takes at once */
 
 struct item {
 	struct repl_task t;
@@ -30,6 +33,11 @@ struct item {
 	uint8_t *data;		/* read from a good replica; freed on send */
 	uint32_t from;		/* where data came from */
 	int sent[REPL_MAX_LOC]; /* per plan.add[] then plan.rewrite[] */
+	/* Bulk repair (bulk.c): copied by Push from srcs[next_src] on. */
+	int bulk;
+	uint32_t srcs[REPL_MAX_LOC];
+	size_t nsrcs, next_src;
+	int bulk_skip[REPL_MAX_LOC]; /* per destination: left to copy.c */
 	int ok;
 	char err[480];
 };
@@ -57,6 +65,11 @@ repl_dest(const struct item *it, size_t j)
 	return j < it->plan.nadd ? it->plan.add[j] :
 				   it->plan.rewrite[j - it->plan.nadd];
 }
+
+/* bulk.c: copies the bulk items' photos (a lost store's refill) store to
+ * store with Push, grouped by (source, target); marks it->sent[]. What it
+ * could not copy is left to repl_copy_phase. */
+void repl_bulk_phase(struct repl *r, struct item *items, size_t n);
 
 /* copy.c: reads each planned photo from a healthy replica (checked against
  * its SHA-256) and sends it to its destinations, in chunks of at most

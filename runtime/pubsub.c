@@ -49,6 +49,11 @@ rt_pub_open(rt_pub **out, const char *url, const char *source)
 	if (p == NULL)
 		return NNG_ENOMEM;
 	int rv = nng_pub0_open(&p->sock);
+	/* A batch commit publishes hundreds of events at once; nng queues
+	 * 16 per subscriber by default and drops the rest, which every
+	 * subscriber then sees as a gap (a catch-up, an audit). */
+	if (rv == 0)
+		nng_socket_set_int(p->sock, NNG_OPT_SENDBUF, 1024);
 	if (rv == 0 && (rv = nng_listen(p->sock, url, NULL, 0)) != 0)
 		nng_close(p->sock);
 	if (rv != 0) {

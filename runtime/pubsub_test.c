@@ -1,5 +1,6 @@
 /* The event feed over real PUB/SUB sockets: prefix filtering, per-family
- * sequence numbers, gap detection, and malformed frames skipped. */
+ * sequence numbers, gap detection, malformed frames skipped, and a burst
+ * of events (a batch commit's) delivered whole. */
 #include <nng/nng.h>
 #include <nng/protocol/pubsub0/pub.h>
 #include <unistd.h>
@@ -130,6 +131,47 @@ test_gap_detected_and_garbage_skipped(void)
 	rt_sub_close(s);
 }
 
+/* A batch commit publishes hundreds of events at once: a subscriber that
+ * keeps up gets every one of them, with no gap. */
+static void
+test_burst_arrives_whole(void)
+{
+	enum { N = 1000 };
+	rt_pub *p;
+	rt_sub *s;
+	const char *prefixes[] = { "photo.", "probe." };
+	make_url("burst");
+	const char *u = url;
+	CHECK_EQ(rt_pub_open(&p, url, "dir-1"), 0);
+	CHECK_EQ(rt_sub_open(&s, &u, 1, prefixes, 2), 0);
+	CHECK(wait_joined(p, s));
+	Hs__PhotoRecord rec = HS__PHOTO_RECORD__INIT;
+	uint8_t sha[32] = { 0 };
+	rec.sha256.data = sha;
+	rec.sha256.len = sizeof(sha);
+	for (int i = 0; i < N; i++) {
+		Hs__Event ev = HS__EVENT__INIT;
+		ev.topic = (char *)"photo.updated";
+		ev.body_case = HS__EVENT__BODY_PHOTO;
+		ev.photo = &rec;
+		CHECK_EQ(rt_pub_publish(p, &ev), 0);
+	}
+	int got_all = 1;
+	uint64_t gaps = 0;
+	for (int i = 0; i < N && got_all; i++) {
+		Hs__Event *got;
+		uint64_t gap = 0;
+		got_all = rt_sub_recv(s, &got, &gap, 2000) == 0;
+		if (got_all)
+			hs__event__free_unpacked(got, NULL);
+		gaps += gap;
+	}
+	rt_sub_close(s);
+	rt_pub_close(p);
+	CHECK(got_all);
+	CHECK_EQ(gaps, 0);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -138,6 +180,7 @@ main(int argc, char **argv)
 		    test_prefix_filter_and_sequence },
 		{ "gap detected and garbage skipped",
 		    test_gap_detected_and_garbage_skipped },
+		{ "burst arrives whole", test_burst_arrives_whole },
 		{ NULL, NULL },
 	};
 	rt_log_init("pubsub_test", 'T');

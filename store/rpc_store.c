@@ -16,6 +16,7 @@
 #include "log.h"
 #include "photo_id.h"
 #include "registrar.h"
+#include "rpc_push.h"
 #include "rpc_util.h"
 #include "store.h"
 #include "store.pb-c.h"
@@ -214,6 +215,7 @@ static const struct rpc_method store_methods[] = {
 	{ "ListNeedles", store_list_needles },
 	{ "Stats", store_stats },
 	{ "Compact", store_compact },
+	{ "Push", store_push },
 };
 
 int
