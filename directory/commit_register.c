@@ -94,19 +94,33 @@ reg_record(struct dir *d, struct reg *r, const Hs__RegisterRequest *q)
 
 /* The stores of r's request that the committed record of the same key
  * lacks, as a packed protobuf field 5 (stores) in r->extra, and the seq
- * they were computed against; nothing when the key has no record. The
- * leader's memory is exact here: every commit runs on this thread, after
- * dir_writer_ensure_synced. */
-static void
+ * they were computed against ("0" and every store when memory holds no
+ * record: should the key hold one by the time the script runs, another
+ * registration of it in the same batch made it, and the script answers
+ * "moved" for this one to be resent). The leader's memory is exact here:
+ * every commit runs on this thread, after dir_writer_ensure_synced. 0, or
+ * -1 with the outcome set (a deleted photo takes no registration). */
+static int
 reg_union(struct dir *d, struct reg *r)
 {
 	struct dir_rec_view v;
 	uint8_t body[6 * DIR_MAX_REPLICAS];
 	size_t n = 0, added = 0;
+	int known = dir_records_get(d->recs, r->id.key, &v) == 0;
 	r->nextra = 0;
-	snprintf(r->expect, sizeof(r->expect), "0");
-	if (dir_records_get(d->recs, r->id.key, &v) != 0)
-		return;
+	snprintf(r->expect, sizeof(r->expect), "%" PRIu64,
+	    known ? v.rec.seq : 0);
+	if (!known)
+		v.rec.n_stores = 0;
+	if (known && v.rec.state == HS__PHOTO_STATE__PHOTO_DELETED &&
+	    v.id.cookie == r->id.cookie) {
+		char hex[PHOTO_ID_HEX_LEN + 1];
+		photo_id_format(r->id.key, r->id.cookie, hex);
+		reg_fail(r, HS_FAILED_PRECONDITION,
+		    "photo %s was deleted (seq %" PRIu64 "); upload again", hex,
+		    v.rec.seq);
+		return -1;
+	}
 	for (size_t i = 0; i < r->rec.n_stores; i++) {
 		size_t k = 0;
 		while (k < v.rec.n_stores && v.stores[k] != r->stores[i])
@@ -122,12 +136,12 @@ reg_union(struct dir *d, struct reg *r)
 		}
 	}
 	if (n == 0)
-		return;
+		return 0;
 	r->extra[0] = 0x2a; /* field 5, length-delimited (packed) */
 	r->extra[1] = (uint8_t)n;
 	memcpy(r->extra + 2, body, n);
 	r->nextra = n + 2;
-	snprintf(r->expect, sizeof(r->expect), "%" PRIu64, v.rec.seq);
+	return 0;
 }
 
 /* Builds r's record and script arguments from its request. 0 or -1 (the
@@ -148,7 +162,8 @@ reg_prepare(struct dir *d, struct reg *r)
 	}
 	const char *expired = rt_now_ms() > r->expiry_ms ? "1" : "0";
 	reg_record(d, r, q);
-	reg_union(d, r);
+	if (reg_union(d, r) != 0)
+		return -1;
 	size_t plen = hs__photo_record__get_packed_size(&r->rec);
 	r->packed = malloc(plen);
 	if (r->packed == NULL) {
@@ -207,6 +222,14 @@ reg_finish(struct dir *d, struct reg *r, long long how, uint64_t seq)
 		    "photo %s is "
 		    "registered with another cookie, SHA-256 or size (seq %" PRIu64
 		    "); allocate a new id",
+		    hex, seq);
+		return;
+	}
+	if (how == 3) {
+		d->writer_dirty = 1; /* memory may lag: catch up first */
+		reg_fail(r, HS_UNAVAILABLE,
+		    "the record of photo %s changed while it was registered "
+		    "(seq %" PRIu64 "); resend the registration",
 		    hex, seq);
 		return;
 	}

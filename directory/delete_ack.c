@@ -16,6 +16,7 @@
 
 #include "clock.h"
 #include "grant.h"
+#include "log.h"
 #include "photo_id.h"
 #include "store.pb-c.h"
 
@@ -74,9 +75,16 @@ dir_acks_close(struct dir_acks *t)
 		return;
 	dir_acks_drain(t);
 	pthread_mutex_lock(&t->mu);
-	while (t->inflight > 0)
-		pthread_cond_wait(&t->cv, &t->mu);
+	int drained = rt_wait_zero(&t->mu, &t->cv, &t->inflight, 5000) == 0;
 	pthread_mutex_unlock(&t->mu);
+	if (!drained) {
+		/* A call nng never expired: its callback may still come, so t
+		 * stays allocated (the process is exiting). */
+		rt_log_warn("shutdown: %d %s still in flight after 5 s; "
+			    "not waiting for them",
+		    t->inflight, "delete acknowledgements");
+		return;
+	}
 	pthread_mutex_destroy(&t->mu);
 	pthread_cond_destroy(&t->cv);
 	free(t);

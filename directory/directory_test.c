@@ -154,11 +154,13 @@ test_allocate_a_grant_through_a_follower(void)
 	CHECK(strstr(e.message, "UP") != NULL);
 }
 
-/* Sends n registrations of keys base.. (cookie 9, sha byte sha) as one
- * RegisterPhotos at cl; the reply in *out (the caller frees). */
+/* Sends n registrations of keys base, base + step, ... (cookie 9, sha
+ * byte sha; photo i on the two stores stores[i]) as one RegisterPhotos at
+ * cl; the reply in *out (the caller frees). */
 static hs_status
-register_batch_on(rpc_client *cl, uint64_t base, size_t n, uint8_t sha,
-    uint32_t *stores, Hs__RegisterBatchReply **out, struct rpc_error *e)
+register_batch_each(rpc_client *cl, uint64_t base, uint64_t step, size_t n,
+    uint8_t sha, uint32_t (*stores)[2], Hs__RegisterBatchReply **out,
+    struct rpc_error *e)
 {
 	enum { N = 8 };
 	Hs__RegisterRequest q[N], *qp[N];
@@ -169,14 +171,14 @@ register_batch_on(rpc_client *cl, uint64_t base, size_t n, uint8_t sha,
 		hs__register_request__init(&q[i]);
 		hs__photo_id__init(&id[i]);
 		id[i] = (Hs__PhotoId){ .base = id[i].base,
-			.key = base + i,
+			.key = base + i * step,
 			.cookie = 9 };
 		q[i].id = &id[i];
 		q[i].sha256 = (ProtobufCBinaryData){ 32, digest };
 		q[i].size = 100;
-		q[i].stores = stores;
+		q[i].stores = stores[i];
 		q[i].n_stores = 2;
-		CHECK(rt_token_make(&tc_key, base + i, 9, stores, 2,
+		CHECK(rt_token_make(&tc_key, base + i * step, 9, stores[i], 2,
 			  rt_now_ms() + 60000, &q[i].write_token.data,
 			  &q[i].write_token.len) == 0);
 		qp[i] = &q[i];
@@ -192,6 +194,16 @@ register_batch_on(rpc_client *cl, uint64_t base, size_t n, uint8_t sha,
 		free(q[i].write_token.data);
 	*out = (Hs__RegisterBatchReply *)m;
 	return st;
+}
+
+static hs_status
+register_batch_on(rpc_client *cl, uint64_t base, size_t n, uint8_t sha,
+    const uint32_t *two, Hs__RegisterBatchReply **out, struct rpc_error *e)
+{
+	uint32_t stores[8][2];
+	for (size_t i = 0; i < 8; i++)
+		memcpy(stores[i], two, sizeof(stores[i]));
+	return register_batch_each(cl, base, 1, n, sha, stores, out, e);
 }
 
 static hs_status
@@ -255,6 +267,24 @@ test_registrations_add_locations_never_replace(void)
 	CHECK_EQ(r->results[0]->seq, seq2);
 	hs__register_batch_reply__free_unpacked(r, NULL);
 	CHECK_EQ(tc_redis_int(&c, "hs:seq"), seq2);
+
+	/* The same new photo twice in one batch, from two stores' sets: the
+	 * first commits, the second is told to resend (never "OK" with its
+	 * stores dropped), and its resend adds them. */
+	uint32_t sets[2][2] = { { 1, 2 }, { 2, 4 } };
+	CHECK_STATUS(register_batch_each(c.all, 7100, 0, 2, 0x34, sets, &r, &e),
+	    HS_OK, e.message);
+	CHECK_EQ(r->results[0]->code, HS__CODE__OK);
+	CHECK_EQ(r->results[1]->code, HS__CODE__UNAVAILABLE);
+	CHECK(strstr(r->results[1]->message, "resend") != NULL);
+	hs__register_batch_reply__free_unpacked(r, NULL);
+	CHECK_STATUS(register_batch_each(c.all, 7100, 0, 1, 0x34, &sets[1], &r,
+			 &e),
+	    HS_OK, e.message);
+	CHECK_EQ(r->results[0]->code, HS__CODE__OK);
+	CHECK_EQ(stores_of(7100, r->results[0]->seq),
+	    (1u << 1) | (1u << 2) | (1u << 4));
+	hs__register_batch_reply__free_unpacked(r, NULL);
 }
 
 /* A store's batch: one call through a follower, one outcome per photo in
@@ -340,6 +370,11 @@ test_delete_then_not_found_everywhere(void)
 	uint64_t dseq = ((Hs__DeleteReply *)m)->seq;
 	protobuf_c_message_free_unpacked(m, NULL);
 	CHECK(dseq > seq);
+	/* A late resend of its registration does not answer OK (the store
+	 * would then push the deleted bytes into the cache). */
+	CHECK_STATUS(tc_register(c.all, 2002, 5, 0x11, 10, NULL, &e),
+	    HS_FAILED_PRECONDITION, e.message);
+	CHECK(strstr(e.message, "deleted") != NULL);
 	for (int i = 0; i < c.n; i++) {
 		CHECK_STATUS(tc_lookup(c.d[i].cl, 2002, 5, dseq, &code, NULL,
 				 &e),

@@ -84,9 +84,11 @@ struct rt_redis_script dir_script_release = { "release",
  * token expired, so a lost reply never turns a stored photo into a leak);
  * 2 the same photo, its record now also naming the extra stores (a
  * registration's locations are an add-only union: a protobuf repeated
- * field extends by concatenation, and the appended seq field wins); -1
- * another photo holds the key; -4 a new registration under an expired
- * token (the audit may have removed its needles as orphans). */
+ * field extends by concatenation, and the appended seq field wins); 3
+ * the same photo, but its record moved on from the seq the extra stores
+ * were computed against (resend: nothing was added); -1 another photo
+ * holds the key; -4 a new registration under an expired token (the audit
+ * may have removed its needles as orphans). */
 struct rt_redis_script dir_script_register = { "register",
 	FENCE SEQ_FIELD
 	"local out = {}\n"
@@ -100,7 +102,9 @@ struct rt_redis_script dir_script_register = { "register",
 	"    if old[1] == ARGV[a+1] and old[2] == ARGV[a+2] and"
 	" old[3] == ARGV[a+3] then\n"
 	"      how = 0\n"
-	"      if ARGV[a+5] ~= '' and old[4] == ARGV[a+6] then\n"
+	"      if ARGV[a+5] ~= '' and old[4] ~= ARGV[a+6] then\n"
+	"        how = 3\n"
+	"      elseif ARGV[a+5] ~= '' then\n"
 	"        how, seq = 2, redis.call('INCR', KEYS[2])\n"
 	"        local rec = redis.call('HGET', pk, 'rec') .. ARGV[a+5] .."
 	" seqfield(seq)\n"

@@ -31,3 +31,21 @@ rt_sleep_ms(int64_t ms)
 	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
 	nanosleep(&ts, NULL);
 }
+
+int
+rt_wait_zero(pthread_mutex_t *mu, pthread_cond_t *cv, const int *count,
+    int64_t bound_ms)
+{
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += bound_ms / 1000;
+	until.tv_nsec += (bound_ms % 1000) * 1000000;
+	if (until.tv_nsec >= 1000000000) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000;
+	}
+	while (*count > 0)
+		if (pthread_cond_timedwait(cv, mu, &until) != 0 && *count > 0)
+			return -1;
+	return 0;
+}

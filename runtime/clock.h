@@ -3,6 +3,7 @@
 #ifndef RT_CLOCK_H
 #define RT_CLOCK_H
 
+#include <pthread.h>
 #include <stdint.h>
 
 /* Wall clock (for timestamps that cross processes) and monotonic clock
@@ -12,5 +13,13 @@ int64_t rt_mono_ms(void);
 
 /* Sleeps ms milliseconds (nothing for ms <= 0). */
 void rt_sleep_ms(int64_t ms);
+
+/* Waits on cv (under mu, held by the caller) until *count is 0, at most
+ * bound_ms. 0 when it reached 0; -1 when the bound passed first. For
+ * shutdowns that wait on callbacks of calls in flight: nng 1.5.x may fail
+ * to expire a timed-out call, so such a wait is bounded and the caller
+ * leaks what the callbacks still use instead of freeing it. */
+int rt_wait_zero(pthread_mutex_t *mu, pthread_cond_t *cv, const int *count,
+    int64_t bound_ms);
 
 #endif

@@ -168,8 +168,11 @@ write_job(void *arg)
 
 	if (check_write(svc, call, req) != 0)
 		return;
-	uint32_t min = req->min_replicas ? req->min_replicas :
-					   (uint32_t)svc->cfg.min_replicas;
+	/* A client may ask for more copies before the answer, never fewer
+	 * than the cluster's MIN_REPLICA_COUNT. */
+	uint32_t min = (uint32_t)svc->cfg.min_replicas;
+	if (req->min_replicas > min)
+		min = req->min_replicas;
 	int grant = token_is_grant(&req->write_token);
 	struct fanout *f = forward_start(svc, req, rpc_call_deadline_ms(call));
 	int rc = put_local(svc, req->id, &req->data, &req->sha256);

@@ -27,7 +27,11 @@ forward_start(struct store_service *svc, const Hs__WriteRequest *req,
 	pthread_mutex_lock(&fw->mu);
 	for (size_t i = 0; i < req->n_peers && i < FORWARD_MAX; i++) {
 		const Hs__Replica *r = req->peers[i];
-		if (r->store_id == (uint32_t)svc->cfg.id)
+		size_t dup = 0;
+		while (dup < i && req->peers[dup]->store_id != r->store_id)
+			dup++;
+		/* A peer named twice would count its one copy twice. */
+		if (r->store_id == (uint32_t)svc->cfg.id || dup < i)
 			continue;
 		struct peer *p = peer_get(fw, r->store_id,
 		    r->rpc_addr ? r->rpc_addr : "");

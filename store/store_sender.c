@@ -75,7 +75,8 @@ peer_get(struct forwarder *fw, uint32_t store_id, const char *addr)
 int
 fanout_finished(const struct fanout *f)
 {
-	return f->released && f->pending == 0 && f->queued == 0;
+	return f->released && f->pending == 0 && f->queued == 0 &&
+	    f->packing == 0;
 }
 
 void
@@ -116,6 +117,16 @@ item_answered(struct item *it, int ok, const char *why)
 	return fanout_finished(f);
 }
 
+/* Whether f is among fs[0..n) (a fanout is freed once). */
+static int
+listed(struct fanout *const *fs, size_t n, const struct fanout *f)
+{
+	for (size_t i = 0; i < n; i++)
+		if (fs[i] == f)
+			return 1;
+	return 0;
+}
+
 static void
 batch_done(void *arg, ProtobufCMessage *reply, const struct rpc_error *err)
 {
@@ -137,7 +148,8 @@ batch_done(void *arg, ProtobufCMessage *reply, const struct rpc_error *err)
 			ok = 0;
 			why = hs_status_str((hs_status)r->results[k]->code);
 		}
-		if (item_answered(b->items[k], ok, why))
+		if (item_answered(b->items[k], ok, why) &&
+		    !listed(finished, nfin, b->items[k]->f))
 			finished[nfin++] = b->items[k]->f;
 	}
 	b->p->inflight = 0;
@@ -171,6 +183,7 @@ take_batch(struct forwarder *fw, struct peer *p)
 		bytes += len;
 		p->head = it->next;
 		it->state = IT_SENDING;
+		it->f->packing++;
 		b->items[b->n++] = it;
 	}
 	if (p->head == NULL)
@@ -260,8 +273,10 @@ send_next(struct forwarder *fw, struct peer *p)
 		items[k]->borrowed = 0;
 		if (items[k]->state == IT_SENDING)
 			items[k]->state = IT_SENT;
+		f->packing--;
 		pthread_cond_broadcast(&f->cv);
-		if (rc == 0 && fanout_finished(f))
+		/* The answer may have come already: then f is ours to free. */
+		if (rc == 0 && fanout_finished(f) && !listed(finished, nfin, f))
 			finished[nfin++] = f;
 	}
 	pthread_mutex_unlock(&fw->mu);

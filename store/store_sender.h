@@ -36,6 +36,8 @@ struct fanout {
 	int64_t start_ms; /* monotonic */
 	int pending;	  /* items whose peer has not answered */
 	int queued;	  /* items not packed yet that use the write's bytes */
+	int packing;	  /* items taken into a batch that send_next has not
+			finished with: f must outlive them */
 	int released;
 	void (*late)(void *, uint32_t);
 	void (*done)(void *);
