@@ -149,22 +149,6 @@ upload_main(void *arg)
 	return NULL;
 }
 
-static hs_status
-store_read(int s, hs_photo_id id)
-{
-	Hs__ReadRequest req = HS__READ_REQUEST__INIT;
-	Hs__PhotoId pid = HS__PHOTO_ID__INIT;
-	pid.key = id.key;
-	pid.cookie = id.cookie;
-	req.id = &pid;
-	ProtobufCMessage *reply = NULL;
-	hs_status st = test_rpc_call(tc.p_store[s], tc.keyfile,
-	    &hs__store__descriptor, "Read", &req.base, &reply, 2000, NULL);
-	if (reply != NULL)
-		protobuf_c_message_free_unpacked(reply, NULL);
-	return st;
-}
-
 static int
 replicas_of(hs_client *c, hs_photo_id id)
 {
@@ -216,7 +200,8 @@ test_store_killed_before_registering_retry_lands_same_id(void)
 		if (s == first)
 			continue;
 		added += counts_of(s).needles - before[s].needles;
-		holders += store_read(s, j.id) == HS_OK;
+		holders += test_cluster_read(&tc, s, j.id.key, j.id.cookie,
+			       0) == HS_OK;
 	}
 	printf("  store %d killed; the survivors gained %llu needles, %llu "
 	       "of them copies of the uploaded photo\n",

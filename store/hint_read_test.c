@@ -36,24 +36,6 @@
 static struct test_cluster tc;
 static hs_client *cl;
 
-/* Reads id at store index s, by hint or not; its status. */
-static hs_status
-read_at(int s, hs_photo_id id, int by_hint)
-{
-	Hs__ReadRequest req = HS__READ_REQUEST__INIT;
-	Hs__PhotoId pid = HS__PHOTO_ID__INIT;
-	pid.key = id.key;
-	pid.cookie = id.cookie;
-	req.id = &pid;
-	req.by_hint = by_hint;
-	ProtobufCMessage *reply = NULL;
-	hs_status st = test_rpc_call(tc.p_store[s], tc.keyfile,
-	    &hs__store__descriptor, "Read", &req.base, &reply, 2000, NULL);
-	if (reply != NULL)
-		protobuf_c_message_free_unpacked(reply, NULL);
-	return st;
-}
-
 /* A fresh photo on every store, served by hint at each. */
 static hs_photo_id
 upload_everywhere(uint64_t seed)
@@ -65,7 +47,9 @@ upload_everywhere(uint64_t seed)
 	    e.message);
 	free(b);
 	for (int s = 0; s < NSTORES; s++)
-		CHECK_WAIT_UNTIL(read_at(s, id, 1) == HS_OK, 5000);
+		CHECK_WAIT_UNTIL(test_cluster_read(&tc, s, id.key, id.cookie,
+				     1) == HS_OK,
+		    5000);
 	return id;
 }
 
@@ -79,7 +63,7 @@ hint_served_until_not_found(int s, hs_photo_id id, int *unavailable,
 	int64_t until = check_mono_ms() + 10000;
 	*unavailable = 0;
 	do {
-		*last = read_at(s, id, 1);
+		*last = test_cluster_read(&tc, s, id.key, id.cookie, 1);
 		served |= *last == HS_OK;
 		*unavailable += *last == HS_UNAVAILABLE;
 	} while (*last != HS_NOT_FOUND && check_mono_ms() < until);
@@ -137,7 +121,9 @@ test_stopped_store_never_serves_a_deleted_photo(void)
 	hs_photo_id id = upload_everywhere(1);
 	hs_error e;
 	/* Serving by hint now: it holds an answer sent under a lease ago. */
-	CHECK_WAIT_UNTIL(read_at(2, id, 1) == HS_OK, 5000);
+	CHECK_WAIT_UNTIL(test_cluster_read(&tc, 2, id.key, id.cookie, 1) ==
+		HS_OK,
+	    5000);
 	test_proc_stop(&tc.stores[2]);
 	CHECK_WAIT_UNTIL(test_proc_stopped(&tc.stores[2]), 2000);
 	int64_t stopped = check_mono_ms();
@@ -155,7 +141,7 @@ test_stopped_store_never_serves_a_deleted_photo(void)
 	 * most the lease and the margin after the stop. */
 	hs_status others[2];
 	for (int s = 0; s < 2; s++)
-		others[s] = read_at(s, id, 1);
+		others[s] = test_cluster_read(&tc, s, id.key, id.cookie, 1);
 	test_proc_cont(&tc.stores[2]);
 	CHECK(acked - stopped >= MARGIN_MS - 50);
 	CHECK(acked - stopped <= LEASE_MS + MARGIN_MS + 1500);
@@ -181,9 +167,11 @@ restart_missing_a_delete(int s, hs_photo_id id)
 	CHECK_WAIT_UNTIL(test_proc_stopped(&tc.dirs[0]), 2000);
 	CHECK(test_proc_restart(&tc.stores[s]) == 0);
 	hs_status plain = HS_UNAVAILABLE, hint = HS_UNAVAILABLE;
-	CHECK_WAIT_UNTIL((plain = read_at(s, id, 0)) == HS_OK, 5000);
+	CHECK_WAIT_UNTIL((plain = test_cluster_read(&tc, s, id.key, id.cookie,
+			      0)) == HS_OK,
+	    5000);
 	if (plain == HS_OK)
-		hint = read_at(s, id, 1);
+		hint = test_cluster_read(&tc, s, id.key, id.cookie, 1);
 	test_proc_cont(&tc.dirs[0]);
 	CHECK_EQ(plain, HS_OK);
 	CHECK_EQ(hint, HS_UNAVAILABLE);
@@ -192,7 +180,7 @@ restart_missing_a_delete(int s, hs_photo_id id)
 	CHECK(!hint_served_until_not_found(s, id, &unavailable, &last));
 	CHECK_EQ(last, HS_NOT_FOUND);
 	/* Tombstoned by its own following, not merely refused. */
-	CHECK_EQ(read_at(s, id, 0), HS_NOT_FOUND);
+	CHECK_EQ(test_cluster_read(&tc, s, id.key, id.cookie, 0), HS_NOT_FOUND);
 	CHECK(test_cluster_wait_stores_up(&tc, NSTORES, 10000));
 }
 
@@ -218,7 +206,9 @@ test_trimmed_log_falls_back_to_checking_every_needle(void)
 	redisFree(r);
 	restart_missing_a_delete(0, id);
 	/* The live photo beside it is untouched and served by hint again. */
-	CHECK_WAIT_UNTIL(read_at(0, keep, 1) == HS_OK, 5000);
+	CHECK_WAIT_UNTIL(test_cluster_read(&tc, 0, keep.key, keep.cookie, 1) ==
+		HS_OK,
+	    5000);
 }
 
 /* The leader's count of Lookups answered so far. */
@@ -362,7 +352,8 @@ test_a_late_copy_of_a_deleted_photo_is_refused(void)
 	    e.message);
 	int absent = -1;
 	for (int s = 0; s < NSTORES; s++)
-		if (read_at(s, id, 0) == HS_NOT_FOUND)
+		if (test_cluster_read(&tc, s, id.key, id.cookie, 0) ==
+		    HS_NOT_FOUND)
 			absent = s;
 	CHECK(absent >= 0);
 	CHECK_STATUS(hs_delete(cl, id, 10000, &e), HS_OK, e.message);
@@ -371,8 +362,10 @@ test_a_late_copy_of_a_deleted_photo_is_refused(void)
 	CHECK_WAIT_UNTIL(applied_at(absent) >= seq, 5000);
 	CHECK_EQ(replicate_to(absent, id, b, 2500),
 	    HS__CODE__FAILED_PRECONDITION);
-	CHECK_EQ(read_at(absent, id, 1), HS_NOT_FOUND);
-	CHECK_EQ(read_at(absent, id, 0), HS_NOT_FOUND);
+	CHECK_EQ(test_cluster_read(&tc, absent, id.key, id.cookie, 1),
+	    HS_NOT_FOUND);
+	CHECK_EQ(test_cluster_read(&tc, absent, id.key, id.cookie, 0),
+	    HS_NOT_FOUND);
 	free(b);
 }
 

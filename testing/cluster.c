@@ -12,6 +12,7 @@
 #include "env.h"
 #include "leader_info.h"
 #include "rpc.h"
+#include "store.pb-c.h"
 
 /* Starts p from a fixed head and a space-separated extra string. */
 static int
@@ -362,4 +363,22 @@ void
 test_cluster_dump_logs(struct test_cluster *c)
 {
 	each_proc(c, dump_one);
+}
+
+hs_status
+test_cluster_read(struct test_cluster *c, int s, uint64_t key, uint32_t cookie,
+    int by_hint)
+{
+	Hs__ReadRequest req = HS__READ_REQUEST__INIT;
+	Hs__PhotoId pid = HS__PHOTO_ID__INIT;
+	pid.key = key;
+	pid.cookie = cookie;
+	req.id = &pid;
+	req.by_hint = by_hint;
+	ProtobufCMessage *reply = NULL;
+	hs_status st = test_rpc_call(c->p_store[s], c->keyfile,
+	    &hs__store__descriptor, "Read", &req.base, &reply, 2000, NULL);
+	if (reply != NULL)
+		protobuf_c_message_free_unpacked(reply, NULL);
+	return st;
 }

@@ -7,8 +7,11 @@
 #ifndef HS_TEST_CLUSTER_H
 #define HS_TEST_CLUSTER_H
 
+#include <stdint.h>
+
 #include "proc.h"
 #include "redis_server.h"
+#include "rpc_status.h"
 
 #define TEST_CLUSTER_MAX_DIRS 3
 #define TEST_CLUSTER_MAX_STORES 5
@@ -52,6 +55,11 @@ int test_cluster_wait_stores_up(struct test_cluster *c, int n, int timeout_ms);
 
 /* Index of the directory that is the leader now, or -1. */
 int test_cluster_leader(struct test_cluster *c);
+
+/* One Read of photo (key, cookie) straight from store index s (no
+ * directory, no cache), by hint or not; its status. */
+hs_status test_cluster_read(struct test_cluster *c, int s, uint64_t key,
+    uint32_t cookie, int by_hint);
 
 /* Stops every process (SIGTERM, then SIGKILL) and frees. */
 void test_cluster_stop(struct test_cluster *c);

@@ -94,29 +94,12 @@ all_processes_answer(void)
 	return test_cluster_wait_stores_up(&tc, tc.nstores, 100);
 }
 
-/* Reads id straight from store index s (no directory, no cache). */
-static hs_status
-store_read(int s, hs_photo_id id)
-{
-	Hs__ReadRequest req = HS__READ_REQUEST__INIT;
-	Hs__PhotoId pid = HS__PHOTO_ID__INIT;
-	pid.key = id.key;
-	pid.cookie = id.cookie;
-	req.id = &pid;
-	ProtobufCMessage *reply = NULL;
-	hs_status st = test_rpc_call(tc.p_store[s], tc.keyfile,
-	    &hs__store__descriptor, "Read", &req.base, &reply, 2000, NULL);
-	if (reply != NULL)
-		protobuf_c_message_free_unpacked(reply, NULL);
-	return st;
-}
-
 static int
 tombstoned_everywhere(hs_photo_id id, const struct hs_photo_info *info)
 {
 	for (size_t i = 0; i < info->nreplicas; i++)
-		if (store_read((int)info->replicas[i].store_id - 1, id) !=
-		    HS_NOT_FOUND)
+		if (test_cluster_read(&tc, (int)info->replicas[i].store_id - 1,
+			id.key, id.cookie, 0) != HS_NOT_FOUND)
 			return 0;
 	return 1;
 }
