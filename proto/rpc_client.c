@@ -410,13 +410,7 @@ await_connection(rpc_client *c, int64_t timeout_ms)
 		if (left <= 0)
 			break;
 		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += left / 1000;
-		ts.tv_nsec += (left % 1000) * 1000000;
-		if (ts.tv_nsec >= 1000000000) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000;
-		}
+		rt_timespec_in(left, &ts);
 		pthread_cond_timedwait(&c->cv, &c->mu, &ts);
 	}
 	int ok = c->connected > 0;

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
+
 enum { N_WAITING, N_IN_FLIGHT };
 
 struct node {
@@ -325,18 +327,6 @@ take_ready(repl_queue *q, struct repl_task *out, size_t max, int64_t now)
 	return got;
 }
 
-static void
-abs_deadline(struct timespec *ts, int64_t ms)
-{
-	clock_gettime(CLOCK_REALTIME, ts);
-	ts->tv_sec += ms / 1000;
-	ts->tv_nsec += (ms % 1000) * 1000000L;
-	if (ts->tv_nsec >= 1000000000L) {
-		ts->tv_sec++;
-		ts->tv_nsec -= 1000000000L;
-	}
-}
-
 size_t
 repl_queue_pop(repl_queue *q, struct repl_task *out, size_t max, int64_t now_ms,
     int wait_ms)
@@ -349,7 +339,7 @@ repl_queue_pop(repl_queue *q, struct repl_task *out, size_t max, int64_t now_ms,
 		if (nr != INT64_MAX && nr - now_ms < w)
 			w = nr - now_ms > 0 ? nr - now_ms : 1;
 		struct timespec ts;
-		abs_deadline(&ts, w);
+		rt_timespec_in(w, &ts);
 		pthread_cond_timedwait(&q->cv, &q->mu, &ts);
 		got = take_ready(q, out, max, now_ms + w);
 	}

@@ -32,18 +32,24 @@ rt_sleep_ms(int64_t ms)
 	nanosleep(&ts, NULL);
 }
 
+void
+rt_timespec_in(int64_t ms, struct timespec *ts)
+{
+	clock_gettime(CLOCK_REALTIME, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (ms % 1000) * 1000000;
+	if (ts->tv_nsec >= 1000000000) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000;
+	}
+}
+
 int
 rt_wait_zero(pthread_mutex_t *mu, pthread_cond_t *cv, const int *count,
     int64_t bound_ms)
 {
 	struct timespec until;
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += bound_ms / 1000;
-	until.tv_nsec += (bound_ms % 1000) * 1000000;
-	if (until.tv_nsec >= 1000000000) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000;
-	}
+	rt_timespec_in(bound_ms, &until);
 	while (*count > 0)
 		if (pthread_cond_timedwait(cv, mu, &until) != 0 && *count > 0)
 			return -1;

@@ -5,6 +5,7 @@
 
 #include <pthread.h>
 #include <stdint.h>
+#include <time.h>
 
 /* Wall clock (for timestamps that cross processes) and monotonic clock
  * (for deadlines and intervals within one). */
@@ -13,6 +14,10 @@ int64_t rt_mono_ms(void);
 
 /* Sleeps ms milliseconds (nothing for ms <= 0). */
 void rt_sleep_ms(int64_t ms);
+
+/* The wall-clock instant ms from now, for pthread_cond_timedwait (whose
+ * condition variables here use the default, real-time clock). */
+void rt_timespec_in(int64_t ms, struct timespec *ts);
 
 /* Waits on cv (under mu, held by the caller) until *count is 0, at most
  * bound_ms. 0 when it reached 0; -1 when the bound passed first. For

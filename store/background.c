@@ -47,13 +47,7 @@ static int
 nap(struct background *bg, int64_t ms)
 {
 	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (ms % 1000) * 1000000;
-	if (ts.tv_nsec >= 1000000000) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000;
-	}
+	rt_timespec_in(ms, &ts);
 	pthread_mutex_lock(&bg->mu);
 	if (!bg->stop)
 		pthread_cond_timedwait(&bg->cv, &bg->mu, &ts);

@@ -132,13 +132,7 @@ backoff(struct registrar *r, int attempt)
 {
 	int64_t ms = attempt < 5 ? 50LL << attempt : 1000;
 	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (ms % 1000) * 1000000;
-	if (ts.tv_nsec >= 1000000000) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000;
-	}
+	rt_timespec_in(ms, &ts);
 	pthread_mutex_lock(&r->mu);
 	if (!r->stop)
 		pthread_cond_timedwait(&r->stopped, &r->mu, &ts);
