@@ -229,7 +229,7 @@ main(int argc, char **argv)
 		return 1;
 	fprintf(g,
 	    "# a cluster that is not running\n"
-	    "directory = tcp://127.0.0.1:%d\nkey_file = cluster.key\n"
+	    "directory = tcp://127.0.0.1:%d\nkey_file = keys/admin.key\n"
 	    "cache = 127.0.0.1:%d\n",
 	    test_free_port(), test_free_port());
 	fclose(g);

@@ -88,7 +88,7 @@ read_one(hs_client *c, const Hs__Replica *rep, Hs__PhotoId *id,
     size_t *len, char *why, size_t whylen)
 {
 	hs_error e;
-	rpc_client *rc = hsi_peer(c, rep->rpc_addr, &e);
+	rpc_client *rc = hsi_store(c, rep->store_id, rep->rpc_addr, &e);
 	if (rc == NULL) {
 		snprintf(why, whylen, "%.150s", e.message);
 		return e.code;
@@ -137,7 +137,7 @@ read_one(hs_client *c, const Hs__Replica *rep, Hs__PhotoId *id,
 static int
 replica_rank(hs_client *c, const Hs__Replica *rep)
 {
-	rpc_client *rc = hsi_peer(c, rep->rpc_addr, NULL);
+	rpc_client *rc = hsi_store(c, rep->store_id, rep->rpc_addr, NULL);
 	int lost = rc != NULL && rpc_client_connected(rc) == 0;
 	return state_rank(rep->state) * 2 + lost;
 }

@@ -29,18 +29,17 @@ hs_open(hs_client **out, const struct hs_cluster *cfg, hs_error *err)
 	hs_status st;
 	if (c->cfg.key_file[0] == '\0') {
 		st = hsi_err(err, HS_INVALID_ARGUMENT,
-		    "no cluster key: add "
-		    "`key_file = PATH` to the cluster file or set HS_KEY_FILE");
+		    "no credential: add `key_file = PATH` (your identity "
+		    "file) to the cluster file or set HS_KEY_FILE");
 		goto fail;
 	}
-	if (rt_key_load(&c->ropts.key, c->cfg.key_file, msg, sizeof(msg)) !=
+	if (rt_ident_load(&c->ident, c->cfg.key_file, NULL, msg, sizeof(msg)) !=
 	    0) {
 		st = hsi_err(err, HS_UNAUTHENTICATED,
-		    "cannot load the cluster "
-		    "key: %s",
-		    msg);
+		    "cannot load your credential: %s", msg);
 		goto fail;
 	}
+	c->ropts.ident = c->ident;
 	/* Stores are many and interchangeable for reads: a store that does
 	 * not connect within 250 ms is skipped for the next replica, rather
 	 * than waited on for the runtime's default second. */
@@ -53,15 +52,19 @@ hs_open(hs_client **out, const struct hs_cluster *cfg, hs_error *err)
 	const char *urls[HS_MAX_ADDRS];
 	hsi_addr_list(c->cfg.directories, c->cfg.ndirectories, urls,
 	    c->dir_where, sizeof(c->dir_where));
-	if (rpc_client_open(&c->dir, urls, c->cfg.ndirectories, &c->ropts, msg,
+	struct rpc_client_opts dir_opts = c->ropts;
+	dir_opts.peer = RT_DIRECTORY_PRINCIPAL;
+	if (rpc_client_open(&c->dir, urls, c->cfg.ndirectories, &dir_opts, msg,
 		sizeof(msg)) != 0) {
 		st = hsi_err(err, HS_INVALID_ARGUMENT, "directory %s", msg);
 		goto fail;
 	}
 	if (c->cfg.replicator[0] != '\0') {
 		const char *u = c->cfg.replicator;
-		if (rpc_client_open(&c->repl, &u, 1, &c->ropts, msg,
-			sizeof(msg)) != 0) {
+		struct rpc_client_opts ro = c->ropts;
+		ro.peer = "replicator";
+		if (rpc_client_open(&c->repl, &u, 1, &ro, msg, sizeof(msg)) !=
+		    0) {
 			st = hsi_err(err, HS_INVALID_ARGUMENT, "replicator %s",
 			    msg);
 			goto fail;
@@ -110,6 +113,7 @@ hs_close(hs_client *c)
 	rpc_client_close(c->dir);
 	rpc_pool_close(c->peers);
 	hsi_cache_close(c->cache);
+	rt_ident_free(c->ident);
 	hsi_locations_close(c->locs);
 	for (size_t i = 0; i < HSI_GRANT_SLOTS; i++) {
 		hsi_grant_put(c->grants[i].cur);
@@ -137,10 +141,18 @@ hs_upload_counters(hs_client *c, struct hs_upload_counters *out)
 }
 
 rpc_client *
-hsi_peer(hs_client *c, const char *addr, hs_error *err)
+hsi_store(hs_client *c, uint32_t store_id, const char *addr, hs_error *err)
+{
+	char peer[RT_NAME_MAX];
+	rt_store_principal(store_id, peer);
+	return hsi_peer(c, addr, peer, err);
+}
+
+rpc_client *
+hsi_peer(hs_client *c, const char *addr, const char *peer, hs_error *err)
 {
 	char msg[256];
-	rpc_client *r = rpc_pool_get(c->peers, addr, msg, sizeof(msg));
+	rpc_client *r = rpc_pool_get(c->peers, addr, peer, msg, sizeof(msg));
 	if (r == NULL)
 		hsi_err(err, HS_INVALID_ARGUMENT, "%s", msg);
 	return r;
@@ -167,7 +179,9 @@ hsi_dir_call(hs_client *c, const char *method, const ProtobufCMessage *req,
 		 * directory that dies mid-call leaves time to retry. */
 		int64_t slice = left > 4000 ? left / 2 : left;
 		rpc_client *rc = c->dir;
-		if (hint[0] != '\0' && (rc = hsi_peer(c, hint, NULL)) == NULL)
+		if (hint[0] != '\0' &&
+		    (rc = hsi_peer(c, hint, RT_DIRECTORY_PRINCIPAL, NULL)) ==
+			NULL)
 			rc = c->dir;
 		memset(&re, 0, sizeof(re));
 		hs_status st = left <= 0 ?

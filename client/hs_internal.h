@@ -45,6 +45,7 @@ struct hsi_grant_slot {
 
 struct hs_client {
 	struct hs_cluster cfg;
+	rt_ident *ident; /* the credential calls are made with */
 	struct rpc_client_opts ropts;
 	rpc_client *dir;	    /* dials every directory address */
 	rpc_client *repl;	    /* NULL when no replicator is configured */
@@ -91,7 +92,12 @@ void hsi_addr_list(const char (*addrs)[HS_ADDR_MAX], size_t n,
 
 /* The RPC client for addr, dialed on first use and kept until hs_close.
  * NULL (with err) only for a malformed address or no memory. */
-rpc_client *hsi_peer(hs_client *c, const char *addr, hs_error *err);
+/* The client for peer (a principal) at addr, from the pool. */
+rpc_client *hsi_peer(hs_client *c, const char *addr, const char *peer,
+    hs_error *err);
+/* The same for a store by id. */
+rpc_client *hsi_store(hs_client *c, uint32_t store_id, const char *addr,
+    hs_error *err);
 
 /* Calls hs.Directory/method, retrying until deadline when the directory
  * tier is failing over (UNAVAILABLE once a directory has answered,

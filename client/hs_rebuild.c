@@ -74,7 +74,7 @@ rb_add(struct rb *b, const Hs__NeedleInfo *ni, uint32_t store)
 static hs_status
 list_store(struct rb *b, const Hs__StoreInfo *st, hs_error *err)
 {
-	rpc_client *rc = hsi_peer(b->c, st->rpc_addr, err);
+	rpc_client *rc = hsi_store(b->c, st->id, st->rpc_addr, err);
 	if (rc == NULL)
 		return err->code;
 	Hs__ListNeedlesRequest req = HS__LIST_NEEDLES_REQUEST__INIT;
@@ -138,7 +138,7 @@ read_sha(struct rb *b, struct rb_entry *e)
 {
 	hs_error err;
 	const char *addr = store_addr(b, e->store);
-	rpc_client *rc = addr ? hsi_peer(b->c, addr, &err) : NULL;
+	rpc_client *rc = addr ? hsi_store(b->c, e->store, addr, &err) : NULL;
 	ProtobufCMessage *reply = NULL;
 	Hs__ReadRequest req = HS__READ_REQUEST__INIT;
 	Hs__PhotoId pid = HS__PHOTO_ID__INIT;

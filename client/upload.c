@@ -58,7 +58,7 @@ write_at(hs_client *c, const struct up *u, size_t first, Hs__WriteReply **w,
 	size_t np = 0;
 	for (size_t k = 1; k < a->n_stores && np < HS_MAX_REPLICAS; k++)
 		peers[np++] = a->stores[(first + k) % a->n_stores];
-	rpc_client *rc = hsi_peer(c, s->rpc_addr, err);
+	rpc_client *rc = hsi_store(c, s->store_id, s->rpc_addr, err);
 	if (rc == NULL)
 		return err != NULL ? err->code : HS_INVALID_ARGUMENT;
 	Hs__WriteRequest req = HS__WRITE_REQUEST__INIT;
@@ -78,33 +78,6 @@ write_at(hs_client *c, const struct up *u, size_t first, Hs__WriteReply **w,
 		return hsi_err(err, st, "write to store %u at %s: %s",
 		    s->store_id, s->rpc_addr, re.message);
 	*w = (Hs__WriteReply *)reply;
-	return HS_OK;
-}
-
-/* The client's registration, for a store that did not register (one
- * older than grants): returns the record's seq in *seq. */
-static hs_status
-register_photo(hs_client *c, const struct up *u, const uint32_t *stored,
-    size_t nstored, uint64_t *seq, hs_error *err)
-{
-	Hs__RegisterRequest req = HS__REGISTER_REQUEST__INIT;
-	ProtobufCMessage *reply = NULL;
-	req.id = (Hs__PhotoId *)u->id;
-	req.sha256.data = (uint8_t *)u->sha;
-	req.sha256.len = HS_SHA256_LEN;
-	req.size = u->len;
-	req.n_stores = nstored;
-	req.stores = (uint32_t *)stored;
-	/* The leader refuses a new registration once this token expired:
-	 * by then the needles may be gone as orphans. */
-	req.write_token = u->g->a->write_token;
-	atomic_fetch_add(&c->register_calls, 1);
-	hs_status st = hsi_dir_call(c, "RegisterPhoto", &req.base, &reply,
-	    u->deadline, "register", err);
-	if (st != HS_OK)
-		return st;
-	*seq = ((Hs__RegisterReply *)reply)->seq;
-	protobuf_c_message_free_unpacked(reply, NULL);
 	return HS_OK;
 }
 
@@ -136,8 +109,9 @@ remember_locations(hs_client *c, const struct up *u, const uint32_t *stored,
 	    &x);
 }
 
-/* The photo is durable where w says: commit it if the store did not
- * (seq 0), then remember its seq and locations. */
+/* The photo is durable and committed where w says: remember its seq and
+ * locations. Registration is the stores' (a client may not register): a
+ * store that answers without a seq predates it and is refused. */
 static hs_status
 committed(hs_client *c, const struct up *u, const Hs__WriteReply *w,
     uint32_t first_store, hs_error *err)
@@ -146,12 +120,12 @@ committed(hs_client *c, const struct up *u, const Hs__WriteReply *w,
 	 * nobody; count it so the record is never without locations. */
 	const uint32_t *stored = w->n_stored_on ? w->stored_on : &first_store;
 	size_t n = w->n_stored_on ? w->n_stored_on : 1;
-	uint64_t seq = w->seq;
-	hs_status st = seq != 0 ? HS_OK :
-				  register_photo(c, u, stored, n, &seq, err);
-	if (st != HS_OK)
-		return st;
-	hsi_seq_remember(c, (hs_photo_id){ u->id->key, u->id->cookie }, seq);
+	if (w->seq == 0)
+		return hsi_err(err, HS_FAILED_PRECONDITION,
+		    "store %u stored the photo but did not commit it: it is "
+		    "older than this client; upgrade it",
+		    first_store);
+	hsi_seq_remember(c, (hs_photo_id){ u->id->key, u->id->cookie }, w->seq);
 	remember_locations(c, u, stored, n);
 	return HS_OK;
 }

@@ -231,7 +231,10 @@ ack_send(struct dir_acks *t, struct dir *d, struct ack *a, size_t i,
 	if (dir_stores_get(d->stores, a->store[i], &st) != 0 ||
 	    st.state != HS__STORE_STATE__STORE_UP)
 		return;
-	rpc_client *c = rpc_pool_get(d->pool, st.rpc_addr, err, sizeof(err));
+	char peer[RT_NAME_MAX];
+	rt_store_principal(a->store[i], peer);
+	rpc_client *c = rpc_pool_get(d->pool, st.rpc_addr, peer, err,
+	    sizeof(err));
 	struct ack_send *o = malloc(sizeof(*o));
 	if (c == NULL || o == NULL) {
 		free(o);

@@ -45,7 +45,8 @@ struct dir_lane {
 
 struct dir {
 	struct dir_config cfg;
-	rt_key key;
+	rt_ident *ident; /* who this process is */
+	rt_key key;	 /* the servers' shared secret: tokens, grants */
 	rpc_server *rpc;
 	rt_pub *pub;
 	rpc_pool *pool; /* clients to the leader (forwarding), stores */

@@ -73,7 +73,8 @@ dir_forward(struct dir *d, rpc_call *call, const ProtobufCMessage *req)
 		    d->cfg.id, k.id, k.rpc);
 		return;
 	}
-	rpc_client *c = rpc_pool_get(d->pool, k.rpc, err, sizeof(err));
+	rpc_client *c = rpc_pool_get(d->pool, k.rpc, RT_DIRECTORY_PRINCIPAL,
+	    err, sizeof(err));
 	if (c == NULL) {
 		rpc_fail(call, HS_UNAVAILABLE,
 		    "cannot reach the leader "

@@ -12,6 +12,7 @@
 #include "grant.h"
 #include "log.h"
 #include "photo_id.h"
+#include "rpc.h"
 #include "test_cluster.h"
 #include "token.h"
 
@@ -122,8 +123,7 @@ test_allocate_a_grant_through_a_follower(void)
 	q.size = 1000;
 	q.count = 40;
 	rt_key key;
-	char why[128];
-	CHECK(rt_key_load(&key, c.keyfile, why, sizeof(why)) == 0);
+	CHECK(test_secret(c.keyfile, &key) == 0);
 	uint64_t seen[80];
 	size_t nseen = 0;
 	/* Two grants, one through a follower (forwarded to the leader, which

@@ -27,7 +27,9 @@ static int
 load_key(struct dir *d)
 {
 	char err[256];
-	if (rt_key_load(&d->key, d->cfg.key_file, err, sizeof(err)) != 0) {
+	if (rt_ident_load_server(&d->ident, d->cfg.key_file,
+		RT_DIRECTORY_PRINCIPAL, RT_ROLE_DIRECTORY, &d->key, err,
+		sizeof(err)) != 0) {
 		fprintf(stderr, "directoryd: %s\n", err);
 		return -1;
 	}
@@ -40,12 +42,13 @@ open_parts(struct dir *d)
 {
 	char bound[256];
 	struct rpc_server_opts so = { .name = d->cfg.id,
-		.key = d->key,
+		.ident = d->ident,
 		.max_msg = 4u << 20 };
 	/* Forwarding must fail fast when the leader just died, so the
 	 * caller's resend finds the next leader; 1 s (the default) would
 	 * add a second to every failover. */
-	struct rpc_client_opts co = { .key = d->key, .connect_wait_ms = 150 };
+	struct rpc_client_opts co = { .ident = d->ident,
+		.connect_wait_ms = 150 };
 	if (dir_records_open(&d->recs) != 0 ||
 	    dir_stores_open(&d->stores, d->cfg.heartbeat_ms) != 0 ||
 	    dir_groups_open(&d->groups) != 0 ||

@@ -456,20 +456,24 @@ catch_up(rpc_call *call, const ProtobufCMessage *m, void *arg)
 }
 
 static const struct rpc_method methods[] = {
-	{ "Allocate", allocate },
-	{ "RegisterPhotos", register_photos },
-	{ "RegisterPhoto", register_photo },
-	{ "Lookup", lookup },
-	{ "Delete", delete_photo },
-	{ "UpdateLocations", update_locations },
-	{ "Heartbeat", heartbeat },
-	{ "ListStores", list_stores },
-	{ "Stats", stats },
-	{ "Health", health },
-	{ "CatchUp", catch_up },
-	{ "ListRecords", dir_list_records },
-	{ "Restore", dir_restore },
-	{ "UpdateLocationsBatch", dir_update_locations_batch },
+	{ "Allocate", allocate, RT_ROLES_USER | RT_ROLE_DIRECTORY },
+	{ "RegisterPhotos", register_photos,
+	    RT_ROLE_STORE | RT_ROLE_DIRECTORY },
+	{ "RegisterPhoto", register_photo, RT_ROLE_STORE | RT_ROLE_DIRECTORY },
+	{ "Lookup", lookup, RT_ROLES_ANY },
+	{ "Delete", delete_photo, RT_ROLES_USER | RT_ROLE_DIRECTORY },
+	{ "UpdateLocations", update_locations,
+	    RT_ROLE_REPLICATOR | RT_ROLE_DIRECTORY },
+	{ "Heartbeat", heartbeat, RT_ROLE_STORE | RT_ROLE_DIRECTORY },
+	{ "ListStores", list_stores, RT_ROLES_ANY },
+	{ "Stats", stats, RT_ROLES_ANY },
+	{ "Health", health, RT_ROLES_ANY },
+	{ "CatchUp", catch_up, RT_ROLES_SERVER },
+	{ "ListRecords", dir_list_records,
+	    RT_ROLE_ADMIN | RT_ROLE_REPLICATOR | RT_ROLE_DIRECTORY },
+	{ "Restore", dir_restore, RT_ROLE_ADMIN | RT_ROLE_DIRECTORY },
+	{ "UpdateLocationsBatch", dir_update_locations_batch,
+	    RT_ROLE_REPLICATOR | RT_ROLE_DIRECTORY },
 };
 
 int

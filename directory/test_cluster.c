@@ -17,10 +17,16 @@
 int tc_call_timeout_ms = 3000;
 rt_key tc_key;
 
+/* The directory's tests play stores, replicators and clients at once:
+ * they call as the directory tier, which may call every method (followers
+ * forward with it). */
 static rpc_client *
 client(struct tc *c, const char *const *urls, size_t n)
 {
-	return test_rpc_open(urls, n, c->keyfile, 2000);
+	char who[600];
+	return test_rpc_open(urls, n,
+	    test_identity(who, sizeof(who), c->keyfile, RT_DIRECTORY_PRINCIPAL),
+	    2000);
 }
 
 int
@@ -39,7 +45,9 @@ tc_start_dir(struct tc *c, int i, const char *const *extra)
 	snprintf(lf, sizeof(lf), "--listen=%s", d->rpc);
 	snprintf(pf, sizeof(pf), "--pub=%s", d->pub);
 	snprintf(rf, sizeof(rf), "--redis=%s", c->redis.addr);
-	snprintf(kf, sizeof(kf), "--key-file=%s", c->keyfile);
+	snprintf(kf, sizeof(kf), "--key-file=");
+	test_identity(kf + 11, sizeof(kf) - 11, c->keyfile,
+	    RT_DIRECTORY_PRINCIPAL);
 	char *argv[] = { test_runfile(bin, sizeof(bin), "directory/directoryd"),
 		idf, lf, pf, rf, kf, NULL };
 	struct test_proc_opts o = { .env = env, .ready_ms = 10000 };
@@ -50,13 +58,12 @@ tc_start_dir(struct tc *c, int i, const char *const *extra)
 int
 tc_start(struct tc *c, int n, const char *const *env)
 {
-	char kerr[256];
 	memset(c, 0, sizeof(*c));
 	for (int k = 0; env != NULL && env[k] != NULL && k < 15; k++)
 		c->env[k] = env[k];
 	if (test_temp_dir(c->dir, sizeof(c->dir), "dirtest") != 0 ||
 	    test_key_file(c->keyfile, sizeof(c->keyfile), c->dir) != 0 ||
-	    rt_key_load(&tc_key, c->keyfile, kerr, sizeof(kerr)) != 0 ||
+	    test_secret(c->keyfile, &tc_key) != 0 ||
 	    test_redis_start(&c->redis, TEST_REDIS_META, NULL, 0) != 0)
 		return -1;
 	struct timeval tv = { 2, 0 };

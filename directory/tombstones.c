@@ -104,7 +104,10 @@ send_one(struct dir_tombstones *t, struct dir *d, const char *member)
 		&st) != 0 ||
 	    st.state != HS__STORE_STATE__STORE_UP)
 		return -1;
-	rpc_client *c = rpc_pool_get(d->pool, st.rpc_addr, err, sizeof(err));
+	char peer[RT_NAME_MAX];
+	rt_store_principal(st.id, peer);
+	rpc_client *c = rpc_pool_get(d->pool, st.rpc_addr, peer, err,
+	    sizeof(err));
 	struct one_delete *o = malloc(sizeof(*o));
 	if (c == NULL || o == NULL) {
 		free(o);

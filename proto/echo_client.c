@@ -12,7 +12,7 @@
 int
 main(int argc, char **argv)
 {
-	const char *server = NULL, *message = NULL;
+	const char *server = NULL, *message = NULL, *key_file = NULL;
 	int64_t timeout = 0;
 	const struct rt_cfg_opt opts[] = {
 		{ NULL, "server", RT_CFG_STRING, &server, 0, 0, NULL,
@@ -21,19 +21,21 @@ main(int argc, char **argv)
 		    "hello, haystack", "text to send" },
 		{ NULL, "timeout", RT_CFG_MS, &timeout, 1, 600000, "5s",
 		    "deadline of the call" },
+		{ "HS_KEY_FILE", "key-file", RT_CFG_STRING, &key_file, 0, 0,
+		    NULL, "identity file (the server's roster must name it)" },
 	};
 	char err[256];
 	rt_log_init("echo_client", 'C');
-	int rc = rt_cfg_parse(opts, 3, argc, argv, err, sizeof(err));
+	int rc = rt_cfg_parse(opts, 4, argc, argv, err, sizeof(err));
 	if (rc != 0) {
 		if (rc < 0)
 			fprintf(stderr, "echo_client: %s\n", err);
 		return rc < 0 ? 64 : 0;
 	}
 	struct rpc_client_opts co = { .max_msg = 0 };
-	rt_key_from_string(&co.key, "haystack-test-key-not-secret");
 	rpc_client *c;
-	if (rpc_client_open(&c, &server, 1, &co, err, sizeof(err)) != 0) {
+	if (rt_ident_load(&co.ident, key_file, NULL, err, sizeof(err)) != 0 ||
+	    rpc_client_open(&c, &server, 1, &co, err, sizeof(err)) != 0) {
 		fprintf(stderr, "echo_client: %s\n", err);
 		return 64;
 	}

@@ -18,7 +18,8 @@ main(int argc, char **argv)
 		{ NULL, "listen", RT_CFG_STRING, &listen, 0, 0,
 		    "tcp://127.0.0.1:0", "address to serve on" },
 		{ "HS_KEY_FILE", "key-file", RT_CFG_STRING, &key_file, 0, 0, "",
-		    "cluster key file (empty: the test key)" },
+		    "identity file (empty: a throwaway one, for a client in "
+		    "this process)" },
 		{ "HS_MAX_MSG", "max-msg", RT_CFG_BYTES, &max_msg, 1024,
 		    1 << 30, "64MiB", "largest request accepted" },
 	};
@@ -32,13 +33,11 @@ main(int argc, char **argv)
 	}
 	struct rpc_server_opts so = { .name = "echo",
 		.max_msg = (size_t)max_msg };
-	if (key_file[0] != '\0') {
-		if (rt_key_load(&so.key, key_file, err, sizeof(err)) != 0) {
-			fprintf(stderr, "echo_server: %s\n", err);
-			return 1;
-		}
-	} else {
-		rt_key_from_string(&so.key, "haystack-test-key-not-secret");
+	if (key_file[0] != '\0' ?
+		rt_ident_load(&so.ident, key_file, NULL, err, sizeof(err)) :
+		rt_ident_ephemeral(&so.ident, "echo", RT_ROLE_ADMIN)) {
+		fprintf(stderr, "echo_server: %s\n", err);
+		return 1;
 	}
 	rpc_server *s;
 	rt_stop_block();
@@ -53,5 +52,6 @@ main(int argc, char **argv)
 	rt_stop_wait(-1);
 	echo_service_drain();
 	rpc_server_close(s);
+	rt_ident_free(so.ident);
 	return 0;
 }

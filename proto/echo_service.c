@@ -80,7 +80,7 @@ echo_echo(rpc_call *call, const ProtobufCMessage *msg, void *arg)
 }
 
 static const struct rpc_method echo_methods[] = {
-	{ "Echo", echo_echo },
+	{ "Echo", echo_echo, RT_ROLES_ANY },
 };
 
 int

@@ -1,5 +1,6 @@
-/* Request authentication: HMAC-SHA256 under the cluster key over the
- * envelope's header fields and payload, plus a timestamp window. */
+/* Request and reply authentication: HMAC-SHA256 under the key the caller
+ * and the server share (runtime/ident.h) over the envelope's header fields
+ * and payload, plus a timestamp window. */
 #ifndef HS_RPC_AUTH_H
 #define HS_RPC_AUTH_H
 
@@ -12,5 +13,10 @@ void rpc_envelope_mac(const rt_key *key, const Hs__Envelope *env,
 
 /* Constant-time check of env->mac. 1 if it matches, else 0. */
 int rpc_envelope_mac_ok(const rt_key *key, const Hs__Envelope *env);
+
+/* The same for replies: r->mac is ignored, resp. checked. */
+void rpc_reply_mac(const rt_key *key, const Hs__ReplyEnvelope *r,
+    uint8_t mac[RT_MAC_LEN]);
+int rpc_reply_mac_ok(const rt_key *key, const Hs__ReplyEnvelope *r);
 
 #endif

@@ -45,9 +45,14 @@ struct rpc_client {
 	struct pending *free;
 	_Atomic uint64_t next_id;
 	char where[256]; /* the urls, for messages */
+	int keyed;	 /* under mu: key and peer below are set */
+	rt_key key;	 /* shared with peer */
+	char peer[RT_NAME_MAX];
 };
 
 static void pending_cb(void *arg);
+static int learn_peer(rpc_client *c, int64_t timeout_ms);
+static int peer_keyed(rpc_client *c);
 
 /* Calls any client of this process started (benchmarks count messages). */
 static _Atomic uint64_t calls_started;
@@ -95,6 +100,37 @@ dial(rpc_client *c, const char *url, char *err, size_t errlen)
 	return nng_dialer_start(d, NNG_FLAG_NONBLOCK);
 }
 
+/* Derives the key shared with peer. 0, or -1 with err. */
+static int
+key_for(rpc_client *c, const char *peer, char *err, size_t errlen)
+{
+	rt_key k;
+	unsigned role;
+	if (rt_ident_pair(c->opts.ident, peer, &k, &role, err, errlen) != 0)
+		return -1;
+	pthread_mutex_lock(&c->mu);
+	c->key = k;
+	snprintf(c->peer, sizeof(c->peer), "%s", peer);
+	c->keyed = 1;
+	pthread_mutex_unlock(&c->mu);
+	return 0;
+}
+
+static int
+peer_keyed(rpc_client *c)
+{
+	pthread_mutex_lock(&c->mu);
+	int k = c->keyed;
+	pthread_mutex_unlock(&c->mu);
+	return k;
+}
+
+const char *
+rpc_client_peer(rpc_client *c)
+{
+	return c->peer;
+}
+
 int
 rpc_client_open(rpc_client **out, const char *const *urls, size_t nurls,
     const struct rpc_client_opts *opts, char *err, size_t errlen)
@@ -104,11 +140,16 @@ rpc_client_open(rpc_client **out, const char *const *urls, size_t nurls,
 	if (c == NULL)
 		return NNG_ENOMEM;
 	c->opts = *opts;
+	pthread_mutex_init(&c->mu, NULL);
+	if (opts->peer != NULL && key_for(c, opts->peer, err, errlen) != 0) {
+		free(c);
+		return NNG_EINVAL;
+	}
+	c->opts.peer = NULL; /* not ours to keep */
 	if (c->opts.max_msg == 0)
 		c->opts.max_msg = 64u << 20;
 	if (c->opts.connect_wait_ms <= 0)
 		c->opts.connect_wait_ms = 1000;
-	pthread_mutex_init(&c->mu, NULL);
 	pthread_cond_init(&c->cv, NULL);
 	c->active.next = c->active.prev = &c->active;
 	c->next_id = ((uint64_t)rt_now_ms() << 20) ^ (uint64_t)(uintptr_t)c;
@@ -247,6 +288,25 @@ transport_error(struct pending *p, int rv, struct rpc_error *e)
 		    "call to %s failed: %s", c->where, nng_strerror(rv));
 }
 
+/* A reply counts only with a MAC under our key. The exceptions are the
+ * refusals a server makes before it knows who calls (a frame it cannot
+ * read, a caller it cannot name), which have no key to use: taken as the
+ * failure they say, never with a payload or a leader hint, so forging one
+ * gains no more than dropping the reply would. */
+static int
+reply_authentic(rpc_client *c, const Hs__ReplyEnvelope *r)
+{
+	if (r->mac.len == 0) {
+		return (r->code == HS__CODE__UNAUTHENTICATED ||
+			   r->code == HS__CODE__INVALID_ARGUMENT) &&
+		    r->payload.len == 0;
+	}
+	pthread_mutex_lock(&c->mu);
+	int ok = c->keyed && rpc_reply_mac_ok(&c->key, r);
+	pthread_mutex_unlock(&c->mu);
+	return ok;
+}
+
 /* Decodes a reply frame into *reply (or e). */
 static void
 decode_reply(struct pending *p, nng_msg *m, ProtobufCMessage **reply,
@@ -260,11 +320,22 @@ decode_reply(struct pending *p, nng_msg *m, ProtobufCMessage **reply,
 		    "malformed reply from %s", p->cl->where);
 		return;
 	}
+	if (!reply_authentic(p->cl, r)) {
+		e->code = HS_UNAUTHENTICATED;
+		snprintf(e->message, sizeof(e->message),
+		    "a reply from %.200s failed authentication (forged, or "
+		    "the server is not %.60s); dropped",
+		    p->cl->where, p->cl->peer);
+		rpc_wire_free_reply(r);
+		return;
+	}
 	e->code = (hs_status)r->code;
 	e->epoch = r->epoch;
 	e->answered = 1;
+	snprintf(e->server, sizeof(e->server), "%s", r->server);
 	snprintf(e->message, sizeof(e->message), "%s", r->message);
-	snprintf(e->leader_hint, sizeof(e->leader_hint), "%s", r->leader_hint);
+	snprintf(e->leader_hint, sizeof(e->leader_hint), "%s",
+	    r->mac.len ? r->leader_hint : "");
 	if (e->code == HS_OK && p->out != NULL) {
 		*reply = protobuf_c_message_unpack(p->out, NULL, r->payload.len,
 		    r->payload.data);
@@ -338,6 +409,8 @@ rpc_invoke_async(rpc_client *c, const ProtobufCServiceDescriptor *svc,
 		return HS_INVALID_ARGUMENT;
 	if (timeout_ms <= 0)
 		timeout_ms = 5000;
+	if (!peer_keyed(c) && learn_peer(c, timeout_ms) != 0)
+		return HS_UNAUTHENTICATED;
 	struct pending *p = pending_get(c);
 	if (p == NULL)
 		return HS_RESOURCE_EXHAUSTED;
@@ -349,12 +422,16 @@ rpc_invoke_async(rpc_client *c, const ProtobufCServiceDescriptor *svc,
 	env.timestamp_ms = rt_now_ms();
 	env.deadline_ms = env.timestamp_ms + timeout_ms;
 	env.epoch = epoch;
+	env.key_id = (char *)rt_ident_name(c->opts.ident);
 	p->timeout_ms = timeout_ms;
 	p->deadline_mono = rt_mono_ms() + timeout_ms;
 	p->out = md->output;
 	p->done = done;
 	p->arg = arg;
-	if (rpc_wire_pack_request(&c->opts.key, &env, req, &m) != 0) {
+	pthread_mutex_lock(&c->mu);
+	rt_key key = c->key;
+	pthread_mutex_unlock(&c->mu);
+	if (rpc_wire_pack_request(&key, &env, req, &m) != 0) {
 		pending_put(p);
 		return HS_RESOURCE_EXHAUSTED;
 	}
@@ -462,6 +539,32 @@ rpc_invoke(rpc_client *c, const ProtobufCServiceDescriptor *svc,
 	if (err != NULL)
 		*err = w.err;
 	return w.err.code;
+}
+
+/* Asks the server who it is: a request without a MAC is refused, and the
+ * refusal names the server. Its word is checked by every later reply's
+ * MAC. 0, or -1 (logged) if no server answered or its name is unknown. */
+static int
+learn_peer(rpc_client *c, int64_t timeout_ms)
+{
+	Hs__Envelope env = HS__ENVELOPE__INIT;
+	env.key_id = (char *)rt_ident_name(c->opts.ident);
+	uint8_t frame[RT_NAME_MAX + 16];
+	size_t len = protobuf_c_message_pack(&env.base, frame);
+	struct rpc_error e;
+	char err[256];
+	await_connection(c, timeout_ms);
+	rpc_invoke_raw(c, frame, len, timeout_ms, &e);
+	if (e.server[0] == '\0') {
+		rt_log_warn("cannot learn who serves %s: %s", c->where,
+		    e.message);
+		return -1;
+	}
+	if (key_for(c, e.server, err, sizeof(err)) != 0) {
+		rt_log_warn("%s answers as %s: %s", c->where, e.server, err);
+		return -1;
+	}
+	return 0;
 }
 
 hs_status

@@ -14,14 +14,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ident.h"
 #include "rpc_auth.h"
 #include "rpc_status.h"
 
 typedef struct rpc_client rpc_client;
 
 struct rpc_client_opts {
-	rt_key key;
-	size_t max_msg;		 /* largest reply accepted; 0 = 64 MiB */
+	rt_ident *ident;  /* who calls; stays the caller's */
+	const char *peer; /* the server's principal ("store-3", "directory");
+			     NULL: learnt from the server's first answer, at
+			     the cost of a round trip that blocks the first
+			     call (name it for clients used from callbacks) */
+	size_t max_msg;	  /* largest reply accepted; 0 = 64 MiB */
 	int64_t connect_wait_ms; /* how long a call waits for a first
 				       connection before UNAVAILABLE; 0 = 1000 */
 };
@@ -30,9 +35,10 @@ struct rpc_client_opts {
 struct rpc_error {
 	hs_status code;
 	char message[384];
-	char leader_hint[128]; /* with FAILED_PRECONDITION from a follower */
-	uint64_t epoch;	       /* the server's epoch, when it answered */
-	int answered;	       /* 1: a server sent this code; 0: the
+	char leader_hint[128];	  /* with FAILED_PRECONDITION from a follower */
+	uint64_t epoch;		  /* the server's epoch, when it answered */
+	char server[RT_NAME_MAX]; /* the principal that answered */
+	int answered;		  /* 1: a server sent this code; 0: the
 				   transport failed (no reply at all) */
 };
 
@@ -43,6 +49,9 @@ int rpc_client_open(rpc_client **out, const char *const *urls, size_t nurls,
 
 /* Waits for calls in flight to finish, then frees. */
 void rpc_client_close(rpc_client *c);
+
+/* The server's principal: as named at open, or as learnt ("" until). */
+const char *rpc_client_peer(rpc_client *c);
 
 /* Connected pipes right now. */
 int rpc_client_connected(rpc_client *c);

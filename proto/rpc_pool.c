@@ -9,6 +9,7 @@
 
 struct pool_entry {
 	char *url;
+	char *peer;
 	rpc_client *client;
 };
 
@@ -32,12 +33,14 @@ rpc_pool_open(rpc_pool **out, const struct rpc_client_opts *opts)
 }
 
 rpc_client *
-rpc_pool_get(rpc_pool *p, const char *url, char *err, size_t errlen)
+rpc_pool_get(rpc_pool *p, const char *url, const char *peer, char *err,
+    size_t errlen)
 {
 	rpc_client *c = NULL;
 	pthread_mutex_lock(&p->mu);
 	for (size_t i = 0; i < p->n; i++)
-		if (strcmp(p->entries[i].url, url) == 0) {
+		if (strcmp(p->entries[i].url, url) == 0 &&
+		    strcmp(p->entries[i].peer, peer) == 0) {
 			c = p->entries[i].client;
 			goto out;
 		}
@@ -49,11 +52,14 @@ rpc_pool_get(rpc_pool *p, const char *url, char *err, size_t errlen)
 		p->entries = e;
 		p->cap = cap;
 	}
-	if (rpc_client_open(&c, &url, 1, &p->opts, err, errlen) != 0) {
+	struct rpc_client_opts o = p->opts;
+	o.peer = peer;
+	if (rpc_client_open(&c, &url, 1, &o, err, errlen) != 0) {
 		c = NULL;
 		goto out;
 	}
 	p->entries[p->n].url = strdup(url);
+	p->entries[p->n].peer = strdup(peer);
 	p->entries[p->n].client = c;
 	p->n++;
 out:
@@ -69,6 +75,7 @@ rpc_pool_close(rpc_pool *p)
 	for (size_t i = 0; i < p->n; i++) {
 		rpc_client_close(p->entries[i].client);
 		free(p->entries[i].url);
+		free(p->entries[i].peer);
 	}
 	free(p->entries);
 	pthread_mutex_destroy(&p->mu);

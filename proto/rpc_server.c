@@ -5,6 +5,7 @@
 
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/rep.h>
+#include <openssl/crypto.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -22,6 +23,7 @@
 struct service {
 	const ProtobufCServiceDescriptor *desc;
 	rpc_handler handlers[MAX_METHODS]; /* in desc->methods order */
+	unsigned roles[MAX_METHODS];
 	void *arg;
 };
 
@@ -36,6 +38,10 @@ struct rpc_call {
 	Hs__Envelope *env;     /* borrows its payload from msg */
 	ProtobufCMessage *req; /* the unpacked request, owned */
 	const ProtobufCMethodDescriptor *method;
+	int keyed;  /* key below is the caller's: replies are MAC'd */
+	rt_key key; /* shared with the caller */
+	unsigned role;
+	char peer[RT_NAME_MAX];
 };
 
 struct rpc_server {
@@ -89,15 +95,18 @@ rpc_server_add_service(rpc_server *s, const ProtobufCServiceDescriptor *desc,
 		const ProtobufCMethodDescriptor
 		    *m = protobuf_c_service_descriptor_get_method_by_name(desc,
 			methods[i].name);
-		if (m == NULL || svc->handlers[m - desc->methods] != NULL) {
+		if (m == NULL || svc->handlers[m - desc->methods] != NULL ||
+		    methods[i].roles == 0) {
 			rt_log_error("%s: handler table row '%s' %s %s",
 			    s->opts.name, methods[i].name,
-			    m == NULL ? "names no method of" :
-					"repeats a method of",
+			    m == NULL		      ? "names no method of" :
+				methods[i].roles == 0 ? "names no role for" :
+							"repeats a method of",
 			    desc->name);
 			return NNG_EINVAL;
 		}
 		svc->handlers[m - desc->methods] = methods[i].fn;
+		svc->roles[m - desc->methods] = methods[i].roles;
 	}
 	s->nservices++;
 	return 0;
@@ -207,6 +216,16 @@ call_release(struct rpc_call *c)
 	c->method = NULL;
 }
 
+/* The key material goes only after the reply that needs it is packed. */
+static void
+call_forget_peer(struct rpc_call *c)
+{
+	OPENSSL_cleanse(&c->key, sizeof(c->key));
+	c->keyed = 0;
+	c->role = 0;
+	c->peer[0] = '\0';
+}
+
 static void
 send_reply(struct rpc_call *c, hs_status code, const char *message,
     const char *hint, const ProtobufCMessage *payload)
@@ -218,8 +237,11 @@ send_reply(struct rpc_call *c, hs_status code, const char *message,
 	r.message = (char *)(message ? message : "");
 	r.leader_hint = (char *)(hint ? hint : "");
 	r.epoch = rpc_server_epoch(c->srv);
-	int rv = rpc_wire_pack_reply(&r, payload, &m);
+	r.server = (char *)rt_ident_name(c->srv->opts.ident);
+	int rv = rpc_wire_pack_reply(c->keyed ? &c->key : NULL, &r, payload,
+	    &m);
 	call_release(c);
+	call_forget_peer(c);
 	if (rv != 0) {
 		rt_log_error("%s: cannot build a reply: %s", c->srv->opts.name,
 		    nng_strerror(rv));
@@ -287,6 +309,18 @@ rpc_call_method(const rpc_call *call)
 	return call->method ? call->method->name : "";
 }
 
+const char *
+rpc_call_peer(const rpc_call *call)
+{
+	return call->peer;
+}
+
+unsigned
+rpc_call_role(const rpc_call *call)
+{
+	return call->role;
+}
+
 static void reject(struct rpc_call *c, hs_status code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -314,6 +348,9 @@ abs64(int64_t v)
 	return v < 0 ? -v : v;
 }
 
+static hs_status admit_caller(struct rpc_call *c, int64_t now, char *why,
+    size_t whylen);
+
 /* The envelope's checks of rpc_server.h: size, encoding, MAC, timestamp
  * window, deadline. HS_OK, or the code with a message for people in why. */
 static hs_status
@@ -337,16 +374,33 @@ admit_envelope(struct rpc_call *c, int64_t now, char *why, size_t whylen)
 		    len);
 		return HS_INVALID_ARGUMENT;
 	}
-	if (strlen(env->service) > MAX_NAME || strlen(env->method) > MAX_NAME) {
-		snprintf(why, whylen, "service or method name too long");
+	if (strlen(env->service) > MAX_NAME || strlen(env->method) > MAX_NAME ||
+	    strlen(env->key_id) >= RT_NAME_MAX) {
+		snprintf(why, whylen, "service, method or key id too long");
 		return HS_INVALID_ARGUMENT;
 	}
-	if (!rpc_envelope_mac_ok(&s->opts.key, env)) {
+	return admit_caller(c, now, why, whylen);
+}
+
+/* Who is calling: a principal this server knows, a MAC under the key the
+ * two share, a timestamp within the window. */
+static hs_status
+admit_caller(struct rpc_call *c, int64_t now, char *why, size_t whylen)
+{
+	rpc_server *s = c->srv;
+	Hs__Envelope *env = c->env;
+	if (rt_ident_pair(s->opts.ident, env->key_id, &c->key, &c->role, why,
+		whylen) != 0)
+		return HS_UNAUTHENTICATED;
+	if (!rpc_envelope_mac_ok(&c->key, env)) {
 		snprintf(why, whylen,
-		    "missing or wrong MAC: every process must "
-		    "use the same cluster key file");
+		    "missing or wrong MAC for principal '%s': the caller's "
+		    "identity file does not match this cluster's roster",
+		    env->key_id);
 		return HS_UNAUTHENTICATED;
 	}
+	c->keyed = 1;
+	snprintf(c->peer, sizeof(c->peer), "%s", env->key_id);
 	if (abs64(now - env->timestamp_ms) > s->opts.mac_window_ms) {
 		snprintf(why, whylen,
 		    "request timestamp is %lld ms from this "
@@ -391,6 +445,14 @@ admit_call(struct rpc_call *c, const struct service **svc, rpc_handler *h,
 		    env->service, env->method);
 		return HS_UNIMPLEMENTED;
 	}
+	unsigned roles = (*svc)->roles[c->method - (*svc)->desc->methods];
+	if (!(c->role & roles)) {
+		snprintf(why, whylen,
+		    "%s.%s may not be called by %s '%s' (see the roles table "
+		    "in docs/rpc.md)",
+		    env->service, env->method, rt_role_name(c->role), c->peer);
+		return HS_PERMISSION_DENIED;
+	}
 	if (env->epoch != 0 && env->epoch < rpc_server_epoch(s)) {
 		snprintf(why, whylen,
 		    "stale epoch %llu (this server has seen "
@@ -399,7 +461,9 @@ admit_call(struct rpc_call *c, const struct service **svc, rpc_handler *h,
 		    (unsigned long long)rpc_server_epoch(s));
 		return HS_FAILED_PRECONDITION;
 	}
-	rpc_server_observe_epoch(s, env->epoch);
+	/* only a directory raises the floor: an epoch is the leader's to give */
+	if (c->role == RT_ROLE_DIRECTORY)
+		rpc_server_observe_epoch(s, env->epoch);
 	c->req = protobuf_c_message_unpack(c->method->input, NULL,
 	    env->payload.len, env->payload.data);
 	if (c->req == NULL || protobuf_c_message_check(c->req) != 1) {

@@ -5,8 +5,8 @@
  *
  * Before any handler runs the server has checked, in this order: the size
  * bound, the envelope's encoding, the MAC and timestamp window, the
- * deadline, the service and method, the fencing epoch, and the request's
- * encoding. Handlers only do the method's own work.
+ * deadline, the service and method, the caller's role, the fencing epoch,
+ * and the request's encoding. Handlers only do the method's own work.
  *
  * Ownership: the request passed to a handler belongs to the call and is
  * freed when the call is answered; a handler answers exactly once, with
@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ident.h"
 #include "rpc_auth.h"
 #include "rpc_status.h"
 
@@ -31,15 +32,18 @@ typedef void (
 
 /* One row of a service's handler table, matched to the descriptor's method
  * of the same name when the service is added, so the order of methods in a
- * .proto can never route a call to the wrong handler. */
+ * .proto can never route a call to the wrong handler. roles is the set of
+ * RT_ROLE_ bits that may call it (docs/rpc.md has the table); others get
+ * PERMISSION_DENIED before the handler runs. */
 struct rpc_method {
 	const char *name; /* as in the .proto, e.g. "Allocate" */
 	rpc_handler fn;
+	unsigned roles;
 };
 
 struct rpc_server_opts {
 	const char *name;      /* for log lines, e.g. "store-3" */
-	rt_key key;	       /* cluster key */
+	rt_ident *ident;       /* who this server is; stays the caller's */
 	size_t max_msg;	       /* largest request answered; 0 = 64 MiB.
 				   Frames over twice this are dropped by the
 				   transport unread. */
@@ -71,7 +75,8 @@ int rpc_server_start(rpc_server *s);
 void rpc_server_close(rpc_server *s);
 
 /* Raises the fencing floor: requests carrying a non-zero epoch below the
- * highest epoch seen are refused with FAILED_PRECONDITION. */
+ * highest epoch seen are refused with FAILED_PRECONDITION. Only a
+ * directory's requests raise it on their own. */
 void rpc_server_observe_epoch(rpc_server *s, uint64_t epoch);
 uint64_t rpc_server_epoch(const rpc_server *s);
 
@@ -86,5 +91,8 @@ void rpc_fail_redirect(rpc_call *call, const char *leader_hint, const char *fmt,
 uint64_t rpc_call_epoch(const rpc_call *call);
 int64_t rpc_call_deadline_ms(const rpc_call *call); /* 0 = none */
 const char *rpc_call_method(const rpc_call *call);
+/* The authenticated caller: its principal name and its RT_ROLE_ bit. */
+const char *rpc_call_peer(const rpc_call *call);
+unsigned rpc_call_role(const rpc_call *call);
 
 #endif

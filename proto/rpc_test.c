@@ -16,25 +16,29 @@
 #include "rpc_server.h"
 #include "rpc_wire.h"
 
-#define TEST_KEY "rpc-test-key-0123456789abcdef"
+#define TEST_NAME "echo-test"
 
 static rpc_server *srv;
 static rpc_client *cli;
 static char url[256];
+/* The server and the good client are one principal talking to itself; an
+ * impostor has the same name and another key. */
+static rt_ident *ident, *impostor;
 
 static void
 key(rt_key *k)
 {
-	rt_key_from_string(k, TEST_KEY);
+	unsigned role;
+	char err[128];
+	rt_ident_pair(ident, TEST_NAME, k, &role, err, sizeof(err));
 }
 
 static rpc_client *
-client_for(const char *u, const char *keystr)
+client_for(const char *u, rt_ident *who)
 {
-	struct rpc_client_opts co = { .max_msg = 0 };
+	struct rpc_client_opts co = { .ident = who };
 	rpc_client *c = NULL;
 	char err[256];
-	rt_key_from_string(&co.key, keystr);
 	if (rpc_client_open(&c, &u, 1, &co, err, sizeof(err)) != 0)
 		fprintf(stderr, "client: %s\n", err);
 	return c;
@@ -44,15 +48,15 @@ static void
 start_server(const char *listen)
 {
 	struct rpc_server_opts so = { .name = "echo-test",
-		.max_msg = 64u << 20 };
-	key(&so.key);
+		.max_msg = 64u << 20,
+		.ident = ident };
 	if (rpc_server_open(&srv, &so) != 0 || echo_service_add(srv) != 0 ||
 	    rpc_server_listen(srv, listen, url, sizeof(url)) != 0 ||
 	    rpc_server_start(srv) != 0) {
 		fprintf(stderr, "cannot start the echo server on %s\n", listen);
 		exit(1);
 	}
-	cli = client_for(url, TEST_KEY);
+	cli = client_for(url, ident);
 }
 
 static void
@@ -111,14 +115,13 @@ test_echo_round_trip_ipc(void)
 	char path[128], u[160];
 	snprintf(path, sizeof(path), "/tmp/hs-rpc-test-%d.ipc", (int)getpid());
 	snprintf(u, sizeof(u), "ipc://%s", path);
-	struct rpc_server_opts so = { .name = "ipc" };
+	struct rpc_server_opts so = { .name = "ipc", .ident = ident };
 	rpc_server *s;
-	key(&so.key);
 	CHECK(rpc_server_open(&s, &so) == 0);
 	CHECK(echo_service_add(s) == 0);
 	CHECK(rpc_server_listen(s, u, NULL, 0) == 0);
 	CHECK(rpc_server_start(s) == 0);
-	rpc_client *c = client_for(u, TEST_KEY);
+	rpc_client *c = client_for(u, ident);
 	struct rpc_error e;
 	hs_status st = echo(c, 4096, 0, 5000, &e);
 	rpc_client_close(c);
@@ -140,15 +143,14 @@ unused_handler(rpc_call *call, const ProtobufCMessage *req, void *arg)
 static void
 test_handler_table_matched_by_name(void)
 {
-	static const struct rpc_method unknown[] = { { "Ech0",
-	    unused_handler } };
+	static const struct rpc_method unknown[] = { { "Ech0", unused_handler,
+	    RT_ROLES_ANY } };
 	static const struct rpc_method twice[] = {
-		{ "Echo", unused_handler },
-		{ "Echo", unused_handler },
+		{ "Echo", unused_handler, RT_ROLES_ANY },
+		{ "Echo", unused_handler, RT_ROLES_ANY },
 	};
-	struct rpc_server_opts so = { .name = "table" };
+	struct rpc_server_opts so = { .name = "table", .ident = ident };
 	rpc_server *s;
-	key(&so.key);
 	CHECK(rpc_server_open(&s, &so) == 0);
 	int bad_name = rpc_server_add_service(s, &hs__echo__descriptor, unknown,
 	    1, NULL);
@@ -264,7 +266,7 @@ test_deadline_exceeded(void)
 static void
 test_bad_mac_is_unauthenticated(void)
 {
-	rpc_client *c = client_for(url, "some-other-cluster-key-xxxxxxxx");
+	rpc_client *c = client_for(url, impostor);
 	struct rpc_error e;
 	hs_status st = echo(c, 10, 0, 5000, &e);
 	rpc_client_close(c);
@@ -290,6 +292,7 @@ build_frame(const char *service, const char *method, int64_t ts_offset_ms,
 	env.request_id = 42;
 	env.timestamp_ms = rt_now_ms() + ts_offset_ms;
 	env.epoch = epoch;
+	env.key_id = TEST_NAME;
 	rpc_wire_pack_request(&k, &env, &req.base, &m);
 	return m;
 }
@@ -413,7 +416,7 @@ static void
 test_no_server_is_unavailable_quickly(void)
 {
 	struct rpc_error e;
-	rpc_client *c = client_for("tcp://127.0.0.1:1", TEST_KEY);
+	rpc_client *c = client_for("tcp://127.0.0.1:1", ident);
 	int64_t t0 = check_mono_ms();
 	hs_status st = echo(c, 10, 0, 10000, &e);
 	rpc_client_close(c);
@@ -425,7 +428,7 @@ test_no_server_is_unavailable_quickly(void)
 static void
 test_address_schemes(void)
 {
-	struct rpc_client_opts co = { .max_msg = 0 };
+	struct rpc_client_opts co = { .ident = ident };
 	rpc_client *c = NULL;
 	char err[256];
 	const char *tls = "tls+tcp://127.0.0.1:1";
@@ -469,8 +472,14 @@ main(int argc, char **argv)
 		{ NULL, NULL },
 	};
 	rt_log_init("rpc_test", 'T');
+	/* a directory: its epochs raise the server's floor */
+	if (rt_ident_ephemeral(&ident, TEST_NAME, RT_ROLE_DIRECTORY) != 0 ||
+	    rt_ident_ephemeral(&impostor, TEST_NAME, RT_ROLE_DIRECTORY) != 0)
+		return 1;
 	start_server("tcp://127.0.0.1:0");
 	int rc = check_run(cases, argc, argv);
 	stop_server();
+	rt_ident_free(impostor);
+	rt_ident_free(ident);
 	return rc;
 }

@@ -144,17 +144,35 @@ rpc_wire_pack_request(const rt_key *key, Hs__Envelope *env,
 }
 
 int
-rpc_wire_pack_reply(Hs__ReplyEnvelope *r, const ProtobufCMessage *payload,
-    nng_msg **out)
+rpc_wire_pack_reply(const rt_key *key, Hs__ReplyEnvelope *r,
+    const ProtobufCMessage *payload, nng_msg **out)
 {
+	uint8_t mac[RT_MAC_LEN] = { 0 };
 	size_t psz = payload ? protobuf_c_message_get_packed_size(payload) : 0;
 	uint8_t *p;
+	nng_msg *m;
+	/* as for requests: payload first, MAC, then the header */
 	r->payload.len = 0;
 	r->payload.data = NULL;
-	int rv = alloc_framed(&r->base, REPLY_PAYLOAD_FIELD, psz, out, &p);
-	if (rv == 0 && payload != NULL)
+	r->mac.len = key ? RT_MAC_LEN : 0;
+	r->mac.data = key ? mac : NULL;
+	int rv = alloc_framed(&r->base, REPLY_PAYLOAD_FIELD, psz, &m, &p);
+	if (rv != 0)
+		return rv;
+	if (payload != NULL)
 		protobuf_c_message_pack(payload, p);
-	return rv;
+	if (key != NULL) {
+		r->payload.data = p;
+		r->payload.len = psz;
+		rpc_reply_mac(key, r, mac);
+		r->payload.data = NULL;
+		r->payload.len = 0;
+		protobuf_c_message_pack(&r->base, nng_msg_body(m));
+	}
+	r->mac.data = NULL;
+	r->mac.len = 0;
+	*out = m;
+	return 0;
 }
 
 /* Unpacks the header part of buf and points the payload field (at

@@ -17,9 +17,10 @@
 int rpc_wire_pack_request(const rt_key *key, Hs__Envelope *env,
     const ProtobufCMessage *req, nng_msg **out);
 
-/* Packs r with payload (may be NULL) as its payload into a new message. */
-int rpc_wire_pack_reply(Hs__ReplyEnvelope *r, const ProtobufCMessage *payload,
-    nng_msg **out);
+/* Packs r with payload (may be NULL) as its payload into a new message,
+ * MAC'd under key (NULL: no MAC, for a caller the server cannot name). */
+int rpc_wire_pack_reply(const rt_key *key, Hs__ReplyEnvelope *r,
+    const ProtobufCMessage *payload, nng_msg **out);
 
 /* Unpacks a request envelope from buf. The returned envelope's payload may
  * point into buf: keep buf alive while the payload is used, and free the

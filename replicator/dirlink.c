@@ -81,7 +81,8 @@ repl_dir_call(struct repl *r, const char *method, const ProtobufCMessage *req,
 	for (int attempt = 0; attempt < 3 && !atomic_load(&r->stop);
 	     attempt++) {
 		rpc_client *c = addr[0] ?
-		    rpc_pool_get(r->pool, addr, why, sizeof(why)) :
+		    rpc_pool_get(r->pool, addr, RT_DIRECTORY_PRINCIPAL, why,
+			sizeof(why)) :
 		    NULL;
 		if (c == NULL) {
 			err->code = HS_UNAVAILABLE;
@@ -138,5 +139,7 @@ repl_dir_client(struct repl *r)
 {
 	char addr[256], why[256];
 	leader_addr(r, addr);
-	return addr[0] ? rpc_pool_get(r->pool, addr, why, sizeof(why)) : NULL;
+	return addr[0] ? rpc_pool_get(r->pool, addr, RT_DIRECTORY_PRINCIPAL,
+			     why, sizeof(why)) :
+			 NULL;
 }

@@ -20,10 +20,10 @@
 #include "redis_keys.h"
 #include "redis_server.h"
 #include "replicator.pb-c.h"
+#include "rpc.h"
 #include "rpc_client.h"
 
 static char dir[512], keyfile[600], bin[512];
-static rt_key key;
 static struct test_redis redis;
 static struct test_proc repl[2];
 static int ports[2];
@@ -31,11 +31,12 @@ static int ports[2];
 static void
 start(int i)
 {
-	char listen[64], rflag[96], kf[640], id[32];
+	char listen[64], rflag[96], kf[640], id[32], who[600];
 	snprintf(listen, sizeof(listen), "--listen=tcp://127.0.0.1:%d",
 	    ports[i]);
 	snprintf(rflag, sizeof(rflag), "--redis=%s", redis.addr);
-	snprintf(kf, sizeof(kf), "--key-file=%s", keyfile);
+	snprintf(kf, sizeof(kf), "--key-file=%s",
+	    test_identity(who, sizeof(who), keyfile, "replicator"));
 	snprintf(id, sizeof(id), "--id=replicator-%d", i + 1);
 	char *argv[] = { bin, id, listen, rflag, kf, "--lease-timeout=600ms",
 		"--directories=tcp://127.0.0.1:9", "--tick=100ms",
@@ -50,7 +51,8 @@ active(int i)
 	char url[64], err[256];
 	snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", ports[i]);
 	const char *u = url;
-	struct rpc_client_opts o = { .key = key, .connect_wait_ms = 300 };
+	struct rpc_client_opts o = { .ident = test_ident(keyfile),
+		.connect_wait_ms = 300 };
 	rpc_client *c = NULL;
 	if (rpc_client_open(&c, &u, 1, &o, err, sizeof(err)) != 0)
 		return -1;
@@ -93,10 +95,8 @@ exactly_one_active(void)
 static void
 one_active_and_failover(void)
 {
-	char err[256];
 	CHECK(test_temp_dir(dir, sizeof(dir), "lease") == 0);
 	CHECK(test_key_file(keyfile, sizeof(keyfile), dir) == 0);
-	CHECK(rt_key_load(&key, keyfile, err, sizeof(err)) == 0);
 	test_runfile(bin, sizeof(bin), "replicator/replicatord");
 	CHECK(test_redis_start(&redis, TEST_REDIS_META, dir, 0) == 0);
 	ports[0] = test_free_port();

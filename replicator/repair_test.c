@@ -19,6 +19,7 @@
 #include "check.h"
 #include "cluster.h"
 #include "directory.pb-c.h"
+#include "env.h"
 #include "redis.h"
 #include "redis_keys.h"
 #include "repl_util.h"
@@ -255,7 +256,9 @@ push(const struct tphoto *p, uint32_t from, uint32_t to, uint64_t epoch,
 	q.target = &target;
 	q.repl_epoch = epoch;
 	ProtobufCMessage *m = NULL;
-	hs_status st = test_rpc_call(C.p_store[from - 1], C.keyfile,
+	char as[600]; /* Push is the replicator's */
+	hs_status st = test_rpc_call(C.p_store[from - 1],
+	    test_identity(as, sizeof(as), C.keyfile, "replicator"),
 	    &hs__store__descriptor, "Push", &q.base, &m, 5000, NULL);
 	const Hs__PushReply *r = (const Hs__PushReply *)m;
 	*code = st == HS_OK && r->n_results == 1 ? (int)r->results[0]->code :
@@ -285,7 +288,9 @@ update_batch(const struct tphoto *p, uint32_t add, uint64_t epoch)
 	q.repl_epoch = epoch;
 	ProtobufCMessage *m = NULL;
 	struct rpc_error e;
-	hs_status st = test_rpc_call(C.p_dir[1], C.keyfile,
+	char as[600];
+	hs_status st = test_rpc_call(C.p_dir[1],
+	    test_identity(as, sizeof(as), C.keyfile, "replicator"),
 	    &hs__directory__descriptor, "UpdateLocationsBatch", &q.base, &m,
 	    5000, &e);
 	if (st != HS_OK)

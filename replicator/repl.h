@@ -33,7 +33,8 @@ struct repl_stores; /* the store table (storelink.c) */
 struct repl {
 	struct repl_config cfg;
 	struct repl_policy pol;
-	rt_key key;
+	rt_ident *ident; /* who this process is */
+	rt_key key;	 /* the servers' shared secret: tokens, grants */
 	char name[64];
 	rpc_server *rpc;
 	rt_pub *pub;

@@ -13,8 +13,8 @@
 static int
 open_parts(struct repl *r)
 {
-	struct rpc_server_opts so = { .name = r->name, .key = r->key };
-	struct rpc_client_opts co = { .key = r->key };
+	struct rpc_server_opts so = { .name = r->name, .ident = r->ident };
+	struct rpc_client_opts co = { .ident = r->ident };
 	r->pol.min = (uint32_t)r->cfg.min;
 	r->pol.def = (uint32_t)r->cfg.def;
 	r->pol.max = (uint32_t)r->cfg.max;
@@ -95,7 +95,8 @@ main(int argc, char **argv)
 		return rt_cfg_exit("replicatord", rc, err);
 	snprintf(r.name, sizeof(r.name), "%s", r.cfg.id);
 	rt_log_init(r.name, 'r'); /* 'R' once active */
-	if (rt_key_load(&r.key, r.cfg.key_file, err, sizeof(err)) != 0) {
+	if (rt_ident_load_server(&r.ident, r.cfg.key_file, "replicator",
+		RT_ROLE_REPLICATOR, &r.key, err, sizeof(err)) != 0) {
 		rt_log_error("%s", err);
 		return 1;
 	}

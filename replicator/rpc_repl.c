@@ -140,11 +140,11 @@ access_rates(rpc_call *call, const ProtobufCMessage *m, void *arg)
 }
 
 static const struct rpc_method methods[] = {
-	{ "ReportAccess", report_access },
-	{ "ReportCorruption", report_corruption },
-	{ "Queue", queue_info },
-	{ "Audit", audit },
-	{ "AccessRates", access_rates },
+	{ "ReportAccess", report_access, RT_ROLES_ANY },
+	{ "ReportCorruption", report_corruption, RT_ROLES_ANY },
+	{ "Queue", queue_info, RT_ROLES_ANY },
+	{ "Audit", audit, RT_ROLE_ADMIN },
+	{ "AccessRates", access_rates, RT_ROLES_ANY },
 };
 
 int

@@ -83,7 +83,9 @@ repl_store_call(struct repl *r, uint32_t store, const char *method,
 		    "store %u is not in the directory's store table", store);
 		return HS_NOT_FOUND;
 	}
-	rpc_client *c = rpc_pool_get(r->pool, addr, why, sizeof(why));
+	char peer[RT_NAME_MAX];
+	rt_store_principal(store, peer);
+	rpc_client *c = rpc_pool_get(r->pool, addr, peer, why, sizeof(why));
 	if (c == NULL) {
 		err->code = HS_INVALID_ARGUMENT;
 		snprintf(err->message, sizeof(err->message),
@@ -100,7 +102,9 @@ repl_store_client(struct repl *r, uint32_t store)
 	char addr[128], why[256];
 	if (repl_store_addr(r, store, addr, sizeof(addr)) != 0)
 		return NULL;
-	return rpc_pool_get(r->pool, addr, why, sizeof(why));
+	char peer[RT_NAME_MAX];
+	rt_store_principal(store, peer);
+	return rpc_pool_get(r->pool, addr, peer, why, sizeof(why));
 }
 
 void

@@ -24,6 +24,31 @@ hex_val(int c)
 	return -1;
 }
 
+void
+rt_hex_encode(const uint8_t *in, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[in[i] >> 4];
+		out[2 * i + 1] = digits[in[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+int
+rt_hex_decode(const char *in, uint8_t *out, size_t n)
+{
+	if (strlen(in) != 2 * n)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		int hi = hex_val(in[2 * i]), lo = hex_val(in[2 * i + 1]);
+		if (hi < 0 || lo < 0)
+			return -1;
+		out[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return 0;
+}
+
 /* Hex text (whitespace around it ignored) becomes bytes; anything else is
  * taken as raw key bytes. */
 static size_t

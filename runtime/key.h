@@ -29,6 +29,12 @@ void rt_key_from_string(rt_key *key, const char *s);
 void rt_hmacv(const rt_key *key, const struct iovec *iov, int n,
     uint8_t mac[RT_MAC_LEN]);
 
+/* Lowercase hex of n bytes into out (2n+1 chars with the NUL). */
+void rt_hex_encode(const uint8_t *in, size_t n, char *out);
+
+/* Exactly 2n hex digits (either case) into n bytes. 0, or -1. */
+int rt_hex_decode(const char *in, uint8_t *out, size_t n);
+
 /* HMAC-SHA256 of one buffer. */
 void rt_hmac(const rt_key *key, const void *data, size_t len,
     uint8_t mac[RT_MAC_LEN]);

@@ -100,7 +100,8 @@ heartbeat_once(struct background *bg, int *warned)
 			snprintf(bg->leader, sizeof(bg->leader), "%s", li.rpc);
 	}
 	rpc_client *c = bg->leader[0] ?
-	    rpc_pool_get(svc->peers, bg->leader, err, sizeof(err)) :
+	    rpc_pool_get(svc->peers, bg->leader, RT_DIRECTORY_PRINCIPAL, err,
+		sizeof(err)) :
 	    bg->dirs;
 	if (c == NULL)
 		c = bg->dirs;
@@ -265,7 +266,8 @@ store_dial_directories(struct store_service *svc, char *err, size_t errlen)
 	for (char *t = strtok_r(copy, ",", &save); t && n < 16;
 	     t = strtok_r(NULL, ",", &save))
 		urls[n++] = t;
-	struct rpc_client_opts co = { .key = svc->key };
+	struct rpc_client_opts co = { .ident = svc->ident,
+		.peer = RT_DIRECTORY_PRINCIPAL };
 	if (n > 0 && rpc_client_open(&c, urls, n, &co, err, errlen) != 0)
 		c = NULL;
 	free(copy);

@@ -21,6 +21,7 @@
 #include "clock.h"
 #include "cluster.h"
 #include "directory.pb-c.h"
+#include "env.h"
 #include "hs.h"
 #include "hs_close.h"
 #include "log.h"
@@ -314,8 +315,7 @@ replicate_to(int s, hs_photo_id id, const uint8_t *b, size_t len)
 	uint8_t sha[32];
 	uint32_t store = (uint32_t)s + 1;
 	rt_key key;
-	char why[256];
-	CHECK(rt_key_load(&key, tc.keyfile, why, sizeof(why)) == 0);
+	CHECK(test_secret(tc.keyfile, &key) == 0);
 	hs_sha256(b, len, sha);
 	pid.key = id.key;
 	pid.cookie = id.cookie;
@@ -329,7 +329,9 @@ replicate_to(int s, hs_photo_id id, const uint8_t *b, size_t len)
 	q.n_needles = 1;
 	ProtobufCMessage *m = NULL;
 	int code = -1;
-	if (test_rpc_call(tc.p_store[s], tc.keyfile, &hs__store__descriptor,
+	char peer[600]; /* a Replicate comes from a store: any other one */
+	test_store_identity(peer, sizeof(peer), tc.keyfile, s == 0 ? 2 : 1);
+	if (test_rpc_call(tc.p_store[s], peer, &hs__store__descriptor,
 		"Replicate", &q.base, &m, 5000, NULL) == HS_OK) {
 		const Hs__ReplicateReply *r = (const Hs__ReplicateReply *)m;
 		code = r->n_results == 1 ? (int)r->results[0]->code : -1;

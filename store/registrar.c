@@ -118,7 +118,8 @@ leader_client(struct registrar *r, char *why, size_t whylen)
 	    rt_leader_lookup(svc->cfg.redis, 500, &li, why, whylen) == 0)
 		snprintf(r->leader, sizeof(r->leader), "%s", li.rpc);
 	rpc_client *c = r->leader[0] ?
-	    rpc_pool_get(svc->peers, r->leader, why, whylen) :
+	    rpc_pool_get(svc->peers, r->leader, RT_DIRECTORY_PRINCIPAL, why,
+		whylen) :
 	    NULL;
 	if (c == NULL)
 		r->leader[0] = '\0';

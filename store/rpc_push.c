@@ -332,8 +332,10 @@ store_push(rpc_call *call, const ProtobufCMessage *msg, void *arg)
 	}
 	if (push_fence(svc, call, req->repl_epoch) != 0)
 		return;
-	rpc_client *c = rpc_pool_get(svc->peers, req->target->rpc_addr, why,
-	    sizeof(why));
+	char peer[RT_NAME_MAX];
+	rt_store_principal(req->target->store_id, peer);
+	rpc_client *c = rpc_pool_get(svc->peers, req->target->rpc_addr, peer,
+	    why, sizeof(why));
 	if (c == NULL) {
 		rpc_fail(call, HS_INVALID_ARGUMENT, "target: %s", why);
 		return;

@@ -208,14 +208,15 @@ store_compact(rpc_call *call, const ProtobufCMessage *req, void *arg)
 }
 
 static const struct rpc_method store_methods[] = {
-	{ "Write", store_write },
-	{ "Replicate", store_replicate },
-	{ "Read", store_read },
-	{ "Delete", store_delete },
-	{ "ListNeedles", store_list_needles },
-	{ "Stats", store_stats },
-	{ "Compact", store_compact },
-	{ "Push", store_push },
+	{ "Write", store_write, RT_ROLES_USER },
+	{ "Replicate", store_replicate, RT_ROLE_STORE | RT_ROLE_REPLICATOR },
+	{ "Read", store_read, RT_ROLES_ANY },
+	{ "Delete", store_delete, RT_ROLE_DIRECTORY | RT_ROLE_REPLICATOR },
+	{ "ListNeedles", store_list_needles,
+	    RT_ROLE_ADMIN | RT_ROLE_REPLICATOR | RT_ROLE_DIRECTORY },
+	{ "Stats", store_stats, RT_ROLES_ANY },
+	{ "Compact", store_compact, RT_ROLE_ADMIN },
+	{ "Push", store_push, RT_ROLE_REPLICATOR },
 };
 
 int

@@ -24,7 +24,8 @@ struct delete_follow;
 
 struct store_service {
 	struct store_config cfg;
-	rt_key key;
+	rt_ident *ident; /* who this store is (store-<id>) */
+	rt_key key;	 /* the servers' shared secret: write tokens */
 	struct store_engine *engine;
 	rpc_server *rpc;
 	rt_pub *pub;

@@ -76,8 +76,9 @@ store_replicator(struct store_service *svc)
 	pthread_mutex_lock(&svc->repl_mu);
 	snprintf(addr, sizeof(addr), "%s", svc->repl_addr);
 	pthread_mutex_unlock(&svc->repl_mu);
-	return addr[0] ? rpc_pool_get(svc->peers, addr, err, sizeof(err)) :
-			 NULL;
+	return addr[0] ?
+	    rpc_pool_get(svc->peers, addr, "replicator", err, sizeof(err)) :
+	    NULL;
 }
 
 void

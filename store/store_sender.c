@@ -229,7 +229,9 @@ send_batch(struct forwarder *fw, struct batch *b, struct rpc_error *e)
 					     FORWARD_TIMEOUT_MS;
 		if (timeout > FORWARD_TIMEOUT_MS)
 			timeout = FORWARD_TIMEOUT_MS;
-		rpc_client *c = rpc_pool_get(fw->svc->peers, b->p->addr,
+		char peer[RT_NAME_MAX];
+		rt_store_principal(b->p->store_id, peer);
+		rpc_client *c = rpc_pool_get(fw->svc->peers, b->p->addr, peer,
 		    e->message, sizeof(e->message));
 		rc = c == NULL ?
 		    HS_INVALID_ARGUMENT :

@@ -45,10 +45,10 @@ static int
 start_rpc(struct store_service *svc, char *err, size_t errlen)
 {
 	struct rpc_server_opts so = { .name = svc->name,
-		.key = svc->key,
+		.ident = svc->ident,
 		.max_msg = (size_t)svc->cfg.max_msg,
 		.contexts = 128 };
-	struct rpc_client_opts co = { .key = svc->key,
+	struct rpc_client_opts co = { .ident = svc->ident,
 		.max_msg = (size_t)svc->cfg.max_msg };
 	if (rpc_pool_open(&svc->peers, &co) != 0 ||
 	    rt_workq_open(&svc->slow, (int)svc->cfg.workers, "store") != 0 ||
@@ -126,7 +126,8 @@ main(int argc, char **argv)
 	snprintf(svc.name, sizeof(svc.name), "store-%lld",
 	    (long long)svc.cfg.id);
 	rt_log_init(svc.name, 'S');
-	if (rt_key_load(&svc.key, svc.cfg.key_file, err, sizeof(err)) != 0) {
+	if (rt_ident_load_server(&svc.ident, svc.cfg.key_file, svc.name,
+		RT_ROLE_STORE, &svc.key, err, sizeof(err)) != 0) {
 		rt_log_error("%s", err);
 		return 1;
 	}

@@ -41,7 +41,8 @@ start_store_as(struct test_proc *p, int id, const char *url, const char *name,
 	snprintf(data, sizeof(data), "%s/%s", dir, name);
 	mkdir(data, 0755);
 	snprintf(flag_dir, sizeof(flag_dir), "--data-dir=%s", data);
-	snprintf(kf, sizeof(kf), "--key-file=%s", keyfile);
+	snprintf(kf, sizeof(kf), "--key-file=");
+	test_store_identity(kf + 11, sizeof(kf) - 11, keyfile, id);
 	char *argv[] = { bin, idf, listen, flag_dir, kf,
 		"--directories=tcp://127.0.0.1:9", "--heartbeat-interval=5s",
 		"--scrub-rate=0", "--max-volume-size=8MiB",
@@ -58,12 +59,40 @@ start_store(int i)
 	start_store_as(&procs[i], i + 1, urls[i], name, extra);
 }
 
+/* Deletes come from the directory and Replicates from a peer store; the
+ * rest the tests make as the admin (clients[]). */
+static rpc_client *as_dir[NSTORES], *as_peer[NSTORES];
+
+static rpc_client *
+client_for(int i, const char *method)
+{
+	char who[600];
+	const char *u = urls[i];
+	if (strcmp(method, "Delete") == 0) {
+		if (as_dir[i] == NULL)
+			as_dir[i] = test_rpc_open(&u, 1,
+			    test_identity(who, sizeof(who), keyfile,
+				RT_DIRECTORY_PRINCIPAL),
+			    0);
+		return as_dir[i];
+	}
+	if (strcmp(method, "Replicate") == 0) {
+		if (as_peer[i] == NULL)
+			as_peer[i] = test_rpc_open(&u, 1,
+			    test_store_identity(who, sizeof(who), keyfile,
+				i == 0 ? 2 : 1),
+			    0);
+		return as_peer[i];
+	}
+	return clients[i];
+}
+
 static hs_status
 call(int i, const char *method, const ProtobufCMessage *req,
     ProtobufCMessage **reply, struct rpc_error *e)
 {
-	return rpc_invoke(clients[i], &hs__store__descriptor, method, req,
-	    reply, 10000, 0, e);
+	return rpc_invoke(client_for(i, method), &hs__store__descriptor, method,
+	    req, reply, 10000, 0, e);
 }
 
 static int
@@ -611,7 +640,8 @@ test_second_store_on_same_data_dir_is_refused(void)
 	snprintf(data, sizeof(data), "--data-dir=%s/store-1", dir);
 	snprintf(flag, sizeof(flag), "--listen=tcp://127.0.0.1:%d",
 	    test_free_port());
-	snprintf(kf, sizeof(kf), "--key-file=%s", keyfile);
+	snprintf(kf, sizeof(kf), "--key-file=");
+	test_store_identity(kf + 11, sizeof(kf) - 11, keyfile, 9);
 	char *argv[] = { bin, "--id=9", flag, data, kf,
 		"--directories=tcp://127.0.0.1:9", NULL };
 	CHECK_EQ(test_proc_start(&twin, "twin", dir, argv), 0);
@@ -901,11 +931,10 @@ main(int argc, char **argv)
 		    test_bad_flags_exit_with_usage_error },
 		{ NULL, NULL },
 	};
-	char err[256];
 	rt_log_init("stored_test", 'T');
 	test_temp_dir(dir, sizeof(dir), "stored");
 	test_key_file(keyfile, sizeof(keyfile), dir);
-	rt_key_load(&key, keyfile, err, sizeof(err));
+	test_secret(keyfile, &key);
 	test_runfile(bin, sizeof(bin), "store/stored");
 	for (int i = 0; i < NSTORES; i++) {
 		snprintf(urls[i], sizeof(urls[i]), "tcp://127.0.0.1:%d",
@@ -925,6 +954,8 @@ main(int argc, char **argv)
 			test_proc_dump_log(&procs[i]);
 	for (int i = 0; i < NSTORES; i++) {
 		test_rpc_close(clients[i]);
+		test_rpc_close(as_dir[i]);
+		test_rpc_close(as_peer[i]);
 		test_proc_kill(&procs[i], SIGTERM);
 		test_proc_free(&procs[i]);
 	}

@@ -59,7 +59,9 @@ start_dir(struct test_cluster *c, int i, const char *extra)
 	    c->p_dir[i]);
 	snprintf(pub, sizeof(pub), "--pub=tcp://127.0.0.1:%d", c->p_dirpub[i]);
 	snprintf(redis, sizeof(redis), "--redis=%s", c->meta.addr);
-	snprintf(key, sizeof(key), "--key-file=%s", c->keyfile);
+	snprintf(key, sizeof(key), "--key-file=");
+	test_identity(key + 11, sizeof(key) - 11, c->keyfile,
+	    RT_DIRECTORY_PRINCIPAL);
 	char *head[] = { bin, id, listen, pub, redis, key, cache,
 		"--leader-timeout=1s", "--leader-heartbeat-interval=200ms",
 		"--follower-sync-interval=100ms", "--heartbeat-interval=200ms",
@@ -86,7 +88,8 @@ start_store(struct test_cluster *c, int i, const char *extra)
 	snprintf(cache, sizeof(cache), "--cache-redis=%s", c->cache.addr);
 	snprintf(repl, sizeof(repl), "--replicator=tcp://127.0.0.1:%d",
 	    c->p_repl);
-	snprintf(key, sizeof(key), "--key-file=%s", c->keyfile);
+	snprintf(key, sizeof(key), "--key-file=");
+	test_store_identity(key + 11, sizeof(key) - 11, c->keyfile, i + 1);
 	snprintf(data, sizeof(data), "%s/store-%d", c->dir, i + 1);
 	mkdir(data, 0755);
 	snprintf(datadir, sizeof(datadir), "--data-dir=%s", data);
@@ -111,7 +114,8 @@ start_replicator(struct test_cluster *c, const char *extra)
 	    c->p_repl);
 	snprintf(pub, sizeof(pub), "--pub=tcp://127.0.0.1:%d", c->p_replpub);
 	snprintf(redis, sizeof(redis), "--redis=%s", c->meta.addr);
-	snprintf(key, sizeof(key), "--key-file=%s", c->keyfile);
+	snprintf(key, sizeof(key), "--key-file=");
+	test_identity(key + 11, sizeof(key) - 11, c->keyfile, "replicator");
 	urls(dirs, sizeof(dirs), c->p_dir, c->ndirs);
 	snprintf(dflag, sizeof(dflag), "--directories=%s", dirs);
 	char *head[] = { bin, listen, pub, redis, key, dflag, NULL };

@@ -7,9 +7,13 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include "ident.h"
 
 /* Ports are drawn at random from 20000-32767, below Linux's ephemeral
  * range (32768-60999): a port handed out here cannot be taken meanwhile by
@@ -18,10 +22,6 @@
  * ports before any process binds them. */
 #define PORT_BASE 20000
 #define PORT_SPAN 12768
-
-/* The one key of every test cluster; never use it for a real one. */
-#define TEST_KEY_HEX                                                           \
-	"00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
 
 /* The ports handed out so far. Process-wide on purpose: one test's
  * clusters and helpers must never share a port. */
@@ -91,10 +91,40 @@ test_runfile(char *out, size_t len, const char *rel)
 int
 test_key_file(char *path, size_t len, const char *dir)
 {
-	snprintf(path, len, "%s/cluster.key", dir);
-	FILE *f = fopen(path, "w");
-	if (f == NULL)
+	const char *names[TEST_STORES_MAX + 4] = { RT_DIRECTORY_PRINCIPAL,
+		"replicator", "admin", "client" };
+	unsigned roles[TEST_STORES_MAX + 4] = { RT_ROLE_DIRECTORY,
+		RT_ROLE_REPLICATOR, RT_ROLE_ADMIN, RT_ROLE_CLIENT };
+	char stores[TEST_STORES_MAX][RT_NAME_MAX], keys[900], err[512];
+	for (int i = 0; i < TEST_STORES_MAX; i++) {
+		rt_store_principal((uint32_t)i + 1, stores[i]);
+		names[4 + i] = stores[i];
+		roles[4 + i] = RT_ROLE_STORE;
+	}
+	snprintf(keys, sizeof(keys), "%s/keys", dir);
+	mkdir(keys, 0700);
+	if (rt_ident_provision(keys, names, roles, TEST_STORES_MAX + 4, err,
+		sizeof(err)) != 0) {
+		fprintf(stderr, "test keys: %s\n", err);
 		return -1;
-	int ok = fputs(TEST_KEY_HEX "\n", f) >= 0;
-	return fclose(f) == 0 && ok ? 0 : -1;
+	}
+	snprintf(path, len, "%s/admin.key", keys);
+	return 0;
+}
+
+char *
+test_identity(char *out, size_t len, const char *keyfile, const char *name)
+{
+	const char *slash = strrchr(keyfile, '/');
+	snprintf(out, len, "%.*s/%s.key", slash ? (int)(slash - keyfile) : 1,
+	    slash ? keyfile : ".", name);
+	return out;
+}
+
+char *
+test_store_identity(char *out, size_t len, const char *keyfile, long store_id)
+{
+	char name[RT_NAME_MAX];
+	rt_store_principal((uint32_t)store_id, name);
+	return test_identity(out, len, keyfile, name);
 }

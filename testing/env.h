@@ -18,8 +18,18 @@ int test_temp_dir(char *path, size_t len, const char *tag);
  * is the runfiles tree under `bazel run`. Returns out. */
 char *test_runfile(char *out, size_t len, const char *rel);
 
-/* Writes the test cluster key (hex text) into dir/cluster.key; path gets
- * its name. 0 or -1. */
+/* Stores a test cluster may have identities for. */
+#define TEST_STORES_MAX 24
+
+/* Makes a test cluster's identities in dir/keys (tools:keys' set, with
+ * stores 1..TEST_STORES_MAX); path gets the admin's identity file, which is
+ * what tests call with unless they act as a server. 0 or -1. */
 int test_key_file(char *path, size_t len, const char *dir);
+
+/* The identity file of principal name beside keyfile. Returns out. */
+char *test_identity(char *out, size_t len, const char *keyfile,
+    const char *name);
+char *test_store_identity(char *out, size_t len, const char *keyfile,
+    long store_id);
 
 #endif

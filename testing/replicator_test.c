@@ -373,7 +373,8 @@ start_standby(int port, int pubport)
 	snprintf(listen, sizeof(listen), "--listen=tcp://127.0.0.1:%d", port);
 	snprintf(pub, sizeof(pub), "--pub=tcp://127.0.0.1:%d", pubport);
 	snprintf(redis, sizeof(redis), "--redis=%s", C.meta.addr);
-	snprintf(key, sizeof(key), "--key-file=%s", C.keyfile);
+	snprintf(key, sizeof(key), "--key-file=");
+	test_identity(key + 11, sizeof(key) - 11, C.keyfile, "replicator");
 	char *argv[] = { bin, "--id=replicator-2", listen, pub, redis, key,
 		"--store-down-grace=1s", "--orphan-grace=1s",
 		"--rate-half-life=1s", "--access-rate-threshold=3000",
@@ -510,8 +511,11 @@ deleted_photo_is_never_resurrected(void)
 	u.n_add = 1;
 	ProtobufCMessage *m = NULL;
 	struct rpc_error e = { .code = HS_INTERNAL };
-	st = test_rpc_call(C.p_dir[0], C.keyfile, &hs__directory__descriptor,
-	    "UpdateLocations", &u.base, &m, 5000, &e);
+	char as[600]; /* UpdateLocations is the replicator's */
+	st = test_rpc_call(C.p_dir[0],
+	    test_identity(as, sizeof(as), C.keyfile, "replicator"),
+	    &hs__directory__descriptor, "UpdateLocations", &u.base, &m, 5000,
+	    &e);
 	if (m)
 		protobuf_c_message_free_unpacked(m, NULL);
 	if (st != HS_FAILED_PRECONDITION) {

@@ -6,10 +6,54 @@
 #include <semaphore.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "check.h"
-#include "key.h"
+#include "ident.h"
+
+/* Identities by file, loaded once and kept for the process's life: a
+ * client borrows its identity, and tests open clients freely. */
+#define IDENTS_MAX 64
+static struct {
+	char path[512];
+	rt_ident *id;
+} idents[IDENTS_MAX];
+static pthread_mutex_t idents_mu = PTHREAD_MUTEX_INITIALIZER;
+
+rt_ident *
+test_ident(const char *keyfile)
+{
+	rt_ident *id = NULL;
+	char err[512];
+	pthread_mutex_lock(&idents_mu);
+	int i = 0;
+	for (; i < IDENTS_MAX && idents[i].id != NULL; i++)
+		if (strcmp(idents[i].path, keyfile) == 0)
+			break;
+	if (i < IDENTS_MAX && idents[i].id != NULL)
+		id = idents[i].id;
+	else if (i < IDENTS_MAX &&
+	    rt_ident_load(&id, keyfile, NULL, err, sizeof(err)) == 0) {
+		snprintf(idents[i].path, sizeof(idents[i].path), "%s", keyfile);
+		idents[i].id = id;
+	} else {
+		fprintf(stderr, "test identity %s: %s\n", keyfile,
+		    i < IDENTS_MAX ? err : "too many");
+	}
+	pthread_mutex_unlock(&idents_mu);
+	return id;
+}
+
+int
+test_secret(const char *keyfile, rt_key *out)
+{
+	rt_ident *id = test_ident(keyfile);
+	if (id == NULL || rt_ident_secret(id) == NULL)
+		return -1;
+	*out = *rt_ident_secret(id);
+	return 0;
+}
 
 rpc_client *
 test_rpc_open(const char *const *urls, size_t n, const char *keyfile,
@@ -17,8 +61,8 @@ test_rpc_open(const char *const *urls, size_t n, const char *keyfile,
 {
 	struct rpc_client_opts co = { .connect_wait_ms = connect_wait_ms };
 	rpc_client *c = NULL;
-	char err[256];
-	if (rt_key_load(&co.key, keyfile, err, sizeof(err)) != 0 ||
+	char err[256] = "no identity";
+	if ((co.ident = test_ident(keyfile)) == NULL ||
 	    rpc_client_open(&c, urls, n, &co, err, sizeof(err)) != 0) {
 		fprintf(stderr, "test client: %s\n", err);
 		return NULL;

@@ -8,7 +8,16 @@
 
 #include "rpc_client.h"
 
-/* A client dialing urls, keyed from keyfile; connect_wait_ms 0 = the
+/* The identity in keyfile, loaded once per process and kept. NULL after
+ * printing why. */
+rt_ident *test_ident(const char *keyfile);
+
+/* The servers' shared secret from keyfile (an admin's or server's
+ * identity): what tests mint write tokens with. 0 or -1. */
+int test_secret(const char *keyfile, rt_key *out);
+
+/* A client dialing urls, as the principal of the identity file keyfile
+ * (the server's principal is learnt from its first answer); connect_wait_ms 0 = the
  * client's default. NULL after printing why. */
 rpc_client *test_rpc_open(const char *const *urls, size_t n,
     const char *keyfile, int connect_wait_ms);

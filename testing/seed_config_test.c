@@ -68,7 +68,8 @@ main(int argc, char **argv)
 	rt_log_init("seed_config_test", 'T');
 	for (size_t i = 0; i < sizeof(seed) / sizeof(seed[0]); i++)
 		setenv(seed[i][0], seed[i][1], 1);
-	struct test_cluster_opts o = { .ndirs = 3, .nstores = 3,
+	struct test_cluster_opts o = { .ndirs = 3,
+		.nstores = 3,
 		.env_timing = 1 };
 	if (test_cluster_start(&tc, &o) != 0) {
 		fprintf(stderr, "the seed's block did not start a cluster\n");

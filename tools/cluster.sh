@@ -102,7 +102,7 @@ start_directory() { # N
     --listen="tcp://127.0.0.1:$(p_dir "$i")" \
     --pub="tcp://127.0.0.1:$(p_dirpub "$i")" \
     --redis="127.0.0.1:$p_meta" --cache-redis="127.0.0.1:$p_cache" \
-    --key-file="$dir/cluster.key"
+    --key-file="$dir/keys/directory.key"
 }
 
 start_store() { # N
@@ -113,14 +113,14 @@ start_store() { # N
     --pub="tcp://127.0.0.1:$(p_storepub "$i")" \
     --data-dir="$dir/store-$i" --redis="127.0.0.1:$p_meta" --directories="$(dirs_csv)" \
     --replicator="tcp://127.0.0.1:$p_repl" \
-    --cache-redis="127.0.0.1:$p_cache" --key-file="$dir/cluster.key"
+    --cache-redis="127.0.0.1:$p_cache" --key-file="$dir/keys/store-$i.key"
 }
 
 start_replicator() {
   launch replicator "$(bin replicator/replicatord)" \
     --listen="tcp://127.0.0.1:$p_repl" --pub="tcp://127.0.0.1:$p_replpub" \
     --redis="127.0.0.1:$p_meta" --directories="$(dirs_csv)" \
-    --key-file="$dir/cluster.key"
+    --key-file="$dir/keys/replicator.key"
 }
 
 start_nginx() {
@@ -152,7 +152,7 @@ fill() { # NAME VALUE: @NAME@ in $tmpl becomes VALUE
   tmpl="${tmpl//"@$1@"/"$2"}"
 }
 
-write_cluster_file() {
+write_cluster_file() { # FILE IDENTITY
   local pubs="" i tmpl
   for i in 1 2 3; do pubs="$pubs${pubs:+,}tcp://127.0.0.1:$(p_dirpub "$i")"; done
   for i in 1 2 3 4 5; do pubs="$pubs,tcp://127.0.0.1:$(p_storepub "$i")"; done
@@ -161,10 +161,10 @@ write_cluster_file() {
   fill WRITER "tools/cluster.sh up"
   fill DIRECTORIES "tcp://127.0.0.1:$p_lb,$(dirs_csv)"
   fill CACHE "127.0.0.1:$p_cache"
-  fill KEY_FILE "$dir/cluster.key"
+  fill KEY_FILE "$2"
   fill PUBS "$pubs"
   fill REPLICATOR "tcp://127.0.0.1:$p_repl"
-  printf '%s\n' "$tmpl" > "$dir/cluster"
+  printf '%s\n' "$tmpl" > "$1"
 }
 
 hs() { "$(bin client/hs)" --cluster "$dir/cluster" "$@"; }
@@ -174,7 +174,7 @@ stores_up() { # N: every directory, asked directly, lists N stores UP
   # table a moment after the leader)
   for i in 1 2 3; do
     printf 'directory=tcp://127.0.0.1:%s\nkey_file=%s\n' "$(p_dir "$i")" \
-      "$dir/cluster.key" > "$dir/probe.cluster"
+      "$dir/keys/client.key" > "$dir/probe.cluster"
     [ "$("$(bin client/hs)" --cluster "$dir/probe.cluster" health --json 2>/dev/null |
       grep -o '"state":"STORE_UP"' | wc -l)" -eq "$1" ] || return 1
   done
@@ -184,10 +184,13 @@ stores_up() { # N: every directory, asked directly, lists N stores UP
 cmd_up() {
   mkdir -p "$dir"
   for n in $(names); do alive "$n" && die "$n is already running; run 'down' first"; done
-  [ -f "$dir/cluster.key" ] || head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$dir/cluster.key"
-  chmod 600 "$dir/cluster.key"
+  # Identities once per cluster folder: a restart keeps the roster.
+  [ -f "$dir/keys/roster" ] || "$(bin tools/keys)" init "$dir/keys" --stores 5 >/dev/null
   for n in $(names); do start_one "$n"; done
-  write_cluster_file
+  # `hs` runs as the client; cluster.admin holds the admin's credential
+  # (audits, backups, compaction, credentials).
+  write_cluster_file "$dir/cluster" "$dir/keys/client.key"
+  write_cluster_file "$dir/cluster.admin" "$dir/keys/admin.key"
   wait_for 30 "the cluster (a leader and all 5 stores UP)" stores_up 5
   echo "cluster up in $dir"
   echo "  directories (via nginx): tcp://127.0.0.1:$p_lb; direct: $(dirs_csv)"

@@ -71,7 +71,7 @@ load_main(void *arg)
 	struct rpc_client_opts co = { .connect_wait_ms = 2000 };
 	rpc_client *cl;
 	char err[256];
-	rt_key_load(&co.key, c.keyfile, err, sizeof(err));
+	co.ident = test_ident(c.keyfile);
 	if (rpc_client_open(&cl, &url, 1, &co, err, sizeof(err)) != 0)
 		return NULL;
 	uint64_t x = (uint64_t)(uintptr_t)&cl;

@@ -71,12 +71,11 @@ store_stats(uint32_t id, uint64_t *needles, uint64_t *bytes)
 	char url[64], err[256];
 	snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", C.p_store[id - 1]);
 	const char *u = url;
-	rt_key key;
 	rpc_client *c = stats_clients[id];
 	if (c == NULL) {
-		if (rt_key_load(&key, C.keyfile, err, sizeof(err)) != 0)
+		struct rpc_client_opts o = { .ident = test_ident(C.keyfile) };
+		if (o.ident == NULL)
 			return -1;
-		struct rpc_client_opts o = { .key = key };
 		if (rpc_client_open(&c, &u, 1, &o, err, sizeof(err)) != 0)
 			return -1;
 		stats_clients[id] = c;

@@ -76,8 +76,8 @@ run_runtime(void)
 	rpc_server *srv;
 	rpc_client *cli;
 	char url[128], err[256];
-	rt_key_from_string(&so.key, "rpc-bench-key-0123456789abcdef");
-	co.key = so.key;
+	rt_ident_ephemeral(&so.ident, "bench", RT_ROLE_ADMIN);
+	co.ident = so.ident;
 	rpc_server_open(&srv, &so);
 	echo_service_add(srv);
 	rpc_server_listen(srv, "tcp://127.0.0.1:0", url, sizeof(url));
