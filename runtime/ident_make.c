@@ -1,4 +1,4 @@
-/* Making identities: key pairs, identity files and a roster (see ident.h).
+/* Making identities: identity files and a roster (see ident.h).
  * Used by tools:keys, the test harness and `hs cred add`. */
 #include <errno.h>
 #include <fcntl.h>
@@ -9,21 +9,6 @@
 #include <unistd.h>
 
 #include "ident.h"
-
-int
-rt_ident_keygen(uint8_t priv[32], uint8_t pub[RT_PUB_LEN])
-{
-	EVP_PKEY *k = NULL;
-	EVP_PKEY_CTX *c = EVP_PKEY_CTX_new_id(EVP_PKEY_X25519, NULL);
-	size_t a = 32, b = RT_PUB_LEN;
-	int ok = c && EVP_PKEY_keygen_init(c) == 1 &&
-	    EVP_PKEY_keygen(c, &k) == 1 &&
-	    EVP_PKEY_get_raw_private_key(k, priv, &a) == 1 &&
-	    EVP_PKEY_get_raw_public_key(k, pub, &b) == 1;
-	EVP_PKEY_free(k);
-	EVP_PKEY_CTX_free(c);
-	return ok ? 0 : -1;
-}
 
 int
 rt_ident_write(const char *path, const char *name, unsigned role,
