@@ -67,6 +67,7 @@ int cli_health(struct cli *c, int argc, char **argv);
 int cli_check(struct cli *c, int argc, char **argv);
 int cli_tap(struct cli *c, int argc, char **argv);
 int cli_audit(struct cli *c, int argc, char **argv);
+int cli_cred(struct cli *c, int argc, char **argv);
 int cli_backup(struct cli *c, int argc, char **argv);
 int cli_restore(struct cli *c, int argc, char **argv);
 int cli_rebuild(struct cli *c, int argc, char **argv);

@@ -63,6 +63,13 @@ static const struct cli_cmd commands[] = {
 	{ "audit", cli_audit, "[--wait]", "run the replicator's audit",
 	    "Starts the replicator's audit (orphans, missing replicas,\n"
 	    "leftovers); with --wait, waits for it and prints its summary.\n" },
+	{ "cred", cli_cred, "add|revoke|list", "manage credentials (admin)",
+	    "hs cred add NAME --out FILE [--role client|admin]: makes a key\n"
+	    "pair, has the directory record it and writes NAME's identity\n"
+	    "file (mode 0600) for the application to use as its key_file.\n"
+	    "hs cred revoke NAME: refused everywhere once this returns (the\n"
+	    "answer counts the stores that confirmed); its grants go with it.\n"
+	    "hs cred list: the credentials added so far.\n" },
 	{ "backup", cli_backup, "FILE", "copy every photo record to FILE",
 	    "Writes every record the directory leader holds, deleted ones\n"
 	    "included, to FILE (written under a temporary name, then renamed).\n"

@@ -268,6 +268,28 @@ hs_status hs_queue(hs_client *c, int64_t timeout_ms, Hs__QueueReply **out,
 hs_status hs_audit(hs_client *c, int wait, int64_t timeout_ms,
     Hs__AuditReply **out, hs_error *err);
 
+/* ---- Credentials (docs/security.md; the admin role) ---------------- */
+
+/* Makes a key pair for principal name with role "client" or "admin", has
+ * the directory record its public key, and writes the identity file path
+ * (mode 0600, never over an existing file): hand that file to the
+ * application. The reply says how many UP stores applied it before the
+ * answer. Free *out with hs__principal_reply__free_unpacked(*out, NULL). */
+hs_status hs_cred_add(hs_client *c, const char *name, const char *role,
+    const char *path, int64_t timeout_ms, Hs__PrincipalReply **out,
+    hs_error *err);
+
+/* Revokes name: its calls, and uploads under the grants it holds, are
+ * refused by every directory and by every store that confirmed (see the
+ * reply) once this returns. */
+hs_status hs_cred_revoke(hs_client *c, const char *name, int64_t timeout_ms,
+    Hs__PrincipalReply **out, hs_error *err);
+
+/* The principals added at run time. Free *out with
+ * hs__list_principals_reply__free_unpacked(*out, NULL). */
+hs_status hs_cred_list(hs_client *c, int64_t timeout_ms,
+    Hs__ListPrincipalsReply **out, hs_error *err);
+
 /* ---- A way back (docs/reliability.md) ------------------------------ */
 
 /* What hs_backup, hs_restore and hs_rebuild did. Plain data. */

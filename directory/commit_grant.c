@@ -146,9 +146,9 @@ grant_job(struct dir_job *j)
 	Hs__AllocateReply r = HS__ALLOCATE_REPLY__INIT;
 	r.token_expiry_ms = rt_now_ms() + d->cfg.token_ttl_ms;
 	if (g == NULL ||
-	    rt_token_make_grant(&d->key, group, first, count, stores, want,
-		r.token_expiry_ms, &r.write_token.data,
-		&r.write_token.len) != 0) {
+	    rt_token_make_grant(&d->key, group, first, count,
+		rpc_call_peer(j->call), stores, want, r.token_expiry_ms,
+		&r.write_token.data, &r.write_token.len) != 0) {
 		free(g);
 		rpc_fail(j->call, HS_RESOURCE_EXHAUSTED, "out of memory");
 		return;

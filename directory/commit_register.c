@@ -16,6 +16,7 @@
 #include "dir_forward.h"
 #include "grant.h"
 #include "photo_id.h"
+#include "principals.h"
 #include "scripts.h"
 #include "token.h"
 #include "writer_impl.h"
@@ -38,6 +39,7 @@ struct reg {
 	uint8_t extra[2 + 6 * DIR_MAX_REPLICAS]; /* field 5 of the union */
 	size_t nextra;
 	int64_t expiry_ms; /* of the registration's write token */
+	uint32_t store;	   /* the registering store; 0: not a store's */
 	const char *argv[REG_ARGS];
 	size_t lens[REG_ARGS];
 };
@@ -150,13 +152,17 @@ static int
 reg_prepare(struct dir *d, struct reg *r)
 {
 	const Hs__RegisterRequest *q = r->q;
-	char why[200];
+	char why[200], client[RT_NAME_MAX];
 	/* The token bounds the registration in time: past its expiry the
 	 * needles may be gone as orphans. The script weighs the expiry, after
-	 * its check for a resend of a committed registration. */
+	 * its check for a resend of a committed registration. It names the
+	 * stores that may register, and the principal the grant was for: one
+	 * revoked since cannot have its uploads committed. */
 	if (rt_token_verify(&d->key, q->write_token.data, q->write_token.len,
-		q->id->key, q->id->cookie, &r->expiry_ms, why,
-		sizeof(why)) != HS_OK) {
+		q->id->key, q->id->cookie, r->store, &r->expiry_ms, client,
+		sizeof(client), why, sizeof(why)) != HS_OK ||
+	    (client[0] != '\0' &&
+		!dir_principal_known(d, client, why, sizeof(why)))) {
 		reg_fail(r, HS_PERMISSION_DENIED, "RegisterPhoto: %s", why);
 		return -1;
 	}
@@ -327,6 +333,16 @@ reg_commit(struct dir *d, struct reg *regs, size_t n, const char *lease)
 	free(ok);
 }
 
+/* The store registering job j's photos: a batch names it (the handler
+ * checked that the caller is that store). */
+static uint32_t
+job_store(const struct dir_job *j)
+{
+	return j->fn == register_batch_job ?
+	    ((const Hs__RegisterBatchRequest *)j->req)->store_id :
+	    0;
+}
+
 /* The registrations of job j. */
 static size_t
 job_regs(const struct dir_job *j, const Hs__RegisterRequest *const **qs)
@@ -417,8 +433,10 @@ register_job(struct dir_job *j)
 	} else {
 		for (size_t i = 0, at = 0; i < nj; i++) {
 			size_t k = job_regs(jobs[i], &qs);
-			for (size_t m = 0; m < k; m++)
+			for (size_t m = 0; m < k; m++) {
+				regs[at].store = job_store(jobs[i]);
 				regs[at++].q = qs[m];
+			}
 		}
 		commit_jobs(d, jobs, nj, regs, n);
 	}

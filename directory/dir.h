@@ -61,6 +61,7 @@ struct dir {
 	struct dir_acks *acks;	     /* deletes waiting for stores */
 
 	pthread_mutex_t mu;	 /* guards the fields below */
+	struct applied *principals_applied; /* principals.c: per store */
 	int leader;		 /* we hold the lease */
 	int ready;		 /* ... and have caught up: writes may commit */
 	char lease[128];	 /* our lease value "<id>/<epoch>" */

@@ -48,8 +48,9 @@ forward_done(void *arg, ProtobufCMessage *reply, const struct rpc_error *err)
 	}
 }
 
-void
-dir_forward(struct dir *d, rpc_call *call, const ProtobufCMessage *req)
+static void
+forward_or_redirect(struct dir *d, rpc_call *call, const ProtobufCMessage *req,
+    int redirect)
 {
 	struct dir_leader k;
 	char err[256];
@@ -66,7 +67,7 @@ dir_forward(struct dir *d, rpc_call *call, const ProtobufCMessage *req)
 		    "over or giving up the lead; retry");
 		return;
 	}
-	if (rpc_call_epoch(call) != 0) {
+	if (rpc_call_epoch(call) != 0 || redirect) {
 		rpc_fail_redirect(call, k.rpc,
 		    "%s is not the leader; "
 		    "retry at %s (%s)",
@@ -105,4 +106,16 @@ dir_forward(struct dir *d, rpc_call *call, const ProtobufCMessage *req)
 		    "(%s)",
 		    k.id, k.rpc);
 	}
+}
+
+void
+dir_forward(struct dir *d, rpc_call *call, const ProtobufCMessage *req)
+{
+	forward_or_redirect(d, call, req, 0);
+}
+
+void
+dir_redirect(struct dir *d, rpc_call *call)
+{
+	forward_or_redirect(d, call, NULL, 1);
 }

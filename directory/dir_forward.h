@@ -11,4 +11,8 @@
 /* Answers call (now, or later from an nng thread). req belongs to call. */
 void dir_forward(struct dir *d, rpc_call *call, const ProtobufCMessage *req);
 
+/* Sends the caller to the leader instead (FAILED_PRECONDITION with its
+ * address): for calls the leader must see from the caller itself. */
+void dir_redirect(struct dir *d, rpc_call *call);
+
 #endif

@@ -100,13 +100,20 @@ check_grant(const Hs__AllocateReply *r, const rt_key *key, uint64_t *seen,
 			CHECK_STATUS(rt_token_check(key, r->write_token.data,
 					 r->write_token.len, id->key,
 					 id->cookie, r->stores[s]->store_id,
-					 rt_now_ms(), why, sizeof(why)),
+					 RT_DIRECTORY_PRINCIPAL, rt_now_ms(),
+					 why, sizeof(why)),
 			    HS_OK, why);
 	}
 	/* Another cookie under a granted key is not covered. */
 	CHECK_EQ(rt_token_check(key, r->write_token.data, r->write_token.len,
 		     r->ids[0]->key, r->ids[0]->cookie ^ 1,
-		     r->stores[0]->store_id, rt_now_ms(), why, sizeof(why)),
+		     r->stores[0]->store_id, NULL, rt_now_ms(), why,
+		     sizeof(why)),
+	    HS_PERMISSION_DENIED);
+	/* Nor may anyone but the grant's principal spend it. */
+	CHECK_EQ(rt_token_check(key, r->write_token.data, r->write_token.len,
+		     r->ids[0]->key, r->ids[0]->cookie, r->stores[0]->store_id,
+		     "someone-else", rt_now_ms(), why, sizeof(why)),
 	    HS_PERMISSION_DENIED);
 }
 
@@ -126,13 +133,19 @@ test_allocate_a_grant_through_a_follower(void)
 	CHECK(test_secret(c.keyfile, &key) == 0);
 	uint64_t seen[80];
 	size_t nseen = 0;
-	/* Two grants, one through a follower (forwarded to the leader, which
-	 * alone holds the counter): 80 distinct ids in one group. */
+	/* A follower sends the caller to the leader, which alone holds the
+	 * counter and makes a grant to the caller itself (not to a forwarding
+	 * follower). Two grants: 80 distinct ids in one group. */
+	ProtobufCMessage *none = NULL;
+	CHECK_EQ(rpc_invoke(c.d[follower()].cl, &hs__directory__descriptor,
+		     "Allocate", &q.base, &none, 3000, 0, &e),
+	    HS_FAILED_PRECONDITION);
+	CHECK(strcmp(e.leader_hint, c.d[leader].rpc) == 0);
 	for (int round = 0; round < 2; round++) {
 		ProtobufCMessage *m = NULL;
-		int at = round == 0 ? follower() : leader;
-		CHECK_STATUS(rpc_invoke(c.d[at].cl, &hs__directory__descriptor,
-				 "Allocate", &q.base, &m, 3000, 0, &e),
+		CHECK_STATUS(rpc_invoke(c.d[leader].cl,
+				 &hs__directory__descriptor, "Allocate",
+				 &q.base, &m, 3000, 0, &e),
 		    HS_OK, e.message);
 		Hs__AllocateReply *r = (Hs__AllocateReply *)m;
 		CHECK_EQ(r->n_stores, 2);
@@ -186,7 +199,7 @@ register_batch_each(rpc_client *cl, uint64_t base, uint64_t step, size_t n,
 	Hs__RegisterBatchRequest b = HS__REGISTER_BATCH_REQUEST__INIT;
 	b.photos = qp;
 	b.n_photos = n;
-	b.store_id = 1;
+	b.store_id = stores[n - 1][0]; /* a store every token here names */
 	ProtobufCMessage *m = NULL;
 	hs_status st = rpc_invoke(cl, &hs__directory__descriptor,
 	    "RegisterPhotos", &b.base, &m, 3000, 0, e);

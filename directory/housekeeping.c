@@ -18,6 +18,7 @@
 #include "dir.h"
 #include "groups_redis.h"
 #include "log.h"
+#include "principals.h"
 #include "redis.h"
 #include "redis_keys.h"
 #include "stores_redis.h"
@@ -160,6 +161,8 @@ dir_house_main(void *arg)
 		if (tombs != NULL)
 			dir_tombstones_tick(tombs, d, r);
 		dir_acks_tick(d->acks);
+		if (dir_principals_refresh(d, r, err, sizeof(err)) != 0)
+			rt_log_debug("cannot read the principals: %s", err);
 		if (save)
 			next_save = now + save_every;
 		/* A change of role is shown in Health at once, not a sync

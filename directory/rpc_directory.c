@@ -16,6 +16,7 @@
 #include "log.h"
 #include "lookup.h"
 #include "photo_id.h"
+#include "principals.h"
 #include "restore.h"
 #include "token.h"
 #include "waiters.h"
@@ -95,8 +96,12 @@ allocate(rpc_call *call, const ProtobufCMessage *m, void *arg)
 		    d->cfg.max_replicas, q->replicas);
 		return;
 	}
-	if (leader_or_forward(d, call, m))
+	/* A grant is made to its caller, so a follower sends the caller to
+	 * the leader rather than forwarding under its own name. */
+	if (dir_is_leader(d, NULL, 0, NULL))
 		dir_writer_allocate(d, call, q);
+	else
+		dir_redirect(d, call);
 }
 
 /* --- writes handed to the writer --- */
@@ -151,6 +156,8 @@ register_photos(rpc_call *call, const ProtobufCMessage *m, void *arg)
 	struct dir *d = arg;
 	const Hs__RegisterBatchRequest *q = (const Hs__RegisterBatchRequest *)m;
 	char why[160];
+	if (!dir_caller_is_store(call, q->store_id))
+		return;
 	if (q->n_photos == 0 || q->n_photos > RT_GRANT_MAX_COUNT) {
 		rpc_fail(call, HS_INVALID_ARGUMENT,
 		    "RegisterPhotos takes 1..%d photos, not %zu",
@@ -219,11 +226,14 @@ heartbeat(rpc_call *call, const ProtobufCMessage *m, void *arg)
 		    "the store's id (1..2^31) and rpc_addr");
 		return;
 	}
+	if (!dir_caller_is_store(call, q->store->id))
+		return;
 	uint64_t epoch;
 	if (!dir_is_leader(d, NULL, 0, &epoch)) {
 		dir_forward(d, call, m);
 		return;
 	}
+	dir_principals_note(d, q->store->id, q->principals_version);
 	struct dir_store e;
 	Hs__StoreInfo in = *q->store;
 	in.last_heartbeat_ms = rt_now_ms();
@@ -248,6 +258,7 @@ heartbeat(rpc_call *call, const ProtobufCMessage *m, void *arg)
 	r.epoch = epoch;
 	r.leader_id = (char *)d->cfg.id;
 	r.applied_seq = dir_records_applied(d->recs);
+	r.principals_version = rt_ident_dynamic_version(d->ident);
 	rpc_reply(call, &r.base);
 }
 
@@ -472,6 +483,12 @@ static const struct rpc_method methods[] = {
 	{ "ListRecords", dir_list_records,
 	    RT_ROLE_ADMIN | RT_ROLE_REPLICATOR | RT_ROLE_DIRECTORY },
 	{ "Restore", dir_restore, RT_ROLE_ADMIN | RT_ROLE_DIRECTORY },
+	{ "AddPrincipal", dir_add_principal,
+	    RT_ROLE_ADMIN | RT_ROLE_DIRECTORY },
+	{ "RevokePrincipal", dir_revoke_principal,
+	    RT_ROLE_ADMIN | RT_ROLE_DIRECTORY },
+	{ "ListPrincipals", dir_list_principals,
+	    RT_ROLE_ADMIN | RT_ROLES_SERVER },
 	{ "UpdateLocationsBatch", dir_update_locations_batch,
 	    RT_ROLE_REPLICATOR | RT_ROLE_DIRECTORY },
 };

@@ -189,6 +189,17 @@ struct rt_redis_script dir_script_new_group = { "new_group",
 struct rt_redis_script dir_script_grant = { "grant",
 	FENCE "return {1, redis.call('INCRBY', KEYS[2], ARGV[2])}\n", "" };
 
+/* KEYS: leader, principals, their version. ARGV: lease, name, "role pub"
+ * to add or "" to revoke. {1, the set's new version}. */
+struct rt_redis_script dir_script_principal = { "principal",
+	FENCE "if ARGV[3] == '' then\n"
+	      "  redis.call('HDEL', KEYS[2], ARGV[2])\n"
+	      "else\n"
+	      "  redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])\n"
+	      "end\n"
+	      "return {1, redis.call('INCR', KEYS[3])}\n",
+	"" };
+
 /* KEYS: leader, seq, log, replicator epoch, then one photo hash per
  * update. ARGV: lease, log max length, the caller's replicator epoch ("0":
  * not the replicator, as for dir_script_update), then
@@ -235,5 +246,6 @@ dir_scripts_init(void)
 	rt_redis_script_init(&dir_script_restore);
 	rt_redis_script_init(&dir_script_new_group);
 	rt_redis_script_init(&dir_script_grant);
+	rt_redis_script_init(&dir_script_principal);
 	rt_redis_script_init(&dir_script_update_batch);
 }

@@ -404,6 +404,21 @@ rt_ident_set_dynamic(rt_ident *id, const struct rt_principal *p, size_t n,
 	free(gone);
 }
 
+int
+rt_ident_dynamic_list(rt_ident *id, struct rt_principal **out, size_t *n,
+    uint64_t *version)
+{
+	pthread_mutex_lock(&id->mu);
+	struct rt_principal *p = calloc(id->ndyn ? id->ndyn : 1, sizeof(*p));
+	for (size_t i = 0; p != NULL && i < id->ndyn; i++)
+		p[i] = id->dyn[i].p;
+	*n = id->ndyn;
+	*version = id->version;
+	pthread_mutex_unlock(&id->mu);
+	*out = p;
+	return p != NULL ? 0 : -1;
+}
+
 uint64_t
 rt_ident_dynamic_version(const rt_ident *id)
 {

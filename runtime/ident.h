@@ -78,6 +78,11 @@ void rt_ident_set_dynamic(rt_ident *id, const struct rt_principal *p, size_t n,
     uint64_t version);
 uint64_t rt_ident_dynamic_version(const rt_ident *id);
 
+/* A copy of the run-time principals (*out malloc'd, the caller frees) and
+ * their version. 0 or -1 (out of memory). */
+int rt_ident_dynamic_list(rt_ident *id, struct rt_principal **out, size_t *n,
+    uint64_t *version);
+
 /* A store's principal: "store-<id>". */
 void rt_store_principal(uint32_t store_id, char out[RT_NAME_MAX]);
 

@@ -7,6 +7,7 @@
 #include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "directory.pb-c.h"
 #include "grant.h"
@@ -65,10 +66,11 @@ rt_token_make(const rt_key *key, uint64_t photo_key, uint32_t cookie,
 
 int
 rt_token_make_grant(const rt_key *key, uint32_t group, uint64_t first_seq,
-    uint32_t count, const uint32_t *stores, size_t n, int64_t expiry_ms,
-    uint8_t **out, size_t *outlen)
+    uint32_t count, const char *client, const uint32_t *stores, size_t n,
+    int64_t expiry_ms, uint8_t **out, size_t *outlen)
 {
 	Hs__WriteToken t = HS__WRITE_TOKEN__INIT;
+	t.client = (char *)client;
 	t.group = group;
 	t.first_seq = first_seq;
 	t.count = count;
@@ -117,24 +119,43 @@ token_open(const rt_key *key, const uint8_t *token, size_t len,
 	return NULL;
 }
 
+static int
+token_lists(const Hs__WriteToken *t, uint32_t store_id)
+{
+	for (size_t i = 0; i < t->n_stores; i++)
+		if (t->stores[i] == store_id)
+			return 1;
+	return 0;
+}
+
 hs_status
 rt_token_verify(const rt_key *key, const uint8_t *token, size_t len,
-    uint64_t photo_key, uint32_t cookie, int64_t *expiry_ms, char *why,
-    size_t whylen)
+    uint64_t photo_key, uint32_t cookie, uint32_t store_id, int64_t *expiry_ms,
+    char *client, size_t clientlen, char *why, size_t whylen)
 {
 	Hs__WriteToken *t = token_open(key, token, len, photo_key, cookie, why,
 	    whylen);
 	if (t == NULL)
 		return HS_PERMISSION_DENIED;
+	hs_status st = HS_OK;
+	if (store_id != 0 && !token_lists(t, store_id)) {
+		snprintf(why, whylen,
+		    "the write token does not name store %u: a store registers "
+		    "only what it was allocated",
+		    store_id);
+		st = HS_PERMISSION_DENIED;
+	}
 	*expiry_ms = t->expiry_ms;
+	if (client != NULL)
+		snprintf(client, clientlen, "%s", t->client);
 	hs__write_token__free_unpacked(t, NULL);
-	return HS_OK;
+	return st;
 }
 
 hs_status
 rt_token_check(const rt_key *key, const uint8_t *token, size_t len,
-    uint64_t photo_key, uint32_t cookie, uint32_t store_id, int64_t now_ms,
-    char *why, size_t whylen)
+    uint64_t photo_key, uint32_t cookie, uint32_t store_id,
+    const char *caller, int64_t now_ms, char *why, size_t whylen)
 {
 	hs_status st = HS_PERMISSION_DENIED;
 	Hs__WriteToken *t = token_open(key, token, len, photo_key, cookie, why,
@@ -148,10 +169,17 @@ rt_token_check(const rt_key *key, const uint8_t *token, size_t len,
 		    (long long)(now_ms - t->expiry_ms));
 		goto out;
 	}
-	for (size_t i = 0; i < t->n_stores; i++)
-		if (t->stores[i] == store_id)
-			st = HS_OK;
-	if (st != HS_OK)
+	if (caller != NULL && t->client[0] != '\0' &&
+	    strcmp(caller, t->client) != 0) {
+		snprintf(why, whylen,
+		    "this write token was granted to '%.64s', not to you: "
+		    "allocate your own",
+		    t->client);
+		goto out;
+	}
+	if (token_lists(t, store_id))
+		st = HS_OK;
+	else
 		snprintf(why, whylen, "write token does not name store %u",
 		    store_id);
 out:

@@ -21,23 +21,28 @@ int rt_token_make(const rt_key *key, uint64_t photo_key, uint32_t cookie,
 
 /* Makes a grant's token (v2): the ids of write group `group` with sequence
  * numbers first_seq .. first_seq + count - 1 (runtime/grant.h), on
- * stores[0..n), valid until expiry_ms. As rt_token_make. */
+ * stores[0..n), valid until expiry_ms, for principal client alone. As
+ * rt_token_make. */
 int rt_token_make_grant(const rt_key *key, uint32_t group, uint64_t first_seq,
-    uint32_t count, const uint32_t *stores, size_t n, int64_t expiry_ms,
-    uint8_t **out, size_t *outlen);
+    uint32_t count, const char *client, const uint32_t *stores, size_t n,
+    int64_t expiry_ms, uint8_t **out, size_t *outlen);
 
-/* Checks that token is genuine, unexpired at now_ms, names this photo and
- * lists store_id. HS_OK, or HS_PERMISSION_DENIED with a reason in why. */
+/* Checks that token is genuine, unexpired at now_ms, names this photo,
+ * lists store_id and, when caller is not NULL, was granted to caller (a
+ * grant made to someone else is not the caller's to spend). HS_OK, or
+ * HS_PERMISSION_DENIED with a reason in why. */
 hs_status rt_token_check(const rt_key *key, const uint8_t *token, size_t len,
-    uint64_t photo_key, uint32_t cookie, uint32_t store_id, int64_t now_ms,
-    char *why, size_t whylen);
+    uint64_t photo_key, uint32_t cookie, uint32_t store_id,
+    const char *caller, int64_t now_ms, char *why, size_t whylen);
 
-/* Checks only that token is genuine and names this photo (the directory's
- * check of a registration, which weighs the expiry itself: a resend of a
- * committed registration passes after it). HS_OK with *expiry_ms (Unix
- * ms), or HS_PERMISSION_DENIED with a reason in why. */
+/* Checks only that token is genuine, names this photo and, when store_id
+ * is not 0, lists store_id (the directory's check of a registration, which
+ * weighs the expiry itself: a resend of a committed registration passes
+ * after it). HS_OK with *expiry_ms (Unix ms) and the grant's principal in
+ * client ("" for v1 tokens; client may be NULL), or HS_PERMISSION_DENIED
+ * with a reason in why. */
 hs_status rt_token_verify(const rt_key *key, const uint8_t *token, size_t len,
-    uint64_t photo_key, uint32_t cookie, int64_t *expiry_ms, char *why,
-    size_t whylen);
+    uint64_t photo_key, uint32_t cookie, uint32_t store_id, int64_t *expiry_ms,
+    char *client, size_t clientlen, char *why, size_t whylen);
 
 #endif

@@ -21,11 +21,11 @@ test_genuine_token_passes_for_each_named_store(void)
 		     &n),
 	    0);
 	for (int i = 0; i < 3; i++)
-		CHECK_STATUS(rt_token_check(&key, t, n, 42, 7, stores[i],
+		CHECK_STATUS(rt_token_check(&key, t, n, 42, 7, stores[i], NULL,
 				 rt_now_ms(), why, sizeof(why)),
 		    HS_OK, why);
-	CHECK_STATUS(rt_token_check(&key, t, n, 42, 7, 4, rt_now_ms(), why,
-			 sizeof(why)),
+	CHECK_STATUS(rt_token_check(&key, t, n, 42, 7, 4, NULL, rt_now_ms(),
+			 why, sizeof(why)),
 	    HS_PERMISSION_DENIED, why);
 	CHECK(strstr(why, "does not name store 4") != NULL);
 	free(t);
@@ -43,29 +43,29 @@ test_bad_tokens_are_denied_with_a_reason(void)
 	CHECK_EQ(rt_token_make(&key, 42, 7, stores, 1, rt_now_ms() + 60000, &t,
 		     &n),
 	    0);
-	CHECK_EQ(rt_token_check(&other, t, n, 42, 7, 1, rt_now_ms(), why,
+	CHECK_EQ(rt_token_check(&other, t, n, 42, 7, 1, NULL, rt_now_ms(), why,
 		     sizeof(why)),
 	    HS_PERMISSION_DENIED);
 	CHECK(strstr(why, "bad MAC") != NULL);
-	CHECK_EQ(rt_token_check(&key, t, n, 43, 7, 1, rt_now_ms(), why,
+	CHECK_EQ(rt_token_check(&key, t, n, 43, 7, 1, NULL, rt_now_ms(), why,
 		     sizeof(why)),
 	    HS_PERMISSION_DENIED);
 	CHECK(strstr(why, "another photo") != NULL);
-	CHECK_EQ(rt_token_check(&key, t, n, 42, 8, 1, rt_now_ms(), why,
+	CHECK_EQ(rt_token_check(&key, t, n, 42, 8, 1, NULL, rt_now_ms(), why,
 		     sizeof(why)),
 	    HS_PERMISSION_DENIED);
-	CHECK_EQ(rt_token_check(&key, t, n, 42, 7, 1, rt_now_ms() + 120000, why,
-		     sizeof(why)),
+	CHECK_EQ(rt_token_check(&key, t, n, 42, 7, 1, NULL,
+		     rt_now_ms() + 120000, why, sizeof(why)),
 	    HS_PERMISSION_DENIED);
 	CHECK(strstr(why, "expired") != NULL);
 	t[n / 2] ^= 0x01; /* one flipped bit anywhere breaks it */
-	CHECK_EQ(rt_token_check(&key, t, n, 42, 7, 1, rt_now_ms(), why,
+	CHECK_EQ(rt_token_check(&key, t, n, 42, 7, 1, NULL, rt_now_ms(), why,
 		     sizeof(why)),
 	    HS_PERMISSION_DENIED);
 	CHECK_EQ(rt_token_check(&key, (const uint8_t *)"junk", 4, 42, 7, 1,
-		     rt_now_ms(), why, sizeof(why)),
+		     NULL, rt_now_ms(), why, sizeof(why)),
 	    HS_PERMISSION_DENIED);
-	CHECK_EQ(rt_token_check(&key, NULL, 0, 42, 7, 1, rt_now_ms(), why,
+	CHECK_EQ(rt_token_check(&key, NULL, 0, 42, 7, 1, NULL, rt_now_ms(), why,
 		     sizeof(why)),
 	    HS_PERMISSION_DENIED);
 	free(t);
@@ -79,17 +79,21 @@ test_grant_token_covers_exactly_its_ids(void)
 	uint8_t *t;
 	size_t n;
 	char why[256] = "";
-	CHECK_EQ(rt_token_make_grant(&key, 7, 1000, 16, stores, 3,
+	CHECK_EQ(rt_token_make_grant(&key, 7, 1000, 16, "app", stores, 3,
 		     rt_now_ms() + 60000, &t, &n),
 	    0);
 	for (uint64_t seq = 1000; seq < 1016; seq++) {
 		uint64_t k = rt_grant_key(&key, 7, seq);
 		uint32_t c = rt_grant_cookie(&key, k);
-		CHECK_STATUS(rt_token_check(&key, t, n, k, c, 4, rt_now_ms(),
-				 why, sizeof(why)),
+		CHECK_STATUS(rt_token_check(&key, t, n, k, c, 4, "app",
+				 rt_now_ms(), why, sizeof(why)),
 		    HS_OK, why);
-		CHECK_EQ(rt_token_check(&key, t, n, k, c ^ 1, 4, rt_now_ms(),
-			     why, sizeof(why)),
+		/* a grant is its principal's alone */
+		CHECK_EQ(rt_token_check(&key, t, n, k, c, 4, "thief",
+			     rt_now_ms(), why, sizeof(why)),
+		    HS_PERMISSION_DENIED);
+		CHECK_EQ(rt_token_check(&key, t, n, k, c ^ 1, 4, NULL,
+			     rt_now_ms(), why, sizeof(why)),
 		    HS_PERMISSION_DENIED);
 	}
 	uint64_t outside[] = { rt_grant_key(&key, 7, 999),
@@ -97,7 +101,7 @@ test_grant_token_covers_exactly_its_ids(void)
 	for (int i = 0; i < 3; i++) {
 		uint64_t k = outside[i];
 		CHECK_EQ(rt_token_check(&key, t, n, k, rt_grant_cookie(&key, k),
-			     4, rt_now_ms(), why, sizeof(why)),
+			     4, NULL, rt_now_ms(), why, sizeof(why)),
 		    HS_PERMISSION_DENIED);
 		CHECK(strstr(why, "another photo") != NULL);
 	}

@@ -79,7 +79,41 @@ fill_info(struct store_service *svc, Hs__StoreInfo *info)
 	info->last_heartbeat_ms = rt_now_ms();
 }
 
-/* One heartbeat. 0 when the leader took it, -1 when not. */
+/* The principals added at run time, from the directory that answered a
+ * heartbeat with a version we lack. 0, or -1 (logged; the next heartbeat
+ * tries again). */
+static int
+fetch_principals(struct store_service *svc, rpc_client *c)
+{
+	Hs__ListPrincipalsRequest q = HS__LIST_PRINCIPALS_REQUEST__INIT;
+	ProtobufCMessage *m = NULL;
+	struct rpc_error e;
+	if (rpc_invoke(c, &hs__directory__descriptor, "ListPrincipals", &q.base,
+		&m, 2000, 0, &e) != HS_OK) {
+		rt_log_warn("cannot list the principals: %s", e.message);
+		return -1;
+	}
+	const Hs__ListPrincipalsReply *r = (const Hs__ListPrincipalsReply *)m;
+	struct rt_principal *ps = calloc(r->n_principals + 1, sizeof(*ps));
+	size_t k = 0;
+	for (size_t i = 0; ps != NULL && i < r->n_principals; i++) {
+		const Hs__Principal *p = r->principals[i];
+		if (p->public_key.len != RT_PUB_LEN ||
+		    rt_role_parse(p->role, &ps[k].role) != 0 ||
+		    strlen(p->name) >= RT_NAME_MAX)
+			continue;
+		snprintf(ps[k].name, RT_NAME_MAX, "%s", p->name);
+		memcpy(ps[k++].pub, p->public_key.data, RT_PUB_LEN);
+	}
+	if (ps != NULL)
+		rt_ident_set_dynamic(svc->ident, ps, k, r->version);
+	free(ps);
+	protobuf_c_message_free_unpacked(m, NULL);
+	return ps != NULL ? 0 : -1;
+}
+
+/* One heartbeat: 0 when the leader took it, 1 when it also showed a new
+ * principal set (now applied), -1 when not delivered. */
 static int
 heartbeat_once(struct background *bg, int *warned)
 {
@@ -93,6 +127,7 @@ heartbeat_once(struct background *bg, int *warned)
 	fill_info(svc, &info);
 	req.store = &info;
 	req.hint_lease_ms = svc->cfg.hint_lease_ms;
+	req.principals_version = rt_ident_dynamic_version(svc->ident);
 	if (bg->leader[0] == '\0' && svc->cfg.redis[0] != '\0') {
 		struct rt_leader_info li;
 		if (rt_leader_lookup(svc->cfg.redis, 500, &li, err,
@@ -127,8 +162,10 @@ heartbeat_once(struct background *bg, int *warned)
 		if (*warned)
 			rt_log_info("directory answers heartbeats again");
 		*warned = 0;
+		int changed = r->principals_version != req.principals_version &&
+		    fetch_principals(svc, c) == 0;
 		protobuf_c_message_free_unpacked(reply, NULL);
-		return 0;
+		return changed ? 1 : 0;
 	}
 	if (st == HS_FAILED_PRECONDITION && e.leader_hint[0]) {
 		snprintf(bg->leader, sizeof(bg->leader), "%s", e.leader_hint);
@@ -153,10 +190,13 @@ heartbeat_main(void *arg)
 	int warned = 0;
 	int64_t every = bg->svc->cfg.heartbeat_ms;
 	int64_t again = every < 1000 ? every : 1000;
-	int delivered;
+	int rc;
+	/* After applying a new principal set, beat again at once: the
+	 * leader answers a revocation when every store confirmed it. */
 	do
-		delivered = heartbeat_once(bg, &warned) == 0;
-	while (!nap(bg, delivered ? every : again));
+		while ((rc = heartbeat_once(bg, &warned)) == 1)
+			;
+	while (!nap(bg, rc == 0 ? every : again));
 	return NULL;
 }
 

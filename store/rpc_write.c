@@ -148,7 +148,7 @@ check_write(struct store_service *svc, rpc_call *call,
 		return -1;
 	if (rt_token_check(&svc->key, req->write_token.data,
 		req->write_token.len, req->id->key, req->id->cookie,
-		(uint32_t)svc->cfg.id, rt_now_ms(), why,
+		(uint32_t)svc->cfg.id, rpc_call_peer(call), rt_now_ms(), why,
 		sizeof(why)) != HS_OK) {
 		rpc_fail(call, HS_PERMISSION_DENIED, "%s", why);
 		return -1;
@@ -228,7 +228,7 @@ check_needle(struct store_service *svc, const Hs__ReplicateRequest *req,
 		return HS__CODE__INVALID_ARGUMENT;
 	if (tok->len > 0 &&
 	    rt_token_check(&svc->key, tok->data, tok->len, nd->id->key,
-		nd->id->cookie, (uint32_t)svc->cfg.id, rt_now_ms(), why,
+		nd->id->cookie, (uint32_t)svc->cfg.id, NULL, rt_now_ms(), why,
 		sizeof(why)) != HS_OK)
 		return HS__CODE__PERMISSION_DENIED;
 	SHA256(bytes_of(&nd->data), nd->data.len, got);

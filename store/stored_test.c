@@ -750,8 +750,8 @@ test_grant_write_without_a_directory_fails_clearly(void)
 	free(p.token);
 	p.key = rt_grant_key(&key, 7, 42);
 	p.cookie = rt_grant_cookie(&key, p.key);
-	rt_token_make_grant(&key, 7, 40, 8, &s1, 1, rt_now_ms() + 60000,
-	    &p.token, &p.token_len);
+	rt_token_make_grant(&key, 7, 40, 8, "admin", &s1, 1,
+	    rt_now_ms() + 60000, &p.token, &p.token_len);
 	Hs__WriteRequest req = HS__WRITE_REQUEST__INIT;
 	Hs__PhotoId id = wire_id(&p, p.cookie);
 	ProtobufCMessage *reply = NULL;
