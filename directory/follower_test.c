@@ -155,8 +155,7 @@ test_redis_restarted_records_intact(void)
 	redisFree(c.rc);
 	c.rc = NULL;
 	CHECK(test_redis_restart(&c.redis) == 0);
-	struct timeval tv = { 2, 0 };
-	c.rc = redisConnectWithTimeout("127.0.0.1", c.redis.port, tv);
+	c.rc = test_redis_connect(&c.redis, "admin");
 	CHECK(c.rc != NULL && c.rc->err == 0);
 	CHECK_EQ(tc_redis_int(&c, "hs:seq"), head);
 	/* A leader again (the old lease may have lapsed meanwhile), writes
