@@ -142,7 +142,7 @@ test_wrong_password_stops_the_process_at_start(void)
 	snprintf(pw, sizeof(pw), "%s/wrong.password", dir);
 	write_file(pw, "not-the-password\n", 0600);
 	int rc = run_store(pw, err, sizeof(err));
-	CHECK_MSG(rc != 0 && rc < 128, "exit %d: %s", rc, err);
+	CHECK_MSG(rc > 0 && rc < 128, "exit %d: %s", rc, err);
 	CHECK_MSG(strstr(err, "refused the password for user store") != NULL &&
 		strstr(err, "HS_REDIS_PASSWORD_FILE") != NULL,
 	    "%s", err);
@@ -160,7 +160,7 @@ test_exposed_password_file_is_refused(void)
 	/* The right password, but readable by others. */
 	write_file(pw, good, 0644);
 	int rc = run_store(pw, err, sizeof(err));
-	CHECK_MSG(rc != 0 && rc < 128, "exit %d: %s", rc, err);
+	CHECK_MSG(rc > 0 && rc < 128, "exit %d: %s", rc, err);
 	CHECK_MSG(strstr(err, "readable by group or others") != NULL &&
 		strstr(err, "chmod 600") != NULL,
 	    "%s", err);
@@ -183,15 +183,17 @@ test_exposed_password_file_is_refused(void)
 	    "%s", e.message);
 }
 
-/* A script's writes reach the AOF as MULTI/EXEC, which Redis 7.0 replays
- * as the default user: a restart after a crash must keep them although
+/* A script's writes (two or more) reach the AOF as MULTI/EXEC, which
+ * Redis 7.0 replays as the default user: a restart after a crash must keep them although
  * nobody can log in as default. */
 static void
 test_a_crash_keeps_what_scripts_wrote(void)
 {
 	char got[64];
 	CHECK_REPLY("OK", &meta, "directory", "EVAL %s 1 %s",
-	    "return redis.call('INCRBY', KEYS[1], 41)", RK_GRANT_SEQ);
+	    "redis.call('INCRBY', KEYS[1], 40) "
+	    "return redis.call('INCR', KEYS[1])",
+	    RK_GRANT_SEQ);
 	test_redis_kill(&meta);
 	CHECK(test_redis_restart(&meta) == 0);
 	redisContext *c = test_redis_connect(&meta, "admin");
