@@ -96,7 +96,7 @@ rt_redis_read_password(const struct rt_redis_ep *ep,
 	/* A secret others can read is no secret: say so rather than use it. */
 	if ((st.st_mode & 077) != 0) {
 		snprintf(err, errlen,
-		    "the password file %s (%s) is readable by group or others "
+		    "the password file %s (%s) is open to group or others "
 		    "(mode 0%o): run chmod 600 %s",
 		    path, pw_option(ep), (unsigned)(st.st_mode & 0777), path);
 		close(fd);

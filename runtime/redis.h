@@ -18,7 +18,7 @@ typedef struct rt_redis rt_redis;
 /* Where a Redis instance is and who this process is to it. Both instances
  * run with ACL users and the default user off (docs/security.md, "Redis"),
  * so every process names its user and a file holding the password (mode
- * 0600 or stricter: one readable by group or others is refused). The
+ * 0600 or stricter: one open to group or others is refused). The
  * strings are borrowed (from argv, the environment or a config) and must
  * outlive every link made from them. */
 struct rt_redis_ep {
@@ -68,7 +68,7 @@ int rt_redis_check_option(const char *option, struct rt_redis_ep *ep,
 
 /* Reads ep's password file into pw (NUL-terminated, the trailing newline
  * dropped). 0, or -1 with what to do in err: a missing or empty file, or
- * one readable by group or others. */
+ * one open to group or others. */
 int rt_redis_read_password(const struct rt_redis_ep *ep,
     char pw[RT_REDIS_PASSWORD_MAX], char *err, size_t errlen);
 

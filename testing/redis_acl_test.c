@@ -161,7 +161,7 @@ test_exposed_password_file_is_refused(void)
 	write_file(pw, good, 0644);
 	int rc = run_store(pw, err, sizeof(err));
 	CHECK_MSG(rc > 0 && rc < 128, "exit %d: %s", rc, err);
-	CHECK_MSG(strstr(err, "readable by group or others") != NULL &&
+	CHECK_MSG(strstr(err, "open to group or others") != NULL &&
 		strstr(err, "chmod 600") != NULL,
 	    "%s", err);
 	/* libhs refuses it for the cache too, naming the cluster file's
@@ -179,7 +179,7 @@ test_exposed_password_file_is_refused(void)
 	hs_error e;
 	CHECK(hs_open(&c, &cl, &e) != HS_OK);
 	CHECK_MSG(strstr(e.message, "cache_password_file") != NULL &&
-		strstr(e.message, "readable by group") != NULL,
+		strstr(e.message, "open to group") != NULL,
 	    "%s", e.message);
 }
 
