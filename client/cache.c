@@ -9,6 +9,7 @@
  * hiredis contexts are not thread safe, so calls borrow one from a small
  * pool guarded by a mutex and give it back, or drop it after an error. */
 #include <hiredis/hiredis.h>
+#include <openssl/crypto.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,15 +27,18 @@
 
 struct hsi_cache {
 	char addr[HS_ADDR_MAX];
-	pthread_mutex_t mu; /* guards pool and down_until */
+	char user[64], password_file[1024];
+	struct rt_redis_ep ep; /* points at the three above */
+	pthread_mutex_t mu;    /* guards pool and down_until */
 	redisContext *pool[CACHE_POOL];
 	int npool;
 	int64_t down_until; /* monotonic ms; 0 = try it */
 };
 
 struct hsi_cache *
-hsi_cache_open(const char *addr, hs_error *err)
+hsi_cache_open(const struct hs_cluster *cl, hs_error *err)
 {
+	const char *addr = cl->cache;
 	struct hsi_cache *k = calloc(1, sizeof(*k));
 	if (k == NULL) {
 		hsi_err(err, HS_RESOURCE_EXHAUSTED, "out of memory");
@@ -51,6 +55,21 @@ hsi_cache_open(const char *addr, hs_error *err)
 		return NULL;
 	}
 	snprintf(k->addr, sizeof(k->addr), "%s", addr);
+	snprintf(k->user, sizeof(k->user), "%s", cl->cache_user);
+	snprintf(k->password_file, sizeof(k->password_file), "%s",
+	    cl->cache_password_file);
+	k->ep = (struct rt_redis_ep){ k->addr, k->user, k->password_file,
+		"cache_password_file in the cluster file" };
+	/* A password file others can read stops hs_open with what to do; a
+	 * refused login later is only a miss, like any cache trouble. */
+	char pw[RT_REDIS_PASSWORD_MAX];
+	if (k->password_file[0] != '\0' &&
+	    rt_redis_read_password(&k->ep, pw, why, sizeof(why)) != 0) {
+		hsi_err(err, HS_INVALID_ARGUMENT, "cache: %s", why);
+		free(k);
+		return NULL;
+	}
+	OPENSSL_cleanse(pw, sizeof(pw));
 	pthread_mutex_init(&k->mu, NULL);
 	return k;
 }
@@ -89,7 +108,7 @@ cache_take(struct hsi_cache *k, int64_t wait_ms)
 		return NULL;
 	if (r == NULL) {
 		char why[300];
-		r = rt_redis_connect(k->addr, wait_ms, why, sizeof(why));
+		r = rt_redis_connect(&k->ep, wait_ms, why, sizeof(why));
 		if (r == NULL) {
 			rt_log_debug("cache: %s", why);
 			pthread_mutex_lock(&k->mu);

@@ -58,6 +58,20 @@ set_one(char *dst, size_t cap, const char *value, const char *name, int line,
 	return HS_OK;
 }
 
+/* set_one for a file's path: a relative one is taken from dir, the
+ * cluster file's folder. */
+static hs_status
+set_path(char *dst, size_t cap, const char *value, const char *dir,
+    const char *name, int line, const char *key, hs_error *err)
+{
+	char path[1100];
+	if (value[0] != '/' && dir != NULL && dir[0] != '\0')
+		snprintf(path, sizeof(path), "%s/%s", dir, value);
+	else
+		snprintf(path, sizeof(path), "%s", value);
+	return set_one(dst, cap, path, name, line, key, err);
+}
+
 static hs_status
 parse_line(char *s, const char *dir, const char *name, int line,
     struct hs_cluster *out, hs_error *err)
@@ -84,18 +98,19 @@ parse_line(char *s, const char *dir, const char *name, int line,
 	if (strcmp(key, "cache") == 0)
 		return set_one(out->cache, sizeof(out->cache), value, name,
 		    line, key, err);
+	if (strcmp(key, "cache_user") == 0)
+		return set_one(out->cache_user, sizeof(out->cache_user), value,
+		    name, line, key, err);
+	if (strcmp(key, "cache_password_file") == 0)
+		return set_path(out->cache_password_file,
+		    sizeof(out->cache_password_file), value, dir, name, line,
+		    key, err);
 	if (strcmp(key, "replicator") == 0)
 		return set_one(out->replicator, sizeof(out->replicator), value,
 		    name, line, key, err);
-	if (strcmp(key, "key_file") == 0) {
-		char path[sizeof(out->key_file) + 1];
-		if (value[0] != '/' && dir != NULL && dir[0] != '\0')
-			snprintf(path, sizeof(path), "%s/%s", dir, value);
-		else
-			snprintf(path, sizeof(path), "%s", value);
-		return set_one(out->key_file, sizeof(out->key_file), path, name,
-		    line, key, err);
-	}
+	if (strcmp(key, "key_file") == 0)
+		return set_path(out->key_file, sizeof(out->key_file), value,
+		    dir, name, line, key, err);
 	if (strcmp(key, "location_ttl") == 0) {
 		int64_t ms;
 		if (rt_parse_ms(value, &ms) != 0 || ms < 0)

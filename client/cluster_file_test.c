@@ -14,6 +14,8 @@ static const char full[] =
     "directory = tcp://127.0.0.1:7100\n"
     "directory = tcp://127.0.0.1:7101, tcp://127.0.0.1:7102\n"
     "  cache=127.0.0.1:6380  \n"
+    "cache_user = client\n"
+    "cache_password_file = secrets/client.password\n"
     "replicator = tcp://127.0.0.1:7300\n"
     "key_file = keys/cluster.key\n"
     "pub = tcp://127.0.0.1:7201 tcp://127.0.0.1:7202\n"
@@ -33,6 +35,9 @@ test_full_file_parses(void)
 	CHECK_EQ(cl.npubs, 2);
 	CHECK(strcmp(cl.pubs[1], "tcp://127.0.0.1:7202") == 0);
 	CHECK(strcmp(cl.cache, "127.0.0.1:6380") == 0);
+	CHECK(strcmp(cl.cache_user, "client") == 0);
+	CHECK(strcmp(cl.cache_password_file,
+		  "/srv/hs/secrets/client.password") == 0);
 	CHECK(strcmp(cl.replicator, "tcp://127.0.0.1:7300") == 0);
 	CHECK(strcmp(cl.key_file, "/srv/hs/keys/cluster.key") == 0);
 	CHECK_EQ(cl.location_ttl_ms, 250);

@@ -71,7 +71,7 @@ hs_open(hs_client **out, const struct hs_cluster *cfg, hs_error *err)
 		}
 	}
 	if (c->cfg.cache[0] != '\0' &&
-	    (c->cache = hsi_cache_open(c->cfg.cache, err)) == NULL) {
+	    (c->cache = hsi_cache_open(&c->cfg, err)) == NULL) {
 		st = err != NULL ? err->code : HS_INVALID_ARGUMENT;
 		goto fail;
 	}

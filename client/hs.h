@@ -92,6 +92,10 @@ struct hs_cluster {
 	size_t npubs;
 	/* The cache Redis, HOST:PORT or unix:/PATH; "" = none. */
 	char cache[HS_ADDR_MAX];
+	/* This client's ACL user at the cache and the file holding its
+	 * password (absolute path, mode 0600); "" = no AUTH. */
+	char cache_user[64];
+	char cache_password_file[1024];
 	char replicator[HS_ADDR_MAX]; /* replicator RPC URL; "" = none */
 	char key_file[1024];	      /* cluster key file (absolute path) */
 	/* How long a Lookup answer is reused for reading the same photo

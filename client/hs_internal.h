@@ -150,9 +150,10 @@ void hsi_id_to_pb(hs_photo_id id, Hs__PhotoId *pb);
 
 /* ---- cache.c: the Redis photo cache --------------------------------- */
 
-/* addr is HOST:PORT or unix:/PATH. NULL on a malformed address (err says
- * why). */
-struct hsi_cache *hsi_cache_open(const char *addr, hs_error *err);
+/* The cache cl names (HOST:PORT or unix:/PATH), read as cl's cache user.
+ * NULL on a malformed address or a password file that cannot be used (err
+ * says why). */
+struct hsi_cache *hsi_cache_open(const struct hs_cluster *cl, hs_error *err);
 void hsi_cache_close(struct hsi_cache *k);
 
 /* Looks id up. 1 with *data (malloc'd, the caller frees) and *len when the

@@ -168,7 +168,7 @@ test_cache_hit_is_verified_and_needs_no_directory(void)
 	struct test_redis cache;
 	redisContext *r = NULL;
 	if (test_redis_start(&cache, TEST_REDIS_CACHE, NULL, 0) == 0)
-		r = redisConnect("127.0.0.1", cache.port);
+		r = test_redis_connect(&cache, "admin");
 	if (r == NULL || r->err) {
 		fprintf(stderr,
 		    "redis-server did not start (is it installed? "
@@ -181,7 +181,11 @@ test_cache_hit_is_verified_and_needs_no_directory(void)
 	hs_client *c;
 	hs_error e;
 	cluster_at(&cl, closed_port); /* no directory: only the cache works */
-	snprintf(cl.cache, HS_ADDR_MAX, "%s", cache.addr);
+	struct rt_redis_ep ep = test_redis_ep(&cache, "client");
+	snprintf(cl.cache, HS_ADDR_MAX, "%s", ep.addr);
+	snprintf(cl.cache_user, sizeof(cl.cache_user), "%s", ep.user);
+	snprintf(cl.cache_password_file, sizeof(cl.cache_password_file), "%s",
+	    ep.password_file);
 	hs_status open_st = hs_open(&c, &cl, &e);
 
 	/* A good entry: SHA-256 then the bytes. */

@@ -15,14 +15,15 @@
 #include "redis.h"
 
 struct dir_cache {
-	char addr[256]; /* empty: no cache */
+	char addr[256];	       /* empty: no cache */
+	struct rt_redis_ep ep; /* the directory's cache user */
 	int64_t ttl_ms, timeout_ms;
 	pthread_mutex_t mu;
 	redisContext *r;
 };
 
 struct dir_cache *
-dir_cache_open(const char *addr, int64_t ttl_ms, int64_t timeout_ms)
+dir_cache_open(const struct rt_redis_ep *ep, int64_t ttl_ms, int64_t timeout_ms)
 {
 	struct dir_cache *c = calloc(1, sizeof(*c));
 	if (c == NULL)
@@ -30,7 +31,8 @@ dir_cache_open(const char *addr, int64_t ttl_ms, int64_t timeout_ms)
 	pthread_mutex_init(&c->mu, NULL);
 	c->ttl_ms = ttl_ms;
 	c->timeout_ms = timeout_ms;
-	snprintf(c->addr, sizeof(c->addr), "%s", addr ? addr : "");
+	c->ep = *ep;
+	snprintf(c->addr, sizeof(c->addr), "%s", ep->addr ? ep->addr : "");
 	return c;
 }
 
@@ -52,7 +54,7 @@ forget_once(struct dir_cache *c, const char *ck, char *why, size_t whylen)
 	int rc = -1;
 	snprintf(why, whylen, "no reply");
 	if (c->r == NULL)
-		c->r = rt_redis_connect(c->addr, c->timeout_ms, why, whylen);
+		c->r = rt_redis_connect(&c->ep, c->timeout_ms, why, whylen);
 	redisReply *rep = c->r ?
 	    redisCommand(c->r, "SET %s %s PX %lld", ck, PHOTO_CACHE_DELETED,
 		(long long)c->ttl_ms) :

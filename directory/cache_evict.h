@@ -7,10 +7,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "redis.h"
+
 struct dir_cache;
 
-/* addr "host:port" of the cache Redis; "" gives one that does nothing. */
-struct dir_cache *dir_cache_open(const char *addr, int64_t ttl_ms,
+/* The cache Redis and the directory's user there (its strings borrowed
+ * for the cache's life); an empty addr gives one that does nothing. */
+struct dir_cache *dir_cache_open(const struct rt_redis_ep *ep, int64_t ttl_ms,
     int64_t timeout_ms);
 void dir_cache_close(struct dir_cache *c);
 

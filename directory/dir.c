@@ -94,7 +94,7 @@ dir_lane_open(struct dir *d, struct dir_lane *l, const char *name,
     const char *what)
 {
 	char err[256];
-	if (rt_redis_open(&l->link, d->cfg.redis, d->cfg.redis_timeout_ms, err,
+	if (rt_redis_open(&l->link, &d->cfg.redis, d->cfg.redis_timeout_ms, err,
 		sizeof(err)) != 0) {
 		rt_log_error("%s: %s", what, err);
 		return -1;

@@ -11,7 +11,7 @@
 #include "records.h"
 #include "redis.h"
 
-#define NOPTS 23
+#define NOPTS 27
 
 /* Fills opts with the one option table, its targets in cfg. */
 static void
@@ -26,11 +26,11 @@ options(struct dir_config *cfg, struct rt_cfg_opt opts[NOPTS])
 		    "tcp://127.0.0.1:7101", "event feed (PUB) address"),
 		RT_CFG_FIELD(NULL, "advertise", RT_CFG_STRING, advertise, 0, 0,
 		    "", "RPC address others dial (default: --listen)"),
-		RT_CFG_FIELD("HS_REDIS", "redis", RT_CFG_STRING, redis, 0, 0,
+		RT_REDIS_CFG_FIELDS("HS_REDIS", "redis", redis,
 		    "127.0.0.1:6379",
 		    "metadata Redis, HOST:PORT or unix:/PATH"),
-		RT_CFG_FIELD("HS_CACHE_REDIS", "cache-redis", RT_CFG_STRING,
-		    cache_redis, 0, 0, "",
+		RT_REDIS_CFG_FIELDS("HS_CACHE_REDIS", "cache-redis",
+		    cache_redis, "",
 		    "cache Redis, HOST:PORT or unix:/PATH, cleared of deleted photos"),
 		RT_CFG_FIELD("CACHE_TTL", "cache-ttl", RT_CFG_MS, cache_ttl_ms,
 		    1000, 30.0 * 24 * 3600 * 1000, "1h",
@@ -142,8 +142,8 @@ finish(void *arg, char *err, size_t errlen)
 	}
 	/* A bad Redis address stops start-up here rather than in the
 	 * first thread that dials it. */
-	if (rt_redis_check_option("HS_REDIS", cfg->redis, 0, err, errlen) ||
-	    rt_redis_check_option("HS_CACHE_REDIS", cfg->cache_redis, 1, err,
+	if (rt_redis_check_option("HS_REDIS", &cfg->redis, 0, err, errlen) ||
+	    rt_redis_check_option("HS_CACHE_REDIS", &cfg->cache_redis, 1, err,
 		errlen))
 		return -1;
 	if (cfg->advertise[0] == '\0')

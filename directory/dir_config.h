@@ -6,15 +6,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "redis.h"
+
 struct dir_config {
-	const char *id;		 /* this directory's name, e.g. "dir-1" */
-	const char *listen;	 /* RPC address (REP) */
-	const char *pub;	 /* event feed address (PUB) */
-	const char *advertise;	 /* RPC address others dial; "" = listen */
-	const char *redis;	 /* metadata Redis, HOST:PORT or unix:/PATH */
-	const char *cache_redis; /* cache Redis HOST:PORT; "" = none */
-	int64_t cache_ttl_ms;	 /* how long a delete's cache marker lasts */
-	const char *key_file;	 /* cluster key; "" = the test key */
+	const char *id;		  /* this directory's name, e.g. "dir-1" */
+	const char *listen;	  /* RPC address (REP) */
+	const char *pub;	  /* event feed address (PUB) */
+	const char *advertise;	  /* RPC address others dial; "" = listen */
+	struct rt_redis_ep redis; /* metadata Redis */
+	struct rt_redis_ep cache_redis; /* cache Redis; addr "" = none */
+	int64_t cache_ttl_ms; /* how long a delete's cache marker lasts */
+	const char *key_file; /* cluster key; "" = the test key */
 	int64_t leader_timeout_ms;
 	int64_t leader_heartbeat_ms;
 	int64_t leader_probe_ms; /* 0: no early failover (probe.h) */

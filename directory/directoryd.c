@@ -54,7 +54,7 @@ open_parts(struct dir *d)
 	    dir_groups_open(&d->groups) != 0 ||
 	    rpc_pool_open(&d->pool, &co) != 0 ||
 	    (d->acks = dir_acks_open()) == NULL ||
-	    (d->cache = dir_cache_open(d->cfg.cache_redis, d->cfg.cache_ttl_ms,
+	    (d->cache = dir_cache_open(&d->cfg.cache_redis, d->cfg.cache_ttl_ms,
 		 d->cfg.redis_timeout_ms)) == NULL) {
 		rt_log_error("out of memory");
 		return -1;
@@ -126,7 +126,7 @@ main(int argc, char **argv)
 	printf("ready %s %s\n", d.cfg.advertise, d.cfg.pub);
 	fflush(stdout);
 	rt_log_info("serving on %s, events on %s, Redis %s", d.cfg.listen,
-	    d.cfg.pub, d.cfg.redis);
+	    d.cfg.pub, d.cfg.redis.addr);
 	rt_stop_wait(-1);
 	rt_log_info("shutting down");
 	atomic_store(&d.stop, 1);

@@ -351,7 +351,8 @@ test_stale_lease_is_fenced_in_redis(void)
 	rt_redis *r;
 	char err[256];
 	dir_scripts_init();
-	CHECK(rt_redis_open(&r, c.redis.addr, 1000, err, sizeof(err)) == 0);
+	struct rt_redis_ep ep = test_redis_ep(&c.redis, "directory");
+	CHECK(rt_redis_open(&r, &ep, 1000, err, sizeof(err)) == 0);
 	uint64_t head = tc_redis_int(&c, "hs:seq");
 	const char *argv[] = { RK_LEADER, RK_SEQ, RK_LOG, "hs:photo:fenced",
 		"dir-9/1", "1000", "rec", "1", "sha", "1", "0", "", "0" };

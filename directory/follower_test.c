@@ -12,6 +12,8 @@
 
 #include "check.h"
 #include "log.h"
+#include "env.h"
+#include "rpc.h"
 #include "test_cluster.h"
 
 static struct tc c;
@@ -155,8 +157,7 @@ test_redis_restarted_records_intact(void)
 	redisFree(c.rc);
 	c.rc = NULL;
 	CHECK(test_redis_restart(&c.redis) == 0);
-	struct timeval tv = { 2, 0 };
-	c.rc = redisConnectWithTimeout("127.0.0.1", c.redis.port, tv);
+	c.rc = test_redis_connect(&c.redis, "admin");
 	CHECK(c.rc != NULL && c.rc->err == 0);
 	CHECK_EQ(tc_redis_int(&c, "hs:seq"), head);
 	/* A leader again (the old lease may have lapsed meanwhile), writes
@@ -242,8 +243,10 @@ allocate(int replicas_wanted, struct rpc_error *e)
 	q.sha256.len = 32;
 	q.size = 10;
 	q.replicas = (uint32_t)replicas_wanted;
-	hs_status st = rpc_invoke(c.all, &hs__directory__descriptor, "Allocate",
-	    &q.base, &m, 2000, 0, e);
+	char as[600];
+	hs_status st = test_rpc_invoke_leader(c.all,
+	    test_identity(as, sizeof(as), c.keyfile, RT_DIRECTORY_PRINCIPAL),
+	    &hs__directory__descriptor, "Allocate", &q.base, &m, 2000, e);
 	if (m != NULL)
 		protobuf_c_message_free_unpacked(m, NULL);
 	return st;

@@ -140,7 +140,7 @@ dir_house_main(void *arg)
 	struct dir *d = arg;
 	rt_redis *r;
 	char err[256];
-	if (rt_redis_open(&r, d->cfg.redis, d->cfg.redis_timeout_ms, err,
+	if (rt_redis_open(&r, &d->cfg.redis, d->cfg.redis_timeout_ms, err,
 		sizeof(err)) != 0) {
 		rt_log_error("housekeeping: %s", err);
 		return NULL;

@@ -16,6 +16,8 @@
 #include "clock.h"
 #include "log.h"
 #include "photo_id.h"
+#include "env.h"
+#include "rpc.h"
 #include "test_cluster.h"
 
 static struct tc c;
@@ -25,15 +27,24 @@ static const char *env[] = { "LEADER_TIMEOUT=1s",
 	"LEADER_HEARTBEAT_INTERVAL=100ms", "FOLLOWER_SYNC_INTERVAL=200ms",
 	"HEARTBEAT_INTERVAL=200ms", "REDIS_TIMEOUT=200ms",
 	"DEFAULT_REPLICA_COUNT=2", "MIN_REPLICA_COUNT=1", "TOKEN_TTL=1s",
-	NULL /* HS_CACHE_REDIS, set in main */, NULL };
+	NULL /* HS_CACHE_REDIS and its user, set in main */, NULL, NULL, NULL };
 
 static hs_status
 call(rpc_client *cl, const char *method, const ProtobufCMessage *q,
     ProtobufCMessage **m, struct rpc_error *e)
 {
-	*m = NULL;
-	return rpc_invoke(cl, &hs__directory__descriptor, method, q, m, 3000, 0,
-	    e);
+	char as[600];
+	hs_status st = HS_UNAVAILABLE;
+	test_identity(as, sizeof(as), c.keyfile, RT_DIRECTORY_PRINCIPAL);
+	/* A leader change under load answers UNAVAILABLE ("taking over or
+	 * giving up the lead; retry"): retry, as every caller does, for up to
+	 * the same 3 s. */
+	CHECK_WAIT_UNTIL(((*m = NULL),
+			     (st = test_rpc_invoke_leader(cl, as,
+				  &hs__directory__descriptor, method, q, m,
+				  3000, e)) != HS_UNAVAILABLE),
+	    3000);
+	return st;
 }
 
 /* 1 if directory i has loaded its records and knows the leader. */
@@ -279,7 +290,7 @@ cache_get(uint64_t key, char *out, size_t len)
 	char ck[PHOTO_CACHE_KEY_LEN + 1];
 	photo_cache_key(key, 3, ck);
 	out[0] = '\0';
-	redisContext *rc = redisConnect("127.0.0.1", cache.port);
+	redisContext *rc = test_redis_connect(&cache, "admin");
 	redisReply *r = rc && !rc->err ? redisCommand(rc, "GET %s", ck) : NULL;
 	if (r != NULL && r->type == REDIS_REPLY_STRING)
 		snprintf(out, len, "%s", r->str);
@@ -308,7 +319,7 @@ delete_photo(uint64_t key, struct rpc_error *e)
 static int
 cache_cmd(const char *cmd, const char *a1, const char *a2)
 {
-	redisContext *rc = redisConnect("127.0.0.1", cache.port);
+	redisContext *rc = test_redis_connect(&cache, "admin");
 	redisReply *r = rc && !rc->err ? redisCommand(rc, cmd, a1, a2) : NULL;
 	int ok = r != NULL && r->type != REDIS_REPLY_ERROR;
 	if (r != NULL)
@@ -390,12 +401,19 @@ main(int argc, char **argv)
 		    test_acknowledged_delete_never_served_from_cache },
 		{ NULL, NULL },
 	};
-	static char cache_env[96];
+	static char cache_env[3][700];
 	rt_log_init("safety_test", 'T');
 	if (test_redis_start(&cache, TEST_REDIS_CACHE, NULL, 0) != 0)
 		return 1;
-	snprintf(cache_env, sizeof(cache_env), "HS_CACHE_REDIS=%s", cache.addr);
-	env[8] = cache_env;
+	struct rt_redis_ep ep = test_redis_ep(&cache, "directory");
+	snprintf(cache_env[0], sizeof(cache_env[0]), "HS_CACHE_REDIS=%s",
+	    ep.addr);
+	snprintf(cache_env[1], sizeof(cache_env[1]), "HS_CACHE_REDIS_USER=%s",
+	    ep.user);
+	snprintf(cache_env[2], sizeof(cache_env[2]),
+	    "HS_CACHE_REDIS_PASSWORD_FILE=%s", ep.password_file);
+	for (int i = 0; i < 3; i++)
+		env[8 + i] = cache_env[i];
 	int rc = tc_main(&c, 3, env, cases, argc, argv);
 	test_redis_stop(&cache);
 	return rc;

@@ -148,7 +148,7 @@ dir_sync_main(void *arg)
 	struct dir *d = arg;
 	struct syncer s = { .d = d };
 	char err[256];
-	if (rt_redis_open(&s.r, d->cfg.redis, d->cfg.redis_timeout_ms, err,
+	if (rt_redis_open(&s.r, &d->cfg.redis, d->cfg.redis_timeout_ms, err,
 		sizeof(err)) != 0) {
 		rt_log_error("sync: %s", err);
 		return NULL;

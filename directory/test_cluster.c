@@ -32,7 +32,8 @@ client(struct tc *c, const char *const *urls, size_t n)
 int
 tc_start_dir(struct tc *c, int i, const char *const *extra)
 {
-	char bin[512], idf[32], lf[96], pf[96], rf[96], kf[320];
+	char bin[512], idf[32], lf[96], pf[96], rf[96], kf[320], uf[64],
+	    wf[700];
 	struct tc_dir *d = &c->d[i];
 	const char *env[TEST_PROC_MAX_ENV];
 	int ne = 0;
@@ -44,12 +45,15 @@ tc_start_dir(struct tc *c, int i, const char *const *extra)
 	snprintf(idf, sizeof(idf), "--id=%s", d->id);
 	snprintf(lf, sizeof(lf), "--listen=%s", d->rpc);
 	snprintf(pf, sizeof(pf), "--pub=%s", d->pub);
-	snprintf(rf, sizeof(rf), "--redis=%s", c->redis.addr);
+	struct rt_redis_ep ep = test_redis_ep(&c->redis, "directory");
+	snprintf(rf, sizeof(rf), "--redis=%s", ep.addr);
+	snprintf(uf, sizeof(uf), "--redis-user=%s", ep.user);
+	snprintf(wf, sizeof(wf), "--redis-password-file=%s", ep.password_file);
 	snprintf(kf, sizeof(kf), "--key-file=");
 	test_identity(kf + 11, sizeof(kf) - 11, c->keyfile,
 	    RT_DIRECTORY_PRINCIPAL);
 	char *argv[] = { test_runfile(bin, sizeof(bin), "directory/directoryd"),
-		idf, lf, pf, rf, kf, NULL };
+		idf, lf, pf, rf, uf, wf, kf, NULL };
 	struct test_proc_opts o = { .env = env, .ready_ms = 10000 };
 	test_proc_free(&d->proc); /* a restart replaces the copies */
 	return test_proc_start_opts(&d->proc, d->id, c->dir, argv, &o);
@@ -66,8 +70,7 @@ tc_start(struct tc *c, int n, const char *const *env)
 	    test_secret(c->keyfile, &tc_key) != 0 ||
 	    test_redis_start(&c->redis, TEST_REDIS_META, NULL, 0) != 0)
 		return -1;
-	struct timeval tv = { 2, 0 };
-	c->rc = redisConnectWithTimeout("127.0.0.1", c->redis.port, tv);
+	c->rc = test_redis_connect(&c->redis, "admin");
 	if (c->rc == NULL || c->rc->err)
 		return -1;
 	const char *urls[TC_MAX];

@@ -277,7 +277,7 @@ run_audit(struct repl *r, struct audit_summary *s)
 	uint32_t listed[REPL_MAX_STORES];
 	struct audit_entry *v = NULL;
 	char rerr[256];
-	p.rc = rt_redis_connect(r->cfg.redis, 2000, rerr, sizeof(rerr));
+	p.rc = rt_redis_connect(&r->cfg.redis, 2000, rerr, sizeof(rerr));
 	int64_t head0 = redis_head(p.rc);
 	size_t n = audit_list_all(r, &p.orphans, listed, &p.nlisted, &v);
 	p.listed = listed;

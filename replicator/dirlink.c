@@ -33,8 +33,8 @@ find_leader(struct repl *r)
 {
 	struct rt_leader_info li;
 	char why[256];
-	if (r->cfg.redis[0] &&
-	    rt_leader_lookup(r->cfg.redis, 1000, &li, why, sizeof(why)) == 0) {
+	if (r->cfg.redis.addr[0] &&
+	    rt_leader_lookup(&r->cfg.redis, 1000, &li, why, sizeof(why)) == 0) {
 		set_leader(r, li.rpc);
 		return;
 	}
@@ -62,8 +62,8 @@ repl_dir_leader_pub(struct repl *r, char *out, size_t len, uint64_t *epoch)
 {
 	struct rt_leader_info li;
 	char why[256];
-	if (r->cfg.redis[0] == '\0' ||
-	    rt_leader_lookup(r->cfg.redis, 1000, &li, why, sizeof(why)) != 0)
+	if (r->cfg.redis.addr[0] == '\0' ||
+	    rt_leader_lookup(&r->cfg.redis, 1000, &li, why, sizeof(why)) != 0)
 		return -1;
 	snprintf(out, len, "%s", li.pub);
 	if (epoch)

@@ -86,7 +86,7 @@ repl_lease_main(void *arg)
 	while (!atomic_load(&r->stop)) {
 		int64_t t0 = rt_mono_ms();
 		if (c == NULL)
-			c = rt_redis_connect(r->cfg.redis, period, err,
+			c = rt_redis_connect(&r->cfg.redis, period, err,
 			    sizeof(err));
 		int got = -1;
 		uint64_t epoch = 0;

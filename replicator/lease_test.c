@@ -31,16 +31,19 @@ static int ports[2];
 static void
 start(int i)
 {
-	char listen[64], rflag[96], kf[640], id[32], who[600];
+	char listen[64], rflag[96], kf[640], id[32], uf[64], pf[700], who[600];
 	snprintf(listen, sizeof(listen), "--listen=tcp://127.0.0.1:%d",
 	    ports[i]);
-	snprintf(rflag, sizeof(rflag), "--redis=%s", redis.addr);
+	struct rt_redis_ep ep = test_redis_ep(&redis, "replicator");
+	snprintf(rflag, sizeof(rflag), "--redis=%s", ep.addr);
+	snprintf(uf, sizeof(uf), "--redis-user=%s", ep.user);
+	snprintf(pf, sizeof(pf), "--redis-password-file=%s", ep.password_file);
 	snprintf(kf, sizeof(kf), "--key-file=%s",
 	    test_identity(who, sizeof(who), keyfile, "replicator"));
 	snprintf(id, sizeof(id), "--id=replicator-%d", i + 1);
-	char *argv[] = { bin, id, listen, rflag, kf, "--lease-timeout=600ms",
-		"--directories=tcp://127.0.0.1:9", "--tick=100ms",
-		"--nightly-audit-hour=-1", NULL };
+	char *argv[] = { bin, id, listen, rflag, uf, pf, kf,
+		"--lease-timeout=600ms", "--directories=tcp://127.0.0.1:9",
+		"--tick=100ms", "--nightly-audit-hour=-1", NULL };
 	test_proc_start(&repl[i], id + 5, dir, argv);
 }
 
@@ -73,8 +76,7 @@ active(int i)
 static long long
 epoch(void)
 {
-	char err[256];
-	redisContext *c = rt_redis_connect(redis.addr, 1000, err, sizeof(err));
+	redisContext *c = test_redis_connect(&redis, "admin");
 	redisReply *r = c ? redisCommand(c, "GET %s", RK_REPLICATOR_EPOCH) :
 			    NULL;
 	long long e = r && r->type == REDIS_REPLY_STRING ? atoll(r->str) : -1;

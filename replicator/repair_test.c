@@ -223,8 +223,7 @@ out:
 static int
 set_repl_epoch(long long e)
 {
-	char err[256];
-	redisContext *c = rt_redis_connect(C.meta.addr, 2000, err, sizeof(err));
+	redisContext *c = test_redis_connect(&C.meta, "admin");
 	redisReply *r = c ?
 	    redisCommand(c, "SET %s %lld", RK_REPLICATOR_EPOCH, e) :
 	    NULL;

@@ -8,7 +8,7 @@
 #include "cfg.h"
 #include "redis.h"
 
-#define NOPTS 26
+#define NOPTS 28
 
 /* Fills opts with the table, each target a field of cfg. */
 static void
@@ -23,8 +23,7 @@ options(struct repl_config *cfg, struct rt_cfg_opt opts[NOPTS])
 		    "", "RPC address others dial (default: --listen)"),
 		RT_CFG_FIELD(NULL, "pub", RT_CFG_STRING, pub, 0, 0, "",
 		    "PUB address for task.* and audit.* events (empty: none)"),
-		RT_CFG_FIELD("HS_REDIS", "redis", RT_CFG_STRING, redis, 0, 0,
-		    NULL,
+		RT_REDIS_CFG_FIELDS("HS_REDIS", "redis", redis, NULL,
 		    "metadata Redis, HOST:PORT or unix:/PATH (lease, leader, "
 		    "orphan sightings)"),
 		RT_CFG_FIELD("HS_DIRECTORIES", "directories", RT_CFG_STRING,
@@ -103,7 +102,7 @@ finish(void *arg, char *err, size_t errlen)
 	if (rt_cfg_check_replicas(cfg->min, cfg->def, cfg->max, err, errlen) !=
 	    0)
 		return -1;
-	if (rt_redis_check_option("HS_REDIS", cfg->redis, 0, err, errlen))
+	if (rt_redis_check_option("HS_REDIS", &cfg->redis, 0, err, errlen))
 		return -1;
 	if (cfg->advertise[0] == '\0')
 		cfg->advertise = cfg->listen;

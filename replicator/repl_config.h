@@ -7,11 +7,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "redis.h"
+
 struct repl_config {
 	const char *id; /* lease owner name */
 	const char *listen, *advertise, *pub;
-	const char *redis;	 /* metadata Redis, HOST:PORT or unix:/PATH */
-	const char *directories; /* comma-separated, fallback to Redis info */
+	struct rt_redis_ep redis; /* metadata Redis */
+	const char *directories;  /* comma-separated, fallback to Redis info */
 	const char *key_file;
 	int64_t def, min, max;	 /* replica counts */
 	double threshold;	 /* ACCESS_RATE_THRESHOLD, requests/min */

@@ -10,17 +10,18 @@
 #include "redis_keys.h"
 
 static int
-lookup(const char *addr, const char *key, int timeout_ms,
+lookup(const struct rt_redis_ep *ep, const char *key, int timeout_ms,
     struct rt_leader_info *out, char *why, size_t whylen)
 {
-	redisContext *c = rt_redis_connect(addr ? addr : "", timeout_ms, why,
-	    whylen);
+	redisContext *c = rt_redis_connect(ep, timeout_ms, why, whylen);
 	if (c == NULL)
 		return -1;
 	redisReply *r = redisCommand(c, "HMGET %s id epoch rpc pub", key);
 	int rc = -1;
 	if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 4) {
-		snprintf(why, whylen, "Redis at %s did not answer", addr);
+		snprintf(why, whylen, "Redis at %s did not answer: %.200s",
+		    ep->addr,
+		    r && r->type == REDIS_REPLY_ERROR ? r->str : "no reply");
 	} else if (r->element[2]->type != REDIS_REPLY_STRING) {
 		snprintf(why, whylen, "nothing is registered under %s yet",
 		    key);
@@ -44,15 +45,15 @@ lookup(const char *addr, const char *key, int timeout_ms,
 }
 
 int
-rt_leader_lookup(const char *addr, int timeout_ms, struct rt_leader_info *out,
-    char *why, size_t whylen)
+rt_leader_lookup(const struct rt_redis_ep *ep, int timeout_ms,
+    struct rt_leader_info *out, char *why, size_t whylen)
 {
-	return lookup(addr, RK_LEADER_INFO, timeout_ms, out, why, whylen);
+	return lookup(ep, RK_LEADER_INFO, timeout_ms, out, why, whylen);
 }
 
 int
-rt_replicator_lookup(const char *addr, int timeout_ms,
+rt_replicator_lookup(const struct rt_redis_ep *ep, int timeout_ms,
     struct rt_leader_info *out, char *why, size_t whylen)
 {
-	return lookup(addr, RK_REPLICATOR_INFO, timeout_ms, out, why, whylen);
+	return lookup(ep, RK_REPLICATOR_INFO, timeout_ms, out, why, whylen);
 }

@@ -1,17 +1,24 @@
-/* The per-thread Redis connection (see runtime/redis.h): lazy connect,
- * re-dial after any I/O error, EVALSHA with an EVAL fallback. */
+/* The per-thread Redis connection (see runtime/redis.h): lazy connect and
+ * login, re-dial after any I/O error, EVALSHA with an EVAL fallback. */
 #include "redis.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/crypto.h>
 #include <openssl/sha.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/time.h>
+#include <unistd.h>
+
+#include "log.h"
 
 struct rt_redis {
 	redisContext *ctx;
-	char addr[300];
+	struct rt_redis_ep ep;
 	int64_t timeout_ms;
 };
 
@@ -52,24 +59,122 @@ rt_redis_check_addr(const char *addr, char *err, size_t errlen)
 	return parse_addr(addr, host, &port, err, errlen);
 }
 
-int
-rt_redis_check_option(const char *option, const char *addr, int optional,
-    char *err, size_t errlen)
+/* What names ep's password file, for messages. */
+static const char *
+pw_option(const struct rt_redis_ep *ep)
 {
-	char why[256];
-	if (optional && addr[0] == '\0')
-		return 0;
-	if (rt_redis_check_addr(addr, why, sizeof(why)) == 0)
-		return 0;
-	snprintf(err, errlen, "%s: %s", option, why);
-	return -1;
+	return ep->pw_option[0] ? ep->pw_option : "the Redis password file";
+}
+
+static const char *
+user_of(const struct rt_redis_ep *ep)
+{
+	return ep->user && ep->user[0] ? ep->user : "default";
+}
+
+static int
+has_password(const struct rt_redis_ep *ep)
+{
+	return ep->password_file != NULL && ep->password_file[0] != '\0';
+}
+
+int
+rt_redis_read_password(const struct rt_redis_ep *ep,
+    char pw[RT_REDIS_PASSWORD_MAX], char *err, size_t errlen)
+{
+	const char *path = ep->password_file;
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) != 0) {
+		snprintf(err, errlen,
+		    "cannot read the password file %s (%s): %s", path,
+		    pw_option(ep), strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	/* A secret others can read is no secret: say so rather than use it. */
+	if ((st.st_mode & 077) != 0) {
+		snprintf(err, errlen,
+		    "the password file %s (%s) is open to group or others "
+		    "(mode 0%o): run chmod 600 %s",
+		    path, pw_option(ep), (unsigned)(st.st_mode & 0777), path);
+		close(fd);
+		return -1;
+	}
+	ssize_t n = read(fd, pw, RT_REDIS_PASSWORD_MAX);
+	close(fd);
+	while (n > 0 && (pw[n - 1] == '\n' || pw[n - 1] == '\r'))
+		n--;
+	if (n <= 0 || n == RT_REDIS_PASSWORD_MAX) {
+		OPENSSL_cleanse(pw, RT_REDIS_PASSWORD_MAX);
+		snprintf(err, errlen,
+		    "the password file %s (%s) is %s: put the user's password "
+		    "on its one line",
+		    path, pw_option(ep),
+		    n <= 0 ? "empty" : "longer than 255 characters");
+		return -1;
+	}
+	pw[n] = '\0';
+	return 0;
+}
+
+/* Says what to do about Redis's answer rep to the login. */
+static void
+login_error(const struct rt_redis_ep *ep, const char *rep, char *err,
+    size_t errlen)
+{
+	if (strncmp(rep, "NOAUTH", 6) == 0)
+		snprintf(err, errlen,
+		    "Redis at %s requires a login: give the ACL user and its "
+		    "password file (%s)",
+		    ep->addr, pw_option(ep));
+	else if (strncmp(rep, "WRONGPASS", 9) == 0)
+		snprintf(err, errlen,
+		    "Redis at %s refused the password for user %s: check %s "
+		    "(%s)",
+		    ep->addr, user_of(ep), pw_option(ep), ep->password_file);
+	else
+		snprintf(err, errlen,
+		    "Redis at %s refused the login of user %s: %.200s",
+		    ep->addr, user_of(ep), rep);
+}
+
+/* Logs c in as ep's user; with no password file, checks that Redis takes
+ * commands without one. 0, or -1 with what to do in err. */
+static int
+login(redisContext *c, const struct rt_redis_ep *ep, char *err, size_t errlen)
+{
+	char pw[RT_REDIS_PASSWORD_MAX];
+	redisReply *r;
+	if (!has_password(ep)) {
+		r = redisCommand(c, "PING");
+	} else {
+		if (rt_redis_read_password(ep, pw, err, errlen) != 0)
+			return -1;
+		r = redisCommand(c, "AUTH %s %s", user_of(ep), pw);
+		OPENSSL_cleanse(pw, sizeof(pw));
+	}
+	if (r == NULL) {
+		snprintf(err, errlen,
+		    "Redis at %s did not answer the login: %s", ep->addr,
+		    c->errstr[0] ? c->errstr : "no reply");
+		return -1;
+	}
+	int rc = r->type == REDIS_REPLY_ERROR ? -1 : 0;
+	if (rc != 0)
+		login_error(ep, r->str, err, errlen);
+	freeReplyObject(r);
+	return rc;
 }
 
 redisContext *
-rt_redis_connect(const char *addr, int64_t timeout_ms, char *err, size_t errlen)
+rt_redis_connect(const struct rt_redis_ep *ep, int64_t timeout_ms, char *err,
+    size_t errlen)
 {
 	char host[256];
 	int port;
+	const char *addr = ep->addr ? ep->addr : "";
 	struct timeval tv = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
 	if (parse_addr(addr, host, &port, err, errlen) != 0)
 		return NULL;
@@ -84,21 +189,58 @@ rt_redis_connect(const char *addr, int64_t timeout_ms, char *err, size_t errlen)
 	}
 	/* Bounds every later read and write, not only the connect. */
 	redisSetTimeout(c, tv);
+	if (login(c, ep, err, errlen) != 0) {
+		redisFree(c);
+		return NULL;
+	}
 	return c;
 }
 
 int
-rt_redis_open(rt_redis **out, const char *addr, int64_t timeout_ms, char *err,
-    size_t errlen)
+rt_redis_check_option(const char *option, struct rt_redis_ep *ep, int optional,
+    char *err, size_t errlen)
 {
-	if (rt_redis_check_addr(addr, err, errlen) != 0)
+	char why[400], pw[RT_REDIS_PASSWORD_MAX];
+	snprintf(ep->pw_option, sizeof(ep->pw_option), "%s_PASSWORD_FILE",
+	    option);
+	if (optional && (ep->addr == NULL || ep->addr[0] == '\0'))
+		return 0;
+	if (rt_redis_check_addr(ep->addr ? ep->addr : "", why, sizeof(why)) !=
+	    0)
+		goto bad;
+	if (has_password(ep)) {
+		if (rt_redis_read_password(ep, pw, why, sizeof(why)) != 0)
+			goto bad;
+		OPENSSL_cleanse(pw, sizeof(pw));
+	}
+	redisContext *c = rt_redis_connect(ep, 1000, why, sizeof(why));
+	if (c != NULL) {
+		redisFree(c);
+		return 0;
+	}
+	/* Not up yet is fine (every link dials again); a refusal is not. */
+	if (strncmp(why, "cannot connect", 14) != 0)
+		goto bad;
+	rt_log_warn("%s: %s (going on: it is dialled again when needed)",
+	    option, why);
+	return 0;
+bad:
+	snprintf(err, errlen, "%s: %s", option, why);
+	return -1;
+}
+
+int
+rt_redis_open(rt_redis **out, const struct rt_redis_ep *ep, int64_t timeout_ms,
+    char *err, size_t errlen)
+{
+	if (rt_redis_check_addr(ep->addr ? ep->addr : "", err, errlen) != 0)
 		return -1;
 	rt_redis *r = calloc(1, sizeof(*r));
 	if (r == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	snprintf(r->addr, sizeof(r->addr), "%s", addr);
+	r->ep = *ep;
 	r->timeout_ms = timeout_ms;
 	*out = r;
 	return 0;
@@ -127,7 +269,7 @@ rt_redis_ctx(rt_redis *r, char *err, size_t errlen)
 	if (r->ctx != NULL && r->ctx->err == 0)
 		return r->ctx;
 	rt_redis_reset(r);
-	r->ctx = rt_redis_connect(r->addr, r->timeout_ms, err, errlen);
+	r->ctx = rt_redis_connect(&r->ep, r->timeout_ms, err, errlen);
 	return r->ctx;
 }
 

@@ -1,5 +1,6 @@
 /* Redis access for every process: the one address grammar ("host:port" or
- * "unix:/path", the same HS_REDIS works everywhere), the one connector, and
+ * "unix:/path", the same HS_REDIS works everywhere), the one connector (it
+ * logs in as the process's ACL user right after every connect), and
  * a connection owned by one thread (in the directory the election, the
  * writer, the follower sync and the housekeeping thread each hold their
  * own, so a slow commit never delays a lease refresh). A broken connection
@@ -14,6 +15,35 @@
 
 typedef struct rt_redis rt_redis;
 
+/* Where a Redis instance is and who this process is to it. Both instances
+ * run with ACL users and the default user off (docs/security.md, "Redis"),
+ * so every process names its user and a file holding the password (mode
+ * 0600 or stricter: one open to group or others is refused). The
+ * strings are borrowed (from argv, the environment or a config) and must
+ * outlive every link made from them. */
+struct rt_redis_ep {
+	const char *addr;	   /* "host:port" or "unix:/path" */
+	const char *user;	   /* ACL user; NULL or "": "default" */
+	const char *password_file; /* NULL or "": no AUTH at all */
+	char pw_option[64];	   /* what names the file, for messages: e.g.
+			       "HS_REDIS_PASSWORD_FILE" */
+};
+
+/* The three rows of a service's option table (runtime/cfg.h) that name
+ * one instance and this process's login there: ENV / --flag (the address,
+ * def and help as given), ENV_USER / --flag-user and ENV_PASSWORD_FILE /
+ * --flag-password-file, into field, a struct rt_redis_ep of the config. */
+#define RT_REDIS_CFG_FIELDS(env, flag, field, def, help)                       \
+	RT_CFG_FIELD(env, flag, RT_CFG_STRING, field.addr, 0, 0, def, help),   \
+	    RT_CFG_FIELD(env "_USER", flag "-user", RT_CFG_STRING, field.user, \
+		0, 0, "", "ACL user there (empty: default)"),                  \
+	    RT_CFG_FIELD(env "_PASSWORD_FILE", flag "-password-file",          \
+		RT_CFG_STRING, field.password_file, 0, 0, "",                  \
+		"that user's password file, mode 0600 (empty: no login)")
+
+/* The longest password read from a password file. */
+#define RT_REDIS_PASSWORD_MAX 256
+
 /* A Lua script run by EVALSHA, falling back to EVAL when Redis does not
  * know it (first use, or after a Redis restart). sha is the hex SHA1 of
  * text, filled by rt_redis_script_init before any thread starts. */
@@ -26,15 +56,28 @@ struct rt_redis_script {
 /* Checks addr's grammar. 0, or -1 with a message for people in err. */
 int rt_redis_check_addr(const char *addr, char *err, size_t errlen);
 
-/* The same for an option's value, for a service's start-up checks: err
- * says "OPTION: why". An empty addr is taken when optional. */
-int rt_redis_check_option(const char *option, const char *addr, int optional,
-    char *err, size_t errlen);
+/* A service's start-up check of the instance its option (e.g. "HS_REDIS")
+ * names: the address's grammar, the password file (present, not empty,
+ * mode 0600), and, when Redis answers within a second, the login itself,
+ * so a wrong password stops the process at start instead of failing every
+ * call later (a Redis that is not up yet is not an error: the link dials
+ * again). Sets ep->pw_option from option. An empty address is taken when
+ * optional. 0, or -1 with "OPTION: why" in err. */
+int rt_redis_check_option(const char *option, struct rt_redis_ep *ep,
+    int optional, char *err, size_t errlen);
 
-/* Connects to addr within timeout_ms, which then also bounds every read and
- * write. The context is the caller's (redisFree); NULL with err. */
-redisContext *rt_redis_connect(const char *addr, int64_t timeout_ms, char *err,
-    size_t errlen);
+/* Reads ep's password file into pw (NUL-terminated, the trailing newline
+ * dropped). 0, or -1 with what to do in err: a missing or empty file, or
+ * one open to group or others. */
+int rt_redis_read_password(const struct rt_redis_ep *ep,
+    char pw[RT_REDIS_PASSWORD_MAX], char *err, size_t errlen);
+
+/* Connects to ep within timeout_ms, which then also bounds every read and
+ * write, and logs in as ep's user. The context is the caller's
+ * (redisFree); NULL with err (unreachable, or "Redis refused the password
+ * for user X: check OPTION"). */
+redisContext *rt_redis_connect(const struct rt_redis_ep *ep, int64_t timeout_ms,
+    char *err, size_t errlen);
 
 /* A command's or script's arguments, built one at a time; binary safe.
  * The strings are borrowed: they must outlive the call they are sent in.
@@ -55,10 +98,11 @@ void rt_redis_argz(struct rt_redis_args *a, const char *s);
 /* Fills s->sha from s->text. Call before any thread uses s. */
 void rt_redis_script_init(struct rt_redis_script *s);
 
-/* addr: "host:port" or "unix:/path". Does not connect yet. 0 or -1 with a
- * message in err. The link is not thread safe: one thread owns it. */
-int rt_redis_open(rt_redis **out, const char *addr, int64_t timeout_ms,
-    char *err, size_t errlen);
+/* A link to ep (copied; its strings are borrowed). Does not connect yet;
+ * every (re)connect logs in. 0 or -1 with a message in err. The link is
+ * not thread safe: one thread owns it. */
+int rt_redis_open(rt_redis **out, const struct rt_redis_ep *ep,
+    int64_t timeout_ms, char *err, size_t errlen);
 void rt_redis_close(rt_redis *r);
 
 /* Runs one command given as argv (binary safe; lens may be NULL for C

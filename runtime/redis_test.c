@@ -34,8 +34,8 @@ static void
 test_unreachable_redis_names_the_address(void)
 {
 	char err[256];
-	redisContext *c = rt_redis_connect("unix:/nonexistent/redis.sock", 200,
-	    err, sizeof(err));
+	struct rt_redis_ep ep = { .addr = "unix:/nonexistent/redis.sock" };
+	redisContext *c = rt_redis_connect(&ep, 200, err, sizeof(err));
 	CHECK(c == NULL);
 	CHECK_MSG(strstr(err, "unix:/nonexistent/redis.sock") != NULL, "%s",
 	    err);

@@ -128,9 +128,9 @@ heartbeat_once(struct background *bg, int *warned)
 	req.store = &info;
 	req.hint_lease_ms = svc->cfg.hint_lease_ms;
 	req.principals_version = rt_ident_dynamic_version(svc->ident);
-	if (bg->leader[0] == '\0' && svc->cfg.redis[0] != '\0') {
+	if (bg->leader[0] == '\0' && svc->cfg.redis.addr[0] != '\0') {
 		struct rt_leader_info li;
-		if (rt_leader_lookup(svc->cfg.redis, 500, &li, err,
+		if (rt_leader_lookup(&svc->cfg.redis, 500, &li, err,
 			sizeof(err)) == 0)
 			snprintf(bg->leader, sizeof(bg->leader), "%s", li.rpc);
 	}
@@ -249,8 +249,8 @@ find_replicator(struct store_service *svc)
 	struct rt_leader_info info;
 	char why[256];
 	const char *addr = svc->cfg.replicator;
-	if (svc->cfg.redis[0] != '\0' &&
-	    rt_replicator_lookup(svc->cfg.redis, 300, &info, why,
+	if (svc->cfg.redis.addr[0] != '\0' &&
+	    rt_replicator_lookup(&svc->cfg.redis, 300, &info, why,
 		sizeof(why)) == 0)
 		addr = info.rpc;
 	pthread_mutex_lock(&svc->repl_mu);
@@ -323,7 +323,7 @@ background_start(struct store_service *svc, char *err, size_t errlen)
 	bg->svc = svc;
 	pthread_mutex_init(&bg->mu, NULL);
 	pthread_cond_init(&bg->cv, NULL);
-	if (svc->cfg.directories[0] == '\0' && svc->cfg.redis[0] == '\0') {
+	if (svc->cfg.directories[0] == '\0' && svc->cfg.redis.addr[0] == '\0') {
 		snprintf(err, errlen,
 		    "no way to find the directory: give "
 		    "--directories or --redis");

@@ -23,7 +23,8 @@ struct push {
 };
 
 struct cache_push {
-	char addr[256]; /* empty: disabled */
+	char addr[256];	       /* empty: disabled */
+	struct rt_redis_ep ep; /* the store's cache user */
 	int64_t ttl_ms;
 	size_t max_photo, max_queued;
 	pthread_mutex_t mu;
@@ -68,7 +69,7 @@ pusher_main(void *arg)
 		pthread_mutex_unlock(&c->mu);
 		if (r == NULL && rt_mono_ms() >= retry_at) {
 			char err[256];
-			r = rt_redis_connect(c->addr, 1000, err, sizeof(err));
+			r = rt_redis_connect(&c->ep, 1000, err, sizeof(err));
 			if (r == NULL) {
 				retry_at = rt_mono_ms() + 1000;
 				rt_log_warn("cache push: %s; pushes dropped for 1 s",
@@ -94,7 +95,7 @@ pusher_main(void *arg)
 }
 
 struct cache_push *
-cache_push_open(const char *addr, int64_t ttl_ms, size_t max_photo,
+cache_push_open(const struct rt_redis_ep *ep, int64_t ttl_ms, size_t max_photo,
     size_t max_queued_bytes)
 {
 	struct cache_push *c = calloc(1, sizeof(*c));
@@ -106,10 +107,11 @@ cache_push_open(const char *addr, int64_t ttl_ms, size_t max_photo,
 	pthread_mutex_init(&c->mu, NULL);
 	pthread_cond_init(&c->cv, NULL);
 	char err[256];
-	if (addr == NULL || addr[0] == '\0' ||
-	    rt_redis_check_addr(addr, err, sizeof(err)) != 0)
+	if (ep->addr == NULL || ep->addr[0] == '\0' ||
+	    rt_redis_check_addr(ep->addr, err, sizeof(err)) != 0)
 		return c; /* disabled: no thread */
-	snprintf(c->addr, sizeof(c->addr), "%s", addr);
+	c->ep = *ep;
+	snprintf(c->addr, sizeof(c->addr), "%s", ep->addr);
 	if (pthread_create(&c->thread, NULL, pusher_main, c) != 0)
 		c->addr[0] = '\0';
 	return c;

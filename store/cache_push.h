@@ -12,10 +12,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "redis.h"
+
 struct cache_push;
 
-/* addr "host:port"; NULL or "" gives a pusher that drops everything. */
-struct cache_push *cache_push_open(const char *addr, int64_t ttl_ms,
+/* The cache Redis and the store's user there (its strings borrowed for
+ * the pusher's life); an empty addr gives a pusher that drops everything. */
+struct cache_push *cache_push_open(const struct rt_redis_ep *ep, int64_t ttl_ms,
     size_t max_photo, size_t max_queued_bytes);
 void cache_push_close(struct cache_push *c);
 

@@ -96,7 +96,7 @@ store_down(int s)
 static void
 drop_queued_tombstones(void)
 {
-	redisContext *r = redisConnect("127.0.0.1", tc.meta.port);
+	redisContext *r = test_redis_connect(&tc.meta, "admin");
 	CHECK(r != NULL && r->err == 0);
 	redisReply *rep = redisCommand(r, "DEL %s", RK_TOMBSTONES);
 	CHECK(rep != NULL);
@@ -199,7 +199,7 @@ test_trimmed_log_falls_back_to_checking_every_needle(void)
 	hs_photo_id keep = upload_everywhere(3);
 	hs_photo_id id = upload_everywhere(4);
 	delete_while_killed(0, id);
-	redisContext *r = redisConnect("127.0.0.1", tc.meta.port);
+	redisContext *r = test_redis_connect(&tc.meta, "admin");
 	CHECK(r != NULL && r->err == 0);
 	redisReply *rep = redisCommand(r, "XTRIM %s MAXLEN 0", RK_LOG);
 	CHECK(rep != NULL && rep->type == REDIS_REPLY_INTEGER);

@@ -114,8 +114,8 @@ leader_client(struct registrar *r, char *why, size_t whylen)
 {
 	struct store_service *svc = r->svc;
 	struct rt_leader_info li;
-	if (r->leader[0] == '\0' && svc->cfg.redis[0] != '\0' &&
-	    rt_leader_lookup(svc->cfg.redis, 500, &li, why, whylen) == 0)
+	if (r->leader[0] == '\0' && svc->cfg.redis.addr[0] != '\0' &&
+	    rt_leader_lookup(&svc->cfg.redis, 500, &li, why, whylen) == 0)
 		snprintf(r->leader, sizeof(r->leader), "%s", li.rpc);
 	rpc_client *c = r->leader[0] ?
 	    rpc_pool_get(svc->peers, r->leader, RT_DIRECTORY_PRINCIPAL, why,

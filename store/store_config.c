@@ -12,8 +12,8 @@ static int
 finish(void *arg, char *err, size_t errlen)
 {
 	struct store_config *cfg = arg;
-	if (rt_redis_check_option("HS_REDIS", cfg->redis, 1, err, errlen) ||
-	    rt_redis_check_option("HS_CACHE_REDIS", cfg->cache_redis, 1, err,
+	if (rt_redis_check_option("HS_REDIS", &cfg->redis, 1, err, errlen) ||
+	    rt_redis_check_option("HS_CACHE_REDIS", &cfg->cache_redis, 1, err,
 		errlen))
 		return -1;
 	if (cfg->advertise[0] == '\0')
@@ -43,14 +43,13 @@ store_config_load(struct store_config *cfg, int argc, char **argv, char *err,
 		RT_CFG_FIELD("HS_DIRECTORIES", "directories", RT_CFG_STRING,
 		    directories, 0, 0, "",
 		    "comma-separated directory addresses"),
-		RT_CFG_FIELD("HS_REDIS", "redis", RT_CFG_STRING, redis, 0, 0,
-		    "",
+		RT_REDIS_CFG_FIELDS("HS_REDIS", "redis", redis, "",
 		    "metadata Redis, HOST:PORT or unix:/PATH, to find the leader"),
 		RT_CFG_FIELD("HS_REPLICATOR", "replicator", RT_CFG_STRING,
 		    replicator, 0, 0, "",
 		    "replicator address (empty: no reports)"),
-		RT_CFG_FIELD("HS_CACHE_REDIS", "cache-redis", RT_CFG_STRING,
-		    cache_redis, 0, 0, "",
+		RT_REDIS_CFG_FIELDS("HS_CACHE_REDIS", "cache-redis",
+		    cache_redis, "",
 		    "cache Redis, HOST:PORT or unix:/PATH (empty: no push-on-write)"),
 		RT_CFG_FIELD("HS_KEY_FILE", "key-file", RT_CFG_STRING, key_file,
 		    0, 0, NULL, "cluster key file"),

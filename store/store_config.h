@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "redis.h"
+
 struct store_config {
 	const char *listen;    /* RPC address to bind */
 	const char *advertise; /* what others dial (default: listen) */
@@ -13,10 +15,10 @@ struct store_config {
 	const char *data_dir;
 	int64_t id;
 	const char *zone;
-	const char *directories; /* comma-separated directory addresses */
-	const char *redis;	 /* metadata Redis host:port (leader lookup) */
-	const char *replicator;	 /* replicator address, may be empty */
-	const char *cache_redis; /* cache Redis host:port, may be empty */
+	const char *directories;  /* comma-separated directory addresses */
+	struct rt_redis_ep redis; /* metadata Redis (leader lookup) */
+	const char *replicator;	  /* replicator address, may be empty */
+	struct rt_redis_ep cache_redis; /* cache Redis; addr may be empty */
 	const char *key_file;
 	int64_t max_volume_size;
 	double compaction_threshold;

@@ -69,7 +69,7 @@ start_rpc(struct store_service *svc, char *err, size_t errlen)
 		    svc->cfg.pub);
 		return -1;
 	}
-	svc->cache = cache_push_open(svc->cfg.cache_redis,
+	svc->cache = cache_push_open(&svc->cfg.cache_redis,
 	    svc->cfg.cache_ttl_ms, (size_t)svc->cfg.cache_max_bytes,
 	    256u << 20);
 	svc->access = access_stats_open();

@@ -14,14 +14,16 @@
 #include "rpc.h"
 #include "store.pb-c.h"
 
-/* Starts p from a fixed head and a space-separated extra string. */
+/* Starts p from a fixed head, its Redis flags (test_redis_flags) and a
+ * space-separated extra string. */
 static int
 run(struct test_proc *p, const char *name, const char *dir, char **head,
-    const char *extra)
+    const char *redis, const char *extra)
 {
-	char *argv[TEST_PROC_MAX_ARGS], *save = NULL;
-	char *copy = strdup(
-	    extra ? extra : ""); /* owned; argv points into it */
+	char *argv[TEST_PROC_MAX_ARGS], *save = NULL, *copy = NULL;
+	/* owned; argv points into it */
+	if (asprintf(&copy, "%s %s", redis, extra ? extra : "") < 0)
+		return -1;
 	int n = 0;
 	while (head[n] != NULL && n < 40) {
 		argv[n] = head[n];
@@ -50,42 +52,43 @@ urls(char *out, size_t len, const int *ports, int n)
 static int
 start_dir(struct test_cluster *c, int i, const char *extra)
 {
-	char bin[512], id[32], listen[64], pub[64], redis[96], key[640],
-	    cache[96];
+	char bin[512], id[32], listen[64], pub[64], key[640], redis[4096] = "";
 	test_runfile(bin, sizeof(bin), "directory/directoryd");
-	snprintf(cache, sizeof(cache), "--cache-redis=%s", c->cache.addr);
+	test_redis_flags(&c->meta, "redis", "directory", redis, sizeof(redis));
+	test_redis_flags(&c->cache, "cache-redis", "directory", redis,
+	    sizeof(redis));
 	snprintf(id, sizeof(id), "--id=directory-%d", i + 1);
 	snprintf(listen, sizeof(listen), "--listen=tcp://127.0.0.1:%d",
 	    c->p_dir[i]);
 	snprintf(pub, sizeof(pub), "--pub=tcp://127.0.0.1:%d", c->p_dirpub[i]);
-	snprintf(redis, sizeof(redis), "--redis=%s", c->meta.addr);
 	snprintf(key, sizeof(key), "--key-file=");
 	test_identity(key + 11, sizeof(key) - 11, c->keyfile,
 	    RT_DIRECTORY_PRINCIPAL);
-	char *head[] = { bin, id, listen, pub, redis, key, cache,
-		"--leader-timeout=1s", "--leader-heartbeat-interval=200ms",
+	char *head[] = { bin, id, listen, pub, key, "--leader-timeout=1s",
+		"--leader-heartbeat-interval=200ms",
 		"--follower-sync-interval=100ms", "--heartbeat-interval=200ms",
 		NULL };
 	if (c->env_timing)
-		head[7] = NULL;
-	return run(&c->dirs[i], id + 5, c->dir, head, extra);
+		head[5] = NULL;
+	return run(&c->dirs[i], id + 5, c->dir, head, redis, extra);
 }
 
 static int
 start_store(struct test_cluster *c, int i, const char *extra)
 {
-	char bin[512], id[32], listen[64], pub[64], redis[96], key[640];
-	char data[600], datadir[620], dirs[256] = "", dflag[300], cache[96],
-				      zone[32], repl[64], name[32];
+	char bin[512], id[32], listen[64], pub[64], key[640], redis[4096] = "";
+	char data[600], datadir[620], dirs[256] = "", dflag[300], zone[32],
+				      repl[64], name[32];
 	test_runfile(bin, sizeof(bin), "store/stored");
+	test_redis_flags(&c->meta, "redis", "store", redis, sizeof(redis));
+	test_redis_flags(&c->cache, "cache-redis", "store", redis,
+	    sizeof(redis));
 	snprintf(id, sizeof(id), "--id=%d", i + 1);
 	snprintf(zone, sizeof(zone), "--zone=zone-%c", 'a' + i % 3);
 	snprintf(listen, sizeof(listen), "--listen=tcp://127.0.0.1:%d",
 	    c->p_store[i]);
 	snprintf(pub, sizeof(pub), "--pub=tcp://127.0.0.1:%d",
 	    c->p_storepub[i]);
-	snprintf(redis, sizeof(redis), "--redis=%s", c->meta.addr);
-	snprintf(cache, sizeof(cache), "--cache-redis=%s", c->cache.addr);
 	snprintf(repl, sizeof(repl), "--replicator=tcp://127.0.0.1:%d",
 	    c->p_repl);
 	snprintf(key, sizeof(key), "--key-file=");
@@ -95,32 +98,31 @@ start_store(struct test_cluster *c, int i, const char *extra)
 	snprintf(datadir, sizeof(datadir), "--data-dir=%s", data);
 	urls(dirs, sizeof(dirs), c->p_dir, c->ndirs);
 	snprintf(dflag, sizeof(dflag), "--directories=%s", dirs);
-	char *head[] = { bin, id, zone, listen, pub, redis, cache, repl, key,
-		datadir, dflag, "--max-volume-size=64MiB",
-		"--heartbeat-interval=200ms", NULL };
+	char *head[] = { bin, id, zone, listen, pub, repl, key, datadir, dflag,
+		"--max-volume-size=64MiB", "--heartbeat-interval=200ms", NULL };
 	if (c->env_timing)
-		head[12] = NULL;
+		head[10] = NULL;
 	snprintf(name, sizeof(name), "store-%d", i + 1);
-	return run(&c->stores[i], name, c->dir, head, extra);
+	return run(&c->stores[i], name, c->dir, head, redis, extra);
 }
 
 static int
 start_replicator(struct test_cluster *c, const char *extra)
 {
-	char bin[512], listen[64], pub[64], redis[96], key[640], dirs[256] = "",
-								 dflag[300];
+	char bin[512], listen[64], pub[64], key[640],
+	    dirs[256] = "", dflag[300], redis[2048] = "";
 	test_runfile(bin, sizeof(bin), "replicator/replicatord");
+	test_redis_flags(&c->meta, "redis", "replicator", redis, sizeof(redis));
 	snprintf(listen, sizeof(listen), "--listen=tcp://127.0.0.1:%d",
 	    c->p_repl);
 	snprintf(pub, sizeof(pub), "--pub=tcp://127.0.0.1:%d", c->p_replpub);
-	snprintf(redis, sizeof(redis), "--redis=%s", c->meta.addr);
 	snprintf(key, sizeof(key), "--key-file=");
 	test_identity(key + 11, sizeof(key) - 11, c->keyfile, "replicator");
 	urls(dirs, sizeof(dirs), c->p_dir, c->ndirs);
 	snprintf(dflag, sizeof(dflag), "--directories=%s", dirs);
-	char *head[] = { bin, listen, pub, redis, key, dflag, NULL };
+	char *head[] = { bin, listen, pub, key, dflag, NULL };
 	c->has_repl = 1;
-	return run(&c->repl, "replicator", c->dir, head, extra);
+	return run(&c->repl, "replicator", c->dir, head, redis, extra);
 }
 
 static int
@@ -203,9 +205,11 @@ write_cluster_file(struct test_cluster *c)
 	if (c->has_repl)
 		urls(pubs, sizeof(pubs), &c->p_replpub, 1);
 	urls(repl, sizeof(repl), &c->p_repl, 1);
+	struct rt_redis_ep client = test_redis_ep(&c->cache, "client");
 	const char *vars[] = { "WRITER", "the test harness", "DIRECTORIES",
-		dirs, "CACHE", c->cache.addr, "KEY_FILE", c->keyfile, "PUBS",
-		pubs, "REPLICATOR", repl, NULL };
+		dirs, "CACHE", c->cache.addr, "CACHE_USER", "client",
+		"CACHE_PASSWORD_FILE", client.password_file, "KEY_FILE",
+		c->keyfile, "PUBS", pubs, "REPLICATOR", repl, NULL };
 	snprintf(c->cluster_file, sizeof(c->cluster_file), "%s/cluster",
 	    c->dir);
 	return test_cluster_file_write(c->cluster_file, vars);
@@ -216,7 +220,8 @@ test_cluster_leader(struct test_cluster *c)
 {
 	struct rt_leader_info li;
 	char why[256];
-	if (rt_leader_lookup(c->meta.addr, 500, &li, why, sizeof(why)) != 0)
+	struct rt_redis_ep ep = test_redis_ep(&c->meta, "admin");
+	if (rt_leader_lookup(&ep, 500, &li, why, sizeof(why)) != 0)
 		return -1;
 	for (int i = 0; i < c->ndirs; i++) {
 		char url[64];

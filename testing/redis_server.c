@@ -1,36 +1,168 @@
-/* Test Redis instances (see redis_server.h). */
+/* Test Redis instances (see redis_server.h): the ACL template filled with
+ * fresh random passwords, then redis-server started on it. */
 #include "redis_server.h"
 
-#include <hiredis/hiredis.h>
+#include <fcntl.h>
+#include <openssl/sha.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "env.h"
 
-int
-test_redis_ping(int port)
+const char *const test_redis_users[TEST_REDIS_NUSERS] = { "admin", "directory",
+	"replicator", "store", "client" };
+
+/* Index of user in test_redis_users, or -1. */
+static int
+user_index(const char *user)
 {
-	struct timeval tv = { 0, 200000 };
-	redisContext *c = redisConnectWithTimeout("127.0.0.1", port, tv);
-	int ok = 0;
-	if (c != NULL && c->err == 0) {
-		redisReply *r = redisCommand(c, "PING");
-		ok = r != NULL && r->type == REDIS_REPLY_STATUS;
-		if (r != NULL)
-			freeReplyObject(r);
+	for (int i = 0; user != NULL && i < TEST_REDIS_NUSERS; i++)
+		if (strcmp(user, test_redis_users[i]) == 0)
+			return i;
+	return -1;
+}
+
+struct rt_redis_ep
+test_redis_ep(const struct test_redis *r, const char *user)
+{
+	int i = user_index(user);
+	struct rt_redis_ep ep = { .addr = r->addr };
+	if (i >= 0) {
+		ep.user = test_redis_users[i];
+		ep.password_file = r->pw[i];
 	}
-	if (c != NULL)
+	return ep;
+}
+
+redisContext *
+test_redis_connect(const struct test_redis *r, const char *user)
+{
+	char err[512];
+	struct rt_redis_ep ep = test_redis_ep(r, user);
+	redisContext *c = rt_redis_connect(&ep, 1000, err, sizeof(err));
+	if (c == NULL)
+		fprintf(stderr, "test redis as %s: %s\n", user ? user : "-",
+		    err);
+	return c;
+}
+
+void
+test_redis_flags(const struct test_redis *r, const char *flag, const char *user,
+    char *out, size_t len)
+{
+	int i = user_index(user);
+	size_t used = strlen(out);
+	snprintf(out + used, len - used,
+	    " --%s=%s --%s-user=%s "
+	    "--%s-password-file=%s",
+	    flag, r->addr, flag, i >= 0 ? test_redis_users[i] : "", flag,
+	    i >= 0 ? r->pw[i] : "");
+}
+
+int
+test_redis_ping(const struct test_redis *r)
+{
+	char err[512];
+	struct rt_redis_ep ep = test_redis_ep(r, "admin");
+	redisContext *c = rt_redis_connect(&ep, 200, err, sizeof(err));
+	int ok = 0;
+	if (c != NULL) {
+		redisReply *rep = redisCommand(c, "PING");
+		ok = rep != NULL && rep->type == REDIS_REPLY_STATUS;
+		if (rep != NULL)
+			freeReplyObject(rep);
 		redisFree(c);
+	}
 	return ok;
+}
+
+/* Makes user i's password file in r->dir unless a start before made it,
+ * and puts the password's SHA-256 in hex (what an ACL file holds). */
+static int
+password(struct test_redis *r, int i, char hex[65])
+{
+	char pw[33] = "";
+	unsigned char raw[16], d[SHA256_DIGEST_LENGTH];
+	snprintf(r->pw[i], sizeof(r->pw[i]), "%s/%s.password", r->dir,
+	    test_redis_users[i]);
+	int fd = open(r->pw[i], O_RDONLY);
+	if (fd >= 0) {
+		ssize_t n = read(fd, pw, 32);
+		close(fd);
+		pw[n > 0 ? n : 0] = '\0';
+	}
+	if (strlen(pw) != 32) {
+		fd = open("/dev/urandom", O_RDONLY);
+		if (fd < 0 || read(fd, raw, sizeof(raw)) != sizeof(raw))
+			return -1;
+		close(fd);
+		for (int k = 0; k < 16; k++)
+			snprintf(pw + 2 * k, 3, "%02x", raw[k]);
+		fd = open(r->pw[i], O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		if (fd < 0 || write(fd, pw, 32) != 32)
+			return -1;
+		close(fd);
+	}
+	SHA256((unsigned char *)pw, 32, d);
+	for (int k = 0; k < SHA256_DIGEST_LENGTH; k++)
+		snprintf(hex + 2 * k, 3, "%02x", d[k]);
+	return 0;
+}
+
+/* Writes r->acl from the role's template: comment lines dropped, each
+ * @USER@ replaced by that user's password hash. 0 or -1. */
+static int
+write_acl(struct test_redis *r, const char *name)
+{
+	char tpath[512], rel[64], t[8192], hex[TEST_REDIS_NUSERS][65];
+	snprintf(rel, sizeof(rel), "testing/%s.acl", name);
+	test_runfile(tpath, sizeof(tpath), rel);
+	test_read_file(tpath, t, sizeof(t), 0);
+	for (int i = 0; i < TEST_REDIS_NUSERS; i++)
+		if (password(r, i, hex[i]) != 0)
+			return -1;
+	snprintf(r->acl, sizeof(r->acl), "%s/users.acl", r->dir);
+	FILE *f = fopen(r->acl, "w");
+	if (t[0] == '\0' || f == NULL) {
+		fprintf(stderr, "cannot write %s from %s\n", r->acl, tpath);
+		if (f != NULL)
+			fclose(f);
+		return -1;
+	}
+	for (char *save = NULL, *l = strtok_r(t, "\n", &save); l != NULL;
+	     l = strtok_r(NULL, "\n", &save)) {
+		if (l[0] == '#')
+			continue;
+		for (char *p = l; *p != '\0'; p++) {
+			char *end = *p == '@' ? strchr(p + 1, '@') : NULL;
+			int u = -1;
+			for (int i = 0;
+			     end != NULL && u < 0 && i < TEST_REDIS_NUSERS; i++)
+				if ((size_t)(end - p - 1) ==
+					strlen(test_redis_users[i]) &&
+				    strncasecmp(p + 1, test_redis_users[i],
+					(size_t)(end - p - 1)) == 0)
+					u = i;
+			if (u < 0) {
+				fputc(*p, f);
+				continue;
+			}
+			fputs(hex[u], f);
+			p = end;
+		}
+		fputc('\n', f);
+	}
+	return fclose(f) == 0 ? 0 : -1;
 }
 
 static int
 wait_ready(struct test_redis *r)
 {
-	if (CHECK_WAIT_UNTIL(test_redis_ping(r->port) ||
-		    !test_proc_alive(&r->proc),
+	if (CHECK_WAIT_UNTIL(test_redis_ping(r) || !test_proc_alive(&r->proc),
 		10000) &&
 	    test_proc_alive(&r->proc))
 		return 0;
@@ -48,9 +180,12 @@ test_redis_start(struct test_redis *r, enum test_redis_role role,
 						     "redis-cache";
 	char conf[512], portstr[16], rel[64];
 	memset(r, 0, sizeof(*r));
+	r->role = role;
 	if (dir != NULL)
 		snprintf(r->dir, sizeof(r->dir), "%s", dir);
 	else if (test_temp_dir(r->dir, sizeof(r->dir), name) != 0)
+		return -1;
+	if (write_acl(r, name) != 0)
 		return -1;
 	r->port = port ? port : test_free_port();
 	snprintf(portstr, sizeof(portstr), "%d", r->port);
@@ -58,7 +193,7 @@ test_redis_start(struct test_redis *r, enum test_redis_role role,
 	snprintf(rel, sizeof(rel), "testing/%s.conf", name);
 	test_runfile(conf, sizeof(conf), rel);
 	char *argv[] = { "redis-server", conf, "--port", portstr, "--dir",
-		r->dir, NULL };
+		r->dir, "--aclfile", r->acl, NULL };
 	if (test_proc_start(&r->proc, name, r->dir, argv) != 0)
 		return -1;
 	return wait_ready(r);

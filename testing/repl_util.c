@@ -19,7 +19,7 @@
 #include "store.pb-c.h"
 #include "token.h"
 
-static rpc_client *dirs, *stores[TEST_CLUSTER_MAX_STORES + 1];
+static rpc_client *dirs, *dirs_srv, *stores[TEST_CLUSTER_MAX_STORES + 1];
 static char keyfile[600];
 static uint64_t last_seq; /* our last write: lookups read it back */
 
@@ -34,11 +34,12 @@ tr_open(struct test_cluster *c)
 		    c->p_dir[i]);
 		u[i] = urls[i];
 	}
-	/* the directory tier may call every Directory method: these tests
-	 * play the client and the stores' registrations at once */
+	/* these tests play the admin's uploads; a registration of their own
+	 * (a store's job) goes as the directory tier */
 	char as[600];
 	test_identity(as, sizeof(as), keyfile, RT_DIRECTORY_PRINCIPAL);
-	if ((dirs = test_rpc_open(u, (size_t)c->ndirs, as, 0)) == NULL)
+	if ((dirs = test_rpc_open(u, (size_t)c->ndirs, keyfile, 0)) == NULL ||
+	    (dirs_srv = test_rpc_open(u, (size_t)c->ndirs, as, 0)) == NULL)
 		return -1;
 	for (int i = 0; i < c->nstores; i++)
 		stores[i + 1] = test_rpc_open_port(c->p_store[i], keyfile);
@@ -51,6 +52,8 @@ tr_close(void)
 	last_seq = 0;
 	test_rpc_close(dirs);
 	dirs = NULL;
+	test_rpc_close(dirs_srv);
+	dirs_srv = NULL;
 	for (int i = 0; i <= TEST_CLUSTER_MAX_STORES; i++) {
 		test_rpc_close(stores[i]);
 		stores[i] = NULL;
@@ -61,8 +64,14 @@ static hs_status
 dcall(const char *m, const ProtobufCMessage *req, ProtobufCMessage **rep)
 {
 	struct rpc_error e;
-	return rpc_invoke(dirs, &hs__directory__descriptor, m, req, rep, 10000,
-	    0, &e);
+	char as[600];
+	if (strcmp(m, "RegisterPhoto") == 0)
+		return test_rpc_invoke_leader(dirs_srv,
+		    test_identity(as, sizeof(as), keyfile,
+			RT_DIRECTORY_PRINCIPAL),
+		    &hs__directory__descriptor, m, req, rep, 10000, &e);
+	return test_rpc_invoke_leader(dirs, keyfile, &hs__directory__descriptor,
+	    m, req, rep, 10000, &e);
 }
 
 static hs_status

@@ -110,6 +110,7 @@ killed_store_is_rereplicated_after_grace(void)
 	enum { N = 24 };
 	struct tphoto ph[N];
 	int failed = 1;
+	memset(ph, 0, sizeof(ph)); /* a failed upload leaves the rest unset */
 	if (up(5) != 0)
 		goto out;
 	for (int i = 0; i < N; i++)
@@ -368,15 +369,19 @@ static struct test_proc standby;
 static void
 start_standby(int port, int pubport)
 {
-	char bin[512], listen[64], pub[64], redis[96], key[640];
+	char bin[512], listen[64], pub[64], redis[96], key[640], uf[64],
+	    pf[700];
 	test_runfile(bin, sizeof(bin), "replicator/replicatord");
 	snprintf(listen, sizeof(listen), "--listen=tcp://127.0.0.1:%d", port);
 	snprintf(pub, sizeof(pub), "--pub=tcp://127.0.0.1:%d", pubport);
-	snprintf(redis, sizeof(redis), "--redis=%s", C.meta.addr);
+	struct rt_redis_ep ep = test_redis_ep(&C.meta, "replicator");
+	snprintf(redis, sizeof(redis), "--redis=%s", ep.addr);
+	snprintf(uf, sizeof(uf), "--redis-user=%s", ep.user);
+	snprintf(pf, sizeof(pf), "--redis-password-file=%s", ep.password_file);
 	snprintf(key, sizeof(key), "--key-file=");
 	test_identity(key + 11, sizeof(key) - 11, C.keyfile, "replicator");
-	char *argv[] = { bin, "--id=replicator-2", listen, pub, redis, key,
-		"--store-down-grace=1s", "--orphan-grace=1s",
+	char *argv[] = { bin, "--id=replicator-2", listen, pub, redis, uf, pf,
+		key, "--store-down-grace=1s", "--orphan-grace=1s",
 		"--rate-half-life=1s", "--access-rate-threshold=3000",
 		"--tick=100ms", "--lease-timeout=1200ms", "--retry-base=100ms",
 		"--nightly-audit-hour=-1", "--max-replica-count=4",
@@ -737,16 +742,19 @@ audited_past_grace(struct audits *h)
 static int
 lose_metadata(void)
 {
-	char port[16], out[256], err[256];
-	snprintf(port, sizeof(port), "%d", C.meta.port);
-	char *argv[] = { "redis-cli", "-p", port, "FLUSHALL", NULL };
 	for (int i = 0; i < C.ndirs; i++)
 		test_proc_kill(&C.dirs[i], SIGKILL);
-	if (test_proc_run(argv, NULL, C.dir, out, sizeof(out), err, sizeof(err),
-		10000) != 0) {
-		fprintf(stderr, "redis-cli FLUSHALL: %s%s\n", out, err);
+	redisContext *rc = test_redis_connect(&C.meta, "admin");
+	redisReply *r = rc != NULL ? redisCommand(rc, "FLUSHALL") : NULL;
+	int ok = r != NULL && r->type == REDIS_REPLY_STATUS;
+	if (!ok)
+		fprintf(stderr, "FLUSHALL: %s\n",
+		    r != NULL && r->str != NULL ? r->str : "no reply");
+	if (r != NULL)
+		freeReplyObject(r);
+	redisFree(rc);
+	if (!ok)
 		return -1;
-	}
 	for (int i = 0; i < C.ndirs; i++)
 		if (test_proc_restart(&C.dirs[i]) != 0)
 			return -1;

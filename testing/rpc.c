@@ -45,6 +45,28 @@ test_ident(const char *keyfile)
 	return id;
 }
 
+hs_status
+test_rpc_invoke_leader(rpc_client *c, const char *keyfile,
+    const ProtobufCServiceDescriptor *svc, const char *method,
+    const ProtobufCMessage *req, ProtobufCMessage **reply, int64_t timeout_ms,
+    struct rpc_error *err)
+{
+	hs_status st = rpc_invoke(c, svc, method, req, reply, timeout_ms, 0,
+	    err);
+	if (st != HS_FAILED_PRECONDITION || err->leader_hint[0] == '\0')
+		return st;
+	const char *u = err->leader_hint;
+	char hint[sizeof(err->leader_hint)];
+	snprintf(hint, sizeof(hint), "%s", u);
+	u = hint;
+	rpc_client *l = test_rpc_open(&u, 1, keyfile, 0);
+	if (l == NULL)
+		return st;
+	st = rpc_invoke(l, svc, method, req, reply, timeout_ms, 0, err);
+	test_rpc_close(l);
+	return st;
+}
+
 int
 test_secret(const char *keyfile, rt_key *out)
 {

@@ -21,6 +21,14 @@ int test_secret(const char *keyfile, rt_key *out);
  * client's default. NULL after printing why. */
 rpc_client *test_rpc_open(const char *const *urls, size_t n,
     const char *keyfile, int connect_wait_ms);
+/* rpc_invoke on c, and once more at the leader a follower names when it
+ * sends the caller there (FAILED_PRECONDITION with a leader hint, as for
+ * Allocate), on a client of its own as the principal of keyfile. */
+hs_status test_rpc_invoke_leader(rpc_client *c, const char *keyfile,
+    const ProtobufCServiceDescriptor *svc, const char *method,
+    const ProtobufCMessage *req, ProtobufCMessage **reply, int64_t timeout_ms,
+    struct rpc_error *err);
+
 /* The same for one "tcp://127.0.0.1:port". */
 rpc_client *test_rpc_open_port(int port, const char *keyfile);
 

@@ -86,9 +86,9 @@ stores_up(void)
 }
 
 static int
-flushall(int port)
+flushall(const struct test_redis *redis)
 {
-	redisContext *r = redisConnect("127.0.0.1", port);
+	redisContext *r = test_redis_connect(redis, "admin");
 	redisReply *rep = r && !r->err ? redisCommand(r, "FLUSHALL") : NULL;
 	int ok = rep != NULL && rep->type == REDIS_REPLY_STATUS;
 	if (rep != NULL)
@@ -108,7 +108,7 @@ wipe_metadata(void)
 	for (int i = 0; i < tc.nstores; i++)
 		test_proc_kill(&tc.stores[i], SIGTERM);
 	/* The cache too, so every read below goes through the directory. */
-	int ok = flushall(tc.meta.port) == 0 && flushall(tc.cache.port) == 0;
+	int ok = flushall(&tc.meta) == 0 && flushall(&tc.cache) == 0;
 	for (int i = 0; ok && i < tc.nstores; i++)
 		ok = test_proc_restart(&tc.stores[i]) == 0;
 	for (int i = 0; ok && i < tc.ndirs; i++)

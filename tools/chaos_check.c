@@ -240,9 +240,7 @@ void
 chaos_check(struct chaos *x, int verbose, struct chaos_tally *t)
 {
 	memset(t, 0, sizeof(*t));
-	char err[200];
-	redisContext *cache = rt_redis_connect(x->c.cache.addr, 2000, err,
-	    sizeof(err));
+	redisContext *cache = test_redis_connect(&x->c.cache, "admin");
 	int leader = test_cluster_leader(&x->c);
 	if (leader < 0)
 		leader = 0;

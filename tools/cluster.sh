@@ -9,7 +9,8 @@
 #   logs NAME [-f]                 a process's log
 #   kill NAME | start NAME         SIGKILL one process / start it again
 # Names: redis-meta, redis-cache, directory-1..3, store-1..5, replicator, nginx.
-# Data, logs and pids live under one folder (default: the repo's .hs/).
+# Data, logs and pids live under one folder (default: the repo's .hs/);
+# the Redis users' passwords in its secrets/ (one file per user, 0600).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -26,7 +27,7 @@ base=7100
 
 die() { echo "cluster: $*" >&2; exit 1; }
 
-usage() { sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 cmd="${1:-}"; [ $# -gt 0 ] && shift
 while [ $# -gt 0 ]; do
@@ -82,12 +83,44 @@ wait_for() { # SECONDS DESCRIPTION COMMAND...
   done
 }
 
+# Redis users (testing/redis-*.acl): a random password per user, made once
+# per cluster folder and kept, so a restart keeps them.
+redis_users="admin directory replicator store client"
+pwfile() { echo "$dir/secrets/$1.password"; }
+
+make_secrets() {
+  local u
+  (umask 077; mkdir -p "$dir/secrets"
+   for u in $redis_users; do
+     [ -s "$(pwfile "$u")" ] || head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$(pwfile "$u")"
+   done)
+}
+
+# NAME.acl of the harness with its comments dropped and each @USER@ the
+# hash of USER's password (Redis keeps only the hash): NAME's users file.
+write_acl() { # NAME
+  local u h sub=""
+  for u in $redis_users; do
+    h="$(sha256sum < "$(pwfile "$u")" | cut -d' ' -f1)"
+    sub="$sub;s/@${u^^}@/$h/g"
+  done
+  (umask 077; grep -v '^#' "$harness/$1.acl" | sed "${sub#;}" > "$dir/$1/users.acl")
+}
+
+# redis-cli as the admin user; the password goes by environment, not argv.
+redis_admin() { # PORT ARGS...
+  local port="$1"; shift
+  REDISCLI_AUTH="$(cat "$(pwfile admin)")" redis-cli --user admin -p "$port" "$@"
+}
+
 start_redis() { # NAME PORT: NAME.conf of the harness, here
   local name="$1" port="$2"
   mkdir -p "$dir/$name"
+  make_secrets
+  write_acl "$name"
   launch "$name" redis-server "$harness/$name.conf" --port "$port" \
-    --dir "$dir/$name"
-  wait_for 10 "$name" redis-cli -p "$port" ping
+    --dir "$dir/$name" --aclfile "$dir/$name/users.acl"
+  wait_for 10 "$name" redis_admin "$port" ping
 }
 
 dirs_csv() {
@@ -101,7 +134,10 @@ start_directory() { # N
   launch "directory-$i" "$(bin directory/directoryd)" --id="directory-$i" \
     --listen="tcp://127.0.0.1:$(p_dir "$i")" \
     --pub="tcp://127.0.0.1:$(p_dirpub "$i")" \
-    --redis="127.0.0.1:$p_meta" --cache-redis="127.0.0.1:$p_cache" \
+    --redis="127.0.0.1:$p_meta" --redis-user=directory \
+    --redis-password-file="$(pwfile directory)" \
+    --cache-redis="127.0.0.1:$p_cache" --cache-redis-user=directory \
+    --cache-redis-password-file="$(pwfile directory)" \
     --key-file="$dir/keys/directory.key"
 }
 
@@ -111,15 +147,19 @@ start_store() { # N
   launch "store-$i" "$(bin store/stored)" --id="$i" --zone="zone-${zones[$((i - 1))]}" \
     --listen="tcp://127.0.0.1:$(p_store "$i")" \
     --pub="tcp://127.0.0.1:$(p_storepub "$i")" \
-    --data-dir="$dir/store-$i" --redis="127.0.0.1:$p_meta" --directories="$(dirs_csv)" \
+    --data-dir="$dir/store-$i" --directories="$(dirs_csv)" \
     --replicator="tcp://127.0.0.1:$p_repl" \
-    --cache-redis="127.0.0.1:$p_cache" --key-file="$dir/keys/store-$i.key"
+    --redis="127.0.0.1:$p_meta" --redis-user=store \
+    --redis-password-file="$(pwfile store)" \
+    --cache-redis="127.0.0.1:$p_cache" --cache-redis-user=store \
+    --cache-redis-password-file="$(pwfile store)" --key-file="$dir/keys/store-$i.key"
 }
 
 start_replicator() {
   launch replicator "$(bin replicator/replicatord)" \
     --listen="tcp://127.0.0.1:$p_repl" --pub="tcp://127.0.0.1:$p_replpub" \
-    --redis="127.0.0.1:$p_meta" --directories="$(dirs_csv)" \
+    --redis="127.0.0.1:$p_meta" --redis-user=replicator \
+    --redis-password-file="$(pwfile replicator)" --directories="$(dirs_csv)" \
     --key-file="$dir/keys/replicator.key"
 }
 
@@ -161,6 +201,8 @@ write_cluster_file() { # FILE IDENTITY
   fill WRITER "tools/cluster.sh up"
   fill DIRECTORIES "tcp://127.0.0.1:$p_lb,$(dirs_csv)"
   fill CACHE "127.0.0.1:$p_cache"
+  fill CACHE_USER client
+  fill CACHE_PASSWORD_FILE "$(pwfile client)"
   fill KEY_FILE "$2"
   fill PUBS "$pubs"
   fill REPLICATOR "tcp://127.0.0.1:$p_repl"
@@ -194,7 +236,7 @@ cmd_up() {
   wait_for 30 "the cluster (a leader and all 5 stores UP)" stores_up 5
   echo "cluster up in $dir"
   echo "  directories (via nginx): tcp://127.0.0.1:$p_lb; direct: $(dirs_csv)"
-  echo "  redis: meta 127.0.0.1:$p_meta, cache 127.0.0.1:$p_cache"
+  echo "  redis: meta 127.0.0.1:$p_meta, cache 127.0.0.1:$p_cache (ACL users; passwords in $dir/secrets/)"
   echo "  stores: tcp://127.0.0.1:$(p_store 1) .. $(p_store 5)"
   echo "  cluster file: $dir/cluster (export HS_CLUSTER=$dir/cluster)"
 }

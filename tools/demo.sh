@@ -40,3 +40,6 @@ echo
 echo "The cluster is still running (HS_CLUSTER=$HS_CLUSTER). Try:"
 echo "  bazel run //client:hs -- health"
 echo "  bazel run //tools:cluster -- status | logs store-1 | kill store-2 | down"
+echo "Both Redis instances want a login (one ACL user per process; passwords"
+echo "in .hs/secrets/, mode 0600). As the operator:"
+echo "  REDISCLI_AUTH=\$(cat .hs/secrets/admin.password) redis-cli --user admin -p 7101 info keyspace"
