@@ -15,6 +15,7 @@
 
 #include "clock.h"
 #include "log.h"
+#include "rpc_limits.h"
 #include "rpc_wire.h"
 
 enum pending_state { P_SEND, P_RECV };
@@ -117,7 +118,8 @@ rpc_client_open(rpc_client **out, const char *const *urls, size_t nurls,
 		    nng_strerror(rv));
 		goto fail;
 	}
-	nng_socket_set_size(c->sock, NNG_OPT_RECVMAXSZ, 2 * c->opts.max_msg);
+	nng_socket_set_size(c->sock, NNG_OPT_RECVMAXSZ,
+	    rpc_frame_max(c->opts.max_msg));
 	nng_pipe_notify(c->sock, NNG_PIPE_EV_ADD_POST, pipe_cb, c);
 	nng_pipe_notify(c->sock, NNG_PIPE_EV_REM_POST, pipe_cb, c);
 	for (size_t i = 0; i < nurls; i++) {
@@ -266,7 +268,7 @@ decode_reply(struct pending *p, nng_msg *m, ProtobufCMessage **reply,
 	snprintf(e->message, sizeof(e->message), "%s", r->message);
 	snprintf(e->leader_hint, sizeof(e->leader_hint), "%s", r->leader_hint);
 	if (e->code == HS_OK && p->out != NULL) {
-		*reply = protobuf_c_message_unpack(p->out, NULL, r->payload.len,
+		*reply = rpc_unpack_bounded(p->out, r->payload.len,
 		    r->payload.data);
 		if (*reply == NULL) {
 			e->code = HS_INTERNAL;
