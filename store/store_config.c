@@ -92,6 +92,15 @@ store_config_load(struct store_config *cfg, int argc, char **argv, char *err,
 		    256, "16", "threads for writes, deletes and compaction"),
 		RT_CFG_FIELD("HS_MAX_MSG", "max-msg", RT_CFG_BYTES, max_msg,
 		    1 << 20, 1LL << 30, "72MiB", "largest request accepted"),
+		RT_CFG_FIELD("HS_MAX_CONNS", "max-conns", RT_CFG_INT, max_conns,
+		    4, 65536, "256", "RPC connections kept open at once"),
+		RT_CFG_FIELD("HS_CONN_IDLE", "conn-idle", RT_CFG_MS,
+		    conn_idle_ms, 100, 3600000, "60s",
+		    "an RPC connection sending no whole request this long is "
+		    "closed"),
+		RT_CFG_FIELD("HS_MAX_CALL", "max-call", RT_CFG_MS, max_call_ms,
+		    100, 3600000, "60s",
+		    "latest deadline honoured, from a request's arrival"),
 	};
 	return rt_cfg_load(opts, sizeof(opts) / sizeof(opts[0]), argc, argv,
 	    finish, cfg, err, errlen);

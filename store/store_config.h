@@ -31,6 +31,7 @@ struct store_config {
 	int64_t delete_retention_ms; /* deleted bytes kept before reclaim */
 	int64_t hint_lease_ms;	     /* reads by hint served this long after a
 				  heartbeat the leader answered was sent */
+	int64_t max_conns, conn_idle_ms, max_call_ms; /* rpc_limits.h */
 };
 
 /* Fills cfg from argv and the environment, checks it and logs it. 0 to go
