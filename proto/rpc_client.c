@@ -32,6 +32,7 @@ struct pending {
 	rpc_done_fn done;
 	void *arg;
 	int peer_lost;
+	size_t sent_len; /* the request frame's size, for error messages */
 	struct pending *prev, *next; /* in flight, or the free list (next) */
 };
 
@@ -236,6 +237,13 @@ transport_error(struct pending *p, int rv, struct rpc_error *e)
 		    c->where,
 		    p->peer_lost ? "connection lost mid-call" :
 				   "not connected");
+		/* A server cuts the connection on a frame over its limit. */
+		size_t n = strlen(e->message);
+		if (p->peer_lost && p->sent_len > RPC_ENVELOPE_SLACK)
+			snprintf(e->message + n, sizeof(e->message) - n,
+			    " or that the %zu-byte request is within its "
+			    "size limit",
+			    p->sent_len);
 		return;
 	}
 	e->code = rpc_status_from_nng(rv);
@@ -324,6 +332,7 @@ start(struct pending *p, nng_msg *m)
 {
 	atomic_fetch_add(&calls_started, 1);
 	p->state = P_SEND;
+	p->sent_len = nng_msg_len(m);
 	nng_aio_set_msg(p->aio, m);
 	nng_aio_set_timeout(p->aio, (nng_duration)p->timeout_ms);
 	nng_ctx_send(p->ctx, p->aio);

@@ -314,9 +314,9 @@ test_garbage_and_oversized_requests_are_refused(void)
 	    HS_INVALID_ARGUMENT, e.message);
 	uint32_t s2 = 2;
 	struct photo p;
+	/* Over the frame bound the store cuts the connection unread. */
 	photo_make(&p, 500, 100u << 20, &s2, 1);
-	CHECK_STATUS(write_photo(1, &p, NULL, 0, NULL, &e), HS_INVALID_ARGUMENT,
-	    e.message);
+	CHECK(write_photo(1, &p, NULL, 0, NULL, &e) != HS_OK);
 	photo_free(&p);
 	CHECK(store_answers(1));
 	photo_make(&p, 501, 100, &s2, 1);
