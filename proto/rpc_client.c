@@ -237,13 +237,8 @@ transport_error(struct pending *p, int rv, struct rpc_error *e)
 		    c->where,
 		    p->peer_lost ? "connection lost mid-call" :
 				   "not connected");
-		/* A server cuts the connection on a frame over its limit. */
-		size_t n = strlen(e->message);
-		if (p->peer_lost && p->sent_len > RPC_ENVELOPE_SLACK)
-			snprintf(e->message + n, sizeof(e->message) - n,
-			    " or that the %zu-byte request is within its "
-			    "size limit",
-			    p->sent_len);
+		rpc_lost_hint(e->message, sizeof(e->message),
+		    p->peer_lost ? p->sent_len : 0);
 		return;
 	}
 	e->code = rpc_status_from_nng(rv);

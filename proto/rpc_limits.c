@@ -6,7 +6,9 @@
 #include "rpc_limits.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "clock.h"
 #include "log.h"
@@ -15,6 +17,16 @@ size_t
 rpc_frame_max(size_t max_msg)
 {
 	return max_msg + RPC_ENVELOPE_SLACK;
+}
+
+void
+rpc_lost_hint(char *msg, size_t len, size_t sent)
+{
+	size_t n = strlen(msg);
+	if (sent > RPC_ENVELOPE_SLACK && n < len)
+		snprintf(msg + n, len - n,
+		    " or that the %zu-byte request is within its size limit",
+		    sent);
 }
 
 size_t

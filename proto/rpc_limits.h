@@ -21,6 +21,11 @@
  * frame declaring more as soon as its 8-byte length arrives, unread. */
 size_t rpc_frame_max(size_t max_msg);
 
+/* Appends to msg, a "connection lost" message for a request frame of sent
+ * bytes, that the frame may be over the server's limit (the server cuts
+ * the connection on such a frame without an answer). */
+void rpc_lost_hint(char *msg, size_t len, size_t sent);
+
 /* --- unpacking within a byte budget --- */
 
 /* The memory an unpacked message of wire_len bytes may take: bytes and
