@@ -14,6 +14,7 @@ struct store_config {
 	int64_t id;
 	const char *zone;
 	const char *directories; /* comma-separated directory addresses */
+	const char *peers;	 /* "ID=URL,..." seeding the store table */
 	const char *redis;	 /* metadata Redis host:port (leader lookup) */
 	const char *replicator;	 /* replicator address, may be empty */
 	const char *cache_redis; /* cache Redis host:port, may be empty */

@@ -4,8 +4,9 @@
  * memory (VmRSS and its peak, VmHWM, from /proc) stays within the bound,
  * connections past --max-conns are closed, a request that would unpack
  * into too much memory is refused, a crafted deadline or timestamp holds
- * nothing, forged heartbeats cannot fill the directory's store table, and
- * a request's strings cannot forge log lines. After each attack a good
+ * nothing, a store copies only to stores in its table (never to an address
+ * a request names), forged heartbeats cannot fill the directory's store
+ * table, and a request's strings cannot forge log lines. After each attack a good
  * call still works. */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -409,6 +410,85 @@ test_strings_from_the_network_cannot_forge_log_lines(void)
 	CHECK(CHECK_WAIT_UNTIL(store_answers(A), 5000));
 }
 
+/* A listening socket nobody should dial: the address a forged request
+ * names. Its fd, and its URL in url. */
+static int
+bait_listen(char *url, size_t len)
+{
+	int port = test_free_port();
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+		.sin_port = htons((uint16_t)port) };
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	int one = 1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+	    listen(fd, 8) != 0)
+		return -1;
+	snprintf(url, len, "tcp://127.0.0.1:%d", port);
+	return fd;
+}
+
+/* 1 once someone connected to the bait. */
+static int
+bait_dialed(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	return poll(&p, 1, 0) > 0;
+}
+
+/* A Write naming a peer (store 5, unknown to store A: no directory, no
+ * --peers) at the bait's address, and a Push aimed at it: the store copies
+ * to neither, and never dials the address the requests name. */
+static void
+test_forwarding_goes_only_to_the_tables_stores(void)
+{
+	char url[64];
+	int bait = bait_listen(url, sizeof(url));
+	CHECK(bait >= 0);
+	uint32_t stores[] = { 1, 5 };
+	uint8_t data[100] = { 7 }, sha[32], *tok = NULL;
+	size_t toklen = 0;
+	Hs__WriteRequest w = HS__WRITE_REQUEST__INIT;
+	Hs__PhotoId id = HS__PHOTO_ID__INIT;
+	Hs__Replica peer = HS__REPLICA__INIT, *peers[] = { &peer };
+	ProtobufCMessage *reply = NULL;
+	struct rpc_error e;
+	id.key = 0x5eed5eed;
+	id.cookie = 77;
+	rt_token_make(&key, id.key, id.cookie, stores, 2, rt_now_ms() + 60000,
+	    &tok, &toklen);
+	SHA256(data, sizeof(data), sha);
+	peer.store_id = 5;
+	peer.rpc_addr = url;
+	w.id = &id;
+	w.data = (ProtobufCBinaryData){ sizeof(data), data };
+	w.sha256 = (ProtobufCBinaryData){ 32, sha };
+	w.write_token = (ProtobufCBinaryData){ toklen, tok };
+	w.peers = peers;
+	w.n_peers = 1;
+	w.min_replicas = 1;
+	hs_status st = rpc_invoke(clients[A], &hs__store__descriptor, "Write",
+	    &w.base, &reply, 5000, 0, &e);
+	free(tok);
+	if (st == HS_OK)
+		protobuf_c_message_free_unpacked(reply, NULL);
+	CHECK(!CHECK_WAIT_UNTIL(bait_dialed(bait), 1000));
+	Hs__PushRequest push = HS__PUSH_REQUEST__INIT;
+	Hs__PhotoId *ids[] = { &id };
+	push.ids = ids;
+	push.n_ids = 1;
+	push.target = &peer;
+	push.repl_epoch = 1;
+	CHECK_STATUS(rpc_invoke(clients[A], &hs__store__descriptor, "Push",
+			 &push.base, &reply, 5000, 0, &e),
+	    HS_FAILED_PRECONDITION, e.message);
+	CHECK(strstr(e.message, "store 5") != NULL);
+	CHECK(!CHECK_WAIT_UNTIL(bait_dialed(bait), 500));
+	close(bait);
+	CHECK(CHECK_WAIT_UNTIL(store_answers(A), 5000));
+}
+
 /* A pool dials at most its limit of addresses and says so. */
 static void
 test_peer_pool_is_bounded(void)
@@ -481,6 +561,8 @@ main(int argc, char **argv)
 		    test_timestamp_window_cannot_overflow },
 		{ "strings from the network cannot forge log lines",
 		    test_strings_from_the_network_cannot_forge_log_lines },
+		{ "forwarding goes only to the table's stores",
+		    test_forwarding_goes_only_to_the_tables_stores },
 		{ "peer pool is bounded", test_peer_pool_is_bounded },
 		{ "forged heartbeats cannot fill the store table",
 		    test_forged_heartbeats_cannot_fill_the_store_table },
