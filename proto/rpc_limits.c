@@ -132,9 +132,10 @@ pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
 	if (refuse) {
 		/* The first and every 1000th: a flood must not flood the log. */
 		if (refused % 1000 == 1)
-			rt_log_warn("%s: refusing a connection: %d are open, "
-				    "the limit (--max-conns)",
-			    c->name, c->max);
+			rt_log_warn("%s: refusing connection %d past the %d "
+				    "this server keeps open (a flood, or raise "
+				    "--max-conns)",
+			    c->name, refused, c->max);
 		nng_pipe_close(p);
 	}
 }

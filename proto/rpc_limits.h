@@ -3,8 +3,11 @@
  * unpacked message may take, how long a caller's deadline may hold a call,
  * and how many connections a server keeps and for how long one may stay
  * without sending a whole request. A peer with no credential can make a
- * server hold at most (max_conns + contexts) frames of rpc_frame_max bytes,
- * each for at most idle_ms (docs/security.md lists every bound). */
+ * server hold at most one frame of rpc_frame_max bytes per connection
+ * (nng reads one frame at a time per connection, into memory touched as
+ * its bytes arrive), so max_conns of them, each for at most idle_ms; a
+ * whole frame is freed as soon as its MAC fails (docs/security.md lists
+ * every bound). */
 #ifndef HS_RPC_LIMITS_H
 #define HS_RPC_LIMITS_H
 
