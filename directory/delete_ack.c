@@ -212,12 +212,18 @@ ack_delete_done(void *arg, ProtobufCMessage *reply, const struct rpc_error *err)
 	if (err->code == HS_OK)
 		a->done[o->i] = 1;
 	go = take_if_ready(t, a, rt_mono_ms(), &ok);
-	if (--t->inflight == 0)
-		pthread_cond_broadcast(&t->cv);
 	pthread_mutex_unlock(&t->mu);
 	if (go)
 		answer(t, a, ok);
-	release(t, a); /* this send's hold */
+	/* This send's hold, and only then the count dir_acks_close waits
+	 * on: once it is zero, t may be freed under us. */
+	pthread_mutex_lock(&t->mu);
+	int last = --a->refs == 0 && a->answered;
+	if (--t->inflight == 0)
+		pthread_cond_broadcast(&t->cv);
+	pthread_mutex_unlock(&t->mu);
+	if (last)
+		free(a);
 	free(o);
 }
 

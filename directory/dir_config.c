@@ -10,8 +10,9 @@
 #include "log.h"
 #include "records.h"
 #include "redis.h"
+#include "stores.h"
 
-#define NOPTS 27
+#define NOPTS 28
 
 /* Fills opts with the one option table, its targets in cfg. */
 static void
@@ -53,6 +54,9 @@ options(struct dir_config *cfg, struct rt_cfg_opt opts[NOPTS])
 		RT_CFG_FIELD("FOLLOWER_SYNC_INTERVAL", "follower-sync-interval",
 		    RT_CFG_MS, follower_sync_ms, 20, 600000, "1s",
 		    "how often a follower checks the change log head"),
+		RT_CFG_FIELD("MAX_STORES", "max-stores", RT_CFG_INT, max_stores,
+		    1, DIR_MAX_STORES, "1024",
+		    "stores the table admits; a new id past it is refused"),
 		RT_CFG_FIELD("HEARTBEAT_INTERVAL", "heartbeat-interval",
 		    RT_CFG_MS, heartbeat_ms, 20, 3600000, "1s",
 		    "stores' heartbeat period; 3 missed = DOWN"),

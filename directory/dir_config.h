@@ -28,6 +28,7 @@ struct dir_config {
 	int64_t orphan_grace_ms; /* the replicator's; bounds token_ttl_ms */
 	int64_t redis_timeout_ms;
 	int64_t lookup_wait_ms;	     /* longest wait for a Lookup's min_seq */
+	int64_t max_stores;	     /* store table's cap (stores.h) */
 	int64_t test_drop_pub_every; /* TEST ONLY: drop every Nth photo event */
 	int64_t test_load_delay_ms;  /* TEST ONLY: slow the first load */
 };

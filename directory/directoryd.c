@@ -50,7 +50,8 @@ open_parts(struct dir *d)
 	struct rpc_client_opts co = { .ident = d->ident,
 		.connect_wait_ms = 150 };
 	if (dir_records_open(&d->recs) != 0 ||
-	    dir_stores_open(&d->stores, d->cfg.heartbeat_ms) != 0 ||
+	    dir_stores_open(&d->stores, d->cfg.heartbeat_ms,
+		(size_t)d->cfg.max_stores) != 0 ||
 	    dir_groups_open(&d->groups) != 0 ||
 	    rpc_pool_open(&d->pool, &co) != 0 ||
 	    (d->acks = dir_acks_open()) == NULL ||

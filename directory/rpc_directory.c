@@ -239,6 +239,14 @@ heartbeat(rpc_call *call, const ProtobufCMessage *m, void *arg)
 	in.last_heartbeat_ms = rt_now_ms();
 	enum dir_store_change c = dir_stores_heartbeat(d->stores, &in,
 	    rt_mono_ms(), &e);
+	if (c == DIR_STORE_FULL) {
+		rpc_fail(call, HS_RESOURCE_EXHAUSTED,
+		    "the store table is full (%zu stores, --max-stores): "
+		    "store %" PRIu32 " is not admitted; retire a store or "
+		    "raise the limit",
+		    dir_stores_max(d->stores), q->store->id);
+		return;
+	}
 	const char *topic = dir_store_topic(c);
 	if (topic != NULL) {
 		Hs__StoreInfo pb;

@@ -12,16 +12,20 @@ struct dir_stores {
 	pthread_mutex_t mu;
 	int64_t interval_ms;
 	struct dir_store *e;
-	size_t n;
+	size_t n, max;
 };
 
 int
-dir_stores_open(dir_stores **out, int64_t heartbeat_interval_ms)
+dir_stores_open(dir_stores **out, int64_t heartbeat_interval_ms,
+    size_t max_stores)
 {
 	dir_stores *s = calloc(1, sizeof(*s));
 	if (s == NULL)
 		return -1;
-	s->e = calloc(DIR_MAX_STORES, sizeof(*s->e));
+	s->max = max_stores == 0 || max_stores > DIR_MAX_STORES ?
+	    DIR_MAX_STORES :
+	    max_stores;
+	s->e = calloc(s->max, sizeof(*s->e));
 	if (s->e == NULL) {
 		free(s);
 		return -1;
@@ -42,13 +46,19 @@ dir_stores_close(dir_stores *s)
 	free(s);
 }
 
+size_t
+dir_stores_max(dir_stores *s)
+{
+	return s->max;
+}
+
 static struct dir_store *
 find(dir_stores *s, uint32_t id, int create)
 {
 	for (size_t i = 0; i < s->n; i++)
 		if (s->e[i].id == id)
 			return &s->e[i];
-	if (!create || s->n == DIR_MAX_STORES)
+	if (!create || s->n == s->max)
 		return NULL;
 	struct dir_store *e = &s->e[s->n++];
 	memset(e, 0, sizeof(*e));
@@ -81,7 +91,7 @@ dir_stores_heartbeat(dir_stores *s, const Hs__StoreInfo *in, int64_t now_mono,
 	}
 	if (e == NULL) {
 		pthread_mutex_unlock(&s->mu);
-		return DIR_STORE_SAME; /* table full: ignored */
+		return DIR_STORE_FULL;
 	}
 	/* The store says whether it is writable; we only add DOWN. */
 	Hs__StoreState st = in->state == HS__STORE_STATE__STORE_READONLY ?

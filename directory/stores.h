@@ -35,13 +35,20 @@ enum dir_store_change {
 	DIR_STORE_JOINED,
 	DIR_STORE_UP,
 	DIR_STORE_DOWN,
-	DIR_STORE_STATE
+	DIR_STORE_STATE,
+	DIR_STORE_FULL /* a new id, refused: the table holds max_stores */
 };
 
-int dir_stores_open(dir_stores **out, int64_t heartbeat_interval_ms);
+/* max_stores (0 = DIR_MAX_STORES, at most that) bounds the table: a
+ * heartbeat with a new id past it is refused, so forged ids cannot crowd
+ * out real stores, and the stores already in it keep working. */
+int dir_stores_open(dir_stores **out, int64_t heartbeat_interval_ms,
+    size_t max_stores);
+size_t dir_stores_max(dir_stores *s);
 void dir_stores_close(dir_stores *s);
 
-/* Leader: records a heartbeat at now_mono; copies the new entry to out. */
+/* Leader: records a heartbeat at now_mono; copies the new entry to out.
+ * DIR_STORE_FULL (out untouched) for a new id when the table is full. */
 enum dir_store_change dir_stores_heartbeat(dir_stores *s,
     const Hs__StoreInfo *in, int64_t now_mono, struct dir_store *out);
 

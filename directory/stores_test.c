@@ -36,7 +36,7 @@ static void
 heartbeats_join_then_stay_up(void)
 {
 	dir_stores *s;
-	CHECK(dir_stores_open(&s, IV) == 0);
+	CHECK(dir_stores_open(&s, IV, 0) == 0);
 	struct dir_store e;
 	CHECK_EQ(dir_stores_get(s, 1, &e), -1);
 	Hs__StoreInfo in = info(1, "a", 5000, HS__STORE_STATE__STORE_UP);
@@ -60,7 +60,7 @@ silence_makes_down_after_missed_beats(void)
 {
 	dir_stores *s;
 	struct dir_store down[4], e;
-	CHECK(dir_stores_open(&s, IV) == 0);
+	CHECK(dir_stores_open(&s, IV, 0) == 0);
 	beat(s, 1, "a", 5000, HS__STORE_STATE__STORE_UP, 1000);
 	beat(s, 2, "a", 5000, HS__STORE_STATE__STORE_UP, 1000);
 	/* Store 2 keeps beating; store 1 falls silent. */
@@ -99,7 +99,7 @@ readonly_is_the_stores_word(void)
 {
 	dir_stores *s;
 	struct dir_store e;
-	CHECK(dir_stores_open(&s, IV) == 0);
+	CHECK(dir_stores_open(&s, IV, 0) == 0);
 	CHECK_EQ(beat(s, 1, "a", 5000, HS__STORE_STATE__STORE_READONLY, 10),
 	    DIR_STORE_JOINED);
 	CHECK_EQ(dir_stores_get(s, 1, &e), 0);
@@ -130,7 +130,7 @@ put_takes_the_leaders_view_and_restarts_the_clock(void)
 {
 	dir_stores *s;
 	struct dir_store e, down[2];
-	CHECK(dir_stores_open(&s, IV) == 0);
+	CHECK(dir_stores_open(&s, IV, 0) == 0);
 	Hs__StoreInfo in = info(3, "b", 700, HS__STORE_STATE__STORE_DOWN);
 	dir_stores_put(s, &in, 5000);
 	CHECK_EQ(dir_stores_get(s, 3, &e), 0);
@@ -159,7 +159,7 @@ pick_spreads_over_zones_and_skips_full_or_down(void)
 {
 	dir_stores *s;
 	struct dir_store down[8];
-	CHECK(dir_stores_open(&s, IV) == 0);
+	CHECK(dir_stores_open(&s, IV, 0) == 0);
 	/* Zone a has three stores, b and c one each; 7 is full, 8 DOWN. */
 	beat(s, 1, "a", 1 << 30, HS__STORE_STATE__STORE_UP, 0);
 	beat(s, 2, "a", 1 << 30, HS__STORE_STATE__STORE_UP, 0);
@@ -193,7 +193,7 @@ static void
 pick_refuses_when_too_few(void)
 {
 	dir_stores *s;
-	CHECK(dir_stores_open(&s, IV) == 0);
+	CHECK(dir_stores_open(&s, IV, 0) == 0);
 	beat(s, 1, "a", 1 << 20, HS__STORE_STATE__STORE_UP, 0);
 	beat(s, 2, "b", 1 << 20, HS__STORE_STATE__STORE_UP, 0);
 	beat(s, 3, "c", 100, HS__STORE_STATE__STORE_UP, 0);
@@ -211,19 +211,37 @@ pick_refuses_when_too_few(void)
 }
 
 static void
-full_table_ignores_newcomers(void)
+full_table_refuses_newcomers(void)
 {
 	dir_stores *s;
 	struct dir_store e;
-	CHECK(dir_stores_open(&s, IV) == 0);
+	CHECK(dir_stores_open(&s, IV, 0) == 0);
 	for (uint32_t id = 1; id <= DIR_MAX_STORES; id++)
 		CHECK_EQ(beat(s, id, "", 1, HS__STORE_STATE__STORE_UP, 0),
 		    DIR_STORE_JOINED);
 	CHECK_EQ(beat(s, DIR_MAX_STORES + 1, "", 1, HS__STORE_STATE__STORE_UP,
 		     0),
-	    DIR_STORE_SAME);
+	    DIR_STORE_FULL);
 	CHECK_EQ(dir_stores_get(s, DIR_MAX_STORES + 1, &e), -1);
 	CHECK_EQ(beat(s, 1, "", 1, HS__STORE_STATE__STORE_UP, 10),
+	    DIR_STORE_SAME);
+	dir_stores_close(s);
+}
+
+/* A configured cap below the array's size holds the same way. */
+static void
+configured_cap_refuses_newcomers(void)
+{
+	dir_stores *s;
+	CHECK(dir_stores_open(&s, IV, 2) == 0);
+	CHECK_EQ(dir_stores_max(s), 2);
+	CHECK_EQ(beat(s, 1, "", 1, HS__STORE_STATE__STORE_UP, 0),
+	    DIR_STORE_JOINED);
+	CHECK_EQ(beat(s, 2, "", 1, HS__STORE_STATE__STORE_UP, 0),
+	    DIR_STORE_JOINED);
+	CHECK_EQ(beat(s, 3, "", 1, HS__STORE_STATE__STORE_UP, 0),
+	    DIR_STORE_FULL);
+	CHECK_EQ(beat(s, 2, "", 1, HS__STORE_STATE__STORE_UP, 10),
 	    DIR_STORE_SAME);
 	dir_stores_close(s);
 }
@@ -242,8 +260,10 @@ main(int argc, char **argv)
 		{ "pick spreads over zones and skips full or down",
 		    pick_spreads_over_zones_and_skips_full_or_down },
 		{ "pick refuses when too few", pick_refuses_when_too_few },
-		{ "full table ignores newcomers",
-		    full_table_ignores_newcomers },
+		{ "full table refuses newcomers",
+		    full_table_refuses_newcomers },
+		{ "configured cap refuses newcomers",
+		    configured_cap_refuses_newcomers },
 		{ NULL, NULL },
 	};
 	return check_run(cases, argc, argv);

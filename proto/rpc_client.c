@@ -15,6 +15,7 @@
 
 #include "clock.h"
 #include "log.h"
+#include "rpc_limits.h"
 #include "rpc_wire.h"
 
 enum pending_state { P_SEND, P_RECV };
@@ -31,6 +32,7 @@ struct pending {
 	rpc_done_fn done;
 	void *arg;
 	int peer_lost;
+	size_t sent_len; /* the request frame's size, for error messages */
 	struct pending *prev, *next; /* in flight, or the free list (next) */
 };
 
@@ -158,7 +160,8 @@ rpc_client_open(rpc_client **out, const char *const *urls, size_t nurls,
 		    nng_strerror(rv));
 		goto fail;
 	}
-	nng_socket_set_size(c->sock, NNG_OPT_RECVMAXSZ, 2 * c->opts.max_msg);
+	nng_socket_set_size(c->sock, NNG_OPT_RECVMAXSZ,
+	    rpc_frame_max(c->opts.max_msg));
 	nng_pipe_notify(c->sock, NNG_PIPE_EV_ADD_POST, pipe_cb, c);
 	nng_pipe_notify(c->sock, NNG_PIPE_EV_REM_POST, pipe_cb, c);
 	for (size_t i = 0; i < nurls; i++) {
@@ -275,6 +278,8 @@ transport_error(struct pending *p, int rv, struct rpc_error *e)
 		    c->where,
 		    p->peer_lost ? "connection lost mid-call" :
 				   "not connected");
+		rpc_lost_hint(e->message, sizeof(e->message),
+		    p->peer_lost ? p->sent_len : 0);
 		return;
 	}
 	e->code = rpc_status_from_nng(rv);
@@ -337,7 +342,7 @@ decode_reply(struct pending *p, nng_msg *m, ProtobufCMessage **reply,
 	snprintf(e->leader_hint, sizeof(e->leader_hint), "%s",
 	    r->mac.len ? r->leader_hint : "");
 	if (e->code == HS_OK && p->out != NULL) {
-		*reply = protobuf_c_message_unpack(p->out, NULL, r->payload.len,
+		*reply = rpc_unpack_bounded(p->out, r->payload.len,
 		    r->payload.data);
 		if (*reply == NULL) {
 			e->code = HS_INTERNAL;
@@ -393,6 +398,7 @@ start(struct pending *p, nng_msg *m)
 {
 	atomic_fetch_add(&calls_started, 1);
 	p->state = P_SEND;
+	p->sent_len = nng_msg_len(m);
 	nng_aio_set_msg(p->aio, m);
 	nng_aio_set_timeout(p->aio, (nng_duration)p->timeout_ms);
 	nng_ctx_send(p->ctx, p->aio);

@@ -4,6 +4,7 @@
 
 #include <nng/nng.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,7 +18,7 @@ struct rpc_pool {
 	struct rpc_client_opts opts;
 	pthread_mutex_t mu;
 	struct pool_entry *entries;
-	size_t n, cap;
+	size_t n, cap, max;
 };
 
 int
@@ -27,9 +28,16 @@ rpc_pool_open(rpc_pool **out, const struct rpc_client_opts *opts)
 	if (p == NULL)
 		return NNG_ENOMEM;
 	p->opts = *opts;
+	p->max = RPC_POOL_MAX;
 	pthread_mutex_init(&p->mu, NULL);
 	*out = p;
 	return 0;
+}
+
+void
+rpc_pool_set_max(rpc_pool *p, size_t max)
+{
+	p->max = max < 1 ? 1 : max;
 }
 
 rpc_client *
@@ -44,6 +52,13 @@ rpc_pool_get(rpc_pool *p, const char *url, const char *peer, char *err,
 			c = p->entries[i].client;
 			goto out;
 		}
+	if (p->n >= p->max) {
+		snprintf(err, errlen,
+		    "this process already dials its limit of %zu "
+		    "addresses; %s is not dialed",
+		    p->max, url);
+		goto out;
+	}
 	if (p->n == p->cap) {
 		size_t cap = p->cap ? 2 * p->cap : 8;
 		struct pool_entry *e = realloc(p->entries, cap * sizeof(*e));
@@ -52,14 +67,18 @@ rpc_pool_get(rpc_pool *p, const char *url, const char *peer, char *err,
 		p->entries = e;
 		p->cap = cap;
 	}
+	char *copy = strdup(url), *pcopy = strdup(peer);
 	struct rpc_client_opts o = p->opts;
 	o.peer = peer;
-	if (rpc_client_open(&c, &url, 1, &o, err, errlen) != 0) {
+	if (copy == NULL || pcopy == NULL ||
+	    rpc_client_open(&c, &url, 1, &o, err, errlen) != 0) {
+		free(copy);
+		free(pcopy);
 		c = NULL;
 		goto out;
 	}
-	p->entries[p->n].url = strdup(url);
-	p->entries[p->n].peer = strdup(peer);
+	p->entries[p->n].url = copy;
+	p->entries[p->n].peer = pcopy;
 	p->entries[p->n].client = c;
 	p->n++;
 out:

@@ -14,6 +14,7 @@
 
 #include "clock.h"
 #include "log.h"
+#include "rpc_limits.h"
 #include "rpc_wire.h"
 
 #define MAX_SERVICES 4
@@ -42,6 +43,8 @@ struct rpc_call {
 	rt_key key; /* shared with the caller */
 	unsigned role;
 	char peer[RT_NAME_MAX];
+	nng_pipe pipe;	    /* the request's connection, busy till sent */
+	int64_t arrival_ms; /* Unix ms the request arrived */
 };
 
 struct rpc_server {
@@ -51,6 +54,7 @@ struct rpc_server {
 	int nservices;
 	struct rpc_call *calls;
 	int ncalls;
+	rpc_conns *conns;
 	_Atomic uint64_t epoch;
 };
 
@@ -71,11 +75,21 @@ rpc_server_open(rpc_server **out, const struct rpc_server_opts *opts)
 		s->opts.mac_window_ms = 30000;
 	if (s->opts.name == NULL)
 		s->opts.name = "rpc";
+	if (s->opts.max_conns <= 0)
+		s->opts.max_conns = 256;
+	if (s->opts.idle_ms <= 0)
+		s->opts.idle_ms = 60000;
+	if (s->opts.max_call_ms <= 0)
+		s->opts.max_call_ms = 60000;
 	int rv = nng_rep0_open(&s->sock);
 	if (rv == 0)
 		rv = nng_socket_set_size(s->sock, NNG_OPT_RECVMAXSZ,
-		    2 * s->opts.max_msg);
+		    rpc_frame_max(s->opts.max_msg));
+	if (rv == 0)
+		rv = rpc_conns_open(&s->conns, s->sock, s->opts.max_conns,
+		    s->opts.idle_ms, s->opts.name);
 	if (rv != 0) {
+		nng_close(s->sock);
 		free(s);
 		return rv;
 	}
@@ -117,8 +131,10 @@ rpc_server_listen(rpc_server *s, const char *url, char *bound, size_t boundlen)
 {
 	nng_listener l;
 	int rv = nng_listener_create(&l, s->sock, url);
-	if (rv == 0)
+	if (rv == 0) {
+		rpc_conns_listener(l);
 		rv = nng_listener_start(l, 0);
+	}
 	if (rv != 0) {
 		rt_log_error("%s: cannot listen on %s: %s", s->opts.name, url,
 		    nng_strerror(rv));
@@ -183,6 +199,7 @@ rpc_server_close(rpc_server *s)
 			nng_aio_free(c->aio);
 	}
 	free(s->calls);
+	rpc_conns_close(s->conns);
 	free(s);
 }
 
@@ -226,6 +243,16 @@ call_forget_peer(struct rpc_call *c)
 	c->peer[0] = '\0';
 }
 
+/* The call's connection is free again; wait for the next request. */
+static void
+recv_next(struct rpc_call *c)
+{
+	rpc_conns_done(c->srv->conns, c->pipe);
+	c->pipe = (nng_pipe)NNG_PIPE_INITIALIZER;
+	c->state = CALL_RECV;
+	nng_ctx_recv(c->ctx, c->aio);
+}
+
 static void
 send_reply(struct rpc_call *c, hs_status code, const char *message,
     const char *hint, const ProtobufCMessage *payload)
@@ -245,8 +272,7 @@ send_reply(struct rpc_call *c, hs_status code, const char *message,
 	if (rv != 0) {
 		rt_log_error("%s: cannot build a reply: %s", c->srv->opts.name,
 		    nng_strerror(rv));
-		c->state = CALL_RECV;
-		nng_ctx_recv(c->ctx, c->aio);
+		recv_next(c);
 		return;
 	}
 	c->state = CALL_SEND;
@@ -300,7 +326,9 @@ rpc_call_epoch(const rpc_call *call)
 int64_t
 rpc_call_deadline_ms(const rpc_call *call)
 {
-	return call->env ? call->env->deadline_ms : 0;
+	return call->env ? rpc_deadline_clamp(call->env->deadline_ms,
+			       call->arrival_ms, call->srv->opts.max_call_ms) :
+			   0;
 }
 
 const char *
@@ -342,12 +370,6 @@ find_service(const rpc_server *s, const char *name)
 	return NULL;
 }
 
-static int64_t
-abs64(int64_t v)
-{
-	return v < 0 ? -v : v;
-}
-
 static hs_status admit_caller(struct rpc_call *c, int64_t now, char *why,
     size_t whylen);
 
@@ -358,13 +380,6 @@ admit_envelope(struct rpc_call *c, int64_t now, char *why, size_t whylen)
 {
 	rpc_server *s = c->srv;
 	size_t len = nng_msg_len(c->msg);
-	if (len > s->opts.max_msg) {
-		snprintf(why, whylen,
-		    "request of %zu bytes exceeds this "
-		    "server's limit of %zu bytes; send smaller pieces",
-		    len, s->opts.max_msg);
-		return HS_INVALID_ARGUMENT;
-	}
 	c->env = rpc_wire_unpack_request(nng_msg_body(c->msg), len);
 	Hs__Envelope *env = c->env;
 	if (env == NULL || protobuf_c_message_check(&env->base) != 1) {
@@ -372,6 +387,13 @@ admit_envelope(struct rpc_call *c, int64_t now, char *why, size_t whylen)
 		    "malformed or truncated request envelope "
 		    "(%zu bytes)",
 		    len);
+		return HS_INVALID_ARGUMENT;
+	}
+	if (env->payload.len > s->opts.max_msg) {
+		snprintf(why, whylen,
+		    "request of %zu bytes exceeds this "
+		    "server's limit of %zu bytes; send smaller pieces",
+		    env->payload.len, s->opts.max_msg);
 		return HS_INVALID_ARGUMENT;
 	}
 	if (strlen(env->service) > MAX_NAME || strlen(env->method) > MAX_NAME ||
@@ -401,20 +423,21 @@ admit_caller(struct rpc_call *c, int64_t now, char *why, size_t whylen)
 	}
 	c->keyed = 1;
 	snprintf(c->peer, sizeof(c->peer), "%s", env->key_id);
-	if (abs64(now - env->timestamp_ms) > s->opts.mac_window_ms) {
+	if (!rpc_time_within(now, env->timestamp_ms, s->opts.mac_window_ms)) {
 		snprintf(why, whylen,
-		    "request timestamp is %lld ms from this "
-		    "server's clock (window %lld ms): a replay, or clocks out "
-		    "of sync",
-		    (long long)(now - env->timestamp_ms),
+		    "request timestamp %lld is outside this server's clock "
+		    "%lld +/- %lld ms: a replay, or clocks out of sync",
+		    (long long)env->timestamp_ms, (long long)now,
 		    (long long)s->opts.mac_window_ms);
 		return HS_UNAUTHENTICATED;
 	}
 	if (env->deadline_ms != 0 && env->deadline_ms <= now) {
+		/* Unsigned: deadline <= now, so the difference fits. */
 		snprintf(why, whylen,
-		    "deadline passed %lld ms before the "
+		    "deadline passed %llu ms before the "
 		    "request arrived",
-		    (long long)(now - env->deadline_ms));
+		    (unsigned long long)((uint64_t)now -
+			(uint64_t)env->deadline_ms));
 		return HS_DEADLINE_EXCEEDED;
 	}
 	return HS_OK;
@@ -464,11 +487,14 @@ admit_call(struct rpc_call *c, const struct service **svc, rpc_handler *h,
 	/* only a directory raises the floor: an epoch is the leader's to give */
 	if (c->role == RT_ROLE_DIRECTORY)
 		rpc_server_observe_epoch(s, env->epoch);
-	c->req = protobuf_c_message_unpack(c->method->input, NULL,
-	    env->payload.len, env->payload.data);
+	c->req = rpc_unpack_bounded(c->method->input, env->payload.len,
+	    env->payload.data);
 	if (c->req == NULL || protobuf_c_message_check(c->req) != 1) {
-		snprintf(why, whylen, "malformed %s request",
-		    c->method->input->short_name);
+		snprintf(why, whylen,
+		    "malformed %s request, or one that would unpack "
+		    "into more than %zu bytes",
+		    c->method->input->short_name,
+		    rpc_unpack_budget(env->payload.len));
 		return HS_INVALID_ARGUMENT;
 	}
 	return HS_OK;
@@ -481,7 +507,8 @@ dispatch(struct rpc_call *c)
 	char why[512];
 	const struct service *svc = NULL;
 	rpc_handler h = NULL;
-	hs_status st = admit_envelope(c, rt_now_ms(), why, sizeof(why));
+	c->arrival_ms = rt_now_ms();
+	hs_status st = admit_envelope(c, c->arrival_ms, why, sizeof(why));
 	if (st == HS_OK)
 		st = admit_call(c, &svc, &h, why, sizeof(why));
 	if (st != HS_OK) {
@@ -515,6 +542,8 @@ call_cb(void *arg)
 			return;
 		}
 		c->msg = nng_aio_get_msg(c->aio);
+		c->pipe = nng_msg_get_pipe(c->msg);
+		rpc_conns_begin(c->srv->conns, c->pipe);
 		dispatch(c);
 		return;
 	case CALL_SEND:
@@ -523,8 +552,7 @@ call_cb(void *arg)
 			if (rv == NNG_ECLOSED || rv == NNG_ECANCELED)
 				return;
 		}
-		c->state = CALL_RECV;
-		nng_ctx_recv(c->ctx, c->aio);
+		recv_next(c);
 		return;
 	default:
 		return;

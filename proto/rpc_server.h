@@ -6,7 +6,9 @@
  * Before any handler runs the server has checked, in this order: the size
  * bound, the envelope's encoding, the MAC and timestamp window, the
  * deadline, the service and method, the caller's role, the fencing epoch,
- * and the request's encoding. Handlers only do the method's own work.
+ * and the request's encoding (unpacked within a memory budget).
+ * Connections are capped and idle ones closed (rpc_limits.h). Handlers only
+ * do the method's own work.
  *
  * Ownership: the request passed to a handler belongs to the call and is
  * freed when the call is answered; a handler answers exactly once, with
@@ -44,12 +46,18 @@ struct rpc_method {
 struct rpc_server_opts {
 	const char *name;      /* for log lines, e.g. "store-3" */
 	rt_ident *ident;       /* who this server is; stays the caller's */
-	size_t max_msg;	       /* largest request answered; 0 = 64 MiB.
-				   Frames over twice this are dropped by the
-				   transport unread. */
+	size_t max_msg;	       /* largest request payload answered;
+				   0 = 64 MiB. Frames over rpc_frame_max of
+				   it are dropped by the transport unread. */
 	int contexts;	       /* calls in progress at once; 0 = 64 */
 	int64_t mac_window_ms; /* allowed clock skew / replay window;
 				   0 = 30000 */
+	/* Bounds against hostile peers (rpc_limits.h). */
+	int max_conns;	     /* connections kept; 0 = 256 */
+	int64_t idle_ms;     /* a connection with no whole request in
+				this long is closed; 0 = 60000 */
+	int64_t max_call_ms; /* the latest deadline honoured, from a
+				request's arrival; 0 = 60000 */
 };
 
 /* 0 or an nng error. */
@@ -89,7 +97,9 @@ void rpc_fail_redirect(rpc_call *call, const char *leader_hint, const char *fmt,
     ...) __attribute__((format(printf, 3, 4)));
 
 uint64_t rpc_call_epoch(const rpc_call *call);
-int64_t rpc_call_deadline_ms(const rpc_call *call); /* 0 = none */
+/* The caller's deadline (Unix ms; 0 = none), never later than max_call_ms
+ * after the request arrived. */
+int64_t rpc_call_deadline_ms(const rpc_call *call);
 const char *rpc_call_method(const rpc_call *call);
 /* The authenticated caller: its principal name and its RT_ROLE_ bit. */
 const char *rpc_call_peer(const rpc_call *call);

@@ -365,8 +365,13 @@ static void
 test_100MB_frame_against_64MB_limit(void)
 {
 	struct rpc_error e;
-	CHECK_STATUS(echo(cli, 100u << 20, 0, 20000, &e), HS_INVALID_ARGUMENT,
-	    e.message);
+	/* Past the frame bound the transport cuts the connection as soon as
+	 * the frame's length arrives, unread (issue 12): no answer comes. */
+	CHECK(echo(cli, 100u << 20, 0, 20000, &e) != HS_OK);
+	CHECK(good_call_works());
+	/* Within the envelope's slack the frame is read and answered. */
+	CHECK_STATUS(echo(cli, (64u << 20) + 1, 0, 20000, &e),
+	    HS_INVALID_ARGUMENT, e.message);
 	CHECK(strstr(e.message, "limit") != NULL);
 	CHECK(good_call_works());
 }

@@ -55,11 +55,35 @@ rt_log_enabled(enum rt_log_level level)
 	return (int)level >= log_level;
 }
 
+char *
+rt_log_escape(const char *in, char *out, size_t outlen)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t n = 0;
+	for (; *in != '\0'; in++) {
+		unsigned char b = (unsigned char)*in;
+		int plain = b >= 0x20 && b < 0x7f && b != '\\';
+		if (n + (plain ? 1 : 4) >= outlen)
+			break;
+		if (plain) {
+			out[n++] = (char)b;
+			continue;
+		}
+		out[n++] = '\\';
+		out[n++] = 'x';
+		out[n++] = hex[b >> 4];
+		out[n++] = hex[b & 15];
+	}
+	if (outlen > 0)
+		out[n] = '\0';
+	return out;
+}
+
 void
 rt_log_raw(enum rt_log_level level, const char *fmt, ...)
 {
 	static const char marks[] = { 'D', 'I', 'W', 'E' };
-	char line[1024];
+	char line[1024], text[1024];
 	struct timespec ts;
 	struct tm tm;
 
@@ -71,11 +95,10 @@ rt_log_raw(enum rt_log_level level, const char *fmt, ...)
 	    (char)log_role, marks[level]);
 	va_list ap;
 	va_start(ap, fmt);
-	int m = vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
+	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
-	size_t len = (size_t)n + (size_t)m;
-	if (len > sizeof(line) - 2)
-		len = sizeof(line) - 2;
+	rt_log_escape(text, line + n, sizeof(line) - (size_t)n - 1);
+	size_t len = strlen(line);
 	line[len++] = '\n';
 	if (write(STDERR_FILENO, line, len) < 0) {
 		/* Nowhere left to report a failing stderr. */

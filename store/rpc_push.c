@@ -24,6 +24,8 @@
 #include "clock.h"
 #include "photo_id.h"
 #include "store.pb-c.h"
+#include "store_forward.h"
+#include "store_table.h"
 
 #define PUSH_MAX_IDS 4096
 #define PUSH_CHUNK_BYTES (16u << 20) /* photo bytes read per step */
@@ -217,6 +219,25 @@ send_part(struct part *pt, int64_t timeout)
 	}
 }
 
+/* The target's client, at the address the store table has for its id
+ * (never the request's rpc_addr). 0, or -1 with the call failed. */
+static int
+push_resolve(struct push *p)
+{
+	char addr[256], why[200], peer[RT_NAME_MAX];
+	uint32_t id = p->req->target->store_id;
+	rt_store_principal(id, peer);
+	if (store_table_addr(forward_table(p->svc), id, addr, sizeof(addr), why,
+		sizeof(why)) == 0)
+		p->target = rpc_pool_get(p->svc->peers, addr, peer, why,
+		    sizeof(why));
+	if (p->target != NULL)
+		return 0;
+	rpc_fail(p->call, HS_FAILED_PRECONDITION, "target: %s", why);
+	push_free(p);
+	return -1;
+}
+
 /* On the slow queue: reads the next chunk and sends it to the target in
  * a few parts, or answers the call when every id has its outcome. */
 static void
@@ -224,6 +245,8 @@ push_step(void *arg)
 {
 	struct push *p = arg;
 	uint64_t bytes = 0;
+	if (p->target == NULL && push_resolve(p) != 0)
+		return;
 	while (p->next < p->req->n_ids && bytes < PUSH_CHUNK_BYTES) {
 		size_t i = p->next++;
 		if (read_one(p, i) == 0)
@@ -275,9 +298,8 @@ push_invalid(const struct store_service *svc, const Hs__PushRequest *req,
 	if (req->n_ids == 0 || req->n_ids > PUSH_MAX_IDS)
 		snprintf(why, len, "Push takes 1..%d ids, not %zu",
 		    PUSH_MAX_IDS, req->n_ids);
-	else if (req->target == NULL || req->target->rpc_addr == NULL ||
-	    req->target->rpc_addr[0] == '\0')
-		snprintf(why, len, "Push needs a target with an rpc_addr");
+	else if (req->target == NULL || req->target->store_id == 0)
+		snprintf(why, len, "Push needs a target store id");
 	else if (req->target->store_id == (uint32_t)svc->cfg.id)
 		snprintf(why, len, "Push to itself: %s already holds them",
 		    svc->name);
@@ -332,20 +354,12 @@ store_push(rpc_call *call, const ProtobufCMessage *msg, void *arg)
 	}
 	if (push_fence(svc, call, req->repl_epoch) != 0)
 		return;
-	char peer[RT_NAME_MAX];
-	rt_store_principal(req->target->store_id, peer);
-	rpc_client *c = rpc_pool_get(svc->peers, req->target->rpc_addr, peer,
-	    why, sizeof(why));
-	if (c == NULL) {
-		rpc_fail(call, HS_INVALID_ARGUMENT, "target: %s", why);
-		return;
-	}
 	struct push *p = push_new(svc, call, req);
 	if (p == NULL) {
 		rpc_fail(call, HS_RESOURCE_EXHAUSTED, "out of memory");
 		return;
 	}
-	p->target = c;
+	/* The target is resolved on the slow queue (push_step). */
 	if (rt_workq_push(svc->slow, push_step, p) != 0) {
 		push_free(p);
 		rpc_fail(call, HS_UNAVAILABLE, "%s is shutting down",

@@ -16,6 +16,7 @@ struct store_config {
 	int64_t id;
 	const char *zone;
 	const char *directories;  /* comma-separated directory addresses */
+	const char *peers;	  /* "ID=URL,..." seeding the store table */
 	struct rt_redis_ep redis; /* metadata Redis (leader lookup) */
 	const char *replicator;	  /* replicator address, may be empty */
 	struct rt_redis_ep cache_redis; /* cache Redis; addr may be empty */
@@ -33,6 +34,7 @@ struct store_config {
 	int64_t delete_retention_ms; /* deleted bytes kept before reclaim */
 	int64_t hint_lease_ms;	     /* reads by hint served this long after a
 				  heartbeat the leader answered was sent */
+	int64_t max_conns, conn_idle_ms, max_call_ms; /* rpc_limits.h */
 };
 
 /* Fills cfg from argv and the environment, checks it and logs it. 0 to go

@@ -10,6 +10,28 @@
 #include "clock.h"
 #include "store_sender.h"
 
+struct store_table *
+forward_table(struct store_service *svc)
+{
+	return svc->fwd->table;
+}
+
+/* Each peer's address from the store table, before fw->mu is taken (the
+ * table may ask a directory); "" with the reason in why[i] if unknown. */
+static void
+resolve_peers(struct store_service *svc, const Hs__WriteRequest *req,
+    char addr[][256], char why[][160])
+{
+	for (size_t i = 0; i < req->n_peers && i < FORWARD_MAX; i++) {
+		uint32_t id = req->peers[i]->store_id;
+		addr[i][0] = '\0';
+		if (id != (uint32_t)svc->cfg.id &&
+		    store_table_addr(svc->fwd->table, id, addr[i], 256, why[i],
+			160) != 0)
+			addr[i][0] = '\0';
+	}
+}
+
 struct fanout *
 forward_start(struct store_service *svc, const Hs__WriteRequest *req,
     int64_t deadline_ms)
@@ -17,9 +39,11 @@ forward_start(struct store_service *svc, const Hs__WriteRequest *req,
 	struct forwarder *fw = svc->fwd;
 	struct fanout *f = calloc(1, sizeof(*f));
 	struct peer *kick[FORWARD_MAX];
+	char addr[FORWARD_MAX][256], why[FORWARD_MAX][160];
 	size_t nkick = 0;
 	if (f == NULL)
 		return NULL;
+	resolve_peers(svc, req, addr, why);
 	f->fw = fw;
 	f->deadline_ms = deadline_ms;
 	f->start_ms = rt_mono_ms();
@@ -33,8 +57,11 @@ forward_start(struct store_service *svc, const Hs__WriteRequest *req,
 		/* A peer named twice would count its one copy twice. */
 		if (r->store_id == (uint32_t)svc->cfg.id || dup < i)
 			continue;
-		struct peer *p = peer_get(fw, r->store_id,
-		    r->rpc_addr ? r->rpc_addr : "");
+		if (addr[i][0] == '\0') {
+			note_failure(f, r->store_id, why[i]);
+			continue;
+		}
+		struct peer *p = peer_get(fw, r->store_id, addr[i]);
 		if (p == NULL) {
 			note_failure(f, r->store_id,
 			    "no sender for its address");

@@ -33,8 +33,14 @@ struct fanout;
 struct forwarder *forwarder_open(struct store_service *svc);
 void forwarder_close(struct forwarder *fw);
 
-/* Queues req's needle for every peer but this store. deadline_ms (Unix ms,
- * 0 = none) bounds the calls. req must stay valid until forward_wait
+/* The store table the forwarder copies by (store_table.h): a Push's
+ * target is resolved there too. */
+struct store_table *forward_table(struct store_service *svc);
+
+/* Queues req's needle for every peer but this store, each at the address
+ * the store table has for its id (the request's rpc_addr is ignored).
+ * Blocks while the table asks a directory: call from a worker. deadline_ms
+ * (Unix ms, 0 = none) bounds the calls. req must stay valid until forward_wait
  * returns. Never fails: a peer that cannot be called counts as a failed
  * copy. The result goes to forward_wait, then forward_release. */
 struct fanout *forward_start(struct store_service *svc,

@@ -16,11 +16,17 @@
 struct forwarder *
 forwarder_open(struct store_service *svc)
 {
+	char err[256];
 	struct forwarder *fw = calloc(1, sizeof(*fw));
 	if (fw == NULL)
 		return NULL;
 	fw->svc = svc;
 	pthread_mutex_init(&fw->mu, NULL);
+	if ((fw->table = store_table_open(svc, err, sizeof(err))) == NULL) {
+		rt_log_error("%s", err);
+		forwarder_close(fw);
+		return NULL;
+	}
 	return fw;
 }
 
@@ -32,6 +38,7 @@ forwarder_close(struct forwarder *fw)
 	for (size_t i = 0; i < fw->npeers; i++)
 		free(fw->peers[i]);
 	free(fw->peers);
+	store_table_close(fw->table);
 	pthread_mutex_destroy(&fw->mu);
 	free(fw);
 }

@@ -7,6 +7,7 @@
 #include <pthread.h>
 
 #include "store_forward.h"
+#include "store_table.h"
 
 enum { IT_QUEUED, IT_SENDING, IT_SENT };
 
@@ -61,6 +62,7 @@ struct forwarder {
 	size_t owned_bytes; /* in copies of items behind busy peers */
 	struct peer **peers;
 	size_t npeers;
+	struct store_table *table; /* where the peers are (store_table.h) */
 };
 
 /* One Replicate in flight to one peer. */

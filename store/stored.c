@@ -47,7 +47,10 @@ start_rpc(struct store_service *svc, char *err, size_t errlen)
 	struct rpc_server_opts so = { .name = svc->name,
 		.ident = svc->ident,
 		.max_msg = (size_t)svc->cfg.max_msg,
-		.contexts = 128 };
+		.contexts = 128,
+		.max_conns = (int)svc->cfg.max_conns,
+		.idle_ms = svc->cfg.conn_idle_ms,
+		.max_call_ms = svc->cfg.max_call_ms };
 	struct rpc_client_opts co = { .ident = svc->ident,
 		.max_msg = (size_t)svc->cfg.max_msg };
 	if (rpc_pool_open(&svc->peers, &co) != 0 ||

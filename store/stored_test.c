@@ -28,6 +28,8 @@ static rt_key key;
 static struct test_proc procs[NSTORES];
 static char urls[NSTORES][64];
 static rpc_client *clients[NSTORES];
+/* No directory runs: every store's table of the others is --peers. */
+static char peers_flag[1024];
 
 /* Starts stored with id `id` listening on url, its data in dir/<name>,
  * the test's common flags and then `extra` (two flags). */
@@ -46,7 +48,7 @@ start_store_as(struct test_proc *p, int id, const char *url, const char *name,
 	char *argv[] = { bin, idf, listen, flag_dir, kf,
 		"--directories=tcp://127.0.0.1:9", "--heartbeat-interval=5s",
 		"--scrub-rate=0", "--max-volume-size=8MiB",
-		"--delete-retention=0", extra[0], extra[1], NULL };
+		"--delete-retention=0", peers_flag, extra[0], extra[1], NULL };
 	test_proc_start(p, name, dir, argv);
 }
 
@@ -343,9 +345,9 @@ test_garbage_and_oversized_requests_are_refused(void)
 	    HS_INVALID_ARGUMENT, e.message);
 	uint32_t s2 = 2;
 	struct photo p;
+	/* Over the frame bound the store cuts the connection unread. */
 	photo_make(&p, 500, 100u << 20, &s2, 1);
-	CHECK_STATUS(write_photo(1, &p, NULL, 0, NULL, &e), HS_INVALID_ARGUMENT,
-	    e.message);
+	CHECK(write_photo(1, &p, NULL, 0, NULL, &e) != HS_OK);
 	photo_free(&p);
 	CHECK(store_answers(1));
 	photo_make(&p, 501, 100, &s2, 1);
@@ -785,8 +787,6 @@ start_pair(void)
 {
 	char *extra[2] = { "--min-replicas=2", "--workers=2" };
 	for (int i = 0; i < 2; i++) {
-		snprintf(pair_urls[i], sizeof(pair_urls[i]),
-		    "tcp://127.0.0.1:%d", test_free_port());
 		start_store_as(&pair[i], 21 + i, pair_urls[i],
 		    i ? "pair-22" : "pair-21", extra);
 	}
@@ -936,9 +936,16 @@ main(int argc, char **argv)
 	test_key_file(keyfile, sizeof(keyfile), dir);
 	test_secret(keyfile, &key);
 	test_runfile(bin, sizeof(bin), "store/stored");
-	for (int i = 0; i < NSTORES; i++) {
+	for (int i = 0; i < NSTORES; i++)
 		snprintf(urls[i], sizeof(urls[i]), "tcp://127.0.0.1:%d",
 		    test_free_port());
+	for (int i = 0; i < 2; i++)
+		snprintf(pair_urls[i], sizeof(pair_urls[i]),
+		    "tcp://127.0.0.1:%d", test_free_port());
+	snprintf(peers_flag, sizeof(peers_flag),
+	    "--peers=1=%s,2=%s,3=%s,21=%s,22=%s", urls[0], urls[1], urls[2],
+	    pair_urls[0], pair_urls[1]);
+	for (int i = 0; i < NSTORES; i++) {
 		start_store(i);
 		const char *u = urls[i];
 		clients[i] = test_rpc_open(&u, 1, keyfile, 0);
