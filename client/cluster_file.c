@@ -111,6 +111,9 @@ parse_line(char *s, const char *dir, const char *name, int line,
 	if (strcmp(key, "key_file") == 0)
 		return set_path(out->key_file, sizeof(out->key_file), value,
 		    dir, name, line, key, err);
+	if (strcmp(key, "roster") == 0)
+		return set_path(out->roster, sizeof(out->roster), value, dir,
+		    name, line, key, err);
 	if (strcmp(key, "location_ttl") == 0) {
 		int64_t ms;
 		if (rt_parse_ms(value, &ms) != 0 || ms < 0)

@@ -33,8 +33,8 @@ hs_open(hs_client **out, const struct hs_cluster *cfg, hs_error *err)
 		    "file) to the cluster file or set HS_KEY_FILE");
 		goto fail;
 	}
-	if (rt_ident_load(&c->ident, c->cfg.key_file, NULL, msg, sizeof(msg)) !=
-	    0) {
+	if (rt_ident_load(&c->ident, c->cfg.key_file, c->cfg.roster, msg,
+		sizeof(msg)) != 0) {
 		st = hsi_err(err, HS_UNAUTHENTICATED,
 		    "cannot load your credential: %s", msg);
 		goto fail;

@@ -97,7 +97,10 @@ struct hs_cluster {
 	char cache_user[64];
 	char cache_password_file[1024];
 	char replicator[HS_ADDR_MAX]; /* replicator RPC URL; "" = none */
-	char key_file[1024];	      /* cluster key file (absolute path) */
+	char key_file[1024];	      /* this client's identity file */
+	/* The cluster's roster (servers' public keys); "" = the file
+	 * "roster" beside key_file. */
+	char roster[1024];
 	/* How long a Lookup answer is reused for reading the same photo
 	 * again (docs/client.md): 0 = HS_DEFAULT_LOCATION_TTL_MS, < 0 = never.
 	 * The cluster file's `location_ttl`. */

@@ -206,10 +206,14 @@ write_cluster_file(struct test_cluster *c)
 		urls(pubs, sizeof(pubs), &c->p_replpub, 1);
 	urls(repl, sizeof(repl), &c->p_repl, 1);
 	struct rt_redis_ep client = test_redis_ep(&c->cache, "client");
+	char roster[600];
+	test_identity(roster, sizeof(roster), c->keyfile, "roster");
+	roster[strlen(roster) - 4] = '\0'; /* the roster has no ".key" */
 	const char *vars[] = { "WRITER", "the test harness", "DIRECTORIES",
 		dirs, "CACHE", c->cache.addr, "CACHE_USER", "client",
 		"CACHE_PASSWORD_FILE", client.password_file, "KEY_FILE",
-		c->keyfile, "PUBS", pubs, "REPLICATOR", repl, NULL };
+		c->keyfile, "ROSTER", roster, "PUBS", pubs, "REPLICATOR", repl,
+		NULL };
 	snprintf(c->cluster_file, sizeof(c->cluster_file), "%s/cluster",
 	    c->dir);
 	return test_cluster_file_write(c->cluster_file, vars);

@@ -204,6 +204,7 @@ write_cluster_file() { # FILE IDENTITY
   fill CACHE_USER client
   fill CACHE_PASSWORD_FILE "$(pwfile client)"
   fill KEY_FILE "$2"
+  fill ROSTER "$dir/keys/roster"
   fill PUBS "$pubs"
   fill REPLICATOR "tcp://127.0.0.1:$p_repl"
   printf '%s\n' "$tmpl" > "$1"
