@@ -4,6 +4,7 @@
  * vanished fails with UNAVAILABLE at once instead of waiting out its
  * deadline. */
 #include "rpc_client.h"
+#include "rpc_client_impl.h"
 
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/req.h>
@@ -18,43 +19,7 @@
 #include "rpc_limits.h"
 #include "rpc_wire.h"
 
-enum pending_state { P_SEND, P_RECV };
-
-struct pending {
-	rpc_client *cl;
-	nng_ctx ctx;
-	nng_aio *aio;
-	enum pending_state state;
-	int64_t deadline_mono;
-	int64_t timeout_ms;
-	uint64_t request_id;
-	const ProtobufCMessageDescriptor *out; /* NULL for raw calls */
-	rpc_done_fn done;
-	void *arg;
-	int peer_lost;
-	size_t sent_len; /* the request frame's size, for error messages */
-	struct pending *prev, *next; /* in flight, or the free list (next) */
-};
-
-struct rpc_client {
-	struct rpc_client_opts opts;
-	nng_socket sock;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	int connected;
-	int inflight;
-	struct pending active; /* sentinel of the in-flight ring */
-	struct pending *free;
-	_Atomic uint64_t next_id;
-	char where[256]; /* the urls, for messages */
-	int keyed;	 /* under mu: key and peer below are set */
-	rt_key key;	 /* shared with peer */
-	char peer[RT_NAME_MAX];
-};
-
 static void pending_cb(void *arg);
-static int learn_peer(rpc_client *c, int64_t timeout_ms);
-static int peer_keyed(rpc_client *c);
 
 /* Calls any client of this process started (benchmarks count messages). */
 static _Atomic uint64_t calls_started;
@@ -103,8 +68,8 @@ dial(rpc_client *c, const char *url, char *err, size_t errlen)
 }
 
 /* Derives the key shared with peer. 0, or -1 with err. */
-static int
-key_for(rpc_client *c, const char *peer, char *err, size_t errlen)
+int
+rpc_client_key_for(rpc_client *c, const char *peer, char *err, size_t errlen)
 {
 	rt_key k;
 	unsigned role;
@@ -118,8 +83,8 @@ key_for(rpc_client *c, const char *peer, char *err, size_t errlen)
 	return 0;
 }
 
-static int
-peer_keyed(rpc_client *c)
+int
+rpc_client_keyed(rpc_client *c)
 {
 	pthread_mutex_lock(&c->mu);
 	int k = c->keyed;
@@ -143,7 +108,8 @@ rpc_client_open(rpc_client **out, const char *const *urls, size_t nurls,
 		return NNG_ENOMEM;
 	c->opts = *opts;
 	pthread_mutex_init(&c->mu, NULL);
-	if (opts->peer != NULL && key_for(c, opts->peer, err, errlen) != 0) {
+	if (opts->peer != NULL &&
+	    rpc_client_key_for(c, opts->peer, err, errlen) != 0) {
 		free(c);
 		return NNG_EINVAL;
 	}
@@ -218,8 +184,8 @@ rpc_client_connected(rpc_client *c)
 }
 
 /* Takes a slot from the free list (or makes one) and links it in flight. */
-static struct pending *
-pending_get(rpc_client *c)
+struct pending *
+rpc_pending_get(rpc_client *c)
 {
 	pthread_mutex_lock(&c->mu);
 	struct pending *p = c->free;
@@ -251,8 +217,8 @@ pending_get(rpc_client *c)
 
 /* Unlinks p and returns it to the free list; its aio may be reused by
  * another call as soon as the lock drops, so this is the last touch. */
-static void
-pending_put(struct pending *p)
+void
+rpc_pending_put(struct pending *p)
 {
 	rpc_client *c = p->cl;
 	pthread_mutex_lock(&c->mu);
@@ -368,7 +334,7 @@ finish(struct pending *p, int rv)
 	}
 	rpc_done_fn done = p->done;
 	void *arg = p->arg;
-	pending_put(p);
+	rpc_pending_put(p);
 	done(arg, reply, &e);
 }
 
@@ -393,8 +359,8 @@ pending_cb(void *arg)
 	finish(p, rv);
 }
 
-static void
-start(struct pending *p, nng_msg *m)
+void
+rpc_pending_start(struct pending *p, nng_msg *m)
 {
 	atomic_fetch_add(&calls_started, 1);
 	p->state = P_SEND;
@@ -402,202 +368,4 @@ start(struct pending *p, nng_msg *m)
 	nng_aio_set_msg(p->aio, m);
 	nng_aio_set_timeout(p->aio, (nng_duration)p->timeout_ms);
 	nng_ctx_send(p->ctx, p->aio);
-}
-
-int
-rpc_invoke_async(rpc_client *c, const ProtobufCServiceDescriptor *svc,
-    const char *method, const ProtobufCMessage *req, int64_t timeout_ms,
-    uint64_t epoch, rpc_done_fn done, void *arg)
-{
-	const ProtobufCMethodDescriptor
-	    *md = protobuf_c_service_descriptor_get_method_by_name(svc, method);
-	if (md == NULL || req->descriptor != md->input)
-		return HS_INVALID_ARGUMENT;
-	if (timeout_ms <= 0)
-		timeout_ms = 5000;
-	if (!peer_keyed(c) && learn_peer(c, timeout_ms) != 0)
-		return HS_UNAUTHENTICATED;
-	struct pending *p = pending_get(c);
-	if (p == NULL)
-		return HS_RESOURCE_EXHAUSTED;
-	Hs__Envelope env = HS__ENVELOPE__INIT;
-	nng_msg *m;
-	env.service = (char *)svc->name;
-	env.method = (char *)method;
-	env.request_id = p->request_id = atomic_fetch_add(&c->next_id, 1);
-	env.timestamp_ms = rt_now_ms();
-	env.deadline_ms = env.timestamp_ms + timeout_ms;
-	env.epoch = epoch;
-	env.key_id = (char *)rt_ident_name(c->opts.ident);
-	p->timeout_ms = timeout_ms;
-	p->deadline_mono = rt_mono_ms() + timeout_ms;
-	p->out = md->output;
-	p->done = done;
-	p->arg = arg;
-	pthread_mutex_lock(&c->mu);
-	rt_key key = c->key;
-	pthread_mutex_unlock(&c->mu);
-	if (rpc_wire_pack_request(&key, &env, req, &m) != 0) {
-		pending_put(p);
-		return HS_RESOURCE_EXHAUSTED;
-	}
-	start(p, m);
-	return 0;
-}
-
-/* The synchronous calls wait on this. */
-struct waiter {
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	int done;
-	ProtobufCMessage *reply;
-	struct rpc_error err;
-};
-
-static void
-waiter_done(void *arg, ProtobufCMessage *reply, const struct rpc_error *err)
-{
-	struct waiter *w = arg;
-	pthread_mutex_lock(&w->mu);
-	w->reply = reply;
-	w->err = *err;
-	w->done = 1;
-	pthread_cond_signal(&w->cv);
-	pthread_mutex_unlock(&w->mu);
-}
-
-static void
-waiter_wait(struct waiter *w)
-{
-	pthread_mutex_lock(&w->mu);
-	while (!w->done)
-		pthread_cond_wait(&w->cv, &w->mu);
-	pthread_mutex_unlock(&w->mu);
-	pthread_mutex_destroy(&w->mu);
-	pthread_cond_destroy(&w->cv);
-}
-
-/* A call made while nothing is connected waits a little for a first
- * connection (dialing is in the background, reconnecting within 500 ms
- * after a server restarts), then gives up clearly. */
-static int
-await_connection(rpc_client *c, int64_t timeout_ms)
-{
-	int64_t wait = c->opts.connect_wait_ms < timeout_ms ?
-	    c->opts.connect_wait_ms :
-	    timeout_ms;
-	int64_t until = rt_mono_ms() + wait;
-	pthread_mutex_lock(&c->mu);
-	while (c->connected == 0) {
-		int64_t left = until - rt_mono_ms();
-		if (left <= 0)
-			break;
-		struct timespec ts;
-		rt_timespec_in(left, &ts);
-		pthread_cond_timedwait(&c->cv, &c->mu, &ts);
-	}
-	int ok = c->connected > 0;
-	pthread_mutex_unlock(&c->mu);
-	return ok;
-}
-
-static void
-set_err(struct rpc_error *e, hs_status code, const char *msg, const char *where)
-{
-	if (e == NULL)
-		return;
-	memset(e, 0, sizeof(*e));
-	e->code = code;
-	snprintf(e->message, sizeof(e->message), "%s%s", msg, where);
-}
-
-hs_status
-rpc_invoke(rpc_client *c, const ProtobufCServiceDescriptor *svc,
-    const char *method, const ProtobufCMessage *req, ProtobufCMessage **reply,
-    int64_t timeout_ms, uint64_t epoch, struct rpc_error *err)
-{
-	struct waiter w = { .done = 0 };
-	*reply = NULL;
-	if (timeout_ms <= 0)
-		timeout_ms = 5000;
-	if (!await_connection(c, timeout_ms)) {
-		set_err(err, HS_UNAVAILABLE,
-		    "no server reachable (check that it is running) at ",
-		    c->where);
-		return HS_UNAVAILABLE;
-	}
-	pthread_mutex_init(&w.mu, NULL);
-	pthread_cond_init(&w.cv, NULL);
-	int rv = rpc_invoke_async(c, svc, method, req, timeout_ms, epoch,
-	    waiter_done, &w);
-	if (rv != 0) {
-		pthread_mutex_destroy(&w.mu);
-		pthread_cond_destroy(&w.cv);
-		set_err(err, (hs_status)rv,
-		    rv == HS_INVALID_ARGUMENT ?
-			"unknown method or wrong request type for " :
-			"cannot start a call to ",
-		    method);
-		return (hs_status)rv;
-	}
-	waiter_wait(&w);
-	*reply = w.reply;
-	if (err != NULL)
-		*err = w.err;
-	return w.err.code;
-}
-
-/* Asks the server who it is: a request without a MAC is refused, and the
- * refusal names the server. Its word is checked by every later reply's
- * MAC. 0, or -1 (logged) if no server answered or its name is unknown. */
-static int
-learn_peer(rpc_client *c, int64_t timeout_ms)
-{
-	Hs__Envelope env = HS__ENVELOPE__INIT;
-	env.key_id = (char *)rt_ident_name(c->opts.ident);
-	uint8_t frame[RT_NAME_MAX + 16];
-	size_t len = protobuf_c_message_pack(&env.base, frame);
-	struct rpc_error e;
-	char err[256];
-	await_connection(c, timeout_ms);
-	rpc_invoke_raw(c, frame, len, timeout_ms, &e);
-	if (e.server[0] == '\0') {
-		rt_log_warn("cannot learn who serves %s: %s", c->where,
-		    e.message);
-		return -1;
-	}
-	if (key_for(c, e.server, err, sizeof(err)) != 0) {
-		rt_log_warn("%s answers as %s: %s", c->where, e.server, err);
-		return -1;
-	}
-	return 0;
-}
-
-hs_status
-rpc_invoke_raw(rpc_client *c, const void *frame, size_t len, int64_t timeout_ms,
-    struct rpc_error *err)
-{
-	struct waiter w = { .done = 0 };
-	nng_msg *m;
-	if (nng_msg_alloc(&m, len) != 0)
-		return HS_RESOURCE_EXHAUSTED;
-	if (len)
-		memcpy(nng_msg_body(m), frame, len);
-	struct pending *p = pending_get(c);
-	if (p == NULL) {
-		nng_msg_free(m);
-		return HS_RESOURCE_EXHAUSTED;
-	}
-	pthread_mutex_init(&w.mu, NULL);
-	pthread_cond_init(&w.cv, NULL);
-	p->timeout_ms = timeout_ms;
-	p->deadline_mono = rt_mono_ms() + timeout_ms;
-	p->out = NULL;
-	p->done = waiter_done;
-	p->arg = &w;
-	start(p, m);
-	waiter_wait(&w);
-	if (err != NULL)
-		*err = w.err;
-	return w.err.code;
 }

@@ -2,6 +2,7 @@
  * calls, 64 concurrent calls, deadlines, and every kind of bad request, each
  * answered with its code while the server keeps answering good calls. */
 #include <nng/nng.h>
+#include <nng/protocol/reqrep0/rep.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <unistd.h>
@@ -430,6 +431,64 @@ test_no_server_is_unavailable_quickly(void)
 	CHECK(strstr(e.message, "127.0.0.1:1") != NULL);
 }
 
+/* A fake server: answers one request OK with a reply whose MAC is not
+ * under the caller's key (it has no such key). */
+static void *
+forge_one(void *arg)
+{
+	nng_socket *rep = arg;
+	nng_msg *m;
+	if (nng_recvmsg(*rep, &m, 0) != 0)
+		return NULL;
+	Hs__Envelope *env = rpc_wire_unpack_request(nng_msg_body(m),
+	    nng_msg_len(m));
+	Hs__ReplyEnvelope r = HS__REPLY_ENVELOPE__INIT;
+	Hs__EchoReply er = HS__ECHO_REPLY__INIT;
+	rt_key guess;
+	rt_key_from_string(&guess, "not-the-pair-key-0123456789");
+	r.request_id = env ? env->request_id : 0;
+	r.server = TEST_NAME;
+	er.data.data = (uint8_t *)"forged";
+	er.data.len = 6;
+	nng_msg *out = NULL;
+	rpc_wire_free_request(env);
+	nng_msg_free(m);
+	if (rpc_wire_pack_reply(&guess, &r, &er.base, &out) == 0 &&
+	    nng_sendmsg(*rep, out, 0) != 0)
+		nng_msg_free(out);
+	return NULL;
+}
+
+/* A reply not MAC'd under the key the caller shares with its server is
+ * dropped: the call fails UNAUTHENTICATED, never returns the payload. */
+static void
+test_forged_reply_is_dropped(void)
+{
+	nng_socket rep;
+	nng_listener l;
+	char u[64];
+	int port = 0;
+	CHECK(nng_rep0_open(&rep) == 0);
+	CHECK(nng_listener_create(&l, rep, "tcp://127.0.0.1:0") == 0);
+	CHECK(nng_listener_start(l, 0) == 0);
+	nng_listener_get_int(l, NNG_OPT_TCP_BOUND_PORT, &port);
+	snprintf(u, sizeof(u), "tcp://127.0.0.1:%d", port);
+	pthread_t t;
+	pthread_create(&t, NULL, forge_one, &rep);
+	struct rpc_client_opts co = { .ident = ident, .peer = TEST_NAME };
+	rpc_client *c = NULL;
+	char err[256];
+	const char *up = u;
+	CHECK(rpc_client_open(&c, &up, 1, &co, err, sizeof(err)) == 0);
+	struct rpc_error e;
+	hs_status st = echo(c, 10, 0, 3000, &e);
+	pthread_join(t, NULL);
+	rpc_client_close(c);
+	nng_close(rep);
+	CHECK_STATUS(st, HS_UNAUTHENTICATED, e.message);
+	CHECK(strstr(e.message, "failed authentication") != NULL);
+}
+
 static void
 test_address_schemes(void)
 {
@@ -472,6 +531,7 @@ main(int argc, char **argv)
 		{ "no server is UNAVAILABLE quickly",
 		    test_no_server_is_unavailable_quickly },
 		{ "address schemes", test_address_schemes },
+		{ "forged reply is dropped", test_forged_reply_is_dropped },
 		{ "handler table matched by name",
 		    test_handler_table_matched_by_name },
 		{ NULL, NULL },
