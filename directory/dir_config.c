@@ -11,7 +11,7 @@
 #include "records.h"
 #include "redis.h"
 
-#define NOPTS 23
+#define NOPTS 24
 
 /* Fills opts with the one option table, its targets in cfg. */
 static void
@@ -90,6 +90,8 @@ options(struct dir_config *cfg, struct rt_cfg_opt opts[NOPTS])
 		RT_CFG_FIELD("HS_TEST_LOAD_DELAY", "test-load-delay", RT_CFG_MS,
 		    test_load_delay_ms, 0, 600000, "0",
 		    "TEST ONLY: the first load of the records waits this long"),
+		RT_CFG_FIELD("HS_TEST_FEED", "test-feed", RT_CFG_STRING,
+		    test_feed, 0, 0, "", "TEST ONLY: a follower's extra feed"),
 	};
 	_Static_assert(sizeof(table) / sizeof(table[0]) == NOPTS,
 	    "NOPTS counts the table");

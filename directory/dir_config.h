@@ -28,6 +28,7 @@ struct dir_config {
 	int64_t lookup_wait_ms;	     /* longest wait for a Lookup's min_seq */
 	int64_t test_drop_pub_every; /* TEST ONLY: drop every Nth photo event */
 	int64_t test_load_delay_ms;  /* TEST ONLY: slow the first load */
+	const char *test_feed;	     /* TEST ONLY: one more PUB to follow */
 };
 
 /* Parses argv and the environment into cfg (the option table points into
