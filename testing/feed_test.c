@@ -114,6 +114,7 @@ send_as(rt_ident *id, Hs__Event *ev, const char *from, int nomac)
 	Hs__SealedEvent *se = hs__sealed_event__unpack(NULL,
 	    nng_msg_len(m) - tlen, b + tlen);
 	char *claimed = se->from;
+	size_t nseals = se->n_seals;
 	if (from != NULL)
 		se->from = (char *)from;
 	if (nomac)
@@ -121,7 +122,8 @@ send_as(rt_ident *id, Hs__Event *ev, const char *from, int nomac)
 	nng_msg_chop(m, nng_msg_len(m) - tlen);
 	uint8_t *out = malloc(hs__sealed_event__get_packed_size(se));
 	size_t n = hs__sealed_event__pack(se, out);
-	se->from = claimed; /* from is not the message's to free */
+	se->from = claimed; /* what unpack made goes back to be freed */
+	se->n_seals = nseals;
 	hs__sealed_event__free_unpacked(se, NULL);
 	rv = nng_msg_append(m, out, n) == 0 && nng_sendmsg(feed, m, 0) == 0 ?
 	    0 :
