@@ -199,10 +199,17 @@ dropped(rt_sub *s, size_t len, const char *why)
 	int64_t now = rt_mono_ms();
 	if (s->drop_logged_ms != 0 && now - s->drop_logged_ms < DROP_LOG_MS)
 		return;
+	/* why may quote a name from the network: only printable ASCII of
+	 * it reaches the log. */
+	char clean[300];
+	size_t i = 0;
+	for (; why[i] != '\0' && i < sizeof(clean) - 1; i++)
+		clean[i] = why[i] >= 0x20 && why[i] < 0x7f ? why[i] : '?';
+	clean[i] = '\0';
 	rt_log_warn("dropped %" PRIu64 " event frame(s) since the last "
 		    "report; the last (%zu bytes) because %s: check who "
 		    "reaches the feed",
-	    n - s->dropped_logged, len, why);
+	    n - s->dropped_logged, len, clean);
 	s->dropped_logged = n;
 	s->drop_logged_ms = now;
 }
@@ -235,9 +242,16 @@ track(rt_sub *s, const Hs__Event *ev)
 int
 rt_sub_recv(rt_sub *s, Hs__Event **ev, uint64_t *gap, int timeout_ms)
 {
-	nng_socket_set_ms(s->sock, NNG_OPT_RECVTIMEO,
-	    timeout_ms < 0 ? NNG_DURATION_INFINITE : timeout_ms);
+	int64_t until = rt_mono_ms() + (timeout_ms < 0 ? 0 : timeout_ms);
 	for (;;) {
+		/* What is left of the wait: refused frames, however many, do
+		 * not hold the caller past its timeout. */
+		int64_t left = until - rt_mono_ms();
+		if (timeout_ms >= 0 && left < 0)
+			return NNG_ETIMEDOUT;
+		nng_socket_set_ms(s->sock, NNG_OPT_RECVTIMEO,
+		    timeout_ms < 0 ? NNG_DURATION_INFINITE :
+				     (nng_duration)left);
 		nng_msg *m;
 		int rv = nng_recvmsg(s->sock, &m, 0);
 		if (rv != 0)

@@ -4,6 +4,8 @@
  * cookies hidden from a subscriber without the servers' secret. */
 #include <nng/nng.h>
 #include <nng/protocol/pubsub0/pub.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -276,6 +278,63 @@ test_forged_frames_refused(void)
 	rt_sealer_free(store);
 }
 
+struct flood {
+	nng_socket pub;
+	_Atomic int stop;
+};
+
+static void *
+flood_main(void *arg)
+{
+	struct flood *f = arg;
+	struct timespec t0, t;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	/* One every 2 ms (a tight loop stalls nng's pipe for longer than a
+	 * timeout), for 3 s at most: a receiver that never returns fails
+	 * rather than hangs. */
+	do {
+		struct timespec pause = { 0, 2000000 };
+		nng_send(f->pub, "photo.x\0\x0a\xff", 10, 0);
+		nanosleep(&pause, NULL);
+	} while (!atomic_load(&f->stop) &&
+	    clock_gettime(CLOCK_MONOTONIC, &t) == 0 &&
+	    t.tv_sec - t0.tv_sec < 3);
+	return NULL;
+}
+
+/* A publisher sending nothing but refused frames cannot hold a receiver
+ * past its timeout (it used to loop for as long as they came). */
+static void
+test_refused_frames_do_not_hold_recv(void)
+{
+	struct flood f = { .stop = 0 };
+	rt_sub *s;
+	rt_sealer *dir;
+	pthread_t t;
+	const char *prefixes[] = { "" };
+	CHECK_EQ(open_pub(&f.pub, "flood"), 0);
+	const char *u = url;
+	CHECK_EQ(rt_sealer_new(&dir, ids[DIR]), 0);
+	CHECK_EQ(rt_sub_open(&s, &u, 1, prefixes, 1, ids[DIR]), 0);
+	CHECK(probe_joined(f.pub, dir, s));
+	pthread_create(&t, NULL, flood_main, &f);
+	struct timespec t0, t1;
+	Hs__Event *none;
+	uint64_t gap;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	CHECK_EQ(rt_sub_recv(s, &none, &gap, 100), NNG_ETIMEDOUT);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	CHECK(rt_sub_dropped(s) > 0); /* the flood reached it meanwhile */
+	atomic_store(&f.stop, 1);
+	pthread_join(t, NULL);
+	CHECK((t1.tv_sec - t0.tv_sec) * 1000 +
+		(t1.tv_nsec - t0.tv_nsec) / 1000000 <
+	    1000);
+	nng_close(f.pub);
+	rt_sub_close(s);
+	rt_sealer_free(dir);
+}
+
 /* The next event past the probes joining sent. 0 or an nng error. */
 static int
 next_photo(rt_sub *s, Hs__Event **got)
@@ -385,6 +444,8 @@ main(int argc, char **argv)
 		{ "forged frames refused", test_forged_frames_refused },
 		{ "cookies only for secret holders",
 		    test_cookies_only_for_secret_holders },
+		{ "refused frames do not hold recv",
+		    test_refused_frames_do_not_hold_recv },
 		{ NULL, NULL },
 	};
 	rt_log_init("pubsub_test", 'T');
