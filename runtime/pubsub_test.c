@@ -421,7 +421,7 @@ test_burst_arrives_whole(void)
 		gaps += gap;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	/* The event path's cost, published to received (docs/security.md). */
+	/* The event path's cost, published to received (docs/rpc.md, "Events"). */
 	fprintf(stderr, "burst: %.1f us per event\n",
 	    ((double)(t1.tv_sec - t0.tv_sec) * 1e9 +
 		(double)(t1.tv_nsec - t0.tv_nsec)) /
