@@ -360,7 +360,10 @@ hs_status hs_events_open(hs_client *c, const char *const *prefixes, size_t n,
 /* Waits up to timeout_ms (< 0: forever) for the next event. HS_OK with *ev
  * the caller's (free with hs__event__free_unpacked(*ev, NULL)) and *missed
  * the number of events dropped from that publisher since its previous one;
- * HS_DEADLINE_EXCEEDED when nothing came in time. */
+ * HS_DEADLINE_EXCEEDED when nothing came in time. Forged frames are
+ * skipped; (*ev)->sealed says the body (photo ids, cookies) was withheld
+ * from this credential (only servers and admins hold the key), and
+ * (*ev)->authenticated that the publisher proved who it is to us. */
 hs_status hs_events_next(hs_events *e, int timeout_ms, Hs__Event **ev,
     uint64_t *missed, hs_error *err);
 

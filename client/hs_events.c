@@ -1,7 +1,9 @@
 /* The event feed for `hs tap` and programs that watch the cluster: a SUB
  * socket (runtime/pubsub.h) dialing every PUB address of the cluster file,
  * filtered by topic prefix, with the publisher's gap count passed on so a
- * watcher knows when it missed events. */
+ * watcher knows when it missed events. Frames are opened as the client's
+ * principal: an admin's credential holds the servers' secret and sees the
+ * photo ids (cookies) in events; a client's sees those events "sealed". */
 #include <nng/nng.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,7 +33,7 @@ hs_events_open(hs_client *c, const char *const *prefixes, size_t n,
 	hsi_addr_list(c->cfg.pubs, c->cfg.npubs, urls, e->where,
 	    sizeof(e->where));
 	int rv = rt_sub_open(&e->sub, urls, c->cfg.npubs, n ? prefixes : all,
-	    n ? n : 1);
+	    n ? n : 1, c->ident);
 	if (rv != 0) {
 		hsi_err(err, HS_INVALID_ARGUMENT,
 		    "cannot subscribe to %s: %s "

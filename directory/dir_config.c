@@ -12,7 +12,7 @@
 #include "redis.h"
 #include "stores.h"
 
-#define NOPTS 28
+#define NOPTS 29
 
 /* Fills opts with the one option table, its targets in cfg. */
 static void
@@ -37,7 +37,7 @@ options(struct dir_config *cfg, struct rt_cfg_opt opts[NOPTS])
 		    1000, 30.0 * 24 * 3600 * 1000, "1h",
 		    "lifetime of cache entries (and of a delete's marker)"),
 		RT_CFG_FIELD("HS_KEY_FILE", "key-file", RT_CFG_STRING, key_file,
-		    0, 0, NULL, "cluster key file"),
+		    0, 0, NULL, "this directory's identity file (tools:keys)"),
 		RT_CFG_FIELD("LEADER_TIMEOUT", "leader-timeout", RT_CFG_MS,
 		    leader_timeout_ms, 300, 600000, "10s",
 		    "leader lease; a dead leader is replaced within about "
@@ -49,8 +49,7 @@ options(struct dir_config *cfg, struct rt_cfg_opt opts[NOPTS])
 		RT_CFG_FIELD("LEADER_PROBE_INTERVAL", "leader-probe-interval",
 		    RT_CFG_MS, leader_probe_ms, 0, 60000, "500ms",
 		    "a follower knocks on the leader's port this often; two "
-		    "refusals in a row (its process is gone) end its lease "
-		    "early; 0: never"),
+		    "refusals in a row end its lease early; 0: never"),
 		RT_CFG_FIELD("FOLLOWER_SYNC_INTERVAL", "follower-sync-interval",
 		    RT_CFG_MS, follower_sync_ms, 20, 600000, "1s",
 		    "how often a follower checks the change log head"),
@@ -79,8 +78,7 @@ options(struct dir_config *cfg, struct rt_cfg_opt opts[NOPTS])
 		    "ORPHAN_GRACE"),
 		RT_CFG_FIELD("ORPHAN_GRACE", "orphan-grace", RT_CFG_MS,
 		    orphan_grace_ms, 0, 30LL * 24 * 3600 * 1000, "1h",
-		    "the replicator's: unregistered needles are deleted after "
-		    "this, so a write token must expire well before"),
+		    "unregistered needles are deleted after this"),
 		RT_CFG_FIELD("REDIS_TIMEOUT", "redis-timeout", RT_CFG_MS,
 		    redis_timeout_ms, 10, 60000, "500ms",
 		    "bound on every Redis call"),
@@ -94,6 +92,8 @@ options(struct dir_config *cfg, struct rt_cfg_opt opts[NOPTS])
 		RT_CFG_FIELD("HS_TEST_LOAD_DELAY", "test-load-delay", RT_CFG_MS,
 		    test_load_delay_ms, 0, 600000, "0",
 		    "TEST ONLY: the first load of the records waits this long"),
+		RT_CFG_FIELD("HS_TEST_FEED", "test-feed", RT_CFG_STRING,
+		    test_feed, 0, 0, "", "TEST ONLY: a follower's extra feed"),
 	};
 	_Static_assert(sizeof(table) / sizeof(table[0]) == NOPTS,
 	    "NOPTS counts the table");

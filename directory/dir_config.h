@@ -31,6 +31,7 @@ struct dir_config {
 	int64_t max_stores;	     /* store table's cap (stores.h) */
 	int64_t test_drop_pub_every; /* TEST ONLY: drop every Nth photo event */
 	int64_t test_load_delay_ms;  /* TEST ONLY: slow the first load */
+	const char *test_feed;	     /* TEST ONLY: one more PUB to follow */
 };
 
 /* Parses argv and the environment into cfg (the option table points into

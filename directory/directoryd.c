@@ -66,7 +66,7 @@ open_parts(struct dir *d)
 		rt_log_error("cannot serve RPC on %s", d->cfg.listen);
 		return -1;
 	}
-	if (rt_pub_open(&d->pub, d->cfg.pub, d->cfg.id) != 0) {
+	if (rt_pub_open(&d->pub, d->cfg.pub, d->cfg.id, d->ident) != 0) {
 		rt_log_error("cannot publish events on %s", d->cfg.pub);
 		return -1;
 	}

@@ -4,6 +4,8 @@
  * that does not follow the one applied), when the leader changes, and
  * every FOLLOWER_SYNC_INTERVAL (a dropped last event shows no gap). The
  * change log itself falls back to a full reload when trimmed past us.
+ * rt_sub_recv hands over only frames the directory MAC'd for us: a forged
+ * one is dropped there, and a lost genuine one is a gap like any other.
  * On the leader this thread idles: the writer keeps memory current. */
 #include <inttypes.h>
 #include <stdio.h>
@@ -57,13 +59,16 @@ resubscribe(struct syncer *s, const struct dir_leader *k)
 	s->subscribed[0] = '\0';
 	if (k->pub[0] == '\0')
 		return;
-	int rv = rt_sub_open(&s->sub, &url, 1, prefixes, 3);
+	int rv = rt_sub_open(&s->sub, &url, 1, prefixes, 3, s->d->ident);
 	if (rv != 0) {
 		rt_log_warn("cannot subscribe to the leader's feed %s: "
 			    "error %d",
 		    k->pub, rv);
 		return;
 	}
+	/* TEST ONLY (HS_TEST_FEED): a test's publisher, to forge on. */
+	if (s->d->cfg.test_feed[0] != '\0')
+		rt_sub_dial(s->sub, s->d->cfg.test_feed);
 	snprintf(s->subscribed, sizeof(s->subscribed), "%s", k->pub);
 	s->epoch = k->epoch;
 	s->need_sync = 1; /* events between commit and subscribe are lost */

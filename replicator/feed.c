@@ -1,4 +1,5 @@
-/* The feed thread: the directory leader's events. photo.registered and
+/* The feed thread: the directory leader's events, each authenticated as
+ * the directory's (rt_sub_recv drops forged ones). photo.registered and
  * photo.updated are planned at once (an upload that wrote fewer copies
  * than its target is topped up); store.* events reload the store table; a
  * new leader is dialled; a gap (dropped events) asks for an audit, at most
@@ -46,7 +47,7 @@ repl_feed_main(void *arg)
 	struct repl *r = arg;
 	const char *prefixes[] = { "photo.", "store.", "leader." };
 	rt_sub *sub = NULL;
-	if (rt_sub_open(&sub, NULL, 0, prefixes, 3) != 0) {
+	if (rt_sub_open(&sub, NULL, 0, prefixes, 3, r->ident) != 0) {
 		rt_log_error(
 		    "cannot open the event subscriber; relying on audits");
 		return NULL;

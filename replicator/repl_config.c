@@ -30,7 +30,7 @@ options(struct repl_config *cfg, struct rt_cfg_opt opts[NOPTS])
 		    directories, 0, 0, "",
 		    "comma-separated directory addresses (fallback)"),
 		RT_CFG_FIELD("HS_KEY_FILE", "key-file", RT_CFG_STRING, key_file,
-		    0, 0, NULL, "cluster key file"),
+		    0, 0, NULL, "the replicator's identity file"),
 		RT_CFG_FIELD("DEFAULT_REPLICA_COUNT", "default-replica-count",
 		    RT_CFG_INT, def, 1, 6, "3",
 		    "replicas of a photo that is not hot"),

@@ -30,7 +30,7 @@ open_parts(struct repl *r)
 		return -1;
 	}
 	if (r->cfg.pub[0] &&
-	    rt_pub_open(&r->pub, r->cfg.pub, "replicator") != 0) {
+	    rt_pub_open(&r->pub, r->cfg.pub, "replicator", r->ident) != 0) {
 		rt_log_error("cannot listen for events on %s", r->cfg.pub);
 		return -1;
 	}

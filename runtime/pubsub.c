@@ -1,19 +1,24 @@
-/* PUB/SUB framing and per-source sequence tracking (see pubsub.h). */
+/* PUB/SUB sockets and per-source sequence tracking (see pubsub.h); the
+ * frames themselves are built and opened in feed_seal.c. */
 #include "pubsub.h"
 
+#include <inttypes.h>
 #include <nng/nng.h>
 #include <nng/protocol/pubsub0/pub.h>
 #include <nng/protocol/pubsub0/sub.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "clock.h"
+#include "feed_seal.h"
 #include "log.h"
 
 #define MAX_SOURCES 64
 #define MAX_FAMILIES 16
+#define DROP_LOG_MS 10000
 
 /* Sequence numbers run per topic family ("photo.", "store.", ...), since
  * subscribers filter by family: one counter across families would show
@@ -29,6 +34,7 @@ struct rt_pub {
 	struct family_seq fam[MAX_FAMILIES];
 	int nfam;
 	char source[64];
+	rt_sealer *sealer;
 };
 
 struct source_seq {
@@ -40,14 +46,22 @@ struct rt_sub {
 	nng_socket sock;
 	struct source_seq seen[MAX_SOURCES];
 	int nseen;
+	rt_opener *opener;
+	_Atomic uint64_t dropped; /* frames refused by rt_open_frame */
+	uint64_t dropped_logged;
+	int64_t drop_logged_ms;
 };
 
 int
-rt_pub_open(rt_pub **out, const char *url, const char *source)
+rt_pub_open(rt_pub **out, const char *url, const char *source, rt_ident *id)
 {
 	rt_pub *p = calloc(1, sizeof(*p));
 	if (p == NULL)
 		return NNG_ENOMEM;
+	if (rt_sealer_new(&p->sealer, id) != 0) {
+		free(p);
+		return NNG_ENOMEM;
+	}
 	int rv = nng_pub0_open(&p->sock);
 	/* A batch commit publishes hundreds of events at once; nng queues
 	 * 16 per subscriber by default and drops the rest, which every
@@ -58,6 +72,7 @@ rt_pub_open(rt_pub **out, const char *url, const char *source)
 		nng_close(p->sock);
 	if (rv != 0) {
 		rt_log_error("cannot publish on %s: %s", url, nng_strerror(rv));
+		rt_sealer_free(p->sealer);
 		free(p);
 		return rv;
 	}
@@ -74,6 +89,7 @@ rt_pub_close(rt_pub *p)
 		return;
 	nng_close(p->sock);
 	pthread_mutex_destroy(&p->mu);
+	rt_sealer_free(p->sealer);
 	free(p);
 }
 
@@ -106,34 +122,29 @@ next_seq(rt_pub *p, const char *topic)
 int
 rt_pub_publish(rt_pub *p, Hs__Event *ev)
 {
-	size_t tlen = strlen(ev->topic);
 	nng_msg *m;
 	pthread_mutex_lock(&p->mu);
 	ev->seq = next_seq(p, ev->topic);
 	ev->time_ms = rt_now_ms();
 	ev->source = p->source;
-	size_t len = protobuf_c_message_get_packed_size(&ev->base);
-	int rv = nng_msg_alloc(&m, tlen + 1 + len);
-	if (rv == 0) {
-		uint8_t *b = nng_msg_body(m);
-		memcpy(b, ev->topic, tlen + 1);
-		protobuf_c_message_pack(&ev->base, b + tlen + 1);
-		if ((rv = nng_sendmsg(p->sock, m, 0)) != 0)
-			nng_msg_free(m);
-	}
+	int rv = rt_seal_frame(p->sealer, ev, &m);
+	if (rv == 0 && (rv = nng_sendmsg(p->sock, m, 0)) != 0)
+		nng_msg_free(m);
 	pthread_mutex_unlock(&p->mu);
 	return rv;
 }
 
 int
 rt_sub_open(rt_sub **out, const char *const *urls, size_t nurls,
-    const char *const *prefixes, size_t nprefixes)
+    const char *const *prefixes, size_t nprefixes, rt_ident *id)
 {
 	rt_sub *s = calloc(1, sizeof(*s));
 	if (s == NULL)
 		return NNG_ENOMEM;
-	int rv = nng_sub0_open(&s->sock);
+	int rv = rt_opener_new(&s->opener, id) != 0 ? NNG_ENOMEM :
+						      nng_sub0_open(&s->sock);
 	if (rv != 0) {
+		rt_opener_free(s->opener);
 		free(s);
 		return rv;
 	}
@@ -169,7 +180,38 @@ rt_sub_close(rt_sub *s)
 	if (s == NULL)
 		return;
 	nng_close(s->sock);
+	rt_opener_free(s->opener);
 	free(s);
+}
+
+uint64_t
+rt_sub_dropped(rt_sub *s)
+{
+	return atomic_load(&s->dropped);
+}
+
+/* Counts a refused frame; logs at most once every DROP_LOG_MS, since a
+ * forger can send them as fast as it likes. */
+static void
+dropped(rt_sub *s, size_t len, const char *why)
+{
+	uint64_t n = atomic_fetch_add(&s->dropped, 1) + 1;
+	int64_t now = rt_mono_ms();
+	if (s->drop_logged_ms != 0 && now - s->drop_logged_ms < DROP_LOG_MS)
+		return;
+	/* why may quote a name from the network: only printable ASCII of
+	 * it reaches the log. */
+	char clean[300];
+	size_t i = 0;
+	for (; why[i] != '\0' && i < sizeof(clean) - 1; i++)
+		clean[i] = why[i] >= 0x20 && why[i] < 0x7f ? why[i] : '?';
+	clean[i] = '\0';
+	rt_log_warn("dropped %" PRIu64 " event frame(s) since the last "
+		    "report; the last (%zu bytes) because %s: check who "
+		    "reaches the feed",
+	    n - s->dropped_logged, len, clean);
+	s->dropped_logged = n;
+	s->drop_logged_ms = now;
 }
 
 /* Records ev's seq for its source and returns how many were skipped. A
@@ -200,24 +242,28 @@ track(rt_sub *s, const Hs__Event *ev)
 int
 rt_sub_recv(rt_sub *s, Hs__Event **ev, uint64_t *gap, int timeout_ms)
 {
-	nng_socket_set_ms(s->sock, NNG_OPT_RECVTIMEO,
-	    timeout_ms < 0 ? NNG_DURATION_INFINITE : timeout_ms);
+	int64_t until = rt_mono_ms() + (timeout_ms < 0 ? 0 : timeout_ms);
 	for (;;) {
+		/* What is left of the wait: refused frames, however many, do
+		 * not hold the caller past its timeout. */
+		int64_t left = until - rt_mono_ms();
+		if (timeout_ms >= 0 && left < 0)
+			return NNG_ETIMEDOUT;
+		nng_socket_set_ms(s->sock, NNG_OPT_RECVTIMEO,
+		    timeout_ms < 0 ? NNG_DURATION_INFINITE :
+				     (nng_duration)left);
 		nng_msg *m;
 		int rv = nng_recvmsg(s->sock, &m, 0);
 		if (rv != 0)
 			return rv;
-		const uint8_t *b = nng_msg_body(m);
-		size_t len = nng_msg_len(m);
-		const uint8_t *nul = memchr(b, 0, len);
+		char why[300];
 		Hs__Event *e = NULL;
-		if (nul != NULL)
-			e = hs__event__unpack(NULL, len - (size_t)(nul + 1 - b),
-			    nul + 1);
+		size_t len = nng_msg_len(m);
+		int bad = rt_open_frame(s->opener, nng_msg_body(m), len, &e,
+		    why, sizeof(why));
 		nng_msg_free(m);
-		if (e == NULL) {
-			rt_log_warn("skipped a malformed event frame of %zu bytes",
-			    len);
+		if (bad) {
+			dropped(s, len, why);
 			continue;
 		}
 		*gap = track(s, e);

@@ -65,7 +65,7 @@ start_rpc(struct store_service *svc, char *err, size_t errlen)
 		return -1;
 	}
 	if (svc->cfg.pub[0] != '\0' &&
-	    rt_pub_open(&svc->pub, svc->cfg.pub, svc->name) != 0) {
+	    rt_pub_open(&svc->pub, svc->cfg.pub, svc->name, svc->ident) != 0) {
 		snprintf(err, errlen,
 		    "cannot publish events on %s (is the "
 		    "port free?)",
