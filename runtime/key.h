@@ -1,6 +1,7 @@
-/* The cluster key and HMAC-SHA256 under it: what RPC envelopes, write
- * tokens and anything else that must prove it came from a key holder are
- * signed with. */
+/* Keys and HMAC-SHA256 under them: what RPC envelopes (under the pair key
+ * of runtime/ident.h), write tokens (under the servers' secret) and
+ * anything else that must prove it came from a key holder are MAC'd with;
+ * hex helpers for key files. */
 #ifndef RT_KEY_H
 #define RT_KEY_H
 

@@ -1,6 +1,6 @@
 /* Where a test's processes live: loopback ports no other test process is
  * handed, fresh temp folders, the workspace's binaries in Bazel runfiles
- * and the cluster key file every process of a test cluster reads. */
+ * and the identities (tools:keys' set) a test cluster's processes use. */
 #ifndef HS_TEST_ENV_H
 #define HS_TEST_ENV_H
 

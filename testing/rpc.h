@@ -1,4 +1,4 @@
-/* RPC clients for tests: opened with the cluster key from a key file, and
+/* RPC clients for tests: opened as the principal of an identity file, and
  * closed with a bound, as is anything else holding nng sockets (nng 1.5.2 can hang in close while a peer in the
  * same process still sends; a test must fail, not hang). */
 #ifndef HS_TEST_RPC_H
