@@ -48,23 +48,8 @@ int
 feed_key_derive(const rt_key *secret, const uint8_t *session,
     uint8_t key[FEED_KEY_LEN])
 {
-	EVP_KDF *kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
-	EVP_KDF_CTX *kc = kdf ? EVP_KDF_CTX_new(kdf) : NULL;
-	OSSL_PARAM params[] = {
-		OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST,
-		    (char *)"SHA256", 0),
-		OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY,
-		    (void *)secret->bytes, secret->len),
-		OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT,
-		    (char *)"hs-feed-1", 9),
-		OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO,
-		    (void *)session, FEED_SESSION_LEN),
-		OSSL_PARAM_construct_end(),
-	};
-	int ok = kc && EVP_KDF_derive(kc, key, FEED_KEY_LEN, params) == 1;
-	EVP_KDF_CTX_free(kc);
-	EVP_KDF_free(kdf);
-	return ok ? 0 : -1;
+	return rt_hkdf(secret->bytes, secret->len, "hs-feed-1", session,
+	    FEED_SESSION_LEN, key, FEED_KEY_LEN);
 }
 
 EVP_CIPHER_CTX *

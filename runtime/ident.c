@@ -312,23 +312,10 @@ derive(rt_ident *id, const struct rt_principal *peer, rt_key *key)
 	}
 	char info[2 * RT_NAME_MAX + 2];
 	int ilen = snprintf(info, sizeof(info), "%s|%s", a, b);
-	EVP_KDF *kdf = ok ? EVP_KDF_fetch(NULL, "HKDF", NULL) : NULL;
-	EVP_KDF_CTX *kc = kdf ? EVP_KDF_CTX_new(kdf) : NULL;
-	OSSL_PARAM params[] = {
-		OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST,
-		    (char *)"SHA256", 0),
-		OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, shared,
-		    slen),
-		OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT,
-		    (char *)"hs-pair-1", 9),
-		OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, info,
-		    (size_t)ilen),
-		OSSL_PARAM_construct_end(),
-	};
-	ok = kc && EVP_KDF_derive(kc, key->bytes, 32, params) == 1;
+	ok = ok &&
+	    rt_hkdf(shared, slen, "hs-pair-1", info, (size_t)ilen, key->bytes,
+		32) == 0;
 	key->len = 32;
-	EVP_KDF_CTX_free(kc);
-	EVP_KDF_free(kdf);
 	OPENSSL_cleanse(shared, sizeof(shared));
 	return ok ? 0 : -1;
 }

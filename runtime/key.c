@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
+#include <openssl/kdf.h>
 #include <openssl/params.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -22,6 +23,29 @@ hex_val(int c)
 	if (c >= 'A' && c <= 'F')
 		return c - 'A' + 10;
 	return -1;
+}
+
+int
+rt_hkdf(const void *ikm, size_t ikmlen, const char *salt, const void *info,
+    size_t infolen, uint8_t *out, size_t outlen)
+{
+	EVP_KDF *kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
+	EVP_KDF_CTX *kc = kdf ? EVP_KDF_CTX_new(kdf) : NULL;
+	OSSL_PARAM params[] = {
+		OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST,
+		    (char *)"SHA256", 0),
+		OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY,
+		    (void *)ikm, ikmlen),
+		OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT,
+		    (void *)salt, strlen(salt)),
+		OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO,
+		    (void *)info, infolen),
+		OSSL_PARAM_construct_end(),
+	};
+	int ok = kc && EVP_KDF_derive(kc, out, outlen, params) == 1;
+	EVP_KDF_CTX_free(kc);
+	EVP_KDF_free(kdf);
+	return ok ? 0 : -1;
 }
 
 void
@@ -107,12 +131,17 @@ rt_key_from_string(rt_key *key, const char *s)
 	memcpy(key->bytes, s, key->len);
 }
 
-/* One HMAC context per thread, keyed once and re-initialised per message
- * (EVP_MAC_init with a NULL key reuses the key): keying costs two SHA-256
- * blocks that would otherwise be paid on every call. Freed at thread exit. */
+/* A few HMAC contexts per thread, each keyed once and re-initialised per
+ * message (EVP_MAC_init with a NULL key reuses the key): keying costs two
+ * SHA-256 blocks that would otherwise be paid on every call, and a server
+ * answering many peers, or a feed sealing for three, switches keys all the
+ * time. Freed at thread exit. */
+#define MAC_SLOTS 8
+
 struct mac_tls {
-	EVP_MAC_CTX *ctx;
-	rt_key key;
+	EVP_MAC_CTX *ctx[MAC_SLOTS];
+	rt_key key[MAC_SLOTS];
+	unsigned next; /* the slot a new key takes */
 };
 
 static EVP_MAC *hmac_alg;
@@ -123,7 +152,8 @@ static void
 mac_tls_free(void *p)
 {
 	struct mac_tls *t = p;
-	EVP_MAC_CTX_free(t->ctx);
+	for (int i = 0; i < MAC_SLOTS; i++)
+		EVP_MAC_CTX_free(t->ctx[i]);
 	free(t);
 }
 
@@ -139,23 +169,26 @@ mac_begin(const rt_key *key)
 {
 	pthread_once(&mac_once, mac_init_once);
 	struct mac_tls *t = pthread_getspecific(mac_tls_key);
-	if (t != NULL && t->key.len == key->len &&
-	    memcmp(t->key.bytes, key->bytes, key->len) == 0) {
-		EVP_MAC_init(t->ctx, NULL, 0, NULL);
-		return t->ctx;
-	}
 	if (t == NULL) {
 		t = calloc(1, sizeof(*t));
-		t->ctx = EVP_MAC_CTX_new(hmac_alg);
 		pthread_setspecific(mac_tls_key, t);
 	}
+	for (int i = 0; i < MAC_SLOTS; i++)
+		if (t->ctx[i] != NULL && t->key[i].len == key->len &&
+		    memcmp(t->key[i].bytes, key->bytes, key->len) == 0) {
+			EVP_MAC_init(t->ctx[i], NULL, 0, NULL);
+			return t->ctx[i];
+		}
+	unsigned k = t->next++ % MAC_SLOTS;
+	if (t->ctx[k] == NULL)
+		t->ctx[k] = EVP_MAC_CTX_new(hmac_alg);
 	OSSL_PARAM params[] = {
 		OSSL_PARAM_construct_utf8_string("digest", (char *)"SHA256", 0),
 		OSSL_PARAM_construct_end(),
 	};
-	EVP_MAC_init(t->ctx, key->bytes, key->len, params);
-	t->key = *key;
-	return t->ctx;
+	EVP_MAC_init(t->ctx[k], key->bytes, key->len, params);
+	t->key[k] = *key;
+	return t->ctx[k];
 }
 
 void

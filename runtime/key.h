@@ -36,6 +36,10 @@ void rt_hex_encode(const uint8_t *in, size_t n, char *out);
 /* Exactly 2n hex digits (either case) into n bytes. 0, or -1. */
 int rt_hex_decode(const char *in, uint8_t *out, size_t n);
 
+/* HKDF-SHA256 of ikm with salt and info into out (outlen bytes). 0 or -1. */
+int rt_hkdf(const void *ikm, size_t ikmlen, const char *salt,
+    const void *info, size_t infolen, uint8_t *out, size_t outlen);
+
 /* HMAC-SHA256 of one buffer. */
 void rt_hmac(const rt_key *key, const void *data, size_t len,
     uint8_t mac[RT_MAC_LEN]);
