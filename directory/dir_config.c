@@ -10,8 +10,9 @@
 #include "log.h"
 #include "records.h"
 #include "redis.h"
+#include "tls.h"
 
-#define NOPTS 23
+#define NOPTS 25
 
 /* Fills opts with the one option table, its targets in cfg. */
 static void
@@ -37,6 +38,7 @@ options(struct dir_config *cfg, struct rt_cfg_opt opts[NOPTS])
 		    "lifetime of cache entries (and of a delete's marker)"),
 		RT_CFG_FIELD("HS_KEY_FILE", "key-file", RT_CFG_STRING, key_file,
 		    0, 0, NULL, "cluster key file"),
+		RT_TLS_CFG_ROWS,
 		RT_CFG_FIELD("LEADER_TIMEOUT", "leader-timeout", RT_CFG_MS,
 		    leader_timeout_ms, 300, 600000, "10s",
 		    "leader lease; a dead leader is replaced within about "
@@ -144,7 +146,8 @@ finish(void *arg, char *err, size_t errlen)
 	 * first thread that dials it. */
 	if (rt_redis_check_option("HS_REDIS", cfg->redis, 0, err, errlen) ||
 	    rt_redis_check_option("HS_CACHE_REDIS", cfg->cache_redis, 1, err,
-		errlen))
+		errlen) ||
+	    rt_tls_setup(cfg->tls_ca, cfg->tls_cert, err, errlen) != 0)
 		return -1;
 	if (cfg->advertise[0] == '\0')
 		cfg->advertise = cfg->listen;

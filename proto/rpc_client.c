@@ -16,6 +16,7 @@
 #include "clock.h"
 #include "log.h"
 #include "rpc_wire.h"
+#include "tls.h"
 
 enum pending_state { P_SEND, P_RECV };
 
@@ -90,6 +91,8 @@ dial(rpc_client *c, const char *url, char *err, size_t errlen)
 		    url, nng_strerror(rv));
 		return rv;
 	}
+	if ((rv = rt_tls_dialer(d, url, err, errlen)) != 0)
+		return rv;
 	nng_dialer_set_ms(d, NNG_OPT_RECONNMINT, 20);
 	nng_dialer_set_ms(d, NNG_OPT_RECONNMAXT, 500);
 	return nng_dialer_start(d, NNG_FLAG_NONBLOCK);
