@@ -64,9 +64,8 @@ run(const char *const *argv, char *out, size_t outlen, int timeout_ms)
 	struct test_proc_opts o = { .env = env, .cwd = tmp };
 	int rc = test_proc_run((char *const *)argv, &o, tmp, out, outlen, err,
 	    sizeof(err), timeout_ms);
-	if (rc != 0)
-		fprintf(stderr, "%s %s: exit %d: %s\n", argv[0], argv[1], rc,
-		    err);
+	if (rc != 0) /* expected for strangers; the reason, for people */
+		fprintf(stderr, "exit %d: %s", rc, err);
 	return rc;
 }
 
