@@ -91,8 +91,10 @@ dial(rpc_client *c, const char *url, char *err, size_t errlen)
 		    url, nng_strerror(rv));
 		return rv;
 	}
-	if ((rv = rt_tls_dialer(d, url, err, errlen)) != 0)
+	if ((rv = rt_tls_dialer(d, url, err, errlen)) != 0) {
+		nng_dialer_close(d);
 		return rv;
+	}
 	nng_dialer_set_ms(d, NNG_OPT_RECONNMINT, 20);
 	nng_dialer_set_ms(d, NNG_OPT_RECONNMAXT, 500);
 	return nng_dialer_start(d, NNG_FLAG_NONBLOCK);

@@ -110,8 +110,10 @@ rpc_server_listen(rpc_server *s, const char *url, char *bound, size_t boundlen)
 	nng_listener l;
 	char why[512] = "";
 	int rv = nng_listener_create(&l, s->sock, url);
-	if (rv == 0 && (rv = rt_tls_listener(l, url, why, sizeof(why))) == 0)
-		rv = nng_listener_start(l, 0);
+	if (rv == 0 &&
+	    ((rv = rt_tls_listener(l, url, why, sizeof(why))) != 0 ||
+		(rv = nng_listener_start(l, 0)) != 0))
+		nng_listener_close(l);
 	if (rv != 0) {
 		rt_log_error("%s: cannot listen on %s: %s", s->opts.name, url,
 		    why[0] ? why : nng_strerror(rv));

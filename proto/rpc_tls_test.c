@@ -166,6 +166,14 @@ test_identity_mistakes_refused(void)
 	CHECK_EQ(set("", ""), 0);
 	CHECK(rpc_client_open(&c, &u, 1, &co, err, sizeof(err)) != 0);
 	CHECK_MSG(strstr(err, "HS_TLS_CA") != NULL, "%s", err);
+	/* A CA alone is a client: a server needs a certificate to show. */
+	rpc_server *s;
+	struct rpc_server_opts so = { .name = "tls-nocert" };
+	CHECK_EQ(set(ca, ""), 0);
+	CHECK_EQ(rpc_server_open(&s, &so), 0);
+	int rv = rpc_server_listen(s, "tls+tcp://localhost:0", NULL, 0);
+	rpc_server_close(s);
+	CHECK(rv != 0);
 	CHECK_EQ(set(ca, good), 0);
 }
 

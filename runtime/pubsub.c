@@ -164,8 +164,10 @@ rt_sub_dial(rt_sub *s, const char *url)
 	nng_dialer d;
 	char why[512];
 	int rv = nng_dialer_create(&d, s->sock, url);
-	if (rv == 0 && (rv = rt_tls_dialer(d, url, why, sizeof(why))) != 0)
+	if (rv == 0 && (rv = rt_tls_dialer(d, url, why, sizeof(why))) != 0) {
 		rt_log_error("cannot subscribe to %s: %s", url, why);
+		nng_dialer_close(d);
+	}
 	if (rv != 0)
 		return rv;
 	nng_dialer_set_ms(d, NNG_OPT_RECONNMINT, 20);
