@@ -1,5 +1,5 @@
-/* The cluster file: where a cluster's directories, cache, replicator, key
- * and PUB sockets are, as `key = value` lines (format in docs/client.md).
+/* The cluster file: where a cluster's directories, cache, replicator, key,
+ * TLS files and PUB sockets are, as `key = value` lines (format in docs/client.md).
  * The launcher writes it; libhs and `hs` read it. Unknown keys are skipped
  * so an older client can read a newer launcher's file; malformed lines are
  * errors that name the line. */
@@ -11,6 +11,7 @@
 
 #include "cfg.h"
 #include "hs_internal.h"
+#include "tls.h"
 
 static char *
 trim(char *s)
@@ -58,8 +59,8 @@ set_one(char *dst, size_t cap, const char *value, const char *name, int line,
 	return HS_OK;
 }
 
-/* set_one for a file's path: a relative one is taken from dir, the
- * cluster file's folder. */
+/* A file's path: a relative one is taken from the cluster file's folder
+ * dir (NULL or "": as given). */
 static hs_status
 set_path(char *dst, size_t cap, const char *value, const char *dir,
     const char *name, int line, const char *key, hs_error *err)
@@ -114,6 +115,12 @@ parse_line(char *s, const char *dir, const char *name, int line,
 	if (strcmp(key, "roster") == 0)
 		return set_path(out->roster, sizeof(out->roster), value, dir,
 		    name, line, key, err);
+	if (strcmp(key, "tls_ca") == 0)
+		return set_path(out->tls_ca, sizeof(out->tls_ca), value, dir,
+		    name, line, key, err);
+	if (strcmp(key, "tls_cert") == 0)
+		return set_path(out->tls_cert, sizeof(out->tls_cert), value,
+		    dir, name, line, key, err);
 	if (strcmp(key, "location_ttl") == 0) {
 		int64_t ms;
 		if (rt_parse_ms(value, &ms) != 0 || ms < 0)
@@ -209,4 +216,26 @@ hs_cluster_load(const char *path, struct hs_cluster *out, hs_error *err)
 	hs_status st = hs_cluster_parse(text, dir, path, out, err);
 	free(text);
 	return st;
+}
+
+/* An environment variable into an unset field. */
+static void
+from_env(char *dst, size_t cap, const char *name)
+{
+	const char *v = getenv(name);
+	if (dst[0] == '\0' && v != NULL)
+		snprintf(dst, cap, "%s", v);
+}
+
+hs_status
+hsi_tls_setup(struct hs_cluster *cfg, hs_error *err)
+{
+	char msg[1024];
+	from_env(cfg->tls_ca, sizeof(cfg->tls_ca), "HS_TLS_CA");
+	from_env(cfg->tls_cert, sizeof(cfg->tls_cert), "HS_TLS_CERT");
+	if (cfg->tls_ca[0] == '\0' && cfg->tls_cert[0] == '\0')
+		return HS_OK;
+	if (rt_tls_setup(cfg->tls_ca, cfg->tls_cert, msg, sizeof(msg)) != 0)
+		return hsi_err(err, HS_INVALID_ARGUMENT, "%s", msg);
+	return HS_OK;
 }

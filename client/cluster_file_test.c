@@ -1,6 +1,6 @@
 /* The cluster file: a full file parses into every field, lists work as
- * repeated lines or comma lists, a relative key path resolves against the
- * file's folder, and a missing file or a bad line is refused with a
+ * repeated lines or comma lists, a relative key or TLS file path resolves
+ * against the file's folder, and a missing file or a bad line is refused with a
  * message naming the file and the line. */
 #include <stdlib.h>
 #include <unistd.h>
@@ -20,6 +20,8 @@ static const char full[] =
     "key_file = keys/cluster.key\n"
     "pub = tcp://127.0.0.1:7201 tcp://127.0.0.1:7202\n"
     "location_ttl = 250ms\n"
+    "tls_ca = tls/ca.pem\n"
+    "tls_cert = /etc/hs/client.pem\n"
     "zones = a,b,c\n"; /* unknown: from a newer launcher */
 
 static void
@@ -41,6 +43,9 @@ test_full_file_parses(void)
 	CHECK(strcmp(cl.replicator, "tcp://127.0.0.1:7300") == 0);
 	CHECK(strcmp(cl.key_file, "/srv/hs/keys/cluster.key") == 0);
 	CHECK_EQ(cl.location_ttl_ms, 250);
+	/* TLS files: relative to the file's folder, like the key. */
+	CHECK(strcmp(cl.tls_ca, "/srv/hs/tls/ca.pem") == 0);
+	CHECK(strcmp(cl.tls_cert, "/etc/hs/client.pem") == 0);
 }
 
 static void
@@ -73,6 +78,7 @@ static const struct {
 	{ "directory=tcp://h:1\ncache=a:1\ncache=b:2\n", "given twice" },
 	{ "directory=a b c d e f g h i j k l m n o p q\n", "more than 16" },
 	{ "directory=tcp://h:1\nlocation_ttl=soon\n", "c:2: location_ttl" },
+	{ "directory=tcp://h:1\ntls_cert=/a\ntls_cert=/b\n", "given twice" },
 };
 
 static void

@@ -40,6 +40,8 @@ hs_open(hs_client **out, const struct hs_cluster *cfg, hs_error *err)
 		goto fail;
 	}
 	c->ropts.ident = c->ident;
+	if ((st = hsi_tls_setup(&c->cfg, err)) != HS_OK)
+		goto fail;
 	/* Stores are many and interchangeable for reads: a store that does
 	 * not connect within 250 ms is skipped for the next replica, rather
 	 * than waited on for the runtime's default second. */

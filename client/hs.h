@@ -105,10 +105,17 @@ struct hs_cluster {
 	 * again (docs/client.md): 0 = HS_DEFAULT_LOCATION_TTL_MS, < 0 = never.
 	 * The cluster file's `location_ttl`. */
 	int64_t location_ttl_ms;
+	/* TLS for tls+tcp:// addresses (runtime/tls.h): the CA the servers
+	 * are signed by and this client's certificate and key in one PEM
+	 * file; "" = none (then HS_TLS_CA and HS_TLS_CERT are used). The
+	 * cluster file's `tls_ca` and `tls_cert`. One TLS identity per
+	 * process: the last hs_open's. */
+	char tls_ca[1024];
+	char tls_cert[1024];
 };
 
 /* Reads a cluster file (format in docs/client.md) into *out. Relative
- * key_file paths resolve against the file's folder. HS_OK;
+ * key_file, tls_ca and tls_cert paths resolve against the file's folder. HS_OK;
  * HS_NOT_FOUND when the file does not exist (the message names it and says
  * how to create it); HS_INVALID_ARGUMENT for a bad line (with its number). */
 hs_status hs_cluster_load(const char *path, struct hs_cluster *out,

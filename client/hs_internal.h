@@ -148,6 +148,13 @@ hs_status hsi_restore_records(hs_client *c, Hs__PhotoRecord **recs, size_t n,
 /* The wire form of an id; points at no heap. */
 void hsi_id_to_pb(hs_photo_id id, Hs__PhotoId *pb);
 
+/* ---- cluster_file.c ------------------------------------------------- */
+
+/* The process's TLS identity from cfg's tls_ca and tls_cert, else
+ * HS_TLS_CA and HS_TLS_CERT (filled into cfg); with none of them the
+ * process's identity is left as it is. HS_OK or HS_INVALID_ARGUMENT. */
+hs_status hsi_tls_setup(struct hs_cluster *cfg, hs_error *err);
+
 /* ---- cache.c: the Redis photo cache --------------------------------- */
 
 /* The cache cl names (HOST:PORT or unix:/PATH), read as cl's cache user.

@@ -11,10 +11,30 @@
 #include "records.h"
 #include "redis.h"
 #include "stores.h"
+#include "tls.h"
 
-#define NOPTS 29
+#define NOPTS 31
+#define NTEST 3 /* of them, test-only */
 
 /* Fills opts with the one option table, its targets in cfg. */
+/* The options only tests set, after the others. */
+static void
+test_options(struct dir_config *cfg, struct rt_cfg_opt out[NTEST])
+{
+	const struct rt_cfg_opt table[NTEST] = {
+		RT_CFG_FIELD("HS_TEST_DROP_PUB_EVERY", "test-drop-pub-every",
+		    RT_CFG_INT, test_drop_pub_every, 0, 1e9, "0",
+		    "TEST ONLY: a follower drops every Nth photo event it "
+		    "receives"),
+		RT_CFG_FIELD("HS_TEST_LOAD_DELAY", "test-load-delay", RT_CFG_MS,
+		    test_load_delay_ms, 0, 600000, "0",
+		    "TEST ONLY: the first load of the records waits this long"),
+		RT_CFG_FIELD("HS_TEST_FEED", "test-feed", RT_CFG_STRING,
+		    test_feed, 0, 0, "", "TEST ONLY: a follower's extra feed"),
+	};
+	memcpy(out, table, sizeof(table));
+}
+
 static void
 options(struct dir_config *cfg, struct rt_cfg_opt opts[NOPTS])
 {
@@ -38,6 +58,7 @@ options(struct dir_config *cfg, struct rt_cfg_opt opts[NOPTS])
 		    "lifetime of cache entries (and of a delete's marker)"),
 		RT_CFG_FIELD("HS_KEY_FILE", "key-file", RT_CFG_STRING, key_file,
 		    0, 0, NULL, "this directory's identity file (tools:keys)"),
+		RT_TLS_CFG_ROWS,
 		RT_CFG_FIELD("LEADER_TIMEOUT", "leader-timeout", RT_CFG_MS,
 		    leader_timeout_ms, 300, 600000, "10s",
 		    "leader lease; a dead leader is replaced within about "
@@ -81,23 +102,15 @@ options(struct dir_config *cfg, struct rt_cfg_opt opts[NOPTS])
 		    "unregistered needles are deleted after this"),
 		RT_CFG_FIELD("REDIS_TIMEOUT", "redis-timeout", RT_CFG_MS,
 		    redis_timeout_ms, 10, 60000, "500ms",
-		    "bound on every Redis call"),
+		    "bound on Redis calls"),
 		RT_CFG_FIELD("LOOKUP_WAIT", "lookup-wait", RT_CFG_MS,
 		    lookup_wait_ms, 0, 60000, "2s",
-		    "longest a Lookup waits for its min_seq"),
-		RT_CFG_FIELD("HS_TEST_DROP_PUB_EVERY", "test-drop-pub-every",
-		    RT_CFG_INT, test_drop_pub_every, 0, 1e9, "0",
-		    "TEST ONLY: a follower drops every Nth photo event it "
-		    "receives"),
-		RT_CFG_FIELD("HS_TEST_LOAD_DELAY", "test-load-delay", RT_CFG_MS,
-		    test_load_delay_ms, 0, 600000, "0",
-		    "TEST ONLY: the first load of the records waits this long"),
-		RT_CFG_FIELD("HS_TEST_FEED", "test-feed", RT_CFG_STRING,
-		    test_feed, 0, 0, "", "TEST ONLY: a follower's extra feed"),
+		    "a Lookup's wait for min_seq"),
 	};
-	_Static_assert(sizeof(table) / sizeof(table[0]) == NOPTS,
+	_Static_assert(sizeof(table) / sizeof(table[0]) == NOPTS - NTEST,
 	    "NOPTS counts the table");
 	memcpy(opts, table, sizeof(table));
+	test_options(cfg, opts + NOPTS - NTEST);
 }
 
 /* After parsing: the rules between options, then the values derived from
@@ -148,7 +161,8 @@ finish(void *arg, char *err, size_t errlen)
 	 * first thread that dials it. */
 	if (rt_redis_check_option("HS_REDIS", &cfg->redis, 0, err, errlen) ||
 	    rt_redis_check_option("HS_CACHE_REDIS", &cfg->cache_redis, 1, err,
-		errlen))
+		errlen) ||
+	    rt_tls_setup(cfg->tls_ca, cfg->tls_cert, err, errlen) != 0)
 		return -1;
 	if (cfg->advertise[0] == '\0')
 		cfg->advertise = cfg->listen;

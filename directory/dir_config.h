@@ -16,7 +16,8 @@ struct dir_config {
 	struct rt_redis_ep redis; /* metadata Redis */
 	struct rt_redis_ep cache_redis; /* cache Redis; addr "" = none */
 	int64_t cache_ttl_ms; /* how long a delete's cache marker lasts */
-	const char *key_file; /* cluster key; "" = the test key */
+	const char *key_file; /* this directory's identity file */
+	const char *tls_ca, *tls_cert; /* runtime/tls.h; "" = no TLS */
 	int64_t leader_timeout_ms;
 	int64_t leader_heartbeat_ms;
 	int64_t leader_probe_ms; /* 0: no early failover (probe.h) */

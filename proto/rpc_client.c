@@ -18,6 +18,7 @@
 #include "log.h"
 #include "rpc_limits.h"
 #include "rpc_wire.h"
+#include "tls.h"
 
 static void pending_cb(void *arg);
 
@@ -60,6 +61,10 @@ dial(rpc_client *c, const char *url, char *err, size_t errlen)
 		    "bad address '%s': %s (use tcp://HOST:PORT, "
 		    "ipc:///PATH or tls+tcp://HOST:PORT)",
 		    url, nng_strerror(rv));
+		return rv;
+	}
+	if ((rv = rt_tls_dialer(d, url, err, errlen)) != 0) {
+		nng_dialer_close(d);
 		return rv;
 	}
 	nng_dialer_set_ms(d, NNG_OPT_RECONNMINT, 20);

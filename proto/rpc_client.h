@@ -42,8 +42,9 @@ struct rpc_error {
 				   transport failed (no reply at all) */
 };
 
-/* Dials every url (tcp://, ipc://, tls+tcp://) in the background. Fails only
- * on a malformed url, with a message in err. */
+/* Dials every url (tcp://, ipc://, tls+tcp://: the last with the process's
+ * TLS identity, runtime/tls.h) in the background. Fails only on a malformed
+ * url or a TLS address without a TLS identity, with a message in err. */
 int rpc_client_open(rpc_client **out, const char *const *urls, size_t nurls,
     const struct rpc_client_opts *opts, char *err, size_t errlen);
 

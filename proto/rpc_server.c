@@ -17,6 +17,7 @@
 #include "rpc_limits.h"
 #include "rpc_server_impl.h"
 #include "rpc_wire.h"
+#include "tls.h"
 
 static void call_cb(void *arg);
 
@@ -90,22 +91,25 @@ int
 rpc_server_listen(rpc_server *s, const char *url, char *bound, size_t boundlen)
 {
 	nng_listener l;
+	char why[512] = "";
 	int rv = nng_listener_create(&l, s->sock, url);
 	if (rv == 0) {
 		rpc_conns_listener(l);
-		rv = nng_listener_start(l, 0);
+		if ((rv = rt_tls_listener(l, url, why, sizeof(why))) != 0 ||
+		    (rv = nng_listener_start(l, 0)) != 0)
+			nng_listener_close(l);
 	}
 	if (rv != 0) {
 		rt_log_error("%s: cannot listen on %s: %s", s->opts.name, url,
-		    nng_strerror(rv));
+		    why[0] ? why : nng_strerror(rv));
 		return rv;
 	}
 	if (bound != NULL) {
 		int port = 0;
 		snprintf(bound, boundlen, "%s", url);
 		char *colon = strrchr(bound, ':');
-		if (strncmp(url, "tcp://", 6) == 0 && colon != NULL &&
-		    strcmp(colon, ":0") == 0 &&
+		if ((strncmp(url, "tcp://", 6) == 0 || rt_tls_url(url)) &&
+		    colon != NULL && strcmp(colon, ":0") == 0 &&
 		    nng_listener_get_int(l, NNG_OPT_TCP_BOUND_PORT, &port) == 0)
 			snprintf(colon, boundlen - (size_t)(colon - bound),
 			    ":%d", port);

@@ -71,7 +71,8 @@ int rpc_server_add_service(rpc_server *s,
     const ProtobufCServiceDescriptor *desc, const struct rpc_method *methods,
     size_t n, void *arg);
 
-/* Listens on url (tcp://, ipc://, tls+tcp://). With "tcp://host:0" the bound
+/* Listens on url (tcp://, ipc://, tls+tcp://: the last with the process's
+ * TLS identity, runtime/tls.h). With port 0 ("tcp://host:0") the bound
  * URL (with the real port) is written to bound when it is non-NULL. */
 int rpc_server_listen(rpc_server *s, const char *url, char *bound,
     size_t boundlen);

@@ -7,8 +7,9 @@
 
 #include "cfg.h"
 #include "redis.h"
+#include "tls.h"
 
-#define NOPTS 28
+#define NOPTS 30
 
 /* Fills opts with the table, each target a field of cfg. */
 static void
@@ -31,6 +32,7 @@ options(struct repl_config *cfg, struct rt_cfg_opt opts[NOPTS])
 		    "comma-separated directory addresses (fallback)"),
 		RT_CFG_FIELD("HS_KEY_FILE", "key-file", RT_CFG_STRING, key_file,
 		    0, 0, NULL, "the replicator's identity file"),
+		RT_TLS_CFG_ROWS,
 		RT_CFG_FIELD("DEFAULT_REPLICA_COUNT", "default-replica-count",
 		    RT_CFG_INT, def, 1, 6, "3",
 		    "replicas of a photo that is not hot"),
@@ -102,7 +104,8 @@ finish(void *arg, char *err, size_t errlen)
 	if (rt_cfg_check_replicas(cfg->min, cfg->def, cfg->max, err, errlen) !=
 	    0)
 		return -1;
-	if (rt_redis_check_option("HS_REDIS", &cfg->redis, 0, err, errlen))
+	if (rt_redis_check_option("HS_REDIS", &cfg->redis, 0, err, errlen) ||
+	    rt_tls_setup(cfg->tls_ca, cfg->tls_cert, err, errlen) != 0)
 		return -1;
 	if (cfg->advertise[0] == '\0')
 		cfg->advertise = cfg->listen;

@@ -15,6 +15,8 @@ struct repl_config {
 	struct rt_redis_ep redis; /* metadata Redis */
 	const char *directories;  /* comma-separated, fallback to Redis info */
 	const char *key_file;
+	const char *tls_ca, *tls_cert; /* runtime/tls.h */
+
 	int64_t def, min, max;	 /* replica counts */
 	double threshold;	 /* ACCESS_RATE_THRESHOLD, requests/min */
 	int64_t audit_hour;	 /* NIGHTLY_AUDIT_HOUR, -1 = off */

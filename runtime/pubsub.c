@@ -15,6 +15,7 @@
 #include "clock.h"
 #include "feed_seal.h"
 #include "log.h"
+#include "tls.h"
 
 #define MAX_SOURCES 64
 #define MAX_FAMILIES 16
@@ -68,10 +69,16 @@ rt_pub_open(rt_pub **out, const char *url, const char *source, rt_ident *id)
 	 * subscriber then sees as a gap (a catch-up, an audit). */
 	if (rv == 0)
 		nng_socket_set_int(p->sock, NNG_OPT_SENDBUF, 1024);
-	if (rv == 0 && (rv = nng_listen(p->sock, url, NULL, 0)) != 0)
+	nng_listener l;
+	char why[512] = "";
+	if (rv == 0 &&
+	    ((rv = nng_listener_create(&l, p->sock, url)) != 0 ||
+		(rv = rt_tls_listener(l, url, why, sizeof(why))) != 0 ||
+		(rv = nng_listener_start(l, 0)) != 0))
 		nng_close(p->sock);
 	if (rv != 0) {
-		rt_log_error("cannot publish on %s: %s", url, nng_strerror(rv));
+		rt_log_error("cannot publish on %s: %s", url,
+		    why[0] ? why : nng_strerror(rv));
 		rt_sealer_free(p->sealer);
 		free(p);
 		return rv;
@@ -166,7 +173,12 @@ int
 rt_sub_dial(rt_sub *s, const char *url)
 {
 	nng_dialer d;
+	char why[512];
 	int rv = nng_dialer_create(&d, s->sock, url);
+	if (rv == 0 && (rv = rt_tls_dialer(d, url, why, sizeof(why))) != 0) {
+		rt_log_error("cannot subscribe to %s: %s", url, why);
+		nng_dialer_close(d);
+	}
 	if (rv != 0)
 		return rv;
 	nng_dialer_set_ms(d, NNG_OPT_RECONNMINT, 20);

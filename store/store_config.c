@@ -5,6 +5,7 @@
 
 #include "cfg.h"
 #include "redis.h"
+#include "tls.h"
 
 /* After parsing: the checks that span options, then the values derived
  * from them. 0, or -1 with a message in err. */
@@ -14,7 +15,8 @@ finish(void *arg, char *err, size_t errlen)
 	struct store_config *cfg = arg;
 	if (rt_redis_check_option("HS_REDIS", &cfg->redis, 1, err, errlen) ||
 	    rt_redis_check_option("HS_CACHE_REDIS", &cfg->cache_redis, 1, err,
-		errlen))
+		errlen) ||
+	    rt_tls_setup(cfg->tls_ca, cfg->tls_cert, err, errlen) != 0)
 		return -1;
 	if (cfg->advertise[0] == '\0')
 		cfg->advertise = cfg->listen;
@@ -55,6 +57,7 @@ store_config_load(struct store_config *cfg, int argc, char **argv, char *err,
 		    "cache Redis, HOST:PORT or unix:/PATH (empty: no push-on-write)"),
 		RT_CFG_FIELD("HS_KEY_FILE", "key-file", RT_CFG_STRING, key_file,
 		    0, 0, NULL, "this store's identity file (tools:keys)"),
+		RT_TLS_CFG_ROWS,
 		RT_CFG_FIELD("MAX_VOLUME_SIZE", "max-volume-size", RT_CFG_BYTES,
 		    max_volume_size, 1 << 20, 16LL << 30, "4GiB",
 		    "roll over to a new volume beyond this size"),

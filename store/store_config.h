@@ -21,6 +21,7 @@ struct store_config {
 	const char *replicator;	  /* replicator address, may be empty */
 	struct rt_redis_ep cache_redis; /* cache Redis; addr may be empty */
 	const char *key_file;
+	const char *tls_ca, *tls_cert; /* runtime/tls.h; "" = no TLS */
 	int64_t max_volume_size;
 	double compaction_threshold;
 	int64_t heartbeat_ms;

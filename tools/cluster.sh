@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # The local cluster launcher: bazel run //tools:cluster -- COMMAND
-#   up [--dir D] [--base-port P]   start Redis (meta + cache), 3 directories,
+#   up [--dir D] [--base-port P] [--tls]
+#                                  start Redis (meta + cache), 3 directories,
 #                                  5 stores in 3 zones, the replicator
 #                                  and nginx in front of the directories; wait
-#                                  until healthy; write the cluster file
+#                                  until healthy; write the cluster file.
+#                                  --tls: every RPC and PUB socket on
+#                                  tls+tcp://localhost with mutual auth
+#                                  (certificates by tools/certs in D/tls)
 #   down                           stop everything it started
 #   status                         each process: running or not
 #   logs NAME [-f]                 a process's log
@@ -24,10 +28,11 @@ harness="$runfiles/testing"
 repo="${BUILD_WORKSPACE_DIRECTORY:-$(git rev-parse --show-toplevel 2>/dev/null || pwd)}"
 dir="${HS_CLUSTER_DIR:-$repo/.hs}"
 base=7100
+tls=0
 
 die() { echo "cluster: $*" >&2; exit 1; }
 
-usage() { sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 cmd="${1:-}"; [ $# -gt 0 ] && shift
 while [ $# -gt 0 ]; do
@@ -36,6 +41,7 @@ while [ $# -gt 0 ]; do
     --dir=*) dir="${1#--dir=}"; shift ;;
     --base-port) base="$2"; shift 2 ;;
     --base-port=*) base="${1#--base-port=}"; shift ;;
+    --tls) tls=1; shift ;;
     -h|--help) usage; exit 0 ;;
     *) args+=("$1"); shift ;;
   esac
@@ -53,9 +59,31 @@ p_store() { echo $((base + 30 + $1)); }      # store-N RPC
 p_storepub() { echo $((base + 40 + $1)); }   # store-N PUB
 p_repl=$((base + 50)); p_replpub=$((base + 51))
 
+# With --tls every nng address below, tcp://127.0.0.1:PORT, becomes
+# tls+tcp://localhost:PORT (in processes' options and the cluster file):
+# the host is the DNS name every certificate carries (tools/certs), since
+# Debian's nng (mbedTLS 2.28) does not match IP-address SANs. nginx passes
+# TLS through to the directories untouched (stream proxy, no
+# termination), so a client's handshake is with a directory itself.
+tlsify() { # TEXT
+  if [ "$tls" = 1 ]; then echo "${1//tcp:\/\/127.0.0.1:/tls+tcp://localhost:}"; else echo "$1"; fi
+}
+
+# The certificates (idempotent: kept across `up`s).
+make_certs() {
+  local certs="$runfiles/tools/certs"
+  [ -x "$certs" ] || certs="$here/certs"
+  "$certs" "$dir/tls" >/dev/null
+}
+
 # A process is its command line, saved so `start NAME` can run it again.
 launch() { # NAME CMD...
   local name="$1"; shift
+  case "$tls:$name" in # the process's certificate, by its name
+    1:directory-*|1:store-*|1:replicator)
+      set -- "${@//tcp:\/\/127.0.0.1:/tls+tcp://localhost:}" \
+        --tls-ca="$dir/tls/ca.pem" --tls-cert="$dir/tls/$name.pem" ;;
+  esac
   mkdir -p "$dir/run" "$dir/logs"
   printf '%q ' "$@" > "$dir/run/$name.cmd"
   nohup "$@" >>"$dir/logs/$name.log" 2>&1 &
@@ -192,7 +220,7 @@ fill() { # NAME VALUE: @NAME@ in $tmpl becomes VALUE
   tmpl="${tmpl//"@$1@"/"$2"}"
 }
 
-write_cluster_file() { # FILE IDENTITY
+write_cluster_file() { # FILE IDENTITY WHO
   local pubs="" i tmpl
   for i in 1 2 3; do pubs="$pubs${pubs:+,}tcp://127.0.0.1:$(p_dirpub "$i")"; done
   for i in 1 2 3 4 5; do pubs="$pubs,tcp://127.0.0.1:$(p_storepub "$i")"; done
@@ -207,7 +235,16 @@ write_cluster_file() { # FILE IDENTITY
   fill ROSTER "$dir/keys/roster"
   fill PUBS "$pubs"
   fill REPLICATOR "tcp://127.0.0.1:$p_repl"
+  tmpl="$(tlsify "$tmpl")$(tls_lines "$3")"
   printf '%s\n' "$tmpl" > "$1"
+}
+
+# The cluster file's TLS lines: `hs` is the client named client
+# (tools/certs also made admin.pem).
+tls_lines() { # WHO: client or admin
+  [ "$tls" = 1 ] && printf '\ntls_ca = %s\ntls_cert = %s' "$dir/tls/ca.pem" \
+    "$dir/tls/$1.pem"
+  return 0
 }
 
 hs() { "$(bin client/hs)" --cluster "$dir/cluster" "$@"; }
@@ -216,8 +253,8 @@ stores_up() { # N: every directory, asked directly, lists N stores UP
   # (nginx sends a client to any of them, and a follower learns the store
   # table a moment after the leader)
   for i in 1 2 3; do
-    printf 'directory=tcp://127.0.0.1:%s\nkey_file=%s\n' "$(p_dir "$i")" \
-      "$dir/keys/client.key" > "$dir/probe.cluster"
+    tlsify "$(printf 'directory=tcp://127.0.0.1:%s\nkey_file=%s%s\n' \
+      "$(p_dir "$i")" "$dir/keys/client.key" "$(tls_lines client)")" > "$dir/probe.cluster"
     [ "$("$(bin client/hs)" --cluster "$dir/probe.cluster" health --json 2>/dev/null |
       grep -o '"state":"STORE_UP"' | wc -l)" -eq "$1" ] || return 1
   done
@@ -229,16 +266,18 @@ cmd_up() {
   for n in $(names); do alive "$n" && die "$n is already running; run 'down' first"; done
   # Identities once per cluster folder: a restart keeps the roster.
   [ -f "$dir/keys/roster" ] || "$(bin tools/keys)" init "$dir/keys" --stores 5 >/dev/null
+  [ "$tls" = 1 ] && make_certs
   for n in $(names); do start_one "$n"; done
   # `hs` runs as the client; cluster.admin holds the admin's credential
   # (audits, backups, compaction, credentials).
-  write_cluster_file "$dir/cluster" "$dir/keys/client.key"
-  write_cluster_file "$dir/cluster.admin" "$dir/keys/admin.key"
+  write_cluster_file "$dir/cluster" "$dir/keys/client.key" client
+  write_cluster_file "$dir/cluster.admin" "$dir/keys/admin.key" admin
   wait_for 30 "the cluster (a leader and all 5 stores UP)" stores_up 5
   echo "cluster up in $dir"
-  echo "  directories (via nginx): tcp://127.0.0.1:$p_lb; direct: $(dirs_csv)"
+  echo "  directories (via nginx): $(tlsify "tcp://127.0.0.1:$p_lb; direct: $(dirs_csv)")"
   echo "  redis: meta 127.0.0.1:$p_meta, cache 127.0.0.1:$p_cache (ACL users; passwords in $dir/secrets/)"
-  echo "  stores: tcp://127.0.0.1:$(p_store 1) .. $(p_store 5)"
+  echo "  stores: $(tlsify "tcp://127.0.0.1:$(p_store 1)") .. $(p_store 5)"
+  [ "$tls" = 1 ] && echo "  TLS: certificates in $dir/tls (hs uses client.pem, cluster.admin admin.pem)"
   echo "  cluster file: $dir/cluster (export HS_CLUSTER=$dir/cluster)"
 }
 
