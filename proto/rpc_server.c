@@ -410,6 +410,27 @@ admit_call(struct rpc_call *c, const struct service **svc, rpc_handler *h,
 	return HS_OK;
 }
 
+/* Every check of rpc_server.h on c's frame at time now. */
+static hs_status
+admit(struct rpc_call *c, int64_t now, const struct service **svc,
+    rpc_handler *h, char *why, size_t whylen)
+{
+	hs_status st = admit_envelope(c, now, why, whylen);
+	return st == HS_OK ? admit_call(c, svc, h, why, whylen) : st;
+}
+
+hs_status
+rpc_server_admit_frame(rpc_server *s, nng_msg *msg, int64_t now)
+{
+	struct rpc_call c = { .srv = s, .msg = msg };
+	const struct service *svc = NULL;
+	rpc_handler h = NULL;
+	char why[512];
+	hs_status st = admit(&c, now, &svc, &h, why, sizeof(why));
+	call_release(&c);
+	return st;
+}
+
 /* The generic checks of rpc_server.h, then the handler. */
 static void
 dispatch(struct rpc_call *c)
@@ -417,9 +438,7 @@ dispatch(struct rpc_call *c)
 	char why[512];
 	const struct service *svc = NULL;
 	rpc_handler h = NULL;
-	hs_status st = admit_envelope(c, rt_now_ms(), why, sizeof(why));
-	if (st == HS_OK)
-		st = admit_call(c, &svc, &h, why, sizeof(why));
+	hs_status st = admit(c, rt_now_ms(), &svc, &h, why, sizeof(why));
 	if (st != HS_OK) {
 		reject(c, st, "%s", why);
 		return;
