@@ -1,7 +1,8 @@
 /* The fuzz targets' seed corpora that the code itself must make (tools/fuzz.sh
  * seeds): request frames of every method of every service and reply
  * envelopes, as rpc_wire packs them; every message of the contract (each
- * member of a oneof in turn); and volumes written by the engine. The text
+ * member of a oneof in turn); volumes written by the engine; and a backup
+ * file as backup_fuzz.c takes it (without its SHA-256). The text
  * seeds (cluster files, ids, flags) are kept by hand in fuzz/corpus/.
  * Usage: seeds CORPUS_DIR */
 #include <dirent.h>
@@ -161,6 +162,38 @@ volume(const char *dir, const char *name, int nput, size_t size)
 		exit(1);
 }
 
+static size_t
+le_put(uint8_t *p, uint64_t v, int n)
+{
+	for (int i = 0; i < n; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+	return (size_t)n;
+}
+
+/* docs/reliability.md's layout, as client/hs_backup.c writes it: header,
+ * records, end mark and count (the SHA-256 is the target's to add). */
+static void
+backup(const char *dir)
+{
+	static uint8_t out[8192];
+	size_t n = 0;
+	memcpy(out, "HSBACKUP", 8);
+	n = 8 + le_put(out + 8, 1, 4) + le_put(out + 12, 0, 4);
+	n += le_put(out + n, (uint64_t)FUZZ_NOW_MS, 8);
+	n += le_put(out + n, 42, 8);
+	for (int pick = 0; pick < 3; pick++) {
+		ProtobufCMessage *m = pb_fill(&hs__photo_record__descriptor,
+		    pick);
+		size_t len = protobuf_c_message_get_packed_size(m);
+		n += le_put(out + n, len, 4);
+		n += protobuf_c_message_pack(m, out + n);
+		protobuf_c_message_free_unpacked(m, NULL);
+	}
+	n += le_put(out + n, 0, 4);
+	n += le_put(out + n, 3, 8);
+	put_file(dir, "three-records", out, n);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -178,5 +211,7 @@ main(int argc, char **argv)
 	snprintf(dir, sizeof(dir), "%s/volume", argv[1]);
 	volume(dir, "one-volume", 3, 100);
 	volume(dir, "two-volumes", 4, 1500);
+	snprintf(dir, sizeof(dir), "%s/backup", argv[1]);
+	backup(dir);
 	return 0;
 }

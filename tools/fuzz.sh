@@ -31,12 +31,18 @@ CFLAGS=(-std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Werror
   -Wno-unused-parameter -fno-omit-frame-pointer
   -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
   -Iproto -Iruntime -Iclient -Istore/engine -I"$OUT/gen")
-LIBS=(-lnng -lprotobuf-c -lcrypto -lpthread -lm)
+LIBS=(-lnng -lprotobuf-c -lhiredis -lcrypto -lpthread -lm)
 
 PROTOS=(common rpc echo directory store replicator events)
 RPC_SRCS=(proto/rpc_server.c proto/rpc_wire.c proto/rpc_auth.c
   proto/rpc_status.c runtime/key.c runtime/log.c runtime/clock.c)
 ENGINE_SRCS=$(ls store/engine/*.c | grep -v -e '_test\.c$' -e testutil)
+LIBHS_SRCS="client/cache.c client/cluster_file.c client/download.c \
+client/grants.c client/hs.c client/hs_backup.c client/hs_calls.c \
+client/hs_events.c client/hs_id.c client/hs_rebuild.c client/hsi_util.c \
+client/locations.c client/upload.c proto/rpc_batch.c proto/rpc_client.c \
+proto/rpc_pool.c proto/rpc_server.c proto/rpc_wire.c proto/rpc_auth.c \
+proto/rpc_status.c $(ls runtime/*.c | grep -v '_test\.c$')"
 CLIENT_SRCS=(client/cluster_file.c client/hsi_util.c runtime/cfg.c
   runtime/log.c runtime/clock.c proto/rpc_status.c)
 
@@ -53,10 +59,11 @@ sources() {
   photo_id) echo "runtime/photo_id.c client/hs_id.c client/hsi_util.c \
 runtime/clock.c proto/rpc_status.c $OUT/gen/pb.list" ;;
   cfg) echo "runtime/cfg.c runtime/log.c" ;;
+  backup) echo "$LIBHS_SRCS $OUT/gen/pb.list" ;;
   *) return 1 ;;
   esac
 }
-TARGETS=(rpc_dispatch proto_messages volume cluster_file photo_id cfg)
+TARGETS=(rpc_dispatch proto_messages volume cluster_file photo_id cfg backup)
 
 need_tools() {
   command -v "$CC" >/dev/null && command -v protoc-c >/dev/null &&
@@ -119,12 +126,13 @@ run() {
   mkdir -p "$work/corpus" "$work/crashes"
   cp -n "fuzz/corpus/$t/"* "$work/corpus/" 2>/dev/null || true
   log="$work/log"
+  # -close_fd_mask=1: the targets' stdout (--help's usage) is noise.
   # -rss_limit_mb: the engine's volume load is allowed 2 GiB (ASan's
   # shadow counts too); -timeout: one input never takes 10 s honestly.
   ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 \
     UBSAN_OPTIONS=print_stacktrace=1 \
     "$OUT/$t" -max_total_time="$secs" -runs="$runs" -timeout=10 -rss_limit_mb=2560 \
-    -max_len=65536 -print_final_stats=1 -artifact_prefix="$work/crashes/" \
+    -max_len=65536 -close_fd_mask=1 -print_final_stats=1 -artifact_prefix="$work/crashes/" \
     "$work/corpus" "fuzz/corpus/$t" >"$log" 2>&1 || rc=$?
   local execs crashes
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
@@ -145,7 +153,7 @@ seeds() {
   mapfile -t -O "${#srcs[@]}" srcs <"$OUT/gen/pb.list"
   "$CC" "${CFLAGS[@]/-fsanitize=fuzzer,/-fsanitize=}" -o "$OUT/seeds" \
     "${srcs[@]}" "${LIBS[@]}"
-  for s in rpc_dispatch proto_messages volume; do mkdir -p "fuzz/corpus/$s"; done
+  for s in rpc_dispatch proto_messages volume backup; do mkdir -p "fuzz/corpus/$s"; done
   "$OUT/seeds" fuzz/corpus
 }
 
