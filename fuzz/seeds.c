@@ -2,7 +2,7 @@
  * seeds): request frames of every method of every service and reply
  * envelopes, as rpc_wire packs them; every message of the contract (each
  * member of a oneof in turn); volumes written by the engine; and a backup
- * file as backup_fuzz.c takes it (without its SHA-256). The text
+ * file as backup_fuzz.c takes it (without its SHA-256); event frames. The text
  * seeds (cluster files, ids, flags) are kept by hand in fuzz/corpus/.
  * Usage: seeds CORPUS_DIR */
 #include <dirent.h>
@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "engine.h"
+#include "events.pb-c.h"
 #include "fuzz.h"
 #include "pb_fill.h"
 #include "rpc_wire.h"
@@ -105,6 +106,27 @@ messages(const char *dir)
 			free(buf);
 			protobuf_c_message_free_unpacked(m, NULL);
 		}
+	}
+}
+
+/* Each body of an event as a subscriber receives it: topic, NUL, Event. */
+static void
+events(const char *dir)
+{
+	int picks = oneof_members(&hs__event__descriptor);
+	for (int pick = 0; pick < picks; pick++) {
+		Hs__Event *ev = (Hs__Event *)pb_fill(&hs__event__descriptor,
+		    pick);
+		size_t tlen = strlen(ev->topic) + 1;
+		size_t n = hs__event__get_packed_size(ev);
+		uint8_t *buf = malloc(tlen + n);
+		memcpy(buf, ev->topic, tlen);
+		hs__event__pack(ev, buf + tlen);
+		char name[64];
+		snprintf(name, sizeof(name), "event-%d", pick);
+		put_file(dir, name, buf, tlen + n);
+		free(buf);
+		hs__event__free_unpacked(ev, NULL);
 	}
 }
 
@@ -213,5 +235,7 @@ main(int argc, char **argv)
 	volume(dir, "two-volumes", 4, 1500);
 	snprintf(dir, sizeof(dir), "%s/backup", argv[1]);
 	backup(dir);
+	snprintf(dir, sizeof(dir), "%s/events", argv[1]);
+	events(dir);
 	return 0;
 }

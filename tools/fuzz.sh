@@ -60,10 +60,12 @@ sources() {
 runtime/clock.c proto/rpc_status.c $OUT/gen/pb.list" ;;
   cfg) echo "runtime/cfg.c runtime/log.c" ;;
   backup) echo "$LIBHS_SRCS $OUT/gen/pb.list" ;;
+  events) echo "runtime/pubsub.c runtime/log.c runtime/clock.c $OUT/gen/pb.list" ;;
   *) return 1 ;;
   esac
 }
-TARGETS=(rpc_dispatch proto_messages volume cluster_file photo_id cfg backup)
+TARGETS=(rpc_dispatch proto_messages events volume cluster_file photo_id cfg
+  backup)
 
 need_tools() {
   command -v "$CC" >/dev/null && command -v protoc-c >/dev/null &&
@@ -153,7 +155,9 @@ seeds() {
   mapfile -t -O "${#srcs[@]}" srcs <"$OUT/gen/pb.list"
   "$CC" "${CFLAGS[@]/-fsanitize=fuzzer,/-fsanitize=}" -o "$OUT/seeds" \
     "${srcs[@]}" "${LIBS[@]}"
-  for s in rpc_dispatch proto_messages volume backup; do mkdir -p "fuzz/corpus/$s"; done
+  for s in rpc_dispatch proto_messages volume backup events; do
+    mkdir -p "fuzz/corpus/$s"
+  done
   "$OUT/seeds" fuzz/corpus
 }
 
