@@ -19,7 +19,8 @@
 # coverage instrumentation (-fsanitize=fuzzer) exist only in clang. So this
 # script compiles the very sources the services link (and protoc-c's output
 # of proto/*.proto) with Debian's clang-14 under libFuzzer, ASan and UBSan,
-# into a build directory outside the tree; Bazel never sees the binaries.
+# into a build directory outside the tree ($HS_FUZZ_OUT, by default one
+# under $TMPDIR per checkout); Bazel never sees the binaries.
 # New inputs a run finds go to that build directory, not to the tree: add a
 # useful one to fuzz/corpus/ by hand (a crash's input always).
 set -euo pipefail
@@ -169,12 +170,12 @@ build)
   for t in "${TARGETS[@]}"; do build "$t"; done
   ;;
 smoke)
-  # The test command's share: about 5 s a target after the build, in work
+  # The test command's share: about 3 s a target after the build, in work
   # directories of their own so a long run can go on meanwhile.
   FUZZ_RUN_TAG=-smoke
   need_tools && gen
   for t in "${TARGETS[@]}"; do
-    if build "$t" && run "$t" 5; then echo "fuzz:$t PASSED"
+    if build "$t" && run "$t" 3; then echo "fuzz:$t PASSED"
     else echo "fuzz:$t FAILED"; fi
   done
   ;;
@@ -185,7 +186,7 @@ all)
   exit $bad
   ;;
 "" | -h | --help)
-  sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,/^set /p' "$0" | grep '^#' | sed 's/^# \{0,1\}//'
   ;;
 *)
   sources "$1" >/dev/null || { echo "fuzz: no target '$1' (tools/fuzz.sh list)" >&2; exit 64; }
