@@ -1,126 +1,20 @@
 /* Round trip of every message type of the wire contract: each message is
  * filled field by field (nested messages to depth 3, repeated fields with
  * two elements), packed, unpacked and packed again; both encodings must be
- * identical and non-trivial, and every field must come back. */
+ * identical and non-trivial, and every field must come back (pb_fill.h). */
 #include <protobuf-c/protobuf-c.h>
 #include <stdlib.h>
 
 #include "check.h"
+#include "pb_fill.h"
 
 extern const ProtobufCMessageDescriptor *const all_messages[];
 
-static uint64_t counter = 1;
-
-static size_t
-scalar_size(ProtobufCType t)
-{
-	switch (t) {
-	case PROTOBUF_C_TYPE_INT32:
-	case PROTOBUF_C_TYPE_SINT32:
-	case PROTOBUF_C_TYPE_SFIXED32:
-	case PROTOBUF_C_TYPE_UINT32:
-	case PROTOBUF_C_TYPE_FIXED32:
-	case PROTOBUF_C_TYPE_FLOAT:
-	case PROTOBUF_C_TYPE_ENUM:
-	case PROTOBUF_C_TYPE_BOOL:
-		return 4;
-	case PROTOBUF_C_TYPE_STRING:
-	case PROTOBUF_C_TYPE_MESSAGE:
-		return sizeof(void *);
-	case PROTOBUF_C_TYPE_BYTES:
-		return sizeof(ProtobufCBinaryData);
-	default:
-		return 8;
-	}
-}
-
-static ProtobufCMessage *fill_message(const ProtobufCMessageDescriptor *d,
-    int depth);
-
-/* Writes a distinct non-default value of f's type at p. */
-static void
-fill_value(const ProtobufCFieldDescriptor *f, void *p, int depth)
-{
-	uint64_t v = counter++;
-	switch (f->type) {
-	case PROTOBUF_C_TYPE_BOOL:
-		*(protobuf_c_boolean *)p = 1;
-		break;
-	case PROTOBUF_C_TYPE_ENUM: {
-		const ProtobufCEnumDescriptor *e = f->descriptor;
-		*(int *)p = e->values[e->n_values - 1].value;
-		break;
-	}
-	case PROTOBUF_C_TYPE_FLOAT:
-		*(float *)p = (float)v + 0.5f;
-		break;
-	case PROTOBUF_C_TYPE_DOUBLE:
-		*(double *)p = (double)v + 0.25;
-		break;
-	case PROTOBUF_C_TYPE_STRING: {
-		char *s = malloc(24);
-		snprintf(s, 24, "s%llu", (unsigned long long)v);
-		*(char **)p = s;
-		break;
-	}
-	case PROTOBUF_C_TYPE_BYTES: {
-		ProtobufCBinaryData *b = p;
-		b->len = 5;
-		b->data = malloc(5);
-		memcpy(b->data, "\x00\xffx\x01y", 5);
-		b->data[4] = (uint8_t)v;
-		break;
-	}
-	case PROTOBUF_C_TYPE_MESSAGE:
-		*(ProtobufCMessage **)p = fill_message(f->descriptor,
-		    depth + 1);
-		break;
-	default:
-		if (scalar_size(f->type) == 4)
-			*(uint32_t *)p = (uint32_t)v;
-		else
-			*(uint64_t *)p = v;
-	}
-}
-
-static ProtobufCMessage *
-fill_message(const ProtobufCMessageDescriptor *d, int depth)
-{
-	ProtobufCMessage *m = calloc(1, d->sizeof_message);
-	d->message_init(m);
-	if (depth > 3)
-		return m;
-	int oneof_done = 0;
-	for (unsigned i = 0; i < d->n_fields; i++) {
-		const ProtobufCFieldDescriptor *f = &d->fields[i];
-		char *base = (char *)m;
-		if (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) {
-			if (oneof_done) /* one member of the oneof only */
-				continue;
-			oneof_done = 1;
-			*(uint32_t *)(base + f->quantifier_offset) = f->id;
-		}
-		if (f->label == PROTOBUF_C_LABEL_REPEATED) {
-			size_t sz = scalar_size(f->type);
-			void *arr = calloc(2, sz);
-			fill_value(f, arr, depth);
-			fill_value(f, (char *)arr + sz, depth);
-			*(size_t *)(base + f->quantifier_offset) = 2;
-			*(void **)(base + f->offset) = arr;
-		} else {
-			fill_value(f, base + f->offset, depth);
-		}
-	}
-	return m;
-}
-
-/* Packs, unpacks and repacks one message type. fill_message builds with
-
- * malloc, so protobuf_c_message_free_unpacked frees it like an unpacked one. */
+/* Packs, unpacks and repacks one message type. */
 static void
 roundtrip_one(const ProtobufCMessageDescriptor *d)
 {
-	ProtobufCMessage *m = fill_message(d, 0);
+	ProtobufCMessage *m = pb_fill(d, 0);
 	size_t n = protobuf_c_message_get_packed_size(m);
 	uint8_t *a = malloc(n + 1), *b = malloc(n + 1);
 	CHECK_EQ(protobuf_c_message_pack(m, a), n);
@@ -157,7 +51,7 @@ test_truncated_encodings_are_refused(void)
 {
 	for (int i = 0; all_messages[i] != NULL; i++) {
 		const ProtobufCMessageDescriptor *d = all_messages[i];
-		ProtobufCMessage *m = fill_message(d, 0);
+		ProtobufCMessage *m = pb_fill(d, 0);
 		size_t n = protobuf_c_message_get_packed_size(m);
 		uint8_t *a = malloc(n);
 		protobuf_c_message_pack(m, a);

@@ -310,6 +310,19 @@ reject(struct rpc_call *c, hs_status code, const char *fmt, ...)
 	va_end(ap);
 }
 
+hs_status
+rpc_server_admit_frame(rpc_server *s, nng_msg *msg, int64_t now)
+{
+	struct rpc_call c = { .srv = s, .msg = msg };
+	const struct service *svc = NULL;
+	rpc_handler h = NULL;
+	char why[512];
+	hs_status st = rpc_admit(&c, now, &svc, &h, why, sizeof(why));
+	call_release(&c);
+	call_forget_peer(&c);
+	return st;
+}
+
 /* The generic checks of rpc_server.h, then the handler. */
 static void
 dispatch(struct rpc_call *c)

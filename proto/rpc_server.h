@@ -18,6 +18,7 @@
 #ifndef HS_RPC_SERVER_H
 #define HS_RPC_SERVER_H
 
+#include <nng/nng.h>
 #include <protobuf-c/protobuf-c.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -88,6 +89,12 @@ void rpc_server_close(rpc_server *s);
  * directory's requests raise it on their own. */
 void rpc_server_observe_epoch(rpc_server *s, uint64_t epoch);
 uint64_t rpc_server_epoch(const rpc_server *s);
+
+/* One request frame through every check above, at time now, with no socket
+ * and no handler run: what the fuzzer feeds (fuzz/rpc_dispatch_fuzz.c), so
+ * it exercises the server's own code. Takes msg; the code a caller would
+ * get. */
+hs_status rpc_server_admit_frame(rpc_server *s, nng_msg *msg, int64_t now);
 
 /* --- inside a handler --- */
 void rpc_reply(rpc_call *call, const ProtobufCMessage *reply);

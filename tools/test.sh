@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The README's test command: installs what is missing, then runs the whole
 # suite twice, as built and under AddressSanitizer + UBSan (--config=asan),
-# and ends with one line "N passed, M failed" counting test targets of both
-# runs. Exit code 0 only if everything passed.
+# then each fuzz target briefly, and ends with one line "N passed, M failed"
+# counting test targets of both runs and the fuzz targets. Exit code 0 only
+# if everything passed.
 #   tools/test.sh            both runs
 #   tools/test.sh --quick    the plain run only
 set -uo pipefail
@@ -32,5 +33,15 @@ for cfg in "${configs[@]}"; do
   failed=$((failed + f))
   rm -f "$log"
 done
+# The fuzz targets (tools/fuzz.sh): each a few seconds on its corpus, once;
+# each is a test, failed by a crash (or by failing to build).
+echo "== tools/fuzz.sh smoke"
+fz=$(tools/fuzz.sh smoke 2>&1)
+grep -E '^fuzz' <<<"$fz"
+p=$(grep -cE '^fuzz:[a-z_]+ PASSED' <<<"$fz")
+f=$(grep -cE '^fuzz:[a-z_]+ FAILED' <<<"$fz")
+if [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+passed=$((passed + p))
+failed=$((failed + f))
 echo "${passed} passed, ${failed} failed"
 [ "$failed" -eq 0 ]
