@@ -18,6 +18,7 @@
 #include "delete_ack.h"
 #include "dir.h"
 #include "log.h"
+#include "principals.h"
 #include "scripts.h"
 #include "stop.h"
 #include "waiters.h"
@@ -85,6 +86,7 @@ close_parts(struct dir *d)
 	dir_lane_drain(&d->reader);
 	dir_waiters_close(d);
 	dir_acks_drain(d->acks); /* deletes waiting for stores */
+	dir_principals_close(d); /* credential changes waiting for stores */
 	rpc_server_close(d->rpc);
 	dir_writer_close(d);
 	dir_catchup_close(d);

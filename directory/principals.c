@@ -98,6 +98,8 @@ dir_caller_is_store(rpc_call *call, uint32_t id)
 
 struct applied {
 	pthread_mutex_t mu;
+	pthread_cond_t cv; /* waiting fell to 0 */
+	int waiting;	   /* answers still to come from wait_stores */
 	size_t n;
 	struct {
 		uint32_t id;
@@ -111,8 +113,10 @@ applied_of(struct dir *d)
 	pthread_mutex_lock(&d->mu);
 	if (d->principals_applied == NULL) {
 		struct applied *a = calloc(1, sizeof(*a));
-		if (a != NULL)
+		if (a != NULL) {
 			pthread_mutex_init(&a->mu, NULL);
+			pthread_cond_init(&a->cv, NULL);
+		}
 		d->principals_applied = a;
 	}
 	struct applied *a = d->principals_applied;
@@ -188,6 +192,11 @@ wait_stores(void *arg)
 	out.stores_confirmed = ok;
 	out.stores_unconfirmed = behind;
 	rpc_reply(w->call, &out.base);
+	struct applied *a = applied_of(w->d);
+	pthread_mutex_lock(&a->mu);
+	if (--a->waiting == 0)
+		pthread_cond_broadcast(&a->cv);
+	pthread_mutex_unlock(&a->mu);
 	free(w);
 	return NULL;
 }
@@ -196,14 +205,21 @@ static void
 answer_when_applied(struct dir *d, rpc_call *call, uint64_t version)
 {
 	struct waiter *w = malloc(sizeof(*w));
+	struct applied *a = applied_of(d);
 	pthread_t t;
-	if (w != NULL) {
+	if (w != NULL && a != NULL) {
 		*w = (struct waiter){ d, call, version,
 			rt_mono_ms() + 3 * d->cfg.heartbeat_ms + 1000 };
+		pthread_mutex_lock(&a->mu);
+		a->waiting++;
+		pthread_mutex_unlock(&a->mu);
 		if (pthread_create(&t, NULL, wait_stores, w) == 0) {
 			pthread_detach(t);
 			return;
 		}
+		pthread_mutex_lock(&a->mu);
+		a->waiting--;
+		pthread_mutex_unlock(&a->mu);
 	}
 	free(w);
 	rpc_fail(call, HS_RESOURCE_EXHAUSTED,
@@ -357,4 +373,21 @@ dir_list_principals(rpc_call *call, const ProtobufCMessage *m, void *arg)
 	free(pp);
 	free(ps);
 	free(list);
+}
+
+void
+dir_principals_close(struct dir *d)
+{
+	struct applied *a = d->principals_applied;
+	if (a == NULL)
+		return;
+	/* the waiters see d->stop and answer within a poll */
+	pthread_mutex_lock(&a->mu);
+	int drained = rt_wait_zero(&a->mu, &a->cv, &a->waiting, 2000) == 0;
+	pthread_mutex_unlock(&a->mu);
+	if (!drained)
+		rt_log_warn("a credential change is still waiting for stores; "
+			    "left behind");
+	/* kept: heartbeats may still note what stores applied until the
+	 * server closes */
 }

@@ -34,6 +34,10 @@ void dir_revoke_principal(rpc_call *call, const ProtobufCMessage *m,
 void dir_list_principals(rpc_call *call, const ProtobufCMessage *m,
     void *arg);
 
+/* Waits (bounded) for the answers of credential changes still waiting for
+ * stores. Before the RPC server closes, after d->stop is set. */
+void dir_principals_close(struct dir *d);
+
 /* The caller may act for store id: it is that store, or a directory
  * forwarding its call. 1, or 0 after failing the call. */
 int dir_caller_is_store(rpc_call *call, uint32_t id);
