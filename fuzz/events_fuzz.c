@@ -1,9 +1,17 @@
-/* Fuzz target: event frames as every subscriber receives them (the topic,
- * a NUL, a packed Event) through the runtime's own subscriber, rt_sub_recv
- * in runtime/pubsub.c: the frame split, the Event decode and the
- * per-source sequence tracking. Frames go over nng's inproc transport from
- * a raw PUB socket, each followed by a sentinel event on the same pipe, so
- * a frame the subscriber skips never leaves it waiting for a timeout. */
+/* Fuzz target: event frames as a server's subscriber receives them (the
+ * topic, a NUL, a packed hs.SealedEvent) through the runtime's own
+ * subscriber, rt_sub_recv in runtime/pubsub.c, with the directory's
+ * identity (fuzz.h): the frame split, the SealedEvent decode, the
+ * publisher's key lookup, this subscriber's MAC, the body's AES-256-GCM
+ * decryption, the topic's allowed publishers, the Event decode and the
+ * per-source sequence tracking (runtime/feed_open.c). The seeds are frames
+ * the directory, the replicator and a store sealed (fuzz/seeds.c), each
+ * body from a role that may publish it, so mutations start from frames
+ * that authenticate and open.
+ *
+ * Frames go over nng's inproc transport from a raw PUB socket, each
+ * followed by a sentinel event the directory seals on the same pipe, so a
+ * frame the subscriber drops never leaves it waiting for a timeout. */
 #include <nng/nng.h>
 #include <nng/protocol/pubsub0/pub.h>
 #include <stdint.h>
@@ -12,6 +20,8 @@
 #include <string.h>
 
 #include "events.pb-c.h"
+#include "feed_seal.h"
+#include "fuzz.h"
 #include "log.h"
 #include "pubsub.h"
 
@@ -19,9 +29,11 @@
 #define SENTINEL "fuzz.sentinel"
 
 static nng_socket pub;
+static rt_sealer *sealer;
 static rt_sub *sub;
 
-/* The frame rt_pub_publish would send for a sentinel numbered seq. */
+/* The frame the directory's publisher would send for a sentinel numbered
+ * seq. */
 static void
 send_sentinel(uint64_t seq)
 {
@@ -29,10 +41,8 @@ send_sentinel(uint64_t seq)
 	ev.topic = SENTINEL;
 	ev.source = SENTINEL;
 	ev.seq = seq;
-	uint8_t buf[128];
-	memcpy(buf, SENTINEL, sizeof(SENTINEL));
-	size_t n = protobuf_c_message_pack(&ev.base, buf + sizeof(SENTINEL));
-	if (nng_send(pub, buf, sizeof(SENTINEL) + n, 0) != 0)
+	nng_msg *m;
+	if (rt_seal_frame(sealer, &ev, &m) != 0 || nng_sendmsg(pub, m, 0) != 0)
 		abort();
 }
 
@@ -59,7 +69,9 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	const char *urls[] = { URL }, *prefixes[] = { "" };
 	rt_log_set_level(RT_LOG_ERROR);
 	if (nng_pub0_open(&pub) != 0 || nng_listen(pub, URL, NULL, 0) != 0 ||
-	    rt_sub_open(&sub, urls, 1, prefixes, 1) != 0)
+	    rt_sealer_new(&sealer, fuzz_ident(RT_DIRECTORY_PRINCIPAL)) != 0 ||
+	    rt_sub_open(&sub, urls, 1, prefixes, 1,
+		fuzz_ident(RT_DIRECTORY_PRINCIPAL)) != 0)
 		abort();
 	/* PUB drops what it sends before the subscriber is connected. */
 	for (uint64_t seq = 1; seq < 500; seq++) {
@@ -67,7 +79,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 		if (drain(seq, 20) == 0)
 			return 0;
 	}
-	abort(); /* no connection in 10 s */
+	abort(); /* no connection in 10 s, or the sentinel never opens */
 }
 
 int
