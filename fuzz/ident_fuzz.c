@@ -64,6 +64,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	size_t klen = nul ? (size_t)(nul - data) : len;
 	const uint8_t *roster = nul ? nul + 1 : data + len;
 	size_t rlen = len - klen - (nul != NULL);
+	mkdir(dir, 0700); /* made again if a cleanup of /dev/shm took it */
 	put(key_path, data, klen);
 	put(roster_path, roster, rlen);
 	rt_ident *id;
