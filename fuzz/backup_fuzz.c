@@ -4,15 +4,18 @@
  * genuine file would end with, so the fuzzer gets past the hash into the
  * records and the trailer. A file that verifies is then sent to a client
  * whose directory address has nobody listening, with a 1 ms deadline, so
- * the restore's second pass reads it again and fails without a cluster. */
-#include <fcntl.h>
+ * the restore's second pass reads it again and fails without a cluster.
+ * The client is an admin (fuzz.h's identity and roster), as hs restore's
+ * user is. */
 #include <openssl/evp.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "fuzz.h"
 #include "hs.h"
 #include "log.h"
 
@@ -29,12 +32,10 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	struct hs_cluster *cl = calloc(1, sizeof(*cl));
 	snprintf(cl->directories[0], HS_ADDR_MAX, "tcp://127.0.0.1:1");
 	cl->ndirectories = 1;
-	snprintf(cl->key_file, sizeof(cl->key_file), "%s/key", dir);
-	int fd = open(cl->key_file, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	const char key[] = "00112233445566778899aabbccddeeff\n";
-	if (fd < 0 || write(fd, key, sizeof(key) - 1) != sizeof(key) - 1)
-		abort();
-	close(fd);
+	/* An admin's identity and the roster beside it (fuzz.h). */
+	fuzz_ident_files(dir, FUZZ_ADMIN);
+	snprintf(cl->key_file, sizeof(cl->key_file), "%s/%s.key", dir,
+	    FUZZ_ADMIN);
 	hs_error err;
 	if (hs_open(&client, cl, &err) != HS_OK) {
 		fprintf(stderr, "backup_fuzz: %s\n", err.message);
@@ -50,6 +51,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	char path[128];
 	uint8_t sha[32];
 	snprintf(path, sizeof(path), "%s/backup", dir);
+	/* Made again if it went: another session's cleanup of /dev/shm once
+	 * took it during a long run (hs_open has read the identity). */
+	mkdir(dir, 0700);
 	EVP_Digest(data, len, sha, NULL, EVP_sha256(), NULL);
 	FILE *f = fopen(path, "wb");
 	if (f == NULL || fwrite(data, 1, len, f) != len ||

@@ -2,7 +2,9 @@
  * seeds): request frames of every method of every service and reply
  * envelopes, as rpc_wire packs them; every message of the contract (each
  * member of a oneof in turn); volumes written by the engine; and a backup
- * file as backup_fuzz.c takes it (without its SHA-256); event frames. The text
+ * file as backup_fuzz.c takes it (without its SHA-256); event frames sealed
+ * by the directory, the replicator and a store; the fixed identities and
+ * their roster as ident_fuzz.c takes them. The identities are fuzz.h's fixed ones. The text
  * seeds (cluster files, ids, flags) are kept by hand in fuzz/corpus/.
  * Usage: seeds CORPUS_DIR */
 #include <dirent.h>
@@ -14,6 +16,7 @@
 
 #include "engine.h"
 #include "events.pb-c.h"
+#include "feed_seal.h"
 #include "fuzz.h"
 #include "pb_fill.h"
 #include "rpc_wire.h"
@@ -39,7 +42,9 @@ put_msg(const char *dir, const char *name, nng_msg *m)
 	nng_msg_free(m);
 }
 
-/* A signed request of each method, and a reply carrying its answer. */
+/* A request of each method the directory signed to itself, and a signed
+ * reply carrying its answer (rpc_dispatch_fuzz.c's server is that
+ * directory). */
 static void
 frames(const char *dir, const rt_key *key)
 {
@@ -54,6 +59,7 @@ frames(const char *dir, const rt_key *key)
 			env.timestamp_ms = FUZZ_NOW_MS;
 			env.deadline_ms = FUZZ_NOW_MS + 5000;
 			env.epoch = 3;
+			env.key_id = RT_DIRECTORY_PRINCIPAL;
 			ProtobufCMessage *req = pb_fill(md->input, 0);
 			ProtobufCMessage *rep = pb_fill(md->output, 0);
 			nng_msg *m;
@@ -68,7 +74,7 @@ frames(const char *dir, const rt_key *key)
 			r.epoch = 3;
 			snprintf(name, sizeof(name), "reply.%s.%s",
 			    d->short_name, md->name);
-			if (rpc_wire_pack_reply(&r, rep, &m) != 0)
+			if (rpc_wire_pack_reply(key, &r, rep, &m) != 0)
 				exit(1);
 			put_msg(dir, name, m);
 			protobuf_c_message_free_unpacked(req, NULL);
@@ -109,23 +115,65 @@ messages(const char *dir)
 	}
 }
 
-/* Each body of an event as a subscriber receives it: topic, NUL, Event. */
+/* Who may publish each body (runtime/feed_open.c), and a topic of its
+ * family there. */
+static const struct {
+	Hs__Event__BodyCase body;
+	const char *publisher, *topic;
+} event_families[] = {
+	{ HS__EVENT__BODY_PHOTO, RT_DIRECTORY_PRINCIPAL, "photo.fuzz" },
+	{ HS__EVENT__BODY_STORE, RT_DIRECTORY_PRINCIPAL, "store.fuzz" },
+	{ HS__EVENT__BODY_LEADER, RT_DIRECTORY_PRINCIPAL, "leader.fuzz" },
+	{ HS__EVENT__BODY_TASK, FUZZ_REPLICATOR, "task.fuzz" },
+	{ HS__EVENT__BODY_AUDIT, FUZZ_REPLICATOR, "audit.fuzz" },
+	{ HS__EVENT__BODY_NEEDLE, FUZZ_STORE, "needle.fuzz" },
+	{ HS__EVENT__BODY_COMPACTION, FUZZ_STORE, "store.fuzz" },
+};
+
+/* The frame (topic, NUL, SealedEvent) pub's publisher seals for ev, into
+ * dir/name. */
+static void
+sealed(const char *dir, const char *name, const char *pub, Hs__Event *ev)
+{
+	rt_sealer *sealer;
+	rt_ident *id = fuzz_ident(pub);
+	nng_msg *m;
+	if (rt_sealer_new(&sealer, id) != 0 || rt_seal_frame(sealer, ev, &m))
+		exit(1);
+	put_msg(dir, name, m);
+	rt_sealer_free(sealer);
+	rt_ident_free(id);
+}
+
+/* Each body of an event as a publisher whose role may send it seals it
+ * (MAC'd for the directory events_fuzz.c subscribes as, and encrypted when
+ * it names photos), under the topic pb_fill gives it and under a topic of
+ * its family, so both the family check and the whole opening path are
+ * seeded. */
 static void
 events(const char *dir)
 {
-	int picks = oneof_members(&hs__event__descriptor);
-	for (int pick = 0; pick < picks; pick++) {
-		Hs__Event *ev = (Hs__Event *)pb_fill(&hs__event__descriptor,
-		    pick);
-		size_t tlen = strlen(ev->topic) + 1;
-		size_t n = hs__event__get_packed_size(ev);
-		uint8_t *buf = malloc(tlen + n);
-		memcpy(buf, ev->topic, tlen);
-		hs__event__pack(ev, buf + tlen);
-		char name[64];
-		snprintf(name, sizeof(name), "event-%d", pick);
-		put_file(dir, name, buf, tlen + n);
-		free(buf);
+	for (size_t i = 0; i < sizeof(event_families) / sizeof(*event_families);
+	     i++) {
+		int pick = 0;
+		Hs__Event *ev;
+		/* pb_fill's pick-th oneof member, in field order */
+		for (;; pick++) {
+			ev = (Hs__Event *)pb_fill(&hs__event__descriptor, pick);
+			if (ev->body_case == event_families[i].body)
+				break;
+			hs__event__free_unpacked(ev, NULL);
+			if (pick > 64)
+				exit(1); /* a body events.proto lost */
+		}
+		char *topic = ev->topic, name[64];
+		snprintf(name, sizeof(name), "sealed-%d", (int)ev->body_case);
+		sealed(dir, name, event_families[i].publisher, ev);
+		ev->topic = (char *)event_families[i].topic;
+		snprintf(name, sizeof(name), "sealed-%d-family",
+		    (int)ev->body_case);
+		sealed(dir, name, event_families[i].publisher, ev);
+		ev->topic = topic;
 		hs__event__free_unpacked(ev, NULL);
 	}
 }
@@ -216,6 +264,44 @@ backup(const char *dir)
 	put_file(dir, "three-records", out, n);
 }
 
+/* Appends dir/name's bytes to buf at *n (up to cap). */
+static void
+append_file(uint8_t *buf, size_t *n, size_t cap, const char *dir,
+    const char *name)
+{
+	char path[512];
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	FILE *f = fopen(path, "rb");
+	if (f == NULL)
+		exit(1);
+	*n += fread(buf + *n, 1, cap - *n, f);
+	fclose(f);
+	unlink(path);
+}
+
+/* Each fixed identity as ident_fuzz.c takes it: its identity file, a NUL,
+ * the roster. */
+static void
+idents(const char *dir)
+{
+	static const char *const names[] = { RT_DIRECTORY_PRINCIPAL,
+		FUZZ_REPLICATOR, FUZZ_ADMIN, FUZZ_STORE };
+	char tmp[] = "/dev/shm/hs-fuzz-seed-XXXXXX", file[96];
+	if (mkdtemp(tmp) == NULL)
+		exit(1);
+	for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++) {
+		uint8_t buf[4096];
+		size_t n = 0;
+		fuzz_ident_files(tmp, names[i]);
+		snprintf(file, sizeof(file), "%s.key", names[i]);
+		append_file(buf, &n, sizeof(buf) - 1, tmp, file);
+		buf[n++] = '\0';
+		append_file(buf, &n, sizeof(buf), tmp, "roster");
+		put_file(dir, names[i], buf, n);
+	}
+	rmdir(tmp);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -223,9 +309,16 @@ main(int argc, char **argv)
 		fprintf(stderr, "usage: seeds CORPUS_DIR\n");
 		return 64;
 	}
-	char dir[512];
+	char dir[512], err[256];
 	rt_key key;
-	rt_key_from_string(&key, FUZZ_KEY);
+	unsigned role;
+	rt_ident *id = fuzz_ident(RT_DIRECTORY_PRINCIPAL);
+	if (rt_ident_pair(id, RT_DIRECTORY_PRINCIPAL, &key, &role, err,
+		sizeof(err)) != 0) {
+		fprintf(stderr, "seeds: %s\n", err);
+		return 1;
+	}
+	rt_ident_free(id);
 	snprintf(dir, sizeof(dir), "%s/rpc_dispatch", argv[1]);
 	frames(dir, &key);
 	snprintf(dir, sizeof(dir), "%s/proto_messages", argv[1]);
@@ -237,5 +330,7 @@ main(int argc, char **argv)
 	backup(dir);
 	snprintf(dir, sizeof(dir), "%s/events", argv[1]);
 	events(dir);
+	snprintf(dir, sizeof(dir), "%s/ident", argv[1]);
+	idents(dir);
 	return 0;
 }

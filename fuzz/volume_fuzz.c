@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "engine.h"
@@ -29,6 +30,7 @@ data_dir(void)
 		if (mkdtemp(dir) == NULL)
 			abort();
 	}
+	mkdir(dir, 0700); /* made again if a cleanup of /dev/shm took it */
 	DIR *d = opendir(dir);
 	struct dirent *e;
 	char path[128];

@@ -157,7 +157,8 @@ unpack_event(rt_opener *o, const struct frame_fields *f, int *sealed, char *why,
 	Hs__Event *ev = NULL;
 	if (all == NULL)
 		return NULL;
-	memcpy(all, f->event.data, f->event.len);
+	if (f->event.len > 0) /* an empty field's data is NULL */
+		memcpy(all, f->event.data, f->event.len);
 	if (feed_gcm(0, key, f, f->body.data, f->body.len, all + f->event.len))
 		snprintf(why, n, "its sealed body does not open");
 	else

@@ -35,17 +35,20 @@ CFLAGS=(-std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Werror
 LIBS=(-lnng -lprotobuf-c -lhiredis -lcrypto -lpthread -lm)
 
 PROTOS=(common rpc echo directory store replicator events)
-RPC_SRCS=(proto/rpc_server.c proto/rpc_wire.c proto/rpc_auth.c
-  proto/rpc_status.c runtime/key.c runtime/log.c runtime/clock.c)
+# The fixed identities (fuzz.h) and what rt_ident_load needs.
+IDENT_SRCS=(fuzz/fuzz_ident.c runtime/ident.c runtime/ident_make.c
+  runtime/key.c runtime/log.c runtime/clock.c)
+RPC_SRCS=(proto/rpc_server.c proto/rpc_admit.c proto/rpc_limits.c
+  proto/rpc_wire.c proto/rpc_auth.c proto/rpc_status.c runtime/tls.c
+  "${IDENT_SRCS[@]}")
 ENGINE_SRCS=$(ls store/engine/*.c | grep -v -e '_test\.c$' -e testutil)
-LIBHS_SRCS="client/cache.c client/cluster_file.c client/download.c \
-client/grants.c client/hs.c client/hs_backup.c client/hs_calls.c \
-client/hs_events.c client/hs_id.c client/hs_rebuild.c client/hsi_util.c \
-client/locations.c client/upload.c proto/rpc_batch.c proto/rpc_client.c \
-proto/rpc_pool.c proto/rpc_server.c proto/rpc_wire.c proto/rpc_auth.c \
-proto/rpc_status.c $(ls runtime/*.c | grep -v '_test\.c$')"
+# libhs as client/BUILD's //client:libhs links it: its sources, //proto:rpc
+# (every rpc_*.c) and the runtime.
+LIBHS_SRCS="$(ls client/{cache,cluster_file,download,grants,hs,hs_backup,\
+hs_calls,hs_cred,hs_events,hs_id,hs_rebuild,hsi_util,locations,upload}.c) \
+$(ls proto/rpc_*.c runtime/*.c | grep -v '_test\.c$')"
 CLIENT_SRCS=(client/cluster_file.c client/hsi_util.c runtime/cfg.c
-  runtime/log.c runtime/clock.c proto/rpc_status.c)
+  runtime/log.c runtime/clock.c proto/rpc_status.c runtime/tls.c)
 
 # target -> the sources it links besides fuzz/TARGET_fuzz.c. The volume
 # target's scan window is 16 KiB, not 1 MiB: inputs are at most 64 KiB, and
@@ -60,13 +63,15 @@ sources() {
   photo_id) echo "runtime/photo_id.c client/hs_id.c client/hsi_util.c \
 runtime/clock.c proto/rpc_status.c $OUT/gen/pb.list" ;;
   cfg) echo "runtime/cfg.c runtime/log.c" ;;
-  backup) echo "$LIBHS_SRCS $OUT/gen/pb.list" ;;
-  events) echo "runtime/pubsub.c runtime/log.c runtime/clock.c $OUT/gen/pb.list" ;;
+  ident) echo "${IDENT_SRCS[*]}" ;;
+  backup) echo "fuzz/fuzz_ident.c $LIBHS_SRCS $OUT/gen/pb.list" ;;
+  events) echo "runtime/pubsub.c runtime/feed_seal.c runtime/feed_open.c \
+runtime/feed_frame.c runtime/tls.c ${IDENT_SRCS[*]} $OUT/gen/pb.list" ;;
   *) return 1 ;;
   esac
 }
 TARGETS=(rpc_dispatch proto_messages events volume cluster_file photo_id cfg
-  backup)
+  backup ident)
 
 need_tools() {
   command -v "$CC" >/dev/null && command -v protoc-c >/dev/null &&
@@ -152,11 +157,11 @@ run() {
 # fuzz/seeds.c: frames, messages and volumes, made by the tree's own code.
 seeds() {
   local s srcs=(fuzz/seeds.c proto/pb_fill.c "$OUT/gen/all_messages.c"
-    "${RPC_SRCS[@]}" $ENGINE_SRCS)
+    "${RPC_SRCS[@]}" runtime/feed_seal.c runtime/feed_frame.c $ENGINE_SRCS)
   mapfile -t -O "${#srcs[@]}" srcs <"$OUT/gen/pb.list"
   "$CC" "${CFLAGS[@]/-fsanitize=fuzzer,/-fsanitize=}" -o "$OUT/seeds" \
     "${srcs[@]}" "${LIBS[@]}"
-  for s in rpc_dispatch proto_messages volume backup events; do
+  for s in rpc_dispatch proto_messages volume backup events ident; do
     mkdir -p "fuzz/corpus/$s"
   done
   "$OUT/seeds" fuzz/corpus
