@@ -158,8 +158,14 @@ reg_prepare(struct dir *d, struct reg *r)
 	 * its check for a resend of a committed registration. It names the
 	 * stores that may register, and the principal the grant was for: one
 	 * revoked since cannot have its uploads committed. */
+	uint32_t named[1 + DIR_MAX_REPLICAS];
+	size_t nn = 0;
+	if (r->store != 0)
+		named[nn++] = r->store;
+	for (size_t i = 0; i < q->n_stores && nn < 1 + DIR_MAX_REPLICAS; i++)
+		named[nn++] = q->stores[i];
 	if (rt_token_verify(&d->key, q->write_token.data, q->write_token.len,
-		q->id->key, q->id->cookie, r->store, &r->expiry_ms, client,
+		q->id->key, q->id->cookie, named, nn, &r->expiry_ms, client,
 		sizeof(client), why, sizeof(why)) != HS_OK ||
 	    (client[0] != '\0' &&
 		!dir_principal_known(d, client, why, sizeof(why)))) {

@@ -11,8 +11,8 @@
 #include <string.h>
 
 #include "check.h"
-#include "log.h"
 #include "env.h"
+#include "log.h"
 #include "rpc.h"
 #include "test_cluster.h"
 

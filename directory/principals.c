@@ -22,7 +22,7 @@ parse_value(const char *name, const char *v, struct rt_principal *p)
 {
 	char role[16], hex[2 * RT_PUB_LEN + 2];
 	if (sscanf(v, "%15s %65s", role, hex) != 2 ||
-	    rt_role_parse(role, &p->role) != 0 ||
+	    rt_role_parse(role, &p->role) != 0 || !(p->role & RT_ROLES_USER) ||
 	    rt_hex_decode(hex, p->pub, RT_PUB_LEN) != 0 ||
 	    strlen(name) >= sizeof(p->name))
 		return -1;

@@ -421,7 +421,7 @@ static const struct rpc_method methods[] = {
 	{ "Allocate", allocate, RT_ROLES_USER | RT_ROLE_DIRECTORY },
 	{ "RegisterPhotos", register_photos,
 	    RT_ROLE_STORE | RT_ROLE_DIRECTORY },
-	{ "RegisterPhoto", register_photo, RT_ROLE_STORE | RT_ROLE_DIRECTORY },
+	{ "RegisterPhoto", register_photo, RT_ROLE_DIRECTORY },
 	{ "Lookup", lookup, RT_ROLES_ANY },
 	{ "Delete", delete_photo, RT_ROLES_USER | RT_ROLE_DIRECTORY },
 	{ "UpdateLocations", update_locations,

@@ -14,9 +14,9 @@
 
 #include "check.h"
 #include "clock.h"
+#include "env.h"
 #include "log.h"
 #include "photo_id.h"
-#include "env.h"
 #include "rpc.h"
 #include "test_cluster.h"
 

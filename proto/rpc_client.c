@@ -296,7 +296,11 @@ decode_reply(struct pending *p, nng_msg *m, ProtobufCMessage **reply,
 		    "malformed reply from %s", p->cl->where);
 		return;
 	}
-	if (!reply_authentic(p->cl, r)) {
+	/* nng matches replies by an id outside the MAC: the envelope's own
+	 * id, under the MAC, is what binds a reply to this call */
+	if (!reply_authentic(p->cl, r) ||
+	    (r->mac.len != 0 && p->out != NULL &&
+		r->request_id != p->request_id)) {
 		e->code = HS_UNAUTHENTICATED;
 		snprintf(e->message, sizeof(e->message),
 		    "a reply from %.200s failed authentication (forged, or "

@@ -174,11 +174,18 @@ rpc_client_learn_peer(rpc_client *c, int64_t timeout_ms)
 		    e.message);
 		return -1;
 	}
-	if (rpc_client_key_for(c, e.server, err, sizeof(err)) != 0) {
-		rt_log_warn("%s answers as %s: %s", c->where, e.server, err);
+	/* the name came unauthenticated: only a server's is worth learning
+	 * (an application holding a credential must not pose as one) */
+	rt_key k;
+	unsigned role = 0;
+	if (rt_ident_pair(c->opts.ident, e.server, &k, &role, err,
+		sizeof(err)) != 0 ||
+	    !(role & RT_ROLES_SERVER)) {
+		rt_log_warn("%s answers as %.64s, %s", c->where, e.server,
+		    role ? "which is no server" : err);
 		return -1;
 	}
-	return 0;
+	return rpc_client_key_for(c, e.server, err, sizeof(err)) == 0 ? 0 : -1;
 }
 
 hs_status

@@ -21,7 +21,9 @@ spawn_server(struct test_proc *p, const char *name, const char *listen)
 {
 	char flag[300], kf[640];
 	snprintf(flag, sizeof(flag), "--listen=%s", listen);
-	snprintf(kf, sizeof(kf), "--key-file=%s", keyfile);
+	/* a server's identity: a client learns only a server's name */
+	snprintf(kf, sizeof(kf), "--key-file=");
+	test_identity(kf + 11, sizeof(kf) - 11, keyfile, "replicator");
 	char *argv[] = { server_bin, flag, kf, NULL };
 	struct test_proc_opts o = { .ready_ms = 10000 };
 	return test_proc_start_opts(p, name, dir, argv, &o);

@@ -431,8 +431,12 @@ test_no_server_is_unavailable_quickly(void)
 	CHECK(strstr(e.message, "127.0.0.1:1") != NULL);
 }
 
-/* A fake server: answers one request OK with a reply whose MAC is not
- * under the caller's key (it has no such key). */
+/* 1: the fake server replays a genuine reply (right key) to another
+ * request id; 0: it MACs under a key it guessed. */
+static int forge_replay;
+
+/* A fake server: answers one request OK with a reply that is not the
+ * caller's: a MAC under a guessed key, or a genuine one for another id. */
 static void *
 forge_one(void *arg)
 {
@@ -446,7 +450,9 @@ forge_one(void *arg)
 	Hs__EchoReply er = HS__ECHO_REPLY__INIT;
 	rt_key guess;
 	rt_key_from_string(&guess, "not-the-pair-key-0123456789");
-	r.request_id = env ? env->request_id : 0;
+	if (forge_replay)
+		key(&guess);
+	r.request_id = (env ? env->request_id : 0) + (uint64_t)forge_replay;
 	r.server = TEST_NAME;
 	er.data.data = (uint8_t *)"forged";
 	er.data.len = 6;
@@ -462,8 +468,9 @@ forge_one(void *arg)
 /* A reply not MAC'd under the key the caller shares with its server is
  * dropped: the call fails UNAUTHENTICATED, never returns the payload. */
 static void
-test_forged_reply_is_dropped(void)
+forged_reply_is_dropped(int replay)
 {
+	forge_replay = replay;
 	nng_socket rep;
 	nng_listener l;
 	char u[64];
@@ -487,6 +494,20 @@ test_forged_reply_is_dropped(void)
 	nng_close(rep);
 	CHECK_STATUS(st, HS_UNAUTHENTICATED, e.message);
 	CHECK(strstr(e.message, "failed authentication") != NULL);
+}
+
+static void
+test_forged_reply_is_dropped(void)
+{
+	forged_reply_is_dropped(0);
+}
+
+/* A genuine reply to another call (a replay by someone on the path of a
+ * plain-TCP connection) does not answer this one. */
+static void
+test_replayed_reply_is_dropped(void)
+{
+	forged_reply_is_dropped(1);
 }
 
 static void
@@ -534,6 +555,7 @@ main(int argc, char **argv)
 		    test_no_server_is_unavailable_quickly },
 		{ "address schemes", test_address_schemes },
 		{ "forged reply is dropped", test_forged_reply_is_dropped },
+		{ "replayed reply is dropped", test_replayed_reply_is_dropped },
 		{ "handler table matched by name",
 		    test_handler_table_matched_by_name },
 		{ NULL, NULL },

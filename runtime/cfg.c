@@ -64,17 +64,17 @@ opt_name(const struct rt_cfg_opt *o)
 
 /* Durations are given and shown in seconds, as the variables are. */
 static void
-range_error(const struct rt_cfg_opt *o, const char *v, char *err,
-    size_t errlen)
+range_error(const struct rt_cfg_opt *o, const char *v, char *err, size_t errlen)
 {
 	if (o->type == RT_CFG_MS)
-		snprintf(err, errlen, "%s=%s is out of range: allowed %gs to %gs "
-		    "(a bare number is seconds)", opt_name(o), v, o->min / 1000,
-		    o->max / 1000);
+		snprintf(err, errlen,
+		    "%s=%s is out of range: allowed %gs to %gs "
+		    "(a bare number is seconds)",
+		    opt_name(o), v, o->min / 1000, o->max / 1000);
 	else
-		snprintf(err, errlen, "%s=%s is out of range: allowed %g to %g%s",
-		    opt_name(o), v, o->min, o->max,
-		    o->type == RT_CFG_BYTES ? " bytes" : "");
+		snprintf(err, errlen,
+		    "%s=%s is out of range: allowed %g to %g%s", opt_name(o), v,
+		    o->min, o->max, o->type == RT_CFG_BYTES ? " bytes" : "");
 }
 
 static int

@@ -5,6 +5,7 @@
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/kdf.h>
+#include <openssl/rand.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -226,7 +227,7 @@ rt_ident_ephemeral(rt_ident **out, const char *name, unsigned role)
 	snprintf(id->self.name, sizeof(id->self.name), "%s", name);
 	id->self.role = role;
 	id->secret.len = 32;
-	memcpy(id->secret.bytes, priv, 32); /* any fresh bytes do */
+	RAND_bytes(id->secret.bytes, 32);
 	self->p = id->self;
 	id->roster = self;
 	id->nroster = 1;

@@ -26,7 +26,6 @@ rt_ident_write(const char *path, const char *name, unsigned role,
 		    "secret = %s\n", hex);
 	}
 	OPENSSL_cleanse(hex, sizeof(hex));
-	unlink(path);
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	int ok = fd >= 0 && write(fd, text, (size_t)n) == n;
 	if (fd >= 0)

@@ -130,21 +130,23 @@ token_lists(const Hs__WriteToken *t, uint32_t store_id)
 
 hs_status
 rt_token_verify(const rt_key *key, const uint8_t *token, size_t len,
-    uint64_t photo_key, uint32_t cookie, uint32_t store_id, int64_t *expiry_ms,
-    char *client, size_t clientlen, char *why, size_t whylen)
+    uint64_t photo_key, uint32_t cookie, const uint32_t *stores, size_t n,
+    int64_t *expiry_ms, char *client, size_t clientlen, char *why,
+    size_t whylen)
 {
 	Hs__WriteToken *t = token_open(key, token, len, photo_key, cookie, why,
 	    whylen);
 	if (t == NULL)
 		return HS_PERMISSION_DENIED;
 	hs_status st = HS_OK;
-	if (store_id != 0 && !token_lists(t, store_id)) {
-		snprintf(why, whylen,
-		    "the write token does not name store %u: a store registers "
-		    "only what it was allocated",
-		    store_id);
-		st = HS_PERMISSION_DENIED;
-	}
+	for (size_t i = 0; st == HS_OK && i < n; i++)
+		if (!token_lists(t, stores[i])) {
+			snprintf(why, whylen,
+			    "the write token does not name store %u: only the "
+			    "stores it was allocated hold the photo",
+			    stores[i]);
+			st = HS_PERMISSION_DENIED;
+		}
 	*expiry_ms = t->expiry_ms;
 	if (client != NULL)
 		snprintf(client, clientlen, "%s", t->client);
@@ -154,8 +156,8 @@ rt_token_verify(const rt_key *key, const uint8_t *token, size_t len,
 
 hs_status
 rt_token_check(const rt_key *key, const uint8_t *token, size_t len,
-    uint64_t photo_key, uint32_t cookie, uint32_t store_id,
-    const char *caller, int64_t now_ms, char *why, size_t whylen)
+    uint64_t photo_key, uint32_t cookie, uint32_t store_id, const char *caller,
+    int64_t now_ms, char *why, size_t whylen)
 {
 	hs_status st = HS_PERMISSION_DENIED;
 	Hs__WriteToken *t = token_open(key, token, len, photo_key, cookie, why,

@@ -35,14 +35,15 @@ hs_status rt_token_check(const rt_key *key, const uint8_t *token, size_t len,
     uint64_t photo_key, uint32_t cookie, uint32_t store_id,
     const char *caller, int64_t now_ms, char *why, size_t whylen);
 
-/* Checks only that token is genuine, names this photo and, when store_id
- * is not 0, lists store_id (the directory's check of a registration, which
- * weighs the expiry itself: a resend of a committed registration passes
- * after it). HS_OK with *expiry_ms (Unix ms) and the grant's principal in
- * client ("" for v1 tokens; client may be NULL), or HS_PERMISSION_DENIED
- * with a reason in why. */
+/* Checks only that token is genuine, names this photo and lists every one
+ * of stores[0..n) (the directory's check of a registration, which weighs
+ * the expiry itself: a resend of a committed registration passes after
+ * it). HS_OK with *expiry_ms (Unix ms) and the grant's principal in client
+ * ("" for v1 tokens; client may be NULL), or HS_PERMISSION_DENIED with a
+ * reason in why. */
 hs_status rt_token_verify(const rt_key *key, const uint8_t *token, size_t len,
-    uint64_t photo_key, uint32_t cookie, uint32_t store_id, int64_t *expiry_ms,
-    char *client, size_t clientlen, char *why, size_t whylen);
+    uint64_t photo_key, uint32_t cookie, const uint32_t *stores, size_t n,
+    int64_t *expiry_ms, char *client, size_t clientlen, char *why,
+    size_t whylen);
 
 #endif

@@ -100,6 +100,7 @@ fetch_principals(struct store_service *svc, rpc_client *c)
 		const Hs__Principal *p = r->principals[i];
 		if (p->public_key.len != RT_PUB_LEN ||
 		    rt_role_parse(p->role, &ps[k].role) != 0 ||
+		    !(ps[k].role & RT_ROLES_USER) ||
 		    strlen(p->name) >= RT_NAME_MAX)
 			continue;
 		snprintf(ps[k].name, RT_NAME_MAX, "%s", p->name);

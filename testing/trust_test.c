@@ -170,6 +170,24 @@ test_a_store_speaks_only_for_itself(void)
 	CHECK_EQ(br->results[0]->code, HS__CODE__PERMISSION_DENIED);
 	CHECK(strstr(br->results[0]->message, "does not name store 3") != NULL);
 	protobuf_c_message_free_unpacked(m, NULL);
+	/* as store 1, which the token names, but locations it does not */
+	uint32_t elsewhere[] = { 1, 3 };
+	r.stores = elsewhere;
+	b.store_id = 1;
+	m = NULL;
+	CHECK_STATUS(test_rpc_call(tc.p_dir[test_cluster_leader(&tc)],
+			 test_identity(who, sizeof(who), tc.keyfile, "store-1"),
+			 &hs__directory__descriptor, "RegisterPhotos", &b.base,
+			 &m, 5000, &e),
+	    HS_OK, e.message);
+	br = (const Hs__RegisterBatchReply *)m;
+	CHECK_EQ(br->results[0]->code, HS__CODE__PERMISSION_DENIED);
+	protobuf_c_message_free_unpacked(m, NULL);
+	/* the single-photo registration is the directory tier's alone */
+	r.stores = stores;
+	CHECK_STATUS(call_as("store-1", -1, test_cluster_leader(&tc),
+			 "RegisterPhoto", &r.base, &e),
+	    HS_PERMISSION_DENIED, e.message);
 	free(r.write_token.data);
 }
 

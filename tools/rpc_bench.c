@@ -78,6 +78,7 @@ run_runtime(void)
 	char url[128], err[256];
 	rt_ident_ephemeral(&so.ident, "bench", RT_ROLE_ADMIN);
 	co.ident = so.ident;
+	co.peer = "bench";
 	rpc_server_open(&srv, &so);
 	echo_service_add(srv);
 	rpc_server_listen(srv, "tcp://127.0.0.1:0", url, sizeof(url));
