@@ -510,6 +510,31 @@ test_replayed_reply_is_dropped(void)
 	forged_reply_is_dropped(1);
 }
 
+/* A client opened without naming its server takes the name the server's
+ * first refusal gives only if it is a server's: an application holding a
+ * credential must not pose as the directory. */
+static void
+test_learnt_peer_must_be_a_server(void)
+{
+	rt_ident *app;
+	rpc_server *s;
+	char u[256];
+	CHECK(rt_ident_ephemeral(&app, "app", RT_ROLE_CLIENT) == 0);
+	struct rpc_server_opts so = { .name = "posing", .ident = app };
+	CHECK(rpc_server_open(&s, &so) == 0);
+	CHECK(echo_service_add(s) == 0);
+	CHECK(rpc_server_listen(s, "tcp://127.0.0.1:0", u, sizeof(u)) == 0);
+	CHECK(rpc_server_start(s) == 0);
+	rpc_client *c = client_for(u, app);
+	struct rpc_error e;
+	hs_status st = echo(c, 10, 0, 3000, &e);
+	rpc_client_close(c);
+	rpc_server_close(s);
+	rt_ident_free(app);
+	CHECK_STATUS(st, HS_UNAUTHENTICATED, e.message);
+	CHECK(good_call_works());
+}
+
 static void
 test_address_schemes(void)
 {
@@ -556,6 +581,8 @@ main(int argc, char **argv)
 		{ "address schemes", test_address_schemes },
 		{ "forged reply is dropped", test_forged_reply_is_dropped },
 		{ "replayed reply is dropped", test_replayed_reply_is_dropped },
+		{ "a learnt peer must be a server",
+		    test_learnt_peer_must_be_a_server },
 		{ "handler table matched by name",
 		    test_handler_table_matched_by_name },
 		{ NULL, NULL },

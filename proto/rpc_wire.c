@@ -112,67 +112,66 @@ alloc_framed(const ProtobufCMessage *hdr, uint32_t field, size_t payload_size,
 	return 0;
 }
 
+/* MAC of a header whose payload slot points at the packed payload. */
+typedef void (
+    *mac_fn)(const rt_key *key, const void *hdr, uint8_t mac[RT_MAC_LEN]);
+
+static void
+request_mac(const rt_key *key, const void *hdr, uint8_t mac[RT_MAC_LEN])
+{
+	rpc_envelope_mac(key, hdr, mac);
+}
+
+static void
+reply_mac(const rt_key *key, const void *hdr, uint8_t mac[RT_MAC_LEN])
+{
+	rpc_reply_mac(key, hdr, mac);
+}
+
+/* Packs hdr with payload (may be NULL) as its trailing `field` into a new
+ * message, MAC'd under key (NULL: none). The MAC covers the payload, so
+ * the payload goes first into its final place, then the header, whose
+ * size the placeholder MAC has fixed. pay and mac are hdr's slots. */
+static int
+pack_signed(ProtobufCMessage *hdr, uint32_t field, ProtobufCBinaryData *pay,
+    ProtobufCBinaryData *macs, const ProtobufCMessage *payload,
+    const rt_key *key, mac_fn sign, nng_msg **out)
+{
+	uint8_t mac[RT_MAC_LEN] = { 0 };
+	size_t psz = payload ? protobuf_c_message_get_packed_size(payload) : 0;
+	uint8_t *p;
+	nng_msg *m;
+	*pay = (ProtobufCBinaryData){ 0, NULL };
+	*macs = (ProtobufCBinaryData){ key ? RT_MAC_LEN : 0, key ? mac : NULL };
+	int rv = alloc_framed(hdr, field, psz, &m, &p);
+	if (rv == 0 && payload != NULL)
+		protobuf_c_message_pack(payload, p);
+	if (rv == 0 && key != NULL) {
+		*pay = (ProtobufCBinaryData){ psz, p };
+		sign(key, hdr, mac);
+		*pay = (ProtobufCBinaryData){ 0, NULL };
+		protobuf_c_message_pack(hdr, nng_msg_body(m));
+	}
+	*macs = (ProtobufCBinaryData){ 0, NULL };
+	if (rv == 0)
+		*out = m;
+	return rv;
+}
+
 int
 rpc_wire_pack_request(const rt_key *key, Hs__Envelope *env,
     const ProtobufCMessage *req, nng_msg **out)
 {
-	uint8_t mac[RT_MAC_LEN] = { 0 };
-	size_t psz = protobuf_c_message_get_packed_size(req);
-	nng_msg *m;
-	uint8_t *p;
-
-	/* The MAC covers the payload, so pack the payload first into its final
-	 * place, then the header (whose size the placeholder MAC fixes). */
-	env->payload.len = 0;
-	env->payload.data = NULL;
-	env->mac.len = RT_MAC_LEN;
-	env->mac.data = mac;
-	int rv = alloc_framed(&env->base, ENVELOPE_PAYLOAD_FIELD, psz, &m, &p);
-	if (rv != 0)
-		return rv;
-	protobuf_c_message_pack(req, p);
-	env->payload.data = p;
-	env->payload.len = psz;
-	rpc_envelope_mac(key, env, mac);
-	env->payload.data = NULL;
-	env->payload.len = 0;
-	protobuf_c_message_pack(&env->base, nng_msg_body(m));
-	env->mac.data = NULL;
-	env->mac.len = 0;
-	*out = m;
-	return 0;
+	return pack_signed(&env->base, ENVELOPE_PAYLOAD_FIELD, &env->payload,
+	    &env->mac, req, key, request_mac, out);
 }
 
 int
 rpc_wire_pack_reply(const rt_key *key, Hs__ReplyEnvelope *r,
     const ProtobufCMessage *payload, nng_msg **out)
 {
-	uint8_t mac[RT_MAC_LEN] = { 0 };
-	size_t psz = payload ? protobuf_c_message_get_packed_size(payload) : 0;
-	uint8_t *p;
-	nng_msg *m;
-	/* as for requests: payload first, MAC, then the header */
-	r->payload.len = 0;
-	r->payload.data = NULL;
-	r->mac.len = key ? RT_MAC_LEN : 0;
-	r->mac.data = key ? mac : NULL;
-	int rv = alloc_framed(&r->base, REPLY_PAYLOAD_FIELD, psz, &m, &p);
-	if (rv != 0)
-		return rv;
-	if (payload != NULL)
-		protobuf_c_message_pack(payload, p);
-	if (key != NULL) {
-		r->payload.data = p;
-		r->payload.len = psz;
-		rpc_reply_mac(key, r, mac);
-		r->payload.data = NULL;
-		r->payload.len = 0;
-		protobuf_c_message_pack(&r->base, nng_msg_body(m));
-	}
-	r->mac.data = NULL;
-	r->mac.len = 0;
-	*out = m;
-	return 0;
+	return pack_signed(&r->base, REPLY_PAYLOAD_FIELD, &r->payload, &r->mac,
+	    payload, key, reply_mac, out);
 }
 
 /* Unpacks the header part of buf and points the payload field (at
