@@ -48,6 +48,7 @@ struct dir {
 	rt_ident *ident; /* who this process is */
 	rt_key key;	 /* the servers' shared secret: tokens, grants */
 	rpc_server *rpc;
+	struct rt_http *http; /* the web face (dir_http.h); NULL = none */
 	rt_pub *pub;
 	rpc_pool *pool; /* clients to the leader (forwarding), stores */
 	struct dir_cache *cache; /* deletes evict photos from the cache */

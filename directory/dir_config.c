@@ -7,13 +7,14 @@
 #include <string.h>
 
 #include "cfg.h"
+#include "http.h"
 #include "log.h"
 #include "records.h"
 #include "redis.h"
 #include "stores.h"
 #include "tls.h"
 
-#define NOPTS 31
+#define NOPTS 32
 #define NTEST 3 /* of them, test-only */
 
 /* Fills opts with the one option table, its targets in cfg. */
@@ -47,6 +48,7 @@ options(struct dir_config *cfg, struct rt_cfg_opt opts[NOPTS])
 		    "tcp://127.0.0.1:7101", "event feed (PUB) address"),
 		RT_CFG_FIELD(NULL, "advertise", RT_CFG_STRING, advertise, 0, 0,
 		    "", "RPC address others dial (default: --listen)"),
+		RT_HTTP_CFG_ROW,
 		RT_REDIS_CFG_FIELDS("HS_REDIS", "redis", redis,
 		    "127.0.0.1:6379",
 		    "metadata Redis, HOST:PORT or unix:/PATH"),

@@ -13,6 +13,7 @@ struct dir_config {
 	const char *listen;	  /* RPC address (REP) */
 	const char *pub;	  /* event feed address (PUB) */
 	const char *advertise;	  /* RPC address others dial; "" = listen */
+	const char *http;	  /* web face HOST:PORT; "" = none */
 	struct rt_redis_ep redis; /* metadata Redis */
 	struct rt_redis_ep cache_redis; /* cache Redis; addr "" = none */
 	int64_t cache_ttl_ms; /* how long a delete's cache marker lasts */

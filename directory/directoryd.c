@@ -17,6 +17,7 @@
 #include "cfg.h"
 #include "delete_ack.h"
 #include "dir.h"
+#include "dir_http.h"
 #include "log.h"
 #include "principals.h"
 #include "scripts.h"
@@ -73,7 +74,7 @@ open_parts(struct dir *d)
 	}
 	if (dir_writer_open(d) != 0 || dir_catchup_open(d) != 0)
 		return -1;
-	return 0;
+	return dir_http_start(d);
 }
 
 static void
@@ -82,6 +83,7 @@ close_parts(struct dir *d)
 	/* The lanes stop taking jobs first, so a call that arrives while the
 	 * server is still open is answered UNAVAILABLE instead of pushed onto
 	 * a freed queue; the server goes before the lanes are freed. */
+	dir_http_stop(d);
 	dir_lane_drain(&d->writer);
 	dir_lane_drain(&d->reader);
 	dir_waiters_close(d);

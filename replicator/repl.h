@@ -37,6 +37,7 @@ struct repl {
 	rt_key key;	 /* the servers' shared secret: tokens, grants */
 	char name[64];
 	rpc_server *rpc;
+	struct rt_http *http; /* the web face (repl_http.h); NULL = none */
 	rt_pub *pub;
 	rpc_pool *pool; /* directories and stores */
 	repl_queue *queue;

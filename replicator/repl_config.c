@@ -6,10 +6,11 @@
 #include <string.h>
 
 #include "cfg.h"
+#include "http.h"
 #include "redis.h"
 #include "tls.h"
 
-#define NOPTS 30
+#define NOPTS 31
 
 /* Fills opts with the table, each target a field of cfg. */
 static void
@@ -22,6 +23,7 @@ options(struct repl_config *cfg, struct rt_cfg_opt opts[NOPTS])
 		    "tcp://127.0.0.1:7300", "RPC address to bind"),
 		RT_CFG_FIELD(NULL, "advertise", RT_CFG_STRING, advertise, 0, 0,
 		    "", "RPC address others dial (default: --listen)"),
+		RT_HTTP_CFG_ROW,
 		RT_CFG_FIELD(NULL, "pub", RT_CFG_STRING, pub, 0, 0, "",
 		    "PUB address for task.* and audit.* events (empty: none)"),
 		RT_REDIS_CFG_FIELDS("HS_REDIS", "redis", redis, NULL,

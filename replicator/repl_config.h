@@ -12,6 +12,7 @@
 struct repl_config {
 	const char *id; /* lease owner name */
 	const char *listen, *advertise, *pub;
+	const char *http; /* web face HOST:PORT; "" = none */
 	struct rt_redis_ep redis; /* metadata Redis */
 	const char *directories;  /* comma-separated, fallback to Redis info */
 	const char *key_file;

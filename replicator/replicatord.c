@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "repl_http.h"
 #include "cfg.h"
 #include "log.h"
 #include "repl.h"
@@ -40,7 +41,7 @@ open_parts(struct repl *r)
 		rt_log_error("cannot serve RPCs on %s", r->cfg.listen);
 		return -1;
 	}
-	return 0;
+	return repl_http_start(r);
 }
 
 static int
@@ -76,6 +77,7 @@ shutdown_all(struct repl *r)
 	for (int64_t i = 0; i < r->cfg.workers; i++)
 		pthread_join(r->worker_thr[i], NULL);
 	pthread_join(r->audit_thr, NULL);
+	repl_http_stop(r);
 	rpc_server_close(r->rpc);
 	rpc_pool_close(r->pool);
 	rt_pub_close(r->pub);

@@ -8,6 +8,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "http.h"
 #include "pubsub.h"
 #include "rpc_auth.h"
 #include "rpc_pool.h"
@@ -28,6 +29,7 @@ struct store_service {
 	rt_key key;	 /* the servers' shared secret: write tokens */
 	struct store_engine *engine;
 	rpc_server *rpc;
+	struct rt_http *http; /* the web face (store_http.h); NULL = none */
 	rt_pub *pub;
 	rpc_pool *peers;  /* other stores, the replicator, directories */
 	rt_workq *slow;	  /* work that fsyncs or waits on peers */

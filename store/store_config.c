@@ -4,6 +4,7 @@
 #include <stdio.h>
 
 #include "cfg.h"
+#include "http.h"
 #include "redis.h"
 #include "tls.h"
 
@@ -20,6 +21,12 @@ finish(void *arg, char *err, size_t errlen)
 		return -1;
 	if (cfg->advertise[0] == '\0')
 		cfg->advertise = cfg->listen;
+	if (cfg->http_url[0] == '\0' && cfg->http[0] != '\0') {
+		snprintf(cfg->http_url_buf, sizeof(cfg->http_url_buf),
+		    "%s://%s", cfg->tls_cert[0] != '\0' ? "https" : "http",
+		    cfg->http);
+		cfg->http_url = cfg->http_url_buf;
+	}
 	if (cfg->hint_lease_ms == 0)
 		cfg->hint_lease_ms = 3 * cfg->heartbeat_ms;
 	return 0;
@@ -34,6 +41,11 @@ store_config_load(struct store_config *cfg, int argc, char **argv, char *err,
 		    "tcp://127.0.0.1:7200", "RPC address to bind"),
 		RT_CFG_FIELD(NULL, "advertise", RT_CFG_STRING, advertise, 0, 0,
 		    "", "RPC address others dial (default: --listen)"),
+		RT_HTTP_CFG_ROW,
+		RT_CFG_FIELD(NULL, "http-url", RT_CFG_STRING, http_url, 0, 0,
+		    "", "base URL browsers and caches fetch photos from "
+		    "(default: http://, or https:// with --tls-cert, and "
+		    "--http)"),
 		RT_CFG_FIELD(NULL, "pub", RT_CFG_STRING, pub, 0, 0, "",
 		    "PUB address for events (empty: none)"),
 		RT_CFG_FIELD(NULL, "data-dir", RT_CFG_STRING, data_dir, 0, 0,

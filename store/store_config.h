@@ -11,6 +11,9 @@
 struct store_config {
 	const char *listen;    /* RPC address to bind */
 	const char *advertise; /* what others dial (default: listen) */
+	const char *http;      /* web face HOST:PORT; "" = none */
+	const char *http_url;  /* what browsers and caches fetch from */
+	char http_url_buf[300]; /* http_url when derived from http */
 	const char *pub;       /* PUB address */
 	const char *data_dir;
 	int64_t id;

@@ -15,6 +15,7 @@
 #include "stop.h"
 #include "store.h"
 #include "store_forward.h"
+#include "store_http.h"
 
 #define GONE_KEEP_MS (10 * 60 * 1000)
 
@@ -87,7 +88,7 @@ start_rpc(struct store_service *svc, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot start the RPC server");
 		return -1;
 	}
-	return 0;
+	return store_http_start(svc, err, errlen);
 }
 
 /* Drain accepted writes (they answer through the still-open server; later
@@ -99,6 +100,7 @@ start_rpc(struct store_service *svc, char *err, size_t errlen)
 static void
 shutdown_service(struct store_service *svc, struct background *bg)
 {
+	store_http_stop(svc);
 	rt_workq_drain(svc->slow);
 	rt_workq_drain(svc->copies);
 	registrar_stop(svc->reg);

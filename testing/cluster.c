@@ -52,7 +52,8 @@ urls(char *out, size_t len, const int *ports, int n)
 static int
 start_dir(struct test_cluster *c, int i, const char *extra)
 {
-	char bin[512], id[32], listen[64], pub[64], key[640], redis[4096] = "";
+	char bin[512], id[32], listen[64], pub[64], http[64], key[640],
+	    redis[4096] = "";
 	test_runfile(bin, sizeof(bin), "directory/directoryd");
 	test_redis_flags(&c->meta, "redis", "directory", redis, sizeof(redis));
 	test_redis_flags(&c->cache, "cache-redis", "directory", redis,
@@ -61,22 +62,24 @@ start_dir(struct test_cluster *c, int i, const char *extra)
 	snprintf(listen, sizeof(listen), "--listen=tcp://127.0.0.1:%d",
 	    c->p_dir[i]);
 	snprintf(pub, sizeof(pub), "--pub=tcp://127.0.0.1:%d", c->p_dirpub[i]);
+	snprintf(http, sizeof(http), "--http=127.0.0.1:%d", c->p_dirhttp[i]);
 	snprintf(key, sizeof(key), "--key-file=");
 	test_identity(key + 11, sizeof(key) - 11, c->keyfile,
 	    RT_DIRECTORY_PRINCIPAL);
-	char *head[] = { bin, id, listen, pub, key, "--leader-timeout=1s",
+	char *head[] = { bin, id, listen, pub, http, key, "--leader-timeout=1s",
 		"--leader-heartbeat-interval=200ms",
 		"--follower-sync-interval=100ms", "--heartbeat-interval=200ms",
 		NULL };
 	if (c->env_timing)
-		head[5] = NULL;
+		head[6] = NULL;
 	return run(&c->dirs[i], id + 5, c->dir, head, redis, extra);
 }
 
 static int
 start_store(struct test_cluster *c, int i, const char *extra)
 {
-	char bin[512], id[32], listen[64], pub[64], key[640], redis[4096] = "";
+	char bin[512], id[32], listen[64], pub[64], http[64], key[640],
+	    redis[4096] = "";
 	char data[600], datadir[620], dirs[256] = "", dflag[300], zone[32],
 				      repl[64], name[32];
 	test_runfile(bin, sizeof(bin), "store/stored");
@@ -89,6 +92,7 @@ start_store(struct test_cluster *c, int i, const char *extra)
 	    c->p_store[i]);
 	snprintf(pub, sizeof(pub), "--pub=tcp://127.0.0.1:%d",
 	    c->p_storepub[i]);
+	snprintf(http, sizeof(http), "--http=127.0.0.1:%d", c->p_storehttp[i]);
 	snprintf(repl, sizeof(repl), "--replicator=tcp://127.0.0.1:%d",
 	    c->p_repl);
 	snprintf(key, sizeof(key), "--key-file=");
@@ -98,10 +102,11 @@ start_store(struct test_cluster *c, int i, const char *extra)
 	snprintf(datadir, sizeof(datadir), "--data-dir=%s", data);
 	urls(dirs, sizeof(dirs), c->p_dir, c->ndirs);
 	snprintf(dflag, sizeof(dflag), "--directories=%s", dirs);
-	char *head[] = { bin, id, zone, listen, pub, repl, key, datadir, dflag,
-		"--max-volume-size=64MiB", "--heartbeat-interval=200ms", NULL };
+	char *head[] = { bin, id, zone, listen, pub, http, repl, key, datadir,
+		dflag, "--max-volume-size=64MiB", "--heartbeat-interval=200ms",
+		NULL };
 	if (c->env_timing)
-		head[10] = NULL;
+		head[11] = NULL;
 	snprintf(name, sizeof(name), "store-%d", i + 1);
 	return run(&c->stores[i], name, c->dir, head, redis, extra);
 }
@@ -109,18 +114,19 @@ start_store(struct test_cluster *c, int i, const char *extra)
 static int
 start_replicator(struct test_cluster *c, const char *extra)
 {
-	char bin[512], listen[64], pub[64], key[640],
+	char bin[512], listen[64], pub[64], http[64], key[640],
 	    dirs[256] = "", dflag[300], redis[2048] = "";
 	test_runfile(bin, sizeof(bin), "replicator/replicatord");
 	test_redis_flags(&c->meta, "redis", "replicator", redis, sizeof(redis));
 	snprintf(listen, sizeof(listen), "--listen=tcp://127.0.0.1:%d",
 	    c->p_repl);
 	snprintf(pub, sizeof(pub), "--pub=tcp://127.0.0.1:%d", c->p_replpub);
+	snprintf(http, sizeof(http), "--http=127.0.0.1:%d", c->p_replhttp);
 	snprintf(key, sizeof(key), "--key-file=");
 	test_identity(key + 11, sizeof(key) - 11, c->keyfile, "replicator");
 	urls(dirs, sizeof(dirs), c->p_dir, c->ndirs);
 	snprintf(dflag, sizeof(dflag), "--directories=%s", dirs);
-	char *head[] = { bin, listen, pub, key, dflag, NULL };
+	char *head[] = { bin, listen, pub, http, key, dflag, NULL };
 	c->has_repl = 1;
 	return run(&c->repl, "replicator", c->dir, head, redis, extra);
 }
@@ -279,15 +285,19 @@ static void
 pick_ports(struct test_cluster *c)
 {
 	c->p_lb = test_free_port();
+	c->p_web = test_free_port();
 	c->p_repl = test_free_port();
 	c->p_replpub = test_free_port();
+	c->p_replhttp = test_free_port();
 	for (int i = 0; i < c->ndirs; i++) {
 		c->p_dir[i] = test_free_port();
 		c->p_dirpub[i] = test_free_port();
+		c->p_dirhttp[i] = test_free_port();
 	}
 	for (int i = 0; i < c->nstores; i++) {
 		c->p_store[i] = test_free_port();
 		c->p_storepub[i] = test_free_port();
+		c->p_storehttp[i] = test_free_port();
 	}
 }
 

@@ -38,6 +38,11 @@ struct test_cluster {
 	int p_dir[TEST_CLUSTER_MAX_DIRS], p_dirpub[TEST_CLUSTER_MAX_DIRS];
 	int p_store[TEST_CLUSTER_MAX_STORES],
 	    p_storepub[TEST_CLUSTER_MAX_STORES];
+	/* The web face: every process's HTTP port (127.0.0.1) and nginx's
+	 * photo cache (p_web, with opts.nginx). */
+	int p_web, p_replhttp;
+	int p_dirhttp[TEST_CLUSTER_MAX_DIRS];
+	int p_storehttp[TEST_CLUSTER_MAX_STORES];
 	struct test_redis meta, cache;
 	struct test_proc nginx, repl;
 	struct test_proc dirs[TEST_CLUSTER_MAX_DIRS];

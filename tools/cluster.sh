@@ -58,6 +58,12 @@ p_dirpub() { echo $((base + 20 + $1)); }     # directory-N PUB
 p_store() { echo $((base + 30 + $1)); }      # store-N RPC
 p_storepub() { echo $((base + 40 + $1)); }   # store-N PUB
 p_repl=$((base + 50)); p_replpub=$((base + 51))
+# The web face (docs/web.md): every process's HTTP port, and nginx's
+# photo cache in front of the stores.
+p_web=$((base + 3))
+p_dirhttp() { echo $((base + 60 + $1)); }    # directory-N HTTP
+p_storehttp() { echo $((base + 70 + $1)); }  # store-N HTTP
+p_replhttp=$((base + 80))
 
 # With --tls every nng address below, tcp://127.0.0.1:PORT, becomes
 # tls+tcp://localhost:PORT (in processes' options and the cluster file):
@@ -81,7 +87,8 @@ launch() { # NAME CMD...
   local name="$1"; shift
   case "$tls:$name" in # the process's certificate, by its name
     1:directory-*|1:store-*|1:replicator)
-      set -- "${@//tcp:\/\/127.0.0.1:/tls+tcp://localhost:}" \
+      set -- "${@//tcp:\/\/127.0.0.1:/tls+tcp://localhost:}"
+      set -- "${@//--http=127.0.0.1:/--http=localhost:}" \
         --tls-ca="$dir/tls/ca.pem" --tls-cert="$dir/tls/$name.pem" ;;
   esac
   mkdir -p "$dir/run" "$dir/logs"
@@ -162,6 +169,7 @@ start_directory() { # N
   launch "directory-$i" "$(bin directory/directoryd)" --id="directory-$i" \
     --listen="tcp://127.0.0.1:$(p_dir "$i")" \
     --pub="tcp://127.0.0.1:$(p_dirpub "$i")" \
+    --http="127.0.0.1:$(p_dirhttp "$i")" \
     --redis="127.0.0.1:$p_meta" --redis-user=directory \
     --redis-password-file="$(pwfile directory)" \
     --cache-redis="127.0.0.1:$p_cache" --cache-redis-user=directory \
@@ -175,6 +183,7 @@ start_store() { # N
   launch "store-$i" "$(bin store/stored)" --id="$i" --zone="zone-${zones[$((i - 1))]}" \
     --listen="tcp://127.0.0.1:$(p_store "$i")" \
     --pub="tcp://127.0.0.1:$(p_storepub "$i")" \
+    --http="127.0.0.1:$(p_storehttp "$i")" \
     --data-dir="$dir/store-$i" --directories="$(dirs_csv)" \
     --replicator="tcp://127.0.0.1:$p_repl" \
     --redis="127.0.0.1:$p_meta" --redis-user=store \
@@ -186,6 +195,7 @@ start_store() { # N
 start_replicator() {
   launch replicator "$(bin replicator/replicatord)" \
     --listen="tcp://127.0.0.1:$p_repl" --pub="tcp://127.0.0.1:$p_replpub" \
+    --http="127.0.0.1:$p_replhttp" \
     --redis="127.0.0.1:$p_meta" --redis-user=replicator \
     --redis-password-file="$(pwfile replicator)" --directories="$(dirs_csv)" \
     --key-file="$dir/keys/replicator.key"

@@ -15,6 +15,8 @@ PACKAGES=(
   redis-server           # metadata, elections, cache (tests start their own)
   nginx libnginx-mod-stream  # TCP load balancer in front of the directories
   iproute2 procps        # ip netns for partition tests; ps/pgrep/kill
+  libmicrohttpd-dev      # the web face's HTTP server (runtime/http.c)
+  curl                   # tests and the demo fetch photos over HTTP
 )
 
 missing=()

@@ -1,0 +1,133 @@
+/* runtime/http: routes, headers, HEAD, refused methods and bad addresses,
+ * through the real curl. */
+#include <stdio.h>
+#include <string.h>
+
+#include "check.h"
+#include "curl.h"
+#include "env.h"
+#include "http.h"
+
+static void
+hello(void *arg, struct rt_http_req *req)
+{
+	const char *who = rt_http_query(req, "who");
+	const char *tag = rt_http_header(req, "X-Tag");
+	rt_http_add_header(req, "X-Echo", tag ? tag : "none");
+	rt_http_reply_text(req, 200, "%s %s", (const char *)arg,
+	    who ? who : "world");
+}
+
+static void
+prefix(void *arg, struct rt_http_req *req)
+{
+	(void)arg;
+	static const char body[] = "under";
+	rt_http_reply(req, 200, "application/octet-stream", body,
+	    sizeof(body) - 1, NULL, NULL);
+}
+
+static void
+silent(void *arg, struct rt_http_req *req)
+{
+	(void)arg;
+	(void)req;
+}
+
+static struct rt_http *
+start(char *base, size_t len)
+{
+	static const struct rt_http_route routes[] = {
+		{ "/hello", hello, "hi" },
+		{ "/silent", silent, NULL },
+		{ "/p/*", prefix, NULL },
+	};
+	char listen[64], err[256];
+	snprintf(listen, sizeof(listen), "127.0.0.1:%d", test_free_port());
+	struct rt_http_opts o = { .listen = listen,
+		.routes = routes,
+		.nroutes = 3,
+		.name = "test" };
+	struct rt_http *h = rt_http_start(&o, err, sizeof(err));
+	if (h == NULL)
+		fprintf(stderr, "%s\n", err);
+	snprintf(base, len, "http://%s", listen);
+	return h;
+}
+
+static void
+test_routes(void)
+{
+	char base[96], url[160], v[64];
+	struct rt_http *h = start(base, sizeof(base));
+	CHECK(h != NULL);
+	struct test_http_resp r;
+	const char *hdr[] = { "X-Tag: seven", NULL };
+	snprintf(url, sizeof(url), "%s/hello?who=you", base);
+	CHECK(test_http("GET", url, hdr, &r) == 0);
+	CHECK_EQ(r.status, 200);
+	CHECK(strcmp(r.body, "hi you\n") == 0);
+	CHECK(test_http_header(&r, "x-echo", v, sizeof(v)) != NULL);
+	CHECK(strcmp(v, "seven") == 0);
+	test_http_free(&r);
+
+	CHECK(test_http("HEAD", url, NULL, &r) == 0);
+	CHECK_EQ(r.status, 200);
+	CHECK_EQ(r.len, 0);
+	CHECK(test_http_header(&r, "Content-Length", v, sizeof(v)) != NULL);
+	CHECK(strcmp(v, "7") == 0);
+	test_http_free(&r);
+
+	snprintf(url, sizeof(url), "%s/p/any/thing", base);
+	CHECK(test_http("GET", url, NULL, &r) == 0);
+	CHECK_EQ(r.status, 200);
+	CHECK(r.len == 5 && memcmp(r.body, "under", 5) == 0);
+	test_http_free(&r);
+
+	snprintf(url, sizeof(url), "%s/nothing", base);
+	CHECK(test_http("GET", url, NULL, &r) == 0);
+	CHECK_EQ(r.status, 404);
+	test_http_free(&r);
+
+	snprintf(url, sizeof(url), "%s/hello", base);
+	CHECK(test_http("DELETE", url, NULL, &r) == 0);
+	CHECK_EQ(r.status, 405);
+	CHECK(test_http_header(&r, "Allow", v, sizeof(v)) != NULL);
+	test_http_free(&r);
+
+	/* A handler that forgets to answer still answers, and the server
+	 * keeps serving. */
+	snprintf(url, sizeof(url), "%s/silent", base);
+	CHECK(test_http("GET", url, NULL, &r) == 0);
+	CHECK_EQ(r.status, 500);
+	test_http_free(&r);
+	snprintf(url, sizeof(url), "%s/hello", base);
+	CHECK(test_http("GET", url, NULL, &r) == 0);
+	CHECK_EQ(r.status, 200);
+	test_http_free(&r);
+	rt_http_stop(h);
+}
+
+static void
+test_bad_address(void)
+{
+	char err[256];
+	struct rt_http_opts o = { .listen = "no-port-here" };
+	CHECK(rt_http_start(&o, err, sizeof(err)) == NULL);
+	CHECK(strstr(err, "HOST:PORT") != NULL);
+	o.listen = "127.0.0.1:1";
+	o.cert = "/nonexistent.pem";
+	CHECK(rt_http_start(&o, err, sizeof(err)) == NULL);
+	CHECK(strstr(err, "/nonexistent.pem") != NULL);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct check_case cases[] = {
+		{ "routes, headers, HEAD, 404, 405, unanswered", test_routes },
+		{ "bad address or certificate", test_bad_address },
+		{ NULL, NULL },
+	};
+	return check_run(cases, argc, argv);
+}

@@ -1,0 +1,45 @@
+/* stored's HTTP routes (store_http.h). */
+#include "store_http.h"
+
+#include "http.h"
+
+/* 200 while the store takes writes, 503 once an I/O failure made it
+ * read-only: what a load balancer's health check wants. */
+static void
+health(void *arg, struct rt_http_req *req)
+{
+	struct store_service *svc = arg;
+	if (atomic_load(&svc->readonly))
+		rt_http_reply_text(req, 503,
+		    "read-only %s: an I/O error "
+		    "stopped writes (see its log)",
+		    svc->name);
+	else
+		rt_http_reply_text(req, 200, "ok %s", svc->name);
+}
+
+int
+store_http_start(struct store_service *svc, char *err, size_t errlen)
+{
+	if (svc->cfg.http[0] == '\0')
+		return 0;
+	const struct rt_http_route routes[] = {
+		{ "/health", health, svc },
+	};
+	struct rt_http_opts o = { .listen = svc->cfg.http,
+		.routes = routes,
+		.nroutes = sizeof(routes) / sizeof(routes[0]),
+		.threads = 4,
+		.max_conns = (int)svc->cfg.max_conns,
+		.cert = svc->cfg.tls_cert,
+		.name = svc->name };
+	svc->http = rt_http_start(&o, err, errlen);
+	return svc->http != NULL ? 0 : -1;
+}
+
+void
+store_http_stop(struct store_service *svc)
+{
+	rt_http_stop(svc->http);
+	svc->http = NULL;
+}
