@@ -43,9 +43,7 @@ store_config_load(struct store_config *cfg, int argc, char **argv, char *err,
 		    "", "RPC address others dial (default: --listen)"),
 		RT_HTTP_CFG_ROW,
 		RT_CFG_FIELD(NULL, "http-url", RT_CFG_STRING, http_url, 0, 0,
-		    "", "base URL browsers and caches fetch photos from "
-		    "(default: http://, or https:// with --tls-cert, and "
-		    "--http)"),
+		    "", "photos' base URL for browsers (default: from --http)"),
 		RT_CFG_FIELD(NULL, "pub", RT_CFG_STRING, pub, 0, 0, "",
 		    "PUB address for events (empty: none)"),
 		RT_CFG_FIELD(NULL, "data-dir", RT_CFG_STRING, data_dir, 0, 0,

@@ -12,10 +12,11 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "curl.h"
 #include "env.h"
 #include "proc.h"
 
-#define SPAN 52 /* ports the launcher takes from its base (cluster.sh) */
+#define SPAN 81 /* ports the launcher takes from its base (cluster.sh) */
 
 static char tmp[512], cdir[600], hs_bin[600], launcher[600];
 static char good[700], photo[700];
@@ -42,7 +43,7 @@ pick_base(void)
 {
 	srand((unsigned)getpid());
 	for (int tries = 0; tries < 200; tries++) {
-		int b = 20000 + (rand() % 200) * 60, i = 0;
+		int b = 20000 + (rand() % 140) * 90, i = 0;
 		while (i < SPAN && port_free(b + i))
 			i++;
 		if (i == SPAN)
@@ -183,6 +184,38 @@ test_journey_and_strangers_refused(void)
 	CHECK_EQ(hs(good, "upload", photo, out, sizeof(out)), 0);
 }
 
+/* The web face speaks https with the process's certificate: a client
+ * that trusts the cluster's CA gets answers from every kind of process,
+ * plain http to the same port gets none, and a client that does not
+ * trust the CA is refused by its own check. */
+static void
+test_web_face_over_https(void)
+{
+	char url[128], ca[700];
+	/* p_dirhttp 1, p_storehttp 1, p_replhttp (tools/cluster.sh). */
+	const int ports[] = { base + 61, base + 71, base + 80 };
+	struct test_http_resp r;
+	snprintf(ca, sizeof(ca), "%s/tls/ca.pem", cdir);
+	for (size_t i = 0; i < sizeof(ports) / sizeof(ports[0]); i++) {
+		setenv("HS_TLS_CA", ca, 1);
+		snprintf(url, sizeof(url), "https://localhost:%d/health",
+		    ports[i]);
+		CHECK_MSG(test_http("GET", url, NULL, &r) == 0 &&
+			r.status == 200 && strncmp(r.body, "ok ", 3) == 0,
+		    "%s: status %d", url, r.status);
+		test_http_free(&r);
+		unsetenv("HS_TLS_CA");
+		CHECK_MSG(test_http("GET", url, NULL, &r) != 0,
+		    "%s answered a client that does not trust its CA", url);
+		snprintf(url, sizeof(url), "http://localhost:%d/health",
+		    ports[i]);
+		CHECK_MSG(test_http("GET", url, NULL, &r) != 0 ||
+			r.status != 200,
+		    "%s answered plain http", url);
+		test_http_free(&r);
+	}
+}
+
 static int
 cluster_up(void)
 {
@@ -214,6 +247,7 @@ main(int argc, char **argv)
 	static const struct check_case cases[] = {
 		{ "journey_and_strangers_refused",
 		    test_journey_and_strangers_refused },
+		{ "web face over https", test_web_face_over_https },
 		{ NULL, NULL },
 	};
 	if (test_temp_dir(tmp, sizeof(tmp), "tls") != 0 ||
