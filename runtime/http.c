@@ -1,6 +1,6 @@
 /* The web face's server (http.h) on libmicrohttpd: a thread pool of epoll
- * loops, answers queued from the first call of the access handler (the
- * routes take no request bodies). */
+ * loops; a request is answered once its headers and its (empty: the
+ * routes take no bodies) body are in, which keeps the connection alive. */
 #include "http.h"
 
 #include <arpa/inet.h>
@@ -175,8 +175,14 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 {
 	(void)version;
 	(void)upload_data;
-	(void)con_cls;
 	struct rt_http *h = cls;
+	/* Answering on the first call (headers only) would make the server
+	 * close the connection, unsure whether a body follows: wait for the
+	 * second, after the (empty) body. */
+	if (*con_cls == NULL) {
+		*con_cls = h;
+		return MHD_YES;
+	}
 	struct rt_http_req req = { .conn = conn,
 		.method = method,
 		.path = url };

@@ -108,6 +108,31 @@ test_routes(void)
 	rt_http_stop(h);
 }
 
+/* Two requests on one connection: answering before the (empty) body is
+ * read made the server close every connection after one reply. */
+static void
+test_keep_alive(void)
+{
+	char base[96], cmd[512], line[512];
+	struct rt_http *h = start(base, sizeof(base));
+	CHECK(h != NULL);
+	snprintf(cmd, sizeof(cmd),
+	    "curl -sv -o /dev/null -o /dev/null %s/hello %s/hello 2>&1", base,
+	    base);
+	FILE *p = popen(cmd, "r");
+	int reused = 0, closed = 0;
+	while (p != NULL && fgets(line, sizeof(line), p) != NULL) {
+		reused |= strstr(line, "Re-using existing connection") != NULL;
+		closed |= strstr(line, "Connection: close") != NULL;
+	}
+	if (p != NULL)
+		pclose(p);
+	rt_http_stop(h);
+	CHECK_MSG(reused && !closed,
+	    "the second request did not reuse the "
+	    "connection");
+}
+
 static void
 test_bad_address(void)
 {
@@ -126,6 +151,7 @@ main(int argc, char **argv)
 {
 	static const struct check_case cases[] = {
 		{ "routes, headers, HEAD, 404, 405, unanswered", test_routes },
+		{ "keep-alive", test_keep_alive },
 		{ "bad address or certificate", test_bad_address },
 		{ NULL, NULL },
 	};
