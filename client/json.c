@@ -5,6 +5,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "json_str.h"
+
 void
 json_init(struct json *j, FILE *out)
 {
@@ -73,88 +75,17 @@ json_line_end(struct json *j)
 	j->after_key = 0;
 }
 
-/* Length of the valid UTF-8 sequence at s (at most n bytes), 0 if none. */
-static size_t
-utf8_len(const unsigned char *s, size_t n)
-{
-	size_t len;
-	uint32_t cp;
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		len = 2, cp = s[0] & 0x1f;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		len = 3, cp = s[0] & 0x0f;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		len = 4, cp = s[0] & 0x07;
-	else
-		return 0;
-	if (len > n)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	/* Overlong forms, surrogates and values past U+10FFFF are invalid. */
-	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-		return 0;
-	return len;
-}
-
+/* Writes s[0..n) as a JSON string (the runtime's one escaper). */
 static void
-escape(FILE *out, const char *str, size_t n)
+escape(FILE *out, const char *s, size_t n)
 {
-	const unsigned char *s = (const unsigned char *)str;
-	fputc('"', out);
-	for (size_t i = 0; i < n;) {
-		unsigned char ch = s[i];
-		size_t len;
-		switch (ch) {
-		case '"':
-			fputs("\\\"", out);
-			i++;
-			continue;
-		case '\\':
-			fputs("\\\\", out);
-			i++;
-			continue;
-		case '\n':
-			fputs("\\n", out);
-			i++;
-			continue;
-		case '\r':
-			fputs("\\r", out);
-			i++;
-			continue;
-		case '\t':
-			fputs("\\t", out);
-			i++;
-			continue;
-		case '\b':
-			fputs("\\b", out);
-			i++;
-			continue;
-		case '\f':
-			fputs("\\f", out);
-			i++;
-			continue;
-		default:
-			break;
-		}
-		if (ch < 0x20) {
-			fprintf(out, "\\u%04x", ch);
-			i++;
-		} else if ((len = utf8_len(s + i, n - i)) == 0) {
-			fputs("\\ufffd", out);
-			i++;
-		} else {
-			fwrite(s + i, 1, len, out);
-			i += len;
-		}
-	}
-	fputc('"', out);
+	struct rt_sbuf b = { 0 };
+	rt_json_str(&b, s, n);
+	if (b.failed)
+		fputs("null", out); /* out of memory: still valid JSON */
+	else
+		fwrite(b.buf, 1, b.len, out);
+	rt_sbuf_free(&b);
 }
 
 void

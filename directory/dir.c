@@ -9,6 +9,7 @@
 
 #include "clock.h"
 #include "log.h"
+#include "recent.h"
 
 int
 dir_is_leader(struct dir *d, char *lease, size_t leaselen, uint64_t *epoch)
@@ -52,6 +53,7 @@ dir_publish(struct dir *d, Hs__Event *ev)
 	int rv = rt_pub_publish(d->pub, ev);
 	if (rv != 0)
 		rt_log_warn("cannot publish %s: error %d", ev->topic, rv);
+	dir_recent_note(d->recent, ev, 1);
 }
 
 void

@@ -35,6 +35,7 @@ struct dir_leader {
 };
 
 struct dir_waiters;
+struct dir_recent;
 
 /* A queue run by one thread that owns a Redis link: the writer (commits)
  * and the reader (CatchUp). q is NULL until opened. */
@@ -60,6 +61,7 @@ struct dir {
 	struct dir_lane reader; /* CatchUp's reads of the log (catchup.c) */
 	struct dir_waiters *waiters; /* Lookups waiting for a min_seq */
 	struct dir_acks *acks;	     /* deletes waiting for stores */
+	struct dir_recent *recent;   /* last events, for the status page */
 
 	pthread_mutex_t mu;	 /* guards the fields below */
 	struct applied *principals_applied; /* principals.c: per store */

@@ -2,6 +2,7 @@
 #include "dir_http.h"
 
 #include "http.h"
+#include "http_status.h"
 #include "log.h"
 
 /* Which role this directory plays now, for people and health checks. */
@@ -24,6 +25,8 @@ dir_http_start(struct dir *d)
 		return 0;
 	const struct rt_http_route routes[] = {
 		{ "/health", health, d },
+		{ "/", dir_http_status_page, d },
+		{ "/status.json", dir_http_status_json, d },
 	};
 	char err[256];
 	struct rt_http_opts o = { .listen = d->cfg.http,

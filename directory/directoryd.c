@@ -20,6 +20,7 @@
 #include "dir_http.h"
 #include "log.h"
 #include "principals.h"
+#include "recent.h"
 #include "scripts.h"
 #include "stop.h"
 #include "waiters.h"
@@ -57,6 +58,7 @@ open_parts(struct dir *d)
 	    dir_groups_open(&d->groups) != 0 ||
 	    rpc_pool_open(&d->pool, &co) != 0 ||
 	    (d->acks = dir_acks_open()) == NULL ||
+	    (d->recent = dir_recent_open()) == NULL ||
 	    (d->cache = dir_cache_open(&d->cfg.cache_redis, d->cfg.cache_ttl_ms,
 		 d->cfg.redis_timeout_ms)) == NULL) {
 		rt_log_error("out of memory");
@@ -100,6 +102,7 @@ close_parts(struct dir *d)
 	dir_stores_close(d->stores);
 	dir_groups_close(d->groups);
 	dir_records_close(d->recs);
+	dir_recent_close(d->recent);
 	pthread_mutex_destroy(&d->mu);
 }
 

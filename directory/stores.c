@@ -285,3 +285,18 @@ dir_store_topic(enum dir_store_change c)
 		return NULL;
 	}
 }
+
+const char *
+dir_store_state_name(Hs__StoreState s)
+{
+	switch (s) {
+	case HS__STORE_STATE__STORE_UP:
+		return "UP";
+	case HS__STORE_STATE__STORE_DOWN:
+		return "DOWN";
+	case HS__STORE_STATE__STORE_READONLY:
+		return "READONLY";
+	default:
+		return "UNKNOWN";
+	}
+}

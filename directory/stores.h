@@ -80,4 +80,7 @@ void dir_store_to_pb(const struct dir_store *e, Hs__StoreInfo *pb);
 /* The "store.up" style topic for a change, or NULL for none. */
 const char *dir_store_topic(enum dir_store_change c);
 
+/* "UP", "DOWN", "READONLY" or "UNKNOWN", for people (the status page). */
+const char *dir_store_state_name(Hs__StoreState s);
+
 #endif

@@ -16,6 +16,7 @@
 #include "clock.h"
 #include "dir.h"
 #include "log.h"
+#include "recent.h"
 #include "redis.h"
 #include "waiters.h"
 
@@ -105,6 +106,7 @@ handle(struct syncer *s, Hs__Event *ev, uint64_t gap)
 {
 	if (ev->epoch < s->epoch)
 		return; /* a deposed leader's late event */
+	dir_recent_note(s->d->recent, ev, 0);
 	if (ev->body_case == HS__EVENT__BODY_PHOTO && ev->photo != NULL &&
 	    ev->photo->id != NULL)
 		photo_event(s, ev, gap);
