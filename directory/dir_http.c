@@ -2,6 +2,7 @@
 #include "dir_http.h"
 
 #include "http.h"
+#include "http_redirect.h"
 #include "http_status.h"
 #include "log.h"
 
@@ -27,6 +28,7 @@ dir_http_start(struct dir *d)
 		{ "/health", health, d },
 		{ "/", dir_http_status_page, d },
 		{ "/status.json", dir_http_status_json, d },
+		{ "/*", dir_http_redirect, d },
 	};
 	char err[256];
 	struct rt_http_opts o = { .listen = d->cfg.http,
