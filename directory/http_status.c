@@ -91,6 +91,8 @@ put_stores(struct rt_sbuf *b, struct dir *d)
 		kstr(b, "zone", s->zone);
 		rt_sbuf_append(b, ",", 1);
 		kstr(b, "rpc", s->rpc_addr);
+		rt_sbuf_append(b, ",", 1);
+		kstr(b, "http", s->http_url);
 		rt_sbuf_printf(b,
 		    ",\"state\":\"%s\",\"capacity_bytes\":%" PRIu64
 		    ",\"free_bytes\":%" PRIu64 ",\"used_bytes\":%" PRIu64

@@ -288,6 +288,10 @@ cmd_up() {
   echo "  directories (via nginx): $(tlsify "tcp://127.0.0.1:$p_lb; direct: $(dirs_csv)")"
   echo "  redis: meta 127.0.0.1:$p_meta, cache 127.0.0.1:$p_cache (ACL users; passwords in $dir/secrets/)"
   echo "  stores: $(tlsify "tcp://127.0.0.1:$(p_store 1)") .. $(p_store 5)"
+  local scheme=http host=127.0.0.1
+  [ "$tls" = 1 ] && { scheme=https; host=localhost; }
+  echo "  status page: $scheme://$host:$(p_dirhttp 1)/ (any directory; metrics at /metrics on every process)"
+  echo "  photo URLs: $scheme://$host:$p_web/<id> (nginx's photo cache; \`hs url ID\`)"
   [ "$tls" = 1 ] && echo "  TLS: certificates in $dir/tls (hs uses client.pem, cluster.admin admin.pem)"
   echo "  cluster file: $dir/cluster (export HS_CLUSTER=$dir/cluster)"
 }
