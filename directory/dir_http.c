@@ -1,6 +1,7 @@
 /* A directory's HTTP routes (dir_http.h). */
 #include "dir_http.h"
 
+#include "dir_metrics.h"
 #include "http.h"
 #include "log.h"
 
@@ -24,6 +25,7 @@ dir_http_start(struct dir *d)
 		return 0;
 	const struct rt_http_route routes[] = {
 		{ "/health", health, d },
+		{ "/metrics", dir_http_metrics, d },
 	};
 	char err[256];
 	struct rt_http_opts o = { .listen = d->cfg.http,

@@ -224,6 +224,14 @@ rt_metrics_f64(struct rt_metrics *m, double v, ...)
 }
 
 void
+rt_metrics_single(struct rt_metrics *m, const char *name,
+    enum rt_metric_type type, const char *help, uint64_t v)
+{
+	rt_metrics_family(m, name, type, help);
+	rt_metrics_u64(m, v, NULL);
+}
+
+void
 rt_metrics_hist(struct rt_metrics *m, const struct rt_hist *h, ...)
 {
 	struct labels l;

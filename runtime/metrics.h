@@ -57,6 +57,10 @@ void rt_metrics_u64(struct rt_metrics *m, uint64_t v, ...)
     __attribute__((sentinel));
 void rt_metrics_f64(struct rt_metrics *m, double v, ...)
     __attribute__((sentinel));
+/* A family of one unlabelled sample: the counters and gauges a service
+ * keeps anyway. */
+void rt_metrics_single(struct rt_metrics *m, const char *name,
+    enum rt_metric_type type, const char *help, uint64_t v);
 /* A histogram family's series: _bucket{le=...} (cumulative), _sum in
  * seconds and _count, with the labels as above. */
 void rt_metrics_hist(struct rt_metrics *m, const struct rt_hist *h, ...)

@@ -29,6 +29,7 @@ collect(void *arg, struct rt_metrics *m)
 	rt_metrics_family(m, "hs_test_latency_seconds", RT_HISTOGRAM,
 	    "Latency.");
 	rt_metrics_hist(m, &lat, "method", "Read", NULL);
+	rt_metrics_single(m, "hs_test_up", RT_GAUGE, "Up.", 1);
 }
 
 static char page[65536];
@@ -86,9 +87,12 @@ test_format(void)
 	CHECK(strstr(page,
 		  "hs_test_latency_seconds_count{method=\"Read\"} "
 		  "4\n") != NULL);
+	CHECK(strstr(page,
+		  "# HELP hs_test_up Up.\n# TYPE hs_test_up gauge\n"
+		  "hs_test_up 1\n") != NULL);
 	CHECK_EQ(count(page, "_bucket{"), 18);
-	CHECK_EQ(count(page, "# TYPE"), 3);
-	CHECK_EQ(count(page, "# HELP"), 3);
+	CHECK_EQ(count(page, "# TYPE"), 4);
+	CHECK_EQ(count(page, "# HELP"), 4);
 }
 
 /* Every mistake a collector can make, each left out of the page. */
