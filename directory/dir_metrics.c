@@ -108,6 +108,7 @@ collect(void *arg, struct rt_metrics *m)
 {
 	struct dir *d = arg;
 	rpc_server_metrics(d->rpc, m);
+	rt_metrics_http(m, d->http);
 	role(d, m);
 	records(d, m);
 	stores(d, m);

@@ -111,6 +111,7 @@ collect(void *arg, struct rt_metrics *m)
 {
 	struct repl *r = arg;
 	rpc_server_metrics(r->rpc, m);
+	rt_metrics_http(m, r->http);
 	gauge(m, "hs_replicator_active",
 	    "1 while this instance holds the lease and does the work.",
 	    (uint64_t)repl_is_active(r));

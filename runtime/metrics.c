@@ -261,6 +261,24 @@ rt_metrics_hist(struct rt_metrics *m, const struct rt_hist *h, ...)
 	rt_sbuf_printf(&m->out, "%llu\n", (unsigned long long)cum);
 }
 
+static void
+http_count(void *arg, const char *route, int status, uint64_t n)
+{
+	char code[16];
+	snprintf(code, sizeof(code), "%d", status);
+	rt_metrics_u64(arg, n, "route", route[0] ? route : "(none)", "code",
+	    status ? code : "other", NULL);
+}
+
+void
+rt_metrics_http(struct rt_metrics *m, struct rt_http *h)
+{
+	rt_metrics_family(m, "hs_http_responses_total", RT_COUNTER,
+	    "HTTP answers sent, by route (the path pattern that matched; "
+	    "(none): no route did) and status code.");
+	rt_http_each_count(h, http_count, m);
+}
+
 void
 rt_metrics_reply(struct rt_http_req *req,
     void (*collect)(void *arg, struct rt_metrics *m), void *arg)

@@ -66,7 +66,12 @@ void rt_metrics_single(struct rt_metrics *m, const char *name,
 void rt_metrics_hist(struct rt_metrics *m, const struct rt_hist *h, ...)
     __attribute__((sentinel));
 
+struct rt_http;
 struct rt_http_req;
+
+/* hs_http_responses_total of server h (runtime/http.h) by route and
+ * status code; NULL h: the family with no samples. */
+void rt_metrics_http(struct rt_metrics *m, struct rt_http *h);
 
 /* Writes a page with collect(arg, m) and answers req with it (zero-copy),
  * or 500 when memory ran out. */

@@ -165,39 +165,72 @@ test_promtool_accepts(void)
 	    "promtool exit %d: %s", rc, why);
 }
 
+static struct rt_http *served;
+
+static void
+collect_served(void *arg, struct rt_metrics *m)
+{
+	collect(arg, m);
+	rt_metrics_http(m, served);
+}
+
 static void
 metrics_route(void *arg, struct rt_http_req *req)
 {
-	rt_metrics_reply(req, collect, arg);
+	rt_metrics_reply(req, collect_served, arg);
 }
 
+/* GET base + path: its status; the body in page. */
+static int
+get(const char *base, const char *path, char *ct, size_t ctlen)
+{
+	char url[160];
+	struct test_http_resp r;
+	snprintf(url, sizeof(url), "%s%s", base, path);
+	if (test_http("GET", url, NULL, &r) != 0)
+		return 0;
+	snprintf(page, sizeof(page), "%s", r.body);
+	if (test_http_header(&r, "Content-Type", ct, ctlen) == NULL)
+		ct[0] = '\0';
+	int status = r.status;
+	test_http_free(&r);
+	return status;
+}
+
+/* The page with its content type, and the server's own answers counted
+ * by route and status on it. */
 static void
 test_served(void)
 {
 	static const struct rt_http_route routes[] = {
 		{ "/metrics", metrics_route, NULL },
 	};
-	char listen[64], url[128], err[256], ct[128];
+	char listen[64], base[96], err[256], ct[128];
 	snprintf(listen, sizeof(listen), "127.0.0.1:%d", test_free_port());
 	struct rt_http_opts o = { .listen = listen,
 		.routes = routes,
 		.nroutes = 1,
 		.name = "test" };
-	struct rt_http *h = rt_http_start(&o, err, sizeof(err));
-	CHECK_MSG(h != NULL, "%s", err);
-	snprintf(url, sizeof(url), "http://%s/metrics", listen);
-	struct test_http_resp r;
-	int rc = test_http("GET", url, NULL, &r);
-	rt_http_stop(h);
-	CHECK(rc == 0);
-	CHECK_EQ(r.status, 200);
-	CHECK(test_http_header(&r, "Content-Type", ct, sizeof(ct)) != NULL);
+	served = rt_http_start(&o, err, sizeof(err));
+	CHECK_MSG(served != NULL, "%s", err);
+	snprintf(base, sizeof(base), "http://%s", listen);
+	int first = get(base, "/metrics", ct, sizeof(ct));
+	int nope = get(base, "/nope", ct, sizeof(ct));
+	int second = get(base, "/metrics", ct, sizeof(ct));
+	rt_http_stop(served);
+	served = NULL;
+	CHECK_EQ(first, 200);
+	CHECK_EQ(nope, 404);
+	CHECK_EQ(second, 200);
 	CHECK_MSG(strcmp(ct, RT_METRICS_CONTENT_TYPE) == 0, "%s", ct);
-	CHECK(strstr(r.body, "# TYPE hs_test_requests_total counter\n") ==
-	    r.body +
-		strlen("# HELP hs_test_requests_total Requests by "
-		       "method.\\nSecond line \\\\ with a backslash.\n"));
-	test_http_free(&r);
+	CHECK(strstr(page, "# TYPE hs_test_requests_total counter\n") != NULL);
+	CHECK_MSG(strstr(page,
+		      "hs_http_responses_total{route=\"/metrics\","
+		      "code=\"200\"} 1\n") != NULL &&
+		strstr(page,
+		    "hs_http_responses_total{route=\"(none)\","
+		    "code=\"404\"} 1\n") != NULL,
+	    "%s", page);
 }
 
 int
@@ -210,7 +243,8 @@ main(int argc, char **argv)
 		    test_mistakes_left_out },
 		{ "promtool check metrics accepts our pages",
 		    test_promtool_accepts },
-		{ "served over HTTP with the 0.0.4 content type", test_served },
+		{ "served with the 0.0.4 content type; answers counted",
+		    test_served },
 		{ NULL, NULL },
 	};
 	return check_run(cases, argc, argv);

@@ -87,6 +87,7 @@ collect(void *arg, struct rt_metrics *m)
 {
 	struct store_service *svc = arg;
 	rpc_server_metrics(svc->rpc, m);
+	rt_metrics_http(m, svc->http);
 	engine(svc, m);
 	rt_metrics_family(m, "hs_store_fdatasync_duration_seconds",
 	    RT_HISTOGRAM,
