@@ -76,7 +76,9 @@ rpc_server_metrics(rpc_server *s, struct rt_metrics *m)
 	}
 	rt_metrics_family(m, "hs_rpc_rejected_total", RT_COUNTER,
 	    "RPC requests refused before a method was known (malformed, "
-	    "unauthenticated, unknown service or method), by status code.");
+	    "unauthenticated, unknown service or method), by status code; "
+	    "a client learning a server's name sends one unauthenticated "
+	    "request, counted here too.");
 	for (int k = 0; k <= HS_STATUS_MAX; k++) {
 		uint64_t n = atomic_load_explicit(&s->rejected[k],
 		    memory_order_relaxed);

@@ -351,7 +351,8 @@ rt_http_start(const struct rt_http_opts *o, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	memcpy(h->routes, o->routes, o->nroutes * sizeof(*o->routes));
+	if (o->nroutes > 0) /* routes may be NULL then */
+		memcpy(h->routes, o->routes, o->nroutes * sizeof(*o->routes));
 	h->nroutes = o->nroutes;
 	snprintf(h->name, sizeof(h->name), "%s", o->name ? o->name : "");
 	if (o->cert != NULL && o->cert[0] != '\0' &&
