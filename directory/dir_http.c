@@ -1,6 +1,7 @@
 /* A directory's HTTP routes (dir_http.h). */
 #include "dir_http.h"
 
+#include "dir_metrics.h"
 #include "http.h"
 #include "http_redirect.h"
 #include "http_status.h"
@@ -26,6 +27,7 @@ dir_http_start(struct dir *d)
 		return 0;
 	const struct rt_http_route routes[] = {
 		{ "/health", health, d },
+		{ "/metrics", dir_http_metrics, d },
 		{ "/", dir_http_status_page, d },
 		{ "/status.json", dir_http_status_json, d },
 		{ "/*", dir_http_redirect, d },

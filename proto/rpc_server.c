@@ -216,6 +216,7 @@ send_reply(struct rpc_call *c, hs_status code, const char *message,
 	r.server = (char *)rt_ident_name(c->srv->opts.ident);
 	int rv = rpc_wire_pack_reply(c->keyed ? &c->key : NULL, &r, payload,
 	    &m);
+	rpc_server_count(c, code);
 	call_release(c);
 	call_forget_peer(c);
 	if (rv != 0) {
@@ -331,7 +332,12 @@ dispatch(struct rpc_call *c)
 	const struct service *svc = NULL;
 	rpc_handler h = NULL;
 	c->arrival_ms = rt_now_ms();
+	c->start_ns = rt_mono_ns();
 	hs_status st = rpc_admit(c, c->arrival_ms, &svc, &h, why, sizeof(why));
+	c->stats = svc != NULL && c->method != NULL ?
+	    &c->srv->services[svc - c->srv->services]
+		 .stats[c->method - svc->desc->methods] :
+	    NULL;
 	if (st != HS_OK) {
 		reject(c, st, "%s", why);
 		return;

@@ -7,6 +7,7 @@
 #include <nng/nng.h>
 #include <stdatomic.h>
 
+#include "metrics.h"
 #include "rpc_limits.h"
 #include "rpc_server.h"
 
@@ -14,11 +15,18 @@
 #define MAX_METHODS 32
 #define MAX_NAME 128
 
+/* One method's answers by status and its latency (rpc_server_metrics.c). */
+struct rpc_method_stats {
+	_Atomic uint64_t codes[HS_STATUS_MAX + 1];
+	struct rt_hist latency;
+};
+
 struct service {
 	const ProtobufCServiceDescriptor *desc;
 	rpc_handler handlers[MAX_METHODS]; /* in desc->methods order */
 	unsigned roles[MAX_METHODS];
 	void *arg;
+	struct rpc_method_stats stats[MAX_METHODS];
 };
 
 enum call_state { CALL_IDLE, CALL_RECV, CALL_BUSY, CALL_SEND };
@@ -38,6 +46,8 @@ struct rpc_call {
 	char peer[RT_NAME_MAX];
 	nng_pipe pipe;	    /* the request's connection, busy till sent */
 	int64_t arrival_ms; /* Unix ms the request arrived */
+	uint64_t start_ns;  /* monotonic, for its latency */
+	struct rpc_method_stats *stats; /* its method's, once known */
 };
 
 struct rpc_server {
@@ -49,6 +59,8 @@ struct rpc_server {
 	int ncalls;
 	rpc_conns *conns;
 	_Atomic uint64_t epoch;
+	/* Requests refused before a method was known, by status. */
+	_Atomic uint64_t rejected[HS_STATUS_MAX + 1];
 };
 
 /* The checks of rpc_server.h, in order: the envelope (size, encoding, the
@@ -57,5 +69,9 @@ struct rpc_server {
  * *svc and *h set, or the code with a message for people in why. */
 hs_status rpc_admit(struct rpc_call *c, int64_t now, const struct service **svc,
     rpc_handler *h, char *why, size_t whylen);
+
+/* Counts c's answer with code (rpc_server_metrics.c): one relaxed add and
+ * a histogram bucket, no lock. */
+void rpc_server_count(struct rpc_call *c, hs_status code);
 
 #endif

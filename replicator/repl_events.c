@@ -7,6 +7,7 @@
 #include "clock.h"
 #include "log.h"
 #include "repl.h"
+#include "repl_metrics.h"
 #include "storelink.h"
 
 static const Hs__Priority prio_pb[REPL_PRIOS] = {
@@ -47,6 +48,7 @@ void
 repl_publish_audit(struct repl *r, const char *finding, uint64_t key,
     uint32_t cookie, uint32_t store, uint64_t checked, uint64_t repaired)
 {
+	repl_metrics_audit(finding);
 	if (r->pub == NULL)
 		return;
 	Hs__Event ev = HS__EVENT__INIT;
@@ -69,6 +71,7 @@ void
 repl_publish_audit_halt(struct repl *r, uint32_t store, uint64_t needles,
     uint64_t orphans, const char *detail)
 {
+	repl_metrics_audit("halted");
 	if (r->pub == NULL)
 		return;
 	Hs__Event ev = HS__EVENT__INIT;

@@ -3,6 +3,7 @@
 
 #include "http.h"
 #include "log.h"
+#include "repl_metrics.h"
 
 /* Active (holding the lease) or standby, for people and health checks. */
 static void
@@ -23,6 +24,7 @@ repl_http_start(struct repl *r)
 		return 0;
 	const struct rt_http_route routes[] = {
 		{ "/health", health, r },
+		{ "/metrics", repl_http_metrics, r },
 	};
 	char err[256];
 	struct rt_http_opts o = { .listen = r->cfg.http,

@@ -29,6 +29,7 @@
 #include "log.h"
 #include "photo_id.h"
 #include "repl.h"
+#include "repl_metrics.h"
 #include "storelink.h"
 #include "worker.h"
 
@@ -197,6 +198,10 @@ finish(struct repl *r, struct item *it)
 	uint32_t from[1] = { it->from };
 	int requeued = repl_queue_finish(r->queue, &it->t, it->ok, rt_mono_ms(),
 	    r->cfg.retry_base_ms, (uint32_t)r->cfg.max_attempts);
+	repl_metrics_task(kind,
+	    it->ok	 ? "done" :
+		requeued ? "retried" :
+			   "failed");
 	if (it->ok) {
 		if (it->plan.prio >= 0)
 			rt_log_debug("task %s for photo %016llx done: %zu copies "

@@ -23,6 +23,14 @@ rt_mono_ms(void)
 	return clock_ms(CLOCK_MONOTONIC);
 }
 
+uint64_t
+rt_mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 void
 rt_sleep_ms(int64_t ms)
 {

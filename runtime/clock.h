@@ -11,6 +11,8 @@
  * (for deadlines and intervals within one). */
 int64_t rt_now_ms(void);
 int64_t rt_mono_ms(void);
+/* The monotonic clock in nanoseconds, for latencies (runtime/metrics.h). */
+uint64_t rt_mono_ns(void);
 
 /* Sleeps ms milliseconds (nothing for ms <= 0). */
 void rt_sleep_ms(int64_t ms);

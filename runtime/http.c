@@ -8,6 +8,7 @@
 #include <microhttpd.h>
 #include <netdb.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,16 +19,26 @@
 #define MAX_HEADERS 16
 #define MAX_ROUTES 16
 
+/* The statuses answers are counted by (rt_http_each_count); others count
+ * as 0, "other". */
+static const int counted[] = { 0, 200, 206, 301, 302, 304, 400, 403, 404, 405,
+	410, 416, 429, 500, 502, 503, 504 };
+#define NCOUNTED (sizeof(counted) / sizeof(counted[0]))
+
 struct rt_http {
 	struct MHD_Daemon *d;
 	struct rt_http_route routes[MAX_ROUTES];
 	size_t nroutes;
+	/* Answers by route (the last row: no route matched) and status. */
+	_Atomic uint64_t answers[MAX_ROUTES + 1][NCOUNTED];
 	char *cert_pem; /* owned; MHD keeps pointers into both */
 	char name[64];
 };
 
 struct rt_http_req {
 	struct MHD_Connection *conn;
+	struct rt_http *h;
+	size_t route; /* index of the route that matched, or MAX_ROUTES */
 	const char *method, *path;
 	int answered;
 	int nheaders;
@@ -125,6 +136,26 @@ rt_http_reply(struct rt_http_req *req, int status, const char *content_type,
 	free_headers(req);
 	MHD_queue_response(req->conn, (unsigned)status, r);
 	MHD_destroy_response(r);
+	size_t i = NCOUNTED;
+	while (--i > 0 && counted[i] != status)
+		;
+	atomic_fetch_add_explicit(&req->h->answers[req->route][i], 1,
+	    memory_order_relaxed);
+}
+
+void
+rt_http_each_count(struct rt_http *h,
+    void (*fn)(void *arg, const char *route, int status, uint64_t n), void *arg)
+{
+	for (size_t r = 0; h != NULL && r <= h->nroutes; r++)
+		for (size_t i = 0; i < NCOUNTED; i++) {
+			size_t row = r < h->nroutes ? r : MAX_ROUTES;
+			uint64_t n = atomic_load_explicit(&h->answers[row][i],
+			    memory_order_relaxed);
+			if (n != 0)
+				fn(arg, r < h->nroutes ? h->routes[r].path : "",
+				    counted[i], n);
+		}
 }
 
 void
@@ -184,6 +215,8 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 		return MHD_YES;
 	}
 	struct rt_http_req req = { .conn = conn,
+		.h = h,
+		.route = MAX_ROUTES,
 		.method = method,
 		.path = url };
 	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 &&
@@ -195,10 +228,12 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 		rt_http_reply_text(&req, 400, "a %s takes no body", method);
 	} else {
 		const struct rt_http_route *r = route_of(h, url);
-		if (r == NULL)
+		if (r == NULL) {
 			rt_http_reply_text(&req, 404, "no such page: %s", url);
-		else
+		} else {
+			req.route = (size_t)(r - h->routes);
 			r->fn(r->arg, &req);
+		}
 	}
 	if (!req.answered) {
 		rt_log_error("http: %s %s left unanswered", method, url);
@@ -322,7 +357,8 @@ rt_http_start(const struct rt_http_opts *o, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	memcpy(h->routes, o->routes, o->nroutes * sizeof(*o->routes));
+	if (o->nroutes > 0) /* routes may be NULL then */
+		memcpy(h->routes, o->routes, o->nroutes * sizeof(*o->routes));
 	h->nroutes = o->nroutes;
 	snprintf(h->name, sizeof(h->name), "%s", o->name ? o->name : "");
 	if (o->cert != NULL && o->cert[0] != '\0' &&

@@ -77,4 +77,12 @@ void rt_http_reply(struct rt_http_req *req, int status,
 void rt_http_reply_text(struct rt_http_req *req, int status, const char *fmt,
     ...) __attribute__((format(printf, 3, 4)));
 
+/* The answers sent so far, for /metrics (rt_metrics_http): fn is called
+ * for each route (its path; "" for requests no route matched) and status
+ * with a count above 0. Statuses other than the usual ones (2xx to 5xx a
+ * web face sends) are summed as status 0. NULL h: no calls. */
+void rt_http_each_count(struct rt_http *h,
+    void (*fn)(void *arg, const char *route, int status, uint64_t n),
+    void *arg);
+
 #endif

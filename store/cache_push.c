@@ -33,7 +33,7 @@ struct cache_push {
 	size_t queued;
 	int stop;
 	pthread_t thread;
-	_Atomic uint64_t pushed, dropped;
+	_Atomic uint64_t pushed, dropped, skipped;
 };
 
 static int
@@ -160,11 +160,26 @@ enqueue(struct cache_push *c, struct push *p)
 }
 
 void
+cache_push_counts(struct cache_push *c, struct cache_push_counts *out)
+{
+	*out = (struct cache_push_counts){ 0, 0, 0 };
+	if (c == NULL)
+		return;
+	out->pushed = atomic_load(&c->pushed);
+	out->skipped = atomic_load(&c->skipped);
+	out->dropped = atomic_load(&c->dropped);
+}
+
+void
 cache_push_put(struct cache_push *c, uint64_t key, uint32_t cookie,
     const uint8_t sha256[32], const void *data, size_t len)
 {
-	if (c == NULL || c->addr[0] == '\0' || len > c->max_photo)
+	if (c == NULL || c->addr[0] == '\0')
 		return;
+	if (len > c->max_photo) {
+		atomic_fetch_add_explicit(&c->skipped, 1, memory_order_relaxed);
+		return;
+	}
 	struct push *p = malloc(sizeof(*p) + 32 + len);
 	if (p == NULL)
 		return;

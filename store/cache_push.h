@@ -22,6 +22,13 @@ struct cache_push *cache_push_open(const struct rt_redis_ep *ep, int64_t ttl_ms,
     size_t max_photo, size_t max_queued_bytes);
 void cache_push_close(struct cache_push *c);
 
+/* What became of the photos offered (for /metrics): pushed into Redis,
+ * skipped (over the size cap) or dropped (queue full, Redis down). */
+struct cache_push_counts {
+	uint64_t pushed, skipped, dropped;
+};
+void cache_push_counts(struct cache_push *c, struct cache_push_counts *out);
+
 /* Copies data and queues a SET. */
 void cache_push_put(struct cache_push *c, uint64_t key, uint32_t cookie,
     const uint8_t sha256[32], const void *data, size_t len);

@@ -16,6 +16,7 @@
 #include "store.h"
 #include "store_forward.h"
 #include "store_http.h"
+#include "store_metrics.h"
 
 #define GONE_KEEP_MS (10 * 60 * 1000)
 
@@ -31,6 +32,7 @@ open_engine(struct store_service *svc)
 	o.max_volume_size = (uint64_t)svc->cfg.max_volume_size;
 	o.compaction_threshold = svc->cfg.compaction_threshold;
 	o.delete_retention_ms = svc->cfg.delete_retention_ms;
+	o.on_sync = store_metrics_on_sync;
 	int rc = store_engine_open(svc->cfg.data_dir, &o, &svc->engine);
 	if (rc == STORE_E_LOCKED)
 		rt_log_error("data dir %s is in use by another stored; stop "

@@ -18,6 +18,7 @@ PACKAGES=(
   libmicrohttpd-dev      # the web face's HTTP server (runtime/http.c)
   curl                   # tests and the demo fetch photos over HTTP
   chromium               # status_page_test renders the status page headless
+  prometheus             # promtool and a real Prometheus for /metrics (prometheus_test)
 )
 
 missing=()

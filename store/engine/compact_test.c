@@ -91,6 +91,10 @@ deletes_survive_compaction_and_reopen(void)
 		CHECK_OK(store_engine_compact(se, v));
 	CHECK_RC(store_engine_compact(se, active), STORE_E_BUSY);
 	CHECK_RC(store_engine_compact(se, 999), STORE_E_NOT_FOUND);
+	/* hs_store_compactions_total: the ones done, not the refused */
+	struct store_stats cs;
+	store_engine_stats(se, &cs);
+	CHECK_EQ(cs.compactions, (uint64_t)n + active - 1);
 	CHECK_CALL(check_keys(se, NKEYS, del_most_of_first_volumes));
 	store_engine_close(se);
 	CHECK_OK(store_engine_open(dir, &o, &se));

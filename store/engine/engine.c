@@ -16,6 +16,8 @@ store_options_default(struct store_options *o)
 	o->compaction_threshold = 0.5;
 	o->sync_mode = STORE_SYNC_ALWAYS;
 	o->delete_retention_ms = INT64_C(7) * 24 * 3600 * 1000;
+	o->on_sync = NULL;
+	o->on_sync_arg = NULL;
 }
 
 const char *
@@ -274,6 +276,7 @@ store_engine_stats(struct store_engine *se, struct store_stats *st)
 	st->volumes = se->nvols;
 	st->bad_needles = se->nbad;
 	pthread_rwlock_unlock(&se->idx_lock);
+	st->compactions = atomic_load(&se->compactions);
 	st->bytes_per_needle = st->index_entries ?
 	    (double)st->index_bytes / (double)st->index_entries :
 	    0.0;

@@ -52,10 +52,16 @@ struct store_options {
 	 * long after its delete, whatever its kind, so `hs rebuild` and an
 	 * operator can still find it; 0 reclaims at once. */
 	int64_t delete_retention_ms;
+	/* Told how long each group commit's fdatasync took (ns), on the
+	 * syncing thread, so it must be quick and must not call the engine:
+	 * the store's latency histogram, without the engine depending on the
+	 * metrics code. NULL: nobody. */
+	void (*on_sync)(void *arg, uint64_t ns);
+	void *on_sync_arg;
 };
 
 /* Defaults: 4 GiB volumes, threshold 0.5, STORE_SYNC_ALWAYS, deleted
- * needles retained 7 days. */
+ * needles retained 7 days, no on_sync. */
 void store_options_default(struct store_options *o);
 
 struct store_engine;
@@ -179,6 +185,7 @@ struct store_stats {
 	uint64_t dead_bytes; /* on-disk bytes of deleted needles */
 	uint64_t volumes;
 	uint64_t bad_needles; /* known DATA_LOSS needles */
+	uint64_t compactions; /* volumes compacted since the store opened */
 	uint64_t index_bytes; /* RAM held by the in-memory index */
 	uint64_t index_entries;
 	double bytes_per_needle; /* index_bytes / index_entries */

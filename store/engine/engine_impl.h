@@ -75,6 +75,8 @@ struct store_engine {
 	uint32_t scrub_vol; /* scrub cursor (scrub_mu) */
 	uint64_t scrub_off;
 	struct vol_file *scrub_vf;
+
+	_Atomic uint64_t compactions; /* done since open (store_stats) */
 };
 
 /* volume.c: files, superblocks, hints, pins. */

@@ -208,8 +208,23 @@ fsync_failure_under_concurrency_loses_no_acknowledged_put(void)
 	test_rmdir(dir);
 }
 
+/* on_sync: the group commits' fdatasyncs as the store's metrics see them. */
+struct observed {
+	long n;
+	uint64_t ns;
+};
+
+static void
+observe_sync(void *arg, uint64_t ns)
+{
+	struct observed *ob = arg;
+	ob->n++;
+	ob->ns += ns;
+}
+
 /* A multi-write's batch: 32 needles (one a resend, one a conflict) cost
- * one fdatasync, not 32, and every acknowledged one survives reopen. */
+ * one fdatasync, not 32, reported once to on_sync, and every acknowledged
+ * one survives reopen. */
 static void
 put_many_shares_one_fdatasync(void)
 {
@@ -217,6 +232,9 @@ put_many_shares_one_fdatasync(void)
 	char *dir = test_mkdir("many");
 	struct store_engine *se;
 	struct store_options o = test_opts(64 << 20);
+	static struct observed ob;
+	o.on_sync = observe_sync;
+	o.on_sync_arg = &ob;
 	CHECK_OK(store_engine_open(dir, &o, &se));
 	static uint8_t bufs[N][LEN], sha[32];
 	struct store_put puts[N];
@@ -228,9 +246,11 @@ put_many_shares_one_fdatasync(void)
 	}
 	CHECK_OK(store_engine_put(se, 1, 7, bufs[0], LEN)); /* a resend */
 	CHECK_OK(store_engine_put(se, 2, 8, bufs[1], LEN)); /* a conflict */
-	long syncs0 = vio_sync_count();
+	long syncs0 = vio_sync_count(), seen0 = ob.n;
 	store_engine_put_many(se, puts + 2, N - 2, rc + 2);
 	long syncs = vio_sync_count() - syncs0;
+	CHECK_EQ(ob.n - seen0, 1);
+	CHECK(ob.ns > 0);
 	store_engine_put_many(se, puts, 2, rc);
 	printf("  %d needles in one batch, %ld fdatasync(s)\n", N - 2, syncs);
 	CHECK_EQ(syncs, 1);

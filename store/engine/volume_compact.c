@@ -396,6 +396,8 @@ store_engine_compact(struct store_engine *se, uint32_t volume)
 	pthread_mutex_lock(&se->compact_mu);
 	int rc = se_compact_locked(se, volume);
 	pthread_mutex_unlock(&se->compact_mu);
+	if (rc == 0)
+		atomic_fetch_add(&se->compactions, 1);
 	return rc;
 }
 

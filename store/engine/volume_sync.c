@@ -14,6 +14,7 @@
  * truncate itself fails the volume turns read-only until reopened. */
 #include <errno.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "engine_impl.h"
 #include "le.h"
@@ -202,8 +203,15 @@ vol_sync_lead(struct store_engine *se, struct vol *v, uint64_t *target)
 	pthread_mutex_lock(&v->sync_mu);
 	*target = v->appended;
 	pthread_mutex_unlock(&v->sync_mu);
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	int rc = vio_fdatasync(vf->fd);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
 	vol_file_unref(vf);
+	if (se->opt.on_sync != NULL)
+		se->opt.on_sync(se->opt.on_sync_arg,
+		    (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000000LL +
+			(t1.tv_nsec - t0.tv_nsec)));
 	if (rc)
 		vol_sync_failed(se, v);
 	return rc;
