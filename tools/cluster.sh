@@ -272,6 +272,24 @@ stores_up() { # N: every directory, asked directly, lists N stores UP
   rm -f "$dir/probe.cluster"
 }
 
+# A Prometheus configuration scraping every process's /metrics, for
+# `prometheus --config.file=$dir/prometheus.yml` (docs/web.md).
+write_prometheus_yml() {
+  local scheme=http host=127.0.0.1 targets="" i
+  [ "$tls" = 1 ] && { scheme=https; host=localhost; }
+  for i in 1 2 3; do targets="$targets'$host:$(p_dirhttp "$i")', "; done
+  for i in 1 2 3 4 5; do targets="$targets'$host:$(p_storehttp "$i")', "; done
+  targets="$targets'$host:$p_replhttp'"
+  {
+    echo "global: { scrape_interval: 5s }"
+    echo "scrape_configs:"
+    echo "  - job_name: haystack"
+    echo "    scheme: $scheme"
+    [ "$tls" = 1 ] && echo "    tls_config: { ca_file: '$dir/tls/ca.pem' }"
+    echo "    static_configs: [ { targets: [ $targets ] } ]"
+  } > "$dir/prometheus.yml"
+}
+
 cmd_up() {
   mkdir -p "$dir"
   for n in $(names); do alive "$n" && die "$n is already running; run 'down' first"; done
@@ -283,6 +301,7 @@ cmd_up() {
   # (audits, backups, compaction, credentials).
   write_cluster_file "$dir/cluster" "$dir/keys/client.key" client
   write_cluster_file "$dir/cluster.admin" "$dir/keys/admin.key" admin
+  write_prometheus_yml
   wait_for 30 "the cluster (a leader and all 5 stores UP)" stores_up 5
   echo "cluster up in $dir"
   echo "  directories (via nginx): $(tlsify "tcp://127.0.0.1:$p_lb; direct: $(dirs_csv)")"
@@ -290,7 +309,7 @@ cmd_up() {
   echo "  stores: $(tlsify "tcp://127.0.0.1:$(p_store 1)") .. $(p_store 5)"
   local scheme=http host=127.0.0.1
   [ "$tls" = 1 ] && { scheme=https; host=localhost; }
-  echo "  status page: $scheme://$host:$(p_dirhttp 1)/ (any directory; metrics at /metrics on every process)"
+  echo "  status page: $scheme://$host:$(p_dirhttp 1)/ (any directory); metrics at /metrics on every process ($dir/prometheus.yml scrapes them all)"
   echo "  photo URLs: $scheme://$host:$p_web/<id> (nginx's photo cache; \`hs url ID\`)"
   [ "$tls" = 1 ] && echo "  TLS: certificates in $dir/tls (hs uses client.pem, cluster.admin admin.pem)"
   echo "  cluster file: $dir/cluster (export HS_CLUSTER=$dir/cluster)"
