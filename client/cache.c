@@ -182,20 +182,6 @@ hsi_cache_get(struct hsi_cache *k, hs_photo_id id, int64_t deadline,
 	return hit;
 }
 
-/* The value of "name:" in an INFO reply, 0 when absent. */
-static uint64_t
-info_field(const char *info, const char *name)
-{
-	size_t n = strlen(name);
-	for (const char *p = info; p != NULL && *p; p = strchr(p, '\n')) {
-		if (*p == '\n')
-			p++;
-		if (strncmp(p, name, n) == 0 && p[n] == ':')
-			return strtoull(p + n + 1, NULL, 10);
-	}
-	return 0;
-}
-
 void
 hsi_cache_info(struct hsi_cache *k, int64_t deadline,
     struct hs_cache_stats *out)
@@ -210,10 +196,10 @@ hsi_cache_info(struct hsi_cache *k, int64_t deadline,
 	    sz == NULL;
 	if (!failed) {
 		out->reachable = 1;
-		out->hits = info_field(rep->str, "keyspace_hits");
-		out->misses = info_field(rep->str, "keyspace_misses");
-		out->used_bytes = info_field(rep->str, "used_memory");
-		out->max_bytes = info_field(rep->str, "maxmemory");
+		out->hits = rt_redis_info_u64(rep->str, "keyspace_hits");
+		out->misses = rt_redis_info_u64(rep->str, "keyspace_misses");
+		out->used_bytes = rt_redis_info_u64(rep->str, "used_memory");
+		out->max_bytes = rt_redis_info_u64(rep->str, "maxmemory");
 		if (sz->type == REDIS_REPLY_INTEGER)
 			out->keys = (uint64_t)sz->integer;
 	}

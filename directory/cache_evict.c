@@ -100,3 +100,30 @@ dir_cache_forget(struct dir_cache *c, uint64_t key, uint32_t cookie, char *err,
 	}
 	return rc;
 }
+
+int
+dir_cache_stats(struct dir_cache *c, uint64_t *hits, uint64_t *misses)
+{
+	char why[256];
+	int rc = -1;
+	if (c == NULL || c->addr[0] == '\0')
+		return -1;
+	pthread_mutex_lock(&c->mu);
+	if (c->r == NULL)
+		c->r = rt_redis_connect(&c->ep, c->timeout_ms, why,
+		    sizeof(why));
+	redisReply *rep = c->r ? redisCommand(c->r, "INFO stats") : NULL;
+	if (rep != NULL && rep->type == REDIS_REPLY_STRING) {
+		*hits = rt_redis_info_u64(rep->str, "keyspace_hits");
+		*misses = rt_redis_info_u64(rep->str, "keyspace_misses");
+		rc = 0;
+	}
+	if (rep != NULL)
+		freeReplyObject(rep);
+	if (rc != 0 && c->r != NULL) {
+		redisFree(c->r);
+		c->r = NULL;
+	}
+	pthread_mutex_unlock(&c->mu);
+	return rc;
+}

@@ -25,4 +25,9 @@ void dir_cache_close(struct dir_cache *c);
 int dir_cache_forget(struct dir_cache *c, uint64_t key, uint32_t cookie,
     char *err, size_t errlen);
 
+/* The cache Redis's keyspace hits and misses (it holds photo entries
+ * only, so these are the photo cache's), read with INFO for /metrics.
+ * 0, or -1 when there is no cache or it did not answer. */
+int dir_cache_stats(struct dir_cache *c, uint64_t *hits, uint64_t *misses);
+
 #endif

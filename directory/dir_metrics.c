@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "cache_evict.h"
 #include "dir.h"
 #include "metrics.h"
 #include "rpc_server_metrics.h"
@@ -103,6 +104,21 @@ stores(struct dir *d, struct rt_metrics *m)
 	free(st);
 }
 
+/* The photo cache in Redis: every directory shows the same counters (use
+ * max() across them). Absent when there is no cache or it is away. */
+static void
+cache(struct dir *d, struct rt_metrics *m)
+{
+	uint64_t hits, misses;
+	if (dir_cache_stats(d->cache, &hits, &misses) != 0)
+		return;
+	rt_metrics_single(m, "hs_cache_hits_total", RT_COUNTER,
+	    "Reads the Redis photo cache answered (its keyspace hits).", hits);
+	rt_metrics_single(m, "hs_cache_misses_total", RT_COUNTER,
+	    "Reads the Redis photo cache could not answer (keyspace misses).",
+	    misses);
+}
+
 static void
 collect(void *arg, struct rt_metrics *m)
 {
@@ -112,6 +128,7 @@ collect(void *arg, struct rt_metrics *m)
 	role(d, m);
 	records(d, m);
 	stores(d, m);
+	cache(d, m);
 }
 
 void

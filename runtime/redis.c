@@ -386,3 +386,16 @@ out:
 	}
 	return rep;
 }
+
+uint64_t
+rt_redis_info_u64(const char *info, const char *name)
+{
+	size_t n = strlen(name);
+	for (const char *p = info; p != NULL && *p; p = strchr(p, '\n')) {
+		if (*p == '\n')
+			p++;
+		if (strncmp(p, name, n) == 0 && p[n] == ':')
+			return strtoull(p + n + 1, NULL, 10);
+	}
+	return 0;
+}

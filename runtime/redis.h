@@ -125,6 +125,9 @@ redisReply *rt_redis_eval(rt_redis *r, struct rt_redis_script *s, int nkeys,
  * redisGetReply), or NULL with err if it cannot connect. On a pipelining
  * error call rt_redis_reset so the next call re-dials. */
 redisContext *rt_redis_ctx(rt_redis *r, char *err, size_t errlen);
+
+/* The value of "name:" in an INFO reply's text, 0 when absent. */
+uint64_t rt_redis_info_u64(const char *info, const char *name);
 void rt_redis_reset(rt_redis *r);
 
 #endif

@@ -183,6 +183,7 @@ test_prometheus_sees_every_service_up(void)
 #define Q_WRITES "sum%28hs_rpc_requests_total%7Bmethod%3D%22Write%22%7D%29"
 /* sum(hs_store_fdatasync_duration_seconds_count) */
 #define Q_SYNCS "sum%28hs_store_fdatasync_duration_seconds_count%29"
+#define Q_HITS "max%28hs_cache_hits_total%29"
 
 static void
 test_an_upload_moves_the_counters(void)
@@ -203,6 +204,17 @@ test_an_upload_moves_the_counters(void)
 	CHECK_MSG(moved, "Write requests stayed at %g", writes);
 	CHECK_MSG(CHECK_WAIT_UNTIL(prom_query(Q_SYNCS) > syncs, PROM_WAIT_MS),
 	    "fdatasyncs stayed at %g", syncs);
+	/* Reads of a photo the stores pushed into the cache are its hits. */
+	double hits = prom_query(Q_HITS);
+	for (int i = 0; i < 2; i++) {
+		void *data = NULL;
+		size_t len = 0;
+		st = hs_download(cl, id, 30000, &data, &len, &e);
+		free(data);
+		CHECK_STATUS(st, HS_OK, e.message);
+	}
+	CHECK_MSG(CHECK_WAIT_UNTIL(prom_query(Q_HITS) > hits, PROM_WAIT_MS),
+	    "the photo cache's hits stayed at %g", hits);
 }
 
 int
