@@ -17,6 +17,8 @@ PACKAGES=(
   iproute2 procps        # ip netns for partition tests; ps/pgrep/kill
   libmicrohttpd-dev      # the web face's HTTP server (runtime/http.c)
   curl                   # tests and the demo fetch photos over HTTP
+  libcurl4-openssl-dev   # the directory purges the web cache (directory/web_purge.c)
+  libnginx-mod-http-cache-purge  # the web cache's purge on delete (testing/nginx.conf.template)
 )
 
 missing=()
