@@ -61,6 +61,7 @@ const char *cli_bytes(uint64_t n, char *buf, size_t len);
 int cli_upload(struct cli *c, int argc, char **argv);
 int cli_download(struct cli *c, int argc, char **argv);
 int cli_status(struct cli *c, int argc, char **argv);
+int cli_url(struct cli *c, int argc, char **argv);
 int cli_delete(struct cli *c, int argc, char **argv);
 int cli_stats(struct cli *c, int argc, char **argv);
 int cli_health(struct cli *c, int argc, char **argv);

@@ -28,7 +28,8 @@ static const struct cli_cmd commands[] = {
 	    "line, in the order given. Files upload concurrently; on a terminal\n"
 	    "a progress line is shown on stderr. Relative paths are relative to\n"
 	    "the folder `bazel run` was started from.\n"
-	    "  --replicas N   copies to keep (default: the cluster's)\n" },
+	    "  --replicas N   copies to keep (default: the cluster's)\n"
+	    "  --url          print each photo's URL (as `hs url`), not its id\n" },
 	{ "download", cli_download, "ID [OUT]", "download a photo",
 	    "Writes photo ID to OUT, or to stdout when OUT is `-` or missing.\n"
 	    "The bytes are checked against the photo's SHA-256; a file is\n"
@@ -38,6 +39,10 @@ static const struct cli_cmd commands[] = {
 	    "Shows a photo's size, SHA-256, state, its replicas with their\n"
 	    "stores' state, the replica count against its target, and its\n"
 	    "access rate when known.\n" },
+	{ "url", cli_url, "ID", "the photo's web URL",
+	    "Prints the URL a browser fetches photo ID from: the web cache's\n"
+	    "(the cluster file's `web`) when there is one, else the store a\n"
+	    "directory's redirect names first (docs/web.md).\n" },
 	{ "delete", cli_delete, "ID", "delete a photo",
 	    "Deletes photo ID everywhere; reads fail with exit code 2 at once.\n"
 	    "Deleting a deleted photo succeeds.\n" },
@@ -231,7 +236,8 @@ main(int argc, char **argv)
 			    argv[0]);
 		return cli_usage(&c,
 		    "unknown command '%s'; the commands are "
-		    "upload, download, status, delete, stats, health, check, "
+		    "upload, download, status, url, delete, stats, health, "
+		    "check, "
 		    "tap, audit, backup, restore and rebuild (see `hs --help`)",
 		    argv[0]);
 	}

@@ -1,5 +1,6 @@
-/* The photo commands of hs: upload (many files at once, ids printed in the
- * order given, a progress line on a terminal), download, status, delete. */
+/* The photo commands of hs: upload (many files at once, ids or URLs
+ * printed in the order given, a progress line on a terminal), download,
+ * status, url, delete. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -29,6 +30,7 @@ struct up_state {
 	int n, next, ndone, nfailed;
 	uint64_t bytes_total, bytes_done;
 	uint32_t replicas;
+	int url;	    /* --url: print URLs (hs_url), not ids */
 	pthread_mutex_t mu; /* guards next, done flags and counters */
 	pthread_cond_t cv;  /* a job finished */
 };
@@ -73,26 +75,42 @@ progress(struct up_state *u, int show)
 	fflush(stderr);
 }
 
-/* Prints job j's result; returns its exit code. */
+/* Photo id's URL into url (hs_url); 0, or the exit code after reporting
+ * the failure about subject. */
 static int
-upload_report(struct cli *c, struct up_job *j)
+url_of(struct cli *c, hs_photo_id id, const char *subject, char *url,
+    size_t len)
 {
-	char hex[HS_ID_HEX_LEN + 1];
+	hs_error e;
+	hs_status st = hs_url(c->client, id, c->timeout_ms, url, len, &e);
+	return st == HS_OK ? CLI_OK : cli_fail(c, st, subject, e.message);
+}
+
+/* Prints job j's result (its URL too with --url); returns its exit code. */
+static int
+upload_report(struct cli *c, struct up_job *j, int with_url)
+{
+	char hex[HS_ID_HEX_LEN + 1], url[HS_ADDR_MAX + HS_ID_HEX_LEN + 2];
+	int rc;
 	if (j->st != HS_OK) {
 		/* An upload has no photo to be missing: exit 2 would lie. */
 		return cli_fail(c, j->st == HS_NOT_FOUND ? HS_INTERNAL : j->st,
 		    j->arg, j->err.message);
 	}
 	hs_id_format(j->id, hex);
+	if (with_url && (rc = url_of(c, j->id, j->arg, url, sizeof(url))) != 0)
+		return rc;
 	if (c->json) {
 		struct json js;
 		cli_json_begin(&js, 1);
 		json_kstr(&js, "file", j->arg);
 		json_kstr(&js, "id", hex);
 		json_kuint(&js, "size", j->size);
+		if (with_url)
+			json_kstr(&js, "url", url);
 		cli_json_end(&js);
 	} else {
-		printf("%s\n", hex);
+		printf("%s\n", with_url ? url : hex);
 		fflush(stdout);
 	}
 	return CLI_OK;
@@ -145,6 +163,8 @@ upload_args(struct cli *c, int argc, char **argv, struct up_state *u)
 	for (int i = 1; i < argc; i++) {
 		if (!dashdash && strcmp(argv[i], "--") == 0) {
 			dashdash = 1;
+		} else if (!dashdash && strcmp(argv[i], "--url") == 0) {
+			u->url = 1;
 		} else if (!dashdash &&
 		    strncmp(argv[i], "--replicas", 10) == 0) {
 			const char *v = argv[i][10] == '=' ?
@@ -214,7 +234,7 @@ cli_upload(struct cli *c, int argc, char **argv)
 		}
 		if (tty)
 			fputs("\r\033[K", stderr);
-		int code = upload_report(c, &u.jobs[printed++]);
+		int code = upload_report(c, &u.jobs[printed++], u.url);
 		if (rc == 0)
 			rc = code;
 	}
@@ -390,6 +410,26 @@ cli_status(struct cli *c, int argc, char **argv)
 		status_json(&info, up);
 	else
 		status_text(&info, up);
+	return CLI_OK;
+}
+
+int
+cli_url(struct cli *c, int argc, char **argv)
+{
+	hs_photo_id id;
+	char hex[HS_ID_HEX_LEN + 1], url[HS_ADDR_MAX + HS_ID_HEX_LEN + 2];
+	int rc = photo_command(c, argc, argv, 2, "name the photo ID", &id, hex);
+	if (rc != CLI_OK || (rc = url_of(c, id, hex, url, sizeof(url))) != 0)
+		return rc;
+	if (c->json) {
+		struct json j;
+		cli_json_begin(&j, 1);
+		json_kstr(&j, "id", hex);
+		json_kstr(&j, "url", url);
+		cli_json_end(&j);
+	} else {
+		printf("%s\n", url);
+	}
 	return CLI_OK;
 }
 

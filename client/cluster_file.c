@@ -1,5 +1,6 @@
-/* The cluster file: where a cluster's directories, cache, replicator, key,
- * TLS files and PUB sockets are, as `key = value` lines (format in docs/client.md).
+/* The cluster file: where a cluster's directories, cache, web cache,
+ * replicator, key, TLS files and PUB sockets are, as `key = value` lines
+ * (format in docs/client.md).
  * The launcher writes it; libhs and `hs` read it. Unknown keys are skipped
  * so an older client can read a newer launcher's file; malformed lines are
  * errors that name the line. */
@@ -109,6 +110,16 @@ parse_line(char *s, const char *dir, const char *name, int line,
 	if (strcmp(key, "replicator") == 0)
 		return set_one(out->replicator, sizeof(out->replicator), value,
 		    name, line, key, err);
+	if (strcmp(key, "web") == 0) {
+		if (strncmp(value, "http://", 7) != 0 &&
+		    strncmp(value, "https://", 8) != 0)
+			return hsi_err(err, HS_INVALID_ARGUMENT,
+			    "%s:%d: web must be an http:// or https:// URL "
+			    "such as http://127.0.0.1:7103, not '%.80s'",
+			    name, line, value);
+		return set_one(out->web, sizeof(out->web), value, name, line,
+		    key, err);
+	}
 	if (strcmp(key, "key_file") == 0)
 		return set_path(out->key_file, sizeof(out->key_file), value,
 		    dir, name, line, key, err);

@@ -17,6 +17,7 @@ static const char full[] =
     "cache_user = client\n"
     "cache_password_file = secrets/client.password\n"
     "replicator = tcp://127.0.0.1:7300\n"
+    "web = http://127.0.0.1:7103\n"
     "key_file = keys/cluster.key\n"
     "pub = tcp://127.0.0.1:7201 tcp://127.0.0.1:7202\n"
     "location_ttl = 250ms\n"
@@ -41,6 +42,7 @@ test_full_file_parses(void)
 	CHECK(strcmp(cl.cache_password_file,
 		  "/srv/hs/secrets/client.password") == 0);
 	CHECK(strcmp(cl.replicator, "tcp://127.0.0.1:7300") == 0);
+	CHECK(strcmp(cl.web, "http://127.0.0.1:7103") == 0);
 	CHECK(strcmp(cl.key_file, "/srv/hs/keys/cluster.key") == 0);
 	CHECK_EQ(cl.location_ttl_ms, 250);
 	/* TLS files: relative to the file's folder, like the key. */
@@ -78,6 +80,7 @@ static const struct {
 	{ "directory=tcp://h:1\ncache=a:1\ncache=b:2\n", "given twice" },
 	{ "directory=a b c d e f g h i j k l m n o p q\n", "more than 16" },
 	{ "directory=tcp://h:1\nlocation_ttl=soon\n", "c:2: location_ttl" },
+	{ "directory=tcp://h:1\nweb=127.0.0.1:7103\n", "c:2: web must be" },
 	{ "directory=tcp://h:1\ntls_cert=/a\ntls_cert=/b\n", "given twice" },
 };
 

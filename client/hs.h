@@ -97,7 +97,11 @@ struct hs_cluster {
 	char cache_user[64];
 	char cache_password_file[1024];
 	char replicator[HS_ADDR_MAX]; /* replicator RPC URL; "" = none */
-	char key_file[1024];	      /* this client's identity file */
+	/* The web cache's base URL (nginx in front of the stores), e.g.
+	 * http://127.0.0.1:7103; "" = none (hs_url then names a store).
+	 * The cluster file's `web`. */
+	char web[HS_ADDR_MAX];
+	char key_file[1024]; /* this client's identity file */
 	/* The cluster's roster (servers' public keys); "" = the file
 	 * "roster" beside key_file. */
 	char roster[1024];
@@ -235,6 +239,18 @@ struct hs_photo_info {
  * HS_NOT_FOUND, like a read does. */
 hs_status hs_stat(hs_client *c, hs_photo_id id, int64_t timeout_ms,
     struct hs_photo_info *out, hs_error *err);
+
+/* The photo's web URL into buf (len bytes, NUL included): the cluster's
+ * web cache's, <web>/<24 hex id>, when the cluster file names one, else a
+ * store's, <store http_url>/<24 hex id>: the first healthy replica (UP or
+ * READONLY, with a web face) in the photo's stable order, the store a
+ * directory's redirect names first (docs/web.md). Either way the photo is
+ * looked up first (after this client's own upload of it too), so an
+ * unknown or deleted id is HS_NOT_FOUND; HS_UNAVAILABLE when no cache is
+ * configured and no healthy replica has a web face; HS_INVALID_ARGUMENT
+ * when buf is too small. */
+hs_status hs_url(hs_client *c, hs_photo_id id, int64_t timeout_ms, char *buf,
+    size_t len, hs_error *err);
 
 /* Deletes id (committed at the leader, removed from the cache, tombstoned
  * on the stores). Idempotent: deleting a deleted photo is HS_OK; an unknown

@@ -2,6 +2,7 @@
 #include "dir_http.h"
 
 #include "http.h"
+#include "http_redirect.h"
 #include "log.h"
 
 /* Which role this directory plays now, for people and health checks. */
@@ -24,6 +25,7 @@ dir_http_start(struct dir *d)
 		return 0;
 	const struct rt_http_route routes[] = {
 		{ "/health", health, d },
+		{ "/*", dir_http_redirect, d },
 	};
 	char err[256];
 	struct rt_http_opts o = { .listen = d->cfg.http,

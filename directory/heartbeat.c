@@ -56,6 +56,12 @@ dir_heartbeat(rpc_call *call, const ProtobufCMessage *m, void *arg)
 		atomic_store(&d->stores_dirty, 1);
 		rt_log_info("store %" PRIu32 " (%s, zone '%s'): %s", e.id,
 		    e.rpc_addr, e.zone, topic);
+		if (q->store->http_url[0] != '\0' && e.http_url[0] == '\0')
+			rt_log_warn("store %" PRIu32 ": its http_url '%.80s' "
+				    "is not an http:// or https:// URL of at "
+				    "most 127 printable characters: no "
+				    "redirects go to it; fix its --http-url",
+			    e.id, q->store->http_url);
 	}
 	/* Heard before the seq is read (delete_ack.c says why). */
 	dir_acks_heard(d->acks, q->store->id, q->hint_lease_ms, epoch);

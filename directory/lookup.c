@@ -54,6 +54,7 @@ fill_replicas(struct dir *d, struct lookup_item *it, int include_down)
 		it->rep[i].rpc_addr = it->st[i].rpc_addr;
 		it->rep[i].state = it->st[i].state;
 		it->rep[i].zone = it->st[i].zone;
+		it->rep[i].http_url = it->st[i].http_url;
 		it->repp[i] = &it->rep[i];
 	}
 	it->res.replicas = it->repp;

@@ -66,10 +66,28 @@ find(dir_stores *s, uint32_t id, int create)
 	return e;
 }
 
+/* 1 if u may go into a Location header as it is: http:// or https://,
+ * printable ASCII without blanks, and it fits in cap. */
+static int
+http_url_ok(const char *u, size_t cap)
+{
+	if (strncmp(u, "http://", 7) != 0 && strncmp(u, "https://", 8) != 0)
+		return 0;
+	size_t n = strlen(u);
+	for (size_t i = 0; i < n; i++)
+		if (u[i] <= ' ' || u[i] >= 0x7f)
+			return 0;
+	return n < cap;
+}
+
 static void
 copy_info(struct dir_store *e, const Hs__StoreInfo *in)
 {
 	snprintf(e->rpc_addr, sizeof(e->rpc_addr), "%s", in->rpc_addr);
+	if (http_url_ok(in->http_url, sizeof(e->http_url)))
+		snprintf(e->http_url, sizeof(e->http_url), "%s", in->http_url);
+	else
+		e->http_url[0] = '\0';
 	snprintf(e->pub_addr, sizeof(e->pub_addr), "%s", in->pub_addr);
 	snprintf(e->zone, sizeof(e->zone), "%s", in->zone);
 	e->capacity_bytes = in->capacity_bytes;
@@ -261,6 +279,7 @@ dir_store_to_pb(const struct dir_store *e, Hs__StoreInfo *pb)
 	pb->rpc_addr = (char *)e->rpc_addr;
 	pb->pub_addr = (char *)e->pub_addr;
 	pb->zone = (char *)e->zone;
+	pb->http_url = (char *)e->http_url;
 	pb->state = e->state;
 	pb->capacity_bytes = e->capacity_bytes;
 	pb->free_bytes = e->free_bytes;

@@ -22,6 +22,9 @@ struct dir_store {
 	char rpc_addr[128];
 	char pub_addr[128];
 	char zone[64];
+	/* Its web face's base URL (StoreInfo.http_url); "" = none, or one
+	 * that is not an http(s) URL of at most 127 printable characters. */
+	char http_url[128];
 	Hs__StoreState state;
 	uint64_t capacity_bytes, free_bytes, needles;
 	uint32_t volumes;

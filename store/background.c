@@ -67,6 +67,7 @@ fill_info(struct store_service *svc, Hs__StoreInfo *info)
 	info->rpc_addr = (char *)svc->cfg.advertise;
 	info->pub_addr = (char *)svc->cfg.pub;
 	info->zone = (char *)svc->cfg.zone;
+	info->http_url = (char *)svc->cfg.http_url;
 	info->state = atomic_load(&svc->readonly) ?
 	    HS__STORE_STATE__STORE_READONLY :
 	    HS__STORE_STATE__STORE_UP;

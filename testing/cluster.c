@@ -224,7 +224,7 @@ start_nginx(struct test_cluster *c)
 static int
 write_cluster_file(struct test_cluster *c)
 {
-	char dirs[512] = "", pubs[1024] = "", repl[64] = "";
+	char dirs[512] = "", pubs[1024] = "", repl[64] = "", web[64];
 	if (c->has_nginx)
 		urls(dirs, sizeof(dirs), &c->p_lb, 1);
 	urls(dirs, sizeof(dirs), c->p_dir, c->ndirs);
@@ -233,6 +233,7 @@ write_cluster_file(struct test_cluster *c)
 	if (c->has_repl)
 		urls(pubs, sizeof(pubs), &c->p_replpub, 1);
 	urls(repl, sizeof(repl), &c->p_repl, 1);
+	snprintf(web, sizeof(web), "http://127.0.0.1:%d", c->p_web);
 	struct rt_redis_ep client = test_redis_ep(&c->cache, "client");
 	char roster[600];
 	test_identity(roster, sizeof(roster), c->keyfile, "roster");
@@ -241,7 +242,7 @@ write_cluster_file(struct test_cluster *c)
 		dirs, "CACHE", c->cache.addr, "CACHE_USER", "client",
 		"CACHE_PASSWORD_FILE", client.password_file, "KEY_FILE",
 		c->keyfile, "ROSTER", roster, "PUBS", pubs, "REPLICATOR", repl,
-		NULL };
+		"WEB", web, NULL };
 	snprintf(c->cluster_file, sizeof(c->cluster_file), "%s/cluster",
 	    c->dir);
 	return test_cluster_file_write(c->cluster_file, vars);

@@ -9,6 +9,7 @@
 
 #include "check.h"
 #include "cluster.h"
+#include "curl.h"
 #include "env.h"
 #include "hs.h"
 #include "hs_close.h"
@@ -35,17 +36,24 @@ download_equals(hs_client *c, hs_photo_id id, const uint8_t *want, size_t len,
 	return st;
 }
 
-/* Runs hs with args (NULL-terminated), stdout into out. Its exit code. */
+/* Runs hs on cluster file cf with args (NULL-terminated), stdout into
+ * out. Its exit code. */
 static int
-run_hs(char *out, size_t outlen, const char *const *args)
+run_hs_on(const char *cf, char *out, size_t outlen, const char *const *args)
 {
-	const char *argv[32] = { hs_bin, "--cluster", tc.cluster_file };
+	const char *argv[32] = { hs_bin, "--cluster", cf };
 	int n = 3;
 	for (int i = 0; args[i] && n < 31; i++)
 		argv[n++] = args[i];
 	argv[n] = NULL;
 	return test_proc_run((char *const *)argv, NULL, tc.dir, out, outlen,
 	    NULL, 0, 60000);
+}
+
+static int
+run_hs(char *out, size_t outlen, const char *const *args)
+{
+	return run_hs_on(tc.cluster_file, out, outlen, args);
 }
 
 static void
@@ -398,6 +406,253 @@ test_unknown_and_nonsense_ids_and_missing_files(void)
 	CHECK_EQ(run_hs(out, sizeof(out), missing), 1);
 }
 
+/* --- The web face's redirect (directory/http_redirect.h) and hs url --- */
+
+/* One answer of directory dir's redirect for path: its status, Location
+ * and X-Hs-Replicas ("" when absent). Every answer must say no-store:
+ * -1 (with a line on stderr) when one does not. */
+static int
+redirect_at(int dir, const char *method, const char *path, char *loc,
+    size_t loclen, char nrep[16])
+{
+	char url[256], cc[64] = "";
+	struct test_http_resp r;
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", tc.p_dirhttp[dir],
+	    path);
+	loc[0] = nrep[0] = '\0';
+	if (test_http(method, url, NULL, &r) != 0)
+		return 0;
+	test_http_header(&r, "Location", loc, loclen);
+	test_http_header(&r, "X-Hs-Replicas", nrep, 16);
+	test_http_header(&r, "Cache-Control", cc, sizeof(cc));
+	test_http_free(&r);
+	if (strcmp(cc, "no-store") != 0) {
+		fprintf(stderr, "%s: Cache-Control '%s'\n", url, cc);
+		return -1;
+	}
+	return r.status;
+}
+
+/* The index of the store whose web face loc points into, or -1. */
+static int
+store_of(const char *loc)
+{
+	for (int i = 0; i < tc.nstores; i++) {
+		char base[64];
+		int n = snprintf(base, sizeof(base), "http://127.0.0.1:%d/",
+		    tc.p_storehttp[i]);
+		if (strncmp(loc, base, (size_t)n) == 0)
+			return i;
+	}
+	return -1;
+}
+
+/* 1 if store index s holds a replica of info's photo. */
+static int
+holds(const struct hs_photo_info *info, int s)
+{
+	for (size_t i = 0; i < info->nreplicas; i++)
+		if (info->replicas[i].store_id == (uint32_t)s + 1)
+			return 1;
+	return 0;
+}
+
+/* A store's web face answers (until the stores serve photos, the photo's
+ * URL itself is not followed: see the report of branch web-redirect). */
+static int
+store_web_answers(int s)
+{
+	char url[128];
+	struct test_http_resp r;
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/health",
+	    tc.p_storehttp[s]);
+	int ok = test_http("GET", url, NULL, &r) == 0 && r.status == 200;
+	test_http_free(&r);
+	return ok;
+}
+
+static void
+upload_one(uint64_t seed, hs_photo_id *id, struct hs_photo_info *info)
+{
+	uint8_t *b = test_bytes(3000, seed);
+	hs_error e;
+	CHECK_STATUS(hs_upload(cl, b, 3000, 0, 30000, id, &e), HS_OK,
+	    e.message);
+	free(b);
+	CHECK_STATUS(hs_stat(cl, *id, 10000, info, &e), HS_OK, e.message);
+}
+
+static void
+test_every_directory_redirects_to_the_stores_holding_a_photo(void)
+{
+	struct hs_photo_info info;
+	hs_photo_id id;
+	upload_one(31, &id, &info);
+	char hex[HS_ID_HEX_LEN + 1], path[64], loc[256], first[256], n[16];
+	hs_id_format(id, hex);
+	snprintf(path, sizeof(path), "/%s.jpg", hex);
+	/* Followers too, once they applied the photo (a 503 until then). */
+	for (int d = 0; d < tc.ndirs; d++) {
+		CHECK(CHECK_WAIT_UNTIL(redirect_at(d, "GET", path, loc,
+					   sizeof(loc), n) == 302,
+		    5000));
+		CHECK_EQ(strcmp(n, "3"), 0);
+		int s = store_of(loc);
+		CHECK_MSG(s >= 0 && holds(&info, s), "Location %s", loc);
+		CHECK(strstr(loc, path) != NULL); /* id and .jpg as asked */
+		CHECK(store_web_answers(s));
+		if (d == 0)
+			snprintf(first, sizeof(first), "%s", loc);
+		CHECK_MSG(strcmp(loc, first) == 0, "%s vs %s", loc, first);
+	}
+	CHECK_EQ(redirect_at(0, "HEAD", path, loc, sizeof(loc), n), 302);
+	CHECK_EQ(strcmp(loc, first), 0);
+	/* skip=N: the next stores, each a different holder, then none. */
+	int seen[TEST_CLUSTER_MAX_STORES] = { 0 };
+	seen[store_of(first)] = 1;
+	for (int k = 1; k <= 3; k++) {
+		char q[96];
+		snprintf(q, sizeof(q), "%s?skip=%d", path, k);
+		int st = redirect_at(1, "GET", q, loc, sizeof(loc), n);
+		if (k == 3) {
+			CHECK_EQ(st, 503);
+			CHECK_EQ(strcmp(n, "3"), 0);
+			break;
+		}
+		CHECK_EQ(st, 302);
+		int s = store_of(loc);
+		CHECK_MSG(s >= 0 && holds(&info, s) && !seen[s], "skip=%d: %s",
+		    k, loc);
+		seen[s] = 1;
+	}
+}
+
+static void
+test_redirect_errors_unknown_wrong_cookie_deleted_bad_id(void)
+{
+	struct hs_photo_info info;
+	hs_photo_id id, wrong;
+	upload_one(32, &id, &info);
+	wrong = id;
+	char hex[HS_ID_HEX_LEN + 1], path[64], loc[256], n[16];
+	hs_error e;
+	wrong.cookie ^= 1;
+	hs_id_format(wrong, hex);
+	snprintf(path, sizeof(path), "/%s", hex);
+	int leader = test_cluster_leader(&tc);
+	CHECK(leader >= 0);
+	CHECK_EQ(redirect_at(leader, "GET", path, loc, sizeof(loc), n), 404);
+	CHECK_EQ(redirect_at(leader, "GET", "/00000000000004d2cafef00d.png",
+		     loc, sizeof(loc), n),
+	    404);
+	const char *bad[] = { "/not-a-photo", "/00000000000004d2cafef00",
+		"/00000000000004d2cafef00d.j/g", "/00000000000004d2cafef00d.",
+		"/00000000000004d2cafef00d?skip=x" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		CHECK_MSG(redirect_at(leader, "GET", bad[i], loc, sizeof(loc),
+			      n) == 400,
+		    "%s", bad[i]);
+	CHECK_STATUS(hs_delete(cl, id, 10000, &e), HS_OK, e.message);
+	hs_id_format(id, hex);
+	snprintf(path, sizeof(path), "/%s.jpg", hex);
+	for (int d = 0; d < tc.ndirs; d++)
+		CHECK(CHECK_WAIT_UNTIL(redirect_at(d, "GET", path, loc,
+					   sizeof(loc), n) == 410,
+		    5000));
+}
+
+/* 1 when directory d redirects path away from store s, to one of two. */
+static int
+redirect_avoids(int d, const char *path, int s)
+{
+	char loc[256], n[16];
+	return redirect_at(d, "GET", path, loc, sizeof(loc), n) == 302 &&
+	    store_of(loc) != s && strcmp(n, "2") == 0;
+}
+
+static void
+test_a_killed_store_is_no_redirect_target_once_down(void)
+{
+	struct hs_photo_info info;
+	hs_photo_id id;
+	upload_one(33, &id, &info);
+	char hex[HS_ID_HEX_LEN + 1], path[64], loc[256], n[16];
+	hs_id_format(id, hex);
+	snprintf(path, sizeof(path), "/%s", hex);
+	CHECK(CHECK_WAIT_UNTIL(redirect_at(tc.ndirs - 1, "GET", path, loc,
+				   sizeof(loc), n) == 302,
+	    5000));
+	int victim = store_of(loc);
+	CHECK(victim >= 0);
+	test_proc_kill(&tc.stores[victim], SIGKILL);
+	/* DOWN after 3 missed heartbeats (200 ms here), on every directory. */
+	for (int d = 0; d < tc.ndirs; d++)
+		CHECK(CHECK_WAIT_UNTIL(redirect_avoids(d, path, victim), 5000));
+	test_proc_restart(&tc.stores[victim]);
+	CHECK(test_cluster_wait_stores_up(&tc, tc.nstores, 20000));
+}
+
+/* The cluster file without its `web` line, at path. */
+static void
+cluster_file_without_web(char *path, size_t len)
+{
+	char text[8192], *w;
+	test_read_file(tc.cluster_file, text, sizeof(text), 0);
+	CHECK((w = strstr(text, "\nweb = ")) != NULL);
+	w[1] = '#'; /* commented out */
+	snprintf(path, len, "%s/cluster.noweb", tc.dir);
+	FILE *f = fopen(path, "w");
+	CHECK(f != NULL);
+	fputs(text, f);
+	fclose(f);
+}
+
+static void
+test_hs_url_names_the_web_cache_or_the_redirect_store(void)
+{
+	char file[600], noweb[600], out[4096], url[512], web[64], loc[256],
+	    n[16];
+	snprintf(file, sizeof(file), "%s/url.jpg", tc.dir);
+	FILE *f = fopen(file, "w");
+	CHECK(f != NULL);
+	fputs("not really a jpeg", f);
+	fclose(f);
+	/* With `web`: the cache's URL, from upload --url and url alike. */
+	const char *up[] = { "upload", "--url", file, NULL };
+	CHECK_EQ(run_hs(out, sizeof(out), up), 0);
+	int len = snprintf(web, sizeof(web), "http://127.0.0.1:%d/", tc.p_web);
+	CHECK_MSG(strncmp(out, web, (size_t)len) == 0 &&
+		strlen(out) == (size_t)len + HS_ID_HEX_LEN + 1,
+	    "upload --url printed '%s'", out);
+	char hex[HS_ID_HEX_LEN + 1];
+	snprintf(hex, sizeof(hex), "%s", out + len);
+	snprintf(url, sizeof(url), "%s", out);
+	const char *get[] = { "url", hex, NULL };
+	CHECK_EQ(run_hs(out, sizeof(out), get), 0);
+	CHECK_EQ(strcmp(out, url), 0);
+	const char *js[] = { "--json", "url", hex, NULL };
+	CHECK_EQ(run_hs(out, sizeof(out), js), 0);
+	CHECK(strstr(out, "\"url\":\"") != NULL &&
+	    strstr(out, "\"id\":\"") != NULL);
+	/* Without: the store the directories redirect to first. */
+	cluster_file_without_web(noweb, sizeof(noweb));
+	CHECK_EQ(run_hs_on(noweb, out, sizeof(out), get), 0);
+	char path[64];
+	snprintf(path, sizeof(path), "/%s", hex);
+	CHECK_EQ(redirect_at(0, "GET", path, loc, sizeof(loc), n), 302);
+	CHECK_MSG(strncmp(out, loc, strlen(loc)) == 0 &&
+		out[strlen(loc)] == '\n',
+	    "hs url '%s', redirect %s", out, loc);
+	CHECK_EQ(run_hs_on(noweb, out, sizeof(out), up), 0);
+	CHECK(store_of(out) >= 0);
+	snprintf(hex, sizeof(hex), "%s", strrchr(out, '/') + 1);
+	snprintf(url, sizeof(url), "%s", out);
+	CHECK_EQ(run_hs_on(noweb, out, sizeof(out), get), 0);
+	CHECK_EQ(strcmp(out, url), 0);
+	const char *unknown[] = { "url", "00000000000004d2cafef00d", NULL };
+	CHECK_EQ(run_hs(out, sizeof(out), unknown), 2);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -411,6 +666,14 @@ main(int argc, char **argv)
 		    test_tap_shows_the_events_of_an_upload },
 		{ "unknown and nonsense ids, missing files",
 		    test_unknown_and_nonsense_ids_and_missing_files },
+		{ "every directory redirects to the stores holding a photo",
+		    test_every_directory_redirects_to_the_stores_holding_a_photo },
+		{ "redirect errors: unknown, wrong cookie, deleted, bad id",
+		    test_redirect_errors_unknown_wrong_cookie_deleted_bad_id },
+		{ "a killed store is no redirect target once DOWN",
+		    test_a_killed_store_is_no_redirect_target_once_down },
+		{ "hs url names the web cache or the redirect's store",
+		    test_hs_url_names_the_web_cache_or_the_redirect_store },
 		{ "store killed: downloads still succeed",
 		    test_store_killed_downloads_still_succeed },
 		{ "leader killed during 200 uploads",

@@ -267,6 +267,7 @@ write_cluster_file() { # FILE IDENTITY WHO
   fill ROSTER "$dir/keys/roster"
   fill PUBS "$pubs"
   fill REPLICATOR "tcp://127.0.0.1:$p_repl"
+  if [ "$tls" = 1 ]; then fill WEB "https://localhost:$p_web"; else fill WEB "http://127.0.0.1:$p_web"; fi
   tmpl="$(tlsify "$tmpl")$(tls_lines "$3")"
   printf '%s\n' "$tmpl" > "$1"
 }
