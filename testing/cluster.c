@@ -1,11 +1,13 @@
 /* The test cluster (see cluster.h). */
 #include "cluster.h"
 
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "directory.pb-c.h"
@@ -209,11 +211,13 @@ start_nginx(struct test_cluster *c)
 	snprintf(lb, sizeof(lb), "%d", c->p_lb);
 	snprintf(web, sizeof(web), "%d", c->p_web);
 	servers(rpc, sizeof(rpc), c->p_dir, c->ndirs);
+	struct passwd *pw = getpwuid(geteuid());
 	servers(http, sizeof(http), c->p_dirhttp, c->ndirs);
 	const char *vars[] = { "WRITER", "the test harness", "DIR", prefix,
 		"ERROR_LOG", log, "DIR_RPC", rpc, "P_LB", lb, "DIR_HTTP", http,
 		"P_WEB", web, "CACHE_TTL", "1h", "CACHE_SIZE", "256m",
-		"DIR_SCHEME", "http", "PROXY_TLS", "", NULL };
+		"DIR_SCHEME", "http", "PROXY_TLS", "", "WEB_SSL", "", "WEB_TLS",
+		"", "USER", pw != NULL ? pw->pw_name : "nobody", NULL };
 	if (fill_template("testing/nginx.conf.template", conf, vars) != 0)
 		return -1;
 	char *argv[] = { "nginx", "-p", prefix, "-c", conf, NULL };

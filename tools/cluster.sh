@@ -82,7 +82,7 @@ tlsify() { # TEXT
 make_certs() {
   local certs="$runfiles/tools/certs"
   [ -x "$certs" ] || certs="$here/certs"
-  "$certs" "$dir/tls" >/dev/null
+  "$certs" "$dir/tls" nginx >/dev/null # nginx.pem: the photo cache's https
 }
 
 # A process is its command line, saved so `start NAME` can run it again.
@@ -178,7 +178,12 @@ start_directory() { # N
     --cache-redis="127.0.0.1:$p_cache" --cache-redis-user=directory \
     --cache-redis-password-file="$(pwfile directory)" \
     --key-file="$dir/keys/directory.key" \
-    --cache-ttl="$cache_ttl" --web-purge="http://127.0.0.1:$p_web"
+    --cache-ttl="$cache_ttl" --web-purge="$(web_url)"
+}
+
+# nginx's photo cache, as browsers and the directories' purges reach it.
+web_url() {
+  if [ "$tls" = 1 ]; then echo "https://localhost:$p_web"; else echo "http://127.0.0.1:$p_web"; fi
 }
 
 start_store() { # N
@@ -210,7 +215,7 @@ start_replicator() {
 # p_web. With --tls the directories and stores speak https: nginx checks
 # them against the cluster's CA under their certificates' name.
 start_nginx() {
-  local i rpc="" http="" tmpl scheme=http ptls=""
+  local i rpc="" http="" tmpl scheme=http ptls="" ssl="" wtls=""
   mkdir -p "$dir/nginx/tmp" "$dir/logs"
   for i in 1 2 3; do
     rpc="$rpc    server 127.0.0.1:$(p_dir "$i") max_fails=1 fail_timeout=1s;"$'\n'
@@ -219,9 +224,12 @@ start_nginx() {
   if [ "$tls" = 1 ]; then
     scheme=https
     ptls="    proxy_ssl_verify on; proxy_ssl_name localhost; proxy_ssl_trusted_certificate $dir/tls/ca.pem;"
+    ssl=" ssl"
+    wtls="    ssl_certificate $dir/tls/nginx.pem; ssl_certificate_key $dir/tls/nginx.pem;"
   fi
   tmpl="$(cat "$harness/nginx.conf.template")"
   fill WRITER "tools/cluster.sh up"
+  fill USER "$(id -un)"
   fill DIR "$dir/nginx"
   fill ERROR_LOG "$dir/logs/nginx-error.log"
   fill DIR_RPC "$rpc"
@@ -232,6 +240,8 @@ start_nginx() {
   fill CACHE_SIZE 1g
   fill DIR_SCHEME "$scheme"
   fill PROXY_TLS "$ptls"
+  fill WEB_SSL "$ssl"
+  fill WEB_TLS "$wtls"
   printf '%s\n' "$tmpl" > "$dir/nginx/nginx.conf"
   launch nginx nginx -p "$dir/nginx" -c "$dir/nginx/nginx.conf"
 }
@@ -267,7 +277,7 @@ write_cluster_file() { # FILE IDENTITY WHO
   fill ROSTER "$dir/keys/roster"
   fill PUBS "$pubs"
   fill REPLICATOR "tcp://127.0.0.1:$p_repl"
-  if [ "$tls" = 1 ]; then fill WEB "https://localhost:$p_web"; else fill WEB "http://127.0.0.1:$p_web"; fi
+  fill WEB "$(web_url)"
   tmpl="$(tlsify "$tmpl")$(tls_lines "$3")"
   printf '%s\n' "$tmpl" > "$1"
 }
@@ -310,7 +320,7 @@ cmd_up() {
   echo "  directories (via nginx): $(tlsify "tcp://127.0.0.1:$p_lb; direct: $(dirs_csv)")"
   echo "  redis: meta 127.0.0.1:$p_meta, cache 127.0.0.1:$p_cache (ACL users; passwords in $dir/secrets/)"
   echo "  stores: $(tlsify "tcp://127.0.0.1:$(p_store 1)") .. $(p_store 5)"
-  echo "  photo cache (nginx): http://127.0.0.1:$p_web/<photo id>"
+  echo "  photo cache (nginx): $(web_url)/<photo id>"
   [ "$tls" = 1 ] && echo "  TLS: certificates in $dir/tls (hs uses client.pem, cluster.admin admin.pem)"
   echo "  cluster file: $dir/cluster (export HS_CLUSTER=$dir/cluster)"
 }
