@@ -610,7 +610,7 @@ cluster_file_without_web(char *path, size_t len)
 static void
 test_hs_url_names_the_web_cache_or_the_redirect_store(void)
 {
-	char file[600], noweb[600], out[4096], url[512], web[64], loc[256],
+	char file[600], noweb[600], out[4096], url[4096], web[64], loc[256],
 	    n[16];
 	snprintf(file, sizeof(file), "%s/url.jpg", tc.dir);
 	FILE *f = fopen(file, "w");
