@@ -1,6 +1,6 @@
 /* The web face's server (http.h) on libmicrohttpd: a thread pool of epoll
- * loops, answers queued from the first call of the access handler (the
- * routes take no request bodies). */
+ * loops, answers queued from the second call of the access handler, once
+ * the request is whole (the routes take no request bodies). */
 #include "http.h"
 
 #include <arpa/inet.h>
@@ -175,8 +175,16 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 {
 	(void)version;
 	(void)upload_data;
-	(void)con_cls;
+	static char headers_seen;
 	struct rt_http *h = cls;
+	/* The first call has the headers only. libmicrohttpd 0.9.75 closes
+	 * the connection after an answer queued that early (it cannot know
+	 * the body was read): answer from the next call, so connections are
+	 * kept alive. */
+	if (*con_cls == NULL) {
+		*con_cls = &headers_seen;
+		return MHD_YES;
+	}
 	struct rt_http_req req = { .conn = conn,
 		.method = method,
 		.path = url };

@@ -2,6 +2,7 @@
 #include "store_http.h"
 
 #include "http.h"
+#include "http_photo.h"
 
 /* 200 while the store takes writes, 503 once an I/O failure made it
  * read-only: what a load balancer's health check wants. */
@@ -25,6 +26,7 @@ store_http_start(struct store_service *svc, char *err, size_t errlen)
 		return 0;
 	const struct rt_http_route routes[] = {
 		{ "/health", health, svc },
+		{ "/*", store_http_photo, svc },
 	};
 	struct rt_http_opts o = { .listen = svc->cfg.http,
 		.routes = routes,
