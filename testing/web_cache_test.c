@@ -107,6 +107,42 @@ test_second_read_is_a_hit_that_needs_no_store(void)
 	CHECK(test_cluster_wait_stores_up(&tc, tc.nstores, 10000));
 }
 
+#define HERD 20
+
+/* HERD reads of one new photo at once (curl's parallel mode, the URLs in
+ * a config file): one goes to a store, the others wait for its entry
+ * (proxy_cache_lock) and are hits. */
+static void
+test_a_herd_of_first_reads_makes_one_store_read(void)
+{
+	uint8_t *b;
+	hs_photo_id id;
+	char hex[HS_ID_HEX_LEN + 1], conf[600], out[4096];
+	CHECK_EQ(upload(30000, 5, &b, &id, hex), 0);
+	free(b);
+	snprintf(conf, sizeof(conf), "%s/herd.curl", tc.dir);
+	FILE *f = fopen(conf, "w");
+	CHECK(f != NULL);
+	for (int i = 0; i < HERD; i++)
+		fprintf(f,
+		    "url = \"http://127.0.0.1:%d/%s\"\noutput = /dev/null\n",
+		    tc.p_web, hex);
+	fclose(f);
+	char *argv[] = { "curl", "-s", "-Z", "--parallel-immediate",
+		"--parallel-max", "50", "-w", "%header{x-cache-status}\n", "-K",
+		conf, NULL };
+	CHECK_EQ(test_proc_run(argv, NULL, tc.dir, out, sizeof(out), NULL, 0,
+		     20000),
+	    0);
+	int miss = 0, hit = 0;
+	for (char *p = out; (p = strstr(p, "MISS")) != NULL; p++)
+		miss++;
+	for (char *p = out; (p = strstr(p, "HIT")) != NULL; p++)
+		hit++;
+	CHECK_MSG(miss == 1 && hit == HERD - 1,
+	    "%d misses and %d hits of %d reads at once", miss, hit, HERD);
+}
+
 static void
 test_errors_are_never_cached(void)
 {
@@ -244,6 +280,8 @@ main(int argc, char **argv)
 	static const struct check_case cases[] = {
 		{ "second read is a hit that needs no store",
 		    test_second_read_is_a_hit_that_needs_no_store },
+		{ "a herd of first reads makes one store read",
+		    test_a_herd_of_first_reads_makes_one_store_read },
 		{ "errors are never cached", test_errors_are_never_cached },
 		{ "a dead store is skipped for the next replica",
 		    test_a_dead_store_is_skipped_for_the_next_replica },
