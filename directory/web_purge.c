@@ -1,7 +1,8 @@
 /* Purging deleted photos from the web cache (see web_purge.h): one libcurl
  * handle under a mutex (its connection to nginx kept alive between
- * deletes), and a thread that retries failed purges once a second from a
- * bounded queue, oldest first. */
+ * deletes), and a thread that works through a bounded queue of purges,
+ * each due at a time: the acknowledgement's two, and retries once a
+ * second. */
 #include "web_purge.h"
 
 #include <curl/curl.h>
@@ -14,14 +15,22 @@
 #include "log.h"
 #include "photo_id.h"
 
-/* Failed purges kept for retry; past this the oldest is dropped (its
- * entry still leaves nginx within CACHE_TTL). */
+/* Purges waiting for the thread (retries, the purges after an
+ * acknowledgement); past this the oldest is dropped (its entry still
+ * leaves nginx within CACHE_TTL). */
 #define PURGE_QUEUE 4096
 #define PURGE_RETRY_MS 1000
+/* A store read that began before the store had the delete's tombstone may
+ * write its copy into the cache after the acknowledgement's purge: nginx
+ * gives up on a store that sends nothing for proxy_read_timeout (10 s in
+ * testing/nginx.conf.template), so a purge this much later drops it. */
+#define PURGE_LATE_MS 11000
 
 struct pending {
 	char hex[PHOTO_ID_HEX_LEN + 1];
-	int64_t since; /* monotonic: the delete's time */
+	int64_t since; /* monotonic: when it was asked for */
+	int64_t due;   /* monotonic: not tried before */
+	int failed;    /* an earlier try failed (logged once done) */
 };
 
 struct dir_purge {
@@ -30,10 +39,12 @@ struct dir_purge {
 	int64_t wait_ms, give_up_ms;
 	pthread_mutex_t hmu; /* the handle */
 	CURL *h;
-	pthread_mutex_t mu; /* the queue and stop */
+	pthread_mutex_t mu; /* what follows */
 	pthread_cond_t cv;
-	struct pending q[PURGE_QUEUE];
+	struct pending q[PURGE_QUEUE]; /* a ring, oldest at head */
 	size_t head, n;
+	uint64_t kicks; /* enqueues so far: the thread sleeps only on none */
+	int failing;	/* the last try failed: deletes do not wait */
 	int stop, started;
 	pthread_t thr;
 };
@@ -81,9 +92,9 @@ purge_once(struct dir_purge *p, const char *hex, char *why, size_t whylen)
 	return -1;
 }
 
-/* Under p->mu. */
+/* Under p->mu: e at the tail. */
 static void
-enqueue_locked(struct dir_purge *p, const char *hex)
+push_locked(struct dir_purge *p, const struct pending *e)
 {
 	if (p->n == PURGE_QUEUE) {
 		rt_log_warn("web cache purge queue full: dropping the purge "
@@ -92,64 +103,92 @@ enqueue_locked(struct dir_purge *p, const char *hex)
 		p->head = (p->head + 1) % PURGE_QUEUE;
 		p->n--;
 	}
-	struct pending *e = &p->q[(p->head + p->n) % PURGE_QUEUE];
-	snprintf(e->hex, sizeof(e->hex), "%s", hex);
-	e->since = rt_mono_ms();
+	p->q[(p->head + p->n) % PURGE_QUEUE] = *e;
 	p->n++;
+	p->kicks++;
 	pthread_cond_signal(&p->cv);
 }
 
-/* The oldest queued purge, tried; 1 when the queue moved on (done or
- * given up), 0 when it failed and the thread should wait. */
+static void
+push(struct dir_purge *p, const char *hex, int64_t due_in, int failed)
+{
+	struct pending e = { .failed = failed };
+	snprintf(e.hex, sizeof(e.hex), "%s", hex);
+	e.since = rt_mono_ms();
+	e.due = e.since + due_in;
+	pthread_mutex_lock(&p->mu);
+	push_locked(p, &e);
+	pthread_mutex_unlock(&p->mu);
+}
+
+/* The queue's head, taken off: tried if due (and put back at the tail
+ * when that fails), else put back as it is. -1 when the queue is empty,
+ * 1 when put back, else 0. */
 static int
-retry_head(struct dir_purge *p)
+take_head(struct dir_purge *p)
 {
 	struct pending e;
 	char why[256];
 	pthread_mutex_lock(&p->mu);
 	int have = p->n > 0;
-	if (have)
+	if (have) {
 		e = p->q[p->head];
-	pthread_mutex_unlock(&p->mu);
-	if (!have)
-		return 0;
-	int expired = rt_mono_ms() - e.since > p->give_up_ms;
-	int ok = expired || purge_once(p, e.hex, why, sizeof(why)) == 0;
-	if (expired)
-		rt_log_warn("web cache: gave up purging %s after CACHE_TTL "
-			    "(nginx has dropped the entry itself)",
-		    e.hex);
-	else if (ok)
-		rt_log_info("web cache: purged %s on a retry", e.hex);
-	pthread_mutex_lock(&p->mu);
-	/* Only this thread pops; a full queue may have dropped e meanwhile. */
-	if (ok && p->n > 0 && p->q[p->head].since == e.since &&
-	    strcmp(p->q[p->head].hex, e.hex) == 0) {
 		p->head = (p->head + 1) % PURGE_QUEUE;
 		p->n--;
 	}
 	pthread_mutex_unlock(&p->mu);
-	return ok;
+	if (!have)
+		return -1;
+	int64_t now = rt_mono_ms();
+	if (now - e.since > p->give_up_ms) {
+		rt_log_warn("web cache: gave up purging %s after CACHE_TTL "
+			    "(nginx has dropped the entry itself)",
+		    e.hex);
+		return 0;
+	}
+	int ok = e.due <= now && purge_once(p, e.hex, why, sizeof(why)) == 0;
+	if (ok && e.failed)
+		rt_log_info("web cache: purged %s on a retry", e.hex);
+	pthread_mutex_lock(&p->mu);
+	if (e.due <= now)
+		p->failing = !ok;
+	if (!ok) {
+		e.failed |= e.due <= now;
+		e.due = e.due <= now ? now + PURGE_RETRY_MS : e.due;
+		push_locked(p, &e);
+	}
+	pthread_mutex_unlock(&p->mu);
+	return !ok;
 }
 
+/* Goes once through the queue, trying what is due, then sleeps until the
+ * next retry or an enqueue. */
 static void *
-retry_thread(void *arg)
+purge_thread(void *arg)
 {
 	struct dir_purge *p = arg;
 	for (;;) {
 		pthread_mutex_lock(&p->mu);
 		while (!p->stop && p->n == 0)
 			pthread_cond_wait(&p->cv, &p->mu);
+		size_t count = p->n;
+		uint64_t kicks = p->kicks;
 		int stop = p->stop;
 		pthread_mutex_unlock(&p->mu);
 		if (stop)
 			return NULL;
-		if (retry_head(p))
-			continue;
+		uint64_t mine = 0;
+		for (size_t k = 0; k < count; k++) {
+			int r = take_head(p);
+			if (r < 0)
+				break;
+			mine += (uint64_t)r;
+		}
 		struct timespec ts;
 		rt_timespec_in(PURGE_RETRY_MS, &ts);
 		pthread_mutex_lock(&p->mu);
-		if (!p->stop)
+		/* Our own put-backs count as kicks too: only others' wake us. */
+		if (!p->stop && p->kicks - kicks <= mine)
 			pthread_cond_timedwait(&p->cv, &p->mu, &ts);
 		pthread_mutex_unlock(&p->mu);
 	}
@@ -182,7 +221,7 @@ dir_purge_open(const char *base, const char *tls_ca, int64_t wait_ms,
 		dir_purge_close(p);
 		return NULL;
 	}
-	if (pthread_create(&p->thr, NULL, retry_thread, p) != 0) {
+	if (pthread_create(&p->thr, NULL, purge_thread, p) != 0) {
 		rt_log_error("web cache purge: cannot start its thread");
 		dir_purge_close(p);
 		return NULL;
@@ -203,10 +242,13 @@ dir_purge_close(struct dir_purge *p)
 		pthread_mutex_unlock(&p->mu);
 		pthread_join(p->thr, NULL);
 	}
-	if (p->n > 0)
-		rt_log_warn("web cache: %zu purge(s) not done at shutdown "
-			    "(their entries expire within CACHE_TTL)",
-		    p->n);
+	size_t failed = 0;
+	for (size_t i = 0; i < p->n; i++)
+		failed += p->q[(p->head + i) % PURGE_QUEUE].failed;
+	if (failed > 0)
+		rt_log_warn("web cache: %zu failed purge(s) not retried at "
+			    "shutdown (their entries expire within CACHE_TTL)",
+		    failed);
 	if (p->h != NULL) {
 		curl_easy_cleanup(p->h);
 		curl_global_cleanup();
@@ -225,16 +267,28 @@ dir_purge_photo(struct dir_purge *p, uint64_t key, uint32_t cookie)
 		return;
 	photo_id_format(key, cookie, hex);
 	pthread_mutex_lock(&p->mu);
-	int behind = p->n > 0;
-	if (behind)
-		enqueue_locked(p, hex);
+	int failing = p->failing;
 	pthread_mutex_unlock(&p->mu);
-	if (behind || purge_once(p, hex, why, sizeof(why)) == 0)
+	if (failing) {
+		push(p, hex, 0, 1);
+		return;
+	}
+	if (purge_once(p, hex, why, sizeof(why)) == 0)
 		return;
 	rt_log_warn("web cache: cannot purge %s at %s (%s); retrying in the "
 		    "background, for at most CACHE_TTL",
 	    hex, p->base, why);
 	pthread_mutex_lock(&p->mu);
-	enqueue_locked(p, hex);
+	p->failing = 1;
 	pthread_mutex_unlock(&p->mu);
+	push(p, hex, PURGE_RETRY_MS, 1);
+}
+
+void
+dir_purge_acked(struct dir_purge *p, const char *hex)
+{
+	if (p == NULL || p->base[0] == '\0')
+		return;
+	push(p, hex, 0, 0);
+	push(p, hex, PURGE_LATE_MS, 0);
 }
