@@ -21,9 +21,10 @@
 #define PURGE_QUEUE 4096
 #define PURGE_RETRY_MS 1000
 /* A store read that began before the store had the delete's tombstone may
- * write its copy into the cache after the acknowledgement's purge: nginx
- * gives up on a store that sends nothing for proxy_read_timeout (10 s in
- * testing/nginx.conf.template), so a purge this much later drops it. */
+ * write its copy into the cache after the acknowledgement's purge. A
+ * photo's read takes far less than nginx's proxy_read_timeout (10 s in
+ * testing/nginx.conf.template, after which a silent store is given up
+ * on), so a purge this much later drops such a copy. */
 #define PURGE_LATE_MS 11000
 
 struct pending {
