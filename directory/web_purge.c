@@ -18,7 +18,7 @@
 /* Purges waiting for the thread (retries, the purges after an
  * acknowledgement); past this the oldest is dropped (its entry still
  * leaves nginx within CACHE_TTL). */
-#define PURGE_QUEUE 4096
+#define PURGE_QUEUE 32768
 #define PURGE_RETRY_MS 1000
 /* A store read that began before the store had the delete's tombstone may
  * write its copy into the cache after the acknowledgement's purge. A
@@ -123,10 +123,12 @@ push(struct dir_purge *p, const char *hex, int64_t due_in, int failed)
 }
 
 /* The queue's head, taken off: tried if due (and put back at the tail
- * when that fails), else put back as it is. -1 when the queue is empty,
- * 1 when put back, else 0. */
+ * when that fails), else put back as it is. Once a try of this pass
+ * failed (*down), the rest due are put back untried: one timeout a pass,
+ * not one per queued purge. -1 when the queue is empty, 1 when put back,
+ * else 0. */
 static int
-take_head(struct dir_purge *p)
+take_head(struct dir_purge *p, int *down)
 {
 	struct pending e;
 	char why[256];
@@ -147,15 +149,17 @@ take_head(struct dir_purge *p)
 		    e.hex);
 		return 0;
 	}
-	int ok = e.due <= now && purge_once(p, e.hex, why, sizeof(why)) == 0;
+	int due = e.due <= now, tried = due && !*down;
+	int ok = tried && purge_once(p, e.hex, why, sizeof(why)) == 0;
 	if (ok && e.failed)
 		rt_log_info("web cache: purged %s on a retry", e.hex);
+	*down |= tried && !ok;
 	pthread_mutex_lock(&p->mu);
-	if (e.due <= now)
+	if (tried)
 		p->failing = !ok;
 	if (!ok) {
-		e.failed |= e.due <= now;
-		e.due = e.due <= now ? now + PURGE_RETRY_MS : e.due;
+		e.failed |= due;
+		e.due = due ? now + PURGE_RETRY_MS : e.due;
 		push_locked(p, &e);
 	}
 	pthread_mutex_unlock(&p->mu);
@@ -179,8 +183,9 @@ purge_thread(void *arg)
 		if (stop)
 			return NULL;
 		uint64_t mine = 0;
+		int down = 0;
 		for (size_t k = 0; k < count; k++) {
-			int r = take_head(p);
+			int r = take_head(p, &down);
 			if (r < 0)
 				break;
 			mine += (uint64_t)r;
