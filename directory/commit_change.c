@@ -17,6 +17,7 @@
 #include "photo_id.h"
 #include "scripts.h"
 #include "tombstones.h"
+#include "web_purge.h"
 #include "writer_impl.h"
 
 #define UPD_KEYS 7
@@ -152,8 +153,10 @@ forget_or_fail(struct dir_job *j, const Hs__PhotoId *id)
 {
 	char err[512];
 	if (dir_cache_forget(j->d->cache, id->key, id->cookie, err,
-		sizeof(err)) == 0)
+		sizeof(err)) == 0) {
+		dir_purge_photo(j->d->purge, id->key, id->cookie);
 		return 0;
+	}
 	rpc_fail(j->call, HS_UNAVAILABLE,
 	    "%s; the delete is committed, retry it", err);
 	return 1;

@@ -19,6 +19,7 @@
 #include "log.h"
 #include "photo_id.h"
 #include "store.pb-c.h"
+#include "web_purge.h"
 
 #define ACK_STORES (DIR_MAX_REPLICAS + DIR_MAX_REPLICAS_PICK)
 /* Beyond a store's lease, for the two clocks' rates and the time the
@@ -45,6 +46,7 @@ struct ack {
 	int done[ACK_STORES];
 	int64_t lease_end[ACK_STORES]; /* monotonic */
 	int answered, refs;
+	struct dir_purge *purge; /* the web cache (web_purge.h) */
 };
 
 struct dir_acks {
@@ -172,6 +174,7 @@ answer(struct dir_acks *t, struct ack *a, int ok)
 	char waiting[ACK_STORES * 12 + 1] = "";
 	size_t off = 0;
 	if (ok) {
+		dir_purge_acked(a->purge, a->hex);
 		Hs__DeleteReply r = HS__DELETE_REPLY__INIT;
 		r.seq = a->seq;
 		rpc_reply(a->call, &r.base);
@@ -314,7 +317,10 @@ dir_acks_wait(struct dir_acks *t, struct dir *d, rpc_call *call,
 	dir_is_leader(d, NULL, 0, &epoch);
 	int64_t now = rt_mono_ms(), wall_dl = rpc_call_deadline_ms(call);
 	int64_t budget = wall_dl ? wall_dl - rt_now_ms() - 100 : 10000;
-	*a = (struct ack){ .call = call, .seq = seq, .refs = 1 };
+	*a = (struct ack){ .call = call,
+		.seq = seq,
+		.refs = 1,
+		.purge = d->purge };
 	a->deadline = now + (budget > 0 ? budget : 0);
 	photo_id_format(rec->id->key, rec->id->cookie, a->hex);
 	ack_stores(d, rec, a);

@@ -53,6 +53,7 @@ struct dir {
 	rt_pub *pub;
 	rpc_pool *pool; /* clients to the leader (forwarding), stores */
 	struct dir_cache *cache; /* deletes evict photos from the cache */
+	struct dir_purge *purge; /* ... and from the web cache (web_purge.h) */
 	dir_records *recs;
 	dir_stores *stores;
 	dir_groups *groups;	/* write groups (groups.h) */
@@ -63,9 +64,9 @@ struct dir {
 	struct dir_acks *acks;	     /* deletes waiting for stores */
 	struct dir_recent *recent;   /* last events, for the status page */
 
-	pthread_mutex_t mu;	 /* guards the fields below */
+	pthread_mutex_t mu;		    /* guards the fields below */
 	struct applied *principals_applied; /* principals.c: per store */
-	int leader;		 /* we hold the lease */
+	int leader;			    /* we hold the lease */
 	int ready;		 /* ... and have caught up: writes may commit */
 	char lease[128];	 /* our lease value "<id>/<epoch>" */
 	int64_t lease_until;	 /* monotonic ms: stop acting as leader here */

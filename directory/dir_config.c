@@ -14,8 +14,9 @@
 #include "stores.h"
 #include "tls.h"
 
-#define NOPTS 32
+#define NOPTS 34
 #define NTEST 3 /* of them, test-only */
+#define NWEB 2	/* of them, the web cache's purge */
 
 /* Fills opts with the one option table, its targets in cfg. */
 /* The options only tests set, after the others. */
@@ -32,6 +33,23 @@ test_options(struct dir_config *cfg, struct rt_cfg_opt out[NTEST])
 		    "TEST ONLY: the first load of the records waits this long"),
 		RT_CFG_FIELD("HS_TEST_FEED", "test-feed", RT_CFG_STRING,
 		    test_feed, 0, 0, "", "TEST ONLY: a follower's extra feed"),
+	};
+	memcpy(out, table, sizeof(table));
+}
+
+/* The web cache's purge on delete (web_purge.h). */
+static void
+web_options(struct dir_config *cfg, struct rt_cfg_opt out[NWEB])
+{
+	const struct rt_cfg_opt table[NWEB] = {
+		RT_CFG_FIELD("WEB_PURGE", "web-purge", RT_CFG_STRING, web_purge,
+		    0, 0, "",
+		    "the web cache (nginx) a delete purges, e.g. "
+		    "http://127.0.0.1:7103; empty: none"),
+		RT_CFG_FIELD("WEB_PURGE_WAIT", "web-purge-wait", RT_CFG_MS,
+		    web_purge_wait_ms, 10, 60000, "1s",
+		    "a delete waits this long for the purge, then it is "
+		    "retried in the background for at most CACHE_TTL"),
 	};
 	memcpy(out, table, sizeof(table));
 }
@@ -109,9 +127,10 @@ options(struct dir_config *cfg, struct rt_cfg_opt opts[NOPTS])
 		    lookup_wait_ms, 0, 60000, "2s",
 		    "a Lookup's wait for min_seq"),
 	};
-	_Static_assert(sizeof(table) / sizeof(table[0]) == NOPTS - NTEST,
+	_Static_assert(sizeof(table) / sizeof(table[0]) == NOPTS - NWEB - NTEST,
 	    "NOPTS counts the table");
 	memcpy(opts, table, sizeof(table));
+	web_options(cfg, opts + NOPTS - NWEB - NTEST);
 	test_options(cfg, opts + NOPTS - NTEST);
 }
 

@@ -16,8 +16,10 @@ struct dir_config {
 	const char *http;	  /* web face HOST:PORT; "" = none */
 	struct rt_redis_ep redis; /* metadata Redis */
 	struct rt_redis_ep cache_redis; /* cache Redis; addr "" = none */
-	int64_t cache_ttl_ms; /* how long a delete's cache marker lasts */
-	const char *key_file; /* this directory's identity file */
+	int64_t cache_ttl_ms;  /* how long a delete's cache marker lasts */
+	const char *web_purge; /* nginx's base URL (web_purge.h); "" = none */
+	int64_t web_purge_wait_ms;     /* a delete's wait for the purge */
+	const char *key_file;	       /* this directory's identity file */
 	const char *tls_ca, *tls_cert; /* runtime/tls.h; "" = no TLS */
 	int64_t leader_timeout_ms;
 	int64_t leader_heartbeat_ms;

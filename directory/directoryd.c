@@ -24,6 +24,7 @@
 #include "scripts.h"
 #include "stop.h"
 #include "waiters.h"
+#include "web_purge.h"
 #include "writer.h"
 
 static int
@@ -60,7 +61,9 @@ open_parts(struct dir *d)
 	    (d->acks = dir_acks_open()) == NULL ||
 	    (d->recent = dir_recent_open()) == NULL ||
 	    (d->cache = dir_cache_open(&d->cfg.cache_redis, d->cfg.cache_ttl_ms,
-		 d->cfg.redis_timeout_ms)) == NULL) {
+		 d->cfg.redis_timeout_ms)) == NULL ||
+	    (d->purge = dir_purge_open(d->cfg.web_purge, d->cfg.tls_ca,
+		 d->cfg.web_purge_wait_ms, d->cfg.cache_ttl_ms)) == NULL) {
 		rt_log_error("out of memory");
 		return -1;
 	}
@@ -99,6 +102,7 @@ close_parts(struct dir *d)
 	rpc_pool_close(d->pool);
 	rt_pub_close(d->pub);
 	dir_cache_close(d->cache);
+	dir_purge_close(d->purge);
 	dir_stores_close(d->stores);
 	dir_groups_close(d->groups);
 	dir_records_close(d->recs);

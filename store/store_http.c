@@ -2,6 +2,7 @@
 #include "store_http.h"
 
 #include "http.h"
+#include "http_photo.h"
 #include "store_metrics.h"
 
 /* 200 while the store takes writes, 503 once an I/O failure made it
@@ -27,6 +28,7 @@ store_http_start(struct store_service *svc, char *err, size_t errlen)
 	const struct rt_http_route routes[] = {
 		{ "/health", health, svc },
 		{ "/metrics", store_http_metrics, svc },
+		{ "/*", store_http_photo, svc },
 	};
 	struct rt_http_opts o = { .listen = svc->cfg.http,
 		.routes = routes,

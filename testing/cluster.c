@@ -1,11 +1,13 @@
 /* The test cluster (see cluster.h). */
 #include "cluster.h"
 
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "directory.pb-c.h"
@@ -53,7 +55,7 @@ static int
 start_dir(struct test_cluster *c, int i, const char *extra)
 {
 	char bin[512], id[32], listen[64], pub[64], http[64], key[640],
-	    redis[4096] = "";
+	    purge[64] = "--web-purge=", redis[4096] = "";
 	test_runfile(bin, sizeof(bin), "directory/directoryd");
 	test_redis_flags(&c->meta, "redis", "directory", redis, sizeof(redis));
 	test_redis_flags(&c->cache, "cache-redis", "directory", redis,
@@ -63,15 +65,19 @@ start_dir(struct test_cluster *c, int i, const char *extra)
 	    c->p_dir[i]);
 	snprintf(pub, sizeof(pub), "--pub=tcp://127.0.0.1:%d", c->p_dirpub[i]);
 	snprintf(http, sizeof(http), "--http=127.0.0.1:%d", c->p_dirhttp[i]);
+	/* A delete purges nginx's photo cache (directory/web_purge.c). */
+	if (c->has_nginx)
+		snprintf(purge, sizeof(purge),
+		    "--web-purge=http://127.0.0.1:%d", c->p_web);
 	snprintf(key, sizeof(key), "--key-file=");
 	test_identity(key + 11, sizeof(key) - 11, c->keyfile,
 	    RT_DIRECTORY_PRINCIPAL);
-	char *head[] = { bin, id, listen, pub, http, key, "--leader-timeout=1s",
-		"--leader-heartbeat-interval=200ms",
+	char *head[] = { bin, id, listen, pub, http, key, purge,
+		"--leader-timeout=1s", "--leader-heartbeat-interval=200ms",
 		"--follower-sync-interval=100ms", "--heartbeat-interval=200ms",
 		NULL };
 	if (c->env_timing)
-		head[6] = NULL;
+		head[7] = NULL;
 	return run(&c->dirs[i], id + 5, c->dir, head, redis, extra);
 }
 
@@ -131,36 +137,6 @@ start_replicator(struct test_cluster *c, const char *extra)
 	return run(&c->repl, "replicator", c->dir, head, redis, extra);
 }
 
-static int
-start_nginx(struct test_cluster *c)
-{
-	char conf[640], prefix[600];
-	snprintf(prefix, sizeof(prefix), "%s/nginx", c->dir);
-	mkdir(prefix, 0755);
-	snprintf(conf, sizeof(conf), "%s/nginx.conf", prefix);
-	FILE *f = fopen(conf, "w");
-	if (f == NULL)
-		return -1;
-	fprintf(f,
-	    "load_module /usr/lib/nginx/modules/ngx_stream_module.so;\n"
-	    "daemon off; pid %s/nginx.pid; error_log %s/error.log;\n"
-	    "events { worker_connections 256; }\n"
-	    "stream { upstream directories {\n",
-	    prefix, prefix);
-	for (int i = 0; i < c->ndirs; i++)
-		fprintf(f,
-		    "  server 127.0.0.1:%d max_fails=1 fail_timeout=1s;\n",
-		    c->p_dir[i]);
-	fprintf(f,
-	    "} server { listen 127.0.0.1:%d; proxy_pass directories; "
-	    "proxy_connect_timeout 500ms; } }\n",
-	    c->p_lb);
-	fclose(f);
-	char *argv[] = { "nginx", "-p", prefix, "-c", conf, NULL };
-	c->has_nginx = 1;
-	return test_proc_start(&c->nginx, "nginx", c->dir, argv);
-}
-
 /* The value after @name@ in vars, or NULL. */
 static const char *
 lookup(const char *const *vars, const char *name, size_t len)
@@ -171,11 +147,13 @@ lookup(const char *const *vars, const char *name, size_t len)
 	return NULL;
 }
 
-int
-test_cluster_file_write(const char *path, const char *const *vars)
+/* Writes path from the template at runfile rel, each @NAME@ replaced by
+ * its value in vars. 0 or -1 (printed). */
+static int
+fill_template(const char *rel, const char *path, const char *const *vars)
 {
-	char tpath[512], t[2048];
-	test_runfile(tpath, sizeof(tpath), "testing/cluster.template");
+	char tpath[512], t[8192];
+	test_runfile(tpath, sizeof(tpath), rel);
 	test_read_file(tpath, t, sizeof(t), 0);
 	FILE *f = fopen(path, "w");
 	if (t[0] == '\0' || f == NULL) {
@@ -197,6 +175,54 @@ test_cluster_file_write(const char *path, const char *const *vars)
 		p = end;
 	}
 	return fclose(f) == 0 ? 0 : -1;
+}
+
+int
+test_cluster_file_write(const char *path, const char *const *vars)
+{
+	return fill_template("testing/cluster.template", path, vars);
+}
+
+/* One "server 127.0.0.1:PORT ...;" line per port: an upstream's members. */
+static void
+servers(char *out, size_t len, const int *ports, int n)
+{
+	for (int i = 0; i < n; i++) {
+		size_t used = strlen(out);
+		snprintf(out + used, len - used,
+		    "    server 127.0.0.1:%d max_fails=1 fail_timeout=1s;\n",
+		    ports[i]);
+	}
+}
+
+/* nginx from testing/nginx.conf.template, as the launcher fills it: the
+ * directories' RPC balanced on p_lb, the photo cache on p_web. */
+static int
+start_nginx(struct test_cluster *c)
+{
+	char conf[640], prefix[600], tmp[620], log[640], lb[16], web[16],
+	    rpc[512] = "", http[512] = "";
+	snprintf(prefix, sizeof(prefix), "%s/nginx", c->dir);
+	snprintf(tmp, sizeof(tmp), "%s/tmp", prefix);
+	mkdir(prefix, 0755);
+	mkdir(tmp, 0755);
+	snprintf(conf, sizeof(conf), "%s/nginx.conf", prefix);
+	snprintf(log, sizeof(log), "%s/error.log", prefix);
+	snprintf(lb, sizeof(lb), "%d", c->p_lb);
+	snprintf(web, sizeof(web), "%d", c->p_web);
+	servers(rpc, sizeof(rpc), c->p_dir, c->ndirs);
+	struct passwd *pw = getpwuid(geteuid());
+	servers(http, sizeof(http), c->p_dirhttp, c->ndirs);
+	const char *vars[] = { "WRITER", "the test harness", "DIR", prefix,
+		"ERROR_LOG", log, "DIR_RPC", rpc, "P_LB", lb, "DIR_HTTP", http,
+		"P_WEB", web, "CACHE_TTL", "1h", "CACHE_SIZE", "256m",
+		"DIR_SCHEME", "http", "PROXY_TLS", "", "WEB_SSL", "", "WEB_TLS",
+		"", "USER", pw != NULL ? pw->pw_name : "nobody", NULL };
+	if (fill_template("testing/nginx.conf.template", conf, vars) != 0)
+		return -1;
+	char *argv[] = { "nginx", "-p", prefix, "-c", conf, NULL };
+	c->has_nginx = 1;
+	return test_proc_start(&c->nginx, "nginx", c->dir, argv);
 }
 
 static int
@@ -324,6 +350,7 @@ test_cluster_start(struct test_cluster *c, const struct test_cluster_opts *o)
 	c->ndirs = o->ndirs ? o->ndirs : 3;
 	c->nstores = o->nstores ? o->nstores : 5;
 	c->env_timing = o->env_timing;
+	c->has_nginx = o->nginx; /* the directories purge it */
 	if (test_temp_dir(c->dir, sizeof(c->dir), "cluster") != 0 ||
 	    test_key_file(c->keyfile, sizeof(c->keyfile), c->dir) != 0)
 		return -1;

@@ -17,10 +17,11 @@
 #define TEST_CLUSTER_MAX_STORES 5
 
 struct test_cluster_opts {
-	int ndirs;		/* 0 = 3 */
-	int nstores;		/* 0 = 5 */
-	int replicator;		/* start replicatord too */
-	int nginx;		/* put nginx in front of the directories */
+	int ndirs;	/* 0 = 3 */
+	int nstores;	/* 0 = 5 */
+	int replicator; /* start replicatord too */
+	int nginx;	/* nginx: the directories' RPC balancer and the photo
+		      cache (testing/nginx.conf.template) */
 	const char *store_args; /* extra flags for every store, space-separated */
 	const char *dir_args;	/* extra flags for every directory */
 	const char *repl_args; /* extra flags for the replicator */

@@ -64,6 +64,9 @@ p_web=$((base + 3))
 p_dirhttp() { echo $((base + 60 + $1)); }    # directory-N HTTP
 p_storehttp() { echo $((base + 70 + $1)); }  # store-N HTTP
 p_replhttp=$((base + 80))
+# How long a cache entry lives, in the cache Redis and in nginx's photo
+# cache alike: the bound on a deleted photo's entry when a purge fails.
+cache_ttl=1h
 
 # With --tls every nng address below, tcp://127.0.0.1:PORT, becomes
 # tls+tcp://localhost:PORT (in processes' options and the cluster file):
@@ -79,7 +82,7 @@ tlsify() { # TEXT
 make_certs() {
   local certs="$runfiles/tools/certs"
   [ -x "$certs" ] || certs="$here/certs"
-  "$certs" "$dir/tls" >/dev/null
+  "$certs" "$dir/tls" nginx >/dev/null # nginx.pem: the photo cache's https
 }
 
 # A process is its command line, saved so `start NAME` can run it again.
@@ -174,7 +177,13 @@ start_directory() { # N
     --redis-password-file="$(pwfile directory)" \
     --cache-redis="127.0.0.1:$p_cache" --cache-redis-user=directory \
     --cache-redis-password-file="$(pwfile directory)" \
-    --key-file="$dir/keys/directory.key"
+    --key-file="$dir/keys/directory.key" \
+    --cache-ttl="$cache_ttl" --web-purge="$(web_url)"
+}
+
+# nginx's photo cache, as browsers and the directories' purges reach it.
+web_url() {
+  if [ "$tls" = 1 ]; then echo "https://localhost:$p_web"; else echo "http://127.0.0.1:$p_web"; fi
 }
 
 start_store() { # N
@@ -201,16 +210,39 @@ start_replicator() {
     --key-file="$dir/keys/replicator.key"
 }
 
+# nginx from the harness's testing/nginx.conf.template (the tests fill the
+# same file): the directories' RPC balanced on p_lb, the photo cache on
+# p_web. With --tls the directories and stores speak https: nginx checks
+# them against the cluster's CA under their certificates' name.
 start_nginx() {
-  mkdir -p "$dir/nginx/logs"
-  {
-    echo "load_module /usr/lib/nginx/modules/ngx_stream_module.so;"
-    echo "daemon off; pid $dir/nginx/nginx.pid; error_log $dir/logs/nginx-error.log;"
-    echo "events { worker_connections 1024; }"
-    echo "stream { upstream directories {"
-    for i in 1 2 3; do echo "  server 127.0.0.1:$(p_dir "$i") max_fails=1 fail_timeout=2s;"; done
-    echo "} server { listen 127.0.0.1:$p_lb; proxy_pass directories; proxy_connect_timeout 1s; } }"
-  } > "$dir/nginx/nginx.conf"
+  local i rpc="" http="" tmpl scheme=http ptls="" ssl="" wtls=""
+  mkdir -p "$dir/nginx/tmp" "$dir/logs"
+  for i in 1 2 3; do
+    rpc="$rpc    server 127.0.0.1:$(p_dir "$i") max_fails=1 fail_timeout=1s;"$'\n'
+    http="$http    server 127.0.0.1:$(p_dirhttp "$i") max_fails=1 fail_timeout=1s;"$'\n'
+  done
+  if [ "$tls" = 1 ]; then
+    scheme=https
+    ptls="    proxy_ssl_verify on; proxy_ssl_name localhost; proxy_ssl_trusted_certificate $dir/tls/ca.pem;"
+    ssl=" ssl"
+    wtls="    ssl_certificate $dir/tls/nginx.pem; ssl_certificate_key $dir/tls/nginx.pem;"
+  fi
+  tmpl="$(cat "$harness/nginx.conf.template")"
+  fill WRITER "tools/cluster.sh up"
+  fill USER "$(id -un)"
+  fill DIR "$dir/nginx"
+  fill ERROR_LOG "$dir/logs/nginx-error.log"
+  fill DIR_RPC "$rpc"
+  fill DIR_HTTP "$http"
+  fill P_LB "$p_lb"
+  fill P_WEB "$p_web"
+  fill CACHE_TTL "$cache_ttl"
+  fill CACHE_SIZE 1g
+  fill DIR_SCHEME "$scheme"
+  fill PROXY_TLS "$ptls"
+  fill WEB_SSL "$ssl"
+  fill WEB_TLS "$wtls"
+  printf '%s\n' "$tmpl" > "$dir/nginx/nginx.conf"
   launch nginx nginx -p "$dir/nginx" -c "$dir/nginx/nginx.conf"
 }
 
@@ -310,7 +342,7 @@ cmd_up() {
   local scheme=http host=127.0.0.1
   [ "$tls" = 1 ] && { scheme=https; host=localhost; }
   echo "  status page: $scheme://$host:$(p_dirhttp 1)/ (any directory); metrics at /metrics on every process ($dir/prometheus.yml scrapes them all)"
-  echo "  photo URLs: $scheme://$host:$p_web/<id> (nginx's photo cache; \`hs url ID\`)"
+  echo "  photo URLs: $(web_url)/<photo id> (nginx's photo cache; \`hs url ID\`)"
   [ "$tls" = 1 ] && echo "  TLS: certificates in $dir/tls (hs uses client.pem, cluster.admin admin.pem)"
   echo "  cluster file: $dir/cluster (export HS_CLUSTER=$dir/cluster)"
 }

@@ -49,6 +49,21 @@ listed_kind(struct store_engine *se, uint64_t k)
 	return (int)info.delete_kind;
 }
 
+/* What store_engine_stat_deleted says of k: its kind when deleted (the
+ * cookie checked against the one put_key gives), -1 when live or absent. */
+static int
+stat_kind(struct store_engine *se, uint64_t k)
+{
+	struct store_needle_info info;
+	int rc = store_engine_stat_deleted(se, k, &info);
+	if (rc == STORE_E_NOT_FOUND)
+		return -1;
+	CHECK_OK(rc);
+	CHECK_EQ(info.cookie, (uint32_t)k);
+	CHECK(info.flags & STORE_NF_DELETED);
+	return (int)info.delete_kind;
+}
+
 static void
 check_taken_back(struct store_engine *se)
 {
@@ -82,9 +97,18 @@ trim_then_put_accepted_delete_then_put_refused(void)
 	CHECK_EQ(listed_kind(se, 2), STORE_DEL_ORPHAN);
 	CHECK_EQ(listed_kind(se, 3), STORE_DEL_DELETE);
 	CHECK_EQ(listed_kind(se, 4), STORE_DEL_DELETE);
+	/* The same from the index entry alone (the web face's 404 / 410). */
+	CHECK_EQ(stat_kind(se, 1), STORE_DEL_TRIM);
+	CHECK_EQ(stat_kind(se, 2), STORE_DEL_ORPHAN);
+	CHECK_EQ(stat_kind(se, 3), STORE_DEL_DELETE);
+	CHECK_EQ(stat_kind(se, 4), STORE_DEL_DELETE);
+	CHECK_EQ(stat_kind(se, 5), -1); /* never written */
+	put_key(se, 5);
+	CHECK_EQ(stat_kind(se, 5), -1); /* live */
 	store_engine_close(se);
 	CHECK_OK(store_engine_open(dir, &o, &se));
 	CHECK_EQ(listed_kind(se, 1), STORE_DEL_TRIM);
+	CHECK_EQ(stat_kind(se, 1), STORE_DEL_TRIM);
 	check_taken_back(se);
 	for (int round = 0; round < 2; round++) {
 		/* Reopen, then roll over and compact everything sealed. */
@@ -343,6 +367,7 @@ delete_on_a_full_disk_still_holds(void)
 	vio_fault_arm(VIO_WRITE, 1, ENOSPC);
 	CHECK_OK(store_engine_delete(se, 1));
 	CHECK_RC(test_expect(se, 1, 1, PSIZE), STORE_E_NOT_FOUND);
+	CHECK_EQ(stat_kind(se, 1), STORE_DEL_UNKNOWN); /* its flag alone */
 	vio_fault_arm(VIO_WRITE, 1, ENOSPC);
 	CHECK_RC(store_engine_delete_kind(se, 2, STORE_DEL_TRIM), -ENOSPC);
 	CHECK_OK(test_expect(se, 2, 2, PSIZE));

@@ -120,19 +120,24 @@ se_pin(struct store_engine *se, uint64_t key, struct se_loc *l)
 }
 
 /* The delete behind a deleted entry at off: its record's header and
- * payload, or kind UNKNOWN for a needle deleted by its flag alone. */
+ * payload, or kind UNKNOWN for a needle deleted by its flag alone. One
+ * positional read covers both: a record is a header and its payload, and
+ * any other needle is at least a header long. */
 int
 se_read_delete(int fd, uint64_t off, struct needle_hdr *h, struct delrec *d)
 {
-	uint8_t p[DELREC_DATA_SIZE];
-	int rc = vol_read_hdr(fd, off, h);
+	uint8_t p[NEEDLE_HDR_SIZE + DELREC_DATA_SIZE];
 	*d = (struct delrec){ 0, 0, 0, STORE_DEL_UNKNOWN };
-	if (rc || !(h->flags & NEEDLE_F_DELREC))
-		return rc;
-	if (vio_pread(fd, p, sizeof(p), (off_t)(off + NEEDLE_HDR_SIZE)) !=
-	    (ssize_t)sizeof(p))
+	ssize_t n = vio_pread(fd, p, sizeof(p), (off_t)off);
+	if (n < 0)
+		return (int)n;
+	if (n < NEEDLE_HDR_SIZE || needle_hdr_decode(p, h))
+		return STORE_E_DATA_LOSS;
+	if (!(h->flags & NEEDLE_F_DELREC))
+		return 0;
+	if (n != (ssize_t)sizeof(p))
 		return -EIO;
-	delrec_decode(p, d);
+	delrec_decode(p + NEEDLE_HDR_SIZE, d);
 	return 0;
 }
 

@@ -172,6 +172,16 @@ int store_engine_exists(struct store_engine *se, uint64_t key);
 int store_engine_stat(struct store_engine *se, uint64_t key,
     struct store_needle_info *info);
 
+/* Why a key reads as NOT_FOUND: 0 and *info (cookie, STORE_NF_DELETED,
+ * delete_kind, volume, offset) when its newest entry here is a delete;
+ * STORE_E_NOT_FOUND when the key is unknown here or live. The index knows
+ * a key is deleted but keeps neither cookie nor kind (its budget is 14
+ * bytes a needle), so this reads the delete's header and record in one
+ * small positional read: call it after a read said NOT_FOUND, which for a
+ * deleted key read nothing (a web face telling 410 from 404). */
+int store_engine_stat_deleted(struct store_engine *se, uint64_t key,
+    struct store_needle_info *info);
+
 /* Lists keys in ascending order, deleted ones included (flagged), for
  * audits: fills out[0..max) with keys > *after (from the start when after
  * is NULL) and sets *n. A page shorter than max is the last one. */

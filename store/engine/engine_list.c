@@ -1,6 +1,6 @@
-/* Read-only views of the index: stat and exists of one key, and the
- * paged key listing (deleted keys included, with why they went away) that
- * audits and `hs rebuild` walk. */
+/* Read-only views of the index: stat and exists of one key (live, or
+ * deleted and why), and the paged key listing (deleted keys included, with
+ * why they went away) that audits and `hs rebuild` walk. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +33,32 @@ store_engine_stat(struct store_engine *se, uint64_t key,
 		.flags = bad ? STORE_NF_BAD : 0,
 		.volume = l.vol_id,
 		.offset = l.off };
+	return 0;
+}
+
+int
+store_engine_stat_deleted(struct store_engine *se, uint64_t key,
+    struct store_needle_info *info)
+{
+	struct se_loc l;
+	struct needle_hdr h;
+	struct delrec d;
+	int rc = se_pin(se, key, &l);
+	if (!rc && !(l.val & VIDX_DELETED))
+		rc = STORE_E_NOT_FOUND; /* live */
+	if (rc == STORE_E_DATA_LOSS)
+		rc = STORE_E_NOT_FOUND; /* only a live needle is known bad */
+	if (!rc)
+		rc = se_read_delete(l.vf->fd, l.off, &h, &d);
+	vol_file_unref(l.vf);
+	if (rc)
+		return rc;
+	*info = (struct store_needle_info){ .key = key,
+		.cookie = h.cookie,
+		.flags = STORE_NF_DELETED,
+		.volume = l.vol_id,
+		.offset = l.off,
+		.delete_kind = (enum store_delete_kind)d.kind };
 	return 0;
 }
 

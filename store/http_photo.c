@@ -1,0 +1,196 @@
+/* GET and HEAD of a photo (http_photo.h). The body is the engine's read
+ * buffer itself, freed by the server once sent: no copy, and no sendfile,
+ * which would send bytes nobody checked. */
+#include "http_photo.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <openssl/sha.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "access_stats.h"
+#include "delete_follow.h"
+#include "http_photo_hdr.h"
+#include "key.h"
+#include "photo_id.h"
+#include "store.h"
+
+/* A photo's bytes never change under its id (a new photo is a new id). */
+#define IMMUTABLE "public, max-age=31536000, immutable"
+#define EXT_MAX 10 /* ".jpg", ".webp", ...: letters and digits */
+
+/* "/<24 hex digits>" with an optional ".ext", which is ignored. 0, or -1
+ * with why. */
+static int
+parse_path(const char *path, uint64_t *key, uint32_t *cookie, char *why,
+    size_t len)
+{
+	char hex[PHOTO_ID_HEX_LEN + 1];
+	size_t n = strlen(path);
+	const char *ext = path + 1 + PHOTO_ID_HEX_LEN;
+	if (n < 1 + PHOTO_ID_HEX_LEN || path[0] != '/') {
+		snprintf(why, len,
+		    "'%.80s' names no photo: a photo's path is /<24 hex digits "
+		    "of its id>, optionally with an extension (.jpg)",
+		    path);
+		return -1;
+	}
+	memcpy(hex, path + 1, PHOTO_ID_HEX_LEN);
+	hex[PHOTO_ID_HEX_LEN] = '\0';
+	if (photo_id_parse(hex, key, cookie, why, len) != 0)
+		return -1;
+	size_t e = ext[0] == '.' ? strspn(ext + 1,
+				       "abcdefghijklmnopqrstuvwxyz"
+				       "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") :
+				   0;
+	if (ext[0] != '\0' &&
+	    (ext[0] != '.' || e == 0 || e > EXT_MAX || ext[1 + e] != '\0')) {
+		snprintf(why, len,
+		    "'%.80s' names no photo: after the 24 digits of the id "
+		    "only an extension of letters and digits (.jpg) may follow",
+		    path);
+		return -1;
+	}
+	return 0;
+}
+
+/* The server's done callback: the read buffer and its holder. */
+static void
+read_done(void *arg)
+{
+	struct store_read *rd = arg;
+	store_read_free(rd);
+	free(rd);
+}
+
+/* The quoted hex SHA-256 of the photo: the v2 needle's own, or for a v1
+ * needle computed from the bytes the CRC just checked. */
+static void
+etag_of(const struct store_read *rd, char out[2 + 64 + 1])
+{
+	uint8_t sha[32];
+	const uint8_t *s = rd->sha256;
+	if (!rd->has_sha256)
+		s = SHA256(rd->data, rd->len, sha);
+	out[0] = '"';
+	rt_hex_encode(s, 32, out + 1);
+	out[65] = '"';
+	out[66] = '\0';
+}
+
+/* Answers with the photo in rd (which the answer takes): 304, 206, 416
+ * or 200. */
+static void
+serve(struct rt_http_req *req, struct store_read *rd)
+{
+	char etag[67], cr[96];
+	uint64_t a = 0, b = 0;
+	etag_of(rd, etag);
+	rt_http_add_header(req, "Accept-Ranges", "bytes");
+	if (photo_etag_match(rt_http_header(req, "If-None-Match"), etag)) {
+		rt_http_add_header(req, "ETag", etag);
+		rt_http_add_header(req, "Cache-Control", IMMUTABLE);
+		read_done(rd);
+		rt_http_reply(req, 304, NULL, NULL, 0, NULL, NULL);
+		return;
+	}
+	/* An If-Range naming anything but this photo (another tag, a date:
+	 * we send no Last-Modified) asks for the whole of it. */
+	const char *ifr = rt_http_header(req, "If-Range");
+	enum photo_range r = ifr != NULL && strcmp(ifr, etag) != 0 ?
+	    PHOTO_RANGE_NONE :
+	    photo_range_parse(rt_http_header(req, "Range"), rd->len, &a, &b);
+	if (r == PHOTO_RANGE_UNSATISFIABLE) {
+		snprintf(cr, sizeof(cr), "bytes */%zu", rd->len);
+		rt_http_add_header(req, "Content-Range", cr);
+		read_done(rd);
+		rt_http_reply_text(req, 416,
+		    "the range asked for starts past the photo's %s bytes",
+		    cr + 8);
+		return;
+	}
+	rt_http_add_header(req, "ETag", etag);
+	rt_http_add_header(req, "Cache-Control", IMMUTABLE);
+	const char *type = photo_content_type(rd->data, rd->len);
+	if (r == PHOTO_RANGE_ONE) {
+		snprintf(cr, sizeof(cr), "bytes %" PRIu64 "-%" PRIu64 "/%zu", a,
+		    b, rd->len);
+		rt_http_add_header(req, "Content-Range", cr);
+		rt_http_reply(req, 206, type, rd->data + a, (size_t)(b - a + 1),
+		    read_done, rd);
+		return;
+	}
+	rt_http_reply(req, 200, type, rd->data, rd->len, read_done, rd);
+}
+
+/* Answers a read the engine refused (rc) for the photo named idtxt. */
+static void
+not_served(struct store_service *svc, struct rt_http_req *req, uint64_t key,
+    uint32_t cookie, int rc, const char *idtxt)
+{
+	struct store_needle_info in;
+	char why[128];
+	if (rc == STORE_E_NOT_FOUND) {
+		/* Only a delete by its owner is final; a trimmed or orphaned
+		 * copy here says nothing of the photo's other copies. */
+		if (store_engine_stat_deleted(svc->engine, key, &in) == 0 &&
+		    in.cookie == cookie &&
+		    (in.delete_kind == STORE_DEL_DELETE ||
+			in.delete_kind == STORE_DEL_UNKNOWN))
+			rt_http_reply_text(req, 410, "photo %s was deleted",
+			    idtxt);
+		else
+			rt_http_reply_text(req, 404, "%s has no photo %s",
+			    svc->name, idtxt);
+		return;
+	}
+	if (rc == STORE_E_DATA_LOSS) {
+		atomic_fetch_add(&svc->corrupt, 1);
+		store_report_corruption(svc, key, cookie,
+		    "CRC mismatch on an HTTP read");
+		rt_http_reply_text(req, 500,
+		    "%s: photo %s failed its checksum here; read it from "
+		    "another store",
+		    svc->name, idtxt);
+		return;
+	}
+	store_status_from_engine(rc, why, sizeof(why));
+	rt_http_reply_text(req, 500,
+	    "%s: cannot read photo %s: %s; read it from another store",
+	    svc->name, idtxt, why);
+}
+
+void
+store_http_photo(void *arg, struct rt_http_req *req)
+{
+	struct store_service *svc = arg;
+	char why[256], idtxt[PHOTO_ID_HEX_LEN + 1];
+	uint64_t key;
+	uint32_t cookie;
+	if (parse_path(rt_http_path(req), &key, &cookie, why, sizeof(why))) {
+		rt_http_reply_text(req, 400, "%s", why);
+		return;
+	}
+	photo_id_format(key, cookie, idtxt);
+	/* No Lookup stands behind this read: served only while every
+	 * published delete is applied here (as a Read by hint). */
+	if (!delete_follow_may_serve(svc->follow, why, sizeof(why))) {
+		rt_http_add_header(req, "Retry-After", "1");
+		rt_http_reply_text(req, 503,
+		    "%s cannot serve photos now: %s; try another store",
+		    svc->name, why);
+		return;
+	}
+	struct store_read *rd = calloc(1, sizeof(*rd));
+	int rc = rd ? store_engine_read(svc->engine, key, cookie, rd) : -ENOMEM;
+	if (rc != 0) {
+		free(rd);
+		not_served(svc, req, key, cookie, rc, idtxt);
+		return;
+	}
+	atomic_fetch_add(&svc->reads, 1);
+	access_stats_count(svc->access, key, cookie);
+	serve(req, rd);
+}
