@@ -152,9 +152,11 @@ test_stopped_store_never_serves_a_deleted_photo(void)
 	hs_status last;
 	CHECK(!hint_served_until_not_found(2, id, &unavailable, &last));
 	CHECK_EQ(last, HS_NOT_FOUND);
+	/* Usually UNAVAILABLE first (its lease ran out while stopped); a
+	 * resumed store whose heartbeat and catch-up beat the first read
+	 * answers NOT_FOUND at once, which is as right. */
 	printf("  the resumed store answered UNAVAILABLE %d time(s) first\n",
 	    unavailable);
-	CHECK(unavailable > 0);
 }
 
 /* Restarts store s, which missed the delete of id, while the directory is
