@@ -17,6 +17,7 @@ PACKAGES=(
   iproute2 procps        # ip netns for partition tests; ps/pgrep/kill
   libmicrohttpd-dev      # the web face's HTTP server (runtime/http.c)
   curl                   # tests and the demo fetch photos over HTTP
+  libcurl4-openssl-dev   # HTTP client library: cache purges, the chaos soak
 )
 
 missing=()
