@@ -19,14 +19,12 @@
 
 #define CALL_MS 5000
 
-enum { R_GOOD, R_NOT_FOUND, R_WRONG, R_ERROR };
-
-/* Store id s's Read of p: R_GOOD, R_NOT_FOUND, R_WRONG bytes or R_ERROR. */
+/* Store id s's Read of p: CHAOS_R_GOOD, CHAOS_R_NOT_FOUND, CHAOS_R_WRONG bytes or CHAOS_R_ERROR. */
 static int
 store_read(struct chaos *x, uint32_t s, const struct chaos_photo *p)
 {
 	if (s == 0 || s > (uint32_t)x->c.nstores)
-		return R_ERROR;
+		return CHAOS_R_ERROR;
 	Hs__ReadRequest q = HS__READ_REQUEST__INIT;
 	Hs__PhotoId id = HS__PHOTO_ID__INIT;
 	id.key = p->id.key;
@@ -37,13 +35,13 @@ store_read(struct chaos *x, uint32_t s, const struct chaos_photo *p)
 	hs_status st = rpc_invoke(x->stores[s - 1], &hs__store__descriptor,
 	    "Read", &q.base, &m, CALL_MS, 0, &e);
 	if (st != HS_OK)
-		return st == HS_NOT_FOUND ? R_NOT_FOUND : R_ERROR;
+		return st == HS_NOT_FOUND ? CHAOS_R_NOT_FOUND : CHAOS_R_ERROR;
 	Hs__ReadReply *r = (Hs__ReadReply *)m;
 	uint8_t sha[32];
 	SHA256(r->data.data, r->data.len, sha);
 	int good = r->data.len == p->len && memcmp(sha, p->sha, 32) == 0;
 	protobuf_c_message_free_unpacked(m, NULL);
-	return good ? R_GOOD : R_WRONG;
+	return good ? CHAOS_R_GOOD : CHAOS_R_WRONG;
 }
 
 /* Directory d's Lookup of p: its reply (to free) in *out and the code. */
@@ -71,7 +69,7 @@ lookup(struct chaos *x, int d, const struct chaos_photo *p,
 	return (hs_status)(*out)->results[0]->code;
 }
 
-/* libhs's download through c: R_GOOD, R_NOT_FOUND, R_WRONG or R_ERROR,
+/* libhs's download through c: CHAOS_R_GOOD, CHAOS_R_NOT_FOUND, CHAOS_R_WRONG or CHAOS_R_ERROR,
  * with libhs's message in why. */
 static int
 hs_read(hs_client *c, const struct chaos_photo *p, char *why, size_t len)
@@ -82,11 +80,12 @@ hs_read(hs_client *c, const struct chaos_photo *p, char *why, size_t len)
 	hs_status st = hs_download(c, p->id, CALL_MS, &data, &n, &err);
 	snprintf(why, len, "%s", st == HS_OK ? "" : err.message);
 	if (st != HS_OK)
-		return st == HS_NOT_FOUND ? R_NOT_FOUND : R_ERROR;
+		return st == HS_NOT_FOUND ? CHAOS_R_NOT_FOUND : CHAOS_R_ERROR;
 	uint8_t sha[32];
 	hs_sha256(data, n, sha);
 	free(data);
-	return n == p->len && memcmp(sha, p->sha, 32) == 0 ? R_GOOD : R_WRONG;
+	return n == p->len && memcmp(sha, p->sha, 32) == 0 ? CHAOS_R_GOOD :
+							     CHAOS_R_WRONG;
 }
 
 static const char *const rname[] = { "good", "not found", "WRONG BYTES",
@@ -103,7 +102,7 @@ check_copies(struct chaos *x, const Hs__PhotoRecord *rec,
 	for (size_t i = 0; i < rec->n_stores; i++) {
 		uint32_t s = rec->stores[i];
 		int r = store_read(x, s, p);
-		good += r == R_GOOD;
+		good += r == CHAOS_R_GOOD;
 		dup |= zones[(s - 1) % CHAOS_ZONES]++ > 0;
 		size_t u = strlen(got);
 		snprintf(got + u, sizeof(got) - u, " store-%u:%s", s, rname[r]);
@@ -132,7 +131,7 @@ check_live(struct chaos *x, int leader, const struct chaos_photo *p,
 	hs_id_format(p->id, hex);
 	t->live++;
 	int r = hs_read(x->work, p, why, sizeof(why));
-	if (r != R_GOOD) {
+	if (r != CHAOS_R_GOOD) {
 		t->lost++;
 		if (verbose && t->lost <= 50)
 			printf("chaos: LOST %s (%u bytes): libhs says %s %s\n",
@@ -150,24 +149,23 @@ check_live(struct chaos *x, int leader, const struct chaos_photo *p,
 	}
 	if (rep)
 		hs__lookup_reply__free_unpacked(rep, NULL);
+	chaos_web_check_live(x, p, verbose, t);
 }
 
-/* One path of a deleted photo: served is a resurrection, anything but a
- * refusal an odd answer. */
-static void
-deleted_path(struct chaos_tally *t, int verbose, const char *hex,
+void
+chaos_deleted_path(struct chaos_tally *t, int verbose, const char *hex,
     const char *path, int r, const char *why)
 {
-	if (r == R_NOT_FOUND)
+	if (r == CHAOS_R_NOT_FOUND)
 		return;
-	if (r == R_GOOD || r == R_WRONG)
+	if (r == CHAOS_R_GOOD || r == CHAOS_R_WRONG)
 		t->resurrected++;
 	else
 		t->odd++;
 	if (verbose && t->resurrected + t->odd <= 50)
 		printf("chaos: deleted %s %s at %s %s\n", hex,
-		    r == R_ERROR ? "answers an error" : "RESURRECTED", path,
-		    why);
+		    r == CHAOS_R_ERROR ? "answers an error" : "RESURRECTED",
+		    path, why);
 }
 
 static void
@@ -179,16 +177,16 @@ check_deleted(struct chaos *x, redisContext *cache, const struct chaos_photo *p,
 	hs_id_format(p->id, hex);
 	t->deleted++;
 	int r = hs_read(x->mem, p, why, sizeof(why));
-	deleted_path(t, verbose, hex, "libhs (location memory)", r, why);
+	chaos_deleted_path(t, verbose, hex, "libhs (location memory)", r, why);
 	photo_cache_key(p->id.key, p->id.cookie, ck);
 	redisReply *g = cache ? redisCommand(cache, "GET %s", ck) : NULL;
-	r = g == NULL || g->type == REDIS_REPLY_ERROR ? R_ERROR :
+	r = g == NULL || g->type == REDIS_REPLY_ERROR ? CHAOS_R_ERROR :
 	    g->type == REDIS_REPLY_NIL ||
 		(g->type == REDIS_REPLY_STRING &&
 		    strcmp(g->str, PHOTO_CACHE_DELETED) == 0) ?
-							R_NOT_FOUND :
-							R_GOOD;
-	deleted_path(t, verbose, hex, "the cache Redis", r, ck);
+							CHAOS_R_NOT_FOUND :
+							CHAOS_R_GOOD;
+	chaos_deleted_path(t, verbose, hex, "the cache Redis", r, ck);
 	if (g)
 		freeReplyObject(g);
 	for (int d = 0; d < x->c.ndirs; d++) {
@@ -197,16 +195,18 @@ check_deleted(struct chaos *x, redisContext *cache, const struct chaos_photo *p,
 		if (rep)
 			hs__lookup_reply__free_unpacked(rep, NULL);
 		snprintf(path, sizeof(path), "directory-%d's Lookup", d + 1);
-		deleted_path(t, verbose, hex, path,
-		    st == HS_OK		   ? R_GOOD :
-			st == HS_NOT_FOUND ? R_NOT_FOUND :
-					     R_ERROR,
+		chaos_deleted_path(t, verbose, hex, path,
+		    st == HS_OK		   ? CHAOS_R_GOOD :
+			st == HS_NOT_FOUND ? CHAOS_R_NOT_FOUND :
+					     CHAOS_R_ERROR,
 		    hs_status_str(st));
 	}
 	for (int s = 1; s <= x->c.nstores; s++) {
 		snprintf(path, sizeof(path), "store-%d's Read", s);
-		deleted_path(t, verbose, hex, path, store_read(x, s, p), "");
+		chaos_deleted_path(t, verbose, hex, path, store_read(x, s, p),
+		    "");
 	}
+	chaos_web_check_deleted(x, p, verbose, t);
 }
 
 /* Each directory's store table, one line each: where copies could go. */

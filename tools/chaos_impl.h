@@ -40,7 +40,8 @@ struct chaos_photo {
 	uint8_t sha[HS_SHA256_LEN];
 	int state;
 	int hot;
-	uint32_t flipped; /* store whose copy had a byte flipped, 0 = none */
+	uint32_t flipped;   /* store whose copy had a byte flipped, 0 = none */
+	int64_t deleted_ms; /* monotonic ms its delete was acknowledged */
 };
 
 /* What the final check counts (each also printed with ids and stores). */
@@ -52,6 +53,7 @@ struct chaos_tally {
 	int spread;	 /* two copies in one zone with every zone UP */
 	int over;	 /* more copies than the target (not a failure) */
 	int odd;	 /* a path neither served nor refused (after settle) */
+	int web_lost;	 /* a live photo the web cache does not serve */
 };
 
 struct chaos {
@@ -77,6 +79,10 @@ struct chaos {
 	uint64_t wrng; /* the workload's generator */
 	uint64_t up_ok, up_fail, del_ok, del_fail, rd_ok, rd_fail, bad_reads;
 	size_t hot_peak; /* most copies a hot photo was seen with */
+	/* Reads through the web cache (chaos_web.c): served right, failed
+	 * (a fault), and deleted photos served after the purge bound. */
+	uint64_t web_ok, web_fail, web_late;
+	void *web_handle; /* the final check's libcurl handle (CURL *) */
 
 	hs_client *work; /* uploads, downloads, deletes (with the cache) */
 	hs_client *hot;	 /* hot reads, no cache: the stores count them */
@@ -110,6 +116,20 @@ void *chaos_fault_main(void *arg);
 /* Continues what is paused, restarts what was killed (and counts and
  * shows what died on its own, restarting it too). */
 void chaos_restore_all(struct chaos *x);
+
+/* The web reader (a thread) and the final check's web paths: the cache
+ * and every store's HTTP face (chaos_web.c). */
+void *chaos_web_main(void *arg);
+void chaos_web_check_live(struct chaos *x, const struct chaos_photo *p,
+    int verbose, struct chaos_tally *t);
+void chaos_web_check_deleted(struct chaos *x, const struct chaos_photo *p,
+    int verbose, struct chaos_tally *t);
+
+/* One path of a deleted photo: served is a resurrection, anything but a
+ * refusal an odd answer (r: CHAOS_R_*). */
+enum { CHAOS_R_GOOD, CHAOS_R_NOT_FOUND, CHAOS_R_WRONG, CHAOS_R_ERROR };
+void chaos_deleted_path(struct chaos_tally *t, int verbose, const char *hex,
+    const char *path, int r, const char *why);
 
 /* The settle phase and the final check (chaos_check.c). */
 void chaos_settle(struct chaos *x);

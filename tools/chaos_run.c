@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <curl/curl.h>
+
 #include "chaos_impl.h"
 #include "clock.h"
 #include "hs_close.h"
@@ -136,7 +138,8 @@ summary(struct chaos *x, const struct chaos_tally *t)
 	       "live %d, deleted %d: lost %d, resurrected %d, "
 	       "under-replicated %d, zone-spread %d, over %d, odd %d, "
 	       "wrong bytes served %llu, unexpected deaths %d; hot photos "
-	       "peaked at %zu copies\n",
+	       "peaked at %zu copies; web reads %llu (failed %llu), served "
+	       "after delete %llu, web lost %d\n",
 	    (long long)x->o.seed, (long long)(x->o.duration_ms / 1000),
 	    x->faults[CF_KILL], x->faults[CF_PAUSE], x->faults[CF_DISKFULL],
 	    x->faults[CF_BITFLIP], (unsigned long long)x->up_ok,
@@ -144,10 +147,12 @@ summary(struct chaos *x, const struct chaos_tally *t)
 	    (unsigned long long)x->del_fail, (unsigned long long)x->rd_ok,
 	    (unsigned long long)x->rd_fail, t->live, t->deleted, t->lost,
 	    t->resurrected, t->under, t->spread, t->over, t->odd,
-	    (unsigned long long)x->bad_reads, x->deaths, x->hot_peak);
+	    (unsigned long long)x->bad_reads, x->deaths, x->hot_peak,
+	    (unsigned long long)x->web_ok, (unsigned long long)x->web_fail,
+	    (unsigned long long)x->web_late, t->web_lost);
 	int spread = x->o.zones_advisory ? 0 : t->spread;
 	return t->lost + t->resurrected + t->under + spread + t->odd +
-	    (int)x->bad_reads + x->deaths >
+	    (int)x->bad_reads + x->deaths + (int)x->web_late + t->web_lost >
 	    0;
 }
 
@@ -162,6 +167,7 @@ chaos_run(const struct chaos_opts *o)
 	x->wrng = (uint64_t)o->seed * 2 + 2;
 	pthread_mutex_init(&x->mu, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	curl_global_init(CURL_GLOBAL_DEFAULT); /* before any thread */
 	rt_log_init("chaos", 'C');
 	rt_log_set_level(RT_LOG_ERROR);
 	if (parse_faults(x, o->faults) != 0 || up(x) != 0) {
@@ -170,20 +176,24 @@ chaos_run(const struct chaos_opts *o)
 		down(x);
 		return 2;
 	}
-	pthread_t work, hot, fault;
+	pthread_t work, hot, fault, web;
 	x->start_ms = rt_mono_ms();
 	pthread_create(&work, NULL, chaos_work_main, x);
 	pthread_create(&hot, NULL, chaos_hot_main, x);
+	pthread_create(&web, NULL, chaos_web_main, x);
 	pthread_create(&fault, NULL, chaos_fault_main, x);
 	rt_sleep_ms(o->duration_ms);
 	atomic_store(&x->stop, 1);
 	pthread_join(fault, NULL);
 	pthread_join(work, NULL);
 	pthread_join(hot, NULL);
+	pthread_join(web, NULL);
 	chaos_settle(x);
 	chaos_restore_all(x); /* deaths during the settle count too */
 	struct chaos_tally t;
+	x->web_handle = curl_easy_init();
 	chaos_check(x, 1, &t);
+	curl_easy_cleanup(x->web_handle);
 	int bad = summary(x, &t);
 	if (bad)
 		test_cluster_dump_logs(&x->c);

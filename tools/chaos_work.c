@@ -150,6 +150,7 @@ static void delete (struct chaos *x)
 	hs_status st = hs_delete(x->work, p.id, OP_TIMEOUT_MS, &err);
 	pthread_mutex_lock(&x->mu);
 	x->ph[i].state = st == HS_OK ? CP_DELETED : CP_UNSURE;
+	x->ph[i].deleted_ms = rt_mono_ms();
 	if (st == HS_OK)
 		x->del_ok++;
 	else

@@ -19,7 +19,7 @@ PACKAGES=(
   curl                   # tests and the demo fetch photos over HTTP
   chromium               # status_page_test renders the status page headless
   prometheus             # promtool and a real Prometheus for /metrics (prometheus_test)
-  libcurl4-openssl-dev   # the directory purges the web cache (directory/web_purge.c)
+  libcurl4-openssl-dev   # HTTP client library: cache purges, the chaos soak
   libnginx-mod-http-cache-purge  # the web cache's purge on delete (testing/nginx.conf.template)
 )
 
