@@ -44,25 +44,25 @@ hs="$repo/bazel-bin/client/hs"
 cdir="$WORK/cluster"
 p_web=$((BASE + 3)); p_store1=$((BASE + 71))
 
-cleanup() {
+cleanup() { # KEEP=1 keeps the photos and logs under $WORK
   "$cluster" down --dir "$cdir" --base-port "$BASE" >/dev/null 2>&1 || true
   "$peers/down.sh" >/dev/null 2>&1 || true
+  [ "${KEEP:-0}" = 1 ] || rm -rf "$WORK"
 }
 trap cleanup EXIT
 
 mkdir -p "$WORK"
 lua="$WORK/paths.lua"
 cat > "$lua" <<'EOF'
--- wrk script: GETs of the paths in args[1], each thread its own slice;
--- args[2] "cold": every path of the slice once, then the thread stops and
--- done() prints "COLD <photos> <seconds> <errors>".
--- (setup and done share an environment of their own: globals there are
--- not the threads'; tid and nthreads are set in each thread's.)
+-- wrk script: GETs of the paths in args[1], each of the args[3] threads
+-- its own slice; args[2] "cold": every path of the slice once, then the
+-- thread stops and done() prints "COLD <photos> <seconds> <errors>".
+-- (setup and done share an environment of their own, and wrk calls a
+-- thread's init right after its setup, before the next thread's setup.)
 threads = {}
 function setup(thread)
   thread:set("tid", #threads)
   table.insert(threads, thread)
-  for _, t in ipairs(threads) do t:set("nthreads", #threads) end
 end
 local function now()
   local f = io.popen("date +%s.%N")
@@ -73,7 +73,7 @@ end
 function init(args)
   paths = {}
   for line in io.lines(args[1]) do paths[#paths + 1] = line end
-  mode = args[2]
+  mode, nthreads = args[2], tonumber(args[3])
   local per = math.floor(#paths / nthreads)
   lo = tid * per + 1
   hi = (tid == nthreads - 1) and #paths or lo + per - 1
@@ -113,11 +113,11 @@ bench() { # URL PATHS warm|cold
   local out
   if [ "$3" = cold ]; then
     sync; echo 3 > /proc/sys/vm/drop_caches
-    out="$(wrk -t"$THREADS" -c"$CONNS" -d"${COLD_S}s" -s "$lua" "$1" -- "$2" cold)"
+    out="$(wrk -t"$THREADS" -c"$CONNS" -d"${COLD_S}s" -s "$lua" "$1" -- "$2" cold "$THREADS")"
     awk '/^COLD/ { if ($4 > 0 || $3 > 1e8) print "ERR"; else printf "%.0f\n", $2 / $3 }' <<<"$out"
   else
-    wrk -t"$THREADS" -c"$CONNS" -d1s -s "$lua" "$1" -- "$2" warm >/dev/null
-    out="$(wrk -t"$THREADS" -c"$CONNS" -d"${WARM_S}s" -s "$lua" "$1" -- "$2" warm)"
+    wrk -t"$THREADS" -c"$CONNS" -d1s -s "$lua" "$1" -- "$2" warm "$THREADS" >/dev/null
+    out="$(wrk -t"$THREADS" -c"$CONNS" -d"${WARM_S}s" -s "$lua" "$1" -- "$2" warm "$THREADS")"
     if grep -q "Non-2xx" <<<"$out"; then echo ERR; return; fi
     awk '/^Requests\/sec:/ { printf "%.0f\n", $2 }' <<<"$out"
   fi
