@@ -152,22 +152,6 @@ check_live(struct chaos *x, int leader, const struct chaos_photo *p,
 	chaos_web_check_live(x, p, verbose, t);
 }
 
-void
-chaos_deleted_path(struct chaos_tally *t, int verbose, const char *hex,
-    const char *path, int r, const char *why)
-{
-	if (r == CHAOS_R_NOT_FOUND)
-		return;
-	if (r == CHAOS_R_GOOD || r == CHAOS_R_WRONG)
-		t->resurrected++;
-	else
-		t->odd++;
-	if (verbose && t->resurrected + t->odd <= 50)
-		printf("chaos: deleted %s %s at %s %s\n", hex,
-		    r == CHAOS_R_ERROR ? "answers an error" : "RESURRECTED",
-		    path, why);
-}
-
 static void
 check_deleted(struct chaos *x, redisContext *cache, const struct chaos_photo *p,
     int verbose, struct chaos_tally *t)
