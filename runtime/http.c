@@ -134,8 +134,14 @@ rt_http_reply(struct rt_http_req *req, int status, const char *content_type,
 		MHD_add_response_header(r, req->headers[i][0],
 		    req->headers[i][1]);
 	free_headers(req);
-	MHD_queue_response(req->conn, (unsigned)status, r);
+	enum MHD_Result queued = MHD_queue_response(req->conn, (unsigned)status,
+	    r);
 	MHD_destroy_response(r);
+	if (queued != MHD_YES) {
+		rt_log_debug("http: %s %s: the %d could not be queued",
+		    req->method, req->path, status);
+		return;
+	}
 	size_t i = NCOUNTED;
 	while (--i > 0 && counted[i] != status)
 		;
@@ -199,6 +205,44 @@ route_of(const struct rt_http *h, const char *path)
 	return NULL;
 }
 
+/* Where a request stands between the access handler's calls. */
+static char seen_headers, body_dropped;
+
+/* One request's answer: its route's, or the refusal why names. */
+static void
+answer(struct rt_http *h, struct MHD_Connection *conn, const char *method,
+    const char *url, int refusal)
+{
+	struct rt_http_req req = { .conn = conn,
+		.h = h,
+		.route = MAX_ROUTES,
+		.method = method,
+		.path = url };
+	const struct rt_http_route *r = refusal ? NULL : route_of(h, url);
+	if (refusal == 405) {
+		rt_http_add_header(&req, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+		rt_http_reply_text(&req, 405,
+		    "%s is not served here: only GET and HEAD", method);
+	} else if (refusal == 400) {
+		rt_http_reply_text(&req, 400, "a %s takes no body", method);
+	} else if (r == NULL) {
+		rt_http_reply_text(&req, 404, "no such page: %s", url);
+	} else {
+		req.route = (size_t)(r - h->routes);
+		r->fn(r->arg, &req);
+	}
+	if (!req.answered) {
+		rt_log_error("http: %s %s left unanswered", method, url);
+		rt_http_reply_text(&req, 500, "internal error");
+	}
+}
+
+/* libmicrohttpd calls this with the headers, then with each piece of a
+ * body, then once more. A GET or HEAD is answered on that last call: an
+ * answer queued earlier makes it close the connection, unsure whether a
+ * body follows. Another method is refused at once (the connection then
+ * closes, its body unread); a body sent with a GET is read and dropped,
+ * then refused. */
 static enum MHD_Result
 on_request(void *cls, struct MHD_Connection *conn, const char *url,
     const char *method, const char *version, const char *upload_data,
@@ -207,37 +251,18 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 	(void)version;
 	(void)upload_data;
 	struct rt_http *h = cls;
-	/* Answering on the first call (headers only) would make the server
-	 * close the connection, unsure whether a body follows: wait for the
-	 * second, after the (empty) body. */
-	if (*con_cls == NULL) {
-		*con_cls = h;
-		return MHD_YES;
-	}
-	struct rt_http_req req = { .conn = conn,
-		.h = h,
-		.route = MAX_ROUTES,
-		.method = method,
-		.path = url };
-	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 &&
-	    strcmp(method, MHD_HTTP_METHOD_HEAD) != 0) {
-		rt_http_add_header(&req, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
-		rt_http_reply_text(&req, 405,
-		    "%s is not served here: only GET and HEAD", method);
+	int get = strcmp(method, MHD_HTTP_METHOD_GET) == 0 ||
+	    strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
+	if (*con_cls == NULL && !get) {
+		answer(h, conn, method, url, 405);
+	} else if (*con_cls == NULL) {
+		*con_cls = &seen_headers;
 	} else if (*upload_size != 0) {
-		rt_http_reply_text(&req, 400, "a %s takes no body", method);
+		*upload_size = 0;
+		*con_cls = &body_dropped;
 	} else {
-		const struct rt_http_route *r = route_of(h, url);
-		if (r == NULL) {
-			rt_http_reply_text(&req, 404, "no such page: %s", url);
-		} else {
-			req.route = (size_t)(r - h->routes);
-			r->fn(r->arg, &req);
-		}
-	}
-	if (!req.answered) {
-		rt_log_error("http: %s %s left unanswered", method, url);
-		rt_http_reply_text(&req, 500, "internal error");
+		answer(h, conn, method, url,
+		    *con_cls == &body_dropped ? 400 : 0);
 	}
 	return MHD_YES;
 }

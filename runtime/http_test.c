@@ -1,6 +1,7 @@
 /* runtime/http: routes, headers, HEAD, refused methods and bad addresses,
  * through the real curl. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "check.h"
@@ -133,6 +134,44 @@ test_keep_alive(void)
 	    "connection");
 }
 
+/* curl's status code for a request with a body; 0 when none came back
+ * within 5 s. */
+static int
+with_body(const char *method, const char *url)
+{
+	char cmd[512], out[16] = "";
+	snprintf(cmd, sizeof(cmd),
+	    "curl -s -o /dev/null -w '%%{http_code}' --max-time 5 -X %s "
+	    "-d some-body %s",
+	    method, url);
+	FILE *p = popen(cmd, "r");
+	if (p != NULL && fgets(out, sizeof(out), p) == NULL)
+		out[0] = '\0';
+	if (p != NULL)
+		pclose(p);
+	return atoi(out);
+}
+
+/* A body is refused at once, whatever the method, and the server goes on
+ * serving: a refusal queued while a body was still coming was dropped,
+ * and the client waited out the idle timeout. */
+static void
+test_bodies_refused(void)
+{
+	char base[96], url[160];
+	struct test_http_resp r;
+	struct rt_http *h = start(base, sizeof(base));
+	CHECK(h != NULL);
+	snprintf(url, sizeof(url), "%s/hello", base);
+	int post = with_body("POST", url), get = with_body("GET", url);
+	CHECK(test_http("GET", url, NULL, &r) == 0);
+	rt_http_stop(h);
+	CHECK_EQ(post, 405);
+	CHECK_EQ(get, 400);
+	CHECK_EQ(r.status, 200);
+	test_http_free(&r);
+}
+
 static void
 test_bad_address(void)
 {
@@ -152,6 +191,7 @@ main(int argc, char **argv)
 	static const struct check_case cases[] = {
 		{ "routes, headers, HEAD, 404, 405, unanswered", test_routes },
 		{ "keep-alive", test_keep_alive },
+		{ "bodies refused at once", test_bodies_refused },
 		{ "bad address or certificate", test_bad_address },
 		{ NULL, NULL },
 	};
