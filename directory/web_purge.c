@@ -38,8 +38,11 @@ struct dir_purge {
 	char base[512]; /* "" = no web cache */
 	const char *tls_ca;
 	int64_t wait_ms, give_up_ms;
-	pthread_mutex_t hmu; /* the handle */
-	CURL *h;
+	/* Two handles, so a delete's purge never waits behind a retry of
+	 * the thread's: the deletes' (one writer thread at a time) and the
+	 * thread's own. */
+	pthread_mutex_t hmu; /* hsync */
+	CURL *hsync, *h;
 	pthread_mutex_t mu; /* what follows */
 	pthread_cond_t cv;
 	struct pending q[PURGE_QUEUE]; /* a ring, oldest at head */
@@ -61,13 +64,12 @@ discard(char *ptr, size_t size, size_t n, void *arg)
 
 /* One GET of base/purge/<hex>: 0 on 200 or 404, else -1 with why. */
 static int
-purge_once(struct dir_purge *p, const char *hex, char *why, size_t whylen)
+purge_once(struct dir_purge *p, CURL *h, const char *hex, char *why,
+    size_t whylen)
 {
 	char url[600];
 	long code = 0;
 	snprintf(url, sizeof(url), "%s/purge/%s", p->base, hex);
-	pthread_mutex_lock(&p->hmu);
-	CURL *h = p->h;
 	curl_easy_setopt(h, CURLOPT_URL, url);
 	curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
@@ -79,7 +81,6 @@ purge_once(struct dir_purge *p, const char *hex, char *why, size_t whylen)
 	CURLcode rc = curl_easy_perform(h);
 	if (rc == CURLE_OK)
 		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
-	pthread_mutex_unlock(&p->hmu);
 	if (rc != CURLE_OK) {
 		snprintf(why, whylen, "%s", curl_easy_strerror(rc));
 		return -1;
@@ -150,7 +151,7 @@ take_head(struct dir_purge *p, int *down)
 		return 0;
 	}
 	int due = e.due <= now, tried = due && !*down;
-	int ok = tried && purge_once(p, e.hex, why, sizeof(why)) == 0;
+	int ok = tried && purge_once(p, p->h, e.hex, why, sizeof(why)) == 0;
 	if (ok && e.failed)
 		rt_log_info("web cache: purged %s on a retry", e.hex);
 	*down |= tried && !ok;
@@ -166,8 +167,17 @@ take_head(struct dir_purge *p, int *down)
 	return !ok;
 }
 
+static int
+stopping(struct dir_purge *p)
+{
+	pthread_mutex_lock(&p->mu);
+	int stop = p->stop;
+	pthread_mutex_unlock(&p->mu);
+	return stop;
+}
+
 /* Goes once through the queue, trying what is due, then sleeps until the
- * next retry or an enqueue. */
+ * next retry or an enqueue; a close ends the pass at once. */
 static void *
 purge_thread(void *arg)
 {
@@ -184,7 +194,7 @@ purge_thread(void *arg)
 			return NULL;
 		uint64_t mine = 0;
 		int down = 0;
-		for (size_t k = 0; k < count; k++) {
+		for (size_t k = 0; k < count && !stopping(p); k++) {
 			int r = take_head(p, &down);
 			if (r < 0)
 				break;
@@ -222,7 +232,8 @@ dir_purge_open(const char *base, const char *tls_ca, int64_t wait_ms,
 	/* Thread-safe in Debian's libcurl (>= 7.84); called once here, at
 	 * start-up, before any purge. */
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0 ||
-	    (p->h = curl_easy_init()) == NULL) {
+	    (p->h = curl_easy_init()) == NULL ||
+	    (p->hsync = curl_easy_init()) == NULL) {
 		rt_log_error("web cache purge: libcurl would not start");
 		dir_purge_close(p);
 		return NULL;
@@ -257,6 +268,7 @@ dir_purge_close(struct dir_purge *p)
 		    failed);
 	if (p->h != NULL) {
 		curl_easy_cleanup(p->h);
+		curl_easy_cleanup(p->hsync); /* NULL is fine */
 		curl_global_cleanup();
 	}
 	pthread_mutex_destroy(&p->hmu);
@@ -279,7 +291,10 @@ dir_purge_photo(struct dir_purge *p, uint64_t key, uint32_t cookie)
 		push(p, hex, 0, 1);
 		return;
 	}
-	if (purge_once(p, hex, why, sizeof(why)) == 0)
+	pthread_mutex_lock(&p->hmu);
+	int rc = purge_once(p, p->hsync, hex, why, sizeof(why));
+	pthread_mutex_unlock(&p->hmu);
+	if (rc == 0)
 		return;
 	rt_log_warn("web cache: cannot purge %s at %s (%s); retrying in the "
 		    "background, for at most CACHE_TTL",
