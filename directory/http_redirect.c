@@ -11,36 +11,7 @@
 #include "photo_id.h"
 #include "replica_order.h"
 
-#define EXT_MAX 16     /* ".jpg": a dot and at most 15 letters or digits */
 #define SKIP_MAX 1000u /* far past any replica count */
-
-/* The id and extension of a path "/<24 hex digits>[.ext]". 0, or -1 with
- * a message for people in why. */
-static int
-parse_path(const char *path, uint64_t *key, uint32_t *cookie, char ext[EXT_MAX],
-    char *why, size_t whylen)
-{
-	char hex[PHOTO_ID_HEX_LEN + 1];
-	const char *p = path[0] == '/' ? path + 1 : path;
-	size_t n = strcspn(p, "."), el = strlen(p + n);
-	int ext_ok = el < EXT_MAX && el != 1;
-	for (size_t i = 1; ext_ok && i < el; i++)
-		ext_ok = (p[n + i] >= '0' && p[n + i] <= '9') ||
-		    ((p[n + i] | 0x20) >= 'a' && (p[n + i] | 0x20) <= 'z');
-	if (n != PHOTO_ID_HEX_LEN || !ext_ok) {
-		snprintf(why, whylen,
-		    "'%.60s' is not a photo's path: that is /<24 hex digits "
-		    "of its id>, with an extension such as .jpg or none",
-		    path);
-		return -1;
-	}
-	memcpy(hex, p, n);
-	hex[n] = '\0';
-	if (photo_id_parse(hex, key, cookie, why, whylen) != 0)
-		return -1;
-	memcpy(ext, p + n, el + 1);
-	return 0;
-}
 
 /* ?skip=N: 0 when absent; -1 when not a number up to SKIP_MAX. */
 static long
@@ -135,12 +106,12 @@ void
 dir_http_redirect(void *arg, struct rt_http_req *req)
 {
 	struct dir *d = arg;
-	char ext[EXT_MAX], why[256];
+	char ext[PHOTO_EXT_MAX], why[256];
 	uint64_t key;
 	uint32_t cookie;
 	struct dir_rec_view v;
 	rt_http_add_header(req, "Cache-Control", "no-store");
-	if (parse_path(rt_http_path(req), &key, &cookie, ext, why,
+	if (photo_path_parse(rt_http_path(req), &key, &cookie, ext, why,
 		sizeof(why)) != 0) {
 		rt_http_reply_text(req, 400, "%s", why);
 		return;

@@ -72,3 +72,30 @@ photo_cache_key(uint64_t key, uint32_t cookie,
 	memcpy(out, RK_CACHE_PREFIX, sizeof(RK_CACHE_PREFIX) - 1);
 	photo_id_format(key, cookie, out + 9);
 }
+
+int
+photo_path_parse(const char *path, uint64_t *key, uint32_t *cookie,
+    char ext[PHOTO_EXT_MAX], char *why, size_t whylen)
+{
+	char hex[PHOTO_ID_HEX_LEN + 1];
+	const char *p = path[0] == '/' ? path + 1 : path;
+	size_t n = strcspn(p, "."), el = strlen(p + n);
+	int ext_ok = path[0] == '/' && el < PHOTO_EXT_MAX && el != 1;
+	for (size_t i = 1; ext_ok && i < el; i++)
+		ext_ok = (p[n + i] >= '0' && p[n + i] <= '9') ||
+		    ((p[n + i] | 0x20) >= 'a' && (p[n + i] | 0x20) <= 'z');
+	if (n != PHOTO_ID_HEX_LEN || !ext_ok) {
+		snprintf(why, whylen,
+		    "'%.60s' is not a photo's path: that is /<24 hex digits "
+		    "of its id>, with an extension such as .jpg or none",
+		    path);
+		return -1;
+	}
+	memcpy(hex, p, n);
+	hex[n] = '\0';
+	if (photo_id_parse(hex, key, cookie, why, whylen) != 0)
+		return -1;
+	if (ext != NULL)
+		memcpy(ext, p + n, el + 1);
+	return 0;
+}

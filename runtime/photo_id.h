@@ -18,6 +18,15 @@ void photo_id_format(uint64_t key, uint32_t cookie,
 int photo_id_parse(const char *s, uint64_t *key, uint32_t *cookie, char *why,
     size_t whylen);
 
+/* A photo's URL path, "/<24 hex digits>" and an optional extension (a
+ * dot and 1..PHOTO_EXT_MAX - 2 letters or digits, e.g. ".jpg") that means
+ * nothing: the stores, the directories' redirects and the web cache all
+ * take the same paths. ext (may be NULL) gets the extension with its dot,
+ * or "". 0, or -1 with a message for people in why. */
+#define PHOTO_EXT_MAX 16
+int photo_path_parse(const char *path, uint64_t *key, uint32_t *cookie,
+    char ext[PHOTO_EXT_MAX], char *why, size_t whylen);
+
 /* What a delete leaves under a photo's cache key, for CACHE_TTL: shorter
  * than any real entry (32-byte SHA-256 + data), so readers see a miss, and
  * pushes (SET NX) cannot replace it with the deleted bytes. */

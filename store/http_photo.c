@@ -19,43 +19,6 @@
 
 /* A photo's bytes never change under its id (a new photo is a new id). */
 #define IMMUTABLE "public, max-age=31536000, immutable"
-#define EXT_MAX 10 /* ".jpg", ".webp", ...: letters and digits */
-
-/* "/<24 hex digits>" with an optional ".ext", which is ignored. 0, or -1
- * with why. */
-static int
-parse_path(const char *path, uint64_t *key, uint32_t *cookie, char *why,
-    size_t len)
-{
-	char hex[PHOTO_ID_HEX_LEN + 1];
-	size_t n = strlen(path);
-	const char *ext = path + 1 + PHOTO_ID_HEX_LEN;
-	if (n < 1 + PHOTO_ID_HEX_LEN || path[0] != '/') {
-		snprintf(why, len,
-		    "'%.80s' names no photo: a photo's path is /<24 hex digits "
-		    "of its id>, optionally with an extension (.jpg)",
-		    path);
-		return -1;
-	}
-	memcpy(hex, path + 1, PHOTO_ID_HEX_LEN);
-	hex[PHOTO_ID_HEX_LEN] = '\0';
-	if (photo_id_parse(hex, key, cookie, why, len) != 0)
-		return -1;
-	size_t e = ext[0] == '.' ? strspn(ext + 1,
-				       "abcdefghijklmnopqrstuvwxyz"
-				       "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") :
-				   0;
-	if (ext[0] != '\0' &&
-	    (ext[0] != '.' || e == 0 || e > EXT_MAX || ext[1 + e] != '\0')) {
-		snprintf(why, len,
-		    "'%.80s' names no photo: after the 24 digits of the id "
-		    "only an extension of letters and digits (.jpg) may follow",
-		    path);
-		return -1;
-	}
-	return 0;
-}
-
 /* The server's done callback: the read buffer and its holder. */
 static void
 read_done(void *arg)
@@ -169,7 +132,8 @@ store_http_photo(void *arg, struct rt_http_req *req)
 	char why[256], idtxt[PHOTO_ID_HEX_LEN + 1];
 	uint64_t key;
 	uint32_t cookie;
-	if (parse_path(rt_http_path(req), &key, &cookie, why, sizeof(why))) {
+	if (photo_path_parse(rt_http_path(req), &key, &cookie, NULL, why,
+		sizeof(why))) {
 		rt_http_reply_text(req, 400, "%s", why);
 		return;
 	}
