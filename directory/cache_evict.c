@@ -20,6 +20,9 @@ struct dir_cache {
 	int64_t ttl_ms, timeout_ms;
 	pthread_mutex_t mu;
 	redisContext *r;
+	/* /metrics' own connection: a scrape never holds up a delete. */
+	pthread_mutex_t smu;
+	redisContext *rs;
 };
 
 struct dir_cache *
@@ -29,6 +32,7 @@ dir_cache_open(const struct rt_redis_ep *ep, int64_t ttl_ms, int64_t timeout_ms)
 	if (c == NULL)
 		return NULL;
 	pthread_mutex_init(&c->mu, NULL);
+	pthread_mutex_init(&c->smu, NULL);
 	c->ttl_ms = ttl_ms;
 	c->timeout_ms = timeout_ms;
 	c->ep = *ep;
@@ -43,7 +47,10 @@ dir_cache_close(struct dir_cache *c)
 		return;
 	if (c->r != NULL)
 		redisFree(c->r);
+	if (c->rs != NULL)
+		redisFree(c->rs);
 	pthread_mutex_destroy(&c->mu);
+	pthread_mutex_destroy(&c->smu);
 	free(c);
 }
 
@@ -108,11 +115,11 @@ dir_cache_stats(struct dir_cache *c, uint64_t *hits, uint64_t *misses)
 	int rc = -1;
 	if (c == NULL || c->addr[0] == '\0')
 		return -1;
-	pthread_mutex_lock(&c->mu);
-	if (c->r == NULL)
-		c->r = rt_redis_connect(&c->ep, c->timeout_ms, why,
+	pthread_mutex_lock(&c->smu);
+	if (c->rs == NULL)
+		c->rs = rt_redis_connect(&c->ep, c->timeout_ms, why,
 		    sizeof(why));
-	redisReply *rep = c->r ? redisCommand(c->r, "INFO stats") : NULL;
+	redisReply *rep = c->rs ? redisCommand(c->rs, "INFO stats") : NULL;
 	if (rep != NULL && rep->type == REDIS_REPLY_STRING) {
 		*hits = rt_redis_info_u64(rep->str, "keyspace_hits");
 		*misses = rt_redis_info_u64(rep->str, "keyspace_misses");
@@ -120,10 +127,10 @@ dir_cache_stats(struct dir_cache *c, uint64_t *hits, uint64_t *misses)
 	}
 	if (rep != NULL)
 		freeReplyObject(rep);
-	if (rc != 0 && c->r != NULL) {
-		redisFree(c->r);
-		c->r = NULL;
+	if (rc != 0 && c->rs != NULL) {
+		redisFree(c->rs);
+		c->rs = NULL;
 	}
-	pthread_mutex_unlock(&c->mu);
+	pthread_mutex_unlock(&c->smu);
 	return rc;
 }

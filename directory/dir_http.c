@@ -33,7 +33,10 @@ dir_http_start(struct dir *d)
 		{ "/*", dir_http_redirect, d },
 	};
 	char err[256];
+	/* The cache's misses wait on redirects: a few threads, so a slow
+	 * /status.json (it asks the replicator) never holds them all. */
 	struct rt_http_opts o = { .listen = d->cfg.http,
+		.threads = 4,
 		.routes = routes,
 		.nroutes = sizeof(routes) / sizeof(routes[0]),
 		.cert = d->cfg.tls_cert,
