@@ -19,13 +19,25 @@
 
 /* A photo's bytes never change under its id (a new photo is a new id). */
 #define IMMUTABLE "public, max-age=31536000, immutable"
+/* Photo bytes held by answers not yet sent, at most (one answer always
+ * goes out): slow readers of big photos cannot hold a store's memory. */
+#define INFLIGHT_MAX (256u << 20)
+
+/* A read on its way out: the buffer and the store whose budget it uses. */
+struct photo_body {
+	struct store_read rd; /* first: serve() takes it as a store_read */
+	struct store_service *svc;
+	size_t held; /* bytes counted in svc->http_inflight */
+};
+
 /* The server's done callback: the read buffer and its holder. */
 static void
 read_done(void *arg)
 {
-	struct store_read *rd = arg;
-	store_read_free(rd);
-	free(rd);
+	struct photo_body *b = arg;
+	atomic_fetch_sub(&b->svc->http_inflight, b->held);
+	store_read_free(&b->rd);
+	free(b);
 }
 
 /* The quoted hex SHA-256 of the photo: the v2 needle's own, or for a v1
@@ -147,13 +159,26 @@ store_http_photo(void *arg, struct rt_http_req *req)
 		    svc->name, why);
 		return;
 	}
-	struct store_read *rd = calloc(1, sizeof(*rd));
-	int rc = rd ? store_engine_read(svc->engine, key, cookie, rd) : -ENOMEM;
+	if (atomic_load(&svc->http_inflight) > INFLIGHT_MAX) {
+		rt_http_add_header(req, "Retry-After", "1");
+		rt_http_reply_text(req, 503,
+		    "%s has %u MiB of photos waiting for slow readers; try "
+		    "another store",
+		    svc->name, INFLIGHT_MAX >> 20);
+		return;
+	}
+	struct photo_body *b = calloc(1, sizeof(*b));
+	int rc = b ? store_engine_read(svc->engine, key, cookie, &b->rd) :
+		     -ENOMEM;
 	if (rc != 0) {
-		free(rd);
+		free(b);
 		not_served(svc, req, key, cookie, rc, idtxt);
 		return;
 	}
+	b->svc = svc;
+	b->held = b->rd.len;
+	atomic_fetch_add(&svc->http_inflight, b->held);
+	struct store_read *rd = &b->rd;
 	atomic_fetch_add(&svc->reads, 1);
 	access_stats_count(svc->access, key, cookie);
 	serve(req, rd);

@@ -44,6 +44,8 @@ struct store_service {
 				     known, else --replicator; "" = none */
 	atomic_int readonly;	 /* set after an engine I/O failure */
 	_Atomic uint64_t reads, writes, deletes, corrupt;
+	/* Photo bytes read for HTTP answers not sent yet (http_photo.c). */
+	_Atomic size_t http_inflight;
 	/* Replicates received and the needles they carried (multi-writes). */
 	_Atomic uint64_t replicate_calls, replicate_needles;
 	/* The highest replicator fencing epoch seen (in memory only). */

@@ -1,7 +1,8 @@
 /* The read path: one positional read of the whole needle (header, photo,
  * v2 extension, footer), its offset and length taken from the in-memory
  * index, and the CRC checked before any byte is handed out. The header
- * read in the same pread still proves the key, cookie and flags. */
+ * read in the same pread still proves the key, cookie and flags (a needle
+ * over 1 MiB has its header read first: see SE_HEADER_FIRST). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +42,30 @@ se_check_needle(const uint8_t *p, size_t n, uint32_t ext, uint64_t key,
 	return 0;
 }
 
+/* Needles longer than this have their header read first: a request with a
+ * wrong cookie (an id guessed from a known key) then costs a few bytes,
+ * not a read and an allocation of the whole photo. Shorter ones stay at
+ * one read. */
+#define SE_HEADER_FIRST (1u << 20)
+
+/* For a long needle: its header, read alone, names key and cookie and is
+ * live. 0, or the error the whole read would give. */
+static int
+se_check_header(const struct se_loc *l, uint64_t key, uint32_t cookie)
+{
+	uint8_t p[NEEDLE_HDR_SIZE];
+	struct needle_hdr h;
+	ssize_t got = vio_pread(l->vf->fd, p, sizeof(p), (off_t)l->off);
+	if (got < 0)
+		return (int)got;
+	if ((size_t)got < sizeof(p) || needle_hdr_decode(p, &h) || h.key != key)
+		return STORE_E_DATA_LOSS;
+	if (h.cookie != cookie ||
+	    (h.flags & (NEEDLE_F_DELETED | NEEDLE_F_DELREC)))
+		return STORE_E_NOT_FOUND;
+	return 0;
+}
+
 /* Reads the needle at l whole into one buffer (r->buf) and checks it. */
 static int
 se_read_whole(const struct se_loc *l, uint64_t key, uint32_t cookie,
@@ -49,6 +74,9 @@ se_read_whole(const struct se_loc *l, uint64_t key, uint32_t cookie,
 	size_t n = (size_t)l->len8 * NEEDLE_ALIGN;
 	if (n < NEEDLE_HDR_SIZE + NEEDLE_FTR_SIZE)
 		return STORE_E_DATA_LOSS; /* no length: cannot happen */
+	int rc = n > SE_HEADER_FIRST ? se_check_header(l, key, cookie) : 0;
+	if (rc != 0)
+		return rc;
 	r->buf = malloc(n);
 	if (!r->buf)
 		return -ENOMEM;
