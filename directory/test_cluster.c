@@ -239,8 +239,16 @@ tc_register_until(rpc_client *cl, uint64_t key, uint32_t cookie,
 		&q.write_token.data, &q.write_token.len) != 0)
 		return HS_RESOURCE_EXHAUSTED;
 	ProtobufCMessage *m = NULL;
-	hs_status st = rpc_invoke(cl, &hs__directory__descriptor,
-	    "RegisterPhoto", &q.base, &m, tc_call_timeout_ms, 0, err);
+	hs_status st = HS_UNAVAILABLE;
+	/* A leader change under load answers UNAVAILABLE ("taking over or
+	 * giving up the lead; retry"): retry for up to 3 s, as callers do (a
+	 * registration is an add-only union: a resend changes nothing). */
+	CHECK_WAIT_UNTIL(((m = NULL),
+			     (st = rpc_invoke(cl, &hs__directory__descriptor,
+				  "RegisterPhoto", &q.base, &m,
+				  tc_call_timeout_ms, 0, err)) !=
+				 HS_UNAVAILABLE),
+	    3000);
 	free(q.write_token.data);
 	if (st == HS_OK) {
 		if (seq != NULL)
