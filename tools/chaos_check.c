@@ -250,8 +250,8 @@ static int
 clean(const struct chaos *x, const struct chaos_tally *t)
 {
 	int spread = x->o.zones_advisory ? 0 : t->spread;
-	return t->lost + t->resurrected + t->under + spread + t->over +
-	    t->odd ==
+	return t->lost + t->resurrected + t->under + spread + t->over + t->odd +
+	    t->web_lost ==
 	    0;
 }
 

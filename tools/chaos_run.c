@@ -188,10 +188,11 @@ chaos_run(const struct chaos_opts *o)
 	pthread_join(work, NULL);
 	pthread_join(hot, NULL);
 	pthread_join(web, NULL);
+	/* The settle's checks ask the web paths too. */
+	x->web_handle = curl_easy_init();
 	chaos_settle(x);
 	chaos_restore_all(x); /* deaths during the settle count too */
 	struct chaos_tally t;
-	x->web_handle = curl_easy_init();
 	chaos_check(x, 1, &t);
 	curl_easy_cleanup(x->web_handle);
 	int bad = summary(x, &t);

@@ -32,7 +32,7 @@ CFLAGS=(-std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Werror
   -Wno-unused-parameter -fno-omit-frame-pointer
   -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
   -Iproto -Iruntime -Iclient -Istore/engine -I"$OUT/gen")
-LIBS=(-lnng -lprotobuf-c -lhiredis -lcrypto -lpthread -lm)
+LIBS=(-lnng -lprotobuf-c -lhiredis -lcrypto -lmicrohttpd -lpthread -lm)
 
 PROTOS=(common rpc echo directory store replicator events)
 # The fixed identities (fuzz.h) and what rt_ident_load needs.
@@ -40,6 +40,7 @@ IDENT_SRCS=(fuzz/fuzz_ident.c runtime/ident.c runtime/ident_make.c
   runtime/key.c runtime/log.c runtime/clock.c)
 RPC_SRCS=(proto/rpc_server.c proto/rpc_admit.c proto/rpc_limits.c
   proto/rpc_wire.c proto/rpc_auth.c proto/rpc_status.c runtime/tls.c
+  proto/rpc_server_metrics.c runtime/metrics.c runtime/sbuf.c runtime/http.c
   "${IDENT_SRCS[@]}")
 ENGINE_SRCS=$(ls store/engine/*.c | grep -v -e '_test\.c$' -e testutil)
 # libhs as client/BUILD's //client:libhs links it: its sources, //proto:rpc
