@@ -208,7 +208,7 @@ route_of(const struct rt_http *h, const char *path)
 /* Where a request stands between the access handler's calls. */
 static char seen_headers, body_dropped;
 
-/* One request's answer: its route's, or the refusal why names. */
+/* One request's answer: its route's, or the refusal (405, 400) asked for. */
 static void
 answer(struct rt_http *h, struct MHD_Connection *conn, const char *method,
     const char *url, int refusal)
