@@ -41,6 +41,10 @@ cleanup() {
 trap 'echo "package_test: FAIL: line $LINENO: $BASH_COMMAND" >&2; keep_logs=1; cleanup' ERR
 trap cleanup EXIT
 
+for c in dpkg-deb dpkg-query systemd-analyze readelf strip setpriv ss redis-server redis-cli curl sha256sum; do
+  command -v "$c" >/dev/null || fail "$c is missing (tools/setup.sh installs what the suite needs)"
+done
+
 wait_until() { # SECONDS WHAT COMMAND...: polls COMMAND, at most SECONDS
   local secs="$1" what="$2" until=$((SECONDS + $1)); shift 2
   until "$@" >/dev/null 2>&1; do
@@ -120,9 +124,11 @@ step "installed into a scratch root; the haystack user is uid $uid"
 # --root looks the units up inside the installed tree and checks their
 # ExecStart binaries there; the targets and slices every service depends
 # on by default come from the host (the scratch root has no systemd).
+shopt -s nullglob
 for f in /lib/systemd/system/*.target /lib/systemd/system/*.slice; do
   [ -e "$R$f" ] || cp "$f" "$R$f"
 done
+shopt -u nullglob
 if ! out="$(systemd-analyze verify --root="$R" hs-directory@1.service \
   hs-store@1.service hs-replicator.service 2>&1)" || [ -n "$out" ]; then
   fail "systemd-analyze verify: $out"
@@ -198,7 +204,8 @@ EOF
 # instance, StateDirectory= is made for the unit's user, UMask= applies,
 # and ExecStart= runs as User= with ${VAR}s expanded, its path and the
 # unit's own /var/lib paths under the scratch root.
-start_unit() ( # UNIT INSTANCE
+# Run it with & (a subshell of its own): its exec makes $! the daemon.
+start_unit() { # UNIT INSTANCE
   local unit="$R/lib/systemd/system/$1" inst="$2" key val line envs=() argv user=root
   [ -f "$unit" ] || fail "no unit $1 installed"
   env_line() { # K=V: exported and kept for the clean environment
@@ -228,7 +235,7 @@ start_unit() ( # UNIT INSTANCE
   exec env -i PATH=/usr/bin:/bin "${envs[@]}" setpriv --reuid="$uid" \
     --regid="$gid" --clear-groups --no-new-privs -- "${argv[@]}" \
     > "$work/logs/${1/@/-$inst}.log" 2>&1
-)
+}
 
 healthy() { # HOST:PORT: /health answers 200
   curl -fsS --max-time 2 "http://$1/health" >/dev/null
