@@ -82,6 +82,7 @@ libs="$(for b in "$work"/x/usr/lib/haystack-c/* "$work"/x/usr/bin/hs "$work"/x/u
 done | sort -u)"
 # Which package holds each library: dpkg's file lists, read once (dpkg -S
 # reads them all again for every library it is asked about).
+# shellcheck disable=SC2062 # the glob names files, not a pattern
 owners="$(printf '/%s\n' $libs | grep -F -f - /var/lib/dpkg/info/*.list |
   grep -v -e i386 -e /lib32/ -e /libx32/)"
 for lib in $libs; do
@@ -210,7 +211,9 @@ start_unit() { # UNIT INSTANCE
   [ -f "$unit" ] || fail "no unit $1 installed"
   env_line() { # K=V: exported and kept for the clean environment
     case "$1" in ''|'#'*) return ;; esac
-    export "$1"; envs+=("$1")
+    # shellcheck disable=SC2163 # NAME=value, exported as such
+    export "$1"
+    envs+=("$1")
   }
   while IFS= read -r line; do
     line="${line//%i/$inst}"
