@@ -203,11 +203,14 @@ EOF
 # What systemd would do with the unit's lines, in order: Environment= and
 # EnvironmentFile= (optional with '-') make a clean environment, %i is the
 # instance, StateDirectory= is made for the unit's user, UMask= applies,
-# and ExecStart= runs as User= with ${VAR}s expanded, its path and the
-# unit's own /var/lib paths under the scratch root.
+# ProtectSystem=strict makes the whole scratch root read-only to it but
+# its StateDirectory= (in a mount namespace of its own), and ExecStart=
+# runs as User= with no new privileges, ${VAR}s expanded, its path and
+# the unit's own /var/lib paths under the scratch root.
 # Run it with & (a subshell of its own): its exec makes $! the daemon.
 start_unit() { # UNIT INSTANCE
-  local unit="$R/lib/systemd/system/$1" inst="$2" key val line envs=() argv user=root
+  local unit="$R/lib/systemd/system/$1" inst="$2" key val line envs=() argv
+  local user=root strict=0 rw=()
   [ -f "$unit" ] || fail "no unit $1 installed"
   env_line() { # K=V: exported and kept for the clean environment
     case "$1" in ''|'#'*) return ;; esac
@@ -226,7 +229,10 @@ start_unit() { # UNIT INSTANCE
           val="${val#-}"
         fi
         while IFS= read -r l; do env_line "$l"; done < "$R$val" ;;
-      StateDirectory) install -d -m 0750 -o "$uid" -g "$gid" "$R/var/lib/$val" ;;
+      StateDirectory)
+        install -d -m 0750 -o "$uid" -g "$gid" "$R/var/lib/$val"
+        rw+=("$R/var/lib/$val") ;;
+      ProtectSystem) [ "$val" != strict ] || strict=1 ;;
       UMask) umask "$val" ;;
       User) user="$val" ;;
       ExecStart) eval "argv=($val)" ;;
@@ -234,11 +240,17 @@ start_unit() { # UNIT INSTANCE
   done < "$unit"
   [ -n "${argv+x}" ] || fail "$1 has no ExecStart"
   [ "$user" = haystack ] || fail "$1 runs as '$user', not as the haystack user"
-  argv[0]="$R${argv[0]}"
-  exec env -i PATH=/usr/bin:/bin "${envs[@]}" setpriv --reuid="$uid" \
-    --regid="$gid" --clear-groups --no-new-privs -- "${argv[@]}" \
-    > "$work/logs/${1/@/-$inst}.log" 2>&1
+  argv=("$R${argv[0]}" "${argv[@]:1}")
+  argv=(setpriv --reuid="$uid" --regid="$gid" --clear-groups --no-new-privs -- "${argv[@]}")
+  [ "$strict" = 0 ] || argv=(unshare --mount --propagation private sh -c "$read_only" sh "$R" "${rw[@]}" -- "${argv[@]}")
+  exec env -i PATH=/usr/bin:/bin "${envs[@]}" "${argv[@]}" > "$work/logs/${1/@/-$inst}.log" 2>&1
 }
+# sh -c: ROOT [RW...] -- CMD...: ROOT read-only but each RW, then CMD.
+# shellcheck disable=SC2016 # expanded by that sh
+read_only='mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" && shift &&
+  while [ "$1" != -- ]; do
+    mount --bind "$1" "$1" && mount -o remount,bind,rw "$1" && shift || exit 1
+  done && shift && exec "$@"'
 
 healthy() { # HOST:PORT: /health answers 200
   curl -fsS --max-time 2 "http://$1/health" >/dev/null
