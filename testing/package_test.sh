@@ -38,10 +38,10 @@ cleanup() {
   fi
   rm -rf "$work"
 }
-trap 'echo "package_test: FAIL: line $LINENO: $BASH_COMMAND" >&2; keep_logs=1; cleanup' ERR
+trap 'echo "package_test: FAIL: line $LINENO: $BASH_COMMAND" >&2; keep_logs=1' ERR
 trap cleanup EXIT
 
-for c in dpkg-deb dpkg-query systemd-analyze readelf strip setpriv ss redis-server redis-cli curl sha256sum; do
+for c in dpkg-deb dpkg-query systemd-analyze readelf strip setpriv unshare ss redis-server redis-cli curl sha256sum; do
   command -v "$c" >/dev/null || fail "$c is missing (tools/setup.sh installs what the suite needs)"
 done
 
