@@ -21,6 +21,7 @@ PACKAGES=(
   prometheus             # promtool and a real Prometheus for /metrics (prometheus_test)
   libcurl4-openssl-dev   # HTTP client library: cache purges, the chaos soak
   libnginx-mod-http-cache-purge  # the web cache's purge on delete (testing/nginx.conf.template)
+  systemd binutils       # the Debian package: systemd-analyze verify on its units, readelf/strip (tools/deb.sh, package_test)
 )
 
 missing=()
