@@ -192,7 +192,8 @@ waited(rt_redis *r, redisReply *rep, redisReply *w, const char *what, char *err,
 		return rep;
 	}
 	snprintf(err, errlen,
-	    "Redis %s: written on the primary but %s %d replica(s) within "
+	    "Redis %s: written on the primary but %s %" PRId64
+	    " replica(s) within "
 	    "%" PRId64 " ms: not acknowledged, outcome unknown",
 	    what,
 	    w && w->type == REDIS_REPLY_INTEGER ? "not yet on" :
@@ -215,7 +216,7 @@ rt_redis_argv_replicated(rt_redis *r, int argc, const char **argv,
 		return NULL;
 	/* One round trip: the command, then WAIT for what it wrote. */
 	redisAppendCommandArgv(c, argc, argv, lens);
-	redisAppendCommand(c, "WAIT %d %lld", r->ep.wait_replicas,
+	redisAppendCommand(c, "WAIT %lld %lld", (long long)r->ep.wait_replicas,
 	    (long long)wait_ms(r));
 	void *rep = NULL, *w = NULL;
 	if (redisGetReply(c, &rep) != REDIS_OK ||

@@ -45,7 +45,7 @@ struct rt_redis_ep {
 	/* Every rt_redis_eval on a link is followed by WAIT for this many
 	 * replicas in the same round trip; fewer in time and the call
 	 * fails as "outcome unknown" (0: no WAIT, a single Redis). */
-	int wait_replicas;
+	int64_t wait_replicas;
 };
 
 /* The most sentinels one address names. */
