@@ -5,7 +5,9 @@
  * resume after the failover, every acknowledged photo downloads, and the
  * change log shows no sequence number twice and no commit by a deposed
  * leader (each entry names the lease that wrote it). Prints the stall,
- * the longest gap between two acknowledged uploads. */
+ * the longest gap between two acknowledged uploads. And a new leader
+ * starts above the highest epoch and seq a directory reported in hs:dirs
+ * (what a follower that read a tail the failover lost would report). */
 #include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
@@ -16,6 +18,7 @@
 #include "check.h"
 #include "clock.h"
 #include "cluster.h"
+#include "directory.pb-c.h"
 #include "hs.h"
 #include "hs_close.h"
 #include "log.h"
@@ -243,6 +246,84 @@ test_primary_killed_under_uploads(void)
 	check_log();
 }
 
+/* One integer command as admin (through the sentinels). */
+static long long
+admin_int(const char *cmd)
+{
+	struct rt_redis_ep ep = test_redis_ep(&tc.meta, "admin");
+	char err[256];
+	redisContext *c = rt_redis_connect(&ep, 2000, err, sizeof(err));
+	if (c == NULL) {
+		fprintf(stderr, "admin: %s\n", err);
+		return -1;
+	}
+	redisReply *rep = redisCommand(c, cmd);
+	long long v = rep == NULL	     ? -1 :
+	    rep->type == REDIS_REPLY_INTEGER ? rep->integer :
+	    rep->type == REDIS_REPLY_STRING  ? atoll(rep->str) :
+					       -1;
+	if (rep != NULL)
+		freeReplyObject(rep);
+	redisFree(c);
+	return v;
+}
+
+/* A directory node in hs:dirs reporting epoch e and seq s, as a follower
+ * that saw them on the lost primary would. */
+static void
+report_ghost(uint64_t e, uint64_t s)
+{
+	Hs__DirectoryNode n = HS__DIRECTORY_NODE__INIT;
+	uint8_t buf[256];
+	n.id = "ghost";
+	n.rpc_addr = "tcp://127.0.0.1:1";
+	n.applied_seq = s;
+	n.epoch_seen = e;
+	size_t len = hs__directory_node__pack(&n, buf);
+	struct rt_redis_ep ep = test_redis_ep(&tc.meta, "admin");
+	char err[256];
+	redisContext *c = rt_redis_connect(&ep, 2000, err, sizeof(err));
+	CHECK_MSG(c != NULL, "%s", err);
+	redisReply *rep = redisCommand(c, "HSET " RK_DIRS " ghost %b", buf,
+	    len);
+	CHECK(rep != NULL && rep->type == REDIS_REPLY_INTEGER);
+	freeReplyObject(rep);
+	redisFree(c);
+}
+
+static int
+new_leader(int old)
+{
+	int l = test_cluster_leader(&tc);
+	return l >= 0 && l != old;
+}
+
+static void
+test_new_leader_starts_above_reports(void)
+{
+	hs_client *c;
+	hs_error e;
+	long long epoch = admin_int("GET " RK_EPOCH),
+		  seq = admin_int("GET " RK_SEQ);
+	CHECK(epoch > 0 && seq > 0);
+	report_ghost((uint64_t)epoch + 50, (uint64_t)seq + 100);
+	int old = test_cluster_leader(&tc);
+	CHECK(old >= 0);
+	test_proc_kill(&tc.dirs[old], SIGKILL);
+	CHECK(CHECK_WAIT_UNTIL(new_leader(old), 20000));
+	CHECK_STATUS(hs_open_file(&c, tc.cluster_file, &e), HS_OK, e.message);
+	CHECK_MSG(one_upload(c, 20000, &e), "%s", e.message);
+	test_hs_close(c);
+	long long epoch2 = admin_int("GET " RK_EPOCH),
+		  seq2 = admin_int("GET " RK_SEQ);
+	printf("reported epoch %lld, seq %lld: the new leader's epoch %lld, "
+	       "its first seq %lld\n",
+	    epoch + 50, seq + 100, epoch2, seq2);
+	CHECK_MSG(epoch2 > epoch + 50, "epoch %lld not above %lld", epoch2,
+	    epoch + 50);
+	CHECK_MSG(seq2 > seq + 100, "seq %lld not above %lld", seq2, seq + 100);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -251,6 +332,8 @@ main(int argc, char **argv)
 		    test_no_ack_without_the_replica },
 		{ "primary killed under uploads",
 		    test_primary_killed_under_uploads },
+		{ "new leader starts above reports",
+		    test_new_leader_starts_above_reports },
 		{ NULL, NULL },
 	};
 	rt_log_init("sentinel_test", 'T');
