@@ -215,11 +215,12 @@ rt_redis_argv_replicated(rt_redis *r, int argc, const char **argv,
 	if (c == NULL)
 		return NULL;
 	/* One round trip: the command, then WAIT for what it wrote. */
-	redisAppendCommandArgv(c, argc, argv, lens);
-	redisAppendCommand(c, "WAIT %lld %lld", (long long)r->ep.wait_replicas,
-	    (long long)wait_ms(r));
 	void *rep = NULL, *w = NULL;
-	if (redisGetReply(c, &rep) != REDIS_OK ||
+	if (redisAppendCommandArgv(c, argc, argv, lens) != REDIS_OK ||
+	    redisAppendCommand(c, "WAIT %lld %lld",
+		(long long)r->ep.wait_replicas,
+		(long long)wait_ms(r)) != REDIS_OK ||
+	    redisGetReply(c, &rep) != REDIS_OK ||
 	    redisGetReply(c, &w) != REDIS_OK) {
 		snprintf(err, errlen, "Redis %s failed: %s", argv[0],
 		    c->errstr[0] ? c->errstr : "no reply");

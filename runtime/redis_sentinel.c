@@ -118,18 +118,23 @@ is_primary(redisContext *c)
 }
 
 /* One pass over the sentinels: the primary's link, or NULL with why
- * (*refused: a login was refused, which waiting does not mend). */
+ * (*refused: a login was refused, which waiting does not mend). Each
+ * sentinel gets a share of the time (at least 100 ms), so one on a host
+ * that does not answer leaves time to ask the others. */
 static redisContext *
 sentinel_pass(const struct sentinels *s, const struct rt_redis_ep *ep,
-    int64_t deadline, int *refused, char *err, size_t errlen)
+    int64_t timeout_ms, int64_t deadline, int *refused, char *err,
+    size_t errlen)
 {
 	char host[256];
 	int port;
+	int64_t share = timeout_ms / s->n > 100 ? timeout_ms / s->n : 100;
 	for (int i = 0; i < s->n; i++) {
 		int64_t left = deadline - rt_mono_ms();
 		if (left <= 0)
 			break;
-		int rc = ask_sentinel(s, i, ep, left, host, &port, err, errlen);
+		int rc = ask_sentinel(s, i, ep, left < share ? left : share,
+		    host, &port, err, errlen);
 		if ((*refused = rc == -2) != 0)
 			return NULL;
 		if (rc != 0)
@@ -167,8 +172,8 @@ rt_redis_sentinel_connect(const struct rt_redis_ep *ep, int64_t timeout_ms,
 	snprintf(err, errlen, "cannot connect to Redis through %s: no time",
 	    ep->addr);
 	while (rt_mono_ms() < deadline) {
-		redisContext *c = sentinel_pass(&s, ep, deadline, &refused, err,
-		    errlen);
+		redisContext *c = sentinel_pass(&s, ep, timeout_ms, deadline,
+		    &refused, err, errlen);
 		if (c != NULL) {
 			struct timeval tv = { timeout_ms / 1000,
 				(timeout_ms % 1000) * 1000 };
