@@ -58,6 +58,8 @@ start_dir(struct test_cluster *c, int i, const char *extra)
 	    purge[64] = "--web-purge=", redis[4096] = "";
 	test_runfile(bin, sizeof(bin), "directory/directoryd");
 	test_redis_flags(&c->meta, "redis", "directory", redis, sizeof(redis));
+	if (c->has_sentinel)
+		strcat(redis, " --redis-wait-replicas=1");
 	test_redis_flags(&c->cache, "cache-redis", "directory", redis,
 	    sizeof(redis));
 	snprintf(id, sizeof(id), "--id=directory-%d", i + 1);
@@ -336,6 +338,18 @@ start_redis(struct test_cluster *c)
 	snprintf(cache, sizeof(cache), "%s/redis-cache", c->dir);
 	mkdir(meta, 0755);
 	mkdir(cache, 0755);
+	if (c->has_sentinel) {
+		if (test_sentinel_start(&c->sentinel, c->dir) != 0)
+			return -1;
+		c->meta = c->sentinel.redis[0];
+		memset(&c->meta.proc, 0, sizeof(c->meta.proc));
+		snprintf(c->meta.addr, sizeof(c->meta.addr), "%s",
+		    c->sentinel.addr);
+		return test_redis_start(&c->cache, TEST_REDIS_CACHE, cache,
+			   0) == 0 ?
+		    0 :
+		    -1;
+	}
 	return test_redis_start(&c->meta, TEST_REDIS_META, meta, 0) == 0 &&
 		test_redis_start(&c->cache, TEST_REDIS_CACHE, cache, 0) == 0 ?
 	    0 :
@@ -351,6 +365,7 @@ test_cluster_start(struct test_cluster *c, const struct test_cluster_opts *o)
 	c->nstores = o->nstores ? o->nstores : 5;
 	c->env_timing = o->env_timing;
 	c->has_nginx = o->nginx; /* the directories purge it */
+	c->has_sentinel = o->sentinel;
 	if (test_temp_dir(c->dir, sizeof(c->dir), "cluster") != 0 ||
 	    test_key_file(c->keyfile, sizeof(c->keyfile), c->dir) != 0)
 		return -1;
@@ -388,6 +403,8 @@ each_proc(struct test_cluster *c, void (*fn)(struct test_proc *))
 		fn(&c->dirs[i]);
 	fn(&c->cache.proc);
 	fn(&c->meta.proc);
+	if (c->has_sentinel)
+		test_sentinel_each(&c->sentinel, fn);
 }
 
 static void

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "proc.h"
+#include "redis_sentinel.h"
 #include "redis_server.h"
 #include "rpc_status.h"
 
@@ -28,6 +29,9 @@ struct test_cluster_opts {
 	int env_timing;	       /* no short-timeout flags: the processes take
 				  their timing from the environment (which
 				  they inherit) or their defaults */
+	int sentinel; /* the metadata Redis as a primary, a replica and three
+			 sentinels (testing/redis_sentinel.h); directories
+			 WAIT for 1 replica */
 };
 
 struct test_cluster {
@@ -49,6 +53,10 @@ struct test_cluster {
 	struct test_proc dirs[TEST_CLUSTER_MAX_DIRS];
 	struct test_proc stores[TEST_CLUSTER_MAX_STORES];
 	int has_repl, has_nginx, env_timing;
+	/* With opts.sentinel: meta is the primary's users and passwords
+	 * with the sentinels' address, not a process of its own. */
+	struct test_sentinel sentinel;
+	int has_sentinel;
 };
 
 /* Starts everything and waits until a leader is elected and every store is

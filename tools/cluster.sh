@@ -8,11 +8,15 @@
 #                                  --tls: every RPC and PUB socket on
 #                                  tls+tcp://localhost with mutual auth
 #                                  (certificates by tools/certs in D/tls)
+#                                  --sentinel: the metadata Redis as a
+#                                  primary, a replica and three Redis
+#                                  Sentinels; commits WAIT for the replica
 #   down                           stop everything it started
 #   status                         each process: running or not
 #   logs NAME [-f]                 a process's log
 #   kill NAME | start NAME         SIGKILL one process / start it again
-# Names: redis-meta, redis-cache, directory-1..3, store-1..5, replicator, nginx.
+# Names: redis-meta, redis-cache, directory-1..3, store-1..5, replicator, nginx
+# (with --sentinel also redis-meta-replica, sentinel-1..3).
 # Data, logs and pids live under one folder (default: the repo's .hs/);
 # the Redis users' passwords in its secrets/ (one file per user, 0600).
 set -euo pipefail
@@ -29,10 +33,11 @@ repo="${BUILD_WORKSPACE_DIRECTORY:-$(git rev-parse --show-toplevel 2>/dev/null |
 dir="${HS_CLUSTER_DIR:-$repo/.hs}"
 base=7100
 tls=0
+sentinel=0
 
 die() { echo "cluster: $*" >&2; exit 1; }
 
-usage() { sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 cmd="${1:-}"; [ $# -gt 0 ] && shift
 while [ $# -gt 0 ]; do
@@ -42,6 +47,7 @@ while [ $# -gt 0 ]; do
     --base-port) base="$2"; shift 2 ;;
     --base-port=*) base="${1#--base-port=}"; shift ;;
     --tls) tls=1; shift ;;
+    --sentinel) sentinel=1; shift ;;
     -h|--help) usage; exit 0 ;;
     *) args+=("$1"); shift ;;
   esac
@@ -107,6 +113,7 @@ alive() { # NAME
 
 names() {
   echo redis-meta redis-cache
+  sentinel_names
   for i in 1 2 3; do echo "directory-$i"; done
   for i in 1 2 3 4 5; do echo "store-$i"; done
   [ -x "$(bin replicator/replicatord)" ] && echo replicator
@@ -136,13 +143,13 @@ make_secrets() {
 
 # NAME.acl of the harness with its comments dropped and each @USER@ the
 # hash of USER's password (Redis keeps only the hash): NAME's users file.
-write_acl() { # NAME
+write_acl() { # NAME [FOLDER]: FOLDER (default NAME) gets NAME's users
   local u h sub=""
   for u in $redis_users; do
     h="$(sha256sum < "$(pwfile "$u")" | cut -d' ' -f1)"
     sub="$sub;s/@${u^^}@/$h/g"
   done
-  (umask 077; grep -v '^#' "$harness/$1.acl" | sed "${sub#;}" > "$dir/$1/users.acl")
+  (umask 077; grep -v '^#' "$harness/$1.acl" | sed "${sub#;}" > "$dir/${2:-$1}/users.acl")
 }
 
 # redis-cli as the admin user; the password goes by environment, not argv.
@@ -155,11 +162,86 @@ start_redis() { # NAME PORT: NAME.conf of the harness, here
   local name="$1" port="$2"
   mkdir -p "$dir/$name"
   make_secrets
-  write_acl "$name"
-  launch "$name" redis-server "$harness/$name.conf" --port "$port" \
+  write_acl "${name%-replica}" "$name"
+  launch "$name" redis-server "$(redis_conf "$name")" --port "$port" \
     --dir "$dir/$name" --aclfile "$dir/$name/users.acl"
   wait_for 10 "$name" redis_admin "$port" ping
 }
+
+# ---- --sentinel (docs/reliability.md, "Metadata that survives its Redis"):
+# the metadata Redis as a primary (redis-meta), a replica and three Redis
+# Sentinels; every process finds the primary through them, and the
+# directories acknowledge a commit once the replica has it (WAIT 1; the
+# primary takes no write without a replica). Each instance's config file is
+# made once in its folder (mode 0600: it holds the replication login) and
+# then kept, since Redis and Sentinel rewrite theirs on a failover: the
+# next `up` starts each in the role it had.
+# The folder remembers the mode, so status, kill, start and down see the
+# sentinel processes without the flag.
+[ -f "$dir/run/sentinel" ] && sentinel=1
+if [ "$sentinel" = 1 ] && [ "$cmd" = up ]; then mkdir -p "$dir/run"; touch "$dir/run/sentinel"; fi
+p_meta_replica=$((base + 4))
+p_sentinel() { echo $((base + 4 + $1)); }    # sentinel-N (base+5..7)
+
+sentinel_names() {
+  [ "$sentinel" = 1 ] && echo redis-meta-replica sentinel-1 sentinel-2 sentinel-3
+  return 0
+}
+
+meta_addr() { # what every process's --redis names
+  if [ "$sentinel" = 1 ]; then
+    echo "sentinel:127.0.0.1:$(p_sentinel 1),127.0.0.1:$(p_sentinel 2),127.0.0.1:$(p_sentinel 3)/meta"
+  else
+    echo "127.0.0.1:$p_meta"
+  fi
+}
+
+wait_flag() { [ "$sentinel" = 1 ] && echo --redis-wait-replicas=1; return 0; }
+
+redis_conf() { # NAME: the config file NAME starts from
+  local conf="$dir/$1/redis.conf"
+  case "$sentinel:$1" in
+    1:redis-meta|1:redis-meta-replica) ;;
+    *) echo "$harness/$1.conf"; return 0 ;;
+  esac
+  chmod 700 "$dir/$1" # a failover rewrites the file with umask's mode
+  [ -s "$conf" ] || (umask 077; {
+    cat "$harness/redis-meta.conf"
+    echo "masteruser admin"
+    echo "masterauth $(cat "$(pwfile admin)")"
+    echo "min-replicas-to-write 1"
+    echo "repl-diskless-sync-delay 0"
+    [ "$1" = redis-meta-replica ] && echo "replicaof 127.0.0.1 $p_meta"
+  } > "$conf")
+  echo "$conf"
+}
+
+# A sentinel: admin may do anything (the sentinels log in to Redis and to
+# each other as admin); every other user may only ask where the primary
+# is, with the same password as at Redis.
+start_sentinel() { # N
+  local i="$1" d="$dir/sentinel-$1" u h
+  mkdir -p "$d"; chmod 700 "$d" # Sentinel rewrites its file with umask's mode
+  [ -s "$d/sentinel.conf" ] || (umask 077; {
+    echo "port $(p_sentinel "$i")"; echo "bind 127.0.0.1"; echo "dir $d"
+    echo "sentinel monitor meta 127.0.0.1 $p_meta 2"
+    echo "sentinel auth-user meta admin"
+    echo "sentinel auth-pass meta $(cat "$(pwfile admin)")"
+    echo "sentinel down-after-milliseconds meta 5000"
+    echo "sentinel failover-timeout meta 20000"
+    echo "sentinel sentinel-user admin"
+    echo "sentinel sentinel-pass $(cat "$(pwfile admin)")"
+    echo "user default off"
+    for u in $redis_users; do
+      h="$(sha256sum < "$(pwfile "$u")" | cut -d' ' -f1)"
+      if [ "$u" = admin ]; then echo "user admin on #$h ~* &* +@all"
+      else echo "user $u on #$h -@all +sentinel|get-master-addr-by-name"; fi
+    done
+  } > "$d/sentinel.conf")
+  launch "sentinel-$i" redis-server "$d/sentinel.conf" --sentinel
+  wait_for 10 "sentinel-$i" redis_admin "$(p_sentinel "$i")" ping
+}
+# ---- end of --sentinel
 
 dirs_csv() {
   local out="" i
@@ -173,8 +255,8 @@ start_directory() { # N
     --listen="tcp://127.0.0.1:$(p_dir "$i")" \
     --pub="tcp://127.0.0.1:$(p_dirpub "$i")" \
     --http="127.0.0.1:$(p_dirhttp "$i")" \
-    --redis="127.0.0.1:$p_meta" --redis-user=directory \
-    --redis-password-file="$(pwfile directory)" \
+    --redis="$(meta_addr)" --redis-user=directory \
+    --redis-password-file="$(pwfile directory)" $(wait_flag) \
     --cache-redis="127.0.0.1:$p_cache" --cache-redis-user=directory \
     --cache-redis-password-file="$(pwfile directory)" \
     --key-file="$dir/keys/directory.key" \
@@ -195,7 +277,7 @@ start_store() { # N
     --http="127.0.0.1:$(p_storehttp "$i")" \
     --data-dir="$dir/store-$i" --directories="$(dirs_csv)" \
     --replicator="tcp://127.0.0.1:$p_repl" \
-    --redis="127.0.0.1:$p_meta" --redis-user=store \
+    --redis="$(meta_addr)" --redis-user=store \
     --redis-password-file="$(pwfile store)" \
     --cache-redis="127.0.0.1:$p_cache" --cache-redis-user=store \
     --cache-redis-password-file="$(pwfile store)" --key-file="$dir/keys/store-$i.key"
@@ -205,7 +287,7 @@ start_replicator() {
   launch replicator "$(bin replicator/replicatord)" \
     --listen="tcp://127.0.0.1:$p_repl" --pub="tcp://127.0.0.1:$p_replpub" \
     --http="127.0.0.1:$p_replhttp" \
-    --redis="127.0.0.1:$p_meta" --redis-user=replicator \
+    --redis="$(meta_addr)" --redis-user=replicator \
     --redis-password-file="$(pwfile replicator)" --directories="$(dirs_csv)" \
     --key-file="$dir/keys/replicator.key"
 }
@@ -249,6 +331,8 @@ start_nginx() {
 start_one() { # NAME
   case "$1" in
     redis-meta) start_redis redis-meta "$p_meta" ;;
+    redis-meta-replica) start_redis redis-meta-replica "$p_meta_replica" ;;
+    sentinel-[123]) start_sentinel "${1#sentinel-}" ;;
     redis-cache) start_redis redis-cache "$p_cache" ;;
     directory-[123]) start_directory "${1#directory-}" ;;
     store-[1-5]) start_store "${1#store-}" ;;
@@ -337,7 +421,7 @@ cmd_up() {
   wait_for 30 "the cluster (a leader and all 5 stores UP)" stores_up 5
   echo "cluster up in $dir"
   echo "  directories (via nginx): $(tlsify "tcp://127.0.0.1:$p_lb; direct: $(dirs_csv)")"
-  echo "  redis: meta 127.0.0.1:$p_meta, cache 127.0.0.1:$p_cache (ACL users; passwords in $dir/secrets/)"
+  echo "  redis: meta $(meta_addr), cache 127.0.0.1:$p_cache (ACL users; passwords in $dir/secrets/)"
   echo "  stores: $(tlsify "tcp://127.0.0.1:$(p_store 1)") .. $(p_store 5)"
   local scheme=http host=127.0.0.1
   [ "$tls" = 1 ] && { scheme=https; host=localhost; }
