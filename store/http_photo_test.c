@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "cluster.h"
+#include "cluster_run.h"
 #include "curl.h"
 #include "env.h"
 #include "hs.h"
@@ -431,19 +431,10 @@ main(int argc, char **argv)
 		{ NULL, NULL },
 	};
 	struct test_cluster_opts o = { .ndirs = 1, .nstores = NSTORES };
-	hs_error e;
 	rt_log_init("http_photo_test", 'T');
-	if (test_cluster_start(&tc, &o) != 0)
+	if (test_cluster_up(&tc, &o, &cl) != 0)
 		return 1;
-	if (hs_open_file(&cl, tc.cluster_file, &e) != HS_OK) {
-		fprintf(stderr, "hs_open_file: %s\n", e.message);
-		return 1;
-	}
-	int rc = check_run(cases, argc, argv);
-	if (rc != 0)
-		test_cluster_dump_logs(&tc);
-	test_hs_close(cl);
-	test_cluster_stop(&tc);
+	int rc = test_cluster_run(&tc, cl, cases, argc, argv);
 	free(jpeg.data);
 	free(png.data);
 	return rc;

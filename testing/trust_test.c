@@ -9,7 +9,7 @@
 
 #include "check.h"
 #include "clock.h"
-#include "cluster.h"
+#include "cluster_run.h"
 #include "directory.pb-c.h"
 #include "env.h"
 #include "hs.h"
@@ -44,13 +44,7 @@ call_as(const char *name, int s, int d, const char *method,
 static hs_client *
 open_as(const char *key, hs_error *e)
 {
-	struct hs_cluster cfg;
-	hs_client *c = NULL;
-	if (hs_cluster_load(tc.cluster_file, &cfg, e) != HS_OK)
-		return NULL;
-	snprintf(cfg.key_file, sizeof(cfg.key_file), "%s", key);
-	cfg.cache[0] = '\0';
-	return hs_open(&c, &cfg, e) == HS_OK ? c : NULL;
+	return test_cluster_client(&tc, TEST_CL_NO_CACHE, key, e);
 }
 
 static void
@@ -291,17 +285,7 @@ main(int argc, char **argv)
 	};
 	rt_log_init("trust_test", 'T');
 	struct test_cluster_opts o = { .nstores = 3 };
-	hs_error e;
-	if (test_cluster_start(&tc, &o) != 0)
+	if (test_cluster_up(&tc, &o, &admin) != 0)
 		return 1;
-	if (hs_open_file(&admin, tc.cluster_file, &e) != HS_OK) {
-		fprintf(stderr, "hs_open: %s\n", e.message);
-		return 1;
-	}
-	int rc = check_run(cases, argc, argv);
-	if (rc != 0)
-		test_cluster_dump_logs(&tc);
-	test_hs_close(admin);
-	test_cluster_stop(&tc);
-	return rc;
+	return test_cluster_run(&tc, admin, cases, argc, argv);
 }
