@@ -41,17 +41,25 @@ static hs_client *cl;
 static hs_photo_id
 upload_everywhere(uint64_t seed)
 {
-	uint8_t *b = test_bytes(2000, seed);
 	hs_photo_id id = { 0, 0 };
-	hs_error e;
-	CHECK_STATUS(hs_upload(cl, b, 2000, NSTORES, 30000, &id, &e), HS_OK,
-	    e.message);
+	uint8_t *b = test_upload_bytes(cl, 2000, seed, NSTORES, &id);
+	int uploaded = b != NULL;
 	free(b);
+	CHECK(uploaded);
 	for (int s = 0; s < NSTORES; s++)
 		CHECK_WAIT_UNTIL(test_cluster_read(&tc, s, id.key, id.cookie,
 				     1) == HS_OK,
 		    5000);
 	return id;
+}
+
+/* One read of id by hint at store s; *unavailable counts UNAVAILABLE. */
+static hs_status
+read_by_hint(int s, hs_photo_id id, int *unavailable)
+{
+	hs_status st = test_cluster_read(&tc, s, id.key, id.cookie, 1);
+	*unavailable += st == HS_UNAVAILABLE;
+	return st;
 }
 
 /* Reads id by hint at s until NOT_FOUND (bounded); 1 if it ever returned
@@ -60,15 +68,9 @@ static int
 hint_served_until_not_found(int s, hs_photo_id id, int *unavailable,
     hs_status *last)
 {
-	int served = 0;
-	int64_t until = check_mono_ms() + 10000;
 	*unavailable = 0;
-	do {
-		*last = test_cluster_read(&tc, s, id.key, id.cookie, 1);
-		served |= *last == HS_OK;
-		*unavailable += *last == HS_UNAVAILABLE;
-	} while (*last != HS_NOT_FOUND && check_mono_ms() < until);
-	return served;
+	return TEST_SERVED_UNTIL_NOT_FOUND(read_by_hint(s, id, unavailable),
+	    *last, 10000);
 }
 
 /* 1 once the leader lists store index s as DOWN: from then on it sends
@@ -333,17 +335,16 @@ replicate_to(int s, hs_photo_id id, const uint8_t *b, size_t len)
 static void
 test_a_late_copy_of_a_deleted_photo_is_refused(void)
 {
-	uint8_t *b = test_bytes(2500, 7);
 	hs_photo_id id;
-	hs_error e;
-	CHECK_STATUS(hs_upload(cl, b, 2500, 2, 30000, &id, &e), HS_OK,
-	    e.message);
+	uint8_t *b = test_upload_bytes(cl, 2500, 7, 2, &id);
+	CHECK(b != NULL);
 	int absent = -1;
 	for (int s = 0; s < NSTORES; s++)
 		if (test_cluster_read(&tc, s, id.key, id.cookie, 0) ==
 		    HS_NOT_FOUND)
 			absent = s;
 	CHECK(absent >= 0);
+	hs_error e;
 	CHECK_STATUS(hs_delete(cl, id, 10000, &e), HS_OK, e.message);
 	uint64_t seq = applied_at(-1);
 	CHECK(seq > 0);
@@ -360,11 +361,9 @@ test_a_late_copy_of_a_deleted_photo_is_refused(void)
 static void
 test_deleted_photo_is_not_found_through_libhs_on_every_path(void)
 {
-	uint8_t *b = test_bytes(3000, 6);
 	hs_photo_id id;
-	hs_error e;
-	CHECK_STATUS(hs_upload(cl, b, 3000, 0, 30000, &id, &e), HS_OK,
-	    e.message);
+	uint8_t *b = test_upload_bytes(cl, 3000, 6, 0, &id);
+	CHECK(b != NULL);
 	hs_client *nc = open_uncached(), *other = open_uncached();
 	if (nc == NULL || other == NULL) {
 		test_hs_close(nc);
@@ -377,6 +376,7 @@ test_deleted_photo_is_not_found_through_libhs_on_every_path(void)
 	    5000);
 	CHECK_WAIT_UNTIL(test_download_equals(nc, id, b, 3000, NULL) == HS_OK,
 	    5000);
+	hs_error e;
 	hs_status del = hs_delete(other, id, 10000, &e);
 	hs_status after_cache = test_download_equals(cl, id, b, 3000, NULL);
 	hs_status after_hint = test_download_equals(nc, id, b, 3000, NULL);

@@ -58,6 +58,21 @@ test_cluster_client(const struct test_cluster *tc, int flags, const char *key,
 	return hs_open(&c, &cfg, e) == HS_OK ? c : NULL;
 }
 
+uint8_t *
+test_upload_bytes(hs_client *c, size_t len, uint64_t seed, uint32_t replicas,
+    hs_photo_id *id)
+{
+	uint8_t *b = test_bytes(len, seed);
+	hs_error e;
+	hs_status st = hs_upload(c, b, len, replicas, 30000, id, &e);
+	if (st == HS_OK)
+		return b;
+	fprintf(stderr, "upload of %zu bytes: %s: %s\n", len, hs_status_str(st),
+	    e.message);
+	free(b);
+	return NULL;
+}
+
 hs_status
 test_download_equals(hs_client *c, hs_photo_id id, const void *want, size_t len,
     hs_error *e)

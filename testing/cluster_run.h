@@ -32,9 +32,29 @@ enum {
 hs_client *test_cluster_client(const struct test_cluster *tc, int flags,
     const char *key, hs_error *e);
 
+/* Uploads len bytes of test data from seed (test_bytes) through c with
+ * replicas copies (0: the default) into *id: the bytes, the caller's to
+ * free; NULL after saying why. */
+uint8_t *test_upload_bytes(hs_client *c, size_t len, uint64_t seed,
+    uint32_t replicas, hs_photo_id *id);
+
 /* hs_download of id through c: HS_DATA_LOSS when the bytes are not the
  * len bytes of want. e may be NULL. */
 hs_status test_download_equals(hs_client *c, hs_photo_id id, const void *want,
     size_t len, hs_error *e);
+
+/* Evaluates read, an hs_status expression, into last until it gives
+ * HS_NOT_FOUND or timeout_ms pass: 1 if it gave HS_OK meanwhile (a
+ * deleted photo served). */
+#define TEST_SERVED_UNTIL_NOT_FOUND(read, last, timeout_ms)                    \
+	({                                                                     \
+		int64_t _until = check_mono_ms() + (timeout_ms);               \
+		int _served = 0;                                               \
+		do {                                                           \
+			(last) = (read);                                       \
+			_served |= (last) == HS_OK;                            \
+		} while ((last) != HS_NOT_FOUND && check_mono_ms() < _until);  \
+		_served;                                                       \
+	})
 
 #endif

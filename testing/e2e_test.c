@@ -98,21 +98,6 @@ tombstoned_everywhere(hs_photo_id id, const struct hs_photo_info *info)
 	return 1;
 }
 
-/* Downloads id through c until the answer is NOT_FOUND, for at most 5 s;
- * 1 if c returned the photo's bytes meanwhile. *st and e: the last answer. */
-static int
-served_until_not_found(hs_client *c, hs_photo_id id, const uint8_t *want,
-    size_t len, hs_status *st, hs_error *e)
-{
-	int served = 0;
-	int64_t until = check_mono_ms() + 5000;
-	do {
-		*st = test_download_equals(c, id, want, len, e);
-		served |= *st == HS_OK;
-	} while (*st != HS_NOT_FOUND && check_mono_ms() < until);
-	return served;
-}
-
 static void
 test_deleted_photo_stays_deleted_after_restarting_everything(void)
 {
@@ -155,7 +140,9 @@ test_deleted_photo_stays_deleted_after_restarting_everything(void)
 	st = test_download_equals(cl, id, b, 3000, &e);
 	hs_error ne;
 	hs_status nst;
-	int served = served_until_not_found(nc, id, b, 3000, &nst, &ne);
+	int served = TEST_SERVED_UNTIL_NOT_FOUND(test_download_equals(nc, id, b,
+						     3000, &ne),
+	    nst, 5000);
 	test_hs_close(nc);
 	CHECK_STATUS(st, HS_NOT_FOUND, e.message);
 	CHECK(!served);
