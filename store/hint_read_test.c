@@ -365,11 +365,6 @@ test_deleted_photo_is_not_found_through_libhs_on_every_path(void)
 	uint8_t *b = test_upload_bytes(cl, 3000, 6, 0, &id);
 	CHECK(b != NULL);
 	hs_client *nc = open_uncached(), *other = open_uncached();
-	if (nc == NULL || other == NULL) {
-		test_hs_close(nc);
-		test_hs_close(other);
-		free(b);
-	}
 	CHECK(nc != NULL && other != NULL);
 	/* cl reads from the cache, nc by hint; other deletes it. */
 	CHECK_WAIT_UNTIL(test_download_equals(cl, id, b, 3000, NULL) == HS_OK,

@@ -1,4 +1,4 @@
-/* One cluster for a test binary's cases (see cluster_run.h). */
+/* A test cluster as libhs sees it (see cluster_run.h). */
 #include "cluster_run.h"
 
 #include <stdlib.h>
