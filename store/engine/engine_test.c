@@ -77,7 +77,6 @@ reopen_keeps_everything(void)
 	struct store_engine *se;
 	struct store_options o = test_opts(64 * 1024);
 	CHECK_OK(store_engine_open(dir, &o, &se));
-	uint8_t buf[3000];
 	for (uint64_t k = 1; k <= 200; k++)
 		CHECK_OK(test_put(se, k, 1, 100 + k * 7));
 	for (uint64_t k = 1; k <= 200; k += 3)
@@ -99,7 +98,7 @@ reopen_keeps_everything(void)
 		    "stats differ after reopen: %llu/%llu needles",
 		    (unsigned long long)after.needles,
 		    (unsigned long long)before.needles);
-		CHECK_RC(store_engine_put(se, 1, 1, buf, 107), STORE_E_DELETED);
+		CHECK_RC(test_put(se, 1, 1, 107), STORE_E_DELETED);
 		store_engine_close(se);
 	}
 	test_rmdir(dir);
@@ -112,9 +111,9 @@ volumes_roll_over_at_small_max_size(void)
 	struct store_engine *se;
 	struct store_options o = test_opts(8192);
 	CHECK_OK(store_engine_open(dir, &o, &se));
-	uint8_t buf[1000];
+	const size_t len = 1000;
 	for (uint64_t k = 1; k <= 40; k++)
-		CHECK_OK(test_put(se, k, 9, sizeof(buf)));
+		CHECK_OK(test_put(se, k, 9, len));
 	struct store_stats st;
 	store_engine_stats(se, &st);
 	/* 7 needles of 1032 bytes fit after the 64-byte superblock. */
@@ -122,11 +121,11 @@ volumes_roll_over_at_small_max_size(void)
 	    (unsigned long long)st.volumes);
 	CHECK_MSG(store_engine_active_volume(se) == 6, "active %u",
 	    store_engine_active_volume(se));
-	CHECK_RC(store_engine_put(se, 99, 1, buf, 8192), STORE_E_TOO_BIG);
+	CHECK_RC(test_put(se, 99, 1, 8192), STORE_E_TOO_BIG);
 	CHECK_OK(store_engine_delete(se, 3)); /* tombstone in a sealed volume */
 	CHECK_OK(test_reopen(&se, dir, &o));
 	for (uint64_t k = 1; k <= 40; k++)
-		CHECK_RC(test_expect(se, k, 9, sizeof(buf)),
+		CHECK_RC(test_expect(se, k, 9, len),
 		    k == 3 ? STORE_E_NOT_FOUND : 0);
 	store_engine_close(se);
 	test_rmdir(dir);

@@ -206,7 +206,8 @@ v1_volume_still_opens_and_reads(void)
 	char *dir = test_mkdir("v1");
 	struct store_options o = test_opts(8 * 1024);
 	struct store_engine *se;
-	uint8_t d11[500], d12[300], buf[7000], sb[8];
+	uint8_t d11[500], d12[300], sb[8];
+	const size_t big = 7000; /* rolls volume 1 (8 KB) over */
 	CHECK_CALL(write_v1_volume(dir, d11, d12));
 	CHECK_OK(store_engine_open(dir, &o, &se));
 	CHECK_OK(test_expect(se, 11, 11, 500));
@@ -216,7 +217,7 @@ v1_volume_still_opens_and_reads(void)
 	CHECK_OK(test_reopen(&se, dir, &o));
 	CHECK_CALL(check_v1_reads(se));
 	/* The next volume is a v2 one; the v1 one compacts as v1. */
-	CHECK_OK(test_put(se, 14, 14, sizeof(buf)));
+	CHECK_OK(test_put(se, 14, 14, big));
 	CHECK_EQ(store_engine_active_volume(se), 2u);
 	CHECK_OK(store_engine_compact(se, 1));
 	CHECK_CALL(check_v1_reads(se));
@@ -227,7 +228,7 @@ v1_volume_still_opens_and_reads(void)
 	CHECK_EQ(sb[4], 2);
 	CHECK_OK(store_engine_open(dir, &o, &se));
 	CHECK_CALL(check_v1_reads(se));
-	CHECK_OK(test_expect(se, 14, 14, sizeof(buf)));
+	CHECK_OK(test_expect(se, 14, 14, big));
 	store_engine_close(se);
 	test_rmdir(dir);
 }

@@ -134,14 +134,14 @@ failed_write_leaves_no_partial_needle(void)
 	char *dir = test_mkdir("writefail");
 	struct store_engine *se;
 	CHECK_OK(store_engine_open(dir, NULL, &se));
-	uint8_t buf[100];
-	CHECK_OK(test_put(se, 1, 1, sizeof(buf)));
+	const size_t len = 100;
+	CHECK_OK(test_put(se, 1, 1, len));
 	off_t good = file_size(dir);
 	vio_fault_arm(VIO_WRITE, 1, ENOSPC);
-	CHECK_RC(store_engine_put(se, 2, 1, buf, sizeof(buf)), -ENOSPC);
+	CHECK_RC(test_put(se, 2, 1, len), -ENOSPC);
 	CHECK_MSG(file_size(dir) == good, "partial needle left");
 	CHECK_RC(store_engine_exists(se, 2), 0);
-	CHECK_OK(store_engine_put(se, 2, 1, buf, sizeof(buf)));
+	CHECK_OK(test_put(se, 2, 1, len));
 	store_engine_close(se);
 	test_rmdir(dir);
 }
@@ -152,17 +152,16 @@ failed_truncate_after_failed_fsync_makes_volume_read_only(void)
 	char *dir = test_mkdir("rofail");
 	struct store_engine *se;
 	CHECK_OK(store_engine_open(dir, NULL, &se));
-	uint8_t buf[100];
-	CHECK_OK(test_put(se, 1, 1, sizeof(buf)));
+	const size_t len = 100;
+	CHECK_OK(test_put(se, 1, 1, len));
 	vio_fault_arm(VIO_SYNC, 1, EIO);
 	vio_fault_arm(VIO_TRUNCATE, 1, EIO);
-	CHECK_RC(store_engine_put(se, 2, 1, buf, sizeof(buf)), -EIO);
-	CHECK_RC(store_engine_put(se, 3, 1, buf, sizeof(buf)),
-	    STORE_E_READONLY);
+	CHECK_RC(test_put(se, 2, 1, len), -EIO);
+	CHECK_RC(test_put(se, 3, 1, len), STORE_E_READONLY);
 	CHECK_OK(test_expect(se, 1, 1, 100));  /* reads still work */
 	CHECK_OK(test_reopen(&se, dir, NULL)); /* reopen recovers */
 	CHECK_OK(test_expect(se, 1, 1, 100));
-	CHECK_OK(store_engine_put(se, 3, 1, buf, sizeof(buf)));
+	CHECK_OK(test_put(se, 3, 1, len));
 	store_engine_close(se);
 	test_rmdir(dir);
 }
