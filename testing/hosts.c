@@ -23,9 +23,11 @@ static char down_cmd[512];
 static void
 make_down_cmd(char *out, size_t len, long pid)
 {
+	/* A run that was SIGKILLed left its processes too: end them. */
 	snprintf(out, len,
-	    "for n in " NETNS_DIR "/hst%ld-*; do [ -e \"$n\" ] && "
-	    "ip netns del \"${n##*/}\"; done; ip link del hsb%ld; true",
+	    "for n in " NETNS_DIR "/hst%ld-*; do [ -e \"$n\" ] || continue; "
+	    "n=${n##*/}; ip netns pids $n | xargs -r kill -9; "
+	    "ip netns del $n; done; ip link del hsb%ld; true",
 	    pid, pid);
 }
 
@@ -251,6 +253,18 @@ set_link(struct test_hosts *hs, int a, int up)
 		return -1;
 	hs->h[a].off = !up;
 	return 0;
+}
+
+int
+test_hosts_reach(struct test_hosts *hs, int a, const char *ip, int port)
+{
+	char script[128];
+	snprintf(script, sizeof(script), "exec 3<>/dev/tcp/%s/%d", ip, port);
+	char *argv[] = { "timeout", "2", "bash", "-c", script, NULL };
+	struct test_proc_opts o = { .netns = a > 0 ? hs->h[a].name : NULL };
+	const char *tmp = getenv("TEST_TMPDIR");
+	return test_proc_run(argv, &o, tmp ? tmp : "/tmp", NULL, 0, NULL, 0,
+		   5000) == 0;
 }
 
 int

@@ -56,6 +56,10 @@ int test_hosts_place(struct test_hosts *hs, const char *role, const char *zone,
 int test_hosts_cut(struct test_hosts *hs, int a, int b, int both);
 int test_hosts_heal(struct test_hosts *hs, int a, int b, int both);
 
+/* 1 if a TCP connection from host a to ip:port opens within 2 s: whether
+ * a cut is in force, seen from inside. */
+int test_hosts_reach(struct test_hosts *hs, int a, const char *ip, int port);
+
 /* Takes host a's link down (up): it reaches nobody, nobody reaches it. */
 int test_hosts_cut_off(struct test_hosts *hs, int a);
 int test_hosts_heal_off(struct test_hosts *hs, int a);

@@ -299,6 +299,8 @@ follower_cut_from_leader_serves_and_catches_up(void)
 	const struct photo *before = &photos[nphotos - 1];
 	CHECK(CHECK_WAIT_UNTIL(lookup_at(F, before) == HS__CODE__OK, 5000));
 	CHECK(test_hosts_cut(tc.hosts, tc.h_dir[F], tc.h_dir[L], 1) == 0);
+	int cut = !test_hosts_reach(tc.hosts, tc.h_dir[F], tc.ip_dir[L],
+	    tc.p_dir[L]);
 	int served = 1;
 	for (int k = 0; k < nphotos; k++)
 		served &= !photos[k].deleted &&
@@ -307,6 +309,7 @@ follower_cut_from_leader_serves_and_catches_up(void)
 	const struct photo *during = &photos[nphotos - 1];
 	int still = lookup_at(F, before) == HS__CODE__OK;
 	test_hosts_heal(tc.hosts, tc.h_dir[F], tc.h_dir[L], 1);
+	CHECK_MSG(cut, "directory-%d still reaches the leader", F + 1);
 	CHECK_MSG(served && still,
 	    "directory-%d cut off from the leader stopped answering lookups",
 	    F + 1);
