@@ -198,6 +198,13 @@ int
 test_redis_start(struct test_redis *r, enum test_redis_role role,
     const char *dir, int port)
 {
+	return test_redis_start_in(r, role, dir, port, NULL, NULL);
+}
+
+int
+test_redis_start_in(struct test_redis *r, enum test_redis_role role,
+    const char *dir, int port, const char *ip, const char *netns)
+{
 	const char *name = role == TEST_REDIS_META ? "redis-meta" :
 						     "redis-cache";
 	char conf[600], portstr[16], rel[64];
@@ -210,14 +217,17 @@ test_redis_start(struct test_redis *r, enum test_redis_role role,
 	if (write_acl(r, name) != 0)
 		return -1;
 	r->port = port ? port : test_free_port();
+	if (ip == NULL)
+		ip = "127.0.0.1";
 	snprintf(portstr, sizeof(portstr), "%d", r->port);
-	snprintf(r->addr, sizeof(r->addr), "127.0.0.1:%d", r->port);
+	snprintf(r->addr, sizeof(r->addr), "%s:%d", ip, r->port);
 	snprintf(rel, sizeof(rel), "testing/%s.conf", name);
 	if (own_conf(r, rel, name, conf, sizeof(conf)) != 0)
 		return -1;
 	char *argv[] = { "redis-server", conf, "--port", portstr, "--dir",
-		r->dir, "--aclfile", r->acl, NULL };
-	if (test_proc_start(&r->proc, name, r->dir, argv) != 0)
+		r->dir, "--aclfile", r->acl, "--bind", (char *)ip, NULL };
+	struct test_proc_opts o = { .netns = netns };
+	if (test_proc_start_opts(&r->proc, name, r->dir, argv, &o) != 0)
 		return -1;
 	return wait_ready(r);
 }
