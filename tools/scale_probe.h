@@ -8,6 +8,7 @@
 #ifndef HS_SCALE_PROBE_H
 #define HS_SCALE_PROBE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* Bytes the allocator holds now (glibc mallinfo2: arena chunks in use
@@ -21,8 +22,9 @@ uint64_t probe_key(uint32_t group, uint64_t i);
 /* The whole-cluster part: uploads nphotos 4 KB photos (and a few 64 KB
  * ones) through libhs and prints Redis, nginx and RSS figures per photo.
  * argv0 finds the runfiles under `bazel run`; listpack_value > 0 sets the
- * metadata Redis's hash-max-listpack-value first. 0, or 1 on failure. */
+ * metadata Redis's hash-max-listpack-value first. 0 and the cluster's
+ * folder in dir (for the caller to remove), or 1 on failure. */
 int probe_cluster(const char *argv0, long nphotos, int threads,
-    int listpack_value);
+    int listpack_value, char *dir, size_t dirlen);
 
 #endif

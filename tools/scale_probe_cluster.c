@@ -364,7 +364,8 @@ start(const char *argv0, int listpack_value)
 }
 
 int
-probe_cluster(const char *argv0, long n, int threads, int listpack_value)
+probe_cluster(const char *argv0, long n, int threads, int listpack_value,
+    char *dir, size_t dirlen)
 {
 	struct rss r0, r1;
 	rt_log_init("scale_probe", 'T');
@@ -406,6 +407,7 @@ probe_cluster(const char *argv0, long n, int threads, int listpack_value)
 	redisFree(meta);
 	redisFree(cache);
 	test_cluster_stop(&C);
+	snprintf(dir, dirlen, "%s", C.dir);
 	free(ids);
 	return 0;
 }
