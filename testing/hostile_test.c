@@ -85,28 +85,10 @@ store_answers(int i)
 	return 1;
 }
 
-/* One field of /proc/PID/status, in KiB; -1 if unreadable. */
-static long
-proc_kib(pid_t pid, const char *field)
-{
-	char path[64], line[256];
-	long v = -1;
-	size_t n = strlen(field);
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	FILE *f = fopen(path, "r");
-	if (f == NULL)
-		return -1;
-	while (fgets(line, sizeof(line), f) != NULL)
-		if (strncmp(line, field, n) == 0 && line[n] == ':')
-			v = strtol(line + n + 1, NULL, 10);
-	fclose(f);
-	return v;
-}
-
 static long
 rss_mib(int i)
 {
-	return proc_kib(procs[i].pid, "VmRSS") / 1024;
+	return test_proc_status_kib(procs[i].pid, "VmRSS") / 1024;
 }
 
 /* --- a raw SP-over-TCP peer with no credential --- */
@@ -294,7 +276,7 @@ test_request_unpacking_past_its_budget_is_refused(void)
 	Hs__ReplicateRequest req = HS__REPLICATE_REQUEST__INIT;
 	req.needles = many;
 	req.n_needles = N;
-	long hwm0 = proc_kib(procs[A].pid, "VmHWM") / 1024;
+	long hwm0 = test_proc_status_kib(procs[A].pid, "VmHWM") / 1024;
 	long rss0 = rss_mib(A);
 	ProtobufCMessage *reply = NULL;
 	struct rpc_error e;
@@ -307,7 +289,7 @@ test_request_unpacking_past_its_budget_is_refused(void)
 		protobuf_c_message_free_unpacked(reply, NULL);
 	CHECK_STATUS(st, HS_INVALID_ARGUMENT, e.message);
 	CHECK(strstr(e.message, "more than") != NULL);
-	long hwm = proc_kib(procs[A].pid, "VmHWM") / 1024;
+	long hwm = test_proc_status_kib(procs[A].pid, "VmHWM") / 1024;
 	CHECK_MSG(hwm <= (hwm0 > rss0 + 96 ? hwm0 : rss0 + 96),
 	    "peak RSS %ld MiB (was %ld, RSS %ld)", hwm, hwm0, rss0);
 	CHECK(CHECK_WAIT_UNTIL(store_answers(A), 5000));

@@ -395,3 +395,20 @@ test_proc_run(char *const argv[], const struct test_proc_opts *o,
 	test_proc_free(&p);
 	return rc;
 }
+
+long
+test_proc_status_kib(pid_t pid, const char *field)
+{
+	char path[64], line[256];
+	long v = -1;
+	size_t n = strlen(field);
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	FILE *f = fopen(path, "r");
+	if (f == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strncmp(line, field, n) == 0 && line[n] == ':')
+			v = strtol(line + n + 1, NULL, 10);
+	fclose(f);
+	return v;
+}

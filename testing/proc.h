@@ -91,4 +91,8 @@ void test_proc_on_exit(void (*fn)(void));
  * how many. */
 size_t test_read_file(const char *path, char *buf, size_t len, int tail);
 
+/* One field of /proc/PID/status in KiB (e.g. "VmRSS", "VmHWM"); -1 if
+ * unreadable. */
+long test_proc_status_kib(pid_t pid, const char *field);
+
 #endif

@@ -165,21 +165,6 @@ stalls(struct tc *t, const char *what)
 	    what, kill[2], stop);
 }
 
-static long
-rss_kib(pid_t pid)
-{
-	char path[64], line[256];
-	long kib = -1;
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	FILE *f = fopen(path, "r");
-	while (f != NULL && fgets(line, sizeof(line), f) != NULL)
-		if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
-			break;
-	if (f != NULL)
-		fclose(f);
-	return kib;
-}
-
 /* Writes n records straight into Redis in the committed format. */
 static int
 bulk_load(redisContext *rc, uint64_t n)
@@ -231,10 +216,10 @@ bytes_per_record(uint64_t n)
 	if (tc_start(&m, 1, e2) != 0)
 		return -1;
 	CHECK_WAIT_UNTIL(tc_applied(m.d[0].cl, 1000) == 0 &&
-		rss_kib(m.d[0].proc.pid) > 0,
+		test_proc_status_kib(m.d[0].proc.pid, "VmRSS") > 0,
 	    2000);
 	usleep(300000);
-	long rss0 = rss_kib(m.d[0].proc.pid);
+	long rss0 = test_proc_status_kib(m.d[0].proc.pid, "VmRSS");
 	tc_signal(&m, 0, SIGTERM);
 	if (bulk_load(m.rc, n) != 0)
 		return -1;
@@ -244,7 +229,7 @@ bytes_per_record(uint64_t n)
 	printf("  (a directory loaded %" PRIu64 " records in %.1f s)\n", n,
 	    (double)(check_mono_ms() - t0) / 1000.0);
 	usleep(300000);
-	long rss1 = rss_kib(m.d[0].proc.pid);
+	long rss1 = test_proc_status_kib(m.d[0].proc.pid, "VmRSS");
 	tc_stop(&m);
 	return (double)(rss1 - rss0) * 1024.0 / (double)n;
 }
