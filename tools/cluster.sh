@@ -13,7 +13,8 @@
 #                                  Sentinels; commits WAIT for the replica
 #                                  --hosts: every process in a network
 #                                  namespace of its own, hs-NAME, on a
-#                                  bridge (root; docs/hosts.md)
+#                                  bridge (root; docs/hosts.md); implies
+#                                  --sentinel
 #   down                           stop everything it started
 #   status                         each process: running or not
 #   logs NAME [-f]                 a process's log
@@ -41,7 +42,7 @@ hosts=0
 
 die() { echo "cluster: $*" >&2; exit 1; }
 
-usage() { sed -n '2,24p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,25p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 cmd="${1:-}"; [ $# -gt 0 ] && shift
 while [ $# -gt 0 ]; do
@@ -52,7 +53,7 @@ while [ $# -gt 0 ]; do
     --base-port=*) base="${1#--base-port=}"; shift ;;
     --tls) tls=1; shift ;;
     --sentinel) sentinel=1; shift ;;
-    --hosts) hosts=1; shift ;;
+    --hosts) hosts=1; sentinel=1; shift ;; # hosts: Redis survives a host
     -h|--help) usage; exit 0 ;;
     *) args+=("$1"); shift ;;
   esac
@@ -221,7 +222,7 @@ redis_conf() { # NAME: the config file NAME starts from
     echo "masterauth $(cat "$(pwfile admin)")"
     echo "min-replicas-to-write 1"
     echo "repl-diskless-sync-delay 0"
-    [ "$1" = redis-meta-replica ] && echo "replicaof 127.0.0.1 $p_meta"
+    [ "$1" = redis-meta-replica ] && echo "replicaof $(addr_of redis-meta) $p_meta"
   } > "$conf")
   echo "$conf"
 }
@@ -233,8 +234,8 @@ start_sentinel() { # N
   local i="$1" d="$dir/sentinel-$1" u h
   mkdir -p "$d"; chmod 700 "$d" # Sentinel rewrites its file with umask's mode
   [ -s "$d/sentinel.conf" ] || (umask 077; {
-    echo "port $(p_sentinel "$i")"; echo "bind 127.0.0.1"; echo "dir $d"
-    echo "sentinel monitor meta 127.0.0.1 $p_meta 2"
+    echo "port $(p_sentinel "$i")"; echo "bind $(addr_of "sentinel-$i")"; echo "dir $d"
+    echo "sentinel monitor meta $(addr_of redis-meta) $p_meta 2"
     echo "sentinel auth-user meta admin"
     echo "sentinel auth-pass meta $(cat "$(pwfile admin)")"
     echo "sentinel down-after-milliseconds meta 5000"
@@ -486,6 +487,8 @@ host_ip() { # NAME: its address; stores by zone (a .101.., b .111.., c .121)
   local i
   case "$1" in
     redis-meta) echo "$subnet.11" ;;
+    redis-meta-replica) echo "$subnet.15" ;;
+    sentinel-*) echo "$subnet.$((15 + ${1#sentinel-}))" ;;
     redis-cache) echo "$subnet.12" ;;
     replicator) echo "$subnet.13" ;;
     nginx) echo "$subnet.14" ;;
@@ -499,12 +502,20 @@ host_ports() { # NAME
   local i
   case "$1" in
     redis-meta) echo "$p_meta" ;;
+    redis-meta-replica) echo "$p_meta_replica" ;;
+    sentinel-*) p_sentinel "${1#sentinel-}" ;;
     redis-cache) echo "$p_cache" ;;
     replicator) echo "$p_repl $p_replpub $p_replhttp" ;;
     nginx) echo "$p_lb $p_web" ;;
     directory-*) i=${1#directory-}; echo "$(p_dir "$i") $(p_dirpub "$i") $(p_dirhttp "$i")" ;;
     store-*) i=${1#store-}; echo "$(p_store "$i") $(p_storepub "$i") $(p_storehttp "$i")" ;;
   esac
+}
+
+# NAME's address: its host's with --hosts, else loopback (for the
+# configuration files that name a peer by address and port apart).
+addr_of() { # NAME
+  if [ "$hosts" = 1 ]; then host_ip "$1"; else echo 127.0.0.1; fi
 }
 
 # One sed program: 127.0.0.1:PORT -> the owner's address:PORT.
