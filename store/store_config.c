@@ -5,7 +5,7 @@
 
 #include "cfg.h"
 #include "http.h"
-#include "redis.h"
+#include "svc_cfg.h"
 #include "tls.h"
 
 /* After parsing: the checks that span options, then the values derived
@@ -14,13 +14,9 @@ static int
 finish(void *arg, char *err, size_t errlen)
 {
 	struct store_config *cfg = arg;
-	if (rt_redis_check_option("HS_REDIS", &cfg->redis, 1, err, errlen) ||
-	    rt_redis_check_option("HS_CACHE_REDIS", &cfg->cache_redis, 1, err,
-		errlen) ||
-	    rt_tls_setup(cfg->tls_ca, cfg->tls_cert, err, errlen) != 0)
+	if (rt_svc_cfg_check(&cfg->redis, 1, &cfg->cache_redis, cfg->tls_ca,
+		cfg->tls_cert, cfg->listen, &cfg->advertise, err, errlen) != 0)
 		return -1;
-	if (cfg->advertise[0] == '\0')
-		cfg->advertise = cfg->listen;
 	if (cfg->http_url[0] == '\0' && cfg->http[0] != '\0') {
 		snprintf(cfg->http_url_buf, sizeof(cfg->http_url_buf),
 		    "%s://%s", cfg->tls_cert[0] != '\0' ? "https" : "http",
@@ -37,10 +33,7 @@ store_config_load(struct store_config *cfg, int argc, char **argv, char *err,
     size_t errlen)
 {
 	const struct rt_cfg_opt opts[] = {
-		RT_CFG_FIELD(NULL, "listen", RT_CFG_STRING, listen, 0, 0,
-		    "tcp://127.0.0.1:7200", "RPC address to bind"),
-		RT_CFG_FIELD(NULL, "advertise", RT_CFG_STRING, advertise, 0, 0,
-		    "", "RPC address others dial (default: --listen)"),
+		RT_RPC_CFG_ROWS("tcp://127.0.0.1:7200"),
 		RT_HTTP_CFG_ROW,
 		RT_CFG_FIELD(NULL, "http-url", RT_CFG_STRING, http_url, 0, 0,
 		    "", "photos' base URL for browsers (default: from --http)"),
