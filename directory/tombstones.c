@@ -20,7 +20,8 @@
 #define MEMBER_MAX 48
 
 struct dir_tombstones {
-	struct dir_store_deletes out;	  /* its mu guards done and ndone too */
+	/* Its mu guards done and ndone too. */
+	struct dir_store_deletes out;
 	char done[BATCH * 4][MEMBER_MAX]; /* answered OK, to SREM */
 	size_t ndone;
 	int64_t next_round;

@@ -21,8 +21,8 @@
 
 /* The replica counts the directory (what an upload may ask for) and the
  * replicator (what it keeps) both read, into the int64_t fields min_f,
- * def_f and max_f, each row with the service's own help; at most hi. In order by
- * rt_cfg_check_replicas. */
+ * def_f and max_f, each row with the service's own help; at most hi.
+ * rt_cfg_check_replicas holds them in order. */
 #define RT_REPLICA_CFG_ROWS(min_f, def_f, max_f, hi, min_help, def_help,       \
     max_help)                                                                  \
 	RT_CFG_FIELD("DEFAULT_REPLICA_COUNT", "default-replica-count",         \
