@@ -58,8 +58,10 @@ hsi_cache_open(const struct hs_cluster *cl, hs_error *err)
 	snprintf(k->user, sizeof(k->user), "%s", cl->cache_user);
 	snprintf(k->password_file, sizeof(k->password_file), "%s",
 	    cl->cache_password_file);
-	k->ep = (struct rt_redis_ep){ k->addr, k->user, k->password_file,
-		"cache_password_file in the cluster file" };
+	k->ep = (struct rt_redis_ep){ .addr = k->addr,
+		.user = k->user,
+		.password_file = k->password_file,
+		.pw_option = "cache_password_file in the cluster file" };
 	/* A password file others can read stops hs_open with what to do; a
 	 * refused login later is only a miss, like any cache trouble. */
 	char pw[RT_REDIS_PASSWORD_MAX];

@@ -44,14 +44,31 @@ make_answer(struct answer *a, hs_photo_id id, size_t n)
 	a->x.n_replicas = n;
 }
 
+/* A location memory keeping entries ttl_ms that has been told *a, the
+ * answer for id with n replicas. */
+static struct hsi_locations *
+remembering(int64_t ttl_ms, struct answer *a, hs_photo_id id, size_t n)
+{
+	struct hsi_locations *l = hsi_locations_open(ttl_ms);
+	make_answer(a, id, n);
+	hsi_locations_put(l, id, &a->x);
+	return l;
+}
+
+/* 1 if l gives locations for id. */
+static int
+remembers(struct hsi_locations *l, hs_photo_id id)
+{
+	struct hsi_location got;
+	return hsi_locations_get(l, id, &got);
+}
+
 static void
 test_found_again_in_order(void)
 {
-	struct hsi_locations *l = hsi_locations_open(60000);
 	struct answer a;
 	hs_photo_id id = { 0x4d2, 0xcafef00d };
-	make_answer(&a, id, 3);
-	hsi_locations_put(l, id, &a.x);
+	struct hsi_locations *l = remembering(60000, &a, id, 3);
 	struct hsi_location got;
 	CHECK_EQ(hsi_locations_get(l, id, &got), 1);
 	CHECK_EQ(got.res.n_replicas, 3);
@@ -68,45 +85,39 @@ test_found_again_in_order(void)
 static void
 test_misses(void)
 {
-	struct hsi_locations *l = hsi_locations_open(60000);
 	struct answer a;
-	struct hsi_location got;
 	hs_photo_id id = { 77, 1 };
-	make_answer(&a, id, 2);
-	hsi_locations_put(l, id, &a.x);
+	struct hsi_locations *l = remembering(60000, &a, id, 2);
 	/* A guessed cookie learns nothing. */
-	CHECK_EQ(hsi_locations_get(l, (hs_photo_id){ 77, 2 }, &got), 0);
+	CHECK_EQ(remembers(l, (hs_photo_id){ 77, 2 }), 0);
 	hsi_locations_forget(l, id);
-	CHECK_EQ(hsi_locations_get(l, id, &got), 0);
+	CHECK_EQ(remembers(l, id), 0);
 	/* A photo on the same slot replaces it. */
 	hsi_locations_put(l, id, &a.x);
 	hs_photo_id other = { 78, 1 };
 	for (uint64_t k = 78; k < 1000000; k++) {
 		other.key = k;
 		hsi_locations_put(l, other, &a.x);
-		if (!hsi_locations_get(l, id, &got))
+		if (!remembers(l, id))
 			break;
 	}
-	CHECK_EQ(hsi_locations_get(l, id, &got), 0);
-	CHECK_EQ(hsi_locations_get(l, other, &got), 1);
+	CHECK_EQ(remembers(l, id), 0);
+	CHECK_EQ(remembers(l, other), 1);
 	/* No replicas: nothing to remember. */
 	make_answer(&a, id, 0);
 	hsi_locations_put(l, id, &a.x);
-	CHECK_EQ(hsi_locations_get(l, id, &got), 0);
+	CHECK_EQ(remembers(l, id), 0);
 	hsi_locations_close(l);
 }
 
 static void
 test_expires(void)
 {
-	struct hsi_locations *l = hsi_locations_open(50);
 	struct answer a;
-	struct hsi_location got;
 	hs_photo_id id = { 9, 9 };
-	make_answer(&a, id, 1);
-	hsi_locations_put(l, id, &a.x);
-	CHECK_EQ(hsi_locations_get(l, id, &got), 1);
-	CHECK(CHECK_WAIT_UNTIL(!hsi_locations_get(l, id, &got), 2000));
+	struct hsi_locations *l = remembering(50, &a, id, 1);
+	CHECK_EQ(remembers(l, id), 1);
+	CHECK(CHECK_WAIT_UNTIL(!remembers(l, id), 2000));
 	hsi_locations_close(l);
 }
 

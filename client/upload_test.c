@@ -11,7 +11,7 @@
 #include <stdlib.h>
 
 #include "check.h"
-#include "cluster.h"
+#include "cluster_run.h"
 #include "env.h"
 #include "hs.h"
 #include "hs_close.h"
@@ -21,44 +21,6 @@
 #include "store.pb-c.h"
 
 static struct test_cluster tc;
-
-static hs_status
-download_equals(hs_client *c, hs_photo_id id, const uint8_t *want, size_t len,
-    hs_error *e)
-{
-	void *data = NULL;
-	size_t got = 0;
-	hs_status st = hs_download(c, id, 10000, &data, &got, e);
-	if (st == HS_OK && (got != len || (len && memcmp(data, want, len))))
-		st = HS_DATA_LOSS;
-	free(data);
-	return st;
-}
-
-static hs_client *
-open_client(void)
-{
-	hs_client *c = NULL;
-	hs_error e;
-	CHECK_STATUS(hs_open_file(&c, tc.cluster_file, &e), HS_OK, e.message);
-	return c;
-}
-
-/* A client that remembers no locations and has no cache: each download
- * is a Lookup (with this client's last seq of the photo) and a Read. */
-static hs_client *
-open_lookup_client(void)
-{
-	static struct hs_cluster cfg;
-	hs_client *c = NULL;
-	hs_error e;
-	CHECK_STATUS(hs_cluster_load(tc.cluster_file, &cfg, &e), HS_OK,
-	    e.message);
-	cfg.location_ttl_ms = -1;
-	cfg.cache[0] = '\0';
-	CHECK_STATUS(hs_open(&c, &cfg, &e), HS_OK, e.message);
-	return c;
-}
 
 enum { STREAM = 200 };
 
@@ -70,8 +32,12 @@ enum { STREAM = 200 };
 static void
 test_steady_stream_uses_grants_and_never_registers(void)
 {
-	hs_client *c = open_lookup_client();
+	/* No location memory and no cache: each download is a Lookup (with
+	 * this client's last seq of the photo) and a Read. */
 	hs_error e;
+	hs_client *c = test_cluster_client(&tc,
+	    TEST_CL_NO_LOCATIONS | TEST_CL_NO_CACHE, NULL, &e);
+	CHECK_MSG(c != NULL, "%s", e.message);
 	int64_t t0 = check_mono_ms();
 	for (int i = 0; i < STREAM; i++) {
 		hs_photo_id id;
@@ -79,7 +45,7 @@ test_steady_stream_uses_grants_and_never_registers(void)
 		uint8_t *b = test_bytes(len, 500 + (uint64_t)i);
 		CHECK_STATUS(hs_upload(c, b, len, 0, 30000, &id, &e), HS_OK,
 		    e.message);
-		CHECK_STATUS(download_equals(c, id, b, len, &e), HS_OK,
+		CHECK_STATUS(test_download_equals(c, id, b, len, &e), HS_OK,
 		    e.message);
 		free(b);
 	}
@@ -166,8 +132,9 @@ replicas_of(hs_client *c, hs_photo_id id)
 static void
 test_store_killed_before_registering_retry_lands_same_id(void)
 {
-	hs_client *c = open_client();
 	hs_error e;
+	hs_client *c = test_cluster_client(&tc, 0, NULL, &e);
+	CHECK_MSG(c != NULL, "%s", e.message);
 	hs_photo_id warm;
 	uint8_t *w = test_bytes(100, 1);
 	/* Takes a grant (63 ids left: no Allocate during the test) and
@@ -193,7 +160,7 @@ test_store_killed_before_registering_retry_lands_same_id(void)
 	test_proc_cont(&tc.dirs[leader]);
 	pthread_join(t, NULL);
 	CHECK_STATUS(j.st, HS_OK, j.e.message);
-	CHECK_STATUS(download_equals(c, j.id, j.data, j.len, &e), HS_OK,
+	CHECK_STATUS(test_download_equals(c, j.id, j.data, j.len, &e), HS_OK,
 	    e.message);
 	uint64_t added = 0, holders = 0;
 	for (int s = 0; s < tc.nstores && j.st == HS_OK; s++) {

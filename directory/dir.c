@@ -44,6 +44,14 @@ dir_known_leader(struct dir *d, struct dir_leader *out)
 	pthread_mutex_unlock(&d->mu);
 }
 
+uint64_t
+dir_epoch_seen(struct dir *d)
+{
+	uint64_t e = rpc_server_epoch(d->rpc);
+	uint64_t f = atomic_load(&d->floor_seen);
+	return e > f ? e : f;
+}
+
 void
 dir_publish(struct dir *d, Hs__Event *ev)
 {

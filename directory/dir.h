@@ -82,6 +82,7 @@ struct dir {
 	_Atomic uint64_t pub_received; /* photo events, for the drop hook */
 	_Atomic int stores_dirty;      /* a store changed: save the table now */
 	_Atomic int64_t stores_loaded_ms; /* follower: last table reload */
+	_Atomic uint64_t floor_seen; /* highest epoch floor a store reported */
 	pthread_t election_thr, sync_thr, house_thr;
 };
 
@@ -93,6 +94,11 @@ int dir_is_leader(struct dir *d, char *lease, size_t leaselen, uint64_t *epoch);
  * nothing may answer from the record table (a live photo would read
  * NOT_FOUND): the caller is answered UNAVAILABLE and 0 returned. */
 int dir_loaded_or_fail(struct dir *d, rpc_call *call);
+
+/* The highest leader epoch this directory has seen: its own, a leader's
+ * it learnt, a store's floor (heartbeat.c). Reported in hs:dirs; a new
+ * leader starts above every directory's (takeover.c). */
+uint64_t dir_epoch_seen(struct dir *d);
 
 /* Copies the current leader view. */
 void dir_known_leader(struct dir *d, struct dir_leader *out);

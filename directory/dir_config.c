@@ -15,7 +15,7 @@
 #include "svc_cfg.h"
 #include "tls.h"
 
-#define NOPTS 34
+#define NOPTS 35
 #define NTEST 3 /* of them, test-only */
 #define NWEB 2	/* of them, the web cache's purge */
 
@@ -67,7 +67,12 @@ options(struct dir_config *cfg, struct rt_cfg_opt opts[NOPTS])
 		RT_HTTP_CFG_ROW,
 		RT_REDIS_CFG_FIELDS("HS_REDIS", "redis", redis,
 		    "127.0.0.1:6379",
-		    "metadata Redis, HOST:PORT or unix:/PATH"),
+		    "metadata Redis, HOST:PORT, unix:/PATH or "
+		    "sentinel:HOST:PORT,.../NAME"),
+		RT_CFG_FIELD("HS_REDIS_WAIT_REPLICAS", "redis-wait-replicas",
+		    RT_CFG_INT, redis.wait_replicas, 0, 16, "0",
+		    "a commit is acknowledged only once this many metadata "
+		    "Redis replicas have it (WAIT; 1 with Sentinel)"),
 		RT_REDIS_CFG_FIELDS("HS_CACHE_REDIS", "cache-redis",
 		    cache_redis, "",
 		    "cache Redis, HOST:PORT or unix:/PATH, cleared of deleted photos"),

@@ -96,19 +96,36 @@ test_follower_restarted_catches_up(void)
 	CHECK(all_found(f));
 }
 
+/* A follower restarted with env added, once it has caught up with the
+ * log: its index, or -1 after saying what failed. */
+static int
+follower_with(const char *const *env)
+{
+	int l = tc_wait_leader(&c, 5000);
+	if (l < 0) {
+		fprintf(stderr, "no leader\n");
+		return -1;
+	}
+	int f = a_follower(l);
+	tc_signal(&c, f, SIGTERM);
+	if (tc_start_dir(&c, f, env) != 0)
+		return -1;
+	if (!CHECK_WAIT_UNTIL(applied(f) >= tc_redis_int(&c, "hs:seq"), 5000)) {
+		fprintf(stderr, "directory %d did not catch up\n", f);
+		return -1;
+	}
+	return f;
+}
+
 static void
 test_follower_missing_pub_messages_converges(void)
 {
-	int l = tc_wait_leader(&c, 5000);
-	CHECK(l >= 0);
-	int f = a_follower(l);
 	/* Drops every 3rd photo event; the periodic sync is slow, so it is
 	 * the change-log seq comparison that must notice. */
 	static const char *const drop[] = { "HS_TEST_DROP_PUB_EVERY=3",
 		"FOLLOWER_SYNC_INTERVAL=3s", NULL };
-	tc_signal(&c, f, SIGTERM);
-	CHECK(tc_start_dir(&c, f, drop) == 0);
-	CHECK(CHECK_WAIT_UNTIL(applied(f) >= tc_redis_int(&c, "hs:seq"), 5000));
+	int f = follower_with(drop);
+	CHECK(f >= 0);
 	uint64_t head = register_n(40);
 	CHECK(head > 0);
 	int64_t t0 = check_mono_ms();
@@ -126,16 +143,12 @@ test_follower_missing_pub_messages_converges(void)
 static void
 test_follower_too_far_behind_reloads(void)
 {
-	int l = tc_wait_leader(&c, 5000);
-	CHECK(l >= 0);
-	int f = a_follower(l);
 	/* Drops every event and syncs rarely: by its next sync the log
 	 * (50 entries kept) has moved past it, so it must reload fully. */
 	static const char *const drop[] = { "HS_TEST_DROP_PUB_EVERY=1",
 		"FOLLOWER_SYNC_INTERVAL=3s", NULL };
-	tc_signal(&c, f, SIGTERM);
-	CHECK(tc_start_dir(&c, f, drop) == 0);
-	CHECK(CHECK_WAIT_UNTIL(applied(f) >= tc_redis_int(&c, "hs:seq"), 5000));
+	int f = follower_with(drop);
+	CHECK(f >= 0);
 	uint64_t head = register_n(300);
 	CHECK(head > 0);
 	CHECK(CHECK_WAIT_UNTIL(applied(f) >= head, 6000));

@@ -1,6 +1,7 @@
 /* Heartbeat on the leader (see heartbeat.h): a store's news into the store
  * table and its events, and what the store learns back: the epoch, the
- * applied seq it follows deletes to, the principal set's version. */
+ * applied seq it follows deletes to, the principal set's version. Every
+ * directory notes the store's fencing floor (reported in hs:dirs). */
 #include "heartbeat.h"
 
 #include <inttypes.h>
@@ -25,9 +26,25 @@ dir_heartbeat(rpc_call *call, const ProtobufCMessage *m, void *arg)
 	}
 	if (!dir_caller_is_store(call, q->store->id))
 		return;
+	/* The store's fencing floor, for the next leader to start above. */
+	uint64_t f = atomic_load(&d->floor_seen);
+	while (q->epoch_floor > f &&
+	    !atomic_compare_exchange_weak(&d->floor_seen, &f, q->epoch_floor))
+		;
 	uint64_t epoch;
 	if (!dir_is_leader(d, NULL, 0, &epoch)) {
 		dir_forward(d, call, m);
+		return;
+	}
+	if (q->epoch_floor > epoch) {
+		/* Our epoch repeats one the store saw (the metadata Redis
+		 * lost it in a failover): make way for a term above it. */
+		dir_step_down(d, "a store has seen a higher epoch than ours");
+		rpc_fail(call, HS_UNAVAILABLE,
+		    "store %" PRIu32 " has seen epoch %" PRIu64
+		    ", above this leader's %" PRIu64 "; a new term starts "
+		    "above it: retry",
+		    q->store->id, q->epoch_floor, epoch);
 		return;
 	}
 	dir_principals_note(d, q->store->id, q->principals_version);

@@ -93,6 +93,7 @@ nodes_tick(struct dir *d, rt_redis *r)
 	me.rpc_addr = (char *)d->cfg.advertise;
 	me.leader = dir_is_leader(d, NULL, 0, NULL);
 	me.applied_seq = dir_records_applied(d->recs);
+	me.epoch_seen = dir_epoch_seen(d);
 	me.lag = head > me.applied_seq ? head - me.applied_seq : 0;
 	me.last_seen_ms = rt_now_ms();
 	size_t len = hs__directory_node__get_packed_size(&me);

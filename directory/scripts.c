@@ -234,6 +234,20 @@ struct rt_redis_script dir_script_update_batch = { "update_batch",
 	"return out\n",
 	"" };
 
+/* KEYS: leader, epoch, seq. ARGV: lease, the highest epoch and seq any
+ * store or directory reported. Raises the counters to them (never
+ * lowers), so after a failover that lost a tail of the metadata neither
+ * an epoch nor a seq is handed out twice. {epoch, seq} as they now are. */
+struct rt_redis_script dir_script_raise = { "raise",
+	FENCE
+	"local function up(k, v)\n"
+	"  local cur = tonumber(redis.call('GET', k) or '0')\n"
+	"  if cur < tonumber(v) then redis.call('SET', k, v); return tonumber(v) end\n"
+	"  return cur\n"
+	"end\n"
+	"return {up(KEYS[2], ARGV[2]), up(KEYS[3], ARGV[3])}\n",
+	"" };
+
 void
 dir_scripts_init(void)
 {
@@ -248,4 +262,5 @@ dir_scripts_init(void)
 	rt_redis_script_init(&dir_script_grant);
 	rt_redis_script_init(&dir_script_principal);
 	rt_redis_script_init(&dir_script_update_batch);
+	rt_redis_script_init(&dir_script_raise);
 }

@@ -23,6 +23,7 @@ extern struct rt_redis_script dir_script_restore; /* {1,seq} or {0,seq} kept */
 extern struct rt_redis_script dir_script_new_group; /* the new group's id */
 extern struct rt_redis_script dir_script_grant;	    /* the range's last seq */
 extern struct rt_redis_script dir_script_principal; /* {1, set version} */
+extern struct rt_redis_script dir_script_raise;	    /* {epoch, seq} now */
 extern struct rt_redis_script dir_script_update_batch; /* {how, seq} per
 							 update, or {-3,epoch} */
 

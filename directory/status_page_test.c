@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "cluster.h"
+#include "cluster_run.h"
 #include "curl.h"
 #include "env.h"
 #include "log.h"
@@ -294,9 +294,5 @@ main(int argc, char **argv)
 		.replicator = 1 };
 	if (test_cluster_start(&tc, &o) != 0)
 		return 1;
-	int rc = check_run(cases, argc, argv);
-	if (rc != 0)
-		test_cluster_dump_logs(&tc);
-	test_cluster_stop(&tc);
-	return rc;
+	return test_cluster_run(&tc, NULL, cases, argc, argv);
 }

@@ -45,18 +45,39 @@ client_for(const char *u, rt_ident *who)
 	return c;
 }
 
+/* An echo server named name, as who (max_msg 0: the default bound),
+ * listening on listen (the bound URL into url when it is not NULL) and
+ * started. NULL after saying why. */
+static rpc_server *
+echo_server(const char *name, rt_ident *who, size_t max_msg, const char *listen,
+    char *url_out, size_t len)
+{
+	struct rpc_server_opts so = { .name = name,
+		.max_msg = max_msg,
+		.ident = who };
+	rpc_server *s = NULL;
+	if (rpc_server_open(&s, &so) != 0) {
+		fprintf(stderr, "cannot open the echo server %s\n", name);
+		return NULL;
+	}
+	if (echo_service_add(s) != 0 ||
+	    rpc_server_listen(s, listen, url_out, len) != 0 ||
+	    rpc_server_start(s) != 0) {
+		fprintf(stderr, "cannot start the echo server %s on %s\n", name,
+		    listen);
+		rpc_server_close(s);
+		return NULL;
+	}
+	return s;
+}
+
 static void
 start_server(const char *listen)
 {
-	struct rpc_server_opts so = { .name = "echo-test",
-		.max_msg = 64u << 20,
-		.ident = ident };
-	if (rpc_server_open(&srv, &so) != 0 || echo_service_add(srv) != 0 ||
-	    rpc_server_listen(srv, listen, url, sizeof(url)) != 0 ||
-	    rpc_server_start(srv) != 0) {
-		fprintf(stderr, "cannot start the echo server on %s\n", listen);
+	srv = echo_server("echo-test", ident, 64u << 20, listen, url,
+	    sizeof(url));
+	if (srv == NULL)
 		exit(1);
-	}
 	cli = client_for(url, ident);
 }
 
@@ -94,6 +115,25 @@ echo(rpc_client *c, size_t len, uint32_t delay_ms, int64_t timeout_ms,
 	return st;
 }
 
+/* One echo of len bytes through a server of its own named name on listen
+ * and a client of its own, both as who. */
+static hs_status
+echo_once(const char *name, rt_ident *who, const char *listen, size_t len,
+    struct rpc_error *e)
+{
+	char u[256];
+	rpc_server *s = echo_server(name, who, 0, listen, u, sizeof(u));
+	if (s == NULL) {
+		snprintf(e->message, sizeof(e->message), "no echo server");
+		return HS_UNAVAILABLE;
+	}
+	rpc_client *c = client_for(u, who);
+	hs_status st = echo(c, len, 0, 5000, e);
+	rpc_client_close(c);
+	rpc_server_close(s);
+	return st;
+}
+
 static int
 good_call_works(void)
 {
@@ -116,17 +156,8 @@ test_echo_round_trip_ipc(void)
 	char path[128], u[160];
 	snprintf(path, sizeof(path), "/tmp/hs-rpc-test-%d.ipc", (int)getpid());
 	snprintf(u, sizeof(u), "ipc://%s", path);
-	struct rpc_server_opts so = { .name = "ipc", .ident = ident };
-	rpc_server *s;
-	CHECK(rpc_server_open(&s, &so) == 0);
-	CHECK(echo_service_add(s) == 0);
-	CHECK(rpc_server_listen(s, u, NULL, 0) == 0);
-	CHECK(rpc_server_start(s) == 0);
-	rpc_client *c = client_for(u, ident);
 	struct rpc_error e;
-	hs_status st = echo(c, 4096, 0, 5000, &e);
-	rpc_client_close(c);
-	rpc_server_close(s);
+	hs_status st = echo_once("ipc", ident, u, 4096, &e);
 	unlink(path);
 	CHECK_STATUS(st, HS_OK, e.message);
 }
@@ -517,19 +548,9 @@ static void
 test_learnt_peer_must_be_a_server(void)
 {
 	rt_ident *app;
-	rpc_server *s;
-	char u[256];
 	CHECK(rt_ident_ephemeral(&app, "app", RT_ROLE_CLIENT) == 0);
-	struct rpc_server_opts so = { .name = "posing", .ident = app };
-	CHECK(rpc_server_open(&s, &so) == 0);
-	CHECK(echo_service_add(s) == 0);
-	CHECK(rpc_server_listen(s, "tcp://127.0.0.1:0", u, sizeof(u)) == 0);
-	CHECK(rpc_server_start(s) == 0);
-	rpc_client *c = client_for(u, app);
 	struct rpc_error e;
-	hs_status st = echo(c, 10, 0, 3000, &e);
-	rpc_client_close(c);
-	rpc_server_close(s);
+	hs_status st = echo_once("posing", app, "tcp://127.0.0.1:0", 10, &e);
 	rt_ident_free(app);
 	CHECK_STATUS(st, HS_UNAUTHENTICATED, e.message);
 	CHECK(good_call_works());

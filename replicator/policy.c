@@ -190,23 +190,25 @@ zone_count(const struct repl_store *st, size_t nst, const struct repl_plan *pl,
 	return n;
 }
 
-/* 1 if healthy replica a should be trimmed before b: a is outside the
- * photo's write group and b is not (the group is the unit of repair, so
- * its members keep their copies), else a's zone holds more than one copy
- * and b's does not, else a's store is fuller. */
+/* 1 if healthy replica a should be trimmed before b: a's zone holds more
+ * than one copy and b's does not, else a is outside the photo's write
+ * group and b is not (the group is the unit of repair, so its members
+ * keep their copies), else a's store is fuller. Zones come first: a group
+ * made while a zone was out is itself crowded, and trimming the respread
+ * copy outside it would undo the respread, again at every audit. */
 static int
 trim_first(const struct repl_store *st, size_t nst,
     const struct repl_photo_state *ph, const struct repl_plan *pl, uint32_t a,
     uint32_t b)
 {
-	int ga = repl_has_id(ph->group, ph->ngroup, a);
-	int gb = repl_has_id(ph->group, ph->ngroup, b);
-	if (ga != gb)
-		return gb;
 	int za = zone_count(st, nst, pl, a) > 1;
 	int zb = zone_count(st, nst, pl, b) > 1;
 	if (za != zb)
 		return za;
+	int ga = repl_has_id(ph->group, ph->ngroup, a);
+	int gb = repl_has_id(ph->group, ph->ngroup, b);
+	if (ga != gb)
+		return gb;
 	const struct repl_store *x = find_store(st, nst, a);
 	const struct repl_store *y = find_store(st, nst, b);
 	double fa = free_frac(x), fb = free_frac(y);

@@ -20,8 +20,8 @@
  * - new replicas go to zones the photo has no copy in yet when there are
  *   such stores (as Allocate spreads them), then to the least loaded UP
  *   stores (most free bytes); excess replicas leave zones holding more
- *   than one copy first, then the fullest stores (least free fraction);
- *   copies outside the photo's write group go before any of those. */
+ *   than one copy first, then copies outside the photo's write group go,
+ *   then those on the fullest stores (least free fraction). */
 #ifndef REPL_POLICY_H
 #define REPL_POLICY_H
 

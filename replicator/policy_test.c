@@ -2,8 +2,8 @@
  * count, the grace period for DOWN stores (not below MIN), in-place
  * rewrite of bad copies, lost locations kept until replaced, new replicas
  * in fresh zones then on the least loaded stores (the group's replacement
- * first when refilling a lost member), trims outside the write group
- * first, then from doubled zones then the fullest. */
+ * first when refilling a lost member), trims from doubled zones first,
+ * then outside the write group, then the fullest. */
 #include <stdio.h>
 
 #include "check.h"
@@ -391,6 +391,35 @@ trims_take_copies_outside_the_group_first(void)
 	CHECK(repl_has_id(pl.trim, 2, 5));
 }
 
+/* Write group {1, 2, 3} was made while zone c was out, so it sits in
+ * zones a, a, b. Its photo gets a copy in c, and the trim then takes zone
+ * a's extra, not the copy outside the group: before, the trim removed the
+ * new copy, and every audit respread the photo again (the 30-minute chaos
+ * run ended with photos crowded and over target). */
+static void
+crowded_group_still_spreads_over_zones(void)
+{
+	setup();
+	zones("aabcc");
+	uint32_t s[] = { 1, 2, 3, 4 }, group[] = { 1, 2, 3 };
+	struct repl_photo_state ph = { .stores = s,
+		.nstores = 4,
+		.target = 3,
+		.may_lower = 1,
+		.size = 4096,
+		.group = group,
+		.ngroup = 3 };
+	struct repl_plan pl;
+	repl_plan_photo(&pol, st, 5, &ph, 1000000, &pl);
+	CHECK_EQ(pl.ntrim, 1);
+	CHECK(pl.trim[0] == 1 || pl.trim[0] == 2);
+	uint32_t after[] = { pl.trim[0] == 1 ? 2 : 1, 3, 4 };
+	ph.stores = after;
+	ph.nstores = 3;
+	repl_plan_photo(&pol, st, 5, &ph, 1000000, &pl);
+	CHECK_EQ(pl.prio, -1); /* settled: no respread, no trim */
+}
+
 int
 main(int argc, char **argv)
 {
@@ -428,6 +457,8 @@ main(int argc, char **argv)
 		    store_missing_from_table_is_not_lost },
 		{ "lost member refills on the group's replacement",
 		    lost_member_refills_on_the_groups_replacement },
+		{ "crowded group still spreads over zones",
+		    crowded_group_still_spreads_over_zones },
 		{ "trims take copies outside the group first",
 		    trims_take_copies_outside_the_group_first },
 		{ NULL, NULL },

@@ -36,32 +36,16 @@
 
 static struct test_cluster C;
 
-static int
-up(int nstores, int replicator)
+/* One case on nstores stores, with the replicator or without. */
+static void
+run(int nstores, int replicator, int nphotos, int (*body)(struct tphoto *ph))
 {
 	struct test_cluster_opts o = { .ndirs = 3,
 		.nstores = nstores,
 		.replicator = replicator,
 		.store_args = STORE_ARGS,
 		.repl_args = REPL_ARGS };
-	/* Free ports are picked before binding: retry on fresh ones. */
-	for (int attempt = 0; attempt < 3; attempt++) {
-		memset(&C, 0, sizeof(C));
-		if (test_cluster_start(&C, &o) == 0 && tr_open(&C) == 0)
-			return 0;
-		tr_close();
-		test_cluster_stop(&C);
-	}
-	return -1;
-}
-
-static void
-down(int failed)
-{
-	if (failed)
-		test_cluster_dump_logs(&C);
-	tr_close();
-	test_cluster_stop(&C);
+	tr_case(&C, &o, nphotos, body);
 }
 
 /* The replicator's bulk counters (Queue): 0, or -1. */
@@ -79,25 +63,6 @@ bulk_counts(uint64_t *pushed, uint64_t *push_calls, uint64_t *batches)
 	*batches = r->batch_commits;
 	protobuf_c_message_free_unpacked(m, NULL);
 	return 0;
-}
-
-/* Every photo has exactly `want` locations, none on the gone stores, and
- * each reads back with its SHA-256. */
-static int
-all_repaired(struct tphoto *ph, int n, const uint32_t *gone, size_t ngone,
-    size_t want)
-{
-	for (int i = 0; i < n; i++) {
-		uint32_t loc[8];
-		size_t nl = tr_locations(&ph[i], loc, 8, NULL);
-		if (nl != want)
-			return 0;
-		for (size_t k = 0; k < nl; k++)
-			if (repl_has_id(gone, ngone, loc[k]) ||
-			    !tr_read_ok(&ph[i], loc[k]))
-				return 0;
-	}
-	return 1;
 }
 
 static int
@@ -119,42 +84,41 @@ held_by(const struct tphoto *ph, int n, uint32_t store)
 	return k;
 }
 
-static void
-lost_store_is_refilled_in_bulk(void)
+enum { BULK_N = 150, MID_PUSH_N = 100 };
+
+static int
+refill_in_bulk(struct tphoto *ph)
 {
-	enum { N = 150 };
-	struct tphoto ph[N];
-	int failed = 1, got = 0;
+	enum { N = BULK_N };
 	uint64_t pushed = 0, calls = 0, batches = 0;
-	if (up(4, 1) != 0)
-		goto out;
-	if ((got = upload_all(ph, N, 4096)) != N)
-		goto out_free;
+	if (upload_all(ph, N, 4096) != N)
+		return -1;
 	uint32_t victim = ph[0].stores[0];
 	int held = held_by(ph, N, victim);
 	test_proc_kill(&C.stores[victim - 1], SIGKILL);
-	if (!CHECK_WAIT_UNTIL(all_repaired(ph, N, &victim, 1, 3), 60000)) {
+	if (!CHECK_WAIT_UNTIL(tr_all_repaired(ph, N, &victim, 1, 3), 60000)) {
 		fprintf(stderr, "photos not back at 3 copies without %u\n",
 		    victim);
-		goto out_free;
+		return -1;
 	}
 	if (bulk_counts(&pushed, &calls, &batches) != 0)
-		goto out_free;
+		return -1;
 	fprintf(stderr,
 	    "store %u held %d photos: %llu pushed in %llu Push calls, "
 	    "%llu UpdateLocationsBatch calls\n",
 	    victim, held, (unsigned long long)pushed, (unsigned long long)calls,
 	    (unsigned long long)batches);
 	/* Store to store, many per call, committed many per script. */
-	failed = pushed < (uint64_t)held || calls == 0 ||
-	    calls * 10 > (uint64_t)held || batches == 0 ||
-	    batches * 10 > (uint64_t)held;
-out_free:
-	for (int i = 0; i < got; i++)
-		tr_photo_free(&ph[i]);
-out:
-	down(failed);
-	CHECK(!failed);
+	int bulk = pushed >= (uint64_t)held && calls > 0 &&
+	    calls * 10 <= (uint64_t)held && batches > 0 &&
+	    batches * 10 <= (uint64_t)held;
+	return bulk ? 0 : -1;
+}
+
+static void
+lost_store_is_refilled_in_bulk(void)
+{
+	run(4, 1, BULK_N, refill_in_bulk);
 }
 
 /* Once the replicator has started pushing, stops source store `src`
@@ -174,17 +138,13 @@ kill_source_mid_push(uint32_t src)
 	return ok ? 0 : -1;
 }
 
-static void
-source_killed_mid_push_loses_nothing(void)
+static int
+survive_mid_push_kill(struct tphoto *ph)
 {
-	enum { N = 100 };
-	struct tphoto ph[N];
-	int failed = 1, got = 0;
-	if (up(5, 1) != 0)
-		goto out;
+	enum { N = MID_PUSH_N };
 	/* Larger photos, so the pushes take a while. */
-	if ((got = upload_all(ph, N, 256 * 1024)) != N)
-		goto out_free;
+	if (upload_all(ph, N, 256 * 1024) != N)
+		return -1;
 	uint32_t gone[2] = { ph[0].stores[0], 0 };
 	/* A store sharing photos with the victim: a source of its refill. */
 	for (size_t k = 1; k < ph[0].nstores && gone[1] == 0; k++)
@@ -192,31 +152,29 @@ source_killed_mid_push_loses_nothing(void)
 	test_proc_kill(&C.stores[gone[0] - 1], SIGKILL);
 	if (kill_source_mid_push(gone[1]) != 0) {
 		fprintf(stderr, "the repair never pushed\n");
-		goto out_free;
+		return -1;
 	}
 	/* Three stores are left: every photo on all three, none lost. */
-	if (!CHECK_WAIT_UNTIL(all_repaired(ph, N, gone, 2, 3), 90000)) {
-		for (int i = 0; i < N; i++) {
-			uint32_t loc[8];
-			size_t nl = tr_locations(&ph[i], loc, 8, NULL);
-			int readable = 0;
-			for (size_t k = 0; k < nl; k++)
-				readable += tr_read_ok(&ph[i], loc[k]);
-			if (readable < 3)
-				fprintf(stderr,
-				    "photo %d: %zu locations, %d "
-				    "readable\n",
-				    i, nl, readable);
-		}
-		goto out_free;
+	if (CHECK_WAIT_UNTIL(tr_all_repaired(ph, N, gone, 2, 3), 90000))
+		return 0;
+	for (int i = 0; i < N; i++) {
+		uint32_t loc[8];
+		size_t nl = tr_locations(&ph[i], loc, 8, NULL);
+		int readable = 0;
+		for (size_t k = 0; k < nl; k++)
+			readable += tr_read_ok(&ph[i], loc[k]);
+		if (readable < 3)
+			fprintf(stderr,
+			    "photo %d: %zu locations, %d readable\n", i, nl,
+			    readable);
 	}
-	failed = 0;
-out_free:
-	for (int i = 0; i < got; i++)
-		tr_photo_free(&ph[i]);
-out:
-	down(failed);
-	CHECK(!failed);
+	return -1;
+}
+
+static void
+source_killed_mid_push_loses_nothing(void)
+{
+	run(5, 1, MID_PUSH_N, survive_mid_push_kill);
 }
 
 /* Sets the replicator epoch in the metadata Redis. 0 or -1. */
@@ -331,21 +289,20 @@ stale_epoch_checks(const struct tphoto *p)
 	CHECK(nl == 4 && repl_has_id(loc, nl, to));
 }
 
+static int
+refuse_stale_epoch(struct tphoto *ph)
+{
+	int f0 = check_failures;
+	if (tr_upload(&ph[0], 7, 8192, 1) != HS_OK)
+		return -1;
+	stale_epoch_checks(&ph[0]);
+	return check_failures > f0 ? -1 : 0;
+}
+
 static void
 stale_replicator_epoch_is_refused(void)
 {
-	struct tphoto p;
-	int failed = 1, f0 = check_failures;
-	if (up(4, 0) != 0)
-		goto out;
-	if (tr_upload(&p, 7, 8192, 1) == HS_OK) {
-		stale_epoch_checks(&p);
-		tr_photo_free(&p);
-		failed = check_failures > f0;
-	}
-out:
-	down(failed);
-	CHECK(!failed);
+	run(4, 0, 1, refuse_stale_epoch);
 }
 
 int

@@ -1,11 +1,26 @@
-/* Redis access for every process: the one address grammar ("host:port" or
- * "unix:/path", the same HS_REDIS works everywhere), the one connector (it
- * logs in as the process's ACL user right after every connect), and
- * a connection owned by one thread (in the directory the election, the
- * writer, the follower sync and the housekeeping thread each hold their
- * own, so a slow commit never delays a lease refresh). A broken connection
- * is re-dialled on the next call; every call is bounded by the timeout.
- * Key names are in redis_keys.h. */
+/* Redis access for every process: the one address grammar (the same
+ * HS_REDIS works everywhere), the one connector (it logs in as the
+ * process's ACL user right after every connect), and a connection owned by
+ * one thread (in the directory the election, the writer, the follower sync
+ * and the housekeeping thread each hold their own, so a slow commit never
+ * delays a lease refresh). A broken connection is re-dialled on the next
+ * call; every call is bounded by the timeout. Key names are in
+ * redis_keys.h.
+ *
+ * An address is one of
+ *   HOST:PORT                       one Redis
+ *   unix:/PATH                      one Redis on a unix socket
+ *   sentinel:HOST:PORT,.../NAME     the primary Redis Sentinel knows as
+ *                                   NAME (1 to RT_REDIS_MAX_SENTINELS)
+ * Through sentinels, a connect asks them in turn (SENTINEL
+ * get-master-addr-by-name), connects to the answer, logs in and checks
+ * that ROLE says master (during a failover a sentinel's answer is stale
+ * for a moment: it asks again until the timeout). The process logs in to
+ * the sentinels with the same ACL user and password file as to Redis: the
+ * sentinels hold those users with only the right to ask where the primary
+ * is (docs/reliability.md, "Metadata that survives its Redis"). A link
+ * whose primary was demoted (READONLY) re-dials through the sentinels, so
+ * every process follows a failover. */
 #ifndef RT_REDIS_H
 #define RT_REDIS_H
 
@@ -22,12 +37,19 @@ typedef struct rt_redis rt_redis;
  * strings are borrowed (from argv, the environment or a config) and must
  * outlive every link made from them. */
 struct rt_redis_ep {
-	const char *addr;	   /* "host:port" or "unix:/path" */
+	const char *addr;	   /* see the grammar above */
 	const char *user;	   /* ACL user; NULL or "": "default" */
 	const char *password_file; /* NULL or "": no AUTH at all */
 	char pw_option[64];	   /* what names the file, for messages: e.g.
 			       "HS_REDIS_PASSWORD_FILE" */
+	/* Every rt_redis_eval on a link is followed by WAIT for this many
+	 * replicas in the same round trip; fewer in time and the call
+	 * fails as "outcome unknown" (0: no WAIT, a single Redis). */
+	int64_t wait_replicas;
 };
+
+/* The most sentinels one address names. */
+#define RT_REDIS_MAX_SENTINELS 8
 
 /* The three rows of a service's option table (runtime/cfg.h) that name
  * one instance and this process's login there: ENV / --flag (the address,
@@ -108,16 +130,28 @@ void rt_redis_close(rt_redis *r);
 /* Runs one command given as argv (binary safe; lens may be NULL for C
  * strings). Returns the reply (caller frees with freeReplyObject; an error
  * reply is returned as such) or NULL with why in err when Redis could not be
- * reached or did not answer in time. */
+ * reached or did not answer in time, or refused with READONLY (a demoted
+ * primary: the link re-dials) or NOREPLICAS (min-replicas-to-write). */
 redisReply *rt_redis_argv(rt_redis *r, int argc, const char **argv,
+    const size_t *lens, char *err, size_t errlen);
+
+/* rt_redis_argv, then WAIT for the link's ep.wait_replicas in the same
+ * round trip (none asked: rt_redis_argv). A reply that is not an error
+ * while fewer replicas had it in time: NULL with "outcome unknown" in
+ * err, since the write is on the primary and may or may not survive a
+ * failover. Every reply but a READONLY or NOREPLICAS refusal (NULL: both
+ * mean nothing was written) is returned as is. */
+redisReply *rt_redis_argv_replicated(rt_redis *r, int argc, const char **argv,
     const size_t *lens, char *err, size_t errlen);
 
 /* printf-style convenience for fixed commands ("GET hs:seq"). */
 redisReply *rt_redis_cmd(rt_redis *r, char *err, size_t errlen, const char *fmt,
     ...);
 
-/* Runs script with nkeys keys then the other args, all in argv. Same
- * ownership and failures as rt_redis_argv. */
+/* Runs script with nkeys keys then the other args, all in argv, by
+ * rt_redis_argv_replicated: with ep.wait_replicas set, a script's answer
+ * comes back only once that many replicas have what it wrote. Same
+ * ownership and failures as rt_redis_argv_replicated. */
 redisReply *rt_redis_eval(rt_redis *r, struct rt_redis_script *s, int nkeys,
     int argc, const char **argv, const size_t *lens, char *err, size_t errlen);
 

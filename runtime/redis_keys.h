@@ -17,7 +17,7 @@
 #define RK_GROUPS "hs:groups"		/* hash: group id -> "3,1,4" */
 #define RK_GROUP_SEQ "hs:group:seq"	/* last group id, INCR */
 #define RK_GRANT_SEQ "hs:grant:seq"	/* last grant sequence, INCRBY */
-#define RK_PRINCIPALS "hs:principals" /* hash: name -> "role pubhex" */
+#define RK_PRINCIPALS "hs:principals"	/* hash: name -> "role pubhex" */
 #define RK_PRINCIPALS_VERSION "hs:principals:version" /* INCR per change */
 
 /* The replicator. */

@@ -9,6 +9,25 @@
 #include "token.h"
 
 static rt_key key;
+static char why[256]; /* the last check's reason */
+
+/* rt_token_check of token t (n bytes) under key at time `at` (ms), for
+ * photo (k, c) on store, as principal (NULL: a store forwarding). */
+static hs_status
+check_at(const uint8_t *t, size_t n, uint64_t k, uint32_t c, uint32_t store,
+    const char *principal, int64_t at)
+{
+	why[0] = '\0';
+	return rt_token_check(&key, t, n, k, c, store, principal, at, why,
+	    sizeof(why));
+}
+
+static hs_status
+check_now(const uint8_t *t, size_t n, uint64_t k, uint32_t c, uint32_t store,
+    const char *principal)
+{
+	return check_at(t, n, k, c, store, principal, rt_now_ms());
+}
 
 static void
 test_genuine_token_passes_for_each_named_store(void)
@@ -16,17 +35,14 @@ test_genuine_token_passes_for_each_named_store(void)
 	uint32_t stores[] = { 3, 5, 9 };
 	uint8_t *t;
 	size_t n;
-	char why[256] = "";
 	CHECK_EQ(rt_token_make(&key, 42, 7, stores, 3, rt_now_ms() + 60000, &t,
 		     &n),
 	    0);
 	for (int i = 0; i < 3; i++)
-		CHECK_STATUS(rt_token_check(&key, t, n, 42, 7, stores[i], NULL,
-				 rt_now_ms(), why, sizeof(why)),
-		    HS_OK, why);
-	CHECK_STATUS(rt_token_check(&key, t, n, 42, 7, 4, NULL, rt_now_ms(),
-			 why, sizeof(why)),
-	    HS_PERMISSION_DENIED, why);
+		CHECK_STATUS(check_now(t, n, 42, 7, stores[i], NULL), HS_OK,
+		    why);
+	CHECK_STATUS(check_now(t, n, 42, 7, 4, NULL), HS_PERMISSION_DENIED,
+	    why);
 	CHECK(strstr(why, "does not name store 4") != NULL);
 	free(t);
 }
@@ -37,7 +53,6 @@ test_bad_tokens_are_denied_with_a_reason(void)
 	uint32_t stores[] = { 1 };
 	uint8_t *t;
 	size_t n;
-	char why[256];
 	rt_key other;
 	rt_key_from_string(&other, "another-cluster-key-entirely");
 	CHECK_EQ(rt_token_make(&key, 42, 7, stores, 1, rt_now_ms() + 60000, &t,
@@ -47,27 +62,17 @@ test_bad_tokens_are_denied_with_a_reason(void)
 		     sizeof(why)),
 	    HS_PERMISSION_DENIED);
 	CHECK(strstr(why, "bad MAC") != NULL);
-	CHECK_EQ(rt_token_check(&key, t, n, 43, 7, 1, NULL, rt_now_ms(), why,
-		     sizeof(why)),
-	    HS_PERMISSION_DENIED);
+	CHECK_EQ(check_now(t, n, 43, 7, 1, NULL), HS_PERMISSION_DENIED);
 	CHECK(strstr(why, "another photo") != NULL);
-	CHECK_EQ(rt_token_check(&key, t, n, 42, 8, 1, NULL, rt_now_ms(), why,
-		     sizeof(why)),
-	    HS_PERMISSION_DENIED);
-	CHECK_EQ(rt_token_check(&key, t, n, 42, 7, 1, NULL,
-		     rt_now_ms() + 120000, why, sizeof(why)),
+	CHECK_EQ(check_now(t, n, 42, 8, 1, NULL), HS_PERMISSION_DENIED);
+	CHECK_EQ(check_at(t, n, 42, 7, 1, NULL, rt_now_ms() + 120000),
 	    HS_PERMISSION_DENIED);
 	CHECK(strstr(why, "expired") != NULL);
 	t[n / 2] ^= 0x01; /* one flipped bit anywhere breaks it */
-	CHECK_EQ(rt_token_check(&key, t, n, 42, 7, 1, NULL, rt_now_ms(), why,
-		     sizeof(why)),
+	CHECK_EQ(check_now(t, n, 42, 7, 1, NULL), HS_PERMISSION_DENIED);
+	CHECK_EQ(check_now((const uint8_t *)"junk", 4, 42, 7, 1, NULL),
 	    HS_PERMISSION_DENIED);
-	CHECK_EQ(rt_token_check(&key, (const uint8_t *)"junk", 4, 42, 7, 1,
-		     NULL, rt_now_ms(), why, sizeof(why)),
-	    HS_PERMISSION_DENIED);
-	CHECK_EQ(rt_token_check(&key, NULL, 0, 42, 7, 1, NULL, rt_now_ms(), why,
-		     sizeof(why)),
-	    HS_PERMISSION_DENIED);
+	CHECK_EQ(check_now(NULL, 0, 42, 7, 1, NULL), HS_PERMISSION_DENIED);
 	free(t);
 }
 
@@ -78,30 +83,24 @@ test_grant_token_covers_exactly_its_ids(void)
 	uint32_t stores[] = { 2, 4, 6 };
 	uint8_t *t;
 	size_t n;
-	char why[256] = "";
 	CHECK_EQ(rt_token_make_grant(&key, 7, 1000, 16, "app", stores, 3,
 		     rt_now_ms() + 60000, &t, &n),
 	    0);
 	for (uint64_t seq = 1000; seq < 1016; seq++) {
 		uint64_t k = rt_grant_key(&key, 7, seq);
 		uint32_t c = rt_grant_cookie(&key, k);
-		CHECK_STATUS(rt_token_check(&key, t, n, k, c, 4, "app",
-				 rt_now_ms(), why, sizeof(why)),
-		    HS_OK, why);
+		CHECK_STATUS(check_now(t, n, k, c, 4, "app"), HS_OK, why);
 		/* a grant is its principal's alone */
-		CHECK_EQ(rt_token_check(&key, t, n, k, c, 4, "thief",
-			     rt_now_ms(), why, sizeof(why)),
+		CHECK_EQ(check_now(t, n, k, c, 4, "thief"),
 		    HS_PERMISSION_DENIED);
-		CHECK_EQ(rt_token_check(&key, t, n, k, c ^ 1, 4, NULL,
-			     rt_now_ms(), why, sizeof(why)),
+		CHECK_EQ(check_now(t, n, k, c ^ 1, 4, NULL),
 		    HS_PERMISSION_DENIED);
 	}
 	uint64_t outside[] = { rt_grant_key(&key, 7, 999),
 		rt_grant_key(&key, 7, 1016), rt_grant_key(&key, 8, 1000) };
 	for (int i = 0; i < 3; i++) {
 		uint64_t k = outside[i];
-		CHECK_EQ(rt_token_check(&key, t, n, k, rt_grant_cookie(&key, k),
-			     4, NULL, rt_now_ms(), why, sizeof(why)),
+		CHECK_EQ(check_now(t, n, k, rt_grant_cookie(&key, k), 4, NULL),
 		    HS_PERMISSION_DENIED);
 		CHECK(strstr(why, "another photo") != NULL);
 	}

@@ -130,6 +130,7 @@ heartbeat_once(struct background *bg, int *warned)
 	req.store = &info;
 	req.hint_lease_ms = svc->cfg.hint_lease_ms;
 	req.principals_version = rt_ident_dynamic_version(svc->ident);
+	req.epoch_floor = rpc_server_epoch(svc->rpc);
 	if (bg->leader[0] == '\0' && svc->cfg.redis.addr[0] != '\0') {
 		struct rt_leader_info li;
 		if (rt_leader_lookup(&svc->cfg.redis, 500, &li, err,

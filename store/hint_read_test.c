@@ -19,7 +19,7 @@
 
 #include "check.h"
 #include "clock.h"
-#include "cluster.h"
+#include "cluster_run.h"
 #include "directory.pb-c.h"
 #include "env.h"
 #include "hs.h"
@@ -41,17 +41,25 @@ static hs_client *cl;
 static hs_photo_id
 upload_everywhere(uint64_t seed)
 {
-	uint8_t *b = test_bytes(2000, seed);
 	hs_photo_id id = { 0, 0 };
-	hs_error e;
-	CHECK_STATUS(hs_upload(cl, b, 2000, NSTORES, 30000, &id, &e), HS_OK,
-	    e.message);
+	uint8_t *b = test_upload_bytes(cl, 2000, seed, NSTORES, &id);
+	int uploaded = b != NULL;
 	free(b);
+	CHECK(uploaded);
 	for (int s = 0; s < NSTORES; s++)
 		CHECK_WAIT_UNTIL(test_cluster_read(&tc, s, id.key, id.cookie,
 				     1) == HS_OK,
 		    5000);
 	return id;
+}
+
+/* One read of id by hint at store s; *unavailable counts UNAVAILABLE. */
+static hs_status
+read_by_hint(int s, hs_photo_id id, int *unavailable)
+{
+	hs_status st = test_cluster_read(&tc, s, id.key, id.cookie, 1);
+	*unavailable += st == HS_UNAVAILABLE;
+	return st;
 }
 
 /* Reads id by hint at s until NOT_FOUND (bounded); 1 if it ever returned
@@ -60,15 +68,9 @@ static int
 hint_served_until_not_found(int s, hs_photo_id id, int *unavailable,
     hs_status *last)
 {
-	int served = 0;
-	int64_t until = check_mono_ms() + 10000;
 	*unavailable = 0;
-	do {
-		*last = test_cluster_read(&tc, s, id.key, id.cookie, 1);
-		served |= *last == HS_OK;
-		*unavailable += *last == HS_UNAVAILABLE;
-	} while (*last != HS_NOT_FOUND && check_mono_ms() < until);
-	return served;
+	return TEST_SERVED_UNTIL_NOT_FOUND(read_by_hint(s, id, unavailable),
+	    *last, 10000);
 }
 
 /* 1 once the leader lists store index s as DOWN: from then on it sends
@@ -233,28 +235,11 @@ lookups(void)
 static hs_client *
 open_uncached(void)
 {
-	static struct hs_cluster cfg;
-	hs_client *nc = NULL;
 	hs_error e;
-	CHECK_STATUS(hs_cluster_load(tc.cluster_file, &cfg, &e), HS_OK,
-	    e.message);
-	cfg.cache[0] = '\0';
-	CHECK_STATUS(hs_open(&nc, &cfg, &e), HS_OK, e.message);
+	hs_client *nc = test_cluster_client(&tc, TEST_CL_NO_CACHE, NULL, &e);
+	if (nc == NULL)
+		fprintf(stderr, "a client without a cache: %s\n", e.message);
 	return nc;
-}
-
-/* Downloads id through c: its status; HS_DATA_LOSS if bytes differ. */
-static hs_status
-download(hs_client *c, hs_photo_id id, const uint8_t *want, size_t len)
-{
-	void *data = NULL;
-	size_t got = 0;
-	hs_error e;
-	hs_status st = hs_download(c, id, 10000, &data, &got, &e);
-	if (st == HS_OK && (got != len || memcmp(data, want, len) != 0))
-		st = HS_DATA_LOSS;
-	free(data);
-	return st;
 }
 
 static void
@@ -265,14 +250,15 @@ test_libhs_reads_by_hint_without_a_lookup(void)
 	for (int i = 0; i < 6; i++) /* test_bytes(2000, 5 + i) each */
 		ids[i] = upload_everywhere(5 + (uint64_t)i);
 	hs_client *nc = open_uncached();
+	CHECK(nc != NULL);
 	/* The first download fetches the group table. */
-	CHECK_EQ(download(nc, ids[0], b, 2000), HS_OK);
+	CHECK_EQ(test_download_equals(nc, ids[0], b, 2000, NULL), HS_OK);
 	free(b);
 	uint64_t before = lookups();
 	hs_status st[5];
 	for (int i = 0; i < 5; i++) {
 		uint8_t *want = test_bytes(2000, 6 + (uint64_t)i);
-		st[i] = download(nc, ids[i + 1], want, 2000);
+		st[i] = test_download_equals(nc, ids[i + 1], want, 2000, NULL);
 		free(want);
 	}
 	uint64_t after = lookups();
@@ -349,17 +335,16 @@ replicate_to(int s, hs_photo_id id, const uint8_t *b, size_t len)
 static void
 test_a_late_copy_of_a_deleted_photo_is_refused(void)
 {
-	uint8_t *b = test_bytes(2500, 7);
 	hs_photo_id id;
-	hs_error e;
-	CHECK_STATUS(hs_upload(cl, b, 2500, 2, 30000, &id, &e), HS_OK,
-	    e.message);
+	uint8_t *b = test_upload_bytes(cl, 2500, 7, 2, &id);
+	CHECK(b != NULL);
 	int absent = -1;
 	for (int s = 0; s < NSTORES; s++)
 		if (test_cluster_read(&tc, s, id.key, id.cookie, 0) ==
 		    HS_NOT_FOUND)
 			absent = s;
 	CHECK(absent >= 0);
+	hs_error e;
 	CHECK_STATUS(hs_delete(cl, id, 10000, &e), HS_OK, e.message);
 	uint64_t seq = applied_at(-1);
 	CHECK(seq > 0);
@@ -376,19 +361,21 @@ test_a_late_copy_of_a_deleted_photo_is_refused(void)
 static void
 test_deleted_photo_is_not_found_through_libhs_on_every_path(void)
 {
-	uint8_t *b = test_bytes(3000, 6);
 	hs_photo_id id;
-	hs_error e;
-	CHECK_STATUS(hs_upload(cl, b, 3000, 0, 30000, &id, &e), HS_OK,
-	    e.message);
+	uint8_t *b = test_upload_bytes(cl, 3000, 6, 0, &id);
+	CHECK(b != NULL);
 	hs_client *nc = open_uncached(), *other = open_uncached();
+	CHECK(nc != NULL && other != NULL);
 	/* cl reads from the cache, nc by hint; other deletes it. */
-	CHECK_WAIT_UNTIL(download(cl, id, b, 3000) == HS_OK, 5000);
-	CHECK_WAIT_UNTIL(download(nc, id, b, 3000) == HS_OK, 5000);
+	CHECK_WAIT_UNTIL(test_download_equals(cl, id, b, 3000, NULL) == HS_OK,
+	    5000);
+	CHECK_WAIT_UNTIL(test_download_equals(nc, id, b, 3000, NULL) == HS_OK,
+	    5000);
+	hs_error e;
 	hs_status del = hs_delete(other, id, 10000, &e);
-	hs_status after_cache = download(cl, id, b, 3000);
-	hs_status after_hint = download(nc, id, b, 3000);
-	hs_status after_other = download(other, id, b, 3000);
+	hs_status after_cache = test_download_equals(cl, id, b, 3000, NULL);
+	hs_status after_hint = test_download_equals(nc, id, b, 3000, NULL);
+	hs_status after_other = test_download_equals(other, id, b, 3000, NULL);
 	test_hs_close(nc);
 	test_hs_close(other);
 	free(b);
@@ -417,18 +404,8 @@ main(int argc, char **argv)
 		{ NULL, NULL },
 	};
 	struct test_cluster_opts o = { .ndirs = 1, .nstores = NSTORES };
-	hs_error e;
 	rt_log_init("hint_read_test", 'T');
-	if (test_cluster_start(&tc, &o) != 0)
+	if (test_cluster_up(&tc, &o, &cl) != 0)
 		return 1;
-	if (hs_open_file(&cl, tc.cluster_file, &e) != HS_OK) {
-		fprintf(stderr, "hs_open_file: %s\n", e.message);
-		return 1;
-	}
-	int rc = check_run(cases, argc, argv);
-	if (rc != 0)
-		test_cluster_dump_logs(&tc);
-	test_hs_close(cl);
-	test_cluster_stop(&tc);
-	return rc;
+	return test_cluster_run(&tc, cl, cases, argc, argv);
 }

@@ -30,28 +30,49 @@ range(const char *value, uint64_t len)
 	    "Range '%s' of %d bytes: got %s, want %s", value, (int)(len),      \
 	    range(value, len), want)
 
+struct range_case {
+	const char *value;
+	uint64_t len;
+	const char *want; /* as range() says it */
+};
+
+static void
+check_ranges(const struct range_case *t, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		CHECK_RANGE(t[i].value, t[i].len, t[i].want);
+}
+
+#define CHECK_RANGES(t) check_ranges(t, sizeof(t) / sizeof(t[0]))
+
 static void
 test_single_ranges_in_their_three_forms(void)
 {
-	CHECK_RANGE("bytes=0-99", 1000, "0-99");
-	CHECK_RANGE("bytes=10-10", 1000, "10-10");
-	CHECK_RANGE("bytes=900-", 1000, "900-999");
-	CHECK_RANGE("bytes=-100", 1000, "900-999");
-	CHECK_RANGE("bytes=990-2000", 1000, "990-999"); /* clamped */
-	CHECK_RANGE("bytes=-5000", 1000, "0-999");	/* whole */
-	CHECK_RANGE("BYTES=0-0", 1000, "0-0");		/* unit: any case */
-	CHECK_RANGE("bytes= 1-2 ", 1000, "1-2");	/* list padding */
-	CHECK_RANGE("bytes=,1-2,", 1000, "1-2");	/* empty elements */
+	static const struct range_case t[] = {
+		{ "bytes=0-99", 1000, "0-99" },
+		{ "bytes=10-10", 1000, "10-10" },
+		{ "bytes=900-", 1000, "900-999" },
+		{ "bytes=-100", 1000, "900-999" },
+		{ "bytes=990-2000", 1000, "990-999" }, /* clamped */
+		{ "bytes=-5000", 1000, "0-999" },      /* whole */
+		{ "BYTES=0-0", 1000, "0-0" },	       /* unit: any case */
+		{ "bytes= 1-2 ", 1000, "1-2" },	       /* list padding */
+		{ "bytes=,1-2,", 1000, "1-2" },	       /* empty elements */
+	};
+	CHECK_RANGES(t);
 }
 
 static void
 test_unsatisfiable_ranges(void)
 {
-	CHECK_RANGE("bytes=1000-", 1000, "416");
-	CHECK_RANGE("bytes=1000-1005", 1000, "416");
-	CHECK_RANGE("bytes=-0", 1000, "416");
-	CHECK_RANGE("bytes=0-", 0, "416");
-	CHECK_RANGE("bytes=-1", 0, "416");
+	static const struct range_case t[] = {
+		{ "bytes=1000-", 1000, "416" },
+		{ "bytes=1000-1005", 1000, "416" },
+		{ "bytes=-0", 1000, "416" },
+		{ "bytes=0-", 0, "416" },
+		{ "bytes=-1", 0, "416" },
+	};
+	CHECK_RANGES(t);
 }
 
 static void
@@ -60,34 +81,40 @@ test_ranges_to_ignore_answer_the_whole_photo(void)
 	CHECK_EQ(photo_range_parse(NULL, 1000, &(uint64_t){ 0 },
 		     &(uint64_t){ 0 }),
 	    PHOTO_RANGE_NONE);
-	CHECK_RANGE("", 1000, "200");
-	CHECK_RANGE("bytes=", 1000, "200");
-	CHECK_RANGE("bytes=0-1,5-6", 1000, "200"); /* several */
-	CHECK_RANGE("bytes=5-3", 1000, "200");	   /* last before first */
-	CHECK_RANGE("bytes=-", 1000, "200");
-	CHECK_RANGE("bytes=--5", 1000, "200");
-	CHECK_RANGE("bytes=1-2-3", 1000, "200");
-	CHECK_RANGE("bytes=1 -2", 1000, "200");
-	CHECK_RANGE("bytes=a-b", 1000, "200");
-	CHECK_RANGE("bytes=0x10-", 1000, "200");
-	CHECK_RANGE("bytes=+1-2", 1000, "200");
-	CHECK_RANGE("bytes=1-2;x", 1000, "200");
-	CHECK_RANGE("items=0-1", 1000, "200");
-	CHECK_RANGE("bytes 0-1", 1000, "200");
+	static const struct range_case t[] = {
+		{ "", 1000, "200" },
+		{ "bytes=", 1000, "200" },
+		{ "bytes=0-1,5-6", 1000, "200" }, /* several */
+		{ "bytes=5-3", 1000, "200" },	  /* last before first */
+		{ "bytes=-", 1000, "200" },
+		{ "bytes=--5", 1000, "200" },
+		{ "bytes=1-2-3", 1000, "200" },
+		{ "bytes=1 -2", 1000, "200" },
+		{ "bytes=a-b", 1000, "200" },
+		{ "bytes=0x10-", 1000, "200" },
+		{ "bytes=+1-2", 1000, "200" },
+		{ "bytes=1-2;x", 1000, "200" },
+		{ "items=0-1", 1000, "200" },
+		{ "bytes 0-1", 1000, "200" },
+	};
+	CHECK_RANGES(t);
 }
 
 static void
 test_numbers_past_64_bits_saturate(void)
 {
-	CHECK_RANGE("bytes=18446744073709551615-", 1000, "416");
-	CHECK_RANGE("bytes=99999999999999999999999999999-", 1000, "416");
-	CHECK_RANGE("bytes=99999999999999999999999999999-"
-		    "99999999999999999999999999999",
-	    1000, "416");
-	CHECK_RANGE("bytes=0-99999999999999999999999999999", 1000, "0-999");
-	CHECK_RANGE("bytes=-99999999999999999999999999999", 1000, "0-999");
-	CHECK_RANGE("bytes=18446744073709551614-18446744073709551615",
-	    UINT64_MAX, "18446744073709551614-18446744073709551614");
+	static const struct range_case t[] = {
+		{ "bytes=18446744073709551615-", 1000, "416" },
+		{ "bytes=99999999999999999999999999999-", 1000, "416" },
+		{ "bytes=99999999999999999999999999999-"
+		  "99999999999999999999999999999",
+		    1000, "416" },
+		{ "bytes=0-99999999999999999999999999999", 1000, "0-999" },
+		{ "bytes=-99999999999999999999999999999", 1000, "0-999" },
+		{ "bytes=18446744073709551614-18446744073709551615", UINT64_MAX,
+		    "18446744073709551614-18446744073709551614" },
+	};
+	CHECK_RANGES(t);
 	/* A long value is read to its end, not past it. */
 	char big[10001];
 	memset(big, '9', sizeof(big) - 1);

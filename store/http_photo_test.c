@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "cluster.h"
+#include "cluster_run.h"
 #include "curl.h"
 #include "env.h"
 #include "hs.h"
@@ -340,6 +340,19 @@ test_connections_are_kept_alive(void)
 	CHECK(reused);
 }
 
+/* A malloc'd string of len characters: prefix, then fill. */
+static char *
+filled(const char *prefix, char fill, size_t len)
+{
+	char *s = malloc(len + 1);
+	if (s == NULL)
+		abort();
+	memset(s, fill, len);
+	memcpy(s, prefix, strlen(prefix));
+	s[len] = '\0';
+	return s;
+}
+
 static void
 test_hostile_requests_get_errors_not_a_crash(void)
 {
@@ -352,29 +365,20 @@ test_hostile_requests_get_errors_not_a_crash(void)
 	req("GET", 0, path, huge, &r);
 	CHECK_EQ(r.status, 416);
 	test_http_free(&r);
-	char *big = malloc(10 * 1024 + 1);
-	memset(big, '9', 10 * 1024);
-	big[10 * 1024] = '\0';
-	memcpy(big, "Range: bytes=", 13);
+	char *big = filled("Range: bytes=", '9', 10 * 1024);
 	big[10 * 1024 - 1] = '-';
 	const char *ten[] = { big, NULL };
 	req("GET", 0, path, ten, &r);
 	CHECK_EQ(r.status, 416);
 	test_http_free(&r);
 	/* A header past the server's memory for one request. */
-	char *huge_hdr = malloc(100 * 1024 + 1);
-	memset(huge_hdr, 'a', 100 * 1024);
-	huge_hdr[100 * 1024] = '\0';
-	memcpy(huge_hdr, "X-Big: ", 7);
+	char *huge_hdr = filled("X-Big: ", 'a', 100 * 1024);
 	const char *hx[] = { huge_hdr, NULL };
 	req("GET", 0, path, hx, &r);
 	int st = r.status;
 	test_http_free(&r);
 	/* A 10 KB path. */
-	char *lp = malloc(10 * 1024 + 1);
-	memset(lp, 'a', 10 * 1024);
-	lp[0] = '/';
-	lp[10 * 1024] = '\0';
+	char *lp = filled("/", 'a', 10 * 1024);
 	int lst = status_of(0, lp);
 	free(big);
 	free(huge_hdr);
@@ -431,19 +435,10 @@ main(int argc, char **argv)
 		{ NULL, NULL },
 	};
 	struct test_cluster_opts o = { .ndirs = 1, .nstores = NSTORES };
-	hs_error e;
 	rt_log_init("http_photo_test", 'T');
-	if (test_cluster_start(&tc, &o) != 0)
+	if (test_cluster_up(&tc, &o, &cl) != 0)
 		return 1;
-	if (hs_open_file(&cl, tc.cluster_file, &e) != HS_OK) {
-		fprintf(stderr, "hs_open_file: %s\n", e.message);
-		return 1;
-	}
-	int rc = check_run(cases, argc, argv);
-	if (rc != 0)
-		test_cluster_dump_logs(&tc);
-	test_hs_close(cl);
-	test_cluster_stop(&tc);
+	int rc = test_cluster_run(&tc, cl, cases, argc, argv);
 	free(jpeg.data);
 	free(png.data);
 	return rc;

@@ -135,6 +135,13 @@ photo_make(struct photo *p, uint64_t seed, size_t len, const uint32_t *stores,
 	    rt_now_ms() + 60000, &p->token, &p->token_len);
 }
 
+/* A photo whose token names one store. */
+static void
+photo_for(struct photo *p, uint64_t seed, size_t len, uint32_t store)
+{
+	photo_make(p, seed, len, &store, 1);
+}
+
 static void
 photo_free(struct photo *p)
 {
@@ -152,22 +159,40 @@ wire_id(const struct photo *p, uint32_t cookie)
 	return id;
 }
 
+/* p's wire id (kept in *id), bytes and SHA-256 in the three fields a
+ * Write and a Needle share. */
+static void
+photo_fields(const struct photo *p, Hs__PhotoId *id, Hs__PhotoId **id_field,
+    ProtobufCBinaryData *data, ProtobufCBinaryData *sha256)
+{
+	*id = wire_id(p, p->cookie);
+	*id_field = id;
+	data->data = p->data;
+	data->len = p->len;
+	sha256->data = (uint8_t *)p->sha;
+	sha256->len = 32;
+}
+
+/* A Write of p under its token, forwarded to the npeers peers. */
+static void
+write_request(Hs__WriteRequest *req, Hs__PhotoId *id, const struct photo *p,
+    Hs__Replica **peers, size_t npeers)
+{
+	photo_fields(p, id, &req->id, &req->data, &req->sha256);
+	req->write_token.data = p->token;
+	req->write_token.len = p->token_len;
+	req->peers = peers;
+	req->n_peers = npeers;
+}
+
 static hs_status
 write_photo(int i, const struct photo *p, Hs__Replica **peers, size_t npeers,
     size_t *stored_on, struct rpc_error *e)
 {
 	Hs__WriteRequest req = HS__WRITE_REQUEST__INIT;
-	Hs__PhotoId id = wire_id(p, p->cookie);
+	Hs__PhotoId id;
 	ProtobufCMessage *reply = NULL;
-	req.id = &id;
-	req.data.data = p->data;
-	req.data.len = p->len;
-	req.sha256.data = (uint8_t *)p->sha;
-	req.sha256.len = 32;
-	req.write_token.data = p->token;
-	req.write_token.len = p->token_len;
-	req.peers = peers;
-	req.n_peers = npeers;
+	write_request(&req, &id, p, peers, npeers);
 	hs_status st = call(i, "Write", &req.base, &reply, e);
 	if (st == HS_OK) {
 		if (stored_on)
@@ -199,12 +224,11 @@ read_photo(int i, const struct photo *p, uint32_t cookie, struct rpc_error *e)
 static void
 test_write_read_round_trip(void)
 {
-	uint32_t s1 = 1;
 	size_t sizes[] = { 0, 1, 4096, 1 << 20 };
 	struct rpc_error e;
 	for (int k = 0; k < 4; k++) {
 		struct photo p;
-		photo_make(&p, 100 + (uint64_t)k, sizes[k], &s1, 1);
+		photo_for(&p, 100 + (uint64_t)k, sizes[k], 1);
 		CHECK_STATUS(write_photo(0, &p, NULL, 0, NULL, &e), HS_OK,
 		    e.message);
 		/* A resend of the same write is fine (REQ resends). */
@@ -220,10 +244,10 @@ test_write_read_round_trip(void)
 static void
 test_bad_token_and_bad_sha_are_refused(void)
 {
-	uint32_t other = 2, s1 = 1;
+	uint32_t s1 = 1;
 	struct photo p;
 	struct rpc_error e;
-	photo_make(&p, 200, 1000, &other, 1); /* token names store 2 only */
+	photo_for(&p, 200, 1000, 2); /* token names store 2 only */
 	CHECK_STATUS(write_photo(0, &p, NULL, 0, NULL, &e),
 	    HS_PERMISSION_DENIED, e.message);
 	CHECK(strstr(e.message, "does not name store 1") != NULL);
@@ -268,10 +292,9 @@ test_write_is_forwarded_to_peers(void)
 static void
 test_delete_is_final(void)
 {
-	uint32_t s1 = 1;
 	struct photo p;
 	struct rpc_error e;
-	photo_make(&p, 400, 5000, &s1, 1);
+	photo_for(&p, 400, 5000, 1);
 	CHECK_STATUS(write_photo(0, &p, NULL, 0, NULL, &e), HS_OK, e.message);
 	Hs__StoreDeleteRequest del = HS__STORE_DELETE_REQUEST__INIT;
 	Hs__PhotoId id = wire_id(&p, p.cookie);
@@ -297,11 +320,10 @@ test_delete_is_final(void)
 static void
 test_list_needles_pages_in_key_order(void)
 {
-	uint32_t s3 = 3;
 	struct rpc_error e;
 	for (int k = 0; k < 25; k++) {
 		struct photo p;
-		photo_make(&p, 1000 + (uint64_t)k, 10, &s3, 1);
+		photo_for(&p, 1000 + (uint64_t)k, 10, 3);
 		CHECK_STATUS(write_photo(2, &p, NULL, 0, NULL, &e), HS_OK,
 		    e.message);
 		photo_free(&p);
@@ -343,14 +365,13 @@ test_garbage_and_oversized_requests_are_refused(void)
 	memset(junk, 0xa5, sizeof(junk));
 	CHECK_STATUS(rpc_invoke_raw(clients[1], junk, sizeof(junk), 5000, &e),
 	    HS_INVALID_ARGUMENT, e.message);
-	uint32_t s2 = 2;
 	struct photo p;
 	/* Over the frame bound the store cuts the connection unread. */
-	photo_make(&p, 500, 100u << 20, &s2, 1);
+	photo_for(&p, 500, 100u << 20, 2);
 	CHECK(write_photo(1, &p, NULL, 0, NULL, &e) != HS_OK);
 	photo_free(&p);
 	CHECK(store_answers(1));
-	photo_make(&p, 501, 100, &s2, 1);
+	photo_for(&p, 501, 100, 2);
 	CHECK_STATUS(write_photo(1, &p, NULL, 0, NULL, &e), HS_OK, e.message);
 	photo_free(&p);
 }
@@ -454,13 +475,9 @@ replicate_photo(int i, const struct photo *p, uint64_t epoch, Hs__Code *code,
 {
 	Hs__ReplicateRequest req = HS__REPLICATE_REQUEST__INIT;
 	Hs__Needle nd = HS__NEEDLE__INIT, *nds[1] = { &nd };
-	Hs__PhotoId id = wire_id(p, p->cookie);
+	Hs__PhotoId id;
 	ProtobufCMessage *reply = NULL;
-	nd.id = &id;
-	nd.data.data = p->data;
-	nd.data.len = p->len;
-	nd.sha256.data = (uint8_t *)p->sha;
-	nd.sha256.len = 32;
+	photo_fields(p, &id, &nd.id, &nd.data, &nd.sha256);
 	req.needles = nds;
 	req.n_needles = 1;
 	req.repl_epoch = epoch;
@@ -506,11 +523,10 @@ listed_kind(int i, const struct photo *p, uint8_t sha[32], size_t *sha_len)
 static void
 test_trimmed_photo_is_taken_back_deleted_one_never(void)
 {
-	uint32_t s2 = 2;
 	struct photo p;
 	struct rpc_error e;
 	Hs__Code code;
-	photo_make(&p, 4100, 3000, &s2, 1);
+	photo_for(&p, 4100, 3000, 2);
 	CHECK_STATUS(write_photo(1, &p, NULL, 0, NULL, &e), HS_OK, e.message);
 	CHECK_STATUS(delete_kind(1, &p, HS__DELETE_KIND__DELETE_KIND_TRIM, 0,
 			 &e),
@@ -562,12 +578,11 @@ test_trimmed_photo_is_taken_back_deleted_one_never(void)
 static void
 test_stale_replicator_epoch_is_refused(void)
 {
-	uint32_t s3 = 3;
 	struct photo a, b;
 	struct rpc_error e;
 	Hs__Code code;
-	photo_make(&a, 4200, 2000, &s3, 1);
-	photo_make(&b, 4201, 2000, &s3, 1);
+	photo_for(&a, 4200, 2000, 3);
+	photo_for(&b, 4201, 2000, 3);
 	CHECK_STATUS(replicate_photo(2, &a, 7, &code, &e), HS_OK, e.message);
 	CHECK_EQ(code, HS__CODE__OK);
 	CHECK_STATUS(delete_kind(2, &a, HS__DELETE_KIND__DELETE_KIND_TRIM, 6,
@@ -602,11 +617,10 @@ static void
 test_compaction_keeps_live_and_deleted_photos_apart(void)
 {
 	enum { N = 9 };
-	uint32_t s1 = 1;
 	struct photo p[N];
 	struct rpc_error e;
 	for (int k = 0; k < N; k++) {
-		photo_make(&p[k], 7000 + (uint64_t)k, 1 << 20, &s1, 1);
+		photo_for(&p[k], 7000 + (uint64_t)k, 1 << 20, 1);
 		CHECK_STATUS(write_photo(0, &p[k], NULL, 0, NULL, &e), HS_OK,
 		    e.message);
 	}
@@ -748,22 +762,16 @@ test_grant_write_without_a_directory_fails_clearly(void)
 	uint32_t s1 = 1;
 	struct photo p;
 	struct rpc_error e;
-	photo_make(&p, 4000, 1000, &s1, 1);
+	photo_for(&p, 4000, 1000, 1);
 	free(p.token);
 	p.key = rt_grant_key(&key, 7, 42);
 	p.cookie = rt_grant_cookie(&key, p.key);
 	rt_token_make_grant(&key, 7, 40, 8, "admin", &s1, 1,
 	    rt_now_ms() + 60000, &p.token, &p.token_len);
 	Hs__WriteRequest req = HS__WRITE_REQUEST__INIT;
-	Hs__PhotoId id = wire_id(&p, p.cookie);
+	Hs__PhotoId id;
 	ProtobufCMessage *reply = NULL;
-	req.id = &id;
-	req.data.data = p.data;
-	req.data.len = p.len;
-	req.sha256.data = p.sha;
-	req.sha256.len = 32;
-	req.write_token.data = p.token;
-	req.write_token.len = p.token_len;
+	write_request(&req, &id, &p, NULL, 0);
 	int64_t t0 = check_mono_ms();
 	hs_status st = rpc_invoke(clients[0], &hs__store__descriptor, "Write",
 	    &req.base, &reply, 1500, 0, &e);
@@ -812,18 +820,10 @@ cross_writer(void *arg)
 	ProtobufCMessage *reply = NULL;
 	struct rpc_error e;
 	photo_make(&p, x->seed, 2048, both, 2);
-	Hs__PhotoId id = wire_id(&p, p.cookie);
+	Hs__PhotoId id;
 	r.store_id = (uint32_t)(21 + x->peer);
 	r.rpc_addr = pair_urls[x->peer];
-	req.id = &id;
-	req.data.data = p.data;
-	req.data.len = p.len;
-	req.sha256.data = p.sha;
-	req.sha256.len = 32;
-	req.write_token.data = p.token;
-	req.write_token.len = p.token_len;
-	req.peers = peers;
-	req.n_peers = 1;
+	write_request(&req, &id, &p, peers, 1);
 	x->st = rpc_invoke(x->to, &hs__store__descriptor, "Write", &req.base,
 	    &reply, 8000, 0, &e);
 	snprintf(x->why, sizeof(x->why), "%s", e.message);

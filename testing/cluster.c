@@ -15,12 +15,20 @@
 #include "leader_info.h"
 #include "rpc.h"
 #include "store.pb-c.h"
+#include "template.h"
 
 /* Starts p from a fixed head, its Redis flags (test_redis_flags) and a
  * space-separated extra string. */
+/* The namespace of host h (NULL: loopback, no hosts). */
+static const char *
+netns(const struct test_cluster *c, int h)
+{
+	return c->hosts != NULL ? c->hosts->h[h].name : NULL;
+}
+
 static int
 run(struct test_proc *p, const char *name, const char *dir, char **head,
-    const char *redis, const char *extra)
+    const char *redis, const char *extra, const char *ns)
 {
 	char *argv[TEST_PROC_MAX_ARGS], *save = NULL, *copy = NULL;
 	/* owned; argv points into it */
@@ -35,19 +43,20 @@ run(struct test_proc *p, const char *name, const char *dir, char **head,
 	     t && n < TEST_PROC_MAX_ARGS - 1; t = strtok_r(NULL, " ", &save))
 		argv[n++] = t;
 	argv[n] = NULL;
-	int rc = test_proc_start(p, name, dir, argv);
+	struct test_proc_opts o = { .netns = ns };
+	int rc = test_proc_start_opts(p, name, dir, argv, &o);
 	free(copy);
 	return rc;
 }
 
-/* Appends tcp://127.0.0.1:PORT for each port to out, comma-separated. */
+/* Appends tcp://IP:PORT for each address to out, comma-separated. */
 static void
-urls(char *out, size_t len, const int *ports, int n)
+urls(char *out, size_t len, const char (*ips)[16], const int *ports, int n)
 {
 	for (int i = 0; i < n; i++) {
 		size_t used = strlen(out);
-		snprintf(out + used, len - used, "%stcp://127.0.0.1:%d",
-		    used ? "," : "", ports[i]);
+		snprintf(out + used, len - used, "%stcp://%s:%d",
+		    used ? "," : "", ips[i], ports[i]);
 	}
 }
 
@@ -58,13 +67,16 @@ start_dir(struct test_cluster *c, int i, const char *extra)
 	    purge[64] = "--web-purge=", redis[4096] = "";
 	test_runfile(bin, sizeof(bin), "directory/directoryd");
 	test_redis_flags(&c->meta, "redis", "directory", redis, sizeof(redis));
+	if (c->has_sentinel)
+		strcat(redis, " --redis-wait-replicas=1");
 	test_redis_flags(&c->cache, "cache-redis", "directory", redis,
 	    sizeof(redis));
 	snprintf(id, sizeof(id), "--id=directory-%d", i + 1);
-	snprintf(listen, sizeof(listen), "--listen=tcp://127.0.0.1:%d",
+	const char *ip = c->ip_dir[i];
+	snprintf(listen, sizeof(listen), "--listen=tcp://%s:%d", ip,
 	    c->p_dir[i]);
-	snprintf(pub, sizeof(pub), "--pub=tcp://127.0.0.1:%d", c->p_dirpub[i]);
-	snprintf(http, sizeof(http), "--http=127.0.0.1:%d", c->p_dirhttp[i]);
+	snprintf(pub, sizeof(pub), "--pub=tcp://%s:%d", ip, c->p_dirpub[i]);
+	snprintf(http, sizeof(http), "--http=%s:%d", ip, c->p_dirhttp[i]);
 	/* A delete purges nginx's photo cache (directory/web_purge.c). */
 	if (c->has_nginx)
 		snprintf(purge, sizeof(purge),
@@ -78,7 +90,8 @@ start_dir(struct test_cluster *c, int i, const char *extra)
 		NULL };
 	if (c->env_timing)
 		head[7] = NULL;
-	return run(&c->dirs[i], id + 5, c->dir, head, redis, extra);
+	return run(&c->dirs[i], id + 5, c->dir, head, redis, extra,
+	    netns(c, c->h_dir[i]));
 }
 
 static int
@@ -94,19 +107,19 @@ start_store(struct test_cluster *c, int i, const char *extra)
 	    sizeof(redis));
 	snprintf(id, sizeof(id), "--id=%d", i + 1);
 	snprintf(zone, sizeof(zone), "--zone=zone-%c", 'a' + i % 3);
-	snprintf(listen, sizeof(listen), "--listen=tcp://127.0.0.1:%d",
+	const char *ip = c->ip_store[i];
+	snprintf(listen, sizeof(listen), "--listen=tcp://%s:%d", ip,
 	    c->p_store[i]);
-	snprintf(pub, sizeof(pub), "--pub=tcp://127.0.0.1:%d",
-	    c->p_storepub[i]);
-	snprintf(http, sizeof(http), "--http=127.0.0.1:%d", c->p_storehttp[i]);
-	snprintf(repl, sizeof(repl), "--replicator=tcp://127.0.0.1:%d",
+	snprintf(pub, sizeof(pub), "--pub=tcp://%s:%d", ip, c->p_storepub[i]);
+	snprintf(http, sizeof(http), "--http=%s:%d", ip, c->p_storehttp[i]);
+	snprintf(repl, sizeof(repl), "--replicator=tcp://%s:%d", c->ip_repl,
 	    c->p_repl);
 	snprintf(key, sizeof(key), "--key-file=");
 	test_store_identity(key + 11, sizeof(key) - 11, c->keyfile, i + 1);
 	snprintf(data, sizeof(data), "%s/store-%d", c->dir, i + 1);
 	mkdir(data, 0755);
 	snprintf(datadir, sizeof(datadir), "--data-dir=%s", data);
-	urls(dirs, sizeof(dirs), c->p_dir, c->ndirs);
+	urls(dirs, sizeof(dirs), c->ip_dir, c->p_dir, c->ndirs);
 	snprintf(dflag, sizeof(dflag), "--directories=%s", dirs);
 	char *head[] = { bin, id, zone, listen, pub, http, repl, key, datadir,
 		dflag, "--max-volume-size=64MiB", "--heartbeat-interval=200ms",
@@ -114,7 +127,8 @@ start_store(struct test_cluster *c, int i, const char *extra)
 	if (c->env_timing)
 		head[11] = NULL;
 	snprintf(name, sizeof(name), "store-%d", i + 1);
-	return run(&c->stores[i], name, c->dir, head, redis, extra);
+	return run(&c->stores[i], name, c->dir, head, redis, extra,
+	    netns(c, c->h_store[i]));
 }
 
 static int
@@ -124,63 +138,24 @@ start_replicator(struct test_cluster *c, const char *extra)
 	    dirs[256] = "", dflag[300], redis[2048] = "";
 	test_runfile(bin, sizeof(bin), "replicator/replicatord");
 	test_redis_flags(&c->meta, "redis", "replicator", redis, sizeof(redis));
-	snprintf(listen, sizeof(listen), "--listen=tcp://127.0.0.1:%d",
-	    c->p_repl);
-	snprintf(pub, sizeof(pub), "--pub=tcp://127.0.0.1:%d", c->p_replpub);
-	snprintf(http, sizeof(http), "--http=127.0.0.1:%d", c->p_replhttp);
+	const char *ip = c->ip_repl;
+	snprintf(listen, sizeof(listen), "--listen=tcp://%s:%d", ip, c->p_repl);
+	snprintf(pub, sizeof(pub), "--pub=tcp://%s:%d", ip, c->p_replpub);
+	snprintf(http, sizeof(http), "--http=%s:%d", ip, c->p_replhttp);
 	snprintf(key, sizeof(key), "--key-file=");
 	test_identity(key + 11, sizeof(key) - 11, c->keyfile, "replicator");
-	urls(dirs, sizeof(dirs), c->p_dir, c->ndirs);
+	urls(dirs, sizeof(dirs), c->ip_dir, c->p_dir, c->ndirs);
 	snprintf(dflag, sizeof(dflag), "--directories=%s", dirs);
 	char *head[] = { bin, listen, pub, http, key, dflag, NULL };
 	c->has_repl = 1;
-	return run(&c->repl, "replicator", c->dir, head, redis, extra);
-}
-
-/* The value after @name@ in vars, or NULL. */
-static const char *
-lookup(const char *const *vars, const char *name, size_t len)
-{
-	for (int i = 0; vars[i] != NULL && vars[i + 1] != NULL; i += 2)
-		if (strlen(vars[i]) == len && strncmp(vars[i], name, len) == 0)
-			return vars[i + 1];
-	return NULL;
-}
-
-/* Writes path from the template at runfile rel, each @NAME@ replaced by
- * its value in vars. 0 or -1 (printed). */
-static int
-fill_template(const char *rel, const char *path, const char *const *vars)
-{
-	char tpath[512], t[8192];
-	test_runfile(tpath, sizeof(tpath), rel);
-	test_read_file(tpath, t, sizeof(t), 0);
-	FILE *f = fopen(path, "w");
-	if (t[0] == '\0' || f == NULL) {
-		fprintf(stderr, "cannot write %s from %s\n", path, tpath);
-		if (f != NULL)
-			fclose(f);
-		return -1;
-	}
-	for (const char *p = t; *p != '\0'; p++) {
-		const char *end = *p == '@' ? strchr(p + 1, '@') : NULL;
-		const char *v = end ?
-		    lookup(vars, p + 1, (size_t)(end - p - 1)) :
-		    NULL;
-		if (v == NULL) {
-			fputc(*p, f);
-			continue;
-		}
-		fputs(v, f);
-		p = end;
-	}
-	return fclose(f) == 0 ? 0 : -1;
+	return run(&c->repl, "replicator", c->dir, head, redis, extra,
+	    netns(c, c->h_repl));
 }
 
 int
 test_cluster_file_write(const char *path, const char *const *vars)
 {
-	return fill_template("testing/cluster.template", path, vars);
+	return test_template_fill("testing/cluster.template", path, vars);
 }
 
 /* One "server 127.0.0.1:PORT ...;" line per port: an upstream's members. */
@@ -218,7 +193,7 @@ start_nginx(struct test_cluster *c)
 		"P_WEB", web, "CACHE_TTL", "1h", "CACHE_SIZE", "256m",
 		"DIR_SCHEME", "http", "PROXY_TLS", "", "WEB_SSL", "", "WEB_TLS",
 		"", "USER", pw != NULL ? pw->pw_name : "nobody", NULL };
-	if (fill_template("testing/nginx.conf.template", conf, vars) != 0)
+	if (test_template_fill("testing/nginx.conf.template", conf, vars) != 0)
 		return -1;
 	char *argv[] = { "nginx", "-p", prefix, "-c", conf, NULL };
 	c->has_nginx = 1;
@@ -229,14 +204,15 @@ static int
 write_cluster_file(struct test_cluster *c)
 {
 	char dirs[512] = "", pubs[1024] = "", repl[64] = "", web[64];
+	static const char lo[1][16] = { "127.0.0.1" };
 	if (c->has_nginx)
-		urls(dirs, sizeof(dirs), &c->p_lb, 1);
-	urls(dirs, sizeof(dirs), c->p_dir, c->ndirs);
-	urls(pubs, sizeof(pubs), c->p_dirpub, c->ndirs);
-	urls(pubs, sizeof(pubs), c->p_storepub, c->nstores);
+		urls(dirs, sizeof(dirs), lo, &c->p_lb, 1);
+	urls(dirs, sizeof(dirs), c->ip_dir, c->p_dir, c->ndirs);
+	urls(pubs, sizeof(pubs), c->ip_dir, c->p_dirpub, c->ndirs);
+	urls(pubs, sizeof(pubs), c->ip_store, c->p_storepub, c->nstores);
 	if (c->has_repl)
-		urls(pubs, sizeof(pubs), &c->p_replpub, 1);
-	urls(repl, sizeof(repl), &c->p_repl, 1);
+		urls(pubs, sizeof(pubs), &c->ip_repl, &c->p_replpub, 1);
+	urls(repl, sizeof(repl), &c->ip_repl, &c->p_repl, 1);
 	snprintf(web, sizeof(web), "http://127.0.0.1:%d", c->p_web);
 	struct rt_redis_ep client = test_redis_ep(&c->cache, "client");
 	char roster[600];
@@ -262,7 +238,8 @@ test_cluster_leader(struct test_cluster *c)
 		return -1;
 	for (int i = 0; i < c->ndirs; i++) {
 		char url[64];
-		snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", c->p_dir[i]);
+		snprintf(url, sizeof(url), "tcp://%s:%d", c->ip_dir[i],
+		    c->p_dir[i]);
 		if (strcmp(li.rpc, url) == 0 && test_proc_alive(&c->dirs[i]))
 			return i;
 	}
@@ -276,7 +253,9 @@ stores_up_at(struct test_cluster *c, int i)
 	Hs__ListStoresRequest req = HS__LIST_STORES_REQUEST__INIT;
 	ProtobufCMessage *reply;
 	int up = -1;
-	if (test_rpc_call(c->p_dir[i], c->keyfile, &hs__directory__descriptor,
+	char url[64];
+	snprintf(url, sizeof(url), "tcp://%s:%d", c->ip_dir[i], c->p_dir[i]);
+	if (test_rpc_call_url(url, c->keyfile, &hs__directory__descriptor,
 		"ListStores", &req.base, &reply, 1000, NULL) == HS_OK) {
 		Hs__ListStoresReply *r = (Hs__ListStoresReply *)reply;
 		up = 0;
@@ -305,6 +284,34 @@ int
 test_cluster_wait_stores_up(struct test_cluster *c, int n, int timeout_ms)
 {
 	return CHECK_WAIT_UNTIL(stores_up(c, n), timeout_ms);
+}
+
+/* Puts every process on a host of its own (with hosts), the stores in
+ * zones a, b and c as their --zone says; or every address on loopback. */
+static int
+place(struct test_cluster *c, int hosts)
+{
+	struct test_hosts *hs = NULL;
+	char role[32], zone[16];
+	if (hosts &&
+	    ((hs = c->hosts = calloc(1, sizeof(*hs))) == NULL ||
+		test_hosts_init(hs) != 0))
+		return -1;
+	int rc = (c->h_meta = test_hosts_place(hs, "redis-meta", NULL, NULL)) |
+	    (c->h_cache = test_hosts_place(hs, "redis-cache", NULL, NULL)) |
+	    (c->h_repl = test_hosts_place(hs, "replicator", NULL, c->ip_repl));
+	for (int i = 0; i < c->ndirs; i++) {
+		snprintf(role, sizeof(role), "directory-%d", i + 1);
+		rc |= c->h_dir[i] = test_hosts_place(hs, role, NULL,
+		    c->ip_dir[i]);
+	}
+	for (int i = 0; i < c->nstores; i++) {
+		snprintf(role, sizeof(role), "store-%d", i + 1);
+		snprintf(zone, sizeof(zone), "zone-%c", 'a' + i % 3);
+		rc |= c->h_store[i] = test_hosts_place(hs, role, zone,
+		    c->ip_store[i]);
+	}
+	return rc < 0 ? -1 : 0;
 }
 
 /* Every port first: none is handed out twice, so none collides. */
@@ -336,8 +343,24 @@ start_redis(struct test_cluster *c)
 	snprintf(cache, sizeof(cache), "%s/redis-cache", c->dir);
 	mkdir(meta, 0755);
 	mkdir(cache, 0755);
-	return test_redis_start(&c->meta, TEST_REDIS_META, meta, 0) == 0 &&
-		test_redis_start(&c->cache, TEST_REDIS_CACHE, cache, 0) == 0 ?
+	if (c->has_sentinel) {
+		if (test_sentinel_start(&c->sentinel, c->dir) != 0)
+			return -1;
+		c->meta = c->sentinel.redis[0];
+		memset(&c->meta.proc, 0, sizeof(c->meta.proc));
+		snprintf(c->meta.addr, sizeof(c->meta.addr), "%s",
+		    c->sentinel.addr);
+		return test_redis_start(&c->cache, TEST_REDIS_CACHE, cache,
+			   0) == 0 ?
+		    0 :
+		    -1;
+	}
+	const char *mip = c->hosts ? c->hosts->h[c->h_meta].ip : NULL;
+	const char *cip = c->hosts ? c->hosts->h[c->h_cache].ip : NULL;
+	return test_redis_start_in(&c->meta, TEST_REDIS_META, meta, 0, mip,
+		   netns(c, c->h_meta)) == 0 &&
+		test_redis_start_in(&c->cache, TEST_REDIS_CACHE, cache, 0, cip,
+		    netns(c, c->h_cache)) == 0 ?
 	    0 :
 	    -1;
 }
@@ -351,11 +374,19 @@ test_cluster_start(struct test_cluster *c, const struct test_cluster_opts *o)
 	c->nstores = o->nstores ? o->nstores : 5;
 	c->env_timing = o->env_timing;
 	c->has_nginx = o->nginx; /* the directories purge it */
+	c->has_sentinel = o->sentinel;
 	if (test_temp_dir(c->dir, sizeof(c->dir), "cluster") != 0 ||
 	    test_key_file(c->keyfile, sizeof(c->keyfile), c->dir) != 0)
 		return -1;
 	pick_ports(c);
-	if (start_redis(c) != 0)
+	if (o->hosts && o->nginx) {
+		fprintf(stderr,
+		    "test cluster: nginx does not run on hosts yet "
+		    "(testing/nginx.conf.template listens on "
+		    "127.0.0.1); leave one of them out\n");
+		return -1;
+	}
+	if (place(c, o->hosts) != 0 || start_redis(c) != 0)
 		return -1;
 	for (int i = 0; i < c->ndirs; i++)
 		rc |= start_dir(c, i, o->dir_args);
@@ -388,6 +419,8 @@ each_proc(struct test_cluster *c, void (*fn)(struct test_proc *))
 		fn(&c->dirs[i]);
 	fn(&c->cache.proc);
 	fn(&c->meta.proc);
+	if (c->has_sentinel)
+		test_sentinel_each(&c->sentinel, fn);
 }
 
 static void
@@ -401,6 +434,11 @@ void
 test_cluster_stop(struct test_cluster *c)
 {
 	each_proc(c, stop_one);
+	if (c->hosts != NULL) {
+		test_hosts_down(c->hosts);
+		free(c->hosts);
+		c->hosts = NULL;
+	}
 }
 
 static void
@@ -427,7 +465,10 @@ test_cluster_read(struct test_cluster *c, int s, uint64_t key, uint32_t cookie,
 	req.id = &pid;
 	req.by_hint = by_hint;
 	ProtobufCMessage *reply = NULL;
-	hs_status st = test_rpc_call(c->p_store[s], c->keyfile,
+	char url[64];
+	snprintf(url, sizeof(url), "tcp://%s:%d", c->ip_store[s],
+	    c->p_store[s]);
+	hs_status st = test_rpc_call_url(url, c->keyfile,
 	    &hs__store__descriptor, "Read", &req.base, &reply, 2000, NULL);
 	if (reply != NULL)
 		protobuf_c_message_free_unpacked(reply, NULL);

@@ -9,7 +9,9 @@
 
 #include <stdint.h>
 
+#include "hosts.h"
 #include "proc.h"
+#include "redis_sentinel.h"
 #include "redis_server.h"
 #include "rpc_status.h"
 
@@ -25,9 +27,14 @@ struct test_cluster_opts {
 	const char *store_args; /* extra flags for every store, space-separated */
 	const char *dir_args;	/* extra flags for every directory */
 	const char *repl_args; /* extra flags for the replicator */
-	int env_timing;	       /* no short-timeout flags: the processes take
+	int hosts;	/* every process on a host of its own (testing/hosts.h,
+		      docs/hosts.md): needs root; no nginx */
+	int env_timing; /* no short-timeout flags: the processes take
 				  their timing from the environment (which
 				  they inherit) or their defaults */
+	int sentinel; /* the metadata Redis as a primary, a replica and three
+			 sentinels (testing/redis_sentinel.h); directories
+			 WAIT for 1 replica */
 };
 
 struct test_cluster {
@@ -49,6 +56,20 @@ struct test_cluster {
 	struct test_proc dirs[TEST_CLUSTER_MAX_DIRS];
 	struct test_proc stores[TEST_CLUSTER_MAX_STORES];
 	int has_repl, has_nginx, env_timing;
+	/* With opts.sentinel: meta is the primary's users and passwords
+	 * with the sentinels' address, not a process of its own. */
+	struct test_sentinel sentinel;
+	int has_sentinel;
+	/* Each process's address: 127.0.0.1, or its host's with opts.hosts
+	 * (the Redis instances' are in meta.addr and cache.addr). */
+	char ip_dir[TEST_CLUSTER_MAX_DIRS][16];
+	char ip_store[TEST_CLUSTER_MAX_STORES][16];
+	char ip_repl[16];
+	/* With opts.hosts: the hosts, and each process's host in it (for
+	 * test_hosts_cut and the rest). NULL otherwise. */
+	struct test_hosts *hosts;
+	int h_meta, h_cache, h_repl;
+	int h_dir[TEST_CLUSTER_MAX_DIRS], h_store[TEST_CLUSTER_MAX_STORES];
 };
 
 /* Starts everything and waits until a leader is elected and every store is

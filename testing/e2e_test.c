@@ -8,7 +8,7 @@
 #include <stdlib.h>
 
 #include "check.h"
-#include "cluster.h"
+#include "cluster_run.h"
 #include "curl.h"
 #include "env.h"
 #include "hs.h"
@@ -21,20 +21,6 @@
 static struct test_cluster tc;
 static hs_client *cl;
 static char hs_bin[512];
-
-/* Downloads id and compares with want; HS_DATA_LOSS on a mismatch. */
-static hs_status
-download_equals(hs_client *c, hs_photo_id id, const uint8_t *want, size_t len,
-    hs_error *e)
-{
-	void *data = NULL;
-	size_t got = 0;
-	hs_status st = hs_download(c, id, 10000, &data, &got, e);
-	if (st == HS_OK && (got != len || (len && memcmp(data, want, len))))
-		st = HS_DATA_LOSS;
-	free(data);
-	return st;
-}
 
 /* Runs hs on cluster file cf with args (NULL-terminated), stdout into
  * out. Its exit code. */
@@ -66,8 +52,8 @@ test_round_trip_of_every_size(void)
 		hs_error e;
 		CHECK_STATUS(hs_upload(cl, b, sizes[i], 0, 30000, &id, &e),
 		    HS_OK, e.message);
-		CHECK_STATUS(download_equals(cl, id, b, sizes[i], &e), HS_OK,
-		    e.message);
+		CHECK_STATUS(test_download_equals(cl, id, b, sizes[i], &e),
+		    HS_OK, e.message);
 		free(b);
 	}
 }
@@ -112,21 +98,6 @@ tombstoned_everywhere(hs_photo_id id, const struct hs_photo_info *info)
 	return 1;
 }
 
-/* Downloads id through c until the answer is NOT_FOUND, for at most 5 s;
- * 1 if c returned the photo's bytes meanwhile. *st and e: the last answer. */
-static int
-served_until_not_found(hs_client *c, hs_photo_id id, const uint8_t *want,
-    size_t len, hs_status *st, hs_error *e)
-{
-	int served = 0;
-	int64_t until = check_mono_ms() + 5000;
-	do {
-		*st = download_equals(c, id, want, len, e);
-		served |= *st == HS_OK;
-	} while (*st != HS_NOT_FOUND && check_mono_ms() < until);
-	return served;
-}
-
 static void
 test_deleted_photo_stays_deleted_after_restarting_everything(void)
 {
@@ -138,17 +109,15 @@ test_deleted_photo_stays_deleted_after_restarting_everything(void)
 	    e.message);
 	/* Read it once so it is in the cache too; and through a client with
 	 * no cache, which now remembers where it is. */
-	CHECK_STATUS(download_equals(cl, id, b, 3000, &e), HS_OK, e.message);
-	static struct hs_cluster nc_cfg;
-	hs_client *nc;
-	CHECK_STATUS(hs_cluster_load(tc.cluster_file, &nc_cfg, &e), HS_OK,
+	CHECK_STATUS(test_download_equals(cl, id, b, 3000, &e), HS_OK,
 	    e.message);
-	nc_cfg.cache[0] = '\0';
-	CHECK_STATUS(hs_open(&nc, &nc_cfg, &e), HS_OK, e.message);
+	hs_client *nc = test_cluster_client(&tc, TEST_CL_NO_CACHE, NULL, &e);
+	CHECK_MSG(nc != NULL, "%s", e.message);
 	/* nc did not upload it, so it has no sequence to read its write at:
 	 * a follower shows the photo once it has applied the registration. */
 	hs_status st;
-	CHECK_WAIT_UNTIL((st = download_equals(nc, id, b, 3000, &e)) == HS_OK,
+	CHECK_WAIT_UNTIL((st = test_download_equals(nc, id, b, 3000, &e)) ==
+		HS_OK,
 	    5000);
 	if (st != HS_OK)
 		test_hs_close(nc);
@@ -168,10 +137,12 @@ test_deleted_photo_stays_deleted_after_restarting_everything(void)
 	 * was, and the tombstones there send it back to the directory, whose
 	 * answer wins (once the follower asked has applied the delete: until
 	 * then it is DATA_LOSS, never the bytes). */
-	st = download_equals(cl, id, b, 3000, &e);
+	st = test_download_equals(cl, id, b, 3000, &e);
 	hs_error ne;
 	hs_status nst;
-	int served = served_until_not_found(nc, id, b, 3000, &nst, &ne);
+	int served = TEST_SERVED_UNTIL_NOT_FOUND(test_download_equals(nc, id, b,
+						     3000, &ne),
+	    nst, 5000);
 	test_hs_close(nc);
 	CHECK_STATUS(st, HS_NOT_FOUND, e.message);
 	CHECK(!served);
@@ -248,7 +219,7 @@ test_leader_killed_during_200_uploads(void)
 		ok++;
 		uint8_t *b = test_bytes(2048 + (size_t)i, 1000 + (uint64_t)i);
 		hs_error e;
-		hs_status st = download_equals(cl, up_ids[i], b,
+		hs_status st = test_download_equals(cl, up_ids[i], b,
 		    2048 + (size_t)i, &e);
 		free(b);
 		CHECK_STATUS(st, HS_OK, e.message);
@@ -280,16 +251,13 @@ test_store_killed_downloads_still_succeed(void)
 	test_proc_kill(&tc.stores[victim], SIGKILL);
 	/* Right away: no waiting for the directory to notice. The cache is
 	 * bypassed by a client without one, so stores really serve. */
-	struct hs_cluster cfg;
-	CHECK_STATUS(hs_cluster_load(tc.cluster_file, &cfg, &e), HS_OK,
-	    e.message);
-	cfg.cache[0] = '\0';
-	hs_client *nocache;
-	CHECK_STATUS(hs_open(&nocache, &cfg, &e), HS_OK, e.message);
+	hs_client *nocache = test_cluster_client(&tc, TEST_CL_NO_CACHE, NULL,
+	    &e);
+	CHECK_MSG(nocache != NULL, "%s", e.message);
 	int64_t t0 = check_mono_ms();
 	for (int i = 0; i < N; i++) {
-		hs_status st = download_equals(nocache, ids[i], b[i], 10000,
-		    &e);
+		hs_status st = test_download_equals(nocache, ids[i], b[i],
+		    10000, &e);
 		CHECK_STATUS(st, HS_OK, e.message);
 	}
 	printf("  %d downloads with store-%d dead took %lld ms\n", N,
@@ -346,7 +314,8 @@ test_cache_serves_second_download_without_a_store(void)
 	uint64_t reads = store_reads();
 	struct hs_cache_stats before, after;
 	hs_cache_stats(cl, 1000, &before, &e);
-	CHECK_STATUS(download_equals(cl, id, b, 8000, &e), HS_OK, e.message);
+	CHECK_STATUS(test_download_equals(cl, id, b, 8000, &e), HS_OK,
+	    e.message);
 	hs_cache_stats(cl, 1000, &after, &e);
 	CHECK_EQ(after.client_hits, before.client_hits + 1);
 	CHECK_EQ(store_reads(), reads);
@@ -683,19 +652,9 @@ main(int argc, char **argv)
 		{ NULL, NULL },
 	};
 	struct test_cluster_opts o = { .nginx = 1 };
-	hs_error e;
 	rt_log_init("e2e_test", 'T');
 	test_runfile(hs_bin, sizeof(hs_bin), "client/hs");
-	if (test_cluster_start(&tc, &o) != 0)
+	if (test_cluster_up(&tc, &o, &cl) != 0)
 		return 1;
-	if (hs_open_file(&cl, tc.cluster_file, &e) != HS_OK) {
-		fprintf(stderr, "hs_open_file: %s\n", e.message);
-		return 1;
-	}
-	int rc = check_run(cases, argc, argv);
-	if (rc != 0)
-		test_cluster_dump_logs(&tc);
-	test_hs_close(cl);
-	test_cluster_stop(&tc);
-	return rc;
+	return test_cluster_run(&tc, cl, cases, argc, argv);
 }

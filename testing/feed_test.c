@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "cluster.h"
+#include "cluster_run.h"
 #include "directory.pb-c.h"
 #include "env.h"
 #include "feed_seal.h"
@@ -305,7 +305,6 @@ main(int argc, char **argv)
 		{ NULL, NULL },
 	};
 	char url[64], args[128];
-	hs_error e;
 	rt_log_init("feed_test", 'T');
 	test_runfile(hs_bin, sizeof(hs_bin), "client/hs");
 	snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", test_free_port());
@@ -317,18 +316,14 @@ main(int argc, char **argv)
 		fprintf(stderr, "cannot publish on %s\n", url);
 		return 1;
 	}
-	if (test_cluster_start(&tc, &o) != 0 || load_idents() != 0)
+	if (test_cluster_up(&tc, &o, &cl) != 0)
 		return 1;
-	if (hs_open_file(&cl, tc.cluster_file, &e) != HS_OK) {
-		fprintf(stderr, "hs_open_file: %s\n", e.message);
+	if (load_idents() != 0) {
+		test_hs_close(cl);
 		test_cluster_stop(&tc);
 		return 1;
 	}
-	int rc = check_run(cases, argc, argv);
-	if (rc != 0)
-		test_cluster_dump_logs(&tc);
-	test_hs_close(cl);
+	int rc = test_cluster_run(&tc, cl, cases, argc, argv);
 	nng_close(feed);
-	test_cluster_stop(&tc);
 	return rc;
 }

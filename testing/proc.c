@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,7 @@
 static volatile sig_atomic_t live[MAX_LIVE];
 static pthread_mutex_t live_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t live_once = PTHREAD_ONCE_INIT;
+static void (*volatile exit_hook)(void);
 
 static void
 kill_live(void)
@@ -33,6 +35,9 @@ kill_live(void)
 			kill(live[i],
 			    SIGKILL); /* not yet its own group leader */
 		}
+	void (*fn)(void) = exit_hook;
+	if (fn != NULL)
+		fn();
 }
 
 static void
@@ -58,6 +63,13 @@ live_init(void)
 	atexit(kill_live);
 }
 
+void
+test_proc_on_exit(void (*fn)(void))
+{
+	pthread_once(&live_once, live_init);
+	exit_hook = fn;
+}
+
 static void
 live_set(pid_t old, pid_t now)
 {
@@ -71,7 +83,26 @@ live_set(pid_t old, pid_t now)
 	pthread_mutex_unlock(&live_mu);
 }
 
-/* In the child: stdout and stderr where p says, env changes, cwd, exec. */
+/* In the child: enters the network namespace p names (a "host",
+ * testing/hosts.h) so the process sees only that host's network. */
+static void
+enter_netns(const struct test_proc *p)
+{
+	char path[128];
+	if (p->netns[0] == '\0')
+		return;
+	snprintf(path, sizeof(path), "/var/run/netns/%s", p->netns);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || setns(fd, CLONE_NEWNET) != 0) {
+		fprintf(stderr, "cannot enter network namespace %s: %s\n", path,
+		    strerror(errno));
+		_exit(125);
+	}
+	close(fd);
+}
+
+/* In the child: stdout and stderr where p says, env changes, cwd, network
+ * namespace, exec. */
 static void
 child(const struct test_proc *p, int ready_fd)
 {
@@ -95,6 +126,7 @@ child(const struct test_proc *p, int ready_fd)
 	}
 	if (p->cwd[0] && chdir(p->cwd) != 0)
 		_exit(126);
+	enter_netns(p);
 	setpgid(0, 0);
 	execvp(p->argv[0], p->argv);
 	fprintf(stderr, "cannot exec %s: %s\n", p->argv[0], strerror(errno));
@@ -185,6 +217,7 @@ test_proc_start_opts(struct test_proc *p, const char *name, const char *log_dir,
 	copy_list(p->env, TEST_PROC_MAX_ENV, o->env);
 	snprintf(p->cwd, sizeof(p->cwd), "%s", o->cwd ? o->cwd : "");
 	snprintf(p->out, sizeof(p->out), "%s", o->out ? o->out : "");
+	snprintf(p->netns, sizeof(p->netns), "%s", o->netns ? o->netns : "");
 	p->ready_ms = o->ready_ms;
 	return spawn(p);
 }

@@ -16,9 +16,11 @@
 struct test_proc_opts {
 	const char *const *env; /* "K=V" to set, "K" to unset; NULL-ended */
 	const char *cwd;	/* run there instead of here */
-	const char *out; /* stdout into this file (truncated), not the log */
-	int ready_ms;	 /* > 0: the first stdout line must come within
+	const char *out;   /* stdout into this file (truncated), not the log */
+	int ready_ms;	   /* > 0: the first stdout line must come within
 				 * this long (p->ready); later stdout is lost */
+	const char *netns; /* run in this network namespace (a name under
+			      /var/run/netns, testing/hosts.h), not ours */
 };
 
 struct test_proc {
@@ -30,6 +32,7 @@ struct test_proc {
 	int argc;
 	char *env[TEST_PROC_MAX_ENV]; /* owned copies of opts.env */
 	char cwd[512], out[512];
+	char netns[64];
 	int ready_ms;
 };
 
@@ -77,6 +80,12 @@ void test_proc_free(struct test_proc *p);
 int test_proc_run(char *const argv[], const struct test_proc_opts *o,
     const char *dir, char *out, size_t outlen, char *err, size_t errlen,
     int timeout_ms);
+
+/* fn runs once every live process has been sent SIGKILL on a fatal signal
+ * and at exit (NULL: nothing): undoing what the processes needed, such as
+ * their network namespaces (testing/hosts.h). It must be
+ * async-signal-safe. */
+void test_proc_on_exit(void (*fn)(void));
 
 /* Up to len - 1 bytes of a file, its start or (tail) its end, NUL-ended;
  * how many. */

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "cluster.h"
+#include "cluster_run.h"
 #include "curl.h"
 #include "env.h"
 #include "hs.h"
@@ -232,26 +232,15 @@ main(int argc, char **argv)
 	struct test_cluster_opts o = { .ndirs = NDIRS,
 		.nstores = NSTORES,
 		.replicator = 1 };
-	hs_error e;
 	rt_log_init("prometheus_test", 'T');
-	if (test_cluster_start(&tc, &o) != 0)
+	if (test_cluster_up(&tc, &o, &cl) != 0)
 		return 1;
-	if (hs_open_file(&cl, tc.cluster_file, &e) != HS_OK) {
-		fprintf(stderr, "hs_open_file: %s\n", e.message);
-		test_cluster_stop(&tc);
-		return 1;
-	}
-	int rc = check_run(cases, argc, argv);
-	if (rc != 0) {
-		test_cluster_dump_logs(&tc);
-		if (prom.pid != 0)
-			test_proc_dump_log(&prom);
-	}
+	int rc = test_cluster_run(&tc, cl, cases, argc, argv);
 	if (prom.pid != 0) {
+		if (rc != 0)
+			test_proc_dump_log(&prom);
 		test_proc_term(&prom);
 		test_proc_free(&prom);
 	}
-	test_hs_close(cl);
-	test_cluster_stop(&tc);
 	return rc;
 }

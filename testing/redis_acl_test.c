@@ -68,45 +68,58 @@ as_user(const struct test_redis *r, const char *user, char *out, size_t len,
 	redisFree(c);
 }
 
-#define CHECK_REPLY(want, r, user, ...)                                        \
+#define CHECK_REPLY(want, r, user, fmt, ...)                                   \
 	do {                                                                   \
 		char got_[64];                                                 \
-		as_user(r, user, got_, sizeof(got_), __VA_ARGS__);             \
+		as_user(r, user, got_, sizeof(got_), fmt, __VA_ARGS__);        \
 		CHECK_MSG(strcmp(got_, want) == 0, "%s as %s: %s, not %s",     \
-		    #__VA_ARGS__, user, got_, want);                           \
+		    fmt, user, got_, want);                                    \
 	} while (0)
+
+/* One command a user sends and the reply's first word it must get (see
+ * as_user); cmd has one %s, key, or none. */
+struct right {
+	const char *want;
+	const struct test_redis *r;
+	const char *user, *cmd, *key;
+};
 
 static void
 test_each_user_holds_only_its_rights(void)
 {
-	/* The metadata: only the directory writes records and the leader's
-	 * address; a store only reads where the leader is. */
-	CHECK_REPLY("OK", &meta, "admin", "HSET %s rpc tcp://x:1",
-	    RK_LEADER_INFO);
-	CHECK_REPLY("OK", &meta, "store", "HMGET %s rpc pub", RK_LEADER_INFO);
-	CHECK_REPLY("NOPERM", &meta, "store", "SET %s evil", RK_LEADER_INFO);
-	CHECK_REPLY("NOPERM", &meta, "store", "HSET %s rpc tcp://evil:1",
-	    RK_LEADER_INFO);
-	CHECK_REPLY("NOPERM", &meta, "store", "HSET %s0000000000000001 rec x",
-	    RK_PHOTO_PREFIX);
-	CHECK_REPLY("NOPERM", &meta, "replicator", "HSET %s rpc tcp://evil:1",
-	    RK_LEADER_INFO);
-	CHECK_REPLY("NOPERM", &meta, "replicator", "DEL %s", RK_LOG);
-	CHECK_REPLY("NOPERM", &meta, "directory", "FLUSHALL");
-	CHECK_REPLY("NOPERM", &meta, "directory", "CONFIG SET dir /tmp");
-	CHECK_REPLY("OK", &meta, "directory", "GET %s", RK_SEQ);
-	/* No client user at the metadata Redis at all. */
-	CHECK_REPLY("-", &meta, "client", "GET %s", RK_SEQ);
-	/* The cache: stores and the directory write, clients only read. */
-	CHECK_REPLY("OK", &cache, "store", "SET %sab v PX 60000 NX",
-	    RK_CACHE_PREFIX);
-	CHECK_REPLY("NOPERM", &cache, "store", "GET %sab", RK_CACHE_PREFIX);
-	CHECK_REPLY("OK", &cache, "client", "GET %sab", RK_CACHE_PREFIX);
-	CHECK_REPLY("NOPERM", &cache, "client", "SET %sab forged",
-	    RK_CACHE_PREFIX);
-	CHECK_REPLY("NOPERM", &cache, "client", "DEL %sab", RK_CACHE_PREFIX);
-	CHECK_REPLY("NOPERM", &cache, "client", "FLUSHALL");
-	CHECK_REPLY("NOPERM", &cache, "store", "SET other-key x");
+	static const struct right t[] = {
+		/* The metadata: only the directory writes records and the
+		 * leader's address; a store only reads where the leader is. */
+		{ "OK", &meta, "admin", "HSET %s rpc tcp://x:1",
+		    RK_LEADER_INFO },
+		{ "OK", &meta, "store", "HMGET %s rpc pub", RK_LEADER_INFO },
+		{ "NOPERM", &meta, "store", "SET %s evil", RK_LEADER_INFO },
+		{ "NOPERM", &meta, "store", "HSET %s rpc tcp://evil:1",
+		    RK_LEADER_INFO },
+		{ "NOPERM", &meta, "store", "HSET %s0000000000000001 rec x",
+		    RK_PHOTO_PREFIX },
+		{ "NOPERM", &meta, "replicator", "HSET %s rpc tcp://evil:1",
+		    RK_LEADER_INFO },
+		{ "NOPERM", &meta, "replicator", "DEL %s", RK_LOG },
+		{ "NOPERM", &meta, "directory", "FLUSHALL", NULL },
+		{ "NOPERM", &meta, "directory", "CONFIG SET dir /tmp", NULL },
+		{ "OK", &meta, "directory", "GET %s", RK_SEQ },
+		/* No client user at the metadata Redis at all. */
+		{ "-", &meta, "client", "GET %s", RK_SEQ },
+		/* The cache: stores and the directory write, clients only
+		 * read. */
+		{ "OK", &cache, "store", "SET %sab v PX 60000 NX",
+		    RK_CACHE_PREFIX },
+		{ "NOPERM", &cache, "store", "GET %sab", RK_CACHE_PREFIX },
+		{ "OK", &cache, "client", "GET %sab", RK_CACHE_PREFIX },
+		{ "NOPERM", &cache, "client", "SET %sab forged",
+		    RK_CACHE_PREFIX },
+		{ "NOPERM", &cache, "client", "DEL %sab", RK_CACHE_PREFIX },
+		{ "NOPERM", &cache, "client", "FLUSHALL", NULL },
+		{ "NOPERM", &cache, "store", "SET other-key x", NULL },
+	};
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		CHECK_REPLY(t[i].want, t[i].r, t[i].user, t[i].cmd, t[i].key);
 }
 
 /* Runs stored against meta with its metadata password file at pw:

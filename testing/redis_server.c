@@ -172,13 +172,42 @@ wait_ready(struct test_redis *r)
 	return -1;
 }
 
+/* A copy of the template rel in r->dir (mode 0600) for the instance to
+ * start from: under Sentinel a failover CONFIG REWRITEs it, with the
+ * replication password, which must land in this instance's folder and
+ * not in the shared template. 0 or -1. */
+static int
+own_conf(const struct test_redis *r, const char *rel, const char *name,
+    char *conf, size_t len)
+{
+	char tpath[512], t[8192];
+	test_runfile(tpath, sizeof(tpath), rel);
+	size_t n = test_read_file(tpath, t, sizeof(t), 0);
+	snprintf(conf, len, "%s/%s.conf", r->dir, name);
+	int fd = open(conf, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	ssize_t w = fd >= 0 ? write(fd, t, n) : -1;
+	if (fd >= 0)
+		close(fd);
+	if (n > 0 && w == (ssize_t)n)
+		return 0;
+	fprintf(stderr, "cannot copy %s to %s\n", tpath, conf);
+	return -1;
+}
+
 int
 test_redis_start(struct test_redis *r, enum test_redis_role role,
     const char *dir, int port)
 {
+	return test_redis_start_in(r, role, dir, port, NULL, NULL);
+}
+
+int
+test_redis_start_in(struct test_redis *r, enum test_redis_role role,
+    const char *dir, int port, const char *ip, const char *netns)
+{
 	const char *name = role == TEST_REDIS_META ? "redis-meta" :
 						     "redis-cache";
-	char conf[512], portstr[16], rel[64];
+	char conf[600], portstr[16], rel[64];
 	memset(r, 0, sizeof(*r));
 	r->role = role;
 	if (dir != NULL)
@@ -188,13 +217,17 @@ test_redis_start(struct test_redis *r, enum test_redis_role role,
 	if (write_acl(r, name) != 0)
 		return -1;
 	r->port = port ? port : test_free_port();
+	if (ip == NULL)
+		ip = "127.0.0.1";
 	snprintf(portstr, sizeof(portstr), "%d", r->port);
-	snprintf(r->addr, sizeof(r->addr), "127.0.0.1:%d", r->port);
+	snprintf(r->addr, sizeof(r->addr), "%s:%d", ip, r->port);
 	snprintf(rel, sizeof(rel), "testing/%s.conf", name);
-	test_runfile(conf, sizeof(conf), rel);
+	if (own_conf(r, rel, name, conf, sizeof(conf)) != 0)
+		return -1;
 	char *argv[] = { "redis-server", conf, "--port", portstr, "--dir",
-		r->dir, "--aclfile", r->acl, NULL };
-	if (test_proc_start(&r->proc, name, r->dir, argv) != 0)
+		r->dir, "--aclfile", r->acl, "--bind", (char *)ip, NULL };
+	struct test_proc_opts o = { .netns = netns };
+	if (test_proc_start_opts(&r->proc, name, r->dir, argv, &o) != 0)
 		return -1;
 	return wait_ready(r);
 }

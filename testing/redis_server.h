@@ -28,7 +28,7 @@ struct test_redis {
 	int port;
 	enum test_redis_role role;
 	char dir[512]; /* its data, its log, its users and passwords */
-	char addr[64]; /* "127.0.0.1:PORT" */
+	char addr[64]; /* "127.0.0.1:PORT", or its host's address */
 	char acl[600]; /* the ACL file it loads */
 	char pw[TEST_REDIS_NUSERS][600]; /* each user's password file */
 };
@@ -37,6 +37,10 @@ struct test_redis {
  * and waits until it answers PING. 0, or -1 after showing its log. */
 int test_redis_start(struct test_redis *r, enum test_redis_role role,
     const char *dir, int port);
+/* The same bound to ip (NULL: 127.0.0.1) inside network namespace netns
+ * (NULL: ours; testing/hosts.h). */
+int test_redis_start_in(struct test_redis *r, enum test_redis_role role,
+    const char *dir, int port, const char *ip, const char *netns);
 /* Starts it again on the same port and folder and waits for PING. */
 int test_redis_restart(struct test_redis *r);
 /* SIGTERM (Redis flushes the AOF), reaped, freed. */

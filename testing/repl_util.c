@@ -11,10 +11,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "clock.h"
 #include "directory.pb-c.h"
 #include "env.h"
 #include "replicator.pb-c.h"
+#include "replicator/policy.h"
 #include "rpc.h"
 #include "store.pb-c.h"
 #include "token.h"
@@ -169,6 +171,43 @@ tr_upload(struct tphoto *p, uint64_t seed, size_t len, int register_it)
 	return st;
 }
 
+int
+tr_up(struct test_cluster *c, const struct test_cluster_opts *o)
+{
+	for (int attempt = 0; attempt < 3; attempt++) {
+		memset(c, 0, sizeof(*c));
+		if (test_cluster_start(c, o) == 0 && tr_open(c) == 0)
+			return 0;
+		fprintf(stderr, "cluster start failed (attempt %d); retrying\n",
+		    attempt + 1);
+		tr_close();
+		test_cluster_stop(c);
+	}
+	return -1;
+}
+
+void
+tr_down(struct test_cluster *c, int failed)
+{
+	if (failed)
+		test_cluster_dump_logs(c);
+	tr_close();
+	test_cluster_stop(c);
+}
+
+void
+tr_case(struct test_cluster *c, const struct test_cluster_opts *o, int nphotos,
+    int (*body)(struct tphoto *ph))
+{
+	struct tphoto *ph = calloc((size_t)nphotos, sizeof(*ph));
+	int failed = ph == NULL || tr_up(c, o) != 0 || body(ph) != 0;
+	for (int i = 0; ph != NULL && i < nphotos; i++)
+		tr_photo_free(&ph[i]);
+	free(ph);
+	tr_down(c, failed);
+	CHECK(!failed);
+}
+
 void
 tr_photo_free(struct tphoto *p)
 {
@@ -200,6 +239,23 @@ tr_locations(const struct tphoto *p, uint32_t *out, size_t max,
 	}
 	protobuf_c_message_free_unpacked(m, NULL);
 	return n;
+}
+
+int
+tr_all_repaired(struct tphoto *ph, int n, const uint32_t *gone, size_t ngone,
+    size_t want)
+{
+	for (int i = 0; i < n; i++) {
+		uint32_t loc[8];
+		size_t nl = tr_locations(&ph[i], loc, 8, NULL);
+		if (nl != want)
+			return 0;
+		for (size_t k = 0; k < nl; k++)
+			if (repl_has_id(gone, ngone, loc[k]) ||
+			    !tr_read_ok(&ph[i], loc[k]))
+				return 0;
+	}
+	return 1;
 }
 
 int

@@ -27,6 +27,21 @@ struct tphoto {
 int tr_open(struct test_cluster *c);
 void tr_close(void);
 
+/* Starts c with o and opens the helpers' clients (tr_open), on fresh ports
+ * up to three times: free ports are picked before binding, so another
+ * process (or an outgoing connection's ephemeral port) may take one
+ * first. 0 or -1. */
+int tr_up(struct test_cluster *c, const struct test_cluster_opts *o);
+/* Closes the clients and stops c, its processes' logs first if failed. */
+void tr_down(struct test_cluster *c, int failed);
+
+/* One case on a cluster of its own: c started with o (tr_up), body given
+ * nphotos zeroed photos (freed after it), c stopped (tr_down) with its
+ * logs when the start or body failed, and the case failed then (CHECK).
+ * body returns 0 when the case held, else -1 after saying why. */
+void tr_case(struct test_cluster *c, const struct test_cluster_opts *o,
+    int nphotos, int (*body)(struct tphoto *ph));
+
 /* A photo of len bytes from seed. register_it=0 stops after the Write (a
  * client that died before Register). HS_OK or the failing status. */
 int tr_upload(struct tphoto *p, uint64_t seed, size_t len, int register_it);
@@ -38,6 +53,10 @@ size_t tr_locations(const struct tphoto *p, uint32_t *out, size_t max,
 
 /* 1 if the photo reads back from store id (1-based) with its SHA-256. */
 int tr_read_ok(const struct tphoto *p, uint32_t store);
+/* 1 when each of the n photos has exactly want locations, none on the
+ * ngone stores in gone, and reads back from each with its SHA-256. */
+int tr_all_repaired(struct tphoto *ph, int n, const uint32_t *gone,
+    size_t ngone, size_t want);
 /* 1 if store id lists a live needle for the photo. */
 int tr_store_has(const struct tphoto *p, uint32_t store);
 

@@ -107,7 +107,19 @@ test_rpc_call(int port, const char *keyfile,
     const ProtobufCMessage *req, ProtobufCMessage **reply, int64_t timeout_ms,
     struct rpc_error *err)
 {
-	rpc_client *c = test_rpc_open_port(port, keyfile);
+	char url[64];
+	snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", port);
+	return test_rpc_call_url(url, keyfile, svc, method, req, reply,
+	    timeout_ms, err);
+}
+
+hs_status
+test_rpc_call_url(const char *url, const char *keyfile,
+    const ProtobufCServiceDescriptor *svc, const char *method,
+    const ProtobufCMessage *req, ProtobufCMessage **reply, int64_t timeout_ms,
+    struct rpc_error *err)
+{
+	rpc_client *c = test_rpc_open(&url, 1, keyfile, 0);
 	*reply = NULL;
 	if (c == NULL)
 		return HS_UNAVAILABLE;

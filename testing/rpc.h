@@ -39,6 +39,12 @@ hs_status test_rpc_call(int port, const char *keyfile,
     const ProtobufCMessage *req, ProtobufCMessage **reply, int64_t timeout_ms,
     struct rpc_error *err);
 
+/* The same at one url ("tcp://HOST:PORT"). */
+hs_status test_rpc_call_url(const char *url, const char *keyfile,
+    const ProtobufCServiceDescriptor *svc, const char *method,
+    const ProtobufCMessage *req, ProtobufCMessage **reply, int64_t timeout_ms,
+    struct rpc_error *err);
+
 /* rpc_client_close, given 10 s; past that the client is left behind (and
  * said so) so the test goes on. NULL is fine. */
 void test_rpc_close(rpc_client *c);

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "cluster.h"
+#include "cluster_run.h"
 #include "hs.h"
 #include "hs_close.h"
 #include "log.h"
@@ -75,9 +75,5 @@ main(int argc, char **argv)
 		fprintf(stderr, "the seed's block did not start a cluster\n");
 		return 1;
 	}
-	int rc = check_run(cases, argc, argv);
-	if (rc != 0)
-		test_cluster_dump_logs(&tc);
-	test_cluster_stop(&tc);
-	return rc;
+	return test_cluster_run(&tc, NULL, cases, argc, argv);
 }

@@ -9,7 +9,7 @@
 
 #include "check.h"
 #include "clock.h"
-#include "cluster.h"
+#include "cluster_run.h"
 #include "directory.pb-c.h"
 #include "env.h"
 #include "hs.h"
@@ -39,29 +39,24 @@ call_as(const char *name, int s, int d, const char *method,
 	return st;
 }
 
-/* A libhs client as the identity file key (no cache: the cache Redis has
- * a login of its own). */
-static hs_client *
-open_as(const char *key, hs_error *e)
+/* A Heartbeat of store 1, at an address uploads would go to. */
+static void
+store_1_heartbeat(Hs__HeartbeatRequest *hb, Hs__StoreInfo *si)
 {
-	struct hs_cluster cfg;
-	hs_client *c = NULL;
-	if (hs_cluster_load(tc.cluster_file, &cfg, e) != HS_OK)
-		return NULL;
-	snprintf(cfg.key_file, sizeof(cfg.key_file), "%s", key);
-	cfg.cache[0] = '\0';
-	return hs_open(&c, &cfg, e) == HS_OK ? c : NULL;
+	hs__heartbeat_request__init(hb);
+	hs__store_info__init(si);
+	si->id = 1;
+	si->rpc_addr = "tcp://127.0.0.1:1";
+	hb->store = si;
 }
 
 static void
 test_a_client_may_not_act_as_a_server(void)
 {
 	struct rpc_error e;
-	Hs__HeartbeatRequest hb = HS__HEARTBEAT_REQUEST__INIT;
-	Hs__StoreInfo si = HS__STORE_INFO__INIT;
-	si.id = 1;
-	si.rpc_addr = "tcp://127.0.0.1:1"; /* uploads would go here */
-	hb.store = &si;
+	Hs__HeartbeatRequest hb;
+	Hs__StoreInfo si;
+	store_1_heartbeat(&hb, &si);
 	Hs__StoreDeleteRequest del = HS__STORE_DELETE_REQUEST__INIT;
 	Hs__PhotoId id = HS__PHOTO_ID__INIT;
 	id.key = 1;
@@ -126,11 +121,9 @@ static void
 test_a_store_speaks_only_for_itself(void)
 {
 	struct rpc_error e;
-	Hs__HeartbeatRequest hb = HS__HEARTBEAT_REQUEST__INIT;
-	Hs__StoreInfo si = HS__STORE_INFO__INIT;
-	si.id = 1;
-	si.rpc_addr = "tcp://127.0.0.1:1";
-	hb.store = &si;
+	Hs__HeartbeatRequest hb;
+	Hs__StoreInfo si;
+	store_1_heartbeat(&hb, &si);
 	CHECK_STATUS(call_as("store-2", -1, 0, "Heartbeat", &hb.base, &e),
 	    HS_PERMISSION_DENIED, e.message);
 	CHECK(strstr(e.message, "acts only as itself") != NULL);
@@ -239,7 +232,9 @@ test_a_revoked_client_is_refused_at_once(void)
 	    HS_OK, e.message);
 	CHECK_EQ(r->stores_confirmed, (uint32_t)tc.nstores);
 	hs__principal_reply__free_unpacked(r, NULL);
-	hs_client *app = open_as(key, &e);
+	/* As the new identity; no cache: the cache Redis has a login of its
+	 * own. */
+	hs_client *app = test_cluster_client(&tc, TEST_CL_NO_CACHE, key, &e);
 	CHECK(app != NULL);
 	uint8_t *b = test_bytes(2000, 5);
 	hs_photo_id id, id2;
@@ -291,17 +286,7 @@ main(int argc, char **argv)
 	};
 	rt_log_init("trust_test", 'T');
 	struct test_cluster_opts o = { .nstores = 3 };
-	hs_error e;
-	if (test_cluster_start(&tc, &o) != 0)
+	if (test_cluster_up(&tc, &o, &admin) != 0)
 		return 1;
-	if (hs_open_file(&admin, tc.cluster_file, &e) != HS_OK) {
-		fprintf(stderr, "hs_open: %s\n", e.message);
-		return 1;
-	}
-	int rc = check_run(cases, argc, argv);
-	if (rc != 0)
-		test_cluster_dump_logs(&tc);
-	test_hs_close(admin);
-	test_cluster_stop(&tc);
-	return rc;
+	return test_cluster_run(&tc, admin, cases, argc, argv);
 }

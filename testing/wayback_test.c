@@ -9,7 +9,7 @@
 #include <stdlib.h>
 
 #include "check.h"
-#include "cluster.h"
+#include "cluster_run.h"
 #include "directory.pb-c.h"
 #include "env.h"
 #include "hs.h"
@@ -385,10 +385,7 @@ main(int argc, char **argv)
 	if (test_cluster_start(&tc, &o) != 0)
 		return 1;
 	snprintf(backup, sizeof(backup), "%s/meta.hsb", tc.dir);
-	int rc = check_run(cases, argc, argv);
-	if (rc != 0)
-		test_cluster_dump_logs(&tc);
-	test_cluster_stop(&tc);
+	int rc = test_cluster_run(&tc, NULL, cases, argc, argv);
 	for (int i = 0; i < nphotos; i++)
 		free(photos[i].data);
 	return rc;

@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "cluster.h"
+#include "cluster_run.h"
 #include "curl.h"
 #include "env.h"
 #include "hs.h"
@@ -297,27 +297,16 @@ main(int argc, char **argv)
 		.nstores = 3,
 		.nginx = 1,
 		.dir_args = "--web-purge-wait=300ms" };
-	struct hs_cluster cfg;
 	hs_error e;
 	rt_log_init("web_cache_test", 'T');
-	if (test_cluster_start(&tc, &o) != 0)
+	if (test_cluster_up(&tc, &o, NULL) != 0)
 		return 1;
-	/* The directory itself, not nginx's balancer (directories[0]). */
-	if (hs_cluster_load(tc.cluster_file, &cfg, &e) != HS_OK) {
+	/* The directory itself, not nginx's balancer. */
+	cl = test_cluster_client(&tc, TEST_CL_NO_BALANCER, NULL, &e);
+	if (cl == NULL) {
 		fprintf(stderr, "%s\n", e.message);
+		test_cluster_stop(&tc);
 		return 1;
 	}
-	memmove(cfg.directories[0], cfg.directories[1],
-	    sizeof(cfg.directories[0]));
-	cfg.ndirectories = 1;
-	if (hs_open(&cl, &cfg, &e) != HS_OK) {
-		fprintf(stderr, "hs_open: %s\n", e.message);
-		return 1;
-	}
-	int rc = check_run(cases, argc, argv);
-	if (rc != 0)
-		test_cluster_dump_logs(&tc);
-	test_hs_close(cl);
-	test_cluster_stop(&tc);
-	return rc;
+	return test_cluster_run(&tc, cl, cases, argc, argv);
 }

@@ -1,7 +1,7 @@
 /* The fault-injection soak (`bazel run //tools:chaos`): a local cluster of
  * real processes under a workload of uploads, downloads, deletes and hot
  * reads through libhs while processes are killed, paused, a store's disk
- * fills and volume bytes flip; then the cluster settles and every
+ * fills, volume bytes flip and (with hosts) the network partitions; then the cluster settles and every
  * acknowledged upload and delete is checked on every path. The fault
  * sequence is drawn from the seed, so a failure is reproduced by running
  * the same seed again (docs/reliability.md, "The chaos soak"). */
@@ -12,10 +12,12 @@
 
 /* Fault kinds; --faults names them. */
 enum chaos_fault {
-	CF_KILL,     /* SIGKILL a process, restart it after a moment */
-	CF_PAUSE,    /* SIGSTOP a process, SIGCONT it after a moment */
-	CF_DISKFULL, /* fill the small data dir of the last store */
-	CF_BITFLIP,  /* flip a byte inside one copy of a photo's data */
+	CF_KILL,      /* SIGKILL a process, restart it after a moment */
+	CF_PAUSE,     /* SIGSTOP a process, SIGCONT it after a moment */
+	CF_DISKFULL,  /* fill the small data dir of the last store */
+	CF_BITFLIP,   /* flip a byte inside one copy of a photo's data */
+	CF_PARTITION, /* with hosts: cut a link, a host or a zone off, then
+			 heal (testing/hosts.h) */
 	CF_N
 };
 
@@ -27,6 +29,8 @@ struct chaos_opts {
 	int quiet;	    /* 1: no line per fault */
 	int zones_advisory; /* 1: two copies in one zone are reported but
 			       do not fail the run (see chaos_test.c) */
+	int hosts; /* every process a host of its own (docs/hosts.md; root):
+		      partitions become possible; no nginx, no web reader */
 };
 
 /* Runs the soak. 0 when nothing was lost, resurrected, left short of its

@@ -1,7 +1,9 @@
 /* The soak's faults (chaos_impl.h), one at a time, drawn from the seed:
  * SIGKILL or SIGSTOP of any process (the directory leader drawn more
  * often), a full disk on the store whose data dir is a small tmpfs, and a
- * byte flipped inside one copy of a photo's data. Signals go to the
+ * byte flipped inside one copy of a photo's data, and on hosts a network
+ * partition (a link cut one way or both, a host or a zone cut off, then
+ * healed; testing/hosts.h). Signals go to the
  * process group, so nginx's workers go down (and pause) with their
  * master. Whatever was killed is restarted and whatever paused continued
  * after a drawn moment; a process found dead that the soak did not kill is
@@ -49,7 +51,8 @@ chaos_targets_init(struct chaos *x)
 	add(x, "replicator", &x->c.repl, NULL);
 	add(x, "redis-meta", &x->c.meta.proc, &x->c.meta);
 	add(x, "redis-cache", &x->c.cache.proc, &x->c.cache);
-	add(x, "nginx", &x->c.nginx, NULL);
+	if (x->c.has_nginx)
+		add(x, "nginx", &x->c.nginx, NULL);
 }
 
 /* Starts t again: 0, or -1 after showing why (a few tries: a port left in
@@ -81,6 +84,8 @@ group_signal(struct chaos_target *t, int sig)
 void
 chaos_restore_all(struct chaos *x)
 {
+	if (x->c.hosts != NULL)
+		test_hosts_heal_all(x->c.hosts);
 	for (int i = 0; i < x->nt; i++) {
 		struct chaos_target *t = &x->t[i];
 		if (t->paused) {
@@ -299,9 +304,55 @@ flip_bit(struct chaos *x)
 	return done;
 }
 
+/* A host's name without the run's prefix ("store-3"); host 0 is where
+ * the clients are. */
+static const char *
+host_name(const struct test_hosts *hs, int h)
+{
+	return h == 0 ? "the clients" : hs->h[h].name + strlen(hs->prefix) + 1;
+}
+
+/* Cuts a link (one way or both), a host or a zone off, holds, heals. A
+ * fixed number of draws, so the faults after it stay those of the seed. */
+static int
+partition_one(struct chaos *x)
+{
+	struct test_hosts *hs = x->c.hosts;
+	int64_t hold = chaos_between(&x->frng, 500, 4000);
+	int kind = (int)chaos_between(&x->frng, 0, 3);
+	int a = (int)chaos_between(&x->frng, 1, hs->n - 1);
+	int b = (int)chaos_between(&x->frng, 0, hs->n - 2);
+	char what[160], zone[16];
+	b += b >= a; /* any host but a */
+	snprintf(zone, sizeof(zone), "zone-%c", 'a' + (a % CHAOS_ZONES));
+	int rc;
+	if (kind == 0) {
+		snprintf(what, sizeof(what), "%s", zone);
+		rc = test_hosts_cut_zone(hs, zone);
+	} else if (kind == 1) {
+		snprintf(what, sizeof(what), "%s", host_name(hs, a));
+		rc = test_hosts_cut_off(hs, a);
+	} else {
+		snprintf(what, sizeof(what), "%s %s %s", host_name(hs, a),
+		    kind == 2 ? "<->" : "->", host_name(hs, b));
+		rc = test_hosts_cut(hs, a, b, kind == 2);
+	}
+	if (rc != 0)
+		fprintf(stderr, "chaos: cannot cut %s\n", what);
+	say(x, "partition: %s cut off, healed in %.1fs", what, hold);
+	rt_sleep_ms(hold);
+	test_hosts_heal_all(hs);
+	return rc == 0;
+}
+
 static int
 draw_kind(struct chaos *x)
 {
+	/* Only on hosts, so that a seed's faults without them stay the
+	 * same as before partitions existed. */
+	if (x->c.hosts != NULL && x->enabled[CF_PARTITION] &&
+	    chaos_between(&x->frng, 0, 3) == 0)
+		return CF_PARTITION;
 	for (;;) {
 		int k = (int)chaos_between(&x->frng, 0, 9);
 		int kind = k < 4 ? CF_KILL :
@@ -311,6 +362,10 @@ draw_kind(struct chaos *x)
 		if (x->enabled[kind] &&
 		    (kind != CF_DISKFULL || x->small_store >= 0))
 			return kind;
+		if (!x->enabled[CF_KILL] && !x->enabled[CF_PAUSE] &&
+		    !x->enabled[CF_BITFLIP] &&
+		    (!x->enabled[CF_DISKFULL] || x->small_store < 0))
+			return CF_PARTITION; /* partitions alone */
 	}
 }
 
@@ -321,7 +376,8 @@ chaos_fault_main(void *arg)
 	int any = 0;
 	for (int k = 0; k < CF_N; k++)
 		any |= x->enabled[k] &&
-		    (k != CF_DISKFULL || x->small_store >= 0);
+		    (k != CF_DISKFULL || x->small_store >= 0) &&
+		    (k != CF_PARTITION || x->c.hosts != NULL);
 	while (any && !atomic_load(&x->stop)) {
 		rt_sleep_ms(chaos_between(&x->frng, 500, 2500));
 		if (atomic_load(&x->stop))
@@ -329,7 +385,7 @@ chaos_fault_main(void *arg)
 		chaos_restore_all(x);
 		int kind = draw_kind(x);
 		static int (*const fn[CF_N])(struct chaos *) = { kill_one,
-			pause_one, fill_disk, flip_bit };
+			pause_one, fill_disk, flip_bit, partition_one };
 		x->faults[kind] += fn[kind](x);
 	}
 	return NULL;

@@ -24,8 +24,8 @@
 	"--rpc-timeout=3s --workers=2"
 #define STORE_ARGS "--stats-report-interval=200ms"
 
-static const char *const names[CF_N] = { "kill", "pause", "diskfull",
-	"bitflip" };
+static const char *const names[CF_N] = { "kill", "pause", "diskfull", "bitflip",
+	"partition" };
 
 const char *
 chaos_fault_name(int kind)
@@ -49,7 +49,7 @@ parse_faults(struct chaos *x, const char *list)
 		if (k == CF_N) {
 			fprintf(stderr,
 			    "chaos: no fault named \"%s\"; the faults are "
-			    "kill, pause, diskfull, bitflip\n",
+			    "kill, pause, diskfull, bitflip, partition\n",
 			    w);
 			return -1;
 		}
@@ -77,13 +77,23 @@ client(struct chaos *x, int no_cache, int64_t location_ttl_ms)
 	return c;
 }
 
+static rpc_client *
+open_at(struct chaos *x, const char *ip, int port)
+{
+	char url[64];
+	const char *u = url;
+	snprintf(url, sizeof(url), "tcp://%s:%d", ip, port);
+	return test_rpc_open(&u, 1, x->c.keyfile, 0);
+}
+
 static int
 up(struct chaos *x)
 {
 	struct test_cluster_opts co = { .ndirs = 3,
 		.nstores = 5,
 		.replicator = 1,
-		.nginx = 1,
+		.nginx = !x->o.hosts, /* not on hosts yet (docs/hosts.md) */
+		.hosts = x->o.hosts,
 		.store_args = STORE_ARGS,
 		.repl_args = REPL_ARGS };
 	/* Ports are picked before they are bound: a clash fails the start;
@@ -100,10 +110,9 @@ up(struct chaos *x)
 	if (x->small_store < 0 && x->enabled[CF_DISKFULL])
 		printf("chaos: %s\n", x->small_why);
 	for (int i = 0; i < x->c.ndirs; i++)
-		x->dirs[i] = test_rpc_open_port(x->c.p_dir[i], x->c.keyfile);
+		x->dirs[i] = open_at(x, x->c.ip_dir[i], x->c.p_dir[i]);
 	for (int i = 0; i < x->c.nstores; i++)
-		x->stores[i] = test_rpc_open_port(x->c.p_store[i],
-		    x->c.keyfile);
+		x->stores[i] = open_at(x, x->c.ip_store[i], x->c.p_store[i]);
 	x->work = client(x, 0, 0);
 	x->hot = client(x, 1, 0);
 	x->mem = client(x, 1, 24 * 3600 * 1000LL);
@@ -133,7 +142,7 @@ static int
 summary(struct chaos *x, const struct chaos_tally *t)
 {
 	printf("chaos: seed %lld, %llds: faults kill %d pause %d diskfull %d "
-	       "bitflip %d; uploads acknowledged %llu (failed %llu), deletes "
+	       "bitflip %d partition %d; uploads acknowledged %llu (failed %llu), deletes "
 	       "acknowledged %llu (failed %llu), reads %llu (failed %llu); "
 	       "live %d, deleted %d: lost %d, resurrected %d, "
 	       "under-replicated %d, zone-spread %d, over %d, odd %d, "
@@ -142,14 +151,15 @@ summary(struct chaos *x, const struct chaos_tally *t)
 	       "after delete %llu, web lost %d\n",
 	    (long long)x->o.seed, (long long)(x->o.duration_ms / 1000),
 	    x->faults[CF_KILL], x->faults[CF_PAUSE], x->faults[CF_DISKFULL],
-	    x->faults[CF_BITFLIP], (unsigned long long)x->up_ok,
-	    (unsigned long long)x->up_fail, (unsigned long long)x->del_ok,
-	    (unsigned long long)x->del_fail, (unsigned long long)x->rd_ok,
-	    (unsigned long long)x->rd_fail, t->live, t->deleted, t->lost,
-	    t->resurrected, t->under, t->spread, t->over, t->odd,
-	    (unsigned long long)x->bad_reads, x->deaths, x->hot_peak,
-	    (unsigned long long)x->web_ok, (unsigned long long)x->web_fail,
-	    (unsigned long long)x->web_late, t->web_lost);
+	    x->faults[CF_BITFLIP], x->faults[CF_PARTITION],
+	    (unsigned long long)x->up_ok, (unsigned long long)x->up_fail,
+	    (unsigned long long)x->del_ok, (unsigned long long)x->del_fail,
+	    (unsigned long long)x->rd_ok, (unsigned long long)x->rd_fail,
+	    t->live, t->deleted, t->lost, t->resurrected, t->under, t->spread,
+	    t->over, t->odd, (unsigned long long)x->bad_reads, x->deaths,
+	    x->hot_peak, (unsigned long long)x->web_ok,
+	    (unsigned long long)x->web_fail, (unsigned long long)x->web_late,
+	    t->web_lost);
 	int spread = x->o.zones_advisory ? 0 : t->spread;
 	return t->lost + t->resurrected + t->under + spread + t->odd +
 	    (int)x->bad_reads + x->deaths + (int)x->web_late + t->web_lost >

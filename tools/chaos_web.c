@@ -127,7 +127,7 @@ void *
 chaos_web_main(void *arg)
 {
 	struct chaos *x = arg;
-	CURL *h = curl_easy_init();
+	CURL *h = x->c.has_nginx ? curl_easy_init() : NULL;
 	while (h != NULL && !atomic_load(&x->stop)) {
 		web_once(x, h);
 		rt_sleep_ms(WEB_GAP_MS);
@@ -143,6 +143,8 @@ chaos_web_check_live(struct chaos *x, const struct chaos_photo *p, int verbose,
 	char url[128];
 	long status;
 	CURL *h = x->web_handle;
+	if (!x->c.has_nginx)
+		return;
 	cache_url(x, p, url, sizeof(url));
 	int r = h != NULL ? web_read(h, url, p, &status) : CHAOS_R_ERROR;
 	if (r == CHAOS_R_GOOD)
@@ -161,14 +163,18 @@ chaos_web_check_deleted(struct chaos *x, const struct chaos_photo *p,
 	long status = 0;
 	CURL *h = x->web_handle;
 	hs_id_format(p->id, hex);
-	cache_url(x, p, url, sizeof(url));
-	int r = h != NULL ? web_read(h, url, p, &status) : CHAOS_R_ERROR;
-	snprintf(why, sizeof(why), "(HTTP %ld)", status);
-	chaos_deleted_path(t, verbose, hex, "the web cache", r, why);
+	if (x->c.has_nginx) {
+		cache_url(x, p, url, sizeof(url));
+		int r = h != NULL ? web_read(h, url, p, &status) :
+				    CHAOS_R_ERROR;
+		snprintf(why, sizeof(why), "(HTTP %ld)", status);
+		chaos_deleted_path(t, verbose, hex, "the web cache", r, why);
+	}
 	for (int s = 0; s < x->c.nstores; s++) {
-		snprintf(url, sizeof(url), "http://127.0.0.1:%d/%s",
+		snprintf(url, sizeof(url), "http://%s:%d/%s", x->c.ip_store[s],
 		    x->c.p_storehttp[s], hex);
-		r = h != NULL ? web_read(h, url, p, &status) : CHAOS_R_ERROR;
+		int r = h != NULL ? web_read(h, url, p, &status) :
+				    CHAOS_R_ERROR;
 		snprintf(path, sizeof(path), "store-%d's HTTP", s + 1);
 		snprintf(why, sizeof(why), "(HTTP %ld)", status);
 		chaos_deleted_path(t, verbose, hex, path, r, why);

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The local cluster launcher: bazel run //tools:cluster -- COMMAND
-#   up [--dir D] [--base-port P] [--tls]
+#   up [--dir D] [--base-port P] [--tls] [--sentinel] [--hosts]
 #                                  start Redis (meta + cache), 3 directories,
 #                                  5 stores in 3 zones, the replicator
 #                                  and nginx in front of the directories; wait
@@ -8,11 +8,18 @@
 #                                  --tls: every RPC and PUB socket on
 #                                  tls+tcp://localhost with mutual auth
 #                                  (certificates by tools/certs in D/tls)
+#                                  --sentinel: the metadata Redis as a
+#                                  primary, a replica and three Redis
+#                                  Sentinels; commits WAIT for the replica
+#                                  --hosts: every process in a network
+#                                  namespace of its own, hs-NAME, on a
+#                                  bridge (root; docs/hosts.md)
 #   down                           stop everything it started
 #   status                         each process: running or not
 #   logs NAME [-f]                 a process's log
 #   kill NAME | start NAME         SIGKILL one process / start it again
-# Names: redis-meta, redis-cache, directory-1..3, store-1..5, replicator, nginx.
+# Names: redis-meta, redis-cache, directory-1..3, store-1..5, replicator, nginx
+# (with --sentinel also redis-meta-replica, sentinel-1..3).
 # Data, logs and pids live under one folder (default: the repo's .hs/);
 # the Redis users' passwords in its secrets/ (one file per user, 0600).
 set -euo pipefail
@@ -29,10 +36,12 @@ repo="${BUILD_WORKSPACE_DIRECTORY:-$(git rev-parse --show-toplevel 2>/dev/null |
 dir="${HS_CLUSTER_DIR:-$repo/.hs}"
 base=7100
 tls=0
+sentinel=0
+hosts=0
 
 die() { echo "cluster: $*" >&2; exit 1; }
 
-usage() { sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,24p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 cmd="${1:-}"; [ $# -gt 0 ] && shift
 while [ $# -gt 0 ]; do
@@ -42,6 +51,8 @@ while [ $# -gt 0 ]; do
     --base-port) base="$2"; shift 2 ;;
     --base-port=*) base="${1#--base-port=}"; shift ;;
     --tls) tls=1; shift ;;
+    --sentinel) sentinel=1; shift ;;
+    --hosts) hosts=1; shift ;;
     -h|--help) usage; exit 0 ;;
     *) args+=("$1"); shift ;;
   esac
@@ -94,6 +105,10 @@ launch() { # NAME CMD...
       set -- "${@//--http=127.0.0.1:/--http=localhost:}" \
         --tls-ca="$dir/tls/ca.pem" --tls-cert="$dir/tls/$name.pem" ;;
   esac
+  if [ "$hosts" = 1 ]; then
+    local argv; hosts_prepare "$name"
+    mapfile -t argv < <(hosts_argv "$name" "$@"); set -- "${argv[@]}"
+  fi
   mkdir -p "$dir/run" "$dir/logs"
   printf '%q ' "$@" > "$dir/run/$name.cmd"
   nohup "$@" >>"$dir/logs/$name.log" 2>&1 &
@@ -107,6 +122,7 @@ alive() { # NAME
 
 names() {
   echo redis-meta redis-cache
+  sentinel_names
   for i in 1 2 3; do echo "directory-$i"; done
   for i in 1 2 3 4 5; do echo "store-$i"; done
   [ -x "$(bin replicator/replicatord)" ] && echo replicator
@@ -136,30 +152,106 @@ make_secrets() {
 
 # NAME.acl of the harness with its comments dropped and each @USER@ the
 # hash of USER's password (Redis keeps only the hash): NAME's users file.
-write_acl() { # NAME
+write_acl() { # NAME [FOLDER]: FOLDER (default NAME) gets NAME's users
   local u h sub=""
   for u in $redis_users; do
     h="$(sha256sum < "$(pwfile "$u")" | cut -d' ' -f1)"
     sub="$sub;s/@${u^^}@/$h/g"
   done
-  (umask 077; grep -v '^#' "$harness/$1.acl" | sed "${sub#;}" > "$dir/$1/users.acl")
+  (umask 077; grep -v '^#' "$harness/$1.acl" | sed "${sub#;}" > "$dir/${2:-$1}/users.acl")
 }
 
 # redis-cli as the admin user; the password goes by environment, not argv.
 redis_admin() { # PORT ARGS...
   local port="$1"; shift
-  REDISCLI_AUTH="$(cat "$(pwfile admin)")" redis-cli --user admin -p "$port" "$@"
+  REDISCLI_AUTH="$(cat "$(pwfile admin)")" redis-cli --user admin \
+    -h "$(hostify "127.0.0.1:$port" | cut -d: -f1)" -p "$port" "$@"
 }
 
 start_redis() { # NAME PORT: NAME.conf of the harness, here
   local name="$1" port="$2"
   mkdir -p "$dir/$name"
   make_secrets
-  write_acl "$name"
-  launch "$name" redis-server "$harness/$name.conf" --port "$port" \
+  write_acl "${name%-replica}" "$name"
+  launch "$name" redis-server "$(redis_conf "$name")" --port "$port" \
     --dir "$dir/$name" --aclfile "$dir/$name/users.acl"
   wait_for 10 "$name" redis_admin "$port" ping
 }
+
+# ---- --sentinel (docs/reliability.md, "Metadata that survives its Redis"):
+# the metadata Redis as a primary (redis-meta), a replica and three Redis
+# Sentinels; every process finds the primary through them, and the
+# directories acknowledge a commit once the replica has it (WAIT 1; the
+# primary takes no write without a replica). Each instance's config file is
+# made once in its folder (mode 0600: it holds the replication login) and
+# then kept, since Redis and Sentinel rewrite theirs on a failover: the
+# next `up` starts each in the role it had.
+# The folder remembers the mode, so status, kill, start and down see the
+# sentinel processes without the flag.
+[ -f "$dir/run/sentinel" ] && sentinel=1
+if [ "$sentinel" = 1 ] && [ "$cmd" = up ]; then mkdir -p "$dir/run"; touch "$dir/run/sentinel"; fi
+p_meta_replica=$((base + 4))
+p_sentinel() { echo $((base + 4 + $1)); }    # sentinel-N (base+5..7)
+
+sentinel_names() {
+  [ "$sentinel" = 1 ] && echo redis-meta-replica sentinel-1 sentinel-2 sentinel-3
+  return 0
+}
+
+meta_addr() { # what every process's --redis names
+  if [ "$sentinel" = 1 ]; then
+    echo "sentinel:127.0.0.1:$(p_sentinel 1),127.0.0.1:$(p_sentinel 2),127.0.0.1:$(p_sentinel 3)/meta"
+  else
+    echo "127.0.0.1:$p_meta"
+  fi
+}
+
+wait_flag() { [ "$sentinel" = 1 ] && echo --redis-wait-replicas=1; return 0; }
+
+redis_conf() { # NAME: the config file NAME starts from
+  local conf="$dir/$1/redis.conf"
+  case "$sentinel:$1" in
+    1:redis-meta|1:redis-meta-replica) ;;
+    *) echo "$harness/$1.conf"; return 0 ;;
+  esac
+  chmod 700 "$dir/$1" # a failover rewrites the file with umask's mode
+  [ -s "$conf" ] || (umask 077; {
+    cat "$harness/redis-meta.conf"
+    echo "masteruser admin"
+    echo "masterauth $(cat "$(pwfile admin)")"
+    echo "min-replicas-to-write 1"
+    echo "repl-diskless-sync-delay 0"
+    [ "$1" = redis-meta-replica ] && echo "replicaof 127.0.0.1 $p_meta"
+  } > "$conf")
+  echo "$conf"
+}
+
+# A sentinel: admin may do anything (the sentinels log in to Redis and to
+# each other as admin); every other user may only ask where the primary
+# is, with the same password as at Redis.
+start_sentinel() { # N
+  local i="$1" d="$dir/sentinel-$1" u h
+  mkdir -p "$d"; chmod 700 "$d" # Sentinel rewrites its file with umask's mode
+  [ -s "$d/sentinel.conf" ] || (umask 077; {
+    echo "port $(p_sentinel "$i")"; echo "bind 127.0.0.1"; echo "dir $d"
+    echo "sentinel monitor meta 127.0.0.1 $p_meta 2"
+    echo "sentinel auth-user meta admin"
+    echo "sentinel auth-pass meta $(cat "$(pwfile admin)")"
+    echo "sentinel down-after-milliseconds meta 5000"
+    echo "sentinel failover-timeout meta 20000"
+    echo "sentinel sentinel-user admin"
+    echo "sentinel sentinel-pass $(cat "$(pwfile admin)")"
+    echo "user default off"
+    for u in $redis_users; do
+      h="$(sha256sum < "$(pwfile "$u")" | cut -d' ' -f1)"
+      if [ "$u" = admin ]; then echo "user admin on #$h ~* &* +@all"
+      else echo "user $u on #$h -@all +sentinel|get-master-addr-by-name"; fi
+    done
+  } > "$d/sentinel.conf")
+  launch "sentinel-$i" redis-server "$d/sentinel.conf" --sentinel
+  wait_for 10 "sentinel-$i" redis_admin "$(p_sentinel "$i")" ping
+}
+# ---- end of --sentinel
 
 dirs_csv() {
   local out="" i
@@ -173,8 +265,8 @@ start_directory() { # N
     --listen="tcp://127.0.0.1:$(p_dir "$i")" \
     --pub="tcp://127.0.0.1:$(p_dirpub "$i")" \
     --http="127.0.0.1:$(p_dirhttp "$i")" \
-    --redis="127.0.0.1:$p_meta" --redis-user=directory \
-    --redis-password-file="$(pwfile directory)" \
+    --redis="$(meta_addr)" --redis-user=directory \
+    --redis-password-file="$(pwfile directory)" $(wait_flag) \
     --cache-redis="127.0.0.1:$p_cache" --cache-redis-user=directory \
     --cache-redis-password-file="$(pwfile directory)" \
     --key-file="$dir/keys/directory.key" \
@@ -195,7 +287,7 @@ start_store() { # N
     --http="127.0.0.1:$(p_storehttp "$i")" \
     --data-dir="$dir/store-$i" --directories="$(dirs_csv)" \
     --replicator="tcp://127.0.0.1:$p_repl" \
-    --redis="127.0.0.1:$p_meta" --redis-user=store \
+    --redis="$(meta_addr)" --redis-user=store \
     --redis-password-file="$(pwfile store)" \
     --cache-redis="127.0.0.1:$p_cache" --cache-redis-user=store \
     --cache-redis-password-file="$(pwfile store)" --key-file="$dir/keys/store-$i.key"
@@ -205,7 +297,7 @@ start_replicator() {
   launch replicator "$(bin replicator/replicatord)" \
     --listen="tcp://127.0.0.1:$p_repl" --pub="tcp://127.0.0.1:$p_replpub" \
     --http="127.0.0.1:$p_replhttp" \
-    --redis="127.0.0.1:$p_meta" --redis-user=replicator \
+    --redis="$(meta_addr)" --redis-user=replicator \
     --redis-password-file="$(pwfile replicator)" --directories="$(dirs_csv)" \
     --key-file="$dir/keys/replicator.key"
 }
@@ -249,6 +341,8 @@ start_nginx() {
 start_one() { # NAME
   case "$1" in
     redis-meta) start_redis redis-meta "$p_meta" ;;
+    redis-meta-replica) start_redis redis-meta-replica "$p_meta_replica" ;;
+    sentinel-[123]) start_sentinel "${1#sentinel-}" ;;
     redis-cache) start_redis redis-cache "$p_cache" ;;
     directory-[123]) start_directory "${1#directory-}" ;;
     store-[1-5]) start_store "${1#store-}" ;;
@@ -298,6 +392,7 @@ stores_up() { # N: every directory, asked directly, lists N stores UP
   for i in 1 2 3; do
     tlsify "$(printf 'directory=tcp://127.0.0.1:%s\nkey_file=%s%s\n' \
       "$(p_dir "$i")" "$dir/keys/client.key" "$(tls_lines client)")" > "$dir/probe.cluster"
+    [ "$hosts" = 1 ] && hosts_rewrite "$dir/probe.cluster"
     [ "$("$(bin client/hs)" --cluster "$dir/probe.cluster" health --json 2>/dev/null |
       grep -o '"state":"STORE_UP"' | wc -l)" -eq "$1" ] || return 1
   done
@@ -328,16 +423,18 @@ cmd_up() {
   # Identities once per cluster folder: a restart keeps the roster.
   [ -f "$dir/keys/roster" ] || "$(bin tools/keys)" init "$dir/keys" --stores 5 >/dev/null
   [ "$tls" = 1 ] && make_certs
+  [ "$hosts" = 1 ] && hosts_up
   for n in $(names); do start_one "$n"; done
   # `hs` runs as the client; cluster.admin holds the admin's credential
   # (audits, backups, compaction, credentials).
   write_cluster_file "$dir/cluster" "$dir/keys/client.key" client
   write_cluster_file "$dir/cluster.admin" "$dir/keys/admin.key" admin
   write_prometheus_yml
+  [ "$hosts" = 1 ] && hosts_rewrite "$dir/cluster" "$dir/cluster.admin" "$dir/prometheus.yml"
   wait_for 30 "the cluster (a leader and all 5 stores UP)" stores_up 5
   echo "cluster up in $dir"
   echo "  directories (via nginx): $(tlsify "tcp://127.0.0.1:$p_lb; direct: $(dirs_csv)")"
-  echo "  redis: meta 127.0.0.1:$p_meta, cache 127.0.0.1:$p_cache (ACL users; passwords in $dir/secrets/)"
+  echo "  redis: meta $(meta_addr), cache 127.0.0.1:$p_cache (ACL users; passwords in $dir/secrets/)"
   echo "  stores: $(tlsify "tcp://127.0.0.1:$(p_store 1)") .. $(p_store 5)"
   local scheme=http host=127.0.0.1
   [ "$tls" = 1 ] && { scheme=https; host=localhost; }
@@ -345,6 +442,8 @@ cmd_up() {
   echo "  photo URLs: $(web_url)/<photo id> (nginx's photo cache; \`hs url ID\`)"
   [ "$tls" = 1 ] && echo "  TLS: certificates in $dir/tls (hs uses client.pem, cluster.admin admin.pem)"
   echo "  cluster file: $dir/cluster (export HS_CLUSTER=$dir/cluster)"
+  [ "$hosts" = 1 ] && hosts_say
+  return 0
 }
 
 stop_one() { # NAME: SIGTERM, wait up to 5 s, then SIGKILL
@@ -362,6 +461,7 @@ stop_one() { # NAME: SIGTERM, wait up to 5 s, then SIGKILL
 cmd_down() {
   local n
   for n in $(names | tac); do stop_one "$n"; done
+  [ -f "$dir/run/hosts" ] && hosts_down
   echo "cluster down"
 }
 
@@ -373,8 +473,128 @@ cmd_status() {
   done
 }
 
+# ---- --hosts: every process a host of its own (docs/hosts.md) ----------
+# Each process runs in network namespace hs-NAME with one address on the
+# bridge hs-br0, whose own address (.1) is the root namespace's: `hs` and
+# this script stay there. The command lines are the loopback ones with each
+# 127.0.0.1:PORT turned into the address of the process owning PORT.
+hosts_bridge=hs-br0
+subnet=""
+[ -f "$dir/run/hosts" ] && { hosts=1; subnet="$(cat "$dir/run/hosts")"; }
+
+host_ip() { # NAME: its address; stores by zone (a .101.., b .111.., c .121)
+  local i
+  case "$1" in
+    redis-meta) echo "$subnet.11" ;;
+    redis-cache) echo "$subnet.12" ;;
+    replicator) echo "$subnet.13" ;;
+    nginx) echo "$subnet.14" ;;
+    directory-*) echo "$subnet.$((20 + ${1#directory-}))" ;;
+    store-*) i=$((${1#store-} - 1)); echo "$subnet.$((101 + 10 * (i % 3) + i / 3))" ;;
+  esac
+}
+
+# The ports each process listens on (see the p_ variables above).
+host_ports() { # NAME
+  local i
+  case "$1" in
+    redis-meta) echo "$p_meta" ;;
+    redis-cache) echo "$p_cache" ;;
+    replicator) echo "$p_repl $p_replpub $p_replhttp" ;;
+    nginx) echo "$p_lb $p_web" ;;
+    directory-*) i=${1#directory-}; echo "$(p_dir "$i") $(p_dirpub "$i") $(p_dirhttp "$i")" ;;
+    store-*) i=${1#store-}; echo "$(p_store "$i") $(p_storepub "$i") $(p_storehttp "$i")" ;;
+  esac
+}
+
+# One sed program: 127.0.0.1:PORT -> the owner's address:PORT.
+hosts_sed() {
+  local n p
+  for n in $(names); do
+    for p in $(host_ports "$n"); do
+      printf 's/127\\.0\\.0\\.1:%s\\b/%s:%s/g;' "$p" "$(host_ip "$n")" "$p"
+    done
+  done
+}
+
+hostify() { # TEXT
+  if [ "$hosts" = 1 ]; then printf '%s\n' "$1" | sed "$(hosts_sed)"; else echo "$1"; fi
+}
+
+hosts_rewrite() { # FILE...
+  local prog f; prog="$(hosts_sed)"
+  for f in "$@"; do sed -i "$prog" "$f"; done
+}
+
+# NAME's command line on its host: `ip netns exec` (which execs, so the
+# pid file names the process itself), each argument hostified.
+hosts_argv() { # NAME CMD...
+  local name="$1" a; shift
+  printf '%s\n' ip netns exec "hs-$name"
+  for a in "$@"; do hostify "$a"; done
+  case "$name" in redis-*) printf '%s\n' --bind "$(host_ip "$name")" ;; esac
+}
+
+# nginx's configuration on its host: its addresses, and purges allowed
+# from the directories' hosts.
+hosts_prepare() { # NAME
+  [ "$1" = nginx ] || return 0
+  hosts_rewrite "$dir/nginx/nginx.conf"
+  sed -i "s|allow 127.0.0.1;|allow 127.0.0.1; allow $subnet.0/24;|" "$dir/nginx/nginx.conf"
+}
+
+hosts_up() {
+  local n v
+  mkdir -p "$dir/run"; echo "$subnet" > "$dir/run/hosts"
+  ip link add "$hosts_bridge" type bridge
+  ip addr add "$subnet.1/24" dev "$hosts_bridge"
+  ip link set "$hosts_bridge" up
+  for n in $(names); do
+    v="hsv-${n/directory/dir}"; v="${v:0:15}"
+    ip netns add "hs-$n"
+    ip link add "$v" type veth peer name hsp-tmp netns "hs-$n"
+    ip -n "hs-$n" link set hsp-tmp name eth0
+    ip -n "hs-$n" addr add "$(host_ip "$n")/24" dev eth0
+    ip -n "hs-$n" link set eth0 up
+    ip -n "hs-$n" link set lo up
+    ip link set "$v" master "$hosts_bridge" up
+  done
+}
+
+# Before `up`: the subnet, the first 10.77.N.0/24 nobody here uses, so
+# that what `up` prints can name the hosts' addresses.
+hosts_pick() {
+  local v
+  [ "$(id -u)" = 0 ] || die "--hosts needs root (network namespaces; ip netns)"
+  [ "$tls" = 1 ] && die "--hosts with --tls is not supported yet (the certificates name localhost)"
+  ip link show "$hosts_bridge" >/dev/null 2>&1 &&
+    die "another --hosts cluster is up (bridge $hosts_bridge); run 'down' in its folder"
+  for v in $(seq 0 255); do
+    subnet="10.77.$v"
+    { ip -4 -o addr; ip -4 route; } | grep -qF "$subnet." || return 0
+  done
+  die "no free /24 in 10.77.0.0/16 for --hosts"
+}
+
+hosts_down() {
+  local n
+  for n in $(names); do
+    ip netns pids "hs-$n" 2>/dev/null | xargs -r kill -9
+    ip netns del "hs-$n" 2>/dev/null || true
+  done
+  ip link del "$hosts_bridge" 2>/dev/null || true
+  rm -f "$dir/run/hosts"
+}
+
+hosts_say() {
+  local n
+  echo "  hosts: each process in namespace hs-NAME on $hosts_bridge ($subnet.0/24; this namespace is $subnet.1):"
+  for n in $(names); do printf '    %-12s %s\n' "$n" "$(host_ip "$n")"; done
+  echo "  cut a link: ip -n hs-A route add prohibit ADDR_OF_B/32 (del to heal); a host off: ip -n hs-A link set eth0 down"
+}
+
 case "$cmd" in
-  up) cmd_up ;;
+  up) if [ "$hosts" = 1 ]; then hosts_pick; cmd_up | sed "$(hosts_sed)"; else cmd_up; fi ;;
   down) cmd_down ;;
   status) cmd_status ;;
   logs) [ $# -ge 1 ] || die "usage: logs NAME [-f]"

@@ -13,6 +13,7 @@ PACKAGES=(
   libhiredis-dev
   libssl-dev             # HMAC-SHA256, SHA-256
   redis-server           # metadata, elections, cache (tests start their own)
+  redis-sentinel         # the metadata Redis's failover (cluster.sh --sentinel, sentinel_test)
   nginx libnginx-mod-stream  # TCP load balancer in front of the directories
   iproute2 procps        # ip netns for partition tests; ps/pgrep/kill
   libmicrohttpd-dev      # the web face's HTTP server (runtime/http.c)
@@ -21,6 +22,7 @@ PACKAGES=(
   prometheus             # promtool and a real Prometheus for /metrics (prometheus_test)
   libcurl4-openssl-dev   # HTTP client library: cache purges, the chaos soak
   libnginx-mod-http-cache-purge  # the web cache's purge on delete (testing/nginx.conf.template)
+  systemd binutils       # the Debian package: systemd-analyze verify on its units, readelf/strip (tools/deb.sh, package_test)
 )
 
 missing=()
@@ -38,7 +40,7 @@ $SUDO apt-get update -qq >/dev/null
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 # Debian starts the packaged redis and nginx services on install; the
 # project starts its own instances on its own ports, so stop those quietly.
-for svc in redis-server nginx; do
+for svc in redis-server redis-sentinel nginx; do
   $SUDO service "$svc" stop >/dev/null 2>&1 || true
 done
 echo "setup: done" >&2

@@ -29,11 +29,8 @@ small_opts(void)
 static void
 fill_store(struct store_engine *se, uint64_t first, uint64_t n)
 {
-	uint8_t buf[PSIZE];
-	for (uint64_t k = first; k < first + n; k++) {
-		test_fill(k, buf, PSIZE);
-		CHECK_OK(store_engine_put(se, k, (uint32_t)k, buf, PSIZE));
-	}
+	for (uint64_t k = first; k < first + n; k++)
+		CHECK_OK(test_put(se, k, (uint32_t)k, PSIZE));
 }
 
 static void
@@ -96,8 +93,7 @@ deletes_survive_compaction_and_reopen(void)
 	store_engine_stats(se, &cs);
 	CHECK_EQ(cs.compactions, (uint64_t)n + active - 1);
 	CHECK_CALL(check_keys(se, NKEYS, del_most_of_first_volumes));
-	store_engine_close(se);
-	CHECK_OK(store_engine_open(dir, &o, &se));
+	CHECK_OK(test_reopen(&se, dir, &o));
 	CHECK_CALL(check_keys(se, NKEYS, del_most_of_first_volumes));
 	struct store_stats st;
 	store_engine_stats(se, &st);
@@ -188,10 +184,8 @@ static void *
 conc_writer(void *p)
 {
 	struct conc *c = p;
-	uint8_t buf[PSIZE];
 	for (uint64_t k = 5000; k < 5200 && !atomic_load(&c->stop); k++) {
-		test_fill(k, buf, PSIZE);
-		int rc = store_engine_put(c->se, k, (uint32_t)k, buf, PSIZE);
+		int rc = test_put(c->se, k, (uint32_t)k, PSIZE);
 		if (rc)
 			atomic_fetch_add(&c->errors, 1);
 	}
@@ -255,8 +249,7 @@ compaction_with_concurrent_readers_writers_and_deleters(void)
 			CHECK_MSG(rc == 0 || rc == STORE_E_NOT_FOUND,
 			    "writer key: %s", store_strerror(rc));
 		}
-		store_engine_close(se);
-		CHECK_OK(store_engine_open(dir, &o, &se));
+		CHECK_OK(test_reopen(&se, dir, &o));
 	}
 	store_engine_close(se);
 	test_rmdir(dir);
@@ -298,10 +291,8 @@ static void
 race_hook(void *p)
 {
 	struct race *r = p;
-	uint8_t buf[PSIZE];
 	r->rc_del = store_engine_delete(r->se, 8); /* copied as live */
-	test_fill(9000, buf, PSIZE);
-	r->rc_put = store_engine_put(r->se, 9000, 9000, buf, PSIZE);
+	r->rc_put = test_put(r->se, 9000, 9000, PSIZE);
 	r->rc_get = test_expect(r->se, 12, 12, PSIZE); /* read the old file */
 }
 
@@ -335,8 +326,7 @@ delete_between_copy_and_swap_is_carried_over(void)
 		CHECK_MSG(n == 1 && info.key == 8 &&
 			(info.flags & STORE_NF_DELETED),
 		    "key 8 listed as live");
-		store_engine_close(se);
-		CHECK_OK(store_engine_open(dir, &o, &se));
+		CHECK_OK(test_reopen(&se, dir, &o));
 	}
 	store_engine_close(se);
 	test_rmdir(dir);

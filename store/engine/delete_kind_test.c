@@ -23,17 +23,25 @@
 static void
 put_key(struct store_engine *se, uint64_t k)
 {
-	uint8_t buf[PSIZE];
-	test_fill(k, buf, PSIZE);
-	CHECK_OK(store_engine_put(se, k, (uint32_t)k, buf, PSIZE));
+	CHECK_OK(test_put(se, k, (uint32_t)k, PSIZE));
 }
 
 static int
 put_rc(struct store_engine *se, uint64_t k, uint32_t cookie)
 {
-	uint8_t buf[PSIZE];
-	test_fill(k, buf, PSIZE);
-	return store_engine_put(se, k, cookie, buf, PSIZE);
+	return test_put(se, k, cookie, PSIZE);
+}
+
+/* User deletes held: key `unread` (deleted) reads NOT_FOUND, key `refused`
+ * (deleted) is never stored again, and key `live` still reads back. */
+static void
+deletes_held(struct store_engine *se, uint64_t unread, uint64_t refused,
+    uint64_t live)
+{
+	CHECK_RC(test_expect(se, unread, (uint32_t)unread, PSIZE),
+	    STORE_E_NOT_FOUND);
+	CHECK_RC(put_rc(se, refused, (uint32_t)refused), STORE_E_DELETED);
+	CHECK_OK(test_expect(se, live, (uint32_t)live, PSIZE));
 }
 
 /* The listing's kind for a deleted key, or -1 when listed live/absent. */
@@ -105,15 +113,13 @@ trim_then_put_accepted_delete_then_put_refused(void)
 	CHECK_EQ(stat_kind(se, 5), -1); /* never written */
 	put_key(se, 5);
 	CHECK_EQ(stat_kind(se, 5), -1); /* live */
-	store_engine_close(se);
-	CHECK_OK(store_engine_open(dir, &o, &se));
+	CHECK_OK(test_reopen(&se, dir, &o));
 	CHECK_EQ(listed_kind(se, 1), STORE_DEL_TRIM);
 	CHECK_EQ(stat_kind(se, 1), STORE_DEL_TRIM);
 	check_taken_back(se);
 	for (int round = 0; round < 2; round++) {
 		/* Reopen, then roll over and compact everything sealed. */
-		store_engine_close(se);
-		CHECK_OK(store_engine_open(dir, &o, &se));
+		CHECK_OK(test_reopen(&se, dir, &o));
 		CHECK_OK(test_expect(se, 1, 1, PSIZE));
 		CHECK_OK(test_expect(se, 2, 2, PSIZE));
 		CHECK_EQ(listed_kind(se, 3), STORE_DEL_DELETE);
@@ -126,8 +132,7 @@ trim_then_put_accepted_delete_then_put_refused(void)
 	}
 	/* Deleting a key that was taken back is final again. */
 	CHECK_OK(store_engine_delete(se, 1));
-	store_engine_close(se);
-	CHECK_OK(store_engine_open(dir, &o, &se));
+	CHECK_OK(test_reopen(&se, dir, &o));
 	CHECK_RC(put_rc(se, 1, 1), STORE_E_DELETED);
 	store_engine_close(se);
 	test_rmdir(dir);
@@ -181,22 +186,18 @@ resent_delete_waits_for_its_record_across_rollover(void)
 	pthread_create(&t, NULL, delete_thread, &a);
 	CHECK(CHECK_WAIT_UNTIL(atomic_load(&hs.entered), 5000));
 	/* Roll over while the first delete's sync is in flight. */
-	uint8_t big[7500];
-	test_fill(8, big, sizeof(big));
-	CHECK_OK(store_engine_put(se, 8, 8, big, sizeof(big)));
+	CHECK_OK(test_put(se, 8, 8, 7500)); /* past the 8 KB volume */
 	CHECK_EQ(store_engine_active_volume(se), 2u);
 	int resend = store_engine_delete(se, 7);
 	atomic_store(&hs.resent, 1);
 	pthread_join(t, NULL);
 	vio_sync_hook(NULL, NULL);
 	CHECK_MSG(a.rc != 0, "the first delete's sync failed: not acked");
-	store_engine_close(se);
-	CHECK_OK(store_engine_open(dir, &o, &se));
+	CHECK_OK(test_reopen(&se, dir, &o));
 	if (resend == 0) /* acknowledged: it must have been durable */
 		CHECK_RC(test_expect(se, 7, 7, PSIZE), STORE_E_NOT_FOUND);
 	CHECK_OK(store_engine_delete(se, 7));
-	store_engine_close(se);
-	CHECK_OK(store_engine_open(dir, &o, &se));
+	CHECK_OK(test_reopen(&se, dir, &o));
 	CHECK_RC(test_expect(se, 7, 7, PSIZE), STORE_E_NOT_FOUND);
 	store_engine_close(se);
 	test_rmdir(dir);
@@ -239,8 +240,7 @@ compaction_keeps_tombstone_of_flag_only_delete(void)
 	CHECK_OK(store_engine_open(dir, &o, &se));
 	CHECK_RC(test_expect(se, 5, 5, PSIZE), STORE_E_NOT_FOUND);
 	CHECK_OK(store_engine_compact(se, 1));
-	store_engine_close(se);
-	CHECK_OK(store_engine_open(dir, &o, &se));
+	CHECK_OK(test_reopen(&se, dir, &o));
 	CHECK_RC(put_rc(se, 5, 5), STORE_E_DELETED);
 	CHECK(listed_kind(se, 5) >= 0);
 	store_engine_close(se);
@@ -274,11 +274,8 @@ compaction_honours_delete_retention(void)
 	CHECK_EQ(listed_kind(se, 2), STORE_DEL_TRIM);
 	/* Nothing to gain until the retention ends: not compacted again. */
 	CHECK_RC(store_engine_compact_due(se), 0);
-	store_engine_close(se);
-	CHECK_OK(store_engine_open(dir, &o, &se));
-	CHECK_RC(test_expect(se, 3, 3, PSIZE), STORE_E_NOT_FOUND);
-	CHECK_RC(put_rc(se, 1, 1), STORE_E_DELETED);
-	CHECK_OK(test_expect(se, 4, 4, PSIZE));
+	CHECK_OK(test_reopen(&se, dir, &o));
+	CHECK_CALL(deletes_held(se, 3, 1, 4));
 	store_engine_close(se);
 	o.delete_retention_ms = 0; /* past the retention */
 	CHECK_OK(store_engine_open(dir, &o, &se));
@@ -286,8 +283,7 @@ compaction_honours_delete_retention(void)
 	off_t after = file_size(dir, "vol_00000001.dat");
 	CHECK_MSG(after < kept - 3 * PSIZE, "%lld -> %lld bytes",
 	    (long long)kept, (long long)after);
-	store_engine_close(se);
-	CHECK_OK(store_engine_open(dir, &o, &se));
+	CHECK_OK(test_reopen(&se, dir, &o));
 	CHECK_RC(put_rc(se, 1, 1), STORE_E_DELETED);
 	CHECK_RC(put_rc(se, 3, 3), STORE_E_DELETED);
 	CHECK_EQ(listed_kind(se, 2), STORE_DEL_TRIM);
@@ -371,11 +367,8 @@ delete_on_a_full_disk_still_holds(void)
 	vio_fault_arm(VIO_WRITE, 1, ENOSPC);
 	CHECK_RC(store_engine_delete_kind(se, 2, STORE_DEL_TRIM), -ENOSPC);
 	CHECK_OK(test_expect(se, 2, 2, PSIZE));
-	store_engine_close(se);
-	CHECK_OK(store_engine_open(dir, &o, &se));
-	CHECK_RC(test_expect(se, 1, 1, PSIZE), STORE_E_NOT_FOUND);
-	CHECK_RC(put_rc(se, 1, 1), STORE_E_DELETED);
-	CHECK_OK(test_expect(se, 2, 2, PSIZE));
+	CHECK_OK(test_reopen(&se, dir, &o));
+	CHECK_CALL(deletes_held(se, 1, 1, 2));
 	store_engine_close(se);
 	test_rmdir(dir);
 }

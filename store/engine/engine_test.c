@@ -4,16 +4,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "engine_testutil.h"
-
-/* Unix ms, as the engine's written_ms. */
-static int64_t
-wall_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void
 write_read_delete_round_trip(void)
@@ -23,11 +15,8 @@ write_read_delete_round_trip(void)
 	struct store_options o = test_opts(0);
 	CHECK_OK(store_engine_open(dir, &o, &se));
 	uint8_t buf[5000];
-	for (uint64_t k = 1; k <= 50; k++) {
-		test_fill(k, buf, k * 97);
-		CHECK_OK(
-		    store_engine_put(se, k, (uint32_t)k + 100, buf, k * 97));
-	}
+	for (uint64_t k = 1; k <= 50; k++)
+		CHECK_OK(test_put(se, k, (uint32_t)k + 100, k * 97));
 	for (uint64_t k = 1; k <= 50; k++)
 		CHECK_OK(test_expect(se, k, (uint32_t)k + 100, k * 97));
 	size_t n;
@@ -88,11 +77,8 @@ reopen_keeps_everything(void)
 	struct store_engine *se;
 	struct store_options o = test_opts(64 * 1024);
 	CHECK_OK(store_engine_open(dir, &o, &se));
-	uint8_t buf[3000];
-	for (uint64_t k = 1; k <= 200; k++) {
-		test_fill(k, buf, 100 + k * 7);
-		CHECK_OK(store_engine_put(se, k, 1, buf, 100 + k * 7));
-	}
+	for (uint64_t k = 1; k <= 200; k++)
+		CHECK_OK(test_put(se, k, 1, 100 + k * 7));
 	for (uint64_t k = 1; k <= 200; k += 3)
 		CHECK_OK(store_engine_delete(se, k));
 	struct store_stats before, after;
@@ -112,7 +98,7 @@ reopen_keeps_everything(void)
 		    "stats differ after reopen: %llu/%llu needles",
 		    (unsigned long long)after.needles,
 		    (unsigned long long)before.needles);
-		CHECK_RC(store_engine_put(se, 1, 1, buf, 107), STORE_E_DELETED);
+		CHECK_RC(test_put(se, 1, 1, 107), STORE_E_DELETED);
 		store_engine_close(se);
 	}
 	test_rmdir(dir);
@@ -125,11 +111,9 @@ volumes_roll_over_at_small_max_size(void)
 	struct store_engine *se;
 	struct store_options o = test_opts(8192);
 	CHECK_OK(store_engine_open(dir, &o, &se));
-	uint8_t buf[1000];
-	for (uint64_t k = 1; k <= 40; k++) {
-		test_fill(k, buf, sizeof(buf));
-		CHECK_OK(store_engine_put(se, k, 9, buf, sizeof(buf)));
-	}
+	const size_t len = 1000;
+	for (uint64_t k = 1; k <= 40; k++)
+		CHECK_OK(test_put(se, k, 9, len));
 	struct store_stats st;
 	store_engine_stats(se, &st);
 	/* 7 needles of 1032 bytes fit after the 64-byte superblock. */
@@ -137,12 +121,11 @@ volumes_roll_over_at_small_max_size(void)
 	    (unsigned long long)st.volumes);
 	CHECK_MSG(store_engine_active_volume(se) == 6, "active %u",
 	    store_engine_active_volume(se));
-	CHECK_RC(store_engine_put(se, 99, 1, buf, 8192), STORE_E_TOO_BIG);
+	CHECK_RC(test_put(se, 99, 1, 8192), STORE_E_TOO_BIG);
 	CHECK_OK(store_engine_delete(se, 3)); /* tombstone in a sealed volume */
-	store_engine_close(se);
-	CHECK_OK(store_engine_open(dir, &o, &se));
+	CHECK_OK(test_reopen(&se, dir, &o));
 	for (uint64_t k = 1; k <= 40; k++)
-		CHECK_RC(test_expect(se, k, 9, sizeof(buf)),
+		CHECK_RC(test_expect(se, k, 9, len),
 		    k == 3 ? STORE_E_NOT_FOUND : 0);
 	store_engine_close(se);
 	test_rmdir(dir);
@@ -171,14 +154,12 @@ list_pages_through_all_keys_in_order(void)
 	struct store_options o = test_opts(16384);
 	o.sync_mode = STORE_SYNC_NONE;
 	CHECK_OK(store_engine_open(dir, &o, &se));
-	uint8_t buf[200];
-	int64_t t0 = wall_ms();
+	const size_t len = 200;
+	int64_t t0 = rt_now_ms();
 	for (uint64_t i = 0; i < 300; i++) {
 		/* shuffled, spread over volumes */
 		uint64_t k = (i * 7919) % 1000 + 1;
-		test_fill(k, buf, sizeof(buf));
-		CHECK_OK(
-		    store_engine_put(se, k, (uint32_t)k, buf, sizeof(buf)));
+		CHECK_OK(test_put(se, k, (uint32_t)k, len));
 	}
 	CHECK_OK(store_engine_delete(se, 7919 % 1000 + 1));
 	struct store_needle_info page[32];
@@ -193,15 +174,15 @@ list_pages_through_all_keys_in_order(void)
 			CHECK_MSG(page[i].cookie == (uint32_t)page[i].key,
 			    "cookie");
 			CHECK_MSG(page[i].written_ms >= t0 &&
-				page[i].written_ms <= wall_ms(),
+				page[i].written_ms <= rt_now_ms(),
 			    "written_ms %lld, "
 			    "puts from %lld",
 			    (long long)page[i].written_ms, (long long)t0);
 			if (page[i].flags & STORE_NF_DELETED)
 				deleted++;
 			else
-				CHECK_MSG(page[i].size == sizeof(buf),
-				    "size %u", page[i].size);
+				CHECK_MSG(page[i].size == len, "size %u",
+				    page[i].size);
 			last = page[i].key;
 			after = &last;
 		}
@@ -216,7 +197,7 @@ list_pages_through_all_keys_in_order(void)
 	CHECK_OK(store_engine_list(se, NULL, page, 32, &n));
 	for (size_t i = 0; i < n; i++)
 		CHECK_MSG(page[i].written_ms >= t0 - 100 &&
-			page[i].written_ms <= wall_ms(),
+			page[i].written_ms <= rt_now_ms(),
 		    "written_ms %lld after "
 		    "reopen, puts from %lld",
 		    (long long)page[i].written_ms, (long long)t0);

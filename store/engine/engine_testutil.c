@@ -42,6 +42,27 @@ test_fill(uint64_t key, void *buf, size_t len)
 }
 
 int
+test_put(struct store_engine *se, uint64_t key, uint32_t cookie, size_t len)
+{
+	uint8_t *b = malloc(len + 1);
+	if (b == NULL)
+		return -ENOMEM;
+	test_fill(key, b, len);
+	int rc = store_engine_put(se, key, cookie, b, len);
+	free(b);
+	return rc;
+}
+
+int
+test_reopen(struct store_engine **se, const char *dir,
+    const struct store_options *o)
+{
+	store_engine_close(*se);
+	*se = NULL;
+	return store_engine_open(dir, o, se);
+}
+
+int
 test_expect(struct store_engine *se, uint64_t key, uint32_t cookie, size_t len)
 {
 	uint8_t *want = malloc(len + 1), *got = malloc(len + 1);

@@ -38,6 +38,14 @@ char *test_mkdir(const char *tag);
 void test_rmdir(char *dir);
 /* Deterministic payload for key, len bytes, into buf (the caller's). */
 void test_fill(uint64_t key, void *buf, size_t len);
+/* Puts key with cookie and the len bytes of test_fill(key, len); returns
+ * 0 or the error. */
+int test_put(struct store_engine *se, uint64_t key, uint32_t cookie,
+    size_t len);
+/* Closes *se and opens dir again with o into *se (a restart); 0 or the
+ * error. */
+int test_reopen(struct store_engine **se, const char *dir,
+    const struct store_options *o);
 /* Reads key and compares with test_fill(key, len); returns 0 or the error. */
 int test_expect(struct store_engine *se, uint64_t key, uint32_t cookie,
     size_t len);

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "crc32c.h"
 #include "engine_testutil.h"
 
@@ -41,14 +42,6 @@ get64(const uint8_t *p)
 	for (int i = 7; i >= 0; i--)
 		v = v << 8 | p[i];
 	return v;
-}
-
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* Reads len bytes at off of a file in dir into buf. */
@@ -97,13 +90,12 @@ v2_needles_describe_themselves(void)
 	uint8_t buf[3000], sha[32], sb[8], hdr[24], ext[40];
 	test_fill(1, buf, sizeof(buf));
 	SHA256(buf, sizeof(buf), sha);
-	int64_t t0 = now_ms();
+	int64_t t0 = rt_now_ms();
 	CHECK_OK(store_engine_open(dir, &o, &se));
 	CHECK_OK(store_engine_put(se, 1, 1, buf, sizeof(buf)));
-	test_fill(2, buf, sizeof(buf));
-	CHECK_OK(store_engine_put(se, 2, 2, buf, sizeof(buf)));
+	CHECK_OK(test_put(se, 2, 2, sizeof(buf)));
 	CHECK_OK(store_engine_delete_kind(se, 2, STORE_DEL_TRIM));
-	int64_t t1 = now_ms();
+	int64_t t1 = rt_now_ms();
 	CHECK_CALL(check_v2_listing(se, sha, t0, t1));
 	struct store_needle_info info;
 	CHECK_OK(store_engine_stat(se, 1, &info));
@@ -122,13 +114,10 @@ v2_needles_describe_themselves(void)
 			unlink(test_path(dir, "vol_00000001.idx"));
 		CHECK_OK(store_engine_open(dir, &o, &se));
 		if (round == 2) { /* roll over, compact the v2 volume */
-			for (uint64_t k = 10; k < 16; k++) {
-				test_fill(k, buf, sizeof(buf));
-				CHECK_OK(store_engine_put(se, k, 1, buf,
-				    sizeof(buf)));
-			}
+			for (uint64_t k = 10; k < 16; k++)
+				CHECK_OK(test_put(se, k, 1, sizeof(buf)));
 			CHECK_OK(store_engine_compact(se, 1));
-			t1 = now_ms();
+			t1 = rt_now_ms();
 		}
 		CHECK_CALL(check_v2_listing(se, sha, t0, t1));
 		store_engine_close(se);
@@ -217,20 +206,18 @@ v1_volume_still_opens_and_reads(void)
 	char *dir = test_mkdir("v1");
 	struct store_options o = test_opts(8 * 1024);
 	struct store_engine *se;
-	uint8_t d11[500], d12[300], buf[7000], sb[8];
+	uint8_t d11[500], d12[300], sb[8];
+	const size_t big = 7000; /* rolls volume 1 (8 KB) over */
 	CHECK_CALL(write_v1_volume(dir, d11, d12));
 	CHECK_OK(store_engine_open(dir, &o, &se));
 	CHECK_OK(test_expect(se, 11, 11, 500));
 	/* An append to the v1 active volume is a v1 needle. */
-	test_fill(13, buf, 700);
-	CHECK_OK(store_engine_put(se, 13, 13, buf, 700));
+	CHECK_OK(test_put(se, 13, 13, 700));
 	CHECK_CALL(check_v1_reads(se));
-	store_engine_close(se);
-	CHECK_OK(store_engine_open(dir, &o, &se));
+	CHECK_OK(test_reopen(&se, dir, &o));
 	CHECK_CALL(check_v1_reads(se));
 	/* The next volume is a v2 one; the v1 one compacts as v1. */
-	test_fill(14, buf, sizeof(buf));
-	CHECK_OK(store_engine_put(se, 14, 14, buf, sizeof(buf)));
+	CHECK_OK(test_put(se, 14, 14, big));
 	CHECK_EQ(store_engine_active_volume(se), 2u);
 	CHECK_OK(store_engine_compact(se, 1));
 	CHECK_CALL(check_v1_reads(se));
@@ -241,7 +228,7 @@ v1_volume_still_opens_and_reads(void)
 	CHECK_EQ(sb[4], 2);
 	CHECK_OK(store_engine_open(dir, &o, &se));
 	CHECK_CALL(check_v1_reads(se));
-	CHECK_OK(test_expect(se, 14, 14, sizeof(buf)));
+	CHECK_OK(test_expect(se, 14, 14, big));
 	store_engine_close(se);
 	test_rmdir(dir);
 }

@@ -66,8 +66,7 @@ group_commit_16_threads_all_acknowledged_and_readable(void)
 	printf("  %d puts, %ld fdatasyncs\n", puts, syncs);
 	CHECK_MSG(syncs < puts, "no batching: %ld syncs for %d puts", syncs,
 	    puts);
-	store_engine_close(se);
-	CHECK_OK(store_engine_open(dir, &o, &se));
+	CHECK_OK(test_reopen(&se, dir, &o));
 	for (int t = 0; t < GC_THREADS; t++)
 		for (int i = 0; i < GC_PER_THREAD; i++)
 			CHECK_OK(test_expect(se,
@@ -90,10 +89,8 @@ failed_fsync_truncates_and_acknowledges_nothing(void)
 	struct store_engine *se;
 	CHECK_OK(store_engine_open(dir, NULL, &se));
 	uint8_t buf[100];
-	for (uint64_t k = 1; k <= 2; k++) {
-		test_fill(k, buf, sizeof(buf));
-		CHECK_OK(store_engine_put(se, k, 1, buf, sizeof(buf)));
-	}
+	for (uint64_t k = 1; k <= 2; k++)
+		CHECK_OK(test_put(se, k, 1, sizeof(buf)));
 	test_fill(3, buf, sizeof(buf));
 	off_t good = file_size(dir);
 	vio_fault_arm(VIO_SYNC, 1, EIO);
@@ -107,14 +104,12 @@ failed_fsync_truncates_and_acknowledges_nothing(void)
 	/* client retry */
 	CHECK_OK(store_engine_put(se, 3, 1, buf, sizeof(buf)));
 	/* A put and its delete rolled back in one batch. */
-	test_fill(4, buf, sizeof(buf));
-	CHECK_OK(store_engine_put(se, 4, 1, buf, sizeof(buf)));
+	CHECK_OK(test_put(se, 4, 1, sizeof(buf)));
 	vio_fault_arm(VIO_SYNC, 1, EIO);
 	CHECK_RC(store_engine_delete(se, 4), -EIO);
 	struct store_stats before, after;
 	store_engine_stats(se, &before);
-	store_engine_close(se);
-	CHECK_OK(store_engine_open(dir, NULL, &se));
+	CHECK_OK(test_reopen(&se, dir, NULL));
 	store_engine_stats(se, &after);
 	CHECK_MSG(before.needles == after.needles &&
 		before.deleted == after.deleted &&
@@ -139,15 +134,14 @@ failed_write_leaves_no_partial_needle(void)
 	char *dir = test_mkdir("writefail");
 	struct store_engine *se;
 	CHECK_OK(store_engine_open(dir, NULL, &se));
-	uint8_t buf[100];
-	test_fill(1, buf, sizeof(buf));
-	CHECK_OK(store_engine_put(se, 1, 1, buf, sizeof(buf)));
+	const size_t len = 100;
+	CHECK_OK(test_put(se, 1, 1, len));
 	off_t good = file_size(dir);
 	vio_fault_arm(VIO_WRITE, 1, ENOSPC);
-	CHECK_RC(store_engine_put(se, 2, 1, buf, sizeof(buf)), -ENOSPC);
+	CHECK_RC(test_put(se, 2, 1, len), -ENOSPC);
 	CHECK_MSG(file_size(dir) == good, "partial needle left");
 	CHECK_RC(store_engine_exists(se, 2), 0);
-	CHECK_OK(store_engine_put(se, 2, 1, buf, sizeof(buf)));
+	CHECK_OK(test_put(se, 2, 1, len));
 	store_engine_close(se);
 	test_rmdir(dir);
 }
@@ -158,19 +152,16 @@ failed_truncate_after_failed_fsync_makes_volume_read_only(void)
 	char *dir = test_mkdir("rofail");
 	struct store_engine *se;
 	CHECK_OK(store_engine_open(dir, NULL, &se));
-	uint8_t buf[100];
-	test_fill(1, buf, sizeof(buf));
-	CHECK_OK(store_engine_put(se, 1, 1, buf, sizeof(buf)));
+	const size_t len = 100;
+	CHECK_OK(test_put(se, 1, 1, len));
 	vio_fault_arm(VIO_SYNC, 1, EIO);
 	vio_fault_arm(VIO_TRUNCATE, 1, EIO);
-	CHECK_RC(store_engine_put(se, 2, 1, buf, sizeof(buf)), -EIO);
-	CHECK_RC(store_engine_put(se, 3, 1, buf, sizeof(buf)),
-	    STORE_E_READONLY);
-	CHECK_OK(test_expect(se, 1, 1, 100)); /* reads still work */
-	store_engine_close(se);
-	CHECK_OK(store_engine_open(dir, NULL, &se)); /* reopen recovers */
+	CHECK_RC(test_put(se, 2, 1, len), -EIO);
+	CHECK_RC(test_put(se, 3, 1, len), STORE_E_READONLY);
+	CHECK_OK(test_expect(se, 1, 1, 100));  /* reads still work */
+	CHECK_OK(test_reopen(&se, dir, NULL)); /* reopen recovers */
 	CHECK_OK(test_expect(se, 1, 1, 100));
-	CHECK_OK(store_engine_put(se, 3, 1, buf, sizeof(buf)));
+	CHECK_OK(test_put(se, 3, 1, len));
 	store_engine_close(se);
 	test_rmdir(dir);
 }
@@ -184,8 +175,7 @@ fsync_failure_under_concurrency_loses_no_acknowledged_put(void)
 	static struct gc_arg args[GC_THREADS];
 	vio_fault_arm(VIO_SYNC, 4, EIO);
 	run_writers(se, args);
-	store_engine_close(se);
-	CHECK_OK(store_engine_open(dir, NULL, &se));
+	CHECK_OK(test_reopen(&se, dir, NULL));
 	int acked = 0, failed = 0;
 	for (int t = 0; t < GC_THREADS; t++)
 		for (int i = 0; i < GC_PER_THREAD; i++) {
@@ -258,8 +248,7 @@ put_many_shares_one_fdatasync(void)
 	CHECK_RC(rc[1], STORE_E_EXISTS);
 	for (int i = 2; i < N; i++)
 		CHECK_OK(rc[i]);
-	store_engine_close(se);
-	CHECK_OK(store_engine_open(dir, &o, &se));
+	CHECK_OK(test_reopen(&se, dir, &o));
 	for (int i = 2; i < N; i++)
 		CHECK_OK(test_expect(se, (uint64_t)i + 1, 7, LEN));
 	store_engine_close(se);

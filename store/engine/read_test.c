@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "engine_testutil.h"
 #include "needle.h"
 
@@ -20,14 +21,6 @@ static const size_t sizes[] = { 0, 1, 4095, 4096, 4097, 65536, 524200, 524208,
 	524216, 1u << 20, 64u << 20 };
 #define NSIZES (sizeof(sizes) / sizeof(sizes[0]))
 #define BIG_KEY 1000 /* a 16 MiB needle that rolls volume 1 over */
-
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Reads key whole and checks every field against test_fill(key, len). */
 static void
@@ -63,10 +56,7 @@ expect_all(struct store_engine *se, int64_t t0, int64_t t1)
 static void
 put_one(struct store_engine *se, uint64_t key, size_t len)
 {
-	uint8_t *buf = malloc(len + 1);
-	test_fill(key, buf, len);
-	CHECK_OK(store_engine_put(se, key, (uint32_t)key, buf, len));
-	free(buf);
+	CHECK_OK(test_put(se, key, (uint32_t)key, len));
 }
 
 /* The copying read: exact room, one byte short, wrong cookie. */
@@ -108,13 +98,13 @@ every_size_reads_back_through_restart_and_compaction(void)
 	o.sync_mode = STORE_SYNC_NONE;
 	o.delete_retention_ms = 0;
 	CHECK_OK(store_engine_open(dir, &o, &se));
-	int64_t t0 = now_ms();
+	int64_t t0 = rt_now_ms();
 	/* Deleted and compacted away below, so every needle then moves. */
 	CHECK_CALL(put_one(se, 500, 4096));
 	for (size_t i = 0; i < NSIZES; i++)
 		CHECK_CALL(put_one(se, i + 1, sizes[i]));
 	CHECK_CALL(put_one(se, BIG_KEY, 16u << 20));
-	int64_t t1 = now_ms();
+	int64_t t1 = rt_now_ms();
 	CHECK_EQ(store_engine_active_volume(se), 2u);
 	CHECK_CALL(expect_all(se, t0, t1));
 	for (size_t i = 0; i < NSIZES - 1; i++)

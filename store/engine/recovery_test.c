@@ -55,11 +55,8 @@ torn_tail_at_every_byte_of_last_needle(void)
 	struct store_engine *se;
 	struct store_options o = test_opts(0);
 	CHECK_OK(store_engine_open(dir, &o, &se));
-	uint8_t buf[300];
-	for (uint64_t k = 1; k <= 3; k++) {
-		test_fill(k, buf, k * 100);
-		CHECK_OK(store_engine_put(se, k, 7, buf, k * 100));
-	}
+	for (uint64_t k = 1; k <= 3; k++)
+		CHECK_OK(test_put(se, k, 7, k * 100));
 	store_engine_close(se);
 	size_t dlen, ilen;
 	uint8_t *dat = slurp(test_path(dir, VOL1), &dlen);
@@ -79,8 +76,7 @@ torn_tail_at_every_byte_of_last_needle(void)
 			CHECK_OK(test_expect(se, 1, 7, 100));
 			CHECK_OK(test_expect(se, 2, 7, 200));
 			CHECK_RC(test_expect(se, 3, 7, 300), STORE_E_NOT_FOUND);
-			test_fill(4, buf, 50);
-			CHECK_OK(store_engine_put(se, 4, 7, buf, 50));
+			CHECK_OK(test_put(se, 4, 7, 50));
 			store_engine_close(se);
 			struct stat st;
 			stat(test_path(dir, VOL1), &st);
@@ -115,8 +111,7 @@ unsynced_tail_garbage_or_missing_data_is_dropped(void)
 	struct store_engine *se;
 	uint8_t buf[512];
 	CHECK_OK(store_engine_open(dir, NULL, &se));
-	test_fill(1, buf, 200);
-	CHECK_OK(store_engine_put(se, 1, 1, buf, 200));
+	CHECK_OK(test_put(se, 1, 1, 200));
 	store_engine_close(se);
 	struct stat st;
 	stat(test_path(dir, VOL1), &st);
@@ -158,10 +153,8 @@ hint_fixture(char *dir, uint8_t **early, size_t *elen)
 	struct store_options o = test_opts(0);
 	o.sync_mode = STORE_SYNC_NONE;
 	CHECK_OK(store_engine_open(dir, &o, &se));
-	uint8_t buf[1000];
 	for (uint64_t k = 1; k <= 20; k++) {
-		test_fill(k, buf, k * 40);
-		CHECK_OK(store_engine_put(se, k, 3, buf, k * 40));
+		CHECK_OK(test_put(se, k, 3, k * 40));
 		if (k == 10)
 			*early = slurp(test_path(dir, IDX1), elen);
 	}
@@ -293,10 +286,8 @@ bit_flip_in_data_is_data_loss_and_found_by_scrub(void)
 	struct store_engine *se;
 	CHECK_OK(store_engine_open(dir, NULL, &se));
 	uint8_t buf[500];
-	for (uint64_t k = 1; k <= 5; k++) {
-		test_fill(k, buf, sizeof(buf));
-		CHECK_OK(store_engine_put(se, k, 1, buf, sizeof(buf)));
-	}
+	for (uint64_t k = 1; k <= 5; k++)
+		CHECK_OK(test_put(se, k, 1, sizeof(buf)));
 	store_engine_close(se);
 	/* Flip a data byte of needle 3 (needles are equal-sized). */
 	off_t off3 = SB_SIZE + 2 * (off_t)needle_total_size(500);
@@ -344,8 +335,7 @@ bit_flip_read_before_scrub_is_remembered(void)
 	struct store_engine *se;
 	CHECK_OK(store_engine_open(dir, NULL, &se));
 	uint8_t buf[64];
-	test_fill(1, buf, sizeof(buf));
-	CHECK_OK(store_engine_put(se, 1, 1, buf, sizeof(buf)));
+	CHECK_OK(test_put(se, 1, 1, sizeof(buf)));
 	CHECK_MSG(flip_byte(test_path(dir, VOL1),
 		      SB_SIZE + NEEDLE_HDR_SIZE + 5) == 0,
 	    "flip");
@@ -356,11 +346,9 @@ bit_flip_read_before_scrub_is_remembered(void)
 	CHECK_OK(store_engine_stat(se, 1, &info));
 	CHECK_MSG(info.flags & STORE_NF_BAD, "stat must flag the bad needle");
 	/* Repair (the replicator's): a put over a bad copy replaces it. */
-	test_fill(1, buf, sizeof(buf));
-	CHECK_OK(store_engine_put(se, 1, 1, buf, sizeof(buf)));
+	CHECK_OK(test_put(se, 1, 1, sizeof(buf)));
 	CHECK_OK(test_expect(se, 1, 1, sizeof(buf)));
-	store_engine_close(se);
-	CHECK_OK(store_engine_open(dir, NULL, &se));
+	CHECK_OK(test_reopen(&se, dir, NULL));
 	CHECK_OK(test_expect(se, 1, 1, sizeof(buf)));
 	CHECK_OK(store_engine_delete(se, 1));
 	CHECK_RC(store_engine_get(se, 1, 1, buf, sizeof(buf), &len),

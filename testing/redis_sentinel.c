@@ -1,0 +1,256 @@
+/* The sentinel set for tests (see redis_sentinel.h): two metadata
+ * instances sharing one folder of password files, the replica pointed at
+ * the primary, then three sentinels whose config files are written here
+ * (Sentinel rewrites its own file, so each gets a fresh one). */
+#include "redis_sentinel.h"
+
+#include <fcntl.h>
+#include <openssl/sha.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "env.h"
+
+#define MASTER "meta"
+
+/* The password in user i's file of r, NUL-ended. 0 or -1. */
+static int
+read_pw(const struct test_redis *r, int i, char pw[64])
+{
+	size_t n = test_read_file(r->pw[i], pw, 64, 0);
+	while (n > 0 && (pw[n - 1] == '\n' || pw[n - 1] == '\r'))
+		pw[--n] = '\0';
+	return n > 0 ? 0 : -1;
+}
+
+/* Runs a command on r as admin; 1 if the reply is not an error. */
+static int
+admin_cmd(const struct test_redis *r, const char *fmt, const char *a,
+    const char *b)
+{
+	redisContext *c = test_redis_connect(r, "admin");
+	if (c == NULL)
+		return 0;
+	redisReply *rep = redisCommand(c, fmt, a, b);
+	int ok = rep != NULL && rep->type != REDIS_REPLY_ERROR;
+	if (!ok)
+		fprintf(stderr, "redis %d: '%s' failed: %s\n", r->port, fmt,
+		    rep ? rep->str : c->errstr);
+	if (rep != NULL)
+		freeReplyObject(rep);
+	redisFree(c);
+	return ok;
+}
+
+/* Replication logs in as admin; no write without a replica; a replica's
+ * full sync starts at once (not after the default 5 s wait for others);
+ * and, given a primary, follow it. */
+static int
+configure(struct test_redis *r, const struct test_redis *primary)
+{
+	char pw[64], port[16];
+	if (read_pw(r, 0, pw) != 0)
+		return -1;
+	int ok = admin_cmd(r, "CONFIG SET masteruser %s", "admin", NULL) &&
+	    admin_cmd(r, "CONFIG SET masterauth %s", pw, NULL) &&
+	    admin_cmd(r, "CONFIG SET min-replicas-to-write %s", "1", NULL) &&
+	    admin_cmd(r, "CONFIG SET repl-diskless-sync-delay %s", "0", NULL);
+	if (ok && primary != NULL) {
+		snprintf(port, sizeof(port), "%d", primary->port);
+		ok = admin_cmd(r, "REPLICAOF %s %s", "127.0.0.1", port);
+	}
+	return ok ? 0 : -1;
+}
+
+/* One "user NAME on #SHA256 RULES" line per metadata user: admin may do
+ * anything (the other sentinels log in as it), the others only ask where
+ * the primary is. */
+static void
+users(FILE *f, const struct test_redis *r)
+{
+	fprintf(f, "user default off\n");
+	for (int i = 0; i < TEST_REDIS_NUSERS; i++) {
+		char pw[64];
+		unsigned char d[SHA256_DIGEST_LENGTH];
+		if (read_pw(r, i, pw) != 0)
+			continue;
+		SHA256((unsigned char *)pw, strlen(pw), d);
+		fprintf(f, "user %s on #", test_redis_users[i]);
+		for (int k = 0; k < SHA256_DIGEST_LENGTH; k++)
+			fprintf(f, "%02x", d[k]);
+		fprintf(f, "%s\n",
+		    i == 0 ? " ~* &* +@all" :
+			     " -@all +sentinel|get-master-addr-by-name");
+	}
+}
+
+static int
+start_sentinel(struct test_sentinel *s, int i)
+{
+	char dir[600], conf[640], pw[64], name[32];
+	snprintf(dir, sizeof(dir), "%s/sentinel-%d", s->dir, i + 1);
+	mkdir(dir, 0700);
+	snprintf(conf, sizeof(conf), "%s/sentinel.conf", dir);
+	int fd = open(conf, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+	if (f == NULL || read_pw(&s->redis[0], 0, pw) != 0)
+		return -1;
+	fprintf(f,
+	    "port %d\nbind 127.0.0.1\ndir %s\n"
+	    "sentinel monitor " MASTER " 127.0.0.1 %d 2\n"
+	    "sentinel auth-user " MASTER " admin\n"
+	    "sentinel auth-pass " MASTER " %s\n"
+	    "sentinel down-after-milliseconds " MASTER " 1000\n"
+	    "sentinel failover-timeout " MASTER " 3000\n"
+	    "sentinel parallel-syncs " MASTER " 1\n"
+	    "sentinel sentinel-user admin\nsentinel sentinel-pass %s\n",
+	    s->sport[i], dir, s->redis[0].port, pw, pw);
+	users(f, &s->redis[0]);
+	if (fclose(f) != 0)
+		return -1;
+	snprintf(name, sizeof(name), "sentinel-%d", i + 1);
+	char *argv[] = { "redis-server", conf, "--sentinel", NULL };
+	return test_proc_start(&s->sent[i], name, s->dir, argv);
+}
+
+/* Copies the primary's password files into dir, so the replica has the
+ * same users (a process logs in to whichever is primary). */
+static int
+share_passwords(const struct test_sentinel *s, const char *dir)
+{
+	for (int i = 0; i < TEST_REDIS_NUSERS; i++) {
+		char pw[64], path[700];
+		if (read_pw(&s->redis[0], i, pw) != 0)
+			return -1;
+		snprintf(path, sizeof(path), "%s/%s.password", dir,
+		    test_redis_users[i]);
+		int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		ssize_t n = fd >= 0 ? write(fd, pw, strlen(pw)) : -1;
+		if (fd >= 0)
+			close(fd);
+		if (n != (ssize_t)strlen(pw))
+			return -1;
+	}
+	return 0;
+}
+
+/* 1 if every sentinel names redis[0] and the replica is in sync. */
+static int
+settled(struct test_sentinel *s)
+{
+	redisContext *c = test_redis_connect(&s->redis[0], "admin");
+	redisReply *rep = c ? redisCommand(c, "WAIT 1 100") : NULL;
+	int ok = rep != NULL && rep->type == REDIS_REPLY_INTEGER &&
+	    rep->integer >= 1;
+	if (rep != NULL)
+		freeReplyObject(rep);
+	if (c != NULL)
+		redisFree(c);
+	return ok && test_sentinel_primary(s) == 0;
+}
+
+static void
+dump(struct test_proc *p)
+{
+	if (p->argc > 0)
+		test_proc_dump_log(p);
+}
+
+int
+test_sentinel_start(struct test_sentinel *s, const char *dir)
+{
+	char d0[600], d1[600];
+	memset(s, 0, sizeof(*s));
+	snprintf(s->dir, sizeof(s->dir), "%s", dir);
+	snprintf(d0, sizeof(d0), "%s/redis-meta", dir);
+	snprintf(d1, sizeof(d1), "%s/redis-meta-replica", dir);
+	mkdir(dir, 0755);
+	mkdir(d0, 0755);
+	mkdir(d1, 0755);
+	if (test_redis_start(&s->redis[0], TEST_REDIS_META, d0, 0) != 0 ||
+	    share_passwords(s, d1) != 0 ||
+	    test_redis_start(&s->redis[1], TEST_REDIS_META, d1, 0) != 0 ||
+	    configure(&s->redis[0], NULL) != 0 ||
+	    configure(&s->redis[1], &s->redis[0]) != 0)
+		return -1;
+	int n = snprintf(s->addr, sizeof(s->addr), "sentinel:");
+	for (int i = 0; i < TEST_SENTINELS; i++) {
+		s->sport[i] = test_free_port();
+		n += snprintf(s->addr + n, sizeof(s->addr) - (size_t)n,
+		    "%s127.0.0.1:%d", i ? "," : "", s->sport[i]);
+		if (start_sentinel(s, i) != 0)
+			return -1;
+	}
+	snprintf(s->addr + n, sizeof(s->addr) - (size_t)n, "/" MASTER);
+	if (CHECK_WAIT_UNTIL(settled(s), 15000))
+		return 0;
+	fprintf(stderr, "the sentinel set did not settle\n");
+	test_sentinel_each(s, dump);
+	return -1;
+}
+
+/* The port every live sentinel names as the primary, or 0 when they
+ * disagree or one cannot be asked. */
+static int
+named_port(struct test_sentinel *s)
+{
+	int port = 0;
+	struct rt_redis_ep ep = test_redis_ep(&s->redis[0], "directory");
+	for (int i = 0; i < TEST_SENTINELS; i++) {
+		char err[256], addr[64];
+		if (!test_proc_alive(&s->sent[i]))
+			continue;
+		snprintf(addr, sizeof(addr), "127.0.0.1:%d", s->sport[i]);
+		ep.addr = addr;
+		redisContext *c = rt_redis_connect(&ep, 500, err, sizeof(err));
+		redisReply *rep = c ? redisCommand(c,
+					  "SENTINEL get-master-addr-by-name "
+					  "%s",
+					  MASTER) :
+				      NULL;
+		int p = rep && rep->type == REDIS_REPLY_ARRAY &&
+			rep->elements == 2 ?
+		    atoi(rep->element[1]->str) :
+		    -1;
+		if (rep != NULL)
+			freeReplyObject(rep);
+		if (c != NULL)
+			redisFree(c);
+		if (p <= 0 || (port != 0 && p != port))
+			return 0;
+		port = p;
+	}
+	return port;
+}
+
+int
+test_sentinel_primary(struct test_sentinel *s)
+{
+	int port = named_port(s);
+	for (int i = 0; i < 2; i++)
+		if (port != 0 && s->redis[i].port == port)
+			return i;
+	return -1;
+}
+
+int
+test_sentinel_rejoin(struct test_sentinel *s, int i)
+{
+	int p = test_sentinel_primary(s);
+	if (p < 0 || p == i || test_redis_restart(&s->redis[i]) != 0)
+		return -1;
+	return configure(&s->redis[i], &s->redis[p]);
+}
+
+void
+test_sentinel_each(struct test_sentinel *s, void (*fn)(struct test_proc *))
+{
+	for (int i = 0; i < TEST_SENTINELS; i++)
+		fn(&s->sent[i]);
+	fn(&s->redis[1].proc);
+	fn(&s->redis[0].proc);
+}
