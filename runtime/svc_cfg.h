@@ -38,6 +38,18 @@
 	RT_CFG_FIELD("ORPHAN_GRACE", "orphan-grace", RT_CFG_MS, field, 0,      \
 	    30LL * 24 * 3600 * 1000, "1h", help)
 
+/* The stores' heartbeat period: the stores send at it and the directory
+ * takes three missed as DOWN, so both read the one setting. */
+#define RT_HEARTBEAT_CFG_ROW(field, help)                                      \
+	RT_CFG_FIELD("HEARTBEAT_INTERVAL", "heartbeat-interval", RT_CFG_MS,    \
+	    field, 50, 600000, "1s", help)
+
+/* How long a photo cache entry lives: the stores set it on what they
+ * push, the directory keeps a delete's marker as long. */
+#define RT_CACHE_TTL_CFG_ROW(field, help)                                      \
+	RT_CFG_FIELD("CACHE_TTL", "cache-ttl", RT_CFG_MS, field, 1000,         \
+	    30LL * 24 * 3600 * 1000, "1h", help)
+
 /* The checks every service's options end with, in this order: its
  * metadata Redis (an empty address taken when redis_optional), its cache
  * Redis when it has one (cache not NULL; empty: none), its TLS files; then
