@@ -1,4 +1,6 @@
-"""The two shapes every package's BUILD repeats, written once."""
+"""The shapes every package's BUILD repeats, written once: a unit
+(<name>.c with its <name>.h) as a library, a test or a test-only library,
+a program <name>.c, and a service package."""
 
 def hs_test(name, deps = [], srcs = None, size = "small", **kwargs):
     """A C test <name>.c on the one assertion header (//testing:check)."""
@@ -55,14 +57,45 @@ def hs_process_tests(names, data, deps, size = "medium"):
         tags = ["exclusive"],
     )
 
-def hs_test_lib(name, deps = [], data = []):
-    """A piece of the test harness: <name>.c and <name>.h, for tests only."""
+def hs_lib(name, deps = [], **kwargs):
+    """A library of one unit: <name>.c and its header <name>.h."""
     native.cc_library(
         name = name,
-        testonly = True,
         srcs = [name + ".c"],
         hdrs = [name + ".h"],
+        deps = deps,
+        **kwargs
+    )
+
+def hs_test_lib(name, deps = [], data = []):
+    """A unit for tests only (a piece of the test harness, a package's test
+    helpers): <name>.c and <name>.h, its folder on the includer's path."""
+    hs_lib(
+        name = name,
+        testonly = True,
         data = data,
         includes = ["."],
         deps = deps,
     )
+
+def hs_binary(name, deps, **kwargs):
+    """A program of one file, <name>.c (a tool, a benchmark, an example)."""
+    native.cc_binary(
+        name = name,
+        srcs = [name + ".c"],
+        deps = deps,
+        **kwargs
+    )
+
+def hs_core(name, units, deps = [], **kwargs):
+    """A service's pure core: units (<unit>.c and <unit>.h each, no I/O)
+    in one library, each unit-tested on its own by <unit>_test.c. The
+    service around it leaves them out: hs_service(exclude = [u + ".*" ...])."""
+    native.cc_library(
+        name = name,
+        srcs = [u + ".c" for u in units],
+        hdrs = [u + ".h" for u in units],
+        deps = deps,
+        **kwargs
+    )
+    hs_tests([u + "_test" for u in units], deps = [":" + name])

@@ -51,17 +51,11 @@ upd_build(struct dir *d, struct upd_args *a, const struct change *ch,
 {
 	const Hs__PhotoRecord *next = ch->next;
 	int is_delete = ch->is_delete;
-	a->args.argc = 0;
-	dir_photo_key(next->id->key, a->pkey);
+	dir_photo_script_keys(&a->args, next->id->key, a->pkey);
 	photo_cache_key(next->id->key, next->id->cookie, a->cache);
 	snprintf(a->cur, sizeof(a->cur), "%" PRIu64, ch->cur_seq);
 	snprintf(a->epoch, sizeof(a->epoch), "%" PRIu64, ch->repl_epoch);
 	snprintf(a->maxlen, sizeof(a->maxlen), "%" PRId64, d->cfg.log_max_len);
-	rt_redis_argz(&a->args, RK_LEADER);
-	rt_redis_argz(&a->args, RK_SEQ);
-	rt_redis_argz(&a->args, a->pkey);
-	rt_redis_argz(&a->args, RK_LOG);
-	rt_redis_argz(&a->args, RK_TOMBSTONES);
 	rt_redis_argz(&a->args, a->cache);
 	rt_redis_argz(&a->args, RK_REPLICATOR_EPOCH);
 	rt_redis_argz(&a->args, lease);

@@ -18,7 +18,7 @@
 #include "grant.h"
 #include "log.h"
 #include "photo_id.h"
-#include "store.pb-c.h"
+#include "store_deletes.h"
 #include "web_purge.h"
 
 #define ACK_STORES (DIR_MAX_REPLICAS + DIR_MAX_REPLICAS_PICK)
@@ -50,9 +50,7 @@ struct ack {
 };
 
 struct dir_acks {
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	int inflight; /* store Deletes out */
+	struct dir_store_deletes out; /* its mu guards the fields below too */
 	struct heard heard[DIR_MAX_STORES];
 	size_t nheard;
 	struct ack *acks; /* waiting, newest first */
@@ -63,10 +61,8 @@ struct dir_acks *
 dir_acks_open(void)
 {
 	struct dir_acks *t = calloc(1, sizeof(*t));
-	if (t == NULL)
-		return NULL;
-	pthread_mutex_init(&t->mu, NULL);
-	pthread_cond_init(&t->cv, NULL);
+	if (t != NULL)
+		dir_store_deletes_init(&t->out);
 	return t;
 }
 
@@ -76,20 +72,8 @@ dir_acks_close(struct dir_acks *t)
 	if (t == NULL)
 		return;
 	dir_acks_drain(t);
-	pthread_mutex_lock(&t->mu);
-	int drained = rt_wait_zero(&t->mu, &t->cv, &t->inflight, 5000) == 0;
-	pthread_mutex_unlock(&t->mu);
-	if (!drained) {
-		/* A call nng never expired: its callback may still come, so t
-		 * stays allocated (the process is exiting). */
-		rt_log_warn("shutdown: %d %s still in flight after 5 s; "
-			    "not waiting for them",
-		    t->inflight, "delete acknowledgements");
-		return;
-	}
-	pthread_mutex_destroy(&t->mu);
-	pthread_cond_destroy(&t->cv);
-	free(t);
+	if (dir_store_deletes_close(&t->out, "delete acknowledgements") == 0)
+		free(t);
 }
 
 void
@@ -97,7 +81,7 @@ dir_acks_heard(struct dir_acks *t, uint32_t id, int64_t lease_ms,
     uint64_t epoch)
 {
 	int64_t now = rt_mono_ms();
-	pthread_mutex_lock(&t->mu);
+	pthread_mutex_lock(&t->out.mu);
 	size_t i = 0;
 	while (i < t->nheard && t->heard[i].id != id)
 		i++;
@@ -105,10 +89,10 @@ dir_acks_heard(struct dir_acks *t, uint32_t id, int64_t lease_ms,
 		t->nheard++;
 	if (i < t->nheard)
 		t->heard[i] = (struct heard){ id, now, lease_ms, epoch };
-	pthread_mutex_unlock(&t->mu);
+	pthread_mutex_unlock(&t->out.mu);
 }
 
-/* Under t->mu: when store id has certainly stopped serving reads by hint
+/* Under t->out.mu: when store id has certainly stopped serving reads by hint
  * on an answer from before now. Answered this term: that answer's time +
  * its lease; otherwise another leader may have answered it just now. */
 static int64_t
@@ -136,7 +120,7 @@ unlink_locked(struct dir_acks *t, struct ack *a)
 		*p = a->next;
 }
 
-/* Under t->mu: 1 if a is to be answered now (*ok: every store confirmed
+/* Under t->out.mu: 1 if a is to be answered now (*ok: every store confirmed
  * or its lease ran out; else the deadline came). It is then unlinked,
  * marked answered and held (refs) for the caller's answer. */
 static int
@@ -161,9 +145,9 @@ take_if_ready(struct dir_acks *t, struct ack *a, int64_t now, int *ok)
 static void
 release(struct dir_acks *t, struct ack *a)
 {
-	pthread_mutex_lock(&t->mu);
+	pthread_mutex_lock(&t->out.mu);
 	int last = --a->refs == 0 && a->answered;
-	pthread_mutex_unlock(&t->mu);
+	pthread_mutex_unlock(&t->out.mu);
 	if (last)
 		free(a);
 }
@@ -181,13 +165,13 @@ answer(struct dir_acks *t, struct ack *a, int ok)
 		release(t, a);
 		return;
 	}
-	pthread_mutex_lock(&t->mu);
+	pthread_mutex_lock(&t->out.mu);
 	for (size_t i = 0; i < a->n && off < sizeof(waiting); i++)
 		if (!a->done[i])
 			off += (size_t)snprintf(waiting + off,
 			    sizeof(waiting) - off, "%s%" PRIu32, off ? "," : "",
 			    a->store[i]);
-	pthread_mutex_unlock(&t->mu);
+	pthread_mutex_unlock(&t->out.mu);
 	rpc_fail(a->call, HS_UNAVAILABLE,
 	    "the delete of %s is committed, but store(s) %s have not "
 	    "confirmed its tombstone yet and may still serve it by hint; "
@@ -202,31 +186,23 @@ struct ack_send {
 	size_t i;
 };
 
+/* The count dir_acks_close waits on drops only after this returns, so t
+ * is still there. */
 static void
-ack_delete_done(void *arg, ProtobufCMessage *reply, const struct rpc_error *err)
+ack_delete_done(void *arg, const struct rpc_error *err)
 {
 	struct ack_send *o = arg;
 	struct dir_acks *t = o->t;
 	struct ack *a = o->a;
 	int ok = 0, go;
-	if (reply != NULL)
-		protobuf_c_message_free_unpacked(reply, NULL);
-	pthread_mutex_lock(&t->mu);
+	pthread_mutex_lock(&t->out.mu);
 	if (err->code == HS_OK)
 		a->done[o->i] = 1;
 	go = take_if_ready(t, a, rt_mono_ms(), &ok);
-	pthread_mutex_unlock(&t->mu);
+	pthread_mutex_unlock(&t->out.mu);
 	if (go)
 		answer(t, a, ok);
-	/* This send's hold, and only then the count dir_acks_close waits
-	 * on: once it is zero, t may be freed under us. */
-	pthread_mutex_lock(&t->mu);
-	int last = --a->refs == 0 && a->answered;
-	if (--t->inflight == 0)
-		pthread_cond_broadcast(&t->cv);
-	pthread_mutex_unlock(&t->mu);
-	if (last)
-		free(a);
+	release(t, a); /* this send's hold */
 	free(o);
 }
 
@@ -235,35 +211,18 @@ static void
 ack_send(struct dir_acks *t, struct dir *d, struct ack *a, size_t i,
     const Hs__PhotoId *id, int64_t timeout)
 {
-	struct dir_store st;
-	char err[256];
-	if (dir_stores_get(d->stores, a->store[i], &st) != 0 ||
-	    st.state != HS__STORE_STATE__STORE_UP)
-		return;
-	char peer[RT_NAME_MAX];
-	rt_store_principal(a->store[i], peer);
-	rpc_client *c = rpc_pool_get(d->pool, st.rpc_addr, peer, err,
-	    sizeof(err));
 	struct ack_send *o = malloc(sizeof(*o));
-	if (c == NULL || o == NULL) {
-		free(o);
+	if (o == NULL)
 		return;
-	}
 	*o = (struct ack_send){ t, a, i };
-	Hs__StoreDeleteRequest req = HS__STORE_DELETE_REQUEST__INIT;
-	Hs__PhotoId pid = *id;
-	req.id = &pid;
-	pthread_mutex_lock(&t->mu);
+	pthread_mutex_lock(&t->out.mu);
 	a->refs++;
-	t->inflight++;
-	pthread_mutex_unlock(&t->mu);
-	if (rpc_invoke_async(c, &hs__store__descriptor, "Delete", &req.base,
-		timeout, 0, ack_delete_done, o) != 0) {
-		pthread_mutex_lock(&t->mu);
+	pthread_mutex_unlock(&t->out.mu);
+	if (dir_store_delete(&t->out, d, a->store[i], id->key, id->cookie,
+		timeout, ack_delete_done, o) != 0) {
+		pthread_mutex_lock(&t->out.mu);
 		a->refs--;
-		if (--t->inflight == 0)
-			pthread_cond_broadcast(&t->cv);
-		pthread_mutex_unlock(&t->mu);
+		pthread_mutex_unlock(&t->out.mu);
 		free(o);
 	}
 }
@@ -324,13 +283,13 @@ dir_acks_wait(struct dir_acks *t, struct dir *d, rpc_call *call,
 	a->deadline = now + (budget > 0 ? budget : 0);
 	photo_id_format(rec->id->key, rec->id->cookie, a->hex);
 	ack_stores(d, rec, a);
-	pthread_mutex_lock(&t->mu);
+	pthread_mutex_lock(&t->out.mu);
 	for (size_t i = 0; i < a->n; i++)
 		a->lease_end[i] = lease_end_locked(t, a->store[i], epoch, now,
 		    3 * d->cfg.heartbeat_ms);
 	a->next = t->acks;
 	t->acks = a;
-	pthread_mutex_unlock(&t->mu);
+	pthread_mutex_unlock(&t->out.mu);
 	/* Past the last lease a store's answer no longer matters to this
 	 * call (the tick's tombstones still reach it), so the Delete is not
 	 * left queued for a store that comes back long after. */
@@ -342,9 +301,9 @@ dir_acks_wait(struct dir_acks *t, struct dir *d, rpc_call *call,
 	for (size_t i = 0; i < a->n; i++)
 		ack_send(t, d, a, i, rec->id, wait < 100 ? 100 : wait);
 	int ok = 0;
-	pthread_mutex_lock(&t->mu);
+	pthread_mutex_lock(&t->out.mu);
 	int go = take_if_ready(t, a, rt_mono_ms(), &ok);
-	pthread_mutex_unlock(&t->mu);
+	pthread_mutex_unlock(&t->out.mu);
 	if (go)
 		answer(t, a, ok);
 	release(t, a); /* the hold of this function */
@@ -359,14 +318,14 @@ dir_acks_tick(struct dir_acks *t)
 	do {
 		n = 0;
 		int64_t now = rt_mono_ms();
-		pthread_mutex_lock(&t->mu);
+		pthread_mutex_lock(&t->out.mu);
 		for (struct ack *a = t->acks, *next; a != NULL && n < 64;
 		     a = next) {
 			next = a->next;
 			if (take_if_ready(t, a, now, &ok[n]))
 				due[n++] = a;
 		}
-		pthread_mutex_unlock(&t->mu);
+		pthread_mutex_unlock(&t->out.mu);
 		for (size_t i = 0; i < n; i++)
 			answer(t, due[i], ok[i]);
 	} while (n == 64);
@@ -377,8 +336,8 @@ dir_acks_drain(struct dir_acks *t)
 {
 	if (t == NULL)
 		return;
-	pthread_mutex_lock(&t->mu);
+	pthread_mutex_lock(&t->out.mu);
 	t->closing = 1;
-	pthread_mutex_unlock(&t->mu);
+	pthread_mutex_unlock(&t->out.mu);
 	dir_acks_tick(t);
 }

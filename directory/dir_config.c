@@ -12,6 +12,7 @@
 #include "records.h"
 #include "redis.h"
 #include "stores.h"
+#include "svc_cfg.h"
 #include "tls.h"
 
 #define NOPTS 35
@@ -60,12 +61,9 @@ options(struct dir_config *cfg, struct rt_cfg_opt opts[NOPTS])
 	const struct rt_cfg_opt table[] = {
 		RT_CFG_FIELD("DIR_ID", "id", RT_CFG_STRING, id, 0, 0, NULL,
 		    "this directory's unique name, e.g. dir-1"),
-		RT_CFG_FIELD(NULL, "listen", RT_CFG_STRING, listen, 0, 0,
-		    "tcp://127.0.0.1:7100", "RPC address to serve on"),
+		RT_RPC_CFG_ROWS("tcp://127.0.0.1:7100"),
 		RT_CFG_FIELD(NULL, "pub", RT_CFG_STRING, pub, 0, 0,
 		    "tcp://127.0.0.1:7101", "event feed (PUB) address"),
-		RT_CFG_FIELD(NULL, "advertise", RT_CFG_STRING, advertise, 0, 0,
-		    "", "RPC address others dial (default: --listen)"),
 		RT_HTTP_CFG_ROW,
 		RT_REDIS_CFG_FIELDS("HS_REDIS", "redis", redis,
 		    "127.0.0.1:6379",
@@ -78,8 +76,7 @@ options(struct dir_config *cfg, struct rt_cfg_opt opts[NOPTS])
 		RT_REDIS_CFG_FIELDS("HS_CACHE_REDIS", "cache-redis",
 		    cache_redis, "",
 		    "cache Redis, HOST:PORT or unix:/PATH, cleared of deleted photos"),
-		RT_CFG_FIELD("CACHE_TTL", "cache-ttl", RT_CFG_MS, cache_ttl_ms,
-		    1000, 30.0 * 24 * 3600 * 1000, "1h",
+		RT_CACHE_TTL_CFG_ROW(cache_ttl_ms,
 		    "lifetime of cache entries (and of a delete's marker)"),
 		RT_CFG_FIELD("HS_KEY_FILE", "key-file", RT_CFG_STRING, key_file,
 		    0, 0, NULL, "this directory's identity file (tools:keys)"),
@@ -102,17 +99,12 @@ options(struct dir_config *cfg, struct rt_cfg_opt opts[NOPTS])
 		RT_CFG_FIELD("MAX_STORES", "max-stores", RT_CFG_INT, max_stores,
 		    1, DIR_MAX_STORES, "1024",
 		    "stores the table admits; a new id past it is refused"),
-		RT_CFG_FIELD("HEARTBEAT_INTERVAL", "heartbeat-interval",
-		    RT_CFG_MS, heartbeat_ms, 20, 3600000, "1s",
+		RT_HEARTBEAT_CFG_ROW(heartbeat_ms,
 		    "stores' heartbeat period; 3 missed = DOWN"),
-		RT_CFG_FIELD("DEFAULT_REPLICA_COUNT", "default-replica-count",
-		    RT_CFG_INT, default_replicas, 1, DIR_MAX_REPLICAS, "3",
-		    "stores chosen per upload"),
-		RT_CFG_FIELD("MIN_REPLICA_COUNT", "min-replica-count",
-		    RT_CFG_INT, min_replicas, 1, DIR_MAX_REPLICAS, "2",
-		    "fewest replicas an upload may ask for"),
-		RT_CFG_FIELD("MAX_REPLICA_COUNT", "max-replica-count",
-		    RT_CFG_INT, max_replicas, 1, DIR_MAX_REPLICAS, "5",
+		RT_REPLICA_CFG_ROWS(min_replicas, default_replicas,
+		    max_replicas, DIR_MAX_REPLICAS,
+		    "fewest replicas an upload may ask for",
+		    "stores chosen per upload",
 		    "most replicas a photo may have"),
 		RT_CFG_FIELD("CHANGELOG_MAX_LEN", "changelog-max-len",
 		    RT_CFG_INT, log_max_len, 10, 1e9, "1000000",
@@ -122,8 +114,7 @@ options(struct dir_config *cfg, struct rt_cfg_opt opts[NOPTS])
 		    1000, 86400000, "10m",
 		    "write tokens expire after this; at most half of "
 		    "ORPHAN_GRACE"),
-		RT_CFG_FIELD("ORPHAN_GRACE", "orphan-grace", RT_CFG_MS,
-		    orphan_grace_ms, 0, 30LL * 24 * 3600 * 1000, "1h",
+		RT_ORPHAN_GRACE_CFG_ROW(orphan_grace_ms,
 		    "unregistered needles are deleted after this"),
 		RT_CFG_FIELD("REDIS_TIMEOUT", "redis-timeout", RT_CFG_MS,
 		    redis_timeout_ms, 10, 60000, "500ms",
@@ -139,6 +130,20 @@ options(struct dir_config *cfg, struct rt_cfg_opt opts[NOPTS])
 	test_options(cfg, opts + NOPTS - NTEST);
 }
 
+/* The rule "option a must be at most 1/n of option b" (n 2 or 3), said
+ * with why when it is broken. 0, or -1 with err. */
+static int
+at_most_part(int64_t a, const char *an, int64_t b, const char *bn, int n,
+    const char *why, char *err, size_t errlen)
+{
+	if (a * n <= b)
+		return 0;
+	snprintf(err, errlen,
+	    "%s (%lld ms) must be at most %s of %s (%lld ms)%s", an,
+	    (long long)a, n == 2 ? "half" : "a third", bn, (long long)b, why);
+	return -1;
+}
+
 /* After parsing: the rules between options, then the values derived from
  * them. 0, or -1 with err. */
 static int
@@ -146,36 +151,23 @@ finish(void *arg, char *err, size_t errlen)
 {
 	struct dir_config *cfg = arg;
 	/* A lease must survive two missed refreshes, or one slow Redis
-	 * round trip deposes a healthy leader. */
-	if (cfg->leader_heartbeat_ms * 3 > cfg->leader_timeout_ms) {
-		snprintf(err, errlen,
-		    "LEADER_HEARTBEAT_INTERVAL (%lld ms) "
-		    "must be at most a third of LEADER_TIMEOUT (%lld ms)",
-		    (long long)cfg->leader_heartbeat_ms,
-		    (long long)cfg->leader_timeout_ms);
+	 * round trip deposes a healthy leader. A registration is refused
+	 * once its token expired; the audit deletes unregistered needles
+	 * after ORPHAN_GRACE. Half leaves room for the registration's own
+	 * slack and clock skew. */
+	if (at_most_part(cfg->leader_heartbeat_ms, "LEADER_HEARTBEAT_INTERVAL",
+		cfg->leader_timeout_ms, "LEADER_TIMEOUT", 3, "", err,
+		errlen) != 0 ||
+	    at_most_part(cfg->redis_timeout_ms, "REDIS_TIMEOUT",
+		cfg->leader_timeout_ms, "LEADER_TIMEOUT", 2, "", err,
+		errlen) != 0 ||
+	    (cfg->orphan_grace_ms > 0 &&
+		at_most_part(cfg->token_ttl_ms, "TOKEN_TTL",
+		    cfg->orphan_grace_ms, "ORPHAN_GRACE", 2,
+		    ", or the audit may delete an upload's needles before "
+		    "its registration is refused; shorten TOKEN_TTL",
+		    err, errlen) != 0))
 		return -1;
-	}
-	if (cfg->redis_timeout_ms * 2 > cfg->leader_timeout_ms) {
-		snprintf(err, errlen,
-		    "REDIS_TIMEOUT (%lld ms) must be at most "
-		    "half of LEADER_TIMEOUT (%lld ms)",
-		    (long long)cfg->redis_timeout_ms,
-		    (long long)cfg->leader_timeout_ms);
-		return -1;
-	}
-	/* A registration is refused once its token expired; the audit
-	 * deletes unregistered needles after ORPHAN_GRACE. Half leaves room
-	 * for the registration's own slack and clock skew. */
-	if (cfg->orphan_grace_ms > 0 &&
-	    cfg->token_ttl_ms * 2 > cfg->orphan_grace_ms) {
-		snprintf(err, errlen,
-		    "TOKEN_TTL (%lld ms) must be at most half of ORPHAN_GRACE "
-		    "(%lld ms), or the audit may delete an upload's needles "
-		    "before its registration is refused; shorten TOKEN_TTL",
-		    (long long)cfg->token_ttl_ms,
-		    (long long)cfg->orphan_grace_ms);
-		return -1;
-	}
 	if (rt_cfg_check_replicas(cfg->min_replicas, cfg->default_replicas,
 		cfg->max_replicas, err, errlen) != 0)
 		return -1;
@@ -183,15 +175,9 @@ finish(void *arg, char *err, size_t errlen)
 		snprintf(err, errlen, "--id must be 1 to 40 characters");
 		return -1;
 	}
-	/* A bad Redis address stops start-up here rather than in the
-	 * first thread that dials it. */
-	if (rt_redis_check_option("HS_REDIS", &cfg->redis, 0, err, errlen) ||
-	    rt_redis_check_option("HS_CACHE_REDIS", &cfg->cache_redis, 1, err,
-		errlen) ||
-	    rt_tls_setup(cfg->tls_ca, cfg->tls_cert, err, errlen) != 0)
+	if (rt_svc_cfg_check(&cfg->redis, 0, &cfg->cache_redis, cfg->tls_ca,
+		cfg->tls_cert, cfg->listen, &cfg->advertise, err, errlen) != 0)
 		return -1;
-	if (cfg->advertise[0] == '\0')
-		cfg->advertise = cfg->listen;
 	/* From here on every line names this replica, the options too. */
 	rt_log_init(cfg->id, 'F');
 	return 0;

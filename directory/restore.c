@@ -92,16 +92,10 @@ static void
 rst_build(struct dir *d, struct rst_args *a, const Hs__PhotoRecord *rec,
     const uint8_t *packed, size_t plen, const char *lease)
 {
-	a->args.argc = 0;
-	dir_photo_key(rec->id->key, a->pkey);
+	dir_photo_script_keys(&a->args, rec->id->key, a->pkey);
 	snprintf(a->cookie, sizeof(a->cookie), "%" PRIu32, rec->id->cookie);
 	snprintf(a->size, sizeof(a->size), "%" PRIu64, rec->size);
 	snprintf(a->maxlen, sizeof(a->maxlen), "%" PRId64, d->cfg.log_max_len);
-	rt_redis_argz(&a->args, RK_LEADER);
-	rt_redis_argz(&a->args, RK_SEQ);
-	rt_redis_argz(&a->args, a->pkey);
-	rt_redis_argz(&a->args, RK_LOG);
-	rt_redis_argz(&a->args, RK_TOMBSTONES);
 	rt_redis_argz(&a->args, lease);
 	rt_redis_arg(&a->args, (const char *)packed, plen);
 	rt_redis_argz(&a->args, a->cookie);

@@ -14,18 +14,16 @@
 #include "log.h"
 #include "photo_id.h"
 #include "scripts.h"
-#include "store.pb-c.h"
-#include "stores.h"
+#include "store_deletes.h"
 
 #define BATCH 64
 #define MEMBER_MAX 48
 
 struct dir_tombstones {
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
+	/* Its mu guards done and ndone too. */
+	struct dir_store_deletes out;
 	char done[BATCH * 4][MEMBER_MAX]; /* answered OK, to SREM */
 	size_t ndone;
-	int inflight;
 	int64_t next_round;
 };
 
@@ -38,50 +36,30 @@ struct dir_tombstones *
 dir_tombstones_open(void)
 {
 	struct dir_tombstones *t = calloc(1, sizeof(*t));
-	if (t == NULL)
-		return NULL;
-	pthread_mutex_init(&t->mu, NULL);
-	pthread_cond_init(&t->cv, NULL);
+	if (t != NULL)
+		dir_store_deletes_init(&t->out);
 	return t;
 }
 
 void
 dir_tombstones_close(struct dir_tombstones *t)
 {
-	if (t == NULL)
-		return;
-	pthread_mutex_lock(&t->mu);
-	int drained = rt_wait_zero(&t->mu, &t->cv, &t->inflight, 5000) == 0;
-	pthread_mutex_unlock(&t->mu);
-	if (!drained) {
-		/* A call nng never expired: its callback may still come, so t
-		 * stays allocated (the process is exiting). */
-		rt_log_warn("shutdown: %d %s still in flight after 5 s; "
-			    "not waiting for them",
-		    t->inflight, "store deletes");
-		return;
-	}
-	pthread_mutex_destroy(&t->mu);
-	pthread_cond_destroy(&t->cv);
-	free(t);
+	if (t != NULL && dir_store_deletes_close(&t->out, "store deletes") == 0)
+		free(t);
 }
 
 static void
-delete_done(void *arg, ProtobufCMessage *reply, const struct rpc_error *err)
+delete_done(void *arg, const struct rpc_error *err)
 {
 	struct one_delete *o = arg;
 	struct dir_tombstones *t = o->t;
-	if (reply != NULL)
-		protobuf_c_message_free_unpacked(reply, NULL);
-	pthread_mutex_lock(&t->mu);
+	pthread_mutex_lock(&t->out.mu);
 	if (err->code == HS_OK && t->ndone < BATCH * 4)
 		memcpy(t->done[t->ndone++], o->member, MEMBER_MAX);
 	else if (err->code != HS_OK)
 		rt_log_debug("tombstone %s not delivered yet: %s", o->member,
 		    err->message);
-	if (--t->inflight == 0)
-		pthread_cond_broadcast(&t->cv);
-	pthread_mutex_unlock(&t->mu);
+	pthread_mutex_unlock(&t->out.mu);
 	free(o);
 }
 
@@ -89,45 +67,24 @@ delete_done(void *arg, ProtobufCMessage *reply, const struct rpc_error *err)
 static int
 send_one(struct dir_tombstones *t, struct dir *d, const char *member)
 {
-	char hex[PHOTO_ID_HEX_LEN + 1], err[256];
+	char hex[PHOTO_ID_HEX_LEN + 1];
 	const char *slash = strchr(member, '/');
 	uint64_t key;
 	uint32_t cookie;
-	struct dir_store st;
 	if (slash == NULL || slash - member != PHOTO_ID_HEX_LEN ||
 	    strlen(member) >= MEMBER_MAX)
 		return -1;
 	memcpy(hex, member, PHOTO_ID_HEX_LEN);
 	hex[PHOTO_ID_HEX_LEN] = '\0';
-	if (photo_id_parse(hex, &key, &cookie, NULL, 0) != 0 ||
-	    dir_stores_get(d->stores, (uint32_t)strtoul(slash + 1, NULL, 10),
-		&st) != 0 ||
-	    st.state != HS__STORE_STATE__STORE_UP)
-		return -1;
-	char peer[RT_NAME_MAX];
-	rt_store_principal(st.id, peer);
-	rpc_client *c = rpc_pool_get(d->pool, st.rpc_addr, peer, err,
-	    sizeof(err));
 	struct one_delete *o = malloc(sizeof(*o));
-	if (c == NULL || o == NULL) {
+	if (o == NULL || photo_id_parse(hex, &key, &cookie, NULL, 0) != 0) {
 		free(o);
 		return -1;
 	}
 	o->t = t;
 	snprintf(o->member, sizeof(o->member), "%s", member);
-	Hs__StoreDeleteRequest req = HS__STORE_DELETE_REQUEST__INIT;
-	Hs__PhotoId id = HS__PHOTO_ID__INIT;
-	id.key = key;
-	id.cookie = cookie;
-	req.id = &id;
-	pthread_mutex_lock(&t->mu);
-	t->inflight++;
-	pthread_mutex_unlock(&t->mu);
-	if (rpc_invoke_async(c, &hs__store__descriptor, "Delete", &req.base,
-		2000, 0, delete_done, o) != 0) {
-		pthread_mutex_lock(&t->mu);
-		t->inflight--;
-		pthread_mutex_unlock(&t->mu);
+	if (dir_store_delete(&t->out, d, (uint32_t)strtoul(slash + 1, NULL, 10),
+		key, cookie, 2000, delete_done, o) != 0) {
 		free(o);
 		return -1;
 	}
@@ -140,11 +97,11 @@ forget_done(struct dir_tombstones *t, rt_redis *r)
 {
 	char done[BATCH * 4][MEMBER_MAX], err[256];
 	size_t n;
-	pthread_mutex_lock(&t->mu);
+	pthread_mutex_lock(&t->out.mu);
 	n = t->ndone;
 	memcpy(done, t->done, n * MEMBER_MAX);
 	t->ndone = 0;
-	pthread_mutex_unlock(&t->mu);
+	pthread_mutex_unlock(&t->out.mu);
 	for (size_t i = 0; i < n; i++) {
 		redisReply *rep = rt_redis_cmd(r, err, sizeof(err),
 		    "SREM %s %s", RK_TOMBSTONES, done[i]);
@@ -162,10 +119,7 @@ dir_tombstones_tick(struct dir_tombstones *t, struct dir *d, rt_redis *r)
 	if (now < t->next_round || !dir_is_leader(d, NULL, 0, NULL))
 		return;
 	t->next_round = now + 1000;
-	pthread_mutex_lock(&t->mu);
-	int busy = t->inflight > 0;
-	pthread_mutex_unlock(&t->mu);
-	if (busy) /* last round's Deletes are still out */
+	if (dir_store_deletes_out(&t->out) > 0) /* last round's are still out */
 		return;
 	redisReply *rep = rt_redis_cmd(r, err, sizeof(err), "SRANDMEMBER %s %d",
 	    RK_TOMBSTONES, BATCH);

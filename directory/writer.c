@@ -152,3 +152,15 @@ dir_photo_key(uint64_t key, char out[32])
 {
 	snprintf(out, 32, RK_PHOTO_PREFIX "%016" PRIx64, key);
 }
+
+void
+dir_photo_script_keys(struct rt_redis_args *args, uint64_t key, char pkey[32])
+{
+	args->argc = 0;
+	dir_photo_key(key, pkey);
+	rt_redis_argz(args, RK_LEADER);
+	rt_redis_argz(args, RK_SEQ);
+	rt_redis_argz(args, pkey);
+	rt_redis_argz(args, RK_LOG);
+	rt_redis_argz(args, RK_TOMBSTONES);
+}

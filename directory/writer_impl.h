@@ -58,4 +58,10 @@ int dir_edit_locations(struct dir_rec_view *v,
 /* The Redis key "hs:photo:<16 hex>" of a photo key. */
 void dir_photo_key(uint64_t key, char out[32]);
 
+/* Starts args afresh with the keys the update and restore scripts both
+ * begin with (scripts.c): leader, seq, the photo's key (written into
+ * pkey, which must outlive args), log, tombstones. */
+void dir_photo_script_keys(struct rt_redis_args *args, uint64_t key,
+    char pkey[32]);
+
 #endif

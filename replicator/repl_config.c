@@ -7,7 +7,7 @@
 
 #include "cfg.h"
 #include "http.h"
-#include "redis.h"
+#include "svc_cfg.h"
 #include "tls.h"
 
 #define NOPTS 31
@@ -19,10 +19,7 @@ options(struct repl_config *cfg, struct rt_cfg_opt opts[NOPTS])
 	const struct rt_cfg_opt t[] = {
 		RT_CFG_FIELD("REPLICATOR_ID", "id", RT_CFG_STRING, id, 0, 0,
 		    "replicator", "name of this instance (lease owner, logs)"),
-		RT_CFG_FIELD(NULL, "listen", RT_CFG_STRING, listen, 0, 0,
-		    "tcp://127.0.0.1:7300", "RPC address to bind"),
-		RT_CFG_FIELD(NULL, "advertise", RT_CFG_STRING, advertise, 0, 0,
-		    "", "RPC address others dial (default: --listen)"),
+		RT_RPC_CFG_ROWS("tcp://127.0.0.1:7300"),
 		RT_HTTP_CFG_ROW,
 		RT_CFG_FIELD(NULL, "pub", RT_CFG_STRING, pub, 0, 0, "",
 		    "PUB address for task.* and audit.* events (empty: none)"),
@@ -35,14 +32,10 @@ options(struct repl_config *cfg, struct rt_cfg_opt opts[NOPTS])
 		RT_CFG_FIELD("HS_KEY_FILE", "key-file", RT_CFG_STRING, key_file,
 		    0, 0, NULL, "the replicator's identity file"),
 		RT_TLS_CFG_ROWS,
-		RT_CFG_FIELD("DEFAULT_REPLICA_COUNT", "default-replica-count",
-		    RT_CFG_INT, def, 1, 6, "3",
-		    "replicas of a photo that is not hot"),
-		RT_CFG_FIELD("MIN_REPLICA_COUNT", "min-replica-count",
-		    RT_CFG_INT, min, 1, 6, "2",
-		    "fewer healthy replicas than this is URGENT"),
-		RT_CFG_FIELD("MAX_REPLICA_COUNT", "max-replica-count",
-		    RT_CFG_INT, max, 1, 6, "5", "replicas of a hot photo"),
+		RT_REPLICA_CFG_ROWS(min, def, max, 6,
+		    "fewer healthy replicas than this is URGENT",
+		    "replicas of a photo that is not hot",
+		    "replicas of a hot photo"),
 		RT_CFG_FIELD("ACCESS_RATE_THRESHOLD", "access-rate-threshold",
 		    RT_CFG_DOUBLE, threshold, 0, 1e12, "1000",
 		    "requests/min above which a photo is hot"),
@@ -52,8 +45,7 @@ options(struct repl_config *cfg, struct rt_cfg_opt opts[NOPTS])
 		RT_CFG_FIELD("STORE_DOWN_GRACE", "store-down-grace", RT_CFG_MS,
 		    grace_ms, 0, 30LL * 24 * 3600 * 1000, "15m",
 		    "a store DOWN this long has lost its replicas"),
-		RT_CFG_FIELD("ORPHAN_GRACE", "orphan-grace", RT_CFG_MS,
-		    orphan_grace_ms, 0, 30LL * 24 * 3600 * 1000, "1h",
+		RT_ORPHAN_GRACE_CFG_ROW(orphan_grace_ms,
 		    "an unregistered needle is deleted after this"),
 		RT_CFG_FIELD("AUDIT_ORPHAN_HALT_FRACTION",
 		    "audit-orphan-halt-fraction", RT_CFG_DOUBLE, orphan_halt, 0,
@@ -106,12 +98,8 @@ finish(void *arg, char *err, size_t errlen)
 	if (rt_cfg_check_replicas(cfg->min, cfg->def, cfg->max, err, errlen) !=
 	    0)
 		return -1;
-	if (rt_redis_check_option("HS_REDIS", &cfg->redis, 0, err, errlen) ||
-	    rt_tls_setup(cfg->tls_ca, cfg->tls_cert, err, errlen) != 0)
-		return -1;
-	if (cfg->advertise[0] == '\0')
-		cfg->advertise = cfg->listen;
-	return 0;
+	return rt_svc_cfg_check(&cfg->redis, 0, NULL, cfg->tls_ca,
+	    cfg->tls_cert, cfg->listen, &cfg->advertise, err, errlen);
 }
 
 int

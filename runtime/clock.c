@@ -3,32 +3,36 @@
 
 #include <time.h>
 
-static int64_t
-clock_ms(clockid_t id)
+static uint64_t
+clock_ns(clockid_t id)
 {
 	struct timespec ts;
 	clock_gettime(id, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 int64_t
 rt_now_ms(void)
 {
-	return clock_ms(CLOCK_REALTIME);
+	return (int64_t)(clock_ns(CLOCK_REALTIME) / 1000000);
+}
+
+uint64_t
+rt_now_ns(void)
+{
+	return clock_ns(CLOCK_REALTIME);
 }
 
 int64_t
 rt_mono_ms(void)
 {
-	return clock_ms(CLOCK_MONOTONIC);
+	return (int64_t)(clock_ns(CLOCK_MONOTONIC) / 1000000);
 }
 
 uint64_t
 rt_mono_ns(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	return clock_ns(CLOCK_MONOTONIC);
 }
 
 void

@@ -11,7 +11,9 @@
  * (for deadlines and intervals within one). */
 int64_t rt_now_ms(void);
 int64_t rt_mono_ms(void);
-/* The monotonic clock in nanoseconds, for latencies (runtime/metrics.h). */
+/* The same in nanoseconds: the wall clock for the store's volume
+ * superblocks, the monotonic one for latencies (runtime/metrics.h). */
+uint64_t rt_now_ns(void);
 uint64_t rt_mono_ns(void);
 
 /* Sleeps ms milliseconds (nothing for ms <= 0). */

@@ -186,41 +186,52 @@ sample_ok(const struct rt_metrics *m, int hist)
 	return 1;
 }
 
+/* The labels of a sample of this kind (the NULL-ended pairs of ap) into
+ * l: 0, or -1 when the sample is left out (logged). */
+static int
+open_sample(const struct rt_metrics *m, int hist, va_list ap, struct labels *l)
+{
+	if (!sample_ok(m, hist))
+		return -1;
+	return take_labels(m, ap, l);
+}
+
+/* A plain sample whose value is already text. */
+static void
+put_plain(struct rt_metrics *m, const char *value, va_list ap)
+{
+	struct labels l;
+	if (open_sample(m, 0, ap, &l) != 0)
+		return;
+	put_series(&m->out, m->family, "", &l, NULL);
+	rt_sbuf_printf(&m->out, "%s\n", value);
+}
+
 void
 rt_metrics_u64(struct rt_metrics *m, uint64_t v, ...)
 {
-	struct labels l;
+	char text[24];
 	va_list ap;
-	if (!sample_ok(m, 0))
-		return;
+	snprintf(text, sizeof(text), "%llu", (unsigned long long)v);
 	va_start(ap, v);
-	int rc = take_labels(m, ap, &l);
+	put_plain(m, text, ap);
 	va_end(ap);
-	if (rc != 0)
-		return;
-	put_series(&m->out, m->family, "", &l, NULL);
-	rt_sbuf_printf(&m->out, "%llu\n", (unsigned long long)v);
 }
 
 void
 rt_metrics_f64(struct rt_metrics *m, double v, ...)
 {
-	struct labels l;
+	char text[32];
 	va_list ap;
-	if (!sample_ok(m, 0))
-		return;
-	va_start(ap, v);
-	int rc = take_labels(m, ap, &l);
-	va_end(ap);
-	if (rc != 0)
-		return;
-	put_series(&m->out, m->family, "", &l, NULL);
 	if (isnan(v))
-		rt_sbuf_printf(&m->out, "NaN\n");
+		snprintf(text, sizeof(text), "NaN");
 	else if (isinf(v))
-		rt_sbuf_printf(&m->out, "%sInf\n", v > 0 ? "+" : "-");
+		snprintf(text, sizeof(text), "%sInf", v > 0 ? "+" : "-");
 	else
-		rt_sbuf_printf(&m->out, "%.17g\n", v);
+		snprintf(text, sizeof(text), "%.17g", v);
+	va_start(ap, v);
+	put_plain(m, text, ap);
+	va_end(ap);
 }
 
 void
@@ -236,10 +247,8 @@ rt_metrics_hist(struct rt_metrics *m, const struct rt_hist *h, ...)
 {
 	struct labels l;
 	va_list ap;
-	if (!sample_ok(m, 1))
-		return;
 	va_start(ap, h);
-	int rc = take_labels(m, ap, &l);
+	int rc = open_sample(m, 1, ap, &l);
 	va_end(ap);
 	if (rc != 0)
 		return;

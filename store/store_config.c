@@ -5,7 +5,7 @@
 
 #include "cfg.h"
 #include "http.h"
-#include "redis.h"
+#include "svc_cfg.h"
 #include "tls.h"
 
 /* After parsing: the checks that span options, then the values derived
@@ -14,13 +14,9 @@ static int
 finish(void *arg, char *err, size_t errlen)
 {
 	struct store_config *cfg = arg;
-	if (rt_redis_check_option("HS_REDIS", &cfg->redis, 1, err, errlen) ||
-	    rt_redis_check_option("HS_CACHE_REDIS", &cfg->cache_redis, 1, err,
-		errlen) ||
-	    rt_tls_setup(cfg->tls_ca, cfg->tls_cert, err, errlen) != 0)
+	if (rt_svc_cfg_check(&cfg->redis, 1, &cfg->cache_redis, cfg->tls_ca,
+		cfg->tls_cert, cfg->listen, &cfg->advertise, err, errlen) != 0)
 		return -1;
-	if (cfg->advertise[0] == '\0')
-		cfg->advertise = cfg->listen;
 	if (cfg->http_url[0] == '\0' && cfg->http[0] != '\0') {
 		snprintf(cfg->http_url_buf, sizeof(cfg->http_url_buf),
 		    "%s://%s", cfg->tls_cert[0] != '\0' ? "https" : "http",
@@ -37,10 +33,7 @@ store_config_load(struct store_config *cfg, int argc, char **argv, char *err,
     size_t errlen)
 {
 	const struct rt_cfg_opt opts[] = {
-		RT_CFG_FIELD(NULL, "listen", RT_CFG_STRING, listen, 0, 0,
-		    "tcp://127.0.0.1:7200", "RPC address to bind"),
-		RT_CFG_FIELD(NULL, "advertise", RT_CFG_STRING, advertise, 0, 0,
-		    "", "RPC address others dial (default: --listen)"),
+		RT_RPC_CFG_ROWS("tcp://127.0.0.1:7200"),
 		RT_HTTP_CFG_ROW,
 		RT_CFG_FIELD(NULL, "http-url", RT_CFG_STRING, http_url, 0, 0,
 		    "", "photos' base URL for browsers (default: from --http)"),
@@ -79,9 +72,7 @@ store_config_load(struct store_config *cfg, int argc, char **argv, char *err,
 		    delete_retention_ms, 0, 366LL * 24 * 3600 * 1000, "168h",
 		    "compaction keeps a deleted needle's bytes this long after "
 		    "its delete (for hs rebuild and operators)"),
-		RT_CFG_FIELD("HEARTBEAT_INTERVAL", "heartbeat-interval",
-		    RT_CFG_MS, heartbeat_ms, 50, 600000, "1s",
-		    "heartbeat period"),
+		RT_HEARTBEAT_CFG_ROW(heartbeat_ms, "heartbeat period"),
 		RT_CFG_FIELD("HINT_LEASE", "hint-lease", RT_CFG_MS,
 		    hint_lease_ms, 0, 600000, "0",
 		    "reads by hint are served this long after a heartbeat the "
@@ -92,9 +83,7 @@ store_config_load(struct store_config *cfg, int argc, char **argv, char *err,
 		RT_CFG_FIELD("MIN_REPLICA_COUNT", "min-replicas", RT_CFG_INT,
 		    min_replicas, 1, 16, "2",
 		    "durable copies before a write is acknowledged"),
-		RT_CFG_FIELD("CACHE_TTL", "cache-ttl", RT_CFG_MS, cache_ttl_ms,
-		    1000, 30LL * 24 * 3600 * 1000, "1h",
-		    "cache entry lifetime"),
+		RT_CACHE_TTL_CFG_ROW(cache_ttl_ms, "cache entry lifetime"),
 		RT_CFG_FIELD("CACHE_MAX_PHOTO", "cache-max-photo", RT_CFG_BYTES,
 		    cache_max_bytes, 0, 64 << 20, "1MiB",
 		    "largest photo pushed into the cache"),

@@ -148,13 +148,24 @@ say(struct chaos *x, const char *fmt, const char *what, int64_t ms)
 	}
 }
 
-static int
-kill_one(struct chaos *x)
+/* The target of a kill or a pause and how long it lasts (300 ms to
+ * max_ms), drawn from the seed in that order, and said. */
+static struct chaos_target *
+draw_hit(struct chaos *x, int64_t max_ms, const char *fmt, int64_t *hold)
 {
 	char name[64];
 	struct chaos_target *t = draw_target(x, name, sizeof(name));
-	int64_t hold = chaos_between(&x->frng, 300, 3000);
-	say(x, "SIGKILL %s, restart in %.1fs", name, hold);
+	*hold = chaos_between(&x->frng, 300, max_ms);
+	say(x, fmt, name, *hold);
+	return t;
+}
+
+static int
+kill_one(struct chaos *x)
+{
+	int64_t hold;
+	struct chaos_target *t = draw_hit(x, 3000,
+	    "SIGKILL %s, restart in %.1fs", &hold);
 	group_signal(t, SIGKILL);
 	test_proc_kill(t->p, SIGKILL); /* reaps it */
 	t->down = 1;
@@ -166,10 +177,9 @@ kill_one(struct chaos *x)
 static int
 pause_one(struct chaos *x)
 {
-	char name[64];
-	struct chaos_target *t = draw_target(x, name, sizeof(name));
-	int64_t hold = chaos_between(&x->frng, 300, 4000);
-	say(x, "SIGSTOP %s, SIGCONT in %.1fs", name, hold);
+	int64_t hold;
+	struct chaos_target *t = draw_hit(x, 4000,
+	    "SIGSTOP %s, SIGCONT in %.1fs", &hold);
 	group_signal(t, SIGSTOP);
 	t->paused = 1;
 	rt_sleep_ms(hold);

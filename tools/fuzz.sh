@@ -59,7 +59,7 @@ sources() {
   case "$1" in
   rpc_dispatch) echo "${RPC_SRCS[*]} $OUT/gen/pb.list" ;;
   proto_messages) echo "$OUT/gen/all_messages.c $OUT/gen/pb.list" ;;
-  volume) echo "$ENGINE_SRCS" ;;
+  volume) echo "$ENGINE_SRCS runtime/clock.c" ;;
   cluster_file) echo "${CLIENT_SRCS[*]}" ;;
   photo_id) echo "runtime/photo_id.c client/hs_id.c client/hsi_util.c \
 runtime/clock.c proto/rpc_status.c $OUT/gen/pb.list" ;;

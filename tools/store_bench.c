@@ -73,69 +73,68 @@ die(const char *what, int rc)
 	exit(1);
 }
 
+/* One of BENCH_THREADS threads doing op until the deadline. */
 struct worker {
+	void (*op)(struct worker *w, uint64_t i, uint8_t *buf);
 	struct store_engine *se;
 	int fd;
 	int id;
 	double until;
 	long ops;
 	uint64_t nkeys;
+	uint64_t x; /* the reader's random state */
 };
 
 static void *
-engine_writer(void *p)
+worker_run(void *p)
 {
 	struct worker *w = p;
 	uint8_t buf[BENCH_SIZE];
 	memset(buf, w->id, sizeof(buf));
-	for (uint64_t i = 0; now_s() < w->until; i++) {
-		uint64_t key = ((uint64_t)w->id << 40) | i;
-		memcpy(buf, &key, sizeof(key));
-		int rc = store_engine_put(w->se, key, 1, buf, sizeof(buf));
-		if (rc)
-			die("put", rc);
-		w->ops++;
-	}
+	for (uint64_t i = 0; now_s() < w->until; i++, w->ops++)
+		w->op(w, i, buf);
 	return NULL;
 }
 
-static void *
-plain_writer(void *p)
+/* Durable puts of new keys, this thread's id in the top bits. */
+static void
+engine_put(struct worker *w, uint64_t i, uint8_t *buf)
 {
-	struct worker *w = p;
-	uint8_t buf[BENCH_SIZE];
-	memset(buf, w->id, sizeof(buf));
-	while (now_s() < w->until) {
-		if (write(w->fd, buf, sizeof(buf)) != (ssize_t)sizeof(buf) ||
-		    fdatasync(w->fd) != 0)
-			die("plain write", -errno);
-		w->ops++;
-	}
-	return NULL;
+	uint64_t key = ((uint64_t)w->id << 40) | i;
+	memcpy(buf, &key, sizeof(key));
+	int rc = store_engine_put(w->se, key, 1, buf, BENCH_SIZE);
+	if (rc)
+		die("put", rc);
 }
 
-static void *
-engine_reader(void *p)
+/* The baseline: O_APPEND write + fdatasync on one plain file. */
+static void
+plain_write(struct worker *w, uint64_t i, uint8_t *buf)
 {
-	struct worker *w = p;
-	uint64_t x = (uint64_t)w->id * 2654435761u + 1;
-	while (now_s() < w->until) {
-		x = x * 6364136223846793005ull + 1442695040888963407ull;
-		uint64_t i = (x >> 20) % w->nkeys;
-		uint64_t key = ((i % BENCH_THREADS) << 40) |
-		    (i / BENCH_THREADS);
-		struct store_read r;
-		int rc = store_engine_read(w->se, key, 1, &r);
-		if (rc && rc != STORE_E_NOT_FOUND)
-			die("get", rc);
-		store_read_free(&r);
-		w->ops++;
-	}
-	return NULL;
+	(void)i;
+	if (write(w->fd, buf, BENCH_SIZE) != (ssize_t)BENCH_SIZE ||
+	    fdatasync(w->fd) != 0)
+		die("plain write", -errno);
+}
+
+/* A get of one of the nkeys keys engine_put wrote, at random. */
+static void
+engine_get(struct worker *w, uint64_t i, uint8_t *buf)
+{
+	(void)i;
+	(void)buf;
+	w->x = w->x * 6364136223846793005ull + 1442695040888963407ull;
+	uint64_t n = (w->x >> 20) % w->nkeys;
+	uint64_t key = ((n % BENCH_THREADS) << 40) | (n / BENCH_THREADS);
+	struct store_read r;
+	int rc = store_engine_read(w->se, key, 1, &r);
+	if (rc && rc != STORE_E_NOT_FOUND)
+		die("get", rc);
+	store_read_free(&r);
 }
 
 static long
-run_threads(void *(*fn)(void *), struct worker *proto)
+run_threads(struct worker *proto)
 {
 	pthread_t th[BENCH_THREADS];
 	struct worker w[BENCH_THREADS];
@@ -145,7 +144,8 @@ run_threads(void *(*fn)(void *), struct worker *proto)
 		w[i] = *proto;
 		w[i].id = i;
 		w[i].ops = 0;
-		pthread_create(&th[i], NULL, fn, &w[i]);
+		w[i].x = (uint64_t)i * 2654435761u + 1;
+		pthread_create(&th[i], NULL, worker_run, &w[i]);
 	}
 	for (int i = 0; i < BENCH_THREADS; i++) {
 		pthread_join(th[i], NULL);
@@ -162,23 +162,24 @@ bench_writes_and_reads(const char *base)
 	int rc = store_engine_open(dir, NULL, &se);
 	if (rc)
 		die("open", rc);
-	struct worker proto = { se, -1, 0, 0, 0, 0 };
-	long puts = run_threads(engine_writer, &proto);
+	struct worker proto = { .op = engine_put, .se = se, .fd = -1 };
+	long puts = run_threads(&proto);
 	double eng = (double)puts / bench_secs;
 	printf("engine durable 4KiB puts/s (16 writers): %.0f\n", eng);
 
 	char path[4200];
 	snprintf(path, sizeof(path), "%s/plain.dat", dir);
 	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_TRUNC, 0644);
-	struct worker pp = { NULL, fd, 0, 0, 0, 0 };
-	long plain = run_threads(plain_writer, &pp);
+	struct worker pp = { .op = plain_write, .fd = fd };
+	long plain = run_threads(&pp);
 	close(fd);
 	double pl = (double)plain / bench_secs;
 	printf("plain append+fdatasync 4KiB writes/s (16 threads): %.0f\n", pl);
 	printf("engine/plain write ratio: %.2f\n", pl > 0 ? eng / pl : 0.0);
 
+	proto.op = engine_get;
 	proto.nkeys = (uint64_t)puts;
-	long gets = run_threads(engine_reader, &proto);
+	long gets = run_threads(&proto);
 	printf("engine 4KiB gets/s (16 readers, %ld needles): %.0f\n", puts,
 	    (double)gets / bench_secs);
 	store_engine_close(se);

@@ -15,6 +15,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "clock.h"
 #include "engine.h"
 #include "needle.h"
 #include "volume_index.h"
@@ -80,7 +81,6 @@ struct store_engine {
 };
 
 /* volume.c: files, superblocks, hints, pins. */
-uint64_t vol_now_ns(void); /* CLOCK_REALTIME */
 struct vol_file *vol_file_new(int fd, uint16_t version);
 void vol_file_ref(struct vol_file *vf);
 void vol_file_unref(struct vol_file *vf);

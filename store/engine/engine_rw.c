@@ -93,7 +93,7 @@ se_append(struct store_engine *se, struct needle_hdr h,
 	if (atomic_load(&v->readonly))
 		return STORE_E_READONLY;
 	uint64_t off = v->end;
-	int64_t now = (int64_t)(vol_now_ns() / 1000000);
+	int64_t now = rt_now_ms();
 	int rc = se_write_needle(v, &h, p, now, off);
 	struct hint_rec rec = { h.key, (uint32_t)(off / NEEDLE_ALIGN), h.size,
 		h.flags };
@@ -101,7 +101,7 @@ se_append(struct store_engine *se, struct needle_hdr h,
 		/* Before the needle is indexed, so a listing never pairs it
 		 * with an older time; read after the write, so a v1 needle's
 		 * time (its volume's) is never before it. */
-		atomic_store(&v->written_ms, (int64_t)(vol_now_ns() / 1000000));
+		atomic_store(&v->written_ms, rt_now_ms());
 		pthread_rwlock_wrlock(&se->idx_lock);
 		rc = se_index_needle(se, v, &rec);
 		if (!rc)

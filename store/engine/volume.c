@@ -78,20 +78,12 @@ vol_free(struct vol *v)
 	free(v);
 }
 
-uint64_t
-vol_now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* Creates vol_<id>.dat with its superblock durable, then its hint file. */
 int
 vol_create(struct store_engine *se, uint32_t id, struct vol **out)
 {
 	char path[4096];
-	struct superblock sb = { STORE_FORMAT_VERSION, id, 0, vol_now_ns() };
+	struct superblock sb = { STORE_FORMAT_VERSION, id, 0, rt_now_ns() };
 	uint8_t buf[SB_SIZE];
 	sb_encode(buf, &sb);
 	vol_path(se, id, "dat", path, sizeof(path));

@@ -97,7 +97,7 @@ cpt_deleted_fate(struct store_engine *se, struct cpt *c, uint64_t key)
 	struct vol *x = c->v;
 	uint32_t val;
 	int own = !se_find(se, key, &x, &val, NULL) || x == c->v;
-	int64_t now = (int64_t)(vol_now_ns() / 1000000);
+	int64_t now = rt_now_ms();
 	int64_t until = atomic_load(&x->written_ms) +
 	    se->opt.delete_retention_ms;
 	if (now < until) {
@@ -157,7 +157,7 @@ cpt_emit_tombstone(struct cpt *c, const struct needle_hdr *h, uint32_t old8)
 	struct needle_hdr dh = { h->cookie, h->key, NEEDLE_F_DELREC,
 		DELREC_DATA_SIZE + ext };
 	struct delrec d = { c->v->sb.vol_id, old8, h->size, STORE_DEL_UNKNOWN };
-	struct needle_ext ne = { (int64_t)(vol_now_ns() / 1000000), { 0 } };
+	struct needle_ext ne = { rt_now_ms(), { 0 } };
 	needle_hdr_encode(buf, &dh);
 	delrec_encode(p, &d);
 	needle_ext_encode(p + DELREC_DATA_SIZE, &ne); /* v1: not written */
@@ -406,7 +406,7 @@ store_engine_compact_due(struct store_engine *se)
 {
 	uint32_t ids[256];
 	size_t n = 0;
-	int64_t now = (int64_t)(vol_now_ns() / 1000000);
+	int64_t now = rt_now_ms();
 	pthread_rwlock_rdlock(&se->idx_lock);
 	for (size_t i = 0; i + 1 < se->nvols && n < 256; i++) {
 		const struct vol *v = se->vols[i];
