@@ -1,5 +1,5 @@
-/* The sentinel set for tests (see redis_sentinel.h): two metadata
- * instances sharing one folder of password files, the replica pointed at
+/* The sentinel set for tests (see redis_sentinel.h): three metadata
+ * instances sharing one folder of password files, the replicas pointed at
  * the primary, then three sentinels whose config files are written here
  * (Sentinel rewrites its own file, so each gets a fresh one). */
 #include "redis_sentinel.h"
@@ -138,14 +138,16 @@ share_passwords(const struct test_sentinel *s, const char *dir)
 	return 0;
 }
 
-/* 1 if every sentinel names redis[0] and the replica is in sync. */
+/* 1 if every sentinel names redis[0] and both replicas are in sync. */
 static int
 settled(struct test_sentinel *s)
 {
 	redisContext *c = test_redis_connect(&s->redis[0], "admin");
-	redisReply *rep = c ? redisCommand(c, "WAIT 1 100") : NULL;
+	redisReply *rep = c ?
+	    redisCommand(c, "WAIT %d 100", TEST_SENTINEL_REDIS - 1) :
+	    NULL;
 	int ok = rep != NULL && rep->type == REDIS_REPLY_INTEGER &&
-	    rep->integer >= 1;
+	    rep->integer >= TEST_SENTINEL_REDIS - 1;
 	if (rep != NULL)
 		freeReplyObject(rep);
 	if (c != NULL)
@@ -163,20 +165,23 @@ dump(struct test_proc *p)
 int
 test_sentinel_start(struct test_sentinel *s, const char *dir)
 {
-	char d0[600], d1[600];
 	memset(s, 0, sizeof(*s));
 	snprintf(s->dir, sizeof(s->dir), "%s", dir);
-	snprintf(d0, sizeof(d0), "%s/redis-meta", dir);
-	snprintf(d1, sizeof(d1), "%s/redis-meta-replica", dir);
 	mkdir(dir, 0755);
-	mkdir(d0, 0755);
-	mkdir(d1, 0755);
-	if (test_redis_start(&s->redis[0], TEST_REDIS_META, d0, 0) != 0 ||
-	    share_passwords(s, d1) != 0 ||
-	    test_redis_start(&s->redis[1], TEST_REDIS_META, d1, 0) != 0 ||
-	    configure(&s->redis[0], NULL) != 0 ||
-	    configure(&s->redis[1], &s->redis[0]) != 0)
-		return -1;
+	for (int i = 0; i < TEST_SENTINEL_REDIS; i++) {
+		char d[600];
+		if (i == 0)
+			snprintf(d, sizeof(d), "%s/redis-meta", dir);
+		else
+			snprintf(d, sizeof(d), "%s/redis-meta-replica-%d", dir,
+			    i);
+		mkdir(d, 0755);
+		if ((i > 0 && share_passwords(s, d) != 0) ||
+		    test_redis_start(&s->redis[i], TEST_REDIS_META, d, 0) !=
+			0 ||
+		    configure(&s->redis[i], i ? &s->redis[0] : NULL) != 0)
+			return -1;
+	}
 	int n = snprintf(s->addr, sizeof(s->addr), "sentinel:");
 	for (int i = 0; i < TEST_SENTINELS; i++) {
 		s->sport[i] = test_free_port();
@@ -231,7 +236,7 @@ int
 test_sentinel_primary(struct test_sentinel *s)
 {
 	int port = named_port(s);
-	for (int i = 0; i < 2; i++)
+	for (int i = 0; i < TEST_SENTINEL_REDIS; i++)
 		if (port != 0 && s->redis[i].port == port)
 			return i;
 	return -1;
@@ -251,6 +256,6 @@ test_sentinel_each(struct test_sentinel *s, void (*fn)(struct test_proc *))
 {
 	for (int i = 0; i < TEST_SENTINELS; i++)
 		fn(&s->sent[i]);
-	fn(&s->redis[1].proc);
-	fn(&s->redis[0].proc);
+	for (int i = TEST_SENTINEL_REDIS - 1; i >= 0; i--)
+		fn(&s->redis[i].proc);
 }

@@ -1,5 +1,5 @@
 /* The metadata Redis that survives its loss, for tests: a primary, a
- * replica and three Redis Sentinels on free loopback ports, with the same
+ * two replicas and three Redis Sentinels on free loopback ports, with the same
  * users and passwords as one testing/redis-meta instance, the primary
  * refusing writes without a replica (min-replicas-to-write 1) and the
  * sentinels' timings short (a dead primary is replaced in about two
@@ -11,9 +11,13 @@
 #include "redis_server.h"
 
 #define TEST_SENTINELS 3
+/* A primary and two replicas: after the loss of one, the new primary
+ * still has a replica, so writes go on (min-replicas-to-write 1). */
+#define TEST_SENTINEL_REDIS 3
 
 struct test_sentinel {
-	struct test_redis redis[2]; /* started as primary [0], replica [1] */
+	struct test_redis redis[TEST_SENTINEL_REDIS]; /* started as primary
+							 [0], replicas [1..] */
 	struct test_proc sent[TEST_SENTINELS];
 	int sport[TEST_SENTINELS];
 	char dir[512];
@@ -21,8 +25,8 @@ struct test_sentinel {
 			  test_redis's addr) */
 };
 
-/* Starts all five in dir (made if missing) and waits until every
- * sentinel names redis[0] as the primary and it has its replica. 0, or
+/* Starts all six in dir (made if missing) and waits until every
+ * sentinel names redis[0] as the primary and it has both replicas. 0, or
  * -1 after printing why. */
 int test_sentinel_start(struct test_sentinel *s, const char *dir);
 
@@ -33,7 +37,7 @@ int test_sentinel_primary(struct test_sentinel *s);
  * sentinels name, logged in as admin. 0 or -1. */
 int test_sentinel_rejoin(struct test_sentinel *s, int i);
 
-/* Calls fn on each of the five processes (stop, dump logs). */
+/* Calls fn on each of the six processes (stop, dump logs). */
 void test_sentinel_each(struct test_sentinel *s,
     void (*fn)(struct test_proc *));
 

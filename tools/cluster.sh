@@ -9,8 +9,8 @@
 #                                  tls+tcp://localhost with mutual auth
 #                                  (certificates by tools/certs in D/tls)
 #                                  --sentinel: the metadata Redis as a
-#                                  primary, a replica and three Redis
-#                                  Sentinels; commits WAIT for the replica
+#                                  primary, two replicas and three Redis
+#                                  Sentinels; commits WAIT for a replica
 #                                  --hosts: every process in a network
 #                                  namespace of its own, hs-NAME, on a
 #                                  bridge (root; docs/hosts.md); implies
@@ -20,7 +20,7 @@
 #   logs NAME [-f]                 a process's log
 #   kill NAME | start NAME         SIGKILL one process / start it again
 # Names: redis-meta, redis-cache, directory-1..3, store-1..5, replicator, nginx
-# (with --sentinel also redis-meta-replica, sentinel-1..3).
+# (with --sentinel also redis-meta-replica-1..2, sentinel-1..3).
 # Data, logs and pids live under one folder (default: the repo's .hs/);
 # the Redis users' passwords in its secrets/ (one file per user, 0600).
 set -euo pipefail
@@ -173,17 +173,19 @@ start_redis() { # NAME PORT: NAME.conf of the harness, here
   local name="$1" port="$2"
   mkdir -p "$dir/$name"
   make_secrets
-  write_acl "${name%-replica}" "$name"
+  write_acl "${name%-replica-*}" "$name"
   launch "$name" redis-server "$(redis_conf "$name")" --port "$port" \
     --dir "$dir/$name" --aclfile "$dir/$name/users.acl"
   wait_for 10 "$name" redis_admin "$port" ping
 }
 
 # ---- --sentinel (docs/reliability.md, "Metadata that survives its Redis"):
-# the metadata Redis as a primary (redis-meta), a replica and three Redis
-# Sentinels; every process finds the primary through them, and the
-# directories acknowledge a commit once the replica has it (WAIT 1; the
-# primary takes no write without a replica). Each instance's config file is
+# the metadata Redis as a primary (redis-meta), two replicas and three
+# Redis Sentinels; every process finds the primary through them, and the
+# directories acknowledge a commit once a replica has it (WAIT 1; the
+# primary takes no write without a replica). Two replicas, so that after
+# the loss of one Redis the new primary still has a replica and writes go
+# on without waiting for the lost one to come back. Each instance's config file is
 # made once in its folder (mode 0600: it holds the replication login) and
 # then kept, since Redis and Sentinel rewrite theirs on a failover: the
 # next `up` starts each in the role it had.
@@ -191,11 +193,11 @@ start_redis() { # NAME PORT: NAME.conf of the harness, here
 # sentinel processes without the flag.
 [ -f "$dir/run/sentinel" ] && sentinel=1
 if [ "$sentinel" = 1 ] && [ "$cmd" = up ]; then mkdir -p "$dir/run"; touch "$dir/run/sentinel"; fi
-p_meta_replica=$((base + 4))
+p_meta_replica() { echo $((base + (${1} == 1 ? 4 : 8))); } # replica-N
 p_sentinel() { echo $((base + 4 + $1)); }    # sentinel-N (base+5..7)
 
 sentinel_names() {
-  [ "$sentinel" = 1 ] && echo redis-meta-replica sentinel-1 sentinel-2 sentinel-3
+  [ "$sentinel" = 1 ] && echo redis-meta-replica-1 redis-meta-replica-2 sentinel-1 sentinel-2 sentinel-3
   return 0
 }
 
@@ -212,7 +214,7 @@ wait_flag() { [ "$sentinel" = 1 ] && echo --redis-wait-replicas=1; return 0; }
 redis_conf() { # NAME: the config file NAME starts from
   local conf="$dir/$1/redis.conf"
   case "$sentinel:$1" in
-    1:redis-meta|1:redis-meta-replica) ;;
+    1:redis-meta|1:redis-meta-replica-*) ;;
     *) echo "$harness/$1.conf"; return 0 ;;
   esac
   chmod 700 "$dir/$1" # a failover rewrites the file with umask's mode
@@ -222,7 +224,7 @@ redis_conf() { # NAME: the config file NAME starts from
     echo "masterauth $(cat "$(pwfile admin)")"
     echo "min-replicas-to-write 1"
     echo "repl-diskless-sync-delay 0"
-    [ "$1" = redis-meta-replica ] && echo "replicaof $(addr_of redis-meta) $p_meta"
+    [ "$1" != redis-meta ] && echo "replicaof $(addr_of redis-meta) $p_meta"
   } > "$conf")
   echo "$conf"
 }
@@ -342,7 +344,7 @@ start_nginx() {
 start_one() { # NAME
   case "$1" in
     redis-meta) start_redis redis-meta "$p_meta" ;;
-    redis-meta-replica) start_redis redis-meta-replica "$p_meta_replica" ;;
+    redis-meta-replica-[12]) start_redis "$1" "$(p_meta_replica "${1##*-}")" ;;
     sentinel-[123]) start_sentinel "${1#sentinel-}" ;;
     redis-cache) start_redis redis-cache "$p_cache" ;;
     directory-[123]) start_directory "${1#directory-}" ;;
@@ -487,7 +489,7 @@ host_ip() { # NAME: its address; stores by zone (a .101.., b .111.., c .121)
   local i
   case "$1" in
     redis-meta) echo "$subnet.11" ;;
-    redis-meta-replica) echo "$subnet.15" ;;
+    redis-meta-replica-*) echo "$subnet.$((${1##*-} == 1 ? 15 : 19))" ;;
     sentinel-*) echo "$subnet.$((15 + ${1#sentinel-}))" ;;
     redis-cache) echo "$subnet.12" ;;
     replicator) echo "$subnet.13" ;;
@@ -502,7 +504,7 @@ host_ports() { # NAME
   local i
   case "$1" in
     redis-meta) echo "$p_meta" ;;
-    redis-meta-replica) echo "$p_meta_replica" ;;
+    redis-meta-replica-*) p_meta_replica "${1##*-}" ;;
     sentinel-*) p_sentinel "${1#sentinel-}" ;;
     redis-cache) echo "$p_cache" ;;
     replicator) echo "$p_repl $p_replpub $p_replhttp" ;;
@@ -561,7 +563,7 @@ hosts_up() {
   ip addr add "$subnet.1/24" dev "$hosts_bridge"
   ip link set "$hosts_bridge" up
   for n in $(names); do
-    v="hsv-${n/directory/dir}"; v="${v:0:15}"
+    v="hsv-${n/directory/dir}"; v="${v/redis-meta-replica/rmr}"; v="${v:0:15}"
     ip netns add "hs-$n"
     ip link add "$v" type veth peer name hsp-tmp netns "hs-$n"
     ip -n "hs-$n" link set hsp-tmp name eth0
