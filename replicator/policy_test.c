@@ -340,6 +340,23 @@ store_missing_from_table_is_not_lost(void)
 	CHECK_EQ(pl.prio, -1);
 }
 
+/* plan() for a photo of a three-store write group (prefer: the store the
+ * group is being refilled on, or 0), may_lower, no bad copies. */
+static void
+plan_in_group(const uint32_t *stores, size_t n, const uint32_t group[3],
+    uint32_t prefer, uint32_t target, struct repl_plan *pl)
+{
+	struct repl_photo_state ph = { .stores = stores,
+		.nstores = n,
+		.target = target,
+		.may_lower = 1,
+		.size = 4096,
+		.group = group,
+		.ngroup = 3,
+		.prefer = prefer };
+	repl_plan_photo(&pol, st, 5, &ph, 1000000, pl);
+}
+
 /* The photo of write group {1, 2, 3} lost store 1. Store 5 has the most
  * room, but store 4 is where the group is being refilled: the copy goes
  * there, so a lost member's photos land together. A store that may not
@@ -351,20 +368,12 @@ lost_member_refills_on_the_groups_replacement(void)
 	st[0].state = DOWN;
 	st[0].last_heartbeat_ms = 0;
 	uint32_t s[] = { 1, 2, 3 }, group[] = { 1, 2, 3 };
-	struct repl_photo_state ph = { .stores = s,
-		.nstores = 3,
-		.target = 3,
-		.may_lower = 1,
-		.size = 4096,
-		.group = group,
-		.ngroup = 3,
-		.prefer = 4 };
 	struct repl_plan pl;
-	repl_plan_photo(&pol, st, 5, &ph, 1000000, &pl);
+	plan_in_group(s, 3, group, 4, 3, &pl);
 	CHECK_EQ(pl.nadd, 1);
 	CHECK_EQ(pl.add[0], 4);
 	st[3].state = DOWN;
-	repl_plan_photo(&pol, st, 5, &ph, 1000000, &pl);
+	plan_in_group(s, 3, group, 4, 3, &pl);
 	CHECK_EQ(pl.nadd, 1);
 	CHECK_EQ(pl.add[0], 5);
 }
@@ -377,15 +386,8 @@ trims_take_copies_outside_the_group_first(void)
 {
 	setup();
 	uint32_t s[] = { 1, 2, 3, 4, 5 }, group[] = { 2, 3, 4 };
-	struct repl_photo_state ph = { .stores = s,
-		.nstores = 5,
-		.target = 5,
-		.may_lower = 1,
-		.size = 4096,
-		.group = group,
-		.ngroup = 3 };
 	struct repl_plan pl;
-	repl_plan_photo(&pol, st, 5, &ph, 1000000, &pl);
+	plan_in_group(s, 5, group, 0, 5, &pl);
 	CHECK_EQ(pl.ntrim, 2);
 	CHECK(repl_has_id(pl.trim, 2, 1));
 	CHECK(repl_has_id(pl.trim, 2, 5));
@@ -402,21 +404,12 @@ crowded_group_still_spreads_over_zones(void)
 	setup();
 	zones("aabcc");
 	uint32_t s[] = { 1, 2, 3, 4 }, group[] = { 1, 2, 3 };
-	struct repl_photo_state ph = { .stores = s,
-		.nstores = 4,
-		.target = 3,
-		.may_lower = 1,
-		.size = 4096,
-		.group = group,
-		.ngroup = 3 };
 	struct repl_plan pl;
-	repl_plan_photo(&pol, st, 5, &ph, 1000000, &pl);
+	plan_in_group(s, 4, group, 0, 3, &pl);
 	CHECK_EQ(pl.ntrim, 1);
 	CHECK(pl.trim[0] == 1 || pl.trim[0] == 2);
 	uint32_t after[] = { pl.trim[0] == 1 ? 2 : 1, 3, 4 };
-	ph.stores = after;
-	ph.nstores = 3;
-	repl_plan_photo(&pol, st, 5, &ph, 1000000, &pl);
+	plan_in_group(after, 3, group, 0, 3, &pl);
 	CHECK_EQ(pl.prio, -1); /* settled: no respread, no trim */
 }
 
