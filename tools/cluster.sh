@@ -485,34 +485,25 @@ hosts_bridge=hs-br0
 subnet=""
 [ -f "$dir/run/hosts" ] && { hosts=1; subnet="$(cat "$dir/run/hosts")"; }
 
-host_ip() { # NAME: its address; stores by zone (a .101.., b .111.., c .121)
-  local i
+# NAME's host and ports: the last byte of its address (stores by zone: a
+# .101.., b .111.., c .121..), then the ports it listens on (see the p_
+# variables above).
+host_of() { # NAME
+  local i="${1##*-}"
   case "$1" in
-    redis-meta) echo "$subnet.11" ;;
-    redis-meta-replica-*) echo "$subnet.$((${1##*-} == 1 ? 15 : 19))" ;;
-    sentinel-*) echo "$subnet.$((15 + ${1#sentinel-}))" ;;
-    redis-cache) echo "$subnet.12" ;;
-    replicator) echo "$subnet.13" ;;
-    nginx) echo "$subnet.14" ;;
-    directory-*) echo "$subnet.$((20 + ${1#directory-}))" ;;
-    store-*) i=$((${1#store-} - 1)); echo "$subnet.$((101 + 10 * (i % 3) + i / 3))" ;;
+    redis-meta) echo "11 $p_meta" ;;
+    redis-meta-replica-*) echo "$((i == 1 ? 15 : 19)) $(p_meta_replica "$i")" ;;
+    sentinel-*) echo "$((15 + i)) $(p_sentinel "$i")" ;;
+    redis-cache) echo "12 $p_cache" ;;
+    replicator) echo "13 $p_repl $p_replpub $p_replhttp" ;;
+    nginx) echo "14 $p_lb $p_web" ;;
+    directory-*) echo "$((20 + i)) $(p_dir "$i") $(p_dirpub "$i") $(p_dirhttp "$i")" ;;
+    store-*) echo "$((101 + 10 * ((i - 1) % 3) + (i - 1) / 3)) $(p_store "$i") $(p_storepub "$i") $(p_storehttp "$i")" ;;
   esac
 }
 
-# The ports each process listens on (see the p_ variables above).
-host_ports() { # NAME
-  local i
-  case "$1" in
-    redis-meta) echo "$p_meta" ;;
-    redis-meta-replica-*) p_meta_replica "${1##*-}" ;;
-    sentinel-*) p_sentinel "${1#sentinel-}" ;;
-    redis-cache) echo "$p_cache" ;;
-    replicator) echo "$p_repl $p_replpub $p_replhttp" ;;
-    nginx) echo "$p_lb $p_web" ;;
-    directory-*) i=${1#directory-}; echo "$(p_dir "$i") $(p_dirpub "$i") $(p_dirhttp "$i")" ;;
-    store-*) i=${1#store-}; echo "$(p_store "$i") $(p_storepub "$i") $(p_storehttp "$i")" ;;
-  esac
-}
+host_ip() { local h; h="$(host_of "$1")"; echo "$subnet.${h%% *}"; } # NAME
+host_ports() { local h; h="$(host_of "$1")"; echo "${h#* }"; }       # NAME
 
 # NAME's address: its host's with --hosts, else loopback (for the
 # configuration files that name a peer by address and port apart).
