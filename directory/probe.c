@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "hostport.h"
 #include "log.h"
 #include "redis.h"
 #include "scripts.h"
@@ -34,14 +35,13 @@ start_connect(const char *url, int *refused)
 		snprintf(un->sun_path, sizeof(un->sun_path), "%s", url + 6);
 		sl = sizeof(*un);
 	} else if (strncmp(url, "tcp://", 6) == 0) {
-		char host[256];
-		snprintf(host, sizeof(host), "%s", url + 6);
-		char *colon = strrchr(host, ':');
-		if (colon == NULL)
+		char host[256], port[8];
+		int p;
+		if (rt_hostport_split(url + 6, host, sizeof(host), &p) != 0)
 			return -1;
-		*colon = '\0';
+		snprintf(port, sizeof(port), "%d", p);
 		struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai;
-		if (getaddrinfo(host, colon + 1, &hints, &ai) != 0)
+		if (getaddrinfo(host, port, &hints, &ai) != 0)
 			return -1;
 		memcpy(&ss, ai->ai_addr, ai->ai_addrlen);
 		sl = ai->ai_addrlen;

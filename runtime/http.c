@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "hostport.h"
 #include "log.h"
 
 #define MAX_HEADERS 16
@@ -282,22 +283,20 @@ static int
 parse_listen(const char *listen, struct sockaddr_in *sa, char *err,
     size_t errlen)
 {
-	const char *colon = strrchr(listen, ':');
-	char host[256];
-	if (colon == NULL || colon == listen ||
-	    (size_t)(colon - listen) >= sizeof(host)) {
+	char host[256], port[8];
+	int p;
+	if (rt_hostport_split(listen, host, sizeof(host), &p) != 0) {
 		snprintf(err, errlen,
 		    "bad HTTP address '%s': expected HOST:PORT, e.g. "
 		    "127.0.0.1:8080",
 		    listen);
 		return -1;
 	}
-	memcpy(host, listen, (size_t)(colon - listen));
-	host[colon - listen] = '\0';
+	snprintf(port, sizeof(port), "%d", p);
 	struct addrinfo hints = { .ai_family = AF_INET,
 		.ai_socktype = SOCK_STREAM };
 	struct addrinfo *ai = NULL;
-	int rc = getaddrinfo(host, colon + 1, &hints, &ai);
+	int rc = getaddrinfo(host, port, &hints, &ai);
 	if (rc != 0 || ai == NULL) {
 		snprintf(err, errlen, "bad HTTP address '%s': %s", listen,
 		    gai_strerror(rc));

@@ -10,6 +10,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "hostport.h"
 #include "redis_impl.h"
 
 /* Splits "host:port" or "unix:/path". 0, or -1 with a message in err. */
@@ -23,22 +24,14 @@ rt_redis_parse_addr(const char *addr, char host[256], int *port, char *err,
 		*port = 0;
 		return 0;
 	}
-	const char *colon = strrchr(addr, ':');
-	char *end;
-	long p = colon ? strtol(colon + 1, &end, 10) : 0;
-	if (colon == NULL || colon == addr || *end != '\0' || p <= 0 ||
-	    p > 65535 || (size_t)(colon - addr) >= 256 ||
-	    strncmp(addr, "unix:", 5) == 0) {
-		snprintf(err, errlen,
-		    "bad Redis address '%s': use HOST:PORT, unix:/PATH or "
-		    "sentinel:HOST:PORT,HOST:PORT,.../NAME",
-		    addr);
-		return -1;
-	}
-	memcpy(host, addr, (size_t)(colon - addr));
-	host[colon - addr] = '\0';
-	*port = (int)p;
-	return 0;
+	if (strncmp(addr, "unix:", 5) != 0 &&
+	    rt_hostport_split(addr, host, 256, port) == 0 && *port > 0)
+		return 0;
+	snprintf(err, errlen,
+	    "bad Redis address '%s': use HOST:PORT, unix:/PATH or "
+	    "sentinel:HOST:PORT,HOST:PORT,.../NAME",
+	    addr);
+	return -1;
 }
 
 /* What names ep's password file, for messages. */
