@@ -297,7 +297,10 @@ place(struct test_cluster *c, int hosts)
 	    ((hs = c->hosts = calloc(1, sizeof(*hs))) == NULL ||
 		test_hosts_init(hs) != 0))
 		return -1;
-	int rc = (c->h_meta = test_hosts_place(hs, "redis-meta", NULL, NULL)) |
+	/* With sentinel the metadata Redis takes six hosts of its own. */
+	int rc = (c->h_meta = c->has_sentinel ?
+			 0 :
+			 test_hosts_place(hs, "redis-meta", NULL, NULL)) |
 	    (c->h_cache = test_hosts_place(hs, "redis-cache", NULL, NULL)) |
 	    (c->h_repl = test_hosts_place(hs, "replicator", NULL, c->ip_repl));
 	for (int i = 0; i < c->ndirs; i++) {
@@ -343,26 +346,21 @@ start_redis(struct test_cluster *c)
 	snprintf(cache, sizeof(cache), "%s/redis-cache", c->dir);
 	mkdir(meta, 0755);
 	mkdir(cache, 0755);
+	const char *mip = c->hosts ? c->hosts->h[c->h_meta].ip : NULL;
+	const char *cip = c->hosts ? c->hosts->h[c->h_cache].ip : NULL;
 	if (c->has_sentinel) {
-		if (test_sentinel_start(&c->sentinel, c->dir) != 0)
+		if (test_sentinel_start_on(&c->sentinel, c->dir, c->hosts) != 0)
 			return -1;
 		c->meta = c->sentinel.redis[0];
+		c->h_meta = c->sentinel.h_redis[0];
 		memset(&c->meta.proc, 0, sizeof(c->meta.proc));
 		snprintf(c->meta.addr, sizeof(c->meta.addr), "%s",
 		    c->sentinel.addr);
-		return test_redis_start(&c->cache, TEST_REDIS_CACHE, cache,
-			   0) == 0 ?
-		    0 :
-		    -1;
-	}
-	const char *mip = c->hosts ? c->hosts->h[c->h_meta].ip : NULL;
-	const char *cip = c->hosts ? c->hosts->h[c->h_cache].ip : NULL;
-	return test_redis_start_in(&c->meta, TEST_REDIS_META, meta, 0, mip,
-		   netns(c, c->h_meta)) == 0 &&
-		test_redis_start_in(&c->cache, TEST_REDIS_CACHE, cache, 0, cip,
-		    netns(c, c->h_cache)) == 0 ?
-	    0 :
-	    -1;
+	} else if (test_redis_start_in(&c->meta, TEST_REDIS_META, meta, 0, mip,
+		       netns(c, c->h_meta)) != 0)
+		return -1;
+	return test_redis_start_in(&c->cache, TEST_REDIS_CACHE, cache, 0, cip,
+	    netns(c, c->h_cache));
 }
 
 int

@@ -68,7 +68,8 @@ struct test_cluster {
 	/* With opts.hosts: the hosts, and each process's host in it (for
 	 * test_hosts_cut and the rest). NULL otherwise. */
 	struct test_hosts *hosts;
-	int h_meta, h_cache, h_repl;
+	int h_meta, h_cache, h_repl; /* h_meta with sentinel: the first
+					primary's (sentinel.h_redis[0]) */
 	int h_dir[TEST_CLUSTER_MAX_DIRS], h_store[TEST_CLUSTER_MAX_STORES];
 };
 

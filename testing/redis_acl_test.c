@@ -127,7 +127,7 @@ test_each_user_holds_only_its_rights(void)
 static int
 run_store(const char *pw, char *err, size_t errlen)
 {
-	char bin[512], redis[96], pwf[700], kf[640], data[600];
+	char bin[512], redis[160], pwf[700], kf[640], data[600];
 	test_runfile(bin, sizeof(bin), "store/stored");
 	snprintf(redis, sizeof(redis), "--redis=%s", meta.addr);
 	snprintf(pwf, sizeof(pwf), "--redis-password-file=%s", pw);

@@ -1,7 +1,9 @@
 /* The sentinel set for tests (see redis_sentinel.h): three metadata
  * instances sharing one folder of password files, the replicas pointed at
  * the primary, then three sentinels whose config files are written here
- * (Sentinel rewrites its own file, so each gets a fresh one). */
+ * (Sentinel rewrites its own file, so each gets a fresh one). On hosts
+ * each binds its host's address and the sentinels name the primary by
+ * its host's address. */
 #include "redis_sentinel.h"
 
 #include <fcntl.h>
@@ -16,6 +18,19 @@
 #include "env.h"
 
 #define MASTER "meta"
+
+/* Host h's namespace and address, or loopback's without hosts. */
+static const char *
+ns_of(const struct test_sentinel *s, int h)
+{
+	return s->hosts != NULL ? s->hosts->h[h].name : NULL;
+}
+
+static const char *
+ip_of(const struct test_sentinel *s, int h)
+{
+	return s->hosts != NULL ? s->hosts->h[h].ip : "127.0.0.1";
+}
 
 /* The password in user i's file of r, NUL-ended. 0 or -1. */
 static int
@@ -50,8 +65,9 @@ admin_cmd(const struct test_redis *r, const char *fmt, const char *a,
  * full sync starts at once (not after the default 5 s wait for others);
  * and, given a primary, follow it. */
 static int
-configure(struct test_redis *r, const struct test_redis *primary)
+configure(struct test_sentinel *s, int i, int primary)
 {
+	struct test_redis *r = &s->redis[i];
 	char pw[64], port[16];
 	if (read_pw(r, 0, pw) != 0)
 		return -1;
@@ -59,9 +75,10 @@ configure(struct test_redis *r, const struct test_redis *primary)
 	    admin_cmd(r, "CONFIG SET masterauth %s", pw, NULL) &&
 	    admin_cmd(r, "CONFIG SET min-replicas-to-write %s", "1", NULL) &&
 	    admin_cmd(r, "CONFIG SET repl-diskless-sync-delay %s", "0", NULL);
-	if (ok && primary != NULL) {
-		snprintf(port, sizeof(port), "%d", primary->port);
-		ok = admin_cmd(r, "REPLICAOF %s %s", "127.0.0.1", port);
+	if (ok && primary >= 0) {
+		snprintf(port, sizeof(port), "%d", s->redis[primary].port);
+		ok = admin_cmd(r, "REPLICAOF %s %s",
+		    ip_of(s, s->h_redis[primary]), port);
 	}
 	return ok ? 0 : -1;
 }
@@ -100,21 +117,23 @@ start_sentinel(struct test_sentinel *s, int i)
 	if (f == NULL || read_pw(&s->redis[0], 0, pw) != 0)
 		return -1;
 	fprintf(f,
-	    "port %d\nbind 127.0.0.1\ndir %s\n"
-	    "sentinel monitor " MASTER " 127.0.0.1 %d 2\n"
+	    "port %d\nbind %s\ndir %s\n"
+	    "sentinel monitor " MASTER " %s %d 2\n"
 	    "sentinel auth-user " MASTER " admin\n"
 	    "sentinel auth-pass " MASTER " %s\n"
 	    "sentinel down-after-milliseconds " MASTER " 1000\n"
 	    "sentinel failover-timeout " MASTER " 3000\n"
 	    "sentinel parallel-syncs " MASTER " 1\n"
 	    "sentinel sentinel-user admin\nsentinel sentinel-pass %s\n",
-	    s->sport[i], dir, s->redis[0].port, pw, pw);
+	    s->sport[i], s->sip[i], dir, ip_of(s, s->h_redis[0]),
+	    s->redis[0].port, pw, pw);
 	users(f, &s->redis[0]);
 	if (fclose(f) != 0)
 		return -1;
 	snprintf(name, sizeof(name), "sentinel-%d", i + 1);
 	char *argv[] = { "redis-server", conf, "--sentinel", NULL };
-	return test_proc_start(&s->sent[i], name, s->dir, argv);
+	struct test_proc_opts o = { .netns = ns_of(s, s->h_sent[i]) };
+	return test_proc_start_opts(&s->sent[i], name, s->dir, argv, &o);
 }
 
 /* Copies the primary's password files into dir, so the replica has the
@@ -138,11 +157,13 @@ share_passwords(const struct test_sentinel *s, const char *dir)
 	return 0;
 }
 
-/* 1 if every sentinel names redis[0] and both replicas are in sync. */
-static int
-settled(struct test_sentinel *s)
+int
+test_sentinel_healthy(struct test_sentinel *s)
 {
-	redisContext *c = test_redis_connect(&s->redis[0], "admin");
+	int p = test_sentinel_primary(s);
+	if (p < 0)
+		return 0;
+	redisContext *c = test_redis_connect(&s->redis[p], "admin");
 	redisReply *rep = c ?
 	    redisCommand(c, "WAIT %d 100", TEST_SENTINEL_REDIS - 1) :
 	    NULL;
@@ -152,7 +173,33 @@ settled(struct test_sentinel *s)
 		freeReplyObject(rep);
 	if (c != NULL)
 		redisFree(c);
-	return ok && test_sentinel_primary(s) == 0;
+	return ok;
+}
+
+/* 1 if every sentinel names redis[0] and both replicas are in sync. */
+static int
+settled(struct test_sentinel *s)
+{
+	return test_sentinel_primary(s) == 0 && test_sentinel_healthy(s);
+}
+
+/* Each of the six on a host of its own (with hosts). 0 or -1. */
+static int
+place(struct test_sentinel *s)
+{
+	char role[32];
+	int rc = 0;
+	for (int i = 0; i < TEST_SENTINEL_REDIS; i++) {
+		snprintf(role, sizeof(role), "redis-meta-%d", i + 1);
+		rc |= s->h_redis[i] = test_hosts_place(s->hosts, role, NULL,
+		    NULL);
+	}
+	for (int i = 0; i < TEST_SENTINELS; i++) {
+		snprintf(role, sizeof(role), "sentinel-%d", i + 1);
+		rc |= s->h_sent[i] = test_hosts_place(s->hosts, role, NULL,
+		    s->sip[i]);
+	}
+	return rc < 0 ? -1 : 0;
 }
 
 static void
@@ -165,9 +212,19 @@ dump(struct test_proc *p)
 int
 test_sentinel_start(struct test_sentinel *s, const char *dir)
 {
+	return test_sentinel_start_on(s, dir, NULL);
+}
+
+int
+test_sentinel_start_on(struct test_sentinel *s, const char *dir,
+    struct test_hosts *hs)
+{
 	memset(s, 0, sizeof(*s));
 	snprintf(s->dir, sizeof(s->dir), "%s", dir);
+	s->hosts = hs;
 	mkdir(dir, 0755);
+	if (place(s) != 0)
+		return -1;
 	for (int i = 0; i < TEST_SENTINEL_REDIS; i++) {
 		char d[600];
 		if (i == 0)
@@ -177,16 +234,17 @@ test_sentinel_start(struct test_sentinel *s, const char *dir)
 			    i);
 		mkdir(d, 0755);
 		if ((i > 0 && share_passwords(s, d) != 0) ||
-		    test_redis_start(&s->redis[i], TEST_REDIS_META, d, 0) !=
-			0 ||
-		    configure(&s->redis[i], i ? &s->redis[0] : NULL) != 0)
+		    test_redis_start_in(&s->redis[i], TEST_REDIS_META, d, 0,
+			ip_of(s, s->h_redis[i]),
+			ns_of(s, s->h_redis[i])) != 0 ||
+		    configure(s, i, i ? 0 : -1) != 0)
 			return -1;
 	}
 	int n = snprintf(s->addr, sizeof(s->addr), "sentinel:");
 	for (int i = 0; i < TEST_SENTINELS; i++) {
 		s->sport[i] = test_free_port();
 		n += snprintf(s->addr + n, sizeof(s->addr) - (size_t)n,
-		    "%s127.0.0.1:%d", i ? "," : "", s->sport[i]);
+		    "%s%s:%d", i ? "," : "", s->sip[i], s->sport[i]);
 		if (start_sentinel(s, i) != 0)
 			return -1;
 	}
@@ -209,7 +267,7 @@ named_port(struct test_sentinel *s)
 		char err[256], addr[64];
 		if (!test_proc_alive(&s->sent[i]))
 			continue;
-		snprintf(addr, sizeof(addr), "127.0.0.1:%d", s->sport[i]);
+		snprintf(addr, sizeof(addr), "%s:%d", s->sip[i], s->sport[i]);
 		ep.addr = addr;
 		redisContext *c = rt_redis_connect(&ep, 500, err, sizeof(err));
 		redisReply *rep = c ? redisCommand(c,
@@ -246,9 +304,12 @@ int
 test_sentinel_rejoin(struct test_sentinel *s, int i)
 {
 	int p = test_sentinel_primary(s);
-	if (p < 0 || p == i || test_redis_restart(&s->redis[i]) != 0)
+	/* Alive: a start that came up but failed to follow, tried again. */
+	if (p < 0 || p == i ||
+	    (!test_proc_alive(&s->redis[i].proc) &&
+		test_redis_restart(&s->redis[i]) != 0))
 		return -1;
-	return configure(&s->redis[i], &s->redis[p]);
+	return configure(s, i, p);
 }
 
 void

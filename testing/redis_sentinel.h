@@ -4,10 +4,12 @@
  * refusing writes without a replica (min-replicas-to-write 1) and the
  * sentinels' timings short (a dead primary is replaced in about two
  * seconds). Every process reaches it by the address in addr
- * ("sentinel:...:/meta", runtime/redis.h). */
+ * ("sentinel:...:/meta", runtime/redis.h). On hosts (testing/hosts.h)
+ * each of the six runs on a host of its own. */
 #ifndef HS_TEST_REDIS_SENTINEL_H
 #define HS_TEST_REDIS_SENTINEL_H
 
+#include "hosts.h"
 #include "redis_server.h"
 
 #define TEST_SENTINELS 3
@@ -21,20 +23,31 @@ struct test_sentinel {
 	struct test_proc sent[TEST_SENTINELS];
 	int sport[TEST_SENTINELS];
 	char dir[512];
-	char addr[64]; /* "sentinel:127.0.0.1:P,...,/meta" (fits a
-			  test_redis's addr) */
+	char addr[128]; /* "sentinel:127.0.0.1:P,...,/meta" (fits a
+			   test_redis's addr) */
+	/* With hosts: each one's host (NULL hosts: all on loopback). */
+	struct test_hosts *hosts;
+	int h_redis[TEST_SENTINEL_REDIS], h_sent[TEST_SENTINELS];
+	char sip[TEST_SENTINELS][16]; /* each sentinel's address */
 };
 
 /* Starts all six in dir (made if missing) and waits until every
  * sentinel names redis[0] as the primary and it has both replicas. 0, or
  * -1 after printing why. */
 int test_sentinel_start(struct test_sentinel *s, const char *dir);
+/* The same with each of the six on a new host of hs (NULL: loopback). */
+int test_sentinel_start_on(struct test_sentinel *s, const char *dir,
+    struct test_hosts *hs);
 
 /* Index in redis[] of the instance the sentinels name now, or -1. */
 int test_sentinel_primary(struct test_sentinel *s);
 
-/* Starts redis[i] again (after a kill) as a replica of the primary the
- * sentinels name, logged in as admin. 0 or -1. */
+/* 1 if every live sentinel names one primary and it has every other
+ * instance as a replica in sync: the set after faults have healed. */
+int test_sentinel_healthy(struct test_sentinel *s);
+
+/* Starts redis[i] again (after a kill; unless it runs) as a replica of
+ * the primary the sentinels name, logged in as admin. 0 or -1. */
 int test_sentinel_rejoin(struct test_sentinel *s, int i);
 
 /* Calls fn on each of the six processes (stop, dump logs). */

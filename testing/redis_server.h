@@ -27,9 +27,10 @@ struct test_redis {
 	struct test_proc proc;
 	int port;
 	enum test_redis_role role;
-	char dir[512]; /* its data, its log, its users and passwords */
-	char addr[64]; /* "127.0.0.1:PORT", or its host's address */
-	char acl[600]; /* the ACL file it loads */
+	char dir[512];	/* its data, its log, its users and passwords */
+	char addr[128]; /* "127.0.0.1:PORT", its host's address, or (in
+			   testing/cluster.h's meta) a sentinel address */
+	char acl[600];	/* the ACL file it loads */
 	char pw[TEST_REDIS_NUSERS][600]; /* each user's password file */
 };
 

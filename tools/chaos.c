@@ -22,11 +22,12 @@ main(int argc, char **argv)
 		{ NULL, "seed", RT_CFG_INT, &o.seed, 0, INT64_MAX, "0",
 		    "fault and workload sequence (0: from the clock, printed)" },
 		{ NULL, "faults", RT_CFG_STRING, &faults, 0, 0, "",
-		    "comma list of kill,pause,diskfull,bitflip,partition "
-		    "(empty: all)" },
+		    "comma list of kill,pause,diskfull,bitflip,partition,"
+		    "redisfail (empty: all)" },
 		{ NULL, "hosts", RT_CFG_BOOL, &o.hosts, 0, 0, "false",
-		    "every process in a network namespace of its own, with "
-		    "partition faults (root; docs/hosts.md)" },
+		    "every process in a network namespace of its own, the "
+		    "metadata Redis under Sentinel, with partition and Redis "
+		    "failover faults (root; docs/hosts.md)" },
 		{ NULL, "quiet", RT_CFG_BOOL, &o.quiet, 0, 0, "false",
 		    "no line per fault" },
 		{ NULL, "zones-advisory", RT_CFG_BOOL, &o.zones_advisory, 0, 0,

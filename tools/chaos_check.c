@@ -267,6 +267,7 @@ chaos_settle(struct chaos *x)
 		fprintf(stderr,
 		    "chaos: not every store is UP at the leader "
 		    "after the faults\n");
+	x->redis_settled = chaos_redis_settle(x, x->o.settle_ms / 2);
 	Hs__AuditReply *a = NULL;
 	hs_error err;
 	if (hs_audit(x->work, 1, x->o.settle_ms / 2, &a, &err) != HS_OK)

@@ -3,7 +3,8 @@
  * often), a full disk on the store whose data dir is a small tmpfs, and a
  * byte flipped inside one copy of a photo's data, and on hosts a network
  * partition (a link cut one way or both, a host or a zone cut off, then
- * healed; testing/hosts.h). Signals go to the
+ * healed; testing/hosts.h) or a Redis failover (chaos_redis.c). Signals
+ * go to the
  * process group, so nginx's workers go down (and pause) with their
  * master. Whatever was killed is restarted and whatever paused continued
  * after a drawn moment; a process found dead that the soak did not kill is
@@ -49,7 +50,9 @@ chaos_targets_init(struct chaos *x)
 		add(x, name, &x->c.dirs[i], NULL);
 	}
 	add(x, "replicator", &x->c.repl, NULL);
-	add(x, "redis-meta", &x->c.meta.proc, &x->c.meta);
+	/* Under Sentinel, meta is no process: the failover fault hits it. */
+	if (!x->c.has_sentinel)
+		add(x, "redis-meta", &x->c.meta.proc, &x->c.meta);
 	add(x, "redis-cache", &x->c.cache.proc, &x->c.cache);
 	if (x->c.has_nginx)
 		add(x, "nginx", &x->c.nginx, NULL);
@@ -86,6 +89,7 @@ chaos_restore_all(struct chaos *x)
 {
 	if (x->c.hosts != NULL)
 		test_hosts_heal_all(x->c.hosts);
+	chaos_redis_restore(x);
 	for (int i = 0; i < x->nt; i++) {
 		struct chaos_target *t = &x->t[i];
 		if (t->paused) {
@@ -96,16 +100,8 @@ chaos_restore_all(struct chaos *x)
 			restart(t);
 			continue;
 		}
-		int code = test_proc_wait_exit(t->p, 0);
-		if (code < 0)
-			continue;
-		x->deaths++;
-		fprintf(stderr,
-		    "chaos: %s DIED on its own (exit %d); the soak did "
-		    "not kill it. Its log:\n",
-		    t->name, code);
-		test_proc_dump_log(t->p);
-		restart(t);
+		if (chaos_found_dead(x, t->name, t->p))
+			restart(t);
 	}
 }
 
@@ -136,18 +132,6 @@ draw_target(struct chaos *x, char *name, size_t len)
 	return t;
 }
 
-static void
-say(struct chaos *x, const char *fmt, const char *what, int64_t ms)
-{
-	if (!x->o.quiet) {
-		printf("chaos: %6.1fs ",
-		    (double)(rt_mono_ms() - x->start_ms) / 1000.0);
-		printf(fmt, what, (double)ms / 1000.0);
-		printf("\n");
-		fflush(stdout);
-	}
-}
-
 /* The target of a kill or a pause and how long it lasts (300 ms to
  * max_ms), drawn from the seed in that order, and said. */
 static struct chaos_target *
@@ -156,7 +140,7 @@ draw_hit(struct chaos *x, int64_t max_ms, const char *fmt, int64_t *hold)
 	char name[64];
 	struct chaos_target *t = draw_target(x, name, sizeof(name));
 	*hold = chaos_between(&x->frng, 300, max_ms);
-	say(x, fmt, name, *hold);
+	chaos_say(x, fmt, name, *hold);
 	return t;
 }
 
@@ -248,7 +232,7 @@ fill_disk(struct chaos *x)
 		return 0;
 	struct chaos_target *t = &x->t[x->small_store];
 	int64_t hold = chaos_between(&x->frng, 1000, 5000);
-	say(x, "disk full on %s for %.1fs", t->name, hold);
+	chaos_say(x, "disk full on %s for %.1fs", t->name, hold);
 	int fd = open(x->filler, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 	static const char block[1 << 16];
 	while (fd >= 0 && write(fd, block, sizeof(block)) > 0)
@@ -293,7 +277,7 @@ flip_bit(struct chaos *x)
 	snprintf(what, sizeof(what), "%s on store-%u", hex, store);
 	int done = tr_corrupt(&x->c, &tp, store) == 0;
 	if (done) {
-		say(x, "bit flip in %s", what, 0);
+		chaos_say(x, "bit flip in %s", what, 0);
 		pthread_mutex_lock(&x->mu);
 		for (size_t i = 0; i < x->nph; i++)
 			if (x->ph[i].id.key == p.id.key)
@@ -339,7 +323,7 @@ partition_one(struct chaos *x)
 	}
 	if (rc != 0)
 		fprintf(stderr, "chaos: cannot cut %s\n", what);
-	say(x, "partition: %s cut off, healed in %.1fs", what, hold);
+	chaos_say(x, "partition: %s cut off, healed in %.1fs", what, hold);
 	rt_sleep_ms(hold);
 	test_hosts_heal_all(hs);
 	return rc == 0;
@@ -353,6 +337,9 @@ draw_kind(struct chaos *x)
 	if (x->c.hosts != NULL && x->enabled[CF_PARTITION] &&
 	    chaos_between(&x->frng, 0, 3) == 0)
 		return CF_PARTITION;
+	int redis = x->c.has_sentinel && x->enabled[CF_REDISFAIL];
+	if (redis && chaos_between(&x->frng, 0, 4) == 0)
+		return CF_REDISFAIL;
 	for (;;) {
 		int k = (int)chaos_between(&x->frng, 0, 9);
 		int kind = k < 4 ? CF_KILL :
@@ -365,7 +352,11 @@ draw_kind(struct chaos *x)
 		if (!x->enabled[CF_KILL] && !x->enabled[CF_PAUSE] &&
 		    !x->enabled[CF_BITFLIP] &&
 		    (!x->enabled[CF_DISKFULL] || x->small_store < 0))
-			return CF_PARTITION; /* partitions alone */
+			return redis &&
+				(!x->enabled[CF_PARTITION] ||
+				    chaos_between(&x->frng, 0, 1)) ?
+			    CF_REDISFAIL :
+			    CF_PARTITION; /* partitions, failovers alone */
 	}
 }
 
@@ -377,7 +368,8 @@ chaos_fault_main(void *arg)
 	for (int k = 0; k < CF_N; k++)
 		any |= x->enabled[k] &&
 		    (k != CF_DISKFULL || x->small_store >= 0) &&
-		    (k != CF_PARTITION || x->c.hosts != NULL);
+		    (k != CF_PARTITION || x->c.hosts != NULL) &&
+		    (k != CF_REDISFAIL || x->c.has_sentinel);
 	while (any && !atomic_load(&x->stop)) {
 		rt_sleep_ms(chaos_between(&x->frng, 500, 2500));
 		if (atomic_load(&x->stop))
@@ -385,7 +377,8 @@ chaos_fault_main(void *arg)
 		chaos_restore_all(x);
 		int kind = draw_kind(x);
 		static int (*const fn[CF_N])(struct chaos *) = { kill_one,
-			pause_one, fill_disk, flip_bit, partition_one };
+			pause_one, fill_disk, flip_bit, partition_one,
+			chaos_redis_fail };
 		x->faults[kind] += fn[kind](x);
 	}
 	return NULL;

@@ -64,6 +64,11 @@ struct chaos {
 	int enabled[CF_N];
 	int faults[CF_N];
 	int deaths; /* processes found dead that the soak did not kill */
+	/* With sentinel (hosts): metadata instances the soak killed or
+	 * stopped and has not brought back yet, and whether the settle
+	 * ended with them healthy (chaos_redis.c). */
+	int rdown[TEST_SENTINEL_REDIS], rpaused[TEST_SENTINEL_REDIS];
+	int redis_settled;
 	int private_mounts; /* the soak has a mount namespace of its own */
 	int small_store;    /* index of the store on a small tmpfs, -1 none */
 	char small_why[200];
@@ -116,6 +121,18 @@ void *chaos_fault_main(void *arg);
 /* Continues what is paused, restarts what was killed (and counts and
  * shows what died on its own, restarting it too). */
 void chaos_restore_all(struct chaos *x);
+/* 1 if p (named name) exited though the soak did not stop it: counted in
+ * deaths and its log shown. */
+int chaos_found_dead(struct chaos *x, const char *name, struct test_proc *p);
+/* One line about a fault, fmt taking what and a hold in seconds. */
+void chaos_say(struct chaos *x, const char *fmt, const char *what, int64_t ms);
+
+/* The Redis failover fault; bringing back what it (or a death) left
+ * out; waiting up to ms for the sentinels to agree on a primary with
+ * every instance in sync (1 if so, or without sentinel). chaos_redis.c */
+int chaos_redis_fail(struct chaos *x);
+void chaos_redis_restore(struct chaos *x);
+int chaos_redis_settle(struct chaos *x, int64_t ms);
 
 /* The web reader (a thread) and the final check's web paths: the cache
  * and every store's HTTP face (chaos_web.c). */

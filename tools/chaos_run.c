@@ -25,7 +25,7 @@
 #define STORE_ARGS "--stats-report-interval=200ms"
 
 static const char *const names[CF_N] = { "kill", "pause", "diskfull", "bitflip",
-	"partition" };
+	"partition", "redisfail" };
 
 const char *
 chaos_fault_name(int kind)
@@ -49,7 +49,8 @@ parse_faults(struct chaos *x, const char *list)
 		if (k == CF_N) {
 			fprintf(stderr,
 			    "chaos: no fault named \"%s\"; the faults are "
-			    "kill, pause, diskfull, bitflip, partition\n",
+			    "kill, pause, diskfull, bitflip, partition, "
+			    "redisfail\n",
 			    w);
 			return -1;
 		}
@@ -94,6 +95,8 @@ up(struct chaos *x)
 		.replicator = 1,
 		.nginx = !x->o.hosts, /* not on hosts yet (docs/hosts.md) */
 		.hosts = x->o.hosts,
+		/* Redis failovers, as the launcher's hosts mode runs it. */
+		.sentinel = x->o.hosts,
 		.store_args = STORE_ARGS,
 		.repl_args = REPL_ARGS };
 	/* Ports are picked before they are bound: a clash fails the start;
@@ -142,27 +145,29 @@ static int
 summary(struct chaos *x, const struct chaos_tally *t)
 {
 	printf("chaos: seed %lld, %llds: faults kill %d pause %d diskfull %d "
-	       "bitflip %d partition %d; uploads acknowledged %llu (failed %llu), deletes "
+	       "bitflip %d partition %d redisfail %d; uploads acknowledged %llu (failed %llu), deletes "
 	       "acknowledged %llu (failed %llu), reads %llu (failed %llu); "
 	       "live %d, deleted %d: lost %d, resurrected %d, "
 	       "under-replicated %d, zone-spread %d, over %d, odd %d, "
 	       "wrong bytes served %llu, unexpected deaths %d; hot photos "
 	       "peaked at %zu copies; web reads %llu (failed %llu), served "
-	       "after delete %llu, web lost %d\n",
+	       "after delete %llu, web lost %d%s\n",
 	    (long long)x->o.seed, (long long)(x->o.duration_ms / 1000),
 	    x->faults[CF_KILL], x->faults[CF_PAUSE], x->faults[CF_DISKFULL],
 	    x->faults[CF_BITFLIP], x->faults[CF_PARTITION],
-	    (unsigned long long)x->up_ok, (unsigned long long)x->up_fail,
-	    (unsigned long long)x->del_ok, (unsigned long long)x->del_fail,
-	    (unsigned long long)x->rd_ok, (unsigned long long)x->rd_fail,
-	    t->live, t->deleted, t->lost, t->resurrected, t->under, t->spread,
-	    t->over, t->odd, (unsigned long long)x->bad_reads, x->deaths,
-	    x->hot_peak, (unsigned long long)x->web_ok,
-	    (unsigned long long)x->web_fail, (unsigned long long)x->web_late,
-	    t->web_lost);
+	    x->faults[CF_REDISFAIL], (unsigned long long)x->up_ok,
+	    (unsigned long long)x->up_fail, (unsigned long long)x->del_ok,
+	    (unsigned long long)x->del_fail, (unsigned long long)x->rd_ok,
+	    (unsigned long long)x->rd_fail, t->live, t->deleted, t->lost,
+	    t->resurrected, t->under, t->spread, t->over, t->odd,
+	    (unsigned long long)x->bad_reads, x->deaths, x->hot_peak,
+	    (unsigned long long)x->web_ok, (unsigned long long)x->web_fail,
+	    (unsigned long long)x->web_late, t->web_lost,
+	    x->redis_settled ? "" : "; the metadata Redis did not settle");
 	int spread = x->o.zones_advisory ? 0 : t->spread;
 	return t->lost + t->resurrected + t->under + spread + t->odd +
-	    (int)x->bad_reads + x->deaths + (int)x->web_late + t->web_lost >
+	    (int)x->bad_reads + x->deaths + (int)x->web_late + t->web_lost +
+	    !x->redis_settled >
 	    0;
 }
 
