@@ -85,8 +85,17 @@ test_hosts_possible(char *why, size_t len)
 		    (int)geteuid());
 		return 0;
 	}
-	if (system("ip netns list >/dev/null 2>&1") != 0) {
-		snprintf(why, len, "`ip netns` does not work here (iproute2)");
+	/* Root is not always enough (a container without CAP_SYS_ADMIN):
+	 * make and remove one namespace to know. */
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd),
+	    "ip netns add hsprobe%ld >/dev/null 2>&1 && "
+	    "ip netns del hsprobe%ld >/dev/null 2>&1",
+	    (long)getpid(), (long)getpid());
+	if (system(cmd) != 0) {
+		snprintf(why, len,
+		    "cannot make a network namespace here (`ip netns add` "
+		    "failed: iproute2 missing, or no CAP_SYS_ADMIN)");
 		return 0;
 	}
 	return 1;
