@@ -69,10 +69,7 @@ options(struct dir_config *cfg, struct rt_cfg_opt opts[NOPTS])
 		    "127.0.0.1:6379",
 		    "metadata Redis, HOST:PORT, unix:/PATH or "
 		    "sentinel:HOST:PORT,.../NAME"),
-		RT_CFG_FIELD("HS_REDIS_WAIT_REPLICAS", "redis-wait-replicas",
-		    RT_CFG_INT, redis.wait_replicas, 0, 16, "0",
-		    "a commit is acknowledged only once this many metadata "
-		    "Redis replicas have it (WAIT; 1 with Sentinel)"),
+		RT_REDIS_WAIT_CFG_ROW(redis),
 		RT_REDIS_CFG_FIELDS("HS_CACHE_REDIS", "cache-redis",
 		    cache_redis, "",
 		    "cache Redis, HOST:PORT or unix:/PATH, cleared of deleted photos"),

@@ -100,6 +100,11 @@ repl_lease_main(void *arg)
 					  acquire_lua, RK_REPLICATOR_LEASE,
 					  RK_REPLICATOR_EPOCH, value, ttl),
 			    &epoch);
+		/* A new epoch counts once a replica has it: a failover must
+		 * not hand it out again (docs/reliability.md, Sentinel). */
+		if (got == 1 && !atomic_load(&r->active) &&
+		    !rt_redis_ctx_replicated(c, &r->cfg.redis, period))
+			got = -1;
 		if (got < 0 && c != NULL) {
 			redisFree(c);
 			c = NULL;

@@ -10,7 +10,7 @@
 #include "svc_cfg.h"
 #include "tls.h"
 
-#define NOPTS 31
+#define NOPTS 32
 
 /* Fills opts with the table, each target a field of cfg. */
 static void
@@ -26,6 +26,7 @@ options(struct repl_config *cfg, struct rt_cfg_opt opts[NOPTS])
 		RT_REDIS_CFG_FIELDS("HS_REDIS", "redis", redis, NULL,
 		    "metadata Redis, HOST:PORT or unix:/PATH (lease, leader, "
 		    "orphan sightings)"),
+		RT_REDIS_WAIT_CFG_ROW(redis),
 		RT_CFG_FIELD("HS_DIRECTORIES", "directories", RT_CFG_STRING,
 		    directories, 0, 0, "",
 		    "comma-separated directory addresses (fallback)"),

@@ -232,6 +232,21 @@ rt_redis_argv_replicated(rt_redis *r, int argc, const char **argv,
 	return waited(r, rep, w, argv[0], err, errlen);
 }
 
+int
+rt_redis_ctx_replicated(redisContext *c, const struct rt_redis_ep *ep,
+    int64_t timeout_ms)
+{
+	if (ep->wait_replicas <= 0)
+		return 1;
+	redisReply *w = redisCommand(c, "WAIT %lld %lld",
+	    (long long)ep->wait_replicas, (long long)timeout_ms);
+	int ok = w != NULL && w->type == REDIS_REPLY_INTEGER &&
+	    w->integer >= ep->wait_replicas;
+	if (w != NULL)
+		freeReplyObject(w);
+	return ok;
+}
+
 redisReply *
 rt_redis_cmd(rt_redis *r, char *err, size_t errlen, const char *fmt, ...)
 {

@@ -144,6 +144,13 @@ redisReply *rt_redis_argv(rt_redis *r, int argc, const char **argv,
 redisReply *rt_redis_argv_replicated(rt_redis *r, int argc, const char **argv,
     const size_t *lens, char *err, size_t errlen);
 
+/* For a link of its own (c from rt_redis_connect): 1 once ep's
+ * wait_replicas replicas have this connection's writes (WAIT, bounded by
+ * timeout_ms), or at once when it is 0; else 0, and what was written is
+ * not to be acted on (the replicator's lease epoch). */
+int rt_redis_ctx_replicated(redisContext *c, const struct rt_redis_ep *ep,
+    int64_t timeout_ms);
+
 /* printf-style convenience for fixed commands ("GET hs:seq"). */
 redisReply *rt_redis_cmd(rt_redis *r, char *err, size_t errlen, const char *fmt,
     ...);

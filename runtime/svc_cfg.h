@@ -50,6 +50,16 @@
 	RT_CFG_FIELD("CACHE_TTL", "cache-ttl", RT_CFG_MS, field, 1000,         \
 	    30LL * 24 * 3600 * 1000, "1h", help)
 
+/* Writes to the metadata Redis (the directories' commits and lease, the
+ * replicator's lease) count as done only once this many replicas have
+ * them (WAIT; 1 with Sentinel: docs/reliability.md). Into the rt_redis_ep
+ * field's wait_replicas. */
+#define RT_REDIS_WAIT_CFG_ROW(field)                                           \
+	RT_CFG_FIELD("HS_REDIS_WAIT_REPLICAS", "redis-wait-replicas",          \
+	    RT_CFG_INT, field.wait_replicas, 0, 16, "0",                       \
+	    "writes to the metadata Redis are done only once this many "       \
+	    "replicas have them (WAIT; 1 with Sentinel)")
+
 /* The checks every service's options end with, in this order: its
  * metadata Redis (an empty address taken when redis_optional), its cache
  * Redis when it has one (cache not NULL; empty: none), its TLS files; then

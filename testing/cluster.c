@@ -138,6 +138,8 @@ start_replicator(struct test_cluster *c, const char *extra)
 	    dirs[256] = "", dflag[300], redis[2048] = "";
 	test_runfile(bin, sizeof(bin), "replicator/replicatord");
 	test_redis_flags(&c->meta, "redis", "replicator", redis, sizeof(redis));
+	if (c->has_sentinel)
+		strcat(redis, " --redis-wait-replicas=1");
 	const char *ip = c->ip_repl;
 	snprintf(listen, sizeof(listen), "--listen=tcp://%s:%d", ip, c->p_repl);
 	snprintf(pub, sizeof(pub), "--pub=tcp://%s:%d", ip, c->p_replpub);

@@ -301,8 +301,8 @@ start_replicator() {
     --listen="tcp://127.0.0.1:$p_repl" --pub="tcp://127.0.0.1:$p_replpub" \
     --http="127.0.0.1:$p_replhttp" \
     --redis="$(meta_addr)" --redis-user=replicator \
-    --redis-password-file="$(pwfile replicator)" --directories="$(dirs_csv)" \
-    --key-file="$dir/keys/replicator.key"
+    --redis-password-file="$(pwfile replicator)" $(wait_flag) \
+    --directories="$(dirs_csv)" --key-file="$dir/keys/replicator.key"
 }
 
 # nginx from the harness's testing/nginx.conf.template (the tests fill the
