@@ -299,7 +299,7 @@ place(struct test_cluster *c, int hosts)
 	    ((hs = c->hosts = calloc(1, sizeof(*hs))) == NULL ||
 		test_hosts_init(hs) != 0))
 		return -1;
-	/* With sentinel the metadata Redis takes six hosts of its own. */
+	/* With sentinel the metadata Redis takes five hosts of its own. */
 	int rc = (c->h_meta = c->has_sentinel ?
 			 0 :
 			 test_hosts_place(hs, "redis-meta", NULL, NULL)) |

@@ -32,7 +32,7 @@ struct test_cluster_opts {
 	int env_timing; /* no short-timeout flags: the processes take
 				  their timing from the environment (which
 				  they inherit) or their defaults */
-	int sentinel; /* the metadata Redis as a primary, two replicas and three
+	int sentinel;	/* the metadata Redis as a primary, a replica and three
 			 sentinels (testing/redis_sentinel.h); directories
 			 WAIT for 1 replica */
 };

@@ -1,5 +1,5 @@
-/* The sentinel set for tests (see redis_sentinel.h): three metadata
- * instances sharing one folder of password files, the replicas pointed at
+/* The sentinel set for tests (see redis_sentinel.h): two metadata
+ * instances sharing one folder of password files, the replica pointed at
  * the primary, then three sentinels whose config files are written here
  * (Sentinel rewrites its own file, so each gets a fresh one). On hosts
  * each binds its host's address and the sentinels name the primary by
@@ -176,7 +176,7 @@ test_sentinel_healthy(struct test_sentinel *s)
 	return ok;
 }
 
-/* 1 if every sentinel names redis[0] and both replicas are in sync. */
+/* 1 if every sentinel names redis[0] and its replica is in sync. */
 static int
 settled(struct test_sentinel *s)
 {

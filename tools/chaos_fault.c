@@ -25,7 +25,9 @@
 #include "directory.pb-c.h"
 #include "repl_util.h"
 
-#define SMALL_DISK "64m" /* the tmpfs under the last store */
+#define SMALL_DISK                                                             \
+	"256m" /* the tmpfs under the last store: room for
+			      * 30 minutes of uploads, so only the fault fills it */
 
 static void
 add(struct chaos *x, const char *name, struct test_proc *p,

@@ -9,8 +9,8 @@
 #                                  tls+tcp://localhost with mutual auth
 #                                  (certificates by tools/certs in D/tls)
 #                                  --sentinel: the metadata Redis as a
-#                                  primary, two replicas and three Redis
-#                                  Sentinels; commits WAIT for a replica
+#                                  primary, a replica and three Redis
+#                                  Sentinels; commits WAIT for the replica
 #                                  --hosts: every process in a network
 #                                  namespace of its own, hs-NAME, on a
 #                                  bridge (root; docs/hosts.md); implies
@@ -20,7 +20,7 @@
 #   logs NAME [-f]                 a process's log
 #   kill NAME | start NAME         SIGKILL one process / start it again
 # Names: redis-meta, redis-cache, directory-1..3, store-1..5, replicator, nginx
-# (with --sentinel also redis-meta-replica-1..2, sentinel-1..3).
+# (with --sentinel also redis-meta-replica-1, sentinel-1..3).
 # Data, logs and pids live under one folder (default: the repo's .hs/);
 # the Redis users' passwords in its secrets/ (one file per user, 0600).
 set -euo pipefail
@@ -180,12 +180,11 @@ start_redis() { # NAME PORT: NAME.conf of the harness, here
 }
 
 # ---- --sentinel (docs/reliability.md, "Metadata that survives its Redis"):
-# the metadata Redis as a primary (redis-meta), two replicas and three
+# the metadata Redis as a primary (redis-meta), one replica and three
 # Redis Sentinels; every process finds the primary through them, and the
-# directories acknowledge a commit once a replica has it (WAIT 1; the
-# primary takes no write without a replica). Two replicas, so that after
-# the loss of one Redis the new primary still has a replica and writes go
-# on without waiting for the lost one to come back. Each instance's config file is
+# directories acknowledge a commit once the replica has it (WAIT 1; the
+# primary takes no write without it). One replica, not two: with two, the
+# sentinels may promote the one a commit did not wait for. Each instance's config file is
 # made once in its folder (mode 0600: it holds the replication login) and
 # then kept, since Redis and Sentinel rewrite theirs on a failover: the
 # next `up` starts each in the role it had.
@@ -193,11 +192,11 @@ start_redis() { # NAME PORT: NAME.conf of the harness, here
 # sentinel processes without the flag.
 [ -f "$dir/run/sentinel" ] && sentinel=1
 if [ "$sentinel" = 1 ] && [ "$cmd" = up ]; then mkdir -p "$dir/run"; touch "$dir/run/sentinel"; fi
-p_meta_replica() { echo $((base + (${1} == 1 ? 4 : 8))); } # replica-N
+p_meta_replica() { echo $((base + 4)); } # redis-meta-replica-1
 p_sentinel() { echo $((base + 4 + $1)); }    # sentinel-N (base+5..7)
 
 sentinel_names() {
-  [ "$sentinel" = 1 ] && echo redis-meta-replica-1 redis-meta-replica-2 sentinel-1 sentinel-2 sentinel-3
+  [ "$sentinel" = 1 ] && echo redis-meta-replica-1 sentinel-1 sentinel-2 sentinel-3
   return 0
 }
 
@@ -344,7 +343,7 @@ start_nginx() {
 start_one() { # NAME
   case "$1" in
     redis-meta) start_redis redis-meta "$p_meta" ;;
-    redis-meta-replica-[12]) start_redis "$1" "$(p_meta_replica "${1##*-}")" ;;
+    redis-meta-replica-1) start_redis "$1" "$(p_meta_replica "${1##*-}")" ;;
     sentinel-[123]) start_sentinel "${1#sentinel-}" ;;
     redis-cache) start_redis redis-cache "$p_cache" ;;
     directory-[123]) start_directory "${1#directory-}" ;;
@@ -492,7 +491,7 @@ host_of() { # NAME
   local i="${1##*-}"
   case "$1" in
     redis-meta) echo "11 $p_meta" ;;
-    redis-meta-replica-*) echo "$((i == 1 ? 15 : 19)) $(p_meta_replica "$i")" ;;
+    redis-meta-replica-*) echo "15 $(p_meta_replica "$i")" ;;
     sentinel-*) echo "$((15 + i)) $(p_sentinel "$i")" ;;
     redis-cache) echo "12 $p_cache" ;;
     replicator) echo "13 $p_repl $p_replpub $p_replhttp" ;;
