@@ -116,9 +116,13 @@ launch() { # NAME CMD...
   echo $! > "$dir/run/$name.pid"
 }
 
+dead() { ! alive "$1"; } # NAME
+
+# A killed process nobody has reaped yet (a zombie) is not alive.
 alive() { # NAME
-  local f="$dir/run/$1.pid"
-  [ -f "$f" ] && kill -0 "$(cat "$f")" 2>/dev/null
+  local f="$dir/run/$1.pid" p
+  [ -f "$f" ] && p="$(cat "$f")" && kill -0 "$p" 2>/dev/null &&
+    ! grep -q ') Z ' "/proc/$p/stat" 2>/dev/null
 }
 
 names() {
@@ -605,7 +609,9 @@ case "$cmd" in
         if [ "${2:-}" = "-f" ]; then exec tail -f "$dir/logs/$1.log"; else cat "$dir/logs/$1.log"; fi ;;
   kill) [ $# -ge 1 ] || die "usage: kill NAME"
         alive "$1" || die "$1 is not running"
-        kill -KILL "$(cat "$dir/run/$1.pid")"; echo "killed $1" ;;
+        kill -KILL "$(cat "$dir/run/$1.pid")"
+        wait_for 5 "the end of $1" dead "$1" # so a `start` right after works
+        echo "killed $1" ;;
   start) [ $# -ge 1 ] || die "usage: start NAME"
          alive "$1" && die "$1 is already running"
          [ -f "$dir/run/$1.cmd" ] || die "$1 was never started here; run 'up' first"
