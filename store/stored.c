@@ -127,6 +127,9 @@ main(int argc, char **argv)
 {
 	static struct store_service svc;
 	char err[512];
+	/* First, so a SIGTERM while the volumes load is an orderly stop
+	 * once serving, not death by the default action. */
+	rt_stop_block();
 	int rc = store_config_load(&svc.cfg, argc, argv, err, sizeof(err));
 	if (rc != 0)
 		return rt_cfg_exit("stored", rc, err);
@@ -153,7 +156,6 @@ main(int argc, char **argv)
 	pthread_mutex_init(&svc.repl_mu, NULL);
 	snprintf(svc.repl_addr, sizeof(svc.repl_addr), "%s",
 	    svc.cfg.replicator);
-	rt_stop_block();
 	struct background *bg = NULL;
 	if (start_rpc(&svc, err, sizeof(err)) != 0 ||
 	    (bg = background_start(&svc, err, sizeof(err))) == NULL) {

@@ -303,7 +303,10 @@ test_sentinel_primary(struct test_sentinel *s)
 int
 test_sentinel_rejoin(struct test_sentinel *s, int i)
 {
-	int p = test_sentinel_primary(s);
+	int p = -1;
+	/* Right after a failover the sentinels may disagree for a moment
+	 * (one still names the old primary): wait until they agree. */
+	CHECK_WAIT_UNTIL((p = test_sentinel_primary(s)) >= 0 && p != i, 10000);
 	/* Alive: a start that came up but failed to follow, tried again. */
 	if (p < 0 || p == i ||
 	    (!test_proc_alive(&s->redis[i].proc) &&
