@@ -224,13 +224,6 @@ rpc_conns_open(rpc_conns **out, nng_socket sock, int max_conns, int64_t idle_ms,
 	return 0;
 }
 
-void
-rpc_conns_listener(nng_listener l)
-{
-	/* Not every transport has it (ipc://); nothing to do there. */
-	(void)nng_listener_set_bool(l, NNG_OPT_TCP_KEEPALIVE, 1);
-}
-
 int
 rpc_conns_count(rpc_conns *c)
 {

@@ -67,14 +67,10 @@ typedef struct rpc_conns rpc_conns;
 /* Admits at most max_conns connections on sock (a new one past that is
  * closed at once) and closes any connection that has no request in
  * progress and sent no whole request for idle_ms: a peer trickling a big
- * frame, or silent, is cut off after idle_ms. TCP keepalive is left to
- * the listener (rpc_conns_listener). 0 or an nng error. */
+ * frame, or silent, is cut off after idle_ms. TCP keepalive is the
+ * listener's (runtime/listen.h). 0 or an nng error. */
 int rpc_conns_open(rpc_conns **out, nng_socket sock, int max_conns,
     int64_t idle_ms, const char *name);
-
-/* Turns on TCP keepalive for the listener's connections (dead peers'
- * connections are found by the kernel, not kept forever). */
-void rpc_conns_listener(nng_listener l);
 
 /* A whole request arrived on pipe: it is busy until rpc_conns_done. */
 void rpc_conns_begin(rpc_conns *c, nng_pipe pipe);

@@ -5,6 +5,7 @@
 
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/rep.h>
+#include <nng/protocol/reqrep0/req.h>
 #include <openssl/crypto.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -17,7 +18,6 @@
 #include "rpc_limits.h"
 #include "rpc_server_impl.h"
 #include "rpc_wire.h"
-#include "tls.h"
 
 static void call_cb(void *arg);
 
@@ -90,31 +90,15 @@ rpc_server_add_service(rpc_server *s, const ProtobufCServiceDescriptor *desc,
 int
 rpc_server_listen(rpc_server *s, const char *url, char *bound, size_t boundlen)
 {
-	nng_listener l;
 	char why[512] = "";
-	int rv = nng_listener_create(&l, s->sock, url);
-	if (rv == 0) {
-		rpc_conns_listener(l);
-		if ((rv = rt_tls_listener(l, url, why, sizeof(why))) != 0 ||
-		    (rv = nng_listener_start(l, 0)) != 0)
-			nng_listener_close(l);
-	}
-	if (rv != 0) {
+	int rv = s->listen != NULL ?
+	    NNG_ESTATE :
+	    rt_listen_open(&s->listen, s->sock, url, nng_req0_open, bound,
+		boundlen, why, sizeof(why));
+	if (rv != 0)
 		rt_log_error("%s: cannot listen on %s: %s", s->opts.name, url,
-		    why[0] ? why : nng_strerror(rv));
-		return rv;
-	}
-	if (bound != NULL) {
-		int port = 0;
-		snprintf(bound, boundlen, "%s", url);
-		char *colon = strrchr(bound, ':');
-		if ((strncmp(url, "tcp://", 6) == 0 || rt_tls_url(url)) &&
-		    colon != NULL && strcmp(colon, ":0") == 0 &&
-		    nng_listener_get_int(l, NNG_OPT_TCP_BOUND_PORT, &port) == 0)
-			snprintf(colon, boundlen - (size_t)(colon - bound),
-			    ":%d", port);
-	}
-	return 0;
+		    rv == NNG_ESTATE ? "it listens already" : why);
+	return rv;
 }
 
 int
@@ -152,6 +136,7 @@ rpc_server_close(rpc_server *s)
 		if (s->calls[i].aio != NULL)
 			nng_aio_stop(s->calls[i].aio);
 	nng_close(s->sock);
+	rt_listen_close(s->listen);
 	for (int i = 0; i < s->ncalls; i++) {
 		struct rpc_call *c = &s->calls[i];
 		rpc_wire_free_request(c->env);

@@ -73,8 +73,9 @@ int rpc_server_add_service(rpc_server *s,
     size_t n, void *arg);
 
 /* Listens on url (tcp://, ipc://, tls+tcp://: the last with the process's
- * TLS identity, runtime/tls.h). With port 0 ("tcp://host:0") the bound
- * URL (with the real port) is written to bound when it is non-NULL. */
+ * TLS identity, runtime/tls.h, and kept accepting, runtime/listen.h), once
+ * per server. With port 0 ("tcp://host:0") the bound URL (with the real
+ * port) is written to bound when it is non-NULL. */
 int rpc_server_listen(rpc_server *s, const char *url, char *bound,
     size_t boundlen);
 

@@ -7,6 +7,7 @@
 #include <nng/nng.h>
 #include <stdatomic.h>
 
+#include "listen.h"
 #include "metrics.h"
 #include "rpc_limits.h"
 #include "rpc_server.h"
@@ -58,6 +59,7 @@ struct rpc_server {
 	struct rpc_call *calls;
 	int ncalls;
 	rpc_conns *conns;
+	rt_listen *listen; /* the one listener (listen.h) */
 	_Atomic uint64_t epoch;
 	/* Requests refused before a method was known, by status. */
 	_Atomic uint64_t rejected[HS_STATUS_MAX + 1];

@@ -14,6 +14,7 @@
 
 #include "clock.h"
 #include "feed_seal.h"
+#include "listen.h"
 #include "log.h"
 #include "tls.h"
 
@@ -31,6 +32,7 @@ struct family_seq {
 
 struct rt_pub {
 	nng_socket sock;
+	rt_listen *listen;
 	pthread_mutex_t mu; /* orders seq with sending */
 	struct family_seq fam[MAX_FAMILIES];
 	int nfam;
@@ -69,12 +71,10 @@ rt_pub_open(rt_pub **out, const char *url, const char *source, rt_ident *id)
 	 * subscriber then sees as a gap (a catch-up, an audit). */
 	if (rv == 0)
 		nng_socket_set_int(p->sock, NNG_OPT_SENDBUF, 1024);
-	nng_listener l;
 	char why[512] = "";
 	if (rv == 0 &&
-	    ((rv = nng_listener_create(&l, p->sock, url)) != 0 ||
-		(rv = rt_tls_listener(l, url, why, sizeof(why))) != 0 ||
-		(rv = nng_listener_start(l, 0)) != 0))
+	    (rv = rt_listen_open(&p->listen, p->sock, url, nng_sub0_open, NULL,
+		 0, why, sizeof(why))) != 0)
 		nng_close(p->sock);
 	if (rv != 0) {
 		rt_log_error("cannot publish on %s: %s", url,
@@ -95,6 +95,7 @@ rt_pub_close(rt_pub *p)
 	if (p == NULL)
 		return;
 	nng_close(p->sock);
+	rt_listen_close(p->listen);
 	pthread_mutex_destroy(&p->mu);
 	rt_sealer_free(p->sealer);
 	free(p);

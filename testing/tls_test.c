@@ -6,6 +6,7 @@
  * one whose certificate another CA signed, or one speaking plain tcp://
  * cannot call (UNAVAILABLE, exit 3) nor read the event feed, and the good
  * client keeps working. */
+#include <glob.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <sys/socket.h>
@@ -233,6 +234,22 @@ cluster_up(void)
 	return run(up, out, sizeof(out), 120000) == 0 ? 0 : -1;
 }
 
+/* The end of every process's log, for a failure's reader. */
+static void
+dump_logs(void)
+{
+	char pat[700], tail[4096];
+	glob_t g;
+	snprintf(pat, sizeof(pat), "%s/logs/*.log", cdir);
+	if (glob(pat, 0, NULL, &g) != 0)
+		return;
+	for (size_t i = 0; i < g.gl_pathc; i++) {
+		test_read_file(g.gl_pathv[i], tail, sizeof(tail), 1);
+		fprintf(stderr, "---- end of %s ----\n%s", g.gl_pathv[i], tail);
+	}
+	globfree(&g);
+}
+
 static void
 cluster_down(void)
 {
@@ -269,10 +286,9 @@ main(int argc, char **argv)
 	if (cluster_up() == 0)
 		rc = check_run(cases, argc, argv);
 	else
-		fprintf(stderr,
-		    "the TLS cluster did not come up; logs in "
-		    "%s/logs\n",
-		    cdir);
+		fprintf(stderr, "the TLS cluster did not come up\n");
+	if (rc != 0)
+		dump_logs();
 	cluster_down();
 	return rc;
 }
