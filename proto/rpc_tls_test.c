@@ -89,22 +89,29 @@ echo_retrying(const char *url, int64_t ms)
 	return st;
 }
 
-static void
-test_rpc_mutual_auth(void)
+/* An echo server on tls+tcp://localhost:0 under the good certificate;
+ * the address it listens on into url. */
+static rpc_server *
+echo_server(const char *name, char *url, size_t len)
 {
 	rpc_server *s;
-	char url[256], plain[256];
-	struct rpc_server_opts so = { .name = "tls-echo", .ident = ident };
+	struct rpc_server_opts so = { .name = name, .ident = ident };
 	CHECK_EQ(set(ca, good), 0);
 	CHECK_EQ(rpc_server_open(&s, &so), 0);
 	CHECK_EQ(echo_service_add(s), 0);
-	CHECK_EQ(rpc_server_listen(s, "tls+tcp://localhost:0", url,
-		     sizeof(url)),
-	    0);
+	CHECK_EQ(rpc_server_listen(s, "tls+tcp://localhost:0", url, len), 0);
+	CHECK_EQ(rpc_server_start(s), 0);
+	return s;
+}
+
+static void
+test_rpc_mutual_auth(void)
+{
+	char url[256], plain[256];
+	rpc_server *s = echo_server("tls-echo", url, sizeof(url));
 	CHECK_MSG(strcmp(url, "tls+tcp://localhost:0") != 0 &&
 		strncmp(url, "tls+tcp://localhost:", 20) == 0,
 	    "bound url %s", url);
-	CHECK_EQ(rpc_server_start(s), 0);
 	snprintf(plain, sizeof(plain), "tcp://127.0.0.1:%s", url + 20);
 
 	CHECK_STATUS(echo_once(url), HS_OK, "the same CA");
@@ -186,16 +193,8 @@ hang_up_during_handshakes(int port)
 static void
 test_hang_ups_leave_the_listener_serving(void)
 {
-	rpc_server *s;
 	char url[256];
-	struct rpc_server_opts so = { .name = "tls-hangup", .ident = ident };
-	CHECK_EQ(set(ca, good), 0);
-	CHECK_EQ(rpc_server_open(&s, &so), 0);
-	CHECK_EQ(echo_service_add(s), 0);
-	CHECK_EQ(rpc_server_listen(s, "tls+tcp://localhost:0", url,
-		     sizeof(url)),
-	    0);
-	CHECK_EQ(rpc_server_start(s), 0);
+	rpc_server *s = echo_server("tls-hangup", url, sizeof(url));
 	for (int round = 0; round < 3; round++) {
 		hang_up_during_handshakes(atoi(url + 20));
 		/* The guard probes every RT_LISTEN_PROBE_MS and waits at

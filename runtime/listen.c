@@ -17,6 +17,13 @@
  * listener, since listening again drops every connection. */
 #define PROBE_WAIT_MS 5000
 
+/* A pipe event counted: sock's pipes taken in, or the probe's connections
+ * completed. */
+struct count {
+	struct rt_listen *g;
+	uint64_t n; /* under g->mu */
+};
+
 struct rt_listen {
 	nng_socket sock;
 	nng_listener l;
@@ -25,8 +32,8 @@ struct rt_listen {
 	int (*peer_open)(nng_socket *);
 	pthread_mutex_t mu; /* what follows */
 	pthread_cond_t cv;
-	uint64_t taken; /* pipes sock took in */
-	uint64_t up;	/* probe connections completed */
+	struct count taken; /* pipes sock took in */
+	struct count up;    /* probe connections completed */
 	int stop;
 	int guarded;   /* a guard thread runs */
 	int listening; /* g->l is open: the guard thread's alone once it runs */
@@ -68,27 +75,15 @@ start(struct rt_listen *g, const char *url, char *why, size_t whylen)
 }
 
 static void
-taken_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
+count_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
 {
 	(void)p;
 	(void)ev;
-	struct rt_listen *g = arg;
-	pthread_mutex_lock(&g->mu);
-	g->taken++;
-	pthread_cond_broadcast(&g->cv);
-	pthread_mutex_unlock(&g->mu);
-}
-
-static void
-probe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
-{
-	(void)p;
-	(void)ev;
-	struct rt_listen *g = arg;
-	pthread_mutex_lock(&g->mu);
-	g->up++;
-	pthread_cond_broadcast(&g->cv);
-	pthread_mutex_unlock(&g->mu);
+	struct count *c = arg;
+	pthread_mutex_lock(&c->g->mu);
+	c->n++;
+	pthread_cond_broadcast(&c->g->cv);
+	pthread_mutex_unlock(&c->g->mu);
 }
 
 /* Under g->mu: waits until *flag moves past from, the guard stops or ms
@@ -121,17 +116,18 @@ probe_deaf(struct rt_listen *g)
 	if (g->peer_open(&ps) != 0)
 		return 0;
 	pthread_mutex_lock(&g->mu);
-	uint64_t taken = g->taken, up = g->up;
+	uint64_t taken = g->taken.n, up = g->up.n;
 	pthread_mutex_unlock(&g->mu);
 	int deaf = 0, dialed = 0;
-	if (nng_pipe_notify(ps, NNG_PIPE_EV_ADD_POST, probe_cb, g) == 0 &&
+	if (nng_pipe_notify(ps, NNG_PIPE_EV_ADD_POST, count_cb, &g->up) == 0 &&
 	    nng_dialer_create(&d, ps, g->at) == 0 &&
 	    rt_tls_dialer(d, g->at, why, sizeof(why)) == 0 &&
 	    nng_dialer_start(d, NNG_FLAG_NONBLOCK) == 0) {
 		dialed = 1;
 		pthread_mutex_lock(&g->mu);
-		if (wait_past(g, &g->up, up, PROBE_WAIT_MS) && !g->stop)
-			deaf = !wait_past(g, &g->taken, taken, PROBE_WAIT_MS) &&
+		if (wait_past(g, &g->up.n, up, PROBE_WAIT_MS) && !g->stop)
+			deaf = !wait_past(g, &g->taken.n, taken,
+				   PROBE_WAIT_MS) &&
 			    !g->stop;
 		pthread_mutex_unlock(&g->mu);
 	}
@@ -193,6 +189,7 @@ rt_listen_open(rt_listen **out, nng_socket sock, const char *url,
 	}
 	g->sock = sock;
 	g->peer_open = peer_open;
+	g->taken.g = g->up.g = g;
 	snprintf(g->url, sizeof(g->url), "%s", url);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
@@ -205,8 +202,8 @@ rt_listen_open(rt_listen **out, nng_socket sock, const char *url,
 	if (rv == 0) {
 		bound_address(g);
 		if (rt_tls_url(url) &&
-		    (rv = nng_pipe_notify(sock, NNG_PIPE_EV_ADD_POST, taken_cb,
-			 g)) == 0) {
+		    (rv = nng_pipe_notify(sock, NNG_PIPE_EV_ADD_POST, count_cb,
+			 &g->taken)) == 0) {
 			g->guarded = pthread_create(&g->thr, NULL, guard_main,
 					 g) == 0;
 			rv = g->guarded ? 0 : NNG_ENOMEM;
