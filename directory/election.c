@@ -29,10 +29,11 @@ set_redis_ok(struct dir *d, int ok, const char *err)
 	int was = d->redis_ok;
 	d->redis_ok = ok;
 	pthread_mutex_unlock(&d->mu);
+	/* err says which: no connection, or a write no replica took. */
 	if (was && !ok)
-		rt_log_warn("Redis unreachable: %s", err);
+		rt_log_warn("Redis failing: %s", err);
 	else if (!was && ok)
-		rt_log_info("Redis reachable");
+		rt_log_info("Redis answering");
 }
 
 /* "id/epoch" -> the parts. 0 or -1. */

@@ -121,7 +121,7 @@ const char dir_status_page[] =
     "function render(s) {\n"
     "  text('summary', 'this is ' + s.id + ' (' + s.role + '); leader '\n"
     "    + (s.leader.id || 'none') + ', epoch ' + s.epoch + '; head seq '\n"
-    "    + s.head_seq + (s.redis_ok ? '' : '; Redis unreachable'));\n"
+    "    + s.head_seq + (s.redis_ok ? '' : '; Redis failing'));\n"
     "  fill('dirs', s.directories.map(function (d) {\n"
     "    return row([d.id, d.leader ? 'leader' : 'follower',\n"
     "      num(d.applied_seq), num(d.lag), d.rpc]);\n"
