@@ -1,10 +1,11 @@
 /* Allocate on the writer thread: a write grant (DESIGN.md, "Data paths
- * (v2)"). The leader picks DEFAULT_REPLICA_COUNT stores (spread over zones
- * and free space, grant by grant), finds or makes the write group of
- * exactly those stores, takes `count` sequence numbers from the fenced
- * counter and turns them into ids through the keyed permutation
- * (runtime/grant.h); one token covers them all. Only the leader grants:
- * the counter is what makes an id never come back for other bytes. */
+ * (v2)"). The leader places it on a write group of DEFAULT_REPLICA_COUNT
+ * stores (placement.h: spread over zones and free space, grant by grant,
+ * a few groups per store), making the group when it is new, takes
+ * `count` sequence numbers from the fenced counter and turns them into ids
+ * through the keyed permutation (runtime/grant.h); one token covers them
+ * all. Only the leader grants: the counter is what makes an id never come
+ * back for other bytes. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,19 +14,18 @@
 #include "clock.h"
 #include "grant.h"
 #include "groups_redis.h"
+#include "placement.h"
 #include "scripts.h"
 #include "token.h"
 #include "writer_impl.h"
 
-/* The group of exactly stores[0..n): known, or made now. 0 and the call
+/* Makes the group of exactly stores[0..n): its id, or 0 and the call
  * answered when it cannot be made. */
 static uint32_t
-group_of(struct dir_job *j, const char *lease, const uint32_t *stores, size_t n)
+make_group(struct dir_job *j, const char *lease, const uint32_t *stores,
+    size_t n)
 {
 	struct dir *d = j->d;
-	uint32_t id = dir_groups_find(d->groups, stores, n);
-	if (id != 0)
-		return id;
 	struct dir_group e = { .n = n };
 	char err[256];
 	memcpy(e.stores, stores, n * sizeof(*stores));
@@ -68,21 +68,26 @@ take_seqs(struct dir_job *j, const char *lease, uint32_t count, uint64_t *first)
 	return 0;
 }
 
-/* Picks the grant's stores: 0, or -1 with the call answered. */
+/* Places the grant (placement.h), making its group when new: 0 with
+ * its stores and group, or -1 with the call answered. */
 static int
-pick_stores(struct dir_job *j, const Hs__AllocateRequest *q, uint32_t *ids,
-    size_t want)
+place(struct dir_job *j, const char *lease, const Hs__AllocateRequest *q,
+    uint32_t *ids, size_t want, uint32_t *group)
 {
 	size_t ups;
-	size_t got = dir_stores_pick(j->d->stores, want, q->size, ids, &ups);
-	if (got == want)
-		return 0;
-	rpc_fail(j->call, HS_FAILED_PRECONDITION,
-	    "need %zu stores that are UP with %" PRIu64 " bytes free, but "
-	    "only %zu of %zu UP stores qualify; add stores or wait for DOWN "
-	    "ones",
-	    want, q->size, got, ups);
-	return -1;
+	size_t got = dir_place(j->d->stores, j->d->groups, want, q->size, ids,
+	    group, &ups);
+	if (got != want) {
+		rpc_fail(j->call, HS_FAILED_PRECONDITION,
+		    "need %zu stores that are UP with %" PRIu64
+		    " bytes free, but only %zu of %zu UP stores qualify; add "
+		    "stores or wait for DOWN ones",
+		    want, q->size, got, ups);
+		return -1;
+	}
+	if (*group == 0)
+		*group = make_group(j, lease, ids, want);
+	return *group != 0 ? 0 : -1;
 }
 
 /* What a grant's reply points into. */
@@ -138,8 +143,7 @@ grant_job(struct dir_job *j)
 	    q->count > RT_GRANT_MAX_COUNT ? RT_GRANT_MAX_COUNT :
 					    q->count;
 	if (!dir_writer_lead_or_forward(j, lease, sizeof(lease)) ||
-	    pick_stores(j, q, stores, want) != 0 ||
-	    (group = group_of(j, lease, stores, want)) == 0 ||
+	    place(j, lease, q, stores, want, &group) != 0 ||
 	    take_seqs(j, lease, count, &first) != 0)
 		return;
 	struct grant *g = malloc(sizeof(*g));

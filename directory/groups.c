@@ -1,5 +1,6 @@
 /* The write-group table (see groups.h): a small array under a mutex; a
- * cluster has tens of groups, looked up once per grant. */
+ * cluster has a few groups per store (placement.h), looked up once per
+ * grant. */
 #include "groups.h"
 
 #include <inttypes.h>
@@ -91,6 +92,22 @@ dir_groups_find(dir_groups *g, const uint32_t *stores, size_t n)
 			id = g->g[i].id;
 	pthread_mutex_unlock(&g->mu);
 	return id;
+}
+
+size_t
+dir_groups_holding(dir_groups *g, uint32_t store, size_t n,
+    struct dir_group *out, size_t max)
+{
+	size_t found = 0;
+	pthread_mutex_lock(&g->mu);
+	for (size_t i = 0; i < g->n; i++)
+		if (g->g[i].n == n && holds(&g->g[i], store)) {
+			if (found < max)
+				out[found] = g->g[i];
+			found++;
+		}
+	pthread_mutex_unlock(&g->mu);
+	return found;
 }
 
 int

@@ -1,11 +1,11 @@
 /* Write groups (DESIGN.md, "Data paths (v2)"): Haystack's logical volumes.
  * A group is a set of distinct stores that hold the same photos; a grant's
  * ids name their group in clear, so a reader finds a replica without a
- * Lookup. The leader makes a group the first time Allocate picks its set
- * of stores (spread over zones and free space, grant by grant), so a store
- * ends up in several; a group takes writes only while all its stores are
- * UP. The table lives in Redis (groups_redis.h); every directory keeps a
- * copy. Thread safe (one mutex). */
+ * Lookup. The leader makes a group the first time Allocate places a
+ * grant on its set of stores (placement.h), so a store ends up in a few;
+ * a group takes writes only while all its stores are UP. The table lives
+ * in Redis (groups_redis.h); every directory keeps a copy. Thread safe
+ * (one mutex). */
 #ifndef DIR_GROUPS_H
 #define DIR_GROUPS_H
 
@@ -32,6 +32,11 @@ int dir_groups_put(dir_groups *g, const struct dir_group *e);
 
 /* The id of the group of exactly stores[0..n) (any order), or 0. */
 uint32_t dir_groups_find(dir_groups *g, const uint32_t *stores, size_t n);
+
+/* The groups of n stores that hold store: how many there are, the first
+ * max of them copied to out. */
+size_t dir_groups_holding(dir_groups *g, uint32_t store, size_t n,
+    struct dir_group *out, size_t max);
 
 /* 0 and a copy of group id, or -1 if unknown. */
 int dir_groups_get(dir_groups *g, uint32_t id, struct dir_group *out);

@@ -41,7 +41,7 @@ IDENT_SRCS=(fuzz/fuzz_ident.c runtime/ident.c runtime/ident_make.c
 RPC_SRCS=(proto/rpc_server.c proto/rpc_admit.c proto/rpc_limits.c
   proto/rpc_wire.c proto/rpc_auth.c proto/rpc_status.c runtime/tls.c
   proto/rpc_server_metrics.c runtime/metrics.c runtime/sbuf.c runtime/http.c
-  runtime/hostport.c
+  runtime/hostport.c runtime/listen.c
   "${IDENT_SRCS[@]}")
 ENGINE_SRCS=$(ls store/engine/*.c | grep -v -e '_test\.c$' -e testutil)
 # libhs as client/BUILD's //client:libhs links it: its sources, //proto:rpc
@@ -68,7 +68,8 @@ runtime/clock.c proto/rpc_status.c $OUT/gen/pb.list" ;;
   ident) echo "${IDENT_SRCS[*]}" ;;
   backup) echo "fuzz/fuzz_ident.c $LIBHS_SRCS $OUT/gen/pb.list" ;;
   events) echo "runtime/pubsub.c runtime/feed_seal.c runtime/feed_open.c \
-runtime/feed_frame.c runtime/tls.c ${IDENT_SRCS[*]} $OUT/gen/pb.list" ;;
+runtime/feed_frame.c runtime/tls.c runtime/listen.c ${IDENT_SRCS[*]} \
+$OUT/gen/pb.list" ;;
   *) return 1 ;;
   esac
 }
