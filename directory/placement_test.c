@@ -55,60 +55,84 @@ grant(dir_stores *s, dir_groups *g, uint64_t need, uint32_t *next,
 	return 1;
 }
 
+/* count grants, each checked to span 3 zones and to miss the stores
+ * avoid[0..navoid). */
 static void
-groups_grow_with_stores_not_combinations(void)
+grants(dir_stores *s, dir_groups *g, int count, uint32_t *next,
+    const uint32_t *avoid, size_t navoid)
 {
-	dir_stores *s = table(48, 1ull << 30);
-	dir_groups *g;
-	CHECK(dir_groups_open(&g) == 0);
-	uint32_t next = 0, out[3];
+	uint32_t out[3];
 	struct dir_store e[3];
-	for (int i = 0; i < 10000; i++) {
-		CHECK(grant(s, g, 4096, &next, out));
-		for (int k = 0; k < 3; k++)
+	for (int i = 0; i < count; i++) {
+		CHECK(grant(s, g, 4096, next, out));
+		for (int k = 0; k < 3; k++) {
 			CHECK(dir_stores_get(s, out[k], &e[k]) == 0);
+			for (size_t a = 0; a < navoid; a++)
+				CHECK_MSG(out[k] != avoid[a],
+				    "grant %d placed on store %u", i, out[k]);
+		}
 		CHECK_MSG(strcmp(e[0].zone, e[1].zone) != 0 &&
 			strcmp(e[0].zone, e[2].zone) != 0 &&
 			strcmp(e[1].zone, e[2].zone) != 0,
 		    "grant %d on stores %u %u %u shares a zone", i, out[0],
 		    out[1], out[2]);
 	}
-	fprintf(stderr, "10,000 grants over 48 stores: %u groups\n", next);
-	/* Four a store at most; drawing sets freely made 3,734. */
-	CHECK_MSG(next <= 48 * 4, "10,000 grants over 48 stores made %u groups",
-	    next);
+}
+
+/* n stores with a group table, after count grants checked as above. */
+struct world {
+	dir_stores *s;
+	dir_groups *g;
+	uint32_t next; /* groups made */
+};
+
+static void
+world_open(struct world *w, uint32_t n, int count)
+{
+	w->s = table(n, 1ull << 30);
+	w->next = 0;
+	CHECK(dir_groups_open(&w->g) == 0);
+	grants(w->s, w->g, count, &w->next, NULL, 0);
+}
+
+static void
+world_close(struct world *w)
+{
+	dir_groups_close(w->g);
+	dir_stores_close(w->s);
+}
+
+static void
+groups_grow_with_stores_not_combinations(void)
+{
+	struct world w;
+	world_open(&w, 48, 10000);
+	fprintf(stderr, "10,000 grants over 48 stores: %u groups\n", w.next);
+	/* Four a store at most; drawing sets freely made 3,744. */
+	CHECK_MSG(w.next <= 48 * 4,
+	    "10,000 grants over 48 stores made %u groups", w.next);
 	/* Every store still takes writes: the reuse keeps spreading. */
 	for (uint32_t id = 1; id <= 48; id++)
-		CHECK_MSG(dir_groups_holding(g, id, 3, NULL, 0) > 0,
+		CHECK_MSG(dir_groups_holding(w.g, id, 3, NULL, 0) > 0,
 		    "store %u is in no group", id);
-	dir_groups_close(g);
-	dir_stores_close(s);
+	world_close(&w);
 }
 
 static void
 down_or_full_groups_are_passed_over(void)
 {
-	dir_stores *s = table(12, 1ull << 30);
-	dir_groups *g;
-	CHECK(dir_groups_open(&g) == 0);
-	uint32_t next = 0, out[3];
-	for (int i = 0; i < 2000; i++)
-		CHECK(grant(s, g, 4096, &next, out));
+	struct world w;
+	world_open(&w, 12, 2000);
 	/* Store 1 falls silent (DOWN), store 2 fills up; the rest beat on. */
 	int64_t later = DIR_MISSED_BEATS * IV + 1;
 	for (uint32_t id = 2; id <= 12; id++)
-		beat(s, id, zones[id % 3], id == 2 ? 1000 : 1ull << 30, later);
+		beat(w.s, id, zones[id % 3], id == 2 ? 1000 : 1ull << 30,
+		    later);
 	struct dir_store down[12];
-	CHECK_EQ(dir_stores_expire(s, later, down, 12), 1);
-	for (int i = 0; i < 2000; i++) {
-		CHECK(grant(s, g, 4096, &next, out));
-		for (int k = 0; k < 3; k++)
-			CHECK_MSG(out[k] != 1 && out[k] != 2,
-			    "grant %d placed on store %u (DOWN or full)", i,
-			    out[k]);
-	}
-	dir_groups_close(g);
-	dir_stores_close(s);
+	CHECK_EQ(dir_stores_expire(w.s, later, down, 12), 1);
+	static const uint32_t gone[] = { 1, 2 };
+	grants(w.s, w.g, 2000, &w.next, gone, 2);
+	world_close(&w);
 }
 
 int
