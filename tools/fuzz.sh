@@ -127,6 +127,18 @@ build() {
   "$CC" "${CFLAGS[@]}" "${extra[@]}" -o "$bin" "${srcs[@]}" "${LIBS[@]}"
 }
 
+# Builds target $1 and runs it for a second: "fuzz:$1 PASSED" or FAILED
+# last (a failed build shows its compiler's words first).
+smoke_one() {
+  local t=$1 log="$OUT/build-$1.log"
+  if ! build "$t" >"$log" 2>&1; then
+    tail -20 "$log" | sed 's/^/fuzz:   /'
+    echo "fuzz:$t FAILED"
+    return
+  fi
+  if run "$t" 1; then echo "fuzz:$t PASSED"; else echo "fuzz:$t FAILED"; fi
+}
+
 # Runs target $1 for $2 seconds (or $3 executions) on a copy of its corpus;
 # prints a summary line; 0, or 1 when libFuzzer found a crash, leak or
 # timeout.
@@ -182,10 +194,14 @@ smoke)
   # directories of their own so a long run can go on meanwhile.
   FUZZ_RUN_TAG=-smoke
   need_tools && gen
+  # Targets go side by side, one a core (a build is one compiler call, a
+  # run one process); what each said is printed in order afterwards.
   for t in "${TARGETS[@]}"; do
-    if build "$t" && run "$t" 1; then echo "fuzz:$t PASSED"
-    else echo "fuzz:$t FAILED"; fi
+    while [ "$(jobs -rp | wc -l)" -ge "$(nproc)" ]; do wait -n || true; done
+    smoke_one "$t" >"$OUT/smoke-$t.out" 2>&1 &
   done
+  wait || true
+  for t in "${TARGETS[@]}"; do cat "$OUT/smoke-$t.out"; done
   ;;
 all)
   need_tools && gen
