@@ -27,8 +27,7 @@ struct count {
 struct rt_listen {
 	nng_socket sock;
 	nng_listener l;
-	char url[256]; /* what was asked for */
-	char at[256];  /* the bound address: listened on again, probed */
+	char at[256]; /* the bound address: listened on again, probed */
 	int (*peer_open)(nng_socket *);
 	pthread_mutex_t mu; /* what follows */
 	pthread_cond_t cv;
@@ -40,14 +39,14 @@ struct rt_listen {
 	pthread_t thr;
 };
 
-/* "scheme://host:0" with the bound port in its place, into g->at. */
+/* url ("scheme://host:0") with the bound port in its place, into g->at. */
 static void
-bound_address(struct rt_listen *g)
+bound_address(struct rt_listen *g, const char *url)
 {
 	int port = 0;
-	snprintf(g->at, sizeof(g->at), "%s", g->url);
+	snprintf(g->at, sizeof(g->at), "%s", url);
 	char *colon = strrchr(g->at, ':');
-	if ((strncmp(g->url, "tcp://", 6) == 0 || rt_tls_url(g->url)) &&
+	if ((strncmp(url, "tcp://", 6) == 0 || rt_tls_url(url)) &&
 	    colon != NULL && strcmp(colon, ":0") == 0 &&
 	    nng_listener_get_int(g->l, NNG_OPT_TCP_BOUND_PORT, &port) == 0)
 		snprintf(colon, sizeof(g->at) - (size_t)(colon - g->at), ":%d",
@@ -190,7 +189,6 @@ rt_listen_open(rt_listen **out, nng_socket sock, const char *url,
 	g->sock = sock;
 	g->peer_open = peer_open;
 	g->taken.g = g->up.g = g;
-	snprintf(g->url, sizeof(g->url), "%s", url);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -200,7 +198,7 @@ rt_listen_open(rt_listen **out, nng_socket sock, const char *url,
 	int rv = start(g, url, why, whylen);
 	g->listening = rv == 0;
 	if (rv == 0) {
-		bound_address(g);
+		bound_address(g, url);
 		if (rt_tls_url(url) &&
 		    (rv = nng_pipe_notify(sock, NNG_PIPE_EV_ADD_POST, count_cb,
 			 &g->taken)) == 0) {
