@@ -68,7 +68,8 @@ start_dir(struct test_cluster *c, int i, const char *extra)
 	test_runfile(bin, sizeof(bin), "directory/directoryd");
 	test_redis_flags(&c->meta, "redis", "directory", redis, sizeof(redis));
 	if (c->has_sentinel)
-		strcat(redis, " --redis-wait-replicas=1");
+		snprintf(redis + strlen(redis), sizeof(redis) - strlen(redis),
+		    " --redis-wait-replicas=1");
 	test_redis_flags(&c->cache, "cache-redis", "directory", redis,
 	    sizeof(redis));
 	snprintf(id, sizeof(id), "--id=directory-%d", i + 1);
@@ -139,7 +140,8 @@ start_replicator(struct test_cluster *c, const char *extra)
 	test_runfile(bin, sizeof(bin), "replicator/replicatord");
 	test_redis_flags(&c->meta, "redis", "replicator", redis, sizeof(redis));
 	if (c->has_sentinel)
-		strcat(redis, " --redis-wait-replicas=1");
+		snprintf(redis + strlen(redis), sizeof(redis) - strlen(redis),
+		    " --redis-wait-replicas=1");
 	const char *ip = c->ip_repl;
 	snprintf(listen, sizeof(listen), "--listen=tcp://%s:%d", ip, c->p_repl);
 	snprintf(pub, sizeof(pub), "--pub=tcp://%s:%d", ip, c->p_replpub);

@@ -112,10 +112,15 @@ start_sentinel(struct test_sentinel *s, int i)
 	snprintf(dir, sizeof(dir), "%s/sentinel-%d", s->dir, i + 1);
 	mkdir(dir, 0700);
 	snprintf(conf, sizeof(conf), "%s/sentinel.conf", dir);
+	if (read_pw(&s->redis[0], 0, pw) != 0)
+		return -1;
 	int fd = open(conf, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
-	if (f == NULL || read_pw(&s->redis[0], 0, pw) != 0)
+	if (f == NULL) {
+		if (fd >= 0)
+			close(fd);
 		return -1;
+	}
 	fprintf(f,
 	    "port %d\nbind %s\ndir %s\n"
 	    "sentinel monitor " MASTER " %s %d 2\n"
@@ -183,7 +188,7 @@ settled(struct test_sentinel *s)
 	return test_sentinel_primary(s) == 0 && test_sentinel_healthy(s);
 }
 
-/* Each of the six on a host of its own (with hosts). 0 or -1. */
+/* Each of the five on a host of its own (with hosts). 0 or -1. */
 static int
 place(struct test_sentinel *s)
 {
@@ -298,6 +303,13 @@ test_sentinel_primary(struct test_sentinel *s)
 		if (port != 0 && s->redis[i].port == port)
 			return i;
 	return -1;
+}
+
+int
+test_sentinel_moved_on(struct test_sentinel *s, int i)
+{
+	int p = test_sentinel_primary(s);
+	return p >= 0 && p != i;
 }
 
 int

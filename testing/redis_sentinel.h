@@ -5,7 +5,7 @@
  * sentinels' timings short (a dead primary is replaced in about two
  * seconds). Every process reaches it by the address in addr
  * ("sentinel:...:/meta", runtime/redis.h). On hosts (testing/hosts.h)
- * each of the six runs on a host of its own. */
+ * each of the five runs on a host of its own. */
 #ifndef HS_TEST_REDIS_SENTINEL_H
 #define HS_TEST_REDIS_SENTINEL_H
 
@@ -36,12 +36,15 @@ struct test_sentinel {
  * sentinel names redis[0] as the primary and it has its replica. 0, or
  * -1 after printing why. */
 int test_sentinel_start(struct test_sentinel *s, const char *dir);
-/* The same with each of the six on a new host of hs (NULL: loopback). */
+/* The same with each of the five on a new host of hs (NULL: loopback). */
 int test_sentinel_start_on(struct test_sentinel *s, const char *dir,
     struct test_hosts *hs);
 
 /* Index in redis[] of the instance the sentinels name now, or -1. */
 int test_sentinel_primary(struct test_sentinel *s);
+
+/* 1 once the sentinels name a primary other than redis[i]. */
+int test_sentinel_moved_on(struct test_sentinel *s, int i);
 
 /* 1 if every live sentinel names one primary and it has every other
  * instance as a replica in sync: the set after faults have healed. */

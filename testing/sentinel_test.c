@@ -228,8 +228,7 @@ test_primary_killed_under_uploads(void)
 	int before = atomic_load(&up.n);
 	int64_t t0 = rt_mono_ms();
 	test_redis_kill(&tc.sentinel.redis[p]);
-	CHECK_MSG(CHECK_WAIT_UNTIL(test_sentinel_primary(&tc.sentinel) >= 0 &&
-			  test_sentinel_primary(&tc.sentinel) != p,
+	CHECK_MSG(CHECK_WAIT_UNTIL(test_sentinel_moved_on(&tc.sentinel, p),
 		      20000),
 	    "the sentinels did not promote a replica");
 	int64_t failover = rt_mono_ms() - t0;

@@ -25,9 +25,9 @@
 #include "directory.pb-c.h"
 #include "repl_util.h"
 
-#define SMALL_DISK                                                             \
-	"256m" /* the tmpfs under the last store: room for
-			      * 30 minutes of uploads, so only the fault fills it */
+/* The tmpfs under the last store: room for 30 minutes of uploads, so only
+ * the fault fills it. */
+#define SMALL_DISK "256m"
 
 static void
 add(struct chaos *x, const char *name, struct test_proc *p,

@@ -17,14 +17,6 @@
  * 1 s, a failover in a few more (testing/redis_sentinel.c). */
 #define FAILOVER_MS 15000
 
-/* 1 once the sentinels name a primary other than redis[i]. */
-static int
-moved_on(struct test_sentinel *s, int i)
-{
-	int p = test_sentinel_primary(s);
-	return p >= 0 && p != i;
-}
-
 /* Brings redis[i] back from the soak's kill or stop. 0 or -1. */
 static int
 bring_back(struct chaos *x, int i)
@@ -39,7 +31,7 @@ bring_back(struct chaos *x, int i)
 		return 0;
 	/* Started before the sentinels moved on, it would be the primary
 	 * again (with its AOF: nothing lost, but no failover either). */
-	int rc = CHECK_WAIT_UNTIL(moved_on(s, i), FAILOVER_MS) ?
+	int rc = CHECK_WAIT_UNTIL(test_sentinel_moved_on(s, i), FAILOVER_MS) ?
 	    test_sentinel_rejoin(s, i) :
 	    test_redis_restart(r);
 	for (int k = 0; rc != 0 && k < 4; k++) {

@@ -177,9 +177,9 @@ disk_per_needle(const char *base, uint32_t p, const char *what, uint64_t n)
 	store_engine_close(se);
 	printf("store disk bytes/needle of a %s photo: volume %.1f (photo %u, "
 	       "overhead %.1f), hint file %.1f; a delete adds %.1f + %.1f\n",
-	    what, (double)(dat - SB_SIZE) / n, p,
-	    (double)(dat - SB_SIZE) / n - p, (double)(idx - HINT_HDR_SIZE) / n,
-	    (double)(dat2 - dat) / n, (double)(idx2 - idx) / n);
+	    what, ((double)dat - SB_SIZE) / n, p,
+	    ((double)dat - SB_SIZE) / n - p, ((double)idx - HINT_HDR_SIZE) / n,
+	    ((double)dat2 - (double)dat) / n, ((double)idx2 - (double)idx) / n);
 	free(buf);
 	probe_rmtree(dir);
 }

@@ -117,19 +117,23 @@ upload(long n, size_t len, int t)
 {
 	pthread_t th[64];
 	int64_t t0 = check_mono_ms();
+	long failed0 = atomic_load(&failed);
+	int made = 0;
 	t = t < 1 ? 1 : t > 64 ? 64 : t;
 	photo_len = len, want = n;
 	atomic_store(&next_i, 0);
-	for (int i = 0; i < t; i++)
-		pthread_create(&th[i], NULL, uploader, NULL);
-	for (int i = 0; i < t; i++)
+	while (made < t && pthread_create(&th[made], NULL, uploader, NULL) == 0)
+		made++;
+	if (made == 0)
+		uploader(NULL);
+	for (int i = 0; i < made; i++)
 		pthread_join(th[i], NULL);
 	nids += n;
 	fprintf(stderr,
 	    "scale_probe: %ld photos of %zu bytes uploaded in %.1f "
 	    "s, %ld failed\n",
 	    n, len, (double)(check_mono_ms() - t0) / 1000.0,
-	    atomic_load(&failed));
+	    atomic_load(&failed) - failed0);
 }
 
 /* Average MEMORY USAGE of prefix + the ids[from..to)'s name, sampled. */
@@ -186,9 +190,9 @@ report_meta(uint64_t used0, uint64_t aof0, long n)
 	    (unsigned long long)ids[0].key);
 	long long xlen = redis_int(meta, "XLEN %s", RK_LOG);
 	printf("meta Redis used_memory growth bytes/photo (%ld photos): %.1f\n",
-	    n, (double)(used_memory(meta) - used0) / n);
+	    n, ((double)used_memory(meta) - (double)used0) / n);
 	printf("meta Redis AOF growth bytes/photo: %.1f\n",
-	    (double)(aof_size() - aof0) / n);
+	    ((double)aof_size() - (double)aof0) / n);
 	printf("meta Redis MEMORY USAGE of a photo hash (4 KB photos, "
 	       "average of %d): %.1f\n",
 	    SAMPLE, avg_usage(meta, RK_PHOTO_PREFIX, 0, n, 16));
@@ -260,7 +264,7 @@ tombstones(long from, long to)
 	long ok = 0;
 	if (hs_open_file(&cl, C.cluster_file, &e) != HS_OK)
 		return;
-	test_proc_kill(&C.stores[2], SIGSTOP);
+	test_proc_stop(&C.stores[2]);
 	for (long i = from; i < to; i++)
 		ok += hs_delete(cl, ids[i], 30000, &e) == HS_OK;
 	long long n = redis_int(meta, "SCARD %s", RK_TOMBSTONES);
@@ -270,7 +274,7 @@ tombstones(long from, long to)
 	       "bytes/tombstone: %.1f\n",
 	    ok, n, n ? (double)mem_usage(meta, RK_TOMBSTONES) / n : 0);
 	print_encoding(meta, RK_TOMBSTONES);
-	test_proc_kill(&C.stores[2], SIGCONT);
+	test_proc_cont(&C.stores[2]);
 	test_hs_close(cl);
 }
 
@@ -363,18 +367,37 @@ start(const char *argv0, int listpack_value)
 	return 0;
 }
 
+/* Undoes what start did, as far as it got; the cluster's folder, for the
+ * caller to remove, into dir ("" when none was made). */
+static void
+stop(char *dir, size_t dirlen)
+{
+	if (meta != NULL)
+		redisFree(meta);
+	if (cache != NULL)
+		redisFree(cache);
+	meta = cache = NULL;
+	snprintf(dir, dirlen, "%s", C.dir);
+	test_cluster_stop(&C);
+	free(ids);
+	ids = NULL;
+}
+
 int
 probe_cluster(const char *argv0, long n, int threads, int listpack_value,
     char *dir, size_t dirlen)
 {
 	struct rss r0, r1;
 	rt_log_init("scale_probe", 'T');
+	if (n < 2 * SAMPLE) {
+		fprintf(stderr, "scale_probe: --photos must be at least %d\n",
+		    2 * SAMPLE);
+		return 1;
+	}
 	ids = calloc((size_t)n + NBIG, sizeof(*ids));
-	if (ids == NULL || n < 2 * SAMPLE ||
-	    start(argv0, listpack_value) != 0) {
-		fprintf(stderr,
-		    "scale_probe: cannot start the cluster (or "
-		    "--photos below 2000)\n");
+	if (ids == NULL || start(argv0, listpack_value) != 0) {
+		fprintf(stderr, "scale_probe: cannot start the cluster\n");
+		stop(dir, dirlen);
 		return 1;
 	}
 	uint64_t m0 = used_memory(meta), c0 = used_memory(cache);
@@ -389,7 +412,7 @@ probe_cluster(const char *argv0, long n, int threads, int listpack_value,
 	long long held = redis_int(cache, "DBSIZE", NULL);
 	printf("cache Redis used_memory growth bytes/entry (4 KB, %lld "
 	       "entries held): %.1f\n",
-	    held, held ? (double)(used_memory(cache) - c0) / held : 0);
+	    held, held ? ((double)used_memory(cache) - (double)c0) / held : 0);
 	printf("cache Redis MEMORY USAGE of a 4 KB photo's entry: %.1f\n",
 	    avg_usage(cache, RK_CACHE_PREFIX, 0, n, HS_ID_HEX_LEN));
 	print_rss(&r0, &r1, n);
@@ -404,10 +427,6 @@ probe_cluster(const char *argv0, long n, int threads, int listpack_value,
 	nginx_cache(n, nids, BIG, "64 KB");
 	tombstones(SAMPLE, 2 * SAMPLE);
 	buckets(n > 20 * BUCKET ? 20 * BUCKET : n);
-	redisFree(meta);
-	redisFree(cache);
-	test_cluster_stop(&C);
-	snprintf(dir, dirlen, "%s", C.dir);
-	free(ids);
+	stop(dir, dirlen);
 	return 0;
 }
